@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+
+export const RULE_LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+export type RuleLevel = (typeof RULE_LEVELS)[number];
+
+export const ALERT_STATUSES = ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+export interface AlertTimelineEntry {
+  at: string;
+  actor: string;
+  action: 'raised' | 'status' | 'assign' | 'comment';
+  from?: AlertStatus;
+  to?: AlertStatus;
+  assignee?: string;
+  comment?: string;
+}
+
+export interface Alert {
+  /** Deterministic: rule + group key + window, so repeats raise `count` instead of a new alert. */
+  id: string;
+  rule: { id: string; title: string; level: RuleLevel };
+  /** MLPS 2.0 control references, e.g. `8.1.4.3 a)`. */
+  mlps: string[];
+  department?: string;
+  system?: string;
+  mlpsLevel?: number;
+  /** Rule level weight × system MLPS level: 1 (lowest) … 20 (critical on a level-4 system). */
+  priority: number;
+  status: AlertStatus;
+  assignee?: string;
+  timeline: AlertTimelineEntry[];
+  firstSeen: string;
+  lastSeen: string;
+  count: number;
+  sampleEventIds: string[];
+  groupKey?: string;
+}
+
+export const SAMPLE_EVENT_LIMIT = 20;
+
+export function alertId(ruleId: string, groupKey: string, windowStart: string): string {
+  return createHash('sha256').update(`${ruleId}\u0000${groupKey}\u0000${windowStart}`).digest('base64url').slice(0, 27);
+}
+
+export function alertPriority(level: RuleLevel, mlpsLevel: number | undefined): number {
+  return (RULE_LEVELS.indexOf(level) + 1) * (mlpsLevel ?? 1);
+}
+
+/** Folds a repeat into the stored alert: counts add up, triage state stays as the officer left it. */
+export function mergeAlert(stored: Alert, repeat: Alert): Alert {
+  const samples = [...stored.sampleEventIds];
+  for (const id of repeat.sampleEventIds) {
+    if (samples.length >= SAMPLE_EVENT_LIMIT) break;
+    if (!samples.includes(id)) samples.push(id);
+  }
+  return {
+    ...stored,
+    count: stored.count + repeat.count,
+    firstSeen: repeat.firstSeen < stored.firstSeen ? repeat.firstSeen : stored.firstSeen,
+    lastSeen: repeat.lastSeen > stored.lastSeen ? repeat.lastSeen : stored.lastSeen,
+    sampleEventIds: samples,
+  };
+}
+
+const TRANSITIONS: Record<AlertStatus, readonly AlertStatus[]> = {
+  new: ['acknowledged', 'in_progress', 'resolved', 'false_positive'],
+  acknowledged: ['in_progress', 'resolved', 'false_positive'],
+  in_progress: ['acknowledged', 'resolved', 'false_positive'],
+  resolved: ['in_progress'],
+  false_positive: ['in_progress'],
+};
+
+export function canTransition(from: AlertStatus, to: AlertStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export interface AlertStatusChange {
+  status?: AlertStatus;
+  assignee?: string | null;
+  comment?: string;
+  actor: string;
+  at?: string;
+}
+
+/** Applies a triage action; returns undefined when the status change is not allowed. */
+export function applyAlertChange(alert: Alert, change: AlertStatusChange): Alert | undefined {
+  const at = change.at ?? new Date().toISOString();
+  const timeline = [...alert.timeline];
+  let { status, assignee } = alert;
+  if (change.status && change.status !== alert.status) {
+    if (!canTransition(alert.status, change.status)) return undefined;
+    timeline.push({ at, actor: change.actor, action: 'status', from: alert.status, to: change.status, ...comment(change) });
+    status = change.status;
+  }
+  if (change.assignee !== undefined && (change.assignee ?? undefined) !== alert.assignee) {
+    assignee = change.assignee ?? undefined;
+    timeline.push({ at, actor: change.actor, action: 'assign', ...(assignee ? { assignee } : {}) });
+  }
+  if (change.comment && timeline.length === alert.timeline.length) {
+    timeline.push({ at, actor: change.actor, action: 'comment', comment: change.comment });
+  }
+  const next: Alert = { ...alert, status, timeline };
+  if (assignee === undefined) delete next.assignee;
+  else next.assignee = assignee;
+  return next;
+}
+
+const comment = (change: AlertStatusChange) => (change.comment ? { comment: change.comment } : {});

@@ -1,0 +1,166 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { CoreErrors } from './errors.js';
+import { formatIssues } from './validation.js';
+
+const port = z.number().int().min(1).max(65535);
+
+/** The one config schema: types come from it, and every error names its field. */
+export const ConfigSchema = z.strictObject({
+  /** Where the embedded store, spools, checkpoints and the local Redis keep their files. */
+  dataDir: z.string().min(1).default('./data'),
+  /** Which store adapter holds events, alerts and results. */
+  store: z.enum(['embedded', 'elasticsearch']).default('embedded'),
+  embedded: z
+    .strictObject({
+      /** SQLite file; defaults to `<dataDir>/shouwang.db`. */
+      path: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  elasticsearch: z
+    .strictObject({
+      url: z.url().optional(),
+      indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, _ and -').default('shouwang'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /** An external Redis; when absent Shouwang starts a local redis-server under dataDir. */
+      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(8080),
+      /** When set, /metrics asks for `Authorization: Bearer <token>`. */
+      metricsToken: z.string().min(16, 'at least 16 characters').optional(),
+    })
+    .prefault({}),
+  inventory: z
+    .strictObject({
+      path: z.string().min(1).default('config/inventory.demo.yaml'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** The Cybersecurity Law asks for at least six months of logs. */
+      days: z.number().int().min(1).default(180),
+    })
+    .prefault({}),
+  demo: z
+    .strictObject({
+      /** Replay the bundled demo logs into the store at start. */
+      replay: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const ENV_PREFIX = 'SHOUWANG_';
+
+type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' };
+
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, { _zod: { def: SchemaDef } }>;
+  innerType?: { _zod: { def: SchemaDef } };
+}
+
+/** Walks the schema once to list every leaf field, so each gets a SHOUWANG_* variable. */
+function leaves(def: SchemaDef, path: string[] = []): Leaf[] {
+  if (def.innerType) return leaves(def.innerType._zod.def, path);
+  if (def.type === 'object' && def.shape) {
+    return Object.entries(def.shape).flatMap(([key, child]) => leaves(child._zod.def, [...path, key]));
+  }
+  const kind = def.type === 'number' || def.type === 'boolean' ? def.type : 'string';
+  return [{ path, kind }];
+}
+
+const upperSnake = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** `http.metricsToken` → `SHOUWANG_HTTP_METRICS_TOKEN`. */
+export const ENV_VARIABLES: ReadonlyMap<string, Leaf> = new Map(
+  leaves(ConfigSchema._zod.def as unknown as SchemaDef).map((leaf) => [
+    ENV_PREFIX + leaf.path.map(upperSnake).join('_'),
+    leaf,
+  ]),
+);
+
+function fromEnv(raw: string, kind: Leaf['kind']): unknown {
+  if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw);
+  if (kind === 'boolean' && /^(true|false|1|0)$/i.test(raw.trim())) return /^(true|1)$/i.test(raw.trim());
+  return raw; // left as given, so the schema's error quotes it
+}
+
+function setAt(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export interface LoadConfigOptions {
+  /** A YAML file; defaults to $SHOUWANG_CONFIG, then config/shouwang.yaml when it exists. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  file: string | undefined;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const file =
+    options.file ?? env.SHOUWANG_CONFIG ?? (existsSync('config/shouwang.yaml') ? 'config/shouwang.yaml' : undefined);
+
+  let raw: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw CoreErrors.configRead(file, (error as Error).message);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (error) {
+      throw CoreErrors.configRead(file, `YAML: ${(error as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw CoreErrors.configInvalid(file, '  - (root): expected a mapping of settings');
+    }
+  }
+
+  const fromVariables = new Map<string, string>();
+  for (const [name, leaf] of ENV_VARIABLES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setAt(raw as Record<string, unknown>, leaf.path, fromEnv(value, leaf.kind));
+    fromVariables.set(leaf.path.join('.'), name);
+  }
+
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const where = [file, fromVariables.size ? 'environment' : undefined].filter(Boolean).join(' + ') || 'defaults';
+    throw CoreErrors.configInvalid(
+      where,
+      formatIssues(result.error, raw, (path) => (fromVariables.has(path) ? `${path} (${fromVariables.get(path)})` : path)),
+    );
+  }
+  return { config: result.data, file };
+}

@@ -1,0 +1,29 @@
+export { ShouwangError, defineError, CoreErrors } from './errors.js';
+export { formatIssues, formatPath } from './validation.js';
+export { ConfigSchema, ENV_VARIABLES, loadConfig } from './config.js';
+export type { Config, LoadConfigOptions, LoadedConfig } from './config.js';
+export { createLogger, REDACTED_PATHS } from './logger.js';
+export type { Logger } from './logger.js';
+export { createMetricsRegistry, counter, gauge, histogram, METRIC_PREFIX } from './metrics.js';
+export { getField, expandDotted, isFieldName, isPlainObject } from './fields.js';
+export { eventId } from './event.js';
+export type { ShouwangEvent, EventAssetTags } from './event.js';
+export {
+  RULE_LEVELS, ALERT_STATUSES, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
+} from './alert.js';
+export type { Alert, AlertStatus, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
+export { parseDuration, durationSchema } from './duration.js';
+export {
+  NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,
+  loadInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,
+} from './inventory.js';
+export type { Inventory, Department, BusinessSystem, BackupPolicy } from './inventory.js';
+export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
+export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
+export type { JobResult } from './job-result.js';
+export { ensureExecutable, findExecutable, versionedDirs } from './provision.js';
+export type { Requirement } from './provision.js';
+export { ChildService, freePort, canConnect, sleep } from './child-service.js';
+export type { ChildServiceOptions } from './child-service.js';
+export { startLocalRedis } from './redis-server.js';
+export type { LocalRedis } from './redis-server.js';

@@ -1,0 +1,260 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDocument, LineCounter, isNode } from 'yaml';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CoreErrors } from './errors.js';
+import { durationSchema } from './duration.js';
+import { formatIssues, formatPath } from './validation.js';
+
+export const NETWORK_ZONES = ['政务外网', '政务内网', '互联网区', '专网'] as const;
+export const NETWORK_ZONE_EN: Record<(typeof NETWORK_ZONES)[number], string> = {
+  政务外网: 'government extranet',
+  政务内网: 'government intranet',
+  互联网区: 'internet zone',
+  专网: 'dedicated network',
+};
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, _ and - (at most 64)');
+const ip = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
+
+const backupTarget = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('path'), path: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('sftp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1),
+    path: z.string().min(1),
+  }),
+]);
+
+const backupPolicy = z.strictObject({
+  /** Recovery point objective: the newest backup must be younger than this. */
+  rpo: durationSchema,
+  /** Recovery time objective: a restore drill must finish, validated, within this. */
+  rto: durationSchema,
+  retention: durationSchema.optional(),
+  sameCity: backupTarget,
+  offSite: backupTarget,
+  checkSchedule: z.string().min(1).default('0 2 * * *'),
+  drillSchedule: z.string().min(1).default('0 3 * * 0'),
+  validationQueries: z.array(z.string().min(1)).default([]),
+});
+
+const database = z.strictObject({
+  engine: z.enum(['postgresql', 'mariadb', 'mysql', 'oracle', 'dm', 'kingbase']),
+  name: z.string().min(1),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+export const DepartmentSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  nameEn: z.string().min(1).optional(),
+});
+
+export const SystemSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  nameEn: z.string().min(1).optional(),
+  department: id,
+  mlpsLevel: z.number().int().min(1).max(4),
+  zone: z.enum(NETWORK_ZONES),
+  owner: z.strictObject({ name: z.string().min(1), phone: z.string().optional(), email: z.string().optional() }),
+  hosts: z.array(z.string().min(1)).default([]),
+  ips: z.array(ip).default([]),
+  databases: z.array(database).default([]),
+  backup: backupPolicy.optional(),
+});
+
+export const InventorySchema = z
+  .strictObject({
+    departments: z.array(DepartmentSchema).min(1),
+    systems: z.array(SystemSchema),
+  })
+  .superRefine((inventory, ctx) => {
+    const departments = new Set<string>();
+    inventory.departments.forEach((department, index) => {
+      if (departments.has(department.id)) {
+        ctx.addIssue({ code: 'custom', path: ['departments', index, 'id'], message: 'duplicate department id' });
+      }
+      departments.add(department.id);
+    });
+    const systems = new Set<string>();
+    const owners = new Map<string, string>();
+    inventory.systems.forEach((system, index) => {
+      if (systems.has(system.id)) ctx.addIssue({ code: 'custom', path: ['systems', index, 'id'], message: 'duplicate system id' });
+      systems.add(system.id);
+      if (!departments.has(system.department)) {
+        ctx.addIssue({ code: 'custom', path: ['systems', index, 'department'], message: 'no department with this id' });
+      }
+      // Enrichment maps a host or IP to exactly one system, so two owners would be ambiguous.
+      for (const [field, keys] of [['hosts', system.hosts.map((h) => h.toLowerCase())], ['ips', system.ips]] as const) {
+        keys.forEach((key, keyIndex) => {
+          const owner = owners.get(key);
+          if (owner && owner !== system.id) {
+            ctx.addIssue({ code: 'custom', path: ['systems', index, field, keyIndex], message: `already belongs to system ${owner}` });
+          }
+          owners.set(key, system.id);
+        });
+      }
+    });
+  });
+
+export type Department = z.infer<typeof DepartmentSchema>;
+export type BusinessSystem = z.infer<typeof SystemSchema>;
+export type BackupPolicy = z.infer<typeof backupPolicy>;
+export type Inventory = z.infer<typeof InventorySchema>;
+
+/** Validates an inventory object; `describe` turns a field path into where it came from. */
+export function parseInventory(raw: unknown, where: string, describe?: (path: readonly PropertyKey[]) => string): Inventory {
+  const result = InventorySchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = describe
+    ? result.error.issues.map((issue) => `  - ${describe(issue.path)}: ${issue.message}`).join('\n')
+    : formatIssues(result.error, raw);
+  throw CoreErrors.inventoryInvalid(where, problems);
+}
+
+export function loadInventory(path: string): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw CoreErrors.inventoryRead(path, (error as Error).message);
+  }
+  return extname(path).toLowerCase() === '.csv' ? inventoryFromCsv(text, path) : inventoryFromYaml(text, path);
+}
+
+export function inventoryFromYaml(text: string, where = 'inventory.yaml'): Inventory {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (document.errors.length) throw CoreErrors.inventoryRead(where, document.errors.map((e) => e.message).join('; '));
+  const raw: unknown = document.toJS();
+  return parseInventory(raw, where, (path) => {
+    const node = document.getIn(path as unknown[], true);
+    // A missing field has no node of its own: point at the nearest parent that exists.
+    let anchor: unknown = node;
+    for (let depth = path.length - 1; !isNode(anchor) && depth >= 0; depth -= 1) {
+      anchor = document.getIn(path.slice(0, depth) as unknown[], true);
+    }
+    const line = isNode(anchor) && anchor.range ? `line ${lineCounter.linePos(anchor.range[0]).line}: ` : '';
+    return `${line}${formatPath(path)}, got ${JSON.stringify(isNode(node) ? node.toJSON() : undefined) ?? 'nothing'}`;
+  });
+}
+
+/**
+ * One row per system. Lists are separated by `;`; databases are written `engine:name@host:port`;
+ * backup targets are a path or `sftp://user@host:port/path`.
+ */
+export const CSV_COLUMNS = [
+  'department_id', 'department_name', 'department_name_en', 'system_id', 'system_name', 'system_name_en',
+  'mlps_level', 'zone', 'owner', 'owner_phone', 'owner_email', 'hosts', 'ips', 'databases',
+  'rpo', 'rto', 'retention', 'same_city', 'off_site', 'check_schedule', 'drill_schedule',
+] as const;
+
+const SYSTEM_FIELD_COLUMN: Record<string, string> = {
+  id: 'system_id', name: 'system_name', nameEn: 'system_name_en', department: 'department_id',
+  mlpsLevel: 'mlps_level', zone: 'zone', owner: 'owner', hosts: 'hosts', ips: 'ips', databases: 'databases',
+  rpo: 'rpo', rto: 'rto', retention: 'retention', sameCity: 'same_city', offSite: 'off_site',
+  checkSchedule: 'check_schedule', drillSchedule: 'drill_schedule',
+};
+
+export function inventoryFromCsv(text: string, where = 'inventory.csv'): Inventory {
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+  } catch (error) {
+    throw CoreErrors.inventoryRead(where, (error as Error).message);
+  }
+  const header = Object.keys(rows[0] ?? {});
+  const unknown = header.filter((column) => !(CSV_COLUMNS as readonly string[]).includes(column));
+  if (unknown.length) {
+    throw CoreErrors.inventoryInvalid(where, `  - header: unknown column(s) ${unknown.join(', ')}; expected ${CSV_COLUMNS.join(', ')}`);
+  }
+  const departments = new Map<string, Department>();
+  const systems = rows.map((row) => {
+    if (!departments.has(row.department_id ?? '')) {
+      departments.set(row.department_id ?? '', {
+        id: row.department_id ?? '',
+        name: row.department_name ?? '',
+        ...(row.department_name_en ? { nameEn: row.department_name_en } : {}),
+      });
+    }
+    return systemFromRow(row);
+  });
+  return parseInventory({ departments: [...departments.values()], systems }, where, (path) => {
+    if (path[0] !== 'systems' || typeof path[1] !== 'number') return formatPath(path);
+    const row = rows[path[1]] ?? {};
+    const field = path.slice(2).find((key) => typeof key === 'string' && key in SYSTEM_FIELD_COLUMN) as string | undefined;
+    const column = field ? SYSTEM_FIELD_COLUMN[field]! : formatPath(path.slice(2));
+    // +2: the header is line 1 and rows count from 0.
+    return `line ${path[1] + 2}, column ${column}, got ${JSON.stringify(row[column] ?? '')}`;
+  });
+}
+
+const list = (cell: string | undefined) => (cell ?? '').split(';').map((s) => s.trim()).filter(Boolean);
+
+function target(cell: string | undefined): unknown {
+  if (!cell) return undefined;
+  const sftp = /^sftp:\/\/([^@]+)@([^:/]+)(?::(\d+))?(\/.*)$/.exec(cell);
+  if (sftp) return { type: 'sftp', user: sftp[1], host: sftp[2], port: sftp[3] ? Number(sftp[3]) : 22, path: sftp[4] };
+  return { type: 'path', path: cell };
+}
+
+function systemFromRow(row: Record<string, string>): Record<string, unknown> {
+  const databases = list(row.databases).map((text) => {
+    const match = /^(\w+):([^@]+)@([^:]+)(?::(\d+))?$/.exec(text);
+    return match ? { engine: match[1], name: match[2], host: match[3], ...(match[4] ? { port: Number(match[4]) } : {}) } : text;
+  });
+  const backup = row.rpo || row.rto || row.same_city || row.off_site
+    ? {
+        rpo: row.rpo, rto: row.rto, sameCity: target(row.same_city), offSite: target(row.off_site),
+        ...(row.retention ? { retention: row.retention } : {}),
+        ...(row.check_schedule ? { checkSchedule: row.check_schedule } : {}),
+        ...(row.drill_schedule ? { drillSchedule: row.drill_schedule } : {}),
+      }
+    : undefined;
+  return {
+    id: row.system_id,
+    name: row.system_name,
+    ...(row.system_name_en ? { nameEn: row.system_name_en } : {}),
+    department: row.department_id,
+    mlpsLevel: /^\d+$/.test(row.mlps_level ?? '') ? Number(row.mlps_level) : row.mlps_level,
+    zone: row.zone,
+    owner: {
+      name: row.owner,
+      ...(row.owner_phone ? { phone: row.owner_phone } : {}),
+      ...(row.owner_email ? { email: row.owner_email } : {}),
+    },
+    hosts: list(row.hosts),
+    ips: list(row.ips),
+    databases,
+    ...(backup ? { backup } : {}),
+  };
+}
+
+/** Looks up the system an event came from by host name or IP, decided once per inventory. */
+export class AssetIndex {
+  readonly #byKey = new Map<string, BusinessSystem>();
+  readonly #departments = new Map<string, Department>();
+
+  constructor(inventory: Inventory) {
+    for (const department of inventory.departments) this.#departments.set(department.id, department);
+    for (const system of inventory.systems) {
+      for (const host of system.hosts) this.#byKey.set(host.toLowerCase(), system);
+      for (const address of system.ips) this.#byKey.set(address, system);
+    }
+  }
+
+  find(hostOrIp: string | undefined): BusinessSystem | undefined {
+    return hostOrIp ? this.#byKey.get(hostOrIp.toLowerCase()) : undefined;
+  }
+
+  department(id: string): Department | undefined {
+    return this.#departments.get(id);
+  }
+}

@@ -1,0 +1,101 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
+import { StoreErrors } from '../errors.js';
+import { toMillis } from '../paging.js';
+import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
+import { keysetPage, Where } from './sql.js';
+
+const GROUP_COLUMNS: Record<AlertGroupField, string> = {
+  status: 'status', level: 'level', department: 'department', system: 'system', ruleId: 'rule_id', assignee: 'assignee',
+};
+
+function alertWhere(query: AlertQuery): Where {
+  const where = new Where();
+  if (query.from) where.add('last_seen >= ?', toMillis(query.from, 'from'));
+  if (query.to) where.add('last_seen < ?', toMillis(query.to, 'to'));
+  where.in('status', query.status).in('level', query.level).in('department', query.department);
+  where.in('system', query.system).in('rule_id', query.ruleId).scope('department', query.scope);
+  if (query.assignee !== undefined) where.add('assignee = ?', query.assignee);
+  if (query.mlps !== undefined) where.add('EXISTS (SELECT 1 FROM json_each(mlps) WHERE value = ?)', query.mlps);
+  return where;
+}
+
+export class EmbeddedAlertStore implements AlertStore {
+  readonly #db: Database;
+  readonly #select: Statement;
+  readonly #save: Statement;
+  readonly #upsertBatch: (alerts: readonly Alert[]) => { created: number; updated: number };
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#select = db.prepare('SELECT doc FROM alerts WHERE id = ?');
+    this.#save = db.prepare(`INSERT OR REPLACE INTO alerts
+      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, doc)
+      VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @doc)`);
+    this.#upsertBatch = db.transaction((alerts: readonly Alert[]) => {
+      let created = 0;
+      let updated = 0;
+      for (const alert of alerts) {
+        const stored = this.#load(alert.id);
+        this.#write(stored ? mergeAlert(stored, alert) : alert);
+        if (stored) updated += 1;
+        else created += 1;
+      }
+      return { created, updated };
+    });
+  }
+
+  #load(id: string): Alert | undefined {
+    const row = this.#select.get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Alert) : undefined;
+  }
+
+  #write(alert: Alert): void {
+    this.#save.run({
+      id: alert.id, ruleId: alert.rule.id, level: alert.rule.level, status: alert.status,
+      department: alert.department ?? null, system: alert.system ?? null, assignee: alert.assignee ?? null,
+      mlps: JSON.stringify(alert.mlps), firstSeen: Date.parse(alert.firstSeen), lastSeen: Date.parse(alert.lastSeen),
+      doc: JSON.stringify(alert),
+    });
+  }
+
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
+    return this.#upsertBatch(alerts);
+  }
+
+  async get(id: string, scope?: Scope): Promise<Alert | undefined> {
+    const where = new Where().add('id = ?', id).scope('department', scope);
+    const row = this.#db.prepare(`SELECT doc FROM alerts ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Alert) : undefined;
+  }
+
+  async update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert> {
+    return this.#db.transaction(() => {
+      const where = new Where().add('id = ?', id).scope('department', scope);
+      const row = this.#db.prepare(`SELECT doc FROM alerts ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+      // Out of scope reads as absent: a caller learns nothing about other departments' alerts.
+      if (!row) throw StoreErrors.notFound('alert', id);
+      const alert = JSON.parse(row.doc) as Alert;
+      const next = applyAlertChange(alert, change);
+      if (!next) throw StoreErrors.transition(alert.status, change.status ?? alert.status);
+      this.#write(next);
+      return next;
+    }).immediate();
+  }
+
+  async search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>> {
+    return keysetPage(this.#db, {
+      table: 'alerts', timeColumn: 'last_seen', where: alertWhere(query), page, decode: (doc) => JSON.parse(doc) as Alert,
+    });
+  }
+
+  async countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]> {
+    const column = GROUP_COLUMNS[field];
+    if (!column) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
+    const where = alertWhere(query).add(`${column} IS NOT NULL`);
+    const rows = this.#db
+      .prepare(`SELECT ${column} AS key, count(*) AS count FROM alerts ${where.sql} GROUP BY key ORDER BY count DESC, key`)
+      .all(...where.params) as Bucket[];
+    return rows.map((row) => ({ key: String(row.key), count: row.count }));
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store } from '../ports.js';
+import { EmbeddedAlertStore } from './alerts.js';
+import { EmbeddedAssetStore } from './assets.js';
+import { EmbeddedAuditTrailStore } from './audit-trail.js';
+import { EmbeddedEventStore } from './events.js';
+import { EmbeddedJobResultStore } from './job-results.js';
+import { migrate } from './migrations.js';
+
+export interface EmbeddedStoreOptions {
+  /** A file path, or `:memory:` for tests that need no file. */
+  path: string;
+}
+
+/** The default store: one SQLite file in WAL mode, so one machine runs everything without a server. */
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded';
+  readonly events: EmbeddedEventStore;
+  readonly alerts: EmbeddedAlertStore;
+  readonly assets: EmbeddedAssetStore;
+  readonly jobResults: EmbeddedJobResultStore;
+  readonly audit: EmbeddedAuditTrailStore;
+  readonly #db: Database.Database;
+  #closed = false;
+
+  constructor(options: EmbeddedStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = new Database(options.path);
+    this.#db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commit.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+    this.events = new EmbeddedEventStore(this.#db);
+    this.alerts = new EmbeddedAlertStore(this.#db);
+    this.assets = new EmbeddedAssetStore(this.#db);
+    this.jobResults = new EmbeddedJobResultStore(this.#db);
+    this.audit = new EmbeddedAuditTrailStore(this.#db);
+  }
+
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    if (this.#closed) return { ok: false, detail: 'closed' };
+    const row = this.#db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
+    return { ok: true, detail: `sqlite ${row.version}, ${this.#db.name}` };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,134 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { expandDotted, type ShouwangEvent } from '../../core/index.js';
+import { checkField, textTerms, toMillis } from '../paging.js';
+import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
+import { StoreErrors } from '../errors.js';
+import { keysetPage, Where } from './sql.js';
+
+/** Fields kept in their own indexed columns; every other field is read from the JSON document. */
+const COLUMNS: Record<string, string> = { 'shouwang.department': 'department', 'shouwang.system': 'system', id: 'id' };
+
+const jsonPath = (field: string) => `$${field.split('.').map((part) => `."${part}"`).join('')}`;
+
+// JSON booleans come out of json_each as 1 and 0.
+const sqlValue = (value: unknown) => (typeof value === 'boolean' ? Number(value) : value);
+
+function eventWhere(query: EventQuery): Where {
+  const where = new Where();
+  if (query.from) where.add('ts >= ?', toMillis(query.from, 'from'));
+  if (query.to) where.add('ts < ?', toMillis(query.to, 'to'));
+  where.scope('department', query.scope);
+  for (const [field, wanted] of Object.entries(query.filters ?? {})) {
+    const values = (Array.isArray(wanted) ? wanted : [wanted]).map(sqlValue);
+    const column = COLUMNS[checkField(field)];
+    if (column) where.in(column, values);
+    else if (values.length === 0) where.add('0');
+    // json_each walks arrays element by element and yields a scalar once: both match as in Elasticsearch.
+    else where.add(`EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE value IN (${values.map(() => '?').join(', ')}))`, jsonPath(field), ...values);
+  }
+  const terms = textTerms(query.text);
+  // trigram needs three characters; shorter terms fall back to a substring test on the row.
+  const indexed = terms.filter((term) => [...term].length >= 3);
+  if (indexed.length) {
+    where.add('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', indexed.map((t) => `"${t}"`).join(' AND '));
+  }
+  for (const term of terms.filter((t) => [...t].length < 3)) where.add("instr(lower(coalesce(message, '')), lower(?)) > 0", term);
+  return where;
+}
+
+function rejectReason(event: ShouwangEvent): string | undefined {
+  if (typeof event.id !== 'string' || event.id.length === 0) return 'missing id';
+  if (typeof event['@timestamp'] !== 'string' || Number.isNaN(Date.parse(event['@timestamp']))) {
+    return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
+  }
+  return undefined;
+}
+
+export class EmbeddedEventStore implements EventStore {
+  readonly #db: Database;
+  readonly #insert: Statement;
+  readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#insert = db.prepare(
+      'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    // One transaction per batch: one fsync instead of one per event.
+    this.#writeBatch = db.transaction((events: readonly ShouwangEvent[]) => {
+      const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
+      for (const raw of events) {
+        const reason = rejectReason(raw);
+        if (reason) {
+          result.rejected.push({ id: String(raw.id ?? ''), reason });
+          continue;
+        }
+        const event = expandDotted(raw);
+        const { changes } = this.#insert.run(
+          event.id,
+          Date.parse(event['@timestamp']),
+          event.shouwang?.department ?? null,
+          event.shouwang?.system ?? null,
+          typeof event.message === 'string' ? event.message : null,
+          JSON.stringify(event),
+        );
+        if (changes) result.written += 1;
+        else result.duplicates += 1;
+      }
+      return result;
+    });
+  }
+
+  async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
+    return this.#writeBatch(events);
+  }
+
+  async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {
+    const where = new Where().add('id = ?', id).scope('department', scope);
+    const row = this.#db.prepare(`SELECT doc FROM events ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as ShouwangEvent) : undefined;
+  }
+
+  async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
+    return keysetPage(this.#db, {
+      table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
+    });
+  }
+
+  async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
+    const where = eventWhere(query);
+    const column = COLUMNS[checkField(field)];
+    const rows = column
+      ? this.#db
+          .prepare(`SELECT ${column} AS k, count(*) AS count FROM events ${where.sql} ${where.parts.length ? 'AND' : 'WHERE'} ${column} IS NOT NULL GROUP BY k ORDER BY count DESC, k LIMIT ?`)
+          .all(...where.params, limit)
+      : this.#db
+          .prepare(`SELECT j.value AS k, count(*) AS count FROM (SELECT doc FROM events ${where.sql}) e, json_each(e.doc, ?) j WHERE j.type NOT IN ('object', 'array', 'null') GROUP BY k ORDER BY count DESC, k LIMIT ?`)
+          .all(...where.params, jsonPath(field), limit);
+    return (rows as { k: unknown; count: number }[]).map((row) => ({ key: String(row.k), count: row.count }));
+  }
+
+  async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
+    if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
+    const where = eventWhere(query);
+    const rows = this.#db
+      .prepare(`SELECT ts - (ts % ?) AS bucket, count(*) AS count FROM events ${where.sql} GROUP BY bucket ORDER BY bucket`)
+      .all(intervalMs, ...where.params) as { bucket: number; count: number }[];
+    return rows.map((row) => ({ start: new Date(row.bucket).toISOString(), count: row.count }));
+  }
+
+  async range(scope?: Scope): Promise<DataRange> {
+    const where = new Where().scope('department', scope);
+    const row = this.#db.prepare(`SELECT count(*) AS count, min(ts) AS oldest, max(ts) AS newest FROM events ${where.sql}`)
+      .get(...where.params) as { count: number; oldest: number | null; newest: number | null };
+    return {
+      count: row.count,
+      ...(row.oldest !== null ? { oldest: new Date(row.oldest).toISOString() } : {}),
+      ...(row.newest !== null ? { newest: new Date(row.newest).toISOString() } : {}),
+    };
+  }
+
+  async deleteBefore(before: string): Promise<number> {
+    return this.#db.prepare('DELETE FROM events WHERE ts < ?').run(toMillis(before, 'before')).changes;
+  }
+}

@@ -1,0 +1,40 @@
+import type { Database } from 'better-sqlite3';
+import type { JobResult } from '../../core/index.js';
+import { toMillis } from '../paging.js';
+import type { JobResultQuery, JobResultStore, Page, PageRequest, Scope } from '../ports.js';
+import { keysetPage, Where } from './sql.js';
+
+export class EmbeddedJobResultStore implements JobResultStore {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async put(result: JobResult): Promise<void> {
+    this.#db
+      .prepare(`INSERT OR REPLACE INTO job_results (id, kind, status, system, department, finished_at, doc)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(result.id, result.kind, result.status, result.system ?? null, result.department ?? null,
+        toMillis(result.finishedAt, 'finishedAt'), JSON.stringify(result));
+  }
+
+  async get(id: string, scope?: Scope): Promise<JobResult | undefined> {
+    const where = new Where().add('id = ?', id).scope('department', scope);
+    const row = this.#db.prepare(`SELECT doc FROM job_results ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as JobResult) : undefined;
+  }
+
+  async search(query: JobResultQuery, page?: PageRequest): Promise<Page<JobResult>> {
+    const where = new Where();
+    if (query.from) where.add('finished_at >= ?', toMillis(query.from, 'from'));
+    if (query.to) where.add('finished_at < ?', toMillis(query.to, 'to'));
+    if (query.kind) where.add('kind = ?', query.kind);
+    if (query.system) where.add('system = ?', query.system);
+    if (query.status) where.add('status = ?', query.status);
+    where.scope('department', query.scope);
+    return keysetPage(this.#db, {
+      table: 'job_results', timeColumn: 'finished_at', where, page, decode: (doc) => JSON.parse(doc) as JobResult,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import type { Database } from 'better-sqlite3';
+import { StoreErrors } from '../errors.js';
+
+/** Ordered schema steps; a step is never edited once released, only followed by a new one. */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        ts INTEGER NOT NULL,
+        department TEXT,
+        system TEXT,
+        message TEXT,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX events_ts ON events (ts, id);
+      CREATE INDEX events_department_ts ON events (department, ts);
+      CREATE INDEX events_system_ts ON events (system, ts);
+      -- trigram: substring search that also works for Chinese text, which has no spaces between words
+      CREATE VIRTUAL TABLE events_fts USING fts5 (message, content = 'events', content_rowid = 'seq', tokenize = 'trigram');
+      CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts (rowid, message) VALUES (new.seq, new.message);
+      END;
+      CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', old.seq, old.message);
+      END;
+
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        level TEXT NOT NULL,
+        status TEXT NOT NULL,
+        department TEXT,
+        system TEXT,
+        assignee TEXT,
+        mlps TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX alerts_last_seen ON alerts (last_seen, id);
+      CREATE INDEX alerts_status ON alerts (status, last_seen);
+      CREATE INDEX alerts_department ON alerts (department, last_seen);
+
+      CREATE TABLE departments (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL);
+      CREATE TABLE systems (id TEXT PRIMARY KEY, department TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL);
+
+      CREATE TABLE job_results (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        system TEXT,
+        department TEXT,
+        finished_at INTEGER NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX job_results_finished ON job_results (finished_at, id);
+      CREATE INDEX job_results_system ON job_results (system, kind, finished_at);
+
+      CREATE TABLE audit_trail (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX audit_trail_at ON audit_trail (at, seq);
+      -- append-only: the database itself refuses edits and deletions
+      CREATE TRIGGER audit_trail_no_update BEFORE UPDATE ON audit_trail BEGIN
+        SELECT RAISE (ABORT, 'audit trail is append-only');
+      END;
+      CREATE TRIGGER audit_trail_no_delete BEFORE DELETE ON audit_trail BEGIN
+        SELECT RAISE (ABORT, 'audit trail is append-only');
+      END;
+    `,
+  },
+];
+
+export function migrate(db: Database): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    db.prepare('SELECT version FROM schema_migrations').all().map((row) => (row as { version: number }).version),
+  );
+  const ran: number[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    try {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          migration.version, migration.name, new Date().toISOString(),
+        );
+      }).immediate();
+    } catch (error) {
+      throw StoreErrors.migration(migration.version, (error as Error).message);
+    }
+    ran.push(migration.version);
+  }
+  return ran;
+}

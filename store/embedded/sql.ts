@@ -1,0 +1,60 @@
+import type { Database } from 'better-sqlite3';
+import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
+import type { Page, PageRequest, Scope } from '../ports.js';
+
+/** A WHERE clause built up from parts; every value goes through a bound parameter. */
+export class Where {
+  readonly parts: string[] = [];
+  readonly params: unknown[] = [];
+
+  add(sql: string, ...params: unknown[]): this {
+    this.parts.push(sql);
+    this.params.push(...params);
+    return this;
+  }
+
+  in(column: string, values: readonly unknown[] | undefined): this {
+    if (values === undefined) return this;
+    if (values.length === 0) return this.add('0');
+    return this.add(`${column} IN (${values.map(() => '?').join(', ')})`, ...values);
+  }
+
+  scope(column: string, scope: Scope | undefined): this {
+    return this.in(column, scope?.departments);
+  }
+
+  get sql(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
+  }
+}
+
+/** Keyset paging on (time column, id), newest first by default, the same contract as search_after. */
+export function keysetPage<T>(
+  db: Database,
+  options: { table: string; timeColumn: string; idColumn?: string; where: Where; page: PageRequest | undefined; decode: (doc: string) => T },
+): Page<T> {
+  const { table, timeColumn, where, page } = options;
+  const idColumn = options.idColumn ?? 'id';
+  const size = pageSize(page);
+  const desc = (page?.order ?? 'desc') === 'desc';
+  const total = (db.prepare(`SELECT count(*) AS n FROM ${table} ${where.sql}`).get(...where.params) as { n: number }).n;
+
+  const paged = new Where().add(where.parts.length ? where.parts.join(' AND ') : '1', ...where.params);
+  if (page?.after) {
+    const [time, id] = decodeCursor(page.after);
+    const op = desc ? '<' : '>';
+    paged.add(`(${timeColumn} ${op} ? OR (${timeColumn} = ? AND ${idColumn} ${op} ?))`, time, time, id);
+  }
+  const direction = desc ? 'DESC' : 'ASC';
+  const rows = db
+    .prepare(`SELECT ${timeColumn} AS t, ${idColumn} AS k, doc FROM ${table} ${paged.sql} ORDER BY ${timeColumn} ${direction}, ${idColumn} ${direction} LIMIT ?`)
+    .all(...paged.params, size + 1) as { t: number; k: string | number; doc: string }[];
+  const more = rows.length > size;
+  const items = rows.slice(0, size);
+  const last = items[items.length - 1];
+  return {
+    items: items.map((row) => options.decode(row.doc)),
+    total,
+    ...(more && last ? { next: encodeCursor([last.t, String(last.k)]) } : {}),
+  };
+}

@@ -1,0 +1,10 @@
+export { StoreErrors } from './errors.js';
+export { ALERT_GROUP_FIELDS } from './ports.js';
+export type {
+  AlertGroupField, AlertQuery, AlertStore, AssetStore, AuditTrailStore, Bucket, DataRange, EventQuery, EventStore,
+  FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, Scope, Store, TimeBucket, TimeRange, WriteResult,
+} from './ports.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export { EmbeddedStore } from './embedded/embedded-store.js';
+export type { EmbeddedStoreOptions } from './embedded/embedded-store.js';
+export { openStore } from './open-store.js';

@@ -1,0 +1,49 @@
+import { isFieldName } from '../core/index.js';
+import { StoreErrors } from './errors.js';
+import type { PageRequest } from './ports.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** A cursor is the sort key of the last item seen: (time, id), as Elasticsearch's search_after. */
+export type Cursor = [time: number, id: string];
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && Number.isFinite(value[0]) && typeof value[1] === 'string') {
+      return value as Cursor;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw StoreErrors.invalidQuery(`bad page cursor ${JSON.stringify(text.slice(0, 40))}`);
+}
+
+export function pageSize(page: PageRequest | undefined): number {
+  const size = page?.size ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw StoreErrors.invalidQuery(`page size must be 1–${MAX_PAGE_SIZE}, got ${size}`);
+  }
+  return size;
+}
+
+export function checkField(field: string): string {
+  if (!isFieldName(field)) throw StoreErrors.invalidQuery(`bad field name ${JSON.stringify(field)}`);
+  return field;
+}
+
+export function toMillis(iso: string, what: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw StoreErrors.invalidQuery(`${what} is not a date: ${JSON.stringify(iso)}`);
+  return ms;
+}
+
+/** Splits full-text input into terms; quotes are dropped so they cannot change the query syntax. */
+export function textTerms(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).map((term) => term.replace(/"/g, '')).filter(Boolean);
+}

@@ -1,0 +1,140 @@
+import type {
+  Alert, AlertStatus, AlertStatusChange, AuditEntry, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
+} from '../core/index.js';
+
+/** Which departments a caller may see; absent means all. Adapters apply it inside every query. */
+export interface Scope {
+  departments?: readonly string[];
+}
+
+/** ISO 8601 bounds: `from` inclusive, `to` exclusive. */
+export interface TimeRange {
+  from?: string;
+  to?: string;
+}
+
+export type FieldValue = string | number | boolean;
+
+export interface EventQuery extends TimeRange {
+  /** Field (dotted ECS path) → value or any of several values; fields combine with AND. */
+  filters?: Record<string, FieldValue | readonly FieldValue[]>;
+  /** Full text over `message`: every whitespace-separated term must appear, case-insensitive. */
+  text?: string;
+  scope?: Scope;
+}
+
+export interface PageRequest {
+  /** 1–1000, default 50. */
+  size?: number;
+  /** The opaque `next` of the previous page. */
+  after?: string;
+  order?: 'asc' | 'desc';
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  /** Present when more items follow. */
+  next?: string;
+}
+
+export interface Bucket {
+  key: string;
+  count: number;
+}
+
+export interface TimeBucket {
+  start: string;
+  count: number;
+}
+
+export interface WriteResult {
+  written: number;
+  duplicates: number;
+  rejected: { id: string; reason: string }[];
+}
+
+export interface DataRange {
+  count: number;
+  oldest?: string;
+  newest?: string;
+}
+
+export interface EventStore {
+  /** Idempotent by id: a second write of the same id is a duplicate, not a new event. */
+  write(events: readonly ShouwangEvent[]): Promise<WriteResult>;
+  get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined>;
+  search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>>;
+  countBy(query: EventQuery, field: string, limit?: number): Promise<Bucket[]>;
+  /** Non-empty buckets of `intervalMs`, aligned to the epoch, oldest first. */
+  histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]>;
+  range(scope?: Scope): Promise<DataRange>;
+  /** Retention: removes events older than `before`; returns how many. */
+  deleteBefore(before: string): Promise<number>;
+}
+
+export interface AlertQuery extends TimeRange {
+  status?: readonly AlertStatus[];
+  level?: readonly RuleLevel[];
+  department?: readonly string[];
+  system?: readonly string[];
+  ruleId?: readonly string[];
+  mlps?: string;
+  assignee?: string;
+  scope?: Scope;
+}
+
+export const ALERT_GROUP_FIELDS = ['status', 'level', 'department', 'system', 'ruleId', 'assignee'] as const;
+export type AlertGroupField = (typeof ALERT_GROUP_FIELDS)[number];
+
+export interface AlertStore {
+  /** New ids are inserted; known ids fold the repeat in (count, last seen, samples). */
+  upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }>;
+  get(id: string, scope?: Scope): Promise<Alert | undefined>;
+  /** Triage: status, assignee, comment; each change lands on the timeline. */
+  update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert>;
+  /** Sorted by last seen; the time range applies to last seen. */
+  search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>>;
+  countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]>;
+}
+
+export interface AssetStore {
+  replaceInventory(inventory: Inventory): Promise<void>;
+  /** The departments and systems in scope. */
+  getInventory(scope?: Scope): Promise<Inventory>;
+}
+
+export interface JobResultQuery extends TimeRange {
+  kind?: string;
+  system?: string;
+  status?: JobResult['status'];
+  scope?: Scope;
+}
+
+export interface JobResultStore {
+  /** Idempotent by id: a retried job replaces its own result. */
+  put(result: JobResult): Promise<void>;
+  get(id: string, scope?: Scope): Promise<JobResult | undefined>;
+  /** Sorted by finish time; the time range applies to the finish time. */
+  search(query: JobResultQuery, page?: PageRequest): Promise<Page<JobResult>>;
+}
+
+export interface AuditTrailStore {
+  /** Append-only and hash-chained: each entry carries the hash of the one before. */
+  append(entry: AuditEntry): Promise<ChainedAuditEntry>;
+  list(range: TimeRange, page?: PageRequest): Promise<Page<ChainedAuditEntry>>;
+  /** Re-computes the whole chain; `brokenAt` is the first entry that does not fit. */
+  verify(): Promise<{ ok: boolean; count: number; brokenAt?: number }>;
+}
+
+export interface Store {
+  readonly kind: string;
+  readonly events: EventStore;
+  readonly alerts: AlertStore;
+  readonly assets: AssetStore;
+  readonly jobResults: JobResultStore;
+  readonly audit: AuditTrailStore;
+  health(): Promise<{ ok: boolean; detail: string }>;
+  /** Safe to call twice; resolves when everything is flushed. */
+  close(): Promise<void>;
+}

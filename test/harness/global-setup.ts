@@ -1,0 +1,39 @@
+import type { TestProject } from 'vitest/node';
+import { startMariadb } from './mariadb.js';
+import { startPostgres } from './postgres.js';
+import { startRedis } from './redis.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    postgresUrl: string;
+    mariadbUrl: string;
+  }
+}
+
+/**
+ * Starts the real services the tests talk to, once per run, on free loopback ports.
+ * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL to use servers of your own instead.
+ */
+export default async function setup(project: TestProject) {
+  const env = process.env;
+  const started = await Promise.allSettled([
+    env.SHOUWANG_TEST_REDIS_URL ? undefined : startRedis(),
+    env.SHOUWANG_TEST_POSTGRES_URL ? undefined : startPostgres(),
+    env.SHOUWANG_TEST_MARIADB_URL ? undefined : startMariadb(),
+  ]);
+  const stopAll = () =>
+    Promise.all(started.map((s) => (s.status === 'fulfilled' && s.value ? s.value.stop() : undefined)));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  const [redis, postgres, mariadb] = started.map((s) => (s as PromiseFulfilledResult<{ url: string } | undefined>).value);
+  project.provide('redisUrl', env.SHOUWANG_TEST_REDIS_URL ?? redis!.url);
+  project.provide('postgresUrl', env.SHOUWANG_TEST_POSTGRES_URL ?? postgres!.url);
+  project.provide('mariadbUrl', env.SHOUWANG_TEST_MARIADB_URL ?? mariadb!.url);
+  return async () => {
+    await stopAll();
+  };
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+
+describe('real services from the harness', () => {
+  it('Redis answers and keeps what it is given', async () => {
+    const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+    const key = `test-${randomUUID()}`;
+    try {
+      await redis.set(key, '守望', 'EX', 60);
+      expect(await redis.get(key)).toBe('守望');
+      expect(await redis.info('server')).toMatch(/redis_version:\d+/);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+
+  it('PostgreSQL runs SQL in a fresh database', async () => {
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    const database = `test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    try {
+      await admin.query(`CREATE DATABASE ${database}`);
+      const client = new pg.Client({ connectionString: inject('postgresUrl').replace(/\/postgres$/, `/${database}`) });
+      await client.connect();
+      await client.query('CREATE TABLE t (id serial PRIMARY KEY, name text)');
+      await client.query('INSERT INTO t (name) VALUES ($1), ($2)', ['市公安局', '市人社局']);
+      const { rows } = await client.query('SELECT count(*)::int AS n, current_setting($1) AS version FROM t', ['server_version_num']);
+      expect(rows[0]).toMatchObject({ n: 2 });
+      expect(Number(rows[0].version)).toBeGreaterThanOrEqual(130000);
+      await client.end();
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+      await admin.end();
+    }
+  });
+
+  it('MariaDB accepts a TCP login and runs SQL in a fresh database', async () => {
+    const connection = await mysql.createConnection(inject('mariadbUrl'));
+    const database = `test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    try {
+      await connection.query(`CREATE DATABASE ${database} CHARACTER SET utf8mb4`);
+      await connection.query(`CREATE TABLE ${database}.t (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(64))`);
+      await connection.query(`INSERT INTO ${database}.t (name) VALUES (?), (?)`, ['市卫健委', '市大数据管理局']);
+      const [rows] = await connection.query(`SELECT count(*) AS n, VERSION() AS version FROM ${database}.t`);
+      expect(rows).toMatchObject([{ n: 2, version: expect.stringMatching(/MariaDB/) }]);
+    } finally {
+      await connection.query(`DROP DATABASE IF EXISTS ${database}`);
+      await connection.end();
+    }
+  });
+});

@@ -1,0 +1,353 @@
+/**
+ * The store contract: every adapter runs this suite unchanged. Each test works inside a department
+ * of its own, so the suite can share one store (or one Elasticsearch cluster) with other tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
+import type { Store } from '../../store/index.js';
+
+const HOUR = 3_600_000;
+const BASE = Date.parse('2026-03-01T00:00:00.000Z');
+const at = (offsetMs: number) => new Date(BASE + offsetMs).toISOString();
+
+function tenant() {
+  const department = `d-${randomUUID().slice(0, 8)}`;
+  return { department, scope: { departments: [department] } };
+}
+
+function event(department: string, n: number, extra: Partial<ShouwangEvent> = {}): ShouwangEvent {
+  return {
+    id: `${department}-e${n}`,
+    '@timestamp': at(n * HOUR),
+    message: `event number ${n}`,
+    event: { dataset: 'test.contract', outcome: n % 2 ? 'failure' : 'success' },
+    host: { name: `host-${n % 3}` },
+    shouwang: { department, system: `${department}-sys${n % 2}` },
+    ...extra,
+  };
+}
+
+function alert(department: string, n: number, overrides: Partial<Alert> = {}): Alert {
+  const id = alertId(`rule-${n}`, department, at(0));
+  return {
+    id,
+    rule: { id: `rule-${n}`, title: `Rule ${n}`, level: n % 2 ? 'high' : 'medium' },
+    mlps: n % 2 ? ['8.1.4.3 a)'] : ['8.1.3.5 b)'],
+    department,
+    system: `${department}-sys`,
+    mlpsLevel: 3,
+    priority: 12,
+    status: 'new',
+    timeline: [{ at: at(0), actor: 'analyzer', action: 'raised' }],
+    firstSeen: at(n * HOUR),
+    lastSeen: at(n * HOUR),
+    count: 1,
+    sampleEventIds: [`${department}-e${n}`],
+    ...overrides,
+  };
+}
+
+export function describeStoreContract(name: string, open: () => Promise<Store>, refresh: (store: Store) => Promise<void> = async () => {}) {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+      await store.close(); // close() is safe to call twice
+    });
+
+    describe('events', () => {
+      it('writes idempotently by id: a replay is counted as duplicates, not new events', async () => {
+        const { department, scope } = tenant();
+        const events = [1, 2, 3].map((n) => event(department, n));
+        expect(await store.events.write(events)).toEqual({ written: 3, duplicates: 0, rejected: [] });
+        expect(await store.events.write(events)).toEqual({ written: 0, duplicates: 3, rejected: [] });
+        await refresh(store);
+        expect((await store.events.search({ scope })).total).toBe(3);
+      });
+
+      it('rejects an event without a valid timestamp with its reason and keeps the rest of the batch', async () => {
+        const { department, scope } = tenant();
+        const bad = { ...event(department, 2), '@timestamp': 'yesterday' };
+        const result = await store.events.write([event(department, 1), bad, event(department, 3)]);
+        expect(result.written).toBe(2);
+        expect(result.rejected).toEqual([{ id: bad.id, reason: expect.stringContaining('@timestamp') }]);
+        await refresh(store);
+        expect((await store.events.search({ scope })).items.map((e) => e.id).sort()).toEqual([`${department}-e1`, `${department}-e3`]);
+      });
+
+      it('stores dotted field names as nested objects', async () => {
+        const { department, scope } = tenant();
+        await store.events.write([{ ...event(department, 1), 'user.name': 'zhangsan' } as ShouwangEvent]);
+        await refresh(store);
+        const [stored] = (await store.events.search({ scope, filters: { 'user.name': 'zhangsan' } })).items;
+        expect(stored?.user).toEqual({ name: 'zhangsan' });
+      });
+
+      it('searches a time range with an inclusive start and an exclusive end', async () => {
+        const { department, scope } = tenant();
+        await store.events.write([0, 1, 2, 3, 4].map((n) => event(department, n)));
+        await refresh(store);
+        const page = await store.events.search({ scope, from: at(1 * HOUR), to: at(3 * HOUR) }, { order: 'asc' });
+        expect(page.items.map((e) => e.id)).toEqual([`${department}-e1`, `${department}-e2`]);
+        expect(page.total).toBe(2);
+      });
+
+      it('filters by fields: one value, any of several, nested, arrays, numbers, booleans, AND across fields', async () => {
+        const { department, scope } = tenant();
+        await store.events.write([
+          event(department, 1, { related: { ip: ['10.1.0.1', '10.1.0.2'] }, http: { response: { status_code: 404 } }, flag: true }),
+          event(department, 2, { related: { ip: ['10.1.0.3'] }, http: { response: { status_code: 200 } }, flag: false }),
+          event(department, 3, { related: { ip: ['10.1.0.2'] }, http: { response: { status_code: 404 } } }),
+        ]);
+        await refresh(store);
+        const ids = async (filters: Record<string, unknown>) =>
+          (await store.events.search({ scope, filters: filters as never }, { order: 'asc' })).items.map((e) => e.id.split('-e')[1]);
+        expect(await ids({ 'host.name': 'host-1' })).toEqual(['1']);
+        expect(await ids({ 'host.name': ['host-1', 'host-2'] })).toEqual(['1', '2']);
+        expect(await ids({ 'related.ip': '10.1.0.2' })).toEqual(['1', '3']);
+        expect(await ids({ 'http.response.status_code': 404 })).toEqual(['1', '3']);
+        expect(await ids({ flag: true })).toEqual(['1']);
+        expect(await ids({ 'http.response.status_code': 404, 'event.outcome': 'failure' })).toEqual(['1', '3']);
+        expect(await ids({ 'http.response.status_code': 404, 'host.name': 'host-0' })).toEqual(['3']);
+        expect(await ids({ 'shouwang.system': `${department}-sys0` })).toEqual(['2']);
+        expect(await ids({ 'host.name': 'nobody' })).toEqual([]);
+      });
+
+      it('finds events by full text over the message: every term, any case, Chinese too', async () => {
+        const { department, scope } = tenant();
+        await store.events.write([
+          event(department, 1, { message: 'Failed password for root from 10.0.0.9 port 22 ssh2' }),
+          event(department, 2, { message: 'Accepted password for admin from 10.0.0.8 port 22 ssh2' }),
+          event(department, 3, { message: '用户 张三 登录 失败 , 密码 错误' }),
+        ]);
+        await refresh(store);
+        const ids = async (text: string) =>
+          (await store.events.search({ scope, text }, { order: 'asc' })).items.map((e) => e.id.split('-e')[1]);
+        expect(await ids('password')).toEqual(['1', '2']);
+        expect(await ids('FAILED password')).toEqual(['1']);
+        expect(await ids('password admin')).toEqual(['2']);
+        expect(await ids('登录 失败')).toEqual(['3']);
+        expect(await ids('密码')).toEqual(['3']);
+        expect(await ids('password 登录')).toEqual([]);
+      });
+
+      it('keeps every query inside the caller’s departments, including get by id', async () => {
+        const a = tenant();
+        const b = tenant();
+        await store.events.write([event(a.department, 1), event(b.department, 1)]);
+        await refresh(store);
+        const both = { departments: [a.department, b.department] };
+        expect((await store.events.search({ scope: both })).total).toBe(2);
+        expect((await store.events.search({ scope: a.scope })).items.map((e) => e.id)).toEqual([`${a.department}-e1`]);
+        expect(await store.events.get(`${b.department}-e1`, a.scope)).toBeUndefined();
+        expect((await store.events.get(`${b.department}-e1`, b.scope))?.id).toBe(`${b.department}-e1`);
+        expect((await store.events.search({ scope: { departments: [] } })).total).toBe(0);
+        expect(await store.events.countBy({ scope: a.scope, filters: { 'shouwang.department': b.department } }, 'host.name')).toEqual([]);
+      });
+
+      it('pages through results with a cursor, newest first, without gaps or repeats', async () => {
+        const { department, scope } = tenant();
+        // two events share a timestamp, so the cursor must break ties by id
+        await store.events.write([...[1, 2, 3, 4, 5, 6].map((n) => event(department, n)), { ...event(department, 7), '@timestamp': at(6 * HOUR) }]);
+        await refresh(store);
+        const seen: string[] = [];
+        let after: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.events.search({ scope }, { size: 3, ...(after ? { after } : {}) });
+          expect(page.total).toBe(7);
+          seen.push(...page.items.map((e) => e.id.split('-e')[1]!));
+          after = page.next;
+          pages += 1;
+        } while (after && pages < 10);
+        expect(pages).toBe(3);
+        expect(seen).toEqual(['7', '6', '5', '4', '3', '2', '1']);
+        const ascending = await store.events.search({ scope }, { size: 4, order: 'asc' });
+        expect(ascending.items.map((e) => e.id.split('-e')[1])).toEqual(['1', '2', '3', '4']);
+        await expect(store.events.search({ scope }, { after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+        await expect(store.events.search({ scope }, { size: 0 })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+      });
+
+      it('counts events grouped by a field, largest first, limited', async () => {
+        const { department, scope } = tenant();
+        await store.events.write([1, 2, 3, 4, 5, 6, 7].map((n) => event(department, n)));
+        await refresh(store);
+        expect(await store.events.countBy({ scope }, 'host.name')).toEqual([
+          { key: 'host-1', count: 3 }, { key: 'host-0', count: 2 }, { key: 'host-2', count: 2 },
+        ]);
+        expect(await store.events.countBy({ scope }, 'host.name', 1)).toEqual([{ key: 'host-1', count: 3 }]);
+        expect(await store.events.countBy({ scope }, 'shouwang.system')).toEqual([
+          { key: `${department}-sys1`, count: 4 }, { key: `${department}-sys0`, count: 3 },
+        ]);
+        expect(await store.events.countBy({ scope, filters: { 'event.outcome': 'failure' } }, 'host.name')).toEqual([
+          { key: 'host-1', count: 2 }, { key: 'host-0', count: 1 }, { key: 'host-2', count: 1 },
+        ]);
+        await expect(store.events.countBy({ scope }, 'host name; drop')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+      });
+
+      it('counts events in time buckets aligned to the interval', async () => {
+        const { department, scope } = tenant();
+        const times = [0, 10, 50, 61, 130].map((minutes) => minutes * 60_000);
+        await store.events.write(times.map((t, n) => ({ ...event(department, n), '@timestamp': at(t) })));
+        await refresh(store);
+        expect(await store.events.histogram({ scope }, HOUR)).toEqual([
+          { start: at(0), count: 3 }, { start: at(HOUR), count: 1 }, { start: at(2 * HOUR), count: 1 },
+        ]);
+        expect(await store.events.histogram({ scope, from: at(HOUR) }, HOUR)).toEqual([
+          { start: at(HOUR), count: 1 }, { start: at(2 * HOUR), count: 1 },
+        ]);
+      });
+
+      it('reports the oldest and newest data and deletes what is past retention', async () => {
+        const { department, scope } = tenant();
+        const old = (n: number, iso: string) => ({ ...event(department, n), '@timestamp': iso });
+        await store.events.write([old(1, '2001-01-01T00:00:00.000Z'), old(2, '2001-01-02T00:00:00.000Z'), old(3, '2001-02-01T00:00:00.000Z')]);
+        await refresh(store);
+        expect(await store.events.range(scope)).toEqual({ count: 3, oldest: '2001-01-01T00:00:00.000Z', newest: '2001-02-01T00:00:00.000Z' });
+        expect(await store.events.deleteBefore('2001-01-15T00:00:00.000Z')).toBeGreaterThanOrEqual(2);
+        await refresh(store);
+        expect(await store.events.range(scope)).toEqual({ count: 1, oldest: '2001-02-01T00:00:00.000Z', newest: '2001-02-01T00:00:00.000Z' });
+        expect(await store.events.range({ departments: [] })).toEqual({ count: 0 });
+      });
+    });
+
+    describe('alerts', () => {
+      it('creates an alert once and folds repeats into its count, time span and samples', async () => {
+        const { department, scope } = tenant();
+        const first = alert(department, 1);
+        expect(await store.alerts.upsert([first])).toEqual({ created: 1, updated: 0 });
+        await store.alerts.update(first.id, { status: 'acknowledged', actor: 'officer-li' }, scope);
+        const repeat = alert(department, 1, { lastSeen: at(5 * HOUR), firstSeen: at(5 * HOUR), count: 2, sampleEventIds: [`${department}-e9`] });
+        expect(await store.alerts.upsert([repeat])).toEqual({ created: 0, updated: 1 });
+        await refresh(store);
+        const stored = await store.alerts.get(first.id, scope);
+        expect(stored).toMatchObject({
+          count: 3, firstSeen: first.firstSeen, lastSeen: at(5 * HOUR), status: 'acknowledged',
+          sampleEventIds: [`${department}-e1`, `${department}-e9`],
+        });
+        expect((await store.alerts.search({ scope })).total).toBe(1);
+      });
+
+      it('changes status along allowed transitions, records who and why, and refuses the rest', async () => {
+        const { department, scope } = tenant();
+        const a = alert(department, 1);
+        await store.alerts.upsert([a]);
+        const assigned = await store.alerts.update(a.id, { status: 'in_progress', assignee: 'ops-wang', actor: 'officer-li', comment: '处理中' }, scope);
+        expect(assigned).toMatchObject({ status: 'in_progress', assignee: 'ops-wang' });
+        const resolved = await store.alerts.update(a.id, { status: 'resolved', actor: 'ops-wang', comment: 'blocked the source' }, scope);
+        expect(resolved.timeline.slice(1)).toEqual([
+          { at: expect.any(String), actor: 'officer-li', action: 'status', from: 'new', to: 'in_progress', comment: '处理中' },
+          { at: expect.any(String), actor: 'officer-li', action: 'assign', assignee: 'ops-wang' },
+          { at: expect.any(String), actor: 'ops-wang', action: 'status', from: 'in_progress', to: 'resolved', comment: 'blocked the source' },
+        ]);
+        await expect(store.alerts.update(a.id, { status: 'acknowledged', actor: 'x' }, scope)).rejects.toMatchObject({ code: 'SW_ERR_ALERT_TRANSITION', statusCode: 409 });
+        await refresh(store);
+        expect((await store.alerts.get(a.id, scope))?.status).toBe('resolved');
+      });
+
+      it('hides other departments’ alerts from get, update and search', async () => {
+        const a = tenant();
+        const b = tenant();
+        const theirs = alert(b.department, 1);
+        await store.alerts.upsert([theirs]);
+        await refresh(store);
+        expect(await store.alerts.get(theirs.id, a.scope)).toBeUndefined();
+        await expect(store.alerts.update(theirs.id, { status: 'resolved', actor: 'x' }, a.scope)).rejects.toMatchObject({ code: 'SW_ERR_STORE_NOT_FOUND' });
+        expect((await store.alerts.search({ scope: a.scope })).total).toBe(0);
+        expect((await store.alerts.get(theirs.id, b.scope))?.status).toBe('new');
+      });
+
+      it('searches alerts by status, level, rule, MLPS clause and time, pages them and counts them', async () => {
+        const { department, scope } = tenant();
+        await store.alerts.upsert([1, 2, 3, 4, 5].map((n) => alert(department, n)));
+        await store.alerts.update(alert(department, 2).id, { status: 'false_positive', actor: 'x' }, scope);
+        await refresh(store);
+        const rules = async (query: object) =>
+          (await store.alerts.search({ scope, ...query }, { order: 'asc' })).items.map((a) => a.rule.id);
+        expect(await rules({ level: ['high'] })).toEqual(['rule-1', 'rule-3', 'rule-5']);
+        expect(await rules({ status: ['new'], level: ['medium'] })).toEqual(['rule-4']);
+        expect(await rules({ mlps: '8.1.3.5 b)' })).toEqual(['rule-2', 'rule-4']);
+        expect(await rules({ ruleId: ['rule-5', 'rule-1'] })).toEqual(['rule-1', 'rule-5']);
+        expect(await rules({ from: at(2 * HOUR), to: at(4 * HOUR) })).toEqual(['rule-2', 'rule-3']);
+        const first = await store.alerts.search({ scope }, { size: 2 });
+        expect(first.items.map((a) => a.rule.id)).toEqual(['rule-5', 'rule-4']);
+        const second = await store.alerts.search({ scope }, { size: 2, after: first.next! });
+        expect(second.items.map((a) => a.rule.id)).toEqual(['rule-3', 'rule-2']);
+        expect(await store.alerts.countBy({ scope }, 'status')).toEqual([{ key: 'new', count: 4 }, { key: 'false_positive', count: 1 }]);
+        expect(await store.alerts.countBy({ scope }, 'level')).toEqual([{ key: 'high', count: 3 }, { key: 'medium', count: 2 }]);
+      });
+    });
+
+    describe('assets', () => {
+      it('replaces the inventory and returns only the departments in scope', async () => {
+        const a = tenant();
+        const b = tenant();
+        const system = (id: string, department: string) => ({
+          id, name: `系统 ${id}`, department, mlpsLevel: 3, zone: '政务外网' as const, owner: { name: '王工' },
+          hosts: [`${id}.gov.local`], ips: [], databases: [],
+        });
+        const inventory: Inventory = {
+          departments: [{ id: a.department, name: '市公安局' }, { id: b.department, name: '市人社局' }],
+          systems: [system(`${a.department}-s1`, a.department), system(`${b.department}-s1`, b.department), system(`${a.department}-s2`, a.department)],
+        };
+        await store.assets.replaceInventory(inventory);
+        await refresh(store);
+        expect(await store.assets.getInventory()).toEqual(inventory);
+        const scoped = await store.assets.getInventory(a.scope);
+        expect(scoped.departments.map((d) => d.id)).toEqual([a.department]);
+        expect(scoped.systems.map((s) => s.id)).toEqual([`${a.department}-s1`, `${a.department}-s2`]);
+        await store.assets.replaceInventory({ departments: [inventory.departments[1]!], systems: [inventory.systems[1]!] });
+        await refresh(store);
+        expect((await store.assets.getInventory()).systems.map((s) => s.id)).toEqual([`${b.department}-s1`]);
+      });
+    });
+
+    describe('job results', () => {
+      it('keeps exactly one result per job id and finds results by system, kind and status', async () => {
+        const { department, scope } = tenant();
+        const result = (n: number, status: JobResult['status']): JobResult => ({
+          id: `${department}-job${n}`, kind: n % 2 ? 'backup.check' : 'backup.drill', status, system: `${department}-sys`,
+          department, site: 'same-city', startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 60_000),
+          summary: `run ${n}`, detail: { ageSeconds: n * 100, clause: '8.1.4.11 a)' },
+        });
+        await store.jobResults.put(result(1, 'fail'));
+        await store.jobResults.put(result(1, 'pass')); // the retry replaces the first attempt
+        await store.jobResults.put(result(2, 'warn'));
+        await store.jobResults.put(result(3, 'fail'));
+        await refresh(store);
+        expect(await store.jobResults.get(`${department}-job1`, scope)).toEqual(result(1, 'pass'));
+        expect(await store.jobResults.get(`${department}-job1`, { departments: ['elsewhere'] })).toBeUndefined();
+        const all = await store.jobResults.search({ scope });
+        expect(all.total).toBe(3);
+        expect(all.items.map((r) => r.id)).toEqual([3, 2, 1].map((n) => `${department}-job${n}`));
+        expect((await store.jobResults.search({ scope, kind: 'backup.check' })).items.map((r) => r.status)).toEqual(['fail', 'pass']);
+        expect((await store.jobResults.search({ scope, status: 'fail' })).total).toBe(1);
+        expect((await store.jobResults.search({ scope, system: 'other' })).total).toBe(0);
+      });
+    });
+
+    describe('console audit trail', () => {
+      it('chains entries by hash, lists them by time and verifies the whole chain', async () => {
+        const actor = `admin-${randomUUID().slice(0, 6)}`;
+        const first = await store.audit.append({ at: new Date().toISOString(), actor, action: 'user.login', ip: '127.0.0.1' });
+        const second = await store.audit.append({ at: new Date().toISOString(), actor, action: 'alert.resolve', target: 'a1', detail: { comment: '已处理' } });
+        expect(second.seq).toBeGreaterThan(first.seq);
+        expect(second.prevHash).toMatch(/^[0-9a-f]{64}$/);
+        await refresh(store);
+        const listed = await store.audit.list({ from: first.at }, { order: 'asc', size: 1000 });
+        expect(listed.items.filter((e) => e.actor === actor).map((e) => e.action)).toEqual(['user.login', 'alert.resolve']);
+        const verified = await store.audit.verify();
+        expect(verified).toMatchObject({ ok: true });
+        expect(verified.count).toBeGreaterThanOrEqual(2);
+      });
+    });
+
+    it('reports its health', async () => {
+      expect(await store.health()).toMatchObject({ ok: true });
+    });
+  });
+}
