@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { CoreErrors } from './errors.js';
 import { formatIssues } from './validation.js';
 
-const port = z.number().int().min(1).max(65535);
+// 0 asks the kernel for a free port (tests).
+const port = z.number().int().min(0).max(65535);
 
 /** The one config schema: types come from it, and every error names its field. */
 export const ConfigSchema = z.strictObject({

@@ -31,9 +31,14 @@ export interface PageRequest {
   order?: 'asc' | 'desc';
 }
 
+/** Counting stops here, as Elasticsearch's track_total_hits: past it `total` is a lower bound. */
+export const TOTAL_COUNT_LIMIT = 10_000;
+
 export interface Page<T> {
   items: T[];
+  /** Exact up to TOTAL_COUNT_LIMIT; `totalIsLowerBound` says when more matched. */
   total: number;
+  totalIsLowerBound?: true;
   /** Present when more items follow. */
   next?: string;
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
-import type { Page, PageRequest, Scope } from '../ports.js';
+import { TOTAL_COUNT_LIMIT, type Page, type PageRequest, type Scope } from '../ports.js';
 
 /** A WHERE clause built up from parts; every value goes through a bound parameter. */
 export class Where {
@@ -37,7 +37,10 @@ export function keysetPage<T>(
   const idColumn = options.idColumn ?? 'id';
   const size = pageSize(page);
   const desc = (page?.order ?? 'desc') === 'desc';
-  const total = (db.prepare(`SELECT count(*) AS n FROM ${table} ${where.sql}`).get(...where.params) as { n: number }).n;
+  // Counting every match of a broad query scans the table; stop where Elasticsearch stops too.
+  const counted = (db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${table} ${where.sql} LIMIT ?)`)
+    .get(...where.params, TOTAL_COUNT_LIMIT + 1) as { n: number }).n;
+  const total = Math.min(counted, TOTAL_COUNT_LIMIT);
 
   const paged = new Where().add(where.parts.length ? where.parts.join(' AND ') : '1', ...where.params);
   if (page?.after) {
@@ -55,6 +58,7 @@ export function keysetPage<T>(
   return {
     items: items.map((row) => options.decode(row.doc)),
     total,
+    ...(counted > TOTAL_COUNT_LIMIT ? { totalIsLowerBound: true as const } : {}),
     ...(more && last ? { next: encodeCursor([last.t, String(last.k)]) } : {}),
   };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
-import type { Store } from '../../store/index.js';
+import { TOTAL_COUNT_LIMIT, type Store } from '../../store/index.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
@@ -15,6 +15,9 @@ function tenant() {
   const department = `d-${randomUUID().slice(0, 8)}`;
   return { department, scope: { departments: [department] } };
 }
+
+/** The n of `<department>-e<n>`; the department id may itself contain "-e". */
+const eventNumber = (e: ShouwangEvent) => e.id.slice(e.id.lastIndexOf('-e') + 2);
 
 function event(department: string, n: number, extra: Partial<ShouwangEvent> = {}): ShouwangEvent {
   return {
@@ -105,7 +108,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         ]);
         await refresh(store);
         const ids = async (filters: Record<string, unknown>) =>
-          (await store.events.search({ scope, filters: filters as never }, { order: 'asc' })).items.map((e) => e.id.split('-e')[1]);
+          (await store.events.search({ scope, filters: filters as never }, { order: 'asc' })).items.map((e) => eventNumber(e));
         expect(await ids({ 'host.name': 'host-1' })).toEqual(['1']);
         expect(await ids({ 'host.name': ['host-1', 'host-2'] })).toEqual(['1', '2']);
         expect(await ids({ 'related.ip': '10.1.0.2' })).toEqual(['1', '3']);
@@ -126,7 +129,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         ]);
         await refresh(store);
         const ids = async (text: string) =>
-          (await store.events.search({ scope, text }, { order: 'asc' })).items.map((e) => e.id.split('-e')[1]);
+          (await store.events.search({ scope, text }, { order: 'asc' })).items.map((e) => eventNumber(e));
         expect(await ids('password')).toEqual(['1', '2']);
         expect(await ids('FAILED password')).toEqual(['1']);
         expect(await ids('password admin')).toEqual(['2']);
@@ -160,16 +163,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         do {
           const page = await store.events.search({ scope }, { size: 3, ...(after ? { after } : {}) });
           expect(page.total).toBe(7);
-          seen.push(...page.items.map((e) => e.id.split('-e')[1]!));
+          seen.push(...page.items.map((e) => eventNumber(e)));
           after = page.next;
           pages += 1;
         } while (after && pages < 10);
         expect(pages).toBe(3);
         expect(seen).toEqual(['7', '6', '5', '4', '3', '2', '1']);
         const ascending = await store.events.search({ scope }, { size: 4, order: 'asc' });
-        expect(ascending.items.map((e) => e.id.split('-e')[1])).toEqual(['1', '2', '3', '4']);
+        expect(ascending.items.map((e) => eventNumber(e))).toEqual(['1', '2', '3', '4']);
         await expect(store.events.search({ scope }, { after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
         await expect(store.events.search({ scope }, { size: 0 })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+      });
+
+      it('counts totals exactly up to TOTAL_COUNT_LIMIT and marks a larger total as a lower bound', async () => {
+        const { department, scope } = tenant();
+        const many = Array.from({ length: TOTAL_COUNT_LIMIT + 1 }, (_, n) => ({
+          id: `${department}-m${n}`, '@timestamp': at(n * 1000), message: 'm', shouwang: { department },
+        }));
+        for (let i = 0; i < many.length; i += 2000) await store.events.write(many.slice(i, i + 2000));
+        await refresh(store);
+        const all = await store.events.search({ scope }, { size: 1 });
+        expect(all).toMatchObject({ total: TOTAL_COUNT_LIMIT, totalIsLowerBound: true });
+        const exact = await store.events.search({ scope, to: at(TOTAL_COUNT_LIMIT * 1000) }, { size: 1 });
+        expect(exact.total).toBe(TOTAL_COUNT_LIMIT);
+        expect(exact.totalIsLowerBound).toBeUndefined();
       });
 
       it('counts events grouped by a field, largest first, limited', async () => {

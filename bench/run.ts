@@ -1,0 +1,12 @@
+import { benchStoreWrite } from './store-write.js';
+
+/** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'store-write': benchStoreWrite,
+};
+
+const only = process.argv.slice(2);
+for (const [name, run] of Object.entries(BENCHMARKS)) {
+  if (only.length && !only.includes(name)) continue;
+  await run();
+}

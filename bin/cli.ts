@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import {
+  AssetIndex, ShouwangError, createLogger, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
+} from '../core/index.js';
+import { openStore } from '../store/index.js';
+import { FileDeadLetterSink, ingestLines, readFileLines } from '../collectors/index.js';
+import { startRuntime } from './runtime.js';
+
+type Command = { summary: string; usage: string; run: (args: string[]) => Promise<number> };
+
+const configOption = { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } as const;
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    summary: '运行守望（存储、Redis、控制台、演示数据） / run Shouwang: store, Redis, console, demo data',
+    usage: `shouwang start [--config FILE]
+
+  Opens the store, loads the inventory, starts a local redis-server (unless redis.url is set),
+  serves /healthz and /metrics, and replays the demo logs (demo.replay). Ctrl-C stops it cleanly.
+  Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.`,
+    run: async (args) => {
+      const { values } = parseArgs({ args, options: configOption });
+      const { config, file } = loadConfig(values.config ? { file: values.config } : {});
+      const logger = createLogger({ level: config.log.level });
+      const runtime = await startRuntime(config, logger);
+      const range = await runtime.store.events.range();
+      console.log(`
+守望 Shouwang 已启动 / is running
+  控制台 console:  ${runtime.url}   (健康 ${runtime.url}/healthz · 指标 ${runtime.url}/metrics)
+  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.url ?? '')} — ${range.count} 条事件 events
+  资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems
+  Redis:           ${runtime.redisUrl}
+  配置 config:     ${file ?? '(defaults + environment)'}
+按 Ctrl-C 停止 / press Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) process.exit(130); // a second Ctrl-C does not wait
+          stopping = true;
+          logger.info({ signal }, 'stopping');
+          void runtime.close().then(resolve);
+        };
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+      });
+      console.log('守望 Shouwang 已停止 / stopped');
+      return 0;
+    },
+  },
+  ingest: {
+    summary: '导入日志文件 / ingest a log file into the store',
+    usage: `shouwang ingest <file> [--source NAME] [--config FILE]
+
+  Reads syslog (RFC 3164/5424) or NDJSON lines, tags them from the inventory and writes them to the
+  configured store. Ingesting the same file again stores nothing twice. Lines that cannot be read
+  go to <dataDir>/dead-letter/ with the reason.`,
+    run: async (args) => {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...configOption, source: { type: 'string' } } });
+      if (positionals.length !== 1) return usageError('ingest', 'expected exactly one <file>');
+      const file = positionals[0]!;
+      const { config } = loadConfig(values.config ? { file: values.config } : {});
+      const store = await openStore(config);
+      try {
+        const inventory = loadInventory(config.inventory.path);
+        const stats = await ingestLines(readFileLines(file), {
+          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory),
+          deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
+        });
+        console.log(`读取 read ${stats.lines} 行 lines: 写入 written ${stats.written}, 重复 duplicates ${stats.duplicates}, 死信 dead letters ${stats.deadLettered}`);
+        if (stats.deadLettered) console.log(`  死信见 see ${join(config.dataDir, 'dead-letter')}/`);
+        return 0;
+      } finally {
+        await store.close();
+      }
+    },
+  },
+  inventory: {
+    summary: '检查资产清单 / check an inventory file (YAML or CSV)',
+    usage: `shouwang inventory check <file>
+
+  Validates departments and systems (MLPS level, zone, hosts, databases, backup policy) and prints
+  a summary, or every problem with its line and field. Exits 1 when the file is invalid.`,
+    run: async (args) => {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { help: configOption.help } });
+      if (values.help) return help('inventory');
+      if (positionals[0] !== 'check' || positionals.length !== 2) return usageError('inventory', 'expected: inventory check <file>');
+      const inventory = loadInventory(positionals[1]!);
+      const byLevel = new Map<number, number>();
+      const byZone = new Map<string, number>();
+      for (const system of inventory.systems) {
+        byLevel.set(system.mlpsLevel, (byLevel.get(system.mlpsLevel) ?? 0) + 1);
+        byZone.set(system.zone, (byZone.get(system.zone) ?? 0) + 1);
+      }
+      const withBackup = inventory.systems.filter((s) => s.backup).length;
+      console.log(`资产清单有效 / inventory OK: ${positionals[1]}
+  部门 departments: ${inventory.departments.length}
+  系统 systems:     ${inventory.systems.length} (${[...byLevel].sort().map(([level, n]) => `${level}级 level ${level}: ${n}`).join(', ')})
+  网络区域 zones:   ${[...byZone].map(([zone, n]) => `${zone} ${NETWORK_ZONE_EN[zone as keyof typeof NETWORK_ZONE_EN]}: ${n}`).join(', ')}
+  备份策略 backup policies: ${withBackup}`);
+      return 0;
+    },
+  },
+};
+
+function usageError(command: string, reason: string): number {
+  console.error(`shouwang ${command}: ${reason}\n\n${COMMANDS[command]!.usage}`);
+  return 2;
+}
+
+function help(command?: string): number {
+  if (command && COMMANDS[command]) {
+    console.log(COMMANDS[command].usage);
+    return 0;
+  }
+  console.log(`守望 Shouwang — 政务外网安全与韧性运营 / security and resilience operations
+
+Usage: shouwang <command> [options]   (shouwang <command> --help for more)
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Environment: ${[...ENV_VARIABLES.keys()].join(', ')}, SHOUWANG_CONFIG`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') return help(args[0]);
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`shouwang: unknown command ${JSON.stringify(name)}`);
+    help();
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) return help(name);
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof ShouwangError) {
+      console.error(`shouwang ${name}: [${error.code}] ${error.message}`);
+      return 1;
+    }
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usageError(name, (error as Error).message);
+    throw error;
+  }
+}

@@ -1,0 +1,10 @@
+export { decodeSyslogLine } from './syslog-line.js';
+export type { SyslogFields, DecodeContext } from './syslog-line.js';
+export { assetTags } from './enrich.js';
+export { FileDeadLetterSink } from './dead-letter.js';
+export type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+export { createIngestMetrics } from './metrics.js';
+export type { IngestMetrics } from './metrics.js';
+export { decodeLine, ingestLines, readFileLines } from './line-ingest.js';
+export type { IngestOptions, IngestStats, Line } from './line-ingest.js';
+export { demoLogLines } from './demo-logs.js';

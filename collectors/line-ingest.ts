@@ -1,0 +1,146 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { eventId, isPlainObject, type AssetIndex, type ShouwangEvent } from '../core/index.js';
+import type { EventStore } from '../store/index.js';
+import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+import { assetTags } from './enrich.js';
+import type { IngestMetrics } from './metrics.js';
+import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
+
+export interface Line {
+  text: string;
+  /** Where the line came from inside its source; with the source it makes the event id. */
+  position: string;
+}
+
+export interface IngestOptions {
+  source: string;
+  store: EventStore;
+  assets: AssetIndex;
+  deadLetters: DeadLetterSink;
+  metrics?: IngestMetrics;
+  batchSize?: number;
+  utcOffset?: string;
+  now?: Date;
+}
+
+export interface IngestStats {
+  lines: number;
+  written: number;
+  duplicates: number;
+  deadLettered: number;
+}
+
+type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
+
+/** One line → one event: JSON documents as they are, syslog lines into ECS fields. */
+export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext): Decoded {
+  const id = eventId(source, line.position);
+  const ingested = context.now.toISOString();
+  if (line.text.trimStart().startsWith('{')) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(line.text);
+    } catch (error) {
+      return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
+    }
+    if (!isPlainObject(doc)) return { ok: false, reason: 'JSON line is not an object' };
+    const timestamp = doc['@timestamp'];
+    if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
+      return { ok: false, reason: 'JSON line has no valid @timestamp' };
+    }
+    const host = doc.host as { name?: string; ip?: string[] } | undefined;
+    return {
+      ok: true,
+      event: {
+        ...doc,
+        id,
+        '@timestamp': new Date(timestamp).toISOString(),
+        event: { ...(doc.event as object), ingested },
+        shouwang: { ...assetTags(assets, host?.name, ...(host?.ip ?? [])), source },
+      },
+    };
+  }
+  const decoded = decodeSyslogLine(line.text, context);
+  if (!decoded.ok) return decoded;
+  const { fields } = decoded;
+  return {
+    ok: true,
+    event: {
+      id,
+      '@timestamp': fields.timestamp,
+      message: fields.message,
+      event: { kind: 'event', dataset: 'syslog', original: line.text, ingested },
+      host: { name: fields.host },
+      ...(fields.app ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
+      ...(fields.facility !== undefined
+        ? { log: { syslog: { facility: { code: fields.facility }, severity: { code: fields.severity! } } } }
+        : {}),
+      shouwang: { ...assetTags(assets, fields.host), source },
+    },
+  };
+}
+
+/** Decodes, enriches and writes lines in batches; what cannot be stored becomes a dead letter. */
+export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, options: IngestOptions): Promise<IngestStats> {
+  const context: DecodeContext = { utcOffset: options.utcOffset ?? '+08:00', now: options.now ?? new Date() };
+  const batchSize = options.batchSize ?? 500;
+  const stats: IngestStats = { lines: 0, written: 0, duplicates: 0, deadLettered: 0 };
+  const count = (outcome: string, n: number) => options.metrics?.lines.inc({ source: options.source, outcome }, n);
+  let events: ShouwangEvent[] = [];
+  let letters: DeadLetter[] = [];
+  const raw = new Map<string, Line>();
+
+  const flush = async () => {
+    if (events.length) {
+      const timer = options.metrics?.sinkSeconds.startTimer({ source: options.source });
+      const result = await options.store.write(events);
+      timer?.();
+      stats.written += result.written;
+      stats.duplicates += result.duplicates;
+      count('written', result.written);
+      count('duplicate', result.duplicates);
+      for (const rejected of result.rejected) {
+        const line = raw.get(rejected.id);
+        letters.push(deadLetter(options.source, line, `store rejected: ${rejected.reason}`));
+      }
+    }
+    if (letters.length) {
+      await options.deadLetters.write(letters);
+      stats.deadLettered += letters.length;
+      count('dead_letter', letters.length);
+    }
+    events = [];
+    letters = [];
+    raw.clear();
+  };
+
+  for await (const line of lines) {
+    if (line.text.trim() === '') continue;
+    stats.lines += 1;
+    const decoded = decodeLine(line, options.source, options.assets, context);
+    if (decoded.ok) {
+      events.push(decoded.event);
+      raw.set(decoded.event.id, line);
+    } else {
+      letters.push(deadLetter(options.source, line, decoded.reason));
+    }
+    if (events.length + letters.length >= batchSize) await flush();
+  }
+  await flush();
+  return stats;
+}
+
+function deadLetter(source: string, line: Line | undefined, reason: string): DeadLetter {
+  return { at: new Date().toISOString(), source, position: line?.position ?? '?', reason, raw: line?.text ?? '' };
+}
+
+/** Reads a file line by line; the position is the line number, stable across re-reads. */
+export async function* readFileLines(path: string): AsyncGenerator<Line> {
+  const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let number = 0;
+  for await (const text of reader) {
+    number += 1;
+    yield { text, position: `line:${number}` };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Decodes one syslog line as written to files by rsyslog/syslog-ng (RFC 3164, with or without
+ * the <PRI> prefix) or sent as RFC 5424. The full source set (UDP/TCP/TLS) comes with the collectors.
+ */
+export interface SyslogFields {
+  timestamp: string;
+  host: string;
+  app?: string;
+  pid?: number;
+  message: string;
+  facility?: number;
+  severity?: number;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+const RFC3164 = /^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}:\d{2}:\d{2}) (\S+) (?:([^:[\s]+)(?:\[(\d+)\])?: ?)?(.*)$/;
+const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\](?:\[.*?\])*) ?(.*)$/;
+
+export interface DecodeContext {
+  /** RFC 3164 timestamps carry no zone; government systems here log in China Standard Time. */
+  utcOffset: string;
+  /** RFC 3164 timestamps carry no year either: the one that puts the line closest before `now`. */
+  now: Date;
+}
+
+export type Decoded = { ok: true; fields: SyslogFields } | { ok: false; reason: string };
+
+export function decodeSyslogLine(raw: string, context: DecodeContext): Decoded {
+  // Files copied from Windows hosts end lines with CRLF.
+  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const modern = RFC5424.exec(line);
+  if (modern) {
+    const [, pri, ts, host, app, procid, , , msg] = modern;
+    if (Number.isNaN(Date.parse(ts!))) return { ok: false, reason: `RFC 5424 timestamp is not a date: ${ts}` };
+    return {
+      ok: true,
+      fields: {
+        timestamp: new Date(ts!).toISOString(), host: host!, message: msg!,
+        ...(app !== '-' ? { app: app! } : {}),
+        ...(/^\d+$/.test(procid!) ? { pid: Number(procid) } : {}),
+        ...priority(pri),
+      },
+    };
+  }
+  const legacy = RFC3164.exec(line);
+  if (!legacy) return { ok: false, reason: 'not a syslog line (RFC 3164 or RFC 5424)' };
+  const [, pri, mon, day, time, host, app, pid, msg] = legacy;
+  const month = MONTHS.indexOf(mon!);
+  if (month < 0) return { ok: false, reason: `unknown month ${mon}` };
+  const timestamp = inferYear(month, Number(day), time!, context);
+  if (!timestamp) return { ok: false, reason: `bad date ${mon} ${day} ${time}` };
+  return {
+    ok: true,
+    fields: {
+      timestamp, host: host!, message: msg!,
+      ...(app ? { app } : {}),
+      ...(pid ? { pid: Number(pid) } : {}),
+      ...priority(pri),
+    },
+  };
+}
+
+function priority(pri: string | undefined): { facility?: number; severity?: number } {
+  if (pri === undefined) return {};
+  const value = Number(pri);
+  return value <= 191 ? { facility: value >> 3, severity: value & 7 } : {};
+}
+
+function inferYear(month: number, day: number, time: string, { utcOffset, now }: DecodeContext): string | undefined {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  for (const year of [now.getUTCFullYear(), now.getUTCFullYear() - 1]) {
+    const ms = Date.parse(`${year}-${pad(month + 1)}-${pad(day)}T${time}${utcOffset}`);
+    if (Number.isNaN(ms)) return undefined;
+    // A line a day "in the future" belongs to last year (December logs read in January).
+    if (ms <= now.getTime() + 86_400_000) return new Date(ms).toISOString();
+  }
+  return undefined;
+}

@@ -1,0 +1,40 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import { histogram } from '../core/index.js';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `/metrics` for Prometheus, behind a bearer scrape token when one is configured. */
+export const metricsPlugin: FastifyPluginAsync<{ registry: Registry; token?: string }> = async (app, { registry, token }) => {
+  const latency = histogram<'method' | 'route' | 'status'>(registry, {
+    name: 'http_request_duration_seconds',
+    help: 'Console HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps label cardinality bounded.
+    const route = request.routeOptions.url ?? 'unmatched';
+    latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (request, reply) => {
+    if (token) {
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (!sameSecret(given, token)) {
+        return reply.status(401).send({ code: 'SW_ERR_METRICS_TOKEN', message: '需要采集令牌 / scrape token required' });
+      }
+    }
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+};
+
+// Not encapsulated (what fastify-plugin does): the latency hook must see every route of the app.
+Object.assign(metricsPlugin, { [Symbol.for('skip-override')]: true });

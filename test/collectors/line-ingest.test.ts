@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssetIndex, createMetricsRegistry, loadInventory } from '../../core/index.js';
+import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, readFileLines } from '../../collectors/index.js';
+import { EmbeddedStore } from '../../store/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-'));
+const inventory = loadInventory('config/inventory.demo.yaml');
+const assets = new AssetIndex(inventory);
+let store: EmbeddedStore;
+beforeAll(() => {
+  store = new EmbeddedStore({ path: join(dir, 'store.db') });
+});
+afterAll(() => store.close());
+
+describe('line ingest', () => {
+  it('stores a file once, tags known hosts, flags unknown ones and dead-letters bad lines with the reason', async () => {
+    const file = join(dir, 'auth.log');
+    writeFileSync(file, [
+      'Nov 20 10:00:01 rsj-shbx-app01 sshd[100]: Failed password for root from 203.0.113.9 port 4000 ssh2',
+      'Nov 20 10:00:02 mystery-host sshd[101]: Accepted password for ops from 10.0.0.1 port 4001 ssh2',
+      'this line is not syslog',
+      '{"@timestamp":"2026-11-20T02:00:03Z","message":"json event","host":{"name":"wjw-qmjk-app01"}}',
+      '{"message": "no time"',
+      '',
+    ].join('\n'));
+    const deadLetters = new FileDeadLetterSink(join(dir, 'dead-letter'));
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const metrics = createIngestMetrics(registry);
+    const first = await ingestLines(readFileLines(file), { source: 'auth', store: store.events, assets, deadLetters, metrics, now: new Date('2026-11-26T00:00:00Z') });
+    expect(first).toEqual({ lines: 5, written: 3, duplicates: 0, deadLettered: 2 });
+    const again = await ingestLines(readFileLines(file), { source: 'auth', store: store.events, assets, deadLetters, now: new Date('2026-11-26T00:00:00Z') });
+    expect(again).toMatchObject({ written: 0, duplicates: 3 });
+
+    const page = await store.events.search({ filters: { 'shouwang.source': 'auth' } }, { order: 'asc' });
+    expect(page.items.map((e) => e.shouwang)).toEqual([
+      { system: 'rsj-shbx', department: 'rsj', mlps_level: 3, source: 'auth' },
+      { unknown_asset: true, source: 'auth' },
+      { system: 'wjw-qmjk', department: 'wjw', mlps_level: 3, source: 'auth' },
+    ]);
+    expect(page.items[0]).toMatchObject({ '@timestamp': '2026-11-20T02:00:01.000Z', host: { name: 'rsj-shbx-app01' }, process: { name: 'sshd', pid: 100 } });
+
+    const [letterFile] = readdirSync(join(dir, 'dead-letter'));
+    const letters = readFileSync(join(dir, 'dead-letter', letterFile!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(letters.slice(0, 2)).toEqual([
+      expect.objectContaining({ source: 'auth', position: 'line:3', raw: 'this line is not syslog', reason: expect.stringContaining('not a syslog line') }),
+      expect.objectContaining({ source: 'auth', position: 'line:5', reason: expect.stringContaining('invalid JSON') }),
+    ]);
+    expect(await registry.getSingleMetricAsString('shouwang_ingest_lines_total')).toMatch(/source="auth",outcome="dead_letter"} 2/);
+  });
+
+  it('replays the demo log set: every line stored or dead-lettered, the same hour twice stores nothing new', async () => {
+    const now = new Date('2026-11-26T09:30:00Z');
+    const lines = demoLogLines(inventory, now);
+    expect(lines.length).toBeGreaterThan(1000);
+    expect(demoLogLines(inventory, new Date('2026-11-26T09:59:00Z'))).toEqual(lines);
+    const deadLetters = new FileDeadLetterSink(join(dir, 'demo-dead-letter'));
+    const stats = await ingestLines(lines, { source: 'demo', store: store.events, assets, deadLetters, now });
+    expect(stats.written + stats.deadLettered).toBe(lines.length);
+    expect(stats.deadLettered).toBe(3);
+    expect((await ingestLines(lines, { source: 'demo', store: store.events, assets, deadLetters, now })).written).toBe(0);
+    const burst = await store.events.search({ filters: { 'shouwang.source': 'demo' }, text: '203.0.113.45 Failed' }, { size: 1 });
+    expect(burst.total).toBeGreaterThanOrEqual(60);
+    expect((await store.events.countBy({ filters: { 'shouwang.source': 'demo' } }, 'shouwang.unknown_asset'))).toEqual([{ key: '1', count: 5 }]);
+  });
+});

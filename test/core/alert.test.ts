@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { alertId, alertPriority, applyAlertChange, mergeAlert, SAMPLE_EVENT_LIMIT, type Alert } from '../../core/index.js';
+
+const base: Alert = {
+  id: 'a1', rule: { id: 'r1', title: 'SSH brute force', level: 'high' }, mlps: ['8.1.3.5 b)'], status: 'new', priority: 12,
+  timeline: [], firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z', count: 1, sampleEventIds: ['e1'],
+};
+
+describe('alerts', () => {
+  it('derives the same id from rule, group and window, and a different one when any changes', () => {
+    const id = alertId('r1', 'host=a', '2026-01-01T00:00:00Z');
+    expect(alertId('r1', 'host=a', '2026-01-01T00:00:00Z')).toBe(id);
+    expect(new Set([id, alertId('r2', 'host=a', '2026-01-01T00:00:00Z'), alertId('r1', 'host=b', '2026-01-01T00:00:00Z'), alertId('r1', 'host=a', '2026-01-01T00:05:00Z')]).size).toBe(4);
+  });
+
+  it('grades priority by rule level and system MLPS level', () => {
+    expect(alertPriority('critical', 4)).toBe(20);
+    expect(alertPriority('high', 3)).toBe(12);
+    expect(alertPriority('informational', undefined)).toBe(1);
+  });
+
+  it('caps the samples a repeat adds and never repeats one', () => {
+    const repeat = { ...base, count: 30, sampleEventIds: Array.from({ length: 30 }, (_, i) => `e${i}`) };
+    const merged = mergeAlert(base, repeat);
+    expect(merged.count).toBe(31);
+    expect(merged.sampleEventIds).toHaveLength(SAMPLE_EVENT_LIMIT);
+    expect(new Set(merged.sampleEventIds).size).toBe(SAMPLE_EVENT_LIMIT);
+  });
+
+  it('allows reopening a resolved alert but not skipping back to new', () => {
+    const resolved = applyAlertChange(base, { status: 'resolved', actor: 'li' })!;
+    expect(applyAlertChange(resolved, { status: 'new', actor: 'li' })).toBeUndefined();
+    expect(applyAlertChange(resolved, { status: 'in_progress', actor: 'li' })?.status).toBe('in_progress');
+  });
+
+  it('records a plain comment and an unassignment on the timeline', () => {
+    const assigned = applyAlertChange(base, { assignee: 'wang', actor: 'li', at: 't1' })!;
+    const commented = applyAlertChange(assigned, { comment: '已联系系统负责人', actor: 'wang', at: 't2' })!;
+    const unassigned = applyAlertChange(commented, { assignee: null, actor: 'li', at: 't3' })!;
+    expect(unassigned.assignee).toBeUndefined();
+    expect(unassigned.timeline).toEqual([
+      { at: 't1', actor: 'li', action: 'assign', assignee: 'wang' },
+      { at: 't2', actor: 'wang', action: 'comment', comment: '已联系系统负责人' },
+      { at: 't3', actor: 'li', action: 'assign' },
+    ]);
+  });
+});

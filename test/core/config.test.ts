@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARIABLES, loadConfig, ShouwangError } from '../../core/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorOf(fn: () => unknown): ShouwangError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ShouwangError) return error;
+    throw error;
+  }
+  throw new Error('expected a ShouwangError');
+}
+
+describe('config', () => {
+  it('fills every default when there is no file and no variable', () => {
+    const loaded = loadConfig({ env: {}, file: file('empty.yaml', '') });
+    expect(loaded.file).toMatch(/empty\.yaml$/);
+    const { config } = loaded;
+    expect(config).toMatchObject({
+      dataDir: './data', store: 'embedded', http: { host: '127.0.0.1', port: 8080 }, retention: { days: 180 }, demo: { replay: true },
+    });
+  });
+
+  it('reads a YAML file and lets SHOUWANG_* variables override it, converting numbers and booleans', () => {
+    const path = file('ok.yaml', 'http:\n  port: 9000\n  host: 0.0.0.0\nretention:\n  days: 365\n');
+    const { config } = loadConfig({
+      file: path,
+      env: { SHOUWANG_HTTP_PORT: '9100', SHOUWANG_DEMO_REPLAY: 'false', SHOUWANG_REDIS_URL: 'redis://10.0.0.5:6379' },
+    });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(config.retention.days).toBe(365);
+    expect(config.demo.replay).toBe(false);
+    expect(config.redis.url).toBe('redis://10.0.0.5:6379');
+  });
+
+  it('derives one variable per setting from the schema', () => {
+    expect([...ENV_VARIABLES.keys()]).toEqual(expect.arrayContaining([
+      'SHOUWANG_HTTP_PORT', 'SHOUWANG_HTTP_METRICS_TOKEN', 'SHOUWANG_REDIS_URL', 'SHOUWANG_ELASTICSEARCH_URL', 'SHOUWANG_STORE', 'SHOUWANG_DATA_DIR',
+    ]));
+  });
+
+  it('names the field, the value and what was expected for a bad value in the file', () => {
+    const error = errorOf(() => loadConfig({ env: {}, file: file('bad.yaml', 'http:\n  port: 70000\nstore: mongodb\n') }));
+    expect(error.code).toBe('SW_ERR_CONFIG_INVALID');
+    expect(error.message).toContain('bad.yaml');
+    expect(error.message).toMatch(/http\.port: .*65535.*, got 70000/);
+    expect(error.message).toMatch(/store: .*"embedded".*"elasticsearch".*, got "mongodb"/);
+  });
+
+  it('names the variable when the bad value came from the environment', () => {
+    const error = errorOf(() => loadConfig({ env: { SHOUWANG_HTTP_PORT: 'eighty' }, file: file('e.yaml', '') }));
+    expect(error.message).toMatch(/http\.port \(SHOUWANG_HTTP_PORT\): .*number.*, got "eighty"/);
+  });
+
+  it('rejects unknown settings, so a typo does not pass silently', () => {
+    const error = errorOf(() => loadConfig({ env: {}, file: file('typo.yaml', 'htpp:\n  port: 1\n') }));
+    expect(error.message).toMatch(/htpp/);
+  });
+
+  it('reports a file that cannot be read or is not YAML', () => {
+    expect(errorOf(() => loadConfig({ env: {}, file: join(dir, 'missing.yaml') })).code).toBe('SW_ERR_CONFIG_READ');
+    expect(errorOf(() => loadConfig({ env: {}, file: file('broken.yaml', 'http: [port: 1\n') })).message).toMatch(/YAML/);
+    expect(errorOf(() => loadConfig({ env: {}, file: file('list.yaml', '- 1\n- 2\n') })).message).toMatch(/expected a mapping/);
+  });
+});
