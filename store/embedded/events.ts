@@ -103,7 +103,7 @@ export class EmbeddedEventStore implements EventStore {
           .prepare(`SELECT ${column} AS k, count(*) AS count FROM events ${where.sql} ${where.parts.length ? 'AND' : 'WHERE'} ${column} IS NOT NULL GROUP BY k ORDER BY count DESC, k LIMIT ?`)
           .all(...where.params, limit)
       : this.#db
-          .prepare(`SELECT j.value AS k, count(*) AS count FROM (SELECT doc FROM events ${where.sql}) e, json_each(e.doc, ?) j WHERE j.type NOT IN ('object', 'array', 'null') GROUP BY k ORDER BY count DESC, k LIMIT ?`)
+          .prepare(`SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END AS k, count(*) AS count FROM (SELECT doc FROM events ${where.sql}) e, json_each(e.doc, ?) j WHERE j.type NOT IN ('object', 'array', 'null') GROUP BY k ORDER BY count DESC, k LIMIT ?`)
           .all(...where.params, jsonPath(field), limit);
     return (rows as { k: unknown; count: number }[]).map((row) => ({ key: String(row.k), count: row.count }));
   }

@@ -203,6 +203,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.events.countBy({ scope, filters: { 'event.outcome': 'failure' } }, 'host.name')).toEqual([
           { key: 'host-1', count: 2 }, { key: 'host-0', count: 1 }, { key: 'host-2', count: 1 },
         ]);
+        expect(await store.events.countBy({ scope }, 'event.outcome')).toEqual([{ key: 'failure', count: 4 }, { key: 'success', count: 3 }]);
+        await store.events.write([event(department, 8, { flag: true }), event(department, 9, { flag: false }), event(department, 10, { flag: true })]);
+        await refresh(store);
+        expect(await store.events.countBy({ scope }, 'flag')).toEqual([{ key: 'true', count: 2 }, { key: 'false', count: 1 }]);
         await expect(store.events.countBy({ scope }, 'host name; drop')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
       });
 
