@@ -7,4 +7,6 @@ export type {
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export { EmbeddedStore } from './embedded/embedded-store.js';
 export type { EmbeddedStoreOptions } from './embedded/embedded-store.js';
+export { ElasticsearchStore } from './elasticsearch/elasticsearch-store.js';
+export type { ElasticsearchStoreOptions } from './elasticsearch/elasticsearch-store.js';
 export { openStore } from './open-store.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CoreErrors, type Config } from '../core/index.js';
 import { EmbeddedStore } from './embedded/embedded-store.js';
+import { ElasticsearchStore } from './elasticsearch/elasticsearch-store.js';
 import type { Store } from './ports.js';
 
 /** Opens the store the config names. */
@@ -8,5 +9,7 @@ export async function openStore(config: Config): Promise<Store> {
   if (config.store === 'embedded') {
     return new EmbeddedStore({ path: config.embedded.path ?? join(config.dataDir, 'shouwang.db') });
   }
-  throw CoreErrors.configInvalid('store', '  - store: the elasticsearch adapter is not built yet; use "embedded"');
+  const { url, indexPrefix, username, password } = config.elasticsearch;
+  if (!url) throw CoreErrors.configInvalid('store', '  - elasticsearch.url (SHOUWANG_ELASTICSEARCH_URL): required when store is "elasticsearch", got nothing');
+  return ElasticsearchStore.open({ url, indexPrefix, ...(username ? { username, password: password ?? '' } : {}) });
 }

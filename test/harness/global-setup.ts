@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { startElasticsearch } from './elasticsearch.js';
 import { startMariadb } from './mariadb.js';
 import { startPostgres } from './postgres.js';
 import { startRedis } from './redis.js';
@@ -8,12 +9,14 @@ declare module 'vitest' {
     redisUrl: string;
     postgresUrl: string;
     mariadbUrl: string;
+    elasticsearchUrl: string;
   }
 }
 
 /**
  * Starts the real services the tests talk to, once per run, on free loopback ports.
- * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL to use servers of your own instead.
+ * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL, or SHOUWANG_ELASTICSEARCH_URL, to use
+ * servers of your own instead.
  */
 export default async function setup(project: TestProject) {
   const env = process.env;
@@ -21,6 +24,7 @@ export default async function setup(project: TestProject) {
     env.SHOUWANG_TEST_REDIS_URL ? undefined : startRedis(),
     env.SHOUWANG_TEST_POSTGRES_URL ? undefined : startPostgres(),
     env.SHOUWANG_TEST_MARIADB_URL ? undefined : startMariadb(),
+    env.SHOUWANG_ELASTICSEARCH_URL ? undefined : startElasticsearch(),
   ]);
   const stopAll = () =>
     Promise.all(started.map((s) => (s.status === 'fulfilled' && s.value ? s.value.stop() : undefined)));
@@ -29,10 +33,11 @@ export default async function setup(project: TestProject) {
     await stopAll();
     throw failed.reason;
   }
-  const [redis, postgres, mariadb] = started.map((s) => (s as PromiseFulfilledResult<{ url: string } | undefined>).value);
+  const [redis, postgres, mariadb, elasticsearch] = started.map((s) => (s as PromiseFulfilledResult<{ url: string } | undefined>).value);
   project.provide('redisUrl', env.SHOUWANG_TEST_REDIS_URL ?? redis!.url);
   project.provide('postgresUrl', env.SHOUWANG_TEST_POSTGRES_URL ?? postgres!.url);
   project.provide('mariadbUrl', env.SHOUWANG_TEST_MARIADB_URL ?? mariadb!.url);
+  project.provide('elasticsearchUrl', env.SHOUWANG_ELASTICSEARCH_URL ?? elasticsearch!.url);
   return async () => {
     await stopAll();
   };

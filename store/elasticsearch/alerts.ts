@@ -1,0 +1,130 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
+import { StoreErrors } from '../errors.js';
+import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
+import type { IndexNames } from './indices.js';
+import { bool, rangeClause, scopeClause, searchPage, termsClause, type Clause } from './query.js';
+import { call, translateError } from './translate.js';
+
+const GROUP_FIELDS: Record<AlertGroupField, string> = {
+  status: 'status', level: 'rule.level', department: 'department', system: 'system', ruleId: 'rule.id', assignee: 'assignee',
+};
+/** Optimistic concurrency: a write that lost a race re-reads and tries again. */
+const MAX_ATTEMPTS = 8;
+
+function alertQuery(query: AlertQuery): Clause {
+  return bool([
+    ...rangeClause('lastSeen', query),
+    ...termsClause('status', query.status),
+    ...termsClause('rule.level', query.level),
+    ...termsClause('department', query.department),
+    ...termsClause('system', query.system),
+    ...termsClause('rule.id', query.ruleId),
+    ...(query.assignee !== undefined ? [{ term: { assignee: query.assignee } }] : []),
+    ...(query.mlps !== undefined ? [{ term: { mlps: query.mlps } }] : []),
+    ...scopeClause('department', query.scope),
+  ]);
+}
+
+const inScope = (alert: Alert, scope: Scope | undefined) =>
+  !scope?.departments || (alert.department !== undefined && scope.departments.includes(alert.department));
+
+export class ElasticsearchAlertStore implements AlertStore {
+  readonly #client: Client;
+  readonly #index: string;
+
+  constructor(client: Client, names: IndexNames) {
+    this.#client = client;
+    this.#index = names.alerts;
+  }
+
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
+    // Repeats inside one batch fold together first, so each id is written once.
+    const folded = new Map<string, Alert>();
+    for (const alert of alerts) {
+      const seen = folded.get(alert.id);
+      folded.set(alert.id, seen ? mergeAlert(seen, alert) : alert);
+    }
+    let pending = [...folded.values()];
+    let created = 0;
+    let updated = 0;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt >= MAX_ATTEMPTS) throw StoreErrors.unavailable(`alert upsert kept conflicting for ${pending.length} alerts`);
+      const { docs } = await call(() => this.#client.mget<Alert>({ index: this.#index, ids: pending.map((a) => a.id) }));
+      const operations: unknown[] = [];
+      const kinds: ('created' | 'updated')[] = [];
+      pending.forEach((alert, i) => {
+        const stored = docs[i] as estypes.GetGetResult<Alert> | undefined;
+        if (stored?.found && stored._source) {
+          operations.push({ index: { _index: this.#index, _id: alert.id, if_seq_no: stored._seq_no, if_primary_term: stored._primary_term } });
+          operations.push(mergeAlert(stored._source, alert));
+          kinds.push('updated');
+        } else {
+          operations.push({ create: { _index: this.#index, _id: alert.id } }, alert);
+          kinds.push('created');
+        }
+      });
+      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: 'wait_for' }));
+      const retry: Alert[] = [];
+      response.items.forEach((item, i) => {
+        const outcome = (item.index ?? item.create)!;
+        if (outcome.status === 409) retry.push(pending[i]!);
+        else if (outcome.error) throw StoreErrors.unavailable(`alert ${pending[i]!.id}: ${outcome.error.reason}`);
+        else if (kinds[i] === 'created') created += 1;
+        else updated += 1;
+      });
+      pending = retry;
+    }
+    return { created, updated };
+  }
+
+  async get(id: string, scope?: Scope): Promise<Alert | undefined> {
+    const found = await this.#load(id);
+    return found && inScope(found.alert, scope) ? found.alert : undefined;
+  }
+
+  async update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const found = await this.#load(id);
+      // Out of scope reads as absent: a caller learns nothing about other departments' alerts.
+      if (!found || !inScope(found.alert, scope)) throw StoreErrors.notFound('alert', id);
+      const next = applyAlertChange(found.alert, change);
+      if (!next) throw StoreErrors.transition(found.alert.status, change.status ?? found.alert.status);
+      try {
+        await this.#client.index({
+          index: this.#index, id, document: next, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm, refresh: 'wait_for',
+        });
+        return next;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 409) throw translateError(error);
+      }
+    }
+    throw StoreErrors.unavailable(`alert ${id} kept changing under concurrent updates`);
+  }
+
+  async search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>> {
+    return searchPage(this.#client, {
+      index: this.#index, query: alertQuery(query), timeField: 'lastSeen', tiebreak: 'id', page, decode: (source) => source as Alert,
+    });
+  }
+
+  async countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]> {
+    const target = GROUP_FIELDS[field];
+    if (!target) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
+    const response = await call(() => this.#client.search({
+      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+      aggregations: { groups: { terms: { field: target, size: 1000, order: [{ _count: 'desc' }, { _key: 'asc' }] } } },
+    }));
+    const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate).buckets as estypes.AggregationsStringTermsBucket[];
+    return buckets.map((bucket) => ({ key: String(bucket.key), count: bucket.doc_count }));
+  }
+
+  async #load(id: string): Promise<{ alert: Alert; seqNo: number; primaryTerm: number } | undefined> {
+    const response = await call(() => this.#client.get<Alert>({ index: this.#index, id }).catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404) return undefined;
+      throw error;
+    }));
+    if (!response?.found || !response._source) return undefined;
+    return { alert: response._source, seqNo: response._seq_no!, primaryTerm: response._primary_term! };
+  }
+}

@@ -1,0 +1,72 @@
+import { Client } from '@elastic/elasticsearch';
+import type { Store } from '../ports.js';
+import { ElasticsearchAlertStore } from './alerts.js';
+import { ElasticsearchAssetStore } from './assets.js';
+import { ElasticsearchAuditTrailStore } from './audit-trail.js';
+import { ElasticsearchEventStore } from './events.js';
+import { ensureIndices, IndexNames } from './indices.js';
+import { ElasticsearchJobResultStore } from './job-results.js';
+import { call } from './translate.js';
+
+export interface ElasticsearchStoreOptions {
+  url: string;
+  indexPrefix: string;
+  username?: string;
+  password?: string;
+  requestTimeoutMs?: number;
+}
+
+/** The scale-out store: events in monthly indices, alerts, assets, results and the audit trail beside them. */
+export class ElasticsearchStore implements Store {
+  readonly kind = 'elasticsearch';
+  readonly events: ElasticsearchEventStore;
+  readonly alerts: ElasticsearchAlertStore;
+  readonly assets: ElasticsearchAssetStore;
+  readonly jobResults: ElasticsearchJobResultStore;
+  readonly audit: ElasticsearchAuditTrailStore;
+  readonly client: Client;
+  readonly names: IndexNames;
+  #closing: Promise<void> | undefined;
+
+  private constructor(client: Client, names: IndexNames) {
+    this.client = client;
+    this.names = names;
+    this.events = new ElasticsearchEventStore(client, names);
+    this.alerts = new ElasticsearchAlertStore(client, names);
+    this.assets = new ElasticsearchAssetStore(client, names);
+    this.jobResults = new ElasticsearchJobResultStore(client, names);
+    this.audit = new ElasticsearchAuditTrailStore(client, names);
+  }
+
+  /** Connects and makes sure the index template and fixed indices exist. */
+  static async open(options: ElasticsearchStoreOptions): Promise<ElasticsearchStore> {
+    const client = new Client({
+      node: options.url,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      maxRetries: 2,
+      ...(options.username ? { auth: { username: options.username, password: options.password ?? '' } } : {}),
+    });
+    const store = new ElasticsearchStore(client, new IndexNames(options.indexPrefix));
+    try {
+      await call(() => ensureIndices(client, store.names));
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return store;
+  }
+
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    try {
+      const health = await this.client.cluster.health({ timeout: '2s' });
+      return { ok: health.status !== 'red', detail: `elasticsearch ${health.cluster_name} ${health.status}` };
+    } catch (error) {
+      return { ok: false, detail: (error as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.client.close();
+    return this.#closing;
+  }
+}

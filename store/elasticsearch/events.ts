@@ -1,0 +1,163 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { expandDotted, type ShouwangEvent } from '../../core/index.js';
+import { StoreErrors } from '../errors.js';
+import { checkField, toMillis } from '../paging.js';
+import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
+import type { IndexNames } from './indices.js';
+import { bool, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
+import { call, reasonOf, sleep } from './translate.js';
+
+const DEPARTMENT = 'shouwang.department';
+/** Backoff for items Elasticsearch could not take yet (429, 5xx): 0.2 s doubling, five tries. */
+const RETRY_DELAYS_MS = [200, 400, 800, 1600, 3200];
+
+function eventQuery(query: EventQuery): Clause {
+  return bool([
+    ...rangeClause('@timestamp', query),
+    ...scopeClause(DEPARTMENT, query.scope),
+    ...Object.entries(query.filters ?? {}).flatMap(([field, wanted]) =>
+      termsClause(field, Array.isArray(wanted) ? wanted : [wanted])),
+    ...textClause('message', query.text),
+  ]);
+}
+
+function rejectReason(event: ShouwangEvent): string | undefined {
+  if (typeof event.id !== 'string' || event.id.length === 0) return 'missing id';
+  if (typeof event['@timestamp'] !== 'string' || Number.isNaN(Date.parse(event['@timestamp']))) {
+    return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
+  }
+  return undefined;
+}
+
+export class ElasticsearchEventStore implements EventStore {
+  readonly #client: Client;
+  readonly #names: IndexNames;
+
+  constructor(client: Client, names: IndexNames) {
+    this.#client = client;
+    this.#names = names;
+  }
+
+  /**
+   * Bulk `create` by id: an id already stored is a duplicate (409), a document the mapping refuses
+   * is rejected with Elasticsearch's reason, and items refused for load (429, 5xx) are retried.
+   */
+  async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
+    const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
+    let pending: ShouwangEvent[] = [];
+    for (const raw of events) {
+      const reason = rejectReason(raw);
+      if (reason) result.rejected.push({ id: String(raw.id ?? ''), reason });
+      else pending.push(expandDotted({ ...raw, '@timestamp': new Date(raw['@timestamp']).toISOString() }));
+    }
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0) {
+        const delay = RETRY_DELAYS_MS[attempt - 1];
+        if (delay === undefined) throw StoreErrors.unavailable(`${pending.length} events still refused after ${RETRY_DELAYS_MS.length} retries`);
+        await sleep(delay);
+      }
+      const batch = pending;
+      const operations = batch.flatMap((event) => [{ create: { _index: this.#names.eventsFor(event['@timestamp']), _id: event.id } }, event]);
+      const response = await call(() => this.#client.bulk({ operations }));
+      pending = [];
+      response.items.forEach((item, i) => {
+        const outcome = item.create!;
+        const event = batch[i]!;
+        if (outcome.status === 201) result.written += 1;
+        else if (outcome.status === 409) result.duplicates += 1;
+        else if (outcome.status === 429 || outcome.status >= 500) pending.push(event);
+        else result.rejected.push({ id: event.id, reason: reasonOf(outcome.error) });
+      });
+    }
+    return result;
+  }
+
+  async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {
+    const response = await call(() => this.#client.search<ShouwangEvent>({
+      index: this.#names.eventsPattern,
+      query: bool([{ ids: { values: [id] } }, ...scopeClause(DEPARTMENT, scope)]),
+      size: 1,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    }));
+    return response.hits.hits[0]?._source;
+  }
+
+  async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
+    return searchPage(this.#client, {
+      index: this.#names.eventsPattern, query: eventQuery(query), timeField: '@timestamp', tiebreak: 'id', page,
+      decode: (source) => source as ShouwangEvent,
+    });
+  }
+
+  async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
+    const response = await this.#aggregate(query, {
+      groups: { terms: { field: checkField(field), size: limit, order: [{ _count: 'desc' }, { _key: 'asc' }] } },
+    });
+    const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate | undefined)?.buckets;
+    return ((buckets ?? []) as estypes.AggregationsStringTermsBucket[]).map((bucket) => ({
+      key: bucket.key_as_string ?? String(bucket.key),
+      count: bucket.doc_count,
+    }));
+  }
+
+  async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
+    if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
+    const response = await this.#aggregate(query, {
+      buckets: { date_histogram: { field: '@timestamp', fixed_interval: `${intervalMs}ms`, min_doc_count: 1 } },
+    });
+    const buckets = (response.aggregations?.buckets as estypes.AggregationsDateHistogramAggregate | undefined)?.buckets;
+    return ((buckets ?? []) as estypes.AggregationsDateHistogramBucket[]).map((bucket) => ({
+      start: new Date(Number(bucket.key)).toISOString(),
+      count: bucket.doc_count,
+    }));
+  }
+
+  async range(scope?: Scope): Promise<DataRange> {
+    const response = await this.#aggregate({ ...(scope ? { scope } : {}) }, {
+      oldest: { min: { field: '@timestamp' } },
+      newest: { max: { field: '@timestamp' } },
+    }, true);
+    const total = (response.hits.total as estypes.SearchTotalHits).value;
+    const edge = (name: string) => (response.aggregations?.[name] as estypes.AggregationsMinAggregate | undefined)?.value;
+    const oldest = edge('oldest');
+    const newest = edge('newest');
+    return {
+      count: total,
+      ...(total && oldest != null ? { oldest: new Date(oldest).toISOString() } : {}),
+      ...(total && newest != null ? { newest: new Date(newest).toISOString() } : {}),
+    };
+  }
+
+  /** Drops whole months before `before`, then deletes the rest of the month it falls in. */
+  async deleteBefore(before: string): Promise<number> {
+    const cutoff = toMillis(before, 'before');
+    const boundary = this.#names.eventsFor(new Date(cutoff).toISOString());
+    const indices = await call(() => this.#client.cat.indices({ index: this.#names.eventsPattern, format: 'json', h: ['index', 'docs.count'] }));
+    let deleted = 0;
+    for (const { index, 'docs.count': docs } of indices) {
+      if (!index || index >= boundary) continue;
+      await call(() => this.#client.indices.delete({ index }));
+      deleted += Number(docs ?? 0);
+    }
+    if (indices.some(({ index }) => index === boundary)) {
+      const response = await call(() => this.#client.deleteByQuery({
+        index: boundary, query: { range: { '@timestamp': { lt: cutoff, format: 'epoch_millis' } } }, refresh: true, conflicts: 'proceed',
+      }));
+      deleted += response.deleted ?? 0;
+    }
+    return deleted;
+  }
+
+  #aggregate(query: EventQuery, aggregations: Record<string, estypes.AggregationsAggregationContainer>, exactTotal = false) {
+    return call(() => this.#client.search({
+      index: this.#names.eventsPattern,
+      query: eventQuery(query),
+      size: 0,
+      aggregations,
+      track_total_hits: exactTotal ? true : false,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    }));
+  }
+}

@@ -1,0 +1,116 @@
+import type { Client } from '@elastic/elasticsearch';
+
+/** Index names under one prefix; events go to one index per month, so retention drops whole months. */
+export class IndexNames {
+  constructor(readonly prefix: string) {}
+
+  get eventsPattern() {
+    return `${this.prefix}-events-*`;
+  }
+
+  eventsFor(timestamp: string): string {
+    return `${this.prefix}-events-${timestamp.slice(0, 4)}.${timestamp.slice(5, 7)}`;
+  }
+
+  get alerts() {
+    return `${this.prefix}-alerts`;
+  }
+
+  get assets() {
+    return `${this.prefix}-assets`;
+  }
+
+  get jobResults() {
+    return `${this.prefix}-job-results`;
+  }
+
+  get audit() {
+    return `${this.prefix}-audit`;
+  }
+}
+
+const keyword = { type: 'keyword' } as const;
+const date = { type: 'date' } as const;
+const opaque = { type: 'object', enabled: false } as const;
+// One shard; a replica wherever a second node exists, none on a single node (so it stays green).
+const settings = { number_of_shards: 1, auto_expand_replicas: '0-1' };
+
+/** ECS fields we query get explicit types; any other string is a keyword, as ECS mostly wants. */
+const EVENT_MAPPINGS = {
+  dynamic_templates: [
+    { strings_as_keywords: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } },
+  ],
+  properties: {
+    id: keyword,
+    '@timestamp': date,
+    message: { type: 'text' },
+    event: {
+      properties: {
+        original: { type: 'keyword', index: false, doc_values: false },
+        ingested: date,
+        severity: { type: 'long' },
+      },
+    },
+    host: { properties: { ip: { type: 'ip' }, name: keyword } },
+    source: { properties: { ip: { type: 'ip' }, port: { type: 'long' } } },
+    destination: { properties: { ip: { type: 'ip' }, port: { type: 'long' } } },
+    client: { properties: { ip: { type: 'ip' } } },
+    server: { properties: { ip: { type: 'ip' } } },
+    related: { properties: { ip: { type: 'ip' }, user: keyword, hosts: keyword } },
+    user: { properties: { name: keyword } },
+    shouwang: {
+      properties: {
+        department: keyword, system: keyword, mlps_level: { type: 'byte' }, unknown_asset: { type: 'boolean' }, source: keyword,
+      },
+    },
+  },
+};
+
+const FIXED_INDICES = (names: IndexNames) => ({
+  [names.alerts]: {
+    dynamic: false,
+    properties: {
+      id: keyword, status: keyword, department: keyword, system: keyword, assignee: keyword, mlps: keyword,
+      sampleEventIds: keyword, groupKey: keyword, mlpsLevel: { type: 'byte' }, priority: { type: 'short' }, count: { type: 'long' },
+      firstSeen: date, lastSeen: date, timeline: opaque,
+      rule: { properties: { id: keyword, level: keyword, title: { type: 'text', fields: { raw: keyword } } } },
+    },
+  },
+  [names.assets]: {
+    dynamic: false,
+    properties: { kind: keyword, id: keyword, department: keyword, position: { type: 'integer' }, generation: keyword, doc: opaque },
+  },
+  [names.jobResults]: {
+    dynamic: false,
+    properties: {
+      id: keyword, kind: keyword, status: keyword, system: keyword, department: keyword, site: keyword,
+      startedAt: date, finishedAt: date, summary: { type: 'text' }, detail: opaque,
+    },
+  },
+  [names.audit]: {
+    dynamic: false,
+    properties: {
+      seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword,
+      prevHash: keyword, hash: keyword, detail: opaque,
+    },
+  },
+});
+
+/** Creates the events template and the fixed indices; safe to run at every start. */
+export async function ensureIndices(client: Client, names: IndexNames): Promise<void> {
+  await client.indices.putIndexTemplate({
+    name: `${names.prefix}-events`,
+    index_patterns: [names.eventsPattern],
+    priority: 200,
+    template: { settings: { ...settings, refresh_interval: '1s' }, mappings: EVENT_MAPPINGS as never },
+  });
+  for (const [index, mappings] of Object.entries(FIXED_INDICES(names))) {
+    if (await client.indices.exists({ index })) continue;
+    await client.indices
+      .create({ index, settings, mappings: mappings as never })
+      .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+        // Another process created it first.
+        if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
+      });
+  }
+}

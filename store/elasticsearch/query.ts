@@ -1,0 +1,82 @@
+import type { estypes } from '@elastic/elasticsearch';
+import { checkField, decodeCursor, encodeCursor, pageSize, textTerms, toMillis } from '../paging.js';
+import { TOTAL_COUNT_LIMIT, type Page, type PageRequest, type Scope, type TimeRange } from '../ports.js';
+import type { Client } from '@elastic/elasticsearch';
+import { call } from './translate.js';
+
+export type Clause = estypes.QueryDslQueryContainer;
+
+const MATCH_NONE: Clause = { match_none: {} };
+
+/** Department scope as a filter; an empty list matches nothing, absent matches all. */
+export function scopeClause(field: string, scope: Scope | undefined): Clause[] {
+  if (!scope?.departments) return [];
+  return scope.departments.length ? [{ terms: { [field]: [...scope.departments] } }] : [MATCH_NONE];
+}
+
+export function termsClause(field: string, values: readonly unknown[] | undefined): Clause[] {
+  if (values === undefined) return [];
+  return values.length ? [{ terms: { [checkField(field)]: values as estypes.FieldValue[] } }] : [MATCH_NONE];
+}
+
+export function rangeClause(field: string, range: TimeRange): Clause[] {
+  if (!range.from && !range.to) return [];
+  return [{
+    range: {
+      [field]: {
+        ...(range.from ? { gte: toMillis(range.from, 'from') } : {}),
+        ...(range.to ? { lt: toMillis(range.to, 'to') } : {}),
+        format: 'epoch_millis',
+      },
+    },
+  }];
+}
+
+/** Every term must appear in the message; each is a phrase, so a Chinese word keeps its characters together. */
+export function textClause(field: string, text: string | undefined): Clause[] {
+  return textTerms(text).map((term) => ({ match_phrase: { [field]: term } }));
+}
+
+export const bool = (filter: Clause[]): Clause => ({ bool: { filter } });
+
+/** Keyset paging on (time field, tiebreak field) with search_after; the cursor format matches the embedded store. */
+export async function searchPage<T>(
+  client: Client,
+  options: {
+    index: string;
+    query: Clause;
+    timeField: string;
+    tiebreak: string;
+    page: PageRequest | undefined;
+    decode: (source: unknown) => T;
+    /** Turns the cursor's id back into the tiebreak field's type. */
+    tiebreakValue?: (id: string) => estypes.FieldValue;
+  },
+): Promise<Page<T>> {
+  const size = pageSize(options.page);
+  const order = options.page?.order ?? 'desc';
+  const after = options.page?.after ? decodeCursor(options.page.after) : undefined;
+  const response = await call(() =>
+    client.search({
+      index: options.index,
+      query: options.query,
+      size: size + 1,
+      sort: [{ [options.timeField]: { order, format: 'epoch_millis' } } as estypes.SortCombinations, { [options.tiebreak]: order }],
+      track_total_hits: TOTAL_COUNT_LIMIT,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      ...(after ? { search_after: [after[0], options.tiebreakValue ? options.tiebreakValue(after[1]) : after[1]] } : {}),
+    }),
+  );
+  const hits = response.hits.hits;
+  const more = hits.length > size;
+  const items = hits.slice(0, size);
+  const last = items[items.length - 1];
+  const total = response.hits.total as estypes.SearchTotalHits;
+  return {
+    items: items.map((hit) => options.decode(hit._source)),
+    total: Math.min(total.value, TOTAL_COUNT_LIMIT),
+    ...(total.relation === 'gte' ? { totalIsLowerBound: true as const } : {}),
+    ...(more && last?.sort ? { next: encodeCursor([Number(last.sort[0]), String(last.sort[1])]) } : {}),
+  };
+}

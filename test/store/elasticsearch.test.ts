@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ElasticsearchStore, type Store } from '../../store/index.js';
+import { describeStoreContract } from './contract.js';
+
+const url = inject('elasticsearchUrl');
+const prefixes: string[] = [];
+
+/** A store under its own index prefix, removed after the file. */
+async function openTestStore(): Promise<ElasticsearchStore> {
+  const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
+  prefixes.push(indexPrefix);
+  return ElasticsearchStore.open({ url, indexPrefix });
+}
+
+const refresh = async (store: Store) => {
+  const es = store as ElasticsearchStore;
+  await es.client.indices.refresh({ index: `${es.names.prefix}-*` });
+};
+
+afterAll(async () => {
+  const cleanup = await openTestStore();
+  for (const prefix of prefixes) {
+    await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
+    await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
+  }
+  await cleanup.close();
+});
+
+describeStoreContract('elasticsearch', openTestStore, refresh);
+
+describe('elasticsearch store specifics', () => {
+  let store: ElasticsearchStore;
+  beforeAll(async () => {
+    store = await openTestStore();
+  });
+  afterAll(() => store.close());
+
+  it('rejects a document the mapping refuses, with Elasticsearch’s reason, and stores the rest of the bulk', async () => {
+    const department = `d-${randomUUID().slice(0, 8)}`;
+    const result = await store.events.write([
+      { id: `${department}-ok`, '@timestamp': '2026-05-01T00:00:00Z', shouwang: { department }, source: { ip: '10.1.2.3' } },
+      { id: `${department}-bad`, '@timestamp': '2026-05-01T00:00:01Z', shouwang: { department }, source: { ip: 'not-an-ip' } },
+    ]);
+    expect(result.written).toBe(1);
+    expect(result.rejected).toEqual([{ id: `${department}-bad`, reason: expect.stringMatching(/parsing.*source\.ip/) }]);
+  });
+
+  it('retries items Elasticsearch refuses for now (429) until they land', async () => {
+    const department = `d-${randomUUID().slice(0, 8)}`;
+    const event = (n: number) => ({ id: `${department}-b${n}`, '@timestamp': '1998-07-01T00:00:00Z', shouwang: { department } });
+    await store.events.write([event(0)]);
+    const index = `${store.names.prefix}-events-1998.07`;
+    // The flood-stage disk block: Elasticsearch answers writes with 429 until it is lifted.
+    await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
+    const writing = store.events.write([event(1), event(2)]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
+    expect(await writing).toEqual({ written: 2, duplicates: 0, rejected: [] });
+  });
+
+  it('keeps events in monthly indices and drops whole months past retention', async () => {
+    // A store of its own: retention is global, and other tests write old months too.
+    const store = await openTestStore();
+    const department = `d-${randomUUID().slice(0, 8)}`;
+    await store.events.write(['1999-01-05', '1999-02-05', '1999-03-05', '1999-03-25'].map((day, n) => ({
+      id: `${department}-r${n}`, '@timestamp': `${day}T00:00:00Z`, shouwang: { department },
+    })));
+    await refresh(store);
+    const indices = async () => (await store.client.cat.indices({ index: `${store.names.prefix}-events-1999*`, format: 'json' })).map((i) => i.index).sort();
+    expect(await indices()).toEqual([1, 2, 3].map((m) => `${store.names.prefix}-events-1999.0${m}`));
+    expect(await store.events.deleteBefore('1999-03-10T00:00:00Z')).toBe(3);
+    expect(await indices()).toEqual([`${store.names.prefix}-events-1999.03`]);
+    await refresh(store);
+    expect(await store.events.range({ departments: [department] })).toMatchObject({ count: 1, oldest: '1999-03-25T00:00:00.000Z' });
+    await store.close();
+  });
+
+  it('turns an unreachable cluster into SW_ERR_STORE_UNAVAILABLE', async () => {
+    await expect(ElasticsearchStore.open({ url: 'http://127.0.0.1:1', indexPrefix: 'nowhere', requestTimeoutMs: 2000 }))
+      .rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE', statusCode: 503 });
+  });
+
+  it('turns a query Elasticsearch refuses into SW_ERR_STORE_INVALID_QUERY', async () => {
+    await expect(store.events.countBy({}, 'message')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+  });
+});
