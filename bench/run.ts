@@ -1,8 +1,10 @@
+import { benchStoreBulk } from './store-bulk.js';
 import { benchStoreWrite } from './store-write.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'store-write': benchStoreWrite,
+  'store-bulk': benchStoreBulk,
 };
 
 const only = process.argv.slice(2);

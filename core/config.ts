@@ -11,8 +11,8 @@ const port = z.number().int().min(0).max(65535);
 export const ConfigSchema = z.strictObject({
   /** Where the embedded store, spools, checkpoints and the local Redis keep their files. */
   dataDir: z.string().min(1).default('./data'),
-  /** Which store adapter holds events, alerts and results. */
-  store: z.enum(['embedded', 'elasticsearch']).default('embedded'),
+  /** Which store adapter holds events, alerts and results; by default Elasticsearch when its URL is set. */
+  store: z.enum(['embedded', 'elasticsearch']).optional(),
   embedded: z
     .strictObject({
       /** SQLite file; defaults to `<dataDir>/shouwang.db`. */
@@ -65,7 +65,7 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'store'> & { store: 'embedded' | 'elasticsearch' };
 
 const ENV_PREFIX = 'SHOUWANG_';
 
@@ -163,5 +163,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       formatIssues(result.error, raw, (path) => (fromVariables.has(path) ? `${path} (${fromVariables.get(path)})` : path)),
     );
   }
-  return { config: result.data, file };
+  const store = result.data.store ?? (result.data.elasticsearch.url ? 'elasticsearch' : 'embedded');
+  return { config: { ...result.data, store }, file };
 }

@@ -2,9 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { canConnect } from '../../core/index.js';
-import { EmbeddedStore } from '../../store/index.js';
+import { ElasticsearchStore, EmbeddedStore } from '../../store/index.js';
 
 // The built command line, as `npm start` and users run it (npm test builds it first).
 const CLI = 'dist/bin/shouwang.js';
@@ -59,39 +60,69 @@ describe('shouwang command line', () => {
   });
 });
 
+/** Runs `shouwang start` until it prints where to look; returns its URLs and a way to stop it. */
+async function startShouwang(extra: Record<string, string>) {
+  const child = spawn('node', [CLI, 'start'], { env: env({ SHOUWANG_HTTP_PORT: '0', ...extra }), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!/Ctrl-C/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
+  const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+  expect(url, output).toBeDefined();
+  const stop = async () => {
+    child.kill('SIGINT');
+    const code = await exited;
+    return { code, output };
+  };
+  return { url: url!, redisPort, stop };
+}
+
+const children: ReturnType<typeof spawn>[] = [];
+
 describe('shouwang start', () => {
-  let child: ReturnType<typeof spawn> | undefined;
   afterAll(() => {
-    child?.kill('SIGKILL');
+    for (const child of children) child.kill('SIGKILL');
   });
 
   it('serves /healthz and /metrics, replays the demo logs, and stops everything on Ctrl-C', async () => {
     const dbPath = join(dir, 'start.db');
-    child = spawn('node', [CLI, 'start'], { env: env({ SHOUWANG_HTTP_PORT: '0', SHOUWANG_EMBEDDED_PATH: dbPath }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
-    while (!/Ctrl-C/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const url = /控制台 console: +(http:\/\/\S+)/.exec(stdout)?.[1];
-    const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
-    expect(url, stdout).toBeDefined();
-
+    const { url, redisPort, stop } = await startShouwang({ SHOUWANG_EMBEDDED_PATH: dbPath });
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', components: { store: { ok: true }, redis: { ok: true } } });
+    expect(await health.json()).toMatchObject({ status: 'ok', components: { store: { ok: true, detail: expect.stringMatching(/^sqlite/) }, redis: { ok: true } } });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^shouwang_ingest_lines_total\{source="demo",outcome="written"\} \d{4}/m);
     expect(metrics).toMatch(/^shouwang_inventory_systems 40/m);
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('已停止 / stopped');
+    const { code, output } = await stop();
+    expect(code).toBe(0);
+    expect(output).toContain('已停止 / stopped');
     expect(await canConnect(redisPort)).toBe(false);
     const store = new EmbeddedStore({ path: dbPath });
     const range = await store.events.range();
     await store.close();
     expect(range.count).toBeGreaterThan(1000);
+  });
+
+  it('uses Elasticsearch when SHOUWANG_ELASTICSEARCH_URL is set', async () => {
+    const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
+    const esUrl = inject('elasticsearchUrl');
+    const { url, stop } = await startShouwang({ SHOUWANG_ELASTICSEARCH_URL: esUrl, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: indexPrefix });
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ components: { store: { ok: true, detail: expect.stringMatching(/^elasticsearch/) } } });
+    expect((await stop()).code).toBe(0);
+    const store = await ElasticsearchStore.open({ url: esUrl, indexPrefix });
+    try {
+      await store.client.indices.refresh({ index: `${indexPrefix}-*` });
+      expect((await store.events.range()).count).toBeGreaterThan(1000);
+      expect((await store.assets.getInventory()).systems).toHaveLength(40);
+    } finally {
+      await store.client.indices.delete({ index: `${indexPrefix}-*` });
+      await store.client.indices.deleteIndexTemplate({ name: `${indexPrefix}-events` });
+      await store.close();
+    }
   });
 });

@@ -43,6 +43,12 @@ describe('config', () => {
     expect(config.redis.url).toBe('redis://10.0.0.5:6379');
   });
 
+  it('picks Elasticsearch as the store when its URL is set, unless the store is named', () => {
+    const es = { SHOUWANG_ELASTICSEARCH_URL: 'http://127.0.0.1:9200' };
+    expect(loadConfig({ env: es, file: file('es.yaml', '') }).config.store).toBe('elasticsearch');
+    expect(loadConfig({ env: { ...es, SHOUWANG_STORE: 'embedded' }, file: file('es2.yaml', '') }).config.store).toBe('embedded');
+  });
+
   it('derives one variable per setting from the schema', () => {
     expect([...ENV_VARIABLES.keys()]).toEqual(expect.arrayContaining([
       'SHOUWANG_HTTP_PORT', 'SHOUWANG_HTTP_METRICS_TOKEN', 'SHOUWANG_REDIS_URL', 'SHOUWANG_ELASTICSEARCH_URL', 'SHOUWANG_STORE', 'SHOUWANG_DATA_DIR',

@@ -1,15 +1,17 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ChildService, ensureExecutable } from '../../core/index.js';
 
 const run = promisify(execFile);
 
-/** The launcher project: a single-node Elasticsearch 8 in one JVM, built from Maven Central artifacts. */
-const PROJECT = fileURLToPath(new URL('./elasticsearch', import.meta.url));
+/**
+ * The launcher project: a single-node Elasticsearch 8 in one JVM, built from Maven Central artifacts.
+ * Resolved from the package root, where npm runs tests and benchmarks (this file also runs from dist/).
+ */
+const PROJECT = resolve('test/harness/elasticsearch');
 const JAR = join(PROJECT, 'target', 'shouwang-es.jar');
 
 function newestSource(dir: string): number {
