@@ -6,6 +6,7 @@ import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { assetTags } from './enrich.js';
 import type { IngestMetrics } from './metrics.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
+import type { Peer } from './sources/syslog-server.js';
 
 export interface Line {
   text: string;
@@ -34,7 +35,7 @@ export interface IngestStats {
 type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
 
 /** One line → one event: JSON documents as they are, syslog lines into ECS fields. */
-export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext): Decoded {
+export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
   const id = eventId(source, line.position);
   const ingested = context.now.toISOString();
   if (line.text.trimStart().startsWith('{')) {
@@ -57,7 +58,8 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
         id,
         '@timestamp': new Date(timestamp).toISOString(),
         event: { ...(doc.event as object), ingested },
-        shouwang: { ...assetTags(assets, host?.name, ...(host?.ip ?? [])), source },
+        shouwang: { ...assetTags(assets, host?.name, ...(host?.ip ?? []), peer?.address), source },
+        ...(peer ? { log: { ...(doc.log as object), source: { address: peer.address } } } : {}),
       },
     };
   }
@@ -73,10 +75,16 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
       event: { kind: 'event', dataset: 'syslog', original: line.text, ingested },
       host: { name: fields.host },
       ...(fields.app ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
-      ...(fields.facility !== undefined
-        ? { log: { syslog: { facility: { code: fields.facility }, severity: { code: fields.severity! } } } }
+      ...(fields.facility !== undefined || peer
+        ? {
+            log: {
+              ...(fields.facility !== undefined ? { syslog: { facility: { code: fields.facility }, severity: { code: fields.severity! } } } : {}),
+              // The relay or host that sent it, which may differ from the host named in the message.
+              ...(peer ? { source: { address: peer.address } } : {}),
+            },
+          }
         : {}),
-      shouwang: { ...assetTags(assets, fields.host), source },
+      shouwang: { ...assetTags(assets, fields.host, peer?.address), source },
     },
   };
 }

@@ -22,7 +22,12 @@ export interface ShouwangEvent {
   source?: { ip?: string; port?: number; address?: string };
   user?: { name?: string };
   process?: { name?: string; pid?: number };
-  log?: { file?: { path?: string }; offset?: number; syslog?: { facility?: { code?: number }; severity?: { code?: number } } };
+  log?: {
+    file?: { path?: string };
+    offset?: number;
+    source?: { address?: string };
+    syslog?: { facility?: { code?: number }; severity?: { code?: number } };
+  };
   shouwang?: EventAssetTags;
   [field: string]: unknown;
 }

@@ -34,8 +34,15 @@ export interface ElasticsearchHandle {
   stop(): Promise<void>;
 }
 
+export interface ElasticsearchOptions {
+  /** A fixed port, e.g. to restart a node where its clients expect it; default: a free one. */
+  port?: number;
+  /** Data kept by the caller across restarts; default: a temp dir removed at stop. */
+  dataDir?: string;
+}
+
 /** Starts a throwaway Elasticsearch on a free loopback port with its data in a temp dir. */
-export async function startElasticsearch(): Promise<ElasticsearchHandle> {
+export async function startElasticsearch(options: ElasticsearchOptions = {}): Promise<ElasticsearchHandle> {
   await buildLauncher();
   const java = await ensureExecutable({ command: 'java', debianPackage: 'default-jre-headless' });
   const dir = mkdtempSync(join(tmpdir(), 'shouwang-es-'));
@@ -47,7 +54,8 @@ export async function startElasticsearch(): Promise<ElasticsearchHandle> {
     // Serial GC and C1 only: it starts in half the time, and test loads are small.
     args: [
       '-Xms512m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR,
-      '--port=0', `--home=${join(dir, 'home')}`, `--data=${join(dir, 'data')}`, `--port-file=${portFile}`,
+      `--port=${options.port ?? 0}`, `--home=${join(dir, 'home')}`, `--data=${options.dataDir ?? join(dir, 'data')}`,
+      `--port-file=${portFile}`,
     ],
     logFile: join(dir, 'elasticsearch.log'),
     readyTimeoutMs: 120_000,

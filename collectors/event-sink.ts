@@ -1,0 +1,179 @@
+import type { Logger, ShouwangEvent } from '../core/index.js';
+import { ShouwangError } from '../core/index.js';
+import type { EventStore } from '../store/index.js';
+import type { DeadLetterSink } from './dead-letter.js';
+import type { IngestMetrics } from './metrics.js';
+import { DiskSpool } from './spool.js';
+
+export interface EventSinkOptions {
+  store: EventStore;
+  spoolDir: string;
+  deadLetters: DeadLetterSink;
+  /** Bound on the disk spool; past it writers wait (TCP, files) and UDP counts drops. */
+  maxSpoolBytes?: number;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  /** How often a spooled backlog is offered to the store again. */
+  replayIntervalMs?: number;
+  metrics?: IngestMetrics;
+  logger?: Logger;
+  /** Label for metrics. */
+  name?: string;
+}
+
+interface Pending {
+  events: ShouwangEvent[];
+  done: () => void;
+  failed: (error: Error) => void;
+}
+
+const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.code === 'SW_ERR_STORE_UNAVAILABLE';
+
+/**
+ * Batches events to the store. When the store is down, batches go to a disk spool in order and
+ * are replayed when it is back; until the spool is empty, new batches queue behind it so the
+ * store sees events in arrival order. `write` resolves once its events are stored or spooled,
+ * which is when a source may checkpoint.
+ */
+export class EventSink {
+  readonly #options: Required<Omit<EventSinkOptions, 'metrics' | 'logger'>> & Pick<EventSinkOptions, 'metrics' | 'logger'>;
+  readonly #spool: DiskSpool;
+  #buffer: Pending[] = [];
+  #buffered = 0;
+  #flushing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #replayTimer: NodeJS.Timeout;
+  #replaying: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #spoolFull = false;
+
+  constructor(options: EventSinkOptions) {
+    this.#options = {
+      maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, name: 'sink', ...options,
+    };
+    this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
+    this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
+    this.#replayTimer.unref();
+    void this.replay(); // a backlog left by an earlier process goes first
+  }
+
+  /** True while the spool is full: UDP drops (and counts) instead of queueing without bound. */
+  get saturated(): boolean {
+    return this.#spoolFull;
+  }
+
+  write(events: readonly ShouwangEvent[]): Promise<void> {
+    if (this.#closing) return Promise.reject(new Error('event sink is closed'));
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((done, failed) => {
+      this.#buffer.push({ events: [...events], done, failed });
+      this.#buffered += events.length;
+      if (this.#buffered >= this.#options.batchSize) void this.flush();
+      else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs);
+    });
+  }
+
+  /** Delivers everything buffered so far; one delivery at a time keeps the order. */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const taken = this.#buffer;
+    this.#buffer = [];
+    this.#buffered = 0;
+    if (taken.length === 0) return this.#flushing;
+    this.#flushing = this.#flushing.then(async () => {
+      try {
+        await this.#deliver(taken.flatMap((pending) => pending.events));
+        for (const pending of taken) pending.done();
+      } catch (error) {
+        for (const pending of taken) pending.failed(error as Error);
+      }
+    });
+    return this.#flushing;
+  }
+
+  async #deliver(events: ShouwangEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += this.#options.batchSize) {
+      const batch = events.slice(i, i + this.#options.batchSize);
+      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch))) await this.#toSpool(batch);
+    }
+  }
+
+  /** False when the store is down; other failures reach the writer. */
+  async #tryStore(batch: ShouwangEvent[]): Promise<boolean> {
+    const timer = this.#options.metrics?.sinkSeconds.startTimer({ source: this.#options.name });
+    try {
+      const result = await this.#options.store.write(batch);
+      timer?.();
+      this.#count('written', result.written);
+      this.#count('duplicate', result.duplicates);
+      if (result.rejected.length) {
+        const byId = new Map(batch.map((event) => [event.id, event]));
+        await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
+          const event = byId.get(id);
+          return {
+            at: new Date().toISOString(), source: event?.shouwang?.source ?? this.#options.name, position: id,
+            reason: `store rejected: ${reason}`, raw: event?.event?.original ?? JSON.stringify(event ?? {}),
+          };
+        }));
+        this.#count('dead_letter', result.rejected.length);
+      }
+      return true;
+    } catch (error) {
+      if (isStoreDown(error)) {
+        this.#options.logger?.warn({ err: error }, 'store unavailable: spooling to disk');
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  async #toSpool(batch: ShouwangEvent[]): Promise<void> {
+    // A full spool holds the writer here until replay frees room: that is the backpressure.
+    while (!(await this.#spool.append(batch))) {
+      this.#spoolFull = true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await this.replay();
+    }
+    this.#spoolFull = false;
+    this.#count('spooled', batch.length);
+  }
+
+  /** Offers the spooled backlog to the store, oldest segment first; stops at the first refusal. */
+  replay(): Promise<void> {
+    this.#replaying ??= (async () => {
+      try {
+        for (let segment = await this.#spool.oldest(); segment; segment = await this.#spool.oldest()) {
+          for (let i = 0; i < segment.events.length; i += this.#options.batchSize) {
+            if (!(await this.#tryStore(segment.events.slice(i, i + this.#options.batchSize)))) return;
+          }
+          await this.#spool.remove(segment.name);
+          this.#count('replayed', segment.events.length);
+        }
+      } catch (error) {
+        this.#options.logger?.error({ err: error }, 'spool replay failed');
+      } finally {
+        this.#replaying = undefined;
+      }
+    })();
+    return this.#replaying;
+  }
+
+  async spooledBytes(): Promise<number> {
+    return this.#spool.bytes();
+  }
+
+  #count(outcome: string, n: number): void {
+    if (n > 0) this.#options.metrics?.lines.inc({ source: this.#options.name, outcome }, n);
+  }
+
+  /** Delivers what is buffered (to the store or the spool), then stops the replay timer. Safe twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.flush();
+      clearInterval(this.#replayTimer);
+      await this.#replaying;
+    })();
+    return this.#closing;
+  }
+}

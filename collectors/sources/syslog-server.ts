@@ -1,0 +1,127 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { SyslogFramer } from './syslog-framing.js';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+/** Receives one message; resolves when it may be forgotten (stored or spooled). */
+export type MessageHandler = (message: Buffer, peer: Peer, transport: 'udp' | 'tcp' | 'tls') => Promise<void>;
+
+export interface SyslogServerOptions {
+  host?: string;
+  /** 0 picks a free port; undefined leaves that transport off. */
+  udpPort?: number;
+  tcpPort?: number;
+  tlsPort?: number;
+  tls?: TlsOptions;
+  onMessage: MessageHandler;
+  /** True while the sink cannot take more: UDP cannot pause, so it drops and counts. */
+  saturated?: () => boolean;
+  onDrop?: (count: number) => void;
+  /** Unacknowledged messages per TCP connection before it is paused (backpressure). */
+  maxInFlight?: number;
+}
+
+/** Syslog over UDP, TCP and TLS (RFC 5426, 6587, 5425). Keeps the sender's address with each message. */
+export class SyslogServer {
+  readonly #options: SyslogServerOptions;
+  #udp: UdpSocket | undefined;
+  #tcp: Server | undefined;
+  #tls: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SyslogServerOptions) {
+    this.#options = options;
+  }
+
+  get ports(): { udp?: number; tcp?: number; tls?: number } {
+    const port = (server: Server | undefined) => (server?.address() as { port?: number } | null)?.port;
+    return {
+      ...(this.#udp ? { udp: this.#udp.address().port } : {}),
+      ...(this.#tcp ? { tcp: port(this.#tcp)! } : {}),
+      ...(this.#tls ? { tls: port(this.#tls)! } : {}),
+    };
+  }
+
+  async start(): Promise<void> {
+    const host = this.#options.host ?? '127.0.0.1';
+    if (this.#options.udpPort !== undefined) {
+      const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
+      udp.on('message', (message, info) => {
+        if (this.#options.saturated?.()) {
+          this.#options.onDrop?.(1);
+          return;
+        }
+        this.#track(this.#options.onMessage(trimLineEnd(message), { address: info.address, port: info.port }, 'udp'));
+      });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(this.#options.udpPort, host, () => resolve());
+      });
+      this.#udp = udp;
+    }
+    if (this.#options.tcpPort !== undefined) {
+      this.#tcp = await this.#listen(createServer((socket) => this.#accept(socket, 'tcp')), this.#options.tcpPort, host);
+    }
+    if (this.#options.tlsPort !== undefined && this.#options.tls) {
+      this.#tls = await this.#listen(createTlsServer(this.#options.tls, (socket) => this.#accept(socket, 'tls')), this.#options.tlsPort, host);
+    }
+  }
+
+  #listen(server: Server, port: number, host: string): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+
+  #accept(socket: Socket, transport: 'tcp' | 'tls'): void {
+    this.#sockets.add(socket);
+    const framer = new SyslogFramer();
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const limit = this.#options.maxInFlight ?? 1000;
+    let waiting = 0;
+    const deliver = (message: Buffer) => {
+      waiting += 1;
+      if (waiting >= limit) socket.pause(); // the sender's TCP window fills; it slows down, nothing is lost
+      this.#track(this.#options.onMessage(trimLineEnd(message), peer, transport).finally(() => {
+        waiting -= 1;
+        if (waiting < limit / 2 && socket.isPaused()) socket.resume();
+      }));
+    };
+    socket.on('data', (chunk: Buffer) => framer.push(chunk).forEach(deliver));
+    socket.on('end', () => framer.end().forEach(deliver));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#sockets.delete(socket));
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
+  /** Stops listening, closes connections, and waits for messages already received. Safe twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closeServer = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      const closing = [closeServer(this.#tcp), closeServer(this.#tls)];
+      for (const socket of this.#sockets) socket.end();
+      this.#udp?.close();
+      await Promise.all([...closing, ...this.#inFlight]);
+    })();
+    return this.#closing;
+  }
+}
+
+/** Senders (rsyslog's RFC 5424 template among them) end messages with a line end that is not content. */
+function trimLineEnd(message: Buffer): Buffer {
+  let end = message.length;
+  while (end > 0 && (message[end - 1] === 0x0a || message[end - 1] === 0x0d)) end -= 1;
+  return end === message.length ? message : message.subarray(0, end);
+}

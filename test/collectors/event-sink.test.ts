@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMetricsRegistry, sleep, type ShouwangEvent } from '../../core/index.js';
+import { createIngestMetrics, EventSink, FileDeadLetterSink } from '../../collectors/index.js';
+import { ElasticsearchStore } from '../../store/index.js';
+import { startElasticsearch } from '../harness/elasticsearch.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-sink-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const events = (batch: number, size: number): ShouwangEvent[] =>
+  Array.from({ length: size }, (_, i) => ({
+    id: `b${batch}-${i}`, '@timestamp': new Date(Date.UTC(2026, 10, 1, 0, batch, i)).toISOString(), message: `batch ${batch} event ${i}`,
+  }));
+
+describe('event sink when the store goes down', () => {
+  it('spools to disk while Elasticsearch is stopped and replays every event exactly once when it is back', async () => {
+    const dataDir = join(dir, 'es-data');
+    let node = await startElasticsearch({ dataDir });
+    const port = Number(new URL(node.url).port);
+    const store = await ElasticsearchStore.open({ url: node.url, indexPrefix: 'sink', requestTimeoutMs: 3000 });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const sink = new EventSink({
+      store: store.events, spoolDir: join(dir, 'spool'), deadLetters: new FileDeadLetterSink(join(dir, 'dead')),
+      batchSize: 100, flushIntervalMs: 20, replayIntervalMs: 300, metrics: createIngestMetrics(registry), name: 'test',
+    });
+    try {
+      for (let batch = 0; batch < 20; batch += 1) {
+        if (batch === 5) await node.stop(); // the store goes away mid-ingest
+        await sink.write(events(batch, 100)); // resolves once stored or spooled: nothing waits on the store
+      }
+      expect(await sink.spooledBytes()).toBeGreaterThan(0);
+
+      node = await startElasticsearch({ dataDir, port });
+      const deadline = Date.now() + 60_000;
+      while ((await sink.spooledBytes()) > 0 && Date.now() < deadline) await sleep(200);
+      expect(await sink.spooledBytes()).toBe(0);
+
+      await store.client.indices.refresh({ index: 'sink-*' });
+      const stored = await store.events.search({}, { size: 1 });
+      expect(stored.total).toBe(2000);
+      const counts = await registry.getSingleMetricAsString('shouwang_ingest_lines_total');
+      expect(counts).toMatch(/outcome="spooled"} 1[45]00/);
+      expect(counts).toMatch(/outcome="replayed"} 1[45]00/);
+    } finally {
+      await sink.close();
+      await store.close();
+      await node.stop();
+    }
+  }, 180_000);
+});
