@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import {
-  AssetIndex, ShouwangError, createLogger, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
+  AssetIndex, ShouwangError, createLogger, createMetricsRegistry, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
+  type Logger,
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
-import { FileDeadLetterSink, ingestLines, readFileLines } from '../collectors/index.js';
+import { createIngestMetrics, FileDeadLetterSink, ingestLines, readFileLines, startCollection } from '../collectors/index.js';
 import { startRuntime } from './runtime.js';
 
 type Command = { summary: string; usage: string; run: (args: string[]) => Promise<number> };
@@ -31,18 +32,41 @@ const COMMANDS: Record<string, Command> = {
   存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.url ?? '')} — ${range.count} 条事件 events
   资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems
   Redis:           ${runtime.redisUrl}
+  Syslog:          ${describePorts(runtime.syslogPorts)}
   配置 config:     ${file ?? '(defaults + environment)'}
 按 Ctrl-C 停止 / press Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) process.exit(130); // a second Ctrl-C does not wait
-          stopping = true;
-          logger.info({ signal }, 'stopping');
-          void runtime.close().then(resolve);
-        };
-        process.on('SIGINT', () => stop('SIGINT'));
-        process.on('SIGTERM', () => stop('SIGTERM'));
+      await untilSignal(logger, () => runtime.close());
+      console.log('守望 Shouwang 已停止 / stopped');
+      return 0;
+    },
+  },
+  collect: {
+    summary: '只运行采集（syslog 监听 → 存储） / run the collectors only: syslog listeners into the store',
+    usage: `shouwang collect [--config FILE]
+
+  Opens the store and the inventory and listens for syslog on the ports configured in
+  collect.syslog (udpPort, tcpPort, tlsPort with tlsCert/tlsKey). While the store is down, events
+  wait in <dataDir>/spool and are replayed in order when it is back. Ctrl-C stops it cleanly.`,
+    run: async (args) => {
+      const { values } = parseArgs({ args, options: configOption });
+      const { config } = loadConfig(values.config ? { file: values.config } : {});
+      const logger = createLogger({ level: config.log.level });
+      const { syslog } = config.collect;
+      if (syslog.udpPort === undefined && syslog.tcpPort === undefined && syslog.tlsPort === undefined) {
+        return usageError('collect', 'no source configured: set collect.syslog.udpPort, tcpPort or tlsPort (e.g. SHOUWANG_COLLECT_SYSLOG_TCP_PORT=5514)');
+      }
+      const store = await openStore(config);
+      const assets = new AssetIndex(loadInventory(config.inventory.path));
+      const registry = createMetricsRegistry();
+      const collection = await startCollection({ config, store: store.events, assets, registry, metrics: createIngestMetrics(registry), logger })
+        .catch(async (error) => {
+          await store.close();
+          throw error;
+        });
+      console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(collection.syslogPorts)}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
+      await untilSignal(logger, async () => {
+        await collection.close();
+        await store.close();
       });
       console.log('守望 Shouwang 已停止 / stopped');
       return 0;
@@ -102,6 +126,26 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** Resolves after the first SIGINT/SIGTERM has stopped everything; a second one exits at once. */
+function untilSignal(logger: Logger, stopAll: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      void stopAll().then(resolve);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function describePorts(ports: { udp?: number; tcp?: number; tls?: number }): string {
+  const open = Object.entries(ports).map(([transport, port]) => `${transport} ${port}`);
+  return open.length ? open.join(', ') : '未开启 off (collect.syslog.udpPort / tcpPort / tlsPort)';
+}
 
 function usageError(command: string, reason: string): number {
   console.error(`shouwang ${command}: ${reason}\n\n${COMMANDS[command]!.usage}`);

@@ -7,7 +7,7 @@ import {
   type Config, type Inventory, type LocalRedis, type Logger,
 } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines } from '../collectors/index.js';
+import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, startCollection } from '../collectors/index.js';
 import { buildApp, listen } from '../console/index.js';
 
 /** Everything `shouwang start` runs, with one `close()` that stops it in reverse order. */
@@ -16,6 +16,7 @@ export interface Runtime {
   redisUrl: string;
   store: Store;
   inventory: Inventory;
+  syslogPorts: { udp?: number; tcp?: number; tls?: number };
   close(): Promise<void>;
 }
 
@@ -69,15 +70,19 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
+    const metrics = createIngestMetrics(registry);
+    const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger });
+    closers.push(() => collection.close());
+
     if (config.demo.replay) {
       const stats = await ingestLines(demoLogLines(inventory), {
         source: 'demo', store: store.events, assets,
         deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
-        metrics: createIngestMetrics(registry),
+        metrics,
       });
       logger.info({ stats }, 'demo logs replayed');
     }
-    return { url, redisUrl, store, inventory, close };
+    return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, close };
   } catch (error) {
     await close();
     throw error;

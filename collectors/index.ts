@@ -16,3 +16,5 @@ export { SyslogServer } from './sources/syslog-server.js';
 export type { MessageHandler, Peer, SyslogServerOptions } from './sources/syslog-server.js';
 export { syslogHandler } from './syslog-collector.js';
 export type { SyslogCollectorOptions } from './syslog-collector.js';
+export { startCollection } from './collection.js';
+export type { Collection } from './collection.js';

@@ -57,6 +57,27 @@ export const ConfigSchema = z.strictObject({
       days: z.number().int().min(1).default(180),
     })
     .prefault({}),
+  collect: z
+    .strictObject({
+      /** Syslog listeners; a transport is off until its port is set (0: any free port). */
+      syslog: z
+        .strictObject({
+          host: z.string().min(1).default('127.0.0.1'),
+          udpPort: port.optional(),
+          tcpPort: port.optional(),
+          tlsPort: port.optional(),
+          tlsCert: z.string().min(1).optional(),
+          tlsKey: z.string().min(1).optional(),
+        })
+        .prefault({}),
+      /** Where events wait on disk while the store is down, and how much may wait. */
+      spoolMaxBytes: z.number().int().min(1 << 20).default(1 << 30),
+      batchSize: z.number().int().min(1).max(10_000).default(500),
+      flushMs: z.number().int().min(10).default(1000),
+      /** For timestamps that carry no zone (RFC 3164 syslog): China Standard Time. */
+      utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').default('+08:00'),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       /** Replay the bundled demo logs into the store at start. */

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -106,6 +107,31 @@ describe('shouwang start', () => {
     const range = await store.events.range();
     await store.close();
     expect(range.count).toBeGreaterThan(1000);
+  });
+
+  it('collects syslog over TCP into the store with `shouwang collect`, and says when no source is set', async () => {
+    expect(run(['collect']).stderr).toMatch(/no source configured/);
+    const dbPath = join(dir, 'collect.db');
+    const child = spawn('node', [CLI, 'collect'], { env: env({ SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_COLLECT_SYSLOG_TCP_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/tcp (\d+)/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(/tcp (\d+)/.exec(output)?.[1]);
+    expect(port, output).toBeGreaterThan(0);
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    await new Promise<void>((resolve) => socket.end('<38>Nov 20 10:00:01 gaj-jwzh-app01 sudo: ops : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/ls\n<38>Nov 20 10:00:02 gaj-jwzh-app01 sshd[1]: Accepted publickey for ops from 10.0.0.1 port 22 ssh2\n', () => resolve()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    child.kill('SIGINT'); // what was received is delivered before exit
+    expect(await exited).toBe(0);
+    const store = new EmbeddedStore({ path: dbPath });
+    const page = await store.events.search({ filters: { 'shouwang.system': 'gaj-jwzh' } });
+    await store.close();
+    expect(page.total).toBe(2);
   });
 
   it('uses Elasticsearch when SHOUWANG_ELASTICSEARCH_URL is set', async () => {
