@@ -47,3 +47,12 @@ export function toMillis(iso: string, what: string): number {
 export function textTerms(text: string | undefined): string[] {
   return (text ?? '').split(/\s+/).map((term) => term.replace(/"/g, '')).filter(Boolean);
 }
+
+/** Why an event cannot be stored at all, or undefined; both adapters report it the same way. */
+export function eventRejectReason(event: { id?: unknown; '@timestamp'?: unknown }): string | undefined {
+  if (typeof event.id !== 'string' || event.id.length === 0) return 'missing id';
+  if (typeof event['@timestamp'] !== 'string' || Number.isNaN(Date.parse(event['@timestamp']))) {
+    return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
+  }
+  return undefined;
+}

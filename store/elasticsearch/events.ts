@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { expandDotted, type ShouwangEvent } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import { checkField, toMillis } from '../paging.js';
+import { checkField, eventRejectReason, toMillis } from '../paging.js';
 import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
@@ -21,13 +21,6 @@ function eventQuery(query: EventQuery): Clause {
   ]);
 }
 
-function rejectReason(event: ShouwangEvent): string | undefined {
-  if (typeof event.id !== 'string' || event.id.length === 0) return 'missing id';
-  if (typeof event['@timestamp'] !== 'string' || Number.isNaN(Date.parse(event['@timestamp']))) {
-    return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
-  }
-  return undefined;
-}
 
 export class ElasticsearchEventStore implements EventStore {
   readonly #client: Client;
@@ -46,7 +39,7 @@ export class ElasticsearchEventStore implements EventStore {
     const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
     let pending: ShouwangEvent[] = [];
     for (const raw of events) {
-      const reason = rejectReason(raw);
+      const reason = eventRejectReason(raw);
       if (reason) result.rejected.push({ id: String(raw.id ?? ''), reason });
       else pending.push(expandDotted({ ...raw, '@timestamp': new Date(raw['@timestamp']).toISOString() }));
     }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { expandDotted, type ShouwangEvent } from '../../core/index.js';
-import { checkField, textTerms, toMillis } from '../paging.js';
+import { checkField, eventRejectReason, textTerms, toMillis } from '../paging.js';
 import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
 import { StoreErrors } from '../errors.js';
 import { keysetPage, Where } from './sql.js';
@@ -36,13 +36,6 @@ function eventWhere(query: EventQuery): Where {
   return where;
 }
 
-function rejectReason(event: ShouwangEvent): string | undefined {
-  if (typeof event.id !== 'string' || event.id.length === 0) return 'missing id';
-  if (typeof event['@timestamp'] !== 'string' || Number.isNaN(Date.parse(event['@timestamp']))) {
-    return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
-  }
-  return undefined;
-}
 
 export class EmbeddedEventStore implements EventStore {
   readonly #db: Database;
@@ -58,7 +51,7 @@ export class EmbeddedEventStore implements EventStore {
     this.#writeBatch = db.transaction((events: readonly ShouwangEvent[]) => {
       const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
       for (const raw of events) {
-        const reason = rejectReason(raw);
+        const reason = eventRejectReason(raw);
         if (reason) {
           result.rejected.push({ id: String(raw.id ?? ''), reason });
           continue;

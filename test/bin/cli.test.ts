@@ -61,9 +61,9 @@ describe('shouwang command line', () => {
   });
 });
 
-/** Runs `shouwang start` until it prints where to look; returns its URLs and a way to stop it. */
-async function startShouwang(extra: Record<string, string>) {
-  const child = spawn('node', [CLI, 'start'], { env: env({ SHOUWANG_HTTP_PORT: '0', ...extra }), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a long-lived command until it says Ctrl-C stops it; `stop` sends Ctrl-C and waits for the exit. */
+async function spawnUntilReady(command: string, extra: Record<string, string>) {
+  const child = spawn('node', [CLI, command], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -71,14 +71,20 @@ async function startShouwang(extra: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   while (!/Ctrl-C/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
-  const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
-  expect(url, output).toBeDefined();
   const stop = async () => {
     child.kill('SIGINT');
     const code = await exited;
     return { code, output };
   };
+  return { output, stop };
+}
+
+/** `shouwang start`, with the console and Redis addresses it prints. */
+async function startShouwang(extra: Record<string, string>) {
+  const { output, stop } = await spawnUntilReady('start', { SHOUWANG_HTTP_PORT: '0', ...extra });
+  const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
+  const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+  expect(url, output).toBeDefined();
   return { url: url!, redisPort, stop };
 }
 
@@ -112,22 +118,14 @@ describe('shouwang start', () => {
   it('collects syslog over TCP into the store with `shouwang collect`, and says when no source is set', async () => {
     expect(run(['collect']).stderr).toMatch(/no source configured/);
     const dbPath = join(dir, 'collect.db');
-    const child = spawn('node', [CLI, 'collect'], { env: env({ SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_COLLECT_SYSLOG_TCP_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
-    while (!/tcp (\d+)/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const { output, stop } = await spawnUntilReady('collect', { SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_COLLECT_SYSLOG_TCP_PORT: '0' });
     const port = Number(/tcp (\d+)/.exec(output)?.[1]);
     expect(port, output).toBeGreaterThan(0);
     const socket = connect({ port, host: '127.0.0.1' });
     await new Promise((resolve) => socket.once('connect', resolve));
     await new Promise<void>((resolve) => socket.end('<38>Nov 20 10:00:01 gaj-jwzh-app01 sudo: ops : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/ls\n<38>Nov 20 10:00:02 gaj-jwzh-app01 sshd[1]: Accepted publickey for ops from 10.0.0.1 port 22 ssh2\n', () => resolve()));
     await new Promise((resolve) => socket.once('close', resolve));
-    child.kill('SIGINT'); // what was received is delivered before exit
-    expect(await exited).toBe(0);
+    expect((await stop()).code).toBe(0); // what was received is delivered before exit
     const store = new EmbeddedStore({ path: dbPath });
     const page = await store.events.search({ filters: { 'shouwang.system': 'gaj-jwzh' } });
     await store.close();

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENV_VARIABLES, loadConfig, ShouwangError } from '../../core/index.js';
+import { ENV_VARIABLES, loadConfig } from '../../core/index.js';
+import { errorOf } from '../support/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-config-'));
 function file(name: string, text: string): string {
@@ -11,15 +12,6 @@ function file(name: string, text: string): string {
   return path;
 }
 
-function errorOf(fn: () => unknown): ShouwangError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ShouwangError) return error;
-    throw error;
-  }
-  throw new Error('expected a ShouwangError');
-}
 
 describe('config', () => {
   it('fills every default when there is no file and no variable', () => {

@@ -2,17 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AssetIndex, CSV_COLUMNS, inventoryFromCsv, inventoryFromYaml, loadInventory, ShouwangError } from '../../core/index.js';
+import { AssetIndex, CSV_COLUMNS, inventoryFromCsv, inventoryFromYaml, loadInventory } from '../../core/index.js';
+import { errorOf } from '../support/errors.js';
 
-function errorOf(fn: () => unknown): ShouwangError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ShouwangError) return error;
-    throw error;
-  }
-  throw new Error('expected a ShouwangError');
-}
 
 const SYSTEM = `
   - id: rsj-shbx
