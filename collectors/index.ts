@@ -18,3 +18,8 @@ export { syslogHandler } from './syslog-collector.js';
 export type { SyslogCollectorOptions } from './syslog-collector.js';
 export { startCollection } from './collection.js';
 export type { Collection } from './collection.js';
+export { decodeMessage, MESSAGE_DECODERS } from './decoders/messages.js';
+export { decodeAuditd } from './decoders/auditd.js';
+export { decodeAccessLog, decodeWebErrorLog } from './decoders/access-log.js';
+export { createTextDecoder } from './decoders/text-encoding.js';
+export type { EcsFields, MessageDecoder, MessageInput, RecordContext, RecordDecoder, RecordResult } from './decoders/types.js';

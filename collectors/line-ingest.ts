@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { eventId, isPlainObject, type AssetIndex, type ShouwangEvent } from '../core/index.js';
+import { eventId, isPlainObject, mergeFields, type AssetIndex, type ShouwangEvent } from '../core/index.js';
+import { decodeMessage } from './decoders/messages.js';
 import type { EventStore } from '../store/index.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { assetTags } from './enrich.js';
@@ -66,27 +67,27 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
   const decoded = decodeSyslogLine(line.text, context);
   if (!decoded.ok) return decoded;
   const { fields } = decoded;
-  return {
-    ok: true,
-    event: {
-      id,
-      '@timestamp': fields.timestamp,
-      message: fields.message,
-      event: { kind: 'event', dataset: 'syslog', original: line.text, ingested },
-      host: { name: fields.host },
-      ...(fields.app ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
-      ...(fields.facility !== undefined || peer
-        ? {
-            log: {
-              ...(fields.facility !== undefined ? { syslog: { facility: { code: fields.facility }, severity: { code: fields.severity! } } } : {}),
-              // The relay or host that sent it, which may differ from the host named in the message.
-              ...(peer ? { source: { address: peer.address } } : {}),
-            },
-          }
-        : {}),
-      shouwang: { ...assetTags(assets, fields.host, peer?.address), source },
-    },
+  // What the program's message says (a failed login, a new user…), on top of the syslog header.
+  const understood = decodeMessage({ message: fields.message, ...(fields.app ? { program: fields.app } : {}) });
+  const event: ShouwangEvent = {
+    id,
+    '@timestamp': fields.timestamp,
+    message: fields.message,
+    event: { kind: 'event', dataset: 'syslog', original: line.text, ingested },
+    host: { name: fields.host },
+    ...(fields.app ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
+    ...(fields.facility !== undefined || peer
+      ? {
+          log: {
+            ...(fields.facility !== undefined ? { syslog: { facility: { code: fields.facility }, severity: { code: fields.severity! } } } : {}),
+            // The relay or host that sent it, which may differ from the host named in the message.
+            ...(peer ? { source: { address: peer.address } } : {}),
+          },
+        }
+      : {}),
+    shouwang: { ...assetTags(assets, fields.host, peer?.address), source },
   };
+  return { ok: true, event: understood ? mergeFields(event, understood) : event };
 }
 
 /** Decodes, enriches and writes lines in batches; what cannot be stored becomes a dead letter. */

@@ -36,3 +36,13 @@ export function expandDotted<T extends Record<string, unknown>>(doc: T): T {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** Merges `extra` into `base`, object by object; values in `extra` win. Neither input is changed. */
+export function mergeFields<T extends Record<string, unknown>>(base: T, extra: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeFields(current, value) : value;
+  }
+  return out as T;
+}

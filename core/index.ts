@@ -5,7 +5,7 @@ export type { Config, LoadConfigOptions, LoadedConfig } from './config.js';
 export { createLogger, REDACTED_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export { createMetricsRegistry, counter, gauge, histogram, METRIC_PREFIX } from './metrics.js';
-export { getField, expandDotted, isFieldName, isPlainObject } from './fields.js';
+export { getField, expandDotted, isFieldName, isPlainObject, mergeFields } from './fields.js';
 export { eventId } from './event.js';
 export type { ShouwangEvent, EventAssetTags } from './event.js';
 export {

@@ -40,7 +40,11 @@ describe('line ingest', () => {
       { unknown_asset: true, source: 'auth' },
       { system: 'wjw-qmjk', department: 'wjw', mlps_level: 3, source: 'auth' },
     ]);
-    expect(page.items[0]).toMatchObject({ '@timestamp': '2026-11-20T02:00:01.000Z', host: { name: 'rsj-shbx-app01' }, process: { name: 'sshd', pid: 100 } });
+    expect(page.items[0]).toMatchObject({
+      '@timestamp': '2026-11-20T02:00:01.000Z', host: { name: 'rsj-shbx-app01' }, process: { name: 'sshd', pid: 100 },
+      // what sshd's message says, from the message decoders
+      event: { category: ['authentication'], outcome: 'failure', dataset: 'syslog' }, user: { name: 'root' }, source: { ip: '203.0.113.9' },
+    });
 
     const [letterFile] = readdirSync(join(dir, 'dead-letter'));
     const letters = readFileSync(join(dir, 'dead-letter', letterFile!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
