@@ -23,3 +23,8 @@ export { decodeAuditd } from './decoders/auditd.js';
 export { decodeAccessLog, decodeWebErrorLog } from './decoders/access-log.js';
 export { createTextDecoder } from './decoders/text-encoding.js';
 export type { EcsFields, MessageDecoder, MessageInput, RecordContext, RecordDecoder, RecordResult } from './decoders/types.js';
+export { classifyStatement, OPERATION_CLASSES } from './decoders/sql-class.js';
+export type { OperationClass } from './decoders/sql-class.js';
+export { createMariadbAuditDecoder } from './decoders/mariadb-audit.js';
+export { createMysqlJsonAuditDecoder } from './decoders/mysql-json-audit.js';
+export { createPgauditCsvDecoder, createPgauditDecoder, postgresLogRecords } from './decoders/pgaudit.js';

@@ -27,3 +27,4 @@ export { ChildService, freePort, canConnect, sleep } from './child-service.js';
 export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
+export { ensureDebianPackage, type PackageRequirement } from './provision.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreErrors } from './errors.js';
@@ -62,21 +62,41 @@ export async function ensureExecutable(requirement: Requirement): Promise<string
   const find = () => findExecutable(requirement.command, requirement.extraDirs?.() ?? []);
   const found = find();
   if (found) return found;
-  const canInstall = process.getuid?.() === 0 && findExecutable('apt-get') !== undefined;
-  if (!canInstall) {
-    throw CoreErrors.provisionFailed(
-      requirement.command,
-      `not found; install it with: sudo apt-get install ${requirement.debianPackage}`,
-    );
+  await installPackage(requirement.command, requirement.debianPackage, () => find() !== undefined);
+  const installed = find();
+  if (!installed) throw CoreErrors.provisionFailed(requirement.command, `still missing after apt-get install ${requirement.debianPackage}`);
+  return installed;
+}
+
+export interface PackageRequirement {
+  /** The Debian package, e.g. `postgresql-15-pgaudit`. */
+  debianPackage: string;
+  /** A file the package installs, e.g. `/usr/lib/postgresql/15/lib/pgaudit.so`; present means installed. */
+  file: string;
+}
+
+/** Like `ensureExecutable`, for packages that bring no command (server extensions, plugins). Returns the file. */
+export async function ensureDebianPackage(requirement: PackageRequirement): Promise<string> {
+  const present = () => existsSync(requirement.file);
+  if (present()) return requirement.file;
+  await installPackage(requirement.file, requirement.debianPackage, present);
+  if (!present()) throw CoreErrors.provisionFailed(requirement.file, `still missing after apt-get install ${requirement.debianPackage}`);
+  return requirement.file;
+}
+
+async function installPackage(what: string, debianPackage: string, present: () => boolean): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw CoreErrors.provisionFailed(what, `not found, and only root may install it; run: sudo apt-get install ${debianPackage}`);
   }
-  const install = aptQueue.then(() => (find() ? undefined : aptInstall([requirement.debianPackage])));
+  if (findExecutable('apt-get') === undefined) {
+    throw CoreErrors.provisionFailed(what, `not found, and there is no apt-get here; install the Debian package ${debianPackage}`);
+  }
+  // Checked again inside the queue: an install queued before this one may have brought it.
+  const install = aptQueue.then(() => (present() ? undefined : aptInstall([debianPackage])));
   aptQueue = install.catch(() => undefined);
   try {
     await install;
   } catch (error) {
-    throw CoreErrors.provisionFailed(requirement.command, `apt-get install ${requirement.debianPackage} failed: ${(error as Error).message}`);
+    throw CoreErrors.provisionFailed(what, `apt-get install ${debianPackage} failed: ${(error as Error).message}`);
   }
-  const installed = find();
-  if (!installed) throw CoreErrors.provisionFailed(requirement.command, `still missing after apt-get install ${requirement.debianPackage}`);
-  return installed;
 }

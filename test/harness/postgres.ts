@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { ChildService, ensureExecutable, freePort, versionedDirs } from '../../core/index.js';
+import { ChildService, ensureDebianPackage, ensureExecutable, freePort, versionedDirs } from '../../core/index.js';
 import { lookupUser } from './users.js';
 
 const run = promisify(execFile);
@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export interface PostgresOptions {
   /** Extra `postgresql.conf` lines, e.g. `shared_preload_libraries = 'pgaudit'`. */
   settings?: Record<string, string | number | boolean>;
+  /** Server extensions to install (Debian `postgresql-<major>-<name>`) and preload, unless `settings` preloads its own. */
+  extensions?: 'pgaudit'[];
 }
 
 export interface PostgresHandle {
@@ -34,6 +36,8 @@ const requirement = (command: string) => ({
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresHandle> {
   const initdb = await ensureExecutable(requirement('initdb'));
   const postgres = await ensureExecutable(requirement('postgres'));
+  const extensions = options.extensions ?? [];
+  if (extensions.length) await ensureExtensions(postgres, extensions);
   const asUser = process.getuid?.() === 0 ? lookupUser('postgres') : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'shouwang-pg-'));
   const dataDir = join(dir, 'data');
@@ -51,6 +55,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     port,
     unix_socket_directories: `'${dir}'`,
     fsync: 'off',
+    ...(extensions.length ? { shared_preload_libraries: `'${extensions.join(',')}'` } : {}),
     ...options.settings,
   };
   writeFileSync(join(dataDir, 'postgresql.auto.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
@@ -78,4 +83,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Extension packages are built per major version: the one matching the server found is installed. */
+async function ensureExtensions(postgres: string, extensions: readonly string[]): Promise<void> {
+  const { stdout } = await run(postgres, ['--version']);
+  const major = /PostgreSQL\) (\d+)/.exec(stdout)?.[1];
+  if (!major) throw new Error(`cannot read the PostgreSQL version from: ${stdout.trim()}`);
+  // Debian layout: /usr/lib/postgresql/<major>/bin/postgres next to /usr/lib/postgresql/<major>/lib/<name>.so;
+  // the binary found on PATH may be a symlink to it.
+  const libDir = join(dirname(dirname(realpathSync(postgres))), 'lib');
+  for (const name of extensions) {
+    await ensureDebianPackage({ debianPackage: `postgresql-${major}-${name}`, file: join(libDir, `${name}.so`) });
+  }
 }
