@@ -5,7 +5,9 @@ import {
   type Logger,
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
-import { createIngestMetrics, FileDeadLetterSink, ingestLines, readFileLines, startCollection } from '../collectors/index.js';
+import {
+  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readPostgresRecords, RECORD_FORMATS, startCollection,
+} from '../collectors/index.js';
 import { startRuntime } from './runtime.js';
 
 type Command = { summary: string; usage: string; run: (args: string[]) => Promise<number> };
@@ -74,21 +76,26 @@ const COMMANDS: Record<string, Command> = {
   },
   ingest: {
     summary: '导入日志文件 / ingest a log file into the store',
-    usage: `shouwang ingest <file> [--source NAME] [--config FILE]
+    usage: `shouwang ingest <file> [--format NAME] [--source NAME] [--config FILE]
 
-  Reads syslog (RFC 3164/5424) or NDJSON lines, tags them from the inventory and writes them to the
-  configured store. Ingesting the same file again stores nothing twice. Lines that cannot be read
-  go to <dataDir>/dead-letter/ with the reason.`,
+  Reads a log file, tags each record from the inventory and writes it to the configured store.
+  Ingesting the same file again stores nothing twice. Records that cannot be read go to
+  <dataDir>/dead-letter/ with the reason.
+  --format  auto (default: syslog RFC 3164/5424 or NDJSON, per line), ${FORMAT_NAMES.slice(1).join(', ')}`,
     run: async (args) => {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...configOption, source: { type: 'string' } } });
+      const { values, positionals } = parseArgs({
+        args, allowPositionals: true, options: { ...configOption, source: { type: 'string' }, format: { type: 'string', default: 'auto' } },
+      });
       if (positionals.length !== 1) return usageError('ingest', 'expected exactly one <file>');
+      if (!FORMAT_NAMES.includes(values.format)) return usageError('ingest', `unknown --format ${JSON.stringify(values.format)}`);
       const file = positionals[0]!;
+      const joinAs = RECORD_FORMATS[values.format]?.join;
       const { config } = loadConfig(values.config ? { file: values.config } : {});
       const store = await openStore(config);
       try {
         const inventory = loadInventory(config.inventory.path);
-        const stats = await ingestLines(readFileLines(file), {
-          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory),
+        const stats = await ingestLines(joinAs ? readPostgresRecords(file, joinAs) : readFileLines(file), {
+          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory), format: values.format,
           deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
         });
         console.log(`读取 read ${stats.lines} 行 lines: 写入 written ${stats.written}, 重复 duplicates ${stats.duplicates}, 死信 dead letters ${stats.deadLettered}`);

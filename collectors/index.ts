@@ -28,3 +28,5 @@ export type { OperationClass } from './decoders/sql-class.js';
 export { createMariadbAuditDecoder } from './decoders/mariadb-audit.js';
 export { createMysqlJsonAuditDecoder } from './decoders/mysql-json-audit.js';
 export { createPgauditCsvDecoder, createPgauditDecoder, postgresLogRecords } from './decoders/pgaudit.js';
+export { RECORD_FORMATS, FORMAT_NAMES } from './record-formats.js';
+export { decodeRecordLine, readPostgresRecords } from './line-ingest.js';

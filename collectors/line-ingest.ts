@@ -2,6 +2,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { eventId, isPlainObject, mergeFields, type AssetIndex, type ShouwangEvent } from '../core/index.js';
 import { decodeMessage } from './decoders/messages.js';
+import { postgresLogRecords } from './decoders/pgaudit.js';
+import { RECORD_FORMATS } from './record-formats.js';
 import type { EventStore } from '../store/index.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { assetTags } from './enrich.js';
@@ -24,6 +26,8 @@ export interface IngestOptions {
   batchSize?: number;
   utcOffset?: string;
   now?: Date;
+  /** `auto` (default): NDJSON or syslog per line; otherwise one of RECORD_FORMATS. */
+  format?: string;
 }
 
 export interface IngestStats {
@@ -90,6 +94,23 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
   return { ok: true, event: understood ? mergeFields(event, understood) : event };
 }
 
+/** One record of a format of its own (database audit, access log…) → one event, tagged from the inventory. */
+export function decodeRecordLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string): Decoded {
+  const known = RECORD_FORMATS[format];
+  if (!known) return { ok: false, reason: `unknown format ${format}` };
+  const decoded = known.decode(line.text, context);
+  if (!decoded.ok) return decoded;
+  const fields = decoded.fields as Partial<ShouwangEvent>;
+  const event: ShouwangEvent = {
+    ...fields,
+    id: eventId(source, line.position),
+    '@timestamp': typeof fields['@timestamp'] === 'string' ? fields['@timestamp'] : context.now.toISOString(),
+    event: { dataset: known.dataset, ...fields.event, original: line.text, ingested: context.now.toISOString() },
+    shouwang: { ...assetTags(assets, fields.host?.name, fields.source?.ip), source },
+  };
+  return { ok: true, event };
+}
+
 /** Decodes, enriches and writes lines in batches; what cannot be stored becomes a dead letter. */
 export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, options: IngestOptions): Promise<IngestStats> {
   const context: DecodeContext = { utcOffset: options.utcOffset ?? '+08:00', now: options.now ?? new Date() };
@@ -127,7 +148,9 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
   for await (const line of lines) {
     if (line.text.trim() === '') continue;
     stats.lines += 1;
-    const decoded = decodeLine(line, options.source, options.assets, context);
+    const decoded = !options.format || options.format === 'auto'
+      ? decodeLine(line, options.source, options.assets, context)
+      : decodeRecordLine(line, options.source, options.assets, context, options.format);
     if (decoded.ok) {
       events.push(decoded.event);
       raw.set(decoded.event.id, line);
@@ -142,6 +165,17 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
 
 function deadLetter(source: string, line: Line | undefined, reason: string): DeadLetter {
   return { at: new Date().toISOString(), source, position: line?.position ?? '?', reason, raw: line?.text ?? '' };
+}
+
+/** PostgreSQL log records, joined from their lines; the position is the record's first line. */
+export async function* readPostgresRecords(path: string, format: 'stderr' | 'csvlog'): AsyncGenerator<Line> {
+  const lines: string[] = [];
+  for await (const line of readFileLines(path)) lines.push(line.text);
+  let number = 0;
+  for (const text of postgresLogRecords(lines, format)) {
+    number += 1;
+    yield { text, position: `record:${number}` };
+  }
 }
 
 /** Reads a file line by line; the position is the line number, stable across re-reads. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetIndex, createMetricsRegistry, loadInventory } from '../../core/index.js';
-import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, readFileLines } from '../../collectors/index.js';
+import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, readFileLines, readPostgresRecords } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-'));
@@ -68,5 +68,20 @@ describe('line ingest', () => {
     const burst = await store.events.search({ filters: { 'shouwang.source': 'demo' }, text: '203.0.113.45 Failed' }, { size: 1 });
     expect(burst.total).toBeGreaterThanOrEqual(60);
     expect((await store.events.countBy({ filters: { 'shouwang.source': 'demo' } }, 'shouwang.unknown_asset'))).toEqual([{ key: 'true', count: 5 }]);
+  });
+
+  it('ingests database-audit records by format into db.* events, grouped by operation class', async () => {
+    const deadLetters = new FileDeadLetterSink(join(dir, 'pg-dead-letter'));
+    const stats = await ingestLines(readPostgresRecords('../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'stderr'), {
+      source: 'pgaudit-fixture', store: store.events, assets, deadLetters, format: 'pgaudit',
+    });
+    expect(stats).toMatchObject({ lines: 415, written: 415, deadLettered: 0 });
+    const classes = await store.events.countBy({ filters: { 'shouwang.source': 'pgaudit-fixture' } }, 'db.operation_class');
+    expect(classes).toEqual([
+      { key: 'WRITE', count: 93 }, { key: 'DDL', count: 97 }, { key: 'READ', count: 81 }, { key: 'MISC', count: 78 },
+      { key: 'ROLE', count: 50 }, { key: 'FUNCTION', count: 16 },
+    ].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)));
+    const unknown = await ingestLines([{ text: 'x', position: '1' }], { source: 'x', store: store.events, assets, deadLetters, format: 'nope' });
+    expect(unknown.deadLettered).toBe(1);
   });
 });
