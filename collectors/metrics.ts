@@ -8,7 +8,7 @@ export function createIngestMetrics(registry: Registry) {
   return {
     lines: counter<'source' | 'outcome'>(registry, {
       name: 'ingest_lines_total',
-      help: 'Input lines by source and outcome (written, duplicate, dead_letter)',
+      help: 'Events by source and outcome: written, duplicate, dead_letter, spooled (store down), replayed (from the spool)',
       labelNames: ['source', 'outcome'],
     }),
     sinkSeconds: histogram<'source'>(registry, {
