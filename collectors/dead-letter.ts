@@ -10,6 +10,10 @@ export interface DeadLetter {
   raw: string;
 }
 
+export function deadLetter(source: string, position: string, reason: string, raw: string): DeadLetter {
+  return { at: new Date().toISOString(), source, position, reason, raw };
+}
+
 export interface DeadLetterSink {
   write(letters: readonly DeadLetter[]): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { Logger, ShouwangEvent } from '../core/index.js';
 import { ShouwangError } from '../core/index.js';
 import type { EventStore } from '../store/index.js';
-import type { DeadLetterSink } from './dead-letter.js';
+import { deadLetter, type DeadLetterSink } from './dead-letter.js';
 import type { IngestMetrics } from './metrics.js';
 import { DiskSpool } from './spool.js';
 
@@ -111,10 +111,8 @@ export class EventSink {
         const byId = new Map(batch.map((event) => [event.id, event]));
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
           const event = byId.get(id);
-          return {
-            at: new Date().toISOString(), source: event?.shouwang?.source ?? this.#options.name, position: id,
-            reason: `store rejected: ${reason}`, raw: event?.event?.original ?? JSON.stringify(event ?? {}),
-          };
+          const raw = event?.event?.original ?? JSON.stringify(event ?? {});
+          return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, raw);
         }));
         this.#count('dead_letter', result.rejected.length);
       }

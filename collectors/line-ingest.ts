@@ -1,11 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { eventId, isPlainObject, mergeFields, type AssetIndex, type ShouwangEvent } from '../core/index.js';
 import { decodeMessage } from './decoders/messages.js';
-import { postgresLogRecords } from './decoders/pgaudit.js';
 import { RECORD_FORMATS } from './record-formats.js';
 import type { EventStore } from '../store/index.js';
-import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+import { deadLetter, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
 import { assetTags } from './enrich.js';
 import type { IngestMetrics } from './metrics.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
@@ -132,7 +129,7 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
       count('duplicate', result.duplicates);
       for (const rejected of result.rejected) {
         const line = raw.get(rejected.id);
-        letters.push(deadLetter(options.source, line, `store rejected: ${rejected.reason}`));
+        letters.push(letterFor(options.source, line, `store rejected: ${rejected.reason}`));
       }
     }
     if (letters.length) {
@@ -155,7 +152,7 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
       events.push(decoded.event);
       raw.set(decoded.event.id, line);
     } else {
-      letters.push(deadLetter(options.source, line, decoded.reason));
+      letters.push(letterFor(options.source, line, decoded.reason));
     }
     if (events.length + letters.length >= batchSize) await flush();
   }
@@ -163,27 +160,5 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
   return stats;
 }
 
-function deadLetter(source: string, line: Line | undefined, reason: string): DeadLetter {
-  return { at: new Date().toISOString(), source, position: line?.position ?? '?', reason, raw: line?.text ?? '' };
-}
-
-/** PostgreSQL log records, joined from their lines; the position is the record's first line. */
-export async function* readPostgresRecords(path: string, format: 'stderr' | 'csvlog'): AsyncGenerator<Line> {
-  const lines: string[] = [];
-  for await (const line of readFileLines(path)) lines.push(line.text);
-  let number = 0;
-  for (const text of postgresLogRecords(lines, format)) {
-    number += 1;
-    yield { text, position: `record:${number}` };
-  }
-}
-
-/** Reads a file line by line; the position is the line number, stable across re-reads. */
-export async function* readFileLines(path: string): AsyncGenerator<Line> {
-  const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let number = 0;
-  for await (const text of reader) {
-    number += 1;
-    yield { text, position: `line:${number}` };
-  }
-}
+const letterFor = (source: string, line: Line | undefined, reason: string) =>
+  deadLetter(source, line?.position ?? '?', reason, line?.text ?? '');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AssetIndex } from '../core/index.js';
-import type { DeadLetterSink } from './dead-letter.js';
+import { deadLetter, type DeadLetterSink } from './dead-letter.js';
 import type { EventSink } from './event-sink.js';
 import { decodeLine } from './line-ingest.js';
 import type { MessageHandler } from './sources/syslog-server.js';
@@ -26,7 +26,7 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
     const decoded = decodeLine(line, options.source, options.assets, { utcOffset: options.utcOffset ?? '+08:00', now: new Date() }, peer);
     if (decoded.ok) await options.sink.write([decoded.event]);
     else {
-      await options.deadLetters.write([{ at: new Date().toISOString(), source: options.source, position: `${peer.address}:${peer.port}`, reason: decoded.reason, raw: text }]);
+      await options.deadLetters.write([deadLetter(options.source, `${peer.address}:${peer.port}`, decoded.reason, text)]);
     }
   };
 }

@@ -23,6 +23,13 @@ export class Where {
     return this.in(column, scope?.departments);
   }
 
+  copy(): Where {
+    const copy = new Where();
+    copy.parts.push(...this.parts);
+    copy.params.push(...this.params);
+    return copy;
+  }
+
   get sql(): string {
     return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
   }
@@ -42,7 +49,7 @@ export function keysetPage<T>(
     .get(...where.params, TOTAL_COUNT_LIMIT + 1) as { n: number }).n;
   const total = Math.min(counted, TOTAL_COUNT_LIMIT);
 
-  const paged = new Where().add(where.parts.length ? where.parts.join(' AND ') : '1', ...where.params);
+  const paged = where.copy();
   if (page?.after) {
     const [time, id] = decodeCursor(page.after);
     const op = desc ? '<' : '>';
