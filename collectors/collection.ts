@@ -1,17 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { CoreErrors, counter, type AssetIndex, type Config, type Logger } from '../core/index.js';
+import { CoreErrors, ShouwangError, type AssetIndex, type Config, type Logger, type ShouwangEvent } from '../core/index.js';
 import type { EventStore } from '../store/index.js';
 import { FileDeadLetterSink } from './dead-letter.js';
 import { EventSink } from './event-sink.js';
 import type { IngestMetrics } from './metrics.js';
+import { FileTailer } from './sources/file-tail.js';
+import { HttpSource } from './sources/http-source.js';
 import { SyslogServer } from './sources/syslog-server.js';
 import { syslogHandler } from './syslog-collector.js';
 
 export interface Collection {
   sink: EventSink;
   syslogPorts: { udp?: number; tcp?: number; tls?: number };
+  /** The HTTP ingest port when `collect.http.port` is set. */
+  httpPort?: number;
+  /** How many `collect.files` sources are being tailed. */
+  fileSources: number;
   /** Stops the listeners, then delivers what they received (to the store or the spool). Safe twice. */
   close(): Promise<void>;
 }
@@ -24,6 +30,8 @@ export async function startCollection(options: {
   registry: Registry;
   metrics: IngestMetrics;
   logger: Logger;
+  /** Sees every event as it arrives (the analyzers' stream matcher). */
+  observe?: (events: readonly ShouwangEvent[]) => void;
 }): Promise<Collection> {
   const { config, logger } = options;
   const { syslog } = config.collect;
@@ -31,8 +39,8 @@ export async function startCollection(options: {
   const sink = new EventSink({
     store: options.store, spoolDir: join(config.dataDir, 'spool'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
     batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics: options.metrics, logger, name: 'syslog',
+    ...(options.observe ? { observe: options.observe } : {}),
   });
-  const dropped = counter(options.registry, { name: 'ingest_udp_dropped_total', help: 'UDP syslog messages dropped while the spool was full' });
   if (syslog.tlsPort !== undefined && !(syslog.tlsCert && syslog.tlsKey)) {
     throw CoreErrors.configInvalid('collect.syslog', '  - collect.syslog.tlsCert / tlsKey: required when tlsPort is set, got nothing');
   }
@@ -41,9 +49,9 @@ export async function startCollection(options: {
     ...(syslog.udpPort !== undefined ? { udpPort: syslog.udpPort } : {}),
     ...(syslog.tcpPort !== undefined ? { tcpPort: syslog.tcpPort } : {}),
     ...(syslog.tlsPort !== undefined ? { tlsPort: syslog.tlsPort, tls: { cert: readFileSync(syslog.tlsCert!), key: readFileSync(syslog.tlsKey!) } } : {}),
-    onMessage: syslogHandler({ source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset }),
+    onMessage: syslogHandler({ source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics }),
     saturated: () => sink.saturated,
-    onDrop: (n) => dropped.inc(n),
+    onDrop: (n) => options.metrics.dropped.inc({ source: 'syslog' }, n),
   });
   try {
     await server.start();
@@ -51,10 +59,42 @@ export async function startCollection(options: {
     await sink.close();
     throw CoreErrors.serviceStart('syslog listener', (error as Error).message);
   }
+  const { http } = config.collect;
+  let httpSource: HttpSource | undefined;
+  try {
+    httpSource = http.port === undefined ? undefined : new HttpSource({
+      host: http.host, port: http.port, sources: http.sources, bodyLimit: http.bodyLimit, maxPendingRecords: http.maxPendingRecords,
+      sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics, logger,
+    });
+    await httpSource?.start();
+  } catch (error) {
+    await server.close();
+    await sink.close();
+    throw error instanceof ShouwangError ? error : CoreErrors.serviceStart('HTTP ingest listener', (error as Error).message);
+  }
+  // Tailers start last and stop first: the sink closes only after their last batch.
+  const tailers: FileTailer[] = [];
+  try {
+    const ids = config.collect.files.map((source) => source.id);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice) throw CoreErrors.configInvalid('collect.files', `  - collect.files: source id ${JSON.stringify(twice)} is used twice`);
+    for (const source of config.collect.files) {
+      tailers.push(await FileTailer.start({
+        source, sink, assets: options.assets, deadLetters, metrics: options.metrics, logger, utcOffset: config.collect.utcOffset,
+        checkpointPath: join(config.dataDir, 'checkpoints', `files-${source.id}.json`),
+      }));
+    }
+  } catch (error) {
+    await Promise.all([server.close(), httpSource?.close(), ...tailers.map((tailer) => tailer.close())]);
+    await sink.close();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     sink,
     syslogPorts: server.ports,
-    close: () => (closing ??= server.close().then(() => sink.close())),
+    ...(httpSource ? { httpPort: httpSource.port! } : {}),
+    fileSources: tailers.length,
+    close: () => (closing ??= Promise.all([server.close(), httpSource?.close(), ...tailers.map((tailer) => tailer.close())]).then(() => sink.close())),
   };
 }

@@ -17,8 +17,10 @@ export interface EventSinkOptions {
   replayIntervalMs?: number;
   metrics?: IngestMetrics;
   logger?: Logger;
-  /** Label for metrics. */
+  /** Metrics label for events without `shouwang.source` and for batches that mix sources. */
   name?: string;
+  /** Sees every event as it arrives, before batching: the stream matcher of the analyzers. */
+  observe?: (events: readonly ShouwangEvent[]) => void;
 }
 
 interface Pending {
@@ -36,7 +38,7 @@ const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.
  * which is when a source may checkpoint.
  */
 export class EventSink {
-  readonly #options: Required<Omit<EventSinkOptions, 'metrics' | 'logger'>> & Pick<EventSinkOptions, 'metrics' | 'logger'>;
+  readonly #options: Required<Omit<EventSinkOptions, 'metrics' | 'logger' | 'observe'>> & Pick<EventSinkOptions, 'metrics' | 'logger' | 'observe'>;
   readonly #spool: DiskSpool;
   #buffer: Pending[] = [];
   #buffered = 0;
@@ -65,6 +67,7 @@ export class EventSink {
   write(events: readonly ShouwangEvent[]): Promise<void> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
     if (events.length === 0) return Promise.resolve();
+    this.#options.observe?.(events);
     return new Promise<void>((done, failed) => {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
@@ -101,20 +104,23 @@ export class EventSink {
 
   /** False when the store is down; other failures reach the writer. */
   async #tryStore(batch: ShouwangEvent[]): Promise<boolean> {
-    const timer = this.#options.metrics?.sinkSeconds.startTimer({ source: this.#options.name });
+    // The store answers with counts, not ids: a batch from one source is counted under it.
+    const source = this.#batchSource(batch);
+    const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
     try {
       const result = await this.#options.store.write(batch);
       timer?.();
-      this.#count('written', result.written);
-      this.#count('duplicate', result.duplicates);
+      this.#count('written', source, result.written);
+      this.#count('duplicate', source, result.duplicates);
       if (result.rejected.length) {
         const byId = new Map(batch.map((event) => [event.id, event]));
+        const rejected = result.rejected.map(({ id }) => byId.get(id)).filter((event) => event !== undefined);
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
           const event = byId.get(id);
           const raw = event?.event?.original ?? JSON.stringify(event ?? {});
           return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, raw);
         }));
-        this.#count('dead_letter', result.rejected.length);
+        this.#countBySource('dead_letter', rejected);
       }
       return true;
     } catch (error) {
@@ -134,7 +140,7 @@ export class EventSink {
       await this.replay();
     }
     this.#spoolFull = false;
-    this.#count('spooled', batch.length);
+    this.#countBySource('spooled', batch);
   }
 
   /** Offers the spooled backlog to the store, oldest segment first; stops at the first refusal. */
@@ -146,7 +152,7 @@ export class EventSink {
             if (!(await this.#tryStore(segment.events.slice(i, i + this.#options.batchSize)))) return;
           }
           await this.#spool.remove(segment.name);
-          this.#count('replayed', segment.events.length);
+          this.#countBySource('replayed', segment.events);
         }
       } catch (error) {
         this.#options.logger?.error({ err: error }, 'spool replay failed');
@@ -161,8 +167,24 @@ export class EventSink {
     return this.#spool.bytes();
   }
 
-  #count(outcome: string, n: number): void {
-    if (n > 0) this.#options.metrics?.lines.inc({ source: this.#options.name, outcome }, n);
+  /** The source every event of the batch came from, or the sink's name for a mixed batch. */
+  #batchSource(batch: readonly ShouwangEvent[]): string {
+    const first = batch[0]?.shouwang?.source;
+    return first !== undefined && batch.every((event) => event.shouwang?.source === first) ? first : this.#options.name;
+  }
+
+  #count(outcome: string, source: string, n: number): void {
+    if (n > 0) this.#options.metrics?.lines.inc({ source, outcome }, n);
+  }
+
+  #countBySource(outcome: string, events: readonly ShouwangEvent[]): void {
+    if (!this.#options.metrics) return;
+    const bySource = new Map<string, number>();
+    for (const event of events) {
+      const source = event.shouwang?.source ?? this.#options.name;
+      bySource.set(source, (bySource.get(source) ?? 0) + 1);
+    }
+    for (const [source, n] of bySource) this.#count(outcome, source, n);
   }
 
   /** Delivers what is buffered (to the store or the spool), then stops the replay timer. Safe twice. */

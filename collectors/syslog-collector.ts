@@ -3,6 +3,7 @@ import type { AssetIndex } from '../core/index.js';
 import { deadLetter, type DeadLetterSink } from './dead-letter.js';
 import type { EventSink } from './event-sink.js';
 import { decodeLine } from './line-ingest.js';
+import { countIngest, type IngestMetrics } from './metrics.js';
 import type { MessageHandler } from './sources/syslog-server.js';
 
 export interface SyslogCollectorOptions {
@@ -11,6 +12,7 @@ export interface SyslogCollectorOptions {
   assets: AssetIndex;
   deadLetters: DeadLetterSink;
   utcOffset?: string;
+  metrics?: IngestMetrics;
 }
 
 /**
@@ -24,6 +26,7 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
     const digest = createHash('sha256').update(message).digest('base64url');
     const line = { text, position: `${peer.address}#${digest}` };
     const decoded = decodeLine(line, options.source, options.assets, { utcOffset: options.utcOffset ?? '+08:00', now: new Date() }, peer);
+    countIngest(options.metrics, options.source, { received: 1, [decoded.ok ? 'decoded' : 'failed']: 1 });
     if (decoded.ok) await options.sink.write([decoded.event]);
     else {
       await options.deadLetters.write([deadLetter(options.source, `${peer.address}:${peer.port}`, decoded.reason, text)]);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { CoreErrors } from './errors.js';
 import { formatIssues } from './validation.js';
+import { durationSchema } from './duration.js';
 
 // 0 asks the kernel for a free port (tests).
 const port = z.number().int().min(0).max(65535);
@@ -39,6 +40,13 @@ export const ConfigSchema = z.strictObject({
       port: port.default(8080),
       /** When set, /metrics asks for `Authorization: Bearer <token>`. */
       metricsToken: z.string().min(16, 'at least 16 characters').optional(),
+      /** Session cookie `Secure` flag; unset: on unless `host` is a loopback address (plain http there). */
+      secureCookies: z.boolean().optional(),
+      /** Client address from X-Forwarded-For: only behind a reverse proxy you run (default false). */
+      trustProxy: z.boolean().optional(),
+      /** A console session ends after this long without a request (default 30), and after `sessionMaxHours` (default 12) in any case. */
+      sessionIdleMinutes: z.number().int().min(1).max(24 * 60).optional(),
+      sessionMaxHours: z.number().int().min(1).max(24 * 30).optional(),
     })
     .prefault({}),
   inventory: z
@@ -70,6 +78,47 @@ export const ConfigSchema = z.strictObject({
           tlsKey: z.string().min(1).optional(),
         })
         .prefault({}),
+      /** HTTP ingest (`POST /ingest/<source id>`); off until its port is set (0: any free port). */
+      http: z
+        .strictObject({
+          host: z.string().min(1).default('127.0.0.1'),
+          port: port.optional(),
+          /** Largest request body in bytes; a bigger one gets 413. */
+          bodyLimit: z.number().int().min(1024).default(10 << 20),
+          /** Records decoded but not yet acknowledged by the sink; past it requests get 503. */
+          maxPendingRecords: z.number().int().min(1).default(100_000),
+          sources: z
+            .array(z.strictObject({
+              id: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . and -'),
+              /** Bearer token of this source; each source has its own. */
+              token: z.string().min(16, 'at least 16 characters'),
+              /** A record format (collectors RECORD_FORMATS), `syslog`, or `json` for generic JSON events. */
+              format: z.string().min(1).default('json'),
+              encoding: z.enum(['utf-8', 'gbk', 'gb18030']).default('utf-8'),
+            }))
+            .default([]),
+        })
+        .prefault({}),
+      /** Log files to tail; reading resumes from `<dataDir>/checkpoints/` after a restart. */
+      files: z
+        .array(z.strictObject({
+          id: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . and -'),
+          /** Glob patterns: `*`, `?`, `[abc]` in a name, `**` for any depth of directories. */
+          paths: z.array(z.string().min(1)).min(1),
+          /** `syslog` (syslog or NDJSON per line) or a record format (collectors RECORD_FORMATS). */
+          format: z.string().min(1).default('syslog'),
+          encoding: z.enum(['utf-8', 'gbk', 'gb18030']).default('utf-8'),
+          /** For files met at the first start without a checkpoint; files that appear later are read whole. */
+          startAt: z.enum(['beginning', 'end']).default('end'),
+          /** Host name for records that carry none (database audit, access logs). */
+          host: z.string().min(1).optional(),
+          pollMs: z.number().int().min(10).default(500),
+          /** A longer line becomes a dead letter and the rest of it is skipped. */
+          maxLineBytes: z.number().int().min(256).default(1 << 20),
+          /** Take a last line without a newline after this long at the end of the file; off when unset. */
+          idleFlushMs: z.number().int().min(100).optional(),
+        }))
+        .default([]),
       /** Where events wait on disk while the store is down, and how much may wait. */
       spoolMaxBytes: z.number().int().min(1 << 20).default(1 << 30),
       batchSize: z.number().int().min(1).max(10_000).default(500),
@@ -78,10 +127,54 @@ export const ConfigSchema = z.strictObject({
       utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').default('+08:00'),
     })
     .prefault({}),
+  analyze: z
+    .strictObject({
+      /** Sigma rule files (this folder and below). */
+      rulesDir: z.string().min(1).default('rules/shouwang'),
+      /** Correlation still counts an event that arrives this late (event time vs the newest seen). */
+      lateness: durationSchema.prefault('5m'),
+      /** A source with no event for this long is silent (per-source `silentAfter` in the inventory wins). */
+      silentAfter: durationSchema.prefault('1h'),
+      /** When to look for silent sources (cron, Asia/Shanghai). */
+      silentCheck: z.string().min(1).default('*/5 * * * *'),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       /** Replay the bundled demo logs into the store at start. */
       replay: z.boolean().default(true),
+    })
+    .prefault({}),
+  backup: z
+    .strictObject({
+      /** BullMQ key prefix in Redis, so several installations can share one Redis. */
+      queuePrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, _ and -').default('shouwang'),
+      /** Verification jobs one worker process runs at a time. */
+      concurrency: z.number().int().min(1).max(64).default(4),
+      /** Tries per job (first run included); later tries wait backoffMs, 2×, 4×… */
+      attempts: z.number().int().min(1).max(20).default(3),
+      backoffMs: z.number().int().min(100).default(30_000),
+      /** Zone of the policies' checkSchedule / drillSchedule cron patterns. */
+      timezone: z.string().min(1).default('Asia/Shanghai'),
+      drill: z
+        .strictObject({
+          /** Drill server for PostgreSQL dumps: scratch databases are created and dropped there. */
+          postgresUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+          /** Drill server for MariaDB/MySQL dumps. */
+          mariadbUrl: z.string().regex(/^(mysql|mariadb):\/\//, 'a mysql:// or mariadb:// URL').optional(),
+          /** Restore drills one worker process runs at a time. */
+          concurrency: z.number().int().min(1).max(16).default(1),
+        })
+        .prefault({}),
+      /** Key and pinned host keys for SFTP targets. */
+      sftp: z
+        .strictObject({
+          /** Private key file; default ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. */
+          privateKeyPath: z.string().min(1).optional(),
+          /** Comma-separated `SHA256:…` host key fingerprints (`ssh-keygen -lf`); any other key is refused. */
+          hostKeyFingerprints: z.string().regex(/^SHA256:[A-Za-z0-9+/]+=*(\s*,\s*SHA256:[A-Za-z0-9+/]+=*)*$/, 'SHA256:… fingerprints separated by commas').optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

@@ -18,17 +18,22 @@ export function getField(doc: unknown, path: string): unknown {
 
 /** Turns `{"host.name": "a"}` into `{host: {name: "a"}}` so every adapter stores one shape. */
 export function expandDotted<T extends Record<string, unknown>>(doc: T): T {
+  // On the ingest hot path (every decoded event): walks each key by index instead of splitting it.
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) {
+  for (const key of Object.keys(doc)) {
+    const value = doc[key];
     const expanded = isPlainObject(value) ? expandDotted(value) : value;
-    const parts = key.split('.');
     let node = out;
-    for (const part of parts.slice(0, -1)) {
-      if (!isPlainObject(node[part])) node[part] = {};
-      node = node[part] as Record<string, unknown>;
+    let start = 0;
+    for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', start)) {
+      const part = key.slice(start, dot);
+      const child = node[part];
+      node = isPlainObject(child) ? child : (node[part] = {}) as Record<string, unknown>;
+      start = dot + 1;
     }
-    const last = parts[parts.length - 1]!;
-    node[last] = isPlainObject(node[last]) && isPlainObject(expanded) ? { ...node[last], ...expanded } : expanded;
+    const last = start === 0 ? key : key.slice(start);
+    const current = node[last];
+    node[last] = isPlainObject(current) && isPlainObject(expanded) ? { ...current, ...expanded } : expanded;
   }
   return out as T;
 }
@@ -40,7 +45,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** Merges `extra` into `base`, object by object; values in `extra` win. Neither input is changed. */
 export function mergeFields<T extends Record<string, unknown>>(base: T, extra: Record<string, unknown>): T {
   const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(extra)) {
+  for (const key of Object.keys(extra)) {
+    const value = extra[key];
     const current = out[key];
     out[key] = isPlainObject(current) && isPlainObject(value) ? mergeFields(current, value) : value;
   }

@@ -17,7 +17,7 @@ export {
   NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,
   loadInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,
 } from './inventory.js';
-export type { Inventory, Department, BusinessSystem, BackupPolicy } from './inventory.js';
+export type { Inventory, Department, BusinessSystem, BackupPolicy, LogSource, ValidationQuery } from './inventory.js';
 export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
 export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
 export type { JobResult } from './job-result.js';

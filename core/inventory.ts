@@ -30,6 +30,20 @@ const backupTarget = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** A drill validation query with what its result must show: a row count and/or the first column's value. */
+const validationQuery = z.strictObject({
+  sql: z.string().min(1),
+  name: z.string().min(1).optional(),
+  expect: z
+    .strictObject({
+      minRows: z.number().int().min(0).optional(),
+      maxRows: z.number().int().min(0).optional(),
+      /** Compared as text with the first column of the first row. */
+      equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    })
+    .optional(),
+});
+
 const backupPolicy = z.strictObject({
   /** Recovery point objective: the newest backup must be younger than this. */
   rpo: durationSchema,
@@ -40,7 +54,8 @@ const backupPolicy = z.strictObject({
   offSite: backupTarget,
   checkSchedule: z.string().min(1).default('0 2 * * *'),
   drillSchedule: z.string().min(1).default('0 3 * * 0'),
-  validationQueries: z.array(z.string().min(1)).default([]),
+  /** Run after a restore drill; a plain string must return a row whose first column is truthy. */
+  validationQueries: z.array(z.union([z.string().min(1), validationQuery])).default([]),
 });
 
 const database = z.strictObject({
@@ -48,6 +63,16 @@ const database = z.strictObject({
   name: z.string().min(1),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).optional(),
+});
+
+/** A log source a system is expected to keep sending; silence past `silentAfter` raises an alert. */
+const logSource = z.strictObject({
+  name: z.string().min(1).optional(),
+  /** `event.dataset` the source produces, e.g. `mariadb.audit`; any dataset when absent. */
+  dataset: z.string().min(1).optional(),
+  /** `host.name` of the sender; any of the system's hosts when absent. */
+  host: z.string().min(1).optional(),
+  silentAfter: durationSchema.optional(),
 });
 
 export const DepartmentSchema = z.strictObject({
@@ -68,6 +93,8 @@ export const SystemSchema = z.strictObject({
   ips: z.array(ip).default([]),
   databases: z.array(database).default([]),
   backup: backupPolicy.optional(),
+  /** Expected log sources; absent: every host in `hosts` is expected to send something. */
+  logSources: z.array(logSource).optional(),
 });
 
 export const InventorySchema = z
@@ -107,6 +134,8 @@ export const InventorySchema = z
 export type Department = z.infer<typeof DepartmentSchema>;
 export type BusinessSystem = z.infer<typeof SystemSchema>;
 export type BackupPolicy = z.infer<typeof backupPolicy>;
+export type ValidationQuery = z.infer<typeof validationQuery>;
+export type LogSource = z.infer<typeof logSource>;
 export type Inventory = z.infer<typeof InventorySchema>;
 
 /** Validates an inventory object; `describe` turns a field path into where it came from. */

@@ -3,7 +3,7 @@
  * event.type). Decoder tables are typed with it, and checked once at load, so a category/type pair
  * that ECS does not expect fails when the module loads, not in a dashboard months later.
  */
-import { expandDotted } from '../../core/index.js';
+import { expandDotted, isPlainObject } from '../../core/index.js';
 import type { EcsFields } from './types.js';
 
 /** The event types ECS expects for each category. */
@@ -42,11 +42,33 @@ export function assertCategorization(where: string, { category, type }: Categori
   }
 }
 
-/** Builds nested ECS fields from dotted paths, leaving out what is undefined or empty. */
-export function ecsFields(flat: Record<string, unknown>): EcsFields {
-  const present: Record<string, unknown> = {};
-  for (const [path, value] of Object.entries(flat)) {
-    if (value !== undefined && value !== '') present[path] = value;
+// Decoders use a small fixed set of dotted paths: split each once, not once per event.
+const SPLIT_PATHS = new Map<string, readonly string[]>();
+const splitPath = (path: string): readonly string[] => {
+  let parts = SPLIT_PATHS.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    if (SPLIT_PATHS.size < 10_000) SPLIT_PATHS.set(path, parts);
   }
-  return expandDotted(present);
+  return parts;
+};
+
+/** Builds nested ECS fields from dotted paths, leaving out what is undefined or empty (as `expandDotted` would nest them). */
+export function ecsFields(flat: Record<string, unknown>): EcsFields {
+  const out: Record<string, unknown> = {};
+  for (const path of Object.keys(flat)) {
+    const value = flat[path];
+    if (value === undefined || value === '') continue;
+    const parts = splitPath(path);
+    let node = out;
+    for (let i = 0; i < parts.length - 1; i += 1) {
+      const child = node[parts[i]!];
+      node = isPlainObject(child) ? child : (node[parts[i]!] = {}) as Record<string, unknown>;
+    }
+    const last = parts[parts.length - 1]!;
+    const expanded = isPlainObject(value) ? expandDotted(value) : value;
+    const current = node[last];
+    node[last] = isPlainObject(current) && isPlainObject(expanded) ? { ...current, ...expanded } : expanded;
+  }
+  return out;
 }

@@ -1,0 +1,277 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  CoreErrors, defineError, eventId, isPlainObject, ShouwangError, type AssetIndex, type Logger, type ShouwangEvent,
+} from '../../core/index.js';
+import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
+import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
+import { assetTags } from '../enrich.js';
+import type { EventSink } from '../event-sink.js';
+import { decodeLine, decodeRecordLine, type Line } from '../line-ingest.js';
+import { countIngest, type IngestMetrics } from '../metrics.js';
+import { RECORD_FORMATS } from '../record-formats.js';
+import type { DecodeContext } from '../syslog-line.js';
+
+export const HttpIngestErrors = {
+  unknownSource: defineError('SW_ERR_INGEST_SOURCE', 404, (id: string) =>
+    `未配置的采集源 / no HTTP ingest source named "${id}"`),
+  token: defineError('SW_ERR_INGEST_TOKEN', 401, (id: string) =>
+    `令牌缺失或错误 / missing or wrong bearer token for source "${id}"`),
+  mediaType: defineError('SW_ERR_INGEST_MEDIA_TYPE', 415, (got: string) =>
+    `不支持的内容类型 / unsupported content type ${got || '(none)'}: send application/x-ndjson, text/plain or application/json`),
+  tooLarge: defineError('SW_ERR_INGEST_TOO_LARGE', 413, (limit: number) =>
+    `请求体过大 / request body larger than ${limit} bytes: split it into smaller requests`),
+  body: defineError('SW_ERR_INGEST_BODY', 400, (reason: string) =>
+    `请求体无法解析 / request body cannot be read: ${reason}`),
+  busy: defineError('SW_ERR_INGEST_BUSY', 503, (reason: string) =>
+    `采集管道繁忙，请稍后重试 / ingest is saturated (${reason}): retry after the Retry-After delay`),
+};
+
+/** One sender with its own token and record format. */
+export interface HttpSourceConfig {
+  id: string;
+  token: string;
+  /** A RECORD_FORMATS name, `syslog` (syslog or JSON lines), or `json` (generic JSON events). */
+  format: string;
+  encoding?: SourceEncoding;
+}
+
+export interface HttpSourceOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  sources: readonly HttpSourceConfig[];
+  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'>;
+  assets: AssetIndex;
+  deadLetters: DeadLetterSink;
+  /** Largest body in bytes (default 10 MiB); a bigger one gets 413. */
+  bodyLimit?: number;
+  /** Records handed to the sink and not yet acknowledged; past it requests get 503 (default 100,000). */
+  maxPendingRecords?: number;
+  /** Seconds a client is told to wait when it gets 503. */
+  retryAfterSeconds?: number;
+  utcOffset?: string;
+  metrics?: IngestMetrics;
+  logger?: Logger;
+}
+
+export interface IngestResponse {
+  accepted: number;
+  /** 1-based line (NDJSON) or element (JSON array) numbers, with why each failed. */
+  failed: { line: number; reason: string }[];
+}
+
+interface Source {
+  config: HttpSourceConfig;
+  tokenHash: Buffer;
+  decodeText: TextDecodeFn;
+  decode: (line: Line, context: DecodeContext, peer: { address: string; port: number }) => Decoded;
+}
+
+type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
+
+/** A record of the body: its text (for the id, the dead letter and `event.original`), and a parsed JSON element when there is one. */
+interface BodyRecord {
+  number: number;
+  text: string;
+  element?: unknown;
+}
+
+const NDJSON_TYPES = ['application/x-ndjson', 'text/plain'];
+const JSON_TYPE = 'application/json';
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest();
+
+/**
+ * `POST /ingest/:source` with NDJSON or a JSON array; each source has its own bearer token and
+ * format. The answer comes only after the sink has stored or spooled the events, so a client that
+ * gets 200/207 may forget what it sent; ids come from the content, so a retry never duplicates.
+ */
+export class HttpSource {
+  readonly #options: HttpSourceOptions;
+  readonly #sources = new Map<string, Source>();
+  readonly #app: FastifyInstance;
+  #pending = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HttpSourceOptions) {
+    this.#options = options;
+    for (const [index, config] of options.sources.entries()) {
+      this.#sources.set(config.id, {
+        config,
+        tokenHash: sha256(config.token),
+        decodeText: createTextDecoder(config.encoding ?? 'utf-8'),
+        decode: recordDecoder(config, index, options.assets),
+      });
+    }
+    this.#app = this.#build();
+  }
+
+  /** The bound port once started. */
+  get port(): number | undefined {
+    const address = this.#app.server.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.#app.listen({ host: this.#options.host ?? '127.0.0.1', port: this.#options.port });
+  }
+
+  /** Stops taking requests and waits for those in flight (their events reach the sink). Safe twice. */
+  close(): Promise<void> {
+    this.#closing ??= this.#app.close();
+    return this.#closing;
+  }
+
+  #build(): FastifyInstance {
+    const bodyLimit = this.#options.bodyLimit ?? 10 << 20;
+    // No Fastify request log: the Authorization header must never reach a log line; outcomes are metrics.
+    const app = Fastify({ bodyLimit, logger: false });
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser([...NDJSON_TYPES, JSON_TYPE], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+      const ours = error instanceof ShouwangError ? error
+        : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? HttpIngestErrors.tooLarge(bodyLimit)
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? HttpIngestErrors.mediaType(request.headers['content-type'] ?? '')
+        : (error.statusCode ?? 500) < 500 ? HttpIngestErrors.body(error.message)
+        : undefined;
+      if (!ours) {
+        this.#options.logger?.error({ err: error, source: sourceId(request) }, 'http ingest failed');
+        return reply.status(500).send({ code: 'SW_ERR_INTERNAL', message: '内部错误 / internal error' });
+      }
+      if (ours.statusCode === 503) void reply.header('retry-after', String(this.#options.retryAfterSeconds ?? 5));
+      return reply.status(ours.statusCode).send({ code: ours.code, message: ours.message });
+    });
+
+    // Before the body is read: an unknown or unauthenticated sender never makes us buffer 10 MiB.
+    app.addHook('onRequest', async (request) => {
+      const id = sourceId(request);
+      const source = this.#sources.get(id);
+      if (!source) throw HttpIngestErrors.unknownSource(id);
+      const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim() ?? '';
+      if (!timingSafeEqual(sha256(presented), source.tokenHash)) throw HttpIngestErrors.token(id);
+    });
+
+    app.post<{ Params: { source: string } }>('/ingest/:source', async (request, reply) => {
+      const source = this.#sources.get(request.params.source)!; // checked in onRequest
+      if (!Buffer.isBuffer(request.body)) throw HttpIngestErrors.mediaType(request.headers['content-type'] ?? '');
+      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const result = await this.#ingest(source, request.body, mediaType === JSON_TYPE, { address: request.ip, port: request.socket.remotePort ?? 0 });
+      return reply.status(result.failed.length ? 207 : 200).send(result);
+    });
+    return app;
+  }
+
+  async #ingest(source: Source, body: Buffer, isJsonArray: boolean, peer: { address: string; port: number }): Promise<IngestResponse> {
+    const { id } = source.config;
+    if (this.#options.sink.saturated) throw HttpIngestErrors.busy('spool full');
+    if (this.#pending >= (this.#options.maxPendingRecords ?? 100_000)) throw HttpIngestErrors.busy('too many records waiting for the store');
+
+    const { text } = source.decodeText(body);
+    const records = isJsonArray ? arrayRecords(text) : ndjsonRecords(text);
+    const context: DecodeContext = { utcOffset: this.#options.utcOffset ?? '+08:00', now: new Date() };
+    const events: ShouwangEvent[] = [];
+    const failed: IngestResponse['failed'] = [];
+    const letters: DeadLetter[] = [];
+    const seen = new Map<string, number>();
+    for (const record of records) {
+      // Same content, same id: a retried request is stored once. Identical records inside one request stay distinct.
+      const digest = sha256(record.text).toString('base64url');
+      const occurrence = (seen.get(digest) ?? 0) + 1;
+      seen.set(digest, occurrence);
+      const decoded = record.element !== undefined && typeof record.element !== 'string' && source.config.format !== 'json'
+        ? { ok: false as const, reason: `format ${source.config.format} expects each array element to be a string line` }
+        : source.decode({ text: typeof record.element === 'string' ? record.element : record.text, position: `${digest}#${occurrence}` }, context, peer);
+      if (decoded.ok) events.push(decoded.event);
+      else {
+        failed.push({ line: record.number, reason: decoded.reason });
+        letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
+      }
+    }
+    countIngest(this.#options.metrics, id, { received: records.length, decoded: events.length, failed: failed.length });
+
+    this.#pending += events.length;
+    try {
+      await this.#options.deadLetters.write(letters);
+      const written = this.#options.sink.write(events);
+      // A request is already a batch: deliver it now rather than after the sink's flush interval.
+      void this.#options.sink.flush();
+      await written;
+    } catch (error) {
+      this.#options.logger?.warn({ err: error, source: id }, 'http ingest: sink refused the events');
+      throw HttpIngestErrors.busy('store error');
+    } finally {
+      this.#pending -= events.length;
+    }
+    return { accepted: events.length, failed };
+  }
+}
+
+const sourceId = (request: FastifyRequest) => (request.params as { source?: string } | undefined)?.source ?? '';
+
+function ndjsonRecords(text: string): BodyRecord[] {
+  const records: BodyRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
+    if (line.trim() !== '') records.push({ number: i + 1, text: line });
+  }
+  return records;
+}
+
+function arrayRecords(text: string): BodyRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw HttpIngestErrors.body(`invalid JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw HttpIngestErrors.body('application/json must be an array of records (或使用 NDJSON)');
+  return parsed.map((element, i) => ({
+    number: i + 1,
+    text: typeof element === 'string' ? element : JSON.stringify(element),
+    element,
+  }));
+}
+
+/** Picks the decoder of a source's format once, at start; an unknown format is a config error naming the field. */
+function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetIndex): Source['decode'] {
+  const { id, format } = config;
+  if (format === 'json') return (line, context, peer) => decodeJsonEvent(line, id, assets, context, peer);
+  if (format === 'syslog') return (line, context, peer) => decodeLine(line, id, assets, context, peer);
+  if (RECORD_FORMATS[format]) return (line, context) => decodeRecordLine(line, id, assets, context, format);
+  throw CoreErrors.configInvalid('collect.http',
+    `  - collect.http.sources.${index}.format: expected json, syslog or one of ${Object.keys(RECORD_FORMATS).join(', ')}, got "${format}"`);
+}
+
+/** A JSON object as an ECS event: its fields kept, `@timestamp` when given (else now), tagged from the inventory. */
+export function decodeJsonEvent(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line.text);
+  } catch (error) {
+    return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
+  }
+  if (!isPlainObject(doc)) return { ok: false, reason: 'JSON record is not an object' };
+  const given = doc['@timestamp'];
+  let timestamp = context.now.toISOString();
+  if (given !== undefined) {
+    const parsed = typeof given === 'string' || typeof given === 'number' ? new Date(given) : new Date(Number.NaN);
+    if (Number.isNaN(parsed.getTime())) return { ok: false, reason: `@timestamp is not a date: ${JSON.stringify(given)}` };
+    timestamp = parsed.toISOString();
+  }
+  const host = isPlainObject(doc.host) ? doc.host as { name?: unknown; ip?: unknown } : {};
+  const ips = Array.isArray(host.ip) ? host.ip.filter((ip): ip is string => typeof ip === 'string') : typeof host.ip === 'string' ? [host.ip] : [];
+  const sourceIp = isPlainObject(doc.source) && typeof doc.source.ip === 'string' ? doc.source.ip : undefined;
+  return {
+    ok: true,
+    event: {
+      ...doc,
+      id: eventId(source, line.position),
+      '@timestamp': timestamp,
+      event: { ...(isPlainObject(doc.event) ? doc.event : {}), original: line.text, ingested: context.now.toISOString() },
+      ...(peer ? { log: { ...(isPlainObject(doc.log) ? doc.log : {}), source: { address: peer.address } } } : {}),
+      shouwang: { ...assetTags(assets, typeof host.name === 'string' ? host.name : undefined, ...ips, sourceIp, peer?.address), source },
+    },
+  };
+}
