@@ -1,9 +1,19 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ShouwangError, type Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
+import { alertsApi } from './api-alerts.js';
+import type { ApiOptions } from './api-context.js';
+import { dataApi } from './api-data.js';
+import { sessionApi } from './api-session.js';
+import { usersApi } from './api-users.js';
+import { ConsoleErrors } from './errors.js';
 import { healthPlugin, type HealthCheck } from './health.js';
 import { metricsPlugin } from './metrics.js';
+import { RouteRegistry } from './routes.js';
+import { DEFAULT_SESSION_OPTIONS, SessionManager, type SessionOptions } from './sessions.js';
+
+export const BODY_LIMIT = 1 << 20;
 
 export interface AppDeps {
   store: Store;
@@ -12,23 +22,52 @@ export interface AppDeps {
   /** More components for /healthz, e.g. Redis. */
   checks?: Record<string, HealthCheck>;
   metricsToken?: string;
+  /** Session lifetimes, cookie flags and login limits; defaults in DEFAULT_SESSION_OPTIONS. */
+  sessions?: Partial<SessionOptions>;
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy?: boolean;
+}
+
+/** Fastify's own request errors, translated into ours so every answer has a code and a zh-CN/English message. */
+function translate(error: FastifyError): ShouwangError | undefined {
+  if (error instanceof ShouwangError) return error;
+  const status = error.statusCode ?? 500;
+  if (status === 413) return ConsoleErrors.requestTooLarge(BODY_LIMIT);
+  if (status === 415) return ConsoleErrors.mediaType(String(error.message.split(': ').pop()));
+  if (status >= 400 && status < 500) return ConsoleErrors.requestInvalid(error.message);
+  return undefined;
 }
 
 /** Builds the console without listening, so tests can `inject()` or listen on port 0. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 1 << 20 });
-  app.setErrorHandler((error: Error, request, reply) => {
-    if (error instanceof ShouwangError) {
-      return reply.status(error.statusCode).send({ code: error.code, message: error.message });
-    }
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.status(status).send({
-      code: (error as { code?: string }).code ?? 'SW_ERR_INTERNAL',
-      message: status >= 500 ? '内部错误 / internal error' : error.message,
-    });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, trustProxy: deps.trustProxy ?? false,
   });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = translate(error);
+    if (known) {
+      if (known.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      if (known.statusCode === 429) reply.header('retry-after', /(\d+)/.exec(known.message)?.[1] ?? '60');
+      return reply.status(known.statusCode).send({ code: known.code, message: known.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ code: 'SW_ERR_INTERNAL', message: '内部错误 / internal error' });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = ConsoleErrors.routeNotFound(request.method, request.url.split('?')[0]!);
+    return reply.status(404).send({ code: error.code, message: error.message });
+  });
+
   await app.register(healthPlugin, { checks: { store: () => deps.store.health(), ...deps.checks } });
-  await app.register(metricsPlugin, { registry: deps.registry, ...(deps.metricsToken ? { token: deps.metricsToken } : {}) });
+  await app.register(metricsPlugin, {
+    registry: deps.registry, alerts: deps.store.alerts, ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
+  });
+
+  const sessions = new SessionManager(deps.store, { ...DEFAULT_SESSION_OPTIONS, ...deps.sessions });
+  const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions };
+  await app.register(sessionApi, api);
+  await app.register(usersApi, api);
+  await app.register(alertsApi, api);
+  await app.register(dataApi, api);
   return app;
 }

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import { histogram } from '../core/index.js';
+import { gauge, histogram, RULE_LEVELS } from '../core/index.js';
+import type { AlertStore } from '../store/index.js';
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -10,13 +11,29 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** `/metrics` for Prometheus, behind a bearer scrape token when one is configured. */
-export const metricsPlugin: FastifyPluginAsync<{ registry: Registry; token?: string }> = async (app, { registry, token }) => {
+export const metricsPlugin: FastifyPluginAsync<{ registry: Registry; token?: string; alerts?: AlertStore }> = async (
+  app, { registry, token, alerts },
+) => {
   const latency = histogram<'method' | 'route' | 'status'>(registry, {
     name: 'http_request_duration_seconds',
     help: 'Console HTTP request latency',
     labelNames: ['method', 'route', 'status'],
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
+  if (alerts) {
+    // Counted at scrape time from the store (one grouped count per level), so every process reports the same truth.
+    gauge<'level' | 'status'>(registry, {
+      name: 'alerts',
+      help: 'Alerts in the store by rule level and status',
+      labelNames: ['level', 'status'],
+      async collect() {
+        this.reset();
+        for (const level of RULE_LEVELS) {
+          for (const bucket of await alerts.countBy({ level: [level] }, 'status')) this.set({ level, status: bucket.key }, bucket.count);
+        }
+      },
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, keeps label cardinality bounded.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -132,6 +132,62 @@ export interface AuditTrailStore {
   verify(): Promise<{ ok: boolean; count: number; brokenAt?: number }>;
 }
 
+/** A console account; the console decides what a role may do, the store only keeps it. */
+export interface UserRecord {
+  username: string;
+  displayName: string;
+  role: string;
+  /** Department scope; empty means all (the console requires at least one for department viewers). */
+  departments: string[];
+  /** `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>`, never the password itself. */
+  passwordHash: string;
+  disabled: boolean;
+  failedLogins: number;
+  lockedUntil?: string;
+  /** Sessions carry the epoch they started in; bumping it logs the user out everywhere. */
+  sessionEpoch: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type UserChange = Partial<Omit<UserRecord, 'username' | 'createdAt'>>;
+
+export interface UserStore {
+  /** False when the username is taken; the stored user is left as it was. */
+  create(user: UserRecord): Promise<boolean>;
+  get(username: string): Promise<UserRecord | undefined>;
+  /** Sorted by username. */
+  list(): Promise<UserRecord[]>;
+  /** Undefined when there is no such user. */
+  update(username: string, change: UserChange): Promise<UserRecord | undefined>;
+  delete(username: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+/** A console session; its id is kept only as a SHA-256 hash, so a stolen store cannot log anyone in. */
+export interface SessionRecord {
+  idHash: string;
+  username: string;
+  epoch: number;
+  csrfToken: string;
+  createdAt: string;
+  lastSeenAt: string;
+  /** Absolute end, whatever the activity. */
+  expiresAt: string;
+  ip?: string;
+}
+
+export interface SessionStore {
+  create(session: SessionRecord): Promise<void>;
+  get(idHash: string): Promise<SessionRecord | undefined>;
+  touch(idHash: string, lastSeenAt: string): Promise<void>;
+  delete(idHash: string): Promise<void>;
+  /** Returns how many were removed. */
+  deleteForUser(username: string): Promise<number>;
+  /** Removes sessions whose absolute end is before `before`. */
+  deleteExpired(before: string): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly events: EventStore;
@@ -139,6 +195,8 @@ export interface Store {
   readonly assets: AssetStore;
   readonly jobResults: JobResultStore;
   readonly audit: AuditTrailStore;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
   health(): Promise<{ ok: boolean; detail: string }>;
   /** Safe to call twice; resolves when everything is flushed. */
   close(): Promise<void>;

@@ -6,27 +6,42 @@ import type { IndexNames } from './indices.js';
 import { bool, rangeClause, searchPage } from './query.js';
 import { call, translateError } from './translate.js';
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 64;
 
 export class ElasticsearchAuditTrailStore implements AuditTrailStore {
   readonly #client: Client;
   readonly #index: string;
+  #queue: Promise<unknown> = Promise.resolve();
+  #tail: ChainedAuditEntry | undefined;
 
   constructor(client: Client, names: IndexNames) {
     this.#client = client;
     this.#index = names.audit;
   }
 
-  /** The entry's id is its seq, created with op_type create: two writers cannot both take the same place. */
-  async append(entry: AuditEntry): Promise<ChainedAuditEntry> {
+  /**
+   * The entry's id is its seq, created with op_type create: two writers cannot both take the same place.
+   * The loser reads the winner's entry by id (a real-time get, unlike search) and chains onto it.
+   * Appends from this process go one at a time, so only other processes can race.
+   */
+  append(entry: AuditEntry): Promise<ChainedAuditEntry> {
+    const next = this.#queue.then(() => this.#append(entry));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #append(entry: AuditEntry): Promise<ChainedAuditEntry> {
+    let last = this.#tail ?? (await this.#last());
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const last = await this.#last();
       const chained = chainEntry(last, entry);
       try {
         await this.#client.create({ index: this.#index, id: String(chained.seq), document: chained, refresh: 'wait_for' });
+        this.#tail = chained;
         return chained;
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 409) throw translateError(error);
+        const winner = await call(() => this.#client.get<ChainedAuditEntry>({ index: this.#index, id: String(chained.seq) }));
+        last = winner._source;
       }
     }
     throw StoreErrors.unavailable('audit trail append kept racing with other writers');

@@ -7,6 +7,7 @@ import { ElasticsearchEventStore } from './events.js';
 import { ensureIndices, IndexNames } from './indices.js';
 import { ElasticsearchJobResultStore } from './job-results.js';
 import { call } from './translate.js';
+import { ElasticsearchSessionStore, ElasticsearchUserStore } from './users.js';
 
 export interface ElasticsearchStoreOptions {
   url: string;
@@ -24,6 +25,8 @@ export class ElasticsearchStore implements Store {
   readonly assets: ElasticsearchAssetStore;
   readonly jobResults: ElasticsearchJobResultStore;
   readonly audit: ElasticsearchAuditTrailStore;
+  readonly users: ElasticsearchUserStore;
+  readonly sessions: ElasticsearchSessionStore;
   readonly client: Client;
   readonly names: IndexNames;
   #closing: Promise<void> | undefined;
@@ -36,6 +39,8 @@ export class ElasticsearchStore implements Store {
     this.assets = new ElasticsearchAssetStore(client, names);
     this.jobResults = new ElasticsearchJobResultStore(client, names);
     this.audit = new ElasticsearchAuditTrailStore(client, names);
+    this.users = new ElasticsearchUserStore(client, names);
+    this.sessions = new ElasticsearchSessionStore(client, names);
   }
 
   /** Connects and makes sure the index template and fixed indices exist. */

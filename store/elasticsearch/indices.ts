@@ -27,6 +27,14 @@ export class IndexNames {
   get audit() {
     return `${this.prefix}-audit`;
   }
+
+  get users() {
+    return `${this.prefix}-users`;
+  }
+
+  get sessions() {
+    return `${this.prefix}-sessions`;
+  }
 }
 
 const keyword = { type: 'keyword' } as const;
@@ -93,6 +101,14 @@ const FIXED_INDICES = (names: IndexNames) => ({
       seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword,
       prevHash: keyword, hash: keyword, detail: opaque,
     },
+  },
+  [names.users]: {
+    dynamic: false,
+    properties: { username: keyword, role: keyword, departments: keyword, disabled: { type: 'boolean' } },
+  },
+  [names.sessions]: {
+    dynamic: false,
+    properties: { idHash: keyword, username: keyword, expiresAt: date, lastSeenAt: date },
   },
 });
 

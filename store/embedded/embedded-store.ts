@@ -8,6 +8,7 @@ import { EmbeddedAuditTrailStore } from './audit-trail.js';
 import { EmbeddedEventStore } from './events.js';
 import { EmbeddedJobResultStore } from './job-results.js';
 import { migrate } from './migrations.js';
+import { EmbeddedSessionStore, EmbeddedUserStore } from './users.js';
 
 export interface EmbeddedStoreOptions {
   /** A file path, or `:memory:` for tests that need no file. */
@@ -22,6 +23,8 @@ export class EmbeddedStore implements Store {
   readonly assets: EmbeddedAssetStore;
   readonly jobResults: EmbeddedJobResultStore;
   readonly audit: EmbeddedAuditTrailStore;
+  readonly users: EmbeddedUserStore;
+  readonly sessions: EmbeddedSessionStore;
   readonly #db: Database.Database;
   #closed = false;
 
@@ -38,6 +41,8 @@ export class EmbeddedStore implements Store {
     this.assets = new EmbeddedAssetStore(this.#db);
     this.jobResults = new EmbeddedJobResultStore(this.#db);
     this.audit = new EmbeddedAuditTrailStore(this.#db);
+    this.users = new EmbeddedUserStore(this.#db);
+    this.sessions = new EmbeddedSessionStore(this.#db);
   }
 
   async health(): Promise<{ ok: boolean; detail: string }> {

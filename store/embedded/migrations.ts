@@ -76,6 +76,21 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       END;
     `,
   },
+  {
+    version: 2,
+    name: 'console users and sessions',
+    sql: `
+      CREATE TABLE users (username TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX sessions_username ON sessions (username);
+      CREATE INDEX sessions_expires ON sessions (expires_at);
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

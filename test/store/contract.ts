@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
-import { TOTAL_COUNT_LIMIT, type Store } from '../../store/index.js';
+import { TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
@@ -364,6 +364,51 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const verified = await store.audit.verify();
         expect(verified).toMatchObject({ ok: true });
         expect(verified.count).toBeGreaterThanOrEqual(2);
+      });
+    });
+
+    describe('console users and sessions', () => {
+      const user = (username: string): UserRecord => ({
+        username, displayName: `用户 ${username}`, role: 'department_viewer', departments: ['d-a'],
+        passwordHash: 'scrypt$15$8$1$c2FsdA$aGFzaA', disabled: false, failedLogins: 0, sessionEpoch: 0,
+        createdAt: at(0), updatedAt: at(0),
+      });
+
+      it('creates a user once, changes and removes fields, lists and deletes it', async () => {
+        const username = `u-${randomUUID().slice(0, 8)}`;
+        expect(await store.users.create(user(username))).toBe(true);
+        expect(await store.users.create({ ...user(username), role: 'admin' })).toBe(false);
+        expect(await store.users.get(username)).toMatchObject({ role: 'department_viewer', departments: ['d-a'] });
+        const locked = await store.users.update(username, { failedLogins: 5, lockedUntil: at(HOUR) });
+        expect(locked).toMatchObject({ failedLogins: 5, lockedUntil: at(HOUR) });
+        const unlocked = await store.users.update(username, { failedLogins: 0, lockedUntil: undefined });
+        expect(unlocked).not.toHaveProperty('lockedUntil');
+        expect(await store.users.get(username)).not.toHaveProperty('lockedUntil');
+        expect(await store.users.update(`nobody-${randomUUID()}`, { disabled: true })).toBeUndefined();
+        expect((await store.users.list()).map((u) => u.username)).toContain(username);
+        expect(await store.users.count()).toBeGreaterThanOrEqual(1);
+        expect(await store.users.delete(username)).toBe(true);
+        expect(await store.users.delete(username)).toBe(false);
+        expect(await store.users.get(username)).toBeUndefined();
+      });
+
+      it('keeps sessions by hashed id, touches them and removes them per user or when expired', async () => {
+        const username = `u-${randomUUID().slice(0, 8)}`;
+        const session = (n: number, expiresAt: string) => ({
+          idHash: `${username}-h${n}`, username, epoch: 0, csrfToken: `csrf-${n}`, createdAt: at(0), lastSeenAt: at(0), expiresAt,
+        });
+        await store.sessions.create(session(1, '2999-01-01T00:00:00.000Z'));
+        await store.sessions.create(session(2, '2999-01-01T00:00:00.000Z'));
+        await store.sessions.create(session(3, at(HOUR)));
+        expect(await store.sessions.get(`${username}-h1`)).toMatchObject({ username, csrfToken: 'csrf-1' });
+        await store.sessions.touch(`${username}-h1`, at(2 * HOUR));
+        expect((await store.sessions.get(`${username}-h1`))?.lastSeenAt).toBe(at(2 * HOUR));
+        expect(await store.sessions.deleteExpired(at(2 * HOUR))).toBeGreaterThanOrEqual(1);
+        expect(await store.sessions.get(`${username}-h3`)).toBeUndefined();
+        await store.sessions.delete(`${username}-h2`);
+        expect(await store.sessions.get(`${username}-h2`)).toBeUndefined();
+        expect(await store.sessions.deleteForUser(username)).toBe(1);
+        expect(await store.sessions.get(`${username}-h1`)).toBeUndefined();
       });
     });
 

@@ -81,6 +81,16 @@ describe('elasticsearch store specifics', () => {
       .rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE', statusCode: 503 });
   });
 
+  it('chains audit entries appended at once by two writers (as two console processes) without a gap or a refusal', async () => {
+    const other = await ElasticsearchStore.open({ url, indexPrefix: store.names.prefix });
+    const appends = Array.from({ length: 12 }, (_, i) =>
+      (i % 2 ? other : store).audit.append({ at: '2026-11-26T10:00:00Z', actor: `u${i}`, action: 'session.login' }));
+    const entries = await Promise.all(appends);
+    await other.close();
+    expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(await store.audit.verify()).toEqual({ ok: true, count: 12 });
+  });
+
   it('turns a query Elasticsearch refuses into SW_ERR_STORE_INVALID_QUERY', async () => {
     await expect(store.events.countBy({}, 'message')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
   });

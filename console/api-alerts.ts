@@ -1,0 +1,106 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { ALERT_STATUSES, RULE_LEVELS, ShouwangError, type AlertStatusChange } from '../core/index.js';
+import { StoreErrors, type AlertQuery } from '../store/index.js';
+import { recordAction, type ApiOptions } from './api-context.js';
+import { scopeOf } from './roles.js';
+import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
+
+const AlertId = z.strictObject({ id: z.string().min(1).max(200) });
+const Change = z.strictObject({
+  status: z.enum(ALERT_STATUSES).optional(),
+  assignee: z.string().min(1).max(64).nullable().optional(),
+  comment: z.string().min(1).max(2000).optional(),
+}).refine((c) => c.status !== undefined || c.assignee !== undefined || c.comment !== undefined,
+  '至少需要 status、assignee 或 comment 之一 / needs status, assignee or comment');
+
+const AlertListQuery = z.strictObject({
+  level: queryList(z.enum(RULE_LEVELS)).optional(),
+  status: queryList(z.enum(ALERT_STATUSES)).optional(),
+  department: queryList(z.string().max(100)).optional(),
+  system: queryList(z.string().max(100)).optional(),
+  rule: queryList(z.string().max(200)).optional(),
+  mlps: z.string().max(50).optional(),
+  assignee: z.string().max(64).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  ...pageQuery,
+});
+
+function toChange(change: z.output<typeof Change>, actor: string): AlertStatusChange {
+  return {
+    actor,
+    ...(change.status !== undefined ? { status: change.status } : {}),
+    ...(change.assignee !== undefined ? { assignee: change.assignee } : {}),
+    ...(change.comment !== undefined ? { comment: change.comment } : {}),
+  };
+}
+
+/** Alert list and triage; the caller's department scope goes into every store call. */
+export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
+  routes.add(app, {
+    method: 'GET', url: '/api/alerts', tag: 'alerts', access: 'alerts:read',
+    summary: '告警列表：级别、状态、部门、系统、规则、等保条款、时间 / alerts by level, status, department, system, rule, MLPS clause, time',
+    query: AlertListQuery,
+    handler: async ({ query, auth }) => {
+      const scope = scopeOf(auth.user);
+      const alertQuery: AlertQuery = {
+        ...(query.level ? { level: query.level } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.department ? { department: query.department } : {}),
+        ...(query.system ? { system: query.system } : {}),
+        ...(query.rule ? { ruleId: query.rule } : {}),
+        ...(query.mlps ? { mlps: query.mlps } : {}),
+        ...(query.assignee ? { assignee: query.assignee } : {}),
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+        ...(scope ? { scope } : {}),
+      };
+      return store.alerts.search(alertQuery, pageOf(query));
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:read', summary: '告警详情 / one alert with its timeline',
+    params: AlertId,
+    handler: async ({ params, auth }) => {
+      const alert = await store.alerts.get(params.id, scopeOf(auth.user));
+      if (!alert) throw StoreErrors.notFound('alert', params.id);
+      return alert;
+    },
+  });
+
+  routes.add(app, {
+    method: 'PATCH', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:triage',
+    summary: '处置告警：状态、指派、备注 / triage: status, assignee, comment', params: AlertId, body: Change,
+    handler: async ({ params, body, auth, request }) => {
+      const alert = await store.alerts.update(params.id, toChange(body, auth.user.username), scopeOf(auth.user));
+      await recordAction(store, request, 'alert.update', params.id, { ...body });
+      return alert;
+    },
+  });
+
+  routes.add(app, {
+    method: 'POST', url: '/api/alerts/bulk', tag: 'alerts', access: 'alerts:triage',
+    summary: '批量处置，逐条返回结果 / bulk triage with an outcome per alert',
+    body: z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(500), change: Change }),
+    handler: async ({ body, auth, request }) => {
+      const scope = scopeOf(auth.user);
+      const change = toChange(body.change, auth.user.username);
+      const results: { id: string; ok: boolean; status?: string; code?: string; message?: string }[] = [];
+      for (const id of new Set(body.ids)) {
+        try {
+          const alert = await store.alerts.update(id, change, scope);
+          results.push({ id, ok: true, status: alert.status });
+        } catch (error) {
+          if (!(error instanceof ShouwangError) || error.statusCode >= 500) throw error;
+          results.push({ id, ok: false, code: error.code, message: error.message });
+        }
+      }
+      await recordAction(store, request, 'alert.bulk_update', undefined, {
+        change: body.change, updated: results.filter((r) => r.ok).map((r) => r.id), failed: results.filter((r) => !r.ok).map((r) => r.id),
+      });
+      return { results };
+    },
+  });
+};

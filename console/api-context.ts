@@ -1,0 +1,44 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChainedAuditEntry } from '../core/index.js';
+import type { Store, UserRecord } from '../store/index.js';
+import { ROLE_PERMISSIONS, isRole } from './roles.js';
+import type { RouteRegistry } from './routes.js';
+import type { SessionManager } from './sessions.js';
+
+/** What each API plugin receives. */
+export interface ApiOptions {
+  store: Store;
+  routes: RouteRegistry;
+  sessions: SessionManager;
+}
+
+/** Appends one state-changing action to the hash-chained console audit trail: who, what, when, from where. */
+export function recordAction(
+  store: Store,
+  request: FastifyRequest,
+  action: string,
+  target?: string,
+  detail?: Record<string, unknown>,
+  actor = request.auth?.user.username ?? 'anonymous',
+): Promise<ChainedAuditEntry> {
+  return store.audit.append({
+    at: new Date().toISOString(), actor, action, ip: request.ip,
+    ...(target !== undefined ? { target } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  });
+}
+
+/** A user as the API shows it: never the password hash. */
+export function publicUser(user: UserRecord) {
+  return {
+    username: user.username,
+    displayName: user.displayName,
+    role: user.role,
+    departments: user.departments,
+    disabled: user.disabled,
+    ...(user.lockedUntil && Date.parse(user.lockedUntil) > Date.now() ? { lockedUntil: user.lockedUntil } : {}),
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+    permissions: isRole(user.role) ? [...ROLE_PERMISSIONS[user.role]] : [],
+  };
+}

@@ -1,0 +1,118 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { isFieldName } from '../core/index.js';
+import { StoreErrors, type EventQuery, type FieldValue, type JobResultQuery } from '../store/index.js';
+import type { ApiOptions } from './api-context.js';
+import { scopeOf } from './roles.js';
+import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
+
+const ById = z.strictObject({ id: z.string().min(1).max(300) });
+
+/** `field:value`, e.g. `user.name:root` or `event.outcome:failure`. */
+const FieldFilter = z.string().max(300).regex(/^[^:]+:.+$/, '应为 字段:值 / expected field:value').refine(
+  (text) => isFieldName(text.slice(0, text.indexOf(':'))), '字段名无效 / bad field name',
+);
+
+const EventListQuery = z.strictObject({
+  q: z.string().max(500).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  department: queryList(z.string().max(100)).optional(),
+  system: queryList(z.string().max(100)).optional(),
+  filter: queryList(FieldFilter).optional(),
+  ...pageQuery,
+});
+
+function eventFilters(query: z.output<typeof EventListQuery>): Record<string, FieldValue[]> {
+  const filters: Record<string, FieldValue[]> = {};
+  for (const text of query.filter ?? []) {
+    const colon = text.indexOf(':');
+    (filters[text.slice(0, colon)] ??= []).push(text.slice(colon + 1));
+  }
+  if (query.department) (filters['shouwang.department'] ??= []).push(...query.department);
+  if (query.system) (filters['shouwang.system'] ??= []).push(...query.system);
+  return filters;
+}
+
+/** Events, inventory and backup results, each read inside the caller's department scope. */
+export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
+  routes.add(app, {
+    method: 'GET', url: '/api/events', tag: 'events', access: 'events:read',
+    summary: '事件检索：全文、时间、字段过滤（field:value）/ event search: text, time range, field:value filters',
+    query: EventListQuery,
+    handler: async ({ query, auth }) => {
+      const scope = scopeOf(auth.user);
+      const filters = eventFilters(query);
+      const eventQuery: EventQuery = {
+        ...(query.q ? { text: query.q } : {}),
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+        ...(Object.keys(filters).length ? { filters } : {}),
+        ...(scope ? { scope } : {}),
+      };
+      return store.events.search(eventQuery, pageOf(query));
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/events/:id', tag: 'events', access: 'events:read', summary: '单个事件 / one event', params: ById,
+    handler: async ({ params, auth }) => {
+      const event = await store.events.get(params.id, scopeOf(auth.user));
+      if (!event) throw StoreErrors.notFound('event', params.id);
+      return event;
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/inventory', tag: 'inventory', access: 'inventory:read',
+    summary: '部门与系统 / departments and systems in scope',
+    handler: async ({ auth }) => store.assets.getInventory(scopeOf(auth.user)),
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/backup/results', tag: 'backup', access: 'backup:read',
+    summary: '备份核验与演练结果 / backup check and drill results',
+    query: z.strictObject({
+      kind: z.string().max(100).optional(),
+      system: z.string().max(100).optional(),
+      status: z.enum(['pass', 'warn', 'fail']).optional(),
+      from: isoTime.optional(),
+      to: isoTime.optional(),
+      ...pageQuery,
+    }),
+    handler: async ({ query, auth }) => {
+      const scope = scopeOf(auth.user);
+      const resultQuery: JobResultQuery = {
+        ...(query.kind ? { kind: query.kind } : {}),
+        ...(query.system ? { system: query.system } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+        ...(scope ? { scope } : {}),
+      };
+      return store.jobResults.search(resultQuery, pageOf(query));
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/backup/results/:id', tag: 'backup', access: 'backup:read', summary: '单个结果 / one result', params: ById,
+    handler: async ({ params, auth }) => {
+      const result = await store.jobResults.get(params.id, scopeOf(auth.user));
+      if (!result) throw StoreErrors.notFound('job result', params.id);
+      return result;
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/audit', tag: 'audit', access: 'audit:read', summary: '控制台审计记录 / the console audit trail',
+    query: z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), ...pageQuery }),
+    handler: async ({ query }) => store.audit.list({
+      ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}),
+    }, pageOf(query)),
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/audit/verify', tag: 'audit', access: 'audit:read',
+    summary: '校验审计哈希链 / re-compute the audit hash chain', handler: async () => store.audit.verify(),
+  });
+};

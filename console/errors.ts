@@ -1,0 +1,22 @@
+import { defineError } from '../core/index.js';
+
+/** Errors the console answers with; the message is zh-CN first, then English. */
+export const ConsoleErrors = {
+  requestInvalid: defineError('SW_ERR_REQUEST_INVALID', 400, (problems: string) => `请求无效 / invalid request: ${problems}`),
+  requestTooLarge: defineError('SW_ERR_REQUEST_TOO_LARGE', 413, (limit: number) =>
+    `请求体过大 / request body too large (limit ${limit} bytes)`),
+  mediaType: defineError('SW_ERR_REQUEST_MEDIA_TYPE', 415, (type: string) =>
+    `不支持的内容类型 / unsupported content type: ${type}; send application/json`),
+  routeNotFound: defineError('SW_ERR_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `未找到 / not found: ${method} ${url}`),
+  authRequired: defineError('SW_ERR_AUTH_REQUIRED', 401, () => '需要登录 / login required'),
+  loginFailed: defineError('SW_ERR_LOGIN_FAILED', 401, () =>
+    '用户名或密码错误，或账户已被暂时锁定 / wrong username or password, or the account is locked for now'),
+  loginRateLimited: defineError('SW_ERR_LOGIN_RATE_LIMIT', 429, (seconds: number) =>
+    `登录尝试过于频繁，请 ${seconds} 秒后再试 / too many login attempts, try again in ${seconds} s`),
+  csrf: defineError('SW_ERR_CSRF', 403, () =>
+    '缺少或错误的 CSRF 令牌（请求头 x-csrf-token）/ missing or wrong CSRF token (header x-csrf-token)'),
+  forbidden: defineError('SW_ERR_FORBIDDEN', 403, (permission: string) => `无权执行此操作 / not allowed: needs ${permission}`),
+  userExists: defineError('SW_ERR_USER_EXISTS', 409, (username: string) => `用户已存在 / user already exists: ${username}`),
+  userNotFound: defineError('SW_ERR_USER_NOT_FOUND', 404, (username: string) => `未找到用户 / user not found: ${username}`),
+  userInvalid: defineError('SW_ERR_USER_INVALID', 400, (reason: string) => `用户设置无效 / invalid user: ${reason}`),
+};

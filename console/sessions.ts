@@ -1,0 +1,179 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionRecord, Store, UserRecord } from '../store/index.js';
+import { ConsoleErrors } from './errors.js';
+import { verifyAgainstNothing, verifyPassword } from './password.js';
+import { SlidingWindowLimiter } from './rate-limit.js';
+
+export const SESSION_COOKIE = 'sw_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface Auth {
+  user: UserRecord;
+  session: SessionRecord;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth?: Auth;
+  }
+}
+
+export interface SessionOptions {
+  /** Cookie `Secure` flag: true behind https; see `http.secureCookies`. */
+  secureCookies: boolean;
+  idleMs: number;
+  absoluteMs: number;
+  /** Consecutive failures that lock an account, and for how long. */
+  lockAfter: number;
+  lockMs: number;
+  /** Login attempts per client address and per username, in a sliding window. */
+  perIp: { max: number; windowMs: number };
+  perUser: { max: number; windowMs: number };
+}
+
+export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
+  secureCookies: true,
+  idleMs: 30 * 60_000,
+  absoluteMs: 12 * 3_600_000,
+  lockAfter: 5,
+  lockMs: 15 * 60_000,
+  perIp: { max: 30, windowMs: 5 * 60_000 },
+  perUser: { max: 10, windowMs: 5 * 60_000 },
+};
+
+/** Writing the last-seen time on every request would turn each read into a write; once a minute is enough. */
+const TOUCH_EVERY_MS = 60_000;
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export const hashSessionId = (id: string) => createHash('sha256').update(id).digest('hex');
+
+/** The one cookie we read; a tiny parser instead of a dependency. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Login, session lookup, CSRF and logout; the store keeps only hashed session ids. */
+export class SessionManager {
+  readonly #store: Store;
+  readonly #options: SessionOptions;
+  readonly #perIp: SlidingWindowLimiter;
+  readonly #perUser: SlidingWindowLimiter;
+
+  constructor(store: Store, options: SessionOptions) {
+    this.#store = store;
+    this.#options = options;
+    this.#perIp = new SlidingWindowLimiter(options.perIp);
+    this.#perUser = new SlidingWindowLimiter(options.perUser);
+  }
+
+  /**
+   * Checks the password and opens a session. Unknown user, disabled, locked or wrong password all
+   * answer the same, in about the same time, so the answer never tells whether a user exists.
+   */
+  async login(username: string, password: string, ip: string): Promise<{ id: string; session: SessionRecord; user: UserRecord }> {
+    for (const [limiter, key] of [[this.#perIp, ip], [this.#perUser, username.toLowerCase()]] as const) {
+      const { allowed, retryAfterMs } = limiter.hit(key);
+      if (!allowed) throw ConsoleErrors.loginRateLimited(Math.ceil(retryAfterMs / 1000));
+    }
+    const now = Date.now();
+    const user = await this.#store.users.get(username);
+    const locked = user?.lockedUntil !== undefined && Date.parse(user.lockedUntil) > now;
+    if (!user || user.disabled || locked) {
+      await verifyAgainstNothing(password);
+      throw ConsoleErrors.loginFailed();
+    }
+    if (!(await verifyPassword(password, user.passwordHash))) {
+      const failures = user.failedLogins + 1;
+      await this.#store.users.update(username, failures >= this.#options.lockAfter
+        ? { failedLogins: 0, lockedUntil: new Date(now + this.#options.lockMs).toISOString() }
+        : { failedLogins: failures });
+      throw ConsoleErrors.loginFailed();
+    }
+    const current = user.failedLogins || user.lockedUntil
+      ? (await this.#store.users.update(username, { failedLogins: 0, lockedUntil: undefined })) ?? user
+      : user;
+    const id = randomBytes(32).toString('base64url');
+    const started = Date.now();
+    const session: SessionRecord = {
+      idHash: hashSessionId(id),
+      username,
+      epoch: current.sessionEpoch,
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt: new Date(started).toISOString(),
+      lastSeenAt: new Date(started).toISOString(),
+      expiresAt: new Date(started + this.#options.absoluteMs).toISOString(),
+      ip,
+    };
+    await this.#store.sessions.create(session);
+    return { id, session, user: current };
+  }
+
+  /** The session behind the request's cookie, or undefined when absent, expired or revoked. */
+  async resolve(request: FastifyRequest): Promise<Auth | undefined> {
+    const id = readCookie(request.headers.cookie, SESSION_COOKIE);
+    if (!id || id.length > 100) return undefined;
+    const session = await this.#store.sessions.get(hashSessionId(id));
+    if (!session) return undefined;
+    const now = Date.now();
+    const idle = now - Date.parse(session.lastSeenAt) > this.#options.idleMs;
+    if (idle || Date.parse(session.expiresAt) <= now) {
+      await this.#store.sessions.delete(session.idHash);
+      return undefined;
+    }
+    const user = await this.#store.users.get(session.username);
+    // A bumped epoch (logout everywhere, password reset, disabling) ends every older session.
+    if (!user || user.disabled || user.sessionEpoch !== session.epoch) {
+      await this.#store.sessions.delete(session.idHash);
+      return undefined;
+    }
+    if (now - Date.parse(session.lastSeenAt) > TOUCH_EVERY_MS) {
+      await this.#store.sessions.touch(session.idHash, new Date(now).toISOString());
+    }
+    return { user, session };
+  }
+
+  /** The `onRequest` hook of every non-public route: a session, and the CSRF token on state changes. */
+  readonly authenticate = async (request: FastifyRequest): Promise<void> => {
+    const auth = await this.resolve(request);
+    if (!auth) throw ConsoleErrors.authRequired();
+    if (STATE_CHANGING.has(request.method)) {
+      const given = request.headers[CSRF_HEADER];
+      if (typeof given !== 'string' || !sameToken(given, auth.session.csrfToken)) throw ConsoleErrors.csrf();
+    }
+    request.auth = auth;
+  };
+
+  async logout(auth: Auth): Promise<void> {
+    await this.#store.sessions.delete(auth.session.idHash);
+  }
+
+  /** Bumps the epoch first, so every session is dead even if removing one of them fails. */
+  async logoutEverywhere(username: string): Promise<void> {
+    const user = await this.#store.users.get(username);
+    if (user) await this.#store.users.update(username, { sessionEpoch: user.sessionEpoch + 1 });
+    await this.#store.sessions.deleteForUser(username);
+  }
+
+  setCookie(reply: FastifyReply, id: string): void {
+    reply.header('set-cookie', this.#cookie(`${SESSION_COOKIE}=${id}`, Math.floor(this.#options.absoluteMs / 1000)));
+  }
+
+  clearCookie(reply: FastifyReply): void {
+    reply.header('set-cookie', this.#cookie(`${SESSION_COOKIE}=`, 0));
+  }
+
+  #cookie(pair: string, maxAgeSeconds: number): string {
+    return `${pair}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${this.#options.secureCookies ? '; Secure' : ''}`;
+  }
+}

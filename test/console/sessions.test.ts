@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { EmbeddedStore } from '../../store/index.js';
+import { ensureFirstAdmin, verifyPassword } from '../../console/index.js';
+import { login, PASSWORD, seedUser, testApp } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-console-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tryLogin = (app: FastifyInstance, username: string, password: string, ip = '10.0.0.1') =>
+  app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, remoteAddress: ip });
+
+describe('first start', () => {
+  it('creates admin with a random password printed once, which logs in; a second start creates nothing', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'first.db') });
+    const printed: string[] = [];
+    expect(await ensureFirstAdmin(store, (text) => printed.push(text))).toBe(true);
+    const password = /password: (\S+)/.exec(printed.join(''))?.[1];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const admin = await store.users.get('admin');
+    expect(admin).toMatchObject({ role: 'admin', departments: [], disabled: false });
+    expect(admin!.passwordHash).toMatch(/^scrypt\$15\$8\$1\$/);
+    expect(admin!.passwordHash).not.toContain(password!);
+    expect(await verifyPassword(password!, admin!.passwordHash)).toBe(true);
+
+    expect(await ensureFirstAdmin(store, (text) => printed.push(text))).toBe(false);
+    expect(printed).toHaveLength(1);
+    const app = await testApp(store);
+    expect((await login(app, 'admin', password!).then((c) => c.get('/api/me'))).json()).toMatchObject({ username: 'admin', role: 'admin' });
+    await app.close();
+    await store.close();
+  });
+});
+
+describe('console sessions', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'sessions.db') });
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp(store, { sessions: { secureCookies: true, perUser: { max: 8, windowMs: 60_000 } } });
+    for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) await seedUser(store, name, 'security_officer');
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  it('logs in with an HttpOnly, SameSite=Strict, Secure session cookie and keeps only its hash', async () => {
+    const response = await tryLogin(app, 'alice', PASSWORD);
+    expect(response.statusCode).toBe(200);
+    const cookie = String(response.headers['set-cookie']);
+    expect(cookie).toMatch(/^sw_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+    const body = response.json();
+    expect(body).toMatchObject({ user: { username: 'alice', role: 'security_officer' }, csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(body.user).not.toHaveProperty('passwordHash');
+    const id = /sw_session=([^;]+)/.exec(cookie)![1]!;
+    expect(await store.sessions.get(id)).toBeUndefined();
+    expect(await store.sessions.get(createHash('sha256').update(id).digest('hex'))).toMatchObject({ username: 'alice' });
+  });
+
+  it('leaves Secure off when configured for plain http on loopback', async () => {
+    const plain = await testApp(store, { sessions: { secureCookies: false } });
+    const response = await tryLogin(plain, 'alice', PASSWORD);
+    expect(String(response.headers['set-cookie'])).not.toMatch(/Secure/);
+    expect(String(response.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
+    await plain.close();
+  });
+
+  it('answers a wrong password and an unknown user the same way, and audits both', async () => {
+    const wrong = await tryLogin(app, 'bob', 'not the password');
+    const unknown = await tryLogin(app, 'nobody-here', 'not the password');
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    expect(wrong.json()).toEqual(unknown.json());
+    expect(wrong.json()).toMatchObject({ code: 'SW_ERR_LOGIN_FAILED', message: expect.stringMatching(/用户名或密码错误.*wrong username or password/) });
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    const trail = (await store.audit.list({}, { size: 1000 })).items;
+    expect(trail.filter((e) => e.action === 'session.login_failed').map((e) => e.target)).toEqual(expect.arrayContaining(['bob', 'nobody-here']));
+  });
+
+  it('needs a session on every API route but login, and 404s unknown routes as JSON', async () => {
+    for (const url of ['/api/me', '/api/session', '/api/alerts', '/api/events', '/api/inventory', '/api/backup/results', '/api/users', '/api/audit', '/api/docs']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(401);
+      expect(response.json(), url).toMatchObject({ code: 'SW_ERR_AUTH_REQUIRED' });
+    }
+    const bogus = await app.inject({ url: '/api/me', headers: { cookie: 'sw_session=forged-session-id' } });
+    expect(bogus.statusCode).toBe(401);
+    const unknown = await app.inject('/api/nothing');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'SW_ERR_ROUTE_NOT_FOUND' });
+  });
+
+  it('asks for the CSRF token on state-changing requests: missing or wrong → 403, right → done', async () => {
+    const client = await login(app, 'carol');
+    const noToken = await app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: client.cookie } });
+    expect(noToken.statusCode).toBe(403);
+    expect(noToken.json()).toMatchObject({ code: 'SW_ERR_CSRF' });
+    const wrongToken = await app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: client.cookie, 'x-csrf-token': `${client.csrf.slice(0, -1)}x` } });
+    expect(wrongToken.statusCode).toBe(403);
+    expect((await client.get('/api/session')).json()).toMatchObject({ csrfToken: client.csrf, user: { username: 'carol' } });
+    // A token from another session does not do either.
+    const other = await login(app, 'dave');
+    const crossed = await app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: client.cookie, 'x-csrf-token': other.csrf } });
+    expect(crossed.statusCode).toBe(403);
+    expect((await client.get('/api/me')).statusCode).toBe(200);
+  });
+
+  it('logs out one session, and logs out everywhere', async () => {
+    const first = await login(app, 'dave');
+    const second = await login(app, 'dave');
+    const logout = await first.send('DELETE', '/api/session');
+    expect(logout.statusCode).toBe(204);
+    expect(String(logout.headers['set-cookie'])).toMatch(/^sw_session=; Path=\/; Max-Age=0/);
+    expect((await first.get('/api/me')).statusCode).toBe(401);
+    expect((await second.get('/api/me')).statusCode).toBe(200);
+
+    const third = await login(app, 'dave');
+    expect((await second.send('POST', '/api/session/logout-all')).statusCode).toBe(204);
+    expect((await second.get('/api/me')).statusCode).toBe(401);
+    expect((await third.get('/api/me')).statusCode).toBe(401);
+    expect((await login(app, 'dave').then((c) => c.get('/api/me'))).statusCode).toBe(200);
+    const actions = (await store.audit.list({}, { size: 1000 })).items.filter((e) => e.actor === 'dave').map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['session.login', 'session.logout', 'session.logout_all']));
+  });
+
+  it('ends a session idle for longer than the idle timeout', async () => {
+    const client = await login(app, 'alice');
+    expect((await client.get('/api/me')).statusCode).toBe(200);
+    const idHash = createHash('sha256').update(client.cookie.slice('sw_session='.length)).digest('hex');
+    await store.sessions.touch(idHash, new Date(Date.now() - 31 * 60_000).toISOString());
+    expect((await client.get('/api/me')).statusCode).toBe(401);
+    expect(await store.sessions.get(idHash)).toBeUndefined();
+  });
+
+  it('locks an account after 5 failures in a row: even the right password fails until it is unlocked', async () => {
+    for (let n = 0; n < 5; n += 1) expect((await tryLogin(app, 'erin', `wrong-${n}`)).statusCode).toBe(401);
+    expect((await store.users.get('erin'))?.lockedUntil).toBeDefined();
+    const locked = await tryLogin(app, 'erin', PASSWORD);
+    expect(locked.statusCode).toBe(401);
+    expect(locked.json()).toEqual((await tryLogin(app, 'nobody-at-all', PASSWORD)).json());
+    // An admin unlocks it.
+    await seedUser(store, 'root-admin', 'admin');
+    const admin = await login(app, 'root-admin');
+    expect((await admin.send('PATCH', '/api/users/erin', { unlock: true })).statusCode).toBe(200);
+    expect((await tryLogin(app, 'erin', PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('limits login attempts per address and per username with 429 and Retry-After', async () => {
+    const limited = await testApp(store, { sessions: { perIp: { max: 3, windowMs: 60_000 }, perUser: { max: 2, windowMs: 60_000 } } });
+    expect((await tryLogin(limited, 'bob', 'wrong', '10.9.9.1')).statusCode).toBe(401);
+    expect((await tryLogin(limited, 'bob', 'wrong', '10.9.9.2')).statusCode).toBe(401);
+    const perUser = await tryLogin(limited, 'bob', PASSWORD, '10.9.9.3');
+    expect(perUser.statusCode).toBe(429);
+    expect(perUser.json()).toMatchObject({ code: 'SW_ERR_LOGIN_RATE_LIMIT' });
+    expect(Number(perUser.headers['retry-after'])).toBeGreaterThan(0);
+
+    for (const name of ['x1', 'x2']) expect((await tryLogin(limited, name, 'wrong', '10.9.9.4')).statusCode).toBe(401);
+    // 10.9.9.4 has made 2 attempts; the third is allowed (and fails), the fourth is over the per-address limit.
+    expect((await tryLogin(limited, 'x3', 'wrong', '10.9.9.4')).statusCode).toBe(401);
+    expect((await tryLogin(limited, 'alice', PASSWORD, '10.9.9.4')).statusCode).toBe(429);
+    expect((await tryLogin(limited, 'alice', PASSWORD, '10.9.9.5')).statusCode).toBe(200);
+    await limited.close();
+  });
+});

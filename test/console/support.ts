@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { alertId, createLogger, createMetricsRegistry, parseInventory, type Alert, type Inventory } from '../../core/index.js';
+import type { Store, UserRecord } from '../../store/index.js';
+import { buildApp, hashPassword, type AppDeps } from '../../console/index.js';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Hashing is deliberately slow; every seeded user shares one hash. */
+let sharedHash: Promise<string> | undefined;
+
+export async function seedUser(store: Store, username: string, role: string, departments: string[] = []): Promise<UserRecord> {
+  sharedHash ??= hashPassword(PASSWORD);
+  const now = new Date().toISOString();
+  const user: UserRecord = {
+    username, displayName: username, role, departments, passwordHash: await sharedHash,
+    disabled: false, failedLogins: 0, sessionEpoch: 0, createdAt: now, updatedAt: now,
+  };
+  await store.users.create(user);
+  return user;
+}
+
+export function testApp(store: Store, extra: Partial<AppDeps> = {}): Promise<FastifyInstance> {
+  return buildApp({ store, registry: createMetricsRegistry({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }), ...extra });
+}
+
+export interface Client {
+  cookie: string;
+  csrf: string;
+  get(url: string): Promise<LightMyRequestResponse>;
+  send(method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse>;
+}
+
+/** Logs in and returns a client that sends the session cookie and, on state changes, the CSRF token. */
+export async function login(app: FastifyInstance, username: string, password = PASSWORD, ip = '127.0.0.1'): Promise<Client> {
+  const response = await app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, remoteAddress: ip });
+  if (response.statusCode !== 200) throw new Error(`login ${username} failed: ${response.statusCode} ${response.body}`);
+  const cookie = String(response.headers['set-cookie']).split(';')[0]!;
+  const csrf = response.json().csrfToken as string;
+  return {
+    cookie, csrf,
+    get: (url) => app.inject({ method: 'GET', url, headers: { cookie }, remoteAddress: ip }),
+    send: (method, url, payload) => app.inject({
+      method, url, headers: { cookie, 'x-csrf-token': csrf }, remoteAddress: ip, ...(payload !== undefined ? { payload: payload as object } : {}),
+    }),
+  };
+}
+
+/** Two departments, each with a system, events, alerts and backup results; ids are unique per call. */
+export async function seedTwoDepartments(store: Store) {
+  const tag = randomUUID().slice(0, 6);
+  const a = { department: `dept-a-${tag}`, system: `sys-a-${tag}` };
+  const b = { department: `dept-b-${tag}`, system: `sys-b-${tag}` };
+  const inventory: Inventory = parseInventory({
+    departments: [a, b].map((d) => ({ id: d.department, name: `部门 ${d.department}` })),
+    systems: [a, b].map((d) => ({
+      id: d.system, name: `系统 ${d.system}`, department: d.department, mlpsLevel: 3, zone: '政务外网', owner: { name: '张三' },
+    })),
+  }, 'test');
+  await store.assets.replaceInventory(inventory);
+  const at = '2026-04-01T08:00:00.000Z';
+  const ids = (d: typeof a) => ({
+    event: `${d.department}-ev1`,
+    alert: alertId('rule-ssh-brute', d.department, at),
+    result: `${d.department}-backup1`,
+  });
+  for (const d of [a, b]) {
+    const id = ids(d);
+    await store.events.write([{
+      id: id.event, '@timestamp': at, message: `failed password for root from ${d.department} marker-${d.department}`,
+      event: { outcome: 'failure' }, user: { name: 'root' }, shouwang: { department: d.department, system: d.system, mlps_level: 3 },
+    }]);
+    const alert: Alert = {
+      id: id.alert, rule: { id: 'rule-ssh-brute', title: 'SSH 暴力破解 / SSH brute force', level: 'high' }, mlps: ['8.1.4.3 a)'],
+      department: d.department, system: d.system, mlpsLevel: 3, priority: 12, status: 'new',
+      timeline: [{ at, actor: 'analyzer', action: 'raised' }], firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [id.event],
+    };
+    await store.alerts.upsert([alert]);
+    await store.jobResults.put({
+      id: id.result, kind: 'backup.check', status: 'pass', system: d.system, department: d.department, site: 'same-city',
+      startedAt: at, finishedAt: at, summary: `备份正常 ${d.department}`, detail: {},
+    });
+  }
+  return { a: { ...a, ...ids(a) }, b: { ...b, ...ids(b) } };
+}
