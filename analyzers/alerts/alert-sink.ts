@@ -1,0 +1,175 @@
+import { mergeAlert, type Alert } from '../../core/index.js';
+import type { AlertStore } from '../../store/index.js';
+import type { AlertContribution } from './alert-builder.js';
+
+export interface AlertSinkOptions {
+  store: Pick<AlertStore, 'upsert' | 'get'>;
+  /** Contributions per store write; a full batch is written at once. */
+  batchSize?: number;
+  /** The longest a contribution waits for its batch. */
+  flushMs?: number;
+  /** How late (event time) a repeat may come and still be counted, as the correlator's lateness. */
+  latenessMs?: number;
+  /** A timed flush failed; the batch stays pending and is retried after `flushMs`. */
+  onError?: (error: unknown) => void;
+}
+
+export interface AlertFlushResult {
+  created: number;
+  updated: number;
+  /** Contributions already counted (a replay) or older than the lateness allows. */
+  skipped: number;
+}
+
+/** What the sink knows about one alert: enough to count each contribution once. */
+interface LedgerEntry {
+  /** Contributions at or before this time are in the store already (its lastSeen when first read). */
+  floor: number;
+  newest: number;
+  /** Keys counted within the lateness of `newest`. */
+  recent: Map<string, number>;
+  pruneAt: number;
+  windowEnd: number;
+}
+
+/**
+ * Batches alert contributions and upserts them. The store adds counts up, so replaying the same
+ * signals must not reach it twice; the sink counts each contribution key (event id, hit window)
+ * once per alert:
+ * - in this process, by the keys seen within the lateness of the alert's newest contribution;
+ *   anything older than that is taken as a replay and skipped;
+ * - for an alert this process has not seen yet, by the stored alert: contributions at or before its
+ *   lastSeen are already counted. So re-running an ingest, or resuming after a crash, raises nothing.
+ * The price: an event later than the lateness, or one that was late across a restart, is not counted.
+ */
+export class AlertSink {
+  readonly #store: Pick<AlertStore, 'upsert' | 'get'>;
+  readonly #batchSize: number;
+  readonly #flushMs: number;
+  readonly #latenessMs: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #ledger = new Map<string, LedgerEntry>();
+  #pending: AlertContribution[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<AlertFlushResult> | undefined;
+  #closing: Promise<void> | undefined;
+  #clock = -Infinity;
+
+  constructor(options: AlertSinkOptions) {
+    this.#store = options.store;
+    this.#batchSize = options.batchSize ?? 200;
+    this.#flushMs = options.flushMs ?? 1_000;
+    this.#latenessMs = options.latenessMs ?? 300_000;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  add(contribution: AlertContribution): void {
+    if (this.#closing) throw new Error('AlertSink is closed');
+    this.#pending.push(contribution);
+    if (this.#pending.length >= this.#batchSize) this.#flushSoon(0);
+    else this.#flushSoon(this.#flushMs);
+  }
+
+  /** Writes everything pending; resolves when it is in the store. A failed batch stays pending. */
+  async flush(): Promise<AlertFlushResult> {
+    const total: AlertFlushResult = { created: 0, updated: 0, skipped: 0 };
+    while (this.#flushing) await this.#flushing.catch(() => undefined);
+    while (this.#pending.length > 0) {
+      this.#flushing = this.#write(this.#pending.splice(0, this.#batchSize));
+      try {
+        const result = await this.#flushing;
+        total.created += result.created;
+        total.updated += result.updated;
+        total.skipped += result.skipped;
+      } finally {
+        this.#flushing = undefined;
+      }
+    }
+    return total;
+  }
+
+  /** Flushes and stops the timer; the same promise when called twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearTimeout(this.#timer);
+      await this.flush();
+    })();
+    return this.#closing;
+  }
+
+  #flushSoon(delayMs: number): void {
+    if (this.#timer && delayMs > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush().catch((error: unknown) => {
+        this.#onError(error);
+        // The batch stayed pending: try again later, as the collector's event sink does.
+        if (this.#pending.length > 0 && !this.#closing) this.#flushSoon(this.#flushMs);
+      });
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #write(batch: AlertContribution[]): Promise<AlertFlushResult> {
+    try {
+      await this.#loadUnknown(batch);
+      const folded = new Map<string, Alert>();
+      let skipped = 0;
+      for (const contribution of batch) {
+        if (!this.#count(contribution)) {
+          skipped += 1;
+          continue;
+        }
+        const seen = folded.get(contribution.alert.id);
+        folded.set(contribution.alert.id, seen ? mergeAlert(seen, contribution.alert) : contribution.alert);
+      }
+      const result = folded.size > 0 ? await this.#store.upsert([...folded.values()]) : { created: 0, updated: 0 };
+      this.#evict();
+      return { ...result, skipped };
+    } catch (error) {
+      // Part of the batch may have landed: forget these alerts so the retry re-reads what the store has.
+      for (const contribution of batch) this.#ledger.delete(contribution.alert.id);
+      this.#pending.unshift(...batch);
+      throw error;
+    }
+  }
+
+  /** Reads the stored state of alerts this process has not counted into yet. */
+  async #loadUnknown(batch: AlertContribution[]): Promise<void> {
+    const unknown = new Map<string, number>();
+    for (const { alert, windowEnd } of batch) if (!this.#ledger.has(alert.id)) unknown.set(alert.id, windowEnd);
+    const stored = await Promise.all([...unknown.keys()].map((id) => this.#store.get(id)));
+    [...unknown].forEach(([id, windowEnd], i) => {
+      const alert = stored[i];
+      this.#ledger.set(id, {
+        floor: alert ? Date.parse(alert.lastSeen) : -Infinity, newest: -Infinity, recent: new Map(), pruneAt: 64, windowEnd,
+      });
+    });
+  }
+
+  /** Whether a contribution is new for its alert; records it when so. */
+  #count({ alert, key, time }: AlertContribution): boolean {
+    const entry = this.#ledger.get(alert.id)!;
+    if (time > this.#clock) this.#clock = time;
+    if (time <= entry.floor || time < entry.newest - this.#latenessMs || entry.recent.has(key)) return false;
+    entry.recent.set(key, time);
+    if (time > entry.newest) entry.newest = time;
+    if (entry.recent.size > entry.pruneAt) {
+      const from = entry.newest - this.#latenessMs;
+      for (const [seen, at] of entry.recent) if (at < from) entry.recent.delete(seen);
+      entry.pruneAt = Math.max(64, entry.recent.size * 2);
+    }
+    return true;
+  }
+
+  /** Forgets alerts whose window ended longer ago than the lateness: no repeat is due for them. */
+  #evict(): void {
+    const before = this.#clock - this.#latenessMs;
+    for (const [id, entry] of this.#ledger) if (entry.windowEnd < before) this.#ledger.delete(id);
+  }
+}

@@ -1,0 +1,417 @@
+import { SAMPLE_EVENT_LIMIT, getField } from '../../core/index.js';
+import type { CorrelationHit, RuleProblem, Signal } from '../types.js';
+import { fieldFor, linkCorrelations, type CompiledCorrelation } from './compile.js';
+
+/*
+ * Window semantics (event time, `@timestamp`, never arrival time):
+ * - Signals wait in a reorder buffer and are processed in event-time order once the watermark
+ *   (the newest event time seen minus `latenessMs`) has passed them, so an out-of-order signal
+ *   within the lateness gives exactly the hits the in-order stream gives. A signal older than the
+ *   watermark is dropped and counted (`dropped`).
+ * - Eager correlations (a count, distinct count, sum or number of rules that can only grow, tested
+ *   with gt/gte) slide: at each signal at time t the window is [t − timespan, t] for its group, and
+ *   the hit fires as soon as the condition holds. The hit consumes the window: the group starts
+ *   afresh, so "event_count gte 5" over 12 signals in 5m fires at the 5th and the 10th.
+ * - Other correlations (an upper bound such as lt/lte/eq/neq, value_avg, value_percentile) need the
+ *   whole window: it opens at the group's first signal, covers [first, first + timespan] and is
+ *   tested once when a later signal passes its end (or at flush()).
+ * - temporal: every listed rule seen within the window; temporal_ordered: in the listed order, each
+ *   strictly later than the one before (signals in the same millisecond have no order).
+ * - Signals lacking a group-by field are not counted for that correlation (as `stats … by` does).
+ * - A hit is a signal for the correlations that list this correlation (chaining), at its window end.
+ * Memory: sliding groups hold the signals of one timespan and are evicted when it has passed;
+ * closing windows keep counters and a sample (value_percentile keeps every value); the reorder
+ * buffer holds `latenessMs` of signals.
+ */
+
+export interface CorrelatorOptions {
+  /** How late (event time) a signal may arrive and still count. */
+  latenessMs: number;
+  /** Signals kept on a hit, oldest first. */
+  sampleLimit?: number;
+  /** Told about each signal dropped for arriving later than the lateness. */
+  onLate?: (signal: Signal) => void;
+  /** Receives the problems of linking (correlations that refer to themselves are left out). */
+  problems?: RuleProblem[];
+}
+
+interface Entry {
+  time: number;
+  signal: Signal;
+  /** value_sum/avg/percentile: the number; value_count: the distinct key. */
+  value: number | string;
+}
+
+interface Group {
+  /** The group-by values, joined by U+001F. */
+  key: string;
+  entries: Entry[];
+  head: number;
+  newest: number;
+  /** Windowed groups: signals counted (entries keep only samples). */
+  count: number;
+  sum: number;
+  distinct: Map<string, number>;
+  /** temporal: the latest signal of each listed rule. */
+  latest: (Signal | undefined)[];
+  /** temporal_ordered: the chain through rules[0..k] with the latest start. */
+  chains: (Signal[] | undefined)[];
+  /** Windowed (non-eager) groups: the window's end. */
+  closesAt: number;
+}
+
+/** One correlation's per-group state. */
+class CorrelationState {
+  readonly groups = new Map<string, Group>();
+  /** Windowed groups in the order they opened, which is the order they close. */
+  readonly closing: { key: string; group: Group }[] = [];
+  closingHead = 0;
+  lastSweep = -Infinity;
+
+  constructor(readonly correlation: CompiledCorrelation, readonly sampleLimit: number) {}
+
+  /** Processes one signal (in event-time order) for the listed rule `index`; returns an eager hit. */
+  add(signal: Signal, index: number): CorrelationHit | undefined {
+    const c = this.correlation;
+    const t = signal.time;
+    if (c.eager && t - this.lastSweep > c.timespanMs) this.#sweep(t);
+    let key = '';
+    for (let i = 0; i < c.groupBy.length; i += 1) {
+      const value = text(getField(signal.event, fieldFor(c, c.groupBy[i]!, signal.rule.id, signal.rule.name)));
+      if (value === undefined) return undefined;
+      key = i === 0 ? value : `${key}\u001f${value}`;
+    }
+    const measured = this.#measuredValue(signal);
+    if (measured === undefined) return undefined;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = {
+        key, entries: [], head: 0, newest: t, count: 0, sum: 0, distinct: c.type === 'value_count' ? new Map() : EMPTY,
+        latest: [], chains: [], closesAt: t + c.timespanMs,
+      };
+      this.groups.set(key, group);
+      if (!c.eager) this.closing.push({ key, group });
+    }
+    group.newest = t;
+    if (c.type === 'temporal') return this.#temporal(key, group, signal, index);
+    if (c.type === 'temporal_ordered') return this.#ordered(key, group, signal, index);
+    if (c.eager) this.#evict(group, t - c.timespanMs);
+    group.count += 1;
+    // A closing window needs its signals only as samples; a percentile needs every value.
+    if (c.eager || c.type === 'value_percentile' || group.entries.length < this.sampleLimit) {
+      group.entries.push({ time: t, signal, value: measured });
+    }
+    if (c.type === 'value_count') group.distinct.set(measured as string, (group.distinct.get(measured as string) ?? 0) + 1);
+    else if (typeof measured === 'number') group.sum += measured;
+    if (!c.eager) return undefined;
+    const value = c.type === 'event_count' ? group.entries.length - group.head : c.type === 'value_count' ? group.distinct.size : group.sum;
+    if (!c.test(value)) return undefined;
+    this.groups.delete(key);
+    return this.#hit(group, group.entries.slice(group.head).map((entry) => entry.signal), value);
+  }
+
+  /** The windowed group that closes first, if it closes before `time`. */
+  nextClosing(time: number): number | undefined {
+    while (this.closingHead < this.closing.length) {
+      const head = this.closing[this.closingHead]!;
+      if (this.groups.get(head.key) === head.group) return head.group.closesAt < time ? head.group.closesAt : undefined;
+      this.closingHead += 1;
+    }
+    this.closing.length = 0;
+    this.closingHead = 0;
+    return undefined;
+  }
+
+  /** Closes the first windowed group (call after nextClosing said it is due) and tests its window. */
+  closeNext(): CorrelationHit | undefined {
+    const { key, group } = this.closing[this.closingHead++]!;
+    if (this.closingHead > 1024 && this.closingHead * 2 > this.closing.length) {
+      this.closing.splice(0, this.closingHead);
+      this.closingHead = 0;
+    }
+    this.groups.delete(key);
+    const c = this.correlation;
+    const entries = group.entries;
+    let value: number;
+    if (c.type === 'value_count') value = group.distinct.size;
+    else if (c.type === 'value_sum') value = group.sum;
+    else if (c.type === 'value_avg') value = group.sum / group.count;
+    else if (c.type === 'value_percentile') value = nearestRank(entries.map((entry) => entry.value as number), c.percentile);
+    else value = group.count;
+    if (!c.test(value)) return undefined;
+    return this.#hit(group, entries.map((entry) => entry.signal), value, group.closesAt - c.timespanMs, group.newest);
+  }
+
+  #measuredValue(signal: Signal): number | string | undefined {
+    const c = this.correlation;
+    if (c.fields.length === 0) return 0;
+    const read = (field: string) => getField(signal.event, fieldFor(c, field, signal.rule.id, signal.rule.name));
+    if (c.type === 'value_count') {
+      const parts = c.fields.map((field) => text(read(field)));
+      return parts.includes(undefined) ? undefined : parts.join('\u001f');
+    }
+    const raw = read(c.fields[0]!);
+    const number = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    return Number.isFinite(number) ? number : undefined;
+  }
+
+  #temporal(key: string, group: Group, signal: Signal, index: number): CorrelationHit | undefined {
+    group.latest[index] = signal;
+    const from = signal.time - this.correlation.timespanMs;
+    const seen = group.latest.filter((latest): latest is Signal => latest !== undefined && latest.time >= from);
+    if (!this.correlation.test(seen.length)) return undefined;
+    this.groups.delete(key);
+    return this.#hit(group, seen.sort((a, b) => a.time - b.time), seen.length);
+  }
+
+  #ordered(key: string, group: Group, signal: Signal, index: number): CorrelationHit | undefined {
+    const c = this.correlation;
+    if (index === 0) group.chains[0] = [signal];
+    else {
+      const before = group.chains[index - 1];
+      const start = before?.[0]!.time ?? -Infinity;
+      // Extend only a chain that ended strictly earlier and still fits the window; keep the latest start.
+      if (before && before[before.length - 1]!.time < signal.time && start >= signal.time - c.timespanMs) {
+        const current = group.chains[index];
+        if (!current || current[0]!.time <= start) group.chains[index] = [...before, signal];
+      }
+    }
+    const complete = group.chains[c.rules.length - 1];
+    if (!complete || complete[complete.length - 1] !== signal) return undefined;
+    this.groups.delete(key);
+    return this.#hit(group, complete, c.rules.length);
+  }
+
+  #hit(group: Group, signals: Signal[], value: number, windowStart?: number, windowEnd?: number): CorrelationHit {
+    const c = this.correlation;
+    const groupValues: Record<string, string> = {};
+    const values = group.key.split('\u001f');
+    c.groupBy.forEach((name, i) => (groupValues[name] = values[i]!));
+    return {
+      rule: c.rule,
+      group: groupValues,
+      windowStart: windowStart ?? signals[0]!.time,
+      windowEnd: windowEnd ?? signals[signals.length - 1]!.time,
+      value,
+      signals: signals.length > this.sampleLimit ? signals.slice(0, this.sampleLimit) : signals,
+    };
+  }
+
+  /** Drops window entries older than `from`, keeping the distinct counts and the sum in step. */
+  #evict(group: Group, from: number): void {
+    const entries = group.entries;
+    while (group.head < entries.length && entries[group.head]!.time < from) {
+      const { value } = entries[group.head++]!;
+      if (typeof value === 'string') {
+        const left = group.distinct.get(value)! - 1;
+        if (left === 0) group.distinct.delete(value);
+        else group.distinct.set(value, left);
+      } else group.sum -= value;
+    }
+    if (group.head > 64 && group.head * 2 > entries.length) {
+      entries.splice(0, group.head);
+      group.head = 0;
+    }
+  }
+
+  /** Forgets eager groups with nothing inside the window any more: memory stays bounded. */
+  #sweep(now: number): void {
+    this.lastSweep = now;
+    const from = now - this.correlation.timespanMs;
+    for (const [key, group] of this.groups) if (group.newest < from) this.groups.delete(key);
+  }
+}
+
+/** Runs compiled correlations over a stream of signals, in event time; see the window semantics above. */
+export class Correlator {
+  readonly #states: CorrelationState[];
+  /** Rule id or name → the correlations listing it, with its position in their list. */
+  readonly #routes = new Map<string, { state: CorrelationState; index: number }[]>();
+  readonly #latenessMs: number;
+  readonly #onLate: ((signal: Signal) => void) | undefined;
+  readonly #buffer = new SignalHeap();
+  #newest = -Infinity;
+  #dropped = 0;
+
+  constructor(correlations: readonly CompiledCorrelation[], options: CorrelatorOptions) {
+    const sampleLimit = options.sampleLimit ?? SAMPLE_EVENT_LIMIT;
+    const linked = linkCorrelations(correlations, options.problems ?? []);
+    this.#states = linked.map((correlation) => new CorrelationState(correlation, sampleLimit));
+    for (const state of this.#states) {
+      state.correlation.rules.forEach((ref, index) => {
+        const routes = this.#routes.get(ref) ?? [];
+        routes.push({ state, index });
+        this.#routes.set(ref, routes);
+      });
+    }
+    this.#latenessMs = options.latenessMs;
+    this.#onLate = options.onLate;
+  }
+
+  /** Signals dropped because they arrived later than the lateness allows. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Groups holding state, over all correlations: bounded by what one timespan holds. */
+  get openGroups(): number {
+    return this.#states.reduce((sum, state) => sum + state.groups.size, 0);
+  }
+
+  /** Whether moving event time forward may release something: buffered signals or windows to close. */
+  get waiting(): boolean {
+    return this.#buffer.size > 0 || this.#states.some((state) => state.closingHead < state.closing.length);
+  }
+
+  /** Signals waiting for the watermark. */
+  get pending(): number {
+    return this.#buffer.size;
+  }
+
+  /** Takes one signal; returns the hits that became certain (the watermark moved past them). */
+  push(signal: Signal): CorrelationHit[] {
+    const routed = this.#routed(signal);
+    if (routed && Number.isFinite(signal.time) && signal.time >= this.#newest - this.#latenessMs) {
+      this.#buffer.push(signal);
+    } else if (routed) {
+      this.#dropped += 1;
+      this.#onLate?.(signal);
+      return [];
+    }
+    return Number.isFinite(signal.time) ? this.advanceTo(signal.time) : [];
+  }
+
+  /** Moves event time forward (e.g. by the wall clock when a live stream is quiet) and releases what is due. */
+  advanceTo(time: number): CorrelationHit[] {
+    if (time > this.#newest) this.#newest = time;
+    const watermark = this.#newest - this.#latenessMs;
+    const hits: CorrelationHit[] = [];
+    // Strictly older than the watermark: a signal at the watermark itself may still be joined by another.
+    while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) this.#process(this.#buffer.pop()!, hits);
+    this.#closeBefore(watermark, hits);
+    return hits;
+  }
+
+  /** End of stream: processes everything buffered and tests every open window. */
+  flush(): CorrelationHit[] {
+    const hits: CorrelationHit[] = [];
+    while (this.#buffer.size > 0) this.#process(this.#buffer.pop()!, hits);
+    this.#closeBefore(Infinity, hits);
+    return hits;
+  }
+
+  #routed(signal: Pick<Signal, 'rule'>): boolean {
+    return this.#routes.has(signal.rule.id) || (signal.rule.name !== undefined && this.#routes.has(signal.rule.name));
+  }
+
+  #process(signal: Signal, hits: CorrelationHit[]): void {
+    this.#closeBefore(signal.time, hits);
+    this.#route(signal, hits);
+  }
+
+  #route(signal: Signal, hits: CorrelationHit[]): void {
+    const byId = this.#routes.get(signal.rule.id);
+    const byName = signal.rule.name !== undefined && signal.rule.name !== signal.rule.id ? this.#routes.get(signal.rule.name) : undefined;
+    for (const routes of [byId, byName]) {
+      if (!routes) continue;
+      for (const { state, index } of routes) {
+        const hit = state.add(signal, index);
+        if (hit) this.#emit(hit, hits);
+      }
+    }
+  }
+
+  /** Closes windowed groups ending before `time`, earliest first, so chained input stays in order. */
+  #closeBefore(time: number, hits: CorrelationHit[]): void {
+    for (;;) {
+      let first: CorrelationState | undefined;
+      let firstAt = Infinity;
+      for (const state of this.#states) {
+        const at = state.nextClosing(time);
+        if (at !== undefined && at < firstAt) [first, firstAt] = [state, at];
+      }
+      if (!first) return;
+      const hit = first.closeNext();
+      if (hit) this.#emit(hit, hits, firstAt);
+    }
+  }
+
+  #emit(hit: CorrelationHit, hits: CorrelationHit[], at = hit.windowEnd): void {
+    hits.push(hit);
+    if (!this.#routed(hit)) return;
+    const derived: Signal = {
+      rule: hit.rule,
+      eventId: `${hit.rule.id}@${hit.windowStart}/${Object.values(hit.group).join('\u001f')}`,
+      time: at,
+      event: { shouwang: hit.signals[0]?.event.shouwang, ...hit.group },
+      from: hit,
+    };
+    this.#route(derived, hits);
+  }
+}
+
+const EMPTY: Map<string, number> = new Map();
+
+/** Min-heap by (time, rule id, event id): the processing order does not depend on arrival order. */
+class SignalHeap {
+  readonly #items: Signal[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  peek(): Signal | undefined {
+    return this.#items[0];
+  }
+
+  push(signal: Signal): void {
+    const items = this.#items;
+    items.push(signal);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i]!, items[parent]!)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Signal | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    items[0] = last;
+    for (let i = 0; ;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < items.length && before(items[left]!, items[smallest]!)) smallest = left;
+      if (right < items.length && before(items[right]!, items[smallest]!)) smallest = right;
+      if (smallest === i) break;
+      [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+      i = smallest;
+    }
+    return top;
+  }
+}
+
+function before(a: Signal, b: Signal): boolean {
+  if (a.time !== b.time) return a.time < b.time;
+  if (a.rule.id !== b.rule.id) return a.rule.id < b.rule.id;
+  return a.eventId < b.eventId;
+}
+
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** Nearest-rank percentile: the smallest value with at least p% of the values at or below it. */
+function nearestRank(values: number[], percentile: number): number {
+  values.sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((percentile / 100) * values.length));
+  return values[rank - 1]!;
+}

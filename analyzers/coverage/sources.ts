@@ -1,0 +1,142 @@
+import {
+  alertId, alertPriority, type Alert, type BusinessSystem, type Inventory, type LogSource, type RuleLevel,
+} from '../../core/index.js';
+import type { AlertStore, EventStore, FieldValue, Scope } from '../../store/index.js';
+
+/** A log source the inventory expects to hear from, resolved to one system. */
+export interface ExpectedSource {
+  system: string;
+  department: string;
+  mlpsLevel: number;
+  name: string;
+  host?: string;
+  dataset?: string;
+  silentAfterSeconds: number;
+}
+
+export interface SourceStatus extends ExpectedSource {
+  /** Newest event seen from the source within the look-back, if any. */
+  lastSeen?: string;
+  silent: boolean;
+}
+
+export interface SystemCoverage {
+  system: string;
+  department: string;
+  expected: number;
+  reporting: number;
+  /** reporting / expected, 0…1; 1 for a system that expects nothing. */
+  ratio: number;
+  silent: string[];
+}
+
+export const SILENT_SOURCE_RULE = {
+  id: 'shouwang-silent-source',
+  title: '日志源静默 / Log source silent',
+  level: 'medium' as RuleLevel,
+};
+
+/**
+ * 安全审计 (audit records kept) and 集中管控 (audit data collected centrally) per MLPS level; level 2 has no
+ * 集中管控, so its 审计管理 clause stands in. Level 1 asks neither.
+ */
+const SILENT_SOURCE_CLAUSES: Record<number, string[]> = {
+  2: ['7.1.4.3', '7.1.5.2'],
+  3: ['8.1.4.3', '8.1.5.4'],
+  4: ['9.1.4.3', '9.1.5.4'],
+};
+
+/** How far back to look for the last event of a silent source. */
+const LOOK_BACK_MS = 30 * 86_400_000;
+
+export function expectedSources(inventory: Inventory, defaultSilentAfterSeconds: number): ExpectedSource[] {
+  return inventory.systems.flatMap((system) => sourcesOf(system, defaultSilentAfterSeconds));
+}
+
+function sourcesOf(system: BusinessSystem, defaultSilentAfterSeconds: number): ExpectedSource[] {
+  const base = { system: system.id, department: system.department, mlpsLevel: system.mlpsLevel };
+  const declared: LogSource[] = system.logSources ?? system.hosts.map((host) => ({ host }));
+  return declared.map((source) => ({
+    ...base,
+    name: source.name ?? ([source.host, source.dataset].filter(Boolean).join(' ') || system.id),
+    ...(source.host ? { host: source.host } : {}),
+    ...(source.dataset ? { dataset: source.dataset } : {}),
+    silentAfterSeconds: source.silentAfter ?? defaultSilentAfterSeconds,
+  }));
+}
+
+/** Asks the store when each expected source last spoke: one bounded query per source, two when silent. */
+export async function sourceStatuses(
+  events: EventStore, expected: readonly ExpectedSource[], now: Date, scope?: Scope,
+): Promise<SourceStatus[]> {
+  const allowed = scope?.departments ? new Set(scope.departments) : undefined;
+  const statuses: SourceStatus[] = [];
+  for (const source of expected) {
+    if (allowed && !allowed.has(source.department)) continue;
+    const filters: Record<string, FieldValue> = { 'shouwang.system': source.system };
+    if (source.host) filters['host.name'] = source.host;
+    if (source.dataset) filters['event.dataset'] = source.dataset;
+    const silentSince = new Date(now.getTime() - source.silentAfterSeconds * 1000).toISOString();
+    const newest = async (from: string, to: string) =>
+      (await events.search({ filters, from, to, ...(scope ? { scope } : {}) }, { size: 1, order: 'desc' })).items[0]?.['@timestamp'];
+    const recent = await newest(silentSince, now.toISOString());
+    const lastSeen = recent ?? (await newest(new Date(now.getTime() - LOOK_BACK_MS).toISOString(), silentSince));
+    statuses.push({ ...source, ...(lastSeen ? { lastSeen } : {}), silent: recent === undefined });
+  }
+  return statuses;
+}
+
+export function coverageBySystem(statuses: readonly SourceStatus[]): SystemCoverage[] {
+  const bySystem = new Map<string, SystemCoverage>();
+  for (const status of statuses) {
+    let coverage = bySystem.get(status.system);
+    if (!coverage) {
+      coverage = { system: status.system, department: status.department, expected: 0, reporting: 0, ratio: 1, silent: [] };
+      bySystem.set(status.system, coverage);
+    }
+    coverage.expected += 1;
+    if (status.silent) coverage.silent.push(status.name);
+    else coverage.reporting += 1;
+    coverage.ratio = coverage.reporting / coverage.expected;
+  }
+  return [...bySystem.values()];
+}
+
+/** One alert per silence episode: the id is keyed on the last event seen, so it stays the same until the source speaks again. */
+export function silentSourceAlert(status: SourceStatus, now: Date): Alert {
+  const groupKey = `${status.system}|${status.host ?? '*'}|${status.dataset ?? '*'}`;
+  const since = status.lastSeen ?? 'never';
+  const at = now.toISOString();
+  return {
+    id: alertId(SILENT_SOURCE_RULE.id, groupKey, since),
+    rule: { ...SILENT_SOURCE_RULE },
+    mlps: SILENT_SOURCE_CLAUSES[status.mlpsLevel] ?? [],
+    department: status.department,
+    system: status.system,
+    mlpsLevel: status.mlpsLevel,
+    priority: alertPriority(SILENT_SOURCE_RULE.level, status.mlpsLevel),
+    status: 'new',
+    timeline: [{
+      at, actor: 'shouwang', action: 'raised',
+      comment: `${status.name}: ${status.lastSeen ? `最后事件 last event ${status.lastSeen}` : '30 天内无事件 no event in 30 days'}`,
+    }],
+    firstSeen: at,
+    lastSeen: at,
+    count: 1,
+    sampleEventIds: [],
+    groupKey,
+  };
+}
+
+/** Raises an alert for each newly silent source; an episode already alerted is left as the officers left it. */
+export async function raiseSilentSourceAlerts(alerts: AlertStore, statuses: readonly SourceStatus[], now: Date): Promise<Alert[]> {
+  const raised: Alert[] = [];
+  for (const status of statuses) {
+    if (!status.silent) continue;
+    const alert = silentSourceAlert(status, now);
+    if (await alerts.get(alert.id)) continue;
+    raised.push(alert);
+  }
+  if (raised.length) await alerts.upsert(raised);
+  return raised;
+}

@@ -1,0 +1,8 @@
+export * from './types.js';
+export * from './sigma/index.js';
+export * from './mlps/index.js';
+export * from './correlation/index.js';
+export * from './alerts/index.js';
+export * from './coverage/index.js';
+export { startAnalysis } from './analysis.js';
+export type { Analysis, AnalysisOptions } from './analysis.js';

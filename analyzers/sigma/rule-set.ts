@@ -1,0 +1,198 @@
+/**
+ * A set of single-event rules compiled as a whole: rules are grouped by what their logsource maps
+ * to, so an event is only tested against the rules whose logsource condition it meets, and Sigma
+ * filters are folded into the rules they name.
+ */
+import type { RuleDocument, RuleProblem, RuleRef, Signal } from '../types.js';
+import { closeEventScope, compileDetection, DetectionError, openEventScope, type EventPredicate, type EventRecord } from './detection.js';
+import { RuleErrors } from './errors.js';
+import { loadDefaultMapping, resolveLogsource, type FieldMapping, type Logsource, type LogsourceMapping } from './mapping.js';
+
+export interface CompileOptions {
+  /** Default: rules/mappings/default.yaml. Use identityMapping() for raw field names. */
+  mapping?: FieldMapping;
+  /** Values of `%name%` placeholders for the `expand` modifier. */
+  placeholders?: Record<string, string[]>;
+}
+
+export interface CompiledRule {
+  ref: RuleRef;
+  document: RuleDocument;
+  /** The detection, with the filters that name this rule folded in. */
+  test: EventPredicate;
+  /** Names of the logsource mappings whose conditions an event must meet first. */
+  logsources: string[];
+}
+
+export interface CompiledRuleSet {
+  rules: CompiledRule[];
+  problems: RuleProblem[];
+  /** The rules the event matches (the same RuleRef objects every time; an empty array is shared). */
+  match(event: EventRecord): readonly RuleRef[];
+  /** The same, as signals for correlation and alerting; time is the event's `@timestamp` (0 when it has none). */
+  matchSignals(event: EventRecord, eventId?: string): Signal[];
+}
+
+interface Group {
+  guard?: EventPredicate;
+  rules: CompiledRule[];
+}
+
+const NO_MATCH: readonly RuleRef[] = Object.freeze([]);
+
+export function compileRuleSet(documents: readonly RuleDocument[], options: CompileOptions = {}): CompiledRuleSet {
+  const mapping = options.mapping ?? loadDefaultMapping();
+  const placeholders = options.placeholders ?? {};
+  const problems: RuleProblem[] = [];
+  const problem = (doc: RuleDocument, severity: RuleProblem['severity'], message: string, path?: string) =>
+    problems.push({ file: doc.position.file, line: path ? doc.lineOf(path) : doc.position.line, severity, message, ruleId: doc.id });
+
+  const contextFor = (logsource: Logsource | undefined) => {
+    const resolved = resolveLogsource(mapping, logsource);
+    return {
+      resolved,
+      context: { resolveField: resolved.resolveField, keywordFields: mapping.keywordFields, placeholders, timeOffsetMinutes: mapping.timeOffsetMinutes },
+    };
+  };
+
+  // Filters first: each one becomes a predicate attached to the rules it names.
+  const filtersByRule = new Map<string, { doc: RuleDocument; test: EventPredicate }[]>();
+  for (const doc of documents.filter((d) => d.kind === 'filter')) {
+    const filter = doc.body.filter as Record<string, unknown>;
+    const { rules, ...detection } = filter;
+    const names = (Array.isArray(rules) ? rules : [rules]).filter((r): r is string => typeof r === 'string');
+    if (names.length === 0) {
+      problem(doc, 'error', 'filter.rules 应为规则 id 或名称列表 / must list rule ids or names', 'filter.rules');
+      continue;
+    }
+    try {
+      const test = compileDetection(detection, contextFor(doc.logsource).context, 'filter');
+      for (const name of names) filtersByRule.set(name, [...(filtersByRule.get(name) ?? []), { doc, test }]);
+    } catch (error) {
+      if (!(error instanceof DetectionError)) throw error;
+      problem(doc, 'error', error.message, error.path);
+    }
+  }
+
+  const compiled: CompiledRule[] = [];
+  const seen = new Map<string, RuleDocument>();
+  const used = new Set<string>();
+  for (const doc of documents.filter((d) => d.kind === 'detection')) {
+    const earlier = seen.get(doc.id);
+    if (earlier) {
+      problem(doc, 'error', `id 重复 / duplicate id ${doc.id} (first in ${earlier.position.file}:${earlier.position.line}); skipped`, 'id');
+      continue;
+    }
+    seen.set(doc.id, doc);
+    const { resolved, context } = contextFor(doc.logsource);
+    let test: EventPredicate;
+    try {
+      test = compileDetection(doc.body.detection as Record<string, unknown>, context);
+    } catch (error) {
+      if (!(error instanceof DetectionError)) throw error;
+      problem(doc, 'error', error.message, error.path);
+      continue;
+    }
+    const filters = [...(filtersByRule.get(doc.id) ?? []), ...(doc.name && doc.name !== doc.id ? filtersByRule.get(doc.name) ?? [] : [])]
+      .filter(({ doc: filter }) => {
+        if (coversLogsource(filter.logsource, doc.logsource)) return true;
+        problem(filter, 'warning', `过滤器的 logsource 与规则 ${doc.id} 不符，未应用 / filter logsource does not fit rule ${doc.id}: not applied`, 'logsource');
+        return false;
+      });
+    for (const name of [doc.id, doc.name]) if (name && filtersByRule.has(name)) used.add(name);
+    if (filters.length) {
+      const base = test;
+      const excluded = filters.map((f) => f.test);
+      test = (e) => {
+        if (!base(e)) return false;
+        for (const exclude of excluded) if (exclude(e)) return false;
+        return true;
+      };
+    }
+    compiled.push({
+      ref: { id: doc.id, ...(doc.name ? { name: doc.name } : {}), title: doc.title, level: doc.level, tags: doc.tags },
+      document: doc,
+      test,
+      logsources: resolved.entries.filter((e) => e.when !== undefined).map((e) => e.name),
+    });
+  }
+  for (const [name, filters] of filtersByRule) {
+    if (used.has(name)) continue;
+    for (const { doc } of filters) problem(doc, 'warning', `过滤器引用的规则不存在 / filter names rule "${name}", which is not loaded`, 'filter.rules');
+  }
+
+  const groups = groupByLogsource(compiled, mapping);
+  return {
+    rules: compiled,
+    problems,
+    match(event) {
+      let out: RuleRef[] | undefined;
+      openEventScope();
+      try {
+        for (const group of groups) {
+          if (group.guard && !group.guard(event)) continue;
+          for (const rule of group.rules) {
+            if (rule.test(event)) (out ??= []).push(rule.ref);
+          }
+        }
+      } finally {
+        closeEventScope();
+      }
+      return out ?? NO_MATCH;
+    },
+    matchSignals(event, eventId) {
+      const refs = this.match(event);
+      if (refs.length === 0) return [];
+      const stamp = event['@timestamp'];
+      const parsed = typeof stamp === 'string' ? Date.parse(stamp) : typeof stamp === 'number' ? stamp : NaN;
+      const time = Number.isNaN(parsed) ? 0 : parsed;
+      const id = eventId ?? (typeof event.id === 'string' ? event.id : '');
+      return refs.map((rule) => ({ rule, eventId: id, time, event }));
+    },
+  };
+}
+
+/** One group per distinct set of logsource conditions; each condition is compiled once for the set. */
+function groupByLogsource(rules: CompiledRule[], mapping: FieldMapping): Group[] {
+  const guards = new Map<string, EventPredicate>();
+  const guardOf = (entry: LogsourceMapping): EventPredicate => {
+    let guard = guards.get(entry.name);
+    if (!guard) {
+      try {
+        guard = compileDetection({ when: entry.when, condition: 'when' }, {
+          resolveField: (name) => [name], keywordFields: mapping.keywordFields, placeholders: {}, timeOffsetMinutes: mapping.timeOffsetMinutes,
+        }, `logsources.${entry.name}`);
+      } catch (error) {
+        if (error instanceof DetectionError) throw RuleErrors.mappingInvalid(`logsource ${entry.name}`, error.message);
+        throw error;
+      }
+      guards.set(entry.name, guard);
+    }
+    return guard;
+  };
+  const byKey = new Map<string, Group>();
+  for (const rule of rules) {
+    const key = rule.logsources.join('\u0000');
+    let group = byKey.get(key);
+    if (!group) {
+      const entries = rule.logsources.map((name) => mapping.logsources.find((e) => e.name === name)!);
+      const tests = entries.map(guardOf);
+      const [only] = tests;
+      const guard: EventPredicate | undefined = tests.length === 0 ? undefined
+        : tests.length === 1 && only ? only
+          : (e) => tests.every((t) => t(e));
+      group = { ...(guard ? { guard } : {}), rules: [] };
+      byKey.set(key, group);
+    }
+    group.rules.push(rule);
+  }
+  return [...byKey.values()];
+}
+
+/** A filter fits a rule when every logsource key it names has the rule's value. */
+function coversLogsource(filter: Logsource | undefined, rule: Logsource | undefined): boolean {
+  if (!filter) return true;
+  return (['product', 'category', 'service'] as const).every((key) =>
+    filter[key] === undefined || filter[key]?.toLowerCase() === rule?.[key]?.toLowerCase());
+}
+

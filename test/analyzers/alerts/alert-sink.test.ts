@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { AlertBuilder, AlertSink } from '../../../analyzers/alerts/index.js';
+import type { Signal } from '../../../analyzers/types.js';
+import { ElasticsearchStore, EmbeddedStore, type Store } from '../../../store/index.js';
+
+const T0 = Date.parse('2026-03-02T08:00:00Z');
+const builder = new AlertBuilder();
+
+function signals(system: string, count: number, fromMinute = 0): Signal[] {
+  return Array.from({ length: count }, (_, i) => ({
+    rule: { id: 'ssh-brute', title: 'SSH 暴力破解', level: 'high' as const, tags: ['mlps.8.1.4.3.a'] },
+    eventId: `${system}-e${fromMinute + i}`,
+    time: T0 + (fromMinute + i) * 60_000,
+    event: { shouwang: { system, department: 'd-fin', mlps_level: 3 } },
+  }));
+}
+
+async function deliver(store: Store, batch: Signal[], options: { batchSize?: number } = {}) {
+  const sink = new AlertSink({ store: store.alerts, latenessMs: 120_000, ...options });
+  for (const signal of batch) sink.add(builder.fromSignal(signal));
+  const result = await sink.flush();
+  await sink.close();
+  return result;
+}
+
+function describeReplay(name: string, open: () => Promise<Store>) {
+  describe(`AlertSink on the ${name} store`, () => {
+    it('folds repeats into one alert per window and counts each event once under replay', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      const first = signals(system, 25);
+      expect(await deliver(store, first, { batchSize: 13 })).toEqual({ created: 1, updated: 1, skipped: 0 });
+      const id = builder.fromSignal(first[0]!).alert.id;
+      expect(await store.alerts.get(id)).toMatchObject({ count: 25, mlps: ['8.1.4.3 a)'], system, priority: 12 });
+
+      // A fresh sink (a restarted process, a re-run ingest) replays everything: nothing is counted twice.
+      expect(await deliver(store, first)).toEqual({ created: 0, updated: 0, skipped: 25 });
+      // Replay of the tail plus new events: only the new ones count.
+      const next = signals(system, 10, 25);
+      expect(await deliver(store, [...first.slice(20), ...next])).toEqual({ created: 0, updated: 1, skipped: 5 });
+      const stored = await store.alerts.get(id);
+      expect(stored).toMatchObject({ count: 35, firstSeen: '2026-03-02T08:00:00.000Z', lastSeen: '2026-03-02T08:34:00.000Z' });
+      expect(stored!.sampleEventIds).toHaveLength(20);
+
+      // The next hour is another alert.
+      const later = signals(system, 2, 60);
+      expect(await deliver(store, later)).toEqual({ created: 1, updated: 0, skipped: 0 });
+      await store.close();
+    });
+
+    it('counts a repeat once within one process, and a late event within the lateness', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      const sink = new AlertSink({ store: store.alerts, latenessMs: 120_000, batchSize: 3 });
+      const [a, b, c, d] = signals(system, 4, 10);
+      for (const signal of [c!, d!, c!, d!]) sink.add(builder.fromSignal(signal));
+      await sink.flush();
+      sink.add(builder.fromSignal(b!)); // one minute late: counted
+      sink.add(builder.fromSignal(d!)); // a replay: skipped
+      sink.add(builder.fromSignal({ ...a!, time: T0 + 10 * 60_000 - 300_000, eventId: 'too-late' })); // beyond the lateness
+      expect(await sink.flush()).toEqual({ created: 0, updated: 1, skipped: 2 });
+      await sink.close();
+      expect((await store.alerts.get(builder.fromSignal(a!).alert.id))?.count).toBe(3);
+      await store.close();
+    });
+
+    it('keeps a batch the store refused and writes it once when the store is back', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      let failures = 1;
+      const flaky = {
+        get: store.alerts.get.bind(store.alerts),
+        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
+          const result = await store.alerts.upsert(alerts);
+          // The write landed but the answer was lost: the worst case for an additive upsert.
+          if (failures-- > 0) throw new Error('connection reset');
+          return result;
+        },
+      };
+      const sink = new AlertSink({ store: flaky, latenessMs: 120_000, flushMs: 600_000 });
+      const batch = signals(system, 5);
+      for (const signal of batch) sink.add(builder.fromSignal(signal));
+      await expect(sink.flush()).rejects.toThrow('connection reset');
+      expect(sink.pending).toBe(5);
+      expect(await sink.flush()).toEqual({ created: 0, updated: 0, skipped: 5 });
+      await sink.close();
+      expect((await store.alerts.get(builder.fromSignal(batch[0]!).alert.id))?.count).toBe(5);
+      await store.close();
+    });
+
+    it('retries a timed flush that failed, on its own', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      let failures = 1;
+      const errors: unknown[] = [];
+      const flaky = {
+        get: store.alerts.get.bind(store.alerts),
+        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
+          if (failures-- > 0) throw new Error('store down');
+          return store.alerts.upsert(alerts);
+        },
+      };
+      const sink = new AlertSink({ store: flaky, flushMs: 20, onError: (error) => errors.push(error) });
+      const batch = signals(system, 3);
+      for (const signal of batch) sink.add(builder.fromSignal(signal));
+      const id = builder.fromSignal(batch[0]!).alert.id;
+      await vi.waitFor(async () => expect((await store.alerts.get(id))?.count).toBe(3), { timeout: 10_000, interval: 50 });
+      expect(errors).toEqual([new Error('store down')]);
+      await sink.close();
+      await store.close();
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-alerts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dbPath = join(dir, 'alerts.db');
+describeReplay('embedded (SQLite)', async () => new EmbeddedStore({ path: dbPath }));
+
+const url = inject('elasticsearchUrl');
+const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
+afterAll(async () => {
+  const cleanup = await ElasticsearchStore.open({ url, indexPrefix });
+  await cleanup.client.indices.delete({ index: `${indexPrefix}-*`, ignore_unavailable: true, allow_no_indices: true });
+  await cleanup.client.indices.deleteIndexTemplate({ name: `${indexPrefix}-events` }).catch(() => undefined);
+  await cleanup.close();
+});
+describeReplay('Elasticsearch', () => ElasticsearchStore.open({ url, indexPrefix }));
