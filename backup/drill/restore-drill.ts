@@ -1,0 +1,273 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { performance } from 'node:perf_hooks';
+import type { BusinessSystem, JobResult } from '../../core/index.js';
+import { BackupErrors } from '../errors.js';
+import { readManifest, MANIFEST_FILES, type Manifest } from '../manifest.js';
+import { openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
+import { backupClause, formatSeconds } from '../checks/outcome.js';
+import { DrillErrors } from './errors.js';
+import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
+import { judgeValidation, specName, specSql, type ValidationOutcome } from './validation.js';
+
+export const DRILL_KIND = 'restore-drill';
+
+export interface DrillProgress {
+  done: number;
+  total: number;
+  step: string;
+}
+
+export interface DrillOptions {
+  servers: Partial<Record<DrillEngine, DrillServer>>;
+  /** The job's id: the result id and the scratch database name derive from it. */
+  runId?: string;
+  onProgress?: (progress: DrillProgress) => void;
+  signal?: AbortSignal;
+  /** Opens the same-city target (default: a path or SFTP target as the policy says). */
+  openTarget?: (spec: TargetSpec, sftp?: SftpOptions) => BackupTarget;
+  sftp?: SftpOptions;
+  /** Monotonic milliseconds, for the measured RTO. */
+  clock?: () => number;
+  tmpDir?: string;
+}
+
+export interface DrillStep {
+  step: string;
+  ms: number;
+  ok: boolean;
+  note?: string;
+}
+
+interface LocatedDump {
+  set: string;
+  setTime: string;
+  path: string;
+  engine: DrillEngine;
+  size: number;
+  expectedSha256?: string;
+}
+
+const STEPS = ['locate', 'fetch', 'create', 'restore', 'validate', 'drop'] as const;
+
+/** Progress text per step, zh-CN and English. */
+export const DRILL_STEP_LABEL: Record<string, string> = {
+  locate: '定位最新转储 locate dump',
+  fetch: '取回并校验 fetch',
+  create: '创建临时库 create scratch database',
+  restore: '恢复 restore',
+  validate: '校验查询 validate',
+  drop: '删除临时库 drop scratch database',
+};
+
+/** `shouwang_drill_<system>_<8 hex of the run id>`: a retried run finds and drops its own leftovers. */
+export function scratchDatabaseName(system: string, runId: string): string {
+  const short = createHash('sha256').update(runId).digest('hex').slice(0, 8);
+  return `${SCRATCH_PREFIX}${system.replace(/[^a-z0-9_]/g, '_').slice(0, 38)}_${short}`;
+}
+
+export const drillResultId = (system: string, runId: string) => `restore-drill-${createHash('sha256').update(`${system}\u0000${runId}`).digest('hex').slice(0, 24)}`;
+
+/**
+ * Restores the newest dump from the system's same-city target into a scratch database on a drill
+ * server, runs the policy's validation queries, measures the RTO (start to validated) against the
+ * policy, and always drops the scratch database. Every outcome, including "could not run", is a
+ * result; only a missing policy is thrown (bad input).
+ */
+export async function runRestoreDrill(system: BusinessSystem, options: DrillOptions): Promise<JobResult> {
+  const policy = system.backup;
+  if (!policy) throw BackupErrors.noPolicy(system.id);
+  const runId = options.runId ?? randomUUID();
+  const clock = options.clock ?? (() => performance.now());
+  const startedAt = new Date();
+  const start = clock();
+  const steps: DrillStep[] = [];
+  const clause = backupClause(system.mlpsLevel);
+  const detail: Record<string, unknown> = { clause, mlps: [`${clauseNumber(clause)} a)`], steps, runId };
+  const report = (step: string) => options.onProgress?.({ done: steps.length, total: STEPS.length, step: DRILL_STEP_LABEL[step] ?? step });
+
+  const timed = async <T>(step: string, work: () => Promise<T>, note?: (value: T) => string): Promise<T> => {
+    report(step);
+    const began = clock();
+    try {
+      const value = await work();
+      steps.push({ step, ms: Math.round(clock() - began), ok: true, ...(note ? { note: note(value) } : {}) });
+      return value;
+    } catch (error) {
+      steps.push({ step, ms: Math.round(clock() - began), ok: false, note: (error as Error).message });
+      throw error;
+    }
+  };
+
+  // A restore still running at twice the RTO has failed anyway: stop it and free the drill server.
+  const overdue = AbortSignal.timeout(Math.max(2 * policy.rto, 60) * 1000);
+  const signal = options.signal ? AbortSignal.any([options.signal, overdue]) : overdue;
+  let scratch: { server: DrillServer; name: string } | undefined;
+  let status: JobResult['status'] = 'fail';
+  let summary: string;
+  const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
+  const target = (options.openTarget ?? openTarget)(policy.sameCity, options.sftp);
+  try {
+    const dump = await timed('locate', () => locateLatestDump(target), (d) => `${d.set}/${d.path} (${d.engine}, ${d.size} B)`);
+    Object.assign(detail, { target: target.description, set: dump.set, setTime: dump.setTime, dump: dump.path, engine: dump.engine, dumpBytes: dump.size });
+    const server = options.servers[dump.engine];
+    if (!server) {
+      throw DrillErrors.server(dump.engine, `set backup.drill.${dump.engine === 'postgresql' ? 'postgresUrl' : 'mariadbUrl'}`);
+    }
+    detail.drillServer = server.description;
+
+    const local = join(workDir, basename(dump.path));
+    const sha256 = await timed('fetch', () => fetchDump(target, dump, local, signal), (s) => `sha256 ${s}`);
+    detail.sha256 = sha256;
+    if (dump.expectedSha256 && dump.expectedSha256 !== sha256) {
+      throw new Error(`转储文件校验和不符 / dump checksum mismatch: manifest ${dump.expectedSha256}, read ${sha256}`);
+    }
+
+    const name = scratchDatabaseName(system.id, runId);
+    detail.scratchDatabase = name;
+    await timed('create', async () => {
+      await server.dropDatabase(name); // a killed earlier try of this run may have left it
+      scratch = { server, name };
+      await server.createDatabase(name, signal);
+    });
+    await timed('restore', () => server.restore(name, local, signal));
+
+    const validations = await timed('validate', () => validate(server, name, policy.validationQueries, signal, clock),
+      (v) => `${v.filter((o) => o.ok).length}/${v.length} ok`);
+    const stats = await server.tableStats(name);
+    const achieved = (clock() - start) / 1000;
+    detail.validations = validations;
+    detail.tables = stats.tables;
+    detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+
+    const failed = validations.filter((v) => !v.ok);
+    steps[steps.length - 1]!.ok = failed.length === 0;
+    const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(policy.rto)}`;
+    if (failed.length) {
+      summary = `恢复演练未通过：${failed.length} 条校验失败 / restore drill failed: ${failed.length} validation(s) failed — ${failed.map((f) => `${f.name ?? f.sql}: ${f.reason}`).join('; ')}`;
+    } else if (stats.tables === 0) {
+      summary = `恢复演练未通过：恢复后没有表 / restore drill failed: the restored database has no tables`;
+    } else if (achieved > policy.rto) {
+      summary = `恢复演练未通过：超出 RTO / restore drill failed: RTO exceeded — ${rtoText}`;
+    } else if (!validations.length) {
+      status = 'warn';
+      summary = `已恢复 ${stats.tables} 张表，但策略没有校验查询 / restored ${stats.tables} tables, but the policy has no validation queries — ${rtoText}`;
+    } else {
+      status = 'pass';
+      summary = `恢复演练通过 / restore drill passed: ${stats.tables} 张表 tables, ${validations.length} 条校验 validations — ${rtoText}`;
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    summary = overdue.aborted
+      ? `恢复演练超时：超过 RTO 的两倍 ${formatSeconds(2 * policy.rto)} 仍未完成，已中止 / restore drill failed: still running at twice the RTO (${formatSeconds(2 * policy.rto)}), stopped`
+      : `恢复演练失败 / restore drill failed: ${(error as Error).message}`;
+    detail.error = (error as Error).message;
+  } finally {
+    await target.close().catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true });
+    if (scratch) {
+      const { server, name } = scratch;
+      await timed('drop', () => server.dropDatabase(name)).catch((error: Error) => {
+        // A scratch database left behind is worth knowing about, not worth losing the report over.
+        detail.dropError = error.message;
+      });
+    }
+  }
+  return {
+    id: drillResultId(system.id, runId),
+    kind: DRILL_KIND,
+    status,
+    system: system.id,
+    department: system.department,
+    site: 'same-city',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    summary,
+    detail,
+  };
+}
+
+const clauseNumber = (clause: string) => /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;
+
+const DUMP_NAME = /\.(dump|pgdump|backup|sql|sql\.gz)$/i;
+
+/** The newest set that holds a database dump, and which dump: PostgreSQL custom format or SQL. */
+export async function locateLatestDump(target: BackupTarget): Promise<LocatedDump> {
+  const sets = await target.listSets();
+  for (const set of [...sets].reverse()) {
+    const files = (await target.listFiles(set.name)).filter((f) => !MANIFEST_FILES.includes(f.path) && DUMP_NAME.test(f.path));
+    for (const file of files) {
+      const engine = await sniffEngine(target, set.name, file.path);
+      if (!engine) continue;
+      const manifest: Manifest | undefined = await readManifest(target, set.name);
+      const entry = manifest?.files.find((f) => f.path === file.path);
+      return {
+        set: set.name, setTime: set.time.toISOString(), path: file.path, engine, size: file.size,
+        ...(entry ? { expectedSha256: entry.sha256 } : {}),
+      };
+    }
+  }
+  throw new Error(sets.length
+    ? `${target.description} 的 ${sets.length} 个备份集中没有数据库转储 / no database dump (.dump, .sql, .sql.gz) in ${sets.length} set(s) at ${target.description}`
+    : `${target.description} 没有备份集 / no backup sets at ${target.description}`);
+}
+
+async function sniffEngine(target: BackupTarget, set: string, path: string): Promise<DrillEngine | undefined> {
+  const head = await readHead(target, set, path, 512);
+  if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return 'postgresql';
+  if (/\.sql\.gz$/i.test(path)) return head[0] === 0x1f && head[1] === 0x8b ? 'mariadb' : undefined;
+  const text = head.toString('utf8');
+  if (/\.sql$/i.test(path) && /(MariaDB dump|MySQL dump|\/\*M?!\d+)/.test(text)) return 'mariadb';
+  return undefined;
+}
+
+async function readHead(target: BackupTarget, set: string, path: string, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const stream = target.openRead(set, path, { highWaterMark: bytes });
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length >= bytes) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** Copies the dump next to the drill (pg_restore wants a seekable file), hashing it on the way. */
+async function fetchDump(target: BackupTarget, dump: LocatedDump, local: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(target.openRead(dump.set, dump.path, signal ? { signal } : {}), tee, createWriteStream(local), signal ? { signal } : {});
+  return hash.digest('hex');
+}
+
+async function validate(
+  server: DrillServer, database: string, specs: NonNullable<BusinessSystem['backup']>['validationQueries'],
+  signal: AbortSignal | undefined, clock: () => number,
+): Promise<ValidationOutcome[]> {
+  const outcomes: ValidationOutcome[] = [];
+  for (const spec of specs) {
+    const sql = specSql(spec);
+    const name = specName(spec);
+    const began = clock();
+    try {
+      const rows = await server.query(database, sql, signal);
+      outcomes.push({ ...(name ? { name } : {}), sql, ...judgeValidation(spec, rows), ms: Math.round(clock() - began) });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      outcomes.push({ ...(name ? { name } : {}), sql, ok: false, rows: 0, expected: 'runs without error', reason: (error as Error).message, ms: Math.round(clock() - began) });
+    }
+  }
+  return outcomes;
+}

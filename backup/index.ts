@@ -1,0 +1,28 @@
+// Backup verification: targets, manifests and checks.
+export { BackupErrors } from './errors.js';
+export {
+  verifyBackups, recordResults, overallStatus, BACKUP_CHECK_KIND, BACKUP_SITES, backupClause, checkResultId,
+  takeSnapshot, checkPresence, checkFreshness, checkCompleteness, checkIntegrity, checkRetention, checkCrossSite,
+  verifySetFiles, digestFile, compareManifests, FRESHNESS_WARN_RATIO, COMPLETENESS_DROP_RATIO, RETENTION_GAP_FACTOR,
+} from './checks/index.js';
+export type {
+  VerifyOptions, VerifyProgress, BackupSite, CheckName, CheckOutcome, SiteSnapshot, SetListing, IntegrityFinding,
+  IntegrityOptions, IntegrityProblem, FileDigest, ManifestDiff,
+} from './checks/index.js';
+export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
+export type { Manifest, ManifestEntry } from './manifest.js';
+export { openTarget, PathTarget, SftpTarget, parseSetTime, formatSetName } from './targets/index.js';
+export type {
+  BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions, SftpOptions, SftpLocation, TargetSpec,
+} from './targets/index.js';
+// Restore drills and the BullMQ jobs.
+export {
+  runRestoreDrill, locateLatestDump, scratchDatabaseName, drillResultId, DRILL_KIND, postgresDrillServer, mariadbDrillServer,
+  judgeValidation, DrillErrors, SCRATCH_PREFIX,
+} from './drill/index.js';
+export type { DrillOptions, DrillProgress, DrillStep, DrillServer, DrillEngine, ValidationOutcome } from './drill/index.js';
+export {
+  BackupQueues, VERIFY_QUEUE, DRILL_QUEUE, redisConnection, startBackupWorkers, backupFailureAlert, raiseFailureAlerts, alertWindow,
+  JobErrors,
+} from './jobs/index.js';
+export type { BackupJobData, ScheduleSummary, BackupWorkerOptions, BackupWorkers, BackupJobOutcome } from './jobs/index.js';

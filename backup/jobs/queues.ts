@@ -1,0 +1,132 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Inventory } from '../../core/index.js';
+import type { BackupSite } from '../checks/index.js';
+import { JobErrors } from './errors.js';
+
+export const VERIFY_QUEUE = 'shouwang-backup-verify';
+export const DRILL_QUEUE = 'shouwang-restore-drill';
+
+export interface BackupJobData {
+  system: string;
+  /** Verification only; both sites when absent. */
+  sites?: BackupSite[];
+}
+
+export interface BackupQueueOptions {
+  redisUrl: string;
+  /** Redis key prefix (`backup.queuePrefix`). */
+  prefix?: string;
+  /** Tries per job, the first included (`backup.attempts`). */
+  attempts?: number;
+  /** First retry delay; each later one doubles (`backup.backoffMs`). */
+  backoffMs?: number;
+  /** Zone of the cron patterns (`backup.timezone`). */
+  timezone?: string;
+}
+
+export interface ScheduleSummary {
+  /** Scheduler ids now in place, e.g. `verify:gov-portal`. */
+  scheduled: string[];
+  /** Schedulers of systems that left the inventory or lost their policy. */
+  removed: string[];
+  invalid: { system: string; schedule: 'checkSchedule' | 'drillSchedule'; pattern: string; reason: string }[];
+}
+
+/**
+ * ioredis settings for BullMQ: commands wait through a Redis restart instead of failing
+ * (`maxRetriesPerRequest: null`), and reconnect attempts back off up to 2 s.
+ */
+export function redisConnection(url: string): ConnectionOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw JobErrors.redis('the Redis URL cannot be parsed');
+  }
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(parsed.port || 6379),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+    retryStrategy: (times: number) => Math.min(times * 100, 2000),
+  };
+}
+
+/** The two backup queues: add jobs, keep the policies' schedules in Redis. */
+export class BackupQueues {
+  readonly verify: Queue<BackupJobData>;
+  readonly drill: Queue<BackupJobData>;
+  readonly jobOptions: JobsOptions;
+  readonly #timezone: string;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: BackupQueueOptions) {
+    const connection = redisConnection(options.redisUrl);
+    const prefix = options.prefix ?? 'shouwang';
+    this.verify = new Queue<BackupJobData>(VERIFY_QUEUE, { connection, prefix });
+    this.drill = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix });
+    for (const queue of [this.verify, this.drill]) queue.on('error', () => undefined); // reconnects on its own
+    this.#timezone = options.timezone ?? 'Asia/Shanghai';
+    this.jobOptions = {
+      attempts: options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
+      // Results live in the store; Redis keeps only recent job records.
+      removeOnComplete: { age: 7 * 86_400, count: 1000 },
+      removeOnFail: { age: 30 * 86_400 },
+    };
+  }
+
+  /** A run now, outside the schedule (console "run now", tests). `jobId` makes it idempotent. */
+  enqueueVerify(system: string, options: { sites?: BackupSite[]; jobId?: string } = {}) {
+    const data: BackupJobData = { system, ...(options.sites ? { sites: options.sites } : {}) };
+    return this.verify.add('verify', data, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
+  }
+
+  enqueueDrill(system: string, options: { jobId?: string } = {}) {
+    return this.drill.add('drill', { system }, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
+  }
+
+  /**
+   * One BullMQ job scheduler per system and job family. Schedulers live in Redis with
+   * deterministic ids, so every process may call this at start: the upserts agree, and each tick
+   * makes exactly one job (its id is the scheduler id and the tick time) whatever the workers.
+   */
+  async syncSchedules(inventory: Inventory): Promise<ScheduleSummary> {
+    const summary: ScheduleSummary = { scheduled: [], removed: [], invalid: [] };
+    const families = [
+      { queue: this.verify, name: 'verify', field: 'checkSchedule' as const },
+      { queue: this.drill, name: 'drill', field: 'drillSchedule' as const },
+    ];
+    for (const { queue, name, field } of families) {
+      const wanted = new Set<string>();
+      for (const system of inventory.systems) {
+        if (!system.backup) continue;
+        const id = `${name}:${system.id}`;
+        const pattern = system.backup[field];
+        try {
+          await queue.upsertJobScheduler(id, { pattern, tz: this.#timezone }, { name, data: { system: system.id }, opts: this.jobOptions });
+          wanted.add(id);
+          summary.scheduled.push(id);
+        } catch (error) {
+          summary.invalid.push({ system: system.id, schedule: field, pattern, reason: (error as Error).message });
+        }
+      }
+      for (const scheduler of await queue.getJobSchedulers(0, -1)) {
+        // A pattern that no longer parses keeps its last good schedule rather than none.
+        if (wanted.has(scheduler.key) || summary.invalid.some((i) => `${name}:${i.system}` === scheduler.key)) continue;
+        await queue.removeJobScheduler(scheduler.key);
+        summary.removed.push(scheduler.key);
+      }
+    }
+    return summary;
+  }
+
+  /** Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all([this.verify.close(), this.drill.close()]).then(() => undefined);
+    return this.#closing;
+  }
+}

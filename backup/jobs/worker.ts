@@ -1,0 +1,157 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Registry } from 'prom-client';
+import { counter, gauge, type BusinessSystem, type JobResult, type Logger } from '../../core/index.js';
+import type { AlertStore, JobResultStore } from '../../store/index.js';
+import { verifyBackups, type VerifyOptions } from '../checks/index.js';
+import type { SftpOptions } from '../targets/index.js';
+import { runRestoreDrill, type DrillOptions } from '../drill/index.js';
+import type { DrillEngine, DrillServer } from '../drill/index.js';
+import { JobErrors } from './errors.js';
+import { alertWindow, raiseFailureAlerts } from './alerts.js';
+import { DRILL_QUEUE, VERIFY_QUEUE, redisConnection, type BackupJobData } from './queues.js';
+
+export interface JobProgress {
+  done: number;
+  total: number;
+  step: string;
+}
+
+export type VerifyRunner = (system: BusinessSystem, options: VerifyOptions) => Promise<JobResult[]>;
+export type DrillRunner = (system: BusinessSystem, options: Omit<DrillOptions, 'servers'>) => Promise<JobResult>;
+
+export interface BackupWorkerOptions {
+  redisUrl: string;
+  prefix?: string;
+  store: { jobResults: Pick<JobResultStore, 'put'>; alerts: Pick<AlertStore, 'get' | 'upsert'> };
+  /** Looks a job's system up in the current inventory. */
+  findSystem: (id: string) => BusinessSystem | undefined;
+  drillServers?: Partial<Record<DrillEngine, DrillServer>>;
+  sftp?: SftpOptions;
+  /** Verification jobs at once in this process (`backup.concurrency`). */
+  concurrency?: number;
+  /** Drills at once in this process (`backup.drill.concurrency`). */
+  drillConcurrency?: number;
+  /** A worker that stops renewing its lock this long is presumed dead and its job runs again. */
+  lockDuration?: number;
+  stalledInterval?: number;
+  /** The checks and the drill; replaceable so job behaviour can be tested on its own. */
+  verify?: VerifyRunner;
+  drill?: DrillRunner;
+  logger?: Logger;
+  /** Adds `shouwang_backup_jobs_total{queue,status}` and `shouwang_backup_drill_rto_seconds{system}`. */
+  registry?: Registry;
+}
+
+export interface BackupJobOutcome {
+  status: JobResult['status'];
+  results: { id: string; status: JobResult['status'] }[];
+  alerts: string[];
+}
+
+export interface BackupWorkers {
+  readonly verify: Worker<BackupJobData, BackupJobOutcome>;
+  readonly drill: Worker<BackupJobData, BackupJobOutcome>;
+  close(): Promise<void>;
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+/** Sends progress to Redis at most every 250 ms, and always when the step changes. */
+function progressReporter(job: Job, logger?: Logger) {
+  let last = 0;
+  let lastStep = '';
+  return (progress: JobProgress) => {
+    const now = Date.now();
+    if (progress.step === lastStep && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    lastStep = progress.step;
+    const { done, total, step } = progress;
+    job.updateProgress({ done, total, step }).catch((error: Error) => logger?.debug({ err: error, job: job.id }, 'progress not sent'));
+  };
+}
+
+const worst = (results: readonly JobResult[]): JobResult['status'] =>
+  results.some((r) => r.status === 'fail') ? 'fail' : results.some((r) => r.status === 'warn') ? 'warn' : 'pass';
+
+/**
+ * Workers for both queues. Each job runs with its job id as run id, so results (and alerts) have
+ * deterministic ids: a job retried after a crash, a stall or a Redis outage overwrites its own
+ * result instead of adding one. Failing checks are results, not job failures; a job fails (and is
+ * retried with exponential backoff) only when it cannot finish, e.g. the store is down.
+ */
+export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers {
+  const connection = redisConnection(options.redisUrl);
+  const common = {
+    connection,
+    prefix: options.prefix ?? 'shouwang',
+    ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
+    ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
+  };
+  const verify = options.verify ?? verifyBackups;
+  const drill: DrillRunner = options.drill ?? ((system, drillOptions) => runRestoreDrill(system, { ...drillOptions, servers: options.drillServers ?? {} }));
+
+  const jobsTotal = options.registry
+    && counter(options.registry, { name: 'backup_jobs_total', help: 'Backup jobs finished, by queue and worst result', labelNames: ['queue', 'status'] });
+  const drillRto = options.registry
+    && gauge(options.registry, { name: 'backup_drill_rto_seconds', help: 'Restore time measured by the last drill', labelNames: ['system'] });
+
+  const finish = async (job: Job<BackupJobData>, system: BusinessSystem, results: JobResult[]): Promise<BackupJobOutcome> => {
+    for (const result of results) await options.store.jobResults.put(result);
+    for (const result of results) {
+      const achieved = (result.detail.rto as { achievedSeconds?: number } | undefined)?.achievedSeconds;
+      if (achieved !== undefined) drillRto?.set({ system: system.id }, achieved);
+    }
+    jobsTotal?.inc({ queue: job.queueName, status: worst(results) });
+    const alerts = await raiseFailureAlerts(options.store.alerts, system, results, alertWindow(job.timestamp));
+    await job.updateProgress({ done: 1, total: 1, step: '完成 done' });
+    return { status: worst(results), results: results.map(({ id, status }) => ({ id, status })), alerts: alerts.map((a) => a.id) };
+  };
+
+  const systemOf = (job: Job<BackupJobData>): BusinessSystem => {
+    const system = options.findSystem(job.data.system);
+    // Retrying cannot make an unknown system known: fail the job at once.
+    if (!system) throw new UnrecoverableError(JobErrors.unknownSystem(job.data.system).message);
+    if (!system.backup) throw new UnrecoverableError(`系统 ${system.id} 没有备份策略 / system ${system.id} has no backup policy`);
+    return system;
+  };
+
+  const verifyWorker = new Worker<BackupJobData, BackupJobOutcome>(VERIFY_QUEUE, async (job, _token, signal) => {
+    const system = systemOf(job);
+    const results = await verify(system, {
+      runId: job.id!,
+      onProgress: progressReporter(job, options.logger),
+      ...(job.data.sites ? { sites: job.data.sites } : {}),
+      ...(signal ? { signal } : {}),
+      ...(options.sftp ? { sftp: options.sftp } : {}),
+    });
+    return finish(job, system, results);
+  }, { ...common, concurrency: options.concurrency ?? 4 });
+
+  const drillWorker = new Worker<BackupJobData, BackupJobOutcome>(DRILL_QUEUE, async (job, _token, signal) => {
+    const system = systemOf(job);
+    const result = await drill(system, {
+      runId: job.id!,
+      onProgress: progressReporter(job, options.logger),
+      ...(signal ? { signal } : {}),
+      ...(options.sftp ? { sftp: options.sftp } : {}),
+    });
+    return finish(job, system, [result]);
+  }, { ...common, concurrency: options.drillConcurrency ?? 1 });
+
+  for (const worker of [verifyWorker, drillWorker]) {
+    // Connection errors are logged; ioredis reconnects and BullMQ resumes on its own.
+    worker.on('error', (error) => options.logger?.warn({ err: error, queue: worker.name }, 'backup worker error'));
+    worker.on('failed', (job, error) =>
+      options.logger?.warn({ err: error, queue: worker.name, job: job?.id, attempt: job?.attemptsMade }, 'backup job failed'));
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    verify: verifyWorker,
+    drill: drillWorker,
+    close() {
+      closing ??= Promise.all([verifyWorker.close(), drillWorker.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BackupErrors } from '../errors.js';
+import { assertSafeRelative, sortSets, type BackupFileInfo, type BackupSetRef, type BackupTarget, type ReadOptions } from './target.js';
+
+/** A local directory or a mounted network share (NFS, CIFS). */
+export class PathTarget implements BackupTarget {
+  readonly description: string;
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+    this.description = root;
+  }
+
+  async listSets(): Promise<BackupSetRef[]> {
+    try {
+      const entries = await readdir(this.#root, { withFileTypes: true });
+      return sortSets(entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name));
+    } catch (error) {
+      throw BackupErrors.target(this.description, (error as Error).message);
+    }
+  }
+
+  async listFiles(set: string): Promise<BackupFileInfo[]> {
+    assertSafeRelative(set);
+    const files: BackupFileInfo[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      const entries = await readdir(join(this.#root, set, relative), { withFileTypes: true });
+      for (const entry of entries) {
+        const path = relative ? `${relative}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile()) {
+          const info = await stat(join(this.#root, set, path));
+          files.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+        }
+      }
+    };
+    try {
+      await walk('');
+    } catch (error) {
+      throw BackupErrors.target(`${this.description}/${set}`, (error as Error).message);
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  openRead(set: string, path: string, options: ReadOptions = {}): Readable {
+    assertSafeRelative(set);
+    assertSafeRelative(path);
+    return createReadStream(join(this.#root, set, path), {
+      highWaterMark: options.highWaterMark ?? 4 << 20,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  async readSmallFile(set: string, path: string): Promise<Buffer | undefined> {
+    assertSafeRelative(set);
+    assertSafeRelative(path);
+    try {
+      return await readFile(join(this.#root, set, path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw BackupErrors.target(`${this.description}/${set}/${path}`, (error as Error).message);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

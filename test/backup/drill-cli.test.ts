@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { EmbeddedStore } from '../../store/index.js';
+import { formatSetName } from '../../backup/index.js';
+import { runBackupCommand, type CommandOutput } from '../../bin/backup-command.js';
+import { postgresSourceDump, writeSet } from './fixtures/drill-sources.js';
+import { transpileFolders } from './fixtures/transpile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-backup-cli-'));
+const configFile = join(dir, 'shouwang.yaml');
+const dbPath = join(dir, 'shouwang.db');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(isTTY = false): CommandOutput & { text: () => string } {
+  const chunks: string[] = [];
+  return { isTTY, columns: 120, write: (text: string) => chunks.push(text), text: () => chunks.join('') };
+}
+
+async function cli(args: string[], tty = false) {
+  const out = capture(tty);
+  const err = capture();
+  const code = await runBackupCommand([...args, '--config', configFile], { out, err });
+  return { code, out: out.text(), err: err.text() };
+}
+
+async function storedResults(system: string) {
+  const store = new EmbeddedStore({ path: dbPath });
+  try {
+    return {
+      results: (await store.jobResults.search({ system }, { size: 100 })).items,
+      alerts: (await store.alerts.search({ system: [system] })).items,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+beforeAll(async () => {
+  const dump = join(dir, 'citizens.dump');
+  await postgresSourceDump(inject('postgresUrl'), dump, 30);
+  const set = formatSetName(new Date(Date.now() - 3_600_000));
+  for (const site of ['ok-same', 'ok-off', 'bad-same', 'bad-off']) writeSet(join(dir, site), set, { 'citizens.dump': dump });
+  const damaged = join(dir, 'bad-off', set, 'citizens.dump');
+  const bytes = readFileSync(damaged);
+  bytes[bytes.length - 1]! ^= 0xff;
+  writeFileSync(damaged, bytes);
+
+  const system = (id: string, prefix: string, validationQueries: unknown[]) => ({
+    id, name: `户籍系统 ${id}`, department: 'gongan', mlpsLevel: 3, zone: '政务外网', owner: { name: '李工' },
+    backup: {
+      rpo: '1d', rto: '4h', sameCity: { type: 'path', path: join(dir, `${prefix}-same`) }, offSite: { type: 'path', path: join(dir, `${prefix}-off`) },
+      validationQueries,
+    },
+  });
+  writeFileSync(join(dir, 'inventory.yaml'), stringify({
+    departments: [{ id: 'gongan', name: '市公安局' }],
+    systems: [
+      system('cli-ok', 'ok', [{ sql: 'SELECT count(*) FROM citizens', expect: { equals: 30 } }]),
+      system('cli-bad', 'bad', [{ name: '人口数 citizens', sql: 'SELECT count(*) FROM citizens', expect: { equals: 31 } }]),
+    ],
+  }));
+  writeFileSync(configFile, stringify({
+    dataDir: dir, embedded: { path: dbPath }, inventory: { path: join(dir, 'inventory.yaml') }, log: { level: 'silent' },
+    backup: { drill: { postgresUrl: inject('postgresUrl') } },
+  }));
+});
+
+describe('shouwang backup verify', () => {
+  it('prints a table of passing checks for both sites, stores the results and exits 0', async () => {
+    const { code, out } = await cli(['verify', 'cli-ok']);
+    expect(code).toBe(0);
+    expect(out).toContain('同城 same-city');
+    expect(out).toContain('异地 off-site');
+    expect(out).toMatch(/integrity\s+通过 pass/);
+    expect(out).toContain('… '); // plain progress lines when not on a terminal
+    const { results, alerts } = await storedResults('cli-ok');
+    expect(results.length).toBeGreaterThanOrEqual(11);
+    expect(results.every((r) => r.status !== 'fail')).toBe(true);
+    expect(alerts).toEqual([]);
+  });
+
+  it('checks one site with --site, exits 1 on a corrupted file and raises an alert', async () => {
+    const { code, out } = await cli(['verify', 'cli-bad', '--site', 'off-site']);
+    expect(code).toBe(1);
+    expect(out).toMatch(/integrity\s+失败 fail/);
+    expect(out).not.toContain('同城 same-city');
+    expect(out).toContain('shouwang-backup-integrity');
+    const { results, alerts } = await storedResults('cli-bad');
+    expect(new Set(results.map((r) => r.site))).toEqual(new Set(['off-site']));
+    expect(alerts.map((a) => a.rule.id)).toContain('shouwang-backup-integrity');
+  });
+
+  it('draws a progress bar on a terminal', async () => {
+    const { code, out } = await cli(['verify', 'cli-ok', '--site', 'same-city'], true);
+    expect(code).toBe(0);
+    expect(out).toContain('\r\x1b[2K[');
+    expect(out).toMatch(/\[[#.]{24}\]\s+\d+% /);
+    expect(out).not.toContain('… '); // no plain progress lines on a terminal
+  });
+
+  it('rejects a bad site or an unknown system with a clear message', async () => {
+    const badSite = await cli(['verify', 'cli-ok', '--site', 'mars']);
+    expect(badSite.code).toBe(2);
+    expect(badSite.err).toContain('--site must be same-city or off-site');
+    await expect(cli(['verify', 'no-such'])).rejects.toThrow(/no system no-such/);
+  });
+});
+
+describe('shouwang backup drill', () => {
+  it('restores, validates, reports the RTO and exits 0', async () => {
+    const { code, out } = await cli(['drill', 'cli-ok']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/restore\s+\d+\s+通过 ok/);
+    expect(out).toMatch(/RTO: [\d.]+s \/ 目标 target 14400s — 达标 met/);
+    const { results } = await storedResults('cli-ok');
+    expect(results.filter((r) => r.kind === 'restore-drill').map((r) => r.status)).toEqual(['pass']);
+  });
+
+  it('exits 1 when validation fails and raises a drill alert', async () => {
+    const { code, out } = await cli(['drill', 'cli-bad']);
+    expect(code).toBe(1);
+    expect(out).toContain('人口数 citizens');
+    expect(out).toContain('失败 fail');
+    const { alerts } = await storedResults('cli-bad');
+    expect(alerts.find((a) => a.rule.id === 'shouwang-backup-restore-drill')).toMatchObject({ mlps: ['8.1.4.9 a)'], rule: { level: 'high' } });
+  });
+});
+
+describe('the compiled shouwang command', () => {
+  it('runs `shouwang backup drill` end to end and exits 1 when the drill fails', async () => {
+    const distDir = join(dir, 'dist');
+    transpileFolders(distDir, ['core', 'store', 'collectors', 'analyzers', 'rules', 'backup', 'console', 'bin']);
+    const child = spawn(process.execPath, [join(distDir, 'bin/shouwang.js'), 'backup', 'drill', 'cli-bad', '--config', configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    expect(err).toBe('');
+    expect(code).toBe(1);
+    expect(out).toContain('恢复演练 restore drill: 户籍系统 cli-bad');
+    expect(out).toContain('人口数 citizens');
+  });
+});
+

@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { alertPriority, createMetricsRegistry, sleep, startLocalRedis, type BusinessSystem, type JobResult } from '../../core/index.js';
+import { EmbeddedStore } from '../../store/index.js';
+import { checkResultId, formatSetName } from '../../backup/index.js';
+import { BackupQueues, startBackupWorkers, type BackupWorkers, type VerifyRunner } from '../../backup/jobs/index.js';
+import { drillSystem, writeSet } from './fixtures/drill-sources.js';
+import { transpileFolders } from './fixtures/transpile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-jobs-test-'));
+const store = new EmbeddedStore({ path: join(dir, 'results.db') });
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const systemId = () => `jobs-${randomUUID().slice(0, 8)}`;
+
+function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100) {
+  const queues = new BackupQueues({ redisUrl, prefix, attempts: 3, backoffMs });
+  cleanups.push(async () => {
+    await queues.verify.obliterate({ force: true }).catch(() => undefined);
+    await queues.drill.obliterate({ force: true }).catch(() => undefined);
+    await queues.close();
+  });
+  return { queues, prefix };
+}
+
+function workersFor(options: Omit<Parameters<typeof startBackupWorkers>[0], 'store'>): BackupWorkers {
+  const workers = startBackupWorkers({ store, lockDuration: 1000, stalledInterval: 500, ...options });
+  cleanups.push(() => workers.close());
+  return workers;
+}
+
+/** A one-result fake check: job behaviour is under test here, the checks have their own tests. */
+function fakeResult(system: BusinessSystem, runId: string, status: JobResult['status'] = 'pass'): JobResult {
+  const at = new Date().toISOString();
+  return {
+    id: checkResultId(runId, system.id, 'same-city', 'presence'), kind: 'backup-check', status, system: system.id,
+    department: system.department, site: 'same-city', startedAt: at, finishedAt: at, summary: `fake ${status}`,
+    detail: { check: 'presence', site: 'same-city', runId },
+  };
+}
+
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function finished(queues: BackupQueues, id: string) {
+  const job = await waitFor(() => queues.verify.getJob(id), (found) => Boolean(found?.finishedOn), `job ${id} to finish`);
+  return job!;
+}
+
+const resultsOf = async (system: string) => (await store.jobResults.search({ system }, { size: 100 })).items;
+
+describe('backup jobs on BullMQ', () => {
+  it('runs the real checks, stores every result and raises one alert for a damaged off-site copy', async () => {
+    const id = systemId();
+    const root = join(dir, id);
+    const data = join(dir, `${id}.bin`);
+    writeFileSync(data, Buffer.alloc(64 * 1024, 7));
+    const set = formatSetName(new Date(Date.now() - 3_600_000));
+    writeSet(join(root, 'same'), set, { 'data.bin': data });
+    const offSet = writeSet(join(root, 'off'), set, { 'data.bin': data });
+    const damaged = readFileSync(join(offSet, 'data.bin'));
+    damaged[100]! ^= 0x01;
+    writeFileSync(join(offSet, 'data.bin'), damaged);
+    const system = drillSystem(id, join(root, 'same'), { offSite: { type: 'path', path: join(root, 'off') } });
+
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    workersFor({ redisUrl: inject('redisUrl'), prefix, registry, findSystem: (s) => (s === id ? system : undefined) });
+    const job = await queues.enqueueVerify(id);
+    const done = await finished(queues, job.id!);
+
+    expect(done.returnvalue.status).toBe('fail');
+    expect(done.progress).toMatchObject({ step: '完成 done' });
+    const stored = await resultsOf(id);
+    expect(stored.map((r) => r.id).sort()).toEqual(done.returnvalue.results.map((r: { id: string }) => r.id).sort());
+    const failed = stored.filter((r) => r.status === 'fail');
+    expect(failed.map((r) => `${r.detail.site}/${r.detail.check}`)).toContain('off-site/integrity');
+    expect(done.returnvalue.alerts).toHaveLength(failed.length);
+    const alert = await store.alerts.get(done.returnvalue.alerts[failed.findIndex((r) => r.detail.check === 'integrity')]!);
+    expect(alert).toMatchObject({
+      rule: { id: 'shouwang-backup-integrity', level: 'high' }, mlps: ['8.1.4.9 b)'], system: id, department: 'dept-drill',
+      mlpsLevel: 3, priority: alertPriority('high', 3), status: 'new', count: 1,
+    });
+    expect(await registry.metrics()).toContain('shouwang_backup_jobs_total{queue="shouwang-backup-verify",status="fail"} 1');
+  });
+
+  it('keeps one scheduler per system however many processes sync, and runs each tick exactly once across two workers', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id), { checkSchedule: '* * * * * *', drillSchedule: '0 3 * * 0' });
+    const inventory = { departments: [{ id: 'dept-drill', name: '演练局' }], systems: [system] };
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const { queues: other } = queuesFor(inject('redisUrl'), prefix);
+    const [first, second] = await Promise.all([queues.syncSchedules(inventory), other.syncSchedules(inventory)]);
+    expect(first.scheduled).toEqual([`verify:${id}`, `drill:${id}`]);
+    expect(second.scheduled).toEqual(first.scheduled);
+    expect(await queues.verify.getJobSchedulersCount()).toBe(1);
+    expect(await queues.drill.getJobSchedulersCount()).toBe(1);
+
+    const runs: { runId: string; worker: string }[] = [];
+    const fake = (worker: string): VerifyRunner => async (s, { runId }) => {
+      runs.push({ runId: runId!, worker });
+      await sleep(50);
+      return [fakeResult(s, runId!)];
+    };
+    const findSystem = (s: string) => (s === id ? system : undefined);
+    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('a') });
+    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('b') });
+    await waitFor(async () => runs.length, (n) => n >= 3, 'three scheduler ticks');
+    await queues.verify.removeJobScheduler(`verify:${id}`);
+    await waitFor(async () => (await queues.verify.getActiveCount()) + (await queues.verify.getWaitingCount()), (n) => n === 0, 'the queue to drain');
+
+    const ids = runs.map((r) => r.runId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((runId) => runId.startsWith(`repeat:verify:${id}:`))).toBe(true);
+    expect((await resultsOf(id)).length).toBe(ids.length);
+  });
+
+  it('drops schedulers of systems that left the inventory and reports a bad cron pattern', async () => {
+    const kept = drillSystem(systemId(), join(dir, 'kept'));
+    const gone = drillSystem(systemId(), join(dir, 'gone'));
+    const bad = drillSystem(systemId(), join(dir, 'bad'), { checkSchedule: 'every morning' });
+    const departments = [{ id: 'dept-drill', name: '演练局' }];
+    const { queues } = queuesFor(inject('redisUrl'));
+    await queues.syncSchedules({ departments, systems: [kept, gone] });
+    const summary = await queues.syncSchedules({ departments, systems: [kept, bad] });
+    expect(summary.removed.sort()).toEqual([`drill:${gone.id}`, `verify:${gone.id}`].sort());
+    expect(summary.invalid).toMatchObject([{ system: bad.id, schedule: 'checkSchedule', pattern: 'every morning' }]);
+    expect((await queues.verify.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual([`verify:${kept.id}`]);
+  });
+
+  it('retries a job that could not finish, with backoff, and leaves one result', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    let calls = 0;
+    workersFor({
+      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      verify: async (s, { runId }) => {
+        calls += 1;
+        if (calls === 1) throw new Error('store unreachable');
+        return [fakeResult(s, runId!, 'fail')];
+      },
+    });
+    const job = await queues.enqueueVerify(id);
+    const done = await finished(queues, job.id!);
+    expect(done.attemptsMade).toBe(2);
+    expect(calls).toBe(2);
+    expect(await resultsOf(id)).toHaveLength(1);
+    expect(done.returnvalue.alerts).toHaveLength(1);
+  });
+
+  it('fails a job for an unknown system at once instead of retrying', async () => {
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem: () => undefined });
+    const job = await queues.enqueueVerify('no-such-system');
+    const failed = await finished(queues, job.id!);
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toContain('no-such-system');
+  });
+});
+
+describe('backup jobs survive crashes', () => {
+  let distDir: string;
+
+  beforeAll(() => {
+    distDir = join(dir, 'dist');
+    transpileFolders(distDir, ['core', 'store', 'backup']);
+  });
+
+  it('runs a job again after its worker is SIGKILLed mid-job, leaving exactly one result', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const job = await queues.enqueueVerify(id);
+
+    const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), distDir, inject('redisUrl'), prefix], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(async () => void child.kill('SIGKILL'));
+    const lines = createInterface({ input: child.stdout! });
+    for await (const line of lines) if (line === `active ${job.id}`) break;
+    await waitFor(() => queues.verify.getJob(job.id!), (held) => (held?.progress as { step?: string })?.step === 'held', 'progress from the worker');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(await queues.verify.getActiveCount()).toBe(1); // still locked by the dead worker
+
+    const runs: string[] = [];
+    workersFor({
+      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      verify: async (s, { runId }) => {
+        runs.push(runId!);
+        return [fakeResult(s, runId!)];
+      },
+    });
+    const done = await finished(queues, job.id!);
+    expect(done.returnvalue.status).toBe('pass');
+    expect(runs).toEqual([job.id]);
+    expect(await resultsOf(id)).toHaveLength(1);
+  });
+
+  it('carries on through a Redis restart: the running job completes and new jobs run', async () => {
+    const redisDir = join(dir, `redis-${randomUUID()}`);
+    let redis = await startLocalRedis({ dir: redisDir });
+    cleanups.push(() => redis.stop());
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(redis.url);
+
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const started: string[] = [];
+    workersFor({
+      redisUrl: redis.url, prefix, findSystem: () => system,
+      verify: async (s, { runId }) => {
+        started.push(runId!);
+        if (started.length === 1) await gate;
+        return [fakeResult(s, runId!)];
+      },
+    });
+    const first = await queues.enqueueVerify(id);
+    await waitFor(async () => started.length, (n) => n === 1, 'the first job to start');
+
+    await redis.stop();
+    redis = await startLocalRedis({ dir: redisDir, port: redis.port });
+    release();
+
+    const firstDone = await finished(queues, first.id!);
+    expect(firstDone.returnvalue.status).toBe('pass');
+    const second = await queues.enqueueVerify(id);
+    await finished(queues, second.id!);
+    const stored = await resultsOf(id);
+    expect(stored.map((r) => r.detail.runId).sort()).toEqual([first.id, second.id].sort());
+  });
+});
