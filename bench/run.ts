@@ -1,10 +1,16 @@
+import { benchCollect } from './collect.js';
+import { benchBackupVerify } from './backup-verify.js';
 import { benchStoreBulk } from './store-bulk.js';
 import { benchStoreWrite } from './store-write.js';
+import { benchRules } from './rules.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'store-write': benchStoreWrite,
   'store-bulk': benchStoreBulk,
+  rules: benchRules,
+  'backup-verify': benchBackupVerify,
+  collect: benchCollect,
 };
 
 const only = process.argv.slice(2);

@@ -2,13 +2,15 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import {
   AssetIndex, ShouwangError, createLogger, createMetricsRegistry, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
-  type Logger,
+  type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readPostgresRecords, RECORD_FORMATS, startCollection,
 } from '../collectors/index.js';
-import { startRuntime } from './runtime.js';
+import { openAnalysis, startRuntime } from './runtime.js';
+import { rulesCommand } from './rules-command.js';
+import { BACKUP_USAGE, runBackupCommand } from './backup-command.js';
 
 type Command = { summary: string; usage: string; run: (args: string[]) => Promise<number> };
 
@@ -47,27 +49,35 @@ const COMMANDS: Record<string, Command> = {
     usage: `shouwang collect [--config FILE]
 
   Opens the store and the inventory and listens for syslog on the ports configured in
-  collect.syslog (udpPort, tcpPort, tlsPort with tlsCert/tlsKey). While the store is down, events
+  collect.syslog (udpPort, tcpPort, tlsPort with tlsCert/tlsKey), and tails the log files of
+  collect.files (checkpoints in <dataDir>/checkpoints/). While the store is down, events
   wait in <dataDir>/spool and are replayed in order when it is back. Ctrl-C stops it cleanly.`,
     run: async (args) => {
       const { values } = parseArgs({ args, options: configOption });
       const { config } = loadConfig(values.config ? { file: values.config } : {});
       const logger = createLogger({ level: config.log.level });
       const { syslog } = config.collect;
-      if (syslog.udpPort === undefined && syslog.tcpPort === undefined && syslog.tlsPort === undefined) {
-        return usageError('collect', 'no source configured: set collect.syslog.udpPort, tcpPort or tlsPort (e.g. SHOUWANG_COLLECT_SYSLOG_TCP_PORT=5514)');
+      const listening = [syslog.udpPort, syslog.tcpPort, syslog.tlsPort, config.collect.http.port].some((port) => port !== undefined);
+      if (!listening && config.collect.files.length === 0) {
+        return usageError('collect', 'no source configured: set collect.syslog.udpPort, tcpPort or tlsPort (e.g. SHOUWANG_COLLECT_SYSLOG_TCP_PORT=5514), collect.http.port, or collect.files');
       }
       const store = await openStore(config);
       const assets = new AssetIndex(loadInventory(config.inventory.path));
       const registry = createMetricsRegistry();
-      const collection = await startCollection({ config, store: store.events, assets, registry, metrics: createIngestMetrics(registry), logger })
-        .catch(async (error) => {
-          await store.close();
-          throw error;
-        });
-      console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(collection.syslogPorts)}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
+      const started = await (async () => {
+        const analysis = await openAnalysis(config, store, registry, logger);
+        const observe = (events: readonly ShouwangEvent[]) => analysis.analyze(events);
+        const metrics = createIngestMetrics(registry);
+        return { analysis, collection: await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe }) };
+      })().catch(async (error) => {
+        await store.close();
+        throw error;
+      });
+      const { analysis, collection } = started;
+      console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(collection.syslogPorts)}; 文件源 file sources: ${collection.fileSources}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
       await untilSignal(logger, async () => {
         await collection.close();
+        await analysis.close();
         await store.close();
       });
       console.log('守望 Shouwang 已停止 / stopped');
@@ -94,10 +104,14 @@ const COMMANDS: Record<string, Command> = {
       const store = await openStore(config);
       try {
         const inventory = loadInventory(config.inventory.path);
+        const logger = createLogger({ level: config.log.level });
+        const analysis = await openAnalysis(config, store, createMetricsRegistry(), logger);
         const stats = await ingestLines(joinAs ? readPostgresRecords(file, joinAs) : readFileLines(file), {
           source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory), format: values.format,
           deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
+          observe: (events) => analysis.analyze(events),
         });
+        await analysis.close();
         console.log(`读取 read ${stats.lines} 行 lines: 写入 written ${stats.written}, 重复 duplicates ${stats.duplicates}, 死信 dead letters ${stats.deadLettered}`);
         if (stats.deadLettered) console.log(`  死信见 see ${join(config.dataDir, 'dead-letter')}/`);
         return 0;
@@ -105,6 +119,12 @@ const COMMANDS: Record<string, Command> = {
         await store.close();
       }
     },
+  },
+  rules: rulesCommand,
+  backup: {
+    summary: '核验备份、恢复演练 / verify backups (同城/异地), run restore drills, run the backup workers',
+    usage: BACKUP_USAGE,
+    run: (args) => runBackupCommand(args),
   },
   inventory: {
     summary: '检查资产清单 / check an inventory file (YAML or CSV)',

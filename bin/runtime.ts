@@ -1,14 +1,20 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import cron from 'node-cron';
+import type { Registry } from 'prom-client';
+import { drillServers, sftpOptions } from './backup-command.js';
 import type { FastifyInstance } from 'fastify';
 import {
   AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, startLocalRedis,
-  type Config, type Inventory, type LocalRedis, type Logger,
+  type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, startCollection } from '../collectors/index.js';
-import { buildApp, listen } from '../console/index.js';
+import {
+  expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
+} from '../analyzers/index.js';
+import { BackupQueues, startBackupWorkers } from '../backup/index.js';
+import { buildApp, ensureFirstAdmin, listen, type SessionOptions } from '../console/index.js';
 
 /** Everything `shouwang start` runs, with one `close()` that stops it in reverse order. */
 export interface Runtime {
@@ -37,6 +43,9 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const assets = new AssetIndex(inventory);
     gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' }).set(inventory.systems.length);
 
+    // Printed to stdout once, never logged.
+    await ensureFirstAdmin(store);
+
     // The console answers /healthz before Redis is up; the check says Redis is still starting.
     const live: { redis?: Redis } = {};
     const app: FastifyInstance = await buildApp({
@@ -49,6 +58,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         },
       },
       ...(config.http.metricsToken ? { metricsToken: config.http.metricsToken } : {}),
+      sessions: consoleSessionOptions(config),
+      trustProxy: config.http.trustProxy ?? false,
     });
     const url = await listen(app, config.http);
     closers.push(() => app.close());
@@ -64,22 +75,46 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     live.redis = redis;
     closers.push(() => redis.quit());
 
+    const queues = new BackupQueues({
+      redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
+      timezone: config.backup.timezone,
+    });
+    closers.push(() => queues.close());
+    const schedules = await queues.syncSchedules(inventory);
+    for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
+    const workers = startBackupWorkers({
+      redisUrl, prefix: config.backup.queuePrefix, store, logger, registry,
+      findSystem: (id) => inventory.systems.find((s) => s.id === id),
+      drillServers: drillServers(config), sftp: sftpOptions(config),
+      concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
+    });
+    closers.push(() => workers.close());
+
     const retention = cron.schedule('30 3 * * *', () => void applyRetention(store, config.retention.days, logger), {
       timezone: 'Asia/Shanghai',
     });
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
+    const analysis = await openAnalysis(config, store, registry, logger);
+    closers.push(() => analysis.close());
+    const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger), {
+      timezone: 'Asia/Shanghai',
+    });
+    closers.push(() => silentCheck.stop());
+
     const metrics = createIngestMetrics(registry);
-    const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger });
+    const observe = (events: readonly ShouwangEvent[]) => analysis.analyze(events);
+    const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe });
     closers.push(() => collection.close());
 
     if (config.demo.replay) {
       const stats = await ingestLines(demoLogLines(inventory), {
         source: 'demo', store: store.events, assets,
         deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
-        metrics,
+        metrics, observe,
       });
+      await analysis.flush();
       logger.info({ stats }, 'demo logs replayed');
     }
     return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, close };
@@ -89,8 +124,41 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
   }
 }
 
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/** Secure cookies unless the console listens on loopback only, where plain http is the norm. */
+function consoleSessionOptions(config: Config): Partial<SessionOptions> {
+  const { secureCookies, sessionIdleMinutes, sessionMaxHours, host } = config.http;
+  return {
+    secureCookies: secureCookies ?? !LOOPBACK.test(host),
+    ...(sessionIdleMinutes ? { idleMs: sessionIdleMinutes * 60_000 } : {}),
+    ...(sessionMaxHours ? { absoluteMs: sessionMaxHours * 3_600_000 } : {}),
+  };
+}
+
+/** The rules of `analyze.rulesDir`, compiled; problems are logged with file and line. */
+export async function openAnalysis(config: Config, store: Store, registry: Registry, logger: Logger): Promise<Analysis> {
+  const analysis = await startAnalysis({
+    rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
+  });
+  logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
+  return analysis;
+}
+
+async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger): Promise<void> {
+  try {
+    const now = new Date();
+    const statuses = await sourceStatuses(store.events, expectedSources(inventory, config.analyze.silentAfter), now);
+    const raised = await raiseSilentSourceAlerts(store.alerts, statuses, now);
+    if (raised.length) logger.warn({ silent: raised.map((a) => a.groupKey) }, 'silent log sources');
+  } catch (error) {
+    logger.warn({ err: error }, 'silent-source check failed; next run will retry');
+  }
+}
+
 async function applyRetention(store: Store, days: number, logger: Logger): Promise<void> {
   const before = new Date(Date.now() - days * 86_400_000).toISOString();
   const deleted = await store.events.deleteBefore(before);
+  await store.sessions.deleteExpired(new Date().toISOString());
   if (deleted) logger.info({ deleted, before }, 'retention: deleted old events');
 }
