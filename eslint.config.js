@@ -11,4 +11,14 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The console's web pages run in the browser as plain ES modules (no build step).
+    files: ['console/web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries([
+        'window', 'document', 'location', 'history', 'localStorage', 'fetch', 'setTimeout', 'URLSearchParams',
+        'Node', 'Event', 'HashChangeEvent',
+      ].map((name) => [name, 'readonly'])),
+    },
+  },
 );

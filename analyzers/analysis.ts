@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import { counter, gauge, type Logger, type ShouwangEvent } from '../core/index.js';
 import type { AlertStore } from '../store/index.js';
-import { AlertBuilder, AlertSink, Analyzer, readAlertPolicy, type AlertPolicy } from './alerts/index.js';
+import { AlertBuilder, AlertSink, Analyzer, mlpsRefs, readAlertPolicy, type AlertContribution, type AlertPolicy } from './alerts/index.js';
 import { compileCorrelation, linkCorrelations, type CompiledCorrelation } from './correlation/index.js';
 import { compileRuleSet, loadRuleDir } from './sigma/index.js';
-import type { RuleProblem } from './types.js';
+import type { RuleDocument, RuleProblem } from './types.js';
 
 export interface AnalysisOptions {
   rulesDir: string;
@@ -12,6 +12,45 @@ export interface AnalysisOptions {
   latenessMs: number;
   registry?: Registry;
   logger?: Logger;
+  /** Consulted on every signal and alert: a disabled rule (console 规则 page) matches nothing and alerts nothing. */
+  isEnabled?: (ruleId: string) => boolean;
+}
+
+/** A loaded rule as the console lists it. */
+export interface RuleInfo {
+  id: string;
+  name?: string;
+  title: string;
+  level: RuleDocument['level'];
+  kind: RuleDocument['kind'];
+  tags: string[];
+  mlps: string[];
+  status?: string;
+  description?: string;
+  file: string;
+  line: number;
+}
+
+export function ruleInfo(doc: RuleDocument): RuleInfo {
+  return {
+    id: doc.id, ...(doc.name ? { name: doc.name } : {}), title: doc.title, level: doc.level, kind: doc.kind, tags: doc.tags,
+    mlps: mlpsRefs(doc.tags), ...(doc.status ? { status: doc.status } : {}), ...(doc.description ? { description: doc.description } : {}),
+    file: doc.position.file, line: doc.position.line,
+  };
+}
+
+/** The alert sink behind a rule switch: alerts of disabled rules (correlations included) are dropped. */
+class GatedAlertSink extends AlertSink {
+  readonly #isEnabled: (ruleId: string) => boolean;
+
+  constructor(options: ConstructorParameters<typeof AlertSink>[0], isEnabled: (ruleId: string) => boolean) {
+    super(options);
+    this.#isEnabled = isEnabled;
+  }
+
+  override add(contribution: AlertContribution): void {
+    if (this.#isEnabled(contribution.alert.rule.id)) super.add(contribution);
+  }
 }
 
 /** The analyzer as the collectors feed it: events in, alerts out to the store. */
@@ -19,6 +58,8 @@ export interface Analysis {
   readonly rules: number;
   readonly correlations: number;
   readonly problems: readonly RuleProblem[];
+  /** Every loaded rule document (detection, correlation, filter). */
+  readonly catalog: readonly RuleInfo[];
   analyze(events: readonly ShouwangEvent[]): void;
   /** Writes pending alerts (correlation windows stay open). */
   flush(): Promise<void>;
@@ -60,12 +101,18 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     loadedRules.set({ kind: 'correlation' }, correlations.length);
   }
 
-  const sink = new AlertSink({
+  const sinkOptions = {
     store: options.alerts, latenessMs: options.latenessMs,
-    onError: (error) => options.logger?.warn({ err: error }, 'alerts not written yet; retrying'),
-  });
+    onError: (error: unknown) => options.logger?.warn({ err: error }, 'alerts not written yet; retrying'),
+  };
+  const isEnabled = options.isEnabled;
+  const sink = isEnabled ? new GatedAlertSink(sinkOptions, isEnabled) : new AlertSink(sinkOptions);
+  // A disabled detection rule raises no signal, so correlations built on it do not count it either.
+  const matcher = isEnabled
+    ? { matchSignals: (event: Record<string, unknown>, id: string) => ruleSet.matchSignals(event, id).filter((s) => isEnabled(s.rule.id)) }
+    : ruleSet;
   const analyzer = new Analyzer({
-    rules: ruleSet, correlations, builder: new AlertBuilder({ policies }), sink, latenessMs: options.latenessMs,
+    rules: matcher, correlations, builder: new AlertBuilder({ policies }), sink, latenessMs: options.latenessMs,
     ...(late ? { onLate: () => late.inc() } : {}),
   });
   let closing: Promise<void> | undefined;
@@ -73,6 +120,7 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     rules: ruleSet.rules.length,
     correlations: correlations.length,
     problems,
+    catalog: loaded.documents.map(ruleInfo),
     analyze(events) {
       for (const event of events) {
         for (const signal of analyzer.analyze(event, event.id)) signals?.inc({ level: signal.rule.level });

@@ -4,5 +4,5 @@ export * from './mlps/index.js';
 export * from './correlation/index.js';
 export * from './alerts/index.js';
 export * from './coverage/index.js';
-export { startAnalysis } from './analysis.js';
-export type { Analysis, AnalysisOptions } from './analysis.js';
+export { ruleInfo, startAnalysis } from './analysis.js';
+export type { Analysis, AnalysisOptions, RuleInfo } from './analysis.js';

@@ -1,8 +1,10 @@
 import { benchCollect } from './collect.js';
+import { benchConsole } from './console.js';
 import { benchBackupVerify } from './backup-verify.js';
 import { benchStoreBulk } from './store-bulk.js';
 import { benchStoreWrite } from './store-write.js';
 import { benchRules } from './rules.js';
+import { benchEvidence } from './evidence.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -11,6 +13,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   rules: benchRules,
   'backup-verify': benchBackupVerify,
   collect: benchCollect,
+  console: benchConsole,
+  evidence: benchEvidence,
 };
 
 const only = process.argv.slice(2);

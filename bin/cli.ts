@@ -11,6 +11,7 @@ import {
 import { openAnalysis, startRuntime } from './runtime.js';
 import { rulesCommand } from './rules-command.js';
 import { BACKUP_USAGE, runBackupCommand } from './backup-command.js';
+import { EVIDENCE_USAGE, runEvidenceCommand } from './evidence-command.js';
 
 type Command = { summary: string; usage: string; run: (args: string[]) => Promise<number> };
 
@@ -125,6 +126,11 @@ const COMMANDS: Record<string, Command> = {
     summary: '核验备份、恢复演练 / verify backups (同城/异地), run restore drills, run the backup workers',
     usage: BACKUP_USAGE,
     run: (args) => runBackupCommand(args),
+  },
+  evidence: {
+    summary: '导出与校验等保证据包 / export and verify signed MLPS evidence bundles',
+    usage: EVIDENCE_USAGE,
+    run: (args) => runEvidenceCommand(args),
   },
   inventory: {
     summary: '检查资产清单 / check an inventory file (YAML or CSV)',

@@ -14,7 +14,10 @@ import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
 import { BackupQueues, startBackupWorkers } from '../backup/index.js';
-import { buildApp, ensureFirstAdmin, listen, type SessionOptions } from '../console/index.js';
+import {
+  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, listen, RuleSwitches, startEvidenceWorker,
+  type SessionOptions,
+} from '../console/index.js';
 
 /** Everything `shouwang start` runs, with one `close()` that stops it in reverse order. */
 export interface Runtime {
@@ -38,7 +41,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const store = await openStore(config);
     closers.push(() => store.close());
 
-    const inventory = loadInventory(config.inventory.path);
+    let inventory = loadInventory(config.inventory.path);
     await store.assets.replaceInventory(inventory);
     const assets = new AssetIndex(inventory);
     gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' }).set(inventory.systems.length);
@@ -47,7 +50,17 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     await ensureFirstAdmin(store);
 
     // The console answers /healthz before Redis is up; the check says Redis is still starting.
-    const live: { redis?: Redis } = {};
+    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue } = {};
+    const ruleSwitches = await RuleSwitches.open(ruleSwitchesPath(config));
+    // The console is up before Redis and the rules: until then these answer 503.
+    const queuesReady = () => {
+      if (!live.queues) throw ConsoleErrors.unavailable('backup queues (starting)');
+      return live.queues;
+    };
+    const evidenceReady = () => {
+      if (!live.evidence) throw ConsoleErrors.unavailable('evidence export queue (starting)');
+      return live.evidence;
+    };
     const app: FastifyInstance = await buildApp({
       store, registry, logger,
       checks: {
@@ -60,6 +73,23 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
       ...(config.http.metricsToken ? { metricsToken: config.http.metricsToken } : {}),
       sessions: consoleSessionOptions(config),
       trustProxy: config.http.trustProxy ?? false,
+      silentAfterSeconds: config.analyze.silentAfter,
+      backupQueues: {
+        enqueueVerify: (...args) => queuesReady().enqueueVerify(...args),
+        enqueueDrill: (...args) => queuesReady().enqueueDrill(...args),
+        get verify() { return queuesReady().verify; },
+        get drill() { return queuesReady().drill; },
+      },
+      rules: { catalog: () => live.analysis?.catalog ?? [], switches: ruleSwitches },
+      evidence: {
+        queue: { enqueue: (data) => evidenceReady().enqueue(data), get: (id) => evidenceReady().get(id) },
+        dataDir: config.dataDir,
+      },
+      // Backup jobs and silent-source checks read the new inventory at once; collectors map hosts with the one they started with.
+      onInventory: async (next) => {
+        inventory = next;
+        if (live.queues) await live.queues.syncSchedules(next);
+      },
     });
     const url = await listen(app, config.http);
     closers.push(() => app.close());
@@ -80,6 +110,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
       timezone: config.backup.timezone,
     });
     closers.push(() => queues.close());
+    live.queues = queues;
     const schedules = await queues.syncSchedules(inventory);
     for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
     const workers = startBackupWorkers({
@@ -90,13 +121,23 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     });
     closers.push(() => workers.close());
 
+    const evidenceQueue = new EvidenceQueue({ redisUrl, prefix: config.backup.queuePrefix });
+    closers.push(() => evidenceQueue.close());
+    const evidenceWorker = startEvidenceWorker({
+      redisUrl, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
+      key: ensureSigningKey(join(config.dataDir, 'evidence', 'signing-key.pem')), silentAfterSeconds: config.analyze.silentAfter,
+    });
+    closers.push(() => evidenceWorker.close());
+    live.evidence = evidenceQueue;
+
     const retention = cron.schedule('30 3 * * *', () => void applyRetention(store, config.retention.days, logger), {
       timezone: 'Asia/Shanghai',
     });
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
-    const analysis = await openAnalysis(config, store, registry, logger);
+    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches);
+    live.analysis = analysis;
     closers.push(() => analysis.close());
     const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger), {
       timezone: 'Asia/Shanghai',
@@ -136,10 +177,17 @@ function consoleSessionOptions(config: Config): Partial<SessionOptions> {
   };
 }
 
-/** The rules of `analyze.rulesDir`, compiled; problems are logged with file and line. */
-export async function openAnalysis(config: Config, store: Store, registry: Registry, logger: Logger): Promise<Analysis> {
+/** Rules switched off in the console (`<dataDir>/rules-disabled.json`). */
+export const ruleSwitchesPath = (config: Config) => join(config.dataDir, 'rules-disabled.json');
+
+/** The rules of `analyze.rulesDir`, compiled; problems are logged with file and line; rules switched off in the console stay off. */
+export async function openAnalysis(
+  config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches,
+): Promise<Analysis> {
+  const rules = switches ?? await RuleSwitches.open(ruleSwitchesPath(config));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
+    isEnabled: rules.isEnabled,
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;

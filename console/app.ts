@@ -3,14 +3,21 @@ import type { Registry } from 'prom-client';
 import { ShouwangError, type Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { alertsApi } from './api-alerts.js';
+import { backupApi, type BackupApiOptions } from './api-backup.js';
 import type { ApiOptions } from './api-context.js';
 import { dataApi } from './api-data.js';
+import { inventoryApi, type InventoryApiOptions } from './api-inventory.js';
+import { postureApi } from './api-posture.js';
+import { rulesApi, type RulesDeps } from './api-rules.js';
 import { sessionApi } from './api-session.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
+import { evidenceApi, type EvidenceApiOptions } from './evidence/index.js';
 import { healthPlugin, type HealthCheck } from './health.js';
 import { metricsPlugin } from './metrics.js';
+import { cachedCoverage, type CoverageSource } from './posture/index.js';
 import { RouteRegistry } from './routes.js';
+import { staticPlugin } from './static.js';
 import { DEFAULT_SESSION_OPTIONS, SessionManager, type SessionOptions } from './sessions.js';
 
 export const BODY_LIMIT = 1 << 20;
@@ -26,6 +33,18 @@ export interface AppDeps {
   sessions?: Partial<SessionOptions>;
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean;
+  /** Backup queues for "verify now" / "drill now" and job progress; without them those routes answer 503. */
+  backupQueues?: BackupApiOptions['backupQueues'];
+  /** The loaded rules and their on/off switches; without them the rules routes answer 503. */
+  rules?: RulesDeps;
+  /** Called after an admin replaced the inventory. */
+  onInventory?: InventoryApiOptions['onInventory'];
+  /** `analyze.silentAfter` in seconds, for the posture's audit coverage (default 3600). */
+  silentAfterSeconds?: number;
+  /** Where the posture reads source silence; default the analyzers' per-source queries cached for 60 s. */
+  coverage?: CoverageSource;
+  /** Evidence export jobs and where their bundles land; without them the evidence routes are absent. */
+  evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string };
 }
 
 /** Fastify's own request errors, translated into ours so every answer has a code and a zh-CN/English message. */
@@ -69,5 +88,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(usersApi, api);
   await app.register(alertsApi, api);
   await app.register(dataApi, api);
+  await app.register(postureApi, { ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600) });
+  await app.register(backupApi, { ...api, ...(deps.backupQueues ? { backupQueues: deps.backupQueues } : {}) });
+  await app.register(rulesApi, { ...api, ...(deps.rules ? { rules: deps.rules } : {}) });
+  await app.register(inventoryApi, { ...api, ...(deps.onInventory ? { onInventory: deps.onInventory } : {}) });
+  if (deps.evidence) await app.register(evidenceApi, { ...api, evidence: deps.evidence.queue, dataDir: deps.evidence.dataDir });
+  await app.register(staticPlugin);
   return app;
 }

@@ -9,3 +9,8 @@ export type { Role, Permission } from './roles.js';
 export { DEFAULT_SESSION_OPTIONS, SESSION_COOKIE, CSRF_HEADER } from './sessions.js';
 export type { SessionOptions } from './sessions.js';
 export { hashPassword, verifyPassword } from './password.js';
+export { RuleSwitches } from './rule-switches.js';
+export type { RulesDeps } from './api-rules.js';
+export { cachedCoverage, computePosture, riskScore, backupPoints } from './posture/index.js';
+export type { CoverageSource, Posture, DepartmentPosture, SystemPosture, Score, ScoreComponents } from './posture/index.js';
+export * from './evidence/index.js';

@@ -5,7 +5,7 @@ import { ConsoleErrors } from './errors.js';
 import { can, type Permission } from './roles.js';
 import type { Auth } from './sessions.js';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteContext<B, Q, P> {
   request: FastifyRequest;

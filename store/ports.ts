@@ -92,6 +92,12 @@ export interface AlertQuery extends TimeRange {
 export const ALERT_GROUP_FIELDS = ['status', 'level', 'department', 'system', 'ruleId', 'assignee'] as const;
 export type AlertGroupField = (typeof ALERT_GROUP_FIELDS)[number];
 
+/** A group of alerts with the sum and maximum of their priorities (1–20 each). */
+export interface PriorityBucket extends Bucket {
+  prioritySum: number;
+  maxPriority: number;
+}
+
 export interface AlertStore {
   /** New ids are inserted; known ids fold the repeat in (count, last seen, samples). */
   upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }>;
@@ -101,6 +107,8 @@ export interface AlertStore {
   /** Sorted by last seen; the time range applies to last seen. */
   search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>>;
   countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]>;
+  /** Like countBy, with each group's priority sum and maximum (risk posture), in one grouped query; sorted by sum, then key. */
+  priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]>;
 }
 
 export interface AssetStore {
@@ -122,6 +130,11 @@ export interface JobResultStore {
   get(id: string, scope?: Scope): Promise<JobResult | undefined>;
   /** Sorted by finish time; the time range applies to the finish time. */
   search(query: JobResultQuery, page?: PageRequest): Promise<Page<JobResult>>;
+  /**
+   * The newest `perGroup` results of each (system, site) pair matching the query (results without a
+   * site form their own group), in one grouped query; newest first. For "latest run per site" views.
+   */
+  latestPerSystem(query: JobResultQuery, perGroup: number): Promise<JobResult[]>;
 }
 
 export interface AuditTrailStore {

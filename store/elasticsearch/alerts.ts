@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
+import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, PriorityBucket, Scope } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, searchPage, termsClause, type Clause } from './query.js';
 import { call, translateError } from './translate.js';
@@ -117,6 +117,27 @@ export class ElasticsearchAlertStore implements AlertStore {
     }));
     const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate).buckets as estypes.AggregationsStringTermsBucket[];
     return buckets.map((bucket) => ({ key: String(bucket.key), count: bucket.doc_count }));
+  }
+
+  async priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]> {
+    const target = GROUP_FIELDS[field];
+    if (!target) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
+    const response = await call(() => this.#client.search({
+      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+      aggregations: {
+        groups: {
+          terms: { field: target, size: 1000 },
+          aggregations: { prioritySum: { sum: { field: 'priority' } }, maxPriority: { max: { field: 'priority' } } },
+        },
+      },
+    }));
+    type Group = estypes.AggregationsStringTermsBucket & { prioritySum: { value: number }; maxPriority: { value: number | null } };
+    const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate).buckets as Group[];
+    return buckets
+      .map((bucket) => ({
+        key: String(bucket.key), count: bucket.doc_count, prioritySum: bucket.prioritySum.value, maxPriority: bucket.maxPriority.value ?? 0,
+      }))
+      .sort((x, y) => y.prioritySum - x.prioritySum || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   }
 
   async #load(id: string): Promise<{ alert: Alert; seqNo: number; primaryTerm: number } | undefined> {

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { toMillis } from '../paging.js';
-import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
+import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, PriorityBucket, Scope } from '../ports.js';
 import { keysetPage, Where } from './sql.js';
 
 const GROUP_COLUMNS: Record<AlertGroupField, string> = {
@@ -97,5 +97,18 @@ export class EmbeddedAlertStore implements AlertStore {
       .prepare(`SELECT ${column} AS key, count(*) AS count FROM alerts ${where.sql} GROUP BY key ORDER BY count DESC, key`)
       .all(...where.params) as Bucket[];
     return rows.map((row) => ({ key: String(row.key), count: row.count }));
+  }
+
+  async priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]> {
+    const column = GROUP_COLUMNS[field];
+    if (!column) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
+    const where = alertWhere(query).add(`${column} IS NOT NULL`);
+    // Priority lives in the document; open alerts number in the thousands, so reading it per row stays cheap.
+    const rows = this.#db
+      .prepare(`SELECT ${column} AS key, count(*) AS count, sum(p) AS prioritySum, max(p) AS maxPriority
+        FROM (SELECT ${column}, json_extract(doc, '$.priority') AS p FROM alerts ${where.sql})
+        GROUP BY key ORDER BY prioritySum DESC, key`)
+      .all(...where.params) as PriorityBucket[];
+    return rows.map((row) => ({ key: String(row.key), count: row.count, prioritySum: row.prioritySum ?? 0, maxPriority: row.maxPriority ?? 0 }));
   }
 }

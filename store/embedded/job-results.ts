@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { JobResult } from '../../core/index.js';
+import { StoreErrors } from '../errors.js';
 import { toMillis } from '../paging.js';
 import type { JobResultQuery, JobResultStore, Page, PageRequest, Scope } from '../ports.js';
 import { keysetPage, Where } from './sql.js';
@@ -26,15 +27,30 @@ export class EmbeddedJobResultStore implements JobResultStore {
   }
 
   async search(query: JobResultQuery, page?: PageRequest): Promise<Page<JobResult>> {
-    const where = new Where();
-    if (query.from) where.add('finished_at >= ?', toMillis(query.from, 'from'));
-    if (query.to) where.add('finished_at < ?', toMillis(query.to, 'to'));
-    if (query.kind) where.add('kind = ?', query.kind);
-    if (query.system) where.add('system = ?', query.system);
-    if (query.status) where.add('status = ?', query.status);
-    where.scope('department', query.scope);
     return keysetPage(this.#db, {
-      table: 'job_results', timeColumn: 'finished_at', where, page, decode: (doc) => JSON.parse(doc) as JobResult,
+      table: 'job_results', timeColumn: 'finished_at', where: resultWhere(query), page, decode: (doc) => JSON.parse(doc) as JobResult,
     });
   }
+
+  async latestPerSystem(query: JobResultQuery, perGroup: number): Promise<JobResult[]> {
+    if (!Number.isInteger(perGroup) || perGroup < 1 || perGroup > 100) throw StoreErrors.invalidQuery(`perGroup must be 1–100, got ${perGroup}`);
+    const where = resultWhere(query).add('system IS NOT NULL');
+    const rows = this.#db.prepare(`SELECT doc FROM (
+        SELECT doc, finished_at, id, row_number() OVER (
+          PARTITION BY system, json_extract(doc, '$.site') ORDER BY finished_at DESC, id DESC) AS rank
+        FROM job_results ${where.sql})
+      WHERE rank <= ? ORDER BY finished_at DESC, id DESC`).all(...where.params, perGroup) as { doc: string }[];
+    return rows.map((row) => JSON.parse(row.doc) as JobResult);
+  }
+}
+
+function resultWhere(query: JobResultQuery): Where {
+  const where = new Where();
+  if (query.from) where.add('finished_at >= ?', toMillis(query.from, 'from'));
+  if (query.to) where.add('finished_at < ?', toMillis(query.to, 'to'));
+  if (query.kind) where.add('kind = ?', query.kind);
+  if (query.system) where.add('system = ?', query.system);
+  if (query.status) where.add('status = ?', query.status);
+  where.scope('department', query.scope);
+  return where;
 }

@@ -301,6 +301,25 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.alerts.countBy({ scope }, 'status')).toEqual([{ key: 'new', count: 4 }, { key: 'false_positive', count: 1 }]);
         expect(await store.alerts.countBy({ scope }, 'level')).toEqual([{ key: 'high', count: 3 }, { key: 'medium', count: 2 }]);
       });
+
+      it('sums alert priorities per group in one query, with the filters and the scope', async () => {
+        const a = tenant();
+        const b = tenant();
+        await store.alerts.upsert([
+          alert(a.department, 1, { priority: 15 }), alert(a.department, 2, { priority: 6, system: `${a.department}-other` }),
+          alert(a.department, 3, { priority: 4 }), alert(b.department, 1, { priority: 20 }),
+        ]);
+        await store.alerts.update(alert(a.department, 3).id, { status: 'resolved', actor: 'x' }, a.scope);
+        await refresh(store);
+        expect(await store.alerts.priorityBy({ scope: a.scope }, 'system')).toEqual([
+          { key: `${a.department}-sys`, count: 2, prioritySum: 19, maxPriority: 15 },
+          { key: `${a.department}-other`, count: 1, prioritySum: 6, maxPriority: 6 },
+        ]);
+        expect(await store.alerts.priorityBy({ scope: a.scope, status: ['new'] }, 'department')).toEqual([
+          { key: a.department, count: 2, prioritySum: 21, maxPriority: 15 },
+        ]);
+        expect(await store.alerts.priorityBy({ scope: a.scope, department: [b.department] }, 'department')).toEqual([]);
+      });
     });
 
     describe('assets', () => {
@@ -348,6 +367,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.jobResults.search({ scope, kind: 'backup.check' })).items.map((r) => r.status)).toEqual(['fail', 'pass']);
         expect((await store.jobResults.search({ scope, status: 'fail' })).total).toBe(1);
         expect((await store.jobResults.search({ scope, system: 'other' })).total).toBe(0);
+      });
+
+      it('returns the newest results of each system and site in one grouped query, inside the scope', async () => {
+        const a = tenant();
+        const b = tenant();
+        const result = (department: string, n: number, system: string, site?: 'same-city' | 'off-site'): JobResult => ({
+          id: `${department}-r${n}`, kind: 'backup-check', status: 'pass', system, department, ...(site ? { site } : {}),
+          startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 1000), summary: `r${n}`, detail: {},
+        });
+        const x = `${a.department}-x`;
+        const y = `${a.department}-y`;
+        for (const r of [
+          result(a.department, 1, x, 'same-city'), result(a.department, 2, x, 'same-city'), result(a.department, 3, x, 'same-city'),
+          result(a.department, 4, x, 'off-site'), result(a.department, 5, x), result(a.department, 6, y, 'same-city'),
+          result(b.department, 7, `${b.department}-z`, 'same-city'),
+        ]) await store.jobResults.put(r);
+        await refresh(store);
+        const ids = async (query: object, perGroup: number) =>
+          (await store.jobResults.latestPerSystem({ scope: a.scope, ...query }, perGroup)).map((r) => r.id.slice(r.id.lastIndexOf('-') + 1));
+        expect(await ids({}, 2)).toEqual(['r6', 'r5', 'r4', 'r3', 'r2']);
+        expect(await ids({}, 1)).toEqual(['r6', 'r5', 'r4', 'r3']);
+        expect(await ids({ system: y }, 5)).toEqual(['r6']);
+        expect(await ids({ kind: 'restore-drill' }, 5)).toEqual([]);
+        await expect(store.jobResults.latestPerSystem({ scope: a.scope }, 0)).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
       });
     });
 

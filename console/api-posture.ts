@@ -1,0 +1,121 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { TimeRange } from '../store/index.js';
+import { StoreErrors } from '../store/index.js';
+import type { ApiOptions } from './api-context.js';
+import { ConsoleErrors } from './errors.js';
+import { byRisk, computePosture, latestBackups, backupState, backupPoints, riskScore, OPEN_ALERT_STATUSES, type CoverageSource } from './posture/index.js';
+import { scopeOf } from './roles.js';
+import { isoTime } from './routes.js';
+
+export interface PostureOptions extends ApiOptions {
+  coverage: CoverageSource;
+}
+
+const DAY_MS = 86_400_000;
+/** Days start at midnight in Asia/Shanghai (UTC+8, no daylight saving). */
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+
+const Range = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
+
+function rangeOf(query: { from?: string | undefined; to?: string | undefined }): TimeRange {
+  if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) {
+    throw ConsoleErrors.requestInvalid('query from: 必须早于 to / must be before to');
+  }
+  return { ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}) };
+}
+
+/** 态势总览: risk per department and system, its trend, the top risks and a system's drill-down. */
+export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { store, routes, coverage }) => {
+  routes.add(app, {
+    method: 'GET', url: '/api/posture', tag: 'posture', access: 'alerts:read',
+    summary: '各部门、各系统风险评分（0–100）及其构成 / risk score (0–100) per department and system with its components',
+    query: Range,
+    handler: async ({ query, auth }) => {
+      const posture = await computePosture(store, coverage, scopeOf(auth.user), rangeOf(query));
+      return { ...posture, departments: posture.departments.sort(byRisk), systems: posture.systems.sort(byRisk) };
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/posture/top', tag: 'posture', access: 'alerts:read',
+    summary: '风险最高的系统 / the riskiest systems',
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(10), ...Range.shape }),
+    handler: async ({ query, auth }) => {
+      const posture = await computePosture(store, coverage, scopeOf(auth.user), rangeOf(query));
+      return { at: posture.at, systems: posture.systems.sort(byRisk).slice(0, query.limit) };
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/posture/trend', tag: 'posture', access: 'alerts:read',
+    summary: '每日告警（按最后出现日，上海时间）与告警分 / alerts per day (by last seen, Asia/Shanghai) and their alert points, per department',
+    query: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }),
+    handler: async ({ query, auth }) => {
+      const scope = scopeOf(auth.user);
+      const today = Math.floor((Date.now() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
+      const starts = Array.from({ length: query.days }, (_, i) => today - (query.days - 1 - i) * DAY_MS);
+      // One grouped query per day, each on the last-seen index.
+      const days = await Promise.all(starts.map(async (start) => {
+        const buckets = await store.alerts.priorityBy({
+          from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...(scope ? { scope } : {}),
+        }, 'department');
+        const open = await store.alerts.countBy({
+          from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), status: [...OPEN_ALERT_STATUSES],
+          ...(scope ? { scope } : {}),
+        }, 'department');
+        const openOf = new Map(open.map((b) => [b.key, b.count]));
+        return {
+          day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10),
+          departments: buckets.map((b) => ({
+            id: b.key, alerts: b.count, open: openOf.get(b.key) ?? 0, prioritySum: b.prioritySum,
+            alertPoints: riskScore({ openAlerts: b.count, prioritySum: b.prioritySum, backupPoints: 0, expectedSources: 0, silentSources: 0 }).components.alerts,
+          })),
+        };
+      }));
+      return { days };
+    },
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/posture/systems/:id', tag: 'posture', access: 'alerts:read',
+    summary: '系统下钻：评分构成、近期告警、按数据集的事件数 / system drill-down: score components, recent alerts, events by dataset',
+    params: z.strictObject({ id: z.string().min(1).max(100) }),
+    query: Range,
+    handler: async ({ params, query, auth }) => {
+      const scope = scopeOf(auth.user);
+      const inventory = await store.assets.getInventory(scope);
+      const system = inventory.systems.find((s) => s.id === params.id);
+      // Out of scope reads as absent, as everywhere else.
+      if (!system) throw StoreErrors.notFound('system', params.id);
+      const now = new Date();
+      const range = rangeOf(query);
+      // Event counts default to the last 24 hours: a bounded range on the (system, time) index.
+      const eventRange = { from: range.from ?? new Date(now.getTime() - DAY_MS).toISOString(), ...(range.to ? { to: range.to } : {}) };
+      const withScope = scope ? { scope } : {};
+      const [alerts, recent, datasets, backups, statuses] = await Promise.all([
+        store.alerts.priorityBy({ status: [...OPEN_ALERT_STATUSES], system: [system.id], ...range, ...withScope }, 'system'),
+        store.alerts.search({ system: [system.id], ...range, ...withScope }, { size: 20 }),
+        store.events.countBy({ filters: { 'shouwang.system': system.id }, ...eventRange, ...withScope }, 'event.dataset', 50),
+        latestBackups(store.jobResults, scope, now, [system.id]),
+        coverage(inventory, scope, now),
+      ]);
+      const open = alerts[0];
+      const sources = statuses.filter((s) => s.system === system.id);
+      const backup = backupState(system, backups.get(system.id));
+      return {
+        system,
+        ...riskScore({
+          openAlerts: open?.count ?? 0, prioritySum: open?.prioritySum ?? 0, backupPoints: backupPoints(backup),
+          expectedSources: sources.length, silentSources: sources.filter((s) => s.silent).length,
+        }),
+        openAlerts: open?.count ?? 0,
+        prioritySum: open?.prioritySum ?? 0,
+        backup,
+        sources,
+        recentAlerts: recent.items,
+        events: { ...eventRange, byDataset: datasets },
+      };
+    },
+  });
+};

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { evidenceApi, type EvidenceApiOptions } from './api.js';
+
+export { evidenceApi } from './api.js';
+export type { EvidenceApiOptions } from './api.js';
+export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, MANIFEST_FILE, SIGNATURE_FILE } from './bundle.js';
+export type { ExportOptions, ExportSummary, VerifyReport } from './bundle.js';
+export { EVIDENCED_ITEMS, controlRows, evidencedClause, evidencedItems, systemVerdicts } from './controls.js';
+export type { ControlRow } from './controls.js';
+export { EvidenceErrors } from './errors.js';
+export { acknowledgeSeconds, backupFacts, gatherFacts, intrusionFacts, selectSystems, SAMPLE_PER_DATASET } from './facts.js';
+export type { EvidenceFacts, EvidenceSelection, SystemFacts } from './facts.js';
+export { EVIDENCE_QUEUE, EvidenceQueue, bundlePath, startEvidenceWorker } from './job.js';
+export type { EvidenceJobData, EvidenceJobProgress, EvidenceQueueOptions, EvidenceWorkerOptions } from './job.js';
+export { CJK_FONT, ensureCjkFont, renderReport } from './pdf-report.js';
+export {
+  algorithmOf, digestsOf, ensureSigningKey, fingerprintOf, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, writeSigningKey,
+} from './signing.js';
+export type { Manifest, ManifestFile, SignatureAlgorithm, SigningKey } from './signing.js';
+export {
+  STATUSES, STATUS_EN, RETENTION_DAYS_REQUIRED, auditVerdict, backupVerdict, intrusionVerdict, MANUAL_REVIEW,
+} from './status-rules.js';
+export type { AuditFacts, BackupFacts, ComplianceStatus, ControlVerdict, IntrusionFacts } from './status-rules.js';
+export { controlsCsv, controlsXlsx } from './tables.js';
+
+
+/** Wiring for console/app.ts: `await registerEvidenceRoutes(app, { ...api, evidence, dataDir })`. */
+export async function registerEvidenceRoutes(app: FastifyInstance, options: EvidenceApiOptions): Promise<void> {
+  await app.register(evidenceApi, options);
+}

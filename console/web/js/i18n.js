@@ -1,0 +1,238 @@
+// Every user-facing string, zh-CN first; `t(key, ...args)` fills {0}, {1}… in the current language.
+const TABLE = {
+  appName: ['守望 安全与韧性运营', 'Shouwang security & resilience'],
+  loading: ['加载中…', 'Loading…'],
+  empty: ['暂无数据', 'Nothing to show'],
+  error: ['出错了：{0}', 'Something went wrong: {0}'],
+  notAvailable: ['此功能的接口暂不可用', 'The API for this feature is not available yet'],
+  forbidden: ['没有权限查看此页面', 'You have no permission to see this page'],
+  retry: ['重试', 'Retry'],
+  langSwitch: ['English', '中文'],
+  langSwitchLabel: ['切换到英文', 'Switch to Chinese'],
+  logout: ['退出', 'Log out'],
+  skip: ['跳到正文', 'Skip to content'],
+  nav: ['主导航', 'Main navigation'],
+  // Login
+  loginTitle: ['登录', 'Log in'],
+  username: ['用户名', 'Username'],
+  password: ['密码', 'Password'],
+  loginButton: ['登录', 'Log in'],
+  loggingIn: ['正在登录…', 'Logging in…'],
+  // Pages
+  posture: ['态势总览', 'Posture'],
+  alerts: ['告警', 'Alerts'],
+  events: ['事件检索', 'Events'],
+  backups: ['备份与演练', 'Backups'],
+  inventory: ['资产', 'Inventory'],
+  rules: ['规则', 'Rules'],
+  users: ['用户与审计', 'Users & audit'],
+  // Posture
+  riskByDepartment: ['各部门风险评分', 'Risk score by department'],
+  riskTrend: ['风险趋势', 'Risk trend'],
+  topRisks: ['主要风险', 'Top risks'],
+  alertsPerDay: ['每日告警', 'Alerts per day'],
+  alertPoints: ['告警分', 'Alert points'],
+  backupPoints: ['备份分', 'Backup points'],
+  coveragePoints: ['覆盖分', 'Coverage points'],
+  eventsByDataset: ['24 小时事件（按数据集）', 'Events in 24 h by dataset'],
+  department: ['部门', 'Department'],
+  system: ['系统', 'System'],
+  systems: ['系统', 'Systems'],
+  score: ['风险评分', 'Risk score'],
+  openAlerts: ['未关闭告警', 'Open alerts'],
+  backupStatus: ['备份状态', 'Backup'],
+  auditCoverage: ['审计覆盖', 'Audit coverage'],
+  silentSources: ['静默数据源', 'Silent sources'],
+  reason: ['原因', 'Reason'],
+  allDepartments: ['全部部门', 'All departments'],
+  backTo: ['返回：{0}', 'Back to {0}'],
+  viewAlerts: ['查看告警', 'View alerts'],
+  viewEvents: ['查看事件', 'View events'],
+  recentAlerts: ['最近告警', 'Recent alerts'],
+  recentEvents: ['最近事件', 'Recent events'],
+  mlpsLevel: ['等保级别', 'MLPS level'],
+  zone: ['网络区域', 'Zone'],
+  owner: ['负责人', 'Owner'],
+  // Alerts
+  filters: ['筛选', 'Filters'],
+  level: ['级别', 'Level'],
+  status: ['状态', 'Status'],
+  rule: ['规则', 'Rule'],
+  mlps: ['等保条款', 'MLPS clause'],
+  from: ['开始时间', 'From'],
+  to: ['结束时间', 'To'],
+  any: ['全部', 'Any'],
+  apply: ['查询', 'Search'],
+  reset: ['重置', 'Reset'],
+  title: ['标题', 'Title'],
+  assignee: ['处理人', 'Assignee'],
+  count: ['次数', 'Count'],
+  lastSeen: ['最近发生', 'Last seen'],
+  firstSeen: ['首次发生', 'First seen'],
+  priority: ['优先级', 'Priority'],
+  select: ['选择', 'Select'],
+  selectAll: ['全选本页', 'Select all on this page'],
+  selected: ['已选 {0} 条', '{0} selected'],
+  bulkAction: ['批量处置', 'Bulk action'],
+  action: ['操作', 'Action'],
+  comment: ['备注', 'Comment'],
+  submit: ['提交', 'Submit'],
+  acknowledge: ['确认', 'Acknowledge'],
+  startWork: ['开始处理', 'Start work'],
+  resolve: ['解决', 'Resolve'],
+  falsePositive: ['误报', 'False positive'],
+  assign: ['指派', 'Assign'],
+  bulkDone: ['已处置 {0} 条，失败 {1} 条', '{0} updated, {1} failed'],
+  nextPage: ['下一页', 'Next page'],
+  prevPage: ['上一页', 'Previous page'],
+  total: ['共 {0} 条', '{0} in total'],
+  totalAtLeast: ['至少 {0} 条', 'at least {0}'],
+  alertDetail: ['告警详情', 'Alert'],
+  timeline: ['处置记录', 'Timeline'],
+  sampleEvents: ['样本事件', 'Sample events'],
+  triage: ['处置', 'Triage'],
+  saved: ['已保存', 'Saved'],
+  noChange: ['请至少选择状态、处理人或填写备注', 'Choose a status or assignee, or write a comment'],
+  selectSome: ['请先选择告警', 'Select some alerts first'],
+  relatedEvents: ['相关事件', 'Related events'],
+  // Events
+  query: ['关键词', 'Query'],
+  queryHint: ['全文检索 message，多个词须同时出现', 'Full text over message; every word must appear'],
+  fieldFilters: ['字段过滤（每行一个 字段:值）', 'Field filters (one field:value per line)'],
+  time: ['时间', 'Time'],
+  host: ['主机', 'Host'],
+  user: ['用户', 'User'],
+  outcome: ['结果', 'Outcome'],
+  message: ['消息', 'Message'],
+  eventDetail: ['事件详情', 'Event'],
+  // Backups
+  backupMatrix: ['备份矩阵', 'Backup matrix'],
+  sameCity: ['同城', 'Same-city'],
+  offSite: ['异地', 'Off-site'],
+  age: ['距今', 'Age'],
+  rpo: ['RPO', 'RPO'],
+  rto: ['RTO', 'RTO'],
+  rtoTarget: ['RTO 目标', 'RTO target'],
+  rtoAchieved: ['实际 RTO', 'RTO achieved'],
+  verify: ['核验', 'Verify'],
+  drill: ['恢复演练', 'Drill'],
+  jobs: ['任务', 'Jobs'],
+  jobState: ['任务 {0}：{1}', 'Job {0}: {1}'],
+  progress: ['进度', 'Progress'],
+  drillHistory: ['演练记录', 'Drill history'],
+  result: ['结果', 'Result'],
+  summary: ['摘要', 'Summary'],
+  noCheck: ['未核验', 'never checked'],
+  met: ['达标', 'met'],
+  notMet: ['未达标', 'missed'],
+  pass: ['通过', 'pass'],
+  warn: ['警告', 'warn'],
+  fail: ['失败', 'fail'],
+  // Inventory
+  departments: ['部门', 'Departments'],
+  editInventory: ['编辑资产（JSON）', 'Edit inventory (JSON)'],
+  save: ['保存', 'Save'],
+  badJson: ['JSON 格式错误：{0}', 'Invalid JSON: {0}'],
+  // Rules
+  enabled: ['启用', 'Enabled'],
+  enable: ['启用', 'Enable'],
+  disable: ['停用', 'Disable'],
+  testRule: ['测试规则', 'Test a rule'],
+  pastedEvents: ['事件（JSON 数组或每行一个 JSON）', 'Events (a JSON array or one JSON per line)'],
+  runTest: ['运行测试', 'Run test'],
+  matches: ['命中 {0} 条', '{0} matched'],
+  // Users & audit
+  role: ['角色', 'Role'],
+  displayName: ['显示名', 'Display name'],
+  disabled: ['已停用', 'Disabled'],
+  createUser: ['创建用户', 'Create user'],
+  departmentsComma: ['部门（逗号分隔）', 'Departments (comma-separated)'],
+  auditTrail: ['审计记录', 'Audit trail'],
+  verifyChain: ['校验哈希链', 'Verify hash chain'],
+  actor: ['操作人', 'Actor'],
+  target: ['对象', 'Target'],
+  address: ['来源地址', 'Address'],
+  yes: ['是', 'yes'],
+  no: ['否', 'no'],
+};
+
+const ENUMS = {
+  informational: ['信息', 'informational'], low: ['低', 'low'], medium: ['中', 'medium'], high: ['高', 'high'], critical: ['严重', 'critical'],
+  new: ['新告警', 'new'], acknowledged: ['已确认', 'acknowledged'], in_progress: ['处理中', 'in progress'],
+  resolved: ['已解决', 'resolved'], false_positive: ['误报', 'false positive'],
+  raised: ['产生', 'raised'], assign: ['指派', 'assigned'], comment: ['备注', 'comment'],
+  admin: ['管理员', 'admin'], security_officer: ['安全管理员', 'security officer'], ops: ['运维', 'ops'],
+  compliance_reviewer: ['合规审查', 'compliance reviewer'], department_viewer: ['部门查看者', 'department viewer'],
+  pass: ['通过', 'pass'], warn: ['警告', 'warn'], fail: ['失败', 'fail'], met: ['达标', 'met'], missed: ['未达标', 'missed'],
+  waiting: ['排队中', 'waiting'], active: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'], delayed: ['延迟', 'delayed'],
+};
+
+const KEY = 'shouwang.lang';
+let lang = localStorage.getItem(KEY) === 'en' ? 'en' : 'zh';
+const listeners = [];
+
+export function getLang() { return lang; }
+
+export function setLang(next) {
+  lang = next === 'en' ? 'en' : 'zh';
+  localStorage.setItem(KEY, lang);
+  document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  for (const listener of listeners) listener(lang);
+}
+
+export function onLangChange(listener) { listeners.push(listener); }
+
+export function t(key, ...args) {
+  const entry = TABLE[key];
+  const text = entry ? entry[lang === 'en' ? 1 : 0] : key;
+  return text.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+}
+
+/** Status, level, role and job-state names; unknown values are shown as they are. */
+export function label(value) {
+  const entry = ENUMS[value];
+  return entry ? entry[lang === 'en' ? 1 : 0] : String(value ?? '');
+}
+
+/**
+ * Server messages are "中文 / English (detail): more detail": show the half for the current language,
+ * keeping the details (field names, values) that are written only once, in the English half.
+ */
+export function localMessage(message) {
+  const text = String(message ?? '');
+  const at = text.indexOf(' / ');
+  if (at < 0) return text;
+  if (lang === 'en') return text.slice(at + 3);
+  const english = text.slice(at + 3);
+  const detail = english.search(/[(:]/);
+  return detail < 0 ? text.slice(0, at) : `${text.slice(0, at)} ${english.slice(detail)}`;
+}
+
+const formats = {};
+/** Times are always shown in Asia/Shanghai, whatever the browser's zone. */
+export function formatTime(iso) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  formats[lang] ??= new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  });
+  return formats[lang].format(date);
+}
+
+/** A duration in seconds as "3 天 4 小时" / "3 d 4 h". */
+export function formatDuration(seconds) {
+  if (seconds === undefined || seconds === null || Number.isNaN(Number(seconds))) return '—';
+  const s = Math.round(Number(seconds));
+  const units = lang === 'en' ? ['d', 'h', 'min', 's'] : ['天', '小时', '分', '秒'];
+  const parts = [[Math.floor(s / 86400), units[0]], [Math.floor((s % 86400) / 3600), units[1]], [Math.floor((s % 3600) / 60), units[2]], [s % 60, units[3]]];
+  const shown = parts.filter(([n]) => n > 0).slice(0, 2);
+  return shown.length ? shown.map(([n, u]) => `${n} ${u}`).join(' ') : `0 ${units[3]}`;
+}
+
+/** A datetime-local value ("2026-04-01T08:00") read as Asia/Shanghai time, as ISO UTC. */
+export function shanghaiToIso(local) {
+  if (!local) return undefined;
+  const date = new Date(`${local.length === 16 ? `${local}:00` : local}+08:00`);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}

@@ -1,0 +1,185 @@
+import { api, isMissingRoute } from '../api.js';
+import { t, formatTime, localMessage } from '../i18n.js';
+import { href } from '../router.js';
+import { h, clear, load, empty, table, badge, errorBox } from '../ui.js';
+
+let charts = [];
+
+/** ECharts draws on canvas; each chart is disposed when the page is drawn again. */
+function chart(el, option) {
+  if (!window.echarts) { el.append(empty()); return; }
+  const instance = window.echarts.init(el, undefined, { renderer: 'canvas' });
+  // Tooltips drawn on the canvas (richText): HTML tooltips would need inline styles, which the CSP forbids.
+  const tooltip = option.tooltip ? { ...option.tooltip, renderMode: 'richText' } : undefined;
+  instance.setOption({ animation: false, textStyle: { fontFamily: 'system-ui, "Noto Sans CJK SC", sans-serif' }, ...option, tooltip });
+  charts.push(instance);
+}
+
+function disposeCharts() {
+  for (const instance of charts) instance.dispose();
+  charts = [];
+}
+window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
+
+const scoreClass = (score) => (score >= 60 ? 'risk-high' : score >= 30 ? 'risk-medium' : 'risk-low');
+const scoreCell = (item) => h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score));
+const components = (item) => `${t('alertPoints')} ${item.components?.alerts ?? 0} · ${t('backupPoints')} ${item.components?.backup ?? 0} · ${t('coveragePoints')} ${item.components?.coverage ?? 0}`;
+
+export function render(main, ctx, route) {
+  disposeCharts();
+  const system = route.params.get('system');
+  if (system) renderSystem(main, ctx, route.id, system);
+  else if (route.id) renderDepartment(main, ctx, route.id);
+  else renderOverview(main);
+}
+
+function renderOverview(main) {
+  const scores = h('section', { 'aria-labelledby': 'dept-h' });
+  const trend = h('section', { 'aria-labelledby': 'trend-h', class: 'half' });
+  const top = h('section', { 'aria-labelledby': 'top-h', class: 'half' });
+  clear(main, h('h1', {}, t('posture')), scores, h('div', { class: 'row' }, trend, top));
+  load(scores, async (el) => {
+    const posture = await api.get('/api/posture');
+    const departments = [...posture.departments].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
+    const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
+    clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
+      departments.length ? [h('div', { class: 'row' }, bar, heat), h('div', { class: 'scroll tall' }, table([
+        { title: t('department'), cell: (d) => h('a', { href: href('posture', d.id) }, d.name) },
+        { title: t('score'), cell: scoreCell },
+        { title: t('systems'), cell: (d) => String(d.systems) },
+        { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
+        { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
+        { title: t('reason'), cell: components },
+      ], departments))] : empty());
+    if (!departments.length) return;
+    const shown = departments.slice(0, 15).reverse();
+    chart(bar, {
+      grid: { left: 110, right: 20, top: 10, bottom: 24 }, tooltip: {},
+      xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: shown.map((d) => d.name), axisLabel: { width: 100, overflow: 'truncate' } },
+      series: [{ type: 'bar', data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
+    });
+    const parts = ['alerts', 'backup', 'coverage'];
+    const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
+    chart(heat, {
+      grid: { left: 110, right: 20, top: 10, bottom: 60 }, tooltip: {},
+      xAxis: { type: 'category', data: partNames }, yAxis: { type: 'category', data: shown.map((d) => d.name), axisLabel: { width: 100, overflow: 'truncate' } },
+      visualMap: { min: 0, max: 60, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, calculable: false, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
+      series: [{ type: 'heatmap', label: { show: true }, data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, d.components?.[p] ?? 0])) }],
+    });
+  });
+  load(trend, async (el) => {
+    clear(el, h('h2', { id: 'trend-h' }, t('riskTrend')));
+    try {
+      const { days } = await api.get('/api/posture/trend', { days: 30 });
+      if (!days.length) { el.append(empty()); return; }
+      const box = h('div', { class: 'chart', id: 'trend-chart', role: 'img', 'aria-label': t('riskTrend') });
+      el.append(box);
+      const sum = (day, key) => day.departments.reduce((n, d) => n + (d[key] ?? 0), 0);
+      chart(box, {
+        grid: { left: 40, right: 20, top: 30, bottom: 30 }, tooltip: { trigger: 'axis' }, legend: { top: 0 },
+        xAxis: { type: 'category', data: days.map((d) => d.day.slice(5)) }, yAxis: { type: 'value', minInterval: 1 },
+        series: [
+          { type: 'line', name: t('alertsPerDay'), data: days.map((d) => sum(d, 'alerts')) },
+          { type: 'line', name: t('openAlerts'), data: days.map((d) => sum(d, 'open')) },
+          { type: 'line', name: t('alertPoints'), data: days.map((d) => sum(d, 'alertPoints')) },
+        ],
+      });
+    } catch (error) {
+      el.append(errorBox(error));
+    }
+  });
+  load(top, async (el) => {
+    clear(el, h('h2', { id: 'top-h' }, t('topRisks')));
+    try {
+      const data = await api.get('/api/posture/top');
+      const items = data.items ?? data.systems ?? data.risks ?? (Array.isArray(data) ? data : []);
+      el.append(items.length ? h('ol', { class: 'top-risks', id: 'top-risks' }, items.slice(0, 10).map((item) => h('li', {},
+        scoreCell(item), ' ',
+        item.department ? h('a', { href: href('posture', item.department, item.department === item.id ? undefined : { system: item.id }) }, item.name ?? item.id) : (item.name ?? item.id ?? ''),
+        item.reason || item.reasons ? h('span', { class: 'muted' }, ` — ${[].concat(item.reasons ?? item.reason).map((r) => localMessage(typeof r === 'string' ? r : r.message ?? r.text ?? JSON.stringify(r))).join('；')}`) : h('span', { class: 'muted' }, ` — ${components(item)}`)))) : empty());
+    } catch (error) {
+      el.append(errorBox(error));
+    }
+  });
+}
+
+function renderDepartment(main, ctx, departmentId) {
+  load(main, async (el) => {
+    const posture = await api.get('/api/posture');
+    const department = posture.departments.find((d) => d.id === departmentId);
+    const systems = posture.systems.filter((s) => s.department === departmentId).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    clear(el,
+      h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
+      h('h1', {}, `${t('department')}：${department?.name ?? departmentId}`),
+      department ? h('p', {}, t('score'), ' ', scoreCell(department), ' · ', components(department)) : null,
+      h('h2', {}, t('systems')),
+      systems.length ? h('div', { class: 'scroll' }, table([
+        { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, s.name) },
+        { title: t('score'), cell: scoreCell },
+        { title: t('mlpsLevel'), cell: (s) => String(s.mlpsLevel) },
+        { title: t('openAlerts'), cell: (s) => String(s.openAlerts) },
+        { title: t('sameCity'), cell: (s) => backupCell(s.backup, 'same-city') },
+        { title: t('offSite'), cell: (s) => backupCell(s.backup, 'off-site') },
+        { title: t('silentSources'), cell: (s) => (s.sources?.silent ?? []).join('，') || '—' },
+      ], systems)) : empty(),
+      h('p', {}, h('a', { href: href('alerts', undefined, { department: departmentId, status: '' }) }, t('viewAlerts')), ' · ',
+        h('a', { href: href('events', undefined, { department: departmentId }) }, t('viewEvents'))));
+  });
+}
+
+function backupCell(backup, site) {
+  if (!backup?.policy) return '—';
+  const status = backup.sites?.[site];
+  return status ? badge(status) : h('span', { class: 'muted' }, t('noCheck'));
+}
+
+function renderSystem(main, ctx, departmentId, systemId) {
+  load(main, async (el) => {
+    let system;
+    try {
+      const data = await api.get(`/api/posture/systems/${encodeURIComponent(systemId)}`);
+      system = { ...data, ...data.system, sources: { silent: data.sources.filter((s) => s.silent).map((s) => s.name ?? s.key ?? '?') }, byDataset: data.events?.byDataset };
+    } catch (error) {
+      if (!isMissingRoute(error)) throw error;
+      system = (await api.get('/api/posture')).systems.find((s) => s.id === systemId);
+    }
+    const alerts = h('section', {}, h('h2', {}, t('recentAlerts')));
+    const events = h('section', {}, h('h2', {}, t('recentEvents')));
+    clear(el,
+      h('p', {}, h('a', { href: href('posture', departmentId) }, t('backTo', t('department')))),
+      h('h1', {}, `${t('system')}：${system?.name ?? systemId}`),
+      system ? h('dl', { class: 'facts' },
+        h('dt', {}, t('score')), h('dd', {}, scoreCell(system)),
+        h('dt', {}, t('reason')), h('dd', {}, components(system)),
+        h('dt', {}, t('mlpsLevel')), h('dd', {}, String(system.mlpsLevel ?? '—')),
+        h('dt', {}, t('openAlerts')), h('dd', {}, String(system.openAlerts ?? 0)),
+        h('dt', {}, t('sameCity')), h('dd', {}, backupCell(system.backup, 'same-city')),
+        h('dt', {}, t('offSite')), h('dd', {}, backupCell(system.backup, 'off-site')),
+        h('dt', {}, t('silentSources')), h('dd', {}, (system.sources?.silent ?? []).join('，') || '—'),
+        h('dt', {}, t('eventsByDataset')), h('dd', {}, (system.byDataset ?? []).map((b) => `${b.key} ${b.count}`).join('，') || '—')) : null,
+      alerts, events);
+    const alertList = h('div');
+    alerts.append(alertList, h('a', { href: href('alerts', undefined, { system: systemId }) }, t('viewAlerts')));
+    load(alertList, async (box) => {
+      const page = await api.get('/api/alerts', { system: systemId, size: 10 });
+      clear(box, page.items.length ? table([
+        { title: t('level'), cell: (a) => badge(a.rule.level) },
+        { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, a.rule.title) },
+        { title: t('status'), cell: (a) => badge(a.status) },
+        { title: t('lastSeen'), cell: (a) => formatTime(a.lastSeen) },
+      ], page.items) : empty());
+    });
+    if (!ctx.can('events:read')) return;
+    const eventList = h('div');
+    events.append(eventList, h('a', { href: href('events', undefined, { system: systemId }) }, t('viewEvents')));
+    load(eventList, async (box) => {
+      const page = await api.get('/api/events', { system: systemId, size: 10 });
+      clear(box, page.items.length ? table([
+        { title: t('time'), cell: (e) => h('a', { href: href('events', e.id) }, formatTime(e['@timestamp'])) },
+        { title: t('message'), cell: (e) => e.message ?? '' },
+      ], page.items) : empty());
+    });
+  });
+}
+

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { alertId, parseInventory, type Alert, type AlertStatus, type JobResult } from '../../core/index.js';
+import { EmbeddedStore } from '../../store/index.js';
+import { riskScore } from '../../console/index.js';
+import { login, seedUser, testApp, type Client } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-posture-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tag = randomUUID().slice(0, 6);
+const A = `dept-a-${tag}`;
+const B = `dept-b-${tag}`;
+const a1 = `a1-${tag}`;
+const a2 = `a2-${tag}`;
+const b1 = `b1-${tag}`;
+const policy = { rpo: '1d', rto: '4h', sameCity: { type: 'path', path: '/srv/same' }, offSite: { type: 'path', path: '/srv/off' } };
+
+const now = Date.now();
+const iso = (offsetMs: number) => new Date(now + offsetMs).toISOString();
+
+function alert(system: string, department: string, n: number, priority: number, status: AlertStatus): Alert {
+  return {
+    id: alertId(`rule-${n}`, system, 'w'), rule: { id: `rule-${n}`, title: `规则 ${n}`, level: 'high' }, mlps: ['8.1.4.3 a)'],
+    department, system, mlpsLevel: 3, priority, status, timeline: [{ at: iso(0), actor: 'analyzer', action: 'raised' }],
+    firstSeen: iso(-60_000), lastSeen: iso(0), count: 1, sampleEventIds: [],
+  };
+}
+
+function check(system: string, site: 'same-city' | 'off-site', runId: string, check: string, status: JobResult['status'], detail = {}): JobResult {
+  return {
+    id: `${runId}-${site}-${check}`, kind: 'backup-check', status, system, department: A, site, startedAt: iso(-120_000),
+    finishedAt: iso(-60_000), summary: `${check} ${status}`, detail: { check, site, runId, ...detail },
+  };
+}
+
+describe('posture API', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'posture.db') });
+  let app: FastifyInstance;
+  let admin: Client;
+  let viewer: Client;
+
+  beforeAll(async () => {
+    await store.assets.replaceInventory(parseInventory({
+      departments: [{ id: A, name: '市甲局' }, { id: B, name: '市乙局' }],
+      systems: [
+        { id: a1, name: '甲一', department: A, mlpsLevel: 3, zone: '政务外网', owner: { name: '张' }, hosts: [`${a1}-h1`, `${a1}-h2`], backup: policy },
+        { id: a2, name: '甲二', department: A, mlpsLevel: 2, zone: '政务外网', owner: { name: '张' }, logSources: [{ dataset: 'mariadb.audit' }] },
+        { id: b1, name: '乙一', department: B, mlpsLevel: 3, zone: '政务外网', owner: { name: '李' }, hosts: [`${b1}-h`], backup: policy },
+      ],
+    }, 'test'));
+    // a1: one of its two hosts reports; a2: its database audit reports; b1: silent.
+    await store.events.write([
+      { id: `${tag}-e1`, '@timestamp': iso(-600_000), message: 'login', host: { name: `${a1}-h1` }, event: { dataset: 'syslog' }, shouwang: { department: A, system: a1 } },
+      { id: `${tag}-e2`, '@timestamp': iso(-300_000), message: 'query', host: { name: 'db' }, event: { dataset: 'mariadb.audit' }, shouwang: { department: A, system: a2 } },
+    ]);
+    await store.alerts.upsert([
+      alert(a1, A, 1, 15, 'new'), alert(a1, A, 2, 12, 'acknowledged'), alert(a1, A, 3, 4, 'resolved'),
+      alert(a2, A, 4, 6, 'in_progress'), alert(b1, B, 5, 20, 'new'),
+    ]);
+    // a1: same-city passed, off-site warned (freshness), the last drill failed; b1 has no results at all.
+    for (const result of [
+      check(a1, 'same-city', 'run-1', 'presence', 'pass'), check(a1, 'same-city', 'run-1', 'freshness', 'pass'),
+      check(a1, 'off-site', 'run-1', 'presence', 'pass'), check(a1, 'off-site', 'run-1', 'freshness', 'warn'),
+      {
+        id: `drill-${tag}`, kind: 'restore-drill', status: 'fail' as const, system: a1, department: A, startedAt: iso(-90_000),
+        finishedAt: iso(-80_000), summary: 'RTO exceeded', detail: { rto: { targetSeconds: 14400, achievedSeconds: 20000, met: false } },
+      },
+    ]) await store.jobResults.put(result);
+    await seedUser(store, `admin-${tag}`, 'admin');
+    await seedUser(store, `viewer-${tag}`, 'department_viewer', [A]);
+    app = await testApp(store);
+    admin = await login(app, `admin-${tag}`);
+    viewer = await login(app, `viewer-${tag}`);
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  it('scores each system and department by the documented formula and returns the components', async () => {
+    const response = await admin.get('/api/posture');
+    expect(response.statusCode).toBe(200);
+    const posture = response.json();
+    const system = (id: string) => posture.systems.find((s: { id: string }) => s.id === id);
+    // a1: alerts 15 + 12 (resolved 4 left out); backup off-site warn 5 + drill fail 10; coverage 20 × 1/2.
+    expect(system(a1)).toMatchObject({ score: 52, components: { alerts: 27, backup: 15, coverage: 10 }, openAlerts: 2, maxPriority: 15 });
+    expect(system(a1).backup).toEqual({ policy: true, sites: { 'same-city': 'pass', 'off-site': 'warn' }, drill: 'fail' });
+    expect(system(a1).sources).toEqual({ expected: 2, silent: [`${a1}-h2`] });
+    expect(system(a2)).toMatchObject({ score: 6, components: { alerts: 6, backup: 0, coverage: 0 } });
+    // b1: alerts 20; no check run at either site 15 + 15; its only source silent 20.
+    expect(system(b1)).toMatchObject({ score: 70, components: { alerts: 20, backup: 30, coverage: 20 } });
+    const department = (id: string) => posture.departments.find((d: { id: string }) => d.id === id);
+    // A: all its open alerts 33, the worst system backup 15, 1 of 3 sources silent → round(20/3) = 7.
+    expect(department(A)).toMatchObject({ score: 55, components: { alerts: 33, backup: 15, coverage: 7 }, systems: 2, openAlerts: 3 });
+    expect(department(B)).toMatchObject({ score: 70 });
+    expect(posture.systems.map((s: { id: string }) => s.id)).toEqual([b1, a1, a2]);
+  });
+
+  it('caps the alert points and the total', () => {
+    expect(riskScore({ openAlerts: 50, prioritySum: 400, backupPoints: 45, expectedSources: 4, silentSources: 4 }))
+      .toEqual({ score: 100, components: { alerts: 60, backup: 30, coverage: 20 } });
+  });
+
+  it('counts only alerts last seen in the requested range', async () => {
+    const posture = (await admin.get(`/api/posture?from=${encodeURIComponent(iso(3_600_000))}`)).json();
+    expect(posture.systems.find((s: { id: string }) => s.id === a1).components.alerts).toBe(0);
+  });
+
+  it('lists the top risks, riskiest first', async () => {
+    const top = (await admin.get('/api/posture/top?limit=2')).json();
+    expect(top.systems.map((s: { id: string; score: number }) => [s.id, s.score])).toEqual([[b1, 70], [a1, 52]]);
+  });
+
+  it('trends alerts per day and department', async () => {
+    const trend = (await admin.get('/api/posture/trend?days=3')).json();
+    expect(trend.days).toHaveLength(3);
+    const totals = (department: string) => trend.days.flatMap((d: { departments: { id: string }[] }) => d.departments)
+      .filter((d: { id: string }) => d.id === department)
+      .reduce((sum: { alerts: number; open: number; prioritySum: number }, d: { alerts: number; open: number; prioritySum: number }) =>
+        ({ alerts: sum.alerts + d.alerts, open: sum.open + d.open, prioritySum: sum.prioritySum + d.prioritySum }), { alerts: 0, open: 0, prioritySum: 0 });
+    expect(totals(A)).toEqual({ alerts: 4, open: 3, prioritySum: 37 });
+    expect(totals(B)).toEqual({ alerts: 1, open: 1, prioritySum: 20 });
+  });
+
+  it('drills down into one system: components, recent alerts, events by dataset', async () => {
+    const detail = (await admin.get(`/api/posture/systems/${a2}`)).json();
+    expect(detail).toMatchObject({ score: 6, components: { alerts: 6, backup: 0, coverage: 0 }, openAlerts: 1 });
+    expect(detail.recentAlerts.map((a: Alert) => a.system)).toEqual([a2]);
+    expect(detail.events.byDataset).toEqual([{ key: 'mariadb.audit', count: 1 }]);
+    expect(detail.sources).toHaveLength(1);
+  });
+
+  it('keeps a department viewer to its departments in every posture route', async () => {
+    const posture = (await viewer.get('/api/posture')).json();
+    expect(posture.departments.map((d: { id: string }) => d.id)).toEqual([A]);
+    expect(posture.systems.map((s: { id: string }) => s.id).sort()).toEqual([a1, a2].sort());
+    const top = (await viewer.get('/api/posture/top?limit=10')).json();
+    expect(top.systems.map((s: { id: string }) => s.id)).not.toContain(b1);
+    const trend = (await viewer.get('/api/posture/trend?days=2')).json();
+    expect(trend.days.flatMap((d: { departments: { id: string }[] }) => d.departments.map((x) => x.id))).not.toContain(B);
+    expect((await viewer.get(`/api/posture/systems/${b1}`)).statusCode).toBe(404);
+    expect((await viewer.get(`/api/posture/systems/${a1}`)).json().recentAlerts.map((a: Alert) => a.department)).toEqual([A, A, A]);
+  });
+
+  it('answers bad requests with 4xx and a message, never 500', async () => {
+    for (const [url, status] of [
+      ['/api/posture?from=yesterday', 400],
+      [`/api/posture?from=${iso(0)}&to=${iso(-1000)}`, 400],
+      ['/api/posture?days=3', 400],
+      ['/api/posture/top?limit=0', 400],
+      ['/api/posture/top?limit=abc', 400],
+      ['/api/posture/trend?days=1000', 400],
+      // Fastify refuses path parameters over 100 characters before routing.
+      [`/api/posture/systems/${'x'.repeat(101)}`, 414],
+      [`/api/posture/systems/${'x'.repeat(100)}`, 404],
+      ['/api/posture/systems/nope', 404],
+    ] as const) {
+      const response = await admin.get(url);
+      expect(response.statusCode, url).toBe(status);
+      expect(response.json().message).toMatch(/\//);
+    }
+    expect((await app.inject({ method: 'GET', url: '/api/posture' })).statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { startAnalysis, type Analysis } from '../../analyzers/index.js';
+import { EmbeddedStore } from '../../store/index.js';
+import { RuleSwitches } from '../../console/index.js';
+import { login, seedUser, testApp, type Client } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-rules-api-'));
+const tag = randomUUID().slice(0, 6);
+const ROOT_LOGIN = `root-login-${tag}`;
+const ANY_FAILURE = `any-failure-${tag}`;
+
+const rule = (id: string, title: string, level: string, selection: string, tags = '') => `title: ${title}
+id: ${id}
+${tags ? `tags:\n${tags}\n` : ''}logsource:
+  product: console-test
+detection:
+  selection:
+${selection}
+  condition: selection
+level: ${level}
+`;
+
+const ROOT_RULE = rule(ROOT_LOGIN, 'root 登录 / root login', 'high', '    user.name: root', '  - mlps.8.1.4.1.a\n  - attack.t1078');
+const FAILURE_RULE = rule(ANY_FAILURE, '失败 / failure', 'low', '    event.outcome: failure');
+
+describe('rules API', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'rules.db') });
+  const switchFile = join(dir, 'rules-disabled.json');
+  let switches: RuleSwitches;
+  let analysis: Analysis;
+  let app: FastifyInstance;
+  let officer: Client;
+  let ops: Client;
+  let viewer: Client;
+
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(join(dir, 'rules', 'root.yml'), ROOT_RULE);
+    writeFileSync(join(dir, 'rules', 'failure.yml'), FAILURE_RULE);
+    switches = await RuleSwitches.open(switchFile);
+    analysis = await startAnalysis({ rulesDir: join(dir, 'rules'), alerts: store.alerts, latenessMs: 60_000, isEnabled: switches.isEnabled });
+    await seedUser(store, `officer-${tag}`, 'security_officer');
+    await seedUser(store, `ops-${tag}`, 'ops');
+    await seedUser(store, `viewer-${tag}`, 'department_viewer', ['d1']);
+    app = await testApp(store, { rules: { catalog: () => analysis.catalog, switches } });
+    officer = await login(app, `officer-${tag}`);
+    ops = await login(app, `ops-${tag}`);
+    viewer = await login(app, `viewer-${tag}`);
+  });
+  afterAll(async () => {
+    await app.close();
+    await analysis.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  /** A root login that failed: both rules match it. */
+  async function raise(): Promise<string[]> {
+    n += 1;
+    analysis.analyze([{
+      id: `${tag}-e${n}`, '@timestamp': new Date(Date.UTC(2026, 3, 1, 8, n)).toISOString(),
+      user: { name: 'root' }, event: { outcome: 'failure' }, message: `attempt ${n}`,
+    }]);
+    await analysis.flush();
+    const alerts = (await store.alerts.search({}, { size: 100 })).items;
+    return alerts.filter((a) => a.sampleEventIds.includes(`${tag}-e${n}`)).map((a) => a.rule.id).sort();
+  }
+
+  it('lists the loaded rules with level, tags, MLPS clauses, kind and enabled', async () => {
+    const response = await ops.get('/api/rules');
+    expect(response.statusCode).toBe(200);
+    const { items } = response.json();
+    expect(items.find((r: { id: string }) => r.id === ROOT_LOGIN)).toMatchObject({
+      id: ROOT_LOGIN, title: 'root 登录 / root login', level: 'high', kind: 'detection', tags: ['mlps.8.1.4.1.a', 'attack.t1078'],
+      mlps: ['8.1.4.1 a)'], enabled: true,
+    });
+    expect((await ops.get('/api/rules?level=low')).json().items.map((r: { id: string }) => r.id)).toEqual([ANY_FAILURE]);
+  });
+
+  it('disabling a rule stops its alerts at once, is kept in the file and audited; enabling brings it back', async () => {
+    expect(await raise()).toEqual([ANY_FAILURE, ROOT_LOGIN].sort());
+    const off = await officer.send('PATCH', `/api/rules/${ROOT_LOGIN}`, { enabled: false });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toMatchObject({ id: ROOT_LOGIN, enabled: false });
+    expect(await raise()).toEqual([ANY_FAILURE]);
+    expect(JSON.parse(readFileSync(switchFile, 'utf8'))).toEqual({ disabled: [ROOT_LOGIN] });
+    expect((await RuleSwitches.open(switchFile)).isEnabled(ROOT_LOGIN)).toBe(false);
+    expect((await ops.get('/api/rules?enabled=false')).json().items.map((r: { id: string }) => r.id)).toEqual([ROOT_LOGIN]);
+    const audit = (await store.audit.list({}, { size: 5 })).items.find((e) => e.action === 'rule.disable');
+    expect(audit).toMatchObject({ actor: `officer-${tag}`, target: ROOT_LOGIN });
+
+    expect((await officer.send('PATCH', `/api/rules/${ROOT_LOGIN}`, { enabled: true })).json().enabled).toBe(true);
+    expect(await raise()).toEqual([ANY_FAILURE, ROOT_LOGIN].sort());
+  });
+
+  it('tests a pasted rule against pasted events', async () => {
+    const response = await ops.send('POST', '/api/rules/test', {
+      rule: ROOT_RULE,
+      events: [{ user: { name: 'root' } }, { user: { name: 'alice' } }, { user: { name: 'root' }, event: { outcome: 'success' } }],
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      matched: 2,
+      results: [{ index: 0, matched: [ROOT_LOGIN] }, { index: 1, matched: [] }, { index: 2, matched: [ROOT_LOGIN] }],
+      rules: [{ id: ROOT_LOGIN, level: 'high', mlps: ['8.1.4.1 a)'] }],
+    });
+  });
+
+  it('answers bad, oversized and forbidden requests with 4xx and a message', async () => {
+    const badYaml = await ops.send('POST', '/api/rules/test', { rule: 'title: x\ndetection:\n  selection: [unclosed\n', events: [{}] });
+    expect(badYaml.statusCode).toBe(400);
+    expect(badYaml.json().message).toMatch(/line \d+: YAML/);
+    const noCondition = await ops.send('POST', '/api/rules/test', { rule: ROOT_RULE.replace('  condition: selection\n', ''), events: [{}] });
+    expect(noCondition.statusCode).toBe(400);
+    expect(noCondition.json().message).toMatch(/line \d+/);
+    const cases: [string, Promise<{ statusCode: number; json(): { message: string } }>, number][] = [
+      ['ops may not switch rules', ops.send('PATCH', `/api/rules/${ROOT_LOGIN}`, { enabled: false }), 403],
+      ['viewer may not read rules', viewer.get('/api/rules'), 403],
+      ['unknown rule', officer.send('PATCH', '/api/rules/nope', { enabled: false }), 404],
+      ['enabled not a boolean', officer.send('PATCH', `/api/rules/${ROOT_LOGIN}`, { enabled: 'no' }), 400],
+      ['rule text too long', ops.send('POST', '/api/rules/test', { rule: 'x'.repeat(70_000), events: [{}] }), 400],
+      ['too many events', ops.send('POST', '/api/rules/test', { rule: ROOT_RULE, events: Array.from({ length: 1001 }, () => ({})) }), 400],
+      ['events not objects', ops.send('POST', '/api/rules/test', { rule: ROOT_RULE, events: [1, 'a'] }), 400],
+      ['body over 1 MiB', ops.send('POST', '/api/rules/test', { rule: ROOT_RULE, events: [{ message: 'x'.repeat(1_100_000) }] }), 413],
+      ['bad level filter', ops.get('/api/rules?level=severe'), 400],
+    ];
+    for (const [name, request, status] of cases) {
+      const response = await request;
+      expect(response.statusCode, name).toBe(status);
+      expect(response.json().message, name).toMatch(/\//);
+    }
+  });
+});

@@ -1,0 +1,236 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yazl from 'yazl';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDebianPackage, ensureExecutable } from '../../core/index.js';
+import {
+  EvidenceErrors, exportEvidenceBundle, gatherFacts, readZipEntries, generateSigningKey, sm2Supported, systemVerdicts, verifyEvidenceBundle,
+  type ExportOptions, type SigningKey,
+} from '../../console/evidence/index.js';
+import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
+
+const readZip = readZipEntries;
+
+function writeZip(path: string, entries: Map<string, Buffer>): Promise<void> {
+  const zip = new yazl.ZipFile();
+  for (const [name, data] of entries) zip.addBuffer(data, name);
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    zip.outputStream.on('error', reject);
+    zip.outputStream.on('end', () => {
+      writeFileSync(path, Buffer.concat(chunks));
+      resolve();
+    });
+  });
+}
+
+const ndjsonLines = (data: Buffer | undefined) => (data ?? Buffer.alloc(0)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+let fixture: Fixture;
+let key: SigningKey;
+let bundle: string;
+let entries: Map<string, Buffer>;
+
+const exportTo = (name: string, extra: Partial<ExportOptions> = {}) =>
+  exportEvidenceBundle({ store: fixture.store, selection: { ...PERIOD }, key, out: join(fixture.dir, name), ...extra });
+
+beforeAll(async () => {
+  fixture = await seedFixture();
+  key = generateSigningKey();
+  bundle = (await exportTo('all.zip')).path;
+  entries = await readZip(bundle);
+}, 120_000);
+
+afterAll(async () => {
+  await fixture?.close();
+});
+
+describe('status rules on constructed data', () => {
+  it('decides each evidenced control from the data', async () => {
+    const facts = await gatherFacts(fixture.store, { ...PERIOD });
+    const verdict = (system: string) => systemVerdicts(facts.systems.find((s) => s.system.id === system)!);
+    expect(verdict(GOOD)).toMatchObject({ audit: { status: '符合' }, intrusion: { status: '符合' }, backup: { status: '符合' } });
+    // No audit event in the whole period → 安全审计 不符合; no backup policy → 不适用 (manual review).
+    expect(verdict(SILENT)).toMatchObject({ audit: { status: '不符合' }, intrusion: { status: '不符合' }, backup: { status: '不适用' } });
+    // One host silent and logs only since 10 June; an alert nobody touched; a failed off-site check.
+    expect(verdict(PARTIAL)).toMatchObject({ audit: { status: '部分符合' }, intrusion: { status: '不符合' }, backup: { status: '部分符合' } });
+
+    const good = facts.systems.find((s) => s.system.id === GOOD)!;
+    expect(good.audit).toMatchObject({ reportingSources: 2, expectedSources: 2, eventsInPeriod: 170 });
+    expect(good.audit.retainedDays).toBeGreaterThanOrEqual(180);
+    // Acknowledged after 60, 120 and 180 minutes: the median is two hours.
+    expect(good.intrusion).toMatchObject({ alerts: 3, handled: 3, medianAckSeconds: 7200 });
+    const partial = facts.systems.find((s) => s.system.id === PARTIAL)!;
+    expect(partial.audit.silentSources).toEqual(['partial-db']);
+  });
+
+  it('writes the controls table as CSV with a BOM and as XLSX, with the rule behind each status', async () => {
+    const csv = entries.get('controls.csv')!;
+    expect([...csv.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = csv.toString('utf8').slice(1).split('\r\n');
+    expect(lines[0]).toContain('条款 Clause');
+    const row = (system: string, clause: string) => lines.find((l) => l.includes(`(${system})`) && l.includes(`,${clause},`));
+    expect(row(SILENT, '8.1.4.3 a)')).toContain(',不符合,');
+    expect(row(SILENT, '8.1.4.3 a)')).toContain('期间内无审计事件');
+    expect(row(GOOD, '8.1.4.9 b)')).toContain(',符合,');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain('需人工核查');
+    // Level-2 clauses for the level-2 system.
+    expect(row(PARTIAL, '7.1.4.3 a)')).toContain(',部分符合,');
+
+    const xlsxPath = join(fixture.dir, 'controls.xlsx');
+    writeFileSync(xlsxPath, entries.get('controls.xlsx')!);
+    const xlsx = await readZip(xlsxPath);
+    expect([...xlsx.keys()].sort()).toEqual(['[Content_Types].xml', '_rels/.rels', 'xl/_rels/workbook.xml.rels', 'xl/styles.xml', 'xl/workbook.xml', 'xl/worksheets/sheet1.xml']);
+    const sheet = xlsx.get('xl/worksheets/sheet1.xml')!.toString('utf8');
+    expect(sheet).toContain('8.1.4.3 a)');
+    expect(sheet).toContain('不符合');
+    expect((sheet.match(/<row /g) ?? []).length).toBe(lines.filter(Boolean).length);
+
+    // An independent reader (openpyxl from Debian python3-openpyxl, so Debian's python3) opens it and sees the same cells.
+    await ensureDebianPackage({ debianPackage: 'python3-openpyxl', file: '/usr/lib/python3/dist-packages/openpyxl/__init__.py' });
+    const read = execFileSync('/usr/bin/python3', ['-c', [
+      'import json, sys, openpyxl',
+      'ws = openpyxl.load_workbook(sys.argv[1]).active',
+      'print(json.dumps([[c.value for c in row] for row in ws.iter_rows()], ensure_ascii=False))',
+    ].join('\n'), xlsxPath], { encoding: 'utf8' });
+    const cells = JSON.parse(read) as (string | number)[][];
+    expect(cells).toHaveLength(lines.filter(Boolean).length);
+    expect(cells[0]![3]).toBe('条款 Clause');
+    const silentAudit = cells.find((c) => String(c[0]).includes(SILENT) && c[3] === '8.1.4.3 a)');
+    expect(silentAudit?.[6]).toBe('不符合');
+    expect(cells.find((c) => String(c[0]).includes(PARTIAL))?.[2]).toBe(2);
+  });
+
+  it('writes bounded evidence samples, alerts with timelines, backup results, drills and the audit trail', () => {
+    const samples = ndjsonLines(entries.get(`evidence/audit-samples/${GOOD}.ndjson`));
+    const auth = samples.filter((e) => (e.event as { dataset?: string }).dataset === 'system.auth');
+    expect(auth).toHaveLength(100);
+    expect(samples.filter((e) => (e.event as { dataset?: string }).dataset === 'mariadb.audit')).toHaveLength(20);
+    expect(ndjsonLines(entries.get(`evidence/audit-samples/${SILENT}.ndjson`))).toEqual([]);
+    const alerts = ndjsonLines(entries.get('evidence/alerts.ndjson'));
+    expect(alerts).toHaveLength(4);
+    expect(alerts.every((a) => Array.isArray(a.timeline) && (a.timeline as unknown[]).length >= 1)).toBe(true);
+    expect(ndjsonLines(entries.get('evidence/backup-checks.ndjson'))).toHaveLength(8);
+    expect(ndjsonLines(entries.get('evidence/restore-drills.ndjson'))).toHaveLength(1);
+    expect(ndjsonLines(entries.get('evidence/console-audit.ndjson')).map((e) => e.action)).toEqual(['alert.update', 'user.create']);
+  });
+});
+
+describe('verify', () => {
+  it('accepts an untouched bundle, naming the bundle key it used', async () => {
+    const report = await verifyEvidenceBundle(bundle);
+    expect(report).toMatchObject({ ok: true, changed: [], added: [], removed: [], signatureValid: true, keySource: 'bundle' });
+    expect(report.fingerprint).toMatch(/^SHA256:/);
+    expect(await verifyEvidenceBundle(bundle, { publicKey: key.publicKey })).toMatchObject({ ok: true, keySource: 'pinned' });
+  });
+
+  const tampered = async (name: string, change: (files: Map<string, Buffer>) => void) => {
+    const files = new Map(entries);
+    change(files);
+    const path = join(fixture.dir, name);
+    await writeZip(path, files);
+    return path;
+  };
+
+  it('names a file with one changed byte', async () => {
+    const path = await tampered('changed.zip', (files) => {
+      const data = Buffer.from(files.get('evidence/alerts.ndjson')!);
+      data[10] = data[10]! ^ 1;
+      files.set('evidence/alerts.ndjson', data);
+    });
+    const report = await verifyEvidenceBundle(path);
+    expect(report).toMatchObject({ ok: false, changed: ['evidence/alerts.ndjson'], added: [], removed: [], signatureValid: true });
+    expect(report.problems.join('\n')).toContain('file changed: evidence/alerts.ndjson');
+  });
+
+  it('names an added file and a removed file', async () => {
+    const added = await verifyEvidenceBundle(await tampered('added.zip', (files) => files.set('evidence/extra.ndjson', Buffer.from('{}\n'))));
+    expect(added).toMatchObject({ ok: false, added: ['evidence/extra.ndjson'], changed: [], removed: [] });
+    const removed = await verifyEvidenceBundle(await tampered('removed.zip', (files) => files.delete('controls.csv')));
+    expect(removed).toMatchObject({ ok: false, removed: ['controls.csv'], changed: [], added: [] });
+  });
+
+  it('detects an edited manifest, even one edited to hide a changed file', async () => {
+    const path = await tampered('manifest.zip', (files) => {
+      const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
+      const csv = Buffer.concat([files.get('controls.csv')!, Buffer.from('forged\r\n')]);
+      files.set('controls.csv', csv);
+      const entry = manifest.files.find((f: { path: string }) => f.path === 'controls.csv');
+      entry.size = csv.length;
+      entry.sha256 = 'f'.repeat(64);
+      files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+    });
+    const report = await verifyEvidenceBundle(path);
+    expect(report.ok).toBe(false);
+    expect(report.signatureValid).toBe(false);
+    expect(report.wrongKey).toBe(false);
+    expect(report.problems.join('\n')).toContain('the manifest was edited');
+  });
+
+  it('names a wrong key when the public key is pinned', async () => {
+    const other = generateSigningKey();
+    const report = await verifyEvidenceBundle(bundle, { publicKey: other.publicKey });
+    expect(report).toMatchObject({ ok: false, wrongKey: true, signatureValid: false, changed: [], added: [], removed: [] });
+    expect(report.problems.join('\n')).toContain('wrong key');
+  });
+
+  it.runIf(sm2Supported())('signs and verifies with SM2 (SM3 digest) when OpenSSL supports it', async () => {
+    const sm2 = generateSigningKey('sm2');
+    const summary = await exportTo('sm2.zip', { key: sm2, selection: { ...PERIOD, system: GOOD } });
+    const manifest = JSON.parse((await readZip(summary.path)).get('manifest.json')!.toString('utf8'));
+    expect(manifest.signature.algorithm).toBe('sm2');
+    expect(await verifyEvidenceBundle(summary.path, { publicKey: sm2.publicKey })).toMatchObject({ ok: true });
+    expect(await verifyEvidenceBundle(summary.path, { publicKey: key.publicKey })).toMatchObject({ ok: false, wrongKey: true });
+  });
+});
+
+describe('department scope', () => {
+  it('exports only the departments in the caller scope', async () => {
+    const summary = await exportTo('scoped.zip', { scope: { departments: [DEPT_A] } });
+    const files = await readZip(summary.path);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
+    expect(manifest.selection.systems).toEqual([GOOD, SILENT]);
+    expect([...files.keys()].filter((name) => name.includes(PARTIAL))).toEqual([]);
+    expect(ndjsonLines(files.get('evidence/alerts.ndjson')).map((a) => a.department)).toEqual([DEPT_A, DEPT_A, DEPT_A]);
+    expect(files.get('controls.csv')!.toString('utf8')).not.toContain(PARTIAL);
+    // The console trail keeps only entries about the exported alerts.
+    expect(ndjsonLines(files.get('evidence/console-audit.ndjson')).map((e) => e.action)).toEqual(['alert.update']);
+  });
+
+  it('refuses a department or system outside the scope as not found', async () => {
+    await expect(exportTo('other.zip', { scope: { departments: [DEPT_A] }, selection: { ...PERIOD, department: DEPT_B } }))
+      .rejects.toMatchObject({ code: EvidenceErrors.notFound.code });
+    await expect(exportTo('other.zip', { scope: { departments: [DEPT_A] }, selection: { ...PERIOD, system: PARTIAL } }))
+      .rejects.toMatchObject({ code: EvidenceErrors.notFound.code });
+    await expect(exportTo('bad.zip', { selection: { from: PERIOD.to, to: PERIOD.from } }))
+      .rejects.toMatchObject({ code: EvidenceErrors.selection.code });
+  });
+});
+
+describe('report.pdf', () => {
+  it('has the Chinese headings and figures as text, and renders a page', async () => {
+    const pdftotext = await ensureExecutable({ command: 'pdftotext', debianPackage: 'poppler-utils' });
+    const pdftoppm = await ensureExecutable({ command: 'pdftoppm', debianPackage: 'poppler-utils' });
+    const pdf = join(fixture.dir, 'report.pdf');
+    writeFileSync(pdf, entries.get('report.pdf')!);
+    const text = execFileSync(pdftotext, ['-enc', 'UTF-8', pdf, '-'], { encoding: 'utf8' });
+    for (const heading of ['等级保护合规证据报告', '总体情况', '系统摘要', '控制项摘要', '政务服务网', '档案系统', '预约挂号']) {
+      expect(text).toContain(heading);
+    }
+    expect(text).toContain('审计事件 170 条');
+    expect(text).toContain('日志源上报 1/2');
+    expect(text).toContain('告警 3 条，已处置 3，确认时间中位数 2.0h');
+    expect(text).toContain('RTO 实际 30min / 目标 4.0h');
+    expect(text).toContain('安全审计：不符合');
+
+    const artifacts = join(process.cwd(), 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    const prefix = join(artifacts, 'evidence-report');
+    execFileSync(pdftoppm, ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', pdf, prefix]);
+    const png = readFileSync(`${prefix}.png`);
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
+});
