@@ -53,7 +53,7 @@ export async function benchRules(): Promise<void> {
 }
 
 /** Syslog, auth, web access and error logs and auditd from the public fixtures, plus the demo day and process starts. */
-function fixtureEvents(): ShouwangEvent[] {
+export function fixtureEvents(): ShouwangEvent[] {
   const inventory = loadInventory('config/inventory.demo.yaml');
   const assets = new AssetIndex(inventory);
   const context = { utcOffset: '+08:00', now: new Date('2026-11-26T00:00:00Z') };

@@ -9,7 +9,7 @@ import { ConditionError, identifiersFor, parseCondition, type ConditionNode } fr
 import {
   applyModifiers, asPattern, ModifierError, toItem, type TimePart, type ValueItem, type ValueMode,
 } from './modifiers.js';
-import { ANY, compilePattern, type StringTest } from './pattern.js';
+import { ANY, compilePattern, type PatternToken, type StringTest } from './pattern.js';
 
 export type EventRecord = Record<string, unknown>;
 export type EventPredicate = (event: EventRecord) => boolean;
@@ -31,15 +31,44 @@ export class DetectionError extends Error {
   }
 }
 
-/** A compiled test with a rough cost, so AND/OR lists can try cheap tests first. */
+/**
+ * One text an event must contain for a test to hold: `literal` (lowercase) is a substring of the
+ * lowercased text of the field at `path` (of one element, for arrays). Found for many rules at once
+ * by the rule set's prefilter (prefilter.ts).
+ */
+export interface Need {
+  path: string;
+  literal: string;
+}
+
+/** Necessary conditions in conjunctive form: when the test holds, every clause has a need that is met. */
+export type Clause = readonly Need[];
+
+/**
+ * A compiled test with a rough cost, so AND/OR lists can try cheap tests first, and what it needs
+ * (no clauses: nothing known, the test must always run).
+ */
 interface Test {
   run: EventPredicate;
   cost: number;
+  needs: readonly Clause[];
+}
+
+const NOTHING_KNOWN: readonly Clause[] = [];
+
+/** A detection compiled for a rule set: the predicate and its necessary conditions. */
+export interface DetectionTest {
+  run: EventPredicate;
+  needs: readonly Clause[];
 }
 
 const CONDITION_KEY = 'condition';
 
 export function compileDetection(detection: Record<string, unknown>, context: DetectionContext, base = 'detection'): EventPredicate {
+  return compileDetectionTest(detection, context, base).run;
+}
+
+export function compileDetectionTest(detection: Record<string, unknown>, context: DetectionContext, base = 'detection'): DetectionTest {
   const identifiers = Object.keys(detection).filter((key) => key !== CONDITION_KEY);
   const compiled = new Map<string, Test>();
   for (const name of identifiers) compiled.set(name, compileSearch(detection[name], context, `${base}.${name}`));
@@ -58,7 +87,8 @@ export function compileDetection(detection: Record<string, unknown>, context: De
     }
     return compileCondition(tree, compiled, identifiers, `${base}.${CONDITION_KEY}`);
   });
-  return anyOf(tests).run;
+  const { run, needs } = anyOf(tests);
+  return { run, needs };
 }
 
 function compileCondition(node: ConditionNode, compiled: Map<string, Test>, identifiers: string[], path: string): Test {
@@ -69,7 +99,7 @@ function compileCondition(node: ConditionNode, compiled: Map<string, Test>, iden
       return anyOf(node.items.map((item) => compileCondition(item, compiled, identifiers, path)));
     case 'not': {
       const inner = compileCondition(node.item, compiled, identifiers, path);
-      return { run: (e) => !inner.run(e), cost: inner.cost };
+      return { run: (e) => !inner.run(e), cost: inner.cost, needs: NOTHING_KNOWN };
     }
     case 'ref': {
       const test = compiled.get(node.name);
@@ -91,6 +121,8 @@ function compileCondition(node: ConditionNode, compiled: Map<string, Test>, iden
           return false;
         },
         cost: tests.reduce((sum, t) => sum + t.cost, 0),
+        // At least one of them holds.
+        needs: eitherNeeds(tests),
       };
     }
   }
@@ -137,9 +169,9 @@ function compileField(field: string, modifiers: string[], values: unknown[], con
   if (values.length === 0) throw new DetectionError(`${field}: 值列表为空 empty list of values`, path);
   const { items, mode } = applyModifiers(modifiers, toItems(values, path), context);
   const paths = context.resolveField(field);
-  const tests = paths.map((target) => valueTest(sharedGetter(target), items, mode, context, path));
+  const tests = paths.map((target) => valueTest(target, items, mode, context, path));
   const test = anyOf(tests);
-  return mode.neq ? { run: (e) => !test.run(e), cost: test.cost } : test;
+  return mode.neq ? { run: (e) => !test.run(e), cost: test.cost, needs: NOTHING_KNOWN } : test;
 }
 
 /** Keywords: the values searched for anywhere in the keyword fields (the message), as substrings. */
@@ -155,18 +187,19 @@ function compileKeywords(modifiers: string[], values: unknown[], context: Detect
       return { kind: 'pattern' as const, tokens };
     })
     : items;
-  const tests = context.keywordFields.map((field) => valueTest(sharedGetter(field), searched, mode, context, path));
+  const tests = context.keywordFields.map((field) => valueTest(field, searched, mode, context, path));
   const test = anyOf(tests);
-  return mode.neq ? { run: (e) => !test.run(e), cost: test.cost } : test;
+  return mode.neq ? { run: (e) => !test.run(e), cost: test.cost, needs: NOTHING_KNOWN } : test;
 }
 
-function valueTest(get: (e: EventRecord) => unknown, items: ValueItem[], mode: ValueMode, context: DetectionContext, path: string): Test {
+function valueTest(field: string, items: ValueItem[], mode: ValueMode, context: DetectionContext, path: string): Test {
+  const get = sharedGetter(field);
   switch (mode.type) {
     case 'exists': {
       const [item] = items;
       if (items.length !== 1 || item?.kind !== 'bool') throw new DetectionError('exists 需要 true 或 false / exists takes true or false', path);
       const expected = item.value;
-      return { run: (e) => (get(e) !== undefined) === expected, cost: 1 };
+      return { run: (e) => (get(e) !== undefined) === expected, cost: 1, needs: NOTHING_KNOWN };
     }
     case 're':
       return stringTests(get, items.map((item) => regexTest(item, mode.reFlags, path)), mode.all, false, 20);
@@ -177,19 +210,22 @@ function valueTest(get: (e: EventRecord) => unknown, items: ValueItem[], mode: V
     case 'compare':
       return compareTests(get, items, mode, context.timeOffsetMinutes, path);
     case 'pattern':
-      return patternTests(get, items, mode);
+      return patternTests(field, get, items, mode);
   }
 }
 
-function patternTests(get: (e: EventRecord) => unknown, items: ValueItem[], mode: ValueMode): Test {
+function patternTests(field: string, get: (e: EventRecord) => unknown, items: ValueItem[], mode: ValueMode): Test {
   const absent = items.some((i) => i.kind === 'null');
   const patterns = items.filter((i) => i.kind !== 'null').map((i) => asPattern(i, 'match'));
   const lower = !mode.cased;
-  if (patterns.length === 0) return { run: (e) => get(e) == null, cost: 1 };
+  if (patterns.length === 0) return { run: (e) => get(e) == null, cost: 1, needs: NOTHING_KNOWN };
   const matchers = patterns.map((p) => ({ ...compilePattern(p.tokens, !lower), cost: p.tokens.length === 1 ? 2 : p.tokens.length <= 3 ? 3 : 10 }));
   let test: Test;
   if (mode.all) {
     test = stringTests(get, matchers.map((m) => m.test), true, lower, Math.max(...matchers.map((m) => m.cost)));
+    // Every value must be found: each one that has a literal is a clause of its own.
+    const literals = patterns.map((p) => requiredLiteral(p.tokens, mode.cased));
+    test.needs = literals.filter((l): l is string => l !== undefined).map((literal) => [{ path: field, literal }]);
   } else {
     // Plain values on one field are looked up in a Set; the rest are tried one by one.
     const exact = new Set(matchers.filter((m) => m.exact !== undefined).map((m) => m.exact!));
@@ -203,16 +239,33 @@ function patternTests(get: (e: EventRecord) => unknown, items: ValueItem[], mode
           return false;
         };
     test = stringTests(get, [one], false, lower, others.length ? 3 + others.length : 2);
+    // One of the values must be found: one clause, unless a value has no literal to look for.
+    const literals = patterns.map((p) => requiredLiteral(p.tokens, mode.cased));
+    if (literals.every((l): l is string => l !== undefined)) test.needs = [[...new Set(literals)].map((literal) => ({ path: field, literal }))];
   }
   if (!absent) return test;
   const present = test.run;
-  return { run: (e) => get(e) == null || present(e), cost: test.cost };
+  return { run: (e) => get(e) == null || present(e), cost: test.cost, needs: NOTHING_KNOWN };
+}
+
+/**
+ * The longest literal chunk of a pattern, as the prefilter looks for it: in the lowercased field.
+ * Uncased values are compared lowercased, so any chunk will do; a cased chunk is found in the
+ * lowercased text too when it is ASCII (lowercasing maps each ASCII character on its own).
+ */
+function requiredLiteral(tokens: readonly PatternToken[], cased: boolean): string | undefined {
+  let best = '';
+  for (const token of tokens) if (typeof token === 'string' && token.length > best.length) best = token;
+  if (best === '') return undefined;
+  if (cased && [...best].some((c) => c.charCodeAt(0) > 0x7f)) return undefined;
+  return best.toLowerCase();
 }
 
 /** Applies string tests to a field value: text as is, numbers and booleans as text, arrays by any element. */
 function stringTests(get: (e: EventRecord) => unknown, tests: StringTest[], all: boolean, lower: boolean, cost: number): Test {
   const [only] = tests;
-  if (tests.length === 1 && only) return { run: (e) => anyString(get(e), only, lower), cost };
+  const needs = NOTHING_KNOWN;
+  if (tests.length === 1 && only) return { run: (e) => anyString(get(e), only, lower), cost, needs };
   if (all) {
     return {
       run: (e) => {
@@ -222,6 +275,7 @@ function stringTests(get: (e: EventRecord) => unknown, tests: StringTest[], all:
         return true;
       },
       cost,
+      needs,
     };
   }
   return {
@@ -232,6 +286,7 @@ function stringTests(get: (e: EventRecord) => unknown, tests: StringTest[], all:
       return false;
     },
     cost,
+    needs,
   };
 }
 
@@ -251,7 +306,7 @@ const CACHE_SLOTS = 32;
 const cachedRaw: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
 const cachedLower: string[] = new Array<string>(CACHE_SLOTS).fill('');
 
-function toLower(value: string): string {
+export function toLower(value: string): string {
   const slot = (value.length * 31 + (value.charCodeAt(0) | 0)) & (CACHE_SLOTS - 1);
   if (cachedRaw[slot] === value) return cachedLower[slot]!;
   const lower = value.toLowerCase();
@@ -310,6 +365,7 @@ function fieldrefTests(get: (e: EventRecord) => unknown, items: ValueItem[], mod
   return {
     run: mode.all ? (e) => others.every((o) => matches(e, o)) : (e) => others.some((o) => matches(e, o)),
     cost: 3,
+    needs: NOTHING_KNOWN,
   };
 }
 
@@ -330,7 +386,7 @@ function compareTests(get: (e: EventRecord) => unknown, items: ValueItem[], mode
     if (Number.isNaN(x)) return false;
     return mode.all ? limits.every((l) => holds(x, l)) : limits.some((l) => holds(x, l));
   };
-  return { run: (e) => check(get(e)), cost: part ? 8 : 2 };
+  return { run: (e) => check(get(e)), cost: part ? 8 : 2, needs: NOTHING_KNOWN };
 }
 
 function toNumber(value: unknown): number {
@@ -407,7 +463,7 @@ export function closeEventScope(): void {
 
 const sharedGetters = new Map<string, (event: EventRecord) => unknown>();
 
-function sharedGetter(path: string): (event: EventRecord) => unknown {
+export function sharedGetter(path: string): (event: EventRecord) => unknown {
   let getter = sharedGetters.get(path);
   if (!getter) {
     const read = fieldGetter(path);
@@ -428,12 +484,14 @@ function sharedGetter(path: string): (event: EventRecord) => unknown {
 function allOf(tests: Test[]): Test {
   const sorted = [...tests].sort((a, b) => a.cost - b.cost);
   const cost = sorted.reduce((sum, t) => sum + t.cost, 0);
+  // All of them hold: every clause of each is necessary.
+  const needs = sorted.flatMap((t) => t.needs);
   const [a, b] = sorted;
   if (sorted.length === 1 && a) return a;
   if (sorted.length === 2 && a && b) {
     const ra = a.run;
     const rb = b.run;
-    return { run: (e) => ra(e) && rb(e), cost };
+    return { run: (e) => ra(e) && rb(e), cost, needs };
   }
   const runs = sorted.map((t) => t.run);
   return {
@@ -442,19 +500,36 @@ function allOf(tests: Test[]): Test {
       return true;
     },
     cost,
+    needs,
   };
+}
+
+/**
+ * What is needed when at least one of the tests holds: one clause joining a clause of each (the
+ * first, the shortest), or nothing known when one of them needs nothing.
+ */
+function eitherNeeds(tests: readonly Test[]): readonly Clause[] {
+  const joined: Need[] = [];
+  for (const test of tests) {
+    if (test.needs.length === 0) return NOTHING_KNOWN;
+    let shortest = test.needs[0]!;
+    for (const clause of test.needs) if (clause.length < shortest.length) shortest = clause;
+    joined.push(...shortest);
+  }
+  return joined.length ? [joined] : NOTHING_KNOWN;
 }
 
 function anyOf(tests: Test[]): Test {
   const sorted = [...tests].sort((a, b) => a.cost - b.cost);
   const cost = sorted.reduce((sum, t) => sum + t.cost, 0);
   const [a, b] = sorted;
-  if (sorted.length === 0) return { run: () => false, cost: 0 };
+  if (sorted.length === 0) return { run: () => false, cost: 0, needs: NOTHING_KNOWN };
   if (sorted.length === 1 && a) return a;
+  const needs = eitherNeeds(sorted);
   if (sorted.length === 2 && a && b) {
     const ra = a.run;
     const rb = b.run;
-    return { run: (e) => ra(e) || rb(e), cost };
+    return { run: (e) => ra(e) || rb(e), cost, needs };
   }
   const runs = sorted.map((t) => t.run);
   return {
@@ -463,5 +538,6 @@ function anyOf(tests: Test[]): Test {
       return false;
     },
     cost,
+    needs,
   };
 }

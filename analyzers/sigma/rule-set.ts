@@ -4,9 +4,13 @@
  * filters are folded into the rules they name.
  */
 import type { RuleDocument, RuleProblem, RuleRef, Signal } from '../types.js';
-import { closeEventScope, compileDetection, DetectionError, openEventScope, type EventPredicate, type EventRecord } from './detection.js';
+import {
+  closeEventScope, compileDetection, compileDetectionTest, DetectionError, openEventScope, type Clause, type EventPredicate, type EventRecord,
+} from './detection.js';
 import { RuleErrors } from './errors.js';
 import { loadDefaultMapping, resolveLogsource, type FieldMapping, type Logsource, type LogsourceMapping } from './mapping.js';
+import { GUARD_FAILS, GUARD_RUN, GuardMemo } from './guard-memo.js';
+import { Prefilter, type CompiledNeeds } from './prefilter.js';
 
 export interface CompileOptions {
   /** Default: rules/mappings/default.yaml. Use identityMapping() for raw field names. */
@@ -35,7 +39,14 @@ export interface CompiledRuleSet {
 
 interface Group {
   guard?: EventPredicate;
-  rules: CompiledRule[];
+  rules: Entry[];
+}
+
+/** A rule as match() runs it: the prefilter's needs first, then the test. */
+interface Entry {
+  ref: RuleRef;
+  needs: CompiledNeeds;
+  test: EventPredicate;
 }
 
 const NO_MATCH: readonly RuleRef[] = Object.freeze([]);
@@ -75,6 +86,7 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
   }
 
   const compiled: CompiledRule[] = [];
+  const needsOf = new Map<CompiledRule, readonly Clause[]>();
   const seen = new Map<string, RuleDocument>();
   const used = new Set<string>();
   for (const doc of documents.filter((d) => d.kind === 'detection')) {
@@ -86,8 +98,9 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
     seen.set(doc.id, doc);
     const { resolved, context } = contextFor(doc.logsource);
     let test: EventPredicate;
+    let needs: readonly Clause[];
     try {
-      test = compileDetection(doc.body.detection as Record<string, unknown>, context);
+      ({ run: test, needs } = compileDetectionTest(doc.body.detection as Record<string, unknown>, context));
     } catch (error) {
       if (!(error instanceof DetectionError)) throw error;
       problem(doc, 'error', error.message, error.path);
@@ -109,29 +122,45 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
         return true;
       };
     }
-    compiled.push({
+    const rule: CompiledRule = {
       ref: { id: doc.id, ...(doc.name ? { name: doc.name } : {}), title: doc.title, level: doc.level, tags: doc.tags },
       document: doc,
       test,
       logsources: resolved.entries.filter((e) => e.when !== undefined).map((e) => e.name),
-    });
+    };
+    compiled.push(rule);
+    // Filters only take matches away: what the rule needs stays needed.
+    needsOf.set(rule, needs);
   }
   for (const [name, filters] of filtersByRule) {
     if (used.has(name)) continue;
     for (const { doc } of filters) problem(doc, 'warning', `过滤器引用的规则不存在 / filter names rule "${name}", which is not loaded`, 'filter.rules');
   }
 
-  const groups = groupByLogsource(compiled, mapping);
+  const prefilter = new Prefilter();
+  const grouped = groupByLogsource(compiled, mapping);
+  const guardMemo = new GuardMemo(grouped.map(({ guard, whens }) => ({ whens, run: guard ?? (() => true) })));
+  const groups = grouped.map(({ guard, rules }): Group => ({
+    ...(guard ? { guard } : {}),
+    rules: rules.map((rule) => ({ ref: rule.ref, test: rule.test, needs: prefilter.add(needsOf.get(rule) ?? []) })),
+  }));
+  prefilter.build();
   return {
     rules: compiled,
     problems,
     match(event) {
       let out: RuleRef[] | undefined;
       openEventScope();
+      prefilter.nextEvent();
       try {
-        for (const group of groups) {
-          if (group.guard && !group.guard(event)) continue;
+        const outcomes = guardMemo.outcomes(event);
+        for (let g = 0; g < groups.length; g += 1) {
+          const outcome = outcomes[g];
+          if (outcome === GUARD_FAILS) continue;
+          const group = groups[g]!;
+          if (outcome === GUARD_RUN && group.guard && !group.guard(event)) continue;
           for (const rule of group.rules) {
+            if (rule.needs.length !== 0 && !prefilter.admits(rule.needs, event)) continue;
             if (rule.test(event)) (out ??= []).push(rule.ref);
           }
         }
@@ -153,7 +182,7 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
 }
 
 /** One group per distinct set of logsource conditions; each condition is compiled once for the set. */
-function groupByLogsource(rules: CompiledRule[], mapping: FieldMapping): Group[] {
+function groupByLogsource(rules: CompiledRule[], mapping: FieldMapping): { guard?: EventPredicate; whens: unknown[]; rules: CompiledRule[] }[] {
   const guards = new Map<string, EventPredicate>();
   const guardOf = (entry: LogsourceMapping): EventPredicate => {
     let guard = guards.get(entry.name);
@@ -170,7 +199,7 @@ function groupByLogsource(rules: CompiledRule[], mapping: FieldMapping): Group[]
     }
     return guard;
   };
-  const byKey = new Map<string, Group>();
+  const byKey = new Map<string, { guard?: EventPredicate; whens: unknown[]; rules: CompiledRule[] }>();
   for (const rule of rules) {
     const key = rule.logsources.join('\u0000');
     let group = byKey.get(key);
@@ -181,7 +210,7 @@ function groupByLogsource(rules: CompiledRule[], mapping: FieldMapping): Group[]
       const guard: EventPredicate | undefined = tests.length === 0 ? undefined
         : tests.length === 1 && only ? only
           : (e) => tests.every((t) => t(e));
-      group = { ...(guard ? { guard } : {}), rules: [] };
+      group = { ...(guard ? { guard } : {}), whens: entries.map((e) => e.when), rules: [] };
       byKey.set(key, group);
     }
     group.rules.push(rule);
