@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import {
-  createLogger, loadConfig, loadInventory, startLocalRedis, type BusinessSystem, type Config, type JobResult,
+  createLogger, loadConfig, loadInventory, startLocalRedis, type BusinessSystem, type Config, type Inventory, type JobResult,
+  type Logger,
 } from '../core/index.js';
+import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
   alertWindow, BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, raiseFailureAlerts, runRestoreDrill, startBackupWorkers,
-  verifyBackups, type BackupSite, type DrillServer, type DrillStep, type SftpOptions, type ValidationOutcome,
+  verifyBackups, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions, type ValidationOutcome,
 } from '../backup/index.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
@@ -170,6 +172,25 @@ function drillReport(system: BusinessSystem, result: JobResult): string {
   return `${text}${STATUS_LABEL[result.status]}: ${result.summary}\n`;
 }
 
+/** The backup queues with the policies' schedules, and workers for both; as `start` and `backup worker` run them. */
+export async function startBackupJobs(
+  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry,
+): Promise<{ queues: BackupQueues; workers: BackupWorkers; schedules: ScheduleSummary }> {
+  const queues = new BackupQueues({
+    redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
+    timezone: config.backup.timezone,
+  });
+  const schedules = await queues.syncSchedules(inventory());
+  for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
+  const workers = startBackupWorkers({
+    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}),
+    findSystem: (id) => inventory().systems.find((s) => s.id === id),
+    drillServers: drillServers(config), sftp: sftpOptions(config),
+    concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
+  });
+  return { queues, workers, schedules };
+}
+
 /** Workers for both queues and the policies' schedules, until SIGINT/SIGTERM. */
 async function runWorker(configFile: string | undefined, io: BackupCommandIo): Promise<number> {
   const { config } = loadConfig(configFile ? { file: configFile } : {});
@@ -185,22 +206,11 @@ async function runWorker(configFile: string | undefined, io: BackupCommandIo): P
       closers.push(() => local.stop());
       redisUrl = local.url;
     }
-    const queues = new BackupQueues({
-      redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-      timezone: config.backup.timezone,
-    });
-    closers.push(() => queues.close());
-    const summary = await queues.syncSchedules(inventory);
+    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger);
+    closers.push(() => queues.close(), () => workers.close());
     for (const bad of summary.invalid) {
       io.err.write(`排程无效 invalid schedule: ${bad.system} ${bad.schedule} ${JSON.stringify(bad.pattern)}: ${bad.reason}\n`);
     }
-    const workers = startBackupWorkers({
-      redisUrl, prefix: config.backup.queuePrefix, store, logger,
-      findSystem: (id) => inventory.systems.find((s) => s.id === id),
-      drillServers: drillServers(config), sftp: sftpOptions(config),
-      concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
-    });
-    closers.push(() => workers.close());
     io.out.write(`备份任务进程运行中 / backup worker running: ${summary.scheduled.length} 个排程 schedules; 按 Ctrl-C 停止 / press Ctrl-C to stop\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

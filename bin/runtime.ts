@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
-import { drillServers, sftpOptions } from './backup-command.js';
+import { startBackupJobs } from './backup-command.js';
 import type { FastifyInstance } from 'fastify';
 import {
   AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, startLocalRedis,
@@ -13,7 +13,7 @@ import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, sta
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
-import { BackupQueues, startBackupWorkers } from '../backup/index.js';
+import type { BackupQueues } from '../backup/index.js';
 import {
   buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, listen, RuleSwitches, startEvidenceWorker,
   type SessionOptions,
@@ -105,21 +105,9 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     live.redis = redis;
     closers.push(() => redis.quit());
 
-    const queues = new BackupQueues({
-      redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-      timezone: config.backup.timezone,
-    });
-    closers.push(() => queues.close());
+    const { queues, workers } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, registry);
+    closers.push(() => queues.close(), () => workers.close());
     live.queues = queues;
-    const schedules = await queues.syncSchedules(inventory);
-    for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
-    const workers = startBackupWorkers({
-      redisUrl, prefix: config.backup.queuePrefix, store, logger, registry,
-      findSystem: (id) => inventory.systems.find((s) => s.id === id),
-      drillServers: drillServers(config), sftp: sftpOptions(config),
-      concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
-    });
-    closers.push(() => workers.close());
 
     const evidenceQueue = new EvidenceQueue({ redisUrl, prefix: config.backup.queuePrefix });
     closers.push(() => evidenceQueue.close());
