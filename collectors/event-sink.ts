@@ -19,7 +19,7 @@ export interface EventSinkOptions {
   logger?: Logger;
   /** Metrics label for events without `shouwang.source` and for batches that mix sources. */
   name?: string;
-  /** Sees every event as it arrives, before batching: the stream matcher of the analyzers. */
+  /** Sees every event once it is stored or spooled, in arrival order: the stream matcher of the analyzers. */
   observe?: (events: readonly ShouwangEvent[]) => void;
 }
 
@@ -67,7 +67,6 @@ export class EventSink {
   write(events: readonly ShouwangEvent[]): Promise<void> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
     if (events.length === 0) return Promise.resolve();
-    this.#options.observe?.(events);
     return new Promise<void>((done, failed) => {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
@@ -86,7 +85,14 @@ export class EventSink {
     if (taken.length === 0) return this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
       try {
-        await this.#deliver(taken.flatMap((pending) => pending.events));
+        const events = taken.flatMap((pending) => pending.events);
+        await this.#deliver(events);
+        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice.
+        try {
+          this.#options.observe?.(events);
+        } catch (error) {
+          this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
+        }
         for (const pending of taken) pending.done();
       } catch (error) {
         for (const pending of taken) pending.failed(error as Error);

@@ -80,6 +80,12 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
     }),
     handler: async ({ body }) => {
       const parsed = parseRuleText(body.rule, PASTED);
+      const risky = parsed.documents.flatMap((doc) => unboundedRegexes(doc.body.detection));
+      if (risky.length) {
+        throw ConsoleErrors.requestInvalid(
+          `rule: 正则可能无限回溯（量词嵌套或反向引用），试跑拒绝 / a regex that can backtrack without bound (nested quantifiers or a backreference) is refused here: ${risky.map((r) => JSON.stringify(r)).join(', ')}`,
+        );
+      }
       mapping ??= loadDefaultMapping();
       const set = compileRuleSet(parsed.documents, { mapping });
       const problems = [...parsed.problems, ...set.problems].sort((a, b) => a.line - b.line);
@@ -98,3 +104,38 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
     },
   });
 };
+
+/**
+ * Pasted rules run on the console's own thread, where one catastrophic regex would stall the console,
+ * the collectors and the analyzers alike. Refused: a repeated group that itself repeats (`(a+)+`,
+ * `(\w*\s?)*`) and backreferences. Rule files on disk are the operators' own and are not checked.
+ */
+function unboundedRegexes(value: unknown, key = ''): string[] {
+  if (typeof value === 'string') {
+    const isRegex = key.split('|').slice(1).includes('re');
+    return isRegex && (nestedQuantifier(value) || /\\[1-9]|\\k</.test(value)) ? [value] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((item) => unboundedRegexes(item, key));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([name, item]) => unboundedRegexes(item, name));
+  return [];
+}
+
+function nestedQuantifier(pattern: string): boolean {
+  const outer: boolean[] = [];
+  let repeats = false; // the group being read holds a quantifier
+  for (let i = 0; i < pattern.length; i += 1) {
+    const c = pattern[i];
+    if (c === '\\') i += 1;
+    else if (c === '[') {
+      for (i += 1; i < pattern.length && pattern[i] !== ']'; i += 1) if (pattern[i] === '\\') i += 1;
+    } else if (c === '(') {
+      outer.push(repeats);
+      repeats = false;
+    } else if (c === ')') {
+      const quantified = /^(?:[*+]|\{\d+,)/.test(pattern.slice(i + 1));
+      if (quantified && repeats) return true;
+      repeats = (outer.pop() ?? false) || repeats || quantified;
+    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d+,/.test(pattern.slice(i)))) repeats = true;
+  }
+  return false;
+}

@@ -206,7 +206,8 @@ function splitRows(out: string, recordSeparator: string, fieldSeparator: string)
 }
 
 /**
- * A dump made with `--databases` switches to the original database (`CREATE DATABASE`, `USE`);
+ * A dump made with `--databases` switches to the original database (`CREATE DATABASE`, `USE`, and
+ * with `--add-drop-database` a `DROP DATABASE` first);
  * dropping those lines keeps the restore inside the scratch database. mariadb-dump writes each
  * on a line of its own and escapes newlines inside values, so a line start is a statement start.
  */
@@ -230,7 +231,9 @@ export class DropDatabaseSwitches extends Transform {
   }
 }
 
-const SWITCH_LINE = /^(?:USE\s|CREATE DATABASE\s)[^\n]*(?:\n|$)/gim;
+// `--add-drop-database` also writes `/*!40000 DROP DATABASE IF EXISTS `src`*/;`: that would drop the
+// source's namesake on the drill server, so it goes too.
+const SWITCH_LINE = /^(?:USE\s|CREATE DATABASE\s|(?:\/\*!\d+\s+)?DROP DATABASE\s)[^\n]*(?:\n|$)/gim;
 
 function dropSwitches(lines: Buffer): Buffer {
   // latin1 maps bytes 1:1, so the round trip leaves every other byte as it was.

@@ -174,8 +174,8 @@ describe('validation expectations', () => {
     expect(judgeValidation({ sql: 'q', expect: { minRows: 2 } }, [['1']]).reason).toContain('expected at least 2');
   });
 
-  it('drops the switches to the dump\'s own database, split across chunks, and keeps every other byte', async () => {
-    const dump = "-- MariaDB dump\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ `src` ;\nUSE `src`;\nINSERT INTO t VALUES ('USE me','市民');\n";
+  it('drops the switches to (and drops of) the dump\'s own database, split across chunks, and keeps every other byte', async () => {
+    const dump = "-- MariaDB dump\n/*!40000 DROP DATABASE IF EXISTS `src`*/;\nDROP DATABASE `src`;\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ `src` ;\nUSE `src`;\nINSERT INTO t VALUES ('USE me','市民');\n";
     const chunks = [dump.slice(0, 30), dump.slice(30, 70), dump.slice(70)].map((s) => Buffer.from(s));
     const out: Buffer[] = [];
     for await (const chunk of Readable.from(chunks).pipe(new DropDatabaseSwitches())) out.push(chunk as Buffer);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMetricsRegistry, sleep, type ShouwangEvent } from '../../core/index.js';
 import { createIngestMetrics, EventSink, FileDeadLetterSink } from '../../collectors/index.js';
-import { ElasticsearchStore } from '../../store/index.js';
+import { ElasticsearchStore, EmbeddedStore, type EventStore } from '../../store/index.js';
 import { startElasticsearch } from '../harness/elasticsearch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-sink-'));
@@ -50,4 +50,36 @@ describe('event sink when the store goes down', () => {
       await node.stop();
     }
   }, 180_000);
+});
+
+describe('event sink observer (the analyzers’ stream matcher)', () => {
+  it('sees events only once they are stored, so a batch the store refused is not analysed before its retry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-observe-'));
+    let refuse = true;
+    const stored: string[] = [];
+    const store = new EmbeddedStore({ path: join(dir, 'events.db') });
+    // The sink only writes; the rest of the port stays the real store's.
+    const flaky: EventStore = Object.assign(Object.create(store.events) as EventStore, {
+      write: async (events: readonly ShouwangEvent[]) => {
+        if (refuse) throw new Error('mapping conflict'); // not "store down": the writer hears about it
+        stored.push(...events.map((e) => e.id));
+        return store.events.write(events);
+      },
+    });
+    const observed: string[] = [];
+    const sink = new EventSink({
+      store: flaky, spoolDir: join(dir, 'spool'), deadLetters: new FileDeadLetterSink(join(dir, 'dead')), batchSize: 2,
+      observe: (events) => observed.push(...events.map((e) => e.id)),
+    });
+    const batch = [0, 1].map((n) => ({ id: `e${n}`, '@timestamp': '2026-11-26T10:00:00Z', message: `event ${n}` }));
+    await expect(sink.write(batch)).rejects.toThrow('mapping conflict');
+    expect(observed).toEqual([]);
+    refuse = false;
+    await sink.write(batch);
+    expect(observed).toEqual(['e0', 'e1']);
+    expect(stored).toEqual(['e0', 'e1']);
+    await sink.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -136,4 +136,18 @@ describe('rules API', () => {
       expect(response.json().message, name).toMatch(/\//);
     }
   });
+
+  it('refuses pasted regexes that can backtrack without bound, and still runs bounded ones', async () => {
+    const ruleWith = (pattern: string) =>
+      `title: t\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '${pattern}'}\n  condition: s\n`;
+    const events = [{ message: `${'a'.repeat(40)}!` }];
+    for (const pattern of ['^(a+)+$', '(\\w*\\s?)*x', '((ab)*c)+', '(a{1,})+b', '(x)\\1']) {
+      const response = await ops.send('POST', '/api/rules/test', { rule: ruleWith(pattern), events });
+      expect(response.statusCode, pattern).toBe(400);
+      expect(response.json().message, pattern).toMatch(/backtrack/);
+    }
+    const bounded = await ops.send('POST', '/api/rules/test', { rule: ruleWith('^(foo|a)+!$'), events });
+    expect(bounded.statusCode).toBe(200);
+    expect(bounded.json().matched).toBe(1);
+  });
 });
