@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ALERT_STATUSES, RULE_LEVELS, ShouwangError, type AlertStatusChange } from '../core/index.js';
 import { StoreErrors, type AlertQuery } from '../store/index.js';
-import { recordAction, type ApiOptions } from './api-context.js';
+import { recordAction, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
 import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
 
@@ -43,19 +43,10 @@ export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, ro
     summary: '告警列表：级别、状态、部门、系统、规则、等保条款、时间 / alerts by level, status, department, system, rule, MLPS clause, time',
     query: AlertListQuery,
     handler: async ({ query, auth }) => {
-      const scope = scopeOf(auth.user);
-      const alertQuery: AlertQuery = {
-        ...(query.level ? { level: query.level } : {}),
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.department ? { department: query.department } : {}),
-        ...(query.system ? { system: query.system } : {}),
-        ...(query.rule ? { ruleId: query.rule } : {}),
-        ...(query.mlps ? { mlps: query.mlps } : {}),
-        ...(query.assignee ? { assignee: query.assignee } : {}),
-        ...(query.from ? { from: query.from } : {}),
-        ...(query.to ? { to: query.to } : {}),
-        ...(scope ? { scope } : {}),
-      };
+      const alertQuery: AlertQuery = setFilters({
+        level: query.level, status: query.status, department: query.department, system: query.system, ruleId: query.rule,
+        mlps: query.mlps, assignee: query.assignee, from: query.from, to: query.to, scope: scopeOf(auth.user),
+      });
       return store.alerts.search(alertQuery, pageOf(query));
     },
   });

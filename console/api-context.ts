@@ -28,6 +28,11 @@ export function recordAction(
   });
 }
 
+/** The filters a request actually set: an absent or empty parameter leaves the store's filter off. */
+export function setFilters<T extends Record<string, unknown>>(filters: T): T {
+  return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined && value !== '')) as T;
+}
+
 /** A user as the API shows it: never the password hash. */
 export function publicUser(user: UserRecord) {
   return {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { isFieldName } from '../core/index.js';
 import { StoreErrors, type EventQuery, type FieldValue, type JobResultQuery } from '../store/index.js';
-import type { ApiOptions } from './api-context.js';
+import { setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
 import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
 
@@ -41,15 +41,11 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
     summary: '事件检索：全文、时间、字段过滤（field:value）/ event search: text, time range, field:value filters',
     query: EventListQuery,
     handler: async ({ query, auth }) => {
-      const scope = scopeOf(auth.user);
       const filters = eventFilters(query);
-      const eventQuery: EventQuery = {
-        ...(query.q ? { text: query.q } : {}),
-        ...(query.from ? { from: query.from } : {}),
-        ...(query.to ? { to: query.to } : {}),
-        ...(Object.keys(filters).length ? { filters } : {}),
-        ...(scope ? { scope } : {}),
-      };
+      const eventQuery: EventQuery = setFilters({
+        text: query.q, from: query.from, to: query.to, filters: Object.keys(filters).length ? filters : undefined,
+        scope: scopeOf(auth.user),
+      });
       return store.events.search(eventQuery, pageOf(query));
     },
   });
@@ -81,15 +77,9 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
       ...pageQuery,
     }),
     handler: async ({ query, auth }) => {
-      const scope = scopeOf(auth.user);
-      const resultQuery: JobResultQuery = {
-        ...(query.kind ? { kind: query.kind } : {}),
-        ...(query.system ? { system: query.system } : {}),
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.from ? { from: query.from } : {}),
-        ...(query.to ? { to: query.to } : {}),
-        ...(scope ? { scope } : {}),
-      };
+      const resultQuery: JobResultQuery = setFilters({
+        kind: query.kind, system: query.system, status: query.status, from: query.from, to: query.to, scope: scopeOf(auth.user),
+      });
       return store.jobResults.search(resultQuery, pageOf(query));
     },
   });
@@ -106,9 +96,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   routes.add(app, {
     method: 'GET', url: '/api/audit', tag: 'audit', access: 'audit:read', summary: '控制台审计记录 / the console audit trail',
     query: z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), ...pageQuery }),
-    handler: async ({ query }) => store.audit.list({
-      ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}),
-    }, pageOf(query)),
+    handler: async ({ query }) => store.audit.list(setFilters({ from: query.from, to: query.to }), pageOf(query)),
   });
 
   routes.add(app, {
