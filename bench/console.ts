@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +6,8 @@ import {
   alertId, alertPriority, createLogger, createMetricsRegistry, parseInventory, RULE_LEVELS,
   type Alert, type AlertStatus, type Inventory, type JobResult, type ShouwangEvent,
 } from '../core/index.js';
-import { EmbeddedStore } from '../store/index.js';
+import { ElasticsearchStore, EmbeddedStore, type Store } from '../store/index.js';
+import { startElasticsearch } from '../test/harness/elasticsearch.js';
 import { buildApp, hashPassword } from '../console/index.js';
 
 const CACHE_DIR = '/tmp/shouwang-bench-console';
@@ -57,66 +58,92 @@ function event(inventory: Inventory, n: number, time: number, next: () => number
   };
 }
 
-/** Seeds once per size: events spread over 30 days, alerts, 8 days of daily check runs and drills. */
-async function seed(path: string, total: number, inventory: Inventory): Promise<void> {
-  const store = new EmbeddedStore({ path });
-  try {
-    await store.assets.replaceInventory(inventory);
-    const next = random(total);
-    const end = Date.now();
-    const started = Date.now();
-    for (let offset = 0; offset < total; offset += BATCH) {
-      const batch: ShouwangEvent[] = [];
-      for (let n = offset; n < Math.min(total, offset + BATCH); n += 1) {
-        batch.push(event(inventory, n, end - DAYS * DAY_MS + Math.floor((n / total) * DAYS * DAY_MS), next));
-      }
-      await store.events.write(batch);
-      if ((offset / BATCH) % 20 === 0) {
-        const rate = Math.round((offset + batch.length) / ((Date.now() - started) / 1000));
-        console.log(`  seeded ${(offset + batch.length).toLocaleString('en-US')} events (${rate.toLocaleString('en-US')}/s)`);
-      }
+function* eventBatches(inventory: Inventory, total: number, next: () => number, end: number): Generator<ShouwangEvent[]> {
+  for (let offset = 0; offset < total; offset += BATCH) {
+    const batch: ShouwangEvent[] = [];
+    for (let n = offset; n < Math.min(total, offset + BATCH); n += 1) {
+      batch.push(event(inventory, n, end - DAYS * DAY_MS + Math.floor((n / total) * DAYS * DAY_MS), next));
     }
-    const statuses: AlertStatus[] = ['new', 'new', 'new', 'new', 'acknowledged', 'in_progress', 'resolved', 'resolved', 'resolved', 'false_positive'];
-    const alerts: Alert[] = [];
-    for (let i = 0; i < ALERTS; i += 1) {
-      const system = inventory.systems[Math.floor(next() * SYSTEMS)]!;
-      const level = RULE_LEVELS[1 + Math.floor(next() * 4)]!;
-      const seen = new Date(end - Math.floor(next() * DAYS * DAY_MS)).toISOString();
-      alerts.push({
-        id: alertId(`rule-${i % 80}`, `${system.id}-${i}`, seen), rule: { id: `rule-${i % 80}`, title: `规则 ${i % 80}`, level },
-        mlps: ['8.1.4.3 a)'], department: system.department, system: system.id, mlpsLevel: system.mlpsLevel,
-        priority: alertPriority(level, system.mlpsLevel), status: statuses[i % statuses.length]!,
-        timeline: [{ at: seen, actor: 'analyzer', action: 'raised' }], firstSeen: seen, lastSeen: seen, count: 1 + (i % 5),
-        sampleEventIds: [`bench-${i}`],
-      });
+    yield batch;
+  }
+}
+
+/** Events spread over 30 days through `store.events.write`, then alerts, 8 days of daily check runs and drills. */
+async function seed(store: Store, total: number, inventory: Inventory): Promise<void> {
+  await store.assets.replaceInventory(inventory);
+  const next = random(total);
+  const end = Date.now();
+  const started = Date.now();
+  let written = 0;
+  for (const batch of eventBatches(inventory, total, next, end)) {
+    const result = await store.events.write(batch);
+    if (result.rejected.length) throw new Error(`seed: ${result.rejected.length} events rejected: ${result.rejected[0]!.reason}`);
+    written += batch.length;
+    if ((written / BATCH) % 20 === 1) {
+      const rate = Math.round(written / ((Date.now() - started) / 1000));
+      console.log(`  seeded ${written.toLocaleString('en-US')} events (${rate.toLocaleString('en-US')}/s)`);
     }
-    await store.alerts.upsert(alerts);
-    const checks = ['presence', 'freshness', 'completeness', 'integrity', 'retention'];
-    for (const system of inventory.systems) {
-      for (let day = 0; day < 8; day += 1) {
-        const finished = new Date(end - day * DAY_MS).toISOString();
-        const runId = `run-${system.id}-${day}`;
-        for (const site of ['same-city', 'off-site'] as const) {
-          for (const check of checks) {
-            const status: JobResult['status'] = next() < 0.05 ? 'fail' : next() < 0.1 ? 'warn' : 'pass';
-            await store.jobResults.put({
-              id: `${runId}-${site}-${check}`, kind: 'backup-check', status, system: system.id, department: system.department, site,
-              startedAt: finished, finishedAt: finished, summary: `${check} ${status}`,
-              detail: { check, site, runId, ...(check === 'freshness' ? { latestSetTime: new Date(end - day * DAY_MS - 3_600_000).toISOString() } : {}) },
-            });
-          }
+  }
+  const statuses: AlertStatus[] = ['new', 'new', 'new', 'new', 'acknowledged', 'in_progress', 'resolved', 'resolved', 'resolved', 'false_positive'];
+  const alerts: Alert[] = [];
+  for (let i = 0; i < ALERTS; i += 1) {
+    const system = inventory.systems[Math.floor(next() * SYSTEMS)]!;
+    const level = RULE_LEVELS[1 + Math.floor(next() * 4)]!;
+    const seen = new Date(end - Math.floor(next() * DAYS * DAY_MS)).toISOString();
+    alerts.push({
+      id: alertId(`rule-${i % 80}`, `${system.id}-${i}`, seen), rule: { id: `rule-${i % 80}`, title: `规则 ${i % 80}`, level },
+      mlps: ['8.1.4.3 a)'], department: system.department, system: system.id, mlpsLevel: system.mlpsLevel,
+      priority: alertPriority(level, system.mlpsLevel), status: statuses[i % statuses.length]!,
+      timeline: [{ at: seen, actor: 'analyzer', action: 'raised' }], firstSeen: seen, lastSeen: seen, count: 1 + (i % 5),
+      sampleEventIds: [`bench-${i}`],
+    });
+  }
+  await store.alerts.upsert(alerts);
+  const checks = ['presence', 'freshness', 'completeness', 'integrity', 'retention'];
+  for (const system of inventory.systems) {
+    for (let day = 0; day < 8; day += 1) {
+      const finished = new Date(end - day * DAY_MS).toISOString();
+      const runId = `run-${system.id}-${day}`;
+      for (const site of ['same-city', 'off-site'] as const) {
+        for (const check of checks) {
+          const status: JobResult['status'] = next() < 0.05 ? 'fail' : next() < 0.1 ? 'warn' : 'pass';
+          await store.jobResults.put({
+            id: `${runId}-${site}-${check}`, kind: 'backup-check', status, system: system.id, department: system.department, site,
+            startedAt: finished, finishedAt: finished, summary: `${check} ${status}`,
+            detail: { check, site, runId, ...(check === 'freshness' ? { latestSetTime: new Date(end - day * DAY_MS - 3_600_000).toISOString() } : {}) },
+          });
         }
       }
-      for (let d = 0; d < 3; d += 1) {
-        const finished = new Date(end - d * 30 * DAY_MS).toISOString();
-        await store.jobResults.put({
-          id: `drill-${system.id}-${d}`, kind: 'restore-drill', status: next() < 0.2 ? 'fail' : 'pass', system: system.id,
-          department: system.department, startedAt: finished, finishedAt: finished, summary: 'drill',
-          detail: { rto: { targetSeconds: 14_400, achievedSeconds: 600 + Math.floor(next() * 3600), met: true } },
-        });
-      }
     }
+    for (let d = 0; d < 3; d += 1) {
+      const finished = new Date(end - d * 30 * DAY_MS).toISOString();
+      await store.jobResults.put({
+        id: `drill-${system.id}-${d}`, kind: 'restore-drill', status: next() < 0.2 ? 'fail' : 'pass', system: system.id,
+        department: system.department, startedAt: finished, finishedAt: finished, summary: 'drill',
+        detail: { rto: { targetSeconds: 14_400, achievedSeconds: 600 + Math.floor(next() * 3600), met: true } },
+      });
+    }
+  }
+}
+
+/**
+ * The embedded database is seeded through the store's own write path with one difference: the
+ * full-text index is built once at the end (FTS5 'rebuild') instead of row by row, which makes
+ * 10M events take minutes instead of an hour. The schema and its triggers end up as in production.
+ */
+async function seedEmbedded(path: string, total: number, inventory: Inventory): Promise<void> {
+  const store = new EmbeddedStore({ path });
+  const db = new Database(path);
+  try {
+    const trigger = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_fts_insert'").get() as { sql: string }).sql;
+    db.exec('DROP TRIGGER events_fts_insert');
+    await seed(store, total, inventory);
+    const started = Date.now();
+    db.exec("INSERT INTO events_fts (events_fts) VALUES ('rebuild')");
+    db.exec(trigger);
+    console.log(`  full-text index built in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
+    db.close();
     await store.close();
   }
 }
@@ -132,18 +159,16 @@ async function signIn(app: FastifyInstance, username: string): Promise<string> {
   return String(response.headers['set-cookie']).split(';')[0]!;
 }
 
-async function benchAt(total: number): Promise<void> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const path = join(CACHE_DIR, `events-${total}.db`);
-  const inventory = benchInventory();
-  if (!existsSync(path)) {
-    console.log(`\nconsole: seeding ${total.toLocaleString('en-US')} events into ${path} (cached for later runs)`);
-    const started = Date.now();
-    await seed(path, total, inventory);
-    console.log(`  seeded in ${Math.round((Date.now() - started) / 1000)} s`);
-  }
-  const store = new EmbeddedStore({ path });
-  const raw = new Database(path, { readonly: true });
+/** A store ready to measure: what it is, its event count, and a raw query to print as the floor. */
+interface Target {
+  label: string;
+  store: Store;
+  count(): Promise<number>;
+  baseline: { name: string; run(): Promise<unknown> };
+}
+
+async function measure(target: Target, inventory: Inventory): Promise<void> {
+  const { store } = target;
   let app: FastifyInstance | undefined;
   try {
     // A live stream: one fresh event per host, so the sources report as they would in production.
@@ -161,6 +186,7 @@ async function benchAt(total: number): Promise<void> {
         failedLogins: 0, sessionEpoch: 0, createdAt: at, updatedAt: at,
       });
     }
+    if (store instanceof ElasticsearchStore) await store.client.indices.refresh({ index: `${store.names.prefix}-*` });
     app = await buildApp({ store, registry: createMetricsRegistry({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }) });
     const admin = await signIn(app, 'bench-admin');
     const viewer = await signIn(app, 'bench-viewer');
@@ -168,16 +194,15 @@ async function benchAt(total: number): Promise<void> {
       const response = await app!.inject({ method: 'GET', url, ...(cookie ? { headers: { cookie } } : {}) });
       if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body.slice(0, 200)}`);
     };
-    const openCount = raw.prepare("SELECT count(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged', 'in_progress')");
 
-    // The first posture call pays for the source-status queries, which are then cached for 60 s.
+    // The first posture call pays for the source statuses, which are then cached for 60 s.
     const coldStart = performance.now();
     await get('/api/posture', admin)();
     const cold = performance.now() - coldStart;
 
     const routes: Record<string, () => Promise<unknown>> = {
       'GET /healthz (baseline)': get('/healthz'),
-      'raw SQL: count open alerts (baseline)': async () => openCount.get(),
+      [`${target.baseline.name} (baseline)`]: target.baseline.run,
       'GET /api/posture (admin, all 116 departments)': get('/api/posture', admin),
       'GET /api/posture (department viewer)': get('/api/posture', viewer),
       'GET /api/posture/top?limit=10': get('/api/posture/top?limit=10', admin),
@@ -187,6 +212,9 @@ async function benchAt(total: number): Promise<void> {
       'GET /api/alerts?status=new&department=dept-007': get('/api/alerts?status=new&department=dept-007', admin),
       'GET /api/alerts (department viewer)': get('/api/alerts', viewer),
       'GET /api/backup/matrix': get('/api/backup/matrix', admin),
+      'GET /api/events (newest 50)': get('/api/events', admin),
+      'GET /api/events?system=sys-007&filter=user.name:root': get('/api/events?system=sys-007&filter=user.name:root', admin),
+      'GET /api/events?q=Failed root&system=sys-007': get(`/api/events?q=${encodeURIComponent('Failed root')}&system=sys-007`, admin),
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
     // Interleaved rounds: a noisy neighbour slows every route alike.
@@ -197,21 +225,82 @@ async function benchAt(total: number): Promise<void> {
         samples[name]!.push(performance.now() - started);
       }
     }
-    const count = (raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    console.log(`\nconsole API latency at ${count.toLocaleString('en-US')} stored events (embedded store, ${DEPARTMENTS} departments, ${SYSTEMS} systems, ${ALERTS.toLocaleString('en-US')} alerts; ${REQUESTS} requests each via app.inject)`);
+    const count = await target.count();
+    console.log(`\nconsole API latency at ${count.toLocaleString('en-US')} stored events (${target.label}, ${DEPARTMENTS} departments, ${SYSTEMS} systems, ${ALERTS.toLocaleString('en-US')} alerts; ${REQUESTS} requests each via app.inject)`);
     console.log(`  first GET /api/posture (source statuses not cached yet)  ${cold.toFixed(1)} ms`);
     for (const [name, values] of Object.entries(samples)) {
       console.log(`  ${name.padEnd(52)} p50 ${percentile(values, 50).toFixed(2).padStart(8)} ms   p95 ${percentile(values, 95).toFixed(2).padStart(8)} ms`);
     }
   } finally {
     await app?.close();
+  }
+}
+
+async function benchEmbedded(total: number): Promise<void> {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const path = join(CACHE_DIR, `events-${total}.db`);
+  const inventory = benchInventory();
+  if (!existsSync(path)) {
+    console.log(`\nconsole: seeding ${total.toLocaleString('en-US')} events into ${path} (cached for later runs)`);
+    const started = Date.now();
+    await seedEmbedded(`${path}.part`, total, inventory);
+    renameSync(`${path}.part`, path);
+    console.log(`  seeded in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  const store = new EmbeddedStore({ path });
+  const raw = new Database(path, { readonly: true });
+  const openCount = raw.prepare("SELECT count(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged', 'in_progress')");
+  try {
+    await measure({
+      label: 'embedded store', store,
+      count: async () => (raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n,
+      baseline: { name: 'raw SQL: count open alerts', run: async () => openCount.get() },
+    }, inventory);
+  } finally {
     raw.close();
     await store.close();
   }
 }
 
-/** `npm run bench -- console`: posture and alert-list latency at 1M (and with SHOUWANG_BENCH_CONSOLE_10M=1, 10M) events. */
+/** Seeds an index prefix per size once; a cluster that already holds it (SHOUWANG_ELASTICSEARCH_URL) is reused. */
+async function benchElasticsearch(url: string, total: number): Promise<void> {
+  const inventory = benchInventory();
+  const store = await ElasticsearchStore.open({ url, indexPrefix: `bench-console-${total}` });
+  const countEvents = async () => {
+    await store.client.indices.refresh({ index: store.names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
+    return (await store.client.count({ index: store.names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+  };
+  try {
+    if ((await countEvents()) < total) {
+      console.log(`\nconsole: seeding ${total.toLocaleString('en-US')} events into Elasticsearch (${store.names.prefix}-*)`);
+      const started = Date.now();
+      await seed(store, total, inventory);
+      console.log(`  seeded in ${Math.round((Date.now() - started) / 1000)} s`);
+    }
+    const open = { terms: { status: ['new', 'acknowledged', 'in_progress'] } };
+    await measure({
+      label: 'Elasticsearch', store, count: countEvents,
+      baseline: { name: 'raw _count: open alerts', run: () => store.client.count({ index: store.names.alerts, query: open }) },
+    }, inventory);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `npm run bench -- console`: posture and alert-list latency at 1M events (10M with
+ * SHOUWANG_BENCH_CONSOLE_10M=1) on the embedded store, and on Elasticsearch when
+ * SHOUWANG_ELASTICSEARCH_URL names a cluster (SHOUWANG_BENCH_CONSOLE_ES=1 starts the test node,
+ * here with a 4 GB heap and the full JIT rather than the tests' 512 MB and C1).
+ */
 export async function benchConsole(): Promise<void> {
-  await benchAt(1_000_000);
-  if (process.env.SHOUWANG_BENCH_CONSOLE_10M === '1') await benchAt(10_000_000);
+  const sizes = [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
+  for (const total of sizes) await benchEmbedded(total);
+  const node = !process.env.SHOUWANG_ELASTICSEARCH_URL && process.env.SHOUWANG_BENCH_CONSOLE_ES === '1' ? await startElasticsearch({ jvmArgs: ['-Xms4g', '-Xmx4g'] }) : undefined;
+  const url = process.env.SHOUWANG_ELASTICSEARCH_URL ?? node?.url;
+  try {
+    if (url) for (const total of sizes) await benchElasticsearch(url, total);
+  } finally {
+    await node?.stop();
+  }
 }

@@ -65,6 +65,23 @@ export interface DataRange {
   newest?: string;
 }
 
+/** Where silent-source checks look: the newest event of each source since a time, inside a scope. */
+export interface SourceQuery {
+  since?: string;
+  system?: string;
+  scope?: Scope;
+}
+
+/** One log source as the store has heard it: a system, a host and a dataset ('' when the events carry none). */
+export interface SourceSeen {
+  system: string;
+  host: string;
+  dataset: string;
+  department?: string;
+  /** The newest event's timestamp. */
+  lastSeen: string;
+}
+
 export interface EventStore {
   /** Idempotent by id: a second write of the same id is a duplicate, not a new event. */
   write(events: readonly ShouwangEvent[]): Promise<WriteResult>;
@@ -74,6 +91,11 @@ export interface EventStore {
   /** Non-empty buckets of `intervalMs`, aligned to the epoch, oldest first. */
   histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]>;
   range(scope?: Scope): Promise<DataRange>;
+  /**
+   * The newest event per (system, host, dataset) among events at or after `since` that carry a system,
+   * in one grouped query whatever the number of events: silent-source checks and posture ask it often.
+   */
+  sourcesSeen(query: SourceQuery): Promise<SourceSeen[]>;
   /** Retention: removes events older than `before`; returns how many. */
   deleteBefore(before: string): Promise<number>;
 }

@@ -1,7 +1,7 @@
 import {
   alertId, alertPriority, type Alert, type BusinessSystem, type Inventory, type LogSource, type RuleLevel,
 } from '../../core/index.js';
-import type { AlertStore, EventStore, FieldValue, Scope } from '../../store/index.js';
+import type { AlertStore, EventStore, Scope, SourceSeen } from '../../store/index.js';
 
 /** A log source the inventory expects to hear from, resolved to one system. */
 export interface ExpectedSource {
@@ -65,25 +65,35 @@ function sourcesOf(system: BusinessSystem, defaultSilentAfterSeconds: number): E
   }));
 }
 
-/** Asks the store when each expected source last spoke: one bounded query per source, two when silent. */
+/**
+ * When each expected source last spoke, from one grouped store query (newest event per system, host
+ * and dataset over the look-back): a source declared by host alone takes its host's newest dataset,
+ * one declared by dataset alone any host's. Silent: nothing since `silentAfterSeconds` ago.
+ */
 export async function sourceStatuses(
   events: EventStore, expected: readonly ExpectedSource[], now: Date, scope?: Scope,
 ): Promise<SourceStatus[]> {
   const allowed = scope?.departments ? new Set(scope.departments) : undefined;
-  const statuses: SourceStatus[] = [];
-  for (const source of expected) {
-    if (allowed && !allowed.has(source.department)) continue;
-    const filters: Record<string, FieldValue> = { 'shouwang.system': source.system };
-    if (source.host) filters['host.name'] = source.host;
-    if (source.dataset) filters['event.dataset'] = source.dataset;
-    const silentSince = new Date(now.getTime() - source.silentAfterSeconds * 1000).toISOString();
-    const newest = async (from: string, to: string) =>
-      (await events.search({ filters, from, to, ...(scope ? { scope } : {}) }, { size: 1, order: 'desc' })).items[0]?.['@timestamp'];
-    const recent = await newest(silentSince, now.toISOString());
-    const lastSeen = recent ?? (await newest(new Date(now.getTime() - LOOK_BACK_MS).toISOString(), silentSince));
-    statuses.push({ ...source, ...(lastSeen ? { lastSeen } : {}), silent: recent === undefined });
-  }
-  return statuses;
+  const wanted = expected.filter((source) => !allowed || allowed.has(source.department));
+  if (wanted.length === 0) return [];
+  const systems = new Set(wanted.map((source) => source.system));
+  const seen = await events.sourcesSeen({
+    since: new Date(now.getTime() - LOOK_BACK_MS).toISOString(),
+    ...(systems.size === 1 ? { system: [...systems][0]! } : {}),
+    ...(scope ? { scope } : {}),
+  });
+  const bySystem = new Map<string, SourceSeen[]>();
+  for (const source of seen) bySystem.set(source.system, [...(bySystem.get(source.system) ?? []), source]);
+  return wanted.map((source) => {
+    let lastSeen: string | undefined;
+    for (const candidate of bySystem.get(source.system) ?? []) {
+      if (source.host !== undefined && candidate.host !== source.host) continue;
+      if (source.dataset !== undefined && candidate.dataset !== source.dataset) continue;
+      if (lastSeen === undefined || Date.parse(candidate.lastSeen) > Date.parse(lastSeen)) lastSeen = candidate.lastSeen;
+    }
+    const silent = lastSeen === undefined || Date.parse(lastSeen) < now.getTime() - source.silentAfterSeconds * 1000;
+    return { ...source, ...(lastSeen ? { lastSeen } : {}), silent };
+  });
 }
 
 export function coverageBySystem(statuses: readonly SourceStatus[]): SystemCoverage[] {

@@ -2,7 +2,9 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { expandDotted, type ShouwangEvent } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { checkField, eventRejectReason, toMillis } from '../paging.js';
-import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
+import type {
+  Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
+} from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
 import { call, reasonOf, sleep } from './translate.js';
@@ -123,6 +125,51 @@ export class ElasticsearchEventStore implements EventStore {
   }
 
   /** Drops whole months before `before`, then deletes the rest of the month it falls in. */
+  /** One composite aggregation over (system, host, dataset), paged by its after key; the newest hit gives the department. */
+  async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
+    const filter = bool([
+      { exists: { field: 'shouwang.system' } },
+      ...(query.since ? [{ range: { '@timestamp': { gte: toMillis(query.since, 'since'), format: 'epoch_millis' } } }] : []),
+      ...(query.system ? termsClause('shouwang.system', [query.system]) : []),
+      ...scopeClause(DEPARTMENT, query.scope),
+    ]);
+    type SourceBucket = estypes.AggregationsCompositeBucket & { newest: estypes.AggregationsTopHitsAggregate };
+    const sources: SourceSeen[] = [];
+    let after: Record<string, estypes.FieldValue> | undefined;
+    do {
+      const response = await call(() => this.#client.search({
+        index: this.#names.eventsPattern, query: filter, size: 0, track_total_hits: false, ignore_unavailable: true, allow_no_indices: true,
+        aggregations: {
+          sources: {
+            composite: {
+              size: 1000, ...(after ? { after } : {}),
+              sources: [
+                { system: { terms: { field: 'shouwang.system' } } },
+                { host: { terms: { field: 'host.name', missing_bucket: true } } },
+                { dataset: { terms: { field: 'event.dataset', missing_bucket: true } } },
+              ],
+            },
+            aggregations: {
+              newest: { top_hits: { size: 1, sort: [{ '@timestamp': 'desc' }], _source: ['@timestamp', DEPARTMENT] } },
+            },
+          },
+        },
+      }));
+      const composite = response.aggregations?.sources as estypes.AggregationsCompositeAggregate | undefined;
+      for (const bucket of (composite?.buckets ?? []) as SourceBucket[]) {
+        const newest = bucket.newest.hits.hits[0]?._source as ShouwangEvent | undefined;
+        if (!newest) continue;
+        const department = newest.shouwang?.department;
+        sources.push({
+          system: String(bucket.key.system), host: String(bucket.key.host ?? ''), dataset: String(bucket.key.dataset ?? ''),
+          ...(department ? { department } : {}), lastSeen: new Date(newest['@timestamp']).toISOString(),
+        });
+      }
+      after = composite?.buckets.length ? composite.after_key : undefined;
+    } while (after);
+    return sources;
+  }
+
   async deleteBefore(before: string): Promise<number> {
     const cutoff = toMillis(before, 'before');
     const boundary = this.#names.eventsFor(new Date(cutoff).toISOString());

@@ -1,7 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { expandDotted, type ShouwangEvent } from '../../core/index.js';
 import { checkField, eventRejectReason, textTerms, toMillis } from '../paging.js';
-import type { Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, TimeBucket, WriteResult } from '../ports.js';
+import type {
+  Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
+} from '../ports.js';
 import { StoreErrors } from '../errors.js';
 import { keysetPage, Where } from './sql.js';
 
@@ -37,9 +39,13 @@ function eventWhere(query: EventQuery): Where {
 }
 
 
+/** A host name or dataset as the sources table keys it: arrays and other shapes read as absent. */
+const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
+
 export class EmbeddedEventStore implements EventStore {
   readonly #db: Database;
   readonly #insert: Statement;
+  readonly #touchSource: Statement;
   readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
 
   constructor(db: Database) {
@@ -47,9 +53,13 @@ export class EmbeddedEventStore implements EventStore {
     this.#insert = db.prepare(
       'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.#touchSource = db.prepare(`INSERT INTO event_sources (system, host, dataset, department, last_ts) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (system, host, dataset) DO UPDATE SET
+        department = iif(excluded.last_ts >= last_ts, excluded.department, department), last_ts = max(last_ts, excluded.last_ts)`);
     // One transaction per batch: one fsync instead of one per event.
     this.#writeBatch = db.transaction((events: readonly ShouwangEvent[]) => {
       const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
+      const sources = new Map<string, { key: [string, string, string]; department: string | null; ts: number }>();
       for (const raw of events) {
         const reason = eventRejectReason(raw);
         if (reason) {
@@ -57,17 +67,26 @@ export class EmbeddedEventStore implements EventStore {
           continue;
         }
         const event = expandDotted(raw);
+        const ts = Date.parse(event['@timestamp']);
+        const department = event.shouwang?.department ?? null;
+        const system = event.shouwang?.system ?? null;
         const { changes } = this.#insert.run(
-          event.id,
-          Date.parse(event['@timestamp']),
-          event.shouwang?.department ?? null,
-          event.shouwang?.system ?? null,
-          typeof event.message === 'string' ? event.message : null,
-          JSON.stringify(event),
+          event.id, ts, department, system, typeof event.message === 'string' ? event.message : null, JSON.stringify(event),
         );
-        if (changes) result.written += 1;
-        else result.duplicates += 1;
+        if (!changes) {
+          result.duplicates += 1;
+          continue;
+        }
+        result.written += 1;
+        if (system) {
+          const key: [string, string, string] = [system, textOf(event.host?.name), textOf(event.event?.dataset)];
+          const id = key.join('\u0000');
+          const seen = sources.get(id);
+          if (!seen || ts >= seen.ts) sources.set(id, { key, department, ts });
+        }
       }
+      // One upsert per source and batch, not per event.
+      for (const { key, department, ts } of sources.values()) this.#touchSource.run(...key, department, ts);
       return result;
     });
   }
@@ -121,7 +140,25 @@ export class EmbeddedEventStore implements EventStore {
     };
   }
 
+  async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
+    const where = new Where();
+    if (query.since) where.add('last_ts >= ?', toMillis(query.since, 'since'));
+    if (query.system) where.add('system = ?', query.system);
+    where.scope('department', query.scope);
+    const rows = this.#db.prepare(`SELECT system, host, dataset, department, last_ts FROM event_sources ${where.sql} ORDER BY system, host, dataset`)
+      .all(...where.params) as { system: string; host: string; dataset: string; department: string | null; last_ts: number }[];
+    return rows.map((row) => ({
+      system: row.system, host: row.host, dataset: row.dataset, ...(row.department !== null ? { department: row.department } : {}),
+      lastSeen: new Date(row.last_ts).toISOString(),
+    }));
+  }
+
   async deleteBefore(before: string): Promise<number> {
-    return this.#db.prepare('DELETE FROM events WHERE ts < ?').run(toMillis(before, 'before')).changes;
+    const cutoff = toMillis(before, 'before');
+    return this.#db.transaction(() => {
+      // A source whose newest event goes has no events left; the others keep their newest.
+      this.#db.prepare('DELETE FROM event_sources WHERE last_ts < ?').run(cutoff);
+      return this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff).changes;
+    })();
   }
 }

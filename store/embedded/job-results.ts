@@ -14,9 +14,9 @@ export class EmbeddedJobResultStore implements JobResultStore {
 
   async put(result: JobResult): Promise<void> {
     this.#db
-      .prepare(`INSERT OR REPLACE INTO job_results (id, kind, status, system, department, finished_at, doc)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(result.id, result.kind, result.status, result.system ?? null, result.department ?? null,
+      .prepare(`INSERT OR REPLACE INTO job_results (id, kind, status, system, department, site, finished_at, doc)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(result.id, result.kind, result.status, result.system ?? null, result.department ?? null, result.site ?? null,
         toMillis(result.finishedAt, 'finishedAt'), JSON.stringify(result));
   }
 
@@ -34,12 +34,12 @@ export class EmbeddedJobResultStore implements JobResultStore {
 
   async latestPerSystem(query: JobResultQuery, perGroup: number): Promise<JobResult[]> {
     if (!Number.isInteger(perGroup) || perGroup < 1 || perGroup > 100) throw StoreErrors.invalidQuery(`perGroup must be 1–100, got ${perGroup}`);
-    const where = resultWhere(query).add('system IS NOT NULL');
-    const rows = this.#db.prepare(`SELECT doc FROM (
-        SELECT doc, finished_at, id, row_number() OVER (
-          PARTITION BY system, json_extract(doc, '$.site') ORDER BY finished_at DESC, id DESC) AS rank
-        FROM job_results ${where.sql})
-      WHERE rank <= ? ORDER BY finished_at DESC, id DESC`).all(...where.params, perGroup) as { doc: string }[];
+    const groups = resultWhere(query).add('system IS NOT NULL');
+    const newest = resultWhere(query).add('system = g.system AND site IS g.site');
+    // Per (system, site): the newest few straight off the job_results_latest index, no window over all rows.
+    const rows = this.#db.prepare(`SELECT j.doc FROM (SELECT DISTINCT system, site FROM job_results ${groups.sql}) g, job_results j
+      WHERE j.rowid IN (SELECT rowid FROM job_results ${newest.sql} ORDER BY finished_at DESC, id DESC LIMIT ?)
+      ORDER BY j.finished_at DESC, j.id DESC`).all(...groups.params, ...newest.params, perGroup) as { doc: string }[];
     return rows.map((row) => JSON.parse(row.doc) as JobResult);
   }
 }

@@ -91,6 +91,35 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX sessions_expires ON sessions (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'columns for posture: event sources, job result site, alert priority',
+    sql: `
+      -- the newest event per source, kept on write, so silent-source checks need not scan events
+      CREATE TABLE event_sources (
+        system TEXT NOT NULL,
+        host TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        department TEXT,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (system, host, dataset)
+      );
+      -- bare columns take their values from the max(ts) row (SQLite's min/max rule)
+      INSERT INTO event_sources (system, host, dataset, department, last_ts)
+        SELECT system,
+          iif(json_type(doc, '$.host.name') = 'text', json_extract(doc, '$.host.name'), ''),
+          iif(json_type(doc, '$.event.dataset') = 'text', json_extract(doc, '$.event.dataset'), ''),
+          department, max(ts)
+        FROM events WHERE system IS NOT NULL GROUP BY 1, 2, 3;
+
+      ALTER TABLE job_results ADD COLUMN site TEXT;
+      UPDATE job_results SET site = json_extract(doc, '$.site');
+      CREATE INDEX job_results_latest ON job_results (kind, system, site, finished_at DESC, id DESC);
+
+      ALTER TABLE alerts ADD COLUMN priority INTEGER;
+      UPDATE alerts SET priority = json_extract(doc, '$.priority');
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -39,7 +39,12 @@ export interface ElasticsearchOptions {
   port?: number;
   /** Data kept by the caller across restarts; default: a temp dir removed at stop. */
   dataDir?: string;
+  /** JVM flags; default: a 512 MB heap, Serial GC and C1 only, sized for test loads. */
+  jvmArgs?: string[];
 }
+
+// Serial GC and C1 only: it starts in half the time, and test loads are small.
+const TEST_JVM_ARGS = ['-Xms512m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
 
 /** Starts a throwaway Elasticsearch on a free loopback port with its data in a temp dir. */
 export async function startElasticsearch(options: ElasticsearchOptions = {}): Promise<ElasticsearchHandle> {
@@ -51,9 +56,8 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
   const service = await ChildService.start({
     name: 'elasticsearch',
     command: java,
-    // Serial GC and C1 only: it starts in half the time, and test loads are small.
     args: [
-      '-Xms512m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR,
+      ...(options.jvmArgs ?? TEST_JVM_ARGS), '-jar', JAR,
       `--port=${options.port ?? 0}`, `--home=${join(dir, 'home')}`, `--data=${options.dataDir ?? join(dir, 'data')}`,
       `--port-file=${portFile}`,
     ],

@@ -234,6 +234,51 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.events.range(scope)).toEqual({ count: 1, oldest: '2001-02-01T00:00:00.000Z', newest: '2001-02-01T00:00:00.000Z' });
         expect(await store.events.range({ departments: [] })).toEqual({ count: 0 });
       });
+
+      it('keeps the newest event per system, host and dataset, since a time and inside the scope', async () => {
+        const { department, scope } = tenant();
+        const other = tenant();
+        const source = (n: number, system: string, host: string | undefined, dataset: string | undefined, dept = department) => ({
+          id: `${dept}-e${n}`, '@timestamp': at(n * HOUR), message: 'm',
+          ...(host ? { host: { name: host } } : {}), ...(dataset ? { event: { dataset } } : {}),
+          shouwang: { department: dept, system },
+        });
+        // Written out of order: the later batch carries an older event of a known source.
+        await store.events.write([source(5, 'a', 'h1', 'd1'), source(2, 'a', 'h1', 'd2'), source(4, 'a', 'h2', undefined)]);
+        await store.events.write([source(1, 'a', 'h1', 'd1'), source(3, 'b', undefined, 'd1'), source(6, 'b', undefined, 'd1')]);
+        await store.events.write([{ id: `${department}-nosys`, '@timestamp': at(7 * HOUR), message: 'm', shouwang: { department } }]);
+        await store.events.write([source(8, 'c', 'h1', 'd1', other.department)]);
+        await refresh(store);
+        expect(await store.events.sourcesSeen({ scope })).toEqual([
+          { system: 'a', host: 'h1', dataset: 'd1', department, lastSeen: at(5 * HOUR) },
+          { system: 'a', host: 'h1', dataset: 'd2', department, lastSeen: at(2 * HOUR) },
+          { system: 'a', host: 'h2', dataset: '', department, lastSeen: at(4 * HOUR) },
+          { system: 'b', host: '', dataset: 'd1', department, lastSeen: at(6 * HOUR) },
+        ]);
+        expect((await store.events.sourcesSeen({ scope, since: at(4 * HOUR) })).map((s) => [s.system, s.host, s.dataset]))
+          .toEqual([['a', 'h1', 'd1'], ['a', 'h2', ''], ['b', '', 'd1']]);
+        expect((await store.events.sourcesSeen({ scope, system: 'b' })).map((s) => s.lastSeen)).toEqual([at(6 * HOUR)]);
+        expect(await store.events.sourcesSeen({ scope: other.scope })).toEqual([
+          { system: 'c', host: 'h1', dataset: 'd1', department: other.department, lastSeen: at(8 * HOUR) },
+        ]);
+        expect(await store.events.sourcesSeen({ scope: { departments: [] } })).toEqual([]);
+      });
+
+      it('forgets a source once retention has deleted all its events', async () => {
+        const { department, scope } = tenant();
+        const old = (n: number, system: string, iso: string) => ({
+          id: `${department}-e${n}`, '@timestamp': iso, message: 'm', host: { name: 'h' }, shouwang: { department, system },
+        });
+        await store.events.write([old(1, 'gone', '2000-01-01T00:00:00.000Z'), old(2, 'kept', '2000-01-02T00:00:00.000Z'),
+          old(3, 'kept', '2000-03-01T00:00:00.000Z')]);
+        await refresh(store);
+        expect((await store.events.sourcesSeen({ scope })).map((s) => s.system)).toEqual(['gone', 'kept']);
+        await store.events.deleteBefore('2000-02-01T00:00:00.000Z');
+        await refresh(store);
+        expect(await store.events.sourcesSeen({ scope })).toEqual([
+          { system: 'kept', host: 'h', dataset: '', department, lastSeen: '2000-03-01T00:00:00.000Z' },
+        ]);
+      });
     });
 
     describe('alerts', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { EmbeddedStore } from '../../store/index.js';
+import { MIGRATIONS } from '../../store/embedded/migrations.js';
 import { describeStoreContract } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-store-'));
@@ -22,8 +23,38 @@ describe('embedded store specifics', () => {
     await second.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 2 });
+    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: MIGRATIONS.length });
     db.close();
+  });
+
+  it('fills the posture columns from the documents when upgrading a version-2 database', async () => {
+    const path = join(dir, 'upgrade.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '2026-01-01T00:00:00Z');
+    }
+    const insertEvent = old.prepare('INSERT INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const [id, iso, host] of [['e1', '2026-01-01T00:00:00.000Z', 'h1'], ['e2', '2026-01-03T00:00:00.000Z', 'h1'], ['e3', '2026-01-02T00:00:00.000Z', 'h2']] as const) {
+      const event = { id, '@timestamp': iso, message: 'm', host: { name: host }, event: { dataset: 'syslog' }, shouwang: { department: 'd', system: 's' } };
+      insertEvent.run(id, Date.parse(iso), 'd', 's', 'm', JSON.stringify(event));
+    }
+    const result = { id: 'r1', kind: 'backup-check', status: 'pass', system: 's', department: 'd', site: 'off-site', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:00.000Z', summary: 'ok', detail: {} };
+    old.prepare('INSERT INTO job_results (id, kind, status, system, department, finished_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('r1', 'backup-check', 'pass', 's', 'd', Date.parse(result.finishedAt), JSON.stringify(result));
+    old.prepare(`INSERT INTO alerts (id, rule_id, level, status, department, system, mlps, first_seen, last_seen, doc)
+      VALUES ('a1', 'r', 'high', 'new', 'd', 's', '[]', 0, 0, ?)`).run(JSON.stringify({ id: 'a1', priority: 17 }));
+    old.close();
+
+    const store = new EmbeddedStore({ path });
+    expect(await store.events.sourcesSeen({})).toEqual([
+      { system: 's', host: 'h1', dataset: 'syslog', department: 'd', lastSeen: '2026-01-03T00:00:00.000Z' },
+      { system: 's', host: 'h2', dataset: 'syslog', department: 'd', lastSeen: '2026-01-02T00:00:00.000Z' },
+    ]);
+    expect((await store.jobResults.latestPerSystem({ kind: 'backup-check' }, 1)).map((r) => [r.id, r.site])).toEqual([['r1', 'off-site']]);
+    expect(await store.alerts.priorityBy({}, 'system')).toEqual([{ key: 's', count: 1, prioritySum: 17, maxPriority: 17 }]);
+    await store.close();
   });
 
   it('refuses edits and deletions of the audit trail at the database level', async () => {
