@@ -291,12 +291,12 @@ async function benchElasticsearch(url: string, total: number): Promise<void> {
  * `npm run bench -- console`: posture and alert-list latency at 1M events (10M with
  * SHOUWANG_BENCH_CONSOLE_10M=1) on the embedded store, and on Elasticsearch when
  * SHOUWANG_ELASTICSEARCH_URL names a cluster (SHOUWANG_BENCH_CONSOLE_ES=1 starts the test node,
- * here with a 4 GB heap and the full JIT rather than the tests' 512 MB and C1).
+ * here with a 4 GB heap and the full JIT rather than the tests' 512 MB and C1, its data kept in the cache dir).
  */
 export async function benchConsole(): Promise<void> {
   const sizes = [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
   for (const total of sizes) await benchEmbedded(total);
-  const node = !process.env.SHOUWANG_ELASTICSEARCH_URL && process.env.SHOUWANG_BENCH_CONSOLE_ES === '1' ? await startElasticsearch({ jvmArgs: ['-Xms4g', '-Xmx4g'] }) : undefined;
+  const node = !process.env.SHOUWANG_ELASTICSEARCH_URL && process.env.SHOUWANG_BENCH_CONSOLE_ES === '1' ? await startElasticsearch({ jvmArgs: ['-Xms4g', '-Xmx4g'], dataDir: join(CACHE_DIR, 'elasticsearch') }) : undefined;
   const url = process.env.SHOUWANG_ELASTICSEARCH_URL ?? node?.url;
   try {
     if (url) for (const total of sizes) await benchElasticsearch(url, total);

@@ -268,7 +268,7 @@ describe('console in Debian chromium', () => {
     await screenshot(page, '08-rules');
   });
 
-  it('lets an admin edit the inventory, and shows users and the audit trail', async () => {
+  it('lets an admin edit the inventory, manage a user (unlock, role, disable, delete) and read the audit trail', async () => {
     await page.goto(`${base}/#/inventory`);
     const editor = page.locator('#inventory-json');
     const inventory = JSON.parse(await editor.inputValue()) as { systems: { id: string; name: string }[] };
@@ -282,11 +282,34 @@ describe('console in Debian chromium', () => {
     await page.getByRole('button', { name: '保存' }).click();
     await expect.poll(() => page.locator('form.editor .form-status').textContent()).toMatch(/^JSON 格式错误/);
 
+    // A viewer locked out after five wrong passwords: the admin unlocks, changes, disables and deletes them.
+    const now = new Date().toISOString();
+    await store.users.create({
+      username: 'zhangsan', displayName: '张三', role: 'department_viewer', departments: [ids.tax], passwordHash: await hashPassword(PASSWORD),
+      disabled: false, failedLogins: 5, lockedUntil: new Date(Date.now() + 3_600_000).toISOString(), sessionEpoch: 0, createdAt: now, updatedAt: now,
+    });
     await page.goto(`${base}/#/users`);
     await page.getByRole('cell', { name: '管理员', exact: true }).first().waitFor();
     await page.getByRole('cell', { name: 'inventory.replace' }).waitFor();
     await page.getByRole('cell', { name: 'alert.bulk_update' }).waitFor();
+    const edit = page.locator('button[data-user="zhangsan"]');
+    const form = page.getByRole('form', { name: '编辑 zhangsan' });
+    await edit.click();
+    await form.getByRole('button', { name: '解锁' }).click();
+    await expect.poll(async () => (await store.users.get('zhangsan'))?.failedLogins).toBe(0);
+    await edit.click();
+    expect(await form.getByRole('button', { name: '解锁' }).count()).toBe(0);
+    await form.locator('select[name="role"]').selectOption('compliance_reviewer');
+    await form.locator('input[name="disabled"]').check();
     await screenshot(page, '09-users-audit');
+    await form.getByRole('button', { name: '保存' }).click();
+    await expect.poll(async () => (await store.users.get('zhangsan'))?.disabled).toBe(true);
+    expect(await store.users.get('zhangsan')).toMatchObject({ role: 'compliance_reviewer', departments: [ids.tax] });
+    await edit.click();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await form.getByRole('button', { name: '删除' }).click();
+    await expect.poll(async () => store.users.get('zhangsan')).toBeUndefined();
+    await page.getByRole('cell', { name: 'user.delete' }).first().waitFor();
   });
 
   it('verifies the backups and runs a restore drill, watching each job finish', async () => {
