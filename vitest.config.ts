@@ -8,6 +8,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 180_000,
+    // expect.poll waits for pages and background work; 1 s (the default) is too short on a busy shared machine.
+    expect: { poll: { timeout: 10_000 } },
     reporters: ['default'],
   },
 });

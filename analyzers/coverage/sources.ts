@@ -83,7 +83,11 @@ export async function sourceStatuses(
     ...(scope ? { scope } : {}),
   });
   const bySystem = new Map<string, SourceSeen[]>();
-  for (const source of seen) bySystem.set(source.system, [...(bySystem.get(source.system) ?? []), source]);
+  for (const source of seen) {
+    const list = bySystem.get(source.system);
+    if (list) list.push(source);
+    else bySystem.set(source.system, [source]);
+  }
   return wanted.map((source) => {
     let lastSeen: string | undefined;
     for (const candidate of bySystem.get(source.system) ?? []) {

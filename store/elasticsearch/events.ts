@@ -124,7 +124,6 @@ export class ElasticsearchEventStore implements EventStore {
     };
   }
 
-  /** Drops whole months before `before`, then deletes the rest of the month it falls in. */
   /** One composite aggregation over (system, host, dataset), paged by its after key; the newest hit gives the department. */
   async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
     const filter = bool([
@@ -170,6 +169,7 @@ export class ElasticsearchEventStore implements EventStore {
     return sources;
   }
 
+  /** Drops whole months before `before`, then deletes the rest of the month it falls in. */
   async deleteBefore(before: string): Promise<number> {
     const cutoff = toMillis(before, 'before');
     const boundary = this.#names.eventsFor(new Date(cutoff).toISOString());

@@ -184,6 +184,18 @@ describe('console in Debian chromium', () => {
   });
 
   it('triages an alert: acknowledge with a comment, seen through the API and in the timeline', async () => {
+    // Several levels at once: the checked ones go into the link and the API query as one list.
+    await page.goto(`${base}/#/alerts`);
+    const filters = page.getByRole('form', { name: '筛选' });
+    const rows = page.locator('table tbody tr');
+    await filters.getByRole('checkbox', { name: '严重' }).check();
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    await filters.getByRole('checkbox', { name: '高' }).check();
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?level=critical%2Chigh');
+    await expect.poll(() => rows.count()).toBe(2);
+
     await page.goto(`${base}/#/alerts?status=new`);
     const row = page.locator('tr', { has: page.getByRole('link', { name: 'SSH 暴力破解 / SSH brute force' }) });
     await row.getByRole('checkbox').check();

@@ -17,8 +17,8 @@ export function render(main, ctx, route) {
 function filterForm(inv, params, ctx) {
   const opt = (values, labeller = label) => [['', t('any')], ...values.map((v) => [v, labeller(v)])];
   const controls = {
-    level: select('level', opt(LEVELS), params.get('level') ?? ''),
-    status: select('status', opt(STATUSES), params.get('status') ?? ''),
+    level: checkGroup('level', LEVELS, params.get('level')),
+    status: checkGroup('status', STATUSES, params.get('status')),
     department: select('department', opt(inv.departments.map((d) => d.id), (id) => ctx.name('department', id, inv)), params.get('department') ?? ''),
     system: select('system', opt(inv.systems.map((s) => s.id), (id) => ctx.name('system', id, inv)), params.get('system') ?? ''),
     rule: h('input', { name: 'rule', value: params.get('rule') ?? '', size: 14 }),
@@ -30,10 +30,19 @@ function filterForm(inv, params, ctx) {
     event.preventDefault();
     navigate('alerts', undefined, Object.fromEntries(FILTERS.map((name) => [name, controls[name].value])));
   } },
-  FILTERS.map((name) => field(t(name === 'mlps' ? 'mlps' : name), controls[name])),
+  FILTERS.map((name) => (controls[name].tagName === 'FIELDSET' ? controls[name] : field(t(name), controls[name]))),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', class: 'primary' }, t('apply')),
     h('a', { href: '#/alerts', class: 'button' }, t('reset'))));
+}
+
+/** Checkboxes for a filter that takes several values; its value is the checked ones joined by commas, as the API reads them. */
+function checkGroup(name, values, current) {
+  const chosen = new Set((current ?? '').split(',').filter(Boolean));
+  const boxes = values.map((v) => h('input', { type: 'checkbox', name, value: v, checked: chosen.has(v) }));
+  const group = h('fieldset', { class: 'field checks' }, h('legend', {}, t(name)), values.map((v, i) => h('label', {}, boxes[i], label(v))));
+  Object.defineProperty(group, 'value', { get: () => boxes.filter((box) => box.checked).map((box) => box.value).join(',') });
+  return group;
 }
 
 function listQuery(params) {
