@@ -68,7 +68,7 @@ export interface DataRange {
 /** Where silent-source checks look: the newest event of each source since a time, inside a scope. */
 export interface SourceQuery {
   since?: string;
-  system?: string;
+  systems?: readonly string[];
   scope?: Scope;
 }
 

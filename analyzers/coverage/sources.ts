@@ -66,9 +66,10 @@ function sourcesOf(system: BusinessSystem, defaultSilentAfterSeconds: number): E
 }
 
 /**
- * When each expected source last spoke, from one grouped store query (newest event per system, host
- * and dataset over the look-back): a source declared by host alone takes its host's newest dataset,
- * one declared by dataset alone any host's. Silent: nothing since `silentAfterSeconds` ago.
+ * When each expected source last spoke, from grouped store queries (the newest event per system, host
+ * and dataset): first over the longest silence window, which finds every source that reports; then,
+ * for the systems of the silent ones only, over the 30-day look-back for when they last spoke. A
+ * source declared by host alone takes its host's newest dataset, one declared by dataset any host's.
  */
 export async function sourceStatuses(
   events: EventStore, expected: readonly ExpectedSource[], now: Date, scope?: Scope,
@@ -76,28 +77,44 @@ export async function sourceStatuses(
   const allowed = scope?.departments ? new Set(scope.departments) : undefined;
   const wanted = expected.filter((source) => !allowed || allowed.has(source.department));
   if (wanted.length === 0) return [];
-  const systems = new Set(wanted.map((source) => source.system));
-  const seen = await events.sourcesSeen({
-    since: new Date(now.getTime() - LOOK_BACK_MS).toISOString(),
-    ...(systems.size === 1 ? { system: [...systems][0]! } : {}),
-    ...(scope ? { scope } : {}),
-  });
-  const bySystem = new Map<string, SourceSeen[]>();
-  for (const source of seen) {
-    const list = bySystem.get(source.system);
-    if (list) list.push(source);
-    else bySystem.set(source.system, [source]);
-  }
-  return wanted.map((source) => {
-    let lastSeen: string | undefined;
-    for (const candidate of bySystem.get(source.system) ?? []) {
-      if (source.host !== undefined && candidate.host !== source.host) continue;
-      if (source.dataset !== undefined && candidate.dataset !== source.dataset) continue;
-      if (lastSeen === undefined || Date.parse(candidate.lastSeen) > Date.parse(lastSeen)) lastSeen = candidate.lastSeen;
+  const ask = async (sinceMs: number, sources: readonly ExpectedSource[]) => {
+    const seen = await events.sourcesSeen({
+      since: new Date(sinceMs).toISOString(), systems: [...new Set(sources.map((s) => s.system))], ...(scope ? { scope } : {}),
+    });
+    const bySystem = new Map<string, SourceSeen[]>();
+    for (const source of seen) {
+      const list = bySystem.get(source.system);
+      if (list) list.push(source);
+      else bySystem.set(source.system, [source]);
     }
+    return bySystem;
+  };
+  const longest = Math.max(...wanted.map((source) => source.silentAfterSeconds));
+  const recent = await ask(now.getTime() - longest * 1000, wanted);
+  const statuses = wanted.map((source): SourceStatus => {
+    const lastSeen = newestOf(source, recent);
     const silent = lastSeen === undefined || Date.parse(lastSeen) < now.getTime() - source.silentAfterSeconds * 1000;
     return { ...source, ...(lastSeen ? { lastSeen } : {}), silent };
   });
+  const quiet = statuses.filter((status) => status.lastSeen === undefined);
+  if (quiet.length) {
+    const older = await ask(now.getTime() - LOOK_BACK_MS, quiet);
+    for (const status of quiet) {
+      const lastSeen = newestOf(status, older);
+      if (lastSeen) status.lastSeen = lastSeen;
+    }
+  }
+  return statuses;
+}
+
+function newestOf(source: ExpectedSource, bySystem: ReadonlyMap<string, readonly SourceSeen[]>): string | undefined {
+  let newest: string | undefined;
+  for (const candidate of bySystem.get(source.system) ?? []) {
+    if (source.host !== undefined && candidate.host !== source.host) continue;
+    if (source.dataset !== undefined && candidate.dataset !== source.dataset) continue;
+    if (newest === undefined || Date.parse(candidate.lastSeen) > Date.parse(newest)) newest = candidate.lastSeen;
+  }
+  return newest;
 }
 
 export function coverageBySystem(statuses: readonly SourceStatus[]): SystemCoverage[] {

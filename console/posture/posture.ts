@@ -35,19 +35,30 @@ export interface Posture {
 export type CoverageSource = (inventory: Inventory, scope: Scope | undefined, now: Date) => Promise<SourceStatus[]>;
 
 /**
- * Source status changes on the scale of `silentAfter` (an hour by default) and costs one bounded
- * query per source, so it is computed at most once per `ttlMs` per scope.
+ * Source status changes on the scale of `silentAfter` (an hour by default), so it is computed at most
+ * once per `ttlMs` per scope. Past the ttl the last answer is still served while a fresh one is
+ * computed in the background: only the very first request of a scope waits for the store.
  */
 export function cachedCoverage(events: Store['events'], silentAfterSeconds: number, ttlMs = 60_000): CoverageSource {
-  const cache = new Map<string, { at: number; statuses: Promise<SourceStatus[]> }>();
+  const cache = new Map<string, { at: number; statuses: Promise<SourceStatus[]>; refreshing?: boolean }>();
   return (inventory, scope, now) => {
     const key = scope?.departments ? [...scope.departments].sort().join('\u0000') : '*';
+    const compute = () => sourceStatuses(events, expectedSources(inventory, silentAfterSeconds), now, scope);
     const hit = cache.get(key);
-    if (hit && now.getTime() - hit.at < ttlMs) return hit.statuses;
-    const statuses = sourceStatuses(events, expectedSources(inventory, silentAfterSeconds), now, scope);
-    cache.set(key, { at: now.getTime(), statuses });
-    statuses.catch(() => cache.delete(key));
-    return statuses;
+    if (!hit) {
+      const statuses = compute();
+      cache.set(key, { at: now.getTime(), statuses });
+      statuses.catch(() => cache.delete(key));
+      return statuses;
+    }
+    if (now.getTime() - hit.at >= ttlMs && !hit.refreshing) {
+      hit.refreshing = true;
+      compute().then(
+        (statuses) => cache.set(key, { at: now.getTime(), statuses: Promise.resolve(statuses) }),
+        () => { hit.refreshing = false; },
+      );
+    }
+    return hit.statuses;
   };
 }
 

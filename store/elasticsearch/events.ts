@@ -124,16 +124,19 @@ export class ElasticsearchEventStore implements EventStore {
     };
   }
 
-  /** One composite aggregation over (system, host, dataset), paged by its after key; the newest hit gives the department. */
+  /**
+   * One composite aggregation over (system, host, dataset, department) with the newest timestamp of
+   * each, paged by its after key; a source whose system moved department keeps the newest one.
+   */
   async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
     const filter = bool([
       { exists: { field: 'shouwang.system' } },
       ...(query.since ? [{ range: { '@timestamp': { gte: toMillis(query.since, 'since'), format: 'epoch_millis' } } }] : []),
-      ...(query.system ? termsClause('shouwang.system', [query.system]) : []),
+      ...(query.systems ? termsClause('shouwang.system', query.systems) : []),
       ...scopeClause(DEPARTMENT, query.scope),
     ]);
-    type SourceBucket = estypes.AggregationsCompositeBucket & { newest: estypes.AggregationsTopHitsAggregate };
-    const sources: SourceSeen[] = [];
+    type SourceBucket = estypes.AggregationsCompositeBucket & { newest: estypes.AggregationsMaxAggregate };
+    const sources = new Map<string, SourceSeen & { at: number }>();
     let after: Record<string, estypes.FieldValue> | undefined;
     do {
       const response = await call(() => this.#client.search({
@@ -146,27 +149,27 @@ export class ElasticsearchEventStore implements EventStore {
                 { system: { terms: { field: 'shouwang.system' } } },
                 { host: { terms: { field: 'host.name', missing_bucket: true } } },
                 { dataset: { terms: { field: 'event.dataset', missing_bucket: true } } },
+                { department: { terms: { field: DEPARTMENT, missing_bucket: true } } },
               ],
             },
-            aggregations: {
-              newest: { top_hits: { size: 1, sort: [{ '@timestamp': 'desc' }], _source: ['@timestamp', DEPARTMENT] } },
-            },
+            aggregations: { newest: { max: { field: '@timestamp' } } },
           },
         },
       }));
       const composite = response.aggregations?.sources as estypes.AggregationsCompositeAggregate | undefined;
       for (const bucket of (composite?.buckets ?? []) as SourceBucket[]) {
-        const newest = bucket.newest.hits.hits[0]?._source as ShouwangEvent | undefined;
-        if (!newest) continue;
-        const department = newest.shouwang?.department;
-        sources.push({
-          system: String(bucket.key.system), host: String(bucket.key.host ?? ''), dataset: String(bucket.key.dataset ?? ''),
-          ...(department ? { department } : {}), lastSeen: new Date(newest['@timestamp']).toISOString(),
-        });
+        const at = bucket.newest.value;
+        if (at === null) continue;
+        const source = { system: String(bucket.key.system), host: String(bucket.key.host ?? ''), dataset: String(bucket.key.dataset ?? '') };
+        const key = `${source.system}\u0000${source.host}\u0000${source.dataset}`;
+        const known = sources.get(key);
+        if (known && known.at >= at) continue;
+        const department = bucket.key.department;
+        sources.set(key, { ...source, ...(department ? { department: String(department) } : {}), lastSeen: new Date(at).toISOString(), at });
       }
       after = composite?.buckets.length ? composite.after_key : undefined;
     } while (after);
-    return sources;
+    return [...sources.values()].map(({ at: _at, ...source }) => source);
   }
 
   /** Drops whole months before `before`, then deletes the rest of the month it falls in. */

@@ -143,7 +143,7 @@ export class EmbeddedEventStore implements EventStore {
   async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
     const where = new Where();
     if (query.since) where.add('last_ts >= ?', toMillis(query.since, 'since'));
-    if (query.system) where.add('system = ?', query.system);
+    where.in('system', query.systems);
     where.scope('department', query.scope);
     const rows = this.#db.prepare(`SELECT system, host, dataset, department, last_ts FROM event_sources ${where.sql} ORDER BY system, host, dataset`)
       .all(...where.params) as { system: string; host: string; dataset: string; department: string | null; last_ts: number }[];

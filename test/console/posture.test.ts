@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { alertId, parseInventory, type Alert, type AlertStatus, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
-import { riskScore } from '../../console/index.js';
+import { cachedCoverage, riskScore } from '../../console/index.js';
 import { login, seedUser, testApp, type Client } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-posture-'));
@@ -165,5 +165,31 @@ describe('posture API', () => {
       expect(response.json().message).toMatch(/\//);
     }
     expect((await app.inject({ method: 'GET', url: '/api/posture' })).statusCode).toBe(401);
+  });
+});
+
+describe('source statuses behind the posture', () => {
+  it('are read once per minute per scope, and past that served stale while a fresh read runs in the background', async () => {
+    const store = new EmbeddedStore({ path: join(dir, `coverage-${tag}.db`) });
+    const inventory = parseInventory({
+      departments: [{ id: 'd', name: '部门' }],
+      systems: [{ id: 's', name: '系统', department: 'd', mlpsLevel: 3, zone: '政务外网', owner: { name: '运维' }, hosts: ['h'] }],
+    }, 'test');
+    const at = Date.parse('2026-11-26T10:00:00.000Z');
+    const write = (id: string, offsetMs: number) => store.events.write([{
+      id, '@timestamp': new Date(at + offsetMs).toISOString(), message: 'm', host: { name: 'h' }, shouwang: { department: 'd', system: 's' },
+    }]);
+    const lastSeen = async (offsetMs: number) => (await coverage(inventory, undefined, new Date(at + offsetMs)))[0]?.lastSeen;
+    const coverage = cachedCoverage(store.events, 3600, 60_000);
+
+    await write('e1', -1000);
+    expect(await lastSeen(0)).toBe(new Date(at - 1000).toISOString());
+    await write('e2', 30_000);
+    expect(await lastSeen(59_000)).toBe(new Date(at - 1000).toISOString());
+    // Past the minute: the old answer at once, the new one on the next request.
+    expect(await lastSeen(61_000)).toBe(new Date(at - 1000).toISOString());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await lastSeen(62_000)).toBe(new Date(at + 30_000).toISOString());
+    await store.close();
   });
 });

@@ -257,10 +257,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         ]);
         expect((await store.events.sourcesSeen({ scope, since: at(4 * HOUR) })).map((s) => [s.system, s.host, s.dataset]))
           .toEqual([['a', 'h1', 'd1'], ['a', 'h2', ''], ['b', '', 'd1']]);
-        expect((await store.events.sourcesSeen({ scope, system: 'b' })).map((s) => s.lastSeen)).toEqual([at(6 * HOUR)]);
+        expect((await store.events.sourcesSeen({ scope, systems: ['b'] })).map((s) => s.lastSeen)).toEqual([at(6 * HOUR)]);
         expect(await store.events.sourcesSeen({ scope: other.scope })).toEqual([
           { system: 'c', host: 'h1', dataset: 'd1', department: other.department, lastSeen: at(8 * HOUR) },
         ]);
+        expect(await store.events.sourcesSeen({ scope, systems: [] })).toEqual([]);
         expect(await store.events.sourcesSeen({ scope: { departments: [] } })).toEqual([]);
       });
 
