@@ -9,6 +9,7 @@ import {
   createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readPostgresRecords, RECORD_FORMATS, startCollection,
 } from '../collectors/index.js';
 import { openAnalysis, startRuntime } from './runtime.js';
+import { watchInventory } from './inventory-watch.js';
 import { rulesCommand } from './rules-command.js';
 import { BACKUP_USAGE, runBackupCommand } from './backup-command.js';
 import { EVIDENCE_USAGE, runEvidenceCommand } from './evidence-command.js';
@@ -75,8 +76,11 @@ const COMMANDS: Record<string, Command> = {
         throw error;
       });
       const { analysis, collection } = started;
+      // Hosts map to systems by the inventory file as it is now: an edit (or a console save) applies within seconds.
+      const unwatch = watchInventory(config.inventory.path, async (next) => assets.replace(next), logger);
       console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(collection.syslogPorts)}; 文件源 file sources: ${collection.fileSources}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
       await untilSignal(logger, async () => {
+        unwatch();
         await collection.close();
         await analysis.close();
         await store.close();

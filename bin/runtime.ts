@@ -3,9 +3,10 @@ import { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 import { startBackupJobs } from './backup-command.js';
+import { watchInventory } from './inventory-watch.js';
 import type { FastifyInstance } from 'fastify';
 import {
-  AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, startLocalRedis,
+  AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis,
   type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -44,7 +45,18 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     let inventory = loadInventory(config.inventory.path);
     await store.assets.replaceInventory(inventory);
     const assets = new AssetIndex(inventory);
-    gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' }).set(inventory.systems.length);
+    const systemsGauge = gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' });
+    systemsGauge.set(inventory.systems.length);
+    /** One way in for a new inventory, from the console or from the edited file: store, collectors, schedules. */
+    const applyInventory = async (next: Inventory) => {
+      if (JSON.stringify(next) === JSON.stringify(inventory)) return;
+      await store.assets.replaceInventory(next);
+      assets.replace(next);
+      inventory = next;
+      systemsGauge.set(next.systems.length);
+      if (live.queues) await live.queues.syncSchedules(next);
+    };
+    closers.push(watchInventory(config.inventory.path, applyInventory, logger));
 
     // Printed to stdout once, never logged.
     await ensureFirstAdmin(store);
@@ -85,10 +97,10 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         queue: { enqueue: (data) => evidenceReady().enqueue(data), get: (id) => evidenceReady().get(id) },
         dataDir: config.dataDir,
       },
-      // Backup jobs and silent-source checks read the new inventory at once; collectors map hosts with the one they started with.
-      onInventory: async (next) => {
-        inventory = next;
-        if (live.queues) await live.queues.syncSchedules(next);
+      // Saved to the file first (the one source of truth, read again at the next start), then applied.
+      onInventory: async (next, actor) => {
+        saveInventory(config.inventory.path, next, actor);
+        await applyInventory(next);
       },
     });
     const url = await listen(app, config.http);

@@ -11,9 +11,21 @@ export function parseDuration(text: string): number | undefined {
   return total > 0 ? total : undefined;
 }
 
-/** A duration written as text in config or inventory, carried as seconds. */
-export const durationSchema = z.string().transform((text, ctx) => {
-  const seconds = parseDuration(text);
+/** Seconds back to the text form, in the largest unit that divides them: 86400 → `1d`, 5400 → `90m`. */
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['w', 604_800], ['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+/**
+ * A duration in config or inventory, carried as seconds: text (`15m`, `4h`, `1h30m`) or a whole number
+ * of seconds, which is how the API answers it, so what GET returns can be PUT back.
+ */
+export const durationSchema = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const seconds = parseDuration(value);
   if (seconds === undefined) {
     ctx.addIssue({ code: 'custom', message: 'expected a duration such as 15m, 4h, 1d or 1h30m' });
     return z.NEVER;

@@ -32,6 +32,8 @@ export const CoreErrors = {
     `无法读取配置文件 / cannot read config file ${path}: ${reason}`),
   inventoryInvalid: defineError('SW_ERR_INVENTORY_INVALID', 400, (where: string, problems: string) =>
     `资产清单无效 / invalid inventory (${where}):\n${problems}`),
+  inventoryWrite: defineError('SW_ERR_INVENTORY_WRITE', 409, (path: string, reason: string) =>
+    `无法保存资产清单 / cannot save inventory ${path}: ${reason}`),
   inventoryRead: defineError('SW_ERR_INVENTORY_READ', 400, (path: string, reason: string) =>
     `无法读取资产清单 / cannot read inventory ${path}: ${reason}`),
   provisionFailed: defineError('SW_ERR_PROVISION', 500, (what: string, reason: string) =>

@@ -12,10 +12,10 @@ export {
   RULE_LEVELS, ALERT_STATUSES, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
 } from './alert.js';
 export type { Alert, AlertStatus, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
-export { parseDuration, durationSchema } from './duration.js';
+export { parseDuration, formatDuration, durationSchema } from './duration.js';
 export {
   NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,
-  loadInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,
+  loadInventory, saveInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,
 } from './inventory.js';
 export type { Inventory, Department, BusinessSystem, BackupPolicy, LogSource, ValidationQuery } from './inventory.js';
 export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDocument, LineCounter, isNode } from 'yaml';
+import { parseDocument, LineCounter, isNode, stringify } from 'yaml';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CoreErrors } from './errors.js';
-import { durationSchema } from './duration.js';
+import { durationSchema, formatDuration } from './duration.js';
 import { formatIssues, formatPath } from './validation.js';
 
 export const NETWORK_ZONES = ['政务外网', '政务内网', '互联网区', '专网'] as const;
@@ -158,6 +158,45 @@ export function loadInventory(path: string): Inventory {
   return extname(path).toLowerCase() === '.csv' ? inventoryFromCsv(text, path) : inventoryFromYaml(text, path);
 }
 
+/**
+ * Writes an inventory edited in the console back to its file, so the file stays the one source of
+ * truth (a restart or another process reads the edit). Atomic (a temp file renamed over it); the file
+ * it replaces is kept as `<file>.previous`. YAML comments are not carried over; CSV files are refused.
+ */
+export function saveInventory(path: string, inventory: Inventory, by: string): void {
+  if (extname(path).toLowerCase() === '.csv') {
+    throw CoreErrors.inventoryWrite(path, 'CSV 清单请直接编辑文件，修改会自动加载 / a CSV inventory is edited in the file; edits are reloaded');
+  }
+  const header = `# 由控制台保存 / saved from the console by ${by} at ${new Date().toISOString()}; the previous file is ${path}.previous\n`;
+  const temp = `${path}.saving-${process.pid}`;
+  try {
+    writeFileSync(temp, header + stringify(fileForm(inventory), { lineWidth: 0 }));
+    if (existsSync(path)) copyFileSync(path, `${path}.previous`);
+    renameSync(temp, path);
+  } catch (error) {
+    throw CoreErrors.inventoryWrite(path, (error as Error).message);
+  }
+}
+
+/** The inventory as its file writes it: durations as text (`1d`), as parseInventory reads them. */
+function fileForm(inventory: Inventory): unknown {
+  return {
+    ...inventory,
+    systems: inventory.systems.map((system) => ({
+      ...system,
+      ...(system.backup ? {
+        backup: {
+          ...system.backup, rpo: formatDuration(system.backup.rpo), rto: formatDuration(system.backup.rto),
+          ...(system.backup.retention !== undefined ? { retention: formatDuration(system.backup.retention) } : {}),
+        },
+      } : {}),
+      ...(system.logSources ? {
+        logSources: system.logSources.map((source) => (source.silentAfter !== undefined ? { ...source, silentAfter: formatDuration(source.silentAfter) } : source)),
+      } : {}),
+    })),
+  };
+}
+
 export function inventoryFromYaml(text: string, where = 'inventory.yaml'): Inventory {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true });
@@ -268,15 +307,24 @@ function systemFromRow(row: Record<string, string>): Record<string, unknown> {
 
 /** Looks up the system an event came from by host name or IP, decided once per inventory. */
 export class AssetIndex {
-  readonly #byKey = new Map<string, BusinessSystem>();
-  readonly #departments = new Map<string, Department>();
+  #byKey = new Map<string, BusinessSystem>();
+  #departments = new Map<string, Department>();
 
   constructor(inventory: Inventory) {
-    for (const department of inventory.departments) this.#departments.set(department.id, department);
+    this.replace(inventory);
+  }
+
+  /** Swaps in another inventory at once (an edited inventory file): lookups after it see only the new one. */
+  replace(inventory: Inventory): void {
+    const byKey = new Map<string, BusinessSystem>();
+    const departments = new Map<string, Department>();
+    for (const department of inventory.departments) departments.set(department.id, department);
     for (const system of inventory.systems) {
-      for (const host of system.hosts) this.#byKey.set(host.toLowerCase(), system);
-      for (const address of system.ips) this.#byKey.set(address, system);
+      for (const host of system.hosts) byKey.set(host.toLowerCase(), system);
+      for (const address of system.ips) byKey.set(address, system);
     }
+    this.#byKey = byKey;
+    this.#departments = departments;
   }
 
   find(hostOrIp: string | undefined): BusinessSystem | undefined {

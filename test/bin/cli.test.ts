@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { canConnect } from '../../core/index.js';
+import { canConnect, loadInventory, type Inventory } from '../../core/index.js';
 import { ElasticsearchStore, EmbeddedStore } from '../../store/index.js';
 
 // The built command line, as `npm start` and users run it (npm test builds it first).
@@ -76,7 +76,7 @@ async function spawnUntilReady(command: string, extra: Record<string, string>) {
     const code = await exited;
     return { code, output };
   };
-  return { output, stop };
+  return { output, current: () => output, stop };
 }
 
 /** `shouwang start`, with the console and Redis addresses it prints. */
@@ -85,7 +85,7 @@ async function startShouwang(extra: Record<string, string>) {
   const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
   const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
   expect(url, output).toBeDefined();
-  return { url: url!, redisPort, stop };
+  return { url: url!, redisPort, output, stop };
 }
 
 const children: ReturnType<typeof spawn>[] = [];
@@ -130,6 +130,67 @@ describe('shouwang start', () => {
     const page = await store.events.search({ filters: { 'shouwang.system': 'gaj-jwzh' } });
     await store.close();
     expect(page.total).toBe(2);
+  });
+
+  it('maps a host added to the inventory file while `shouwang collect` runs, without a restart', async () => {
+    const inventoryPath = join(dir, 'inventory-collect.yaml');
+    copyFileSync('config/inventory.demo.yaml', inventoryPath);
+    const dbPath = join(dir, 'collect-reload.db');
+    const child = await spawnUntilReady('collect', {
+      SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_COLLECT_SYSLOG_TCP_PORT: '0', SHOUWANG_INVENTORY_PATH: inventoryPath, SHOUWANG_LOG_LEVEL: 'info',
+    });
+    const port = Number(/tcp (\d+)/.exec(child.output)?.[1]);
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('<38>Nov 20 10:00:01 new-host-01 sshd[1]: Accepted publickey for ops from 10.0.0.1 port 22 ssh2\n');
+
+    const department = loadInventory(inventoryPath).departments[0]!.id;
+    writeFileSync(inventoryPath, `${readFileSync(inventoryPath, 'utf8')}\n${[
+      '  - id: new-sys', '    name: 新增系统', `    department: ${department}`, '    mlpsLevel: 2', '    zone: 政务外网',
+      '    owner: { name: 运维 }', '    hosts: [new-host-01]',
+    ].join('\n')}\n`);
+    await expect.poll(() => child.current()).toMatch(/inventory reloaded/);
+    await new Promise<void>((resolve) => socket.end('<38>Nov 20 10:00:02 new-host-01 sshd[1]: Accepted publickey for ops from 10.0.0.1 port 22 ssh2\n', () => resolve()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect((await child.stop()).code).toBe(0);
+
+    const store = new EmbeddedStore({ path: dbPath });
+    const events = (await store.events.search({}, { order: 'asc' })).items;
+    await store.close();
+    expect(events.map((e) => [e.shouwang?.system ?? null, e.shouwang?.unknown_asset ?? false])).toEqual([[null, true], ['new-sys', false]]);
+  });
+
+  it('saves an inventory edited in the console to its file, and applies the file when it is edited by hand', async () => {
+    const inventoryPath = join(dir, 'inventory-start.yaml');
+    copyFileSync('config/inventory.demo.yaml', inventoryPath);
+    const original = readFileSync(inventoryPath, 'utf8');
+    const { url, output, stop } = await startShouwang({ SHOUWANG_EMBEDDED_PATH: join(dir, 'inventory.db'), SHOUWANG_INVENTORY_PATH: inventoryPath });
+    const systemsGauge = async () => Number(/^shouwang_inventory_systems (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    const password = /password: (\S+)/.exec(output)?.[1];
+    const login = await fetch(`${url}/api/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }),
+    });
+    expect(login.status).toBe(200);
+    const headers = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': ((await login.json()) as { csrfToken: string }).csrfToken };
+    const inventory = await (await fetch(`${url}/api/inventory`, { headers })).json() as Inventory;
+    const added = { ...inventory.systems[0]!, id: 'new-sys', name: '新增系统', hosts: ['new-sys-app01'], ips: [] };
+    const put = await fetch(`${url}/api/inventory`, {
+      method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ ...inventory, systems: [...inventory.systems, added] }),
+    });
+    expect(put.status, await put.clone().text()).toBe(200);
+    expect(loadInventory(inventoryPath).systems.map((s) => s.id)).toContain('new-sys');
+    expect(readFileSync(`${inventoryPath}.previous`, 'utf8')).toBe(original);
+    expect(await systemsGauge()).toBe(41);
+
+    // An ops engineer puts the old file back: it applies without a restart; a broken edit is refused and logged.
+    writeFileSync(inventoryPath, original);
+    await expect.poll(systemsGauge).toBe(40);
+    writeFileSync(inventoryPath, `${original}\n  - id: broken\n`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await systemsGauge()).toBe(40);
+    const { code, output: all } = await stop();
+    expect(code).toBe(0);
+    expect(all).toMatch(/资产清单未重新加载，沿用原清单 \/ inventory not reloaded/);
   });
 
   it('uses Elasticsearch when SHOUWANG_ELASTICSEARCH_URL is set', async () => {

@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AssetIndex, CSV_COLUMNS, inventoryFromCsv, inventoryFromYaml, loadInventory } from '../../core/index.js';
+import {
+  AssetIndex, CSV_COLUMNS, formatDuration, inventoryFromCsv, inventoryFromYaml, loadInventory, parseInventory, saveInventory,
+} from '../../core/index.js';
 import { errorOf } from '../support/errors.js';
 
 
@@ -93,6 +95,40 @@ describe('inventory', () => {
     const system = assets.find('gaj-jwzh-app01')!;
     expect(assets.find(system.ips[0])?.id).toBe('gaj-jwzh');
     expect(assets.find('unknown-host')).toBeUndefined();
+  });
+
+  it('swaps the whole index at once when the inventory is replaced', () => {
+    const inventory = loadInventory('config/inventory.demo.yaml');
+    const assets = new AssetIndex(inventory);
+    const [first, ...rest] = inventory.systems;
+    assets.replace({ ...inventory, systems: [...rest, { ...first!, id: 'moved', hosts: ['new-host-01'], ips: [] }] });
+    expect(assets.find('new-host-01')?.id).toBe('moved');
+    expect(assets.find(first!.hosts[0])).toBeUndefined();
+  });
+
+  it('writes an inventory back to its file with durations as text, keeping the file it replaces', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-inv-'));
+    const path = join(dir, 'inventory.yaml');
+    copyFileSync('config/inventory.demo.yaml', path);
+    const inventory = loadInventory(path);
+    const withSource = { ...inventory, systems: inventory.systems.map((s, i) => (i === 0 ? { ...s, logSources: [{ dataset: 'syslog', silentAfter: 5400 }] } : s)) };
+    saveInventory(path, withSource, 'admin');
+    expect(readFileSync(`${path}.previous`, 'utf8')).toBe(readFileSync('config/inventory.demo.yaml', 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    expect(text).toMatch(/^# 由控制台保存 \/ saved from the console by admin at /);
+    expect(text).toMatch(/silentAfter: 90m/);
+    expect(text).toMatch(/rpo: 1d/);
+    expect(loadInventory(path)).toEqual(withSource);
+    expect(errorOf(() => saveInventory(join(dir, 'inventory.csv'), inventory, 'admin')).code).toBe('SW_ERR_INVENTORY_WRITE');
+  });
+
+  it('reads a duration as text or as whole seconds, and writes it in the largest exact unit', () => {
+    expect([604_800, 86_400, 5400, 3600, 90, 61].map(formatDuration)).toEqual(['1w', '1d', '90m', '1h', '90s', '61s']);
+    const inventory = loadInventory('config/inventory.demo.yaml');
+    const system = inventory.systems.find((s) => s.backup)!;
+    const again = parseInventory({ ...inventory, systems: [{ ...system, backup: { ...system.backup!, rpo: 7200 } }] }, 'test');
+    expect(again.systems[0]!.backup!.rpo).toBe(7200);
+    expect(() => parseInventory({ ...inventory, systems: [{ ...system, backup: { ...system.backup!, rpo: -5 } }] }, 'test')).toThrow(/rpo/);
   });
 
   it('reports a file it cannot read', () => {
