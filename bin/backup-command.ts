@@ -105,6 +105,7 @@ export function sftpOptions(config: Config): SftpOptions {
   const { privateKeyPath, hostKeyFingerprints } = config.backup.sftp;
   return {
     ...(privateKeyPath ? { privateKeyPath } : {}),
+    knownHostsPath: join(config.dataDir, 'sftp-known-hosts.json'),
     ...(hostKeyFingerprints ? { hostKeyFingerprints: hostKeyFingerprints.split(',').map((f) => f.trim()) } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Client, type SFTPWrapper, type FileEntryWithStats } from 'ssh2';
 import { ShouwangError } from '../../core/index.js';
@@ -15,9 +15,14 @@ export interface SftpOptions {
   passphrase?: string;
   /**
    * Accepted host keys as `SHA256:<base64>` fingerprints (what `ssh-keygen -lf` prints). When given,
-   * any other host key is refused; when absent the key is not pinned (trust the network path).
+   * any other host key is refused.
    */
   hostKeyFingerprints?: readonly string[];
+  /**
+   * Without pinned fingerprints: a JSON file of `host:port` → fingerprint, trust on first use (as
+   * OpenSSH's known_hosts). The first key seen is recorded; a different key later is refused.
+   */
+  knownHostsPath?: string;
   readyTimeoutMs?: number;
 }
 
@@ -41,6 +46,40 @@ function loadKey(options: SftpOptions): Buffer | string {
     }
   }
   throw new Error(`no SSH private key (looked at ${candidates.join(', ')})`);
+}
+
+export const fingerprintOf = (hostKey: Buffer) => `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+
+function readKnownHosts(path: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`cannot read known hosts ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Checks a host key against the pinned fingerprints or the known-hosts file; returns why it is refused,
+ * or undefined when accepted (recording it when the host is new to the file).
+ */
+function refuseHostKey(options: SftpOptions, address: string, hostKey: Buffer): string | undefined {
+  const seen = fingerprintOf(hostKey);
+  const pinned = options.hostKeyFingerprints;
+  if (pinned?.length) return pinned.includes(seen) ? undefined : `主机密钥不在允许列表 / host key ${seen} is not one of the pinned fingerprints`;
+  if (!options.knownHostsPath) return undefined;
+  const known = readKnownHosts(options.knownHostsPath);
+  const expected = known[address];
+  if (expected === seen) return undefined;
+  if (expected) {
+    return `主机密钥已变化 / host key of ${address} changed: was ${expected}, now ${seen}; `
+      + `if the server was re-keyed on purpose, remove its entry from ${options.knownHostsPath}`;
+  }
+  mkdirSync(dirname(options.knownHostsPath), { recursive: true });
+  const temp = `${options.knownHostsPath}.${process.pid}`;
+  writeFileSync(temp, `${JSON.stringify({ ...known, [address]: seen }, null, 2)}\n`);
+  renameSync(temp, options.knownHostsPath);
+  return undefined;
 }
 
 /** An SFTP server reached with key authentication; one connection, opened on first use. */
@@ -71,12 +110,12 @@ export class SftpTarget implements BackupTarget {
         fail(error as Error);
         return;
       }
-      const pinned = this.#options.hostKeyFingerprints;
+      let refused: string | undefined;
       client
         .once('ready', () => {
           client.sftp((error, sftp) => (error ? fail(error) : resolve({ client, sftp })));
         })
-        .once('error', fail)
+        .once('error', (error: Error) => fail(refused ? new Error(refused) : error))
         .connect({
           host: this.#location.host,
           port: this.#location.port,
@@ -84,12 +123,14 @@ export class SftpTarget implements BackupTarget {
           privateKey: key,
           ...(this.#options.passphrase ? { passphrase: this.#options.passphrase } : {}),
           readyTimeout: this.#options.readyTimeoutMs ?? 20_000,
-          ...(pinned?.length
-            ? {
-                hostVerifier: (hostKey: Buffer) =>
-                  pinned.includes(`SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`),
-              }
-            : {}),
+          hostVerifier: (hostKey: Buffer) => {
+            try {
+              refused = refuseHostKey(this.#options, `${this.#location.host}:${this.#location.port}`, hostKey);
+            } catch (error) {
+              refused = (error as Error).message;
+            }
+            return refused === undefined;
+          },
         });
     });
     // A failed connection is not cached: the next call tries again.

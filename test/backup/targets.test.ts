@@ -91,8 +91,30 @@ describe('sftp target failures', () => {
     const target = new SftpTarget({ host: sftp.host, port: sftp.port, user: sftp.user, path: root }, {
       privateKey: sftp.privateKey, hostKeyFingerprints: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
     });
-    await expect(target.listSets()).rejects.toMatchObject({ code: 'SW_ERR_BACKUP_TARGET' });
+    await expect(target.listSets()).rejects.toMatchObject({ code: 'SW_ERR_BACKUP_TARGET', message: expect.stringMatching(/not one of the pinned fingerprints/) });
     await target.close();
+  });
+
+  it('trusts a host key on first use and refuses a different one later, naming the host and the file', async () => {
+    const knownHostsPath = join(mkdtempSync(join(tmpdir(), 'shouwang-known-')), 'sftp-known-hosts.json');
+    const address = `${sftp.host}:${sftp.port}`;
+    const listWith = async () => {
+      const target = new SftpTarget({ host: sftp.host, port: sftp.port, user: sftp.user, path: root }, { privateKey: sftp.privateKey, knownHostsPath });
+      try {
+        return (await target.listSets()).length;
+      } finally {
+        await target.close();
+      }
+    };
+    expect(await listWith()).toBe(2);
+    expect(JSON.parse(readFileSync(knownHostsPath, 'utf8'))).toEqual({ [address]: sftp.hostKeyFingerprint });
+    expect(await listWith()).toBe(2);
+    // The server answers with another key than the one recorded: a man in the middle, or a re-keyed server.
+    writeFileSync(knownHostsPath, JSON.stringify({ [address]: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
+    await expect(listWith()).rejects.toMatchObject({
+      code: 'SW_ERR_BACKUP_TARGET',
+      message: expect.stringContaining(`host key of ${address} changed: was SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, now ${sftp.hostKeyFingerprint}; if the server was re-keyed on purpose, remove its entry from ${knownHostsPath}`),
+    });
   });
 });
 
