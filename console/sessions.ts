@@ -94,10 +94,10 @@ export class SessionManager {
       throw ConsoleErrors.loginFailed();
     }
     if (!(await verifyPassword(password, user.passwordHash))) {
-      const failures = user.failedLogins + 1;
-      await this.#store.users.update(username, failures >= this.#options.lockAfter
+      // Counted on the stored value inside the update: concurrent wrong guesses each count.
+      await this.#store.users.update(username, (stored) => (stored.failedLogins + 1 >= this.#options.lockAfter
         ? { failedLogins: 0, lockedUntil: new Date(now + this.#options.lockMs).toISOString() }
-        : { failedLogins: failures });
+        : { failedLogins: stored.failedLogins + 1 }));
       throw ConsoleErrors.loginFailed();
     }
     const current = user.failedLogins || user.lockedUntil

@@ -186,6 +186,8 @@ export interface UserRecord {
 }
 
 export type UserChange = Partial<Omit<UserRecord, 'username' | 'createdAt'>>;
+/** A change, or a function computing it from the stored user inside the update (a counter that must not lose a step). */
+export type UserUpdate = UserChange | ((current: UserRecord) => UserChange);
 
 export interface UserStore {
   /** False when the username is taken; the stored user is left as it was. */
@@ -193,8 +195,8 @@ export interface UserStore {
   get(username: string): Promise<UserRecord | undefined>;
   /** Sorted by username. */
   list(): Promise<UserRecord[]>;
-  /** Undefined when there is no such user. */
-  update(username: string, change: UserChange): Promise<UserRecord | undefined>;
+  /** Undefined when there is no such user. Atomic: a function change sees the user as stored at that moment. */
+  update(username: string, change: UserUpdate): Promise<UserRecord | undefined>;
   delete(username: string): Promise<boolean>;
   count(): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import { toMillis } from '../paging.js';
-import type { SessionRecord, SessionStore, UserChange, UserRecord, UserStore } from '../ports.js';
+import type { SessionRecord, SessionStore, UserRecord, UserStore, UserUpdate } from '../ports.js';
 import { StoreErrors } from '../errors.js';
 import { applyUserChange } from '../user-change.js';
 import type { IndexNames } from './indices.js';
@@ -39,7 +39,7 @@ export class ElasticsearchUserStore implements UserStore {
   }
 
   /** Optimistic concurrency: two failed logins at once both count. */
-  async update(username: string, change: UserChange): Promise<UserRecord | undefined> {
+  async update(username: string, change: UserUpdate): Promise<UserRecord | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const current = await this.#read(username);
       if (!current) return undefined;

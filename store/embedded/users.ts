@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { toMillis } from '../paging.js';
 import { applyUserChange } from '../user-change.js';
-import type { SessionRecord, SessionStore, UserChange, UserRecord, UserStore } from '../ports.js';
+import type { SessionRecord, SessionStore, UserRecord, UserStore, UserUpdate } from '../ports.js';
 
 export class EmbeddedUserStore implements UserStore {
   readonly #db: Database;
@@ -25,7 +25,7 @@ export class EmbeddedUserStore implements UserStore {
     return rows.map((row) => JSON.parse(row.doc) as UserRecord);
   }
 
-  async update(username: string, change: UserChange): Promise<UserRecord | undefined> {
+  async update(username: string, change: UserUpdate): Promise<UserRecord | undefined> {
     // Read and write in one transaction, so two failed logins at once both count.
     return this.#db.transaction(() => {
       const row = this.#db.prepare('SELECT doc FROM users WHERE username = ?').get(username) as { doc: string } | undefined;

@@ -149,6 +149,14 @@ describe('console sessions', () => {
     expect((await tryLogin(app, 'erin', PASSWORD)).statusCode).toBe(200);
   });
 
+  it('counts wrong passwords sent at the same time, so a burst of guesses still locks the account', async () => {
+    await seedUser(store, 'frank', 'ops');
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, n) => tryLogin(app, 'frank', `wrong-${n}`)));
+    expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
+    expect((await store.users.get('frank'))?.lockedUntil).toBeDefined();
+    expect((await tryLogin(app, 'frank', PASSWORD)).statusCode).toBe(401);
+  });
+
   it('limits login attempts per address and per username with 429 and Retry-After', async () => {
     const limited = await testApp(store, { sessions: { perIp: { max: 3, windowMs: 60_000 }, perUser: { max: 2, windowMs: 60_000 } } });
     expect((await tryLogin(limited, 'bob', 'wrong', '10.9.9.1')).statusCode).toBe(401);

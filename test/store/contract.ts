@@ -481,6 +481,13 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.users.get(username)).toBeUndefined();
       });
 
+      it('counts every one of concurrent updates computed from the stored user', async () => {
+        const username = `u-${randomUUID().slice(0, 8)}`;
+        await store.users.create(user(username));
+        await Promise.all(Array.from({ length: 5 }, () => store.users.update(username, (stored) => ({ failedLogins: stored.failedLogins + 1 }))));
+        expect((await store.users.get(username))?.failedLogins).toBe(5);
+      });
+
       it('keeps sessions by hashed id, touches them and removes them per user or when expired', async () => {
         const username = `u-${randomUUID().slice(0, 8)}`;
         const session = (n: number, expiresAt: string) => ({
