@@ -72,6 +72,12 @@ export interface SourceQuery {
   scope?: Scope;
 }
 
+/**
+ * An event stamped further ahead of the clock than this does not count as its source speaking: one
+ * spoofed or misclocked line must not keep a source "reporting" until its date (fix the sender's NTP).
+ */
+export const SOURCE_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** One log source as the store has heard it: a system, a host and a dataset ('' when the events carry none). */
 export interface SourceSeen {
   system: string;
@@ -92,8 +98,9 @@ export interface EventStore {
   histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]>;
   range(scope?: Scope): Promise<DataRange>;
   /**
-   * The newest event per (system, host, dataset) among events at or after `since` that carry a system,
-   * in one grouped query whatever the number of events: silent-source checks and posture ask it often.
+   * The newest event per (system, host, dataset) among events at or after `since` that carry a system
+   * and are not stamped more than SOURCE_CLOCK_SKEW_MS ahead of the clock, in one grouped query:
+   * silent-source checks and posture ask it often. Inside a scope, only that scope's events count.
    */
   sourcesSeen(query: SourceQuery): Promise<SourceSeen[]>;
   /** Retention: removes events older than `before`; returns how many. */

@@ -5,6 +5,7 @@ import { checkField, eventRejectReason, toMillis } from '../paging.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
+import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
 import { call, reasonOf, sleep } from './translate.js';
@@ -131,7 +132,7 @@ export class ElasticsearchEventStore implements EventStore {
   async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
     const filter = bool([
       { exists: { field: 'shouwang.system' } },
-      ...(query.since ? [{ range: { '@timestamp': { gte: toMillis(query.since, 'since'), format: 'epoch_millis' } } }] : []),
+      { range: { '@timestamp': { ...(query.since ? { gte: toMillis(query.since, 'since') } : {}), lte: Date.now() + SOURCE_CLOCK_SKEW_MS, format: 'epoch_millis' } } },
       ...(query.systems ? termsClause('shouwang.system', query.systems) : []),
       ...scopeClause(DEPARTMENT, query.scope),
     ]);

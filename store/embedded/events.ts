@@ -4,6 +4,7 @@ import { checkField, eventRejectReason, textTerms, toMillis } from '../paging.js
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
+import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import { StoreErrors } from '../errors.js';
 import { keysetPage, Where } from './sql.js';
 
@@ -54,12 +55,12 @@ export class EmbeddedEventStore implements EventStore {
       'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#touchSource = db.prepare(`INSERT INTO event_sources (system, host, dataset, department, last_ts) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (system, host, dataset) DO UPDATE SET
-        department = iif(excluded.last_ts >= last_ts, excluded.department, department), last_ts = max(last_ts, excluded.last_ts)`);
+      ON CONFLICT (system, host, dataset, department) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)`);
     // One transaction per batch: one fsync instead of one per event.
     this.#writeBatch = db.transaction((events: readonly ShouwangEvent[]) => {
       const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
-      const sources = new Map<string, { key: [string, string, string]; department: string | null; ts: number }>();
+      const sources = new Map<string, { key: [string, string, string, string]; ts: number }>();
+      const latestCountable = Date.now() + SOURCE_CLOCK_SKEW_MS;
       for (const raw of events) {
         const reason = eventRejectReason(raw);
         if (reason) {
@@ -78,15 +79,15 @@ export class EmbeddedEventStore implements EventStore {
           continue;
         }
         result.written += 1;
-        if (system) {
-          const key: [string, string, string] = [system, textOf(event.host?.name), textOf(event.event?.dataset)];
+        if (system && ts <= latestCountable) {
+          const key: [string, string, string, string] = [system, textOf(event.host?.name), textOf(event.event?.dataset), department ?? ''];
           const id = key.join('\u0000');
           const seen = sources.get(id);
-          if (!seen || ts >= seen.ts) sources.set(id, { key, department, ts });
+          if (!seen || ts >= seen.ts) sources.set(id, { key, ts });
         }
       }
       // One upsert per source and batch, not per event.
-      for (const { key, department, ts } of sources.values()) this.#touchSource.run(...key, department, ts);
+      for (const { key, ts } of sources.values()) this.#touchSource.run(...key, ts);
       return result;
     });
   }
@@ -145,10 +146,12 @@ export class EmbeddedEventStore implements EventStore {
     if (query.since) where.add('last_ts >= ?', toMillis(query.since, 'since'));
     where.in('system', query.systems);
     where.scope('department', query.scope);
-    const rows = this.#db.prepare(`SELECT system, host, dataset, department, last_ts FROM event_sources ${where.sql} ORDER BY system, host, dataset`)
-      .all(...where.params) as { system: string; host: string; dataset: string; department: string | null; last_ts: number }[];
+    // One row per department a source has spoken for (a system can move); the newest one answers.
+    const rows = this.#db.prepare(`SELECT system, host, dataset, department, max(last_ts) AS last_ts FROM event_sources ${where.sql}
+      GROUP BY system, host, dataset ORDER BY system, host, dataset`)
+      .all(...where.params) as { system: string; host: string; dataset: string; department: string; last_ts: number }[];
     return rows.map((row) => ({
-      system: row.system, host: row.host, dataset: row.dataset, ...(row.department !== null ? { department: row.department } : {}),
+      system: row.system, host: row.host, dataset: row.dataset, ...(row.department ? { department: row.department } : {}),
       lastSeen: new Date(row.last_ts).toISOString(),
     }));
   }

@@ -96,21 +96,22 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     name: 'columns for posture: event sources, job result site, alert priority',
     sql: `
       -- the newest event per source, kept on write, so silent-source checks need not scan events
+      -- per department too: a system that moves department keeps each department's history apart
       CREATE TABLE event_sources (
         system TEXT NOT NULL,
         host TEXT NOT NULL,
         dataset TEXT NOT NULL,
-        department TEXT,
+        department TEXT NOT NULL,
         last_ts INTEGER NOT NULL,
-        PRIMARY KEY (system, host, dataset)
+        PRIMARY KEY (system, host, dataset, department)
       );
-      -- bare columns take their values from the max(ts) row (SQLite's min/max rule)
+      -- events stamped more than five minutes ahead of the migration do not count (SOURCE_CLOCK_SKEW_MS)
       INSERT INTO event_sources (system, host, dataset, department, last_ts)
         SELECT system,
           iif(json_type(doc, '$.host.name') = 'text', json_extract(doc, '$.host.name'), ''),
           iif(json_type(doc, '$.event.dataset') = 'text', json_extract(doc, '$.event.dataset'), ''),
-          department, max(ts)
-        FROM events WHERE system IS NOT NULL GROUP BY 1, 2, 3;
+          coalesce(department, ''), max(ts)
+        FROM events WHERE system IS NOT NULL AND ts <= CAST(unixepoch('subsec') * 1000 AS INTEGER) + 300000 GROUP BY 1, 2, 3, 4;
 
       ALTER TABLE job_results ADD COLUMN site TEXT;
       UPDATE job_results SET site = json_extract(doc, '$.site');

@@ -265,6 +265,24 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.events.sourcesSeen({ scope: { departments: [] } })).toEqual([]);
       });
 
+      it('does not count an event stamped ahead of the clock, and answers per department for a system that moved', async () => {
+        const a = tenant();
+        const b = tenant();
+        const system = `moved-${randomUUID().slice(0, 8)}`;
+        const stamped = (id: string, iso: string, department: string) => ({
+          id, '@timestamp': iso, message: 'm', host: { name: 'h' }, shouwang: { department, system },
+        });
+        const ahead = new Date(Date.now() + 3_600_000).toISOString();
+        await store.events.write([stamped(`${a.department}-1`, at(HOUR), a.department), stamped(`${b.department}-2`, at(2 * HOUR), b.department)]);
+        await store.events.write([stamped(`${b.department}-3`, ahead, b.department)]);
+        await refresh(store);
+        expect(await store.events.sourcesSeen({ systems: [system] })).toEqual([
+          { system, host: 'h', dataset: '', department: b.department, lastSeen: at(2 * HOUR) },
+        ]);
+        expect((await store.events.sourcesSeen({ systems: [system], scope: a.scope })).map((s) => [s.department, s.lastSeen]))
+          .toEqual([[a.department, at(HOUR)]]);
+      });
+
       it('forgets a source once retention has deleted all its events', async () => {
         const { department, scope } = tenant();
         const old = (n: number, system: string, iso: string) => ({
