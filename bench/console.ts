@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
@@ -255,6 +255,8 @@ async function benchEmbedded(total: number): Promise<void> {
   if (!existsSync(path)) {
     console.log(`\nconsole: seeding ${total.toLocaleString('en-US')} events into ${path} (cached for later runs)`);
     const started = Date.now();
+    // A seeding cut short leaves a .part without its full-text trigger: start it again from nothing.
+    for (const leftover of [`${path}.part`, `${path}.part-wal`, `${path}.part-shm`]) rmSync(leftover, { force: true });
     await seedEmbedded(`${path}.part`, total, inventory);
     renameSync(`${path}.part`, path);
     console.log(`  seeded in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -47,22 +47,31 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const assets = new AssetIndex(inventory);
     const systemsGauge = gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' });
     systemsGauge.set(inventory.systems.length);
-    /** One way in for a new inventory, from the console or from the edited file: store, collectors, schedules. */
-    const applyInventory = async (next: Inventory) => {
-      if (JSON.stringify(next) === JSON.stringify(inventory)) return;
-      await store.assets.replaceInventory(next);
-      assets.replace(next);
-      inventory = next;
-      systemsGauge.set(next.systems.length);
-      if (live.queues) await live.queues.syncSchedules(next);
+    // The console answers /healthz before Redis is up; the check says Redis is still starting.
+    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue } = {};
+    /**
+     * One way in for a new inventory, from the console or from the edited file: store, collectors,
+     * schedules. Applies run one after another; `inventory` moves on only when every step worked, so
+     * a failed step is tried again by the next apply (the file watcher fires after a console save).
+     */
+    let applying = Promise.resolve();
+    const applyInventory = (next: Inventory) => {
+      const run = applying.then(async () => {
+        if (JSON.stringify(next) === JSON.stringify(inventory)) return;
+        await store.assets.replaceInventory(next);
+        assets.replace(next);
+        if (live.queues) await live.queues.syncSchedules(next);
+        inventory = next;
+        systemsGauge.set(next.systems.length);
+      });
+      applying = run.catch(() => undefined);
+      return run;
     };
     closers.push(watchInventory(config.inventory.path, applyInventory, logger));
 
     // Printed to stdout once, never logged.
     await ensureFirstAdmin(store);
 
-    // The console answers /healthz before Redis is up; the check says Redis is still starting.
-    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue } = {};
     const ruleSwitches = await RuleSwitches.open(ruleSwitchesPath(config));
     // The console is up before Redis and the rules: until then these answer 503.
     const queuesReady = () => {
@@ -98,10 +107,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         dataDir: config.dataDir,
       },
       // Saved to the file first (the one source of truth, read again at the next start), then applied.
-      onInventory: async (next, actor) => {
-        saveInventory(config.inventory.path, next, actor);
-        await applyInventory(next);
-      },
+      saveInventory: (next, actor) => saveInventory(config.inventory.path, next, actor),
+      onInventory: applyInventory,
     });
     const url = await listen(app, config.http);
     closers.push(() => app.close());

@@ -4,15 +4,14 @@ import { parseInventory, type Inventory } from '../core/index.js';
 import { recordAction, type ApiOptions } from './api-context.js';
 
 export interface InventoryApiOptions extends ApiOptions {
-  /**
-   * Called before the store takes the new inventory, to save it to the inventory file and apply it
-   * (backup schedules, asset lookups); when it throws, nothing changes and the caller gets the error.
-   */
-  onInventory?: (inventory: Inventory, actor: string) => Promise<void> | void;
+  /** Saves the new inventory where it is kept (the inventory file); when it throws, nothing changes. */
+  saveInventory?: (inventory: Inventory, actor: string) => Promise<void> | void;
+  /** Called once the store holds the new inventory and the change is audited, to apply it elsewhere (schedules, asset lookups). */
+  onInventory?: (inventory: Inventory) => Promise<void> | void;
 }
 
 /** 资产 editing (admins): the whole inventory at once, checked by the same schema as the inventory file. */
-export const inventoryApi: FastifyPluginAsync<InventoryApiOptions> = async (app, { store, routes, onInventory }) => {
+export const inventoryApi: FastifyPluginAsync<InventoryApiOptions> = async (app, { store, routes, saveInventory, onInventory }) => {
   routes.add(app, {
     method: 'PUT', url: '/api/inventory', tag: 'inventory', access: 'inventory:write',
     summary: '替换资产清单（部门与系统），按清单文件的规则校验 / replace the inventory (departments and systems), checked as the inventory file is',
@@ -20,11 +19,12 @@ export const inventoryApi: FastifyPluginAsync<InventoryApiOptions> = async (app,
     body: z.looseObject({ departments: z.array(z.unknown()), systems: z.array(z.unknown()) }),
     handler: async ({ body, request, auth }) => {
       const inventory = parseInventory(body, 'PUT /api/inventory');
-      await onInventory?.(inventory, auth.user.username);
+      await saveInventory?.(inventory, auth.user.username);
       await store.assets.replaceInventory(inventory);
       await recordAction(store, request, 'inventory.replace', undefined, {
         departments: inventory.departments.length, systems: inventory.systems.length,
       });
+      await onInventory?.(inventory);
       return { departments: inventory.departments.length, systems: inventory.systems.length };
     },
   });

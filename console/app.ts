@@ -38,6 +38,7 @@ export interface AppDeps {
   /** The loaded rules and their on/off switches; without them the rules routes answer 503. */
   rules?: RulesDeps;
   /** Called after an admin replaced the inventory. */
+  saveInventory?: InventoryApiOptions['saveInventory'];
   onInventory?: InventoryApiOptions['onInventory'];
   /** `analyze.silentAfter` in seconds, for the posture's audit coverage (default 3600). */
   silentAfterSeconds?: number;
@@ -91,7 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(postureApi, { ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600) });
   await app.register(backupApi, { ...api, ...(deps.backupQueues ? { backupQueues: deps.backupQueues } : {}) });
   await app.register(rulesApi, { ...api, ...(deps.rules ? { rules: deps.rules } : {}) });
-  await app.register(inventoryApi, { ...api, ...(deps.onInventory ? { onInventory: deps.onInventory } : {}) });
+  await app.register(inventoryApi, {
+    ...api, ...(deps.saveInventory ? { saveInventory: deps.saveInventory } : {}), ...(deps.onInventory ? { onInventory: deps.onInventory } : {}),
+  });
   if (deps.evidence) await app.register(evidenceApi, { ...api, evidence: deps.evidence.queue, dataDir: deps.evidence.dataDir });
   await app.register(staticPlugin);
   return app;

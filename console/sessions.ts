@@ -100,9 +100,15 @@ export class SessionManager {
         : { failedLogins: stored.failedLogins + 1 }));
       throw ConsoleErrors.loginFailed();
     }
-    const current = user.failedLogins || user.lockedUntil
-      ? (await this.#store.users.update(username, { failedLogins: 0, lockedUntil: undefined })) ?? user
-      : user;
+    // Read again after the slow password check: a guess that failed meanwhile may have locked the
+    // account, and a reset must not lift a lock set after this login began.
+    const isLocked = (stored: UserRecord) => stored.lockedUntil !== undefined && Date.parse(stored.lockedUntil) > Date.now();
+    const fresh = await this.#store.users.get(username);
+    if (!fresh || fresh.disabled || isLocked(fresh)) throw ConsoleErrors.loginFailed();
+    const current = fresh.failedLogins || fresh.lockedUntil
+      ? (await this.#store.users.update(username, (stored) => (isLocked(stored) ? {} : { failedLogins: 0, lockedUntil: undefined }))) ?? fresh
+      : fresh;
+    if (isLocked(current)) throw ConsoleErrors.loginFailed();
     const id = randomBytes(32).toString('base64url');
     const started = Date.now();
     const session: SessionRecord = {

@@ -19,12 +19,8 @@ export function formatDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-/**
- * A duration in config or inventory, carried as seconds: text (`15m`, `4h`, `1h30m`) or a whole number
- * of seconds, which is how the API answers it, so what GET returns can be PUT back.
- */
-export const durationSchema = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
+/** A duration written as text in config or inventory (`15m`, `4h`, `1h30m`), carried as seconds. */
+export const durationSchema = z.string().transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined) {
     ctx.addIssue({ code: 'custom', message: 'expected a duration such as 15m, 4h, 1d or 1h30m' });
@@ -32,3 +28,12 @@ export const durationSchema = z.union([z.string(), z.number().int().positive()])
   }
   return seconds;
 });
+
+/**
+ * An inventory duration: text, or a whole number of seconds, which is how the API answers it, so what
+ * GET /api/inventory returns can be PUT back. Config keeps text only (a bare 60 could mean minutes).
+ */
+export const inventoryDurationSchema = z.union([
+  z.number().int().positive({ message: 'expected a duration such as 15m, 4h, 1d or a whole number of seconds' }),
+  durationSchema,
+]);

@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDocument, LineCounter, isNode, stringify } from 'yaml';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CoreErrors } from './errors.js';
-import { durationSchema, formatDuration } from './duration.js';
+import { formatDuration, inventoryDurationSchema } from './duration.js';
 import { formatIssues, formatPath } from './validation.js';
 
 export const NETWORK_ZONES = ['政务外网', '政务内网', '互联网区', '专网'] as const;
@@ -46,10 +46,10 @@ const validationQuery = z.strictObject({
 
 const backupPolicy = z.strictObject({
   /** Recovery point objective: the newest backup must be younger than this. */
-  rpo: durationSchema,
+  rpo: inventoryDurationSchema,
   /** Recovery time objective: a restore drill must finish, validated, within this. */
-  rto: durationSchema,
-  retention: durationSchema.optional(),
+  rto: inventoryDurationSchema,
+  retention: inventoryDurationSchema.optional(),
   sameCity: backupTarget,
   offSite: backupTarget,
   checkSchedule: z.string().min(1).default('0 2 * * *'),
@@ -72,7 +72,7 @@ const logSource = z.strictObject({
   dataset: z.string().min(1).optional(),
   /** `host.name` of the sender; any of the system's hosts when absent. */
   host: z.string().min(1).optional(),
-  silentAfter: durationSchema.optional(),
+  silentAfter: inventoryDurationSchema.optional(),
 });
 
 export const DepartmentSchema = z.strictObject({
@@ -160,19 +160,30 @@ export function loadInventory(path: string): Inventory {
 
 /**
  * Writes an inventory edited in the console back to its file, so the file stays the one source of
- * truth (a restart or another process reads the edit). Atomic (a temp file renamed over it); the file
- * it replaces is kept as `<file>.previous`. YAML comments are not carried over; CSV files are refused.
+ * truth (a restart or another process reads the edit). Atomic (a temp file renamed over it, with the
+ * same mode; a symlink is followed, so the file it points at is the one replaced); the file it
+ * replaces is kept as `<file>.previous`, and an unchanged inventory writes nothing. YAML comments are
+ * not carried over; CSV files are refused.
  */
 export function saveInventory(path: string, inventory: Inventory, by: string): void {
   if (extname(path).toLowerCase() === '.csv') {
     throw CoreErrors.inventoryWrite(path, 'CSV 清单请直接编辑文件，修改会自动加载 / a CSV inventory is edited in the file; edits are reloaded');
   }
-  const header = `# 由控制台保存 / saved from the console by ${by} at ${new Date().toISOString()}; the previous file is ${path}.previous\n`;
-  const temp = `${path}.saving-${process.pid}`;
+  const target = existsSync(path) ? realpathSync(path) : path;
+  if (existsSync(target)) {
+    try {
+      if (JSON.stringify(loadInventory(target)) === JSON.stringify(inventory)) return;
+    } catch {
+      // a file that does not load is replaced
+    }
+  }
+  const header = `# 由控制台保存 / saved from the console by ${by} at ${new Date().toISOString()}; the previous file is ${target}.previous\n`;
+  const temp = `${target}.saving-${process.pid}`;
   try {
-    writeFileSync(temp, header + stringify(fileForm(inventory), { lineWidth: 0 }));
-    if (existsSync(path)) copyFileSync(path, `${path}.previous`);
-    renameSync(temp, path);
+    const mode = existsSync(target) ? statSync(target).mode & 0o777 : 0o644;
+    writeFileSync(temp, header + stringify(fileForm(inventory), { lineWidth: 0 }), { mode });
+    if (existsSync(target)) copyFileSync(target, `${target}.previous`);
+    renameSync(temp, target);
   } catch (error) {
     throw CoreErrors.inventoryWrite(path, (error as Error).message);
   }

@@ -77,7 +77,10 @@ function refuseHostKey(options: SftpOptions, address: string, hostKey: Buffer): 
   }
   mkdirSync(dirname(options.knownHostsPath), { recursive: true });
   const temp = `${options.knownHostsPath}.${process.pid}`;
-  writeFileSync(temp, `${JSON.stringify({ ...known, [address]: seen }, null, 2)}\n`);
+  // Read again just before the rename: another process (a worker, a CLI run) may have recorded a host meanwhile.
+  const latest = readKnownHosts(options.knownHostsPath);
+  if (latest[address] && latest[address] !== seen) return refuseHostKey(options, address, hostKey);
+  writeFileSync(temp, `${JSON.stringify({ ...latest, [address]: seen }, null, 2)}\n`);
   renameSync(temp, options.knownHostsPath);
   return undefined;
 }

@@ -37,15 +37,16 @@ export type CoverageSource = (inventory: Inventory, scope: Scope | undefined, no
 /**
  * Source status changes on the scale of `silentAfter` (an hour by default), so it is computed at most
  * once per `ttlMs` per scope. Past the ttl the last answer is still served while a fresh one is
- * computed in the background: only the very first request of a scope waits for the store.
+ * computed in the background; past `maxStaleMs` (after a quiet night, or while refreshes fail) the
+ * request waits for a fresh one, so an answer is never older than that.
  */
-export function cachedCoverage(events: Store['events'], silentAfterSeconds: number, ttlMs = 60_000): CoverageSource {
+export function cachedCoverage(events: Store['events'], silentAfterSeconds: number, ttlMs = 60_000, maxStaleMs = 5 * ttlMs): CoverageSource {
   const cache = new Map<string, { at: number; statuses: Promise<SourceStatus[]>; refreshing?: boolean }>();
   return (inventory, scope, now) => {
     const key = scope?.departments ? [...scope.departments].sort().join('\u0000') : '*';
     const compute = () => sourceStatuses(events, expectedSources(inventory, silentAfterSeconds), now, scope);
     const hit = cache.get(key);
-    if (!hit) {
+    if (!hit || now.getTime() - hit.at >= maxStaleMs) {
       const statuses = compute();
       cache.set(key, { at: now.getTime(), statuses });
       statuses.catch(() => cache.delete(key));

@@ -309,7 +309,11 @@ describe('console in Debian chromium', () => {
     await edit.click();
     await form.getByRole('button', { name: '解锁' }).click();
     await expect.poll(async () => (await store.users.get('zhangsan'))?.failedLogins).toBe(0);
+    // The list reloads after the change: wait for the row without a lock before opening the form again.
+    const lockCell = page.locator('tr', { hasText: 'zhangsan' }).locator('td').nth(5);
+    await expect.poll(() => lockCell.textContent()).toBe('—');
     await edit.click();
+    await form.waitFor();
     expect(await form.getByRole('button', { name: '解锁' }).count()).toBe(0);
     await form.locator('select[name="role"]').selectOption('compliance_reviewer');
     await form.locator('input[name="disabled"]').check();
@@ -317,6 +321,7 @@ describe('console in Debian chromium', () => {
     await form.getByRole('button', { name: '保存' }).click();
     await expect.poll(async () => (await store.users.get('zhangsan'))?.disabled).toBe(true);
     expect(await store.users.get('zhangsan')).toMatchObject({ role: 'compliance_reviewer', departments: [ids.tax] });
+    await expect.poll(() => page.locator('tr', { hasText: 'zhangsan' }).locator('td').nth(2).textContent()).toBe('合规审查');
     await edit.click();
     page.once('dialog', (dialog) => void dialog.accept());
     await form.getByRole('button', { name: '删除' }).click();

@@ -169,7 +169,7 @@ describe('posture API', () => {
 });
 
 describe('source statuses behind the posture', () => {
-  it('are read once per minute per scope, and past that served stale while a fresh read runs in the background', async () => {
+  it('are read once per minute per scope, past that served stale while a fresh read runs in the background, never older than five minutes', async () => {
     const store = new EmbeddedStore({ path: join(dir, `coverage-${tag}.db`) });
     const inventory = parseInventory({
       departments: [{ id: 'd', name: '部门' }],
@@ -190,6 +190,9 @@ describe('source statuses behind the posture', () => {
     expect(await lastSeen(61_000)).toBe(new Date(at - 1000).toISOString());
     await new Promise((resolve) => setImmediate(resolve));
     expect(await lastSeen(62_000)).toBe(new Date(at + 30_000).toISOString());
+    // After a quiet spell longer than five minutes the request waits for a fresh read instead.
+    await write('e3', 100_000);
+    expect(await lastSeen(400_000)).toBe(new Date(at + 100_000).toISOString());
     await store.close();
   });
 });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,24 @@ describe('inventory', () => {
     expect(text).toMatch(/rpo: 1d/);
     expect(loadInventory(path)).toEqual(withSource);
     expect(errorOf(() => saveInventory(join(dir, 'inventory.csv'), inventory, 'admin')).code).toBe('SW_ERR_INVENTORY_WRITE');
+  });
+
+  it('writes through a symlink with the file mode kept, and writes nothing when the inventory did not change', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-inv-'));
+    const real = join(dir, 'real.yaml');
+    const link = join(dir, 'inventory.yaml');
+    copyFileSync('config/inventory.demo.yaml', real);
+    chmodSync(real, 0o640);
+    symlinkSync(real, link);
+    const inventory = loadInventory(link);
+    saveInventory(link, inventory, 'admin');
+    expect(readFileSync(real, 'utf8')).toBe(readFileSync('config/inventory.demo.yaml', 'utf8'));
+    const renamed = { ...inventory, departments: inventory.departments.map((d, i) => (i === 0 ? { ...d, name: '改名' } : d)) };
+    saveInventory(link, renamed, 'admin');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(statSync(real).mode & 0o777).toBe(0o640);
+    expect(loadInventory(link).departments[0]!.name).toBe('改名');
+    expect(readFileSync(`${real}.previous`, 'utf8')).toBe(readFileSync('config/inventory.demo.yaml', 'utf8'));
   });
 
   it('reads a duration as text or as whole seconds, and writes it in the largest exact unit', () => {
