@@ -17,6 +17,8 @@ const ALERTS = 5_000;
 const DAYS = 30;
 const BATCH = 50_000;
 const REQUESTS = 40;
+/** Untimed rounds first: a freshly started node (Elasticsearch's JIT, its caches) is not what a day's use sees. */
+const WARM_UP_ROUNDS = 5;
 const PASSWORD = 'bench password 守望';
 const DAY_MS = 86_400_000;
 
@@ -229,6 +231,7 @@ async function measure(target: Target, inventory: Inventory): Promise<void> {
       'GET /api/events?q=Failed root&system=sys-007': get(`/api/events?q=${encodeURIComponent('Failed root')}&system=sys-007`, admin),
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
+    for (let round = 0; round < WARM_UP_ROUNDS; round += 1) for (const run of Object.values(routes)) await run();
     // Interleaved rounds: a noisy neighbour slows every route alike.
     for (let round = 0; round < REQUESTS; round += 1) {
       for (const [name, run] of Object.entries(routes)) {
@@ -238,7 +241,7 @@ async function measure(target: Target, inventory: Inventory): Promise<void> {
       }
     }
     const count = await target.count();
-    console.log(`\nconsole API latency at ${count.toLocaleString('en-US')} stored events (${target.label}, ${DEPARTMENTS} departments, ${SYSTEMS} systems, ${ALERTS.toLocaleString('en-US')} alerts; ${REQUESTS} requests each via app.inject)`);
+    console.log(`\nconsole API latency at ${count.toLocaleString('en-US')} stored events (${target.label}, ${DEPARTMENTS} departments, ${SYSTEMS} systems, ${ALERTS.toLocaleString('en-US')} alerts; ${REQUESTS} requests each via app.inject after ${WARM_UP_ROUNDS} untimed rounds)`);
     console.log(`  first GET /api/posture (source statuses not cached yet)  ${cold.toFixed(1)} ms`);
     for (const [name, values] of Object.entries(samples)) {
       console.log(`  ${name.padEnd(52)} p50 ${percentile(values, 50).toFixed(2).padStart(8)} ms   p95 ${percentile(values, 95).toFixed(2).padStart(8)} ms`);
