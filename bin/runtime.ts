@@ -55,10 +55,10 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
      * a failed step is tried again by the next apply (the file watcher fires after a console save).
      */
     let applying = Promise.resolve();
-    const applyInventory = (next: Inventory) => {
+    const applyInventory = (next: Inventory, alreadyStored = false) => {
       const run = applying.then(async () => {
         if (JSON.stringify(next) === JSON.stringify(inventory)) return;
-        await store.assets.replaceInventory(next);
+        if (!alreadyStored) await store.assets.replaceInventory(next);
         assets.replace(next);
         if (live.queues) await live.queues.syncSchedules(next);
         inventory = next;
@@ -108,7 +108,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
       },
       // Saved to the file first (the one source of truth, read again at the next start), then applied.
       saveInventory: (next, actor) => saveInventory(config.inventory.path, next, actor),
-      onInventory: applyInventory,
+      // The console stored it already.
+      onInventory: (next) => applyInventory(next, true),
     });
     const url = await listen(app, config.http);
     closers.push(() => app.close());

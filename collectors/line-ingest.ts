@@ -38,18 +38,25 @@ export interface IngestStats {
 
 type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
 
+/** A line of JSON that must be one object (`noun` names it in the reason: line, record). */
+export function parseJsonObject(text: string, noun: string): { ok: true; doc: Record<string, unknown> } | { ok: false; reason: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
+  }
+  return isPlainObject(doc) ? { ok: true, doc } : { ok: false, reason: `JSON ${noun} is not an object` };
+}
+
 /** One line → one event: JSON documents as they are, syslog lines into ECS fields. */
 export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
   const id = eventId(source, line.position);
   const ingested = isoOf(context.now);
   if (line.text.trimStart().startsWith('{')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line.text);
-    } catch (error) {
-      return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
-    }
-    if (!isPlainObject(doc)) return { ok: false, reason: 'JSON line is not an object' };
+    const parsed = parseJsonObject(line.text, 'line');
+    if (!parsed.ok) return parsed;
+    const { doc } = parsed;
     const timestamp = doc['@timestamp'];
     if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
       return { ok: false, reason: 'JSON line has no valid @timestamp' };

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ALERT_STATUSES, RULE_LEVELS, ShouwangError, type AlertStatusChange } from '../core/index.js';
-import { StoreErrors, type AlertQuery } from '../store/index.js';
-import { recordAction, setFilters, type ApiOptions } from './api-context.js';
+import type { AlertQuery } from '../store/index.js';
+import { found, recordAction, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
 import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
 
@@ -55,9 +55,7 @@ export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, ro
     method: 'GET', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:read', summary: '告警详情 / one alert with its timeline',
     params: AlertId,
     handler: async ({ params, auth }) => {
-      const alert = await store.alerts.get(params.id, scopeOf(auth.user));
-      if (!alert) throw StoreErrors.notFound('alert', params.id);
-      return alert;
+      return found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id);
     },
   });
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { BackupErrors, DRILL_KIND, type BackupJobOutcome, type BackupQueues } from '../backup/index.js';
 import type { BusinessSystem, JobResult } from '../core/index.js';
 import { StoreErrors, type Scope, type Store } from '../store/index.js';
-import { recordAction, type ApiOptions } from './api-context.js';
+import { found, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import { latestBackups, SITES, type LatestRun } from './posture/index.js';
 import { scopeOf } from './roles.js';
@@ -20,8 +20,7 @@ const JOB_PREFIX = { verify: 'console-verify-', drill: 'console-drill-' } as con
 
 /** A system the caller may see, with a backup policy; 404 outside the scope, as absent. */
 async function systemInScope(store: Store, id: string, scope: Scope | undefined): Promise<BusinessSystem> {
-  const system = (await store.assets.getInventory(scope)).systems.find((s) => s.id === id);
-  if (!system) throw StoreErrors.notFound('system', id);
+  const system = found((await store.assets.getInventory(scope)).systems.find((s) => s.id === id), 'system', id);
   if (!system.backup) throw BackupErrors.noPolicy(id);
   return system;
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { ChainedAuditEntry } from '../core/index.js';
-import type { Store, UserRecord } from '../store/index.js';
+import { StoreErrors, type Store, type UserRecord } from '../store/index.js';
 import { ROLE_PERMISSIONS, isRole } from './roles.js';
 import type { RouteRegistry } from './routes.js';
 import type { SessionManager } from './sessions.js';
@@ -46,4 +46,10 @@ export function publicUser(user: UserRecord) {
     updatedAt: user.updatedAt,
     permissions: isRole(user.role) ? [...ROLE_PERMISSIONS[user.role]] : [],
   };
+}
+
+/** What a read found, or 404 naming it: out of the caller's scope reads as absent, as everywhere else. */
+export function found<T>(value: T | undefined, what: string, id: string): T {
+  if (value === undefined) throw StoreErrors.notFound(what, id);
+  return value;
 }

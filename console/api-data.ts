@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { isFieldName } from '../core/index.js';
-import { StoreErrors, type EventQuery, type FieldValue, type JobResultQuery } from '../store/index.js';
-import { setFilters, type ApiOptions } from './api-context.js';
+import type { EventQuery, FieldValue, JobResultQuery } from '../store/index.js';
+import { found, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
 import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
 
@@ -53,9 +53,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   routes.add(app, {
     method: 'GET', url: '/api/events/:id', tag: 'events', access: 'events:read', summary: '单个事件 / one event', params: ById,
     handler: async ({ params, auth }) => {
-      const event = await store.events.get(params.id, scopeOf(auth.user));
-      if (!event) throw StoreErrors.notFound('event', params.id);
-      return event;
+      return found(await store.events.get(params.id, scopeOf(auth.user)), 'event', params.id);
     },
   });
 
@@ -87,9 +85,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   routes.add(app, {
     method: 'GET', url: '/api/backup/results/:id', tag: 'backup', access: 'backup:read', summary: '单个结果 / one result', params: ById,
     handler: async ({ params, auth }) => {
-      const result = await store.jobResults.get(params.id, scopeOf(auth.user));
-      if (!result) throw StoreErrors.notFound('job result', params.id);
-      return result;
+      return found(await store.jobResults.get(params.id, scopeOf(auth.user)), 'job result', params.id);
     },
   });
 

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { TimeRange } from '../store/index.js';
-import { StoreErrors } from '../store/index.js';
-import type { ApiOptions } from './api-context.js';
+import { found, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import { byRisk, computePosture, latestBackups, backupState, backupPoints, riskScore, OPEN_ALERT_STATUSES, type CoverageSource } from './posture/index.js';
 import { scopeOf } from './roles.js';
@@ -85,9 +84,7 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
     handler: async ({ params, query, auth }) => {
       const scope = scopeOf(auth.user);
       const inventory = await store.assets.getInventory(scope);
-      const system = inventory.systems.find((s) => s.id === params.id);
-      // Out of scope reads as absent, as everywhere else.
-      if (!system) throw StoreErrors.notFound('system', params.id);
+      const system = found(inventory.systems.find((s) => s.id === params.id), 'system', params.id);
       const now = new Date();
       const range = rangeOf(query);
       // Event counts default to the last 24 hours: a bounded range on the (system, time) index.

@@ -4,8 +4,7 @@ import {
   compileRuleSet, loadDefaultMapping, parseRuleText, ruleInfo, type FieldMapping, type RuleInfo, type RuleProblem,
 } from '../analyzers/index.js';
 import { RULE_LEVELS } from '../core/index.js';
-import { StoreErrors } from '../store/index.js';
-import { recordAction, type ApiOptions } from './api-context.js';
+import { found, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import type { RuleSwitches } from './rule-switches.js';
 import { queryList } from './routes.js';
@@ -63,8 +62,7 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
     params: z.strictObject({ id: z.string().min(1).max(200) }),
     body: z.strictObject({ enabled: z.boolean() }),
     handler: async ({ params, body, request }) => {
-      const rule = deps().catalog().find((r) => r.id === params.id);
-      if (!rule) throw StoreErrors.notFound('rule', params.id);
+      const rule = found(deps().catalog().find((r) => r.id === params.id), 'rule', params.id);
       await deps().switches.set(rule.id, body.enabled);
       await recordAction(store, request, body.enabled ? 'rule.enable' : 'rule.disable', rule.id, { title: rule.title });
       return view(rule);

@@ -6,11 +6,11 @@
  *
  * Rule tags name a control (`mlps.8.1.4.3`) or one item (`mlps.8.1.4.3.a`).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues } from '../../core/index.js';
+import { shippedRulesPath } from '../shipped-path.js';
 import { MlpsErrors } from './errors.js';
 
 export type MlpsLevel = 2 | 3 | 4;
@@ -48,12 +48,7 @@ export interface MlpsControl {
 
 /** Where the catalog ships, `rules/mlps/catalog.yaml`: found from the source tree, a build under it, or the working directory. */
 export function defaultMlpsCatalogPath(): string {
-  const candidates = [
-    fileURLToPath(new URL('../../rules/mlps/catalog.yaml', import.meta.url)),
-    fileURLToPath(new URL('../../../rules/mlps/catalog.yaml', import.meta.url)),
-    'rules/mlps/catalog.yaml',
-  ];
-  return candidates.find((path) => existsSync(path)) ?? candidates[candidates.length - 1]!;
+  return shippedRulesPath('mlps/catalog.yaml');
 }
 
 const LEVEL_CHAPTER: Record<MlpsLevel, string> = { 2: '7', 3: '8', 4: '9' };

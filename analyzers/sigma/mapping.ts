@@ -2,11 +2,11 @@
  * Field mapping, as pySigma processing pipelines do it, but as configuration: Sigma field names per
  * logsource → our ECS fields, and per logsource a condition (`when`) that says which events it is.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues } from '../../core/index.js';
+import { shippedRulesPath } from '../shipped-path.js';
 import { RuleErrors } from './errors.js';
 
 export interface Logsource {
@@ -90,12 +90,7 @@ export function loadFieldMapping(file: string): FieldMapping {
 
 /** The mapping shipped in rules/mappings/default.yaml, found from the source tree, a build under it, or the working directory. */
 export function defaultMappingPath(): string {
-  const candidates = [
-    fileURLToPath(new URL('../../rules/mappings/default.yaml', import.meta.url)),
-    fileURLToPath(new URL('../../../rules/mappings/default.yaml', import.meta.url)),
-    'rules/mappings/default.yaml',
-  ];
-  return candidates.find((path) => existsSync(path)) ?? candidates[candidates.length - 1]!;
+  return shippedRulesPath('mappings/default.yaml');
 }
 
 export function loadDefaultMapping(): FieldMapping {

@@ -7,7 +7,7 @@ import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
 import { assetTags } from '../enrich.js';
 import type { EventSink } from '../event-sink.js';
-import { decodeLine, decodeRecordLine, type Line } from '../line-ingest.js';
+import { decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
 import { RECORD_FORMATS } from '../record-formats.js';
 import type { DecodeContext } from '../syslog-line.js';
@@ -246,13 +246,9 @@ function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetInd
 
 /** A JSON object as an ECS event: its fields kept, `@timestamp` when given (else now), tagged from the inventory. */
 export function decodeJsonEvent(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(line.text);
-  } catch (error) {
-    return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
-  }
-  if (!isPlainObject(doc)) return { ok: false, reason: 'JSON record is not an object' };
+  const parsed = parseJsonObject(line.text, 'record');
+  if (!parsed.ok) return parsed;
+  const { doc } = parsed;
   const given = doc['@timestamp'];
   let timestamp = context.now.toISOString();
   if (given !== undefined) {
