@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TimeRange } from '../store/index.js';
 import { found, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
-import { byRisk, computePosture, latestBackups, backupState, backupPoints, riskScore, OPEN_ALERT_STATUSES, type CoverageSource } from './posture/index.js';
+import { byRisk, computePosture, departmentScore, latestBackups, OPEN_ALERT_STATUSES, systemScore, systemPosture, type CoverageSource } from './posture/index.js';
 import { scopeOf } from './roles.js';
 import { isoTime } from './routes.js';
 
@@ -48,27 +48,40 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
 
   routes.add(app, {
     method: 'GET', url: '/api/posture/trend', tag: 'posture', access: 'alerts:read',
-    summary: '每日告警（按最后出现日，上海时间）与告警分 / alerts per day (by last seen, Asia/Shanghai) and their alert points, per department',
+    summary: '每日告警数（按最后出现日，上海时间）与当日告警风险分 / alerts per day (by last seen, Asia/Shanghai) and that day\'s alert risk, per department',
     query: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }),
     handler: async ({ query, auth }) => {
       const scope = scopeOf(auth.user);
+      const withScope = scope ? { scope } : {};
+      const inventory = await store.assets.getInventory(scope);
+      const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
       const today = Math.floor((Date.now() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
       const starts = Array.from({ length: query.days }, (_, i) => today - (query.days - 1 - i) * DAY_MS);
-      // One grouped query per day, each on the last-seen index.
+      // Per day: alerts by department (counts), and alert groups scored as at the end of that day.
       const days = await Promise.all(starts.map(async (start) => {
-        const buckets = await store.alerts.priorityBy({
-          from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...(scope ? { scope } : {}),
-        }, 'department');
-        const open = await store.alerts.countBy({
-          from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), status: [...OPEN_ALERT_STATUSES],
-          ...(scope ? { scope } : {}),
-        }, 'department');
+        const range = { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...withScope };
+        const [all, open, problems] = await Promise.all([
+          store.alerts.countBy(range, 'department'),
+          store.alerts.countBy({ ...range, status: [...OPEN_ALERT_STATUSES] }, 'department'),
+          store.alerts.problems(range),
+        ]);
+        const end = new Date(Math.min(Date.now(), start + DAY_MS));
+        const bySystem = new Map<string, typeof problems>();
+        for (const p of problems) bySystem.set(p.system, [...(bySystem.get(p.system) ?? []), p]);
+        const risks = new Map<string, ReturnType<typeof systemScore>[]>();
+        for (const [system, groups] of bySystem) {
+          const department = groups[0]?.department;
+          if (!department) continue;
+          const score = systemScore({
+            system, mlpsLevel: levelOf.get(system) ?? 1, alerts: groups, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] },
+          }, end);
+          risks.set(department, [...(risks.get(department) ?? []), score]);
+        }
         const openOf = new Map(open.map((b) => [b.key, b.count]));
         return {
           day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10),
-          departments: buckets.map((b) => ({
-            id: b.key, alerts: b.count, open: openOf.get(b.key) ?? 0, prioritySum: b.prioritySum,
-            alertPoints: riskScore({ openAlerts: b.count, prioritySum: b.prioritySum, backupPoints: 0, expectedSources: 0, silentSources: 0 }).components.alerts,
+          departments: all.map((b) => ({
+            id: b.key, alerts: b.count, open: openOf.get(b.key) ?? 0, alertRisk: departmentScore(risks.get(b.key) ?? []).score,
           })),
         };
       }));
@@ -90,25 +103,17 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
       // Event counts default to the last 24 hours: a bounded range on the (system, time) index.
       const eventRange = { from: range.from ?? new Date(now.getTime() - DAY_MS).toISOString(), ...(range.to ? { to: range.to } : {}) };
       const withScope = scope ? { scope } : {};
-      const [alerts, recent, datasets, backups, statuses] = await Promise.all([
-        store.alerts.priorityBy({ status: [...OPEN_ALERT_STATUSES], system: [system.id], ...range, ...withScope }, 'system'),
+      const [groups, recent, datasets, backups, statuses] = await Promise.all([
+        store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], system: [system.id], ...range, ...withScope }),
         store.alerts.search({ system: [system.id], ...range, ...withScope }, { size: 20 }),
         store.events.countBy({ filters: { 'shouwang.system': system.id }, ...eventRange, ...withScope }, 'event.dataset', 50),
         latestBackups(store.jobResults, scope, now, [system.id]),
         coverage(inventory, scope, now),
       ]);
-      const open = alerts[0];
       const sources = statuses.filter((s) => s.system === system.id);
-      const backup = backupState(system, backups.get(system.id));
       return {
+        ...systemPosture(system, groups, backups.get(system.id), sources, now),
         system,
-        ...riskScore({
-          openAlerts: open?.count ?? 0, prioritySum: open?.prioritySum ?? 0, backupPoints: backupPoints(backup),
-          expectedSources: sources.length, silentSources: sources.filter((s) => s.silent).length,
-        }),
-        openAlerts: open?.count ?? 0,
-        prioritySum: open?.prioritySum ?? 0,
-        backup,
         sources,
         recentAlerts: recent.items,
         events: { ...eventRange, byDataset: datasets },

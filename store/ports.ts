@@ -121,10 +121,16 @@ export interface AlertQuery extends TimeRange {
 export const ALERT_GROUP_FIELDS = ['status', 'level', 'department', 'system', 'ruleId', 'assignee'] as const;
 export type AlertGroupField = (typeof ALERT_GROUP_FIELDS)[number];
 
-/** A group of alerts with the sum and maximum of their priorities (1–20 each). */
-export interface PriorityBucket extends Bucket {
-  prioritySum: number;
+
+/** Alerts of one rule on one system: the unit the risk score counts once (console/posture). */
+export interface AlertProblem {
+  system: string;
+  department?: string;
+  ruleId: string;
+  ruleTitle: string;
+  count: number;
   maxPriority: number;
+  lastSeen: string;
 }
 
 export interface AlertStore {
@@ -136,8 +142,8 @@ export interface AlertStore {
   /** Sorted by last seen; the time range applies to last seen. */
   search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>>;
   countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]>;
-  /** Like countBy, with each group's priority sum and maximum (risk posture), in one grouped query; sorted by sum, then key. */
-  priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]>;
+  /** Alerts with a system grouped by (system, rule), in one grouped query; sorted by system, then rule. */
+  problems(query: AlertQuery): Promise<AlertProblem[]>;
 }
 
 export interface AssetStore {

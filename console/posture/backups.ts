@@ -1,10 +1,7 @@
 import { BACKUP_CHECK_KIND, DRILL_KIND } from '../../backup/index.js';
 import type { JobResult } from '../../core/index.js';
 import type { JobResultStore, Scope } from '../../store/index.js';
-import { BACKUP_LOOKBACK_DAYS, DRILL_LOOKBACK_DAYS, type CheckStatus } from './score.js';
-
-export type Site = 'same-city' | 'off-site';
-export const SITES: readonly Site[] = ['same-city', 'off-site'];
+import { BACKUP_LOOKBACK_DAYS, DRILL_LOOKBACK_DAYS, type CheckStatus, type Site } from './score.js';
 
 /** The latest check run of one system at one site (or across sites): every check of that run. */
 export interface LatestRun {

@@ -1,5 +1,5 @@
 export * from './score.js';
-export { latestBackups, worse, SITES } from './backups.js';
-export type { LatestRun, Site, SystemBackups } from './backups.js';
-export { backupState, byRisk, cachedCoverage, computePosture } from './posture.js';
+export { latestBackups, worse } from './backups.js';
+export type { LatestRun, SystemBackups } from './backups.js';
+export { backupState, byRisk, cachedCoverage, computePosture, systemPosture } from './posture.js';
 export type { CoverageSource, DepartmentPosture, Posture, SystemPosture } from './posture.js';

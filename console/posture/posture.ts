@@ -1,16 +1,17 @@
 import { expectedSources, sourceStatuses, type SourceStatus } from '../../analyzers/index.js';
 import type { BusinessSystem, Department, Inventory } from '../../core/index.js';
 import type { Scope, Store, TimeRange } from '../../store/index.js';
-import { latestBackups, SITES, type SystemBackups } from './backups.js';
-import { backupPoints, OPEN_ALERT_STATUSES, riskScore, type BackupState, type Score } from './score.js';
+import { SILENT_SOURCE_RULE } from '../../analyzers/index.js';
+import { latestBackups, type SystemBackups } from './backups.js';
+import { departmentScore, OPEN_ALERT_STATUSES, SITES, systemScore, type AlertGroup, type BackupState, type Score } from './score.js';
 
 export interface SystemPosture extends Score {
   id: string;
   name: string;
+  nameEn?: string;
   department: string;
   mlpsLevel: number;
   openAlerts: number;
-  prioritySum: number;
   maxPriority: number;
   backup: BackupState;
   sources: { expected: number; silent: string[] };
@@ -19,9 +20,9 @@ export interface SystemPosture extends Score {
 export interface DepartmentPosture extends Score {
   id: string;
   name: string;
+  nameEn?: string;
   systems: number;
   openAlerts: number;
-  prioritySum: number;
   sources: { expected: number; silent: number };
 }
 
@@ -73,53 +74,50 @@ export function backupState(system: BusinessSystem, backups: SystemBackups | und
   return state;
 }
 
+/** One system's posture from its open alert groups, backup results and source statuses. */
+export function systemPosture(
+  system: BusinessSystem, groups: readonly AlertGroup[], backups: SystemBackups | undefined, sources: readonly SourceStatus[], now: Date,
+): SystemPosture {
+  // Silent-source alerts are the silent sources themselves: counted once, as coverage.
+  const alerts = groups.filter((g) => g.ruleId !== SILENT_SOURCE_RULE.id);
+  const silent = sources.filter((s) => s.silent).map((s) => s.name);
+  const backup = backupState(system, backups);
+  return {
+    id: system.id, name: system.name, ...(system.nameEn ? { nameEn: system.nameEn } : {}), department: system.department,
+    mlpsLevel: system.mlpsLevel,
+    ...systemScore({ system: system.id, mlpsLevel: system.mlpsLevel, alerts, backup, sources: { expected: sources.length, silent } }, now),
+    openAlerts: groups.reduce((n, g) => n + g.count, 0), maxPriority: Math.max(0, ...groups.map((g) => g.maxPriority)),
+    backup, sources: { expected: sources.length, silent },
+  };
+}
+
 /**
- * Risk per system and department from grouped queries only: two grouped alert aggregations, the
- * recent backup results, and the (cached) source statuses; events are never loaded one by one.
+ * Risk per system and department from grouped queries only: open alerts grouped by (system, rule),
+ * the recent backup results, and the (cached) source statuses; events are never loaded one by one.
  */
 export async function computePosture(
   store: Store, coverage: CoverageSource, scope: Scope | undefined, range: TimeRange, now = new Date(),
 ): Promise<Posture> {
   const inventory = await store.assets.getInventory(scope);
-  const alertQuery = { status: [...OPEN_ALERT_STATUSES], ...range, ...(scope ? { scope } : {}) };
-  const [bySystem, byDepartment, backups, statuses] = await Promise.all([
-    store.alerts.priorityBy(alertQuery, 'system'),
-    store.alerts.priorityBy(alertQuery, 'department'),
+  const [problems, backups, statuses] = await Promise.all([
+    store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], ...range, ...(scope ? { scope } : {}) }),
     latestBackups(store.jobResults, scope, now, inventory.systems.map((s) => s.id)),
     coverage(inventory, scope, now),
   ]);
-  const alertsOf = new Map(bySystem.map((bucket) => [bucket.key, bucket]));
-  const departmentAlerts = new Map(byDepartment.map((bucket) => [bucket.key, bucket]));
+  const groupsOf = new Map<string, AlertGroup[]>();
+  for (const problem of problems) groupsOf.set(problem.system, [...(groupsOf.get(problem.system) ?? []), problem]);
   const sourcesOf = new Map<string, SourceStatus[]>();
   for (const status of statuses) sourcesOf.set(status.system, [...(sourcesOf.get(status.system) ?? []), status]);
 
-  const systems = inventory.systems.map((system): SystemPosture => {
-    const alerts = alertsOf.get(system.id);
-    const sources = sourcesOf.get(system.id) ?? [];
-    const silent = sources.filter((s) => s.silent).map((s) => s.name);
-    const backup = backupState(system, backups.get(system.id));
-    return {
-      id: system.id, name: system.name, department: system.department, mlpsLevel: system.mlpsLevel,
-      ...riskScore({
-        openAlerts: alerts?.count ?? 0, prioritySum: alerts?.prioritySum ?? 0, backupPoints: backupPoints(backup),
-        expectedSources: sources.length, silentSources: silent.length,
-      }),
-      openAlerts: alerts?.count ?? 0, prioritySum: alerts?.prioritySum ?? 0, maxPriority: alerts?.maxPriority ?? 0,
-      backup, sources: { expected: sources.length, silent },
-    };
-  });
+  const systems = inventory.systems.map((system) =>
+    systemPosture(system, groupsOf.get(system.id) ?? [], backups.get(system.id), sourcesOf.get(system.id) ?? [], now));
   const departments = inventory.departments.map((department: Department): DepartmentPosture => {
     const own = systems.filter((s) => s.department === department.id);
-    const alerts = departmentAlerts.get(department.id);
-    const expected = own.reduce((n, s) => n + s.sources.expected, 0);
-    const silent = own.reduce((n, s) => n + s.sources.silent.length, 0);
     return {
-      id: department.id, name: department.name, systems: own.length,
-      ...riskScore({
-        openAlerts: alerts?.count ?? 0, prioritySum: alerts?.prioritySum ?? 0,
-        backupPoints: Math.max(0, ...own.map((s) => s.components.backup)), expectedSources: expected, silentSources: silent,
-      }),
-      openAlerts: alerts?.count ?? 0, prioritySum: alerts?.prioritySum ?? 0, sources: { expected, silent },
+      id: department.id, name: department.name, ...(department.nameEn ? { nameEn: department.nameEn } : {}), systems: own.length,
+      ...departmentScore(own),
+      openAlerts: own.reduce((n, s) => n + s.openAlerts, 0),
+      sources: { expected: own.reduce((n, s) => n + s.sources.expected, 0), silent: own.reduce((n, s) => n + s.sources.silent.length, 0) },
     };
   });
   return { at: now.toISOString(), departments, systems };

@@ -1,24 +1,31 @@
 /**
- * The risk score (0–100) of a system or a department, kept simple enough to explain on one line:
+ * The risk score (0–100) of a system or a department. Each distinct problem has a weight w in
+ * [0, 1); weights combine like independent chances, so every further problem adds less
+ * (diminishing returns) and no sum is ever capped:
  *
- *   score = min(100, alerts + backup + coverage)
- *   alerts   = min(60, Σ priority of open alerts)            priority = rule level (1–5) × MLPS level (1–4), 1…20;
- *                                                             open = new, acknowledged, in_progress
- *   backup   = min(30, Σ per site (同城, 异地): 15 when the latest check run failed or there is none
- *                       within BACKUP_LOOKBACK_DAYS, 5 when it warned; + latest drill: 10 failed, 5 warned)
- *                       — only for systems with a backup policy
- *   coverage = round(20 × silent sources / expected sources)
+ *   risk = 100 × (1 − Π (1 − wᵢ))
  *
- * A department is scored the same way over its aggregates: all its open alerts, the worst backup
- * points among its systems, and its silent share of all its expected sources.
+ * Problems of a system, each counted once (L = MLPS level / 4: level 4 weighs 1, level 1 weighs 0.25):
+ *   open alerts, one problem per rule   w = 0.8 × maxPriority / 20 × 0.5^(age / 7 days)
+ *                                         (priority = rule level × MLPS level, age = since its newest last seen)
+ *   a backup site (同城, 异地)          w = 0.5 × L when its latest check run failed or none ran in
+ *                                         BACKUP_LOOKBACK_DAYS; 0.15 × L when it warned
+ *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned
+ *   silent log sources, one problem      w = 0.6 × L × silent / expected
+ * Silent-source alerts are not counted again as alerts: the silent sources are that problem.
+ *
+ * The components (alerts, backup, coverage) are the same union over each kind's problems alone.
+ * A department is its worst system plus half of the mean of its other systems' risk over the
+ * headroom left: worst + (100 − worst) × ½ × mean(others) / 100, so one bad system is never
+ * averaged away and more bad systems still raise it.
  */
-export const ALERT_POINTS_MAX = 60;
-export const BACKUP_POINTS_MAX = 30;
-export const COVERAGE_POINTS_MAX = 20;
-export const SITE_FAIL_POINTS = 15;
-export const SITE_WARN_POINTS = 5;
-export const DRILL_FAIL_POINTS = 10;
-export const DRILL_WARN_POINTS = 5;
+export const ALERT_WEIGHT = 0.8;
+export const ALERT_HALF_LIFE_DAYS = 7;
+export const SITE_FAIL_WEIGHT = 0.5;
+export const SITE_WARN_WEIGHT = 0.15;
+export const DRILL_FAIL_WEIGHT = 0.3;
+export const DRILL_WARN_WEIGHT = 0.1;
+export const SILENT_WEIGHT = 0.6;
 /** A site with no check run in this many days counts as failed. */
 export const BACKUP_LOOKBACK_DAYS = 8;
 /** Drills are rarer (monthly, quarterly): the latest within this many days counts. */
@@ -27,6 +34,8 @@ export const DRILL_LOOKBACK_DAYS = 120;
 export const OPEN_ALERT_STATUSES = ['new', 'acknowledged', 'in_progress'] as const;
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
+export type Site = 'same-city' | 'off-site';
+export const SITES: readonly Site[] = ['same-city', 'off-site'];
 
 export interface BackupState {
   /** Whether the system has a backup policy at all; without one, backup adds nothing. */
@@ -36,12 +45,28 @@ export interface BackupState {
   drill?: CheckStatus;
 }
 
-export interface ScoreInput {
-  openAlerts: number;
-  prioritySum: number;
-  backupPoints: number;
-  expectedSources: number;
-  silentSources: number;
+/** Open alerts of one rule on one system (store: AlertStore.problems). */
+export interface AlertGroup {
+  ruleId: string;
+  ruleTitle: string;
+  count: number;
+  maxPriority: number;
+  lastSeen: string;
+}
+
+export type ReasonKind = 'alert' | 'backup' | 'drill' | 'coverage';
+
+/** One problem behind a score: what it is and how much it weighs on its own (0–100). */
+export interface Reason {
+  kind: ReasonKind;
+  /** 0–100: this problem alone would give this score. */
+  points: number;
+  system: string;
+  /** Rule id (alert), site (backup) or absent. */
+  ref?: string;
+  /** zh-CN, and the same in English. */
+  text: string;
+  textEn: string;
 }
 
 export interface ScoreComponents {
@@ -53,22 +78,109 @@ export interface ScoreComponents {
 export interface Score {
   score: number;
   components: ScoreComponents;
+  /** Heaviest first. */
+  reasons: Reason[];
 }
 
-const sitePoints = (status: CheckStatus | undefined) =>
-  status === undefined || status === 'fail' ? SITE_FAIL_POINTS : status === 'warn' ? SITE_WARN_POINTS : 0;
-
-export function backupPoints(state: BackupState): number {
-  if (!state.policy) return 0;
-  const drill = state.drill === 'fail' ? DRILL_FAIL_POINTS : state.drill === 'warn' ? DRILL_WARN_POINTS : 0;
-  return Math.min(BACKUP_POINTS_MAX, sitePoints(state.sites['same-city']) + sitePoints(state.sites['off-site']) + drill);
+export interface SystemProblems {
+  system: string;
+  mlpsLevel: number;
+  alerts: readonly AlertGroup[];
+  backup: BackupState;
+  sources: { expected: number; silent: readonly string[] };
 }
 
-export function riskScore(input: ScoreInput): Score {
-  const components: ScoreComponents = {
-    alerts: Math.min(ALERT_POINTS_MAX, input.prioritySum),
-    backup: Math.min(BACKUP_POINTS_MAX, input.backupPoints),
-    coverage: input.expectedSources ? Math.round((COVERAGE_POINTS_MAX * input.silentSources) / input.expectedSources) : 0,
+const DAY_MS = 86_400_000;
+const SITE_NAMES: Record<Site, [string, string]> = { 'same-city': ['同城备份', 'Same-city backup'], 'off-site': ['异地备份', 'Off-site backup'] };
+
+/** A weight as whole points; the epsilon keeps 0.3 × 0.75 at 23, not 22 (binary fractions). */
+const points = (weight: number) => Math.round(100 * weight + 1e-9);
+
+/** 100 × (1 − Π (1 − w)), rounded to a whole point. */
+export function union(weights: readonly number[]): number {
+  let keep = 1;
+  for (const w of weights) keep *= 1 - Math.min(Math.max(w, 0), 0.999);
+  return points(1 - keep);
+}
+
+const levelWeight = (mlpsLevel: number) => Math.min(Math.max(mlpsLevel, 1), 4) / 4;
+
+export function alertWeight(group: AlertGroup, now: Date): number {
+  const ageDays = Math.max(0, now.getTime() - Date.parse(group.lastSeen)) / DAY_MS;
+  return ALERT_WEIGHT * (Math.min(group.maxPriority, 20) / 20) * 0.5 ** (ageDays / ALERT_HALF_LIFE_DAYS);
+}
+
+interface Weighted extends Omit<Reason, 'points'> {
+  weight: number;
+}
+
+function problemsOf(input: SystemProblems, now: Date): Weighted[] {
+  const level = levelWeight(input.mlpsLevel);
+  const out: Weighted[] = input.alerts.map((group) => ({
+    kind: 'alert', system: input.system, ref: group.ruleId, weight: alertWeight(group, now),
+    text: `${group.ruleTitle}（${group.count} 条，优先级 ${group.maxPriority}）`,
+    textEn: `${group.ruleTitle} (${group.count} alerts, priority ${group.maxPriority})`,
+  }));
+  if (input.backup.policy) {
+    for (const site of SITES) {
+      const status = input.backup.sites[site];
+      if (status === 'pass') continue;
+      const weight = (status === 'warn' ? SITE_WARN_WEIGHT : SITE_FAIL_WEIGHT) * level;
+      const [zh, en] = SITE_NAMES[site];
+      const [stateZh, stateEn] = status === undefined ? [`${BACKUP_LOOKBACK_DAYS} 天内未核验`, `not checked in ${BACKUP_LOOKBACK_DAYS} days`]
+        : status === 'warn' ? ['核验告警', 'check warned'] : ['核验失败', 'check failed'];
+      out.push({ kind: 'backup', system: input.system, ref: site, weight, text: `${zh}：${stateZh}`, textEn: `${en}: ${stateEn}` });
+    }
+    const drill = input.backup.drill;
+    if (drill === 'fail' || drill === 'warn') {
+      out.push({
+        kind: 'drill', system: input.system, weight: (drill === 'fail' ? DRILL_FAIL_WEIGHT : DRILL_WARN_WEIGHT) * level,
+        text: drill === 'fail' ? '最近一次恢复演练失败' : '最近一次恢复演练告警',
+        textEn: drill === 'fail' ? 'Latest restore drill failed' : 'Latest restore drill warned',
+      });
+    }
+  }
+  const { expected, silent } = input.sources;
+  if (expected && silent.length) {
+    out.push({
+      kind: 'coverage', system: input.system, weight: SILENT_WEIGHT * level * (silent.length / expected),
+      text: `${silent.length}/${expected} 个日志源静默：${silent.join('，')}`,
+      textEn: `${silent.length} of ${expected} log sources silent: ${silent.join(', ')}`,
+    });
+  }
+  return out;
+}
+
+const toReason = ({ weight, ...rest }: Weighted): Reason => ({ ...rest, points: points(weight) });
+const byPoints = (a: Reason, b: Reason) => b.points - a.points || a.text.localeCompare(b.text);
+
+export function systemScore(input: SystemProblems, now: Date): Score {
+  const problems = problemsOf(input, now);
+  const of = (...kinds: ReasonKind[]) => union(problems.filter((p) => kinds.includes(p.kind)).map((p) => p.weight));
+  return {
+    score: union(problems.map((p) => p.weight)),
+    components: { alerts: of('alert'), backup: of('backup', 'drill'), coverage: of('coverage') },
+    reasons: problems.map(toReason).sort(byPoints),
   };
-  return { score: Math.min(100, components.alerts + components.backup + components.coverage), components };
+}
+
+/** A department's score from its systems' scores (see the formula above); reasons: the heaviest of all its systems. */
+export function departmentScore(systems: readonly Score[], reasonLimit = 10): Score {
+  const combine = (values: number[]) => {
+    if (!values.length) return 0;
+    const sorted = [...values].sort((a, b) => b - a);
+    const worst = sorted[0]!;
+    const rest = sorted.slice(1);
+    const mean = rest.length ? rest.reduce((n, v) => n + v, 0) / rest.length : 0;
+    return Math.round(worst + ((100 - worst) * 0.5 * mean) / 100);
+  };
+  return {
+    score: combine(systems.map((s) => s.score)),
+    components: {
+      alerts: combine(systems.map((s) => s.components.alerts)),
+      backup: combine(systems.map((s) => s.components.backup)),
+      coverage: combine(systems.map((s) => s.components.coverage)),
+    },
+    reasons: systems.flatMap((s) => s.reasons).sort(byPoints).slice(0, reasonLimit),
+  };
 }

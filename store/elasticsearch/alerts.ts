@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, PriorityBucket, Scope } from '../ports.js';
+import type { AlertGroupField, AlertProblem, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, searchPage, termsClause, type Clause } from './query.js';
 import { call, translateError } from './translate.js';
@@ -119,25 +119,43 @@ export class ElasticsearchAlertStore implements AlertStore {
     return buckets.map((bucket) => ({ key: String(bucket.key), count: bucket.doc_count }));
   }
 
-  async priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]> {
-    const target = GROUP_FIELDS[field];
-    if (!target) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
-    const response = await call(() => this.#client.search({
-      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
-      aggregations: {
-        groups: {
-          terms: { field: target, size: 1000 },
-          aggregations: { prioritySum: { sum: { field: 'priority' } }, maxPriority: { max: { field: 'priority' } } },
+
+  async problems(query: AlertQuery): Promise<AlertProblem[]> {
+    type Group = {
+      key: { system: string; ruleId: string }; doc_count: number; maxPriority: { value: number | null }; lastSeen: { value: number | null };
+      department: estypes.AggregationsStringTermsAggregate; title: estypes.AggregationsStringTermsAggregate;
+    };
+    const problems: AlertProblem[] = [];
+    let after: Record<string, string> | undefined;
+    do {
+      const response = await call(() => this.#client.search({
+        index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+        aggregations: {
+          groups: {
+            composite: {
+              size: 1000, sources: [{ system: { terms: { field: 'system' } } }, { ruleId: { terms: { field: 'rule.id' } } }],
+              ...(after ? { after } : {}),
+            },
+            aggregations: {
+              maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
+              department: { terms: { field: 'department', size: 1 } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
+            },
+          },
         },
-      },
-    }));
-    type Group = estypes.AggregationsStringTermsBucket & { prioritySum: { value: number }; maxPriority: { value: number | null } };
-    const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate).buckets as Group[];
-    return buckets
-      .map((bucket) => ({
-        key: String(bucket.key), count: bucket.doc_count, prioritySum: bucket.prioritySum.value, maxPriority: bucket.maxPriority.value ?? 0,
-      }))
-      .sort((x, y) => y.prioritySum - x.prioritySum || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+      }));
+      const groups = response.aggregations?.groups as { buckets: Group[]; after_key?: Record<string, string> };
+      for (const group of groups.buckets) {
+        const department = (group.department.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+        const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+        problems.push({
+          system: group.key.system, ...(department !== undefined ? { department: String(department) } : {}), ruleId: group.key.ruleId,
+          ruleTitle: String(title ?? group.key.ruleId), count: group.doc_count, maxPriority: group.maxPriority.value ?? 0,
+          lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
+        });
+      }
+      after = groups.buckets.length ? groups.after_key : undefined;
+    } while (after);
+    return problems;
   }
 
   async #load(id: string): Promise<{ alert: Alert; seqNo: number; primaryTerm: number } | undefined> {

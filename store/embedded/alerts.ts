@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { toMillis } from '../paging.js';
-import type { AlertGroupField, AlertQuery, AlertStore, Bucket, Page, PageRequest, PriorityBucket, Scope } from '../ports.js';
+import type { AlertGroupField, AlertProblem, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
 import { keysetPage, Where } from './sql.js';
 
 const GROUP_COLUMNS: Record<AlertGroupField, string> = {
@@ -99,14 +99,17 @@ export class EmbeddedAlertStore implements AlertStore {
     return rows.map((row) => ({ key: String(row.key), count: row.count }));
   }
 
-  async priorityBy(query: AlertQuery, field: AlertGroupField): Promise<PriorityBucket[]> {
-    const column = GROUP_COLUMNS[field];
-    if (!column) throw StoreErrors.invalidQuery(`cannot group alerts by ${JSON.stringify(field)}`);
-    const where = alertWhere(query).add(`${column} IS NOT NULL`);
+
+  async problems(query: AlertQuery): Promise<AlertProblem[]> {
+    const where = alertWhere(query).add('system IS NOT NULL');
+    // The title is the same for every alert of a rule; SQLite takes it from the row of the newest last_seen.
     const rows = this.#db
-      .prepare(`SELECT ${column} AS key, count(*) AS count, sum(priority) AS prioritySum, max(priority) AS maxPriority
-        FROM alerts ${where.sql} GROUP BY key ORDER BY prioritySum DESC, key`)
-      .all(...where.params) as PriorityBucket[];
-    return rows.map((row) => ({ key: String(row.key), count: row.count, prioritySum: row.prioritySum ?? 0, maxPriority: row.maxPriority ?? 0 }));
+      .prepare(`SELECT system, max(department) AS department, rule_id AS ruleId, max(last_seen) AS lastSeen,
+          coalesce(json_extract(doc, '$.rule.title'), rule_id) AS ruleTitle, count(*) AS count, max(priority) AS maxPriority
+        FROM alerts ${where.sql} GROUP BY system, rule_id ORDER BY system, rule_id`)
+      .all(...where.params) as (Omit<AlertProblem, 'lastSeen' | 'department'> & { lastSeen: number; department: string | null })[];
+    return rows.map(({ department, lastSeen, maxPriority, ...row }) => ({
+      ...row, ...(department ? { department } : {}), maxPriority: maxPriority ?? 0, lastSeen: new Date(lastSeen).toISOString(),
+    }));
   }
 }

@@ -178,8 +178,12 @@ describe('console in Debian chromium', () => {
     await page.getByRole('link', { name: '税务局' }).click();
     await page.getByRole('link', { name: '电子税务门户' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('系统：电子税务门户');
-    await page.getByRole('link', { name: 'SSH 暴力破解 / SSH brute force' }).waitFor();
+    await page.getByRole('link', { name: 'SSH 暴力破解 / SSH brute force', exact: true }).waitFor();
     await page.getByText('Failed password for root from 10.0.0.1').first().waitFor();
+    // Each score says why: the alert group behind it, linked to that rule's open alerts on this system.
+    const reason = page.locator('dd .reasons a').first();
+    expect(await reason.textContent()).toMatch(/^SSH 暴力破解 \/ SSH brute force（1 条，优先级 \d+）$/);
+    expect(await reason.getAttribute('href')).toBe(`#/alerts?system=${ids.portal}&rule=rule-high-${tag}&status=new%2Cacknowledged%2Cin_progress`);
     await screenshot(page, '03-posture-system');
   });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { alertId, parseInventory, type Alert, type AlertStatus, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
-import { cachedCoverage, riskScore } from '../../console/index.js';
+import { cachedCoverage, departmentScore, systemScore, union } from '../../console/index.js';
 import { login, seedUser, testApp, type Client } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-posture-'));
@@ -82,28 +82,55 @@ describe('posture API', () => {
     await store.close();
   });
 
-  it('scores each system and department by the documented formula and returns the components', async () => {
+  it('scores each system and department by the documented formula and returns the components and reasons', async () => {
     const response = await admin.get('/api/posture');
     expect(response.statusCode).toBe(200);
     const posture = response.json();
     const system = (id: string) => posture.systems.find((s: { id: string }) => s.id === id);
-    // a1: alerts 15 + 12 (resolved 4 left out); backup off-site warn 5 + drill fail 10; coverage 20 × 1/2.
-    expect(system(a1)).toMatchObject({ score: 52, components: { alerts: 27, backup: 15, coverage: 10 }, openAlerts: 2, maxPriority: 15 });
+    // a1 (level 3, L = 0.75): alerts 0.8 × 15/20 and 0.8 × 12/20 (the resolved one left out); off-site warned
+    // 0.15 × L, drill failed 0.3 × L; one of two sources silent 0.6 × L × ½.
+    const a1Weights = { alerts: [0.6, 0.48], backup: [0.1125, 0.225], coverage: [0.225] };
+    expect(system(a1)).toMatchObject({
+      score: union(Object.values(a1Weights).flat()),
+      components: { alerts: union(a1Weights.alerts), backup: union(a1Weights.backup), coverage: union(a1Weights.coverage) },
+      openAlerts: 2, maxPriority: 15,
+    });
+    expect(system(a1).score).toBe(89);
+    expect(system(a1).reasons.map((r: { kind: string; ref?: string; points: number }) => [r.kind, r.ref, r.points])).toEqual([
+      ['alert', 'rule-1', 60], ['alert', 'rule-2', 48], ['coverage', undefined, 23], ['drill', undefined, 23], ['backup', 'off-site', 11],
+    ]);
     expect(system(a1).backup).toEqual({ policy: true, sites: { 'same-city': 'pass', 'off-site': 'warn' }, drill: 'fail' });
     expect(system(a1).sources).toEqual({ expected: 2, silent: [`${a1}-h2`] });
-    expect(system(a2)).toMatchObject({ score: 6, components: { alerts: 6, backup: 0, coverage: 0 } });
-    // b1: alerts 20; no check run at either site 15 + 15; its only source silent 20.
-    expect(system(b1)).toMatchObject({ score: 70, components: { alerts: 20, backup: 30, coverage: 20 } });
+    // a2 (level 2, no backup policy, its database audit reports): one in-progress alert 0.8 × 6/20.
+    expect(system(a2)).toMatchObject({ score: 24, components: { alerts: 24, backup: 0, coverage: 0 } });
+    // b1 (level 3): alert 0.8 × 20/20; no check run at either site 2 × 0.5 × L; its only source silent 0.6 × L.
+    expect(system(b1)).toMatchObject({ score: union([0.8, 0.375, 0.375, 0.45]), components: { alerts: 80, backup: union([0.375, 0.375]), coverage: 45 } });
+    expect(system(b1).score).toBe(96);
     const department = (id: string) => posture.departments.find((d: { id: string }) => d.id === id);
-    // A: all its open alerts 33, the worst system backup 15, 1 of 3 sources silent → round(20/3) = 7.
-    expect(department(A)).toMatchObject({ score: 55, components: { alerts: 33, backup: 15, coverage: 7 }, systems: 2, openAlerts: 3 });
-    expect(department(B)).toMatchObject({ score: 70 });
+    // A: its worst system 89, plus half the mean of the others (24) over the 11 points of headroom.
+    expect(department(A)).toMatchObject({ score: 90, systems: 2, openAlerts: 3 });
+    expect(department(A).reasons[0]).toMatchObject({ kind: 'alert', system: a1, ref: 'rule-1' });
+    expect(department(B)).toMatchObject({ score: 96 });
     expect(posture.systems.map((s: { id: string }) => s.id)).toEqual([b1, a1, a2]);
   });
 
-  it('caps the alert points and the total', () => {
-    expect(riskScore({ openAlerts: 50, prioritySum: 400, backupPoints: 45, expectedSources: 4, silentSources: 4 }))
-      .toEqual({ score: 100, components: { alerts: 60, backup: 30, coverage: 20 } });
+  it('adds less for every further problem, never reaches 100 from a pile of small ones, and forgets old alerts', () => {
+    const steps = [1, 2, 3, 10, 50].map((n) => union(Array.from({ length: n }, () => 0.1)));
+    expect(steps).toEqual([10, 19, 27, 65, 99]);
+    const alert = (priority: number, lastSeen: string) => ({ ruleId: `r${priority}`, ruleTitle: 't', count: 1, maxPriority: priority, lastSeen });
+    const at = new Date('2026-12-01T00:00:00.000Z');
+    const score = (lastSeen: string) => systemScore({
+      system: 's', mlpsLevel: 3, alerts: [alert(20, lastSeen)], backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] },
+    }, at).score;
+    expect([score(at.toISOString()), score('2026-11-24T00:00:00.000Z'), score('2026-11-17T00:00:00.000Z')]).toEqual([80, 40, 20]);
+  });
+
+  it('keeps a department at least as risky as its worst system, and raises it for each further bad one', () => {
+    const of = (...scores: number[]) => departmentScore(scores.map((score) => ({ score, components: { alerts: score, backup: 0, coverage: 0 }, reasons: [] }))).score;
+    expect(of(90, 0, 0, 0)).toBe(90);
+    expect(of(90, 40)).toBe(92);
+    expect(of(90, 90, 90)).toBe(95);
+    expect(of(10, 10)).toBe(10 + Math.round(90 * 0.5 * 0.1));
   });
 
   it('counts only alerts last seen in the requested range', async () => {
@@ -113,23 +140,23 @@ describe('posture API', () => {
 
   it('lists the top risks, riskiest first', async () => {
     const top = (await admin.get('/api/posture/top?limit=2')).json();
-    expect(top.systems.map((s: { id: string; score: number }) => [s.id, s.score])).toEqual([[b1, 70], [a1, 52]]);
+    expect(top.systems.map((s: { id: string; score: number }) => [s.id, s.score])).toEqual([[b1, 96], [a1, 89]]);
   });
 
-  it('trends alerts per day and department', async () => {
+  it('trends alerts per day and department, with the alert risk of each day', async () => {
     const trend = (await admin.get('/api/posture/trend?days=3')).json();
     expect(trend.days).toHaveLength(3);
-    const totals = (department: string) => trend.days.flatMap((d: { departments: { id: string }[] }) => d.departments)
-      .filter((d: { id: string }) => d.id === department)
-      .reduce((sum: { alerts: number; open: number; prioritySum: number }, d: { alerts: number; open: number; prioritySum: number }) =>
-        ({ alerts: sum.alerts + d.alerts, open: sum.open + d.open, prioritySum: sum.prioritySum + d.prioritySum }), { alerts: 0, open: 0, prioritySum: 0 });
-    expect(totals(A)).toEqual({ alerts: 4, open: 3, prioritySum: 37 });
-    expect(totals(B)).toEqual({ alerts: 1, open: 1, prioritySum: 20 });
+    const of = (department: string) => trend.days.map((d: { departments: { id: string; alerts: number; open: number; alertRisk: number }[] }) =>
+      d.departments.find((x) => x.id === department)).filter(Boolean).map(({ alerts, open, alertRisk }: Record<string, number>) => ({ alerts, open, alertRisk }));
+    // Today: A's alerts of a1 (15, 12, 4) → 83 and a2 (6) → 24, whatever their status now: 83 + 17 × ½ × 24%.
+    expect(of(A)).toEqual([{ alerts: 4, open: 3, alertRisk: 85 }]);
+    expect(of(B)).toEqual([{ alerts: 1, open: 1, alertRisk: 80 }]);
   });
 
   it('drills down into one system: components, recent alerts, events by dataset', async () => {
     const detail = (await admin.get(`/api/posture/systems/${a2}`)).json();
-    expect(detail).toMatchObject({ score: 6, components: { alerts: 6, backup: 0, coverage: 0 }, openAlerts: 1 });
+    expect(detail).toMatchObject({ score: 24, components: { alerts: 24, backup: 0, coverage: 0 }, openAlerts: 1 });
+    expect(detail.reasons).toEqual([{ kind: 'alert', system: a2, ref: 'rule-4', points: 24, text: expect.stringContaining('规则 4'), textEn: expect.stringContaining('priority 6') }]);
     expect(detail.recentAlerts.map((a: Alert) => a.system)).toEqual([a2]);
     expect(detail.events.byDataset).toEqual([{ key: 'mariadb.audit', count: 1 }]);
     expect(detail.sources).toHaveLength(1);

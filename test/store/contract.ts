@@ -366,23 +366,26 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.alerts.countBy({ scope }, 'level')).toEqual([{ key: 'high', count: 3 }, { key: 'medium', count: 2 }]);
       });
 
-      it('sums alert priorities per group in one query, with the filters and the scope', async () => {
+      it('groups alerts by system and rule for the risk score: worst priority, newest last seen, in scope', async () => {
         const a = tenant();
         const b = tenant();
+        const repeat = (n: number, window: string, overrides: Partial<Alert>) =>
+          alert(a.department, n, { id: alertId(`rule-${n}`, a.department, window), ...overrides });
         await store.alerts.upsert([
-          alert(a.department, 1, { priority: 15 }), alert(a.department, 2, { priority: 6, system: `${a.department}-other` }),
-          alert(a.department, 3, { priority: 4 }), alert(b.department, 1, { priority: 20 }),
+          alert(a.department, 1, { priority: 6 }),
+          repeat(1, 'w2', { priority: 15, lastSeen: at(5 * HOUR) }),
+          alert(a.department, 2, { priority: 4, system: `${a.department}-other` }),
+          alert(a.department, 3, { priority: 18, system: `${a.department}-other` }),
+          alert(b.department, 1, { priority: 20 }),
         ]);
         await store.alerts.update(alert(a.department, 3).id, { status: 'resolved', actor: 'x' }, a.scope);
         await refresh(store);
-        expect(await store.alerts.priorityBy({ scope: a.scope }, 'system')).toEqual([
-          { key: `${a.department}-sys`, count: 2, prioritySum: 19, maxPriority: 15 },
-          { key: `${a.department}-other`, count: 1, prioritySum: 6, maxPriority: 6 },
+        expect(await store.alerts.problems({ scope: a.scope, status: ['new'] })).toEqual([
+          { system: `${a.department}-other`, department: a.department, ruleId: 'rule-2', ruleTitle: 'Rule 2', count: 1, maxPriority: 4, lastSeen: at(2 * HOUR) },
+          { system: `${a.department}-sys`, department: a.department, ruleId: 'rule-1', ruleTitle: 'Rule 1', count: 2, maxPriority: 15, lastSeen: at(5 * HOUR) },
         ]);
-        expect(await store.alerts.priorityBy({ scope: a.scope, status: ['new'] }, 'department')).toEqual([
-          { key: a.department, count: 2, prioritySum: 21, maxPriority: 15 },
-        ]);
-        expect(await store.alerts.priorityBy({ scope: a.scope, department: [b.department] }, 'department')).toEqual([]);
+        expect((await store.alerts.problems({ scope: a.scope, status: ['resolved'] })).map((p) => [p.ruleId, p.maxPriority])).toEqual([['rule-3', 18]]);
+        expect(await store.alerts.problems({ scope: a.scope, department: [b.department] })).toEqual([]);
       });
     });
 

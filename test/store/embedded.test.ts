@@ -53,7 +53,9 @@ describe('embedded store specifics', () => {
       { system: 's', host: 'h2', dataset: 'syslog', department: 'd', lastSeen: '2026-01-02T00:00:00.000Z' },
     ]);
     expect((await store.jobResults.latestPerSystem({ kind: 'backup-check' }, 1)).map((r) => [r.id, r.site])).toEqual([['r1', 'off-site']]);
-    expect(await store.alerts.priorityBy({}, 'system')).toEqual([{ key: 's', count: 1, prioritySum: 17, maxPriority: 17 }]);
+    expect(await store.alerts.problems({})).toEqual([
+      { system: 's', department: 'd', ruleId: 'r', ruleTitle: 'r', count: 1, maxPriority: 17, lastSeen: '1970-01-01T00:00:00.000Z' },
+    ]);
     await store.close();
   });
 

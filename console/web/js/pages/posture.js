@@ -1,5 +1,5 @@
-import { api, isMissingRoute } from '../api.js';
-import { t, formatTime, localMessage } from '../i18n.js';
+import { api } from '../api.js';
+import { t, formatTime, getLang } from '../i18n.js';
 import { href } from '../router.js';
 import { h, clear, load, empty, table, badge, errorBox } from '../ui.js';
 
@@ -24,6 +24,25 @@ window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
 const scoreClass = (score) => (score >= 60 ? 'risk-high' : score >= 30 ? 'risk-medium' : 'risk-low');
 const scoreCell = (item) => h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score));
 const components = (item) => `${t('alertPoints')} ${item.components?.alerts ?? 0} · ${t('backupPoints')} ${item.components?.backup ?? 0} · ${t('coveragePoints')} ${item.components?.coverage ?? 0}`;
+
+/** Where a reason leads: the alerts of that rule, the backup page, or the system's events. */
+function reasonLink(reason, departmentId) {
+  if (reason.kind === 'alert') return href('alerts', undefined, { system: reason.system, rule: reason.ref, status: 'new,acknowledged,in_progress' });
+  if (reason.kind === 'backup' || reason.kind === 'drill') return href('backups', undefined, { system: reason.system });
+  return href('posture', departmentId, { system: reason.system });
+}
+const reasonText = (reason) => (getLang() === 'en' ? reason.textEn : reason.text) ?? reason.text;
+
+/** The heaviest reasons as links, each with the points it alone would give. */
+function reasonList(item, departmentId, limit = 3) {
+  const reasons = (item.reasons ?? []).slice(0, limit);
+  if (!reasons.length) return h('span', { class: 'muted' }, t('noProblems'));
+  return h('ul', { class: 'reasons' }, reasons.map((reason) => h('li', {},
+    h('span', { class: `score ${scoreClass(reason.points)}` }, String(reason.points)), ' ',
+    h('a', { href: reasonLink(reason, departmentId ?? item.department) }, reasonText(reason)))));
+}
+
+const CHART_ROWS_MAX = 40;
 
 export function render(main, ctx, route) {
   disposeCharts();
@@ -50,22 +69,34 @@ function renderOverview(main) {
         { title: t('systems'), cell: (d) => String(d.systems) },
         { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
         { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
-        { title: t('reason'), cell: components },
+        { title: t('reasons'), cell: (d) => reasonList(d, d.id) },
       ], departments))] : empty());
     if (!departments.length) return;
-    const shown = departments.slice(0, 15).reverse();
+    // Every department when they fit; otherwise the riskiest, and the chart says how many of how many.
+    const shown = departments.slice(0, CHART_ROWS_MAX).reverse();
+    const title = departments.length > shown.length ? { text: t('shownOf', shown.length, departments.length), textStyle: { fontSize: 12 } } : undefined;
+    const rowsHeight = Math.max(240, 22 * shown.length + 60);
+    bar.style.height = heat.style.height = `${rowsHeight}px`;
+    const names = shown.map((d) => (getLang() === 'en' ? d.nameEn ?? d.name : d.name));
     chart(bar, {
-      grid: { left: 110, right: 20, top: 10, bottom: 24 }, tooltip: {},
-      xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: shown.map((d) => d.name), axisLabel: { width: 100, overflow: 'truncate' } },
+      ...(title ? { title } : {}),
+      grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
+      xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
       series: [{ type: 'bar', data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
     });
     const parts = ['alerts', 'backup', 'coverage'];
     const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
+    // Each column on its own scale: the colour is the share of that column's highest value, the label the value.
+    const maxOf = parts.map((p) => Math.max(1, ...shown.map((d) => d.components?.[p] ?? 0)));
     chart(heat, {
-      grid: { left: 110, right: 20, top: 10, bottom: 60 }, tooltip: {},
-      xAxis: { type: 'category', data: partNames }, yAxis: { type: 'category', data: shown.map((d) => d.name), axisLabel: { width: 100, overflow: 'truncate' } },
-      visualMap: { min: 0, max: 60, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, calculable: false, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
-      series: [{ type: 'heatmap', label: { show: true }, data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, d.components?.[p] ?? 0])) }],
+      title: { text: t('columnScale'), textStyle: { fontSize: 12, fontWeight: 'normal' }, bottom: 0, left: 'center' },
+      grid: { left: 150, right: 20, top: 30, bottom: 40 }, tooltip: {},
+      xAxis: { type: 'category', data: partNames, position: 'top' }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
+      visualMap: { show: false, min: 0, max: 1, dimension: 2, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
+      series: [{
+        type: 'heatmap', label: { show: true, formatter: (p) => String(p.data[3]) },
+        data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0])),
+      }],
     });
   });
   load(trend, async (el) => {
@@ -76,13 +107,16 @@ function renderOverview(main) {
       const box = h('div', { class: 'chart', id: 'trend-chart', role: 'img', 'aria-label': t('riskTrend') });
       el.append(box);
       const sum = (day, key) => day.departments.reduce((n, d) => n + (d[key] ?? 0), 0);
+      const peak = (day) => day.departments.reduce((n, d) => Math.max(n, d.alertRisk ?? 0), 0);
+      // Counts and risk have different units: two axes, the risk one fixed at 0–100.
       chart(box, {
-        grid: { left: 40, right: 20, top: 30, bottom: 30 }, tooltip: { trigger: 'axis' }, legend: { top: 0 },
-        xAxis: { type: 'category', data: days.map((d) => d.day.slice(5)) }, yAxis: { type: 'value', minInterval: 1 },
+        grid: { left: 40, right: 50, top: 40, bottom: 30 }, tooltip: { trigger: 'axis' }, legend: { top: 0 },
+        xAxis: { type: 'category', data: days.map((d) => d.day.slice(5)) },
+        yAxis: [{ type: 'value', name: t('alertCounts'), minInterval: 1 }, { type: 'value', name: t('riskAxis'), min: 0, max: 100 }],
         series: [
-          { type: 'line', name: t('alertsPerDay'), data: days.map((d) => sum(d, 'alerts')) },
-          { type: 'line', name: t('openAlerts'), data: days.map((d) => sum(d, 'open')) },
-          { type: 'line', name: t('alertPoints'), data: days.map((d) => sum(d, 'alertPoints')) },
+          { type: 'bar', name: t('alertsPerDay'), data: days.map((d) => sum(d, 'alerts')) },
+          { type: 'bar', name: t('openAlerts'), data: days.map((d) => sum(d, 'open')) },
+          { type: 'line', name: t('alertRiskPeak'), yAxisIndex: 1, data: days.map(peak) },
         ],
       });
     } catch (error) {
@@ -93,11 +127,10 @@ function renderOverview(main) {
     clear(el, h('h2', { id: 'top-h' }, t('topRisks')));
     try {
       const data = await api.get('/api/posture/top');
-      const items = data.items ?? data.systems ?? data.risks ?? (Array.isArray(data) ? data : []);
-      el.append(items.length ? h('ol', { class: 'top-risks', id: 'top-risks' }, items.slice(0, 10).map((item) => h('li', {},
+      el.append(data.systems.length ? h('ol', { class: 'top-risks', id: 'top-risks' }, data.systems.slice(0, 10).map((item) => h('li', {},
         scoreCell(item), ' ',
-        item.department ? h('a', { href: href('posture', item.department, item.department === item.id ? undefined : { system: item.id }) }, item.name ?? item.id) : (item.name ?? item.id ?? ''),
-        item.reason || item.reasons ? h('span', { class: 'muted' }, ` — ${[].concat(item.reasons ?? item.reason).map((r) => localMessage(typeof r === 'string' ? r : r.message ?? r.text ?? JSON.stringify(r))).join('；')}`) : h('span', { class: 'muted' }, ` — ${components(item)}`)))) : empty());
+        h('a', { href: href('posture', item.department, { system: item.id }) }, getLang() === 'en' ? item.nameEn ?? item.name : item.name),
+        reasonList(item, item.department, 2)))) : empty());
     } catch (error) {
       el.append(errorBox(error));
     }
@@ -113,6 +146,7 @@ function renderDepartment(main, ctx, departmentId) {
       h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
       h('h1', {}, `${t('department')}：${department?.name ?? departmentId}`),
       department ? h('p', {}, t('score'), ' ', scoreCell(department), ' · ', components(department)) : null,
+      department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10)) : null,
       h('h2', {}, t('systems')),
       systems.length ? h('div', { class: 'scroll' }, table([
         { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, s.name) },
@@ -122,6 +156,7 @@ function renderDepartment(main, ctx, departmentId) {
         { title: t('sameCity'), cell: (s) => backupCell(s.backup, 'same-city') },
         { title: t('offSite'), cell: (s) => backupCell(s.backup, 'off-site') },
         { title: t('silentSources'), cell: (s) => (s.sources?.silent ?? []).join('，') || '—' },
+        { title: t('reasons'), cell: (s) => reasonList(s, departmentId) },
       ], systems)) : empty(),
       h('p', {}, h('a', { href: href('alerts', undefined, { department: departmentId, status: '' }) }, t('viewAlerts')), ' · ',
         h('a', { href: href('events', undefined, { department: departmentId }) }, t('viewEvents'))));
@@ -136,14 +171,9 @@ function backupCell(backup, site) {
 
 function renderSystem(main, ctx, departmentId, systemId) {
   load(main, async (el) => {
-    let system;
-    try {
-      const data = await api.get(`/api/posture/systems/${encodeURIComponent(systemId)}`);
-      system = { ...data, ...data.system, sources: { silent: data.sources.filter((s) => s.silent).map((s) => s.name ?? s.key ?? '?') }, byDataset: data.events?.byDataset };
-    } catch (error) {
-      if (!isMissingRoute(error)) throw error;
-      system = (await api.get('/api/posture')).systems.find((s) => s.id === systemId);
-    }
+    // The drill-down carries the same posture fields as /api/posture (backup state included); `inventory` is the asset record.
+    const data = await api.get(`/api/posture/systems/${encodeURIComponent(systemId)}`);
+    const system = { ...data, inventory: data.system, sources: { silent: data.sources.filter((s) => s.silent).map((s) => s.name) }, byDataset: data.events?.byDataset };
     const alerts = h('section', {}, h('h2', {}, t('recentAlerts')));
     const events = h('section', {}, h('h2', {}, t('recentEvents')));
     clear(el,
@@ -152,6 +182,7 @@ function renderSystem(main, ctx, departmentId, systemId) {
       system ? h('dl', { class: 'facts' },
         h('dt', {}, t('score')), h('dd', {}, scoreCell(system)),
         h('dt', {}, t('reason')), h('dd', {}, components(system)),
+        h('dt', {}, t('reasons')), h('dd', {}, reasonList(system, departmentId, 10)),
         h('dt', {}, t('mlpsLevel')), h('dd', {}, String(system.mlpsLevel ?? '—')),
         h('dt', {}, t('openAlerts')), h('dd', {}, String(system.openAlerts ?? 0)),
         h('dt', {}, t('sameCity')), h('dd', {}, backupCell(system.backup, 'same-city')),
