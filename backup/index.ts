@@ -12,6 +12,8 @@ export type {
 export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
 export { openTarget, PathTarget, SftpTarget, parseSetTime, formatSetName } from './targets/index.js';
+export { writeDemoBackupSets, refreshDemoBackupSets, corruptDemoBackupSet, demoBackupCase } from './demo-sets.js';
+export type { DemoBackupCase } from './demo-sets.js';
 export type {
   BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions, SftpOptions, SftpLocation, TargetSpec,
 } from './targets/index.js';
@@ -23,6 +25,7 @@ export {
 export type { DrillOptions, DrillProgress, DrillStep, DrillServer, DrillEngine, ValidationOutcome } from './drill/index.js';
 export {
   BackupQueues, VERIFY_QUEUE, DRILL_QUEUE, redisConnection, startBackupWorkers, backupFailureAlert, raiseFailureAlerts, alertWindow,
+  BACKUP_ALERT_RULE_PREFIX,
   JobErrors,
 } from './jobs/index.js';
 export type { BackupJobData, ScheduleSummary, BackupWorkerOptions, BackupWorkers, BackupJobOutcome } from './jobs/index.js';

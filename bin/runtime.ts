@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 import { startBackupJobs } from './backup-command.js';
+import { demoEnabled, startDemo } from './demo.js';
 import { watchInventory } from './inventory-watch.js';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -10,7 +11,7 @@ import {
   type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { createIngestMetrics, demoLogLines, FileDeadLetterSink, ingestLines, startCollection } from '../collectors/index.js';
+import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
@@ -157,14 +158,9 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe });
     closers.push(() => collection.close());
 
-    if (config.demo.replay) {
-      const stats = await ingestLines(demoLogLines(inventory), {
-        source: 'demo', store: store.events, assets,
-        deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
-        metrics, observe,
-      });
-      await analysis.flush();
-      logger.info({ stats }, 'demo logs replayed');
+    if (demoEnabled(config)) {
+      const demo = await startDemo({ config, store, inventory: () => inventory, assets, queues, analysis, metrics, observe, logger });
+      closers.push(() => demo.close());
     }
     return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, close };
   } catch (error) {

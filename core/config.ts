@@ -141,8 +141,13 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   demo: z
     .strictObject({
-      /** Replay the bundled demo logs into the store at start. */
+      /** Replay a day of demo logs into the store at start (only while the demo runs). */
       replay: z.boolean().default(true),
+      /**
+       * The living demo: demo backup sets, live traffic from most hosts, scripted incidents every
+       * few minutes. Default: on exactly when `inventory.path` is the bundled demo inventory.
+       */
+      enabled: z.boolean().optional(),
     })
     .prefault({}),
   backup: z

@@ -12,6 +12,9 @@ const CHECK_TITLE: Record<string, string> = {
   'restore-drill': '恢复演练失败 / restore drill failed',
 };
 
+/** Rule ids of backup failure alerts start with this; the posture counts them as the backup problem they are. */
+export const BACKUP_ALERT_RULE_PREFIX = 'shouwang-backup-';
+
 /** `presence`, `integrity`, … for checks (detail.check), `restore-drill` for drills. */
 export function failedCheck(result: JobResult): string {
   return typeof result.detail.check === 'string' ? result.detail.check : result.kind;
@@ -29,7 +32,7 @@ export function alertWindow(jobCreatedAt: number): string {
  */
 export function backupFailureAlert(system: BusinessSystem, result: JobResult, window: string): Alert {
   const check = failedCheck(result);
-  const ruleId = `shouwang-backup-${check}`;
+  const ruleId = `${BACKUP_ALERT_RULE_PREFIX}${check}`;
   const groupKey = `${system.id}|${result.site ?? 'all'}`;
   const clause = typeof result.detail.clause === 'string' ? result.detail.clause : backupClause(system.mlpsLevel);
   const number = /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;

@@ -12,7 +12,8 @@
  *                                         BACKUP_LOOKBACK_DAYS; 0.15 × L when it warned
  *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned
  *   silent log sources, one problem      w = 0.6 × L × silent / expected
- * Silent-source alerts are not counted again as alerts: the silent sources are that problem.
+ * Silent-source and backup-failure alerts are not counted again as alerts: the silent sources and
+ * the failed checks are those problems.
  *
  * The components (alerts, backup, coverage) are the same union over each kind's problems alone.
  * A department is its worst system plus half of the mean of its other systems' risk over the
