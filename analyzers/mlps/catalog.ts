@@ -39,6 +39,18 @@ export interface MlpsItem {
   equivalents: string[];
 }
 
+/** One clause an alert cites, resolved to a requirement of the catalog (a control ref gives one per item). */
+export interface MlpsRequirementRef {
+  /** The clause as cited: `8.1.4.3 a)` or `8.1.4.3`. */
+  ref: string;
+  /** The item: `8.1.4.3 a)`. */
+  clause: string;
+  level: MlpsLevel;
+  testUnit: string;
+  control: Bilingual;
+  requirement: Bilingual;
+}
+
 export interface MlpsControl {
   /** `8.1.4.3` */
   clause: string;
@@ -146,6 +158,24 @@ export class MlpsCatalog {
     return found
       .filter((c) => levels.includes(levelOfClause(c)))
       .sort((a, b) => levelOfClause(a) - levelOfClause(b));
+  }
+
+  /**
+   * The requirement texts behind cited clauses, in the order cited: an item gives itself, a control
+   * all its items. A clause the catalog does not hold gives nothing (the ref itself stays with the alert).
+   */
+  resolveRefs(refs: readonly string[]): MlpsRequirementRef[] {
+    const resolved: MlpsRequirementRef[] = [];
+    for (const ref of refs) {
+      const items = normalizeClause(ref)?.letter ? [this.itemByClause(ref)] : this.controlByClause(ref)?.items ?? [];
+      for (const item of items) {
+        if (!item) continue;
+        resolved.push({
+          ref, clause: item.clause, level: item.level, testUnit: item.testUnit, control: item.control, requirement: item.requirement,
+        });
+      }
+    }
+    return resolved;
   }
 
   /** The tags a rule evidencing a (level-3) control should carry: `mlps.7.1.4.3`, `mlps.8.1.4.3`, `mlps.9.1.4.3`. */

@@ -282,3 +282,17 @@ describe('GB/T 28448-2019 测评单元 ids', () => {
     expect(message).toContain('unit L2-CES1-09 is given twice');
   });
 });
+
+describe('resolving cited clauses to their texts', () => {
+  it('gives an item itself, a control all its items, and nothing for a clause the catalog lacks', () => {
+    const resolved = catalog.resolveRefs(['7.1.4.8 b)', '7.1.3.3', '8.1.5.3', '7.1.4.9', 'nonsense']);
+    expect(resolved.map((r) => [r.ref, r.clause, r.testUnit])).toEqual([
+      ['7.1.4.8 b)', '7.1.4.8 b)', 'L2-CES1-20'],
+      ['7.1.3.3', '7.1.3.3', 'L2-ABS1-06'],
+      ['8.1.5.3', '8.1.5.3 a)', 'L3-SMC1-05'],
+      ['8.1.5.3', '8.1.5.3 b)', 'L3-SMC1-06'],
+    ]);
+    expect(resolved[0]!.requirement.zh).toBe('应提供异地数据备份功能，利用通信网络将重要数据定时批量传送至备用场地');
+    expect(resolved[0]!.control.zh).toBe('数据备份恢复');
+  });
+});
