@@ -296,3 +296,45 @@ describe('resolving cited clauses to their texts', () => {
     expect(resolved[0]!.control.zh).toBe('数据备份恢复');
   });
 });
+
+describe('catalog checks on single requirements and stray fields', () => {
+  it('rejects a control with a single requirement (-) and lettered items at one level, and units for a level the row lacks', () => {
+    const text = `${AREAS}controls:
+  - area: boundary
+    control: { zh: 入侵防范, en: Intrusion }
+    clauses: { 2: 7.1.3.3 }
+    requirements:
+      - levels: { 2: '-' }
+        units: { 2: L2-ABS1-06, 3: L3-ABS1-10 }
+        zh: x
+        en: x
+      - levels: { 2: b }
+        units: { 2: L2-ABS1-07 }
+        zh: y
+        en: y
+`;
+    const message = problemOf(text);
+    expect(message).toContain('7.1.3.3 has a single requirement (-) and lettered items too');
+    expect(message).toContain('units for level 3, which the row does not have');
+  });
+
+  it('rejects an item without a unit, and a unit that is not an id', () => {
+    const text = `${AREAS}controls:
+  - area: operations
+    control: { zh: 备份与恢复管理, en: Backup management }
+    clauses: { 2: 7.1.10.11, 3: 8.1.10.11 }
+    requirements:
+      - levels: { 2: a, 3: a }
+        units: { 2: L2-MMS1-22 }
+        zh: x
+        en: x
+      - levels: { 2: b }
+        units: { 2: 'L2-MMS1-22; DROP' }
+        zh: y
+        en: y
+`;
+    const message = problemOf(text);
+    expect(message).toContain('controls[0].requirements[1].units.2');
+    expect(problemOf(text.replace("'L2-MMS1-22; DROP'", 'L2-MMS1-23'))).toContain('8.1.10.11 a) has no 测评单元 (units.3)');
+  });
+});
