@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { loadMlpsCatalog, type MlpsCatalog } from '../analyzers/index.js';
 import { ALERT_STATUSES, RULE_LEVELS, ShouwangError, type AlertStatusChange } from '../core/index.js';
 import type { AlertQuery } from '../store/index.js';
 import { found, recordAction, setFilters, type ApiOptions } from './api-context.js';
@@ -37,6 +38,10 @@ function toChange(change: z.output<typeof Change>, actor: string): AlertStatusCh
 }
 
 /** Alert list and triage; the caller's department scope goes into every store call. */
+/** The shipped MLPS catalog, read once: the alert detail resolves the clauses it cites to their texts. */
+let catalog: MlpsCatalog | undefined;
+const mlpsCatalog = () => (catalog ??= loadMlpsCatalog());
+
 export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
   routes.add(app, {
     method: 'GET', url: '/api/alerts', tag: 'alerts', access: 'alerts:read',
@@ -52,10 +57,12 @@ export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, ro
   });
 
   routes.add(app, {
-    method: 'GET', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:read', summary: '告警详情 / one alert with its timeline',
+    method: 'GET', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:read',
+    summary: '告警详情：时间线，所引等保条款的要求原文与测评单元 / one alert with its timeline and the text and 28448 test unit of each MLPS clause it cites',
     params: AlertId,
     handler: async ({ params, auth }) => {
-      return found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id);
+      const alert = found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id);
+      return { ...alert, mlpsRequirements: mlpsCatalog().resolveRefs(alert.mlps) };
     },
   });
 

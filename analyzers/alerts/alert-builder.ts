@@ -74,7 +74,7 @@ export class AlertBuilder {
     const alert: Alert = {
       id: alertId(rule.id, groupKey, new Date(windowStart).toISOString()),
       rule: { id: rule.id, title: rule.title, level: rule.level },
-      mlps: mlpsRefs(tags),
+      mlps: mlpsRefs(tags, mlpsLevel),
       ...(department ? { department } : {}),
       ...(system ? { system } : {}),
       ...(mlpsLevel !== undefined ? { mlpsLevel } : {}),

@@ -11,12 +11,17 @@ export function mlpsClause(tag: string): string | undefined {
   return match[2] ? `${match[1]} ${match[2].toLowerCase()})` : match[1];
 }
 
-/** The MLPS clauses of a rule's tags, sorted and without repeats. */
-export function mlpsRefs(tags: readonly string[]): string[] {
+/**
+ * The MLPS clauses of a rule's tags, sorted and without repeats. With the system's level, only the
+ * clauses of that level's chapter (level 2 → 7.x, 3 → 8.x, 4 → 9.x): a rule carries its clause at
+ * every level, an alert cites the one its system is graded at. Without a level, all of them.
+ */
+export function mlpsRefs(tags: readonly string[], mlpsLevel?: number): string[] {
+  const chapter = mlpsLevel !== undefined && Number.isInteger(mlpsLevel) ? `${mlpsLevel + 5}.` : undefined;
   const refs = new Set<string>();
   for (const tag of tags) {
     const clause = mlpsClause(tag);
-    if (clause) refs.add(clause);
+    if (clause && (chapter === undefined || clause.startsWith(chapter))) refs.add(clause);
   }
   return [...refs].sort();
 }

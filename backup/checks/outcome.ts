@@ -25,10 +25,11 @@ export interface CheckOutcome {
 
 /**
  * GB/T 22239-2019 "数据备份恢复" (data backup and recovery) sits in the computing-environment section
- * of each level's general requirements: 6.1.4.7 (level 1), 7.1.4.9 (2), 8.1.4.9 (3), 9.1.4.9 (4); level 2 keeps level 3's numbering
- * (数据保密性 is 7.1.4.8), as rules/mlps/catalog.yaml.
+ * of each level's general requirements: 6.1.4.7 (level 1), 7.1.4.8 (2), 8.1.4.9 (3), 9.1.4.9 (4).
+ * Levels 1 and 2 have no 数据保密性, so their control comes one number earlier (7.1.4.9 is 剩余信息保护),
+ * as rules/mlps/catalog.yaml.
  */
-const BACKUP_CLAUSE: Record<number, string> = { 1: '6.1.4.7', 2: '7.1.4.9', 3: '8.1.4.9', 4: '9.1.4.9' };
+const BACKUP_CLAUSE: Record<number, string> = { 1: '6.1.4.7', 2: '7.1.4.8', 3: '8.1.4.9', 4: '9.1.4.9' };
 
 export function backupClause(mlpsLevel: number): string {
   return `GB/T 22239-2019 ${BACKUP_CLAUSE[mlpsLevel] ?? BACKUP_CLAUSE[3]} 数据备份恢复`;

@@ -34,14 +34,15 @@ export function backupFailureAlert(system: BusinessSystem, result: JobResult, wi
   const check = failedCheck(result);
   const ruleId = `${BACKUP_ALERT_RULE_PREFIX}${check}`;
   const groupKey = `${system.id}|${result.site ?? 'all'}`;
-  const clause = typeof result.detail.clause === 'string' ? result.detail.clause : backupClause(system.mlpsLevel);
+  // The clause of the system's level now, not one stored with an older result (7.1.4.9 was once cited for level 2).
+  const clause = backupClause(system.mlpsLevel);
   const number = /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;
-  // a) local backup and recovery; b) off-site backup (levels 2–4).
-  const item = system.mlpsLevel > 1 && (result.site === 'off-site' || check === 'cross-site') ? 'b)' : 'a)';
+  // a) local backup and recovery; b) off-site backup (levels 2–4); level 1 (6.1.4.7) has one requirement, no letter.
+  const item = system.mlpsLevel <= 1 ? '' : result.site === 'off-site' || check === 'cross-site' ? ' b)' : ' a)';
   return {
     id: alertId(ruleId, groupKey, window),
     rule: { id: ruleId, title: CHECK_TITLE[check] ?? `备份任务失败 / backup job failed: ${check}`, level: 'high' },
-    mlps: [`${number} ${item}`],
+    mlps: [`${number}${item}`],
     department: system.department,
     system: system.id,
     mlpsLevel: system.mlpsLevel,

@@ -13,6 +13,8 @@ export interface ControlRow {
   mlpsLevel: number;
   /** `8.1.4.3 a)` */
   clause: string;
+  /** GB/T 28448-2019 测评单元, e.g. `L3-CES1-12`: the unit an assessor tests the item under. */
+  testUnit: string;
   control: string;
   requirement: string;
   status: ComplianceStatus;
@@ -71,7 +73,7 @@ export function controlRows(catalog: MlpsCatalog, facts: SystemFacts): ControlRo
       const verdict = control ? verdicts[control] : MANUAL_REVIEW;
       return {
         system: system.id, systemName: system.name, department: facts.departmentName, mlpsLevel: system.mlpsLevel,
-        clause: item.clause, control: item.control.zh, requirement: item.requirement.zh,
+        clause: item.clause, testUnit: item.testUnit, control: item.control.zh, requirement: item.requirement.zh,
         status: verdict.status, summary: verdict.summary, rule: verdict.rule,
       };
     });

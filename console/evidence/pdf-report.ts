@@ -112,7 +112,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   const clauses = [...byClause.values()].sort((x, y) => x.row.clause.localeCompare(y.row.clause, 'en', { numeric: true }));
   for (const { row, counts } of clauses) {
     if (doc.y > doc.page.height - 70) doc.addPage();
-    line(`${row.clause} ${row.control}：${row.requirement}`, 8);
+    line(`${row.clause}（测评单元 ${row.testUnit}）${row.control}：${row.requirement}`, 8);
     doc.fillColor('#555555');
     line(`    ${STATUSES.map((s) => `${s} ${counts[s]}`).join('　')}`, 8);
     doc.fillColor('black');

@@ -14,7 +14,7 @@
  *   符合    no alert raised, or ≥ 90 % handled (resolved / false positive) and the median time to
  *           acknowledge (first triage action after raising) ≤ 24 h;
  *   部分符合 otherwise.
- * 数据备份恢复 Data backup and recovery (x.1.4.9):
+ * 数据备份恢复 Data backup and recovery (7.1.4.8 at level 2, x.1.4.9 at levels 3 and 4):
  *   不适用  the inventory has no backup policy for the system (需人工核查 manual review);
  *   不符合  no backup check in the period, or every check failed;
  *   符合    ≥ 90 % of checks passed, the latest check of each site passed, and a restore drill in the

@@ -7,6 +7,7 @@ export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => stri
   { header: '部门 Department', value: (r) => r.department },
   { header: '等级 Level', value: (r) => r.mlpsLevel },
   { header: '条款 Clause', value: (r) => r.clause },
+  { header: '测评单元 / Test unit', value: (r) => r.testUnit },
   { header: '控制点 Control', value: (r) => r.control },
   { header: '要求 Requirement', value: (r) => r.requirement },
   { header: '状态 Status', value: (r) => r.status },
@@ -52,7 +53,7 @@ export function controlsXlsx(rows: readonly ControlRow[]): Promise<Buffer> {
     `<row r="1">${CONTROL_COLUMNS.map((c, i) => cell(`${columnName(i)}1`, c.header, 1)).join('')}</row>`,
     ...rows.map((row, r) => `<row r="${r + 2}">${CONTROL_COLUMNS.map((c, i) => cell(`${columnName(i)}${r + 2}`, c.value(row))).join('')}</row>`),
   ];
-  const widths = [28, 18, 8, 12, 14, 48, 10, 60, 48];
+  const widths = [28, 18, 8, 12, 14, 14, 48, 10, 60, 48];
   const files: Record<string, string> = {
     '[Content_Types].xml': `${XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`
       + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'

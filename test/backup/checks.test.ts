@@ -98,7 +98,8 @@ describe('verifyBackups on local paths', () => {
   it('picks the clause by MLPS level', async () => {
     const level2 = await verifyBackups(system(sameCity, offSite, 2), { now: NOW, sites: ['same-city'] });
     const level4 = await verifyBackups(system(sameCity, offSite, 4), { now: NOW, sites: ['same-city'] });
-    expect(level2[0]!.detail.clause).toContain('7.1.4.9');
+    expect(level2[0]!.detail.clause).toContain('7.1.4.8 数据备份恢复');
+    expect(level2[0]!.detail.clause).not.toContain('7.1.4.9');
     expect(level4[0]!.detail.clause).toContain('9.1.4.9');
     expect(level2).toHaveLength(5);
   });

@@ -79,6 +79,13 @@ describe('status rules on constructed data', () => {
     expect(row(GOOD, '8.1.4.1 a)')).toContain('需人工核查');
     // Level-2 clauses for the level-2 system.
     expect(row(PARTIAL, '7.1.4.3 a)')).toContain(',部分符合,');
+    // Each row names its GB/T 28448-2019 测评单元, of the system's level.
+    expect(lines[0]).toContain('测评单元 / Test unit');
+    expect(row(GOOD, '8.1.4.9 b)')).toContain(',L3-CES1-30,');
+    expect(row(SILENT, '8.1.4.3 a)')).toContain(',L3-CES1-12,');
+    expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',L2-CES1-19,');
+    expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',部分符合,');
+    expect(lines.some((l) => l.includes('7.1.4.9'))).toBe(false);
 
     const xlsxPath = join(fixture.dir, 'controls.xlsx');
     writeFileSync(xlsxPath, entries.get('controls.xlsx')!);
@@ -99,8 +106,12 @@ describe('status rules on constructed data', () => {
     const cells = JSON.parse(read) as (string | number)[][];
     expect(cells).toHaveLength(lines.filter(Boolean).length);
     expect(cells[0]![3]).toBe('条款 Clause');
+    expect(cells[0]![4]).toBe('测评单元 / Test unit');
     const silentAudit = cells.find((c) => String(c[0]).includes(SILENT) && c[3] === '8.1.4.3 a)');
-    expect(silentAudit?.[6]).toBe('不符合');
+    expect(silentAudit?.[4]).toBe('L3-CES1-12');
+    expect(silentAudit?.[7]).toBe('不符合');
+    // Every unit is one of the row's level.
+    for (const c of cells.slice(1)) expect(String(c[4]), String(c[3])).toMatch(new RegExp(`^L${c[2]}-(ABS|CES|SMC|MMS)1-\\d{2}$`));
     expect(cells.find((c) => String(c[0]).includes(PARTIAL))?.[2]).toBe(2);
   });
 
@@ -225,6 +236,7 @@ describe('report.pdf', () => {
     expect(text).toContain('告警 3 条，已处置 3，确认时间中位数 2.0h');
     expect(text).toContain('RTO 实际 30min / 目标 4.0h');
     expect(text).toContain('安全审计：不符合');
+    expect(text).toContain('8.1.4.9 b)（测评单元 L3-CES1-30）');
 
     const artifacts = join(process.cwd(), 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });

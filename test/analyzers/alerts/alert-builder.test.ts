@@ -25,6 +25,15 @@ describe('MLPS references from tags', () => {
     expect(mlpsClause('mlps.a')).toBeUndefined();
     expect(mlpsRefs(['mlps.8.1.4.3.b', 'attack.t1110', 'mlps.7.1.4.3', 'mlps.8.1.4.3.b'])).toEqual(['7.1.4.3', '8.1.4.3 b)']);
   });
+
+  it('keeps only the clauses of the system\'s level when it is known', () => {
+    const tags = ['mlps.7.1.4.3', 'mlps.8.1.4.3', 'mlps.9.1.4.3', 'mlps.8.1.5.3', 'mlps.9.1.5.4.g', 'attack.t1110'];
+    expect(mlpsRefs(tags, 2)).toEqual(['7.1.4.3']);
+    expect(mlpsRefs(tags, 3)).toEqual(['8.1.4.3', '8.1.5.3']);
+    expect(mlpsRefs(tags, 4)).toEqual(['9.1.4.3', '9.1.5.4 g)']);
+    expect(mlpsRefs(tags, 1)).toEqual([]);
+    expect(mlpsRefs(tags)).toHaveLength(5);
+  });
 });
 
 describe('alert policy', () => {
@@ -59,6 +68,18 @@ describe('AlertBuilder', () => {
       timeline: [{ at: '2026-03-02T09:30:00.000Z', actor: 'shouwang', action: 'raised' }],
     });
     expect([key, time, windowEnd]).toEqual(['ev-5', at(5), at(60)]);
+  });
+
+  it('cites only the clauses of the system\'s level: a level-2 system gets 7.x, never 8.x or 9.x', () => {
+    const tags = ['attack.t1110', 'mlps.7.1.4.3', 'mlps.8.1.4.3', 'mlps.9.1.4.3', 'mlps.8.1.5.3', 'mlps.9.1.5.3'];
+    const signal = (level: number): Signal => ({
+      ...ssh(5), rule: { ...ssh(5).rule, tags }, event: { shouwang: { system: 'oa', department: 'd-fin', mlps_level: level } },
+    });
+    expect(builder.fromSignal(signal(2)).alert.mlps).toEqual(['7.1.4.3']);
+    expect(builder.fromSignal(signal(3)).alert.mlps).toEqual(['8.1.4.3', '8.1.5.3']);
+    expect(builder.fromSignal(signal(4)).alert.mlps).toEqual(['9.1.4.3', '9.1.5.3']);
+    // No level known (no inventory system): every clause, the reader picks.
+    expect(builder.fromSignal({ ...signal(2), event: { host: { name: 'web-01' } } }).alert.mlps).toHaveLength(5);
   });
 
   it('gives repeats within the suppression window the same id, and a new window a new one', () => {
