@@ -19,8 +19,9 @@ export function createIngestMetrics(registry: Registry) {
       for (const [source, socket] of udpSockets) {
         const drops = socket.drops();
         if (drops === undefined) continue;
-        if (drops > socket.counted) udpKernelDrops.inc({ source }, drops - socket.counted);
-        socket.counted = drops;
+        // inc by 0 too, so a healthy socket shows its 0 rather than no series at all.
+        udpKernelDrops.inc({ source }, Math.max(0, drops - socket.counted));
+        socket.counted = Math.max(drops, socket.counted);
       }
     },
   });

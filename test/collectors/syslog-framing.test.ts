@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SyslogFramer, type SyslogFrame } from '../../collectors/index.js';
-
-/** Seeded PRNG (mulberry32), so a failing fuzz run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './syslog-support.js';
 
 const texts = (frames: SyslogFrame[]) => frames.map((frame) => frame.message.toString('latin1'));
 const valid = (n: number) => `<13>Nov 26 10:00:00 host app: valid ${n}`;
