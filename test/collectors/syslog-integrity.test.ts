@@ -211,5 +211,40 @@ describe('syslog UDP kernel drops', () => {
       await collection.close();
       await embedded.close();
     }
+    await expect(registry.metrics()).resolves.toContain('shouwang_syslog_udp_kernel_drops_total'); // a scrape after close still answers
   }, 60_000);
+});
+
+describe('collect.syslog settings in startCollection', () => {
+  it('passes encoding, senders and maxMessageBytes to the listeners', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'shouwang-syslog-settings-'));
+    const config = { ...ConfigSchema.parse({
+      dataDir, collect: { flushMs: 20, syslog: {
+        tcpPort: 0, encoding: 'gbk', maxMessageBytes: 1024, senders: [{ address: '127.0.0.1', utcOffset: '+00:00' }],
+      } },
+    }), store: 'embedded' } as Config;
+    const embedded = new EmbeddedStore({ path: join(dataDir, 'store.db') });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const collection = await startCollection({
+      config, store: embedded.events, assets: new AssetIndex(loadInventory('config/inventory.demo.yaml')), registry,
+      metrics: createIngestMetrics(registry), logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const gbkLine = Buffer.concat([Buffer.from('<38>Nov 20 10:00:00 rsj-shbx-app01 app: '), Buffer.from('b5c7c2bccaa7b0dc', 'hex')]);
+      await sendTcp(collection.syslogPorts.tcp!, Buffer.concat([gbkLine, Buffer.from(`\n${valid(1)} ${'z'.repeat(5000)}\n`)]));
+      const deadline = Date.now() + 10_000;
+      while ((await embedded.events.range()).count < 2 && Date.now() < deadline) await sleep(50);
+      const stored = (await embedded.events.search({})).items;
+      expect(stored.find((event) => event.message === '登录失败')).toMatchObject({ '@timestamp': expect.stringMatching(/T10:00:00\.000Z$/) });
+      expect(stored.find((event) => event.process?.pid === 1)).toMatchObject({ tags: ['truncated'], log: { original_size: valid(1).length + 5001 } });
+    } finally {
+      await collection.close();
+      await embedded.close();
+    }
+  });
+
+  it('rejects a sender without an address and an unknown encoding, naming the field', () => {
+    expect(() => ConfigSchema.parse({ collect: { syslog: { senders: [{ encoding: 'gbk' }] } } })).toThrow(/senders/);
+    expect(() => ConfigSchema.parse({ collect: { syslog: { encoding: 'latin1' } } })).toThrow(/encoding/);
+  });
 });
