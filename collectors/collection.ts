@@ -49,9 +49,14 @@ export async function startCollection(options: {
     ...(syslog.udpPort !== undefined ? { udpPort: syslog.udpPort } : {}),
     ...(syslog.tcpPort !== undefined ? { tcpPort: syslog.tcpPort } : {}),
     ...(syslog.tlsPort !== undefined ? { tlsPort: syslog.tlsPort, tls: { cert: readFileSync(syslog.tlsCert!), key: readFileSync(syslog.tlsKey!) } } : {}),
-    onMessage: syslogHandler({ source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics }),
+    onMessage: syslogHandler({
+      source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics,
+      encoding: syslog.encoding, senders: syslog.senders,
+    }),
     saturated: () => sink.saturated,
     onDrop: (n) => options.metrics.dropped.inc({ source: 'syslog' }, n),
+    maxMessageBytes: syslog.maxMessageBytes,
+    udpReceiveBufferBytes: syslog.udpReceiveBufferBytes,
   });
   try {
     await server.start();
@@ -59,6 +64,7 @@ export async function startCollection(options: {
     await sink.close();
     throw CoreErrors.serviceStart('syslog listener', (error as Error).message);
   }
+  const unwatchUdp = options.metrics.watchUdpSocket('syslog', { drops: () => server.udpKernelDrops(), bufferBytes: () => server.udpReceiveBufferBytes });
   const { http } = config.collect;
   let httpSource: HttpSource | undefined;
   try {
@@ -95,6 +101,6 @@ export async function startCollection(options: {
     syslogPorts: server.ports,
     ...(httpSource ? { httpPort: httpSource.port! } : {}),
     fileSources: tailers.length,
-    close: () => (closing ??= Promise.all([server.close(), httpSource?.close(), ...tailers.map((tailer) => tailer.close())]).then(() => sink.close())),
+    close: () => (closing ??= Promise.all([server.close().finally(unwatchUdp), httpSource?.close(), ...tailers.map((tailer) => tailer.close())]).then(() => sink.close())),
   };
 }

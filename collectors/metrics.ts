@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { counter, histogram } from '../core/index.js';
+import { counter, gauge, histogram } from '../core/index.js';
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
@@ -9,7 +9,42 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
  * misbehaves shows up on its own.
  */
 export function createIngestMetrics(registry: Registry) {
+  // UDP sockets whose kernel counters are read at each scrape, by source: the listener sets its reader.
+  const udpSockets = new Map<string, { drops: () => number | undefined; bufferBytes: () => number | undefined; counted: number }>();
+  const udpKernelDrops = counter<'source'>(registry, {
+    name: 'syslog_udp_kernel_drops_total',
+    help: 'Datagrams the kernel dropped for the syslog UDP socket (receive buffer full), from /proc/net/udp{,6}',
+    labelNames: ['source'],
+    collect() {
+      for (const [source, socket] of udpSockets) {
+        const drops = socket.drops();
+        if (drops === undefined) continue;
+        // inc by 0 too, so a healthy socket shows its 0 rather than no series at all.
+        udpKernelDrops.inc({ source }, Math.max(0, drops - socket.counted));
+        socket.counted = Math.max(drops, socket.counted);
+      }
+    },
+  });
+  const udpReceiveBuffer = gauge<'source'>(registry, {
+    name: 'syslog_udp_receive_buffer_bytes',
+    help: 'Receive buffer of the syslog UDP socket as the kernel set it (Linux: twice the request, capped by net.core.rmem_max)',
+    labelNames: ['source'],
+    collect() {
+      for (const [source, socket] of udpSockets) {
+        const bytes = socket.bufferBytes();
+        if (bytes !== undefined) udpReceiveBuffer.set({ source }, bytes);
+      }
+    },
+  });
   return {
+    /** Reads a UDP listener's kernel counters at each scrape; returns the function that stops it. */
+    watchUdpSocket(source: string, socket: { drops: () => number | undefined; bufferBytes: () => number | undefined }): () => void {
+      const watched = { ...socket, counted: 0 };
+      udpSockets.set(source, watched);
+      return () => {
+        if (udpSockets.get(source) === watched) udpSockets.delete(source);
+      };
+    },
     /** Records taken from a source (lines, syslog messages, HTTP records) before decoding. */
     received: counter<'source'>(registry, {
       name: 'ingest_received_total',

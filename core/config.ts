@@ -76,6 +76,19 @@ export const ConfigSchema = z.strictObject({
           tlsPort: port.optional(),
           tlsCert: z.string().min(1).optional(),
           tlsKey: z.string().min(1).optional(),
+          /** A longer message is stored cut to this size and tagged `truncated`, with its size in log.original_size. */
+          maxMessageBytes: z.number().int().min(1024).max(16 << 20).default(64 * 1024),
+          /** SO_RCVBUF of the UDP socket; Linux caps it at net.core.rmem_max. */
+          udpReceiveBufferBytes: z.number().int().min(64 * 1024).default(8 << 20),
+          encoding: z.enum(['utf-8', 'gbk', 'gb18030']).default('utf-8'),
+          /** Senders whose encoding or zone differs from the listener's, by source address. */
+          senders: z
+            .array(z.strictObject({
+              address: z.string().min(1),
+              encoding: z.enum(['utf-8', 'gbk', 'gb18030']).optional(),
+              utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
+            }))
+            .default([]),
         })
         .prefault({}),
       /** HTTP ingest (`POST /ingest/<source id>`); off until its port is set (0: any free port). */

@@ -1,15 +1,21 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { SyslogFramer } from './syslog-framing.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, SyslogFramer, type SyslogFrame } from './syslog-framing.js';
+import { readUdpKernelDrops } from './udp-drops.js';
 
 export interface Peer {
   address: string;
   port: number;
 }
 
+/** What else is known of a message: `originalBytes` when it was longer than the cap and cut. */
+export interface MessageInfo {
+  originalBytes?: number;
+}
+
 /** Receives one message; resolves when it may be forgotten (stored or spooled). */
-export type MessageHandler = (message: Buffer, peer: Peer, transport: 'udp' | 'tcp' | 'tls') => Promise<void>;
+export type MessageHandler = (message: Buffer, peer: Peer, transport: 'udp' | 'tcp' | 'tls', info?: MessageInfo) => Promise<void>;
 
 export interface SyslogServerOptions {
   host?: string;
@@ -24,12 +30,17 @@ export interface SyslogServerOptions {
   onDrop?: (count: number) => void;
   /** Unacknowledged messages per TCP connection before it is paused (backpressure). */
   maxInFlight?: number;
+  /** A longer message is cut to this many bytes and passed on with its original size (default 64 KiB). */
+  maxMessageBytes?: number;
+  /** SO_RCVBUF of the UDP socket (default 8 MiB); Linux caps it at net.core.rmem_max. */
+  udpReceiveBufferBytes?: number;
 }
 
 /** Syslog over UDP, TCP and TLS (RFC 5426, 6587, 5425). Keeps the sender's address with each message. */
 export class SyslogServer {
   readonly #options: SyslogServerOptions;
   #udp: UdpSocket | undefined;
+  #udpPort: number | undefined;
   #tcp: Server | undefined;
   #tls: Server | undefined;
   readonly #sockets = new Set<Socket>();
@@ -49,22 +60,39 @@ export class SyslogServer {
     };
   }
 
+  /** The UDP socket's receive buffer as the kernel set it (Linux doubles the request, up to rmem_max × 2). */
+  get udpReceiveBufferBytes(): number | undefined {
+    return this.#closing ? undefined : this.#udp?.getRecvBufferSize();
+  }
+
+  /** Datagrams the kernel dropped for the UDP socket (its buffer was full); undefined without UDP or /proc. */
+  udpKernelDrops(): number | undefined {
+    return this.#udpPort === undefined || this.#closing ? undefined : readUdpKernelDrops(this.#udpPort);
+  }
+
   async start(): Promise<void> {
     const host = this.#options.host ?? '127.0.0.1';
     if (this.#options.udpPort !== undefined) {
-      const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
+      const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+      const max = this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
       udp.on('message', (message, info) => {
         if (this.#options.saturated?.()) {
           this.#options.onDrop?.(1);
           return;
         }
-        this.#track(this.#options.onMessage(trimLineEnd(message), { address: info.address, port: info.port }, 'udp'));
+        const text = trimLineEnd(message);
+        const peer = { address: info.address, port: info.port };
+        if (text.length <= max) this.#track(this.#options.onMessage(text, peer, 'udp'));
+        else this.#track(this.#options.onMessage(text.subarray(0, max), peer, 'udp', { originalBytes: text.length }));
       });
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
         udp.bind(this.#options.udpPort, host, () => resolve());
       });
+      // UDP has no back-pressure: a burst the event loop cannot read at once waits here or is dropped by the kernel.
+      udp.setRecvBufferSize(this.#options.udpReceiveBufferBytes ?? 8 << 20);
       this.#udp = udp;
+      this.#udpPort = udp.address().port;
     }
     if (this.#options.tcpPort !== undefined) {
       this.#tcp = await this.#listen(createServer((socket) => this.#accept(socket, 'tcp')), this.#options.tcpPort, host);
@@ -83,14 +111,15 @@ export class SyslogServer {
 
   #accept(socket: Socket, transport: 'tcp' | 'tls'): void {
     this.#sockets.add(socket);
-    const framer = new SyslogFramer();
+    const framer = new SyslogFramer(this.#options.maxMessageBytes);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const limit = this.#options.maxInFlight ?? 1000;
     let waiting = 0;
-    const deliver = (message: Buffer) => {
+    const deliver = ({ message, originalBytes }: SyslogFrame) => {
       waiting += 1;
       if (waiting >= limit) socket.pause(); // the sender's TCP window fills; it slows down, nothing is lost
-      this.#track(this.#options.onMessage(trimLineEnd(message), peer, transport).finally(() => {
+      const info = originalBytes === undefined ? undefined : { originalBytes };
+      this.#track(this.#options.onMessage(trimLineEnd(message), peer, transport, info).finally(() => {
         waiting -= 1;
         if (waiting < limit / 2 && socket.isPaused()) socket.resume();
       }));

@@ -18,14 +18,16 @@ describe('syslog TCP framing', () => {
     const framer = new SyslogFramer();
     const stream = Buffer.from('15 <13>1 - - - - x\n<13>Nov 26 10:00:00 h app: two\r\n6 <13>ab');
     const messages = [...framer.push(stream.subarray(0, 7)), ...framer.push(stream.subarray(7, 30)), ...framer.push(stream.subarray(30))];
-    expect(messages.map(String)).toEqual(['<13>1 - - - - x', '<13>Nov 26 10:00:00 h app: two', '<13>ab']);
-    expect(framer.push(Buffer.from('<13>last without newline')).map(String)).toEqual([]);
-    expect(framer.end().map(String)).toEqual(['<13>last without newline']);
+    expect(messages.map((frame) => String(frame.message))).toEqual(['<13>1 - - - - x', '<13>Nov 26 10:00:00 h app: two', '<13>ab']);
+    expect(framer.push(Buffer.from('<13>last without newline'))).toEqual([]);
+    expect(framer.end().map((frame) => String(frame.message))).toEqual(['<13>last without newline']);
   });
 
   it('keeps a sender that never ends a line from growing memory without bound', () => {
     const framer = new SyslogFramer(1024);
-    expect(framer.push(Buffer.alloc(2000, 0x41))).toHaveLength(1);
+    expect(framer.push(Buffer.alloc(2000, 0x41))).toHaveLength(0);
+    expect(framer.retainedBytes).toBe(1024);
+    expect(framer.end()).toEqual([{ message: Buffer.alloc(1024, 0x41), originalBytes: 2000 }]);
   });
 });
 

@@ -1,0 +1,63 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { AssetIndex, loadInventory, sleep } from '../../core/index.js';
+import {
+  createIngestMetrics, EventSink, FileDeadLetterSink, SyslogServer, syslogHandler, type SyslogCollectorOptions, type SyslogServerOptions,
+} from '../../collectors/index.js';
+import { EmbeddedStore } from '../../store/index.js';
+
+/** Seeded PRNG (mulberry32), so a failing fuzz run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
+
+/** A syslog server writing into a real embedded store, with its dead letters and metrics. */
+export async function startSyslogCollector(
+  server: Omit<SyslogServerOptions, 'onMessage'>,
+  handler: Partial<Pick<SyslogCollectorOptions, 'encoding' | 'senders' | 'utcOffset'>> = {},
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'shouwang-syslog-'));
+  const store = new EmbeddedStore({ path: join(dir, 'store.db') });
+  const deadDir = join(dir, 'dead');
+  const deadLetters = new FileDeadLetterSink(deadDir);
+  const registry = new Registry();
+  const metrics = createIngestMetrics(registry);
+  const sink = new EventSink({ store: store.events, spoolDir: join(dir, 'spool'), deadLetters, flushIntervalMs: 20 });
+  const syslog = new SyslogServer({ ...server, onMessage: syslogHandler({ source: 'syslog', sink, assets, deadLetters, metrics, ...handler }) });
+  await syslog.start();
+  const deadLetterList = () => (existsSync(deadDir) ? readdirSync(deadDir) : []).flatMap((file) =>
+    readFileSync(join(deadDir, file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { reason: string; raw: string }));
+  const counted = async (name: 'received' | 'decoded' | 'failed') =>
+    (await metrics[name].get()).values.reduce((sum, value) => sum + value.value, 0);
+  return {
+    server: syslog, store, registry, metrics, counted,
+    /** Waits until `count` messages were received, and each is in the store or a dead letter. */
+    async settle(count: number) {
+      const deadline = Date.now() + 120_000;
+      while ((await counted('received')) < count && Date.now() < deadline) await sleep(50);
+      await sink.flush();
+      const [decoded, failed] = [await counted('decoded'), await counted('failed')];
+      while (Date.now() < deadline) {
+        if ((await store.events.range()).count >= decoded && deadLetterList().length >= failed) break;
+        await sleep(100);
+      }
+    },
+    deadLetters: deadLetterList,
+    async close() {
+      await syslog.close();
+      await sink.close();
+      await store.close();
+    },
+  };
+}
