@@ -15,8 +15,9 @@ declare module 'vitest' {
 
 /**
  * Starts the real services the tests talk to, once per run, on free loopback ports.
- * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL, or SHOUWANG_ELASTICSEARCH_URL, to use
- * servers of your own instead.
+ * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL / _ELASTICSEARCH_URL to use servers of your
+ * own instead. (Not SHOUWANG_ELASTICSEARCH_URL: that one is the product's own setting, and a test that runs
+ * the CLI in-process would read it and write to Elasticsearch instead of the store it checks.)
  */
 export default async function setup(project: TestProject) {
   const env = process.env;
@@ -24,7 +25,7 @@ export default async function setup(project: TestProject) {
     env.SHOUWANG_TEST_REDIS_URL ? undefined : startRedis(),
     env.SHOUWANG_TEST_POSTGRES_URL ? undefined : startPostgres(),
     env.SHOUWANG_TEST_MARIADB_URL ? undefined : startMariadb(),
-    env.SHOUWANG_ELASTICSEARCH_URL ? undefined : startElasticsearch(),
+    env.SHOUWANG_TEST_ELASTICSEARCH_URL ? undefined : startElasticsearch(),
   ]);
   const stopAll = () =>
     Promise.all(started.map((s) => (s.status === 'fulfilled' && s.value ? s.value.stop() : undefined)));
@@ -37,7 +38,7 @@ export default async function setup(project: TestProject) {
   project.provide('redisUrl', env.SHOUWANG_TEST_REDIS_URL ?? redis!.url);
   project.provide('postgresUrl', env.SHOUWANG_TEST_POSTGRES_URL ?? postgres!.url);
   project.provide('mariadbUrl', env.SHOUWANG_TEST_MARIADB_URL ?? mariadb!.url);
-  project.provide('elasticsearchUrl', env.SHOUWANG_ELASTICSEARCH_URL ?? elasticsearch!.url);
+  project.provide('elasticsearchUrl', env.SHOUWANG_TEST_ELASTICSEARCH_URL ?? elasticsearch!.url);
   return async () => {
     await stopAll();
   };
