@@ -16,12 +16,17 @@ export function backtrackingRisk(source: string, flags = ''): string | undefined
   let tree: Alternation;
   try {
     tree = new Reader(source).readAll();
-  } catch {
+  } catch (error) {
+    if (error instanceof TooDeep) return `groups nested more than ${MAX_DEPTH} deep`;
     return undefined; // RegExp itself reports syntax errors
   }
   const chars = new CharSamples(source, flags);
   return riskIn(tree, chars);
 }
+
+/** Deeper nesting is refused rather than checked: the check recurses once per level. */
+const MAX_DEPTH = 100;
+class TooDeep extends Error {}
 
 type Node =
   | { type: 'char'; source: string }
@@ -35,6 +40,7 @@ type Alternation = Sequence[];
 
 class Reader {
   #i = 0;
+  #depth = 0;
   readonly #s: string;
   constructor(source: string) {
     this.#s = source;
@@ -82,9 +88,11 @@ class Reader {
           this.#i += s[this.#i + 1] === '<' ? 3 : 2;
         } else this.#i += 2; // (?:
       }
+      if (++this.#depth > MAX_DEPTH) throw new TooDeep();
       const body = this.#alternation();
       if (s[this.#i] !== ')') throw new Error('unclosed (');
       this.#i += 1;
+      this.#depth -= 1;
       return lookaround ? { type: 'assert' } : { type: 'group', body, lookaround };
     }
     if (c === '[') {
@@ -134,6 +142,10 @@ class CharSamples {
     for (let code = 0; code < 128; code += 1) samples.add(String.fromCharCode(code));
     // Every character the pattern names (range ends included) and a few outside ASCII.
     for (const c of source) samples.add(c);
+    for (const m of source.matchAll(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\})/g)) {
+      const code = parseInt(m[1] ?? m[2] ?? m[3]!, 16);
+      if (code <= 0x10ffff) samples.add(String.fromCodePoint(code));
+    }
     for (const c of ['\u00a0', '\u00e9', '\u0130', '\u017f', '\u212a', '\u2028', '\u3000', '中', '\ud83d\ude00']) samples.add(c);
     this.#samples = [...samples];
   }
