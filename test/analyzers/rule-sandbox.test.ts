@@ -10,7 +10,7 @@ import { RuleBudgetError, RuleSandbox, tryRule } from '../../analyzers/index.js'
 const ruleWith = (pattern: string) => `title: t\nid: t-1\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '${pattern}'}\n  condition: s\n`;
 // Not refused by the static check (a row of single-class repeats), but n^7 steps on a miss.
 const SLOW = ruleWith('^\\d*\\d*\\d*\\d*\\d*\\d*\\d*!$');
-const SLOW_EVENT = { message: `${'1'.repeat(40)}x` };
+const SLOW_EVENT = { message: `${'1'.repeat(50)}x` };
 
 describe('rule sandbox (pasted rules in a worker thread)', () => {
   const sandbox = new RuleSandbox({ timeMs: 300, maxWaiting: 2 });
