@@ -81,7 +81,7 @@ export class RuleSandbox {
       return await new Promise<RuleTrial>((resolve, reject) => {
         const settle = (done: () => void) => {
           clearTimeout(timer);
-          worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+          worker.off('message', onMessage).off('error', onError).off('exit', onExit).unref();
           done();
         };
         const onMessage = (trial: RuleTrial) => settle(() => resolve(trial));
@@ -90,7 +90,7 @@ export class RuleSandbox {
         const onExit = (code: number) => settle(() => reject(new Error(`rule sandbox worker exited (${code})`)));
         // The budget starts once the worker has the job: a cold start is not the rule's fault.
         const timer = setTimeout(() => settle(() => reject(new RuleBudgetError('time', `${this.#timeMs} ms`))), this.#timeMs);
-        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+        worker.on('message', onMessage).on('error', onError).on('exit', onExit).ref();
         worker.postMessage(job);
       });
     } catch (error) {
@@ -108,7 +108,6 @@ export class RuleSandbox {
       stdout: false,
       stderr: false,
     });
-    worker.unref();
     worker.once('exit', () => this.#exited.add(worker));
     return new Promise<Worker>((resolve, reject) => {
       const fail = (error: Error) => {
@@ -119,6 +118,7 @@ export class RuleSandbox {
       const onExit = (code: number) => fail(new Error(`rule sandbox worker exited while starting (${code})`));
       const onReady = () => {
         worker.off('error', fail).off('exit', onExit);
+        worker.unref(); // an idle sandbox does not keep the process running
         resolve(worker);
       };
       worker.once('message', onReady).once('error', fail).once('exit', onExit);
