@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import {
-  compileRuleSet, loadDefaultMapping, parseRuleText, ruleInfo, type FieldMapping, type RuleInfo, type RuleProblem,
+  RuleBudgetError, RuleSandbox, type FieldMapping, type RuleInfo, type RuleSandboxOptions, type RuleTrial,
 } from '../analyzers/index.js';
 import { RULE_LEVELS } from '../core/index.js';
 import { found, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import type { RuleSwitches } from './rule-switches.js';
+import { scopeOf } from './roles.js';
 import { queryList } from './routes.js';
 
 export interface RulesDeps {
@@ -15,6 +16,8 @@ export interface RulesDeps {
   switches: RuleSwitches;
   /** Field mapping for the test endpoint; default rules/mappings/default.yaml. */
   mapping?: FieldMapping;
+  /** Budget of each pasted-rule trial (worker thread); default 2 s and 128 MB. */
+  budget?: RuleSandboxOptions;
 }
 
 export interface RulesApiOptions extends ApiOptions {
@@ -23,9 +26,7 @@ export interface RulesApiOptions extends ApiOptions {
 
 const MAX_RULE_TEXT = 64 * 1024;
 const MAX_TEST_EVENTS = 1000;
-const PASTED = 'pasted-rule.yml';
-
-const describeProblem = (p: RuleProblem) => `第 ${p.line} 行 line ${p.line}: ${p.message}`;
+const RULES_SWITCH_SCOPE = 'rules:write，且不限部门（规则对所有部门生效）/ rules:write without a department scope (a rule applies to every department)';
 
 /** 规则: the loaded rules, switching them on and off, and trying a rule against pasted events. */
 export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store, routes, rules }) => {
@@ -33,7 +34,10 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
     if (!rules) throw ConsoleErrors.unavailable('rules');
     return rules;
   };
-  let mapping: FieldMapping | undefined = rules?.mapping;
+  // Pasted rules run in a worker with a budget: a catastrophic regex stops there, not the console.
+  let sandboxed: RuleSandbox | undefined;
+  const sandbox = () => (sandboxed ??= new RuleSandbox(rules?.budget));
+  app.addHook('onClose', async () => sandboxed?.close());
   const view = (info: RuleInfo) => ({ ...info, enabled: deps().switches.isEnabled(info.id) });
 
   routes.add(app, {
@@ -61,7 +65,9 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
     summary: '启用或停用规则（立即生效，重启后保留）/ enable or disable a rule (at once, kept across restarts)',
     params: z.strictObject({ id: z.string().min(1).max(200) }),
     body: z.strictObject({ enabled: z.boolean() }),
-    handler: async ({ params, body, request }) => {
+    handler: async ({ params, body, request, auth }) => {
+      // Rules apply to every department: a user scoped to some departments may not switch them for all.
+      if (scopeOf(auth.user)) throw ConsoleErrors.forbidden(RULES_SWITCH_SCOPE);
       const rule = found(deps().catalog().find((r) => r.id === params.id), 'rule', params.id);
       await deps().switches.set(rule.id, body.enabled);
       await recordAction(store, request, body.enabled ? 'rule.enable' : 'rule.disable', rule.id, { title: rule.title });
@@ -77,63 +83,18 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
       events: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_TEST_EVENTS),
     }),
     handler: async ({ body }) => {
-      const parsed = parseRuleText(body.rule, PASTED);
-      const risky = parsed.documents.flatMap((doc) => unboundedRegexes(doc.body.detection));
-      if (risky.length) {
-        throw ConsoleErrors.requestInvalid(
-          `rule: 正则可能无限回溯（量词嵌套或反向引用），试跑拒绝 / a regex that can backtrack without bound (nested quantifiers or a backreference) is refused here: ${risky.map((r) => JSON.stringify(r)).join(', ')}`,
-        );
+      let trial: RuleTrial;
+      try {
+        trial = await sandbox().run(body.rule, body.events, rules?.mapping);
+      } catch (error) {
+        if (error instanceof RuleBudgetError) {
+          throw error.budget === 'queue' ? ConsoleErrors.ruleBusy(error.limit) : ConsoleErrors.ruleBudget(error.budget, error.limit);
+        }
+        throw error;
       }
-      mapping ??= loadDefaultMapping();
-      const set = compileRuleSet(parsed.documents, { mapping });
-      const problems = [...parsed.problems, ...set.problems].sort((a, b) => a.line - b.line);
-      const errors = problems.filter((p) => p.severity === 'error');
-      if (errors.length) throw ConsoleErrors.requestInvalid(`rule ${errors.map(describeProblem).join('; ')}`);
-      if (set.rules.length === 0) {
-        throw ConsoleErrors.requestInvalid('rule: 没有可试跑的单事件检测规则 / no single-event detection rule to test');
-      }
-      const results = body.events.map((event, index) => ({ index, matched: set.match(event).map((ref) => ref.id) }));
-      return {
-        rules: parsed.documents.map(ruleInfo).map(({ file: _file, ...info }) => info),
-        warnings: problems.filter((p) => p.severity === 'warning').map(describeProblem),
-        matched: results.filter((r) => r.matched.length > 0).length,
-        results,
-      };
+      if (!trial.ok) throw ConsoleErrors.requestInvalid(trial.problem);
+      const { ok: _ok, ...result } = trial;
+      return result;
     },
   });
 };
-
-/**
- * Pasted rules run on the console's own thread, where one catastrophic regex would stall the console,
- * the collectors and the analyzers alike. Refused: a repeated group that itself repeats (`(a+)+`,
- * `(\w*\s?)*`) and backreferences. Rule files on disk are the operators' own and are not checked.
- */
-function unboundedRegexes(value: unknown, key = ''): string[] {
-  if (typeof value === 'string') {
-    const isRegex = key.split('|').slice(1).includes('re');
-    return isRegex && (nestedQuantifier(value) || /\\[1-9]|\\k</.test(value)) ? [value] : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((item) => unboundedRegexes(item, key));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([name, item]) => unboundedRegexes(item, name));
-  return [];
-}
-
-function nestedQuantifier(pattern: string): boolean {
-  const outer: boolean[] = [];
-  let repeats = false; // the group being read holds a quantifier
-  for (let i = 0; i < pattern.length; i += 1) {
-    const c = pattern[i];
-    if (c === '\\') i += 1;
-    else if (c === '[') {
-      for (i += 1; i < pattern.length && pattern[i] !== ']'; i += 1) if (pattern[i] === '\\') i += 1;
-    } else if (c === '(') {
-      outer.push(repeats);
-      repeats = false;
-    } else if (c === ')') {
-      const quantified = /^(?:[*+]|\{\d+,)/.test(pattern.slice(i + 1));
-      if (quantified && repeats) return true;
-      repeats = (outer.pop() ?? false) || repeats || quantified;
-    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d+,/.test(pattern.slice(i)))) repeats = true;
-  }
-  return false;
-}

@@ -19,6 +19,10 @@ export const ConsoleErrors = {
   userExists: defineError('SW_ERR_USER_EXISTS', 409, (username: string) => `用户已存在 / user already exists: ${username}`),
   userNotFound: defineError('SW_ERR_USER_NOT_FOUND', 404, (username: string) => `未找到用户 / user not found: ${username}`),
   userInvalid: defineError('SW_ERR_USER_INVALID', 400, (reason: string) => `用户设置无效 / invalid user: ${reason}`),
+  ruleBudget: defineError('SW_ERR_RULE_BUDGET', 422, (budget: 'time' | 'memory', limit: string) =>
+    `规则试跑超出${budget === 'time' ? '时间' : '内存'}预算（${limit}），已终止；请简化正则 / the rule test went over its ${budget} budget (${limit}) and was stopped; simplify its regexes`),
+  ruleBusy: defineError('SW_ERR_RULE_BUSY', 503, (limit: string) =>
+    `规则试跑排队已满（${limit}），请稍后再试 / too many rule tests waiting (${limit}), try again shortly`),
   unavailable: defineError('SW_ERR_CONSOLE_UNAVAILABLE', 503, (what: string) =>
     `此控制台未接入该功能 / not available in this console: ${what}`),
 };

@@ -10,6 +10,7 @@ import {
   applyModifiers, asPattern, ModifierError, toItem, type TimePart, type ValueItem, type ValueMode,
 } from './modifiers.js';
 import { ANY, compilePattern, type PatternToken, type StringTest } from './pattern.js';
+import { backtrackingRisk } from './regex-safety.js';
 
 export type EventRecord = Record<string, unknown>;
 export type EventPredicate = (event: EventRecord) => boolean;
@@ -332,6 +333,11 @@ function regexTest(item: ValueItem, flags: string, path: string): StringTest {
     regex = new RegExp(source, allFlags);
   } catch (error) {
     throw new DetectionError(`无效正则 invalid regular expression ${JSON.stringify(item.raw)}: ${(error as Error).message}`, path);
+  }
+  const risk = backtrackingRisk(source, allFlags);
+  if (risk) {
+    throw new DetectionError(
+      `正则可能灾难性回溯，拒绝加载 / regex refused, it can backtrack catastrophically (${risk}): ${JSON.stringify(item.raw)}`, path);
   }
   return (v) => regex.test(v);
 }

@@ -37,6 +37,7 @@ describe('rules API', () => {
   let officer: Client;
   let ops: Client;
   let viewer: Client;
+  let scopedOfficer: Client;
 
   beforeAll(async () => {
     mkdirSync(join(dir, 'rules'));
@@ -47,10 +48,12 @@ describe('rules API', () => {
     await seedUser(store, `officer-${tag}`, 'security_officer');
     await seedUser(store, `ops-${tag}`, 'ops');
     await seedUser(store, `viewer-${tag}`, 'department_viewer', ['d1']);
+    await seedUser(store, `scoped-officer-${tag}`, 'security_officer', ['d1']);
     app = await testApp(store, { rules: { catalog: () => analysis.catalog, switches } });
     officer = await login(app, `officer-${tag}`);
     ops = await login(app, `ops-${tag}`);
     viewer = await login(app, `viewer-${tag}`);
+    scopedOfficer = await login(app, `scoped-officer-${tag}`);
   });
   afterAll(async () => {
     await app.close();
@@ -149,5 +152,80 @@ describe('rules API', () => {
     const bounded = await ops.send('POST', '/api/rules/test', { rule: ruleWith('^(foo|a)+!$'), events });
     expect(bounded.statusCode).toBe(200);
     expect(bounded.json().matched).toBe(1);
+  });
+
+  it('only an unscoped role switches rules: a department-scoped security officer gets 403 saying why', async () => {
+    const refused = await scopedOfficer.send('PATCH', `/api/rules/${ANY_FAILURE}`, { enabled: false });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'SW_ERR_FORBIDDEN', message: expect.stringMatching(/不限部门.*every department/) });
+    expect(switches.isEnabled(ANY_FAILURE)).toBe(true);
+    expect((await store.audit.list({}, { size: 20 })).items.filter((e) => e.target === ANY_FAILURE)).toEqual([]);
+    // The scoped officer still reads and tests rules; the unscoped one switches them.
+    expect((await scopedOfficer.get('/api/rules')).statusCode).toBe(200);
+    const off = await officer.send('PATCH', `/api/rules/${ANY_FAILURE}`, { enabled: false });
+    expect(off.statusCode).toBe(200);
+    expect(switches.isEnabled(ANY_FAILURE)).toBe(false);
+    expect((await officer.send('PATCH', `/api/rules/${ANY_FAILURE}`, { enabled: true })).statusCode).toBe(200);
+  });
+
+  it('a pasted rule with an overlapping repeated alternation is refused before it runs, naming why', async () => {
+    const rule = `title: t\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '^(a|a)*$'}\n  condition: s\n`;
+    const response = await ops.send('POST', '/api/rules/test', { rule, events: [{ message: `${'a'.repeat(26)}b` }] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toMatch(/backtrack.*overlap/);
+  });
+
+  it('a pasted rule that runs too long is stopped at its budget (422) while /healthz answers first', async () => {
+    // Seven \d* in a row: not refused by the static check, polynomial (n^7) on 60 digits (seconds to minutes) and a miss.
+    const slow = `title: slow\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '^\\d*\\d*\\d*\\d*\\d*\\d*\\d*!$'}\n  condition: s\n`;
+    const budgeted = await testApp(store, { rules: { catalog: () => analysis.catalog, switches, budget: { timeMs: 1000 } } });
+    try {
+      await budgeted.listen({ port: 0, host: '127.0.0.1' });
+      const address = budgeted.server.address();
+      const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const client = await login(budgeted, `ops-${tag}`);
+      const order: string[] = [];
+      const trial = fetch(`${base}/api/rules/test`, {
+        method: 'POST',
+        headers: { cookie: client.cookie, 'x-csrf-token': client.csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ rule: slow, events: [{ message: `${'1'.repeat(60)}x` }] }),
+      }).then(async (r) => { order.push('rules'); return { status: r.status, body: await r.json() as { code: string; message: string } }; });
+      // Sent once the trial is on its way: the server is busy with it (or would be, on its own thread).
+      await new Promise((resolve) => setImmediate(resolve));
+      const health = fetch(`${base}/healthz`).then((r) => { order.push('healthz'); return r.status; });
+      expect(await health).toBe(200);
+      const result = await trial;
+      expect(order).toEqual(['healthz', 'rules']);
+      expect(result.status).toBe(422);
+      expect(result.body).toMatchObject({ code: 'SW_ERR_RULE_BUDGET', message: expect.stringMatching(/time budget \(1000 ms\)/) });
+      // The worker was replaced: the next trial runs.
+      const next = await client.send('POST', '/api/rules/test', { rule: ROOT_RULE, events: [{ user: { name: 'root' } }] });
+      expect(next.statusCode).toBe(200);
+      expect(next.json().matched).toBe(1);
+    } finally {
+      await budgeted.close();
+    }
+  });
+
+  it('hostile pasted rules (truncated, random bytes, deep nesting, huge values) get 200 or 4xx, never 5xx', async () => {
+    let seed = 16;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const texts = [
+      `title: t\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '${'('.repeat(3000)}a${')'.repeat(3000)}'}\n  condition: s\n`,
+      `title: t\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '${'[a-'.repeat(2000)}'}\n  condition: s\n`,
+      `title: t\nlogsource: {product: linux}\ndetection:\n  s: ${'['.repeat(5000)}${']'.repeat(5000)}\n  condition: s\n`,
+      `title: t\nlogsource: {product: linux}\ndetection:\n  s: {message|contains: '${'x'.repeat(60_000)}'}\n  condition: s\n`,
+    ];
+    for (let n = 0; n < 24; n += 1) {
+      const cut = ROOT_RULE.slice(0, next() % ROOT_RULE.length);
+      const noise = Array.from({ length: next() % 40 }, () => String.fromCharCode(next() % 0x3000)).join('');
+      const at = next() % ROOT_RULE.length;
+      texts.push(n % 2 ? cut || 'x' : ROOT_RULE.slice(0, at) + noise + ROOT_RULE.slice(at));
+    }
+    for (const [i, rule] of texts.entries()) {
+      const response = await ops.send('POST', '/api/rules/test', { rule, events: [{ user: { name: 'root' }, message: 'a'.repeat(1000) }] });
+      expect(response.statusCode, `case ${i}`).toBeLessThan(500);
+      if (response.statusCode !== 200) expect(response.json().message, `case ${i}`).toMatch(/\//);
+    }
   });
 });
