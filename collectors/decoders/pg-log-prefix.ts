@@ -42,31 +42,40 @@ export const LEVELS = 'DEBUG[1-5]|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETA
 export const SECONDARY_LEVELS: ReadonlySet<string> = new Set(['DETAIL', 'HINT', 'QUERY', 'CONTEXT', 'LOCATION', 'STATEMENT']);
 
 const TIME = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?: [A-Za-z0-9+:_/-]+)?';
-// Names are at most 63 bytes (NAMEDATALEN) and hosts 255: bounded, a line that does not match fails fast.
-const NAME = '[^\\n]{0,63}?';
-const HOST = '\\S{0,270}?';
+
+/**
+ * A name (at most 63 bytes, NAMEDATALEN) or host (255): when a literal character follows it in the
+ * prefix, the value runs up to that character, so the regex never backtracks through it (a hostile
+ * line cannot make it slow); names that may hold spaces (%a, %i, %b) are read lazily instead.
+ */
+const name = (max: number, delimiters: RegExp | undefined, chars = '[^\\n]') => (delimiter: string | undefined) =>
+  delimiter !== undefined && delimiters?.test(delimiter) ? `${chars.slice(0, -1)}${classEscape(delimiter)}]{0,${max}}` : `${chars}{0,${max}}?`;
+// Characters that end a name, or an address (IPv6 and host names hold `:` `.` `-`, %r `(`).
+const NAME_END = /^[^\w]$/;
+const HOST_END = /^[^\w:.()[\]%-]$/;
+const classEscape = (c: string) => c.replace(/[\\\]^-]/g, '\\$&').replace('\n', '\\n');
 
 type Group = keyof PrefixValues | 'remote';
-/** Each escape: what it prints, and the value it is read into. */
-const ESCAPES: Readonly<Record<string, { group: Group; pattern: string }>> = {
+/** Each escape: what it prints (given the literal character after it), and the value it is read into. */
+const ESCAPES: Readonly<Record<string, { group: Group; pattern: string | ((delimiter: string | undefined) => string) }>> = {
   m: { group: 'time', pattern: TIME },
   t: { group: 'time', pattern: TIME },
   n: { group: 'time', pattern: '\\d+(?:\\.\\d+)?' },
   p: { group: 'pid', pattern: '\\d+' },
   P: { group: 'leaderPid', pattern: '\\d*' },
-  u: { group: 'user', pattern: NAME },
-  d: { group: 'database', pattern: NAME },
-  h: { group: 'client', pattern: HOST },
-  r: { group: 'remote', pattern: HOST },
-  a: { group: 'application', pattern: NAME },
+  u: { group: 'user', pattern: name(63, NAME_END) },
+  d: { group: 'database', pattern: name(63, NAME_END) },
+  h: { group: 'client', pattern: name(270, HOST_END, '[^\\s]') },
+  r: { group: 'remote', pattern: name(280, HOST_END, '[^\\s]') },
+  a: { group: 'application', pattern: name(63, undefined) },
   c: { group: 'session', pattern: '[0-9a-f]+\\.[0-9a-f]+' },
   l: { group: 'lineNumber', pattern: '\\d+' },
   s: { group: 'sessionStart', pattern: TIME },
   v: { group: 'vxid', pattern: '[0-9/]*' },
   x: { group: 'xid', pattern: '\\d+' },
   e: { group: 'sqlstate', pattern: '[0-9A-Z]{5}' },
-  i: { group: 'commandTag', pattern: NAME },
-  b: { group: 'backendType', pattern: NAME },
+  i: { group: 'commandTag', pattern: name(63, undefined) },
+  b: { group: 'backendType', pattern: name(63, undefined) },
   Q: { group: 'queryId', pattern: '-?\\d+' },
 };
 
@@ -77,8 +86,10 @@ const REMOTE_WITH_PORT = /^(.*)\((\d+)\)$/s;
 export function compileLogLinePrefix(prefix: string): CompiledPrefix {
   const [head = '', tail] = prefix.split(/%q(.*)/s);
   const used = new Set<string>();
+  // The head first: a value printed in both parts is read where it is always printed.
+  const always = prefixPattern(head, used);
   const optional = tail === undefined ? '' : `(?:${prefixPattern(tail, used)})?`;
-  const regex = new RegExp(`^${prefixPattern(head, used)}${optional}(?<level>${LEVELS}):  (?<message>.*)$`, 's');
+  const regex = new RegExp(`^${always}${optional}(?<level>${LEVELS}):  (?<message>.*)$`, 's');
   return {
     prefix,
     parse(line) {
@@ -98,19 +109,23 @@ export function compileLogLinePrefix(prefix: string): CompiledPrefix {
 }
 
 function prefixPattern(prefix: string, used: Set<string>): string {
+  const tokens = [...prefix.matchAll(/%(-?\d+)?(.)|([^%]+|%$)/gs)];
   let out = '';
-  for (const [, padding, escape, literal] of prefix.matchAll(/%(-?\d+)?(.)|([^%]+|%$)/gs)) {
+  tokens.forEach(([, padding, escape, literal], i) => {
     if (literal !== undefined) out += literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     else if (escape === '%') out += '%';
     else {
       const spec = ESCAPES[escape!];
-      if (!spec) continue; // PostgreSQL prints nothing for an unknown escape.
+      if (!spec) return; // PostgreSQL prints nothing for an unknown escape.
+      const next = tokens[i + 1];
+      const delimiter = next?.[3]?.[0] ?? (next?.[2] === '%' ? '%' : undefined);
+      const pattern = typeof spec.pattern === 'string' ? spec.pattern : spec.pattern(delimiter);
       // A value printed twice is read once, from its first place.
       const name = used.has(spec.group) ? undefined : spec.group;
       if (name) used.add(name);
-      const body = name ? `(?<${name}>${spec.pattern})` : `(?:${spec.pattern})`;
+      const body = name ? `(?<${name}>${pattern})` : `(?:${pattern})`;
       out += padding ? ` *${body} *` : body;
     }
-  }
+  });
   return out;
 }
