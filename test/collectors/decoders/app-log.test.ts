@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AssetIndex, CoreErrors, loadInventory, type ShouwangEvent } from '../../../core/index.js';
+import { AssetIndex, CoreErrors, loadConfig, loadInventory, type ShouwangEvent } from '../../../core/index.js';
 import { createAppLogFormat, decodeAppLog } from '../../../collectors/decoders/app-log.js';
 import type { EcsFields, RecordContext, RecordResult } from '../../../collectors/decoders/types.js';
 import { FileDeadLetterSink, FileTailer, type TailSink } from '../../../collectors/index.js';
@@ -152,6 +152,25 @@ describe('app-log file source', () => {
       '@timestamp': '2026-12-01T00:15:02.123Z', message: '下单失败', event: { dataset: 'app.log' },
       error: { stack_trace: JAVA_TRACE.join('\n') }, host: { name: 'gaj-jwzh-app01' }, shouwang: { system: 'gaj-jwzh', source: 'orders' },
     });
+  });
+
+  it('the config takes logLinePrefix and pattern per source and refuses a pattern that is no regex, naming the field', () => {
+    const dir = mkdtempSync(join(root, 'config-'));
+    const yaml = (pattern: string) => {
+      const path = join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(path, [
+        'collect:', '  files:', '    - id: app', '      paths: [/var/log/app/*.log]', '      format: app-log', `      pattern: ${JSON.stringify(pattern)}`,
+        '    - id: pg', '      paths: [/var/log/postgresql/*.log]', '      format: pgaudit', "      logLinePrefix: '%m [%p] %u@%d %h '", '      host: gaj-hzgl-db01',
+        '  http:', '    sources:', '      - { id: pg-http, token: 0123456789abcdef0123, format: pgaudit, logLinePrefix: "%m [%p] ", host: db01 }', '',
+      ].join('\n'));
+      return path;
+    };
+    const { config } = loadConfig({ env: {}, file: yaml('^(?<message>.*)$') });
+    expect(config.collect.files.map((f) => [f.pattern, f.logLinePrefix, f.host])).toEqual([
+      ['^(?<message>.*)$', undefined, undefined], [undefined, '%m [%p] %u@%d %h ', 'gaj-hzgl-db01'],
+    ]);
+    expect(config.collect.http.sources[0]).toMatchObject({ logLinePrefix: '%m [%p] ', host: 'db01' });
+    expect(() => loadConfig({ env: {}, file: yaml('(unclosed') })).toThrow(/collect\.files\[0\]\.pattern: a valid regular expression/);
   });
 
   it('a bad pattern in a file source is a configuration error naming the source', async () => {
