@@ -182,3 +182,27 @@ describe('app-log file source', () => {
     })).rejects.toMatchObject({ code: CoreErrors.configInvalid('x', 'y').code, message: expect.stringContaining('collect.files[broken]') });
   });
 });
+
+describe('app-log under attack (fixed seed)', () => {
+  it('never throws on truncations, flipped characters, random text and huge lines', () => {
+    let seed = 1201;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const valid = ['2026-12-01 09:15:02,123 [main] ERROR com.x.Y - 消息 - more', ...JAVA_TRACE].join('\n');
+    const inputs: string[] = [];
+    for (let cut = 0; cut <= valid.length; cut += 2) inputs.push(valid.slice(0, cut));
+    for (let i = 0; i < 3000; i++) {
+      const chars = [...valid];
+      for (let k = 0; k < 1 + Math.floor(next() * 4); k++) chars[Math.floor(next() * chars.length)] = String.fromCharCode(Math.floor(next() * 0x3000));
+      inputs.push(chars.join(''));
+    }
+    inputs.push(`2026-12-01 09:15:02,123 [${'['.repeat(100_000)}`, `09:15:02.123 [${'a '.repeat(100_000)}`, `${'- '.repeat(100_000)}`, `ERROR:${'x'.repeat(1 << 20)}`);
+    for (const input of inputs) {
+      const result = decodeAppLog(input, context);
+      expect(result.ok || result.reason.length > 0).toBe(true);
+    }
+    expect(fields(decodeAppLog(`2026-12-01 09:15:02,123 [WARN] com.x.Y - ${'长'.repeat(1 << 20)}`, context)).message).toHaveLength(1 << 20);
+  });
+});

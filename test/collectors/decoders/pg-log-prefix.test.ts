@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileLogLinePrefix } from '../../../collectors/decoders/pg-log-prefix.js';
+import { createPgauditDecoder, decodePgauditCsv, postgresLogRecords } from '../../../collectors/decoders/pgaudit.js';
 
 const message = 'LOG:  statement: select 1';
 
@@ -56,5 +57,53 @@ describe('log_line_prefix compiler', () => {
     // Many name fields and a long line that never reaches a level: bounded backtracking, it still answers.
     const names = compileLogLinePrefix('%u %d %a %i %b %h ');
     expect(names.parse(`${'a '.repeat(2000)}no level here`)).toBeUndefined();
+  });
+});
+
+/** mulberry32: a fixed seed gives the same run every time. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('PostgreSQL decoders under attack (fixed seed)', () => {
+  const prefix = '%m %c %l %s %v %x %i|%b|%Q %e %a|%r %u@%d ';
+  const decode = createPgauditDecoder({ logLinePrefix: prefix });
+  const context = { utcOffset: '+08:00', now: new Date('2026-12-01T00:00:00Z') };
+  const valid = [
+    '2026-11-26 10:00:00.000 UTC 6b08737e.6df 4 2026-11-26 09:59:00 UTC 3/2 7531 INSERT|client backend|-642 42601 psql|10.0.0.9(4000) app@hr ERROR:  syntax error',
+    '\t  continued',
+    '2026-11-26 10:00:00.000 UTC 6b08737e.6df 5 2026-11-26 09:59:00 UTC 3/2 7531 INSERT|client backend|-642 42601 psql|10.0.0.9(4000) app@hr STATEMENT:  selec "x, y',
+  ].join('\n');
+
+  it('never throws on truncations, byte flips and random text; a record either decodes or says why', () => {
+    const next = random(20261201);
+    const inputs: string[] = [];
+    for (let cut = 0; cut <= valid.length; cut += 3) inputs.push(valid.slice(0, cut));
+    for (let i = 0; i < 2000; i++) {
+      const chars = [...valid];
+      for (let k = 0; k < 1 + Math.floor(next() * 4); k++) chars[Math.floor(next() * chars.length)] = String.fromCharCode(Math.floor(next() * 0x3000));
+      inputs.push(chars.join(''));
+      inputs.push(Array.from({ length: Math.floor(next() * 200) }, () => String.fromCharCode(Math.floor(next() * 0x110))).join(''));
+    }
+    for (const input of inputs) {
+      for (const result of [decode(input, context), decodePgauditCsv(input, context)]) {
+        expect(result.ok || result.reason.length > 0).toBe(true);
+      }
+      for (const record of postgresLogRecords(input.split('\n'), 'stderr', prefix)) expect(typeof record).toBe('string');
+    }
+  });
+
+  it('a hostile user name or a huge line does not stall the prefix regex', () => {
+    const hostileName = `${'@ '.repeat(30_000)}x`;
+    expect(decode(`2026-11-26 10:00:00.000 UTC ${hostileName}`, context).ok).toBe(false);
+    const debian = createPgauditDecoder();
+    expect(debian(`2026-11-26 10:00:00.000 CST [5] ${'a@'.repeat(100_000)} LOG`, context).ok).toBe(false);
+    const huge = `2026-11-26 10:00:00.000 CST [5] app@hr LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,"${'x'.repeat(1 << 20)}",<none>`;
+    expect(debian(huge, context)).toMatchObject({ ok: true, fields: { db: { statement_truncated: true } } });
   });
 });
