@@ -6,7 +6,7 @@ import {
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
-  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readRecords, recordFormat, startCollection,
+  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readRecords, recordFormat, startCollection, type RecordFormat,
 } from '../collectors/index.js';
 import { openAnalysis, startRuntime } from './runtime.js';
 import { watchInventory } from './inventory-watch.js';
@@ -110,7 +110,7 @@ const COMMANDS: Record<string, Command> = {
       if (positionals.length !== 1) return usageError('ingest', 'expected exactly one <file>');
       if (!FORMAT_NAMES.includes(values.format)) return usageError('ingest', `unknown --format ${JSON.stringify(values.format)}`);
       const file = positionals[0]!;
-      let format;
+      let format: RecordFormat | undefined;
       try {
         format = recordFormat(values.format, { logLinePrefix: values['log-line-prefix'], pattern: values.pattern });
       } catch (error) {

@@ -3,8 +3,7 @@ import { createAppLogFormat } from './decoders/app-log.js';
 import { decodeAuditd } from './decoders/auditd.js';
 import { createMariadbAuditDecoder } from './decoders/mariadb-audit.js';
 import { createMysqlJsonAuditDecoder } from './decoders/mysql-json-audit.js';
-import { compileLogLinePrefix } from './decoders/pg-log-prefix.js';
-import { createPgauditCsvDecoder, createPgauditDecoder, DEBIAN_LOG_LINE_PREFIX, pgStderrJoin } from './decoders/pgaudit.js';
+import { createPgauditCsvDecoder, createPgauditFormat } from './decoders/pgaudit.js';
 import type { RecordDecoder } from './decoders/types.js';
 import { CSV_JOIN, lineJoin, type JoinRule } from './record-join.js';
 
@@ -31,9 +30,7 @@ export interface RecordFormat {
 const FORMAT_FACTORIES: Record<string, (options: RecordFormatOptions) => RecordFormat> = {
   'mariadb-audit': () => ({ decode: createMariadbAuditDecoder(), dataset: 'mariadb.audit' }),
   'mysql-json-audit': () => ({ decode: createMysqlJsonAuditDecoder(), dataset: 'mysql.audit' }),
-  pgaudit: ({ logLinePrefix = DEBIAN_LOG_LINE_PREFIX }) => ({
-    decode: createPgauditDecoder({ logLinePrefix }), dataset: 'postgresql.pgaudit', join: pgStderrJoin(compileLogLinePrefix(logLinePrefix)),
-  }),
+  pgaudit: ({ logLinePrefix }) => ({ ...createPgauditFormat({ logLinePrefix }), dataset: 'postgresql.pgaudit' }),
   'pgaudit-csv': () => ({ decode: createPgauditCsvDecoder(), dataset: 'postgresql.pgaudit', join: CSV_JOIN }),
   'access-log': () => ({ decode: (line) => decodeAccessLog(line), dataset: 'web.access' }),
   'web-error-log': () => ({ decode: decodeWebErrorLog, dataset: 'web.error' }),

@@ -52,8 +52,16 @@ export function pgStderrJoin(prefix: CompiledPrefix = compileLogLinePrefix(DEBIA
 }
 
 export function createPgauditDecoder(options: PgauditOptions = {}): RecordDecoder {
-  const maxStatementLength = options.maxStatementLength ?? DEFAULT_MAX_STATEMENT_LENGTH;
+  return createPgauditFormat(options).decode;
+}
+
+/** The stderr-format decoder and its join rule, sharing one compiled prefix. */
+export function createPgauditFormat(options: PgauditOptions = {}): { decode: RecordDecoder; join: JoinRule } {
   const prefix = compileLogLinePrefix(options.logLinePrefix ?? DEBIAN_LOG_LINE_PREFIX);
+  return { decode: pgauditDecoder(prefix, options.maxStatementLength ?? DEFAULT_MAX_STATEMENT_LENGTH), join: pgStderrJoin(prefix) };
+}
+
+function pgauditDecoder(prefix: CompiledPrefix, maxStatementLength: number): RecordDecoder {
   return (raw, context) => {
     const record = stderrRecord(raw.endsWith('\r') ? raw.slice(0, -1) : raw, prefix);
     if (!record) return { ok: false, reason: `not a PostgreSQL log line with log_line_prefix '${prefix.prefix}' nor a pgaudit AUDIT line` };

@@ -9,7 +9,7 @@ import { assetTags } from '../enrich.js';
 import type { EventSink } from '../event-sink.js';
 import { decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS, recordFormat } from '../record-formats.js';
+import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
 import type { DecodeContext } from '../syslog-line.js';
 
 export const HttpIngestErrors = {
@@ -245,7 +245,7 @@ function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetInd
   const { id, format } = config;
   if (format === 'json') return (line, context, peer) => decodeJsonEvent(line, id, assets, context, peer);
   if (format === 'syslog') return (line, context, peer) => decodeLine(line, id, assets, context, peer);
-  let known;
+  let known: RecordFormat | undefined;
   try {
     known = recordFormat(format, { logLinePrefix: config.logLinePrefix, pattern: config.pattern });
   } catch (error) {
