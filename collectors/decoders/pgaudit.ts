@@ -11,7 +11,8 @@ import { CSV_JOIN, joinRecords, lineJoin, type JoinRule } from '../record-join.j
  * PostgreSQL server log records with pgaudit's `AUDIT: …` lines and, with `log_connections=on`, the
  * connection and failed-login lines, in stderr format (behind a `log_line_prefix`) or in csvlog.
  * Other well-formed log records (checkpoints, errors…) decode as plain `postgresql.log` events, so a
- * collector reading the whole server log dead-letters only what is truly unreadable.
+ * collector reading the whole server log dead-letters only what is truly unreadable; an ERROR, FATAL
+ * or PANIC is a failure with its SQLSTATE (`error.code`) and the statement printed with it.
  * Messages are read in English: the server's `lc_messages` must be `C` or `en_*`.
  */
 
@@ -63,7 +64,8 @@ export function createPgauditFormat(options: PgauditOptions = {}): { decode: Rec
 
 function pgauditDecoder(prefix: CompiledPrefix, maxStatementLength: number): RecordDecoder {
   return (raw, context) => {
-    const record = stderrRecord(raw.endsWith('\r') ? raw.slice(0, -1) : raw, prefix);
+    // A file with CRLF line ends: each joined line keeps its CR.
+    const record = stderrRecord(raw.includes('\r') ? raw.replace(/\r(?=\n|$)/g, '') : raw, prefix);
     if (!record) return { ok: false, reason: `not a PostgreSQL log line with log_line_prefix '${prefix.prefix}' nor a pgaudit AUDIT line` };
     return decodeRecord(record, context, maxStatementLength);
   };

@@ -344,6 +344,10 @@ describe('pgaudit and PostgreSQL connection lines, stderr format', () => {
       db: { statement: 'selec *\n  from t', name: 'hr' }, source: { ip: '10.40.1.11' }, log: { level: 'error' },
     });
     expect(fields(decode(records[1]!, context))).toMatchObject({ error: { code: '23505' }, db: { statement: 'insert into t values (1)' } });
+    // The same file written with CRLF line ends.
+    const crlf = [...postgresLogRecords(lines.map((line) => `${line}\r`), 'stderr', prefix)];
+    expect(crlf).toHaveLength(3);
+    expect(fields(decode(crlf[0]!, context))).toMatchObject({ message: 'syntax error at or near "selec" at character 1', db: { statement: 'selec *\n  from t' } });
     expect(fields(decode(records[2]!, context))).toMatchObject({ event: { action: 'db-disconnect', outcome: 'success' } });
     expect(fields(decode(records[2]!, context))).not.toHaveProperty('error');
     // log_error_verbosity=verbose writes the SQLSTATE in the message; a failed login keeps its action.
