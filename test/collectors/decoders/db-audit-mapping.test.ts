@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AssetIndex, loadInventory, type ShouwangEvent } from '../../../core/index.js';
-import { decodeRecordLine, FileDeadLetterSink, FileTailer, type FileSourceConfig, type TailSink } from '../../../collectors/index.js';
+import { decodeRecordLine, FileDeadLetterSink, FileTailer, HttpSource, type FileSourceConfig, type TailSink } from '../../../collectors/index.js';
 
 // System A (gaj-jwzh) owns 10.40.1.11, the database client; system B (gaj-hzgl) owns the server gaj-hzgl-db01.
 const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
@@ -53,6 +53,36 @@ describe('database audit records map to the server, never to the client', () => 
   it('a source host not in the inventory does not fall back to the client', async () => {
     const [event] = await tail('pgaudit', records.pgaudit!, 'db-not-in-inventory');
     expect(event?.shouwang).toEqual({ unknown_asset: true, source: 'db' });
+  });
+
+  it('an HTTP source with host and logLinePrefix: the %h client stays source.ip, the event is the server’s', async () => {
+    const dir = mkdtempSync(join(root, 'http-'));
+    const taken: ShouwangEvent[] = [];
+    const sink = { saturated: false, write: async (events: readonly ShouwangEvent[]) => void taken.push(...events), flush: async () => undefined };
+    const token = 'pg-token-0123456789abcdef';
+    const source = new HttpSource({
+      port: 0, sink, assets, deadLetters: new FileDeadLetterSink(join(dir, 'dead')),
+      sources: [
+        { id: 'pg-b', token, format: 'pgaudit', host: SERVER_OF_B, logLinePrefix: '%m [%p] %u@%d %h ' },
+        { id: 'pg-none', token: `${token}-2`, format: 'pgaudit', logLinePrefix: '%m [%p] %u@%d %h ' },
+      ],
+    });
+    await source.start();
+    try {
+      const line = `2026-11-26 10:00:00.000 CST [5] app@hr ${CLIENT_OF_A} LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,select 1,<not logged>`;
+      for (const [id, bearer] of [['pg-b', token], ['pg-none', `${token}-2`]]) {
+        const response = await fetch(`http://127.0.0.1:${source.port}/ingest/${id}`, {
+          method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'text/plain' }, body: `${line}\n`,
+        });
+        expect(response.status).toBe(200);
+      }
+    } finally {
+      await source.close();
+    }
+    expect(taken.map((e) => [e.shouwang?.source, e.source?.ip, (e.db as { name?: string }).name, e.shouwang?.system ?? 'unknown'])).toEqual([
+      ['pg-b', CLIENT_OF_A, 'hr', 'gaj-hzgl'],
+      ['pg-none', CLIENT_OF_A, 'hr', 'unknown'],
+    ]);
   });
 
   it('HTTP and `shouwang ingest` records take the server from the host option the same way', () => {
