@@ -6,7 +6,7 @@ import {
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
-  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readPostgresRecords, RECORD_FORMATS, startCollection,
+  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readRecords, recordFormat, startCollection, type RecordFormat,
 } from '../collectors/index.js';
 import { openAnalysis, startRuntime } from './runtime.js';
 import { watchInventory } from './inventory-watch.js';
@@ -91,28 +91,39 @@ const COMMANDS: Record<string, Command> = {
   },
   ingest: {
     summary: '导入日志文件 / ingest a log file into the store',
-    usage: `shouwang ingest <file> [--format NAME] [--source NAME] [--config FILE]
+    usage: `shouwang ingest <file> [--format NAME] [--source NAME] [--host NAME] [--log-line-prefix P] [--pattern RE] [--config FILE]
 
   Reads a log file, tags each record from the inventory and writes it to the configured store.
   Ingesting the same file again stores nothing twice. Records that cannot be read go to
   <dataDir>/dead-letter/ with the reason.
-  --format  auto (default: syslog RFC 3164/5424 or NDJSON, per line), ${FORMAT_NAMES.slice(1).join(', ')}`,
+  --format  auto (default: syslog RFC 3164/5424 or NDJSON, per line), ${FORMAT_NAMES.slice(1).join(', ')}
+  --host    the server the records come from, for records that name none (database audit): maps them to its system
+  --log-line-prefix  pgaudit: the server's log_line_prefix (default '%m [%p] %q%u@%d ')
+  --pattern app-log: a regex with named groups (message, timestamp, level, logger, thread)`,
     run: async (args) => {
       const { values, positionals } = parseArgs({
-        args, allowPositionals: true, options: { ...configOption, source: { type: 'string' }, format: { type: 'string', default: 'auto' } },
+        args, allowPositionals: true, options: {
+          ...configOption, source: { type: 'string' }, format: { type: 'string', default: 'auto' }, host: { type: 'string' },
+          'log-line-prefix': { type: 'string' }, pattern: { type: 'string' },
+        },
       });
       if (positionals.length !== 1) return usageError('ingest', 'expected exactly one <file>');
       if (!FORMAT_NAMES.includes(values.format)) return usageError('ingest', `unknown --format ${JSON.stringify(values.format)}`);
       const file = positionals[0]!;
-      const joinAs = RECORD_FORMATS[values.format]?.join;
+      let format: RecordFormat | undefined;
+      try {
+        format = recordFormat(values.format, { logLinePrefix: values['log-line-prefix'], pattern: values.pattern });
+      } catch (error) {
+        return usageError('ingest', (error as Error).message);
+      }
       const { config } = loadConfig(values.config ? { file: values.config } : {});
       const store = await openStore(config);
       try {
         const inventory = loadInventory(config.inventory.path);
         const logger = createLogger({ level: config.log.level });
         const analysis = await openAnalysis(config, store, createMetricsRegistry(), logger);
-        const stats = await ingestLines(joinAs ? readPostgresRecords(file, joinAs) : readFileLines(file), {
-          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory), format: values.format,
+        const stats = await ingestLines(format?.join ? readRecords(file, format.join) : readFileLines(file), {
+          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory), format: format ?? values.format, host: values.host,
           deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
           observe: (events) => analysis.analyze(events),
         });

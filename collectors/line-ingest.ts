@@ -1,9 +1,9 @@
 import { eventId, isPlainObject, type AssetIndex, type ShouwangEvent } from '../core/index.js';
 import { decodeMessage } from './decoders/messages.js';
-import { RECORD_FORMATS } from './record-formats.js';
+import { RECORD_FORMATS, type RecordFormat } from './record-formats.js';
 import type { EventStore } from '../store/index.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
-import { assetTags } from './enrich.js';
+import { assetTags, recordAssetTags } from './enrich.js';
 import { countIngest, type IngestMetrics } from './metrics.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
 import type { Peer } from './sources/syslog-server.js';
@@ -23,8 +23,10 @@ export interface IngestOptions {
   batchSize?: number;
   utcOffset?: string;
   now?: Date;
-  /** `auto` (default): NDJSON or syslog per line; otherwise one of RECORD_FORMATS. */
-  format?: string;
+  /** `auto` (default): NDJSON or syslog per line; otherwise one of RECORD_FORMATS, or one built by `recordFormat`. */
+  format?: string | RecordFormat;
+  /** The server the records come from, for records that name none (database audit): maps them to their system. */
+  host?: string;
   /** Sees each batch before it is stored: the stream matcher of the analyzers. */
   observe?: (events: readonly ShouwangEvent[]) => void;
 }
@@ -101,10 +103,15 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
   return { ok: true, event };
 }
 
-/** One record of a format of its own (database audit, access log…) → one event, tagged from the inventory. */
-export function decodeRecordLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string): Decoded {
-  const known = RECORD_FORMATS[format];
-  if (!known) return { ok: false, reason: `unknown format ${format}` };
+/**
+ * One record of a format of its own (database audit, access log…) → one event, tagged from the
+ * inventory; `host` is the server the source reads (records that name none get it).
+ */
+export function decodeRecordLine(
+  line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string | RecordFormat, host?: string,
+): Decoded {
+  const known = typeof format === 'string' ? RECORD_FORMATS[format] : format;
+  if (!known) return { ok: false, reason: `unknown format ${String(format)}` };
   const decoded = known.decode(line.text, context);
   if (!decoded.ok) return decoded;
   // Decoders build fresh fields on every call (decoders/types.ts), so the event is completed in place
@@ -113,7 +120,8 @@ export function decodeRecordLine(line: Line, source: string, assets: AssetIndex,
   event.id = eventId(source, line.position);
   if (typeof event['@timestamp'] !== 'string') event['@timestamp'] = isoOf(context.now);
   event.event = { dataset: known.dataset, ...event.event, original: line.text, ingested: isoOf(context.now) };
-  event.shouwang = { ...assetTags(assets, event.host?.name, event.source?.ip), source };
+  if (host && !event.host?.name) event.host = { ...event.host, name: host };
+  event.shouwang = { ...recordAssetTags(assets, event), source };
   return { ok: true, event };
 }
 
@@ -182,7 +190,7 @@ export async function ingestLines(lines: AsyncIterable<Line> | Iterable<Line>, o
     stats.lines += 1;
     const decoded = !options.format || options.format === 'auto'
       ? decodeLine(line, options.source, options.assets, context)
-      : decodeRecordLine(line, options.source, options.assets, context, options.format);
+      : decodeRecordLine(line, options.source, options.assets, context, options.format, options.host);
     countIngest(options.metrics, options.source, { received: 1, [decoded.ok ? 'decoded' : 'failed']: 1 });
     if (decoded.ok) {
       events.push(decoded.event);

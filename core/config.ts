@@ -7,6 +7,15 @@ import { durationSchema } from './duration.js';
 
 // 0 asks the kernel for a free port (tests).
 const port = z.number().int().min(0).max(65535);
+/** A regular expression's source, checked when the config loads. */
+const regexSource = z.string().min(1).refine((source) => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a valid regular expression');
 
 /** The one config schema: types come from it, and every error names its field. */
 export const ConfigSchema = z.strictObject({
@@ -108,6 +117,12 @@ export const ConfigSchema = z.strictObject({
               /** A record format (collectors RECORD_FORMATS), `syslog`, or `json` for generic JSON events. */
               format: z.string().min(1).default('json'),
               encoding: z.enum(['utf-8', 'gbk', 'gb18030']).default('utf-8'),
+              /** Host name for records that carry none (database audit): maps them to the server's system. */
+              host: z.string().min(1).optional(),
+              /** pgaudit: the server's log_line_prefix. */
+              logLinePrefix: z.string().min(1).optional(),
+              /** app-log: a regex with named groups (message, timestamp, level, logger, thread). */
+              pattern: regexSource.optional(),
             }))
             .default([]),
         })
@@ -125,6 +140,10 @@ export const ConfigSchema = z.strictObject({
           startAt: z.enum(['beginning', 'end']).default('end'),
           /** Host name for records that carry none (database audit, access logs). */
           host: z.string().min(1).optional(),
+          /** pgaudit: the server's log_line_prefix. */
+          logLinePrefix: z.string().min(1).optional(),
+          /** app-log: a regex with named groups (message, timestamp, level, logger, thread). */
+          pattern: regexSource.optional(),
           pollMs: z.number().int().min(10).default(500),
           /** A longer line becomes a dead letter and the rest of it is skipped. */
           maxLineBytes: z.number().int().min(256).default(1 << 20),

@@ -1,14 +1,18 @@
+import { isIP } from 'node:net';
 import {
   DEFAULT_MAX_STATEMENT_LENGTH, dbAuditFields, splitCsv, toIsoTimestamp, type DbAuditEvent, type DbAuditOptions,
 } from './db-audit.js';
+import { compileLogLinePrefix, LEVELS, SECONDARY_LEVELS, type CompiledPrefix, type PrefixValues } from './pg-log-prefix.js';
 import type { OperationClass } from './sql-class.js';
 import type { EcsFields, RecordContext, RecordDecoder, RecordResult } from './types.js';
+import { CSV_JOIN, joinRecords, lineJoin, type JoinRule } from '../record-join.js';
 
 /**
  * PostgreSQL server log records with pgaudit's `AUDIT: …` lines and, with `log_connections=on`, the
  * connection and failed-login lines, in stderr format (behind a `log_line_prefix`) or in csvlog.
  * Other well-formed log records (checkpoints, errors…) decode as plain `postgresql.log` events, so a
- * collector reading the whole server log dead-letters only what is truly unreadable.
+ * collector reading the whole server log dead-letters only what is truly unreadable; an ERROR, FATAL
+ * or PANIC is a failure with its SQLSTATE (`error.code`) and the statement printed with it.
  * Messages are read in English: the server's `lc_messages` must be `C` or `en_*`.
  */
 
@@ -20,80 +24,77 @@ export interface PgauditOptions extends DbAuditOptions {
 /** What Debian's postgresql.conf sets; PostgreSQL's own default is `%m [%p] `. */
 export const DEBIAN_LOG_LINE_PREFIX = '%m [%p] %q%u@%d ';
 
-const LEVELS = 'DEBUG[1-5]|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT';
 const LEVEL = new RegExp(`^(?:${LEVELS})$`);
 // pgaudit's regression output and some forwarders carry no prefix: `NOTICE:  AUDIT: …` or just `AUDIT: …`.
 const BARE_AUDIT = new RegExp(`^(?:(?<level>${LEVELS}):  )?(?<message>AUDIT: .*)$`, 's');
-
-const TIME = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?: [A-Za-z0-9+:_/-]+)?';
-// Names are at most 63 bytes (NAMEDATALEN) and hosts 255: bounded, a line that does not match fails fast.
-const NAME = '[^\\n]{0,63}?';
-const HOST = '\\S{0,270}?';
-// %r prints `host(port)`; csvlog's connection_from is `host:port` (IPv6 too, unbracketed), `[local]` for the socket.
-const REMOTE_WITH_PORT = /^(.*)\((\d+)\)$/;
+// csvlog's connection_from is `host:port` (IPv6 too, unbracketed), `[local]` for the socket.
 const CONNECTION_FROM = /^(.*):(\d+)$/;
-/** log_line_prefix escapes → what they print; the named ones are read into the event. */
-const PREFIX_ESCAPES: Readonly<Record<string, { group?: keyof PrefixGroups; pattern: string }>> = {
-  m: { group: 'time', pattern: TIME }, t: { group: 'time', pattern: TIME }, n: { group: 'time', pattern: '\\d+(?:\\.\\d+)?' },
-  p: { group: 'pid', pattern: '\\d+' }, u: { group: 'user', pattern: NAME }, d: { group: 'database', pattern: NAME },
-  r: { group: 'client', pattern: HOST }, h: { group: 'client', pattern: HOST }, a: { group: 'application', pattern: NAME },
-  c: { pattern: '[0-9a-f]+\\.[0-9a-f]+' }, l: { pattern: '\\d+' }, s: { pattern: TIME }, v: { pattern: '[0-9/]*' },
-  x: { pattern: '\\d+' }, e: { pattern: '[0-9A-Z]{5}' }, i: { pattern: NAME }, b: { pattern: NAME },
-  Q: { pattern: '-?\\d+' }, P: { pattern: '\\d*' },
-};
+// A cheap test before the prefix regex: could this line be a DETAIL/STATEMENT… line of the record before?
+const SECONDARY_HINT = /(?:DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT): {2}/;
+// With log_error_verbosity=verbose every message starts with its SQLSTATE (`42601: syntax error…`);
+// SQLSTATEs hold a digit, which keeps pgaudit's `AUDIT: ` apart.
+const VERBOSE_SQLSTATE = /^(?=[0-9A-Z]{0,4}\d)([0-9A-Z]{5}): /;
+const FAILURE_LEVELS = new Set(['ERROR', 'FATAL', 'PANIC']);
 
-interface PrefixGroups {
-  time?: string;
-  pid?: string;
-  user?: string;
-  database?: string;
-  client?: string;
-  application?: string;
-}
-
-interface LogRecord extends PrefixGroups {
+/** One log record: its first line's prefix values, level and message, and what the lines after it said. */
+interface LogRecord extends PrefixValues {
   level?: string;
   message: string;
+  /** The statement the server printed with an error: STATEMENT (the client's) or QUERY (an internal one). */
+  statement?: string;
 }
 
-/** Compiles a `log_line_prefix` into a regex for whole records: prefix, `LEVEL:  `, message. */
-export function compileLogLinePrefix(prefix: string): RegExp {
-  // `%q` ends the prefix for processes without a session (postmaster, checkpointer…).
-  const [head = '', tail] = prefix.split(/%q(.*)/s);
-  const used = new Set<string>();
-  const optional = tail === undefined ? '' : `(?:${prefixPattern(tail, used)})?`;
-  return new RegExp(`^${prefixPattern(head, used)}${optional}(?<level>${LEVELS}):  (?<message>.*)$`, 's');
-}
-
-function prefixPattern(prefix: string, used: Set<string>): string {
-  let out = '';
-  for (const [, padding, escape, literal] of prefix.matchAll(/%(-?\d+)?(.)|([^%]+|%$)/gs)) {
-    if (literal !== undefined) out += literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (escape === '%') out += '%';
-    else {
-      const spec = PREFIX_ESCAPES[escape!];
-      if (!spec) continue; // PostgreSQL prints nothing for an unknown escape.
-      const name = spec.group && !used.has(spec.group) ? spec.group : undefined;
-      if (name) used.add(name);
-      const body = name ? `(?<${name}>${spec.pattern})` : `(?:${spec.pattern})`;
-      out += padding ? ` *${body} *` : body;
-    }
-  }
-  return out;
+/**
+ * How stderr-format lines make records: a line led by a tab goes on with the message (the server adds
+ * it), and DETAIL, HINT, CONTEXT, STATEMENT… lines belong to the message before them.
+ */
+export function pgStderrJoin(prefix: CompiledPrefix = compileLogLinePrefix(DEBIAN_LOG_LINE_PREFIX)): JoinRule {
+  return lineJoin((line) => line.startsWith('\t') || (SECONDARY_HINT.test(line) && SECONDARY_LEVELS.has(prefix.parse(line)?.level ?? '')));
 }
 
 export function createPgauditDecoder(options: PgauditOptions = {}): RecordDecoder {
-  const maxStatementLength = options.maxStatementLength ?? DEFAULT_MAX_STATEMENT_LENGTH;
-  const prefix = options.logLinePrefix ?? DEBIAN_LOG_LINE_PREFIX;
-  const pattern = compileLogLinePrefix(prefix);
+  return createPgauditFormat(options).decode;
+}
+
+/** The stderr-format decoder and its join rule, sharing one compiled prefix. */
+export function createPgauditFormat(options: PgauditOptions = {}): { decode: RecordDecoder; join: JoinRule } {
+  const prefix = compileLogLinePrefix(options.logLinePrefix ?? DEBIAN_LOG_LINE_PREFIX);
+  return { decode: pgauditDecoder(prefix, options.maxStatementLength ?? DEFAULT_MAX_STATEMENT_LENGTH), join: pgStderrJoin(prefix) };
+}
+
+function pgauditDecoder(prefix: CompiledPrefix, maxStatementLength: number): RecordDecoder {
   return (raw, context) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const match = pattern.exec(line) ?? BARE_AUDIT.exec(line);
-    if (!match) return { ok: false, reason: `not a PostgreSQL log line with log_line_prefix '${prefix}' nor a pgaudit AUDIT line` };
-    const groups = match.groups as unknown as LogRecord;
-    const client = groups.client && REMOTE_WITH_PORT.exec(groups.client);
-    return decodeRecord({ ...groups, client: client ? client[1] : groups.client }, client ? Number(client[2]) : undefined, context, maxStatementLength);
+    // A file with CRLF line ends: each joined line keeps its CR.
+    const record = stderrRecord(raw.includes('\r') ? raw.replace(/\r(?=\n|$)/g, '') : raw, prefix);
+    if (!record) return { ok: false, reason: `not a PostgreSQL log line with log_line_prefix '${prefix.prefix}' nor a pgaudit AUDIT line` };
+    return decodeRecord(record, context, maxStatementLength);
   };
+}
+
+/**
+ * A stderr record's lines: the first has the prefix; tab-led lines go on with the part before them
+ * (without the tab); prefixed DETAIL/STATEMENT… lines are parts of their own. A line that is neither
+ * (a record joined by another reader, tabs already gone) goes on with the part before it.
+ */
+function stderrRecord(text: string, prefix: CompiledPrefix): LogRecord | undefined {
+  const newline = text.indexOf('\n');
+  if (newline < 0) return prefix.parse(text) ?? bareAudit(text);
+  const lines = text.split('\n');
+  const first = prefix.parse(lines[0]!) ?? bareAudit(lines[0]!);
+  if (!first) return undefined;
+  const parts: { level?: string; text: string }[] = [{ level: first.level, text: first.message }];
+  for (const line of lines.slice(1)) {
+    const secondary = !line.startsWith('\t') && SECONDARY_HINT.test(line) ? prefix.parse(line) : undefined;
+    if (secondary && SECONDARY_LEVELS.has(secondary.level)) parts.push({ level: secondary.level, text: secondary.message });
+    else parts[parts.length - 1]!.text += `\n${line.startsWith('\t') ? line.slice(1) : line}`;
+  }
+  const statement = parts.find((p) => p.level === 'STATEMENT') ?? parts.find((p) => p.level === 'QUERY');
+  return { ...first, message: parts[0]!.text, ...(statement ? { statement: statement.text } : {}) };
+}
+
+function bareAudit(line: string): LogRecord | undefined {
+  const groups = BARE_AUDIT.exec(line)?.groups;
+  return groups ? { message: groups.message!, ...(groups.level ? { level: groups.level } : {}) } : undefined;
 }
 
 /** Decodes stderr-format records written with Debian's `log_line_prefix`. */
@@ -106,13 +107,17 @@ export function createPgauditCsvDecoder(options: DbAuditOptions = {}): RecordDec
     const { fields, unterminated } = splitCsv(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
     if (unterminated) return { ok: false, reason: 'csvlog record ends inside a quoted field: its next lines are missing' };
     if (fields.length < 23) return { ok: false, reason: `not a PostgreSQL csvlog record: ${fields.length} columns, expected 23 to 26` };
-    const [time, user, database, pid, connectionFrom, , , , , , , level, , message] = fields;
+    const [time, user, database, pid, connectionFrom, session, lineNumber, commandTag, sessionStart, vxid, xid, level, sqlstate, message] = fields;
     if (!LEVEL.test(level!)) return { ok: false, reason: `not a PostgreSQL csvlog record: unknown severity ${level}` };
     const client = CONNECTION_FROM.exec(connectionFrom!);
-    return decodeRecord(
-      { time, user, database, pid, application: fields[22], level, message: message!, client: client ? client[1] : connectionFrom },
-      client ? Number(client[2]) : undefined, context, maxStatementLength,
-    );
+    // `query` (column 20) is the client's statement behind an error; `internal_query` (17) one run inside it.
+    const statement = fields[19] || fields[16];
+    const record: LogRecord = {
+      time, user, database, pid, session, lineNumber, commandTag, sessionStart, vxid, xid, level, sqlstate, message: message!,
+      application: fields[22], backendType: fields[23], leaderPid: fields[24], queryId: fields[25],
+      client: client ? client[1] : connectionFrom, clientPort: client?.[2], ...(statement ? { statement } : {}),
+    };
+    return decodeRecord(record, context, maxStatementLength);
   };
 }
 
@@ -120,22 +125,12 @@ export const decodePgauditCsv: RecordDecoder = createPgauditCsvDecoder();
 
 /**
  * Joins the physical lines of a PostgreSQL log file into records: in stderr format a message's next
- * lines start with a tab (the server adds it); in csvlog a quoted field may hold newlines.
+ * lines start with a tab (the server adds it) and its DETAIL/STATEMENT lines follow it; in csvlog a
+ * quoted field may hold newlines. Lines are kept as written.
  */
-export function* postgresLogRecords(lines: Iterable<string>, format: 'stderr' | 'csvlog' = 'stderr'): Generator<string> {
-  let record: string | undefined;
-  let inQuotes = false;
-  for (const line of lines) {
-    const continues = record !== undefined && (format === 'stderr' ? line.startsWith('\t') : inQuotes);
-    if (continues) record += `\n${format === 'stderr' ? line.slice(1) : line}`;
-    else {
-      if (record !== undefined) yield record;
-      record = line;
-      inQuotes = false;
-    }
-    if (format === 'csvlog' && (line.split('"').length - 1) % 2 === 1) inQuotes = !inQuotes;
-  }
-  if (record !== undefined) yield record;
+export function postgresLogRecords(lines: Iterable<string>, format: 'stderr' | 'csvlog' = 'stderr', logLinePrefix?: string): Generator<string> {
+  if (format === 'csvlog') return joinRecords(lines, CSV_JOIN);
+  return joinRecords(lines, pgStderrJoin(logLinePrefix === undefined ? undefined : compileLogLinePrefix(logLinePrefix)));
 }
 
 const AUDIT_CLASSES: Readonly<Record<string, OperationClass>> = {
@@ -153,35 +148,76 @@ const NO_HBA_ENTRY = /^no pg_hba\.conf entry for (?:replication connection from 
 
 type Interpreted = Omit<DbAuditEvent, 'dataset' | 'timestamp'>;
 
-function decodeRecord(record: LogRecord, clientPort: number | undefined, context: RecordContext, maxStatementLength: number): RecordResult {
+function decodeRecord(record: LogRecord, context: RecordContext, maxStatementLength: number): RecordResult {
   // Bare AUDIT lines carry no time; the time of reading stands in.
   const timestamp = record.time === undefined ? context.now.toISOString() : pgTimestamp(record.time, context.utcOffset);
   if (!timestamp) return { ok: false, reason: `PostgreSQL log time is not a date: ${record.time}` };
+  const verbose = VERBOSE_SQLSTATE.exec(record.message);
+  const message = verbose ? record.message.slice(verbose[0].length) : record.message;
+  const sqlstate = record.sqlstate || verbose?.[1];
+  const failed = record.level !== undefined && FAILURE_LEVELS.has(record.level);
   const user = known(record.user);
   const database = known(record.database);
-  const session = { user, database, client: known(record.client), clientPort };
+  const client = known(record.client);
+  const clientPort = record.clientPort ? Number(record.clientPort) : undefined;
   let interpreted: Interpreted | string | undefined;
-  if (record.message.startsWith('AUDIT: ')) interpreted = auditPayload(record.message.slice(7), maxStatementLength);
-  else interpreted = connectionMessage(record.message, record.level);
+  if (message.startsWith('AUDIT: ')) interpreted = auditPayload(message.slice(7), maxStatementLength);
+  else interpreted = connectionMessage(message, record.level);
   if (typeof interpreted === 'string') return { ok: false, reason: interpreted };
   const process = record.pid ? { process: { pid: Number(record.pid) } } : {};
   const log = record.level ? { log: { level: record.level.toLowerCase() } } : {};
+  const prefixDb = prefixDbFields(record, sqlstate, context.utcOffset);
+  // An ERROR or FATAL says what failed by its SQLSTATE (PostgreSQL docs, Appendix A).
+  const error = failed ? { error: { message, ...(sqlstate ? { code: sqlstate } : {}) } } : {};
   if (!interpreted) {
+    const statement = record.statement;
+    const cut = statement !== undefined && statement.length > maxStatementLength;
+    const db = {
+      ...(user ? { user } : {}),
+      ...(database ? { name: database } : {}),
+      ...(statement !== undefined ? { statement: cut ? statement.slice(0, maxStatementLength) : statement } : {}),
+      ...(cut ? { statement_truncated: true } : {}),
+      ...prefixDb,
+    };
+    const remote = client && client !== '[local]' ? client : undefined;
     const fields: EcsFields = {
       '@timestamp': timestamp,
-      message: record.message,
-      event: { kind: 'event', module: 'postgresql', dataset: 'postgresql.log' },
+      message,
+      event: {
+        kind: 'event', module: 'postgresql', dataset: 'postgresql.log',
+        ...(failed ? { category: ['database'], type: ['error'], outcome: 'failure' } : {}),
+      },
       ...(user ? { user: { name: user } } : {}),
-      ...(user || database ? { db: { system: 'postgresql', ...(user ? { user } : {}), ...(database ? { name: database } : {}) } } : {}),
+      ...(remote ? { source: { ...(isIP(remote) ? { ip: remote } : { address: remote }), ...(clientPort ? { port: clientPort } : {}) } } : {}),
+      ...(Object.keys(db).length ? { db: { system: 'postgresql', ...db } } : {}),
       ...process,
       ...log,
+      ...error,
     };
     return { ok: true, fields };
   }
-  const event = { ...session, ...definedOnly(interpreted), dataset: 'postgresql.pgaudit' as const, timestamp };
+  const event = { user, database, client, clientPort, ...definedOnly(interpreted), dataset: 'postgresql.pgaudit' as const, timestamp };
+  event.extra = { ...event.extra, ...prefixDb };
+  return { ok: true, fields: { ...dbAuditFields(event, maxStatementLength), ...process, ...log, ...error } };
+}
+
+/** The prefix's (or csvlog's) session values, as `db.*` fields; empty and zero values are left out. */
+function prefixDbFields(record: LogRecord, sqlstate: string | undefined, utcOffset: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   const application = known(record.application);
-  if (application) event.extra = { ...event.extra, application };
-  return { ok: true, fields: { ...dbAuditFields(event, maxStatementLength), ...process, ...log } };
+  if (application) out.application = application;
+  if (record.session) out.session_id = record.session;
+  if (record.lineNumber && DIGITS.test(record.lineNumber)) out.session_line_number = Number(record.lineNumber);
+  const sessionStart = record.sessionStart && pgTimestamp(record.sessionStart, utcOffset);
+  if (sessionStart) out.session_start = sessionStart;
+  if (record.vxid) out.virtual_transaction_id = record.vxid;
+  if (record.xid && record.xid !== '0') out.transaction_id = record.xid;
+  if (record.commandTag) out.command_tag = record.commandTag;
+  if (record.backendType) out.backend_type = record.backendType;
+  if (record.queryId && record.queryId !== '0') out.query_id = record.queryId;
+  if (record.leaderPid && DIGITS.test(record.leaderPid)) out.leader_pid = Number(record.leaderPid);
+  if (sqlstate && sqlstate !== '00000') out.sqlstate = sqlstate;
+  return out;
 }
 
 /** `SESSION,1,1,READ,SELECT,TABLE,public.t,"select * from t",<not logged>[,rows]` */

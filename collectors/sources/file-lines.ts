@@ -2,13 +2,23 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { postgresLogRecords } from '../decoders/pgaudit.js';
 import type { Line } from '../line-ingest.js';
+import { joinRecords, type JoinRule } from '../record-join.js';
 
 /** PostgreSQL log records, joined from their lines; the position is the record's first line. */
-export async function* readPostgresRecords(path: string, format: 'stderr' | 'csvlog'): AsyncGenerator<Line> {
+export function readPostgresRecords(path: string, format: 'stderr' | 'csvlog'): AsyncGenerator<Line> {
+  return readJoinedRecords(path, (lines) => postgresLogRecords(lines, format));
+}
+
+/** Records of a format whose records span lines (PostgreSQL, stack traces), joined by its rule. */
+export function readRecords(path: string, rule: JoinRule): AsyncGenerator<Line> {
+  return readJoinedRecords(path, (lines) => joinRecords(lines, rule));
+}
+
+async function* readJoinedRecords(path: string, join: (lines: string[]) => Iterable<string>): AsyncGenerator<Line> {
   const lines: string[] = [];
   for await (const line of readFileLines(path)) lines.push(line.text);
   let number = 0;
-  for (const text of postgresLogRecords(lines, format)) {
+  for (const text of join(lines)) {
     number += 1;
     yield { text, position: `record:${number}` };
   }

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { assetTags } from '../enrich.js';
+import { recordAssetTags } from '../enrich.js';
 import { CoreErrors, type AssetIndex, type Logger, type ShouwangEvent } from '../../core/index.js';
 import { FileCheckpoints, type FileCheckpoint } from '../checkpoints.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
 import { decodeLine, decodeRecordLine } from '../line-ingest.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS } from '../record-formats.js';
+import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
+import { quotesOpenAfter, type JoinRule } from '../record-join.js';
 import { expandGlob } from './file-glob.js';
 
 /** One `collect.files` entry. */
@@ -23,6 +24,10 @@ export interface FileSourceConfig {
   startAt: 'beginning' | 'end';
   /** Host name for records that carry none (database audit logs, access logs). */
   host?: string;
+  /** pgaudit: the server's log_line_prefix. */
+  logLinePrefix?: string;
+  /** app-log: a regex with named groups for a record's first line. */
+  pattern?: string;
   pollMs: number;
   /** A longer line becomes a dead letter with its first bytes, and the rest of it is skipped. */
   maxLineBytes: number;
@@ -101,7 +106,8 @@ export class FileTailer {
   readonly #options: FileTailerOptions;
   readonly #source: FileSourceConfig;
   readonly #decodeText: TextDecodeFn;
-  readonly #join: 'stderr' | 'csvlog' | undefined;
+  readonly #format: RecordFormat | undefined;
+  readonly #join: JoinRule | undefined;
   readonly #files = new Map<string, TailedFile>();
   #checkpoints!: FileCheckpoints;
   /** `startAt` is for the files met at the source's very first start. */
@@ -121,7 +127,13 @@ export class FileTailer {
     this.#options = options;
     this.#source = options.source;
     this.#decodeText = createTextDecoder(options.source.encoding);
-    this.#join = RECORD_FORMATS[options.source.format]?.join;
+    const { format, logLinePrefix, pattern } = options.source;
+    try {
+      this.#format = recordFormat(format, { logLinePrefix, pattern });
+    } catch (error) {
+      throw CoreErrors.configInvalid(`collect.files[${options.source.id}]`, `  - ${(error as Error).message}`);
+    }
+    this.#join = this.#format?.join;
   }
 
   /** Checks the source, loads its checkpoints and starts polling. */
@@ -325,7 +337,7 @@ export class FileTailer {
       file.partialStart += bytes.length;
     }
     // A stderr record ends where the next begins, which may never come; a csvlog record waits for its closing quote.
-    if (file.record && (this.#join === 'stderr' || idle)) items.push(this.#takeRecord(file));
+    if (file.record && (!this.#join?.csv || idle)) items.push(this.#takeRecord(file));
     if (items.length) await this.#deliver(file, items, [], true);
   }
 
@@ -369,17 +381,16 @@ export class FileTailer {
       return;
     }
     const record = file.record;
-    const continues = record !== undefined && (this.#join === 'stderr' ? text.startsWith('\t') : record.inQuotes);
-    if (continues) {
-      record.texts.push(this.#join === 'stderr' ? text.slice(1) : text);
+    if (record !== undefined && this.#join.continues(text, record.inQuotes, record.texts.length)) {
+      record.texts.push(text);
       record.invalid ||= invalid;
     } else {
       if (record) items.push(this.#takeRecord(file));
       file.record = { start, texts: [text], invalid, inQuotes: false };
     }
-    if (this.#join === 'csvlog') {
+    if (this.#join.csv) {
       const current = file.record!;
-      if ((text.split('"').length - 1) % 2 === 1) current.inQuotes = !current.inQuotes;
+      current.inQuotes = quotesOpenAfter(text, current.inQuotes);
       if (!current.inQuotes) items.push(this.#takeRecord(file)); // quotes closed: the record is whole
     }
   }
@@ -402,7 +413,7 @@ export class FileTailer {
       const line = { text: item.text, position: `${file.key}:${file.fingerprint}:${file.generation}:${item.start}` };
       const decoded = format === 'syslog' || format === 'auto'
         ? decodeLine(line, id, this.#options.assets, context)
-        : decodeRecordLine(line, id, this.#options.assets, context, format);
+        : decodeRecordLine(line, id, this.#options.assets, context, this.#format!, host);
       if (!decoded.ok) {
         letters.push(deadLetter(id, `${file.path}@${item.start}`, decoded.reason, item.text));
         continue;
@@ -411,7 +422,7 @@ export class FileTailer {
       event.log = { ...event.log, file: { path: file.path }, offset: item.start };
       if (host && !event.host?.name) {
         event.host = { ...event.host, name: host };
-        event.shouwang = { ...assetTags(this.#options.assets, host, event.source?.ip), source: id };
+        event.shouwang = { ...recordAssetTags(this.#options.assets, event), source: id };
       }
       // Bad bytes became U+FFFD: the event is kept and says so.
       if (item.invalid) event.tags = [...(Array.isArray(event.tags) ? (event.tags as string[]) : []), 'encoding_invalid'];

@@ -9,7 +9,7 @@ import { assetTags } from '../enrich.js';
 import type { EventSink } from '../event-sink.js';
 import { decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS } from '../record-formats.js';
+import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
 import type { DecodeContext } from '../syslog-line.js';
 
 export const HttpIngestErrors = {
@@ -34,6 +34,12 @@ export interface HttpSourceConfig {
   /** A RECORD_FORMATS name, `syslog` (syslog or JSON lines), or `json` (generic JSON events). */
   format: string;
   encoding?: SourceEncoding;
+  /** The server the records come from, for records that name none (database audit): maps them to its system. */
+  host?: string;
+  /** pgaudit: the server's log_line_prefix. */
+  logLinePrefix?: string;
+  /** app-log: a regex with named groups for a record's first line. */
+  pattern?: string;
 }
 
 export interface HttpSourceOptions {
@@ -239,7 +245,13 @@ function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetInd
   const { id, format } = config;
   if (format === 'json') return (line, context, peer) => decodeJsonEvent(line, id, assets, context, peer);
   if (format === 'syslog') return (line, context, peer) => decodeLine(line, id, assets, context, peer);
-  if (RECORD_FORMATS[format]) return (line, context) => decodeRecordLine(line, id, assets, context, format);
+  let known: RecordFormat | undefined;
+  try {
+    known = recordFormat(format, { logLinePrefix: config.logLinePrefix, pattern: config.pattern });
+  } catch (error) {
+    throw CoreErrors.configInvalid('collect.http', `  - collect.http.sources.${index}: ${(error as Error).message}`);
+  }
+  if (known) return (line, context) => decodeRecordLine(line, id, assets, context, known, config.host);
   throw CoreErrors.configInvalid('collect.http',
     `  - collect.http.sources.${index}.format: expected json, syslog or one of ${Object.keys(RECORD_FORMATS).join(', ')}, got "${format}"`);
 }

@@ -12,6 +12,8 @@ import {
   createPgauditDecoder, decodePgaudit, decodePgauditCsv, postgresLogRecords,
 } from '../../../collectors/decoders/pgaudit.js';
 import { classifyStatement } from '../../../collectors/decoders/sql-class.js';
+import { recordFormat } from '../../../collectors/record-formats.js';
+import { joinRecords } from '../../../collectors/record-join.js';
 import type { EcsFields, RecordContext, RecordResult } from '../../../collectors/decoders/types.js';
 import { startMariadb, type MariadbHandle } from '../../harness/mariadb.js';
 import { startPostgres, type PostgresHandle } from '../../harness/postgres.js';
@@ -296,6 +298,66 @@ describe('pgaudit and PostgreSQL connection lines, stderr format', () => {
     expect(fields(short(records[0]!, context))).toMatchObject({ db: { statement: 'select', statement_truncated: true } });
   });
 
+  it('reads a configured prefix ending in %h: the client is source.ip, not part of db.name', () => {
+    const decode = createPgauditDecoder({ logLinePrefix: '%m [%p] %u@%d %h ' });
+    const line = '2026-11-26 10:00:00.000 CST [5] app@hr 10.40.1.11 LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,select 1,<not logged>';
+    expect(fields(decode(line, context))).toMatchObject({
+      user: { name: 'app' }, source: { ip: '10.40.1.11' }, db: { name: 'hr', user: 'app', operation_class: 'READ' },
+    });
+    // Through the format registry, as a file or HTTP source with `logLinePrefix` builds it.
+    expect(fields(recordFormat('pgaudit', { logLinePrefix: '%m [%p] %u@%d %h ' })!.decode(line, context))).toMatchObject({ db: { name: 'hr' } });
+    const plain = fields(decode('2026-11-26 10:00:00.000 CST [5] app@hr 10.40.1.11 LOG:  checkpoint starting: time', context));
+    expect(plain).toMatchObject({ source: { ip: '10.40.1.11' }, db: { name: 'hr' }, event: { dataset: 'postgresql.log' } });
+  });
+
+  it('maps every prefix value: session, line, transactions, command tag, backend type, query id, SQLSTATE', () => {
+    const decode = createPgauditDecoder({ logLinePrefix: '%m %c %l %s %v %x %i|%b|%Q %e %a|%r ' });
+    const line = '2026-11-26 10:00:00.000 UTC 6b08737e.6df 4 2026-11-26 09:59:00 UTC 3/2 7531 INSERT|client backend|-642 00000 my app|10.0.0.9(4000) '
+      + 'LOG:  AUDIT: SESSION,1,1,WRITE,INSERT,,,insert into t values (1),<not logged>';
+    expect(fields(decode(line, context))).toMatchObject({
+      source: { ip: '10.0.0.9', port: 4000 },
+      db: {
+        application: 'my app', session_id: '6b08737e.6df', session_line_number: 4, session_start: '2026-11-26T09:59:00.000Z',
+        virtual_transaction_id: '3/2', transaction_id: '7531', command_tag: 'INSERT', backend_type: 'client backend', query_id: '-642',
+      },
+    });
+  });
+
+  it('joins an ERROR with its DETAIL and STATEMENT lines into one failed event with the SQLSTATE and the statement', () => {
+    const prefix = '%m [%p] %u@%d %h %e ';
+    const lines = [
+      '2026-11-26 10:00:00.000 CST [5] app@hr 10.40.1.11 42601 ERROR:  syntax error at or near "selec" at character 1',
+      '2026-11-26 10:00:00.000 CST [5] app@hr 10.40.1.11 42601 STATEMENT:  selec *',
+      '\t  from t',
+      '2026-11-26 10:00:01.000 CST [5] app@hr 10.40.1.11 23505 ERROR:  duplicate key value violates unique constraint "t_pkey"',
+      '2026-11-26 10:00:01.000 CST [5] app@hr 10.40.1.11 23505 DETAIL:  Key (id)=(1) already exists.',
+      '2026-11-26 10:00:01.000 CST [5] app@hr 10.40.1.11 23505 STATEMENT:  insert into t values (1)',
+      '2026-11-26 10:00:02.000 CST [5] app@hr 10.40.1.11 00000 LOG:  disconnection: session time: 0:00:01.000 user=app database=hr host=10.40.1.11 port=5',
+    ];
+    const records = [...postgresLogRecords(lines, 'stderr', prefix)];
+    expect(records).toHaveLength(3);
+    const decode = createPgauditDecoder({ logLinePrefix: prefix });
+    expect(fields(decode(records[0]!, context))).toMatchObject({
+      message: 'syntax error at or near "selec" at character 1',
+      event: { dataset: 'postgresql.log', outcome: 'failure', category: ['database'], type: ['error'] },
+      error: { code: '42601', message: 'syntax error at or near "selec" at character 1' },
+      db: { statement: 'selec *\n  from t', name: 'hr' }, source: { ip: '10.40.1.11' }, log: { level: 'error' },
+    });
+    expect(fields(decode(records[1]!, context))).toMatchObject({ error: { code: '23505' }, db: { statement: 'insert into t values (1)' } });
+    // The same file written with CRLF line ends.
+    const crlf = [...postgresLogRecords(lines.map((line) => `${line}\r`), 'stderr', prefix)];
+    expect(crlf).toHaveLength(3);
+    expect(fields(decode(crlf[0]!, context))).toMatchObject({ message: 'syntax error at or near "selec" at character 1', db: { statement: 'selec *\n  from t' } });
+    expect(fields(decode(records[2]!, context))).toMatchObject({ event: { action: 'db-disconnect', outcome: 'success' } });
+    expect(fields(decode(records[2]!, context))).not.toHaveProperty('error');
+    // log_error_verbosity=verbose writes the SQLSTATE in the message; a failed login keeps its action.
+    expect(fields(decodePgaudit('2026-11-26 10:00:00.000 CST [9] ghost@hr FATAL:  28000: role "ghost" does not exist', context))).toMatchObject({
+      event: { action: 'db-failed-login', outcome: 'failure' }, error: { code: '28000' }, user: { name: 'ghost' },
+    });
+    expect(fields(decodePgaudit('2026-11-26 10:00:00.000 CST [9] app@hr LOG:  00000: AUDIT: SESSION,1,1,READ,SELECT,,,select 1,<none>', context)))
+      .toMatchObject({ db: { operation_class: 'READ', statement: 'select 1' } });
+  });
+
   it.each([
     ['garbage', "not a PostgreSQL log line with log_line_prefix '%m [%p] %q%u@%d '"],
     ['AUDIT: SESSION,1,1,SELECT,SELECT,,,select 1,<none>', 'unknown pgaudit class: SELECT'],
@@ -324,6 +386,15 @@ describe('PostgreSQL csvlog records', () => {
     });
     expect(fields(decodePgauditCsv(records[1]!, context))).toMatchObject({
       event: { action: 'db-failed-login', outcome: 'failure' }, user: { name: 'auditor' }, source: { ip: '::1', port: 47056 },
+    });
+  });
+
+  it('reads an ERROR with its SQLSTATE and the statement from the query column', () => {
+    const record = `2026-11-26 17:59:27.000 UTC,"app","hr",1762,"10.40.1.11:5000",6b08737e.6e2,5,"SELECT",2026-11-26 17:59:26 UTC,3/5,0,ERROR,42P01,"relation ""nope"" does not exist",,,,,,"select * from nope",15,,"psql","client backend",,0`;
+    expect(fields(decodePgauditCsv(record, context))).toMatchObject({
+      event: { dataset: 'postgresql.log', outcome: 'failure' }, error: { code: '42P01', message: 'relation "nope" does not exist' },
+      db: { statement: 'select * from nope', name: 'hr', sqlstate: '42P01', command_tag: 'SELECT', application: 'psql' },
+      source: { ip: '10.40.1.11', port: 5000 },
     });
   });
 
@@ -532,6 +603,70 @@ describe('a real PostgreSQL with pgaudit, stderr log', () => {
   });
 });
 
+describe('a real PostgreSQL, stderr log with a prefix ending in %h and verbose errors', () => {
+  const prefix = '%m [%p] %u@%d %h ';
+  let server: PostgresHandle;
+  beforeAll(async () => {
+    server = await startPostgres({
+      extensions: ['pgaudit'],
+      settings: {
+        'pgaudit.log': "'ddl, write'",
+        log_connections: 'on',
+        logging_collector: 'off',
+        log_destination: "'stderr'",
+        log_line_prefix: `'${prefix}'`,
+        // Verbose: every message starts with its SQLSTATE and a LOCATION line follows it.
+        log_error_verbosity: "'verbose'",
+        log_timezone: "'UTC'",
+        lc_messages: "'C'",
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('decodes every record; a bad statement is one failed event with its SQLSTATE and statement', async () => {
+    const table = testName('t');
+    const bad = `SELEC id\n  FROM ${table}`;
+    const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'postgres', database: 'postgres' });
+    await client.connect();
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS pgaudit');
+      await client.query(`CREATE TABLE ${table} (id int primary key)`);
+      await client.query(`INSERT INTO ${table} VALUES (1)`);
+      await expect(client.query(bad)).rejects.toMatchObject({ code: '42601' });
+      await expect(client.query(`INSERT INTO ${table} VALUES (1)`)).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await client.end();
+    }
+    // As a file source with `logLinePrefix` reads it: the format's own join rule and decoder.
+    const format = recordFormat('pgaudit', { logLinePrefix: prefix })!;
+    const records = await waitFor(
+      () => [...joinRecords(readFileSync(server.logFile, 'utf8').split('\n').filter(Boolean), format.join!)],
+      (r) => r.some((record) => record.includes('23505') && record.includes('STATEMENT:')),
+      'the duplicate key error in the log',
+    );
+    const results = records.map((line) => ({ line, result: format.decode(line, { utcOffset: '+08:00', now: new Date() }) }));
+    expect(results.filter((r) => !r.result.ok)).toEqual([]);
+    const events = results.map((r) => fields(r.result));
+    // No record is a lone STATEMENT or LOCATION line: each joined the message it belongs to.
+    expect(events.filter((e) => ['statement', 'location', 'detail'].includes(String(getField(e, 'log.level'))))).toEqual([]);
+    const mine = events.filter((e) => getField(e, 'source.ip') === '127.0.0.1');
+    expect(mine.length).toBeGreaterThan(3);
+    expect(events.filter((e) => String(getField(e, 'db.name') ?? '').includes('127.0.0.1'))).toEqual([]);
+    expect(byAction(events, 'db-connect').some((e) => getField(e, 'user.name') === 'postgres' && getField(e, 'db.name') === 'postgres')).toBe(true);
+    expect(byAction(events, 'db-query').map((e) => getField(e, 'db.statement'))).toContain(`CREATE TABLE ${table} (id int primary key)`);
+    const failures = events.filter((e) => getField(e, 'event.outcome') === 'failure' && getField(e, 'event.dataset') === 'postgresql.log');
+    expect(failures.map((e) => [getField(e, 'error.code'), getField(e, 'db.statement'), getField(e, 'db.name'), getField(e, 'user.name')])).toEqual(
+      expect.arrayContaining([
+        ['42601', bad, 'postgres', 'postgres'],
+        ['23505', `INSERT INTO ${table} VALUES (1)`, 'postgres', 'postgres'],
+      ]),
+    );
+  });
+});
+
 describe('a real PostgreSQL with pgaudit, csvlog', () => {
   let server: PostgresHandle;
   beforeAll(async () => {
@@ -560,6 +695,7 @@ describe('a real PostgreSQL with pgaudit, csvlog', () => {
     await client.query(`CREATE TABLE ${table} (id int)`);
     await client.query(`INSERT INTO ${table} VALUES (1)`);
     await client.query(select);
+    await expect(client.query(`SELECT * FROM ${table}_missing`)).rejects.toMatchObject({ code: '42P01' });
     await client.end();
     await expect(new pg.Client({ host: '127.0.0.1', port: server.port, user: 'ghost_role', database: 'postgres' }).connect())
       .rejects.toMatchObject({ code: '28000' });
@@ -576,6 +712,8 @@ describe('a real PostgreSQL with pgaudit, csvlog', () => {
       ['WRITE', `INSERT INTO ${table} VALUES (1)`],
       ['READ', select],
     ]));
+    expect(events.filter((e) => getField(e, 'error.code') === '42P01').map((e) => [getField(e, 'event.outcome'), getField(e, 'db.statement')]))
+      .toEqual([['failure', `SELECT * FROM ${table}_missing`]]);
     // pg_isready's probes log in as this machine's user too; only the ghost is asserted.
     expect(byAction(events, 'db-failed-login').filter((e) => getField(e, 'user.name') === 'ghost_role')).toEqual([expect.objectContaining({
       source: expect.objectContaining({ ip: '127.0.0.1' }), db: expect.objectContaining({ name: 'postgres', operation_class: 'CONNECT' }),
