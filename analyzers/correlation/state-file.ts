@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 export class CorrelationStateFile {
   readonly #path: string;
   #saving: Promise<void> = Promise.resolve();
+  /** A save waiting for the one in progress: later states replace its text, so batches in a burst share one write. */
+  #queued: { text: string; done: Promise<void> } | undefined;
 
   constructor(path: string) {
     this.#path = path;
@@ -30,11 +32,24 @@ export class CorrelationStateFile {
     return JSON.parse(text) as unknown;
   }
 
-  /** Writes after the saves before it (one at a time, in order); a failed save does not block the next. */
+  /**
+   * Writes after the save in progress (one at a time, in order); resolves once this state, or a
+   * newer one, is on disk. A failed save does not block the next.
+   */
   save(state: unknown): Promise<void> {
     const text = JSON.stringify(state);
-    this.#saving = this.#saving.catch(() => undefined).then(() => writeAtomically(this.#path, text));
-    return this.#saving;
+    if (this.#queued) {
+      this.#queued.text = text;
+      return this.#queued.done;
+    }
+    const queued: { text: string; done: Promise<void> } = { text, done: Promise.resolve() };
+    queued.done = this.#saving.catch(() => undefined).then(() => {
+      this.#queued = undefined;
+      return writeAtomically(this.#path, queued.text);
+    });
+    this.#queued = queued;
+    this.#saving = queued.done;
+    return queued.done;
   }
 }
 

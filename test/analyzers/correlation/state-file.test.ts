@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAnalysis } from '../../../analyzers/index.js';
+import { CorrelationStateFile } from '../../../analyzers/correlation/index.js';
 import type { Logger, ShouwangEvent } from '../../../core/index.js';
 import { EmbeddedStore } from '../../../store/index.js';
 
@@ -111,5 +112,17 @@ describe('live analysis state', () => {
     await analysis.persist();
     expect(readFileSync(statePath, 'utf8')).not.toBe('marker');
     await analysis.close();
+  });
+});
+
+describe('CorrelationStateFile', () => {
+  it('resolves every save of a burst once the newest state is on disk', async () => {
+    const file = new CorrelationStateFile(join(dir, `burst-${randomUUID()}`, 'correlation.json'));
+    const saves = Array.from({ length: 20 }, (_, i) => file.save({ version: 1, n: i }));
+    await Promise.all(saves);
+    expect(await file.load()).toEqual({ version: 1, n: 19 });
+    // After a burst, the next save writes again.
+    await file.save({ version: 1, n: 20 });
+    expect(await file.load()).toEqual({ version: 1, n: 20 });
   });
 });
