@@ -302,6 +302,8 @@ export class Correlator {
   #speculated = -1;
   /** A probe for early hits: processes signals without closing windows. */
   #probe = false;
+  /** The event fields any correlation reads (group-by and measured fields, through aliases). */
+  readonly #fields: string[];
 
   constructor(correlations: readonly CompiledCorrelation[], options: CorrelatorOptions) {
     const sampleLimit = options.sampleLimit ?? SAMPLE_EVENT_LIMIT;
@@ -319,6 +321,25 @@ export class Correlator {
     }
     this.#latenessMs = options.latenessMs;
     this.#onLate = options.onLate;
+    const fields = new Set<string>();
+    for (const c of linked) {
+      for (const name of [...c.groupBy, ...c.fields]) [name, ...Object.values(c.aliases[name] ?? {})].forEach((field) => fields.add(field));
+    }
+    this.#fields = [...fields];
+  }
+
+  /**
+   * What a correlation keeps of an event: the fields correlations read and the shouwang tags the
+   * alert takes (department, system, MLPS level). Held signals and the state on disk stay small.
+   */
+  #slim(event: Record<string, unknown>): Record<string, unknown> {
+    const slim: Record<string, unknown> = {};
+    for (const field of this.#fields) {
+      const value = getField(event, field);
+      if (value !== undefined) slim[field] = value;
+    }
+    if (event.shouwang !== undefined) slim.shouwang = event.shouwang;
+    return slim;
   }
 
   /** Signals dropped because they arrived later than the lateness allows. */
@@ -354,7 +375,7 @@ export class Correlator {
       // Replayed by a source resuming from its checkpoint: already counted (or waiting in the buffer).
       if (this.#seen.has(seen)) return [];
       this.#seen.set(seen, signal.time);
-      this.#buffer.push(signal);
+      this.#buffer.push(signal.from ? signal : { ...signal, event: this.#slim(signal.event) });
       this.#version += 1;
     } else if (routed) {
       this.#dropped += 1;
@@ -416,7 +437,8 @@ export class Correlator {
     if (this.#buffer.size === 0 || this.#speculated === this.#version) return [];
     this.#speculated = this.#version;
     const probe = new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit });
-    probe.#load(this.snapshot());
+    // Windowed correlations never hit without a close: the probe needs the eager ones only.
+    probe.#load({ ...this.#snapshotOf((state) => state.correlation.eager), seen: [] });
     probe.#probe = true;
     const hits: CorrelationHit[] = [];
     while (probe.#buffer.size > 0) probe.#route(probe.#buffer.pop()!, hits);
@@ -427,6 +449,10 @@ export class Correlator {
 
   /** The state as plain data (JSON-safe): open windows, the reorder buffer, the signals seen. */
   snapshot(): CorrelatorSnapshot {
+    return this.#snapshotOf();
+  }
+
+  #snapshotOf(only?: (state: CorrelationState) => boolean): CorrelatorSnapshot {
     return {
       version: 1,
       newest: Number.isFinite(this.#newest) ? this.#newest : null,
@@ -434,7 +460,7 @@ export class Correlator {
       buffer: this.#buffer.items(),
       seen: [...this.#seen],
       early: [...this.#early],
-      correlations: this.#states.map((state) => state.snapshot()),
+      correlations: this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot()),
     };
   }
 
