@@ -52,6 +52,8 @@ const failures = (ip: string, from: number, n: number): ShouwangEvent[] => Array
   '@timestamp': new Date(start + (from + i) * 1000).toISOString(),
   event: { action: 'ssh_login', outcome: 'failure' },
   source: { ip },
+  message: 'x'.repeat(2000),
+  shouwang: { department: 'rsj', system: 'rsj-shbx', mlps_level: 3 },
 }) as unknown as ShouwangEvent);
 
 const bruteForce = async (ip: string) =>
@@ -78,6 +80,9 @@ describe('live analysis state', () => {
     expect(more).toEqual([]);
     expect(alert!.count).toBe(1);
     expect(alert!.sampleEventIds).toEqual(failures(ip, 0, 5).map((event) => event.id));
+    // Kept through the state file: the tags the alert takes (the rest of each event is not kept).
+    expect(alert).toMatchObject({ department: 'rsj', system: 'rsj-shbx', mlpsLevel: 3 });
+    expect(readFileSync(statePath, 'utf8')).not.toContain('xxxx');
     await second.close();
   });
 
