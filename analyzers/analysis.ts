@@ -1,8 +1,9 @@
+import { rename } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { counter, gauge, type Logger, type ShouwangEvent } from '../core/index.js';
 import type { AlertStore } from '../store/index.js';
 import { AlertBuilder, AlertSink, Analyzer, mlpsRefs, readAlertPolicy, type AlertContribution, type AlertPolicy } from './alerts/index.js';
-import { compileCorrelation, linkCorrelations, type CompiledCorrelation } from './correlation/index.js';
+import { compileCorrelation, CorrelationStateFile, linkCorrelations, type CompiledCorrelation } from './correlation/index.js';
 import { compileRuleSet, loadRuleDir } from './sigma/index.js';
 import type { RuleDocument, RuleProblem } from './types.js';
 
@@ -14,6 +15,15 @@ export interface AnalysisOptions {
   logger?: Logger;
   /** Consulted on every signal and alert: a disabled rule (console 规则 page) matches nothing and alerts nothing. */
   isEnabled?: (ruleId: string) => boolean;
+  /**
+   * A live stream's open correlation windows, kept across restarts (`<dataDir>/checkpoints/correlation.json`):
+   * read at start, written by persist(); close() then keeps the windows open instead of testing them.
+   */
+  statePath?: string;
+  /** A live stream: every this many ms, processing time moves correlations on (see Correlator.tick). */
+  tickMs?: number;
+  /** The wall clock, epoch ms. */
+  now?: () => number;
 }
 
 /** A loaded rule as the console lists it. */
@@ -63,6 +73,14 @@ export interface Analysis {
   analyze(events: readonly ShouwangEvent[]): void;
   /** Writes pending alerts (correlation windows stay open). */
   flush(): Promise<void>;
+  /**
+   * Saves the open correlation windows if they changed (to `statePath`), covering every event
+   * analyzed so far: call it before a source checkpoints past them. Never rejects (a failed write is
+   * logged and tried again at the next call).
+   */
+  persist(): Promise<void>;
+  /** What the live timer does: windows due by processing time close, eager correlations alert early. */
+  tick(): void;
   /** End of input: closes every correlation window and writes all alerts. */
   close(): Promise<void>;
 }
@@ -114,7 +132,31 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
   const analyzer = new Analyzer({
     rules: matcher, correlations, builder: new AlertBuilder({ policies }), sink, latenessMs: options.latenessMs,
     ...(late ? { onLate: () => late.inc() } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
+  const { correlator } = analyzer;
+  const stateFile = options.statePath === undefined ? undefined : new CorrelationStateFile(options.statePath);
+  if (stateFile) await restoreState(stateFile, correlator, options.logger);
+  let savedVersion = correlator.version;
+  let saving = Promise.resolve();
+  const persist = () => {
+    if (!stateFile || correlator.version === savedVersion) return saving;
+    savedVersion = correlator.version;
+    saving = stateFile.save(correlator.snapshot()).catch((error: unknown) => {
+      savedVersion = -1;
+      options.logger?.warn({ err: error, path: stateFile.path }, '关联状态未能保存，下次再试 / correlation state not saved; retrying at the next batch');
+    });
+    return saving;
+  };
+  const tick = () => {
+    try {
+      analyzer.tick();
+    } catch (error) {
+      options.logger?.error({ err: error }, 'correlation tick failed');
+    }
+  };
+  const timer = options.tickMs ? setInterval(tick, options.tickMs) : undefined;
+  timer?.unref();
   let closing: Promise<void> | undefined;
   return {
     rules: ruleSet.rules.length,
@@ -127,6 +169,28 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
       }
     },
     flush: () => sink.flush().then(() => undefined),
-    close: () => (closing ??= analyzer.flush().then(() => sink.close())),
+    persist,
+    tick,
+    close: () => (closing ??= (async () => {
+      clearInterval(timer);
+      if (!stateFile) return analyzer.flush().then(() => sink.close());
+      // A live stream goes on after a restart: its windows stay open, on disk.
+      tick();
+      await persist();
+      await sink.close();
+    })()),
   };
+}
+
+/** Takes back the saved windows; a state file that cannot be read is set aside and correlation starts empty. */
+async function restoreState(file: CorrelationStateFile, correlator: Analyzer['correlator'], logger?: Logger): Promise<void> {
+  try {
+    const state = await file.load();
+    if (state !== undefined) correlator.restore(state);
+  } catch (error) {
+    const aside = `${file.path}.corrupt`;
+    await rename(file.path, aside).catch(() => undefined);
+    logger?.warn({ err: error, path: file.path, movedTo: aside },
+      '关联状态文件无法读取，已移开，从空状态开始 / correlation state unreadable: moved aside, correlation starts empty');
+  }
 }

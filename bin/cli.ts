@@ -67,8 +67,8 @@ const COMMANDS: Record<string, Command> = {
       const assets = new AssetIndex(loadInventory(config.inventory.path));
       const registry = createMetricsRegistry();
       const started = await (async () => {
-        const analysis = await openAnalysis(config, store, registry, logger);
-        const observe = (events: readonly ShouwangEvent[]) => analysis.analyze(events);
+        const analysis = await openAnalysis(config, store, registry, logger, undefined, true);
+        const observe = (events: readonly ShouwangEvent[]) => (analysis.analyze(events), analysis.persist());
         const metrics = createIngestMetrics(registry);
         return { analysis, collection: await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe }) };
       })().catch(async (error) => {

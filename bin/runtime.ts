@@ -145,7 +145,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
-    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches);
+    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true);
     live.analysis = analysis;
     closers.push(() => analysis.close());
     const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger), {
@@ -154,7 +154,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => silentCheck.stop());
 
     const metrics = createIngestMetrics(registry);
-    const observe = (events: readonly ShouwangEvent[]) => analysis.analyze(events);
+    // The correlation state is on disk before a file source checkpoints past these events.
+    const observe = (events: readonly ShouwangEvent[]) => (analysis.analyze(events), analysis.persist());
     const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe });
     closers.push(() => collection.close());
 
@@ -181,17 +182,27 @@ function consoleSessionOptions(config: Config): Partial<SessionOptions> {
   };
 }
 
+/** Open correlation windows of a live stream, beside the file sources' checkpoints. */
+export const correlationStatePath = (config: Config) => join(config.dataDir, 'checkpoints', 'correlation.json');
+/** How often processing time moves correlations on: a finished burst alerts within about this long. */
+const CORRELATION_TICK_MS = 1000;
+
 /** Rules switched off in the console (`<dataDir>/rules-disabled.json`). */
 export const ruleSwitchesPath = (config: Config) => join(config.dataDir, 'rules-disabled.json');
 
-/** The rules of `analyze.rulesDir`, compiled; problems are logged with file and line; rules switched off in the console stay off. */
+/**
+ * The rules of `analyze.rulesDir`, compiled; problems are logged with file and line; rules switched off in the console stay off.
+ * `live`: a stream that goes on across restarts (start, collect): correlation windows close by processing time too and are
+ * kept in `<dataDir>/checkpoints/correlation.json`.
+ */
 export async function openAnalysis(
-  config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches,
+  config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches, live = false,
 ): Promise<Analysis> {
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesPath(config));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
     isEnabled: rules.isEnabled,
+    ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS } : {}),
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;

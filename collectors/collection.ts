@@ -30,8 +30,8 @@ export async function startCollection(options: {
   registry: Registry;
   metrics: IngestMetrics;
   logger: Logger;
-  /** Sees every event as it arrives (the analyzers' stream matcher). */
-  observe?: (events: readonly ShouwangEvent[]) => void;
+  /** Sees every event as it arrives (the analyzers' stream matcher); sources checkpoint after a returned promise. */
+  observe?: (events: readonly ShouwangEvent[]) => unknown;
 }): Promise<Collection> {
   const { config, logger } = options;
   const { syslog } = config.collect;

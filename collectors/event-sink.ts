@@ -19,8 +19,11 @@ export interface EventSinkOptions {
   logger?: Logger;
   /** Metrics label for events without `shouwang.source` and for batches that mix sources. */
   name?: string;
-  /** Sees every event once it is stored or spooled, in arrival order: the stream matcher of the analyzers. */
-  observe?: (events: readonly ShouwangEvent[]) => void;
+  /**
+   * Sees every event once it is stored or spooled, in arrival order: the stream matcher of the analyzers.
+   * Writers (and so the file checkpoints) wait for a returned promise: state it saves covers the events.
+   */
+  observe?: (events: readonly ShouwangEvent[]) => unknown;
 }
 
 interface Pending {
@@ -89,7 +92,7 @@ export class EventSink {
         await this.#deliver(events);
         // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice.
         try {
-          this.#options.observe?.(events);
+          await this.#options.observe?.(events);
         } catch (error) {
           this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
         }

@@ -18,6 +18,8 @@ export interface AnalyzerOptions {
   onLate?: (signal: Signal) => void;
   /** Receives problems found when linking the correlations (self-references are left out). */
   problems?: RuleProblem[];
+  /** The wall clock for tick(), epoch ms. */
+  now?: () => number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class Analyzer {
       latenessMs: options.latenessMs,
       ...(options.onLate ? { onLate: options.onLate } : {}),
       ...(options.problems ? { problems: options.problems } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
     this.#silent = correlationOnlyRules(options.correlations);
   }
@@ -66,6 +69,11 @@ export class Analyzer {
   /** Event time moved on without signals (a quiet live stream): releases correlations that are due. */
   advanceTo(time: number): void {
     this.#alertHits(this.#correlator.advanceTo(time));
+  }
+
+  /** Processing time (a live stream's timer): windows due by the wall clock close, eager hits alert early. */
+  tick(): void {
+    this.#alertHits(this.#correlator.tick());
   }
 
   /** End of input: tests every open correlation window and writes all alerts. */

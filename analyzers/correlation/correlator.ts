@@ -22,6 +22,19 @@ import { fieldFor, linkCorrelations, type CompiledCorrelation } from './compile.
  * Memory: sliding groups hold the signals of one timespan and are evicted when it has passed;
  * closing windows keep counters and a sample (value_percentile keeps every value); the reorder
  * buffer holds `latenessMs` of signals.
+ *
+ * Live streams (tick(), called on a processing-time timer):
+ * - Event time moves on while the stream is quiet, at the wall clock's pace from the newest event
+ *   time seen (not to the wall clock itself: a source with a skewed clock, or a replay of old
+ *   logs, keeps its own time). So a window needing its end closes `latenessMs` after the stream
+ *   went quiet, with no later traffic.
+ * - Eager correlations fire early: the buffered signals are run through a copy of the state (no
+ *   window closes), and the hits found are returned at once. In-order processing finds the same
+ *   hit later and does not return it again; only a signal arriving late, inside the lateness, can
+ *   make the final hit differ from the early one (both are then returned).
+ * Durability: snapshot()/restore() carry every open window, the reorder buffer and the ids of
+ * the signals seen within the lateness; a signal pushed again (a source replaying after a crash)
+ * is ignored, so nothing counts twice.
  */
 
 export interface CorrelatorOptions {
@@ -33,6 +46,8 @@ export interface CorrelatorOptions {
   onLate?: (signal: Signal) => void;
   /** Receives the problems of linking (correlations that refer to themselves are left out). */
   problems?: RuleProblem[];
+  /** The wall clock for tick(), epoch ms. */
+  now?: () => number;
 }
 
 interface Entry {
@@ -69,6 +84,46 @@ class CorrelationState {
   lastSweep = -Infinity;
 
   constructor(readonly correlation: CompiledCorrelation, readonly sampleLimit: number) {}
+
+  snapshot(): StateSnapshot {
+    return {
+      rule: this.correlation.rule.id,
+      shape: shapeOf(this.correlation),
+      lastSweep: Number.isFinite(this.lastSweep) ? this.lastSweep : null,
+      groups: [...this.groups.values()].map((group) => ({
+        key: group.key, entries: group.entries.slice(group.head), newest: group.newest, count: group.count, sum: group.sum,
+        distinct: [...group.distinct], latest: group.latest.map((signal) => signal ?? null),
+        chains: group.chains.map((chain) => chain ?? null), closesAt: group.closesAt,
+      })),
+    };
+  }
+
+  restore(saved: StateSnapshot): void {
+    const c = this.correlation;
+    if (!Array.isArray(saved.groups)) throw new Error(`snapshot of ${c.rule.id}: groups is not a list`);
+    this.lastSweep = saved.lastSweep ?? -Infinity;
+    for (const g of saved.groups) {
+      if (!isObject(g) || typeof g.key !== 'string' || !Array.isArray(g.entries) || !Array.isArray(g.distinct)
+        || !Array.isArray(g.latest) || !Array.isArray(g.chains) || ![g.newest, g.count, g.sum, g.closesAt].every(Number.isFinite)) {
+        throw new Error(`snapshot of ${c.rule.id}: a group is malformed`);
+      }
+      const group: Group = {
+        key: g.key, head: 0, newest: g.newest, count: g.count, sum: g.sum, closesAt: g.closesAt,
+        entries: g.entries.map((entry) => {
+          if (!isObject(entry) || !Number.isFinite(entry.time) || !['number', 'string'].includes(typeof entry.value)) {
+            throw new Error(`snapshot of ${c.rule.id}: an entry is malformed`);
+          }
+          return { time: entry.time, value: entry.value, signal: checkSignal(entry.signal) };
+        }),
+        distinct: c.type === 'value_count' ? new Map(g.distinct.map(([value, n]) => [String(value), Number(n)])) : EMPTY,
+        latest: g.latest.map((signal) => (signal === null ? undefined : checkSignal(signal))),
+        chains: g.chains.map((chain) => (chain === null ? undefined : (chain as unknown[]).map(checkSignal))),
+      };
+      this.groups.set(group.key, group);
+    }
+    // Windows close in the order they end (which is the order they opened, in event time).
+    if (!c.eager) this.closing.push(...[...this.groups.values()].sort((a, b) => a.closesAt - b.closesAt).map((group) => ({ key: group.key, group })));
+  }
 
   /** Processes one signal (in event-time order) for the listed rule `index`; returns an eager hit. */
   add(signal: Signal, index: number): CorrelationHit | undefined {
@@ -230,11 +285,31 @@ export class Correlator {
   readonly #latenessMs: number;
   readonly #onLate: ((signal: Signal) => void) | undefined;
   readonly #buffer = new SignalHeap();
+  readonly #correlations: readonly CompiledCorrelation[];
+  readonly #sampleLimit: number;
+  readonly #now: () => number;
   #newest = -Infinity;
   #dropped = 0;
+  /** The newest event time seen in a signal or event, and the wall clock then: tick() extrapolates from it. */
+  #anchor: { event: number; wall: number } | undefined;
+  /** Signals taken (rule id U+001F event id → event time), kept within the lateness: a replay is ignored. */
+  #seen = new Map<string, number>();
+  #seenPruneAt = 1024;
+  /** Hits returned early by tick() (hit key → window end), not to be returned again by in-order processing. */
+  #early = new Map<string, number>();
+  /** Moves with every change of state: snapshots and early runs are skipped when nothing changed. */
+  #version = 0;
+  #speculated = -1;
+  /** A probe for early hits: processes signals without closing windows. */
+  #probe = false;
+  /** The event fields any correlation reads (group-by and measured fields, through aliases). */
+  readonly #fields: string[];
 
   constructor(correlations: readonly CompiledCorrelation[], options: CorrelatorOptions) {
     const sampleLimit = options.sampleLimit ?? SAMPLE_EVENT_LIMIT;
+    this.#correlations = correlations;
+    this.#sampleLimit = sampleLimit;
+    this.#now = options.now ?? Date.now;
     const linked = linkCorrelations(correlations, options.problems ?? []);
     this.#states = linked.map((correlation) => new CorrelationState(correlation, sampleLimit));
     for (const state of this.#states) {
@@ -246,6 +321,25 @@ export class Correlator {
     }
     this.#latenessMs = options.latenessMs;
     this.#onLate = options.onLate;
+    const fields = new Set<string>();
+    for (const c of linked) {
+      for (const name of [...c.groupBy, ...c.fields]) [name, ...Object.values(c.aliases[name] ?? {})].forEach((field) => fields.add(field));
+    }
+    this.#fields = [...fields];
+  }
+
+  /**
+   * What a correlation keeps of an event: the fields correlations read and the shouwang tags the
+   * alert takes (department, system, MLPS level). Held signals and the state on disk stay small.
+   */
+  #slim(event: Record<string, unknown>): Record<string, unknown> {
+    const slim: Record<string, unknown> = {};
+    for (const field of this.#fields) {
+      const value = getField(event, field);
+      if (value !== undefined) slim[field] = value;
+    }
+    if (event.shouwang !== undefined) slim.shouwang = event.shouwang;
+    return slim;
   }
 
   /** Signals dropped because they arrived later than the lateness allows. */
@@ -268,11 +362,21 @@ export class Correlator {
     return this.#buffer.size;
   }
 
+  /** Changes with every change of state (a snapshot taken at the same version is the same). */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Takes one signal; returns the hits that became certain (the watermark moved past them). */
   push(signal: Signal): CorrelationHit[] {
     const routed = this.#routed(signal);
     if (routed && Number.isFinite(signal.time) && signal.time >= this.#newest - this.#latenessMs) {
-      this.#buffer.push(signal);
+      const seen = `${signal.rule.id}\u001f${signal.eventId}`;
+      // Replayed by a source resuming from its checkpoint: already counted (or waiting in the buffer).
+      if (this.#seen.has(seen)) return [];
+      this.#seen.set(seen, signal.time);
+      this.#buffer.push(signal.from ? signal : { ...signal, event: this.#slim(signal.event) });
+      this.#version += 1;
     } else if (routed) {
       this.#dropped += 1;
       this.#onLate?.(signal);
@@ -281,14 +385,20 @@ export class Correlator {
     return Number.isFinite(signal.time) ? this.advanceTo(signal.time) : [];
   }
 
-  /** Moves event time forward (e.g. by the wall clock when a live stream is quiet) and releases what is due. */
+  /** Moves event time forward (e.g. by an event without signals) and releases what is due. */
   advanceTo(time: number): CorrelationHit[] {
-    if (time > this.#newest) this.#newest = time;
-    const watermark = this.#newest - this.#latenessMs;
-    const hits: CorrelationHit[] = [];
-    // Strictly older than the watermark: a signal at the watermark itself may still be joined by another.
-    while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) this.#process(this.#buffer.pop()!, hits);
-    this.#closeBefore(watermark, hits);
+    if (time > (this.#anchor?.event ?? -Infinity)) this.#anchor = { event: time, wall: this.#now() };
+    return this.#advance(time);
+  }
+
+  /**
+   * Processing time: event time moves on by the wall-clock time since the newest event arrived,
+   * releasing what is due; then the hits of eager correlations that the buffered signals already
+   * make, returned once (see "Live streams" above).
+   */
+  tick(): CorrelationHit[] {
+    const hits = this.#anchor ? this.#advance(this.#anchor.event + Math.max(0, this.#now() - this.#anchor.wall)) : [];
+    hits.push(...this.#earlyHits());
     return hits;
   }
 
@@ -297,7 +407,90 @@ export class Correlator {
     const hits: CorrelationHit[] = [];
     while (this.#buffer.size > 0) this.#process(this.#buffer.pop()!, hits);
     this.#closeBefore(Infinity, hits);
+    this.#early.clear();
+    this.#version += 1;
     return hits;
+  }
+
+  #advance(time: number): CorrelationHit[] {
+    if (time > this.#newest) this.#newest = time;
+    const watermark = this.#newest - this.#latenessMs;
+    const hits: CorrelationHit[] = [];
+    const before = this.#buffer.size;
+    // Strictly older than the watermark: a signal at the watermark itself may still be joined by another.
+    while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) this.#process(this.#buffer.pop()!, hits);
+    const closed = this.#closeBefore(watermark, hits);
+    if (before !== this.#buffer.size || closed) {
+      this.#version += 1;
+      // In-order processing has passed these: an early hit it did not find again is not due any more.
+      for (const [key, end] of this.#early) if (end < watermark) this.#early.delete(key);
+    }
+    if (this.#seen.size > this.#seenPruneAt) {
+      for (const [key, at] of this.#seen) if (at < watermark) this.#seen.delete(key);
+      this.#seenPruneAt = Math.max(1024, this.#seen.size * 2);
+    }
+    return hits;
+  }
+
+  /** Runs the buffered signals through a copy of the state (no window closes): the eager hits they make. */
+  #earlyHits(): CorrelationHit[] {
+    if (this.#buffer.size === 0 || this.#speculated === this.#version) return [];
+    this.#speculated = this.#version;
+    const probe = new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit });
+    // Windowed correlations never hit without a close: the probe needs the eager ones only.
+    probe.#load({ ...this.#snapshotOf((state) => state.correlation.eager), seen: [] });
+    probe.#probe = true;
+    const hits: CorrelationHit[] = [];
+    while (probe.#buffer.size > 0) probe.#route(probe.#buffer.pop()!, hits);
+    for (const hit of hits) this.#early.set(hitKey(hit), hit.windowEnd);
+    if (hits.length > 0) this.#version += 1;
+    return hits;
+  }
+
+  /** The state as plain data (JSON-safe): open windows, the reorder buffer, the signals seen. */
+  snapshot(): CorrelatorSnapshot {
+    return this.#snapshotOf();
+  }
+
+  #snapshotOf(only?: (state: CorrelationState) => boolean): CorrelatorSnapshot {
+    return {
+      version: 1,
+      newest: Number.isFinite(this.#newest) ? this.#newest : null,
+      dropped: this.#dropped,
+      buffer: this.#buffer.items(),
+      seen: [...this.#seen],
+      early: [...this.#early],
+      correlations: this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot()),
+    };
+  }
+
+  /**
+   * Takes back a snapshot into a new correlator (of this rule set or an older one: state of a
+   * correlation that is gone or changed is left out). Data of the wrong shape throws and changes
+   * nothing. The wall-clock time the process was down does not count as event time.
+   */
+  restore(snapshot: unknown): void {
+    new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit }).#load(snapshot);
+    this.#load(snapshot);
+  }
+
+  #load(snapshot: unknown): void {
+    const data = snapshot as CorrelatorSnapshot;
+    if (!isObject(data) || data.version !== 1 || !Array.isArray(data.buffer) || !Array.isArray(data.seen)
+      || !Array.isArray(data.early) || !Array.isArray(data.correlations)) throw new Error('not a correlation state snapshot (version 1)');
+    if (data.newest !== null && !Number.isFinite(data.newest)) throw new Error('snapshot: newest is not a time');
+    this.#newest = data.newest ?? -Infinity;
+    this.#dropped = Number.isFinite(data.dropped) ? data.dropped : 0;
+    if (data.newest !== null) this.#anchor = { event: data.newest, wall: this.#now() };
+    for (const signal of data.buffer) this.#buffer.push(checkSignal(signal));
+    this.#seen = new Map(data.seen.map(([key, at]) => [String(key), Number(at)]));
+    this.#early = new Map(data.early.map(([key, end]) => [String(key), Number(end)]));
+    const byRule = new Map(data.correlations.map((state) => [state?.rule, state]));
+    for (const state of this.#states) {
+      const saved = byRule.get(state.correlation.rule.id);
+      if (saved && saved.shape === shapeOf(state.correlation)) state.restore(saved);
+    }
+    this.#version += 1;
   }
 
   #routed(signal: Pick<Signal, 'rule'>): boolean {
@@ -322,7 +515,9 @@ export class Correlator {
   }
 
   /** Closes windowed groups ending before `time`, earliest first, so chained input stays in order. */
-  #closeBefore(time: number, hits: CorrelationHit[]): void {
+  #closeBefore(time: number, hits: CorrelationHit[]): boolean {
+    if (this.#probe) return false;
+    let closed = false;
     for (;;) {
       let first: CorrelationState | undefined;
       let firstAt = Infinity;
@@ -330,14 +525,16 @@ export class Correlator {
         const at = state.nextClosing(time);
         if (at !== undefined && at < firstAt) [first, firstAt] = [state, at];
       }
-      if (!first) return;
+      if (!first) return closed;
+      closed = true;
       const hit = first.closeNext();
       if (hit) this.#emit(hit, hits, firstAt);
     }
   }
 
   #emit(hit: CorrelationHit, hits: CorrelationHit[], at = hit.windowEnd): void {
-    hits.push(hit);
+    // Returned early by tick() already; it still feeds the correlations chained to it.
+    if (!this.#early.delete(hitKey(hit))) hits.push(hit);
     if (!this.#routed(hit)) return;
     const derived: Signal = {
       rule: hit.rule,
@@ -352,6 +549,52 @@ export class Correlator {
 
 const EMPTY: Map<string, number> = new Map();
 
+/** What Correlator.snapshot() returns: plain data, JSON-safe. */
+export interface CorrelatorSnapshot {
+  version: 1;
+  /** The newest event time seen (null: none yet). */
+  newest: number | null;
+  dropped: number;
+  buffer: Signal[];
+  seen: [string, number][];
+  early: [string, number][];
+  correlations: StateSnapshot[];
+}
+
+interface StateSnapshot {
+  rule: string;
+  /** What the state depends on: a correlation whose rule changed starts afresh. */
+  shape: string;
+  lastSweep: number | null;
+  groups: {
+    key: string; entries: Entry[]; newest: number; count: number; sum: number; distinct: [string, number][];
+    latest: (Signal | null)[]; chains: (Signal[] | null)[]; closesAt: number;
+  }[];
+}
+
+function shapeOf(c: CompiledCorrelation): string {
+  return JSON.stringify([c.type, c.timespanMs, c.groupBy, c.aliases, c.rules, c.fields, c.percentile ?? null]);
+}
+
+/** One hit, however often it is found: the correlation, its group and its window. */
+function hitKey(hit: CorrelationHit): string {
+  return JSON.stringify([hit.rule.id, hit.windowStart, hit.windowEnd, Object.values(hit.group)]);
+}
+
+function isObject(value: unknown): value is Record<string, never> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A signal read back from a snapshot: the fields processing relies on must be there. */
+function checkSignal(value: unknown): Signal {
+  const signal = value as Signal;
+  if (!isObject(signal) || typeof signal.eventId !== 'string' || !Number.isFinite(signal.time) || !isObject(signal.event)
+    || !isObject(signal.rule) || typeof signal.rule.id !== 'string') {
+    throw new Error('snapshot: a signal is malformed');
+  }
+  return signal;
+}
+
 /** Min-heap by (time, rule id, event id): the processing order does not depend on arrival order. */
 class SignalHeap {
   readonly #items: Signal[] = [];
@@ -362,6 +605,11 @@ class SignalHeap {
 
   peek(): Signal | undefined {
     return this.#items[0];
+  }
+
+  /** The signals held, in no particular order. */
+  items(): Signal[] {
+    return [...this.#items];
   }
 
   push(signal: Signal): void {

@@ -1,0 +1,67 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/**
+ * The open correlation windows on disk (`<dataDir>/checkpoints/correlation.json`), written as the
+ * file sources write their checkpoints: a temporary file, fsync, then rename, so a crash leaves
+ * either the old state or the new one, never half of one.
+ */
+export class CorrelationStateFile {
+  readonly #path: string;
+  #saving: Promise<void> = Promise.resolve();
+  /** A save waiting for the one in progress: later states replace its text, so batches in a burst share one write. */
+  #queued: { text: string; done: Promise<void> } | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The saved state as parsed JSON; undefined when there is none. Not JSON throws (the caller starts empty). */
+  async load(): Promise<unknown> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return JSON.parse(text) as unknown;
+  }
+
+  /**
+   * Writes after the save in progress (one at a time, in order); resolves once this state, or a
+   * newer one, is on disk. A failed save does not block the next.
+   */
+  save(state: unknown): Promise<void> {
+    const text = JSON.stringify(state);
+    if (this.#queued) {
+      this.#queued.text = text;
+      return this.#queued.done;
+    }
+    const queued: { text: string; done: Promise<void> } = { text, done: Promise.resolve() };
+    queued.done = this.#saving.catch(() => undefined).then(() => {
+      this.#queued = undefined;
+      return writeAtomically(this.#path, queued.text);
+    });
+    this.#queued = queued;
+    this.#saving = queued.done;
+    return queued.done;
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
