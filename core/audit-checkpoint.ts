@@ -28,7 +28,7 @@ export interface AuditKey {
 export const CHECKPOINT_EVERY_ENTRIES = 100;
 export const CHECKPOINT_EVERY_MS = 10 * 60_000;
 /** More entries than this between two checkpoints, or after the last one, means checkpoints were removed. */
-export const CHECKPOINT_MAX_GAP = 4 * CHECKPOINT_EVERY_ENTRIES;
+export const CHECKPOINT_MAX_GAP = 2 * CHECKPOINT_EVERY_ENTRIES;
 
 export const CHECKPOINT_FORMAT = 'shouwang-audit-checkpoint/1';
 
@@ -108,6 +108,7 @@ export class ChainVerifier {
   #prev: { seq: number; hash: string } | undefined;
   #count = 0;
   #firstSeq: number | undefined;
+  #lastSeq: number | undefined;
   #broken: { seq: number; problem: ChainProblem } | undefined;
 
   constructor(checkpoints: readonly AuditCheckpoint[], publicKey?: KeyObject) {
@@ -120,37 +121,30 @@ export class ChainVerifier {
     }
   }
 
-  get broken(): boolean {
-    return this.#broken !== undefined;
-  }
-
   /** Marks an entry broken for a reason only the adapter can see (a column that disagrees with the entry). */
   breakAt(seq: number, problem: ChainProblem): void {
     this.#broken ??= { seq, problem };
   }
 
-  /** Feeds the next entries in seq order; false once the chain is broken (stop reading). */
-  push(entries: readonly ChainedAuditEntry[]): boolean {
+  /** Feeds the next entries in seq order; past a break it only counts, so the answer covers the whole trail. */
+  push(entries: readonly ChainedAuditEntry[]): void {
     for (const entry of entries) {
-      if (this.#broken) return false;
       this.#count += 1;
       this.#firstSeq ??= entry.seq;
+      this.#lastSeq = entry.seq;
+      if (this.#broken) continue;
       if (!linksTo(this.#prev, entry)) {
         this.#broken = { seq: entry.seq, problem: 'chain' };
-        return false;
+        continue;
       }
       const cp = this.#checkpoints.get(entry.seq);
-      if (cp && cp.hash !== entry.hash) {
-        this.#broken = { seq: entry.seq, problem: 'checkpoint_mismatch' };
-        return false;
-      }
+      if (cp && cp.hash !== entry.hash) this.#broken = { seq: entry.seq, problem: 'checkpoint_mismatch' };
       this.#prev = { seq: entry.seq, hash: entry.hash };
     }
-    return true;
   }
 
   result(): AuditVerification {
-    const lastSeq = this.#prev?.seq;
+    const lastSeq = this.#lastSeq;
     const last = this.#sorted.at(-1);
     if (!this.#broken && last && last.seq > (lastSeq ?? 0)) this.#broken = { seq: (lastSeq ?? 0) + 1, problem: 'truncated' };
     if (!this.#broken && this.#signaturesChecked && lastSeq !== undefined) {

@@ -13,16 +13,26 @@ import { call, translateError } from './translate.js';
 const MAX_ATTEMPTS = 64;
 const BATCH = 1000;
 
-/** Inside a scope: entries with departments, every one of them in the scope (terms_set counts the matches). */
+/**
+ * The stored document: the entry and how many departments it names, which terms_set needs to ask "all of
+ * them in the scope" without a script (clusters may run without Painless). verify checks the count.
+ */
+type StoredEntry = ChainedAuditEntry & { departmentCount: number };
+const stored = (entry: ChainedAuditEntry): StoredEntry => ({ ...entry, departmentCount: entry.departments?.length ?? 0 });
+function entryOf(source: unknown): ChainedAuditEntry {
+  const { departmentCount: _count, ...entry } = source as StoredEntry;
+  return entry;
+}
+
+/** Inside a scope: entries with departments, every one of them in the scope; city-wide entries never. */
 function auditScopeClause(query: AuditQuery): Clause[] {
   const departments = query.scope?.departments;
   if (!departments) return [];
   if (departments.length === 0) return [{ match_none: {} }];
-  return [{
-    terms_set: {
-      departments: { terms: [...departments], minimum_should_match_script: { source: "Math.max(1, doc['departments'].size())" } },
-    },
-  }];
+  return [
+    { terms: { departments: [...departments] } },
+    { terms_set: { departments: { terms: [...departments], minimum_should_match_field: 'departmentCount' } } },
+  ];
 }
 
 export class ElasticsearchAuditTrailStore implements AuditTrailStore {
@@ -58,7 +68,7 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const chained = chainEntry(last, entry);
       try {
-        await this.#client.create({ index: this.#index, id: String(chained.seq), document: chained, refresh: 'wait_for' });
+        await this.#client.create({ index: this.#index, id: String(chained.seq), document: stored(chained), refresh: 'wait_for' });
         this.#tail = chained;
         return chained;
       } catch (error) {
@@ -73,14 +83,18 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
   async list(query: AuditQuery, page?: PageRequest): Promise<Page<ChainedAuditEntry>> {
     return searchPage(this.#client, {
       index: this.#index, query: bool([...rangeClause('at', query), ...auditScopeClause(query)]), timeField: 'at', tiebreak: 'seq', page,
-      decode: (source) => source as ChainedAuditEntry, tiebreakValue: Number,
+      decode: entryOf, tiebreakValue: Number,
     });
   }
 
   async verify(): Promise<AuditVerification> {
     const verifier = new ChainVerifier(await this.checkpoints(), this.#anchor?.key.publicKey);
-    for await (const entries of this.#bySeq(this.#index)) {
-      if (!verifier.push(entries)) break;
+    for await (const docs of this.#bySeq<StoredEntry>(this.#index)) {
+      for (const doc of docs) {
+        // The count the scope filter reads must say what the hashed entry says.
+        if (doc.departmentCount !== (doc.departments?.length ?? 0)) verifier.breakAt(doc.seq, 'column_mismatch');
+        verifier.push([entryOf(doc)]);
+      }
     }
     return verifier.result();
   }

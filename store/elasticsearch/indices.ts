@@ -102,7 +102,7 @@ const FIXED_INDICES = (names: IndexNames) => ({
   [names.audit]: {
     dynamic: false,
     properties: {
-      seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword, departments: keyword,
+      seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword, departments: keyword, departmentCount: { type: 'integer' },
       prevHash: keyword, hash: keyword, detail: opaque,
     },
   },
@@ -138,5 +138,5 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
       });
   }
   // An audit index made before entries carried departments gets the field (adding a field is allowed).
-  await client.indices.putMapping({ index: names.audit, properties: { departments: keyword } });
+  await client.indices.putMapping({ index: names.audit, properties: { departments: keyword, departmentCount: { type: 'integer' } } });
 }
