@@ -11,6 +11,15 @@ import { keysetPage, Where } from './sql.js';
 /** The departments column: the entry's sorted departments as JSON, NULL when city-wide. */
 const departmentsColumn = (entry: AuditEntry): string | null => (entry.departments ? JSON.stringify(entry.departments) : null);
 
+function parseEntry(doc: string): ChainedAuditEntry | undefined {
+  try {
+    const entry = JSON.parse(doc) as ChainedAuditEntry | null;
+    return entry !== null && typeof entry === 'object' && typeof entry.at === 'string' ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class EmbeddedAuditTrailStore implements AuditTrailStore {
   readonly #db: Database;
   #anchor: AuditAnchor | undefined;
@@ -56,7 +65,13 @@ export class EmbeddedAuditTrailStore implements AuditTrailStore {
       { seq: number; at: number; departments: string | null; hash: string; doc: string }
     >;
     for (const row of rows) {
-      const entry = JSON.parse(row.doc) as ChainedAuditEntry;
+      const entry = parseEntry(row.doc);
+      if (!entry) {
+        // Bytes that are not an entry at all: broken here, and still counted.
+        verifier.breakAt(row.seq, 'chain');
+        verifier.push([{ seq: row.seq, at: '', actor: '', action: '', prevHash: '', hash: '' }]);
+        continue;
+      }
       // The columns the queries filter on must say what the hashed entry says.
       if (row.seq !== entry.seq || row.hash !== entry.hash || row.at !== Date.parse(entry.at) || row.departments !== departmentsColumn(entry)) {
         verifier.breakAt(row.seq, 'column_mismatch');

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,18 @@ describe('embedded store specifics', () => {
     const reopened = new EmbeddedStore({ path });
     expect(await reopened.audit.verify()).toMatchObject({ ok: false, count: 3, brokenAt: 2, problem: 'chain' });
     await reopened.close();
+  });
+
+  it('reports an audit row of random bytes as a broken chain, not an error', async () => {
+    const path = join(dir, 'garbage.db');
+    const store = new EmbeddedStore({ path });
+    for (const action of ['a', 'b', 'c']) await store.audit.append({ at: '2026-01-01T00:00:00Z', actor: 'admin', action });
+    const db = new Database(path);
+    db.exec('DROP TRIGGER audit_trail_no_update');
+    db.prepare('UPDATE audit_trail SET doc = ? WHERE seq = 2').run(randomBytes(64).toString('latin1'));
+    db.close();
+    expect(await store.audit.verify()).toMatchObject({ ok: false, count: 3, brokenAt: 2, problem: 'chain', lastSeq: 3 });
+    await store.close();
   });
 
   it('signs a checkpoint every 100 entries, and a trail whose checkpoints were removed fails verify', async () => {
