@@ -111,6 +111,7 @@ export class ChainVerifier {
   #lastSeq: number | undefined;
   #broken: { seq: number; problem: ChainProblem } | undefined;
 
+  /** A checkpoint the key did not sign is reported before anything else: nothing it pins can be trusted. */
   constructor(checkpoints: readonly AuditCheckpoint[], publicKey?: KeyObject) {
     this.#sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
     this.#checkpoints = new Map(this.#sorted.map((cp) => [cp.seq, cp]));
@@ -150,7 +151,7 @@ export class ChainVerifier {
     if (!this.#broken && this.#signaturesChecked && lastSeq !== undefined) {
       // Once anchoring started (the first checkpoint), no stretch may go unanchored for long.
       const seqs = this.#sorted.map((cp) => cp.seq);
-      if (seqs.length === 0 ? lastSeq > CHECKPOINT_MAX_GAP : false) this.#broken = { seq: lastSeq, problem: 'checkpoint_missing' };
+      if (seqs.length === 0 && lastSeq > CHECKPOINT_MAX_GAP) this.#broken = { seq: lastSeq, problem: 'checkpoint_missing' };
       for (let i = 0; !this.#broken && i < seqs.length; i += 1) {
         const next = seqs[i + 1] ?? lastSeq;
         if (next - seqs[i]! > CHECKPOINT_MAX_GAP) this.#broken = { seq: next, problem: 'checkpoint_missing' };
