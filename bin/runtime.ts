@@ -42,6 +42,9 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const registry = createMetricsRegistry();
     const store = await openStore(config);
     closers.push(() => store.close());
+    // The instance key signs evidence bundles and the audit trail's checkpoints (created on first start, mode 600).
+    const instanceKey = ensureSigningKey(join(config.dataDir, 'evidence', 'signing-key.pem'));
+    closers.push(await store.audit.anchorWith(instanceKey));
 
     let inventory = loadInventory(config.inventory.path);
     await store.assets.replaceInventory(inventory);
@@ -134,7 +137,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => evidenceQueue.close());
     const evidenceWorker = startEvidenceWorker({
       redisUrl, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
-      key: ensureSigningKey(join(config.dataDir, 'evidence', 'signing-key.pem')), silentAfterSeconds: config.analyze.silentAfter,
+      key: instanceKey, silentAfterSeconds: config.analyze.silentAfter,
     });
     closers.push(() => evidenceWorker.close());
     live.evidence = evidenceQueue;

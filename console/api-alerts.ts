@@ -71,7 +71,7 @@ export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, ro
     summary: '处置告警：状态、指派、备注 / triage: status, assignee, comment', params: AlertId, body: Change,
     handler: async ({ params, body, auth, request }) => {
       const alert = await store.alerts.update(params.id, toChange(body, auth.user.username), scopeOf(auth.user));
-      await recordAction(store, request, 'alert.update', params.id, { ...body });
+      await recordAction(store, request, 'alert.update', { id: params.id, departments: [alert.department] }, { ...body });
       return alert;
     },
   });
@@ -84,16 +84,19 @@ export const alertsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, ro
       const scope = scopeOf(auth.user);
       const change = toChange(body.change, auth.user.username);
       const results: { id: string; ok: boolean; status?: string; code?: string; message?: string }[] = [];
+      const departments = new Set<string | undefined>();
       for (const id of new Set(body.ids)) {
         try {
           const alert = await store.alerts.update(id, change, scope);
           results.push({ id, ok: true, status: alert.status });
+          departments.add(alert.department);
         } catch (error) {
           if (!(error instanceof ShouwangError) || error.statusCode >= 500) throw error;
           results.push({ id, ok: false, code: error.code, message: error.message });
         }
       }
-      await recordAction(store, request, 'alert.bulk_update', undefined, {
+      // Seen by a scoped reviewer only when every updated alert is in their departments.
+      await recordAction(store, request, 'alert.bulk_update', { departments: [...departments] }, {
         change: body.change, updated: results.filter((r) => r.ok).map((r) => r.id), failed: results.filter((r) => !r.ok).map((r) => r.id),
       });
       return { results };

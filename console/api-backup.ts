@@ -90,7 +90,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
       const job = await queues().enqueueVerify(system.id, {
         jobId: `${JOB_PREFIX.verify}${randomUUID()}`, ...(body.site ? { sites: [body.site] } : {}),
       });
-      await recordAction(store, request, 'backup.verify', system.id, { job: job.id, ...(body.site ? { site: body.site } : {}) });
+      await recordAction(store, request, 'backup.verify', { id: system.id, departments: [system.department] }, { job: job.id, ...(body.site ? { site: body.site } : {}) });
       return { job: job.id, system: system.id };
     },
   });
@@ -102,7 +102,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
     handler: async ({ body, auth, request }) => {
       const system = await systemInScope(store, body.system, scopeOf(auth.user));
       const job = await queues().enqueueDrill(system.id, { jobId: `${JOB_PREFIX.drill}${randomUUID()}` });
-      await recordAction(store, request, 'backup.drill', system.id, { job: job.id });
+      await recordAction(store, request, 'backup.drill', { id: system.id, departments: [system.department] }, { job: job.id });
       return { job: job.id, system: system.id };
     },
   });

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ChainedAuditEntry } from '../core/index.js';
+import { auditDepartments, type ChainedAuditEntry } from '../core/index.js';
 import { StoreErrors, type Store, type UserRecord } from '../store/index.js';
 import { ROLE_PERMISSIONS, isRole } from './roles.js';
 import type { RouteRegistry } from './routes.js';
@@ -12,18 +12,27 @@ export interface ApiOptions {
   sessions: SessionManager;
 }
 
-/** Appends one state-changing action to the hash-chained console audit trail: who, what, when, from where. */
+/**
+ * What an action was done to: an id, or an id with the departments of the object (an alert's, a
+ * system's, an export's selection). A bare id is city-wide: shown to unscoped users only.
+ */
+export type AuditObject = string | { id?: string; departments: readonly (string | undefined)[] };
+
+/** Appends one state-changing action to the hash-chained console audit trail: who, what, when, from where, whose. */
 export function recordAction(
   store: Store,
   request: FastifyRequest,
   action: string,
-  target?: string,
+  object?: AuditObject,
   detail?: Record<string, unknown>,
   actor = request.auth?.user.username ?? 'anonymous',
 ): Promise<ChainedAuditEntry> {
+  const target = typeof object === 'string' ? object : object?.id;
+  const departments = typeof object === 'object' ? auditDepartments(object.departments) : undefined;
   return store.audit.append({
     at: new Date().toISOString(), actor, action, ip: request.ip,
     ...(target !== undefined ? { target } : {}),
+    ...(departments ? { departments } : {}),
     ...(detail !== undefined ? { detail } : {}),
   });
 }

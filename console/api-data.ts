@@ -90,13 +90,22 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   });
 
   routes.add(app, {
-    method: 'GET', url: '/api/audit', tag: 'audit', access: 'audit:read', summary: '控制台审计记录 / the console audit trail',
+    method: 'GET', url: '/api/audit', tag: 'audit', access: 'audit:read',
+    summary: '控制台审计记录（范围内部门）/ the console audit trail, inside the caller\'s departments',
     query: z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), ...pageQuery }),
-    handler: async ({ query }) => store.audit.list(setFilters({ from: query.from, to: query.to }), pageOf(query)),
+    handler: async ({ query, auth }) => store.audit.list(setFilters({ from: query.from, to: query.to, scope: scopeOf(auth.user) }), pageOf(query)),
   });
 
   routes.add(app, {
     method: 'GET', url: '/api/audit/verify', tag: 'audit', access: 'audit:read',
-    summary: '校验审计哈希链 / re-compute the audit hash chain', handler: async () => store.audit.verify(),
+    summary: '校验审计哈希链与签名检查点 / re-compute the audit hash chain against its signed checkpoints',
+    handler: async ({ auth }) => {
+      // A chain is only checkable whole, so the server verifies all of it; a scoped caller learns the
+      // verdict, the count and the seq range, never which entry of another department broke it.
+      const result = await store.audit.verify();
+      if (!scopeOf(auth.user)) return result;
+      const { ok, count, firstSeq, lastSeq, checkpoints, lastCheckpointSeq, signaturesChecked, problem } = result;
+      return { ok, count, firstSeq, lastSeq, checkpoints, lastCheckpointSeq, signaturesChecked, problem, scoped: true };
+    },
   });
 };

@@ -18,8 +18,13 @@ export {
   loadInventory, saveInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,
 } from './inventory.js';
 export type { Inventory, Department, BusinessSystem, BackupPolicy, LogSource, ValidationQuery } from './inventory.js';
-export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
+export { GENESIS_HASH, auditDepartments, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
 export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
+export {
+  CHECKPOINT_EVERY_ENTRIES, CHECKPOINT_EVERY_MS, CHECKPOINT_MAX_GAP, ChainVerifier, checkpointPublicKey, checkpointSigned,
+  keyFingerprint, signCheckpoint, verifyAuditExtract,
+} from './audit-checkpoint.js';
+export type { AuditCheckpoint, AuditKey, AuditLink, AuditVerification, ChainProblem } from './audit-checkpoint.js';
 export type { JobResult } from './job-result.js';
 export { ensureExecutable, findExecutable, versionedDirs } from './provision.js';
 export type { Requirement } from './provision.js';

@@ -1,5 +1,5 @@
 import type {
-  Alert, AlertStatus, AlertStatusChange, AuditEntry, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
+  Alert, AlertStatus, AlertStatusChange, AuditCheckpoint, AuditEntry, AuditKey, AuditLink, AuditVerification, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
 } from '../core/index.js';
 
 /** Which departments a caller may see; absent means all. Adapters apply it inside every query. */
@@ -172,12 +172,34 @@ export interface JobResultStore {
   latestPerSystem(query: JobResultQuery, perGroup: number): Promise<JobResult[]>;
 }
 
+export interface AuditQuery extends TimeRange {
+  /**
+   * Inside a scope, only entries whose departments all lie in it; city-wide entries (no department:
+   * users, inventory, rules, sessions) only without a scope.
+   */
+  scope?: Scope;
+}
+
 export interface AuditTrailStore {
   /** Append-only and hash-chained: each entry carries the hash of the one before. */
   append(entry: AuditEntry): Promise<ChainedAuditEntry>;
-  list(range: TimeRange, page?: PageRequest): Promise<Page<ChainedAuditEntry>>;
-  /** Re-computes the whole chain; `brokenAt` is the first entry that does not fit. */
-  verify(): Promise<{ ok: boolean; count: number; brokenAt?: number }>;
+  list(query: AuditQuery, page?: PageRequest): Promise<Page<ChainedAuditEntry>>;
+  /**
+   * Re-computes the whole chain (never scoped: a chain can only be checked whole) against every
+   * signed checkpoint; `brokenAt` and `problem` name the first thing that does not fit.
+   */
+  verify(): Promise<AuditVerification>;
+  /**
+   * From now on signs checkpoints with the instance key (at once, every CHECKPOINT_EVERY_ENTRIES
+   * entries, every CHECKPOINT_EVERY_MS) and checks their signatures in verify. Returns the stop function.
+   */
+  anchorWith(key: AuditKey): Promise<() => void>;
+  /** Signs the current head now when anchored; the latest stored checkpoint either way. */
+  checkpoint(): Promise<AuditCheckpoint | undefined>;
+  /** Every stored checkpoint, by seq. */
+  checkpoints(): Promise<AuditCheckpoint[]>;
+  /** The chain's links (seq and hashes, no content) from `fromSeq` to `toSeq`, both included. */
+  links(fromSeq: number, toSeq: number): Promise<AuditLink[]>;
 }
 
 /** A console account; the console decides what a role may do, the store only keeps it. */

@@ -48,9 +48,11 @@ export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, {
         ...(body.department ? { department: body.department } : {}),
       };
       // Checked now, so a bad period or an out-of-scope system or department is refused at once rather than failing later.
-      selectSystems(await store.assets.getInventory(scope), selection);
+      const systems = selectSystems(await store.assets.getInventory(scope), selection);
       const job = await evidence.enqueue({ selection, requestedBy: auth.user.username, ...(scope ? { scope } : {}) });
-      await recordAction(store, request, 'evidence.export', `evidence-job:${job.id}`, { ...selection });
+      // Audited under the selection's departments; "all" is the caller's scope, city-wide when unscoped.
+      const departments = body.all ? scope?.departments ?? [] : body.department ? [body.department] : systems.map((s) => s.department);
+      await recordAction(store, request, 'evidence.export', { id: `evidence-job:${job.id}`, departments }, { ...selection });
       return { job: job.id, status: 'queued' };
     },
   });

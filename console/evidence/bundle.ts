@@ -3,6 +3,9 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import yauzl from 'yauzl';
 import { loadMlpsCatalog, type MlpsCatalog } from '../../analyzers/index.js';
+import {
+  checkpointPublicKey, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
+} from '../../core/index.js';
 import type { Scope, Store } from '../../store/index.js';
 import { controlRows, systemVerdicts, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
@@ -17,6 +20,14 @@ import { controlsCsv, controlsXlsx, zipToBuffer } from './tables.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const SIGNATURE_FILE = 'manifest.sig';
+export const AUDIT_EXTRACT_FILE = 'evidence/console-audit.ndjson';
+/** The signed audit checkpoint covering the extract, its public key, and the chain links from the extract to it. */
+export const AUDIT_ANCHOR_FILE = 'evidence/console-audit-anchor.json';
+
+interface AuditAnchorFile {
+  checkpoint: AuditCheckpoint;
+  links: AuditLink[];
+}
 
 export interface ExportOptions {
   store: Store;
@@ -57,7 +68,7 @@ async function bundleFiles(facts: EvidenceFacts, rows: ControlRow[], report: Buf
   files.set('evidence/alerts.ndjson', ndjson(facts.systems.flatMap((s) => s.alerts)));
   files.set('evidence/backup-checks.ndjson', ndjson(facts.systems.flatMap((s) => s.backupChecks)));
   files.set('evidence/restore-drills.ndjson', ndjson(facts.systems.flatMap((s) => s.drills)));
-  files.set('evidence/console-audit.ndjson', ndjson(facts.auditTrail));
+  files.set(AUDIT_EXTRACT_FILE, ndjson(facts.auditTrail));
   files.set('evidence/system-facts.ndjson', ndjson(facts.systems.map((s) => ({
     system: s.system.id, name: s.system.name, department: s.system.department, mlpsLevel: s.system.mlpsLevel,
     audit: s.audit, intrusion: s.intrusion, backup: s.backup,
@@ -94,6 +105,8 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
   const fingerprint = fingerprintOf(options.key.publicKey);
   const report = await renderReport({ facts, rows, verdicts, generatedAt: now.toISOString(), fingerprint, fontFile });
   const files = await bundleFiles(facts, rows, report);
+  const anchor = await auditAnchor(options.store, facts.auditTrail);
+  if (anchor) files.set(AUDIT_ANCHOR_FILE, Buffer.from(`${JSON.stringify(anchor, null, 2)}\n`, 'utf8'));
 
   progress(90, '签名 / signing');
   const manifest: Manifest = {
@@ -127,6 +140,31 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
   for (const row of rows) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
   progress(100, '完成 / done');
   return { path: options.out, bytes: zip.length, files: files.size + 2, systems: facts.systems.length, statuses, fingerprint };
+}
+
+/**
+ * A checkpoint signed now (when the store is anchored) covers every extract entry; the links (seq and
+ * hashes only, no other department's content) tie the extract to it. None when nothing covers the extract.
+ */
+async function auditAnchor(store: Store, trail: readonly ChainedAuditEntry[]): Promise<AuditAnchorFile | undefined> {
+  const checkpoint = await store.audit.checkpoint();
+  const seqs = trail.map((entry) => entry.seq);
+  if (!checkpoint || (seqs.length && Math.max(...seqs) > checkpoint.seq)) return undefined;
+  return { checkpoint, links: seqs.length ? await store.audit.links(Math.min(...seqs), checkpoint.seq) : [] };
+}
+
+/** The audit extract against the anchor the bundle carries; a problem text, or undefined when it holds. */
+function auditAnchorProblem(entries: Map<string, Buffer>): string | undefined {
+  const anchorBytes = entries.get(AUDIT_ANCHOR_FILE);
+  if (!anchorBytes) return undefined;
+  try {
+    const anchor = JSON.parse(anchorBytes.toString('utf8')) as AuditAnchorFile;
+    const extract = (entries.get(AUDIT_EXTRACT_FILE)?.toString('utf8') ?? '').split('\n').filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as ChainedAuditEntry);
+    return verifyAuditExtract(extract, anchor.links, anchor.checkpoint, checkpointPublicKey(anchor.checkpoint));
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** What `verify` found; `ok` only when every file matches and the signature holds with the expected key. */
@@ -239,6 +277,8 @@ export async function verifyEvidenceBundle(path: string, options: { publicKey?: 
   for (const name of report.changed) report.problems.push(`文件已被修改 / file changed: ${name}`);
   for (const name of report.added) report.problems.push(`多出文件 / file added: ${name}`);
   for (const name of report.removed) report.problems.push(`缺少文件 / file removed: ${name}`);
+  const anchorProblem = auditAnchorProblem(entries);
+  if (anchorProblem) report.problems.push(`审计记录与签名检查点不符 / the console audit extract does not fit its signed checkpoint: ${anchorProblem}`);
   report.ok = report.problems.length === 0 && report.signatureValid;
   return report;
 }

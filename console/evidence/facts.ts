@@ -220,8 +220,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
     });
   }
 
-  // The console audit trail is not departmental: a scoped export keeps only the entries about its own alerts.
-  const trail = await allPages((page) => store.audit.list(period, page));
+  // Scoped in the store (entries whose departments all lie in the scope); a scoped or single-target export keeps only entries about its own alerts.
+  const trail = await allPages((page) => store.audit.list({ ...period, ...(scope ? { scope } : {}) }, page));
   const alertIds = new Set(facts.flatMap((f) => f.alerts.map((a) => a.id)));
   const unrestricted = !scope?.departments && !selection.system && !selection.department;
   const auditTrail = unrestricted ? trail : trail.filter((entry) => entry.target !== undefined && alertIds.has(entry.target));

@@ -28,6 +28,10 @@ export class IndexNames {
     return `${this.prefix}-audit`;
   }
 
+  get auditCheckpoints() {
+    return `${this.prefix}-audit-checkpoints`;
+  }
+
   get users() {
     return `${this.prefix}-users`;
   }
@@ -98,9 +102,13 @@ const FIXED_INDICES = (names: IndexNames) => ({
   [names.audit]: {
     dynamic: false,
     properties: {
-      seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword,
+      seq: { type: 'long' }, at: date, actor: keyword, action: keyword, target: keyword, ip: keyword, departments: keyword, departmentCount: { type: 'integer' },
       prevHash: keyword, hash: keyword, detail: opaque,
     },
+  },
+  [names.auditCheckpoints]: {
+    dynamic: false,
+    properties: { seq: { type: 'long' }, hash: keyword, at: date, signature: { type: 'keyword', index: false }, publicKey: { type: 'keyword', index: false } },
   },
   [names.users]: {
     dynamic: false,
@@ -129,4 +137,6 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
         if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
       });
   }
+  // An audit index made before entries carried departments gets the field (adding a field is allowed).
+  await client.indices.putMapping({ index: names.audit, properties: { departments: keyword, departmentCount: { type: 'integer' } } });
 }

@@ -121,6 +121,23 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       UPDATE alerts SET priority = json_extract(doc, '$.priority');
     `,
   },
+  {
+    version: 4,
+    name: 'audit trail departments and signed checkpoints',
+    sql: `
+      -- the departments of the object acted on (JSON array, sorted); NULL is city-wide. Older entries
+      -- stay NULL: they were hashed without departments and are shown to unscoped users only.
+      ALTER TABLE audit_trail ADD COLUMN departments TEXT;
+      -- signed (seq, head hash) anchors, kept apart from the chain they anchor
+      CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints BEGIN
+        SELECT RAISE (ABORT, 'audit checkpoints are append-only');
+      END;
+      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN
+        SELECT RAISE (ABORT, 'audit checkpoints are append-only');
+      END;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

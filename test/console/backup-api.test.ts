@@ -108,7 +108,8 @@ describe('backup API on BullMQ and the embedded store', () => {
     expect(matrix.systems.find((s: { id: string }) => s.id === T).sites['same-city']).toEqual({ status: 'none' });
 
     const audit = (await store.audit.list({}, { size: 20 })).items.find((e) => e.action === 'backup.verify' && e.target === S);
-    expect(audit).toMatchObject({ actor: `ops-${tag}`, detail: { job } });
+    // Audited under the system's department, so a reviewer of A sees it and one of B does not.
+    expect(audit).toMatchObject({ actor: `ops-${tag}`, departments: [A], detail: { job } });
   });
 
   it('drills now and lists the drill in the history with its outcome', async () => {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDebianPackage, ensureExecutable } from '../../core/index.js';
+import { ensureDebianPackage, ensureExecutable, verifyAuditExtract, type ChainedAuditEntry } from '../../core/index.js';
 import {
   EvidenceErrors, exportEvidenceBundle, gatherFacts, readZipEntries, generateSigningKey, sm2Supported, systemVerdicts, verifyEvidenceBundle,
   type ExportOptions, type SigningKey,
@@ -244,5 +244,28 @@ describe('report.pdf', () => {
     execFileSync(pdftoppm, ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', pdf, prefix]);
     const png = readFileSync(`${prefix}.png`);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
+});
+
+describe('console audit extract anchoring', () => {
+  it('carries the signed checkpoint covering its console audit extract, with the links to check it offline', async () => {
+    const stop = await fixture.store.audit.anchorWith(key);
+    try {
+      const path = (await exportTo('anchored.zip')).path;
+      const files = await readZip(path);
+      const extract = ndjsonLines(files.get('evidence/console-audit.ndjson')) as unknown as ChainedAuditEntry[];
+      const anchor = JSON.parse(files.get('evidence/console-audit-anchor.json')!.toString('utf8'));
+      expect(extract.length).toBeGreaterThan(0);
+      expect(anchor.checkpoint.seq).toBeGreaterThanOrEqual(Math.max(...extract.map((e) => e.seq)));
+      expect(anchor.checkpoint.publicKey).toBe(key.publicKey.export({ type: 'spki', format: 'pem' }));
+      expect(verifyAuditExtract(extract, anchor.links, anchor.checkpoint, key.publicKey)).toBeUndefined();
+      expect((await verifyEvidenceBundle(path, { publicKey: key.publicKey })).ok).toBe(true);
+      // An edited extract entry, a cut link or another signer does not fit.
+      expect(verifyAuditExtract([{ ...extract[0]!, actor: 'someone-else' }], anchor.links, anchor.checkpoint, key.publicKey)).toMatch(/does not fit/);
+      expect(verifyAuditExtract(extract, anchor.links.slice(0, -1), anchor.checkpoint, key.publicKey)).toMatch(/checkpoint/);
+      expect(verifyAuditExtract(extract, anchor.links, anchor.checkpoint, generateSigningKey().publicKey)).toMatch(/signature/);
+    } finally {
+      stop();
+    }
   });
 });

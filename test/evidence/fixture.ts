@@ -102,7 +102,7 @@ export async function seedFixture(): Promise<Fixture> {
   }
   await store.jobResults.put(drill(GOOD, DEPT_A, '2026-06-15T03:00:00.000Z', 1800, 14_400));
 
-  await store.audit.append({ at: '2026-06-05T02:00:00.000Z', actor: 'officer', action: 'alert.update', target: goodAlerts[0]!.id, ip: '10.0.0.5', detail: { status: 'resolved' } });
+  await store.audit.append({ at: '2026-06-05T02:00:00.000Z', actor: 'officer', action: 'alert.update', target: goodAlerts[0]!.id, departments: [DEPT_A], ip: '10.0.0.5', detail: { status: 'resolved' } });
   await store.audit.append({ at: '2026-06-05T03:00:00.000Z', actor: 'admin', action: 'user.create', target: 'reviewer', ip: '10.0.0.6' });
 
   return {

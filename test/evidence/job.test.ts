@@ -83,6 +83,10 @@ describe('console routes', () => {
       const started = await reviewer.send('POST', '/api/evidence', { all: true, ...PERIOD });
       expect(started.statusCode).toBe(202);
       const id = started.json().job as string;
+      // Audited under the caller's departments ("all" inside a scope), so other departments' reviewers do not see it.
+      const exported = (await fixture.store.audit.list({ scope: { departments: [DEPT_A] } }, { size: 5 })).items.find((e) => e.action === 'evidence.export');
+      expect(exported).toMatchObject({ target: `evidence-job:${id}`, departments: [DEPT_A] });
+      expect((await fixture.store.audit.list({ scope: { departments: [DEPT_B] } }, { size: 50 })).items.map((e) => e.action)).not.toContain('evidence.export');
       await (await queue.get(id))!.waitUntilFinished(events, 60_000);
 
       const status = await reviewer.get(`/api/evidence/${id}`);

@@ -475,6 +475,34 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(verified).toMatchObject({ ok: true });
         expect(verified.count).toBeGreaterThanOrEqual(2);
       });
+
+      it('keeps scoped reads to entries whose departments all lie in the scope; city-wide entries only unscoped', async () => {
+        const a = tenant();
+        const b = tenant();
+        const actor = `reviewer-${randomUUID().slice(0, 6)}`;
+        const now = new Date().toISOString();
+        const append = (action: string, departments?: string[]) => store.audit.append({ at: now, actor, action, ...(departments ? { departments } : {}) });
+        // Departments are stored sorted and unique, blanks dropped; none left means city-wide.
+        expect((await append('alert.update', [a.department, a.department, ''])).departments).toEqual([a.department]);
+        await append('backup.verify', [b.department]);
+        await append('evidence.export', [b.department, a.department]);
+        expect((await append('user.create', [])).departments).toBeUndefined();
+        await refresh(store);
+        const actions = async (scope?: { departments: string[] }) => {
+          const page = await store.audit.list({ from: now, ...(scope ? { scope } : {}) }, { order: 'asc', size: 1000 });
+          return page.items.filter((e) => e.actor === actor).map((e) => e.action);
+        };
+        expect(await actions(a.scope)).toEqual(['alert.update']);
+        expect(await actions(b.scope)).toEqual(['backup.verify']);
+        expect(await actions({ departments: [a.department, b.department] })).toEqual(['alert.update', 'backup.verify', 'evidence.export']);
+        expect(await actions({ departments: [] })).toEqual([]);
+        expect(await actions()).toEqual(['alert.update', 'backup.verify', 'evidence.export', 'user.create']);
+        // The scoped total counts only what the scope may see: no other department's entries in it.
+        const scoped = await store.audit.list({ scope: a.scope }, { size: 1000 });
+        expect(scoped.items.every((e) => e.departments?.every((d) => d === a.department))).toBe(true);
+        expect(scoped.total).toBe(scoped.items.length);
+        expect(await store.audit.verify()).toMatchObject({ ok: true });
+      });
     });
 
     describe('console users and sessions', () => {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ElasticsearchStore, type Store } from '../../store/index.js';
+import type { ChainedAuditEntry } from '../../core/index.js';
+import { describeAuditTamper } from './audit-tamper.js';
 import { describeStoreContract } from './contract.js';
 
 const url = inject('elasticsearchUrl');
@@ -88,10 +90,30 @@ describe('elasticsearch store specifics', () => {
     const entries = await Promise.all(appends);
     await other.close();
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(await store.audit.verify()).toEqual({ ok: true, count: 12 });
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 12, firstSeq: 1, lastSeq: 12 });
   });
 
   it('turns a query Elasticsearch refuses into SW_ERR_STORE_INVALID_QUERY', async () => {
     await expect(store.events.countBy({}, 'message')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
   });
+});
+
+/** Raw Elasticsearch writes, as someone with an account that can write the indices would make them. */
+const es = (store: Store) => store as ElasticsearchStore;
+describeAuditTamper('elasticsearch', openTestStore, {
+  deleteEntries: async (store, seqs) => {
+    for (const seq of seqs) await es(store).client.delete({ index: es(store).names.audit, id: String(seq) });
+  },
+  replaceEntries: async (store, entries: ChainedAuditEntry[]) => {
+    for (const entry of entries) {
+      await es(store).client.index({ index: es(store).names.audit, id: String(entry.seq), document: { ...entry, departmentCount: entry.departments?.length ?? 0 } });
+    }
+  },
+  setTime: async (store, seq, at) => {
+    await es(store).client.update({ index: es(store).names.audit, id: String(seq), doc: { at } });
+  },
+  putCheckpoint: async (store, checkpoint) => {
+    await es(store).client.index({ index: es(store).names.auditCheckpoints, id: String(checkpoint.seq), document: checkpoint });
+  },
+  refresh,
 });

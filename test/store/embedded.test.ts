@@ -1,10 +1,13 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { EmbeddedStore } from '../../store/index.js';
+import { CHECKPOINT_EVERY_ENTRIES, chainEntry } from '../../core/index.js';
+import { EmbeddedStore, type Store } from '../../store/index.js';
 import { MIGRATIONS } from '../../store/embedded/migrations.js';
+import { describeAuditTamper } from './audit-tamper.js';
 import { describeStoreContract } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-store-'));
@@ -82,7 +85,96 @@ describe('embedded store specifics', () => {
     db.prepare('UPDATE audit_trail SET doc = ? WHERE seq = 2').run(row.doc.replace('"action":"b"', '"action":"x"'));
     db.close();
     const reopened = new EmbeddedStore({ path });
-    expect(await reopened.audit.verify()).toEqual({ ok: false, count: 3, brokenAt: 2 });
+    expect(await reopened.audit.verify()).toMatchObject({ ok: false, count: 3, brokenAt: 2, problem: 'chain' });
     await reopened.close();
   });
+
+  it('reports an audit row of random bytes as a broken chain, not an error', async () => {
+    const path = join(dir, 'garbage.db');
+    const store = new EmbeddedStore({ path });
+    for (const action of ['a', 'b', 'c']) await store.audit.append({ at: '2026-01-01T00:00:00Z', actor: 'admin', action });
+    const db = new Database(path);
+    db.exec('DROP TRIGGER audit_trail_no_update');
+    db.prepare('UPDATE audit_trail SET doc = ? WHERE seq = 2').run(randomBytes(64).toString('latin1'));
+    db.close();
+    expect(await store.audit.verify()).toMatchObject({ ok: false, count: 3, brokenAt: 2, problem: 'chain', lastSeq: 3 });
+    await store.close();
+  });
+
+  it('signs a checkpoint every 100 entries, and a trail whose checkpoints were removed fails verify', async () => {
+    const path = join(dir, 'cadence.db');
+    const store = new EmbeddedStore({ path });
+    const stop = await store.audit.anchorWith(generateKeyPairSync('ed25519'));
+    for (let n = 0; n < 2 * CHECKPOINT_EVERY_ENTRIES + 1; n += 1) {
+      await store.audit.append({ at: '2026-01-01T00:00:00Z', actor: 'admin', action: 'session.login' });
+    }
+    expect((await store.audit.checkpoints()).map((cp) => cp.seq)).toEqual([1, 1 + CHECKPOINT_EVERY_ENTRIES, 1 + 2 * CHECKPOINT_EVERY_ENTRIES]);
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 201, checkpoints: 3 });
+    const db = new Database(path);
+    db.exec('DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints');
+    db.close();
+    expect(await store.audit.verify()).toMatchObject({ ok: false, problem: 'checkpoint_missing' });
+    stop();
+    await store.close();
+  });
+
+  it('keeps entries from before the departments column city-wide and still verifiable after upgrading', async () => {
+    const path = join(dir, 'audit-upgrade.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '2026-01-01T00:00:00Z');
+    }
+    const entry = chainEntry(undefined, { at: '2026-01-01T00:00:00.000Z', actor: 'admin', action: 'alert.update', target: 'a1' });
+    old.prepare('INSERT INTO audit_trail (seq, at, hash, doc) VALUES (?, ?, ?, ?)').run(1, Date.parse(entry.at), entry.hash, JSON.stringify(entry));
+    old.close();
+    const store = new EmbeddedStore({ path });
+    await store.audit.append({ at: '2026-01-02T00:00:00.000Z', actor: 'admin', action: 'alert.update', target: 'a2', departments: ['d'] });
+    expect((await store.audit.list({ scope: { departments: ['d'] } })).items.map((e) => e.target)).toEqual(['a2']);
+    expect((await store.audit.list({})).total).toBe(2);
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 2 });
+    await store.close();
+  });
+});
+
+/** Raw SQLite writes, as someone with the database file would make them (dropping the append-only triggers first). */
+const rawDb = (store: Store) => {
+  const db = new Database(storePaths.get(store)!);
+  db.exec(`DROP TRIGGER IF EXISTS audit_trail_no_update; DROP TRIGGER IF EXISTS audit_trail_no_delete;
+    DROP TRIGGER IF EXISTS audit_checkpoints_no_update; DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;`);
+  return db;
+};
+const storePaths = new WeakMap<Store, string>();
+const withDb = async (store: Store, change: (db: Database.Database) => void) => {
+  const db = rawDb(store);
+  try {
+    change(db);
+  } finally {
+    db.close();
+  }
+};
+
+describeAuditTamper('embedded (SQLite file)', async () => {
+  const path = join(dir, `anchor-${randomUUID()}.db`);
+  const store = new EmbeddedStore({ path });
+  storePaths.set(store, path);
+  return store;
+}, {
+  deleteEntries: (store, seqs) => withDb(store, (db) => {
+    for (const seq of seqs) db.prepare('DELETE FROM audit_trail WHERE seq = ?').run(seq);
+  }),
+  replaceEntries: (store, entries) => withDb(store, (db) => {
+    for (const e of entries) {
+      db.prepare('UPDATE audit_trail SET at = ?, departments = ?, hash = ?, doc = ? WHERE seq = ?')
+        .run(Date.parse(e.at), e.departments ? JSON.stringify(e.departments) : null, e.hash, JSON.stringify(e), e.seq);
+    }
+  }),
+  setTime: (store, seq, at) => withDb(store, (db) => {
+    db.prepare('UPDATE audit_trail SET at = ? WHERE seq = ?').run(Date.parse(at), seq);
+  }),
+  putCheckpoint: (store, checkpoint) => withDb(store, (db) => {
+    db.prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, doc) VALUES (?, ?)').run(checkpoint.seq, JSON.stringify(checkpoint));
+  }),
+  refresh: async () => {},
 });
