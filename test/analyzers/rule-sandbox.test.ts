@@ -41,12 +41,13 @@ describe('rule sandbox (pasted rules in a worker thread)', () => {
   });
 
   it('stops a trial over its memory budget', async () => {
-    const small = new RuleSandbox({ memoryMb: 16, timeMs: 10_000 });
+    // 32 MB: room for the worker's own modules on a loaded machine, far below what the big events need.
+    const small = new RuleSandbox({ memoryMb: 32, timeMs: 10_000 });
     try {
       expect(await small.run(ruleWith('x'), [{ message: 'x' }])).toMatchObject({ ok: true, matched: 1 });
-      // 8 events of 4 MiB each: cloned into the worker, over 16 MB of heap.
-      const big = Array.from({ length: 8 }, (_, i) => ({ message: `${i}${'y'.repeat(4 << 20)}` }));
-      await expect(small.run(ruleWith('x'), big)).rejects.toMatchObject({ budget: 'memory', limit: '16 MB' });
+      // 8 events of 8 MiB each: cloned into the worker, over 32 MB of heap.
+      const big = Array.from({ length: 8 }, (_, i) => ({ message: `${i}${'y'.repeat(8 << 20)}` }));
+      await expect(small.run(ruleWith('x'), big)).rejects.toMatchObject({ budget: 'memory', limit: '32 MB' });
       expect(await small.run(ruleWith('x'), [{ message: 'x' }])).toMatchObject({ ok: true, matched: 1 });
     } finally {
       await small.close();
