@@ -63,6 +63,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, trustProxy: deps.trustProxy ?? false,
   });
+  // JSON only: without this, Fastify parses text/plain into a string and the answer is a 400 instead of the documented 415.
+  app.removeContentTypeParser('text/plain');
+  // Answers hold scoped data, tokens and bundles: never cached, never sniffed. Static assets set their own (cacheable) policy.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = translate(error);
     if (known) {

@@ -18,6 +18,7 @@ export const ConsoleErrors = {
   forbidden: defineError('SW_ERR_FORBIDDEN', 403, (permission: string) => `无权执行此操作 / not allowed: needs ${permission}`),
   userExists: defineError('SW_ERR_USER_EXISTS', 409, (username: string) => `用户已存在 / user already exists: ${username}`),
   userNotFound: defineError('SW_ERR_USER_NOT_FOUND', 404, (username: string) => `未找到用户 / user not found: ${username}`),
+  userForbidden: defineError('SW_ERR_USER_FORBIDDEN', 403, (reason: string) => `不能做此账户变更 / account change not allowed: ${reason}`),
   userInvalid: defineError('SW_ERR_USER_INVALID', 400, (reason: string) => `用户设置无效 / invalid user: ${reason}`),
   unavailable: defineError('SW_ERR_CONSOLE_UNAVAILABLE', 503, (what: string) =>
     `此控制台未接入该功能 / not available in this console: ${what}`),

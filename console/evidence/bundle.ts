@@ -3,6 +3,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import yauzl from 'yauzl';
 import { loadMlpsCatalog, type MlpsCatalog } from '../../analyzers/index.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
 import type { Scope, Store } from '../../store/index.js';
 import { controlRows, systemVerdicts, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
@@ -119,8 +120,8 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
     [SIGNATURE_FILE, Buffer.from(`${signature.toString('base64')}\n`, 'utf8')],
     ...files.entries(),
   ]);
-  mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(`${options.out}.partial`, zip);
+  mkdirSync(dirname(options.out), { recursive: true, mode: PRIVATE_DIR_MODE });
+  writeFileSync(`${options.out}.partial`, zip, { mode: PRIVATE_FILE_MODE });
   renameSync(`${options.out}.partial`, options.out);
 
   const statuses: Record<string, number> = {};
