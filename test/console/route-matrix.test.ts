@@ -162,6 +162,30 @@ describe('route × role × scope matrix', () => {
     }
   });
 
+  it('a scoped user cannot change or delete B’s records by id: 404, and B’s data stays as it was', async () => {
+    /** A valid body for every state-changing route with an id in its path; rules are not department data. */
+    const bodies: Record<string, unknown> = {
+      'PATCH /api/alerts/:id': { status: 'acknowledged', comment: '越权 / out of scope' },
+      'PATCH /api/users/:username': { displayName: 'taken over' },
+      'DELETE /api/users/:username': undefined,
+      'PATCH /api/rules/:id': null,
+    };
+    const changing = routesOf(app).filter((r) => !['GET', 'HEAD'].includes(r.method) && r.url.includes(':'));
+    for (const { method, url } of changing) expect(`${method} ${url}` in bodies, `${method} ${url} needs a case here`).toBe(true);
+    for (const [username, { client, role, scoped }] of clients) {
+      if (!scoped) continue;
+      for (const { method, url } of changing) {
+        const body = bodies[`${method} ${url}`];
+        const permission = permissionOf(url, method.toLowerCase());
+        if (body === null || (permission && !can(role, permission))) continue;
+        const response = await client.send(method as 'PATCH', withParams(url, () => idsOfB[url]!), body);
+        expect(response.statusCode, `${username} ${method} ${url}: ${response.body.slice(0, 200)}`).toBe(404);
+      }
+    }
+    expect(await store.alerts.get(seeded.b.alert)).toMatchObject({ status: 'new' });
+    expect(await store.users.get(`viewer-b-${tag}`)).toMatchObject({ displayName: `viewer-b-${tag}`, disabled: false });
+  });
+
   it.fails('the audit trail read by a scoped admin or reviewer leaves B out (audit-trail branch of #16)', async () => {
     for (const username of [`admin-a-${tag}`, `compliance-reviewer-a-${tag}`]) {
       for (const url of AUDIT_ROUTES) expect(leaked(await clients.get(username)!.client.get(url)), `${username} ${url}`).toEqual([]);
