@@ -79,7 +79,7 @@ describe('Schemathesis against the OpenAPI document', () => {
       // Logging out (or out everywhere), or a new password for the run's own admin, would end its session.
       '--exclude-path-regex', '^/api/(session|users/)',
       '--report', 'ndjson', '--report-dir', report, '--no-color',
-    ], { maxBuffer: 64 << 20, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).catch((error: { stdout?: string; stderr?: string; code?: number }) => error);
+    ], { cwd: dir, maxBuffer: 64 << 20, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).catch((error: { stdout?: string; stderr?: string; code?: number }) => error);
     const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
     if (process.env.SHOUWANG_SCHEMATHESIS_OUT) writeFileSync(process.env.SHOUWANG_SCHEMATHESIS_OUT, output);
     // The session must have lived through the run, or most answers were 401s and proved nothing.
