@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/index.js';
 
 /** Where reading of one file stands, saved only once the sink has acknowledged the events before it. */
 export interface FileCheckpoint {
@@ -85,9 +86,9 @@ export class FileCheckpoints {
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
+  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(text);
     await handle.datasync();

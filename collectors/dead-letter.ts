@@ -1,5 +1,6 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../core/index.js';
 
 /** Input we could not turn into an event: kept with its reason, never dropped. */
 export interface DeadLetter {
@@ -28,8 +29,8 @@ export class FileDeadLetterSink implements DeadLetterSink {
 
   async write(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await mkdir(this.#dir, { recursive: true });
+    await ensurePrivateDir(this.#dir);
     const file = join(this.#dir, `${new Date().toISOString().slice(0, 10)}.ndjson`);
-    await appendFile(file, letters.map((letter) => JSON.stringify(letter)).join('\n') + '\n');
+    await appendFile(file, letters.map((letter) => JSON.stringify(letter)).join('\n') + '\n', { mode: PRIVATE_FILE_MODE });
   }
 }

@@ -1,6 +1,6 @@
-import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ShouwangEvent } from '../core/index.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, type ShouwangEvent } from '../core/index.js';
 
 const SEGMENT_BYTES = 16 << 20;
 
@@ -23,7 +23,7 @@ export class DiskSpool {
 
   /** Picks up what an earlier process left, so a restart replays it. */
   async #load(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await ensurePrivateDir(this.#dir);
     const names = (await readdir(this.#dir)).filter((name) => /^\d{12}\.ndjson$/.test(name)).sort();
     for (const name of names) this.#segments.push({ name, bytes: (await stat(join(this.#dir, name))).size });
     this.#next = names.length ? Number(names[names.length - 1]!.slice(0, 12)) + 1 : 1;
@@ -52,7 +52,7 @@ export class DiskSpool {
       this.#next += 1;
       this.#segments.push(last);
     }
-    await appendFile(join(this.#dir, last.name), text);
+    await appendFile(join(this.#dir, last.name), text, { mode: PRIVATE_FILE_MODE });
     last.bytes += size;
     return true;
   }

@@ -4,7 +4,7 @@ import type { Store, UserChange, UserRecord } from '../store/index.js';
 import { publicUser, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import { hashPassword } from './password.js';
-import { ROLES } from './roles.js';
+import { ROLES, scopeOf } from './roles.js';
 
 const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2–64 个小写字母、数字或 . _ - / 2–64 lower-case letters, digits or . _ -');
 const Password = z.string().min(12, '至少 12 个字符 / at least 12 characters').max(256);
@@ -22,11 +22,35 @@ async function checkScope(store: Store, role: string, departments: readonly stri
   if (unknown.length) throw ConsoleErrors.userInvalid(`未知部门 / unknown departments: ${unknown.join(', ')}`);
 }
 
+type Actor = Pick<UserRecord, 'username' | 'role' | 'departments'>;
+
+/**
+ * Whether `actor` may manage `target` at all. Unscoped admins manage everyone; a scoped admin only
+ * non-admin accounts whose departments all lie inside its own (others read as absent, 404).
+ */
+function manages(actor: Actor, target: Pick<UserRecord, 'role' | 'departments'>): boolean {
+  if (!scopeOf(actor)) return true;
+  return target.role !== 'admin' && target.departments.length > 0 && target.departments.every((d) => actor.departments.includes(d));
+}
+
+/** A scoped admin grants no admin role, no department beyond its own and no unscoped account. */
+function checkGrant(actor: Actor, role: string, departments: readonly string[]): void {
+  if (!scopeOf(actor)) return;
+  if (role === 'admin') throw ConsoleErrors.userForbidden('只有不限部门的管理员能管理管理员 / only an unscoped admin manages admins');
+  const beyond = departments.filter((d) => !actor.departments.includes(d));
+  if (departments.length === 0 || beyond.length) {
+    throw ConsoleErrors.userForbidden(`只能授予自己的部门 / you may grant only your own departments${beyond.length ? `: ${beyond.join(', ')}` : ' (an unscoped account needs an unscoped admin)'}`);
+  }
+}
+
 /** Admins manage accounts; each change lands in the audit trail, never with a password in it. */
 export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes, sessions }) => {
   routes.add(app, {
     method: 'GET', url: '/api/users', tag: 'users', access: 'users:admin', summary: '用户列表 / list users',
-    handler: async () => ({ items: (await store.users.list()).map(publicUser) }),
+    // A scoped admin sees itself and the accounts it manages, never another department's.
+    handler: async ({ auth }) => ({
+      items: (await store.users.list()).filter((u) => u.username === auth.user.username || manages(auth.user, u)).map(publicUser),
+    }),
   });
 
   routes.add(app, {
@@ -34,7 +58,8 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
     body: z.strictObject({
       username: Username, displayName: z.string().min(1).max(100), role: z.enum(ROLES), departments: Departments.default([]), password: Password,
     }),
-    handler: async ({ body, request }) => {
+    handler: async ({ body, auth, request }) => {
+      checkGrant(auth.user, body.role, body.departments);
       await checkScope(store, body.role, body.departments);
       const now = new Date().toISOString();
       const user: UserRecord = {
@@ -57,13 +82,18 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
     }).refine((b) => Object.keys(b).length > 0, '至少修改一项 / change at least one thing'),
     handler: async ({ params, body, auth, request }) => {
       const user = await store.users.get(params.username);
-      if (!user) throw ConsoleErrors.userNotFound(params.username);
-      if (user.username === auth.user.username && (body.role !== undefined || body.disabled)) {
-        throw ConsoleErrors.userInvalid('不能修改自己的角色或停用自己 / you cannot change your own role or disable yourself');
+      const self = user?.username === auth.user.username;
+      if (!user || (!self && !manages(auth.user, user))) throw ConsoleErrors.userNotFound(params.username);
+      // Nobody lifts their own scope or role, nor re-enables or unlocks themselves: that takes another admin.
+      if (self && (body.role !== undefined || body.departments !== undefined || body.disabled !== undefined || body.unlock)) {
+        throw ConsoleErrors.userInvalid('不能修改自己的角色、部门或停用状态 / you cannot change your own role, departments or disabled flag');
       }
       const role = body.role ?? user.role;
       const departments = body.departments ?? user.departments;
-      if (body.role !== undefined || body.departments !== undefined) await checkScope(store, role, departments);
+      if (body.role !== undefined || body.departments !== undefined) {
+        checkGrant(auth.user, role, departments);
+        await checkScope(store, role, departments);
+      }
       const change: UserChange = {
         ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
         ...(body.role !== undefined ? { role } : {}),
@@ -88,6 +118,8 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
     params: UsernameParams,
     handler: async ({ params, auth, request }) => {
       if (params.username === auth.user.username) throw ConsoleErrors.userInvalid('不能删除自己 / you cannot delete yourself');
+      const user = await store.users.get(params.username);
+      if (!user || !manages(auth.user, user)) throw ConsoleErrors.userNotFound(params.username);
       if (!(await store.users.delete(params.username))) throw ConsoleErrors.userNotFound(params.username);
       await sessions.logoutEverywhere(params.username);
       await recordAction(store, request, 'user.delete', params.username);

@@ -48,6 +48,16 @@ export interface AppDeps {
   evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string };
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route the app registered, as Fastify saw it (plugins included): what an outside check walks. */
+export const routesOf = (app: FastifyInstance): readonly RouteEntry[] => ROUTES.get(app) ?? [];
+
 /** Fastify's own request errors, translated into ours so every answer has a code and a zh-CN/English message. */
 function translate(error: FastifyError): ShouwangError | undefined {
   if (error instanceof ShouwangError) return error;
@@ -62,6 +72,19 @@ function translate(error: FastifyError): ShouwangError | undefined {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, trustProxy: deps.trustProxy ?? false,
+  });
+  const routes: RouteEntry[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  // JSON only: without this, Fastify parses text/plain into a string and the answer is a 400 instead of the documented 415.
+  app.removeContentTypeParser('text/plain');
+  // Answers hold scoped data, tokens and bundles: never cached, never sniffed. Static assets set their own (cacheable) policy.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = translate(error);

@@ -18,6 +18,7 @@ export const ConsoleErrors = {
   forbidden: defineError('SW_ERR_FORBIDDEN', 403, (permission: string) => `无权执行此操作 / not allowed: needs ${permission}`),
   userExists: defineError('SW_ERR_USER_EXISTS', 409, (username: string) => `用户已存在 / user already exists: ${username}`),
   userNotFound: defineError('SW_ERR_USER_NOT_FOUND', 404, (username: string) => `未找到用户 / user not found: ${username}`),
+  userForbidden: defineError('SW_ERR_USER_FORBIDDEN', 403, (reason: string) => `不能做此账户变更 / account change not allowed: ${reason}`),
   userInvalid: defineError('SW_ERR_USER_INVALID', 400, (reason: string) => `用户设置无效 / invalid user: ${reason}`),
   ruleBudget: defineError('SW_ERR_RULE_BUDGET', 422, (budget: 'time' | 'memory', limit: string) =>
     `规则试跑超出${budget === 'time' ? '时间' : '内存'}预算（${limit}），已终止；请简化正则 / the rule test went over its ${budget} budget (${limit}) and was stopped; simplify its regexes`),

@@ -1,4 +1,4 @@
-/** A sliding-window counter per key, in memory: enough for one console process guarding its login. */
+/** A sliding-window counter per key, in memory: enough for one console process guarding its login against guessing. */
 export class SlidingWindowLimiter {
   readonly #hits = new Map<string, number[]>();
   readonly #max: number;
@@ -21,6 +21,18 @@ export class SlidingWindowLimiter {
     recent.push(now);
     this.#hits.set(key, recent);
     return { allowed: true, retryAfterMs: 0 };
+  }
+
+  /** Gives back the attempt counted at `at`: a success must not use up the budget meant for guesses. */
+  release(key: string, at: number): void {
+    const times = this.#hits.get(key);
+    const index = times?.lastIndexOf(at) ?? -1;
+    if (index >= 0) times!.splice(index, 1);
+  }
+
+  /** Forgets every attempt counted for `key`. */
+  reset(key: string): void {
+    this.#hits.delete(key);
   }
 
   #sweep(now: number): void {

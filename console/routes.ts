@@ -154,7 +154,9 @@ export function queryList<T extends z.ZodType>(item: T) {
     .pipe(z.array(item).max(100) as unknown as z.ZodType<z.output<T>[], string[]>);
 }
 
-export const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), '不是时间 / not a date (ISO 8601)');
+export const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), '不是时间 / not a date (ISO 8601)')
+  // Documented as date-time, so clients (and Schemathesis) send dates rather than random text.
+  .meta({ format: 'date-time' });
 
 /** Paging in every list: size, the `next` cursor of the previous page, order. */
 export const pageQuery = {

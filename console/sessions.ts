@@ -82,11 +82,18 @@ export class SessionManager {
    * answer the same, in about the same time, so the answer never tells whether a user exists.
    */
   async login(username: string, password: string, ip: string): Promise<{ id: string; session: SessionRecord; user: UserRecord }> {
-    for (const [limiter, key] of [[this.#perIp, ip], [this.#perUser, username.toLowerCase()]] as const) {
-      const { allowed, retryAfterMs } = limiter.hit(key);
-      if (!allowed) throw ConsoleErrors.loginRateLimited(Math.ceil(retryAfterMs / 1000));
-    }
+    // Every attempt is counted up front (concurrent guesses each count); a success gives its slot back below.
     const now = Date.now();
+    const userKey = username.toLowerCase();
+    const counted: [SlidingWindowLimiter, string][] = [];
+    for (const [limiter, key] of [[this.#perIp, ip], [this.#perUser, userKey]] as const) {
+      const { allowed, retryAfterMs } = limiter.hit(key, now);
+      if (!allowed) {
+        for (const [earlier, earlierKey] of counted) earlier.release(earlierKey, now);
+        throw ConsoleErrors.loginRateLimited(Math.ceil(retryAfterMs / 1000));
+      }
+      counted.push([limiter, key]);
+    }
     const user = await this.#store.users.get(username);
     const locked = user?.lockedUntil !== undefined && Date.parse(user.lockedUntil) > now;
     if (!user || user.disabled || locked) {
@@ -109,6 +116,9 @@ export class SessionManager {
       ? (await this.#store.users.update(username, (stored) => (isLocked(stored) ? {} : { failedLogins: 0, lockedUntil: undefined }))) ?? fresh
       : fresh;
     if (isLocked(current)) throw ConsoleErrors.loginFailed();
+    // Only failures count: 30 correct logins from one address (or one proxy) never lock anyone out.
+    this.#perIp.release(ip, now);
+    this.#perUser.reset(userKey);
     const id = randomBytes(32).toString('base64url');
     const started = Date.now();
     const session: SessionRecord = {
@@ -172,14 +182,19 @@ export class SessionManager {
   }
 
   setCookie(reply: FastifyReply, id: string): void {
-    reply.header('set-cookie', this.#cookie(`${SESSION_COOKIE}=${id}`, Math.floor(this.#options.absoluteMs / 1000)));
+    reply.header('set-cookie', this.#cookie(reply, `${SESSION_COOKIE}=${id}`, Math.floor(this.#options.absoluteMs / 1000)));
   }
 
   clearCookie(reply: FastifyReply): void {
-    reply.header('set-cookie', this.#cookie(`${SESSION_COOKIE}=`, 0));
+    reply.header('set-cookie', this.#cookie(reply, `${SESSION_COOKIE}=`, 0));
   }
 
-  #cookie(pair: string, maxAgeSeconds: number): string {
-    return `${pair}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${this.#options.secureCookies ? '; Secure' : ''}`;
+  /**
+   * `Secure` when configured, and whenever the request came over TLS: directly, or through a trusted
+   * proxy saying `X-Forwarded-Proto: https` (Fastify reads that header only with `trustProxy`).
+   */
+  #cookie(reply: FastifyReply, pair: string, maxAgeSeconds: number): string {
+    const secure = this.#options.secureCookies || reply.request.protocol === 'https';
+    return `${pair}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
   }
 }

@@ -2,8 +2,12 @@
 
 const FIELD_PATTERN = /^[A-Za-z0-9_@][A-Za-z0-9_@.-]*$/;
 
+/** Segments that would reach an object's prototype when a name becomes a key (`filters[name] ??= []`). */
+const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function isFieldName(name: string): boolean {
-  return FIELD_PATTERN.test(name) && !name.includes('..') && !name.endsWith('.');
+  return FIELD_PATTERN.test(name) && !name.includes('..') && !name.endsWith('.')
+    && !name.split('.').some((segment) => PROTOTYPE_SEGMENTS.has(segment));
 }
 
 /** Reads `a.b.c` from a nested object; a literal dotted key wins over nesting at each level. */

@@ -43,8 +43,18 @@ export function toMillis(iso: string, what: string): number {
   return ms;
 }
 
+/** C0 controls (tab, newline and carriage return are spacing) and DEL: no message search needs them, and FTS5 fails on NUL. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /** Splits full-text input into terms; quotes are dropped so they cannot change the query syntax. */
 export function textTerms(text: string | undefined): string[] {
+  if (text && hasControlCharacter(text)) throw StoreErrors.invalidQuery('text contains control characters (控制字符)');
   return (text ?? '').split(/\s+/).map((term) => term.replace(/"/g, '')).filter(Boolean);
 }
 

@@ -1,12 +1,14 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import type { Inventory } from '../../core/index.js';
+import type { UserRecord } from '../../store/index.js';
 import { recordAction, type ApiOptions } from '../api-context.js';
 import { scopeOf } from '../roles.js';
 import { isoTime } from '../routes.js';
 import { EvidenceErrors } from './errors.js';
 import { selectSystems } from './facts.js';
-import { bundlePath, type EvidenceQueue } from './job.js';
+import { bundlePath, EVIDENCE_JOB_ID, type EvidenceJobData, type EvidenceQueue } from './job.js';
 
 export interface EvidenceApiOptions extends ApiOptions {
   evidence: Pick<EvidenceQueue, 'enqueue' | 'get'>;
@@ -22,7 +24,33 @@ const ExportRequest = z.strictObject({
 }).refine((r) => [r.system, r.department, r.all].filter((v) => v !== undefined).length === 1,
   '需要且只能给出 system、department 或 all 之一 / exactly one of system, department or all');
 
-const JobId = z.strictObject({ job: z.string().regex(/^\d{1,20}$/, '任务编号 / a job id') });
+const JobId = z.strictObject({ job: z.string().regex(EVIDENCE_JOB_ID, '任务编号 / a job id') });
+
+/**
+ * The departments a bundle can hold: its requester's scope, narrowed by a department or system
+ * selection; undefined means every department (an `all` bundle of an unscoped requester).
+ */
+function bundleDepartments(data: EvidenceJobData, inventory: Inventory): string[] | undefined {
+  const { selection } = data;
+  const scope = data.scope?.departments;
+  let departments: string[] | undefined;
+  if (selection.department) departments = [selection.department];
+  else if (selection.system) {
+    const system = inventory.systems.find((s) => s.id === selection.system);
+    // A system gone from the inventory: its department is unknown, so only unscoped users may fetch it.
+    if (system) departments = [system.department];
+  }
+  if (scope) departments = (departments ?? scope).filter((d) => scope.includes(d));
+  return departments;
+}
+
+/** A user may see a bundle only when everything it can hold lies inside the user's scope. */
+function withinScope(data: EvidenceJobData, user: UserRecord, inventory: Inventory): boolean {
+  const allowed = scopeOf(user)?.departments;
+  if (!allowed) return true;
+  const departments = bundleDepartments(data, inventory);
+  return departments !== undefined && departments.every((d) => allowed.includes(d));
+}
 
 /**
  * Evidence export for compliance reviewers and admins (`evidence:export`): POST starts a BullMQ job
@@ -30,9 +58,13 @@ const JobId = z.strictObject({ job: z.string().regex(/^\d{1,20}$/, '任务编号
  * Only the requester (or an admin) sees a job; anyone else gets 404.
  */
 export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, { store, routes, evidence, dataDir }) => {
-  const jobOf = async (id: string, user: { username: string; role: string }) => {
+  // Unknown, someone else's (unless admin) and out of scope all answer the same 404: existence is not revealed.
+  const jobOf = async (id: string, user: UserRecord) => {
     const job = await evidence.get(id);
-    if (!job || (job.data.requestedBy !== user.username && user.role !== 'admin')) throw EvidenceErrors.notFound(`evidence job ${id}`);
+    if (!job || (job.data.requestedBy !== user.username && user.role !== 'admin')
+      || !withinScope(job.data, user, await store.assets.getInventory())) {
+      throw EvidenceErrors.notFound(`evidence job ${id}`);
+    }
     return job;
   };
 

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import yauzl from 'yauzl';
 import { loadMlpsCatalog, type MlpsCatalog } from '../../analyzers/index.js';
 import {
-  checkpointPublicKey, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
+  checkpointPublicKey, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
 } from '../../core/index.js';
 import type { Scope, Store } from '../../store/index.js';
 import { controlRows, systemVerdicts, type ControlRow } from './controls.js';
@@ -132,8 +132,8 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
     [SIGNATURE_FILE, Buffer.from(`${signature.toString('base64')}\n`, 'utf8')],
     ...files.entries(),
   ]);
-  mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(`${options.out}.partial`, zip);
+  mkdirSync(dirname(options.out), { recursive: true, mode: PRIVATE_DIR_MODE });
+  writeFileSync(`${options.out}.partial`, zip, { mode: PRIVATE_FILE_MODE });
   renameSync(`${options.out}.partial`, options.out);
 
   const statuses: Record<string, number> = {};

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ShouwangError, type Logger } from '../../core/index.js';
@@ -28,7 +29,11 @@ export interface EvidenceQueueOptions {
   prefix?: string;
 }
 
-/** The bundle of job `id` lives here; job ids are BullMQ's own numbers, never user text. */
+/** 128 random bits, base64url: a job id (and so a bundle's URL) cannot be guessed or counted through. */
+export const newEvidenceJobId = (): string => randomBytes(16).toString('base64url');
+export const EVIDENCE_JOB_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** The bundle of job `id` lives here; job ids are our random ids, never user text. */
 export const bundlePath = (dataDir: string, jobId: string): string => join(dataDir, 'evidence', `evidence-${jobId.replace(/[^\w-]/g, '_')}.zip`);
 
 /** Adds export jobs; one attempt (a failed export is re-requested, not silently retried twice). */
@@ -42,7 +47,7 @@ export class EvidenceQueue {
   }
 
   enqueue(data: EvidenceJobData): Promise<Job<EvidenceJobData, ExportSummary>> {
-    return this.queue.add('export', data, { attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
+    return this.queue.add('export', data, { jobId: newEvidenceJobId(), attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
   }
 
   async get(id: string): Promise<Job<EvidenceJobData, ExportSummary> | undefined> {

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
 import type { Store } from '../ports.js';
 import { EmbeddedAlertStore } from './alerts.js';
 import { EmbeddedAssetStore } from './assets.js';
@@ -29,9 +30,17 @@ export class EmbeddedStore implements Store {
   #closed = false;
 
   constructor(options: EmbeddedStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    const onDisk = options.path !== ':memory:' && options.path !== '';
+    if (onDisk) {
+      mkdirSync(dirname(options.path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
+      closeSync(openSync(options.path, 'a', PRIVATE_FILE_MODE));
+      chmodSync(options.path, PRIVATE_FILE_MODE);
+    }
     this.#db = new Database(options.path);
     this.#db.pragma('journal_mode = WAL');
+    // Files left by an older version (0644, password hashes and CSRF tokens inside) are tightened too.
+    if (onDisk) for (const suffix of ['-wal', '-shm']) if (existsSync(options.path + suffix)) chmodSync(options.path + suffix, PRIVATE_FILE_MODE);
     // NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commit.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
