@@ -29,6 +29,17 @@ interface Pending {
   failed: (error: Error) => void;
 }
 
+/** What a dead letter keeps of an event: its original text, else the event itself (or as much as can be serialized). */
+function rawOf(event: ShouwangEvent | undefined): string {
+  const original = event?.event?.original;
+  if (typeof original === 'string') return original;
+  try {
+    return JSON.stringify(event ?? {});
+  } catch (error) {
+    return `(not serializable: ${(error as Error).message})`;
+  }
+}
+
 const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.code === 'SW_ERR_STORE_UNAVAILABLE';
 
 /**
@@ -108,7 +119,10 @@ export class EventSink {
     }
   }
 
-  /** False when the store is down; other failures reach the writer. */
+  /**
+   * False when the store is down. Any other failure is narrowed down by halves: the events the store
+   * takes are stored, and one it still fails on alone becomes a dead letter, so no bad record fails its batch.
+   */
   async #tryStore(batch: ShouwangEvent[]): Promise<boolean> {
     // The store answers with counts, not ids: a batch from one source is counted under it.
     const source = this.#batchSource(batch);
@@ -123,8 +137,7 @@ export class EventSink {
         const rejected = result.rejected.map(({ id }) => byId.get(id)).filter((event) => event !== undefined);
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
           const event = byId.get(id);
-          const raw = event?.event?.original ?? JSON.stringify(event ?? {});
-          return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, raw);
+          return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, rawOf(event));
         }));
         this.#countBySource('dead_letter', rejected);
       }
@@ -134,7 +147,20 @@ export class EventSink {
         this.#options.logger?.warn({ err: error }, 'store unavailable: spooling to disk');
         return false;
       }
-      throw error;
+      timer?.();
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        // Both halves are tried even when the first finds the store down: a spooled half is replayed, and ids make that idempotent.
+        const first = await this.#tryStore(batch.slice(0, half));
+        const second = await this.#tryStore(batch.slice(half));
+        return first && second;
+      }
+      const event = batch[0]!;
+      this.#options.logger?.warn({ err: error, id: event.id }, 'store failed on one event: dead-lettered');
+      await this.#options.deadLetters.write([deadLetter(event.shouwang?.source ?? this.#options.name, String(event.id ?? ''),
+        `store failed: ${(error as Error).message ?? String(error)}`, rawOf(event))]);
+      this.#countBySource('dead_letter', batch);
+      return true;
     }
   }
 

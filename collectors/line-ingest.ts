@@ -1,4 +1,6 @@
-import { eventId, isPlainObject, type AssetIndex, type ShouwangEvent } from '../core/index.js';
+import {
+  eventId, isPlainObject, recordShapeProblem, typedFieldProblem, type AssetIndex, type ShouwangEvent,
+} from '../core/index.js';
 import { decodeMessage } from './decoders/messages.js';
 import { RECORD_FORMATS } from './record-formats.js';
 import type { EventStore } from '../store/index.js';
@@ -38,7 +40,10 @@ export interface IngestStats {
 
 type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
 
-/** A line of JSON that must be one object (`noun` names it in the reason: line, record). */
+/**
+ * A line of JSON that must be one object (`noun` names it in the reason: line, record), within
+ * RECORD_LIMITS and with the typed ECS fields of their type, so the stores will take it.
+ */
 export function parseJsonObject(text: string, noun: string): { ok: true; doc: Record<string, unknown> } | { ok: false; reason: string } {
   let doc: unknown;
   try {
@@ -46,11 +51,29 @@ export function parseJsonObject(text: string, noun: string): { ok: true; doc: Re
   } catch (error) {
     return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
   }
-  return isPlainObject(doc) ? { ok: true, doc } : { ok: false, reason: `JSON ${noun} is not an object` };
+  if (!isPlainObject(doc)) return { ok: false, reason: `JSON ${noun} is not an object` };
+  const problem = recordShapeProblem(doc) ?? typedFieldProblem(doc);
+  return problem ? { ok: false, reason: problem } : { ok: true, doc };
+}
+
+/**
+ * Runs a decoder so that nothing it throws escapes: decoders promise not to throw (decoders/types.ts),
+ * and if one ever does on some input, that input becomes a dead letter instead of failing its batch.
+ */
+export function decodeGuarded(decode: () => Decoded): Decoded {
+  try {
+    return decode();
+  } catch (error) {
+    return { ok: false, reason: `decoder failed: ${(error as Error)?.message ?? String(error)}` };
+  }
 }
 
 /** One line → one event: JSON documents as they are, syslog lines into ECS fields. */
 export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
+  return decodeGuarded(() => decodeLineUnguarded(line, source, assets, context, peer));
+}
+
+function decodeLineUnguarded(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
   const id = eventId(source, line.position);
   const ingested = isoOf(context.now);
   if (line.text.trimStart().startsWith('{')) {
@@ -61,16 +84,18 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
     if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
       return { ok: false, reason: 'JSON line has no valid @timestamp' };
     }
-    const host = doc.host as { name?: string; ip?: string[] } | undefined;
+    const host = isPlainObject(doc.host) ? doc.host : {};
+    const hostName = typeof host.name === 'string' ? host.name : undefined;
+    const ips = Array.isArray(host.ip) ? host.ip.filter((ip): ip is string => typeof ip === 'string') : typeof host.ip === 'string' ? [host.ip] : [];
     return {
       ok: true,
       event: {
         ...doc,
         id,
         '@timestamp': new Date(timestamp).toISOString(),
-        event: { ...(doc.event as object), ingested },
-        shouwang: { ...assetTags(assets, host?.name, ...(host?.ip ?? []), peer?.address), source },
-        ...(peer ? { log: { ...(doc.log as object), source: { address: peer.address } } } : {}),
+        event: { ...(isPlainObject(doc.event) ? doc.event : {}), ingested },
+        shouwang: { ...assetTags(assets, hostName, ...ips, peer?.address), source },
+        ...(peer ? { log: { ...(isPlainObject(doc.log) ? doc.log : {}), source: { address: peer.address } } } : {}),
       },
     };
   }
@@ -103,6 +128,10 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
 
 /** One record of a format of its own (database audit, access log…) → one event, tagged from the inventory. */
 export function decodeRecordLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string): Decoded {
+  return decodeGuarded(() => decodeRecordLineUnguarded(line, source, assets, context, format));
+}
+
+function decodeRecordLineUnguarded(line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string): Decoded {
   const known = RECORD_FORMATS[format];
   if (!known) return { ok: false, reason: `unknown format ${format}` };
   const decoded = known.decode(line.text, context);

@@ -28,3 +28,4 @@ export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
+export { RECORD_LIMITS, recordShapeProblem, typedFieldProblem } from './record-limits.js';

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { expandDotted, type ShouwangEvent } from '../../core/index.js';
-import { checkField, eventRejectReason, textTerms, toMillis } from '../paging.js';
+import type { ShouwangEvent } from '../../core/index.js';
+import { checkField, storableEvent, textTerms, toMillis } from '../paging.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
@@ -62,12 +62,12 @@ export class EmbeddedEventStore implements EventStore {
       const sources = new Map<string, { key: [string, string, string, string]; ts: number }>();
       const latestCountable = Date.now() + SOURCE_CLOCK_SKEW_MS;
       for (const raw of events) {
-        const reason = eventRejectReason(raw);
-        if (reason) {
-          result.rejected.push({ id: String(raw.id ?? ''), reason });
+        const prepared = storableEvent(raw);
+        if ('reason' in prepared) {
+          result.rejected.push({ id: String(raw.id ?? ''), reason: prepared.reason });
           continue;
         }
-        const event = expandDotted(raw);
+        const { event } = prepared;
         const ts = Date.parse(event['@timestamp']);
         const department = event.shouwang?.department ?? null;
         const system = event.shouwang?.system ?? null;
