@@ -97,10 +97,12 @@ export class EventSink {
     this.#flushing = this.#flushing.then(async () => {
       try {
         const events = taken.flatMap((pending) => pending.events);
-        await this.#deliver(events);
-        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice.
+        const dead = new Set<string>();
+        await this.#deliver(events, dead);
+        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
+        // a dead letter is not stored, so it is not analysed either.
         try {
-          this.#options.observe?.(events);
+          this.#options.observe?.(dead.size ? events.filter((event) => !dead.has(event.id)) : events);
         } catch (error) {
           this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
         }
@@ -112,10 +114,10 @@ export class EventSink {
     return this.#flushing;
   }
 
-  async #deliver(events: ShouwangEvent[]): Promise<void> {
+  async #deliver(events: ShouwangEvent[], dead: Set<string>): Promise<void> {
     for (let i = 0; i < events.length; i += this.#options.batchSize) {
       const batch = events.slice(i, i + this.#options.batchSize);
-      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch))) await this.#toSpool(batch);
+      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch, dead))) await this.#toSpool(batch);
     }
   }
 
@@ -123,7 +125,7 @@ export class EventSink {
    * False when the store is down. Any other failure is narrowed down by halves: the events the store
    * takes are stored, and one it still fails on alone becomes a dead letter, so no bad record fails its batch.
    */
-  async #tryStore(batch: ShouwangEvent[]): Promise<boolean> {
+  async #tryStore(batch: ShouwangEvent[], dead = new Set<string>()): Promise<boolean> {
     // The store answers with counts, not ids: a batch from one source is counted under it.
     const source = this.#batchSource(batch);
     const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
@@ -133,6 +135,7 @@ export class EventSink {
       this.#count('written', source, result.written);
       this.#count('duplicate', source, result.duplicates);
       if (result.rejected.length) {
+        for (const { id } of result.rejected) dead.add(id);
         const byId = new Map(batch.map((event) => [event.id, event]));
         const rejected = result.rejected.map(({ id }) => byId.get(id)).filter((event) => event !== undefined);
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
@@ -151,11 +154,12 @@ export class EventSink {
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         // Both halves are tried even when the first finds the store down: a spooled half is replayed, and ids make that idempotent.
-        const first = await this.#tryStore(batch.slice(0, half));
-        const second = await this.#tryStore(batch.slice(half));
+        const first = await this.#tryStore(batch.slice(0, half), dead);
+        const second = await this.#tryStore(batch.slice(half), dead);
         return first && second;
       }
       const event = batch[0]!;
+      dead.add(event.id);
       this.#options.logger?.warn({ err: error, id: event.id }, 'store failed on one event: dead-lettered');
       await this.#options.deadLetters.write([deadLetter(event.shouwang?.source ?? this.#options.name, String(event.id ?? ''),
         `store failed: ${(error as Error).message ?? String(error)}`, rawOf(event))]);

@@ -14,7 +14,7 @@ export function getField(doc: unknown, path: string): unknown {
   for (;;) {
     if (node === null || typeof node !== 'object') return undefined;
     const record = node as Record<string, unknown>;
-    if (rest in record) return record[rest];
+    if (Object.hasOwn(record, rest)) return record[rest];
     const dot = rest.indexOf('.');
     if (dot < 0) return undefined;
     node = record[rest.slice(0, dot)];
@@ -45,21 +45,35 @@ export function expandDotted<T extends Record<string, unknown>>(doc: T): T {
     let start = 0;
     for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', start)) {
       const part = key.slice(start, dot);
-      const child = node[part];
-      node = isPlainObject(child) ? child : (node[part] = {}) as Record<string, unknown>;
+      const child = ownField(node, part);
+      node = isPlainObject(child) ? child : setOwnField(node, part, {});
       start = dot + 1;
     }
     const last = start === 0 ? key : key.slice(start);
     if (isPlainObject(value)) {
       // Every object in `out` is one made here, so expanding into one that is already there is safe.
-      const current = node[last];
-      const into = isPlainObject(current) ? current : (node[last] = {}) as Record<string, unknown>;
+      const current = ownField(node, last);
+      const into = isPlainObject(current) ? current : setOwnField(node, last, {});
       stack.push({ from: value, into, keys: Object.keys(value), next: 0 });
     } else {
-      node[last] = value;
+      setOwnField(node, last, value);
     }
   }
   return out as T;
+}
+
+/**
+ * A field of the object itself, never one inherited: a record's `"__proto__"` or `"constructor"`
+ * key is data (JSON.parse makes it an own property), and must not reach Object.prototype.
+ */
+function ownField(node: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+function setOwnField<V>(node: Record<string, unknown>, key: string, value: V): V {
+  if (key === '__proto__') Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+  else node[key] = value;
+  return value;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -75,13 +89,11 @@ export function mergeFields<T extends Record<string, unknown>>(base: T, extra: R
     const [into, from] = top;
     for (const key of Object.keys(from)) {
       const value = from[key];
-      const current = into[key];
+      const current = ownField(into, key);
       if (isPlainObject(current) && isPlainObject(value)) {
-        const copy = { ...current };
-        into[key] = copy;
-        stack.push([copy, value]);
+        stack.push([setOwnField(into, key, { ...current }), value]);
       } else {
-        into[key] = value;
+        setOwnField(into, key, value);
       }
     }
   }

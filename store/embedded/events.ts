@@ -40,6 +40,8 @@ function eventWhere(query: EventQuery): Where {
 }
 
 
+const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL'];
+
 /** A host name or dataset as the sources table keys it: arrays and other shapes read as absent. */
 const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -93,7 +95,16 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
-    return this.#writeBatch(events);
+    try {
+      return this.#writeBatch(events);
+    } catch (error) {
+      // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE_CODES.some((prefix) => code.startsWith(prefix))) {
+        throw StoreErrors.unavailable(`${code}: ${(error as Error).message}`);
+      }
+      throw error;
+    }
   }
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { expandDotted } from '../../core/index.js';
+import { fixtureLines, FUZZ_FORMATS, runFuzz } from '../../bench/fuzz.js';
+
+/**
+ * A bounded, seeded fuzz of the ingest path (decode + enrich + the stores' shape and type check,
+ * with expandDotted), in process and without a store: `npm run bench -- fuzz` runs 1,000,000 per decoder.
+ */
+describe('ingest fuzz (seeded)', () => {
+  const corpus = fixtureLines();
+
+  it('mutates real fixture lines', () => {
+    expect(corpus.length).toBeGreaterThan(1000);
+  });
+
+  it('200,000 JSON-line and syslog inputs: nothing throws, each ends stored-shaped or a dead letter', () => {
+    const outcome = runFuzz('auto', 20261206, 200_000, corpus);
+    expect(outcome.escaped).toEqual([]);
+    expect(outcome.stored + outcome.deadLettered).toBe(200_000);
+    expect(outcome.stored).toBeGreaterThan(10_000); // the fuzz reaches the store check, not only the parser
+    expect(Object.keys(Object.prototype)).toEqual([]); // no "__proto__" key leaked into every object
+  }, 120_000);
+
+  it.each(FUZZ_FORMATS.filter((format) => format !== 'auto'))('%s: 10,000 inputs, nothing throws', (format) => {
+    const outcome = runFuzz(format, 7, 10_000, corpus);
+    expect(outcome.escaped).toEqual([]);
+    expect(outcome.stored + outcome.deadLettered).toBe(10_000);
+  }, 60_000);
+
+  it('expandDotted keeps "__proto__" as data and never changes Object.prototype', () => {
+    const doc = JSON.parse('{"__proto__":{"polluted":1},"a.__proto__.b":2,"constructor":{"prototype":{"x":1}}}') as Record<string, unknown>;
+    const out = expandDotted(doc);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"__proto__":{"polluted":1},"a":{"__proto__":{"b":2}},"constructor":{"prototype":{"x":1}}}'));
+  });
+});
