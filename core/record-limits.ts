@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { getField, isPlainObject } from './fields.js';
+import { isPlainObject } from './fields.js';
 
 /**
  * Bounds on one record, checked where its JSON is parsed and again by both stores. ECS itself nests
@@ -16,13 +16,28 @@ export const RECORD_LIMITS = {
   maxStringChars: 1 << 20,
 } as const;
 
+// Reused by every call (the check is synchronous): no allocation per value on the ingest hot path.
+const pendingValues: unknown[] = [];
+const pendingDepths: number[] = [];
+
 /** Why a parsed record is past RECORD_LIMITS, or undefined. Iterative, and stops at the first limit hit. */
 export function recordShapeProblem(doc: unknown): string | undefined {
+  try {
+    return walkShape(doc);
+  } finally {
+    pendingValues.length = 0;
+    pendingDepths.length = 0;
+  }
+}
+
+function walkShape(doc: unknown): string | undefined {
   const { maxDepth, maxFields, maxStringChars } = RECORD_LIMITS;
   let fields = 0;
-  const stack: [value: unknown, depth: number][] = [[doc, 1]];
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    const [value, depth] = top;
+  pendingValues.push(doc);
+  pendingDepths.push(1);
+  while (pendingValues.length) {
+    const value = pendingValues.pop();
+    const depth = pendingDepths.pop()!;
     if (typeof value === 'string') {
       if (value.length > maxStringChars) return `record too large: a string value is longer than ${maxStringChars} characters`;
       continue;
@@ -30,7 +45,10 @@ export function recordShapeProblem(doc: unknown): string | undefined {
     if (value === null || typeof value !== 'object') continue;
     if (depth > maxDepth) return `record too deep: nested more than ${maxDepth} levels`;
     if (Array.isArray(value)) {
-      for (const item of value) stack.push([item, depth + 1]);
+      for (const item of value) {
+        pendingValues.push(item);
+        pendingDepths.push(depth + 1);
+      }
       continue;
     }
     for (const key of Object.keys(value)) {
@@ -39,7 +57,8 @@ export function recordShapeProblem(doc: unknown): string | undefined {
       fields += parts;
       if (fields > maxFields) return `record too large: more than ${maxFields} fields`;
       if (depth + parts - 1 > maxDepth) return `record too deep: nested more than ${maxDepth} levels`;
-      stack.push([(value as Record<string, unknown>)[key], depth + parts]);
+      pendingValues.push((value as Record<string, unknown>)[key]);
+      pendingDepths.push(depth + parts);
     }
   }
   return undefined;
@@ -52,30 +71,51 @@ const isIpText = (value: unknown) => typeof value === 'string' && isIP(value) !=
 const isKeyword = (value: unknown) => typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))
   || (typeof value === 'string' && value.length <= KEYWORD_MAX_CHARS);
 
-/**
- * The ECS fields the stores give a type (store/elasticsearch/indices.ts): a value of another type is
- * refused by Elasticsearch, so it is refused by name here for both stores alike.
- */
-const TYPED_FIELDS: readonly (readonly [field: string, what: string, ok: (value: unknown) => boolean])[] = [
-  ...['host.ip', 'source.ip', 'destination.ip', 'client.ip', 'server.ip', 'related.ip'].map((f) => [f, 'an IP address', isIpText] as const),
-  ...['source.port', 'destination.port', 'event.severity'].map((f) => [f, 'an integer', isLong] as const),
-  ...['host.name', 'user.name', 'related.user', 'related.hosts'].map((f) => [f, `a value of at most ${KEYWORD_MAX_CHARS} characters`, isKeyword] as const),
-];
-const OBJECT_FIELDS = ['event', 'host', 'source', 'destination', 'client', 'server', 'related', 'user', 'shouwang'];
+const IP = ['an IP address', isIpText] as const;
+const LONG = ['an integer', isLong] as const;
+const KEYWORD = [`a value of at most ${KEYWORD_MAX_CHARS} characters`, isKeyword] as const;
 
-/** Why an expanded event has a well-known ECS field of the wrong type, or undefined. Arrays are checked element by element. */
+/**
+ * The ECS fields the stores give a type (store/elasticsearch/indices.ts), by parent object: a value of
+ * another type is refused by Elasticsearch, so it is refused by name here for both stores alike.
+ */
+const TYPED_FIELDS: Record<string, Record<string, readonly [what: string, ok: (value: unknown) => boolean]>> = {
+  event: { severity: LONG },
+  host: { ip: IP, name: KEYWORD },
+  source: { ip: IP, port: LONG },
+  destination: { ip: IP, port: LONG },
+  client: { ip: IP },
+  server: { ip: IP },
+  related: { ip: IP, user: KEYWORD, hosts: KEYWORD },
+  user: { name: KEYWORD },
+  shouwang: {},
+};
+const TYPED_PARENTS = Object.keys(TYPED_FIELDS).map((parent) => ({
+  parent,
+  children: Object.entries(TYPED_FIELDS[parent]!).map(([child, [what, ok]]) => ({ child, dotted: `${parent}.${child}`, what, ok })),
+}));
+
+/**
+ * Why an event has a well-known ECS field of the wrong type, or undefined. Arrays are checked element
+ * by element. Nested fields are read, and a literal `host.ip` key at the top as well.
+ */
 export function typedFieldProblem(event: Record<string, unknown>): string | undefined {
-  for (const field of OBJECT_FIELDS) {
-    const value = event[field];
-    if (value !== undefined && value !== null && !isPlainObject(value)) return `${field} must be an object, got ${describe(value)}`;
+  for (const { parent, children } of TYPED_PARENTS) {
+    const object = Object.hasOwn(event, parent) ? event[parent] : undefined;
+    if (object !== undefined && object !== null && !isPlainObject(object)) return `${parent} must be an object, got ${describe(object)}`;
+    for (const { child, dotted, what, ok } of children) {
+      const problem = valueProblem(object?.[child], ok) ?? valueProblem(Object.hasOwn(event, dotted) ? event[dotted] : undefined, ok);
+      if (problem !== undefined) return `${dotted} must be ${what}, got ${problem}`;
+    }
   }
-  for (const [field, what, ok] of TYPED_FIELDS) {
-    const value = getField(event, field);
-    if (value === undefined || value === null) continue;
-    const values = Array.isArray(value) ? value : [value];
-    const bad = values.find((item) => item !== null && !ok(item));
-    if (bad !== undefined) return `${field} must be ${what}, got ${describe(bad)}`;
-  }
+  return undefined;
+}
+
+/** How a value (or an element of it) is not what `ok` wants, described; undefined when it is. */
+function valueProblem(value: unknown, ok: (value: unknown) => boolean): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return ok(value) ? undefined : describe(value);
+  for (const item of value) if (item !== null && !ok(item)) return describe(item);
   return undefined;
 }
 
