@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandDotted } from '../../core/index.js';
+import { expandDotted, getField, mergeFields } from '../../core/index.js';
 import { fixtureLines, FUZZ_FORMATS, runFuzz } from '../../bench/fuzz.js';
 
 /**
@@ -33,5 +33,16 @@ describe('ingest fuzz (seeded)', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"__proto__":{"polluted":1},"a":{"__proto__":{"b":2}},"constructor":{"prototype":{"x":1}}}'));
+  });
+
+  it('expandDotted, mergeFields and getField survive 100,000 levels (no recursion), and a later key still wins', () => {
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 100_000; i += 1) deep = { a: deep };
+    expect(() => expandDotted(deep)).not.toThrow();
+    expect(() => mergeFields(deep, deep)).not.toThrow();
+    expect(getField(expandDotted({ [Array(100_000).fill('a').join('.')]: 7 }), Array(100_000).fill('a').join('.'))).toBe(7);
+    expect(expandDotted({ a: { b: 1, c: 1 }, 'a.b': 2 })).toEqual({ a: { b: 2, c: 1 } });
+    expect(expandDotted({ 'a.b': 2, a: { c: 1 } })).toEqual({ a: { b: 2, c: 1 } });
+    expect(mergeFields({ a: { b: 1, c: { d: 1 } } }, { a: { c: { e: 2 } } })).toEqual({ a: { b: 1, c: { d: 1, e: 2 } } });
   });
 });
