@@ -23,9 +23,14 @@ export interface EventSinkOptions {
   observe?: (events: readonly ShouwangEvent[]) => void;
 }
 
+/** What became of a writer's events besides being stored or spooled: those the store refused, now dead letters. */
+export interface SinkWriteOutcome {
+  deadLettered: { id: string; reason: string }[];
+}
+
 interface Pending {
   events: ShouwangEvent[];
-  done: () => void;
+  done: (outcome: SinkWriteOutcome) => void;
   failed: (error: Error) => void;
 }
 
@@ -75,10 +80,10 @@ export class EventSink {
     return this.#spoolFull;
   }
 
-  write(events: readonly ShouwangEvent[]): Promise<void> {
+  write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
-    if (events.length === 0) return Promise.resolve();
-    return new Promise<void>((done, failed) => {
+    if (events.length === 0) return Promise.resolve({ deadLettered: [] });
+    return new Promise<SinkWriteOutcome>((done, failed) => {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
       if (this.#buffered >= this.#options.batchSize) void this.flush();
@@ -97,7 +102,7 @@ export class EventSink {
     this.#flushing = this.#flushing.then(async () => {
       try {
         const events = taken.flatMap((pending) => pending.events);
-        const dead = new Set<string>();
+        const dead = new Map<string, string>();
         await this.#deliver(events, dead);
         // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
         // a dead letter is not stored, so it is not analysed either.
@@ -106,7 +111,10 @@ export class EventSink {
         } catch (error) {
           this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
         }
-        for (const pending of taken) pending.done();
+        for (const pending of taken) {
+          const deadLettered = dead.size ? pending.events.filter((event) => dead.has(event.id)).map(({ id }) => ({ id, reason: dead.get(id)! })) : [];
+          pending.done({ deadLettered });
+        }
       } catch (error) {
         for (const pending of taken) pending.failed(error as Error);
       }
@@ -114,7 +122,7 @@ export class EventSink {
     return this.#flushing;
   }
 
-  async #deliver(events: ShouwangEvent[], dead: Set<string>): Promise<void> {
+  async #deliver(events: ShouwangEvent[], dead: Map<string, string>): Promise<void> {
     for (let i = 0; i < events.length; i += this.#options.batchSize) {
       const batch = events.slice(i, i + this.#options.batchSize);
       if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch, dead))) await this.#toSpool(batch);
@@ -125,7 +133,7 @@ export class EventSink {
    * False when the store is down. Any other failure is narrowed down by halves: the events the store
    * takes are stored, and one it still fails on alone becomes a dead letter, so no bad record fails its batch.
    */
-  async #tryStore(batch: ShouwangEvent[], dead = new Set<string>()): Promise<boolean> {
+  async #tryStore(batch: ShouwangEvent[], dead = new Map<string, string>()): Promise<boolean> {
     // The store answers with counts, not ids: a batch from one source is counted under it.
     const source = this.#batchSource(batch);
     const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
@@ -135,7 +143,7 @@ export class EventSink {
       this.#count('written', source, result.written);
       this.#count('duplicate', source, result.duplicates);
       if (result.rejected.length) {
-        for (const { id } of result.rejected) dead.add(id);
+        for (const { id, reason } of result.rejected) dead.set(id, `store rejected: ${reason}`);
         const byId = new Map(batch.map((event) => [event.id, event]));
         const rejected = result.rejected.map(({ id }) => byId.get(id)).filter((event) => event !== undefined);
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
@@ -159,10 +167,10 @@ export class EventSink {
         return first && second;
       }
       const event = batch[0]!;
-      dead.add(event.id);
+      const reason = `store failed: ${(error as Error)?.message ?? String(error)}`;
+      dead.set(event.id, reason);
       this.#options.logger?.warn({ err: error, id: event.id }, 'store failed on one event: dead-lettered');
-      await this.#options.deadLetters.write([deadLetter(event.shouwang?.source ?? this.#options.name, String(event.id ?? ''),
-        `store failed: ${(error as Error).message ?? String(error)}`, rawOf(event))]);
+      await this.#options.deadLetters.write([deadLetter(event.shouwang?.source ?? this.#options.name, String(event.id ?? ''), reason, rawOf(event))]);
       this.#countBySource('dead_letter', batch);
       return true;
     }

@@ -178,6 +178,7 @@ export class HttpSource {
     const failed: IngestResponse['failed'] = [];
     const letters: DeadLetter[] = [];
     const seen = new Map<string, number>();
+    const lineOf = new Map<string, number>();
     for (const record of records) {
       // Same content, same id: a retried request is stored once. Identical records inside one request stay distinct.
       const digest = sha256(record.text).toString('base64url');
@@ -187,8 +188,10 @@ export class HttpSource {
         : record.element !== undefined && typeof record.element !== 'string' && source.config.format !== 'json'
         ? { ok: false as const, reason: `format ${source.config.format} expects each array element to be a string line` }
         : source.decode({ text: typeof record.element === 'string' ? record.element : record.text, position: `${digest}#${occurrence}` }, context, peer);
-      if (decoded.ok) events.push(decoded.event);
-      else {
+      if (decoded.ok) {
+        events.push(decoded.event);
+        lineOf.set(decoded.event.id, record.number);
+      } else {
         failed.push({ line: record.number, reason: decoded.reason });
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
@@ -201,14 +204,16 @@ export class HttpSource {
       const written = this.#options.sink.write(events);
       // A request is already a batch: deliver it now rather than after the sink's flush interval.
       void this.#options.sink.flush();
-      await written;
+      // Records the store refused (a mapping conflict) are dead letters too: the answer counts them so.
+      for (const { id, reason } of (await written).deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
     } catch (error) {
       this.#options.logger?.warn({ err: error, source: id }, 'http ingest: sink refused the events');
       throw HttpIngestErrors.busy('store error');
     } finally {
       this.#pending -= events.length;
     }
-    return { accepted: events.length, deadLettered: failed.length, failed };
+    failed.sort((a, b) => a.line - b.line);
+    return { accepted: records.length - failed.length, deadLettered: failed.length, failed };
   }
 }
 

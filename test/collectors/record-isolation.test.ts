@@ -150,6 +150,21 @@ describe.each(STORES)('one bad record among good ones ($name store)', (kind) => 
     expect(p.letters()).toHaveLength(4); // one per request, retries included: a dead letter keeps what was sent
   }, 60_000);
 
+  it.skipIf(kind.name === 'embedded')('HTTP: a record only the store refuses (a mapping conflict) is counted as a dead letter in the answer', async () => {
+    const p = await pipeline(kind);
+    const source = new HttpSource({ port: 0, sink: p.sink, assets, deadLetters: p.deadLetters, sources: [{ id: 'app', token: TOKEN, format: 'json' }] });
+    await source.start();
+    cleanups.push(() => source.close());
+    const record = (n: unknown) => JSON.stringify({ '@timestamp': '2026-11-20T10:00:00Z', message: 'conflict', conflict: { n } });
+    const response = await fetch(`http://127.0.0.1:${source.port}/ingest/app`, {
+      method: 'POST', body: [record(5), record({ x: 1 }), record(6)].join('\n'), headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.status).toBe(207);
+    expect(await response.json()).toEqual({ accepted: 2, deadLettered: 1, failed: [{ line: 2, reason: expect.stringMatching(/^store rejected: .*conflict\.n/) }] });
+    expect(await p.count()).toBe(2);
+    expect(p.letters()).toHaveLength(1);
+  }, 60_000);
+
   it('HTTP: a deep application/json array is a per-record dead letter, never a 5xx', async () => {
     const p = await pipeline(kind);
     const source = new HttpSource({ port: 0, sink: p.sink, assets, deadLetters: p.deadLetters, sources: [{ id: 'app', token: TOKEN, format: 'json' }] });
