@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expandDotted, getField, mergeFields } from '../../core/index.js';
 import { fixtureLines, FUZZ_FORMATS, runFuzz } from '../../bench/fuzz.js';
+import { decodeAuditd } from '../../collectors/decoders/auditd.js';
 
 /**
  * A bounded, seeded fuzz of the ingest path (decode + enrich + the stores' shape and type check,
@@ -44,5 +45,10 @@ describe('ingest fuzz (seeded)', () => {
     expect(expandDotted({ a: { b: 1, c: 1 }, 'a.b': 2 })).toEqual({ a: { b: 2, c: 1 } });
     expect(expandDotted({ 'a.b': 2, a: { c: 1 } })).toEqual({ a: { b: 2, c: 1 } });
     expect(mergeFields({ a: { b: 1, c: { d: 1 } } }, { a: { c: { e: 2 } } })).toEqual({ a: { b: 1, c: { d: 1, e: 2 } } });
+  });
+
+  it('auditd: a stamp past the last date JavaScript can hold is a dead letter, not a throw (found by the fuzz bench, seed 20261206)', () => {
+    const line = 'type=PROCTITLE msg=audit(1451781471451781471.394:194438): proctitle="bash"';
+    expect(decodeAuditd(line)).toEqual({ ok: false, reason: expect.stringContaining('out of range') });
   });
 });

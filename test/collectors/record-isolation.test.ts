@@ -53,6 +53,8 @@ const STORES: StoreKind[] = [
     },
     count: async (s) => {
       const es = s as ElasticsearchStore;
+      // An index the sink has just created may not have its shard yet: a search then fails with "all shards failed".
+      await es.client.cluster.health({ index: `${es.names.prefix}-*`, wait_for_status: 'yellow', timeout: '30s' });
       await es.client.indices.refresh({ index: `${es.names.prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
       return (await s.events.range()).count;
     },
