@@ -5,6 +5,7 @@ import { benchStoreBulk } from './store-bulk.js';
 import { benchStoreWrite } from './store-write.js';
 import { benchRules } from './rules.js';
 import { benchEvidence } from './evidence.js';
+import { benchFuzz } from './fuzz.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   collect: benchCollect,
   console: benchConsole,
   evidence: benchEvidence,
+  fuzz: benchFuzz,
 };
 
 const only = process.argv.slice(2);

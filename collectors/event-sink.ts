@@ -26,10 +26,26 @@ export interface EventSinkOptions {
   observe?: (events: readonly ShouwangEvent[]) => unknown;
 }
 
+/** What became of a writer's events besides being stored or spooled: those the store refused, now dead letters. */
+export interface SinkWriteOutcome {
+  deadLettered: { id: string; reason: string }[];
+}
+
 interface Pending {
   events: ShouwangEvent[];
-  done: () => void;
+  done: (outcome: SinkWriteOutcome) => void;
   failed: (error: Error) => void;
+}
+
+/** What a dead letter keeps of an event: its original text, else the event itself (or as much as can be serialized). */
+function rawOf(event: ShouwangEvent | undefined): string {
+  const original = event?.event?.original;
+  if (typeof original === 'string') return original;
+  try {
+    return JSON.stringify(event ?? {});
+  } catch (error) {
+    return `(not serializable: ${(error as Error).message})`;
+  }
 }
 
 const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.code === 'SW_ERR_STORE_UNAVAILABLE';
@@ -67,10 +83,10 @@ export class EventSink {
     return this.#spoolFull;
   }
 
-  write(events: readonly ShouwangEvent[]): Promise<void> {
+  write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
-    if (events.length === 0) return Promise.resolve();
-    return new Promise<void>((done, failed) => {
+    if (events.length === 0) return Promise.resolve({ deadLettered: [] });
+    return new Promise<SinkWriteOutcome>((done, failed) => {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
       if (this.#buffered >= this.#options.batchSize) void this.flush();
@@ -89,14 +105,19 @@ export class EventSink {
     this.#flushing = this.#flushing.then(async () => {
       try {
         const events = taken.flatMap((pending) => pending.events);
-        await this.#deliver(events);
-        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice.
+        const dead = new Map<string, string>();
+        await this.#deliver(events, dead);
+        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
+        // a dead letter is not stored, so it is not analysed either.
         try {
-          await this.#options.observe?.(events);
+          await this.#options.observe?.(dead.size ? events.filter((event) => !dead.has(event.id)) : events);
         } catch (error) {
           this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
         }
-        for (const pending of taken) pending.done();
+        for (const pending of taken) {
+          const deadLettered = dead.size ? pending.events.filter((event) => dead.has(event.id)).map(({ id }) => ({ id, reason: dead.get(id)! })) : [];
+          pending.done({ deadLettered });
+        }
       } catch (error) {
         for (const pending of taken) pending.failed(error as Error);
       }
@@ -104,15 +125,18 @@ export class EventSink {
     return this.#flushing;
   }
 
-  async #deliver(events: ShouwangEvent[]): Promise<void> {
+  async #deliver(events: ShouwangEvent[], dead: Map<string, string>): Promise<void> {
     for (let i = 0; i < events.length; i += this.#options.batchSize) {
       const batch = events.slice(i, i + this.#options.batchSize);
-      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch))) await this.#toSpool(batch);
+      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch, dead))) await this.#toSpool(batch);
     }
   }
 
-  /** False when the store is down; other failures reach the writer. */
-  async #tryStore(batch: ShouwangEvent[]): Promise<boolean> {
+  /**
+   * False when the store is down. Any other failure is narrowed down by halves: the events the store
+   * takes are stored, and one it still fails on alone becomes a dead letter, so no bad record fails its batch.
+   */
+  async #tryStore(batch: ShouwangEvent[], dead = new Map<string, string>()): Promise<boolean> {
     // The store answers with counts, not ids: a batch from one source is counted under it.
     const source = this.#batchSource(batch);
     const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
@@ -122,12 +146,12 @@ export class EventSink {
       this.#count('written', source, result.written);
       this.#count('duplicate', source, result.duplicates);
       if (result.rejected.length) {
+        for (const { id, reason } of result.rejected) dead.set(id, `store rejected: ${reason}`);
         const byId = new Map(batch.map((event) => [event.id, event]));
         const rejected = result.rejected.map(({ id }) => byId.get(id)).filter((event) => event !== undefined);
         await this.#options.deadLetters.write(result.rejected.map(({ id, reason }) => {
           const event = byId.get(id);
-          const raw = event?.event?.original ?? JSON.stringify(event ?? {});
-          return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, raw);
+          return deadLetter(event?.shouwang?.source ?? this.#options.name, id, `store rejected: ${reason}`, rawOf(event));
         }));
         this.#countBySource('dead_letter', rejected);
       }
@@ -137,7 +161,21 @@ export class EventSink {
         this.#options.logger?.warn({ err: error }, 'store unavailable: spooling to disk');
         return false;
       }
-      throw error;
+      timer?.();
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        // Both halves are tried even when the first finds the store down: a spooled half is replayed, and ids make that idempotent.
+        const first = await this.#tryStore(batch.slice(0, half), dead);
+        const second = await this.#tryStore(batch.slice(half), dead);
+        return first && second;
+      }
+      const event = batch[0]!;
+      const reason = `store failed: ${(error as Error)?.message ?? String(error)}`;
+      dead.set(event.id, reason);
+      this.#options.logger?.warn({ err: error, id: event.id }, 'store failed on one event: dead-lettered');
+      await this.#options.deadLetters.write([deadLetter(event.shouwang?.source ?? this.#options.name, String(event.id ?? ''), reason, rawOf(event))]);
+      this.#countBySource('dead_letter', batch);
+      return true;
     }
   }
 

@@ -1,4 +1,6 @@
-import { eventId, isPlainObject, type AssetIndex, type ShouwangEvent } from '../core/index.js';
+import {
+  eventId, isPlainObject, recordShapeProblem, typedFieldProblem, type AssetIndex, type ShouwangEvent,
+} from '../core/index.js';
 import { decodeMessage } from './decoders/messages.js';
 import { RECORD_FORMATS, type RecordFormat } from './record-formats.js';
 import type { EventStore } from '../store/index.js';
@@ -40,7 +42,10 @@ export interface IngestStats {
 
 type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
 
-/** A line of JSON that must be one object (`noun` names it in the reason: line, record). */
+/**
+ * A line of JSON that must be one object (`noun` names it in the reason: line, record), within
+ * RECORD_LIMITS and with the typed ECS fields of their type, so the stores will take it.
+ */
 export function parseJsonObject(text: string, noun: string): { ok: true; doc: Record<string, unknown> } | { ok: false; reason: string } {
   let doc: unknown;
   try {
@@ -48,11 +53,29 @@ export function parseJsonObject(text: string, noun: string): { ok: true; doc: Re
   } catch (error) {
     return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
   }
-  return isPlainObject(doc) ? { ok: true, doc } : { ok: false, reason: `JSON ${noun} is not an object` };
+  if (!isPlainObject(doc)) return { ok: false, reason: `JSON ${noun} is not an object` };
+  const problem = recordShapeProblem(doc) ?? typedFieldProblem(doc);
+  return problem ? { ok: false, reason: problem } : { ok: true, doc };
+}
+
+/**
+ * Runs a decoder so that nothing it throws escapes: decoders promise not to throw (decoders/types.ts),
+ * and if one ever does on some input, that input becomes a dead letter instead of failing its batch.
+ */
+export function decodeGuarded(decode: () => Decoded): Decoded {
+  try {
+    return decode();
+  } catch (error) {
+    return { ok: false, reason: `decoder failed: ${(error as Error)?.message ?? String(error)}` };
+  }
 }
 
 /** One line → one event: JSON documents as they are, syslog lines into ECS fields. */
 export function decodeLine(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
+  return decodeGuarded(() => decodeLineUnguarded(line, source, assets, context, peer));
+}
+
+function decodeLineUnguarded(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: Peer): Decoded {
   const id = eventId(source, line.position);
   const ingested = isoOf(context.now);
   if (line.text.trimStart().startsWith('{')) {
@@ -63,16 +86,18 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
     if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
       return { ok: false, reason: 'JSON line has no valid @timestamp' };
     }
-    const host = doc.host as { name?: string; ip?: string[] } | undefined;
+    const host = isPlainObject(doc.host) ? doc.host : {};
+    const hostName = typeof host.name === 'string' ? host.name : undefined;
+    const ips = Array.isArray(host.ip) ? host.ip.filter((ip): ip is string => typeof ip === 'string') : typeof host.ip === 'string' ? [host.ip] : [];
     return {
       ok: true,
       event: {
         ...doc,
         id,
         '@timestamp': new Date(timestamp).toISOString(),
-        event: { ...(doc.event as object), ingested },
-        shouwang: { ...assetTags(assets, host?.name, ...(host?.ip ?? []), peer?.address), source },
-        ...(peer ? { log: { ...(doc.log as object), source: { address: peer.address } } } : {}),
+        event: { ...(isPlainObject(doc.event) ? doc.event : {}), ingested },
+        shouwang: { ...assetTags(assets, hostName, ...ips, peer?.address), source },
+        ...(peer ? { log: { ...(isPlainObject(doc.log) ? doc.log : {}), source: { address: peer.address } } } : {}),
       },
     };
   }
@@ -108,6 +133,12 @@ export function decodeLine(line: Line, source: string, assets: AssetIndex, conte
  * inventory; `host` is the server the source reads (records that name none get it).
  */
 export function decodeRecordLine(
+  line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string | RecordFormat, host?: string,
+): Decoded {
+  return decodeGuarded(() => decodeRecordLineUnguarded(line, source, assets, context, format, host));
+}
+
+function decodeRecordLineUnguarded(
   line: Line, source: string, assets: AssetIndex, context: DecodeContext, format: string | RecordFormat, host?: string,
 ): Decoded {
   const known = typeof format === 'string' ? RECORD_FORMATS[format] : format;

@@ -5,7 +5,7 @@ export type {
   FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, AlertProblem, Scope, SessionRecord, SessionStore, SourceQuery, SourceSeen, Store, TimeBucket, TimeRange, UserChange, UserUpdate,
   UserRecord, UserStore, WriteResult,
 } from './ports.js';
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, storableEvent } from './paging.js';
 export { EmbeddedStore } from './embedded/embedded-store.js';
 export type { EmbeddedStoreOptions } from './embedded/embedded-store.js';
 export { ElasticsearchStore } from './elasticsearch/elasticsearch-store.js';

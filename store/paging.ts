@@ -1,4 +1,4 @@
-import { isFieldName } from '../core/index.js';
+import { expandDotted, isFieldName, recordShapeProblem, typedFieldProblem, type ShouwangEvent } from '../core/index.js';
 import { StoreErrors } from './errors.js';
 import type { PageRequest } from './ports.js';
 
@@ -65,4 +65,16 @@ export function eventRejectReason(event: { id?: unknown; '@timestamp'?: unknown 
     return `@timestamp is not a date: ${JSON.stringify(event['@timestamp'])}`;
   }
   return undefined;
+}
+
+/**
+ * The event as both adapters store it (dotted keys expanded), or why it cannot be stored: no id or
+ * date, past RECORD_LIMITS, or a typed ECS field of the wrong type. One place, so both refuse alike.
+ */
+export function storableEvent(raw: ShouwangEvent): { event: ShouwangEvent } | { reason: string } {
+  const basic = eventRejectReason(raw) ?? recordShapeProblem(raw);
+  if (basic) return { reason: basic };
+  const event = expandDotted(raw);
+  const typed = typedFieldProblem(event);
+  return typed ? { reason: typed } : { event };
 }

@@ -67,6 +67,9 @@ export function decodeAuditd(line: string): RecordResult {
   const match = RECORD.exec(line.endsWith('\r') ? line.slice(0, -1) : line);
   if (!match) return { ok: false, reason: 'not an auditd record (type=… msg=audit(…))' };
   const [, node, type, seconds, millis, sequence, body] = match;
+  // Past year 275760 a Date is invalid and toISOString throws (found by the fuzz bench).
+  const at = new Date(Number(seconds) * 1000 + Number(millis));
+  if (Number.isNaN(at.getTime())) return { ok: false, reason: `auditd timestamp out of range: ${seconds}` };
   const data = parsePairs(body!, type!);
   const id = (key: string) => (data[key] !== undefined && !UNSET_IDS.has(data[key]) ? data[key] : undefined);
   const numeric = (value: string | undefined) => (value !== undefined && /^-?\d+$/.test(value) ? Number(value) : undefined);
@@ -80,7 +83,7 @@ export function decodeAuditd(line: string): RecordResult {
   return {
     ok: true,
     fields: ecsFields({
-      '@timestamp': new Date(Number(seconds) * 1000 + Number(millis)).toISOString(),
+      '@timestamp': at.toISOString(),
       'event.action': type!.toLowerCase(),
       'event.sequence': Number(sequence),
       'event.category': categorization && [...categorization.category],

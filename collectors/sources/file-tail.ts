@@ -37,7 +37,7 @@ export interface FileSourceConfig {
 
 /** What the tailer needs from the sink: `write` resolves once the events are stored or spooled. */
 export interface TailSink {
-  write(events: readonly ShouwangEvent[]): Promise<void>;
+  write(events: readonly ShouwangEvent[]): Promise<unknown>;
   flush?(): Promise<void>;
   readonly saturated: boolean;
 }

@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
-  CoreErrors, defineError, eventId, isPlainObject, ShouwangError, type AssetIndex, type Logger, type ShouwangEvent,
+  CoreErrors, defineError, eventId, isPlainObject, recordShapeProblem, ShouwangError, type AssetIndex, type Logger, type ShouwangEvent,
 } from '../../core/index.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
 import { assetTags } from '../enrich.js';
 import type { EventSink } from '../event-sink.js';
-import { decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
+import { decodeGuarded, decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
 import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
 import type { DecodeContext } from '../syslog-line.js';
@@ -63,6 +63,8 @@ export interface HttpSourceOptions {
 
 export interface IngestResponse {
   accepted: number;
+  /** Records kept as dead letters (the same as `failed.length`): a bad record never fails the request. */
+  deadLettered: number;
   /** 1-based line (NDJSON) or element (JSON array) numbers, with why each failed. */
   failed: { line: number; reason: string }[];
 }
@@ -81,6 +83,8 @@ interface BodyRecord {
   number: number;
   text: string;
   element?: unknown;
+  /** Why the element cannot even be read (past RECORD_LIMITS): it is a dead letter as it is. */
+  problem?: string;
 }
 
 const NDJSON_TYPES = ['application/x-ndjson', 'text/plain'];
@@ -180,16 +184,20 @@ export class HttpSource {
     const failed: IngestResponse['failed'] = [];
     const letters: DeadLetter[] = [];
     const seen = new Map<string, number>();
+    const lineOf = new Map<string, number>();
     for (const record of records) {
       // Same content, same id: a retried request is stored once. Identical records inside one request stay distinct.
       const digest = sha256(record.text).toString('base64url');
       const occurrence = (seen.get(digest) ?? 0) + 1;
       seen.set(digest, occurrence);
-      const decoded = record.element !== undefined && typeof record.element !== 'string' && source.config.format !== 'json'
+      const decoded = record.problem !== undefined ? { ok: false as const, reason: record.problem }
+        : record.element !== undefined && typeof record.element !== 'string' && source.config.format !== 'json'
         ? { ok: false as const, reason: `format ${source.config.format} expects each array element to be a string line` }
         : source.decode({ text: typeof record.element === 'string' ? record.element : record.text, position: `${digest}#${occurrence}` }, context, peer);
-      if (decoded.ok) events.push(decoded.event);
-      else {
+      if (decoded.ok) {
+        events.push(decoded.event);
+        lineOf.set(decoded.event.id, record.number);
+      } else {
         failed.push({ line: record.number, reason: decoded.reason });
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
@@ -202,14 +210,16 @@ export class HttpSource {
       const written = this.#options.sink.write(events);
       // A request is already a batch: deliver it now rather than after the sink's flush interval.
       void this.#options.sink.flush();
-      await written;
+      // Records the store refused (a mapping conflict) are dead letters too: the answer counts them so.
+      for (const { id, reason } of (await written).deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
     } catch (error) {
       this.#options.logger?.warn({ err: error, source: id }, 'http ingest: sink refused the events');
       throw HttpIngestErrors.busy('store error');
     } finally {
       this.#pending -= events.length;
     }
-    return { accepted: events.length, failed };
+    failed.sort((a, b) => a.line - b.line);
+    return { accepted: records.length - failed.length, deadLettered: failed.length, failed };
   }
 }
 
@@ -233,11 +243,32 @@ function arrayRecords(text: string): BodyRecord[] {
     throw HttpIngestErrors.body(`invalid JSON: ${(error as Error).message}`);
   }
   if (!Array.isArray(parsed)) throw HttpIngestErrors.body('application/json must be an array of records (或使用 NDJSON)');
-  return parsed.map((element, i) => ({
-    number: i + 1,
-    text: typeof element === 'string' ? element : JSON.stringify(element),
-    element,
-  }));
+  return parsed.map((element, i) => {
+    // Checked before it is serialized again for its id: a 100,000-deep element would overflow the stack.
+    const problem = typeof element === 'string' ? undefined : recordShapeProblem(element);
+    if (problem) return { number: i + 1, text: previewJson(element), problem };
+    return { number: i + 1, text: typeof element === 'string' ? element : JSON.stringify(element), element };
+  });
+}
+
+const PREVIEW_DEPTH = 40;
+const PREVIEW_CHARS = 64 * 1024;
+
+/** The first levels and characters of an element too large to keep whole, for its dead letter. */
+function previewJson(element: unknown): string {
+  const depths = new WeakMap<object, number>();
+  let budget = PREVIEW_CHARS;
+  const text = JSON.stringify(element, function (this: unknown, _key, value: unknown) {
+    const depth = typeof this === 'object' && this !== null && depths.has(this) ? depths.get(this)! + 1 : 0;
+    if (value === null || typeof value !== 'object') {
+      budget -= typeof value === 'string' ? value.length : 8;
+      return budget < 0 ? '…' : value;
+    }
+    if (depth >= PREVIEW_DEPTH || (budget -= 2) < 0) return '…';
+    depths.set(value, depth);
+    return value;
+  }) ?? '';
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
 /** Picks the decoder of a source's format once, at start; an unknown format is a config error naming the field. */
@@ -258,6 +289,10 @@ function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetInd
 
 /** A JSON object as an ECS event: its fields kept, `@timestamp` when given (else now), tagged from the inventory. */
 export function decodeJsonEvent(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
+  return decodeGuarded(() => decodeJsonEventUnguarded(line, source, assets, context, peer));
+}
+
+function decodeJsonEventUnguarded(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
   const parsed = parseJsonObject(line.text, 'record');
   if (!parsed.ok) return parsed;
   const { doc } = parsed;

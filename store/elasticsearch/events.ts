@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { expandDotted, type ShouwangEvent } from '../../core/index.js';
+import type { ShouwangEvent } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import { checkField, eventRejectReason, toMillis } from '../paging.js';
+import { checkField, storableEvent, toMillis } from '../paging.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
@@ -42,9 +42,9 @@ export class ElasticsearchEventStore implements EventStore {
     const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
     let pending: ShouwangEvent[] = [];
     for (const raw of events) {
-      const reason = eventRejectReason(raw);
-      if (reason) result.rejected.push({ id: String(raw.id ?? ''), reason });
-      else pending.push(expandDotted({ ...raw, '@timestamp': new Date(raw['@timestamp']).toISOString() }));
+      const prepared = storableEvent(raw);
+      if ('reason' in prepared) result.rejected.push({ id: String(raw.id ?? ''), reason: prepared.reason });
+      else pending.push({ ...prepared.event, '@timestamp': new Date(raw['@timestamp']).toISOString() });
     }
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       if (attempt > 0) {

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { expandDotted, type ShouwangEvent } from '../../core/index.js';
-import { checkField, eventRejectReason, textTerms, toMillis } from '../paging.js';
+import type { ShouwangEvent } from '../../core/index.js';
+import { checkField, storableEvent, textTerms, toMillis } from '../paging.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
@@ -40,6 +40,8 @@ function eventWhere(query: EventQuery): Where {
 }
 
 
+const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL'];
+
 /** A host name or dataset as the sources table keys it: arrays and other shapes read as absent. */
 const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -62,12 +64,12 @@ export class EmbeddedEventStore implements EventStore {
       const sources = new Map<string, { key: [string, string, string, string]; ts: number }>();
       const latestCountable = Date.now() + SOURCE_CLOCK_SKEW_MS;
       for (const raw of events) {
-        const reason = eventRejectReason(raw);
-        if (reason) {
-          result.rejected.push({ id: String(raw.id ?? ''), reason });
+        const prepared = storableEvent(raw);
+        if ('reason' in prepared) {
+          result.rejected.push({ id: String(raw.id ?? ''), reason: prepared.reason });
           continue;
         }
-        const event = expandDotted(raw);
+        const { event } = prepared;
         const ts = Date.parse(event['@timestamp']);
         const department = event.shouwang?.department ?? null;
         const system = event.shouwang?.system ?? null;
@@ -93,7 +95,16 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
-    return this.#writeBatch(events);
+    try {
+      return this.#writeBatch(events);
+    } catch (error) {
+      // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE_CODES.some((prefix) => code.startsWith(prefix))) {
+        throw StoreErrors.unavailable(`${code}: ${(error as Error).message}`);
+      }
+      throw error;
+    }
   }
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {

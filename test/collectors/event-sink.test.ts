@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,7 @@ describe('event sink when the store goes down', () => {
 });
 
 describe('event sink observer (the analyzers’ stream matcher)', () => {
-  it('sees events only once they are stored, so a batch the store refused is not analysed before its retry', async () => {
+  it('sees events only once they are stored: a batch the store failed on is dead-lettered, not analysed, and the writer goes on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shouwang-observe-'));
     let refuse = true;
     const stored: string[] = [];
@@ -61,7 +61,7 @@ describe('event sink observer (the analyzers’ stream matcher)', () => {
     // The sink only writes; the rest of the port stays the real store's.
     const flaky: EventStore = Object.assign(Object.create(store.events) as EventStore, {
       write: async (events: readonly ShouwangEvent[]) => {
-        if (refuse) throw new Error('mapping conflict'); // not "store down": the writer hears about it
+        if (refuse) throw new Error('mapping conflict'); // not "store down": each event it fails on alone is a dead letter
         stored.push(...events.map((e) => e.id));
         return store.events.write(events);
       },
@@ -72,10 +72,12 @@ describe('event sink observer (the analyzers’ stream matcher)', () => {
       observe: (events) => observed.push(...events.map((e) => e.id)),
     });
     const batch = [0, 1].map((n) => ({ id: `e${n}`, '@timestamp': '2026-11-26T10:00:00Z', message: `event ${n}` }));
-    await expect(sink.write(batch)).rejects.toThrow('mapping conflict');
-    expect(observed).toEqual([]);
-    refuse = false;
     await sink.write(batch);
+    expect(observed).toEqual([]);
+    const letters = readdirSync(join(dir, 'dead')).flatMap((file) => readFileSync(join(dir, 'dead', file), 'utf8').trim().split('\n'));
+    expect(letters.map((line) => (JSON.parse(line) as { reason: string }).reason)).toEqual(['store failed: mapping conflict', 'store failed: mapping conflict']);
+    refuse = false;
+    await sink.write(batch); // the dead letters, sent again
     expect(observed).toEqual(['e0', 'e1']);
     expect(stored).toEqual(['e0', 'e1']);
     await sink.close();

@@ -99,7 +99,7 @@ describe('HTTP ingest source', () => {
     const body = [1, 2, 2].map((n) => JSON.stringify({ '@timestamp': '2026-11-20T03:00:00Z', message: `retry ${n}` })).join('\n');
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const response = await env.post('/ingest/app-json', body);
-      expect(await response.json()).toEqual({ accepted: 3, failed: [] });
+      expect(await response.json()).toEqual({ accepted: 3, deadLettered: 0, failed: [] });
     }
     const stored = await env.embedded.events.search({ text: 'retry' });
     expect(stored.total).toBe(3); // the two identical lines of one request stay two events
@@ -108,7 +108,7 @@ describe('HTTP ingest source', () => {
   it('decodes a JSON array of raw lines with the source’s record format', async () => {
     const response = await env.post('/ingest/web', JSON.stringify(apacheLines), { 'content-type': 'application/json', authorization: `Bearer ${ACCESS_TOKEN}` });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 5, failed: [] });
+    expect(await response.json()).toEqual({ accepted: 5, deadLettered: 0, failed: [] });
     const stored = await env.embedded.events.search({ filters: { 'shouwang.source': 'web' } });
     expect(stored.items[0]).toMatchObject({ event: { dataset: 'web.access' }, source: { ip: '83.149.9.216' } });
   });
@@ -208,7 +208,7 @@ describe('HTTP ingest in startCollection', () => {
         method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` },
         body: '<38>Nov 20 10:00:01 rsj-shbx-app01 sshd[7]: Failed password for root from 203.0.113.9 port 4000 ssh2\n',
       });
-      expect(await response.json()).toEqual({ accepted: 1, failed: [] });
+      expect(await response.json()).toEqual({ accepted: 1, deadLettered: 0, failed: [] });
       expect((await embedded.events.search({})).items[0]).toMatchObject({ event: { outcome: 'failure' }, shouwang: { source: 'ops', system: 'rsj-shbx' } });
     } finally {
       await collection.close();

@@ -82,6 +82,33 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.events.search({ scope })).items.map((e) => e.id).sort()).toEqual([`${department}-e1`, `${department}-e3`]);
       });
 
+      it('a record the store refuses is reported per item and the rest are stored', async () => {
+        const { department, scope } = tenant();
+        const deep: Record<string, unknown> = { leaf: 1 };
+        let nested = deep;
+        for (let i = 0; i < 6000; i += 1) nested = { next: nested };
+        const refused = [
+          { ...event(department, 2), host: { name: 'h', ip: 5 } },
+          { ...event(department, 3), source: { ip: 'not-an-ip', port: 22 } },
+          { ...event(department, 4), destination: { port: 'eighty' } },
+          { ...event(department, 5), host: 'a string where ECS has an object' },
+          { ...event(department, 6), labels: nested },
+          { ...event(department, 7), labels: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i])) },
+          { ...event(department, 8), 'host.ip': ['10.0.0.1', 7] },
+        ] as unknown as ShouwangEvent[];
+        const good = [1, 9].map((n) => event(department, n, { host: { name: 'h', ip: ['10.0.0.1', '2001:db8::1'] } as ShouwangEvent['host'] }));
+        const result = await store.events.write([good[0]!, ...refused, good[1]!]);
+        expect(result.written).toBe(2);
+        expect(result.rejected.map((r) => r.id)).toEqual(refused.map((e) => e.id));
+        expect(result.rejected.map((r) => r.reason)).toEqual([
+          expect.stringContaining('host.ip'), expect.stringContaining('source.ip'), expect.stringContaining('destination.port'),
+          expect.stringContaining('host must be an object'), expect.stringContaining('too deep'), expect.stringContaining('more than 1000 fields'),
+          expect.stringContaining('host.ip'),
+        ]);
+        await refresh(store);
+        expect((await store.events.search({ scope })).items.map((e) => e.id).sort()).toEqual([`${department}-e1`, `${department}-e9`]);
+      });
+
       it('stores dotted field names as nested objects', async () => {
         const { department, scope } = tenant();
         await store.events.write([{ ...event(department, 1), 'user.name': 'zhangsan' } as ShouwangEvent]);

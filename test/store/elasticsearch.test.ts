@@ -42,10 +42,11 @@ describe('elasticsearch store specifics', () => {
     const department = `d-${randomUUID().slice(0, 8)}`;
     const result = await store.events.write([
       { id: `${department}-ok`, '@timestamp': '2026-05-01T00:00:00Z', shouwang: { department }, source: { ip: '10.1.2.3' } },
-      { id: `${department}-bad`, '@timestamp': '2026-05-01T00:00:01Z', shouwang: { department }, source: { ip: 'not-an-ip' } },
+      // A typed field both stores check (source.ip) is refused before the bulk; this one only the mapping refuses.
+      { id: `${department}-bad`, '@timestamp': '2026-05-01T00:00:01Z', shouwang: { department }, event: { ingested: 'not a date' } },
     ]);
     expect(result.written).toBe(1);
-    expect(result.rejected).toEqual([{ id: `${department}-bad`, reason: expect.stringMatching(/parsing.*source\.ip/) }]);
+    expect(result.rejected).toEqual([{ id: `${department}-bad`, reason: expect.stringMatching(/parsing.*event\.ingested/) }]);
   });
 
   it('retries items Elasticsearch refuses for now (429) until they land', async () => {

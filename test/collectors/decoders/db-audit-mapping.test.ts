@@ -58,7 +58,7 @@ describe('database audit records map to the server, never to the client', () => 
   it('an HTTP source with host and logLinePrefix: the %h client stays source.ip, the event is the server’s', async () => {
     const dir = mkdtempSync(join(root, 'http-'));
     const taken: ShouwangEvent[] = [];
-    const sink = { saturated: false, write: async (events: readonly ShouwangEvent[]) => void taken.push(...events), flush: async () => undefined };
+    const sink = { saturated: false, write: async (events: readonly ShouwangEvent[]) => (taken.push(...events), { deadLettered: [] }), flush: async () => undefined };
     const token = 'pg-token-0123456789abcdef';
     const source = new HttpSource({
       port: 0, sink, assets, deadLetters: new FileDeadLetterSink(join(dir, 'dead')),
