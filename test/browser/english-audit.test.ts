@@ -175,6 +175,8 @@ describe('English mode and the audit-trail page in Debian chromium', () => {
     await page.goto(`${base}/#/inventory`);
     await page.locator('main table tbody tr').first().waitFor();
     expect(await page.locator('main').innerText()).toMatch(/E-tax portal\s+Tax Bureau\s+3\s+Internet zone/);
+    await page.goto(`${base}/#/users`);
+    await expect.poll(() => page.locator('tr', { hasText: 'reviewer' }).first().innerText()).toMatch(/compliance reviewer\s+Tax Bureau/);
   });
 
   it('names audit actions in both languages and verifies the chain in words, with a Chinese screenshot', async () => {

@@ -114,7 +114,9 @@ function bulkForm(selected, count) {
       const failed = results.filter((r) => !r.ok);
       status.className = failed.length ? 'form-status error' : 'form-status ok';
       status.textContent = [t('bulkDone', results.length - failed.length, failed.length), ...failed.map((r) => `${r.id}: ${localMessage(r.message)}`)].join(' · ');
-      if (!failed.length) setTimeout(() => navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? ''))), 600);
+      // Reload the list shortly after, unless the user has moved on meanwhile (racing them back here would lose their page).
+      const shown = location.hash;
+      if (!failed.length) setTimeout(() => { if (location.hash === shown) navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(shown.split('?')[1] ?? ''))); }, 600);
     } catch (error) {
       status.className = 'form-status error';
       status.textContent = localMessage(error.message);

@@ -16,13 +16,13 @@ export function render(main, ctx) {
     if (ctx.can('audit:read')) showAudit(audit, ctx);
   };
   const showUsers = () => load(users, async (el) => {
-    const { items } = await api.get('/api/users');
+    const [{ items }, inv] = await Promise.all([api.get('/api/users'), ctx.inventory().catch(() => undefined)]);
     clear(editor);
     clear(el, h('div', { class: 'scroll short' }, table([
       { title: t('username'), cell: (u) => u.username },
       { title: t('displayName'), cell: (u) => u.displayName },
       { title: t('role'), cell: (u) => label(u.role) },
-      { title: t('departments'), cell: (u) => u.departments.join(t('listSep')) || t('allDepartments') },
+      { title: t('departments'), cell: (u) => u.departments.map((id) => ctx.name('department', id, inv)).join(t('listSep')) || t('allDepartments') },
       { title: t('disabled'), cell: (u) => (u.disabled ? t('yes') : t('no')) },
       { title: t('lockedUntil'), cell: (u) => (u.lockedUntil ? formatTime(u.lockedUntil) : '—') },
       { title: t('actions'), cell: (u) => h('button', {
