@@ -1,6 +1,10 @@
 // Every user-facing string, zh-CN first; `t(key, ...args)` fills {0}, {1}… in the current language.
 const TABLE = {
   appName: ['守望 安全与韧性运营', 'Shouwang security & resilience'],
+  brand: ['守望', 'Shouwang'],
+  colon: ['：', ': '],
+  listSep: ['，', ', '],
+  pages: ['分页', 'Pages'],
   loading: ['加载中…', 'Loading…'],
   empty: ['暂无数据', 'Nothing to show'],
   error: ['出错了：{0}', 'Something went wrong: {0}'],
@@ -25,7 +29,8 @@ const TABLE = {
   backups: ['备份与演练', 'Backups'],
   inventory: ['资产', 'Inventory'],
   rules: ['规则', 'Rules'],
-  users: ['用户与审计', 'Users & audit'],
+  users: ['用户', 'Users'],
+  audit: ['审计记录', 'Audit trail'],
   // Posture
   riskByDepartment: ['各部门风险评分', 'Risk score by department'],
   riskTrend: ['风险趋势', 'Risk trend'],
@@ -168,6 +173,24 @@ const TABLE = {
   unlock: ['解锁', 'Unlock'],
   delete: ['删除', 'Delete'],
   confirmDelete: ['确定删除用户 {0}？其会话将全部结束。', 'Delete user {0}? All their sessions end.'],
+  recentAudit: ['最近审计记录', 'Recent audit entries'],
+  fullAudit: ['完整审计记录与哈希链校验', 'Full audit trail and chain check'],
+  // Audit trail
+  auditHint: ['记录控制台上每个改变状态的操作；范围受限的用户只看到其部门的记录。', 'Every state-changing action in the console; a user limited to some departments sees only theirs.'],
+  actorHint: ['用户名，包含即可', 'username, partial match'],
+  cityWide: ['全市', 'City-wide'],
+  detail: ['详情', 'Detail'],
+  verifying: ['正在校验…', 'Verifying…'],
+  chainOk: ['哈希链完整', 'Chain intact'],
+  chainCount: ['{0} 条记录（序号 {1}–{2}），{3} 个签名检查点', '{0} entries (seq {1}–{2}), {3} signed checkpoints'],
+  chainEmpty: ['尚无审计记录，无需校验', 'No audit entries yet: nothing to verify'],
+  chainBroken: ['哈希链异常：{0}', 'Chain broken: {0}'],
+  brokenAt: ['首个问题位于序号 {0}', 'first problem at seq {0}'],
+  brokenHidden: ['问题位置仅对全市范围的用户显示', 'the position is shown to city-wide users only'],
+  lastCheckpoint: ['最近检查点：序号 {0}', 'latest checkpoint: seq {0}'],
+  signaturesChecked: ['检查点签名已核验', 'checkpoint signatures verified'],
+  signaturesUnchecked: ['未核验检查点签名（本实例未配置密钥）', 'checkpoint signatures not checked (no instance key)'],
+  filteredPage: ['本页 {0} 条匹配（已扫描 {1} 条）', '{0} matching on this page ({1} scanned)'],
   yes: ['是', 'yes'],
   no: ['否', 'no'],
 };
@@ -176,11 +199,48 @@ const ENUMS = {
   informational: ['信息', 'informational'], low: ['低', 'low'], medium: ['中', 'medium'], high: ['高', 'high'], critical: ['严重', 'critical'],
   new: ['新告警', 'new'], acknowledged: ['已确认', 'acknowledged'], in_progress: ['处理中', 'in progress'],
   resolved: ['已解决', 'resolved'], false_positive: ['误报', 'false positive'],
-  raised: ['产生', 'raised'], assign: ['指派', 'assigned'], comment: ['备注', 'comment'],
+  // Alert timeline entries.
+  raised: ['触发', 'raised'], status: ['状态变更', 'status changed'], assign: ['分配', 'assigned'], comment: ['评论', 'comment'],
   admin: ['管理员', 'admin'], security_officer: ['安全管理员', 'security officer'], ops: ['运维', 'ops'],
   compliance_reviewer: ['合规审查', 'compliance reviewer'], department_viewer: ['部门查看者', 'department viewer'],
   pass: ['通过', 'pass'], warn: ['警告', 'warn'], fail: ['失败', 'fail'], met: ['达标', 'met'], missed: ['未达标', 'missed'],
   waiting: ['排队中', 'waiting'], active: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'], delayed: ['延迟', 'delayed'],
+};
+
+/** Every action the console records on its audit trail (grep recordAction and first-admin.ts). */
+const AUDIT_ACTIONS = {
+  'session.login': ['登录', 'Log in'],
+  'session.login_failed': ['登录失败', 'Failed login'],
+  'session.logout': ['退出', 'Log out'],
+  'session.logout_all': ['退出全部会话', 'Log out everywhere'],
+  'user.create': ['创建用户', 'Create user'],
+  'user.update': ['修改用户', 'Change user'],
+  'user.delete': ['删除用户', 'Delete user'],
+  'alert.update': ['处置告警', 'Triage alert'],
+  'alert.bulk_update': ['批量处置告警', 'Bulk triage alerts'],
+  'backup.verify': ['核验备份', 'Verify backup'],
+  'backup.drill': ['恢复演练', 'Restore drill'],
+  'evidence.export': ['导出证据包', 'Export evidence'],
+  'evidence.download': ['下载证据包', 'Download evidence'],
+  'inventory.replace': ['替换资产清单', 'Replace inventory'],
+  'rule.enable': ['启用规则', 'Enable rule'],
+  'rule.disable': ['停用规则', 'Disable rule'],
+};
+
+/** What verify found wrong (core/audit-checkpoint.ts ChainProblem). */
+const CHAIN_PROBLEMS = {
+  chain: ['记录与前一条不衔接或哈希不符（记录被改动或删除）', 'an entry does not hash to itself or link to the one before (edited or removed)'],
+  column_mismatch: ['存储的列与已哈希的记录不一致', 'a stored column differs from the hashed entry'],
+  checkpoint_mismatch: ['检查点处的哈希与签名值不符（之前的记录被改写）', 'the hash at a checkpoint is not the signed one (earlier entries rewritten)'],
+  truncated: ['检查点指向的记录已不存在（末尾记录被截断）', 'a checkpoint names an entry that is gone (entries cut off the end)'],
+  bad_signature: ['检查点签名无法用本实例密钥验证', 'a checkpoint signature does not verify with the instance key'],
+  checkpoint_missing: ['过长的一段记录没有检查点（检查点被删除）', 'too many entries without a checkpoint (checkpoints removed)'],
+};
+
+/** Network zones of the inventory are free text; the usual ones have an English name. */
+const ZONES = {
+  互联网区: 'Internet zone', 政务外网: 'E-government extranet', 政务内网: 'E-government intranet', 专网: 'Private network',
+  核心区: 'Core zone', 管理区: 'Management zone', DMZ: 'DMZ',
 };
 
 const KEY = 'shouwang.lang';
@@ -208,6 +268,38 @@ export function t(key, ...args) {
 export function label(value) {
   const entry = ENUMS[value];
   return entry ? entry[lang === 'en' ? 1 : 0] : String(value ?? '');
+}
+
+export function actionName(action) {
+  const entry = AUDIT_ACTIONS[action];
+  return entry ? entry[lang === 'en' ? 1 : 0] : String(action ?? '');
+}
+
+export const auditActions = () => Object.keys(AUDIT_ACTIONS);
+
+export function chainProblem(problem) {
+  const entry = CHAIN_PROBLEMS[problem];
+  return entry ? entry[lang === 'en' ? 1 : 0] : String(problem ?? '');
+}
+
+export function zoneName(zone) {
+  return lang === 'en' ? ZONES[zone] ?? zone : zone;
+}
+
+/** A department or system: its English name in English mode when the inventory has one. */
+export function localName(item) {
+  if (!item) return undefined;
+  return lang === 'en' && item.nameEn ? item.nameEn : item.name;
+}
+
+/**
+ * Rule titles are "中文 / English": English mode shows the English half; Chinese mode keeps both
+ * (zh-CN first with English, as every user-facing text). A title without " / " is shown as it is.
+ */
+export function localTitle(title) {
+  const text = String(title ?? '');
+  const at = text.indexOf(' / ');
+  return lang === 'en' && at >= 0 ? text.slice(at + 3) : text;
 }
 
 /**

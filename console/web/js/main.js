@@ -1,5 +1,5 @@
 import { api, setCsrfToken, whenUnauthorized } from './api.js';
-import { getLang, setLang, onLangChange, t } from './i18n.js';
+import { getLang, setLang, onLangChange, t, localName } from './i18n.js';
 import { currentRoute, navigate } from './router.js';
 import { h, clear, loading } from './ui.js';
 import * as login from './pages/login.js';
@@ -10,6 +10,7 @@ import * as backups from './pages/backups.js';
 import * as inventory from './pages/inventory.js';
 import * as rules from './pages/rules.js';
 import * as users from './pages/users.js';
+import * as audit from './pages/audit.js';
 
 // Each page names the permission it needs; the server checks it again on every call.
 const PAGES = [
@@ -19,6 +20,7 @@ const PAGES = [
   ['backups', backups, 'backup:read'],
   ['inventory', inventory, 'inventory:read'],
   ['rules', rules, 'rules:read'],
+  ['audit', audit, 'audit:read'],
   ['users', users, 'users:admin'],
 ];
 
@@ -42,8 +44,7 @@ const ctx = {
   forgetInventory() { inventoryCache = undefined; },
   name(kind, id, inv) {
     const item = (kind === 'department' ? inv?.departmentById : inv?.systemById)?.get(id);
-    if (!item) return id ?? '—';
-    return getLang() === 'en' && item.nameEn ? item.nameEn : item.name;
+    return localName(item) ?? id ?? '—';
   },
   async signedIn(session) {
     setCsrfToken(session.csrfToken);
@@ -87,13 +88,13 @@ function route() {
   renderTop();
   if (!me || current.page === 'login') {
     if (me) { navigate('posture'); return; }
-    document.title = `${t('loginTitle')} · 守望`;
+    document.title = `${t('loginTitle')} · ${t('brand')}`;
     login.render(main, ctx);
     return;
   }
   const entry = PAGES.find(([name]) => name === current.page) ?? PAGES[0];
   const [name, page, permission] = entry;
-  document.title = `${t(name)} · 守望`;
+  document.title = `${t(name)} · ${t('brand')}`;
   clear(main);
   if (!ctx.can(permission)) { clear(main, h('p', { class: 'error', role: 'alert' }, t('forbidden'))); return; }
   page.render(main, ctx, current);

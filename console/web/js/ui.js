@@ -72,10 +72,10 @@ export async function load(el, work) {
   }
 }
 
-/** Paging by cursor: keeps the cursors seen so "previous" works too. */
-export function pager(page, cursors, go) {
-  const total = page.totalIsLowerBound ? t('totalAtLeast', page.total) : t('total', page.total);
-  return h('nav', { class: 'pager', 'aria-label': 'pages' },
+/** Paging by cursor: keeps the cursors seen so "previous" works too; `summary` replaces the total when it is unknown. */
+export function pager(page, cursors, go, summary) {
+  const total = summary ?? (page.totalIsLowerBound ? t('totalAtLeast', page.total) : t('total', page.total));
+  return h('nav', { class: 'pager', 'aria-label': t('pages') },
     h('span', {}, total),
     h('button', { type: 'button', disabled: cursors.length === 0 ? true : undefined, onclick: () => go(cursors.slice(0, -1), cursors.at(-2)) }, t('prevPage')),
     h('button', { type: 'button', disabled: page.next ? undefined : true, onclick: () => go([...cursors, page.next], page.next) }, t('nextPage')));

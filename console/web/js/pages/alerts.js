@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, label, formatTime, localMessage, shanghaiToIso } from '../i18n.js';
+import { t, label, formatTime, localMessage, localTitle, shanghaiToIso } from '../i18n.js';
 import { href, navigate } from '../router.js';
 import { h, clear, load, empty, field, select, badge, table, pager, errorBox } from '../ui.js';
 
@@ -70,7 +70,7 @@ function alertTable(alerts, inv, ctx) {
   const boxes = [];
   const refresh = () => { count.textContent = t('selected', selected.size); };
   const checkbox = (alert) => {
-    const box = h('input', { type: 'checkbox', 'aria-label': `${t('select')} ${alert.rule.title}`, onchange: () => {
+    const box = h('input', { type: 'checkbox', 'aria-label': `${t('select')} ${localTitle(alert.rule.title)}`, onchange: () => {
       if (box.checked) selected.add(alert.id); else selected.delete(alert.id);
       refresh();
     } });
@@ -83,10 +83,10 @@ function alertTable(alerts, inv, ctx) {
   const columns = [
     { title: all, cell: checkbox },
     { title: t('level'), cell: (a) => badge(a.rule.level) },
-    { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, a.rule.title) },
+    { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)) },
     { title: t('department'), cell: (a) => ctx.name('department', a.department, inv) },
     { title: t('system'), cell: (a) => ctx.name('system', a.system, inv) },
-    { title: t('mlps'), cell: (a) => a.mlps.join('，') },
+    { title: t('mlps'), cell: (a) => a.mlps.join(t('listSep')) },
     { title: t('status'), cell: (a) => badge(a.status) },
     { title: t('assignee'), cell: (a) => a.assignee ?? '—' },
     { title: t('count'), cell: (a) => String(a.count) },
@@ -114,7 +114,9 @@ function bulkForm(selected, count) {
       const failed = results.filter((r) => !r.ok);
       status.className = failed.length ? 'form-status error' : 'form-status ok';
       status.textContent = [t('bulkDone', results.length - failed.length, failed.length), ...failed.map((r) => `${r.id}: ${localMessage(r.message)}`)].join(' · ');
-      if (!failed.length) setTimeout(() => navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? ''))), 600);
+      // Reload the list shortly after, unless the user has moved on meanwhile (racing them back here would lose their page).
+      const shown = location.hash;
+      if (!failed.length) setTimeout(() => { if (location.hash === shown) navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(shown.split('?')[1] ?? ''))); }, 600);
     } catch (error) {
       status.className = 'form-status error';
       status.textContent = localMessage(error.message);
@@ -130,16 +132,16 @@ function renderDetail(main, ctx, id) {
   load(main, async (el) => {
     const [alert, inv] = await Promise.all([api.get(`/api/alerts/${encodeURIComponent(id)}`), ctx.inventory()]);
     const facts = [
-      [t('level'), badge(alert.rule.level)], [t('status'), badge(alert.status)], [t('rule'), `${alert.rule.title} (${alert.rule.id})`],
+      [t('level'), badge(alert.rule.level)], [t('status'), badge(alert.status)], [t('rule'), `${localTitle(alert.rule.title)} (${alert.rule.id})`],
       [t('department'), ctx.name('department', alert.department, inv)], [t('system'), ctx.name('system', alert.system, inv)],
-      [t('mlps'), alert.mlps.join('，') || '—'], [t('mlpsLevel'), alert.mlpsLevel ?? '—'], [t('priority'), String(alert.priority)],
+      [t('mlps'), alert.mlps.join(t('listSep')) || '—'], [t('mlpsLevel'), alert.mlpsLevel ?? '—'], [t('priority'), String(alert.priority)],
       [t('assignee'), alert.assignee ?? '—'], [t('count'), String(alert.count)],
       [t('firstSeen'), formatTime(alert.firstSeen)], [t('lastSeen'), formatTime(alert.lastSeen)],
     ];
     const samples = h('section', { 'aria-labelledby': 'samples-h' });
     clear(el,
       h('p', {}, h('a', { href: '#/alerts' }, t('backTo', t('alerts')))),
-      h('h1', {}, `${t('alertDetail')}：${alert.rule.title}`),
+      h('h1', {}, `${t('alertDetail')}${t('colon')}${localTitle(alert.rule.title)}`),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       ctx.can('alerts:triage') ? triageForm(alert) : null,
       h('section', { 'aria-labelledby': 'timeline-h' }, h('h2', { id: 'timeline-h' }, t('timeline')),

@@ -60,7 +60,7 @@ function renderDetail(main, id) {
     const event = await api.get(`/api/events/${encodeURIComponent(id)}`);
     clear(el,
       h('p', {}, h('button', { type: 'button', class: 'link', onclick: () => history.back() }, t('backTo', t('events')))),
-      h('h1', {}, `${t('eventDetail')}：${formatTime(event['@timestamp'])}`),
+      h('h1', {}, `${t('eventDetail')}${t('colon')}${formatTime(event['@timestamp'])}`),
       h('pre', { class: 'json', tabindex: '0' }, JSON.stringify(event, null, 2)));
   });
 }

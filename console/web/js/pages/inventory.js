@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, localMessage, formatDuration } from '../i18n.js';
+import { t, localMessage, formatDuration, zoneName } from '../i18n.js';
 import { h, clear, load, empty, table, field } from '../ui.js';
 
 export function render(main, ctx) {
@@ -19,7 +19,7 @@ export function render(main, ctx) {
         { title: t('system'), cell: (s) => ctx.name('system', s.id, inv) },
         { title: t('department'), cell: (s) => departmentName(s.department) },
         { title: t('mlpsLevel'), cell: (s) => String(s.mlpsLevel) },
-        { title: t('zone'), cell: (s) => s.zone },
+        { title: t('zone'), cell: (s) => zoneName(s.zone) },
         { title: t('owner'), cell: (s) => s.owner?.name ?? '—' },
         { title: t('rpo'), cell: (s) => formatDuration(s.backup?.rpo) },
         { title: t('rto'), cell: (s) => formatDuration(s.backup?.rto) },

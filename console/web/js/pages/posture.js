@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, formatTime, getLang } from '../i18n.js';
+import { t, formatTime, getLang, localMessage, localName, localTitle } from '../i18n.js';
 import { href } from '../router.js';
 import { h, clear, load, empty, table, badge, errorBox } from '../ui.js';
 
@@ -31,7 +31,8 @@ function reasonLink(reason, departmentId) {
   if (reason.kind === 'backup' || reason.kind === 'drill') return href('backups', undefined, { system: reason.system });
   return href('posture', departmentId, { system: reason.system });
 }
-const reasonText = (reason) => (getLang() === 'en' ? reason.textEn : reason.text) ?? reason.text;
+// An alert reason's English text still carries the bilingual rule title: keep its English half.
+const reasonText = (reason) => (getLang() === 'en' && reason.textEn ? localMessage(reason.textEn) : reason.text);
 
 /** The heaviest reasons as links, each with the points it alone would give. */
 function reasonList(item, departmentId, limit = 3) {
@@ -64,7 +65,7 @@ function renderOverview(main) {
     const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
     clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
       departments.length ? [h('div', { class: 'row' }, bar, heat), h('div', { class: 'scroll tall' }, table([
-        { title: t('department'), cell: (d) => h('a', { href: href('posture', d.id) }, d.name) },
+        { title: t('department'), cell: (d) => h('a', { href: href('posture', d.id) }, localName(d)) },
         { title: t('score'), cell: scoreCell },
         { title: t('systems'), cell: (d) => String(d.systems) },
         { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
@@ -77,7 +78,7 @@ function renderOverview(main) {
     const title = departments.length > shown.length ? { text: t('shownOf', shown.length, departments.length), textStyle: { fontSize: 12 } } : undefined;
     const rowsHeight = Math.max(240, 22 * shown.length + 60);
     bar.style.height = heat.style.height = `${rowsHeight}px`;
-    const names = shown.map((d) => (getLang() === 'en' ? d.nameEn ?? d.name : d.name));
+    const names = shown.map(localName);
     chart(bar, {
       ...(title ? { title } : {}),
       grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
@@ -129,7 +130,7 @@ function renderOverview(main) {
       const data = await api.get('/api/posture/top');
       el.append(data.systems.length ? h('ol', { class: 'top-risks', id: 'top-risks' }, data.systems.slice(0, 10).map((item) => h('li', {},
         scoreCell(item), ' ',
-        h('a', { href: href('posture', item.department, { system: item.id }) }, getLang() === 'en' ? item.nameEn ?? item.name : item.name),
+        h('a', { href: href('posture', item.department, { system: item.id }) }, localName(item)),
         reasonList(item, item.department, 2)))) : empty());
     } catch (error) {
       el.append(errorBox(error));
@@ -144,18 +145,18 @@ function renderDepartment(main, ctx, departmentId) {
     const systems = posture.systems.filter((s) => s.department === departmentId).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
     clear(el,
       h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
-      h('h1', {}, `${t('department')}：${department?.name ?? departmentId}`),
+      h('h1', {}, `${t('department')}${t('colon')}${localName(department) ?? departmentId}`),
       department ? h('p', {}, t('score'), ' ', scoreCell(department), ' · ', components(department)) : null,
       department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10)) : null,
       h('h2', {}, t('systems')),
       systems.length ? h('div', { class: 'scroll' }, table([
-        { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, s.name) },
+        { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, localName(s)) },
         { title: t('score'), cell: scoreCell },
         { title: t('mlpsLevel'), cell: (s) => String(s.mlpsLevel) },
         { title: t('openAlerts'), cell: (s) => String(s.openAlerts) },
         { title: t('sameCity'), cell: (s) => backupCell(s.backup, 'same-city') },
         { title: t('offSite'), cell: (s) => backupCell(s.backup, 'off-site') },
-        { title: t('silentSources'), cell: (s) => (s.sources?.silent ?? []).join('，') || '—' },
+        { title: t('silentSources'), cell: (s) => (s.sources?.silent ?? []).join(t('listSep')) || '—' },
         { title: t('reasons'), cell: (s) => reasonList(s, departmentId) },
       ], systems)) : empty(),
       h('p', {}, h('a', { href: href('alerts', undefined, { department: departmentId, status: '' }) }, t('viewAlerts')), ' · ',
@@ -178,7 +179,7 @@ function renderSystem(main, ctx, departmentId, systemId) {
     const events = h('section', {}, h('h2', {}, t('recentEvents')));
     clear(el,
       h('p', {}, h('a', { href: href('posture', departmentId) }, t('backTo', t('department')))),
-      h('h1', {}, `${t('system')}：${system?.name ?? systemId}`),
+      h('h1', {}, `${t('system')}${t('colon')}${localName(system) ?? systemId}`),
       system ? h('dl', { class: 'facts' },
         h('dt', {}, t('score')), h('dd', {}, scoreCell(system)),
         h('dt', {}, t('reason')), h('dd', {}, components(system)),
@@ -187,8 +188,8 @@ function renderSystem(main, ctx, departmentId, systemId) {
         h('dt', {}, t('openAlerts')), h('dd', {}, String(system.openAlerts ?? 0)),
         h('dt', {}, t('sameCity')), h('dd', {}, backupCell(system.backup, 'same-city')),
         h('dt', {}, t('offSite')), h('dd', {}, backupCell(system.backup, 'off-site')),
-        h('dt', {}, t('silentSources')), h('dd', {}, (system.sources?.silent ?? []).join('，') || '—'),
-        h('dt', {}, t('eventsByDataset')), h('dd', {}, (system.byDataset ?? []).map((b) => `${b.key} ${b.count}`).join('，') || '—')) : null,
+        h('dt', {}, t('silentSources')), h('dd', {}, (system.sources?.silent ?? []).join(t('listSep')) || '—'),
+        h('dt', {}, t('eventsByDataset')), h('dd', {}, (system.byDataset ?? []).map((b) => `${b.key} ${b.count}`).join(t('listSep')) || '—')) : null,
       alerts, events);
     const alertList = h('div');
     alerts.append(alertList, h('a', { href: href('alerts', undefined, { system: systemId }) }, t('viewAlerts')));
@@ -196,7 +197,7 @@ function renderSystem(main, ctx, departmentId, systemId) {
       const page = await api.get('/api/alerts', { system: systemId, size: 10 });
       clear(box, page.items.length ? table([
         { title: t('level'), cell: (a) => badge(a.rule.level) },
-        { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, a.rule.title) },
+        { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)) },
         { title: t('status'), cell: (a) => badge(a.status) },
         { title: t('lastSeen'), cell: (a) => formatTime(a.lastSeen) },
       ], page.items) : empty());

@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, localMessage } from '../i18n.js';
+import { t, localMessage, localTitle } from '../i18n.js';
 import { h, clear, load, empty, table, field, badge, errorBox } from '../ui.js';
 
 export function render(main, ctx) {
@@ -13,9 +13,9 @@ export function render(main, ctx) {
     const canWrite = ctx.can('rules:write');
     clear(el, rules.length ? h('div', { class: 'scroll tall' }, table([
       { title: 'ID', cell: (r) => r.id },
-      { title: t('title'), cell: (r) => r.title },
+      { title: t('title'), cell: (r) => localTitle(r.title) },
       { title: t('level'), cell: (r) => badge(r.level) },
-      { title: t('mlps'), cell: (r) => (r.mlps ?? []).join('，') },
+      { title: t('mlps'), cell: (r) => (r.mlps ?? []).join(t('listSep')) },
       { title: t('enabled'), cell: (r) => toggle(r, canWrite) },
     ], rules)) : empty());
     
@@ -76,7 +76,7 @@ function testForm() {
       const result = await api.post('/api/rules/test', { rule: rule.value, events: parsed });
       clear(output, h('p', { id: 'test-result' }, t('matches', result.matched)),
         result.warnings?.length ? h('ul', {}, result.warnings.map((w) => h('li', {}, localMessage(w)))) : null,
-        h('ol', { start: 0 }, result.results.map((r) => h('li', {}, r.matched.length ? r.matched.join('，') : '—'))));
+        h('ol', { start: 0 }, result.results.map((r) => h('li', {}, r.matched.length ? r.matched.join(t('listSep')) : '—'))));
     } catch (error) {
       clear(output, h('p', { class: 'error' }, localMessage(error.message)));
     }

@@ -1,6 +1,7 @@
 import { api } from '../api.js';
 import { t, label, formatTime, localMessage } from '../i18n.js';
-import { h, clear, load, empty, table, field, select, badge, pager } from '../ui.js';
+import { h, clear, load, table, field, select } from '../ui.js';
+import { showAuditList } from './audit.js';
 
 const ROLES = ['admin', 'security_officer', 'ops', 'compliance_reviewer', 'department_viewer'];
 
@@ -12,16 +13,16 @@ export function render(main, ctx) {
   // After a change both lists reload: the admin sees their own action on the audit trail at once.
   const changed = () => {
     showUsers();
-    if (ctx.can('audit:read')) showAudit(audit);
+    if (ctx.can('audit:read')) showAudit(audit, ctx);
   };
   const showUsers = () => load(users, async (el) => {
-    const { items } = await api.get('/api/users');
+    const [{ items }, inv] = await Promise.all([api.get('/api/users'), ctx.inventory().catch(() => undefined)]);
     clear(editor);
     clear(el, h('div', { class: 'scroll short' }, table([
       { title: t('username'), cell: (u) => u.username },
       { title: t('displayName'), cell: (u) => u.displayName },
       { title: t('role'), cell: (u) => label(u.role) },
-      { title: t('departments'), cell: (u) => u.departments.join('，') || t('allDepartments') },
+      { title: t('departments'), cell: (u) => u.departments.map((id) => ctx.name('department', id, inv)).join(t('listSep')) || t('allDepartments') },
       { title: t('disabled'), cell: (u) => (u.disabled ? t('yes') : t('no')) },
       { title: t('lockedUntil'), cell: (u) => (u.lockedUntil ? formatTime(u.lockedUntil) : '—') },
       { title: t('actions'), cell: (u) => h('button', {
@@ -30,7 +31,7 @@ export function render(main, ctx) {
     ], items)), editor, createForm(changed));
   });
   showUsers();
-  if (ctx.can('audit:read')) showAudit(audit);
+  if (ctx.can('audit:read')) showAudit(audit, ctx);
 }
 
 /** Role, departments, disable, password reset, unlock and delete for one user; the server refuses changes to oneself. */
@@ -64,7 +65,7 @@ function editForm(user, self, done) {
     event.preventDefault();
     save();
   } },
-  h('h2', {}, `${t('edit')}：${user.username}`), field(t('role'), role), field(t('departmentsComma'), departments),
+  h('h2', {}, `${t('edit')}${t('colon')}${user.username}`), field(t('role'), role), field(t('departmentsComma'), departments),
   field(t('disabled'), disabled), field(t('newPassword'), password),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', class: 'primary' }, t('save')),
@@ -100,28 +101,9 @@ function createForm(done) {
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('createUser'))), status);
 }
 
-function showAudit(section) {
-  const verified = h('span', { role: 'status' });
+/** The latest entries next to the user list, so an admin sees their own change at once; the full trail has its own page. */
+function showAudit(section, ctx) {
   const list = h('div', {});
-  clear(section, h('h2', { id: 'audit-h' }, t('auditTrail')),
-    h('p', {}, h('button', { type: 'button', onclick: async () => {
-      try {
-        const result = await api.get('/api/audit/verify');
-        clear(verified, badge(result.ok ? 'pass' : 'fail'), ' ', JSON.stringify(result));
-      } catch (error) {
-        verified.textContent = localMessage(error.message);
-      }
-    } }, t('verifyChain')), ' ', verified),
-    list);
-  const show = (cursors, after) => load(list, async (el) => {
-    const page = await api.get('/api/audit', { size: 25, ...(after ? { after } : {}) });
-    clear(el, page.items.length ? h('div', { class: 'scroll' }, table([
-      { title: t('time'), cell: (r) => formatTime(r.at) },
-      { title: t('actor'), cell: (r) => r.actor },
-      { title: t('action'), cell: (r) => r.action },
-      { title: t('target'), cell: (r) => r.target ?? '—' },
-      { title: t('address'), cell: (r) => r.ip ?? r.address ?? '—' },
-    ], page.items)) : empty(), pager(page, cursors, show));
-  });
-  show([], undefined);
+  clear(section, h('h2', { id: 'audit-h' }, t('recentAudit')), h('p', {}, h('a', { href: '#/audit' }, t('fullAudit'))), list);
+  showAuditList(list, ctx);
 }
