@@ -10,6 +10,7 @@ import * as backups from './pages/backups.js';
 import * as inventory from './pages/inventory.js';
 import * as rules from './pages/rules.js';
 import * as users from './pages/users.js';
+import * as evidence from './pages/evidence.js';
 
 // Each page names the permission it needs; the server checks it again on every call.
 const PAGES = [
@@ -20,6 +21,7 @@ const PAGES = [
   ['inventory', inventory, 'inventory:read'],
   ['rules', rules, 'rules:read'],
   ['users', users, 'users:admin'],
+  ['evidence', evidence, 'evidence:export'],
 ];
 
 const main = document.getElementById('main');
