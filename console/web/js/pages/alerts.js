@@ -114,7 +114,9 @@ function bulkForm(selected, count) {
       const failed = results.filter((r) => !r.ok);
       status.className = failed.length ? 'form-status error' : 'form-status ok';
       status.textContent = [t('bulkDone', results.length - failed.length, failed.length), ...failed.map((r) => `${r.id}: ${localMessage(r.message)}`)].join(' · ');
-      if (!failed.length) setTimeout(() => navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? ''))), 600);
+      // Reloads the list, unless the user has moved on to another page meanwhile.
+      const list = location.hash;
+      if (!failed.length) setTimeout(() => { if (location.hash === list) navigate('alerts', undefined, Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? ''))); }, 600);
     } catch (error) {
       status.className = 'form-status error';
       status.textContent = localMessage(error.message);
