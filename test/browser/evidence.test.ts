@@ -196,6 +196,37 @@ describe('evidence page in Debian chromium', () => {
     await screenshot(page, 'evidence-05-damaged');
   });
 
+  it('shows a failed export with its reason, followed from the address', async () => {
+    const failed = await queue.enqueue({ selection: { ...PERIOD, system: 'no-such-system' }, requestedBy: 'reviewer-a', scope: { departments: [DEPT_A] } });
+    await expect(failed.waitUntilFinished(events, 30_000)).rejects.toThrow(/no-such-system/);
+    await page.goto(`${base}/#/evidence/${failed.id}`);
+    const section = page.locator('#evidence-job');
+    await expect.poll(() => section.getAttribute('data-state')).toBe('failed');
+    expect(await section.locator('.error').textContent()).toMatch(/^导出失败：.*no-such-system/);
+    expect(await page.locator('#evidence-download').count()).toBe(0);
+    await screenshot(page, 'evidence-06-failed');
+  });
+
+  it('offers an unscoped admin every department', async () => {
+    await seedUser(fixture.store, 'evidence-admin', 'admin');
+    const admin = await browser.newContext({ viewport: VIEWPORT, locale: 'zh-CN', timezoneId: 'UTC' });
+    try {
+      const adminPage = await admin.newPage();
+      await adminPage.goto(base);
+      await adminPage.getByLabel('用户名').fill('evidence-admin');
+      await adminPage.getByLabel('密码').fill(PASSWORD);
+      await adminPage.getByRole('button', { name: '登录' }).click();
+      await adminPage.getByRole('navigation').getByRole('link', { name: '等保证据' }).click();
+      const department = adminPage.locator('#evidence-department');
+      await department.waitFor({ state: 'attached' });
+      expect(await department.locator('option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).toEqual([DEPT_A, DEPT_B]);
+      expect(await adminPage.locator('#evidence-system option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).toEqual([GOOD, SILENT, PARTIAL]);
+      expect(await adminPage.getByRole('radio', { name: '全部部门' }).count()).toBe(1);
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('ran without a script error or a Content-Security-Policy violation', () => {
     expect(pageErrors.filter((text) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(text))).toEqual([]);
   });

@@ -4,6 +4,8 @@ import { t, label, formatTime, localMessage } from '../i18n.js';
 import { h, clear, load, field, errorBox } from '../ui.js';
 
 const POLL_MS = 700;
+/** Job states coloured as the other badges: finished well, failed, under way. */
+const STATE_KIND = { completed: 'pass', failed: 'fail', active: 'warn', waiting: 'informational', delayed: 'warn' };
 const DEFAULT_DAYS = 30;
 const DAY_MS = 86_400_000;
 /** "YYYY-MM-DD" of a moment in Asia/Shanghai, the zone every date on the console is read in. */
@@ -120,7 +122,7 @@ function follow(id, section, ctx) {
       h('div', { class: 'bar' },
         h('progress', { max: p.total || 100, value: p.done ?? 0, 'aria-label': t('progress') }),
         h('span', { class: 'percent' }, `${percent}%`),
-        h('span', { class: `badge badge-${state.state}` }, label(state.state)),
+        h('span', { class: `badge badge-${STATE_KIND[state.state] ?? 'informational'}` }, label(state.state)),
         h('span', { class: 'step' }, localMessage(p.step ?? ''))));
     section.dataset.state = state.state;
     if (state.state === 'failed') {
