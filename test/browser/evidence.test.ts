@@ -204,6 +204,8 @@ describe('evidence page in Debian chromium', () => {
     await expect.poll(() => section.getAttribute('data-state')).toBe('failed');
     expect(await section.locator('.error').textContent()).toMatch(/^导出失败：.*no-such-system/);
     expect(await page.locator('#evidence-download').count()).toBe(0);
+    // No bundle, nothing to verify or download.
+    expect((await context.request.get(`${base}/api/evidence/${failed.id}/verify`)).status()).toBe(404);
     await screenshot(page, 'evidence-06-failed');
   });
 
