@@ -112,6 +112,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
       evidence: {
         queue: { enqueue: (data) => evidenceReady().enqueue(data), get: (id) => evidenceReady().get(id) },
         dataDir: config.dataDir,
+        publicKey: instanceKey.publicKey,
       },
       // Saved to the file first (the one source of truth, read again at the next start), then applied.
       saveInventory: (next, actor) => saveInventory(config.inventory.path, next, actor),

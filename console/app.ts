@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ShouwangError, type Logger } from '../core/index.js';
@@ -6,6 +7,7 @@ import { alertsApi } from './api-alerts.js';
 import { backupApi, type BackupApiOptions } from './api-backup.js';
 import type { ApiOptions } from './api-context.js';
 import { dataApi } from './api-data.js';
+import { evidenceVerifyApi } from './api-evidence-verify.js';
 import { inventoryApi, type InventoryApiOptions } from './api-inventory.js';
 import { postureApi } from './api-posture.js';
 import { rulesApi, type RulesDeps } from './api-rules.js';
@@ -45,7 +47,7 @@ export interface AppDeps {
   /** Where the posture reads source silence; default the analyzers' per-source queries cached for 60 s. */
   coverage?: CoverageSource;
   /** Evidence export jobs and where their bundles land; without them the evidence routes are absent. */
-  evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string };
+  evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string; publicKey?: KeyObject };
 }
 
 export interface RouteEntry {
@@ -119,6 +121,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...api, ...(deps.saveInventory ? { saveInventory: deps.saveInventory } : {}), ...(deps.onInventory ? { onInventory: deps.onInventory } : {}),
   });
   if (deps.evidence) await app.register(evidenceApi, { ...api, evidence: deps.evidence.queue, dataDir: deps.evidence.dataDir });
+  if (deps.evidence) {
+    const { queue, dataDir, publicKey } = deps.evidence;
+    await app.register(evidenceVerifyApi, { ...api, evidence: queue, dataDir, ...(publicKey ? { publicKey } : {}) });
+  }
   await app.register(staticPlugin);
   return app;
 }

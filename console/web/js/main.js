@@ -11,6 +11,7 @@ import * as inventory from './pages/inventory.js';
 import * as rules from './pages/rules.js';
 import * as users from './pages/users.js';
 import * as audit from './pages/audit.js';
+import * as evidence from './pages/evidence.js';
 
 // Each page names the permission it needs; the server checks it again on every call.
 const PAGES = [
@@ -22,6 +23,7 @@ const PAGES = [
   ['rules', rules, 'rules:read'],
   ['audit', audit, 'audit:read'],
   ['users', users, 'users:admin'],
+  ['evidence', evidence, 'evidence:export'],
 ];
 
 const main = document.getElementById('main');
