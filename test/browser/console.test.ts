@@ -93,7 +93,7 @@ describe('console in Debian chromium', () => {
     bruteAlert = {
       ...seedAlert(ids.his, ids.health, 'high', 4, 'SSH 暴力破解 / SSH brute force', [`${ids.his}-ev2`, `${ids.his}-ev3`]),
       id: alertId(SSH_BRUTE_RULE, ids.his, SEEN_AT), rule: { id: SSH_BRUTE_RULE, title: 'SSH 暴力破解 / SSH brute force', level: 'high' },
-      mlps: ['8.1.4.1 a)', '8.1.3.3 a)'],
+      mlps: ['9.1.4.1 a)', '9.1.3.3 a)'],
     };
     bulkAlerts = [
       { ...seedAlert(ids.db, ids.drill, 'medium', 3, '数据库授予全部权限 / grant all', []), id: alertId('bulk-1', tag, SEEN_AT) },
@@ -295,7 +295,7 @@ describe('console in Debian chromium', () => {
     expect(await host.textContent()).toBe(`${ids.his}-host`);
     expect(await host.getAttribute('href')).toBe(`#/events?q=${encodeURIComponent(`host.name:"${ids.his}-host"`)}`);
     expect(await page.locator('#entities a[data-field="user.name"]').textContent()).toBe('root');
-    expect(await page.locator('#requirements').textContent()).toMatch(/8\.1\.4\.1 a\).*测评单元 L3-/);
+    expect(await page.locator('#requirements').textContent()).toMatch(/9\.1\.4\.1 a\).*测评单元 L4-/);
     expect(await page.locator('#response').textContent()).toContain('封禁来源地址');
     // Related: the critical alert on the same host within the hour.
     await page.locator('#related').getByRole('link', { name: '数据库批量导出 / bulk database export' }).waitFor();
@@ -317,6 +317,8 @@ describe('console in Debian chromium', () => {
     // Closed: only reopening is offered now.
     expect(await page.locator('#triage-status option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value))).toEqual(['', 'in_progress']);
     await screenshot(page, '05b-alert-detail-closed');
+    await page.locator('#related').scrollIntoViewIfNeeded();
+    await screenshot(page, '05c-alert-detail-lower');
   });
 
   it('bulk-acknowledges two alerts selected in the list', async () => {
@@ -356,6 +358,15 @@ describe('console in Debian chromium', () => {
     await page.locator('table tbody tr').first().waitFor();
     expect(await page.locator('table').textContent()).toContain('Tax Bureau');
     await screenshot(page, '07-alerts-english');
+    await page.goto(`${base}/#/alerts/${bruteAlert.id}`);
+    await page.locator('#timeline').getByText('Status: New → Acknowledged').waitFor();
+    expect(await page.locator('#timeline').textContent()).toContain('Assigned to officer-zhao');
+    expect(await page.locator('#response').textContent()).toContain('Block the source address');
+    expect(await page.locator('#why h2').textContent()).toBe('Why it matched');
+    await screenshot(page, '07b-alert-detail-english');
+    await page.goto(`${base}/#/alerts?group=rule`);
+    await page.locator('#alert-results table tbody tr').first().waitFor();
+    await screenshot(page, '07c-alerts-grouped-english');
     await page.getByRole('button', { name: '中文' }).click();
     await page.getByRole('navigation').getByRole('link', { name: '告警' }).waitFor();
   });

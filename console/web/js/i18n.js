@@ -117,6 +117,7 @@ const TABLE = {
   noResponse: ['该规则未给出处置建议', 'The rule gives no response'],
   whyMatched: ['命中原因', 'Why it matched'],
   falsePositives: ['可能的误报', 'Possible false positives'],
+  falsePositivesList: ['可能的误报：{0}', 'Possible false positives: {0}'],
   fieldName: ['字段', 'Field'],
   ruleExpects: ['规则条件', 'Rule looks for'],
   eventValue: ['事件中的值', 'Value in the events'],

@@ -129,13 +129,17 @@ function groupTable(groups, by, params, inv, ctx) {
   const filters = Object.fromEntries(FILTERS.filter((name) => params.get(name)).map((name) => [name, params.get(name)]));
   const name = (g) => (by === 'rule' ? (g.title ?? g.key) : ctx.name('system', g.key, inv));
   const columns = [
-    { title: by === 'rule' ? t('rule') : t('system'), cell: (g) => h('a', { href: href('alerts', undefined, { ...filters, [by]: g.key }) }, name(g)) },
+    {
+      title: by === 'rule' ? t('rule') : t('system'),
+      cell: (g) => [h('a', { href: href('alerts', undefined, { ...filters, [by]: g.key }) }, name(g)),
+        by === 'rule' ? h('span', { class: 'hint key' }, g.key) : null],
+    },
     ...(by === 'system' ? [{ title: t('department'), cell: (g) => ctx.name('department', inv.systemById.get(g.key)?.department, inv) }] : []),
     { title: t('alertCount'), cell: (g) => String(g.count) },
     { title: t('maxPriority'), cell: (g) => h('span', { class: `prio ${priorityClass(g.maxPriority)}` }, String(g.maxPriority)) },
     { title: t('lastSeen'), cell: (g) => formatTime(g.lastSeen) },
   ];
-  return h('div', { class: 'scroll' }, table(columns, groups, t(by === 'rule' ? 'groupByRule' : 'groupBySystem')));
+  return h('div', { class: 'scroll' }, table(columns, groups));
 }
 
 const priorityClass = (p) => (p >= 16 ? 'prio-high' : p >= 9 ? 'prio-medium' : 'prio-low');
@@ -294,7 +298,7 @@ function whyMatched(alert, explanation) {
   return h('section', { 'aria-labelledby': 'why-h', class: 'panel', id: 'why' },
     h('h2', { id: 'why-h' }, t('whyMatched')),
     rule?.description ? h('p', { class: 'description' }, rule.description) : null,
-    rule?.falsepositives?.length ? h('p', { class: 'hint' }, `${t('falsePositives')}：${rule.falsepositives.join('；')}`) : null,
+    rule?.falsepositives?.length ? h('p', { class: 'hint' }, t('falsePositivesList', rule.falsepositives.join('; '))) : null,
     rows.length ? table([
       { title: t('fieldName'), cell: (m) => h('code', {}, m.field) },
       { title: t('ruleExpects'), cell: (m) => (m.expected.length ? h('code', { class: 'expects' }, m.expected.join(' | ')) : h('span', { class: 'muted' }, t('groupedBy'))) },
