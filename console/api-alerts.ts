@@ -71,7 +71,9 @@ let catalog: MlpsCatalog | undefined;
 const mlpsCatalog = () => (catalog ??= loadMlpsCatalog());
 /** The shipped rules (rules/shouwang, next to the MLPS catalog), read once, for "why it matched" and the response. */
 let shippedRules: Promise<RuleBook> | undefined;
-const shippedRuleBook = () => (shippedRules ??= RuleBook.load(join(dirname(dirname(defaultMlpsCatalogPath())), 'shouwang')));
+// Without readable rules the detail still answers, only without the explanation's rule part.
+const shippedRuleBook = () =>
+  (shippedRules ??= RuleBook.load(join(dirname(dirname(defaultMlpsCatalogPath())), 'shouwang')).catch(() => new RuleBook([])));
 
 const getText = (event: ShouwangEvent, field: string) => {
   const value = getField(event, field);
