@@ -21,12 +21,11 @@ function alertWhere(query: AlertQuery): Where {
   where.in('system', query.system).in('rule_id', query.ruleId).scope('department', query.scope);
   if (query.assignee !== undefined) where.add('assignee = ?', query.assignee);
   if (query.mlps !== undefined) where.add('EXISTS (SELECT 1 FROM json_each(mlps) WHERE value = ?)', query.mlps);
-  where.in("json_extract(doc, '$.mlpsLevel')", query.mlpsLevel);
+  where.in('mlps_level', query.mlpsLevel);
   if (query.eventIds !== undefined) {
     if (query.eventIds.length === 0) where.add('0');
     else {
-      where.add(`EXISTS (SELECT 1 FROM json_each(doc, '$.sampleEventIds') WHERE value IN (${query.eventIds.map(() => '?').join(', ')}))`,
-        ...query.eventIds);
+      where.add(`id IN (SELECT alert_id FROM alert_samples WHERE event_id IN (${query.eventIds.map(() => '?').join(', ')}))`, ...query.eventIds);
     }
   }
   return where;
@@ -37,23 +36,26 @@ const rank = (column: string, values: readonly string[]) =>
 
 /** The sorted column as SQL; a missing system or department sorts as "", a missing level as 0, as in Elasticsearch. */
 const SORT_SQL: Record<Exclude<AlertSortField, 'lastSeen'>, string> = {
-  priority: 'coalesce(priority, 0)', firstSeen: 'first_seen', level: rank('level', LEVEL_RANKS), status: rank('status', STATUS_RANKS),
-  count: "coalesce(json_extract(doc, '$.count'), 0)", system: "coalesce(system, '')", department: "coalesce(department, '')",
-  mlpsLevel: "coalesce(json_extract(doc, '$.mlpsLevel'), 0)",
+  priority: 'priority', firstSeen: 'first_seen', level: rank('level', LEVEL_RANKS), status: rank('status', STATUS_RANKS),
+  count: 'coalesce(count, 0)', system: "coalesce(system, '')", department: "coalesce(department, '')",
+  mlpsLevel: 'coalesce(mlps_level, 0)',
 };
 
 export class EmbeddedAlertStore implements AlertStore {
   readonly #db: Database;
   readonly #select: Statement;
   readonly #save: Statement;
+  readonly #sample: Statement;
   readonly #upsertBatch: (alerts: readonly Alert[]) => { created: number; updated: number };
 
   constructor(db: Database) {
     this.#db = db;
     this.#select = db.prepare('SELECT doc FROM alerts WHERE id = ?');
     this.#save = db.prepare(`INSERT OR REPLACE INTO alerts
-      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, doc)
-      VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @doc)`);
+      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, doc)
+      VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @count, @mlpsLevel,
+        @title, @doc)`);
+    this.#sample = db.prepare('INSERT OR IGNORE INTO alert_samples (event_id, alert_id) VALUES (?, ?)');
     this.#upsertBatch = db.transaction((alerts: readonly Alert[]) => {
       let created = 0;
       let updated = 0;
@@ -77,8 +79,10 @@ export class EmbeddedAlertStore implements AlertStore {
       id: alert.id, ruleId: alert.rule.id, level: alert.rule.level, status: alert.status,
       department: alert.department ?? null, system: alert.system ?? null, assignee: alert.assignee ?? null,
       mlps: JSON.stringify(alert.mlps), firstSeen: Date.parse(alert.firstSeen), lastSeen: Date.parse(alert.lastSeen),
-      priority: alert.priority, doc: JSON.stringify(alert),
+      priority: alert.priority ?? 0, count: alert.count, mlpsLevel: alert.mlpsLevel ?? null, title: alert.rule.title, doc: JSON.stringify(alert),
     });
+    // Samples only grow (mergeAlert keeps the stored ones), so adding is enough.
+    for (const eventId of alert.sampleEventIds) this.#sample.run(eventId, alert.id);
   }
 
   async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
@@ -138,8 +142,8 @@ export class EmbeddedAlertStore implements AlertStore {
     const column = by === 'ruleId' ? 'rule_id' : 'system';
     const where = alertWhere(query).add(`${column} IS NOT NULL`);
     const rows = this.#db
-      .prepare(`SELECT ${column} AS key, count(*) AS count, max(coalesce(priority, 0)) AS maxPriority, max(last_seen) AS lastSeen,
-          ${by === 'ruleId' ? "json_extract(doc, '$.rule.title')" : 'NULL'} AS title
+      .prepare(`SELECT ${column} AS key, count(*) AS count, max(priority) AS maxPriority, max(last_seen) AS lastSeen,
+          ${by === 'ruleId' ? 'max(title)' : 'NULL'} AS title
         FROM alerts ${where.sql} GROUP BY key ORDER BY maxPriority DESC, count DESC, key LIMIT ?`)
       .all(...where.params, limit) as { key: string; count: number; maxPriority: number; lastSeen: number; title: string | null }[];
     return rows.map(({ title, lastSeen, ...row }) => ({ ...row, lastSeen: new Date(lastSeen).toISOString(), ...(title ? { title } : {}) }));
