@@ -278,6 +278,18 @@ describe('console in Debian chromium', () => {
     await groups.first().getByRole('link').click();
     await expect.poll(() => new URL(page.url()).hash).toBe(`#/alerts?system=${ids.his}`);
     await expect.poll(() => rows.count()).toBe(2);
+
+    // Filter by rule (chosen by title) and by the system's MLPS level.
+    await page.goto(`${base}/#/alerts`);
+    const filters = page.getByRole('form', { name: '筛选' });
+    await filters.locator('select[name="rule"]').selectOption({ label: '数据库批量导出 / bulk database export' });
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(priorities).toEqual([20]);
+    await page.goto(`${base}/#/alerts`);
+    await filters.getByRole('checkbox', { name: '3 级' }).check();
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?mlpsLevel=3');
+    await expect.poll(priorities).toEqual([12, 9, 6]);
   });
 
   it('triages a priority-16 alert to closed through its detail page: why it matched, entities, clauses, response, timeline', async () => {

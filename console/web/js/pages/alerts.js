@@ -30,7 +30,7 @@ export function render(main, ctx, route) {
 const paramsObject = (params) => Object.fromEntries([...params.entries()]);
 
 /** The filter form writes its values into the hash, so a filtered list can be linked and reloaded. */
-function filterForm(inv, params, ctx) {
+function filterForm(inv, rules, params, ctx) {
   const opt = (values, labeller = label) => [['', t('any')], ...values.map((v) => [v, labeller(v)])];
   const controls = {
     level: checkGroup('level', LEVELS, params.get('level'), label),
@@ -38,7 +38,7 @@ function filterForm(inv, params, ctx) {
     mlpsLevel: checkGroup('mlpsLevel', MLPS_LEVELS, params.get('mlpsLevel'), (v) => t('mlpsLevelN', v)),
     department: select('department', opt(inv.departments.map((d) => d.id), (id) => ctx.name('department', id, inv)), params.get('department') ?? ''),
     system: select('system', opt(inv.systems.map((s) => s.id), (id) => ctx.name('system', id, inv)), params.get('system') ?? ''),
-    rule: h('input', { name: 'rule', value: params.get('rule') ?? '', size: 14 }),
+    rule: ruleSelect(rules, params.get('rule') ?? ''),
     mlps: h('input', { name: 'mlps', value: params.get('mlps') ?? '', size: 10, placeholder: '8.1.4.3' }),
     from: h('input', { name: 'from', type: 'datetime-local', value: params.get('from') ?? '' }),
     to: h('input', { name: 'to', type: 'datetime-local', value: params.get('to') ?? '' }),
@@ -52,6 +52,13 @@ function filterForm(inv, params, ctx) {
   h('div', { class: 'actions' },
     h('button', { type: 'submit', class: 'primary' }, t('apply')),
     h('a', { href: '#/alerts', class: 'button' }, t('reset'))));
+}
+
+/** The rules that have alerts (in the caller's scope), by title; a rule from a link is kept even when it has none. */
+function ruleSelect(rules, current) {
+  const options = rules.map((g) => [g.key, g.title ?? g.key]).sort((a, b) => a[1].localeCompare(b[1], 'zh-CN'));
+  if (current && !options.some(([key]) => key === current)) options.unshift([current, current]);
+  return select('rule', [['', t('any')], ...options], current, { class: 'rule-select' });
 }
 
 /** Checkboxes for a filter that takes several values; its value is the checked ones joined by commas, as the API reads them. */
@@ -96,7 +103,10 @@ function renderList(main, ctx, params) {
   const selected = new Set();
   const group = params.get('group');
   clear(main, h('h1', {}, t('alerts')), h('div', { id: 'alert-filters' }), viewBar(params), results);
-  load(main.querySelector('#alert-filters'), async (el) => clear(el, filterForm(await ctx.inventory(), params, ctx)));
+  load(main.querySelector('#alert-filters'), async (el) => {
+    const [inv, { groups: rules }] = await Promise.all([ctx.inventory(), api.get('/api/alerts/groups', { by: 'rule' })]);
+    clear(el, filterForm(inv, rules, params, ctx));
+  });
   const query = listQuery(params);
   if (group === 'rule' || group === 'system') {
     load(results, async (el) => {
