@@ -195,8 +195,8 @@ function alertTable(alerts, inv, ctx, params, sort, selected, changed) {
     { title: s('status', t('status')), cell: (a) => badge(a.status) },
     { title: t('assignee'), cell: (a) => a.assignee ?? '—' },
     { title: s('count', t('count')), cell: (a) => String(a.count) },
-    { title: s('firstSeen', t('firstSeen')), cell: (a) => formatTime(a.firstSeen) },
-    { title: s('lastSeen', t('lastSeen')), cell: (a) => formatTime(a.lastSeen) },
+    { title: s('firstSeen', t('firstSeen')), cell: (a) => h('span', { class: 'nowrap' }, formatTime(a.firstSeen)) },
+    { title: s('lastSeen', t('lastSeen')), cell: (a) => h('span', { class: 'nowrap' }, formatTime(a.lastSeen)) },
   ];
   const canTriage = ctx.can('alerts:triage');
   const shown = canTriage ? columns : columns.slice(1);
