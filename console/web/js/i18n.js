@@ -137,6 +137,8 @@ const TABLE = {
   relatedHint: ['前后 1 小时内，同主机、同用户或同源地址的告警', 'Alerts within ±1 h on the same host, user or source address'],
   sharedEntity: ['共同实体', 'Shared entity'],
   noRelated: ['没有相关告警', 'No related alerts'],
+  alertDetailTitle: ['告警详情：{0}', 'Alert: {0}'],
+  listSeparator: ['，', ', '],
   tlNew: ['新建', 'New'],
   tlAcknowledged: ['确认', 'Acknowledged'],
   tlInProgress: ['处置中', 'In progress'],

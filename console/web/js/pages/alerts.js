@@ -272,7 +272,7 @@ function renderDetail(main, ctx, id) {
     const response = bilingual(explanation.response);
     clear(el,
       h('p', {}, h('a', { href: '#/alerts' }, t('backTo', t('alerts')))),
-      h('h1', {}, `${t('alertDetail')}：${alert.rule.title}`),
+      h('h1', {}, t('alertDetailTitle', alert.rule.title)),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       h('div', { class: 'row' },
         h('div', {},
@@ -345,7 +345,7 @@ async function showRelated(el, alert, inv, ctx) {
       { title: t('level'), cell: (a) => badge(a.rule.level) },
       { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, a.rule.title) },
       { title: t('system'), cell: (a) => ctx.name('system', a.system, inv) },
-      { title: t('sharedEntity'), cell: (a) => a.via.map((v, i) => [i ? '，' : null, h('code', {}, `${v.field}:${v.value}`)]) },
+      { title: t('sharedEntity'), cell: (a) => a.via.map((v, i) => [i ? t('listSeparator') : null, h('code', {}, `${v.field}:${v.value}`)]) },
       { title: t('status'), cell: (a) => badge(a.status) },
       { title: t('lastSeen'), cell: (a) => formatTime(a.lastSeen) },
     ], items)) : empty(t('noRelated')));
