@@ -49,6 +49,7 @@ function filtersOf(query: z.output<z.ZodObject<typeof AlertFilters>>, scope: Sco
 const RELATED_WINDOW_MS = 3_600_000;
 const RELATED_FIELDS = ['host.name', 'user.name', 'source.ip'] as const;
 const RELATED_EVENTS_PER_ENTITY = 200;
+const RELATED_VALUES_PER_FIELD = 5;
 const SAMPLES_READ = 10;
 
 /** The alert's sample events the caller may see; one that is gone or out of scope is left out. */
@@ -119,7 +120,8 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
       const via = new Map<string, { field: string; value: string }[]>();
       for (const field of RELATED_FIELDS) {
         const values = new Set(samples.map((e) => getText(e, field)).filter((v): v is string => v !== undefined));
-        for (const value of values) {
+        // A bounded number of look-ups however many samples differ: at most a few values per field.
+        for (const value of [...values].slice(0, RELATED_VALUES_PER_FIELD)) {
           const page = await store.events.search({ filters: { [field]: value }, from, to, scope }, { size: RELATED_EVENTS_PER_ENTITY });
           for (const event of page.items) via.set(event.id, [...(via.get(event.id) ?? []), { field, value }]);
         }
