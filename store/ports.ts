@@ -114,8 +114,31 @@ export interface AlertQuery extends TimeRange {
   system?: readonly string[];
   ruleId?: readonly string[];
   mlps?: string;
+  /** The system's MLPS protection level (1–4). */
+  mlpsLevel?: readonly number[];
   assignee?: string;
+  /** Alerts that sampled any of these events (related alerts). */
+  eventIds?: readonly string[];
   scope?: Scope;
+}
+
+/** Columns an alert list sorts by; ties fall to last seen, then id, in the same direction. */
+export const ALERT_SORT_FIELDS = ['priority', 'lastSeen', 'firstSeen', 'level', 'count', 'status', 'system', 'department', 'mlpsLevel'] as const;
+export type AlertSortField = (typeof ALERT_SORT_FIELDS)[number];
+
+export interface AlertPageRequest extends PageRequest {
+  /** Default last seen. Level and status sort by severity and workflow order, not by name; a missing system sorts as "". */
+  sort?: AlertSortField;
+}
+
+/** Alerts of one rule or one system, for a grouped list. */
+export interface AlertGroup {
+  key: string;
+  count: number;
+  maxPriority: number;
+  lastSeen: string;
+  /** The rule's title when grouped by rule. */
+  title?: string;
 }
 
 export const ALERT_GROUP_FIELDS = ['status', 'level', 'department', 'system', 'ruleId', 'assignee'] as const;
@@ -139,9 +162,11 @@ export interface AlertStore {
   get(id: string, scope?: Scope): Promise<Alert | undefined>;
   /** Triage: status, assignee, comment; each change lands on the timeline. */
   update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert>;
-  /** Sorted by last seen; the time range applies to last seen. */
-  search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>>;
+  /** Sorted by `page.sort` (default last seen) with stable keyset paging; the time range applies to last seen. */
+  search(query: AlertQuery, page?: AlertPageRequest): Promise<Page<Alert>>;
   countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]>;
+  /** Alerts grouped by rule or system in one grouped query: worst priority first, then count, then key; at most `limit` groups. */
+  groups(query: AlertQuery, by: 'ruleId' | 'system', limit?: number): Promise<AlertGroup[]>;
   /** Alerts with a system grouped by (system, rule), in one grouped query; sorted by system, then rule. */
   problems(query: AlertQuery): Promise<AlertProblem[]>;
 }

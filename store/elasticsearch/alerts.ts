@@ -1,9 +1,14 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import type { AlertGroupField, AlertProblem, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
+import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
+import { pageSize } from '../paging.js';
+import {
+  TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
+  type AlertStore, type Bucket, type Page, type Scope,
+} from '../ports.js';
 import type { IndexNames } from './indices.js';
-import { bool, rangeClause, scopeClause, searchPage, termsClause, type Clause } from './query.js';
+import { bool, rangeClause, scopeClause, termsClause, type Clause } from './query.js';
 import { call, translateError } from './translate.js';
 
 const GROUP_FIELDS: Record<AlertGroupField, string> = {
@@ -22,9 +27,45 @@ function alertQuery(query: AlertQuery): Clause {
     ...termsClause('rule.id', query.ruleId),
     ...(query.assignee !== undefined ? [{ term: { assignee: query.assignee } }] : []),
     ...(query.mlps !== undefined ? [{ term: { mlps: query.mlps } }] : []),
+    ...termsClause('mlpsLevel', query.mlpsLevel),
+    ...termsClause('sampleEventIds', query.eventIds),
     ...scopeClause('department', query.scope),
   ]);
 }
+
+type Order = 'asc' | 'desc';
+/**
+ * Level and status sort by rank without scripts (the cluster may run without Painless): a function_score
+ * query scores each document rank + 2 (unknown or missing 1, as SQLite's -1) and the sort is on _score.
+ */
+const RANKED: Partial<Record<AlertSortField, { field: string; values: readonly string[] }>> = {
+  level: { field: 'rule.level', values: LEVEL_RANKS }, status: { field: 'status', values: STATUS_RANKS },
+};
+const RANK_OFFSET = 2;
+
+function rankedQuery(query: Clause, field: string, values: readonly string[]): Clause {
+  return {
+    function_score: {
+      query, score_mode: 'sum', boost_mode: 'replace',
+      functions: [
+        ...values.map((value, i) => ({ filter: { term: { [field]: value } }, weight: i + RANK_OFFSET })),
+        { filter: { bool: { must_not: [{ terms: { [field]: [...values] } }] } }, weight: RANK_OFFSET - 1 },
+      ],
+    },
+  };
+}
+
+/** The sorted field as Elasticsearch sorts it; missing values sort as the embedded store's coalesce() does. */
+const SORTS: Record<Exclude<AlertSortField, 'lastSeen'>, (order: Order) => estypes.SortCombinations> = {
+  priority: (order) => ({ priority: { order, missing: 0 } }),
+  firstSeen: (order) => ({ firstSeen: { order, format: 'epoch_millis' } }),
+  level: (order) => ({ _score: { order } }),
+  status: (order) => ({ _score: { order } }),
+  count: (order) => ({ count: { order, missing: 0 } }),
+  system: (order) => ({ system: { order, missing: '' } }),
+  department: (order) => ({ department: { order, missing: '' } }),
+  mlpsLevel: (order) => ({ mlpsLevel: { order, missing: 0 } }),
+};
 
 const inScope = (alert: Alert, scope: Scope | undefined) =>
   !scope?.departments || (alert.department !== undefined && scope.departments.includes(alert.department));
@@ -102,9 +143,62 @@ export class ElasticsearchAlertStore implements AlertStore {
     throw StoreErrors.unavailable(`alert ${id} kept changing under concurrent updates`);
   }
 
-  async search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>> {
-    return searchPage(this.#client, {
-      index: this.#index, query: alertQuery(query), timeField: 'lastSeen', tiebreak: 'id', page, decode: (source) => source as Alert,
+  async search(query: AlertQuery, page?: AlertPageRequest): Promise<Page<Alert>> {
+    const sort = alertSortField(page?.sort);
+    const size = pageSize(page);
+    const order = page?.order ?? 'desc';
+    // Keyset paging on (sorted field, last seen, id) with search_after; the cursor format matches the embedded store.
+    const ranked = RANKED[sort];
+    const after = page?.after ? decodeAlertCursor(page.after, sort) : undefined;
+    if (after && ranked) after[0] = Number(after[0]) + RANK_OFFSET;
+    const response = await call(() => this.#client.search<Alert>({
+      index: this.#index, size: size + 1, track_total_hits: TOTAL_COUNT_LIMIT,
+      query: ranked ? rankedQuery(alertQuery(query), ranked.field, ranked.values) : alertQuery(query),
+      sort: [
+        ...(sort === 'lastSeen' ? [] : [SORTS[sort](order)]),
+        { lastSeen: { order, format: 'epoch_millis' } } as estypes.SortCombinations, { id: order },
+      ],
+      ...(after ? { search_after: after } : {}),
+    }));
+    const hits = response.hits.hits;
+    const items = hits.slice(0, size);
+    const last = items[items.length - 1];
+    const total = response.hits.total as estypes.SearchTotalHits;
+    // Dates come back as strings under the epoch_millis format; the cursor keeps numbers, as SQLite gives them.
+    const textPrimary = sort === 'system' || sort === 'department';
+    const key = last?.sort?.map((value, i, all) => (i === all.length - 1 || (i === 0 && textPrimary) ? String(value)
+      : i === 0 && ranked ? Number(value) - RANK_OFFSET : Number(value)));
+    return {
+      items: items.map((hit) => hit._source!),
+      total: Math.min(total.value, TOTAL_COUNT_LIMIT),
+      ...(total.relation === 'gte' ? { totalIsLowerBound: true as const } : {}),
+      ...(hits.length > size && key ? { next: encodeAlertCursor(key) } : {}),
+    };
+  }
+
+  async groups(query: AlertQuery, by: 'ruleId' | 'system', limit = 1000): Promise<AlertGroup[]> {
+    type Group = estypes.AggregationsStringTermsBucket & {
+      maxPriority: { value: number | null }; lastSeen: { value: number | null }; title?: estypes.AggregationsStringTermsAggregate;
+    };
+    const response = await call(() => this.#client.search({
+      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+      aggregations: {
+        groups: {
+          terms: { field: GROUP_FIELDS[by], size: limit, order: [{ maxPriority: 'desc' }, { _count: 'desc' }, { _key: 'asc' }] },
+          aggregations: {
+            maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
+            ...(by === 'ruleId' ? { title: { terms: { field: 'rule.title.raw', size: 1 } } } : {}),
+          },
+        },
+      },
+    }));
+    const buckets = (response.aggregations?.groups as estypes.AggregationsStringTermsAggregate).buckets as Group[];
+    return buckets.map((bucket) => {
+      const title = (bucket.title?.buckets as estypes.AggregationsStringTermsBucket[] | undefined)?.[0]?.key;
+      return {
+        key: String(bucket.key), count: bucket.doc_count, maxPriority: bucket.maxPriority.value ?? 0,
+        lastSeen: new Date(bucket.lastSeen.value ?? 0).toISOString(), ...(title !== undefined ? { title: String(title) } : {}),
+      };
     });
   }
 

@@ -1,9 +1,13 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import { toMillis } from '../paging.js';
-import type { AlertGroupField, AlertProblem, AlertQuery, AlertStore, Bucket, Page, PageRequest, Scope } from '../ports.js';
-import { keysetPage, Where } from './sql.js';
+import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
+import { pageSize, toMillis } from '../paging.js';
+import {
+  TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
+  type AlertStore, type Bucket, type Page, type Scope,
+} from '../ports.js';
+import { Where } from './sql.js';
 
 const GROUP_COLUMNS: Record<AlertGroupField, string> = {
   status: 'status', level: 'level', department: 'department', system: 'system', ruleId: 'rule_id', assignee: 'assignee',
@@ -17,21 +21,41 @@ function alertWhere(query: AlertQuery): Where {
   where.in('system', query.system).in('rule_id', query.ruleId).scope('department', query.scope);
   if (query.assignee !== undefined) where.add('assignee = ?', query.assignee);
   if (query.mlps !== undefined) where.add('EXISTS (SELECT 1 FROM json_each(mlps) WHERE value = ?)', query.mlps);
+  where.in('mlps_level', query.mlpsLevel);
+  if (query.eventIds !== undefined) {
+    if (query.eventIds.length === 0) where.add('0');
+    else {
+      where.add(`id IN (SELECT alert_id FROM alert_samples WHERE event_id IN (${query.eventIds.map(() => '?').join(', ')}))`, ...query.eventIds);
+    }
+  }
   return where;
 }
+
+const rank = (column: string, values: readonly string[]) =>
+  `CASE ${column} ${values.map((v, i) => `WHEN '${v}' THEN ${i}`).join(' ')} ELSE -1 END`;
+
+/** The sorted column as SQL; a missing system or department sorts as "", a missing level as 0, as in Elasticsearch. */
+const SORT_SQL: Record<Exclude<AlertSortField, 'lastSeen'>, string> = {
+  priority: 'priority', firstSeen: 'first_seen', level: rank('level', LEVEL_RANKS), status: rank('status', STATUS_RANKS),
+  count: 'coalesce(count, 0)', system: "coalesce(system, '')", department: "coalesce(department, '')",
+  mlpsLevel: 'coalesce(mlps_level, 0)',
+};
 
 export class EmbeddedAlertStore implements AlertStore {
   readonly #db: Database;
   readonly #select: Statement;
   readonly #save: Statement;
+  readonly #sample: Statement;
   readonly #upsertBatch: (alerts: readonly Alert[]) => { created: number; updated: number };
 
   constructor(db: Database) {
     this.#db = db;
     this.#select = db.prepare('SELECT doc FROM alerts WHERE id = ?');
     this.#save = db.prepare(`INSERT OR REPLACE INTO alerts
-      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, doc)
-      VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @doc)`);
+      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, doc)
+      VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @count, @mlpsLevel,
+        @title, @doc)`);
+    this.#sample = db.prepare('INSERT OR IGNORE INTO alert_samples (event_id, alert_id) VALUES (?, ?)');
     this.#upsertBatch = db.transaction((alerts: readonly Alert[]) => {
       let created = 0;
       let updated = 0;
@@ -55,8 +79,10 @@ export class EmbeddedAlertStore implements AlertStore {
       id: alert.id, ruleId: alert.rule.id, level: alert.rule.level, status: alert.status,
       department: alert.department ?? null, system: alert.system ?? null, assignee: alert.assignee ?? null,
       mlps: JSON.stringify(alert.mlps), firstSeen: Date.parse(alert.firstSeen), lastSeen: Date.parse(alert.lastSeen),
-      priority: alert.priority, doc: JSON.stringify(alert),
+      priority: alert.priority ?? 0, count: alert.count, mlpsLevel: alert.mlpsLevel ?? null, title: alert.rule.title, doc: JSON.stringify(alert),
     });
+    // Samples only grow (mergeAlert keeps the stored ones), so adding is enough.
+    for (const eventId of alert.sampleEventIds) this.#sample.run(eventId, alert.id);
   }
 
   async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
@@ -83,10 +109,44 @@ export class EmbeddedAlertStore implements AlertStore {
     }).immediate();
   }
 
-  async search(query: AlertQuery, page?: PageRequest): Promise<Page<Alert>> {
-    return keysetPage(this.#db, {
-      table: 'alerts', timeColumn: 'last_seen', where: alertWhere(query), page, decode: (doc) => JSON.parse(doc) as Alert,
-    });
+  async search(query: AlertQuery, page?: AlertPageRequest): Promise<Page<Alert>> {
+    const sort = alertSortField(page?.sort);
+    const size = pageSize(page);
+    const where = alertWhere(query);
+    // Counting every match of a broad query scans the table; stop where Elasticsearch stops too.
+    const counted = (this.#db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM alerts ${where.sql} LIMIT ?)`)
+      .get(...where.params, TOTAL_COUNT_LIMIT + 1) as { n: number }).n;
+    // Keyset paging on (sorted column, last seen, id), all in one direction: a row-value comparison.
+    const keys = [...(sort === 'lastSeen' ? [] : [SORT_SQL[sort]]), 'last_seen', 'id'];
+    const direction = (page?.order ?? 'desc') === 'desc' ? 'DESC' : 'ASC';
+    const paged = where.copy();
+    if (page?.after) {
+      const after = decodeAlertCursor(page.after, sort);
+      paged.add(`(${keys.join(', ')}) ${direction === 'DESC' ? '<' : '>'} (${keys.map(() => '?').join(', ')})`, ...after);
+    }
+    const rows = this.#db
+      .prepare(`SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, doc FROM alerts ${paged.sql}
+        ORDER BY ${keys.map((k) => `${k} ${direction}`).join(', ')} LIMIT ?`)
+      .all(...paged.params, size + 1) as Record<string, number | string>[];
+    const items = rows.slice(0, size);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((row) => JSON.parse(String(row.doc)) as Alert),
+      total: Math.min(counted, TOTAL_COUNT_LIMIT),
+      ...(counted > TOTAL_COUNT_LIMIT ? { totalIsLowerBound: true as const } : {}),
+      ...(rows.length > size && last ? { next: encodeAlertCursor(keys.map((_, i) => last[`k${i}`]!)) } : {}),
+    };
+  }
+
+  async groups(query: AlertQuery, by: 'ruleId' | 'system', limit = 1000): Promise<AlertGroup[]> {
+    const column = by === 'ruleId' ? 'rule_id' : 'system';
+    const where = alertWhere(query).add(`${column} IS NOT NULL`);
+    const rows = this.#db
+      .prepare(`SELECT ${column} AS key, count(*) AS count, max(priority) AS maxPriority, max(last_seen) AS lastSeen,
+          ${by === 'ruleId' ? 'max(title)' : 'NULL'} AS title
+        FROM alerts ${where.sql} GROUP BY key ORDER BY maxPriority DESC, count DESC, key LIMIT ?`)
+      .all(...where.params, limit) as { key: string; count: number; maxPriority: number; lastSeen: number; title: string | null }[];
+    return rows.map(({ title, lastSeen, ...row }) => ({ ...row, lastSeen: new Date(lastSeen).toISOString(), ...(title ? { title } : {}) }));
   }
 
   async countBy(query: AlertQuery, field: AlertGroupField): Promise<Bucket[]> {

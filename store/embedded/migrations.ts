@@ -138,6 +138,22 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       END;
     `,
   },
+  {
+    version: 5,
+    name: 'alert triage: sort columns, the default priority order, sampled events for related alerts',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN count INTEGER;
+      ALTER TABLE alerts ADD COLUMN mlps_level INTEGER;
+      ALTER TABLE alerts ADD COLUMN title TEXT;
+      UPDATE alerts SET count = json_extract(doc, '$.count'), mlps_level = json_extract(doc, '$.mlpsLevel'),
+        title = json_extract(doc, '$.rule.title'), priority = coalesce(priority, 0);
+      CREATE INDEX alerts_priority ON alerts (priority, last_seen, id);
+      -- which alert sampled which event: related alerts look alerts up by event id
+      CREATE TABLE alert_samples (event_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (event_id, alert_id)) WITHOUT ROWID;
+      CREATE INDEX alert_samples_alert ON alert_samples (alert_id);
+      INSERT OR IGNORE INTO alert_samples (event_id, alert_id) SELECT s.value, a.id FROM alerts a, json_each(a.doc, '$.sampleEventIds') s;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -23,6 +23,8 @@ const ids = {
 // 02:30 UTC is 10:30 in Asia/Shanghai; the browser runs in UTC, so a shown 10:30 proves the conversion.
 const SEEN_AT = '2026-11-20T02:30:00.000Z';
 const SEEN_IN_SHANGHAI = '2026/11/20 10:30:00';
+/** The shipped SSH brute-force correlation (rules/shouwang/linux/ssh_bruteforce.yml). */
+const SSH_BRUTE_RULE = '8a247f59-7a5f-52f6-b3ba-85a1cea5169e';
 
 function seedAlert(system: string, department: string, level: Alert['rule']['level'], mlpsLevel: number, title: string, eventIds: string[]): Alert {
   const ruleId = `rule-${level}-${tag}`;
@@ -45,6 +47,8 @@ describe('console in Debian chromium', () => {
   let page: Page;
   let base: string;
   let taxAlert: Alert;
+  let bruteAlert: Alert;
+  let bulkAlerts: Alert[];
   /** Script errors and CSP violations the pages caused; 4xx answers the tests provoke are expected. */
   const pageErrors: string[] = [];
 
@@ -79,12 +83,23 @@ describe('console in Debian chromium', () => {
 
     const events: ShouwangEvent[] = [ids.portal, ids.his].flatMap((system, s) => [1, 2, 3].map((n) => ({
       id: `${system}-ev${n}`, '@timestamp': SEEN_AT, message: `Failed password for root from 10.0.${s}.${n} port 22 ssh2`,
-      event: { outcome: 'failure', dataset: 'linux.auth' }, user: { name: 'root' }, host: { name: `${system}-host` },
+      event: { outcome: 'failure', dataset: 'linux.auth' }, user: { name: 'root' }, host: { name: `${system}-host` }, source: { ip: `10.0.${s}.${n}` },
       shouwang: { department: s === 0 ? ids.tax : ids.health, system, mlps_level: s === 0 ? 3 : 4 },
     })));
     await store.events.write(events);
     taxAlert = seedAlert(ids.portal, ids.tax, 'high', 3, 'SSH 暴力破解 / SSH brute force', [`${ids.portal}-ev1`, `${ids.portal}-ev2`]);
     await store.alerts.upsert([taxAlert, seedAlert(ids.his, ids.health, 'critical', 4, '数据库批量导出 / bulk database export', [`${ids.his}-ev1`])]);
+    // A priority-16 alert (high × level 4) of a shipped rule, so the detail can say why it matched; two more for bulk triage.
+    bruteAlert = {
+      ...seedAlert(ids.his, ids.health, 'high', 4, 'SSH 暴力破解 / SSH brute force', [`${ids.his}-ev2`, `${ids.his}-ev3`]),
+      id: alertId(SSH_BRUTE_RULE, ids.his, SEEN_AT), rule: { id: SSH_BRUTE_RULE, title: 'SSH 暴力破解 / SSH brute force', level: 'high' },
+      mlps: ['9.1.4.1 a)', '9.1.3.3 a)'],
+    };
+    bulkAlerts = [
+      { ...seedAlert(ids.db, ids.drill, 'medium', 3, '数据库授予全部权限 / grant all', []), id: alertId('bulk-1', tag, SEEN_AT) },
+      { ...seedAlert(ids.db, ids.drill, 'low', 3, '新建数据库账户 / database user created', []), id: alertId('bulk-2', tag, SEEN_AT) },
+    ];
+    await store.alerts.upsert([bruteAlert, ...bulkAlerts]);
 
     const now = new Date().toISOString();
     await store.users.create({
@@ -198,9 +213,9 @@ describe('console in Debian chromium', () => {
     await filters.getByRole('checkbox', { name: '高' }).check();
     await filters.getByRole('button', { name: '查询' }).click();
     await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?level=critical%2Chigh');
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(3);
 
-    await page.goto(`${base}/#/alerts?status=new`);
+    await page.goto(`${base}/#/alerts?status=new&system=${ids.portal}`);
     const row = page.locator('tr', { has: page.getByRole('link', { name: 'SSH 暴力破解 / SSH brute force' }) });
     await row.getByRole('checkbox').check();
     await page.locator('#bulk-action').selectOption('acknowledged');
@@ -225,6 +240,118 @@ describe('console in Debian chromium', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe(`事件详情：${SEEN_IN_SHANGHAI}`);
   });
 
+  it('lists the worst alerts first, sorts by a column and groups by rule and by system', async () => {
+    await page.goto(`${base}/#/alerts`);
+    const rows = page.locator('#alert-results table tbody tr');
+    const priorities = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.querySelector('.prio')?.textContent)));
+    await expect.poll(priorities).toEqual([20, 16, 12, 9, 6]);
+    expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('优先级');
+    await screenshot(page, '04a-alerts-sorted');
+    await page.locator('a.sort[data-sort="priority"]').click();
+    await expect.poll(priorities).toEqual([6, 9, 12, 16, 20]);
+    await page.locator('a.sort[data-sort="system"]').click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?sort=system&order=desc');
+    // Two a page: next and previous walk the cursor, in the sorted order.
+    await page.goto(`${base}/#/alerts?size=2`);
+    await expect.poll(priorities).toEqual([20, 16]);
+    const pager = page.locator('nav.pager');
+    await pager.getByRole('button', { name: '下一页' }).click();
+    await expect.poll(priorities).toEqual([12, 9]);
+    await pager.getByRole('button', { name: '下一页' }).click();
+    await expect.poll(priorities).toEqual([6]);
+    expect(await pager.getByRole('button', { name: '下一页' }).isDisabled()).toBe(true);
+    await pager.getByRole('button', { name: '上一页' }).click();
+    await expect.poll(priorities).toEqual([12, 9]);
+    await page.locator('#page-size').selectOption('50');
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?size=50');
+    await expect.poll(() => rows.count()).toBe(5);
+
+    await page.locator('button[data-group="rule"]').click();
+    const groups = page.locator('#alert-results table tbody tr');
+    await expect.poll(() => groups.count()).toBe(5);
+    expect(await groups.first().textContent()).toContain('数据库批量导出 / bulk database export');
+    await screenshot(page, '04b-alerts-grouped-rule');
+    await page.locator('button[data-group="system"]').click();
+    await expect.poll(() => groups.evaluateAll((trs) => trs.map((tr) => tr.firstElementChild?.textContent))).toEqual(['医院信息平台', '电子税务门户', '证照库']);
+    expect(await groups.first().textContent()).toContain('卫生健康委');
+    await screenshot(page, '04c-alerts-grouped-system');
+    await groups.first().getByRole('link').click();
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/alerts?system=${ids.his}`);
+    await expect.poll(() => rows.count()).toBe(2);
+
+    // Filter by rule (chosen by title) and by the system's MLPS level.
+    await page.goto(`${base}/#/alerts`);
+    const filters = page.getByRole('form', { name: '筛选' });
+    await filters.locator('select[name="rule"]').selectOption({ label: '数据库批量导出 / bulk database export' });
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(priorities).toEqual([20]);
+    await page.goto(`${base}/#/alerts`);
+    await filters.getByRole('checkbox', { name: '3 级' }).check();
+    await filters.getByRole('button', { name: '查询' }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/alerts?mlpsLevel=3');
+    await expect.poll(priorities).toEqual([12, 9, 6]);
+  });
+
+  it('triages a priority-16 alert to closed through its detail page: why it matched, entities, clauses, response, timeline', async () => {
+    await page.goto(`${base}/#/alerts`);
+    const row = page.locator('#alert-results tr', { has: page.locator('.prio', { hasText: /^16$/ }) });
+    await row.getByRole('link', { name: 'SSH 暴力破解 / SSH brute force' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('告警详情：SSH 暴力破解 / SSH brute force');
+
+    const why = page.locator('#why');
+    await why.getByText('SSH brute force: 10 or more failed SSH logins').waitFor();
+    // The correlation groups by source.ip; its base rule looks for event.outcome failure: the sample's values are shown.
+    expect(await why.locator('tr', { hasText: 'source.ip' }).textContent()).toContain('10.0.1.2');
+    expect(await why.locator('tr', { hasText: 'event.outcome' }).textContent()).toContain('failure');
+    const host = page.locator('#entities a[data-field="host.name"]');
+    expect(await host.textContent()).toBe(`${ids.his}-host`);
+    expect(await host.getAttribute('href')).toBe(`#/events?q=${encodeURIComponent(`host.name:"${ids.his}-host"`)}`);
+    expect(await page.locator('#entities a[data-field="user.name"]').textContent()).toBe('root');
+    expect(await page.locator('#requirements').textContent()).toMatch(/9\.1\.4\.1 a\).*测评单元 L4-/);
+    expect(await page.locator('#response').textContent()).toContain('封禁来源地址');
+    // Related: the critical alert on the same host within the hour.
+    await page.locator('#related').getByRole('link', { name: '数据库批量导出 / bulk database export' }).waitFor();
+    expect(await page.locator('#related').textContent()).toContain(`host.name:${ids.his}-host`);
+    await screenshot(page, '05a-alert-detail-new');
+
+    await page.locator('#triage-status').selectOption('acknowledged');
+    await page.locator('#triage-assignee').fill('officer-zhao');
+    await page.locator('#triage-submit').click();
+    const timeline = page.locator('#timeline');
+    await timeline.getByText('状态：新建 → 确认').waitFor();
+    await timeline.getByText('分配给 officer-zhao').waitFor();
+    await page.locator('#triage-status').selectOption('resolved');
+    await page.locator('#triage-comment').fill('已封禁源地址并重置口令 / blocked and reset');
+    await page.locator('#triage-submit').click();
+    await timeline.getByText('状态：确认 → 已解决').waitFor();
+    expect(await timeline.locator('li').first().textContent()).toContain('触发');
+    expect((await store.alerts.get(bruteAlert.id))).toMatchObject({ status: 'resolved', assignee: 'officer-zhao' });
+    // Closed: only reopening is offered now.
+    expect(await page.locator('#triage-status option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value))).toEqual(['', 'in_progress']);
+    await screenshot(page, '05b-alert-detail-closed');
+    await page.locator('#related').scrollIntoViewIfNeeded();
+    await screenshot(page, '05c-alert-detail-lower');
+  });
+
+  it('bulk-acknowledges two alerts selected in the list', async () => {
+    await page.goto(`${base}/#/alerts?system=${ids.db}`);
+    const rows = page.locator('#alert-results table tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const submit = page.locator('form.bulk').getByRole('button', { name: '提交' });
+    expect(await submit.isDisabled()).toBe(true);
+    await page.locator('#select-all').check();
+    await expect.poll(() => page.locator('form.bulk .count').textContent()).toBe('已选 2 条');
+    await page.locator('#bulk-action').selectOption('acknowledged');
+    await page.locator('#bulk-comment').fill('批量确认 / bulk acknowledged');
+    await screenshot(page, '04d-alerts-bulk-selected');
+    await submit.click();
+    await expect.poll(() => page.locator('form.bulk .form-status').textContent()).toBe('已处置 2 条，失败 0 条');
+    for (const alert of bulkAlerts) expect((await store.alerts.get(alert.id))?.status).toBe('acknowledged');
+    // The list reloads in place: the rows now say 已确认 and nothing is selected.
+    await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector('.badge-acknowledged')?.textContent))).toEqual(['已确认', '已确认']);
+    expect(await page.locator('form.bulk .count').textContent()).toBe('已选 0 条');
+  });
+
   it('searches events with a query and a field filter', async () => {
     await page.goto(`${base}/#/events?q=password&filter=host.name:${ids.his}-host`);
     const rows = page.locator('table tbody tr');
@@ -243,6 +370,20 @@ describe('console in Debian chromium', () => {
     await page.locator('table tbody tr').first().waitFor();
     expect(await page.locator('table').textContent()).toContain('Tax Bureau');
     await screenshot(page, '07-alerts-english');
+    await page.goto(`${base}/#/alerts/${bruteAlert.id}`);
+    await page.locator('#timeline').getByText('Status: New → Acknowledged').waitFor();
+    expect(await page.locator('#timeline').textContent()).toContain('Assigned to officer-zhao');
+    expect(await page.locator('#response').textContent()).toContain('Block the source address');
+    expect(await page.locator('#why h2').textContent()).toBe('Why it matched');
+    expect(await page.locator('h1').textContent()).toBe('Alert: SSH 暴力破解 / SSH brute force');
+    // Every string comes from the table: a missing key would show as its name (tlStatus, entity.host.name, …).
+    const shown = await page.locator('main').innerText();
+    expect(shown).not.toMatch(/\b(tl[A-Z]\w+|entity\.[a-z.]+|alertDetailTitle|listSeparator|falsePositivesList|mlpsLevelN|sortBy|groupBy\w*)\b/);
+    expect(shown).not.toMatch(/状态：|处置建议|命中原因|相关告警|等保要求|测评单元/);
+    await screenshot(page, '07b-alert-detail-english');
+    await page.goto(`${base}/#/alerts?group=rule`);
+    await page.locator('#alert-results table tbody tr').first().waitFor();
+    await screenshot(page, '07c-alerts-grouped-english');
     await page.getByRole('button', { name: '中文' }).click();
     await page.getByRole('navigation').getByRole('link', { name: '告警' }).waitFor();
   });
@@ -307,7 +448,7 @@ describe('console in Debian chromium', () => {
     await page.goto(`${base}/#/users`);
     await page.getByRole('cell', { name: '管理员', exact: true }).first().waitFor();
     await page.getByRole('cell', { name: 'inventory.replace' }).waitFor();
-    await page.getByRole('cell', { name: 'alert.bulk_update' }).waitFor();
+    await page.getByRole('cell', { name: 'alert.bulk_update' }).first().waitFor();
     const edit = page.locator('button[data-user="zhangsan"]');
     const form = page.getByRole('form', { name: '编辑 zhangsan' });
     await edit.click();

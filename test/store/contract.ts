@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
-import { TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
+import { ALERT_SORT_FIELDS, TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
@@ -413,6 +413,74 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         ]);
         expect((await store.alerts.problems({ scope: a.scope, status: ['resolved'] })).map((p) => [p.ruleId, p.maxPriority])).toEqual([['rule-3', 18]]);
         expect(await store.alerts.problems({ scope: a.scope, department: [b.department] })).toEqual([]);
+      });
+      it('sorts alerts by every column, ties by last seen then id, and pages each sort with a stable cursor', async () => {
+        const { department, scope } = tenant();
+        const levels = ['low', 'critical', 'medium', 'high', 'informational', 'high', 'critical'] as const;
+        const statuses = ['new', 'resolved', 'acknowledged', 'false_positive', 'in_progress', 'new', 'new'] as const;
+        // Ties on purpose (priority, count, level, system, last seen), and one alert without a system or MLPS level.
+        const alerts = levels.map((level, i) => alert(department, i + 1, {
+          rule: { id: `rule-${i + 1}`, title: `Rule ${i + 1}`, level }, status: statuses[i]!,
+          priority: [8, 16, 8, 12, 3, 12, 20][i]!, count: [5, 1, 5, 2, 9, 2, 7][i]!,
+          ...(i === 4 ? { system: undefined, mlpsLevel: undefined } : { system: `${department}-${'bab'[i % 3]}`, mlpsLevel: 2 + (i % 3) }),
+          firstSeen: at((10 - i) * HOUR), lastSeen: at((i % 4) * HOUR),
+        }));
+        await store.alerts.upsert(alerts);
+        await refresh(store);
+        const keyOf: Record<string, (a: Alert) => number | string> = {
+          priority: (a) => a.priority, lastSeen: () => 0, firstSeen: (a) => Date.parse(a.firstSeen),
+          level: (a) => ['informational', 'low', 'medium', 'high', 'critical'].indexOf(a.rule.level),
+          count: (a) => a.count, status: (a) => ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive'].indexOf(a.status),
+          system: (a) => a.system ?? '', department: (a) => a.department ?? '', mlpsLevel: (a) => a.mlpsLevel ?? 0,
+        };
+        const compare = (x: number | string, y: number | string) => (x < y ? -1 : x > y ? 1 : 0);
+        for (const sort of ALERT_SORT_FIELDS) {
+          for (const order of ['desc', 'asc'] as const) {
+            const expected = [...alerts].sort((a, b) => compare(keyOf[sort]!(a), keyOf[sort]!(b))
+              || compare(Date.parse(a.lastSeen), Date.parse(b.lastSeen)) || compare(a.id, b.id)).map((a) => a.rule.id);
+            if (order === 'desc') expected.reverse();
+            const seen: string[] = [];
+            let after: string | undefined;
+            do {
+              const page = await store.alerts.search({ scope }, { sort, order, size: 3, ...(after ? { after } : {}) });
+              expect(page.total).toBe(7);
+              seen.push(...page.items.map((a) => a.rule.id));
+              after = page.next;
+            } while (after && seen.length <= 7);
+            expect(seen, `${sort} ${order}`).toEqual(expected);
+          }
+        }
+        // A cursor belongs to its sort: reused under another it is a 400, not a wrong page.
+        const first = await store.alerts.search({ scope }, { sort: 'system', size: 2 });
+        await expect(store.alerts.search({ scope }, { sort: 'priority', size: 2, after: first.next! }))
+          .rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY', statusCode: 400 });
+        await expect(store.alerts.search({ scope }, { sort: 'title' as never })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+      });
+
+      it('filters alerts by MLPS level and by sampled event, and groups them by rule or system inside the scope', async () => {
+        const a = tenant();
+        const b = tenant();
+        await store.alerts.upsert([
+          alert(a.department, 1, { priority: 6, mlpsLevel: 2, system: `${a.department}-x` }),
+          alert(a.department, 2, { priority: 16, mlpsLevel: 4, system: `${a.department}-y` }),
+          alert(a.department, 3, { priority: 9, mlpsLevel: 3, system: `${a.department}-y`, rule: { id: 'rule-1', title: 'Rule 1', level: 'high' } }),
+          alert(b.department, 1, { priority: 20, mlpsLevel: 4 }),
+        ]);
+        await refresh(store);
+        const ids = async (query: object) => (await store.alerts.search({ scope: a.scope, ...query }, { sort: 'priority' })).items.map((x) => x.priority);
+        expect(await ids({ mlpsLevel: [4] })).toEqual([16]);
+        expect(await ids({ mlpsLevel: [2, 3] })).toEqual([9, 6]);
+        expect(await ids({ eventIds: [`${a.department}-e2`, `${b.department}-e1`] })).toEqual([16]);
+        expect(await ids({ eventIds: [] })).toEqual([]);
+        expect(await store.alerts.groups({ scope: a.scope }, 'ruleId')).toEqual([
+          { key: 'rule-2', count: 1, maxPriority: 16, lastSeen: at(2 * HOUR), title: 'Rule 2' },
+          { key: 'rule-1', count: 2, maxPriority: 9, lastSeen: at(3 * HOUR), title: 'Rule 1' },
+        ]);
+        expect(await store.alerts.groups({ scope: a.scope, mlpsLevel: [2, 4] }, 'system')).toEqual([
+          { key: `${a.department}-y`, count: 1, maxPriority: 16, lastSeen: at(2 * HOUR) },
+          { key: `${a.department}-x`, count: 1, maxPriority: 6, lastSeen: at(1 * HOUR) },
+        ]);
+        expect(await store.alerts.groups({ scope: a.scope, department: [b.department] }, 'system')).toEqual([]);
       });
     });
 

@@ -30,6 +30,29 @@ describe('embedded store specifics', () => {
     db.close();
   });
 
+  it('fills the alert sort columns and the sampled-event table from the documents when upgrading a version-3 database', async () => {
+    const path = join(dir, 'upgrade-3.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '2026-01-01T00:00:00Z');
+    }
+    const insert = old.prepare(`INSERT INTO alerts (id, rule_id, level, status, department, system, mlps, first_seen, last_seen, priority, doc)
+      VALUES (?, 'r', 'high', 'new', 'd', 's', '[]', 0, 0, ?, ?)`);
+    for (const [id, count, mlpsLevel] of [['a1', 3, 2], ['a2', 9, 4]] as const) {
+      insert.run(id, 8, JSON.stringify({ id, rule: { id: 'r', title: `Rule ${id}`, level: 'high' }, priority: 8, count, mlpsLevel, sampleEventIds: [`${id}-e1`] }));
+    }
+    old.close();
+
+    const store = new EmbeddedStore({ path });
+    expect((await store.alerts.search({}, { sort: 'count' })).items.map((a) => a.id)).toEqual(['a2', 'a1']);
+    expect((await store.alerts.search({ mlpsLevel: [2] })).items.map((a) => a.id)).toEqual(['a1']);
+    expect((await store.alerts.search({ eventIds: ['a2-e1'] })).items.map((a) => a.id)).toEqual(['a2']);
+    expect((await store.alerts.groups({}, 'ruleId'))[0]).toMatchObject({ key: 'r', count: 2, title: expect.stringMatching(/^Rule a/) });
+    await store.close();
+  });
+
   it('fills the posture columns from the documents when upgrading a version-2 database', async () => {
     const path = join(dir, 'upgrade.db');
     const old = new Database(path);
