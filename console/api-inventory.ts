@@ -2,6 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { parseInventory, type Inventory } from '../core/index.js';
 import { recordAction, type ApiOptions } from './api-context.js';
+import { ConsoleErrors } from './errors.js';
+import { scopeOf } from './roles.js';
+
+/** The inventory is the whole city's: a department-scoped admin would otherwise move or drop other departments' systems. */
+const INVENTORY_WRITE_SCOPE = 'inventory:write，且不限部门（清单是全市的）/ inventory:write without a department scope (the inventory is the whole city\'s)';
 
 export interface InventoryApiOptions extends ApiOptions {
   /** Saves the new inventory where it is kept (the inventory file); when it throws, nothing changes. */
@@ -18,6 +23,7 @@ export const inventoryApi: FastifyPluginAsync<InventoryApiOptions> = async (app,
     // The shape only; parseInventory checks every field and names the one that is wrong.
     body: z.looseObject({ departments: z.array(z.unknown()), systems: z.array(z.unknown()) }),
     handler: async ({ body, request, auth }) => {
+      if (scopeOf(auth.user)) throw ConsoleErrors.forbidden(INVENTORY_WRITE_SCOPE);
       const inventory = parseInventory(body, 'PUT /api/inventory');
       await saveInventory?.(inventory, auth.user.username);
       await store.assets.replaceInventory(inventory);

@@ -7,7 +7,6 @@ import { alertsApi } from './api-alerts.js';
 import { backupApi, type BackupApiOptions } from './api-backup.js';
 import type { ApiOptions } from './api-context.js';
 import { dataApi } from './api-data.js';
-import { evidenceVerifyApi } from './api-evidence-verify.js';
 import { inventoryApi, type InventoryApiOptions } from './api-inventory.js';
 import { postureApi } from './api-posture.js';
 import { rulesApi, type RulesDeps } from './api-rules.js';
@@ -120,10 +119,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(inventoryApi, {
     ...api, ...(deps.saveInventory ? { saveInventory: deps.saveInventory } : {}), ...(deps.onInventory ? { onInventory: deps.onInventory } : {}),
   });
-  if (deps.evidence) await app.register(evidenceApi, { ...api, evidence: deps.evidence.queue, dataDir: deps.evidence.dataDir });
   if (deps.evidence) {
     const { queue, dataDir, publicKey } = deps.evidence;
-    await app.register(evidenceVerifyApi, { ...api, evidence: queue, dataDir, ...(publicKey ? { publicKey } : {}) });
+    await app.register(evidenceApi, { ...api, evidence: queue, dataDir, ...(publicKey ? { publicKey } : {}) });
   }
   await app.register(staticPlugin);
   return app;

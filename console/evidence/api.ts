@@ -1,18 +1,22 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { Inventory } from '../../core/index.js';
+import type { KeyObject } from 'node:crypto';
+import { ShouwangError, type Inventory } from '../../core/index.js';
 import type { UserRecord } from '../../store/index.js';
 import { recordAction, type ApiOptions } from '../api-context.js';
 import { scopeOf } from '../roles.js';
 import { isoTime } from '../routes.js';
 import { EvidenceErrors } from './errors.js';
+import { verifyEvidenceBundle } from './bundle.js';
 import { selectSystems } from './facts.js';
 import { bundlePath, EVIDENCE_JOB_ID, type EvidenceJobData, type EvidenceQueue } from './job.js';
 
 export interface EvidenceApiOptions extends ApiOptions {
   evidence: Pick<EvidenceQueue, 'enqueue' | 'get'>;
   dataDir: string;
+  /** The instance's public key: a bundle must be signed by it to verify. Without it the bundle's own key is trusted. */
+  publicKey?: KeyObject;
 }
 
 const ExportRequest = z.strictObject({
@@ -31,6 +35,7 @@ const JobId = z.strictObject({ job: z.string().regex(EVIDENCE_JOB_ID, '任务编
  * selection; undefined means every department (an `all` bundle of an unscoped requester).
  */
 function bundleDepartments(data: EvidenceJobData, inventory: Inventory): string[] | undefined {
+  if (data.departments) return data.departments;
   const { selection } = data;
   const scope = data.scope?.departments;
   let departments: string[] | undefined;
@@ -57,7 +62,7 @@ function withinScope(data: EvidenceJobData, user: UserRecord, inventory: Invento
  * with the caller's department scope, GET shows its progress, /download streams the signed ZIP.
  * Only the requester (or an admin) sees a job; anyone else gets 404.
  */
-export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, { store, routes, evidence, dataDir }) => {
+export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, { store, routes, evidence, dataDir, publicKey }) => {
   // Unknown, someone else's (unless admin) and out of scope all answer the same 404: existence is not revealed.
   const jobOf = async (id: string, user: UserRecord) => {
     const job = await evidence.get(id);
@@ -80,8 +85,11 @@ export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, {
         ...(body.department ? { department: body.department } : {}),
       };
       // Checked now, so a bad period or an out-of-scope system or department is refused at once rather than failing later.
-      const systems = selectSystems(await store.assets.getInventory(scope), selection);
-      const job = await evidence.enqueue({ selection, requestedBy: auth.user.username, ...(scope ? { scope } : {}) });
+      const inventory = await store.assets.getInventory(scope);
+      const systems = selectSystems(inventory, selection);
+      const data: EvidenceJobData = { selection, requestedBy: auth.user.username, ...(scope ? { scope } : {}) };
+      const held = bundleDepartments(data, inventory);
+      const job = await evidence.enqueue({ ...data, ...(held ? { departments: held } : {}) });
       // Audited under the selection's departments; "all" is the caller's scope, city-wide when unscoped.
       const departments = body.all ? scope?.departments ?? [] : body.department ? [body.department] : systems.map((s) => s.department);
       await recordAction(store, request, 'evidence.export', { id: `evidence-job:${job.id}`, departments }, { ...selection });
@@ -110,10 +118,31 @@ export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, {
       const job = await jobOf(params.job, auth.user);
       const path = bundlePath(dataDir, job.id!);
       if ((await job.getState()) !== 'completed' || !existsSync(path)) throw EvidenceErrors.notFound(`finished bundle of evidence job ${job.id}`);
-      await recordAction(store, request, 'evidence.download', `evidence-job:${job.id}`);
+      await recordAction(store, request, 'evidence.download', { id: `evidence-job:${job.id}`, departments: job.data.departments ?? [] });
       reply.header('content-type', 'application/zip');
       reply.header('content-disposition', `attachment; filename="shouwang-evidence-${job.id}.zip"`);
       return createReadStream(path);
+    },
+  });
+
+  // The offline verifier (`shouwang evidence verify`) on the stored bundle, scoped exactly like the download.
+  routes.add(app, {
+    method: 'GET', url: '/api/evidence/:job/verify', tag: 'evidence', access: 'evidence:export',
+    summary: '校验证据包（哈希与签名） / verify the evidence bundle (digests and signature)', params: JobId,
+    handler: async ({ params, auth }) => {
+      const job = await jobOf(params.job, auth.user);
+      const path = bundlePath(dataDir, job.id!);
+      if ((await job.getState()) !== 'completed' || !existsSync(path)) throw EvidenceErrors.notFound(`finished bundle of evidence job ${job.id}`);
+      try {
+        return { job: job.id, ...await verifyEvidenceBundle(path, publicKey ? { publicKey } : {}) };
+      } catch (error) {
+        // A bundle too broken to read is a failed verification, not a bad request.
+        if (!(error instanceof ShouwangError) || error.code !== 'SW_ERR_EVIDENCE_BUNDLE') throw error;
+        return {
+          job: job.id, ok: false, changed: [], added: [], removed: [], signatureValid: false, wrongKey: false,
+          keySource: publicKey ? 'pinned' : 'bundle', problems: [error.message],
+        };
+      }
     },
   });
 };

@@ -16,6 +16,11 @@ export interface EvidenceJobData {
   /** The requester's department scope, fixed when the job is queued. */
   scope?: Scope;
   requestedBy: string;
+  /**
+   * The departments the bundle can hold, fixed when the job is queued (absent: every department), so a
+   * later inventory edit cannot move a bundle into someone else's scope.
+   */
+  departments?: string[];
 }
 
 export interface EvidenceJobProgress {

@@ -105,7 +105,7 @@ describe('evidence page in Debian chromium', () => {
     await section.locator('progress').waitFor();
     await screenshot(page, 'evidence-02-during-export');
     jobId = new URL(page.url()).hash.replace('#/evidence/', '');
-    expect(jobId).toMatch(/^\d+$/);
+    expect(jobId).toMatch(/^[A-Za-z0-9_-]{22}$/);
 
     await expect.poll(() => section.getAttribute('data-state'), { timeout: 60_000 }).toBe('completed');
     expect(await section.locator('progress').getAttribute('value')).toBe('100');
