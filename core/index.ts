@@ -20,7 +20,11 @@ export {
 export type { Inventory, Department, BusinessSystem, BackupPolicy, LogSource, ValidationQuery } from './inventory.js';
 export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
 export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
-export type { JobResult } from './job-result.js';
+export type {
+  BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobResult, JobSite, JobStatus, RestoreDrillDetail,
+  RestoreDrillResult, RtoMeasure,
+} from './job-result.js';
+export { drillSite } from './job-result.js';
 export { ensureExecutable, findExecutable, versionedDirs } from './provision.js';
 export type { Requirement } from './provision.js';
 export { ChildService, freePort, canConnect, sleep } from './child-service.js';

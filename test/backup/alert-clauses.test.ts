@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backupClause, backupFailureAlert } from '../../backup/index.js';
 import { loadMlpsCatalog } from '../../analyzers/index.js';
-import type { BusinessSystem, JobResult } from '../../core/index.js';
+import type { BackupCheckName, BusinessSystem, JobResult } from '../../core/index.js';
 
 const catalog = loadMlpsCatalog();
 
@@ -9,11 +9,11 @@ function system(mlpsLevel: number): BusinessSystem {
   return { id: `sys-l${mlpsLevel}`, name: 'OA', department: 'dept-a', mlpsLevel } as unknown as BusinessSystem;
 }
 
-function result(site: 'same-city' | 'off-site', check: string, clause?: string): JobResult {
+function result(site: 'same-city' | 'off-site', check: BackupCheckName, clause?: string): JobResult {
   return {
     id: `r-${site}-${check}`, kind: 'backup-check', status: 'fail', system: 'sys', site,
     startedAt: '2026-12-01T00:00:00.000Z', finishedAt: '2026-12-01T00:01:00.000Z', summary: 'failed',
-    detail: { check, ...(clause ? { clause } : {}) },
+    detail: { check, site, ...(clause ? { clause } : {}) },
   };
 }
 
