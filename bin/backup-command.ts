@@ -12,14 +12,14 @@ import {
 } from '../backup/index.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
-shouwang backup drill <system> [--config FILE]
+shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
 shouwang backup worker [--config FILE]
 
   verify  核验系统的同城/异地备份：存在、时效 (RPO)、完整度、逐文件校验、保留期、两地一致性
           checks a system's backups now: presence, freshness against the RPO, completeness,
           integrity against the manifest, retention, and same-city/off-site agreement.
   drill   恢复演练：把同城最新的数据库转储恢复到演练服务器的临时库，运行校验查询，测量 RTO，删除临时库
-          restores the newest same-city dump into a scratch database on the drill server
+          restores the newest same-city dump (--site off-site: the off-site copy's) into a scratch database on the drill server
           (backup.drill.postgresUrl / mariadbUrl), runs the validation queries, measures the RTO
           and drops the scratch database.
   worker  运行 BullMQ 队列 shouwang-backup-verify 与 shouwang-restore-drill 的工作进程，并按各系统
@@ -60,8 +60,8 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
   if (action === 'worker') return rest.length || systemId ? usage('worker takes no <system>') : runWorker(values.config, io);
   if (action !== 'verify' && action !== 'drill') return usage('expected verify, drill or worker');
   if (!systemId || rest.length) return usage(`expected exactly one <system> after ${action}`);
-  if (values.site !== undefined && (action !== 'verify' || !SITES.includes(values.site as BackupSite))) {
-    return usage(action === 'verify' ? `--site must be same-city or off-site, got ${JSON.stringify(values.site)}` : '--site applies to verify only');
+  if (values.site !== undefined && !SITES.includes(values.site as BackupSite)) {
+    return usage(`--site must be same-city or off-site, got ${JSON.stringify(values.site)}`);
   }
 
   const { config } = loadConfig(values.config ? { file: values.config } : {});
@@ -79,7 +79,10 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
           runId, onProgress: progress.update, sftp: sftpOptions(config),
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
-        : [await runRestoreDrill(system, { runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config) })];
+        : [await runRestoreDrill(system, {
+          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config),
+          ...(values.site ? { site: values.site as BackupSite } : {}),
+        })];
     } finally {
       progress.end();
     }
@@ -160,8 +163,9 @@ function verifyReport(system: BusinessSystem, results: readonly JobResult[]): st
 function drillReport(system: BusinessSystem, result: JobResult): string {
   const steps = (result.detail.steps as DrillStep[] | undefined) ?? [];
   const validations = (result.detail.validations as ValidationOutcome[] | undefined) ?? [];
-  const rto = result.detail.rto as { targetSeconds: number; achievedSeconds: number; met: boolean } | undefined;
-  let text = `恢复演练 restore drill: ${system.name} (${system.id})\n`;
+  const rto = result.kind === 'restore-drill' ? result.detail.rto : undefined;
+  const site = result.site === 'off-site' ? '异地 off-site' : '同城 same-city';
+  let text = `恢复演练 restore drill: ${system.name} (${system.id}) · ${site}\n`;
   if (result.detail.dump) text += `转储 dump: ${String(result.detail.target)}/${String(result.detail.set)}/${String(result.detail.dump)} → ${String(result.detail.drillServer)}/${String(result.detail.scratchDatabase)}\n`;
   text += formatTable(['步骤 step', '耗时 ms', '结果 status', '说明 note'],
     steps.map((s) => [s.step, String(s.ms), s.ok ? '通过 ok' : '失败 failed', s.note ?? '']));

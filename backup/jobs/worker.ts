@@ -98,7 +98,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
   const finish = async (job: Job<BackupJobData>, system: BusinessSystem, results: JobResult[]): Promise<BackupJobOutcome> => {
     for (const result of results) await options.store.jobResults.put(result);
     for (const result of results) {
-      const achieved = (result.detail.rto as { achievedSeconds?: number } | undefined)?.achievedSeconds;
+      const achieved = result.kind === 'restore-drill' ? result.detail.rto?.achievedSeconds : undefined;
       if (achieved !== undefined) drillRto?.set({ system: system.id }, achieved);
     }
     jobsTotal?.inc({ queue: job.queueName, status: worst(results) });
@@ -131,6 +131,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     const system = systemOf(job);
     const result = await drill(system, {
       runId: job.id!,
+      ...(job.data.site ? { site: job.data.site } : {}),
       onProgress: progressReporter(job, options.logger),
       ...(signal ? { signal } : {}),
       ...(options.sftp ? { sftp: options.sftp } : {}),
