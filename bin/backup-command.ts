@@ -7,9 +7,12 @@ import {
 import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
-  alertWindow, BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, raiseFailureAlerts, runRestoreDrill, startBackupWorkers,
-  verifyBackups, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions, type ValidationOutcome,
+  BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, recordBackupResults, runRestoreDrill, startBackupWorkers,
+  verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
+  type ValidationOutcome,
 } from '../backup/index.js';
+import { startAnalysis, type Analysis } from '../analyzers/index.js';
+import { RuleSwitches } from '../console/index.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
 shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
@@ -86,10 +89,15 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
     } finally {
       progress.end();
     }
-    for (const result of results) await store.jobResults.put(result);
-    const alerts = await raiseFailureAlerts(store.alerts, system, results, alertWindow(Date.now()));
+    // The backup rules raise the alerts from the results' events, as in the worker.
+    const analysis = await backupRules(config, store);
+    try {
+      await recordBackupResults(store, system, results, analysis.sink);
+    } finally {
+      await analysis.close();
+    }
     io.out.write(action === 'verify' ? verifyReport(system, results) : drillReport(system, results[0]!));
-    if (alerts.length) io.out.write(`已告警 alerts raised: ${alerts.length} (${alerts.map((a) => a.rule.id).join(', ')})\n`);
+    if (analysis.raised.size) io.out.write(`已告警 alerts raised: ${[...analysis.raised].join(', ')}\n`);
     return results.some((r) => r.status === 'fail') ? 1 : 0;
   } finally {
     await store.close();
@@ -177,9 +185,38 @@ function drillReport(system: BusinessSystem, result: JobResult): string {
   return `${text}${STATUS_LABEL[result.status]}: ${result.summary}\n`;
 }
 
+/** The rules (`analyze.rulesDir`, console switches honoured) as the sink of backup events; names the rules that alerted. */
+async function backupRules(config: Config, store: Store, logger?: Logger) {
+  // The switches file of bin/runtime.ts (ruleSwitchesPath), named here to keep runtime → backup-command one-way.
+  const switches = await RuleSwitches.open(join(config.dataDir, 'rules-disabled.json'));
+  const raised = new Set<string>();
+  const alerts: Parameters<typeof startAnalysis>[0]['alerts'] = {
+    get: (id) => store.alerts.get(id),
+    upsert: (batch) => {
+      for (const alert of batch) raised.add(`${alert.rule.title} (${alert.rule.id})`);
+      return store.alerts.upsert(batch);
+    },
+  };
+  const analysis: Analysis = await startAnalysis({
+    rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, isEnabled: switches.isEnabled, ...(logger ? { logger } : {}),
+  });
+  return { sink: analysisSink(analysis), raised, close: () => analysis.close() };
+}
+
+/** Runs backup events through an analysis and waits for the alerts to be written. */
+export function analysisSink(analysis: Analysis | (() => Analysis | undefined)): BackupEventSink {
+  return async (events) => {
+    const current = typeof analysis === 'function' ? analysis() : analysis;
+    // Failing the job (it is retried with backoff) beats raising no alert while the rules are loading.
+    if (!current) throw new Error('规则尚未加载 / rules not loaded yet: backup events wait for the retry');
+    current.analyze(events);
+    await current.flush();
+  };
+}
+
 /** The backup queues with the policies' schedules, and workers for both; as `start` and `backup worker` run them. */
 export async function startBackupJobs(
-  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry,
+  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry, analyze?: BackupEventSink,
 ): Promise<{ queues: BackupQueues; workers: BackupWorkers; schedules: ScheduleSummary }> {
   const queues = new BackupQueues({
     redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
@@ -188,7 +225,7 @@ export async function startBackupJobs(
   const schedules = await queues.syncSchedules(inventory());
   for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
   const workers = startBackupWorkers({
-    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}),
+    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
     findSystem: (id) => inventory().systems.find((s) => s.id === id),
     drillServers: drillServers(config), sftp: sftpOptions(config),
     concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
@@ -211,7 +248,9 @@ async function runWorker(configFile: string | undefined, io: BackupCommandIo): P
       closers.push(() => local.stop());
       redisUrl = local.url;
     }
-    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger);
+    const rules = await backupRules(config, store, logger);
+    closers.push(() => rules.close());
+    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, undefined, rules.sink);
     closers.push(() => queues.close(), () => workers.close());
     for (const bad of summary.invalid) {
       io.err.write(`排程无效 invalid schedule: ${bad.system} ${bad.schedule} ${JSON.stringify(bad.pattern)}: ${bad.reason}\n`);

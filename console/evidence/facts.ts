@@ -2,6 +2,7 @@ import {
   drillSite, type Alert, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
 } from '../../core/index.js';
 import { expectedSources } from '../../analyzers/index.js';
+import { BACKUP_DATASET } from '../../backup/index.js';
 import type { PageRequest, Page, Scope, Store } from '../../store/index.js';
 import { EvidenceErrors } from './errors.js';
 import { loadIntrusionRules, type IntrusionRules } from './intrusion-rules.js';
@@ -224,13 +225,16 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED)).toISOString();
 
   const counts = new Map((await store.events.countBy({ ...period, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
+  // Backup check and drill results are events too (shouwang.backup); they are Shouwang's own records, not the system's audit log.
+  const backupFilter = { 'event.dataset': BACKUP_DATASET };
+  const backupCounts = new Map((await store.events.countBy({ ...period, filters: backupFilter, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
   const facts: SystemFacts[] = [];
   for (const [index, system] of systems.entries()) {
     options.onProgress?.(index, systems.length, `系统 ${system.id} / system ${system.id}`);
     // The embedded store answers synchronously: without this, timers (a BullMQ job's lock renewal) would wait for the whole export.
     await new Promise((resolve) => setImmediate(resolve));
     const bySystem = { 'shouwang.system': system.id };
-    const eventsInPeriod = counts.get(system.id) ?? 0;
+    const eventsInPeriod = (counts.get(system.id) ?? 0) - (backupCounts.get(system.id) ?? 0);
 
     // One grouped count per field answers the usual sources (a host, or a dataset); only sources
     // naming both need a query of their own.
@@ -238,7 +242,9 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
     const grouped = async (field: string) => new Set(eventsInPeriod
       ? (await store.events.countBy({ ...period, filters: bySystem, ...scoped }, field, 10_000)).map((b) => b.key)
       : []);
-    const datasetCounts = eventsInPeriod ? await store.events.countBy({ ...period, filters: bySystem, ...scoped }, 'event.dataset', 1000) : [];
+    const datasetCounts = eventsInPeriod
+      ? (await store.events.countBy({ ...period, filters: bySystem, ...scoped }, 'event.dataset', 1000)).filter((b) => b.key !== BACKUP_DATASET)
+      : [];
     const datasets = new Set(datasetCounts.map((b) => b.key));
     const hosts = sources.some((s) => s.host && !s.dataset) ? await grouped('host.name') : new Set<string>();
     const silent: string[] = [];
@@ -251,10 +257,13 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       else if (source.dataset) reporting = datasets.has(source.dataset);
       if (!reporting) silent.push(source.name);
     }
-    const oldest = (await store.events.search({ filters: bySystem, ...scoped }, { size: 1, order: 'asc' })).items[0]?.['@timestamp'];
-    const hourly = oldest
-      ? await store.events.histogram({ from: retentionFrom, to: new Date(periodEnd).toISOString(), filters: bySystem, ...scoped }, 3_600_000)
-      : [];
+    const span = { from: retentionFrom, to: new Date(periodEnd).toISOString() };
+    const backupHours = new Map((await store.events.histogram({ ...span, filters: { ...bySystem, ...backupFilter }, ...scoped }, 3_600_000))
+      .map((b) => [b.start, b.count]));
+    const hourly = (await store.events.histogram({ ...span, filters: bySystem, ...scoped }, 3_600_000))
+      .map((b) => ({ start: b.start, count: b.count - (backupHours.get(b.start) ?? 0) })).filter((b) => b.count > 0);
+    const oldestPage = (await store.events.search({ filters: bySystem, ...scoped }, { size: 1000, order: 'asc' })).items;
+    const oldest = oldestPage.find((e) => e.event?.dataset !== BACKUP_DATASET)?.['@timestamp'] ?? hourly[0]?.start;
 
     const samples: ShouwangEvent[] = [];
     if (eventsInPeriod) {
