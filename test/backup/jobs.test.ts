@@ -166,6 +166,31 @@ describe('backup jobs on BullMQ', () => {
     expect((await queues.verify.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual([`verify:${kept.id}`]);
   });
 
+  it('runs a drill job from the copy it names: off-site when asked, same-city by default', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const asked: (string | undefined)[] = [];
+    workersFor({
+      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      drill: async (s, options) => {
+        asked.push(options.site);
+        const at = new Date().toISOString();
+        const site = options.site ?? 'same-city';
+        return {
+          id: `drill-${options.runId}`, kind: 'restore-drill', status: 'pass', system: s.id, department: s.department, site,
+          startedAt: at, finishedAt: at, summary: 'ok', detail: { site, rto: { targetSeconds: 60, achievedSeconds: 1, met: true } },
+        };
+      },
+    });
+    const off = await queues.enqueueDrill(id, { site: 'off-site' });
+    await waitFor(() => queues.drill.getJob(off.id!), (j) => Boolean(j?.finishedOn), 'off-site drill');
+    const local = await queues.enqueueDrill(id);
+    await waitFor(() => queues.drill.getJob(local.id!), (j) => Boolean(j?.finishedOn), 'same-city drill');
+    expect(asked).toEqual(['off-site', undefined]);
+    expect((await resultsOf(id)).map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
+  });
+
   it('retries a job that could not finish, with backoff, and leaves one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));

@@ -76,6 +76,9 @@ describe('status rules on constructed data', () => {
     expect(good.intrusion).toMatchObject({ matches: 3, reachingDatasets: ['mariadb.audit', 'system.auth'] });
     // Acknowledged after 60, 120 and 180 minutes: the median is two hours.
     expect(good.handling).toMatchObject({ alerts: 3, handled: 3, medianAckSeconds: 7200 });
+    // Its shouwang.backup event is Shouwang's record, not the system's audit log.
+    expect(facts.systems.find((s) => s.system.id === SILENT)!.audit).toMatchObject({ eventsInPeriod: 0, records: { sampled: 0 } });
+    expect(facts.systems.find((s) => s.system.id === SILENT)!.audit.retention.oldestEvent).toBeUndefined();
     const partial = facts.systems.find((s) => s.system.id === PARTIAL)!;
     expect(partial.audit.silentSources).toEqual(['partial-db']);
   });

@@ -90,6 +90,12 @@ export async function seedFixture(): Promise<Fixture> {
   for (let n = 0; n < 20; n += 1) events.push(event(GOOD, DEPT_A, 3, 'good-db', 'mariadb.audit', at('2026-06-03T00:00:00.000Z', n), n));
   // Partial: only partial-web reports, from 10 June.
   for (let n = 0; n < 30; n += 1) events.push(event(PARTIAL, DEPT_B, 2, 'partial-web', 'nginx.access', at('2026-06-10T00:00:00.000Z', n), n));
+  // Shouwang's own backup events for the silent system: not its audit log, so it stays silent.
+  events.push({
+    id: 'silent-backup-event', '@timestamp': '2026-06-15T02:00:00.000Z', message: 'backup freshness failure',
+    event: { dataset: 'shouwang.backup', action: 'backup-freshness', outcome: 'failure' }, user: { name: 'shouwang' },
+    shouwang: { department: DEPT_A, system: SILENT, mlps_level: 3 },
+  });
   await store.events.write(events);
 
   const goodAlerts = [
