@@ -47,6 +47,8 @@ export interface EvidenceFacts {
   systems: SystemFacts[];
   auditTrail: ChainedAuditEntry[];
   settings: EvidenceRuleSettings;
+  /** Days of the period up to now: what the minimum evidence window is compared with. */
+  periodDays: number;
   /** Department and system names, for the cover. */
   names: { departments: Record<string, string>; systems: Record<string, string> };
 }
@@ -219,7 +221,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const expected = expectedSources({ ...inventory, systems }, options.silentAfterSeconds ?? 3600);
   const departmentNames = new Map(inventory.departments.map((d) => [d.id, d.name]));
   const settings: EvidenceRuleSettings = { ...DEFAULT_RULE_SETTINGS, ...options.settings };
-  const periodDays = (Date.parse(period.to) - Date.parse(period.from)) / DAY_MS;
+  // Only the part of the period that has passed is evidence: exporting the current month on its 5th is 5 days.
+  const periodDays = Math.max(0, (periodEnd - Date.parse(period.from)) / DAY_MS);
   const intrusionRules = options.intrusionRules ?? await loadIntrusionRules();
   const intrusionIds = new Set(intrusionRules.rules.map((r) => r.id));
   const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED)).toISOString();
@@ -311,7 +314,7 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const auditTrail = unrestricted ? trail : trail.filter((entry) => entry.target !== undefined && alertIds.has(entry.target));
   options.onProgress?.(systems.length, systems.length, '数据已读取 / data read');
   return {
-    selection: { ...selection, ...period }, ...(scope ? { scope } : {}), systems: facts, auditTrail, settings,
+    selection: { ...selection, ...period }, ...(scope ? { scope } : {}), systems: facts, auditTrail, settings, periodDays,
     names: { departments: Object.fromEntries(departmentNames), systems: Object.fromEntries(inventory.systems.map((s) => [s.id, s.name])) },
   };
 }

@@ -64,11 +64,11 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   const department = (id: string) => `${names.departments[id] ?? id}（${id}）`;
   const target = selection.system ? `系统 ${names.systems[selection.system] ?? selection.system}（${selection.system}）`
     : selection.department ? `部门 ${department(selection.department)}` : '全部系统 all systems';
-  const periodDays = (Date.parse(selection.to) - Date.parse(selection.from)) / 86_400_000;
+  const { periodDays } = facts;
   doc.fontSize(20).text('等级保护合规证据报告', { align: 'center' });
   doc.fontSize(11).text('MLPS 2.0 (GB/T 22239-2019, GB/T 28448-2019) compliance evidence report', { align: 'center' }).moveDown(1);
   line(`范围 Scope：${target}${facts.scope?.departments ? `（部门范围 department scope: ${facts.scope.departments.map(department).join('、')}）` : ''}`, 10);
-  line(`期间 Period：${formatLocalIso(selection.from)} — ${formatLocalIso(selection.to)}（${Math.round(periodDays * 10) / 10} 天 days）`, 10);
+  line(`期间 Period：${formatLocalIso(selection.from)} — ${formatLocalIso(selection.to)}（至今 ${Math.round(periodDays * 10) / 10} 天 days elapsed）`, 10);
   line(`最短取证期间 Minimum evidence window：${settings.minimumWindowDays} 天 days${periodDays < settings.minimumWindowDays ? '（本期间短于此，任何项不判为符合 / shorter: no item is 符合）' : ''}`, 10);
   line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatDuration(settings.realtimeRpoSeconds)}`, 10);
   line(`生成时间 Generated：${formatLocalIso(input.generatedAt)}`, 10);

@@ -34,6 +34,7 @@
  * Any 符合 over a period shorter than the minimum evidence window becomes 部分符合.
  */
 import type { RtoMeasure } from '../../core/index.js';
+import { formatLocalIso } from './local-time.js';
 
 export const STATUSES = ['符合', '部分符合', '不符合', '未测评', '不适用'] as const;
 export type ComplianceStatus = (typeof STATUSES)[number];
@@ -249,7 +250,7 @@ export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
 }
 
 const drillText = (d?: DrillFacts) => d
-  ? `最近演练 ${d.finishedAt} ${d.status}，RTO 实际 ${d.rto ? formatDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatDuration(d.rto.targetSeconds) : '—'}`
+  ? `最近演练 ${formatLocalIso(d.finishedAt)} ${d.status}，RTO 实际 ${d.rto ? formatDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatDuration(d.rto.targetSeconds) : '—'}`
   : '期间内无恢复演练';
 const latestText = (latest: Record<string, string>) => Object.entries(latest).map(([check, status]) => `${check}:${status}`).join(', ') || '—';
 const noPolicy = verdict('不符合', '资产清单中无备份策略 / no backup policy in the inventory', '无备份策略 → 不符合 / no backup policy → non-compliant');

@@ -83,6 +83,14 @@ describe('status rules on constructed data', () => {
     expect(partial.audit.silentSources).toEqual(['partial-db']);
   });
 
+  it('measures the evidence window up to now, so a period still running cannot reach the minimum window early', async () => {
+    const now = Date.now();
+    const facts = await gatherFacts(fixture.store, { from: new Date(now - 10 * 86_400_000).toISOString(), to: new Date(now + 30 * 86_400_000).toISOString() });
+    expect(facts.periodDays).toBeGreaterThan(9.9);
+    expect(facts.periodDays).toBeLessThan(10.1);
+    expect(facts.systems[0]!.periodDays).toBe(facts.periodDays);
+  });
+
   it('writes the controls table as CSV with a BOM and as XLSX, with the rule behind each status', async () => {
     const csv = entries.get('controls.csv')!;
     expect([...csv.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
@@ -254,7 +262,7 @@ describe('report.pdf', () => {
     expect(text).toContain('RPO 目标 10min，RTO 目标 4.0h');
     expect(text).toContain('最近 2026-06-15 11:00:00 +08:00 pass，RTO 实际 30min');
     // The cover: period in +08:00, the minimum evidence window and the real-time RPO bound.
-    expect(text).toContain('期间 Period：2026-06-01 08:00:00 +08:00 — 2026-07-01 08:00:00 +08:00（30 天 days）');
+    expect(text).toContain('期间 Period：2026-06-01 08:00:00 +08:00 — 2026-07-01 08:00:00 +08:00（至今 30 天 days elapsed）');
     expect(text).toContain('最短取证期间 Minimum evidence window：30 天 days');
     expect(text).toContain('异地实时备份 RPO 上限');
     expect(text).toContain('8.1.4.3 a) 安全审计：不符合');
