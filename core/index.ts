@@ -21,6 +21,11 @@ export type { Inventory, Department, BusinessSystem, BackupPolicy, LogSource, Va
 export { GENESIS_HASH, canonicalJson, chainEntry, chainHash, findChainBreak } from './audit-chain.js';
 export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
 export type { JobResult } from './job-result.js';
+export type {
+  BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobSite, JobStatus, RestoreDrillDetail,
+  RestoreDrillResult, RtoMeasure,
+} from './job-result.js';
+export { drillSite } from './job-result.js';
 export { ensureExecutable, findExecutable, versionedDirs } from './provision.js';
 export type { Requirement } from './provision.js';
 export { ChildService, freePort, canConnect, sleep } from './child-service.js';
@@ -28,8 +33,3 @@ export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
-export type {
-  BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobSite, JobStatus, RestoreDrillDetail,
-  RestoreDrillResult, RtoMeasure,
-} from './job-result.js';
-export { drillSite } from './job-result.js';
