@@ -3,7 +3,7 @@ import { loadMlpsCatalog } from '../../analyzers/index.js';
 import {
   DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, EVIDENCED_ITEMS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict,
   backupFacts, backupLocalVerdict, backupOffsiteVerdict, calendarMonthsBefore, capToWindow, incidentHandlingVerdict, intrusionVerdict,
-  notApplicable, recordFacts, retentionFacts, retentionVerdict, type AuditFacts, type BackupFacts, type IntrusionFacts,
+  loadIntrusionRules, notApplicable, recordFacts, retentionFacts, retentionVerdict, type AuditFacts, type BackupFacts, type IntrusionFacts,
 } from '../../console/evidence/index.js';
 import type { BusinessSystem, JobResult, ShouwangEvent } from '../../core/index.js';
 
@@ -146,5 +146,18 @@ describe('status rules at their boundaries', () => {
     }
     expect(EVIDENCED_ITEMS.intrusion[2]).toBe('7.1.3.3');
     expect(EVIDENCED_ITEMS.auditRetention[2]).toBeUndefined();
+  });
+
+  it('intrusion rules: an sshd record reaches the shipped intrusion rules, a bare record does not, and switched-off rules reach nothing', async () => {
+    const sshd: ShouwangEvent = { id: 's', '@timestamp': at(1), event: { dataset: 'system.auth' }, process: { name: 'sshd' }, message: 'Failed password' };
+    const bare: ShouwangEvent = { id: 'b', '@timestamp': at(1), event: { dataset: 'app.log' }, message: 'hello' };
+    const shipped = await loadIntrusionRules();
+    expect(shipped.rules.length).toBeGreaterThan(0);
+    expect(shipped.rules.every((r) => r.enabled)).toBe(true);
+    expect(shipped.reaches(sshd)).toBe(true);
+    expect(shipped.reaches(bare)).toBe(false);
+    const off = await loadIntrusionRules({ isEnabled: () => false });
+    expect(off.rules.filter((r) => r.enabled)).toEqual([]);
+    expect(off.reaches(sshd)).toBe(false);
   });
 });
