@@ -24,8 +24,8 @@ export {
 } from './drill/index.js';
 export type { DrillOptions, DrillProgress, DrillStep, DrillServer, DrillEngine, ValidationOutcome } from './drill/index.js';
 export {
-  BackupQueues, VERIFY_QUEUE, DRILL_QUEUE, redisConnection, startBackupWorkers, backupFailureAlert, raiseFailureAlerts, alertWindow,
-  BACKUP_ALERT_RULE_PREFIX,
+  BackupQueues, VERIFY_QUEUE, DRILL_QUEUE, redisConnection, startBackupWorkers, recordBackupResults,
+  BACKUP_ALERT_RULE_PREFIX, BACKUP_DATASET, BACKUP_RULE_IDS, backupResultEvent, isBackupAlertRule, resultCheck,
   JobErrors,
 } from './jobs/index.js';
-export type { BackupJobData, ScheduleSummary, BackupWorkerOptions, BackupWorkers, BackupJobOutcome } from './jobs/index.js';
+export type { BackupJobData, ScheduleSummary, BackupWorkerOptions, BackupWorkers, BackupJobOutcome, BackupEventSink } from './jobs/index.js';

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import {
   alertId, alertPriority, createLogger, createMetricsRegistry, parseInventory, RULE_LEVELS,
-  type Alert, type AlertStatus, type Inventory, type JobResult, type ShouwangEvent,
+  type Alert, type AlertStatus, type Inventory, type BackupCheckName, type JobResult, type ShouwangEvent,
 } from '../core/index.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../store/index.js';
 import { startElasticsearch } from '../test/harness/elasticsearch.js';
@@ -115,7 +115,7 @@ async function seedAlertsAndResults(store: Store, inventory: Inventory, end: num
       const finished = new Date(end - day * DAY_MS).toISOString();
       const runId = `run-${system.id}-${day}`;
       for (const site of ['same-city', 'off-site'] as const) {
-        for (const check of checks) {
+        for (const check of checks as readonly BackupCheckName[]) {
           const status: JobResult['status'] = next() < 0.05 ? 'fail' : next() < 0.1 ? 'warn' : 'pass';
           results.push({
             id: `${runId}-${site}-${check}`, kind: 'backup-check', status, system: system.id, department: system.department, site,

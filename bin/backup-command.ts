@@ -7,19 +7,22 @@ import {
 import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
-  alertWindow, BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, raiseFailureAlerts, runRestoreDrill, startBackupWorkers,
-  verifyBackups, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions, type ValidationOutcome,
+  BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, recordBackupResults, runRestoreDrill, startBackupWorkers,
+  verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
+  type ValidationOutcome,
 } from '../backup/index.js';
+import { startAnalysis, type Analysis } from '../analyzers/index.js';
+import { RuleSwitches } from '../console/index.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
-shouwang backup drill <system> [--config FILE]
+shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
 shouwang backup worker [--config FILE]
 
   verify  核验系统的同城/异地备份：存在、时效 (RPO)、完整度、逐文件校验、保留期、两地一致性
           checks a system's backups now: presence, freshness against the RPO, completeness,
           integrity against the manifest, retention, and same-city/off-site agreement.
   drill   恢复演练：把同城最新的数据库转储恢复到演练服务器的临时库，运行校验查询，测量 RTO，删除临时库
-          restores the newest same-city dump into a scratch database on the drill server
+          restores the newest same-city dump (--site off-site: the off-site copy's) into a scratch database on the drill server
           (backup.drill.postgresUrl / mariadbUrl), runs the validation queries, measures the RTO
           and drops the scratch database.
   worker  运行 BullMQ 队列 shouwang-backup-verify 与 shouwang-restore-drill 的工作进程，并按各系统
@@ -60,8 +63,8 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
   if (action === 'worker') return rest.length || systemId ? usage('worker takes no <system>') : runWorker(values.config, io);
   if (action !== 'verify' && action !== 'drill') return usage('expected verify, drill or worker');
   if (!systemId || rest.length) return usage(`expected exactly one <system> after ${action}`);
-  if (values.site !== undefined && (action !== 'verify' || !SITES.includes(values.site as BackupSite))) {
-    return usage(action === 'verify' ? `--site must be same-city or off-site, got ${JSON.stringify(values.site)}` : '--site applies to verify only');
+  if (values.site !== undefined && !SITES.includes(values.site as BackupSite)) {
+    return usage(`--site must be same-city or off-site, got ${JSON.stringify(values.site)}`);
   }
 
   const { config } = loadConfig(values.config ? { file: values.config } : {});
@@ -79,14 +82,22 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
           runId, onProgress: progress.update, sftp: sftpOptions(config),
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
-        : [await runRestoreDrill(system, { runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config) })];
+        : [await runRestoreDrill(system, {
+          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config),
+          ...(values.site ? { site: values.site as BackupSite } : {}),
+        })];
     } finally {
       progress.end();
     }
-    for (const result of results) await store.jobResults.put(result);
-    const alerts = await raiseFailureAlerts(store.alerts, system, results, alertWindow(Date.now()));
+    // The backup rules raise the alerts from the results' events, as in the worker.
+    const analysis = await backupRules(config, store);
+    try {
+      await recordBackupResults(store, system, results, analysis.sink);
+    } finally {
+      await analysis.close();
+    }
     io.out.write(action === 'verify' ? verifyReport(system, results) : drillReport(system, results[0]!));
-    if (alerts.length) io.out.write(`已告警 alerts raised: ${alerts.length} (${alerts.map((a) => a.rule.id).join(', ')})\n`);
+    if (analysis.raised.size) io.out.write(`已告警 alerts raised: ${[...analysis.raised].join(', ')}\n`);
     return results.some((r) => r.status === 'fail') ? 1 : 0;
   } finally {
     await store.close();
@@ -160,8 +171,9 @@ function verifyReport(system: BusinessSystem, results: readonly JobResult[]): st
 function drillReport(system: BusinessSystem, result: JobResult): string {
   const steps = (result.detail.steps as DrillStep[] | undefined) ?? [];
   const validations = (result.detail.validations as ValidationOutcome[] | undefined) ?? [];
-  const rto = result.detail.rto as { targetSeconds: number; achievedSeconds: number; met: boolean } | undefined;
-  let text = `恢复演练 restore drill: ${system.name} (${system.id})\n`;
+  const rto = result.kind === 'restore-drill' ? result.detail.rto : undefined;
+  const site = result.site === 'off-site' ? '异地 off-site' : '同城 same-city';
+  let text = `恢复演练 restore drill: ${system.name} (${system.id}) · ${site}\n`;
   if (result.detail.dump) text += `转储 dump: ${String(result.detail.target)}/${String(result.detail.set)}/${String(result.detail.dump)} → ${String(result.detail.drillServer)}/${String(result.detail.scratchDatabase)}\n`;
   text += formatTable(['步骤 step', '耗时 ms', '结果 status', '说明 note'],
     steps.map((s) => [s.step, String(s.ms), s.ok ? '通过 ok' : '失败 failed', s.note ?? '']));
@@ -173,9 +185,38 @@ function drillReport(system: BusinessSystem, result: JobResult): string {
   return `${text}${STATUS_LABEL[result.status]}: ${result.summary}\n`;
 }
 
+/** The rules (`analyze.rulesDir`, console switches honoured) as the sink of backup events; names the rules that alerted. */
+async function backupRules(config: Config, store: Store, logger?: Logger) {
+  // The switches file of bin/runtime.ts (ruleSwitchesPath), named here to keep runtime → backup-command one-way.
+  const switches = await RuleSwitches.open(join(config.dataDir, 'rules-disabled.json'));
+  const raised = new Set<string>();
+  const alerts: Parameters<typeof startAnalysis>[0]['alerts'] = {
+    get: (id) => store.alerts.get(id),
+    upsert: (batch) => {
+      for (const alert of batch) raised.add(`${alert.rule.title} (${alert.rule.id})`);
+      return store.alerts.upsert(batch);
+    },
+  };
+  const analysis: Analysis = await startAnalysis({
+    rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, isEnabled: switches.isEnabled, ...(logger ? { logger } : {}),
+  });
+  return { sink: analysisSink(analysis), raised, close: () => analysis.close() };
+}
+
+/** Runs backup events through an analysis and waits for the alerts to be written. */
+export function analysisSink(analysis: Analysis | (() => Analysis | undefined)): BackupEventSink {
+  return async (events) => {
+    const current = typeof analysis === 'function' ? analysis() : analysis;
+    // Failing the job (it is retried with backoff) beats raising no alert while the rules are loading.
+    if (!current) throw new Error('规则尚未加载 / rules not loaded yet: backup events wait for the retry');
+    current.analyze(events);
+    await current.flush();
+  };
+}
+
 /** The backup queues with the policies' schedules, and workers for both; as `start` and `backup worker` run them. */
 export async function startBackupJobs(
-  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry,
+  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry, analyze?: BackupEventSink,
 ): Promise<{ queues: BackupQueues; workers: BackupWorkers; schedules: ScheduleSummary }> {
   const queues = new BackupQueues({
     redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
@@ -184,7 +225,7 @@ export async function startBackupJobs(
   const schedules = await queues.syncSchedules(inventory());
   for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
   const workers = startBackupWorkers({
-    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}),
+    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
     findSystem: (id) => inventory().systems.find((s) => s.id === id),
     drillServers: drillServers(config), sftp: sftpOptions(config),
     concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
@@ -207,7 +248,9 @@ async function runWorker(configFile: string | undefined, io: BackupCommandIo): P
       closers.push(() => local.stop());
       redisUrl = local.url;
     }
-    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger);
+    const rules = await backupRules(config, store, logger);
+    closers.push(() => rules.close());
+    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, undefined, rules.sink);
     closers.push(() => queues.close(), () => workers.close());
     for (const bad of summary.invalid) {
       io.err.write(`排程无效 invalid schedule: ${bad.system} ${bad.schedule} ${JSON.stringify(bad.pattern)}: ${bad.reason}\n`);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
-import { startBackupJobs } from './backup-command.js';
+import { analysisSink, startBackupJobs } from './backup-command.js';
 import { demoEnabled, startDemo } from './demo.js';
 import { watchInventory } from './inventory-watch.js';
 import type { FastifyInstance } from 'fastify';
@@ -133,7 +133,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     live.redis = redis;
     closers.push(() => redis.quit());
 
-    const { queues, workers } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, registry);
+    const { queues, workers } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, registry, analysisSink(() => live.analysis));
     closers.push(() => queues.close(), () => workers.close());
     live.queues = queues;
 

@@ -214,6 +214,14 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  evidence: z
+    .strictObject({
+      /** A period shorter than this gives no 符合 in an evidence export (stated on the report's cover). */
+      minimumWindow: durationSchema.prefault('30d'),
+      /** The largest policy RPO that counts as 异地实时备份 (levels 3–4, x.1.4.9 b), stated on the cover. */
+      realtimeRpo: durationSchema.prefault('15m'),
+    })
+    .prefault({}),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'store'> & { store: 'embedded' | 'elasticsearch' };

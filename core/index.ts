@@ -26,6 +26,11 @@ export {
 } from './audit-checkpoint.js';
 export type { AuditCheckpoint, AuditKey, AuditLink, AuditVerification, ChainProblem } from './audit-checkpoint.js';
 export type { JobResult } from './job-result.js';
+export type {
+  BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobSite, JobStatus, RestoreDrillDetail,
+  RestoreDrillResult, RtoMeasure,
+} from './job-result.js';
+export { drillSite } from './job-result.js';
 export { ensureExecutable, findExecutable, versionedDirs } from './provision.js';
 export type { Requirement } from './provision.js';
 export { ChildService, freePort, canConnect, sleep } from './child-service.js';

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { BackupCheckName } from '../../core/index.js';
 
 export type BackupSite = 'same-city' | 'off-site';
 export const BACKUP_SITES: readonly BackupSite[] = ['same-city', 'off-site'];
 export const SITE_LABEL: Record<BackupSite, string> = { 'same-city': '同城', 'off-site': '异地' };
 
-export type CheckName = 'presence' | 'freshness' | 'completeness' | 'integrity' | 'retention' | 'cross-site';
+/** The check names a result carries (core's BackupCheckName: job results are typed there). */
+export type CheckName = BackupCheckName;
 export const CHECK_LABEL: Record<CheckName, string> = {
   presence: '备份存在性 presence',
   freshness: '备份时效 freshness',

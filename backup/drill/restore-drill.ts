@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
-import type { BusinessSystem, JobResult } from '../../core/index.js';
+import type { BusinessSystem, JobSite, RestoreDrillDetail, RestoreDrillResult } from '../../core/index.js';
 import { BackupErrors } from '../errors.js';
 import { readManifest, MANIFEST_FILES, type Manifest } from '../manifest.js';
 import { openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
@@ -29,7 +29,9 @@ export interface DrillOptions {
   runId?: string;
   onProgress?: (progress: DrillProgress) => void;
   signal?: AbortSignal;
-  /** Opens the same-city target (default: a path or SFTP target as the policy says). */
+  /** The copy to restore from: same-city (default) or off-site, so the off-site copy's RTO is measured too. */
+  site?: JobSite;
+  /** Opens the site's target (default: a path or SFTP target as the policy says). */
   openTarget?: (spec: TargetSpec, sftp?: SftpOptions) => BackupTarget;
   sftp?: SftpOptions;
   /** Monotonic milliseconds, for the measured RTO. */
@@ -71,15 +73,17 @@ export function scratchDatabaseName(system: string, runId: string): string {
   return `${SCRATCH_PREFIX}${system.replace(/[^a-z0-9_]/g, '_').slice(0, 38)}_${short}`;
 }
 
-export const drillResultId = (system: string, runId: string) => `restore-drill-${createHash('sha256').update(`${system}\u0000${runId}`).digest('hex').slice(0, 24)}`;
+/** Same-city ids keep their old form, so results stored before drills had a site stay the same. */
+export const drillResultId = (system: string, runId: string, site: JobSite = 'same-city') =>
+  `restore-drill-${createHash('sha256').update(`${system}\u0000${runId}${site === 'same-city' ? '' : `\u0000${site}`}`).digest('hex').slice(0, 24)}`;
 
 /**
- * Restores the newest dump from the system's same-city target into a scratch database on a drill
+ * Restores the newest dump from the system's same-city (or, asked, off-site) target into a scratch database on a drill
  * server, runs the policy's validation queries, measures the RTO (start to validated) against the
  * policy, and always drops the scratch database. Every outcome, including "could not run", is a
  * result; only a missing policy is thrown (bad input).
  */
-export async function runRestoreDrill(system: BusinessSystem, options: DrillOptions): Promise<JobResult> {
+export async function runRestoreDrill(system: BusinessSystem, options: DrillOptions): Promise<RestoreDrillResult> {
   const policy = system.backup;
   if (!policy) throw BackupErrors.noPolicy(system.id);
   const runId = options.runId ?? randomUUID();
@@ -88,7 +92,9 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const start = clock();
   const steps: DrillStep[] = [];
   const clause = backupClause(system.mlpsLevel);
-  const detail: Record<string, unknown> = { clause, mlps: [`${clauseNumber(clause)} a)`], steps, runId };
+  const site = options.site ?? 'same-city';
+  // a) local backup and recovery for the same-city copy; b) off-site backup for the off-site copy.
+  const detail: RestoreDrillDetail = { site, clause, mlps: [`${clauseNumber(clause)} ${site === 'off-site' ? 'b)' : 'a)'}`], steps, runId };
   const report = (step: string) => options.onProgress?.({ done: steps.length, total: STEPS.length, step: DRILL_STEP_LABEL[step] ?? step });
 
   const timed = async <T>(step: string, work: () => Promise<T>, note?: (value: T) => string): Promise<T> => {
@@ -108,10 +114,10 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const overdue = AbortSignal.timeout(Math.max(2 * policy.rto, 60) * 1000);
   const signal = options.signal ? AbortSignal.any([options.signal, overdue]) : overdue;
   let scratch: { server: DrillServer; name: string } | undefined;
-  let status: JobResult['status'] = 'fail';
+  let status: RestoreDrillResult['status'] = 'fail';
   let summary: string;
   const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
-  const target = (options.openTarget ?? openTarget)(policy.sameCity, options.sftp);
+  const target = (options.openTarget ?? openTarget)(site === 'off-site' ? policy.offSite : policy.sameCity, options.sftp);
   try {
     const dump = await timed('locate', () => locateLatestDump(target), (d) => `${d.set}/${d.path} (${d.engine}, ${d.size} B)`);
     Object.assign(detail, { target: target.description, set: dump.set, setTime: dump.setTime, dump: dump.path, engine: dump.engine, dumpBytes: dump.size });
@@ -179,12 +185,12 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
     }
   }
   return {
-    id: drillResultId(system.id, runId),
+    id: drillResultId(system.id, runId, site),
     kind: DRILL_KIND,
     status,
     system: system.id,
     department: system.department,
-    site: 'same-city',
+    site,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     summary,

@@ -10,6 +10,8 @@ export interface BackupJobData {
   system: string;
   /** Verification only; both sites when absent. */
   sites?: BackupSite[];
+  /** Drills only: the copy restored from; same-city when absent (scheduled drills). */
+  site?: BackupSite;
 }
 
 export interface BackupQueueOptions {
@@ -85,8 +87,9 @@ export class BackupQueues {
     return this.verify.add('verify', data, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
   }
 
-  enqueueDrill(system: string, options: { jobId?: string } = {}) {
-    return this.drill.add('drill', { system }, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
+  enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+    const data: BackupJobData = { system, ...(options.site ? { site: options.site } : {}) };
+    return this.drill.add('drill', data, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
   }
 
   /**

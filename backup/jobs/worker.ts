@@ -1,13 +1,13 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
-import { counter, gauge, type BusinessSystem, type JobResult, type Logger } from '../../core/index.js';
-import type { AlertStore, JobResultStore } from '../../store/index.js';
+import { counter, gauge, type BusinessSystem, type JobResult, type Logger, type ShouwangEvent } from '../../core/index.js';
+import type { EventStore, JobResultStore } from '../../store/index.js';
 import { verifyBackups, type VerifyOptions } from '../checks/index.js';
 import type { SftpOptions } from '../targets/index.js';
 import { runRestoreDrill, type DrillOptions } from '../drill/index.js';
 import type { DrillEngine, DrillServer } from '../drill/index.js';
 import { JobErrors } from './errors.js';
-import { alertWindow, raiseFailureAlerts } from './alerts.js';
+import { backupResultEvent } from './backup-events.js';
 import { DRILL_QUEUE, VERIFY_QUEUE, redisConnection, type BackupJobData } from './queues.js';
 
 export interface JobProgress {
@@ -19,10 +19,23 @@ export interface JobProgress {
 export type VerifyRunner = (system: BusinessSystem, options: VerifyOptions) => Promise<JobResult[]>;
 export type DrillRunner = (system: BusinessSystem, options: Omit<DrillOptions, 'servers'>) => Promise<JobResult>;
 
+/** Runs events through the rules and writes the alerts they raise (the analysis's analyze + flush). */
+export type BackupEventSink = (events: readonly ShouwangEvent[]) => Promise<void>;
+
+export interface BackupResultStore {
+  jobResults: Pick<JobResultStore, 'put'>;
+  events: Pick<EventStore, 'write' | 'get'>;
+}
+
 export interface BackupWorkerOptions {
   redisUrl: string;
   prefix?: string;
-  store: { jobResults: Pick<JobResultStore, 'put'>; alerts: Pick<AlertStore, 'get' | 'upsert'> };
+  store: BackupResultStore;
+  /**
+   * The rules: every result becomes a `shouwang.backup` event, and the backup rules
+   * (rules/shouwang/backup) raise the alerts. Without it, results and events are stored but no alert is raised.
+   */
+  analyze?: BackupEventSink;
   /** Looks a job's system up in the current inventory. */
   findSystem: (id: string) => BusinessSystem | undefined;
   drillServers?: Partial<Record<DrillEngine, DrillServer>>;
@@ -45,7 +58,8 @@ export interface BackupWorkerOptions {
 export interface BackupJobOutcome {
   status: JobResult['status'];
   results: { id: string; status: JobResult['status'] }[];
-  alerts: string[];
+  /** Ids of the `shouwang.backup` events written for the results. */
+  events: string[];
 }
 
 export interface BackupWorkers {
@@ -68,6 +82,23 @@ function progressReporter(job: Job, logger?: Logger) {
     const { done, total, step } = progress;
     job.updateProgress({ done, total, step }).catch((error: Error) => logger?.debug({ err: error, job: job.id }, 'progress not sent'));
   };
+}
+
+/**
+ * Stores the results and each as a `shouwang.backup` event, and runs the events not stored before
+ * through the rules, which raise the backup alerts. The rules run before the event is written: a crash
+ * in between makes a retry count the alert twice rather than lose it.
+ */
+export async function recordBackupResults(
+  store: BackupResultStore, system: BusinessSystem, results: readonly JobResult[], analyze?: BackupEventSink,
+): Promise<ShouwangEvent[]> {
+  for (const result of results) await store.jobResults.put(result);
+  const events = results.map((result) => backupResultEvent(system, result));
+  const fresh: ShouwangEvent[] = [];
+  for (const event of events) if (!(await store.events.get(event.id))) fresh.push(event);
+  if (analyze && fresh.length) await analyze(fresh);
+  await store.events.write(events);
+  return events;
 }
 
 const worst = (results: readonly JobResult[]): JobResult['status'] =>
@@ -96,15 +127,14 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     && gauge(options.registry, { name: 'backup_drill_rto_seconds', help: 'Restore time measured by the last drill', labelNames: ['system'] });
 
   const finish = async (job: Job<BackupJobData>, system: BusinessSystem, results: JobResult[]): Promise<BackupJobOutcome> => {
-    for (const result of results) await options.store.jobResults.put(result);
+    const events = await recordBackupResults(options.store, system, results, options.analyze);
     for (const result of results) {
-      const achieved = (result.detail.rto as { achievedSeconds?: number } | undefined)?.achievedSeconds;
+      const achieved = result.kind === 'restore-drill' ? result.detail.rto?.achievedSeconds : undefined;
       if (achieved !== undefined) drillRto?.set({ system: system.id }, achieved);
     }
     jobsTotal?.inc({ queue: job.queueName, status: worst(results) });
-    const alerts = await raiseFailureAlerts(options.store.alerts, system, results, alertWindow(job.timestamp));
     await job.updateProgress({ done: 1, total: 1, step: '完成 done' });
-    return { status: worst(results), results: results.map(({ id, status }) => ({ id, status })), alerts: alerts.map((a) => a.id) };
+    return { status: worst(results), results: results.map(({ id, status }) => ({ id, status })), events: events.map((e) => e.id) };
   };
 
   const systemOf = (job: Job<BackupJobData>): BusinessSystem => {
@@ -131,6 +161,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     const system = systemOf(job);
     const result = await drill(system, {
       runId: job.id!,
+      ...(job.data.site ? { site: job.data.site } : {}),
       onProgress: progressReporter(job, options.logger),
       ...(signal ? { signal } : {}),
       ...(options.sftp ? { sftp: options.sftp } : {}),

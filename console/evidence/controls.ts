@@ -1,7 +1,8 @@
-import type { MlpsCatalog } from '../../analyzers/index.js';
+import type { MlpsCatalog, MlpsLevel } from '../../analyzers/index.js';
 import type { SystemFacts } from './facts.js';
 import {
-  EVIDENCED_CONTROLS, MANUAL_REVIEW, auditVerdict, backupVerdict, intrusionVerdict,
+  EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict, backupLocalVerdict,
+  backupOffsiteVerdict, capToWindow, incidentHandlingVerdict, intrusionVerdict, retentionVerdict,
   type ComplianceStatus, type ControlVerdict, type EvidencedControl,
 } from './status-rules.js';
 
@@ -23,48 +24,53 @@ export interface ControlRow {
 }
 
 const RULES: Record<EvidencedControl, (facts: SystemFacts) => ControlVerdict> = {
-  audit: (f) => auditVerdict(f.audit),
+  auditCoverage: (f) => auditCoverageVerdict(f.audit),
+  auditRecords: (f) => auditRecordsVerdict(f.audit),
+  auditProtection: (f) => auditProtectionVerdict(f.audit),
+  auditRetention: (f) => retentionVerdict(f.audit),
   intrusion: (f) => intrusionVerdict(f.intrusion),
-  backup: (f) => backupVerdict(f.backup),
+  incidentHandling: (f) => incidentHandlingVerdict(f.handling),
+  backupLocal: (f) => backupLocalVerdict(f.backup),
+  backupOffsite: (f) => backupOffsiteVerdict(f.backup, f.system.mlpsLevel, f.settings),
 };
 
-/** The verdict per evidenced control of one system (keyed by the control's Chinese name). */
+/** One verdict per evidenced item of one system; any 符合 over a period shorter than the minimum window is capped. */
 export function systemVerdicts(facts: SystemFacts): Record<EvidencedControl, ControlVerdict> {
-  return { audit: RULES.audit(facts), intrusion: RULES.intrusion(facts), backup: RULES.backup(facts) };
+  return Object.fromEntries(EVIDENCED_CONTROLS.map((control) => [control, capToWindow(RULES[control](facts), facts.periodDays, facts.settings)])) as
+    Record<EvidencedControl, ControlVerdict>;
 }
 
 /**
- * The items each rule evidences, as level-3 clauses (their level-2 and level-4 equivalents follow):
- * 安全审计 a) audit enabled for every user, b) record content, c) records kept and protected — not d)
- * (protecting the audit process); 入侵防范 f) intrusions detected and alarmed — not a)–e) (installation,
- * services, terminals, input validation, patching); 数据备份恢复 a) local and b) off-site backup — not
- * c)/d) (hot redundancy, disaster-recovery centre).
+ * The item each rule decides, per level. Level 2 has no x.1.4.4 f): intrusion detection is 7.1.3.3
+ * (监视网络攻击行为); level 2 has no 集中管控 (x.1.5.4), so retention is not decided there. 安全审计 d)
+ * (protecting the audit process) and 数据备份恢复 c)/d) (hot redundancy, disaster-recovery centre)
+ * have no automated evidence.
  */
-export const EVIDENCED_ITEMS: Record<EvidencedControl, readonly string[]> = {
-  audit: ['8.1.4.3 a)', '8.1.4.3 b)', '8.1.4.3 c)'],
-  intrusion: ['8.1.4.4 f)'],
-  backup: ['8.1.4.9 a)', '8.1.4.9 b)'],
+export const EVIDENCED_ITEMS: Record<EvidencedControl, Partial<Record<MlpsLevel, string>>> = {
+  auditCoverage: { 2: '7.1.4.3 a)', 3: '8.1.4.3 a)', 4: '9.1.4.3 a)' },
+  auditRecords: { 2: '7.1.4.3 b)', 3: '8.1.4.3 b)', 4: '9.1.4.3 b)' },
+  auditProtection: { 2: '7.1.4.3 c)', 3: '8.1.4.3 c)', 4: '9.1.4.3 c)' },
+  auditRetention: { 3: '8.1.5.4 d)', 4: '9.1.5.4 d)' },
+  intrusion: { 2: '7.1.3.3', 3: '8.1.4.4 f)', 4: '9.1.4.4 f)' },
+  incidentHandling: { 2: '7.1.10.12 c)', 3: '8.1.10.12 c)', 4: '9.1.10.12 c)' },
+  backupLocal: { 2: '7.1.4.8 a)', 3: '8.1.4.9 a)', 4: '9.1.4.9 a)' },
+  backupOffsite: { 2: '7.1.4.8 b)', 3: '8.1.4.9 b)', 4: '9.1.4.9 b)' },
 };
 
-const evidencedByClause = new WeakMap<MlpsCatalog, Map<string, EvidencedControl>>();
-
-/** Clause at any level → the rule that evidences it. */
-export function evidencedItems(catalog: MlpsCatalog): Map<string, EvidencedControl> {
-  let map = evidencedByClause.get(catalog);
-  if (!map) {
-    map = new Map();
-    for (const [control, clauses] of Object.entries(EVIDENCED_ITEMS) as [EvidencedControl, string[]][]) {
-      for (const clause of clauses) for (const equivalent of catalog.equivalentClauses(clause)) map.set(equivalent, control);
-    }
-    evidencedByClause.set(catalog, map);
-  }
+/** Clause at any level → the rule that decides it. */
+export function evidencedItems(): Map<string, EvidencedControl> {
+  const map = new Map<string, EvidencedControl>();
+  for (const control of EVIDENCED_CONTROLS) for (const clause of Object.values(EVIDENCED_ITEMS[control])) map.set(clause, control);
   return map;
 }
 
-/** Every catalog item of the system's level: an evidenced item gets its rule's verdict, all others 不适用 (manual review). */
+/**
+ * Every catalog item of the system's level (only those: a control the level lacks is not listed): an
+ * evidenced item gets its rule's verdict, all others 未测评（需人工核查）.
+ */
 export function controlRows(catalog: MlpsCatalog, facts: SystemFacts): ControlRow[] {
   const verdicts = systemVerdicts(facts);
-  const evidenced = evidencedItems(catalog);
+  const evidenced = evidencedItems();
   const { system } = facts;
   return catalog.items
     .filter((item) => item.level === system.mlpsLevel)
@@ -79,7 +85,7 @@ export function controlRows(catalog: MlpsCatalog, facts: SystemFacts): ControlRo
     });
 }
 
-/** The catalog clause of an evidenced control at a level, e.g. audit at 3 → `8.1.4.3`. */
-export function evidencedClause(catalog: MlpsCatalog, control: EvidencedControl, level: number): string | undefined {
-  return catalog.controls.find((c) => c.level === level && c.area.key === 'computing' && c.control.zh === EVIDENCED_CONTROLS[control])?.clause;
+/** The catalog item a rule decides at a level, e.g. auditCoverage at 3 → `8.1.4.3 a)`. */
+export function evidencedClause(control: EvidencedControl, level: number): string | undefined {
+  return EVIDENCED_ITEMS[control][level as MlpsLevel];
 }

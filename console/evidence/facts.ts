@@ -1,8 +1,17 @@
-import type { Alert, BusinessSystem, ChainedAuditEntry, Inventory, JobResult, ShouwangEvent } from '../../core/index.js';
+import {
+  drillSite, type Alert, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
+} from '../../core/index.js';
 import { expectedSources } from '../../analyzers/index.js';
+import { BACKUP_DATASET } from '../../backup/index.js';
 import type { PageRequest, Page, Scope, Store } from '../../store/index.js';
 import { EvidenceErrors } from './errors.js';
-import type { AuditFacts, BackupFacts, IntrusionFacts } from './status-rules.js';
+import { loadIntrusionRules, type IntrusionRules } from './intrusion-rules.js';
+import { calendarMonthsBefore, formatLocal, localDay, nextDay } from './local-time.js';
+import {
+  DEFAULT_RULE_SETTINGS, RECORD_FIELDS, RETENTION_MONTHS_REQUIRED,
+  type AuditFacts, type BackupFacts, type EvidenceRuleSettings, type HandlingFacts, type IntrusionFacts, type RecordField,
+  type RetentionFacts, type SiteBackupFacts,
+} from './status-rules.js';
 
 /** What to export: one system, one department or everything in the caller's scope, over a period. */
 export interface EvidenceSelection {
@@ -19,7 +28,12 @@ export interface SystemFacts {
   departmentName: string;
   audit: AuditFacts;
   intrusion: IntrusionFacts;
+  /** Intrusion-rule alerts only (x.1.10.12). */
+  handling: HandlingFacts;
   backup: BackupFacts;
+  /** The period's length, for the minimum evidence window. */
+  periodDays: number;
+  settings: EvidenceRuleSettings;
   /** Sample audit records, up to SAMPLE_PER_DATASET per dataset. */
   samples: ShouwangEvent[];
   alerts: Alert[];
@@ -32,6 +46,11 @@ export interface EvidenceFacts {
   scope?: Scope;
   systems: SystemFacts[];
   auditTrail: ChainedAuditEntry[];
+  settings: EvidenceRuleSettings;
+  /** Days of the period up to now: what the minimum evidence window is compared with. */
+  periodDays: number;
+  /** Department and system names, for the cover. */
+  names: { departments: Record<string, string>; systems: Record<string, string> };
 }
 
 export const SAMPLE_PER_DATASET = 100;
@@ -90,49 +109,90 @@ export function acknowledgeSeconds(alert: Alert): number | undefined {
   return Math.max(0, (Date.parse(first.at) - Date.parse(raised)) / 1000);
 }
 
-export function intrusionFacts(eventsInPeriod: number, alerts: readonly Alert[]): IntrusionFacts {
+/** Handling of intrusion-rule alerts (x.1.10.12): other alerts (silent sources, backups) do not count. */
+export function handlingFacts(alerts: readonly Alert[]): HandlingFacts {
   const handled = alerts.filter((a) => HANDLED.has(a.status)).length;
   const acks = alerts.map(acknowledgeSeconds).filter((s): s is number => s !== undefined);
   const median = medianOf(acks);
-  return { eventsInPeriod, alerts: alerts.length, handled, open: alerts.length - handled, ...(median !== undefined ? { medianAckSeconds: median } : {}) };
+  return { alerts: alerts.length, handled, open: alerts.length - handled, ...(median !== undefined ? { medianAckSeconds: median } : {}) };
 }
 
+const emptySite = (): SiteBackupFacts => ({ checks: 0, passed: 0, failed: 0, latest: {}, drills: 0 });
+
+/** Per site: counts, the latest result of each check, the latest freshness, and the latest drill from that copy (failed or not). */
 export function backupFacts(system: BusinessSystem, checks: readonly JobResult[], drills: readonly JobResult[]): BackupFacts {
   const byTime = (a: JobResult, b: JobResult) => a.finishedAt.localeCompare(b.finishedAt);
-  const latestBySite: BackupFacts['latestBySite'] = {};
-  const freshness = new Map<string, { ageSeconds: number; targetSeconds: number }>();
+  const sites: Record<JobSite, SiteBackupFacts> = { 'same-city': emptySite(), 'off-site': emptySite() };
+  const crossSite: BackupFacts['crossSite'] = { checks: 0, passed: 0, failed: 0 };
   for (const check of [...checks].sort(byTime)) {
-    const site = String(check.detail.site ?? check.site ?? 'cross-site');
-    latestBySite[site] = check.status;
-    if (check.detail.check === 'freshness' && typeof check.detail.ageSeconds === 'number' && typeof check.detail.rpoSeconds === 'number') {
-      freshness.set(site, { ageSeconds: check.detail.ageSeconds, targetSeconds: check.detail.rpoSeconds });
+    if (check.kind !== 'backup-check') continue;
+    const where = check.detail.site ?? check.site ?? 'cross-site';
+    const tally = where === 'cross-site' ? crossSite : sites[where];
+    tally.checks += 1;
+    if (check.status === 'pass') tally.passed += 1;
+    if (check.status === 'fail') tally.failed += 1;
+    if (where === 'cross-site') {
+      crossSite.latest = check.status;
+      continue;
+    }
+    sites[where].latest[check.detail.check] = check.status;
+    const { ageSeconds, rpoSeconds } = check.detail;
+    if (check.detail.check === 'freshness' && typeof ageSeconds === 'number' && typeof rpoSeconds === 'number') {
+      sites[where].freshness = { ageSeconds, targetSeconds: rpoSeconds };
     }
   }
-  // The latest freshness check per site; across sites the one furthest past its RPO is shown.
-  const rpo = [...freshness.values()].sort((a, b) => b.ageSeconds / b.targetSeconds - a.ageSeconds / a.targetSeconds)[0];
-  const lastDrill = [...drills].sort(byTime).at(-1);
-  const rto = lastDrill?.detail.rto as { targetSeconds?: number; achievedSeconds?: number; met?: boolean } | undefined;
-  // A drill in the period that met its RTO counts, even when a later one did not finish.
-  const metDrill = [...drills].sort(byTime).reverse().find((d) => (d.detail.rto as { met?: boolean } | undefined)?.met === true);
-  const shown = metDrill ?? lastDrill;
-  const shownRto = (shown?.detail.rto as typeof rto) ?? rto;
+  for (const drill of [...drills].sort(byTime)) {
+    if (drill.kind !== 'restore-drill') continue;
+    const site = sites[drillSite(drill)];
+    site.drills += 1;
+    site.latestDrill = { finishedAt: drill.finishedAt, status: drill.status, ...(drill.detail.rto ? { rto: drill.detail.rto } : {}) };
+  }
+  const policy = system.backup;
   return {
-    hasPolicy: system.backup !== undefined,
-    checks: checks.length,
-    passed: checks.filter((c) => c.status === 'pass').length,
-    failed: checks.filter((c) => c.status === 'fail').length,
-    latestBySite,
-    ...(rpo ? { rpo } : {}),
-    drills: drills.length,
-    drillsPassed: drills.filter((d) => d.status === 'pass').length,
-    ...(shown ? {
-      latestDrill: {
-        finishedAt: shown.finishedAt, status: shown.status,
-        ...(shownRto?.targetSeconds !== undefined ? { rtoTargetSeconds: shownRto.targetSeconds } : {}),
-        ...(shownRto?.achievedSeconds !== undefined ? { rtoAchievedSeconds: shownRto.achievedSeconds } : {}),
-        ...(shownRto?.met !== undefined ? { rtoMet: shownRto.met } : {}),
-      },
-    } : {}),
+    hasPolicy: policy !== undefined,
+    ...(policy ? { rpoTargetSeconds: policy.rpo, rtoTargetSeconds: policy.rto } : {}),
+    sameCity: sites['same-city'], offSite: sites['off-site'], crossSite,
+  };
+}
+
+/** Which of the fields x.1.4.3 b) asks for a stored record lacks. */
+export function missingRecordFields(event: ShouwangEvent): RecordField[] {
+  const missing: RecordField[] = [];
+  if (!event['@timestamp'] || Number.isNaN(Date.parse(event['@timestamp']))) missing.push('date/time');
+  if (!event.user?.name) missing.push('user');
+  if (!event.event?.action && !event.event?.type?.length && !event.event?.category?.length) missing.push('event type');
+  if (!event.event?.outcome) missing.push('outcome');
+  return missing;
+}
+
+export function recordFacts(samples: readonly ShouwangEvent[]): AuditFacts['records'] {
+  const missing = Object.fromEntries(RECORD_FIELDS.map((f) => [f, 0])) as Record<RecordField, number>;
+  let complete = 0;
+  for (const event of samples) {
+    const lacks = missingRecordFields(event);
+    if (!lacks.length) complete += 1;
+    for (const field of lacks) missing[field] += 1;
+  }
+  return { sampled: samples.length, complete, missing };
+}
+
+/**
+ * Retention at the period end: the span from six calendar months before (in +08:00) to the period
+ * end, and the calendar days of it with no stored event of the system. `hourly` are the system's
+ * non-empty hour buckets over that span.
+ */
+export function retentionFacts(periodEnd: number, oldestEvent: string | undefined, hourly: readonly { start: string; count: number }[]): RetentionFacts {
+  const from = calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED);
+  const seen = new Set(hourly.filter((b) => b.count > 0).map((b) => localDay(Date.parse(b.start))));
+  const gaps: string[] = [];
+  let days = 0;
+  for (let day = localDay(from); day <= localDay(periodEnd - 1); day = nextDay(day)) {
+    days += 1;
+    if (!seen.has(day)) gaps.push(day);
+  }
+  return {
+    requiredFrom: formatLocal(from), requiredTo: formatLocal(periodEnd), ...(oldestEvent ? { oldestEvent: formatLocal(Date.parse(oldestEvent)) } : {}),
+    days, gapDays: gaps.length, gaps: gaps.slice(0, 10),
   };
 }
 
@@ -140,6 +200,10 @@ export interface GatherOptions {
   /** Default silence threshold for expected sources (`analyze.silentAfter`); only the names matter here. */
   silentAfterSeconds?: number;
   samplesPerDataset?: number;
+  /** `evidence.minimumWindow` and `evidence.realtimeRpo`; defaults 30 days and 15 min. */
+  settings?: Partial<EvidenceRuleSettings>;
+  /** The intrusion rules and their switches (default: the shipped rules, all enabled). */
+  intrusionRules?: IntrusionRules;
   onProgress?: (done: number, total: number, step: string) => void;
 }
 
@@ -156,15 +220,24 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const perDataset = options.samplesPerDataset ?? SAMPLE_PER_DATASET;
   const expected = expectedSources({ ...inventory, systems }, options.silentAfterSeconds ?? 3600);
   const departmentNames = new Map(inventory.departments.map((d) => [d.id, d.name]));
+  const settings: EvidenceRuleSettings = { ...DEFAULT_RULE_SETTINGS, ...options.settings };
+  // Only the part of the period that has passed is evidence: exporting the current month on its 5th is 5 days.
+  const periodDays = Math.max(0, (periodEnd - Date.parse(period.from)) / DAY_MS);
+  const intrusionRules = options.intrusionRules ?? await loadIntrusionRules();
+  const intrusionIds = new Set(intrusionRules.rules.map((r) => r.id));
+  const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED)).toISOString();
 
   const counts = new Map((await store.events.countBy({ ...period, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
+  // Backup check and drill results are events too (shouwang.backup); they are Shouwang's own records, not the system's audit log.
+  const backupFilter = { 'event.dataset': BACKUP_DATASET };
+  const backupCounts = new Map((await store.events.countBy({ ...period, filters: backupFilter, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
   const facts: SystemFacts[] = [];
   for (const [index, system] of systems.entries()) {
     options.onProgress?.(index, systems.length, `系统 ${system.id} / system ${system.id}`);
     // The embedded store answers synchronously: without this, timers (a BullMQ job's lock renewal) would wait for the whole export.
     await new Promise((resolve) => setImmediate(resolve));
     const bySystem = { 'shouwang.system': system.id };
-    const eventsInPeriod = counts.get(system.id) ?? 0;
+    const eventsInPeriod = (counts.get(system.id) ?? 0) - (backupCounts.get(system.id) ?? 0);
 
     // One grouped count per field answers the usual sources (a host, or a dataset); only sources
     // naming both need a query of their own.
@@ -172,7 +245,9 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
     const grouped = async (field: string) => new Set(eventsInPeriod
       ? (await store.events.countBy({ ...period, filters: bySystem, ...scoped }, field, 10_000)).map((b) => b.key)
       : []);
-    const datasetCounts = eventsInPeriod ? await store.events.countBy({ ...period, filters: bySystem, ...scoped }, 'event.dataset', 1000) : [];
+    const datasetCounts = eventsInPeriod
+      ? (await store.events.countBy({ ...period, filters: bySystem, ...scoped }, 'event.dataset', 1000)).filter((b) => b.key !== BACKUP_DATASET)
+      : [];
     const datasets = new Set(datasetCounts.map((b) => b.key));
     const hosts = sources.some((s) => s.host && !s.dataset) ? await grouped('host.name') : new Set<string>();
     const silent: string[] = [];
@@ -185,8 +260,13 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       else if (source.dataset) reporting = datasets.has(source.dataset);
       if (!reporting) silent.push(source.name);
     }
-    const oldest = (await store.events.search({ filters: bySystem, ...scoped }, { size: 1, order: 'asc' })).items[0]?.['@timestamp'];
-    const retainedDays = oldest ? Math.max(0, Math.floor((periodEnd - Date.parse(oldest)) / DAY_MS)) : 0;
+    const span = { from: retentionFrom, to: new Date(periodEnd).toISOString() };
+    const backupHours = new Map((await store.events.histogram({ ...span, filters: { ...bySystem, ...backupFilter }, ...scoped }, 3_600_000))
+      .map((b) => [b.start, b.count]));
+    const hourly = (await store.events.histogram({ ...span, filters: bySystem, ...scoped }, 3_600_000))
+      .map((b) => ({ start: b.start, count: b.count - (backupHours.get(b.start) ?? 0) })).filter((b) => b.count > 0);
+    const oldestPage = (await store.events.search({ filters: bySystem, ...scoped }, { size: 1000, order: 'asc' })).items;
+    const oldest = oldestPage.find((e) => e.event?.dataset !== BACKUP_DATASET)?.['@timestamp'] ?? hourly[0]?.start;
 
     const samples: ShouwangEvent[] = [];
     if (eventsInPeriod) {
@@ -203,6 +283,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
     }
 
     const alerts = await allPages((page) => store.alerts.search({ ...period, system: [system.id], ...scoped }, page));
+    const intrusionAlerts = alerts.filter((a) => intrusionIds.has(a.rule.id));
+    const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e)).map((e) => e.event?.dataset ?? '—'))].sort();
     const jobs = (kind: string) => allPages((page) => store.jobResults.search({ ...period, kind, system: system.id, ...scoped }, page));
     const backupChecks = await jobs('backup-check');
     const drills = await jobs('restore-drill');
@@ -212,10 +294,15 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       departmentName: departmentNames.get(system.department) ?? system.department,
       audit: {
         eventsInPeriod, expectedSources: sources.length, reportingSources: sources.length - silent.length, silentSources: silent,
-        ...(oldest ? { oldestEvent: oldest } : {}), retainedDays,
+        records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, hourly),
       },
-      intrusion: intrusionFacts(eventsInPeriod, alerts),
+      intrusion: {
+        eventsInPeriod, rules: intrusionRules.rules.length, rulesEnabled: intrusionRules.rules.filter((r) => r.enabled).length,
+        reachingDatasets: reaching, matches: intrusionAlerts.length,
+      },
+      handling: handlingFacts(intrusionAlerts),
       backup: backupFacts(system, backupChecks, drills),
+      periodDays, settings,
       samples, alerts, backupChecks, drills,
     });
   }
@@ -226,5 +313,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const unrestricted = !scope?.departments && !selection.system && !selection.department;
   const auditTrail = unrestricted ? trail : trail.filter((entry) => entry.target !== undefined && alertIds.has(entry.target));
   options.onProgress?.(systems.length, systems.length, '数据已读取 / data read');
-  return { selection: { ...selection, ...period }, ...(scope ? { scope } : {}), systems: facts, auditTrail };
+  return {
+    selection: { ...selection, ...period }, ...(scope ? { scope } : {}), systems: facts, auditTrail, settings, periodDays,
+    names: { departments: Object.fromEntries(departmentNames), systems: Object.fromEntries(inventory.systems.map((s) => [s.id, s.name])) },
+  };
 }

@@ -8,7 +8,12 @@ export type { ExportOptions, ExportSummary, VerifyReport } from './bundle.js';
 export { EVIDENCED_ITEMS, controlRows, evidencedClause, evidencedItems, systemVerdicts } from './controls.js';
 export type { ControlRow } from './controls.js';
 export { EvidenceErrors } from './errors.js';
-export { acknowledgeSeconds, backupFacts, gatherFacts, intrusionFacts, selectSystems, SAMPLE_PER_DATASET } from './facts.js';
+export {
+  acknowledgeSeconds, backupFacts, gatherFacts, handlingFacts, missingRecordFields, recordFacts, retentionFacts, selectSystems, SAMPLE_PER_DATASET,
+} from './facts.js';
+export { isIntrusionRule, loadIntrusionRules, shippedRulesDir } from './intrusion-rules.js';
+export type { IntrusionRule, IntrusionRuleOptions, IntrusionRules } from './intrusion-rules.js';
+export { calendarMonthsBefore, formatLocal, formatLocalIso, localDay } from './local-time.js';
 export type { EvidenceFacts, EvidenceSelection, SystemFacts } from './facts.js';
 export { EVIDENCE_QUEUE, EvidenceQueue, bundlePath, startEvidenceWorker } from './job.js';
 export type { EvidenceJobData, EvidenceJobProgress, EvidenceQueueOptions, EvidenceWorkerOptions } from './job.js';
@@ -18,9 +23,14 @@ export {
 } from './signing.js';
 export type { Manifest, ManifestFile, SignatureAlgorithm, SigningKey } from './signing.js';
 export {
-  STATUSES, STATUS_EN, RETENTION_DAYS_REQUIRED, auditVerdict, backupVerdict, intrusionVerdict, MANUAL_REVIEW,
+  STATUSES, STATUS_EN, STATUS_LABEL, RETENTION_MONTHS_REQUIRED, DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict,
+  auditProtectionVerdict, auditRecordsVerdict, backupLocalVerdict, backupOffsiteVerdict, capToWindow, incidentHandlingVerdict, intrusionVerdict,
+  notApplicable, retentionVerdict,
 } from './status-rules.js';
-export type { AuditFacts, BackupFacts, ComplianceStatus, ControlVerdict, IntrusionFacts } from './status-rules.js';
+export type {
+  AuditFacts, BackupFacts, ComplianceStatus, ControlVerdict, EvidenceRuleSettings, EvidencedControl, HandlingFacts, IntrusionFacts, RetentionFacts,
+  SiteBackupFacts,
+} from './status-rules.js';
 export { controlsCsv, controlsXlsx } from './tables.js';
 
 

@@ -1,9 +1,13 @@
 import PDFDocument from 'pdfkit';
 import { ensureDebianPackage } from '../../core/index.js';
-import type { ControlRow } from './controls.js';
+import { evidencedClause, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
 import type { EvidenceFacts } from './facts.js';
-import { STATUSES, formatDuration, type ComplianceStatus, type ControlVerdict, type EvidencedControl } from './status-rules.js';
+import { formatLocalIso } from './local-time.js';
+import {
+  CONTROL_TITLES, EVIDENCED_CONTROLS, RETENTION_MONTHS_REQUIRED, STATUSES, STATUS_LABEL, formatDuration,
+  type ComplianceStatus, type ControlVerdict, type EvidencedControl,
+} from './status-rules.js';
 
 /** WenQuanYi Micro Hei: a free CJK font in Debian; the PDF embeds the glyphs it uses. */
 export const CJK_FONT = {
@@ -31,10 +35,9 @@ export interface ReportInput {
   fontFile: string;
 }
 
-const CONTROL_TITLES: Record<EvidencedControl, string> = { audit: '安全审计', intrusion: '入侵防范', backup: '数据备份恢复' };
 const MARGIN = 40;
 
-/** The zh-CN report: cover summary, one block per system, then the status count per control item. */
+/** The zh-CN report: cover (scope by name, period in +08:00, settings), one block per system, then the status count per control item. */
 export function renderReport(input: ReportInput): Promise<Buffer> {
   const { facts, rows } = input;
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { Title: '等级保护合规证据报告', Author: '守望 Shouwang' } });
@@ -57,48 +60,72 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   };
   const line = (text: string, size = 9) => doc.fontSize(size).text(text, { width });
 
-  const { selection } = facts;
-  const target = selection.system ? `系统 ${selection.system}` : selection.department ? `部门 ${selection.department}` : '全部系统 all systems';
+  const { selection, names, settings } = facts;
+  const department = (id: string) => `${names.departments[id] ?? id}（${id}）`;
+  const target = selection.system ? `系统 ${names.systems[selection.system] ?? selection.system}（${selection.system}）`
+    : selection.department ? `部门 ${department(selection.department)}` : '全部系统 all systems';
+  const { periodDays } = facts;
   doc.fontSize(20).text('等级保护合规证据报告', { align: 'center' });
-  doc.fontSize(11).text('MLPS 2.0 (GB/T 22239-2019) compliance evidence report', { align: 'center' }).moveDown(1);
-  line(`范围 Scope：${target}${facts.scope?.departments ? `（部门范围 department scope: ${facts.scope.departments.join(', ')}）` : ''}`, 10);
-  line(`期间 Period：${selection.from} — ${selection.to}`, 10);
-  line(`生成时间 Generated：${input.generatedAt}`, 10);
+  doc.fontSize(11).text('MLPS 2.0 (GB/T 22239-2019, GB/T 28448-2019) compliance evidence report', { align: 'center' }).moveDown(1);
+  line(`范围 Scope：${target}${facts.scope?.departments ? `（部门范围 department scope: ${facts.scope.departments.map(department).join('、')}）` : ''}`, 10);
+  line(`期间 Period：${formatLocalIso(selection.from)} — ${formatLocalIso(selection.to)}（至今 ${Math.round(periodDays * 10) / 10} 天 days elapsed）`, 10);
+  line(`最短取证期间 Minimum evidence window：${settings.minimumWindowDays} 天 days${periodDays < settings.minimumWindowDays ? '（本期间短于此，任何项不判为符合 / shorter: no item is 符合）' : ''}`, 10);
+  line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatDuration(settings.realtimeRpoSeconds)}`, 10);
+  line(`生成时间 Generated：${formatLocalIso(input.generatedAt)}`, 10);
   line(`签名公钥指纹 Signing key fingerprint：${input.fingerprint}`, 10);
 
   heading('总体情况 Overview');
   const tally = (control: EvidencedControl) => {
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ComplianceStatus, number>;
-    for (const verdict of input.verdicts.values()) counts[verdict[control].status] += 1;
-    return STATUSES.map((s) => `${s} ${counts[s]}`).join('，');
+    for (const system of facts.systems) {
+      const verdict = input.verdicts.get(system.system.id)?.[control];
+      if (verdict && evidencedClause(control, system.system.mlpsLevel)) counts[verdict.status] += 1;
+    }
+    return STATUSES.filter((s) => counts[s]).map((s) => `${STATUS_LABEL[s]} ${counts[s]}`).join('，') || '—';
   };
   line(`系统数 Systems：${facts.systems.length}；审计事件合计 audit events：${facts.systems.reduce((n, s) => n + s.audit.eventsInPeriod, 0)}；`
-    + `告警合计 alerts：${facts.systems.reduce((n, s) => n + s.intrusion.alerts, 0)}；备份核查 backup checks：${facts.systems.reduce((n, s) => n + s.backup.checks, 0)}；`
-    + `恢复演练 drills：${facts.systems.reduce((n, s) => n + s.backup.drills, 0)}`, 10);
-  for (const control of Object.keys(CONTROL_TITLES) as EvidencedControl[]) line(`${CONTROL_TITLES[control]}：${tally(control)}`, 10);
+    + `入侵告警合计 intrusion alerts：${facts.systems.reduce((n, s) => n + s.handling.alerts, 0)}；`
+    + `备份核查 backup checks：${facts.systems.reduce((n, s) => n + s.backup.sameCity.checks + s.backup.offSite.checks + s.backup.crossSite.checks, 0)}；`
+    + `恢复演练 drills：${facts.systems.reduce((n, s) => n + s.backup.sameCity.drills + s.backup.offSite.drills, 0)}`, 10);
+  for (const control of EVIDENCED_CONTROLS) line(`${CONTROL_TITLES[control]}：${tally(control)}`, 10);
   doc.moveDown(0.4);
-  line('判定规则 Rules：安全审计 — 期间内无审计事件为不符合；全部日志源上报且日志留存 ≥ 180 天为符合；其余部分符合。'
-    + '入侵防范 — 期间内无事件或告警无一处置为不符合；无告警，或处置率 ≥ 90% 且确认时间中位数 ≤ 24 小时为符合；其余部分符合。'
-    + '数据备份恢复 — 无备份策略为不适用（需人工核查）；无核查或全部失败为不符合；通过率 ≥ 90%、各站点最新核查通过且演练达到 RTO 为符合；其余部分符合。'
-    + '其他条款本平台无法自动取证，标为不适用（需人工核查）。', 8);
+  line('判定规则 Rules：每个条款单独判定。安全审计 a) 期间内无审计事件为不符合，全部声明的日志源上报为符合（未声明日志源不算全覆盖）；'
+    + 'b) 抽样记录均含日期时间、用户、事件类型和结果为符合；c) 审计记录备份无自动证据，未测评；'
+    + `集中管控 d) 自期间末起向前 ${RETENTION_MONTHS_REQUIRED} 个自然月（+08:00）每天均有留存记录为符合。`
+    + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合。'
+    + '安全事件处置 c) — 仅统计入侵规则告警：处置率 ≥ 90% 且确认时间中位数 ≤ 24 小时为符合，无告警为未测评。'
+    + '数据备份恢复 a) 同城核查、最近一次同城恢复演练（无论成败）达到 RTO；b) 期间内须有异地核查，异地副本在 RPO 内，第三、四级策略 RPO 不超过实时上限，最近一次异地演练达到 RTO；无备份策略为不符合。'
+    + '其他条款本平台无法自动取证，标为未测评（需人工核查）；不适用仅在给出理由时使用。', 8);
 
   heading('系统摘要 Summary per system');
   for (const system of facts.systems) {
     const verdicts = input.verdicts.get(system.system.id);
+    const level = system.system.mlpsLevel;
     if (doc.y > doc.page.height - 150) doc.addPage();
     doc.moveDown(0.4).fontSize(11).fillColor('#003366')
-      .text(`${system.system.name}（${system.system.id}）· ${system.departmentName} · 第${system.system.mlpsLevel}级`).fillColor('black');
+      .text(`${system.system.name}（${system.system.id}）· ${system.departmentName} · 第${level}级`).fillColor('black');
     const a = system.audit;
-    const i = system.intrusion;
+    const h = system.handling;
     const b = system.backup;
-    line(`审计事件 ${a.eventsInPeriod} 条；日志源上报 ${a.reportingSources}/${a.expectedSources}；日志留存 ${a.retainedDays} 天`);
-    line(`告警 ${i.alerts} 条，已处置 ${i.handled}，确认时间中位数 ${i.medianAckSeconds === undefined ? '—' : formatDuration(i.medianAckSeconds)}`);
-    line(`备份核查 ${b.checks} 次，通过 ${b.passed}；恢复演练 ${b.drills} 次`
-      + `${b.latestDrill?.rtoAchievedSeconds !== undefined ? `，RTO 实际 ${formatDuration(b.latestDrill.rtoAchievedSeconds)}` : ''}`
-      + `${b.latestDrill?.rtoTargetSeconds !== undefined ? ` / 目标 ${formatDuration(b.latestDrill.rtoTargetSeconds)}` : ''}`
-      + `${b.rpo ? `；RPO 实际 ${formatDuration(b.rpo.ageSeconds)} / 目标 ${formatDuration(b.rpo.targetSeconds)}` : ''}`);
+    // Retention is x.1.5.4 d) (集中管控), which level 2 lacks.
+    line(`审计事件 ${a.eventsInPeriod} 条；日志源上报 ${a.reportingSources}/${a.expectedSources}；抽样 ${a.records.sampled} 条，字段齐全 ${a.records.complete} 条`
+      + `${evidencedClause('auditRetention', level) ? `；留存要求自 ${a.retention.requiredFrom} 起，缺失 ${a.retention.gapDays}/${a.retention.days} 天` : ''}`);
+    line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}，`
+      + `确认时间中位数 ${h.medianAckSeconds === undefined ? '—' : formatDuration(h.medianAckSeconds)}`);
+    if (b.hasPolicy) {
+      line(`备份策略 Policy：RPO 目标 ${formatDuration(b.rpoTargetSeconds ?? 0)}，RTO 目标 ${formatDuration(b.rtoTargetSeconds ?? 0)}`);
+      for (const [label, site] of [['同城 same-city', b.sameCity], ['异地 off-site', b.offSite]] as const) {
+        const drill = site.latestDrill;
+        line(`${label}：核查 ${site.checks} 次，通过 ${site.passed}${site.freshness ? `；最新备份 ${formatDuration(site.freshness.ageSeconds)} 前` : ''}；`
+          + `演练 ${site.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}${drill.rto ? `，RTO 实际 ${formatDuration(drill.rto.achievedSeconds)}` : ''}` : ''}`);
+      }
+    } else {
+      line('备份策略 Policy：资产清单中无 / none in the inventory');
+    }
     if (verdicts) {
-      line((Object.keys(CONTROL_TITLES) as EvidencedControl[]).map((c) => `${CONTROL_TITLES[c]}：${verdicts[c].status}`).join('　'), 10);
+      // Only the rules whose item exists at the system's level.
+      line(EVIDENCED_CONTROLS.filter((c) => evidencedClause(c, level))
+        .map((c) => `${evidencedClause(c, level)} ${CONTROL_TITLES[c].split(' ')[0]}：${STATUS_LABEL[verdicts[c].status]}`).join('　'), 9);
     }
   }
 
@@ -106,7 +133,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   const byClause = new Map<string, { row: ControlRow; counts: Record<ComplianceStatus, number> }>();
   for (const row of rows) {
     let entry = byClause.get(row.clause);
-    if (!entry) byClause.set(row.clause, entry = { row, counts: { 符合: 0, 部分符合: 0, 不符合: 0, 不适用: 0 } });
+    if (!entry) byClause.set(row.clause, entry = { row, counts: Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ComplianceStatus, number> });
     entry.counts[row.status] += 1;
   }
   const clauses = [...byClause.values()].sort((x, y) => x.row.clause.localeCompare(y.row.clause, 'en', { numeric: true }));
@@ -114,7 +141,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
     if (doc.y > doc.page.height - 70) doc.addPage();
     line(`${row.clause}（测评单元 ${row.testUnit}）${row.control}：${row.requirement}`, 8);
     doc.fillColor('#555555');
-    line(`    ${STATUSES.map((s) => `${s} ${counts[s]}`).join('　')}`, 8);
+    line(`    ${STATUSES.filter((s) => counts[s]).map((s) => `${STATUS_LABEL[s]} ${counts[s]}`).join('　')}`, 8);
     doc.fillColor('black');
   }
   doc.end();

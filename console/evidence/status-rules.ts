@@ -1,44 +1,92 @@
 /**
- * The documented rules that turn measured facts into an MLPS status per system and control. Only
- * three controls can be evidenced from what Shouwang monitors, and only some of their items (see
- * EVIDENCED_ITEMS in controls.ts); every other item of the system's level is 不适用 for this export and
- * marked 需人工核查 (manual review).
+ * The documented rules that turn measured facts into an MLPS status per system and catalog item. One
+ * rule decides one item (EVIDENCED_ITEMS in controls.ts says which item at which level); every other
+ * item of the system's level is 未测评（需人工核查）: Shouwang holds no automated evidence for it, which
+ * is not the same as 不适用. 不适用 is only given with a stated reason (the system's level lacks the
+ * control), never by default.
  *
- * 安全审计 Security audit (x.1.4.3):
- *   不符合  no audit event from the system in the whole period;
- *   符合    every expected log source sent events in the period AND logs are kept ≥ 180 days
- *           (oldest stored event of the system to the period end);
- *   部分符合 otherwise.
- * 入侵防范 Intrusion prevention (x.1.4.4):
- *   不符合  no event in the period (nothing was monitored), or alerts were raised and none was handled;
- *   符合    no alert raised, or ≥ 90 % handled (resolved / false positive) and the median time to
- *           acknowledge (first triage action after raising) ≤ 24 h;
- *   部分符合 otherwise.
- * 数据备份恢复 Data backup and recovery (7.1.4.8 at level 2, x.1.4.9 at levels 3 and 4):
- *   不适用  the inventory has no backup policy for the system (需人工核查 manual review);
- *   不符合  no backup check in the period, or every check failed;
- *   符合    ≥ 90 % of checks passed, the latest check of each site passed, and a restore drill in the
- *           period met the RTO;
- *   部分符合 otherwise.
- * Level-1 systems have no catalogued item (the catalog covers levels 2–4): no rows.
+ * 安全审计 a) coverage (x.1.4.3 a):
+ *   不符合 no audit event in the period; 符合 every expected log source sent events in the period;
+ *   部分符合 otherwise — a system with no expected source declared cannot show full coverage.
+ * 安全审计 b) record content (x.1.4.3 b): stored events are sampled (up to 100 per dataset) and each is
+ *   checked for date/time (@timestamp), user (user.name), event type (event.action / type / category)
+ *   and outcome (event.outcome). 不符合 no sample or none complete; 符合 every sample complete; else 部分符合.
+ * 安全审计 c) protection and backup of records (x.1.4.3 c): 未测评 — records are copied off the host
+ *   into Shouwang's store (stated), but the backup of that store is not something Shouwang can observe.
+ * 集中管控 d) retention (x.1.5.4 d, levels 3–4): 符合 when the system's stored events reach back six
+ *   calendar months (in +08:00) from the period end and no calendar day of that span lacks events;
+ *   部分符合 when events exist but the span is short or has gaps; 不符合 when no event is stored.
+ * 入侵防范 (x.1.4.4 f at levels 3–4, 7.1.3.3 at level 2): detection must be shown to run for the system.
+ *   不符合 no event in the period, no enabled intrusion rule, or none of the system's events reaches one;
+ *   符合 its events reach enabled intrusion rules AND an intrusion rule matched in the period (an alert,
+ *   including one raised by a test event); 部分符合 reaching but no match: no alert is not evidence.
+ * 安全事件处置 c) (x.1.10.12 c): only intrusion-rule alerts count. 未测评 without such alerts;
+ *   不符合 alerts and none handled; 符合 ≥ 90 % handled (resolved / false positive) and the median time
+ *   to acknowledge ≤ 24 h; 部分符合 otherwise.
+ * 数据备份恢复 a) local (x.1.4.8/9 a): 不符合 no backup policy, no same-city check in the period, or
+ *   every one failed; 符合 ≥ 90 % passed, the latest result of each same-city check passed, and the
+ *   latest same-city restore drill (failed or not) met the RTO; 部分符合 otherwise.
+ * 数据备份恢复 b) off-site (x.1.4.8/9 b): 不符合 no policy, no off-site check in the period (a system
+ *   never checked off-site is not 符合), or every one failed; 符合 ≥ 90 % of off-site and cross-site
+ *   checks passed, the latest of each passed, the off-site copy is within the RPO, at levels 3–4
+ *   (异地实时备份) the policy RPO is within the real-time bound, and the latest off-site drill, if any,
+ *   met its RTO; 部分符合 otherwise.
+ * Any 符合 over a period shorter than the minimum evidence window becomes 部分符合.
  */
+import type { RtoMeasure } from '../../core/index.js';
+import { formatLocalIso } from './local-time.js';
 
-export const STATUSES = ['符合', '部分符合', '不符合', '不适用'] as const;
+export const STATUSES = ['符合', '部分符合', '不符合', '未测评', '不适用'] as const;
 export type ComplianceStatus = (typeof STATUSES)[number];
 
-export const STATUS_EN: Record<ComplianceStatus, string> = {
-  符合: 'compliant', 部分符合: 'partially compliant', 不符合: 'non-compliant', 不适用: 'not applicable',
+/** How a status is printed (CSV, XLSX, PDF). */
+export const STATUS_LABEL: Record<ComplianceStatus, string> = {
+  符合: '符合', 部分符合: '部分符合', 不符合: '不符合', 未测评: '未测评（需人工核查）', 不适用: '不适用',
 };
 
-export const RETENTION_DAYS_REQUIRED = 180;
+export const STATUS_EN: Record<ComplianceStatus, string> = {
+  符合: 'compliant', 部分符合: 'partially compliant', 不符合: 'non-compliant', 未测评: 'not assessed (manual review)', 不适用: 'not applicable',
+};
+
+export const RETENTION_MONTHS_REQUIRED = 6;
 export const HANDLED_SHARE_REQUIRED = 0.9;
 export const MEDIAN_ACK_LIMIT_SECONDS = 24 * 3600;
 export const BACKUP_PASS_SHARE_REQUIRED = 0.9;
 
-export type EvidencedControl = 'audit' | 'intrusion' | 'backup';
+/** Settings the rules read (`evidence.minimumWindow`, `evidence.realtimeRpo`), stated in the report. */
+export interface EvidenceRuleSettings {
+  /** A shorter period cannot give 符合. */
+  minimumWindowDays: number;
+  /** The largest RPO that counts as 异地实时备份 (level 3–4 backup b). */
+  realtimeRpoSeconds: number;
+}
 
-/** The computing-environment control each rule evidences (its Chinese name in the catalog). */
-export const EVIDENCED_CONTROLS: Record<EvidencedControl, string> = { audit: '安全审计', intrusion: '入侵防范', backup: '数据备份恢复' };
+export const DEFAULT_RULE_SETTINGS: EvidenceRuleSettings = { minimumWindowDays: 30, realtimeRpoSeconds: 900 };
+
+export type EvidencedControl =
+  | 'auditCoverage' | 'auditRecords' | 'auditProtection' | 'auditRetention'
+  | 'intrusion' | 'incidentHandling' | 'backupLocal' | 'backupOffsite';
+
+export const EVIDENCED_CONTROLS = [
+  'auditCoverage', 'auditRecords', 'auditProtection', 'auditRetention', 'intrusion', 'incidentHandling', 'backupLocal', 'backupOffsite',
+] as const satisfies readonly EvidencedControl[];
+
+/** Short zh-CN / English titles of each rule, for the report. */
+export const CONTROL_TITLES: Record<EvidencedControl, string> = {
+  auditCoverage: '安全审计 a) 审计覆盖 coverage',
+  auditRecords: '安全审计 b) 记录内容 record fields',
+  auditProtection: '安全审计 c) 记录保护与备份 protection',
+  auditRetention: '集中管控 d) 留存六个月 retention',
+  intrusion: '入侵防范 检测运行 detection',
+  incidentHandling: '安全事件处置 c) handling',
+  backupLocal: '数据备份恢复 a) 本地 local',
+  backupOffsite: '数据备份恢复 b) 异地 off-site',
+};
+
+/** The fields an audit record must carry (x.1.4.3 b). */
+export const RECORD_FIELDS = ['date/time', 'user', 'event type', 'outcome'] as const;
+export type RecordField = (typeof RECORD_FIELDS)[number];
+export const RECORD_FIELD_ZH: Record<RecordField, string> = { 'date/time': '日期时间', user: '用户', 'event type': '事件类型', outcome: '结果' };
 
 export interface AuditFacts {
   eventsInPeriod: number;
@@ -46,116 +94,218 @@ export interface AuditFacts {
   /** Expected sources with at least one event in the period. */
   reportingSources: number;
   silentSources: string[];
+  records: { sampled: number; complete: number; missing: Record<RecordField, number> };
+  retention: RetentionFacts;
+}
+
+export interface RetentionFacts {
+  /** Six calendar months before the period end, +08:00, and the period end. */
+  requiredFrom: string;
+  requiredTo: string;
   /** Oldest stored event of the system, any time. */
   oldestEvent?: string;
-  /** From the oldest stored event to the period end, whole days. */
-  retainedDays: number;
+  /** Calendar days (+08:00) of the required span, and those without a stored event (first 10 listed). */
+  days: number;
+  gapDays: number;
+  gaps: string[];
 }
 
 export interface IntrusionFacts {
   eventsInPeriod: number;
+  /** Intrusion rules (tagged with an 入侵防范 item) loaded, and how many are enabled. */
+  rules: number;
+  rulesEnabled: number;
+  /** Datasets of the system's sampled events that an enabled intrusion rule reads. */
+  reachingDatasets: string[];
+  /** Intrusion-rule alerts for the system in the period (matches, test events included). */
+  matches: number;
+}
+
+export interface HandlingFacts {
   alerts: number;
   handled: number;
   open: number;
   medianAckSeconds?: number;
 }
 
-export interface BackupFacts {
-  hasPolicy: boolean;
+export interface DrillFacts {
+  finishedAt: string;
+  status: string;
+  rto?: RtoMeasure;
+}
+
+export interface SiteBackupFacts {
   checks: number;
   passed: number;
   failed: number;
-  /** Status of the latest check per site (and cross-site). */
-  latestBySite: Record<string, 'pass' | 'warn' | 'fail'>;
-  /** Largest age of the latest set vs. the RPO among the latest freshness checks. */
-  rpo?: { ageSeconds: number; targetSeconds: number };
+  /** Latest status per check name. */
+  latest: Record<string, 'pass' | 'warn' | 'fail'>;
+  /** The latest freshness check: age of the newest set vs. the RPO. */
+  freshness?: { ageSeconds: number; targetSeconds: number };
   drills: number;
-  drillsPassed: number;
-  latestDrill?: { finishedAt: string; status: string; rtoTargetSeconds?: number; rtoAchievedSeconds?: number; rtoMet?: boolean };
+  /** The latest drill from this site's copy, failed or not. */
+  latestDrill?: DrillFacts;
 }
 
-export interface ControlVerdict {
-  status: ComplianceStatus;
-  /** zh-CN first, then English: the figures behind the status. */
-  summary: string;
-  /** The rule that decided, as written above. */
-  rule: string;
+export interface BackupFacts {
+  hasPolicy: boolean;
+  /** From the inventory's policy. */
+  rpoTargetSeconds?: number;
+  rtoTargetSeconds?: number;
+  sameCity: SiteBackupFacts;
+  offSite: SiteBackupFacts;
+  crossSite: { checks: number; passed: number; failed: number; latest?: 'pass' | 'warn' | 'fail' };
 }
+
+export type ControlVerdict =
+  | { status: Exclude<ComplianceStatus, '不适用'>; summary: string; rule: string }
+  /** 不适用 always says why. */
+  | { status: '不适用'; summary: string; rule: string; reason: string };
 
 const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
 export const formatDuration = (seconds: number): string =>
   seconds >= 86_400 ? `${(seconds / 86_400).toFixed(1)}d` : seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h`
     : seconds >= 60 ? `${Math.round(seconds / 60)}min` : `${Math.round(seconds)}s`;
 
-export function auditVerdict(f: AuditFacts): ControlVerdict {
-  const ratio = f.expectedSources ? f.reportingSources / f.expectedSources : 1;
-  const summary = `审计日志 ${f.eventsInPeriod} 条；日志源上报 ${f.reportingSources}/${f.expectedSources}（${pct(ratio)}）`
-    + `${f.silentSources.length ? `，静默：${f.silentSources.join('、')}` : ''}；日志留存 ${f.retainedDays} 天`
-    + ` / ${f.eventsInPeriod} audit events; sources reporting ${f.reportingSources}/${f.expectedSources}; ${f.retainedDays} days retained`;
-  if (f.eventsInPeriod === 0) {
-    return { status: '不符合', summary, rule: '期间内无审计事件 → 不符合 / no audit event in the period → non-compliant' };
+const verdict = (status: Exclude<ComplianceStatus, '不适用'>, summary: string, rule: string): ControlVerdict => ({ status, summary, rule });
+
+/** 不适用, with the reason required. */
+export function notApplicable(reason: string): ControlVerdict {
+  if (!reason.trim()) throw new Error('不适用 needs a stated reason');
+  return { status: '不适用', summary: reason, rule: `不适用：${reason}`, reason };
+}
+
+export const MANUAL_REVIEW: ControlVerdict = verdict(
+  '未测评',
+  '本平台无可自动取证的数据，需人工核查 / nothing Shouwang monitors evidences this item: manual review',
+  '无自动取证规则 → 未测评（需人工核查） / no automated rule → not assessed (manual review)',
+);
+
+export function auditCoverageVerdict(f: AuditFacts): ControlVerdict {
+  const summary = `审计日志 ${f.eventsInPeriod} 条；日志源上报 ${f.reportingSources}/${f.expectedSources}`
+    + `${f.silentSources.length ? `，静默：${f.silentSources.join('、')}` : ''}`
+    + ` / ${f.eventsInPeriod} audit events; sources reporting ${f.reportingSources}/${f.expectedSources}`;
+  if (f.eventsInPeriod === 0) return verdict('不符合', summary, '期间内无审计事件 → 不符合 / no audit event in the period → non-compliant');
+  if (f.expectedSources === 0) {
+    return verdict('部分符合', summary, '资产清单未声明日志源，无法证明审计覆盖到每个用户 → 部分符合 / no expected log source declared: coverage cannot be shown');
   }
-  if (ratio >= 1 && f.retainedDays >= RETENTION_DAYS_REQUIRED) {
-    return { status: '符合', summary, rule: `全部日志源上报且留存 ≥ ${RETENTION_DAYS_REQUIRED} 天 → 符合 / all sources reporting and ≥ ${RETENTION_DAYS_REQUIRED} days kept` };
+  if (f.reportingSources >= f.expectedSources) return verdict('符合', summary, '全部日志源在期间内上报 → 符合 / every expected source reported');
+  return verdict('部分符合', summary, '部分日志源静默 → 部分符合 / some expected sources silent');
+}
+
+export function auditRecordsVerdict(f: AuditFacts): ControlVerdict {
+  const { sampled, complete, missing } = f.records;
+  const gaps = RECORD_FIELDS.filter((field) => missing[field] > 0).map((field) => `${RECORD_FIELD_ZH[field]} ${field} 缺 ${missing[field]}`);
+  const summary = `抽样 ${sampled} 条记录，字段齐全 ${complete} 条${gaps.length ? `（${gaps.join('，')}）` : ''}`
+    + ` / ${sampled} records sampled, ${complete} with date/time, user, event type and outcome`;
+  if (sampled === 0) return verdict('不符合', summary, '无可抽样的审计记录 → 不符合 / no stored record to sample');
+  if (complete === 0) return verdict('不符合', summary, '抽样记录均缺少必备字段 → 不符合 / no sampled record has every field');
+  if (complete === sampled) return verdict('符合', summary, '抽样记录均含日期时间、用户、事件类型和结果 → 符合 / every sampled record has every field');
+  return verdict('部分符合', summary, '部分抽样记录缺少必备字段 → 部分符合 / some sampled records lack a field');
+}
+
+export function auditProtectionVerdict(f: AuditFacts): ControlVerdict {
+  return verdict(
+    '未测评',
+    `期间内 ${f.eventsInPeriod} 条审计记录已集中存储于守望（脱离被审计主机）；记录的定期备份需人工核查`
+      + ` / ${f.eventsInPeriod} records held in Shouwang's store, off the audited host; their regular backup needs manual review`,
+    '审计记录的备份无自动证据 → 未测评（需人工核查） / no automated evidence of the records\' backup → not assessed',
+  );
+}
+
+export function retentionVerdict(f: AuditFacts): ControlVerdict {
+  const r = f.retention;
+  const summary = `要求留存 ${r.requiredFrom} 至 ${r.requiredTo}（${r.days} 天）；最早事件 ${r.oldestEvent ?? '—'}；缺失 ${r.gapDays} 天`
+    + `${r.gaps.length ? `（${r.gaps.join('、')}${r.gapDays > r.gaps.length ? ' …' : ''}）` : ''}`
+    + ` / ${RETENTION_MONTHS_REQUIRED} calendar months required from ${r.requiredFrom}; ${r.gapDays} of ${r.days} days without stored events`;
+  if (!r.oldestEvent) return verdict('不符合', summary, '未存储该系统的任何审计记录 → 不符合 / no stored record → non-compliant');
+  if (r.gapDays === 0) {
+    return verdict('符合', summary, `留存满 ${RETENTION_MONTHS_REQUIRED} 个自然月且无缺失日 → 符合 / ${RETENTION_MONTHS_REQUIRED} calendar months kept without a gap`);
   }
-  return {
-    status: '部分符合', summary,
-    rule: `有审计事件，但${ratio < 1 ? '部分日志源静默' : ''}${ratio < 1 && f.retainedDays < RETENTION_DAYS_REQUIRED ? '且' : ''}${f.retainedDays < RETENTION_DAYS_REQUIRED ? `留存不足 ${RETENTION_DAYS_REQUIRED} 天` : ''} → 部分符合`
-      + ` / events present but ${ratio < 1 ? 'sources silent' : `fewer than ${RETENTION_DAYS_REQUIRED} days kept`}`,
-  };
+  return verdict('部分符合', summary, `留存不足 ${RETENTION_MONTHS_REQUIRED} 个自然月或存在缺失日 → 部分符合 / fewer than ${RETENTION_MONTHS_REQUIRED} calendar months kept, or gaps`);
 }
 
 export function intrusionVerdict(f: IntrusionFacts): ControlVerdict {
-  const share = f.alerts ? f.handled / f.alerts : 1;
+  const summary = `入侵检测规则 ${f.rulesEnabled}/${f.rules} 条启用；到达规则的数据集：${f.reachingDatasets.join('、') || '无'}；期间内规则命中 ${f.matches} 次`
+    + ` / ${f.rulesEnabled} of ${f.rules} intrusion rules enabled; datasets reaching them: ${f.reachingDatasets.join(', ') || 'none'}; ${f.matches} matches`;
+  if (f.eventsInPeriod === 0) return verdict('不符合', summary, '期间内无事件，未受监测 → 不符合 / no event in the period: not monitored');
+  if (f.rulesEnabled === 0) return verdict('不符合', summary, '无启用的入侵检测规则 → 不符合 / no intrusion rule enabled');
+  if (f.reachingDatasets.length === 0) return verdict('不符合', summary, '系统的日志未到达任何入侵检测规则 → 不符合 / none of the system\'s events reaches an intrusion rule');
+  if (f.matches > 0) return verdict('符合', summary, '日志到达启用的入侵检测规则且期间内有命中 → 符合 / events reach enabled rules and a rule matched');
+  return verdict('部分符合', summary, '日志到达规则但期间内无命中或测试事件，无告警不能证明检测有效 → 部分符合 / reaching, but no match or test event: no alert is not evidence');
+}
+
+export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
+  const share = f.alerts ? f.handled / f.alerts : 0;
   const ack = f.medianAckSeconds === undefined ? '—' : formatDuration(f.medianAckSeconds);
-  const summary = `告警 ${f.alerts} 条，已处置 ${f.handled}（${pct(share)}），未结 ${f.open}；确认时间中位数 ${ack}`
-    + ` / ${f.alerts} alerts, ${f.handled} handled, ${f.open} open; median time to acknowledge ${ack}`;
-  if (f.eventsInPeriod === 0) {
-    return { status: '不符合', summary, rule: '期间内无事件，未受监测 → 不符合 / no event in the period: not monitored → non-compliant' };
-  }
-  if (f.alerts > 0 && f.handled === 0) {
-    return { status: '不符合', summary, rule: '有告警但无一处置 → 不符合 / alerts raised, none handled → non-compliant' };
-  }
-  if (f.alerts === 0) {
-    return { status: '符合', summary, rule: '受监测且期间内无告警 → 符合 / monitored, no alert raised → compliant' };
-  }
+  const summary = `入侵告警 ${f.alerts} 条，已处置 ${f.handled}（${pct(share)}），未结 ${f.open}；确认时间中位数 ${ack}`
+    + ` / ${f.alerts} intrusion alerts, ${f.handled} handled, ${f.open} open; median time to acknowledge ${ack}`;
+  if (f.alerts === 0) return verdict('未测评', summary, '期间内无入侵告警，无处置记录可查 → 未测评（需人工核查） / no intrusion alert to show handling');
+  if (f.handled === 0) return verdict('不符合', summary, '有告警但无一处置 → 不符合 / alerts raised, none handled');
   const ackOk = f.medianAckSeconds !== undefined && f.medianAckSeconds <= MEDIAN_ACK_LIMIT_SECONDS;
   if (share >= HANDLED_SHARE_REQUIRED && ackOk) {
-    return { status: '符合', summary, rule: `处置率 ≥ ${pct(HANDLED_SHARE_REQUIRED)} 且确认中位数 ≤ 24h → 符合 / ≥ 90 % handled, median acknowledge ≤ 24 h` };
+    return verdict('符合', summary, '处置率 ≥ 90% 且确认中位数 ≤ 24h → 符合 / ≥ 90 % handled, median acknowledge ≤ 24 h');
   }
-  return { status: '部分符合', summary, rule: `处置率 < ${pct(HANDLED_SHARE_REQUIRED)} 或确认中位数 > 24h → 部分符合 / < 90 % handled or median acknowledge > 24 h` };
+  return verdict('部分符合', summary, '处置率 < 90% 或确认中位数 > 24h → 部分符合 / < 90 % handled or median acknowledge > 24 h');
 }
 
-export function backupVerdict(f: BackupFacts): ControlVerdict {
-  if (!f.hasPolicy) {
-    return {
-      status: '不适用',
-      summary: '资产清单中无备份策略，需人工核查 / no backup policy in the inventory: manual review',
-      rule: '无备份策略 → 不适用（需人工核查） / no policy → not applicable (manual review)',
-    };
+const drillText = (d?: DrillFacts) => d
+  ? `最近演练 ${formatLocalIso(d.finishedAt)} ${d.status}，RTO 实际 ${d.rto ? formatDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatDuration(d.rto.targetSeconds) : '—'}`
+  : '期间内无恢复演练';
+const latestText = (latest: Record<string, string>) => Object.entries(latest).map(([check, status]) => `${check}:${status}`).join(', ') || '—';
+const noPolicy = verdict('不符合', '资产清单中无备份策略 / no backup policy in the inventory', '无备份策略 → 不符合 / no backup policy → non-compliant');
+
+export function backupLocalVerdict(f: BackupFacts): ControlVerdict {
+  if (!f.hasPolicy) return noPolicy;
+  const s = f.sameCity;
+  const share = s.checks ? s.passed / s.checks : 0;
+  const summary = `同城核查 ${s.checks} 次，通过 ${s.passed}（${pct(share)}）；最新：${latestText(s.latest)}；${drillText(s.latestDrill)}`
+    + ` / ${s.checks} same-city checks, ${s.passed} passed; ${s.drills} drills from the same-city copy`;
+  if (s.checks === 0) return verdict('不符合', summary, '期间内无同城备份核查 → 不符合 / no same-city check in the period');
+  if (s.passed === 0 && s.failed === s.checks) return verdict('不符合', summary, '同城核查全部失败 → 不符合 / every same-city check failed');
+  const latestOk = Object.values(s.latest).every((status) => status === 'pass');
+  if (share >= BACKUP_PASS_SHARE_REQUIRED && latestOk && s.latestDrill?.rto?.met === true) {
+    return verdict('符合', summary, '同城核查通过率 ≥ 90%、各项最新核查通过、最近一次演练达到 RTO → 符合 / ≥ 90 % passed, latest pass, the latest drill met the RTO');
   }
-  const share = f.checks ? f.passed / f.checks : 0;
-  const latest = Object.entries(f.latestBySite).map(([site, status]) => `${site}:${status}`).join(', ') || '—';
-  const rpo = f.rpo ? `RPO 实际 ${formatDuration(f.rpo.ageSeconds)} / 目标 ${formatDuration(f.rpo.targetSeconds)}` : 'RPO —';
-  const drill = f.latestDrill
-    ? `最近演练 ${f.latestDrill.status}，RTO 实际 ${f.latestDrill.rtoAchievedSeconds === undefined ? '—' : formatDuration(f.latestDrill.rtoAchievedSeconds)} / 目标 ${f.latestDrill.rtoTargetSeconds === undefined ? '—' : formatDuration(f.latestDrill.rtoTargetSeconds)}`
-    : '期间内无恢复演练';
-  const summary = `备份核查 ${f.checks} 次，通过 ${f.passed}（${pct(share)}），失败 ${f.failed}；最新：${latest}；${rpo}；演练 ${f.drills} 次，${drill}`
-    + ` / ${f.checks} backup checks, ${f.passed} passed; ${f.drills} drills`;
-  if (f.checks === 0) return { status: '不符合', summary, rule: '期间内无备份核查 → 不符合 / no backup check in the period → non-compliant' };
-  if (f.passed === 0 && f.failed === f.checks) return { status: '不符合', summary, rule: '全部核查失败 → 不符合 / every check failed → non-compliant' };
-  const latestOk = Object.values(f.latestBySite).every((status) => status === 'pass');
-  if (share >= BACKUP_PASS_SHARE_REQUIRED && latestOk && f.latestDrill?.rtoMet === true) {
-    return { status: '符合', summary, rule: '核查通过率 ≥ 90%、各站点最新核查通过、演练达到 RTO → 符合 / ≥ 90 % checks passed, latest pass per site, a drill met the RTO' };
-  }
-  return {
-    status: '部分符合', summary,
-    rule: '有核查，但通过率 < 90%、最新核查未通过或无达标演练 → 部分符合 / checks present but < 90 % passed, latest not passing, or no drill meeting the RTO',
-  };
+  return verdict('部分符合', summary, '通过率 < 90%、最新核查未通过或最近一次演练未达到 RTO → 部分符合 / < 90 % passed, a latest check not passing, or the latest drill missed the RTO');
 }
 
-export const MANUAL_REVIEW: ControlVerdict = {
-  status: '不适用',
-  summary: '本平台无可自动取证的数据，需人工核查 / nothing Shouwang monitors evidences this item: manual review',
-  rule: '无自动取证规则 → 不适用（需人工核查） / no automated rule → not applicable (manual review)',
-};
+export function backupOffsiteVerdict(f: BackupFacts, level: number, settings: EvidenceRuleSettings): ControlVerdict {
+  if (!f.hasPolicy) return noPolicy;
+  const o = f.offSite;
+  const x = f.crossSite;
+  const checks = o.checks + x.checks;
+  const passed = o.passed + x.passed;
+  const share = checks ? passed / checks : 0;
+  const realtime = level >= 3;
+  const rpo = f.rpoTargetSeconds;
+  const fresh = o.freshness ? `异地最新备份 ${formatDuration(o.freshness.ageSeconds)} 前 / RPO ${formatDuration(o.freshness.targetSeconds)}` : '无异地时效核查';
+  const summary = `异地核查 ${o.checks} 次、同城异地一致性 ${x.checks} 次，通过 ${passed}（${pct(share)}）；最新：${latestText(o.latest)}${x.latest ? `, cross-site:${x.latest}` : ''}；${fresh}`
+    + `${realtime ? `；实时备份上限 RPO ≤ ${formatDuration(settings.realtimeRpoSeconds)}，策略 RPO ${rpo === undefined ? '—' : formatDuration(rpo)}` : ''}；${drillText(o.latestDrill)}`
+    + ` / ${o.checks} off-site and ${x.checks} cross-site checks, ${passed} passed; ${o.drills} drills from the off-site copy`;
+  if (o.checks === 0) return verdict('不符合', summary, '期间内未核查异地备份 → 不符合 / no off-site check in the period');
+  if (passed === 0 && o.failed + x.failed === checks) return verdict('不符合', summary, '异地核查全部失败 → 不符合 / every off-site check failed');
+  const latestOk = Object.values(o.latest).every((status) => status === 'pass') && (x.latest === undefined || x.latest === 'pass');
+  const withinRpo = o.freshness !== undefined && o.freshness.ageSeconds <= o.freshness.targetSeconds;
+  const realtimeOk = !realtime || (rpo !== undefined && rpo <= settings.realtimeRpoSeconds);
+  const drillOk = o.latestDrill === undefined || o.latestDrill.rto?.met === true;
+  if (share >= BACKUP_PASS_SHARE_REQUIRED && latestOk && withinRpo && realtimeOk && drillOk) {
+    return verdict('符合', summary, `异地核查通过率 ≥ 90%、最新核查通过、异地副本在 RPO 内${realtime ? `、策略 RPO ≤ ${formatDuration(settings.realtimeRpoSeconds)}（实时）` : ''} → 符合`
+      + ` / ≥ 90 % passed, latest pass, off-site copy within the RPO${realtime ? ', policy RPO within the real-time bound' : ''}`);
+  }
+  const why = [
+    share < BACKUP_PASS_SHARE_REQUIRED ? '通过率 < 90% / < 90 % passed' : '',
+    latestOk ? '' : '最新核查未通过 / a latest check not passing',
+    withinRpo ? '' : '异地副本超出 RPO 或无时效核查 / off-site copy past the RPO or not checked',
+    realtimeOk ? '' : `策略 RPO 超出实时备份上限 ${formatDuration(settings.realtimeRpoSeconds)} / policy RPO beyond the real-time bound`,
+    drillOk ? '' : '最近一次异地恢复演练未达到 RTO / the latest off-site drill missed the RTO',
+  ].filter(Boolean);
+  return verdict('部分符合', summary, `${why.join('；')} → 部分符合 / partially compliant`);
+}
+
+/** 符合 needs a period of at least the minimum evidence window. */
+export function capToWindow(v: ControlVerdict, periodDays: number, settings: EvidenceRuleSettings): ControlVerdict {
+  if (v.status !== '符合' || periodDays >= settings.minimumWindowDays) return v;
+  return verdict('部分符合', v.summary, `${v.rule}；但取证期间 ${Math.floor(periodDays)} 天短于最短窗口 ${settings.minimumWindowDays} 天 → 部分符合`
+    + ` / but the period is shorter than the ${settings.minimumWindowDays}-day minimum window`);
+}

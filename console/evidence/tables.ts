@@ -1,5 +1,6 @@
 import yazl from 'yazl';
 import type { ControlRow } from './controls.js';
+import { STATUS_LABEL } from './status-rules.js';
 
 /** The columns of the controls table, zh-CN with English, in CSV and XLSX alike. */
 export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => string | number }[] = [
@@ -10,7 +11,7 @@ export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => stri
   { header: '测评单元 / Test unit', value: (r) => r.testUnit },
   { header: '控制点 Control', value: (r) => r.control },
   { header: '要求 Requirement', value: (r) => r.requirement },
-  { header: '状态 Status', value: (r) => r.status },
+  { header: '状态 Status', value: (r) => STATUS_LABEL[r.status] },
   { header: '证据摘要 Evidence summary', value: (r) => r.summary },
   { header: '判定规则 Rule', value: (r) => r.rule },
 ];

@@ -2,7 +2,7 @@ import { expectedSources, sourceStatuses, type SourceStatus } from '../../analyz
 import type { BusinessSystem, Department, Inventory } from '../../core/index.js';
 import type { Scope, Store, TimeRange } from '../../store/index.js';
 import { SILENT_SOURCE_RULE } from '../../analyzers/index.js';
-import { BACKUP_ALERT_RULE_PREFIX } from '../../backup/index.js';
+import { isBackupAlertRule } from '../../backup/index.js';
 import { latestBackups, type SystemBackups } from './backups.js';
 import { departmentScore, OPEN_ALERT_STATUSES, SITES, systemScore, type AlertGroup, type BackupState, type Score } from './score.js';
 
@@ -80,7 +80,7 @@ export function systemPosture(
   system: BusinessSystem, groups: readonly AlertGroup[], backups: SystemBackups | undefined, sources: readonly SourceStatus[], now: Date,
 ): SystemPosture {
   // Silent-source and backup-failure alerts are the silent sources and failed checks themselves: counted once, there.
-  const alerts = groups.filter((g) => g.ruleId !== SILENT_SOURCE_RULE.id && !g.ruleId.startsWith(BACKUP_ALERT_RULE_PREFIX));
+  const alerts = groups.filter((g) => g.ruleId !== SILENT_SOURCE_RULE.id && !isBackupAlertRule(g.ruleId));
   const silent = sources.filter((s) => s.silent).map((s) => s.name);
   const backup = backupState(system, backups);
   return {

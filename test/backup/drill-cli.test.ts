@@ -89,10 +89,11 @@ describe('shouwang backup verify', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/integrity\s+失败 fail/);
     expect(out).not.toContain('同城 same-city');
-    expect(out).toContain('shouwang-backup-integrity');
+    // The backup integrity rule (rules/shouwang/backup) raised it from the result's event.
+    expect(out).toContain('备份完整性校验失败 (19fa9c65-f2a6-5688-8fca-1bf5eae3970d)');
     const { results, alerts } = await storedResults('cli-bad');
     expect(new Set(results.map((r) => r.site))).toEqual(new Set(['off-site']));
-    expect(alerts.map((a) => a.rule.id)).toContain('shouwang-backup-integrity');
+    expect(alerts.map((a) => a.rule.id)).toContain('19fa9c65-f2a6-5688-8fca-1bf5eae3970d');
   });
 
   it('draws a progress bar on a terminal', async () => {
@@ -127,7 +128,19 @@ describe('shouwang backup drill', () => {
     expect(out).toContain('人口数 citizens');
     expect(out).toContain('失败 fail');
     const { alerts } = await storedResults('cli-bad');
-    expect(alerts.find((a) => a.rule.id === 'shouwang-backup-restore-drill')).toMatchObject({ mlps: ['8.1.4.9 a)'], rule: { level: 'high' } });
+    const drillAlert = alerts.find((a) => a.rule.id === '268498ad-97ff-5b1f-9c38-73cddcd1ac9b');
+    expect(drillAlert).toMatchObject({ rule: { level: 'high' }, mlpsLevel: 3 });
+    expect(drillAlert!.mlps.some((c) => c.startsWith('8.1.4.9'))).toBe(true);
+    expect(drillAlert!.mlps.every((c) => c.startsWith('8.'))).toBe(true);
+  });
+
+  it('drills the off-site copy with --site off-site', async () => {
+    const { code, out } = await cli(['drill', 'cli-ok', '--site', 'off-site']);
+    expect(code).toBe(0);
+    expect(out).toContain('恢复演练 restore drill: 户籍系统 cli-ok (cli-ok) · 异地 off-site');
+    expect(out).toContain('ok-off');
+    const { results } = await storedResults('cli-ok');
+    expect(results.filter((r) => r.kind === 'restore-drill').map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
   });
 });
 

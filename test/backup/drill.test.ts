@@ -61,6 +61,28 @@ describe('restore drill: PostgreSQL custom-format dump', () => {
     expect(await scratchLeft(postgres, system.id)).toEqual([]);
   });
 
+  it('drills the off-site copy when asked: the off-site set is restored, the result names its site and RTO, and the same run keeps a distinct id', async () => {
+    const id = uniqueId('pg-off').replace(/_/g, '-');
+    const sameCity = join(dir, `${id}-same`);
+    // Only the off-site copy holds this set: a drill that read the same-city copy would find no dump.
+    writeSet(`${sameCity}-offsite`, '20261124T020000Z', { 'citizens.dump': join(dir, 'citizens.dump') });
+    const system = drillSystem(id, sameCity, {
+      validationQueries: [{ name: '市民数 citizens', sql: 'SELECT count(*) FROM citizens', expect: { equals: 250 } }],
+    });
+    const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-off', site: 'off-site' });
+    expect(result).toMatchObject({ kind: 'restore-drill', status: 'pass', site: 'off-site' });
+    expect(result.detail).toMatchObject({
+      site: 'off-site', set: '20261124T020000Z', target: expect.stringContaining('-offsite'), mlps: ['8.1.4.9 b)'],
+      rto: { targetSeconds: 4 * 3600, met: true },
+    });
+    expect(result.detail.rto!.achievedSeconds).toBeGreaterThan(0);
+    expect(await scratchLeft(postgres, system.id)).toEqual([]);
+
+    const local = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-off' });
+    expect(local).toMatchObject({ status: 'fail', site: 'same-city', detail: { site: 'same-city', error: expect.stringContaining(`${sameCity}`) } });
+    expect(local.id).not.toBe(result.id);
+  });
+
   it('fails with the reason when the restored data does not validate, and still drops the scratch database', async () => {
     const system = drillSystem(uniqueId('pg-bad').replace(/_/g, '-'), root, {
       validationQueries: [{ name: '市民数 citizens', sql: 'SELECT count(*) FROM citizens', expect: { equals: 300 } }],

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAnalysis, type Analysis } from '../../analyzers/index.js';
 import { alertPriority, createMetricsRegistry, sleep, startLocalRedis, type BusinessSystem, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { checkResultId, formatSetName } from '../../backup/index.js';
@@ -19,7 +20,13 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+// The shipped rules, as bin/runtime.ts gives them to the workers: backup alerts come from the backup rules.
+let analysis: Analysis;
+beforeAll(async () => {
+  analysis = await startAnalysis({ rulesDir: resolve('rules/shouwang'), alerts: store.alerts, latenessMs: 60_000 });
+});
 afterAll(async () => {
+  await analysis.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -37,7 +44,11 @@ function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs 
 }
 
 function workersFor(options: Omit<Parameters<typeof startBackupWorkers>[0], 'store'>): BackupWorkers {
-  const workers = startBackupWorkers({ store, lockDuration: 1000, stalledInterval: 500, ...options });
+  const analyze = async (events: Parameters<Analysis['analyze']>[0]) => {
+    analysis.analyze(events);
+    await analysis.flush();
+  };
+  const workers = startBackupWorkers({ store, analyze, lockDuration: 1000, stalledInterval: 500, ...options });
   cleanups.push(() => workers.close());
   return workers;
 }
@@ -95,12 +106,19 @@ describe('backup jobs on BullMQ', () => {
     expect(stored.map((r) => r.id).sort()).toEqual(done.returnvalue.results.map((r: { id: string }) => r.id).sort());
     const failed = stored.filter((r) => r.status === 'fail');
     expect(failed.map((r) => `${r.detail.site}/${r.detail.check}`)).toContain('off-site/integrity');
-    expect(done.returnvalue.alerts).toHaveLength(failed.length);
-    const alert = await store.alerts.get(done.returnvalue.alerts[failed.findIndex((r) => r.detail.check === 'integrity')]!);
+    // Every result is a shouwang.backup event; the backup integrity rule raised the alert from it.
+    expect(done.returnvalue.events).toHaveLength(stored.length);
+    const integrity = failed.find((r) => r.detail.check === 'integrity')!;
+    const eventIds = new Set(done.returnvalue.events as string[]);
+    const alerts = (await store.alerts.search({ system: [id] }, { size: 100 })).items;
+    const alert = alerts.find((a) => a.rule.id === '19fa9c65-f2a6-5688-8fca-1bf5eae3970d');
     expect(alert).toMatchObject({
-      rule: { id: 'shouwang-backup-integrity', level: 'high' }, mlps: ['8.1.4.9 b)'], system: id, department: 'dept-drill',
-      mlpsLevel: 3, priority: alertPriority('high', 3), status: 'new', count: 1,
+      rule: { level: 'critical' }, system: id, department: 'dept-drill', mlpsLevel: 3, priority: alertPriority('critical', 3), status: 'new', count: 1,
     });
+    expect(alert!.sampleEventIds.every((e) => eventIds.has(e))).toBe(true);
+    expect(alert!.mlps.some((c) => c.startsWith('8.1.4.9'))).toBe(true);
+    expect(alert!.mlps.every((c) => c.startsWith('8.'))).toBe(true);
+    expect((await store.events.get(alert!.sampleEventIds[0]!))).toMatchObject({ backup: { check: 'integrity', site: 'off_site', result_id: integrity.id } });
     expect(await registry.metrics()).toContain('shouwang_backup_jobs_total{queue="shouwang-backup-verify",status="fail"} 1');
   });
 
@@ -148,6 +166,31 @@ describe('backup jobs on BullMQ', () => {
     expect((await queues.verify.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual([`verify:${kept.id}`]);
   });
 
+  it('runs a drill job from the copy it names: off-site when asked, same-city by default', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const asked: (string | undefined)[] = [];
+    workersFor({
+      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      drill: async (s, options) => {
+        asked.push(options.site);
+        const at = new Date().toISOString();
+        const site = options.site ?? 'same-city';
+        return {
+          id: `drill-${options.runId}`, kind: 'restore-drill', status: 'pass', system: s.id, department: s.department, site,
+          startedAt: at, finishedAt: at, summary: 'ok', detail: { site, rto: { targetSeconds: 60, achievedSeconds: 1, met: true } },
+        };
+      },
+    });
+    const off = await queues.enqueueDrill(id, { site: 'off-site' });
+    await waitFor(() => queues.drill.getJob(off.id!), (j) => Boolean(j?.finishedOn), 'off-site drill');
+    const local = await queues.enqueueDrill(id);
+    await waitFor(() => queues.drill.getJob(local.id!), (j) => Boolean(j?.finishedOn), 'same-city drill');
+    expect(asked).toEqual(['off-site', undefined]);
+    expect((await resultsOf(id)).map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
+  });
+
   it('retries a job that could not finish, with backoff, and leaves one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));
@@ -166,7 +209,9 @@ describe('backup jobs on BullMQ', () => {
     expect(done.attemptsMade).toBe(2);
     expect(calls).toBe(2);
     expect(await resultsOf(id)).toHaveLength(1);
-    expect(done.returnvalue.alerts).toHaveLength(1);
+    expect(done.returnvalue.events).toHaveLength(1);
+    // One failed check, one alert of the check-failure rule, counted once despite the retry.
+    expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toEqual([['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]]);
   });
 
   it('fails a job for an unknown system at once instead of retrying', async () => {

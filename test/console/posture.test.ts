@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { alertId, parseInventory, type Alert, type AlertStatus, type JobResult } from '../../core/index.js';
+import { alertId, parseInventory, type Alert, type AlertStatus, type BackupCheckName, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { cachedCoverage, departmentScore, systemScore, union } from '../../console/index.js';
 import { login, seedUser, testApp, type Client } from './support.js';
@@ -31,7 +31,7 @@ function alert(system: string, department: string, n: number, priority: number, 
   };
 }
 
-function check(system: string, site: 'same-city' | 'off-site', runId: string, check: string, status: JobResult['status'], detail = {}): JobResult {
+function check(system: string, site: 'same-city' | 'off-site', runId: string, check: BackupCheckName, status: JobResult['status'], detail = {}): JobResult {
   return {
     id: `${runId}-${site}-${check}`, kind: 'backup-check', status, system, department: A, site, startedAt: iso(-120_000),
     finishedAt: iso(-60_000), summary: `${check} ${status}`, detail: { check, site, runId, ...detail },
@@ -67,7 +67,7 @@ describe('posture API', () => {
       check(a1, 'same-city', 'run-1', 'presence', 'pass'), check(a1, 'same-city', 'run-1', 'freshness', 'pass'),
       check(a1, 'off-site', 'run-1', 'presence', 'pass'), check(a1, 'off-site', 'run-1', 'freshness', 'warn'),
       {
-        id: `drill-${tag}`, kind: 'restore-drill', status: 'fail' as const, system: a1, department: A, startedAt: iso(-90_000),
+        id: `drill-${tag}`, kind: 'restore-drill' as const, status: 'fail' as const, system: a1, department: A, startedAt: iso(-90_000),
         finishedAt: iso(-80_000), summary: 'RTO exceeded', detail: { rto: { targetSeconds: 14400, achievedSeconds: 20000, met: false } },
       },
     ]) await store.jobResults.put(result);

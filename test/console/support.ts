@@ -77,8 +77,8 @@ export async function seedTwoDepartments(store: Store) {
     };
     await store.alerts.upsert([alert]);
     await store.jobResults.put({
-      id: id.result, kind: 'backup.check', status: 'pass', system: d.system, department: d.department, site: 'same-city',
-      startedAt: at, finishedAt: at, summary: `备份正常 ${d.department}`, detail: {},
+      id: id.result, kind: 'backup-check', status: 'pass', system: d.system, department: d.department, site: 'same-city',
+      startedAt: at, finishedAt: at, summary: `备份正常 ${d.department}`, detail: { check: 'presence', site: 'same-city' },
     });
   }
   return { a: { ...a, ...ids(a) }, b: { ...b, ...ids(b) } };

@@ -52,19 +52,43 @@ describe('status rules on constructed data', () => {
   it('decides each evidenced control from the data', async () => {
     const facts = await gatherFacts(fixture.store, { ...PERIOD });
     const verdict = (system: string) => systemVerdicts(facts.systems.find((s) => s.system.id === system)!);
-    expect(verdict(GOOD)).toMatchObject({ audit: { status: '符合' }, intrusion: { status: '符合' }, backup: { status: '符合' } });
-    // No audit event in the whole period → 安全审计 不符合; no backup policy → 不适用 (manual review).
-    expect(verdict(SILENT)).toMatchObject({ audit: { status: '不符合' }, intrusion: { status: '不符合' }, backup: { status: '不适用' } });
-    // One host silent and logs only since 10 June; an alert nobody touched; a failed off-site check.
-    expect(verdict(PARTIAL)).toMatchObject({ audit: { status: '部分符合' }, intrusion: { status: '不符合' }, backup: { status: '部分符合' } });
+    expect(verdict(GOOD)).toMatchObject({
+      auditCoverage: { status: '符合' }, auditRecords: { status: '符合' }, auditProtection: { status: '未测评' },
+      intrusion: { status: '符合' }, incidentHandling: { status: '符合' }, backupLocal: { status: '符合' }, backupOffsite: { status: '符合' },
+    });
+    // One event in December, then June only: not six months without gaps.
+    expect(verdict(GOOD).auditRetention).toMatchObject({ status: '部分符合' });
+    // No audit event in the whole period → 安全审计 不符合; no backup policy → 不符合 (not 不适用).
+    expect(verdict(SILENT)).toMatchObject({
+      auditCoverage: { status: '不符合' }, auditRetention: { status: '不符合' }, intrusion: { status: '不符合' }, incidentHandling: { status: '未测评' },
+      backupLocal: { status: '不符合' }, backupOffsite: { status: '不符合' },
+    });
+    // One host silent and logs only since 10 June; nginx records reach no intrusion rule; an alert nobody touched; a failed off-site check; no drill.
+    expect(verdict(PARTIAL)).toMatchObject({
+      auditCoverage: { status: '部分符合' }, intrusion: { status: '不符合' }, incidentHandling: { status: '不符合' },
+      backupLocal: { status: '部分符合' }, backupOffsite: { status: '部分符合' },
+    });
 
     const good = facts.systems.find((s) => s.system.id === GOOD)!;
     expect(good.audit).toMatchObject({ reportingSources: 2, expectedSources: 2, eventsInPeriod: 170 });
-    expect(good.audit.retainedDays).toBeGreaterThanOrEqual(180);
+    expect(good.audit.retention).toMatchObject({ requiredFrom: '2026-01-01 08:00:00 +08:00', oldestEvent: '2025-12-01 08:00:00 +08:00' });
+    expect(good.audit.retention.gapDays).toBeGreaterThan(100);
+    expect(good.intrusion).toMatchObject({ matches: 3, reachingDatasets: ['mariadb.audit', 'system.auth'] });
     // Acknowledged after 60, 120 and 180 minutes: the median is two hours.
-    expect(good.intrusion).toMatchObject({ alerts: 3, handled: 3, medianAckSeconds: 7200 });
+    expect(good.handling).toMatchObject({ alerts: 3, handled: 3, medianAckSeconds: 7200 });
+    // Its shouwang.backup event is Shouwang's record, not the system's audit log.
+    expect(facts.systems.find((s) => s.system.id === SILENT)!.audit).toMatchObject({ eventsInPeriod: 0, records: { sampled: 0 } });
+    expect(facts.systems.find((s) => s.system.id === SILENT)!.audit.retention.oldestEvent).toBeUndefined();
     const partial = facts.systems.find((s) => s.system.id === PARTIAL)!;
     expect(partial.audit.silentSources).toEqual(['partial-db']);
+  });
+
+  it('measures the evidence window up to now, so a period still running cannot reach the minimum window early', async () => {
+    const now = Date.now();
+    const facts = await gatherFacts(fixture.store, { from: new Date(now - 10 * 86_400_000).toISOString(), to: new Date(now + 30 * 86_400_000).toISOString() });
+    expect(facts.periodDays).toBeGreaterThan(9.9);
+    expect(facts.periodDays).toBeLessThan(10.1);
+    expect(facts.systems[0]!.periodDays).toBe(facts.periodDays);
   });
 
   it('writes the controls table as CSV with a BOM and as XLSX, with the rule behind each status', async () => {
@@ -233,9 +257,21 @@ describe('report.pdf', () => {
     }
     expect(text).toContain('审计事件 170 条');
     expect(text).toContain('日志源上报 1/2');
-    expect(text).toContain('告警 3 条，已处置 3，确认时间中位数 2.0h');
-    expect(text).toContain('RTO 实际 30min / 目标 4.0h');
-    expect(text).toContain('安全审计：不符合');
+    expect(text).toContain('入侵告警 3 条，已处置 3，确认时间中位数 2.0h');
+    // Targets from the policy; the drill's time in +08:00.
+    expect(text).toContain('RPO 目标 10min，RTO 目标 4.0h');
+    expect(text).toContain('最近 2026-06-15 11:00:00 +08:00 pass，RTO 实际 30min');
+    // The cover: period in +08:00, the minimum evidence window and the real-time RPO bound.
+    expect(text).toContain('期间 Period：2026-06-01 08:00:00 +08:00 — 2026-07-01 08:00:00 +08:00（至今 30 天 days elapsed）');
+    expect(text).toContain('最短取证期间 Minimum evidence window：30 天 days');
+    expect(text).toContain('异地实时备份 RPO 上限');
+    expect(text).toContain('8.1.4.3 a) 安全审计：不符合');
+    expect(text).toContain('未测评（需人工核查）');
+    // The level-2 system's verdicts cite only level-2 items: intrusion at 7.1.3.3, no 集中管控 retention.
+    const partialBlock = text.slice(text.indexOf('预约挂号（sys-partial）'), text.indexOf('控制项摘要'));
+    expect(partialBlock.replace(/\s+/g, '')).toContain('7.1.3.3入侵防范：不符合');
+    expect(partialBlock).not.toContain('留存要求');
+    expect(partialBlock).not.toMatch(/[89]\.1\.\d+\.\d+/);
     expect(text).toContain('8.1.4.9 b)（测评单元 L3-CES1-30）');
 
     const artifacts = join(process.cwd(), 'test-artifacts');

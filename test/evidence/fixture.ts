@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alertId, parseInventory, type Alert, type JobResult, type ShouwangEvent } from '../../core/index.js';
+import { alertId, parseInventory, type Alert, type BackupCheckName, type JobResult, type ShouwangEvent } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 
 /** The export period of the constructed data: June 2026. */
@@ -16,12 +16,17 @@ export const SILENT = 'sys-silent';
 /** Level 2: logs only since 10 June, one alert left untouched, a failed off-site check, no drill. */
 export const PARTIAL = 'sys-partial';
 
+/** rules/shouwang/linux/ssh_possible_break_in.yml: an intrusion rule (tagged 8.1.4.4). */
+export const INTRUSION_RULE = '9be8c491-fea4-5139-9644-0528a783b809';
+
 const at = (iso: string, minutes = 0) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 
 function event(system: string, department: string, level: number, host: string, dataset: string, time: string, n: number): ShouwangEvent {
   return {
     id: `${system}-${dataset}-${time}-${n}`, '@timestamp': time, message: `${dataset} record ${n} user=alice`,
-    event: { dataset, outcome: 'success' }, host: { name: host }, user: { name: 'alice' },
+    event: { dataset, action: 'login', outcome: 'success' }, host: { name: host }, user: { name: 'alice' },
+    // sshd's auth records reach the shipped intrusion rules (linux auth logsource).
+    ...(dataset === 'system.auth' ? { process: { name: 'sshd' } } : {}),
     shouwang: { department, system, mlps_level: level },
   };
 }
@@ -33,17 +38,17 @@ function alert(system: string, department: string, level: number, raised: string
     if (status !== 'acknowledged') timeline.push({ at: at(raised, ackMinutes + 30), actor: 'officer', action: 'status', from: 'acknowledged', to: status });
   }
   return {
-    id: alertId('rule-ssh-brute', system, raised), rule: { id: 'rule-ssh-brute', title: 'SSH 暴力破解 / SSH brute force', level: 'high' },
+    id: alertId(INTRUSION_RULE, system, raised), rule: { id: INTRUSION_RULE, title: 'SSH 疑似入侵 / possible SSH break-in', level: 'high' },
     mlps: ['8.1.4.4 f)'], department, system, mlpsLevel: level, priority: 4 * level, status, timeline,
     firstSeen: raised, lastSeen: raised, count: 1, sampleEventIds: [],
   };
 }
 
-function check(system: string, department: string, site: 'same-city' | 'off-site', time: string, status: JobResult['status'], name = 'freshness'): JobResult {
+function check(system: string, department: string, site: 'same-city' | 'off-site', time: string, status: JobResult['status'], name: BackupCheckName = 'freshness'): JobResult {
   return {
     id: `${system}-${site}-${name}-${time}`, kind: 'backup-check', status, system, department, site, startedAt: time, finishedAt: time,
     summary: `${name} ${status}`,
-    detail: { check: name, site, clause: '8.1.4.9', ...(name === 'freshness' ? { ageSeconds: 3600, rpoSeconds: 86_400 } : {}) },
+    detail: { check: name, site, clause: '8.1.4.9', ...(name === 'freshness' ? { ageSeconds: 300, rpoSeconds: 600 } : {}) },
   };
 }
 
@@ -56,7 +61,7 @@ function drill(system: string, department: string, time: string, achievedSeconds
 }
 
 const policy = {
-  rpo: '1d', rto: '4h', sameCity: { type: 'path', path: '/backup/same' }, offSite: { type: 'path', path: '/backup/off' },
+  rpo: '10m', rto: '4h', sameCity: { type: 'path', path: '/backup/same' }, offSite: { type: 'path', path: '/backup/off' },
 };
 
 export interface Fixture {
@@ -85,6 +90,12 @@ export async function seedFixture(): Promise<Fixture> {
   for (let n = 0; n < 20; n += 1) events.push(event(GOOD, DEPT_A, 3, 'good-db', 'mariadb.audit', at('2026-06-03T00:00:00.000Z', n), n));
   // Partial: only partial-web reports, from 10 June.
   for (let n = 0; n < 30; n += 1) events.push(event(PARTIAL, DEPT_B, 2, 'partial-web', 'nginx.access', at('2026-06-10T00:00:00.000Z', n), n));
+  // Shouwang's own backup events for the silent system: not its audit log, so it stays silent.
+  events.push({
+    id: 'silent-backup-event', '@timestamp': '2026-06-15T02:00:00.000Z', message: 'backup freshness failure',
+    event: { dataset: 'shouwang.backup', action: 'backup-freshness', outcome: 'failure' }, user: { name: 'shouwang' },
+    shouwang: { department: DEPT_A, system: SILENT, mlps_level: 3 },
+  });
   await store.events.write(events);
 
   const goodAlerts = [

@@ -1,38 +1,163 @@
 import { describe, expect, it } from 'vitest';
-import { auditVerdict, backupVerdict, intrusionVerdict, type BackupFacts } from '../../console/evidence/index.js';
+import { loadMlpsCatalog } from '../../analyzers/index.js';
+import {
+  DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, EVIDENCED_ITEMS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict,
+  backupFacts, backupLocalVerdict, backupOffsiteVerdict, calendarMonthsBefore, capToWindow, incidentHandlingVerdict, intrusionVerdict,
+  loadIntrusionRules, notApplicable, recordFacts, retentionFacts, retentionVerdict, type AuditFacts, type BackupFacts, type IntrusionFacts,
+} from '../../console/evidence/index.js';
+import type { BusinessSystem, JobResult, ShouwangEvent } from '../../core/index.js';
 
-const audit = { eventsInPeriod: 10, expectedSources: 2, reportingSources: 2, silentSources: [], retainedDays: 200 };
-const intrusion = { eventsInPeriod: 10, alerts: 10, handled: 10, open: 0, medianAckSeconds: 3600 };
-const backup: BackupFacts = {
-  hasPolicy: true, checks: 10, passed: 10, failed: 0, latestBySite: { 'same-city': 'pass', 'off-site': 'pass' },
-  drills: 1, drillsPassed: 1, latestDrill: { finishedAt: '2026-06-01T00:00:00Z', status: 'pass', rtoTargetSeconds: 3600, rtoAchievedSeconds: 600, rtoMet: true },
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** 2026-12-01 00:00 +08:00 */
+const END = Date.parse('2026-11-30T16:00:00Z');
+
+/** One event an hour from `from` to the period end. */
+const hourly = (from: number) => {
+  const buckets: { start: string; count: number }[] = [];
+  for (let t = Math.floor(from / HOUR) * HOUR; t < END; t += HOUR) buckets.push({ start: new Date(t).toISOString(), count: 1 });
+  return buckets;
 };
 
-describe('status rules at their thresholds', () => {
-  it('安全审计: retention just under 180 days or one silent source is 部分符合; no event is 不符合', () => {
-    expect(auditVerdict(audit).status).toBe('符合');
-    expect(auditVerdict({ ...audit, retainedDays: 179 }).status).toBe('部分符合');
-    expect(auditVerdict({ ...audit, reportingSources: 1, silentSources: ['db'] }).status).toBe('部分符合');
-    expect(auditVerdict({ ...audit, eventsInPeriod: 0, reportingSources: 0 }).status).toBe('不符合');
+const retention = (from: number) => retentionFacts(END, new Date(from).toISOString(), hourly(from));
+const audit = (over: Partial<AuditFacts> = {}): AuditFacts => ({
+  eventsInPeriod: 10, expectedSources: 2, reportingSources: 2, silentSources: [],
+  records: { sampled: 4, complete: 4, missing: { 'date/time': 0, user: 0, 'event type': 0, outcome: 0 } },
+  retention: retention(Date.parse('2026-05-31T16:00:00Z')), ...over,
+});
+const intrusion: IntrusionFacts = { eventsInPeriod: 10, rules: 20, rulesEnabled: 20, reachingDatasets: ['syslog'], matches: 3 };
+
+const system = (mlpsLevel: number, withPolicy = true): BusinessSystem => ({
+  id: 'sys', name: '系统', department: 'd', mlpsLevel, zone: '政务外网', hosts: [], ips: [], databases: [],
+  ...(withPolicy ? { backup: { rpo: 600, rto: 3600, sameCity: { type: 'path', path: '/s' }, offSite: { type: 'path', path: '/o' }, checkSchedule: '0 2 * * *', drillSchedule: '0 3 * * 0', validationQueries: [] } } : {}),
+} as unknown as BusinessSystem);
+
+const at = (n: number) => new Date(END - n * HOUR).toISOString();
+const check = (site: 'same-city' | 'off-site' | 'cross-site', status: JobResult['status'], n: number, name: 'freshness' | 'presence' | 'cross-site' = 'freshness'): JobResult => ({
+  id: `${site}-${name}-${n}`, kind: 'backup-check', status, system: 'sys', department: 'd', ...(site === 'cross-site' ? {} : { site }),
+  startedAt: at(n), finishedAt: at(n), summary: '', detail: { check: name, site, ...(name === 'freshness' ? { ageSeconds: 300, rpoSeconds: 600 } : {}) },
+});
+const drill = (site: 'same-city' | 'off-site' | undefined, met: boolean, n: number): JobResult => ({
+  id: `drill-${site}-${n}`, kind: 'restore-drill', status: met ? 'pass' : 'fail', system: 'sys', department: 'd', ...(site ? { site } : {}),
+  startedAt: at(n), finishedAt: at(n), summary: '', detail: { ...(site ? { site } : {}), rto: { targetSeconds: 3600, achievedSeconds: met ? 600 : 7200, met } },
+});
+const healthy = (level = 3): BackupFacts => backupFacts(system(level), [
+  check('same-city', 'pass', 5), check('off-site', 'pass', 5), check('cross-site', 'pass', 5, 'cross-site'),
+], [drill('same-city', true, 4), drill('off-site', true, 3)]);
+
+describe('status rules at their boundaries', () => {
+  it('未测评（需人工核查）is for items without automated evidence; 不适用 only with a stated reason', () => {
+    expect(MANUAL_REVIEW.status).toBe('未测评');
+    expect(auditProtectionVerdict(audit()).status).toBe('未测评');
+    expect(notApplicable('第二级无集中管控控制点 / level 2 has no x.1.5.4')).toMatchObject({ status: '不适用', reason: expect.stringContaining('第二级') });
+    expect(() => notApplicable('  ')).toThrow(/reason/);
   });
 
-  it('入侵防范: the 90 % handled share and the 24 h median acknowledge decide', () => {
+  it('安全审计 a): zero expected sources is not full coverage; no event is 不符合', () => {
+    expect(auditCoverageVerdict(audit()).status).toBe('符合');
+    expect(auditCoverageVerdict(audit({ expectedSources: 0, reportingSources: 0 })).status).toBe('部分符合');
+    expect(auditCoverageVerdict(audit({ reportingSources: 1, silentSources: ['db'] })).status).toBe('部分符合');
+    expect(auditCoverageVerdict(audit({ eventsInPeriod: 0 })).status).toBe('不符合');
+  });
+
+  it('安全审计 b): sampled records must carry date/time, user, event type and outcome', () => {
+    const full: ShouwangEvent = { id: '1', '@timestamp': at(1), user: { name: 'root' }, event: { action: 'login', outcome: 'success' } };
+    const noUser: ShouwangEvent = { id: '2', '@timestamp': at(1), event: { category: ['authentication'], outcome: 'failure' } };
+    const bare: ShouwangEvent = { id: '3', '@timestamp': at(1), message: 'x' };
+    expect(recordFacts([full, noUser, bare])).toMatchObject({ sampled: 3, complete: 1, missing: { user: 2, 'event type': 1, outcome: 1, 'date/time': 0 } });
+    expect(auditRecordsVerdict(audit({ records: recordFacts([full]) })).status).toBe('符合');
+    expect(auditRecordsVerdict(audit({ records: recordFacts([full, noUser]) })).status).toBe('部分符合');
+    expect(auditRecordsVerdict(audit({ records: recordFacts([bare]) })).status).toBe('不符合');
+    expect(auditRecordsVerdict(audit({ records: recordFacts([]) })).status).toBe('不符合');
+  });
+
+  it('集中管控 d): six calendar months pass, 5 months 29 days fail, and a gap fails', () => {
+    const sixMonths = calendarMonthsBefore(END, 6);
+    expect(new Date(sixMonths).toISOString()).toBe('2026-05-31T16:00:00.000Z'); // 2026-06-01 00:00 +08:00
+    expect(retentionVerdict(audit({ retention: retention(sixMonths) })).status).toBe('符合');
+    // From 2026-06-02 00:00 +08:00: one day short of six calendar months (5 months 29 days).
+    const short = retention(sixMonths + DAY);
+    expect(short.gapDays).toBe(1);
+    expect(retentionVerdict(audit({ retention: short })).status).toBe('部分符合');
+    // A year of logs with one silent day in August is not "six months without gaps".
+    const silent = [Date.parse('2026-08-09T16:00:00Z'), Date.parse('2026-08-10T16:00:00Z')] as const; // 10 August, +08:00
+    const buckets = hourly(END - 365 * DAY).filter((b) => Date.parse(b.start) < silent[0] || Date.parse(b.start) >= silent[1]);
+    const gap = retentionFacts(END, new Date(END - 365 * DAY).toISOString(), buckets);
+    expect(gap.gaps).toContain('2026-08-10');
+    expect(retentionVerdict(audit({ retention: gap })).status).toBe('部分符合');
+    expect(retentionVerdict(audit({ retention: retentionFacts(END, undefined, []) })).status).toBe('不符合');
+    // Month ends clamp: 31 August − 6 months is the last day of February.
+    expect(new Date(calendarMonthsBefore(Date.parse('2026-08-31T04:00:00Z'), 6)).toISOString()).toBe('2026-02-28T04:00:00.000Z');
+  });
+
+  it('入侵防范: no alerts is not 符合; detection must be shown running', () => {
     expect(intrusionVerdict(intrusion).status).toBe('符合');
-    expect(intrusionVerdict({ ...intrusion, handled: 9, open: 1 }).status).toBe('符合');
-    expect(intrusionVerdict({ ...intrusion, handled: 8, open: 2 }).status).toBe('部分符合');
-    expect(intrusionVerdict({ ...intrusion, medianAckSeconds: 24 * 3600 + 1 }).status).toBe('部分符合');
-    expect(intrusionVerdict({ ...intrusion, handled: 0, open: 10 }).status).toBe('不符合');
-    expect(intrusionVerdict({ ...intrusion, alerts: 0, handled: 0 }).status).toBe('符合');
+    expect(intrusionVerdict({ ...intrusion, matches: 0 }).status).toBe('部分符合');
+    expect(intrusionVerdict({ ...intrusion, reachingDatasets: [] }).status).toBe('不符合');
+    expect(intrusionVerdict({ ...intrusion, rulesEnabled: 0 }).status).toBe('不符合');
     expect(intrusionVerdict({ ...intrusion, eventsInPeriod: 0 }).status).toBe('不符合');
   });
 
-  it('数据备份恢复: a failing latest check or a drill past its RTO is 部分符合; no check or all failed is 不符合', () => {
-    expect(backupVerdict(backup).status).toBe('符合');
-    expect(backupVerdict({ ...backup, latestBySite: { 'same-city': 'pass', 'off-site': 'fail' }, passed: 9, failed: 1 }).status).toBe('部分符合');
-    expect(backupVerdict({ ...backup, latestDrill: { ...backup.latestDrill!, rtoMet: false } }).status).toBe('部分符合');
-    expect(backupVerdict({ ...backup, drills: 0, latestDrill: undefined }).status).toBe('部分符合');
-    expect(backupVerdict({ ...backup, checks: 0, passed: 0 }).status).toBe('不符合');
-    expect(backupVerdict({ ...backup, passed: 0, failed: 10 }).status).toBe('不符合');
-    expect(backupVerdict({ ...backup, hasPolicy: false })).toMatchObject({ status: '不适用', summary: expect.stringContaining('需人工核查') });
+  it('安全事件处置 c): 90 % handled and 24 h median acknowledge decide; no alert is 未测评', () => {
+    const h = { alerts: 10, handled: 9, open: 1, medianAckSeconds: 24 * 3600 };
+    expect(incidentHandlingVerdict(h).status).toBe('符合');
+    expect(incidentHandlingVerdict({ ...h, handled: 8, open: 2 }).status).toBe('部分符合');
+    expect(incidentHandlingVerdict({ ...h, medianAckSeconds: 24 * 3600 + 1 }).status).toBe('部分符合');
+    expect(incidentHandlingVerdict({ ...h, handled: 0, open: 10 }).status).toBe('不符合');
+    expect(incidentHandlingVerdict({ alerts: 0, handled: 0, open: 0 }).status).toBe('未测评');
+  });
+
+  it('数据备份恢复 a): no policy is 不符合, not 不适用; the latest drill is the latest, failed or not', () => {
+    expect(backupLocalVerdict(healthy()).status).toBe('符合');
+    expect(backupLocalVerdict(backupFacts(system(3, false), [], [])).status).toBe('不符合');
+    const laterFailed = backupFacts(system(3), [check('same-city', 'pass', 5)], [drill('same-city', true, 4), drill('same-city', false, 2)]);
+    expect(laterFailed.sameCity.latestDrill?.rto?.met).toBe(false);
+    expect(backupLocalVerdict(laterFailed).status).toBe('部分符合');
+    // A drill stored before drills had a site was from the same-city copy.
+    expect(backupFacts(system(3), [], [drill(undefined, true, 1)]).sameCity.drills).toBe(1);
+    expect(backupLocalVerdict(backupFacts(system(3), [check('same-city', 'fail', 5)], [])).status).toBe('不符合');
+  });
+
+  it('数据备份恢复 b): a system never checked off-site is not 符合; level 3 needs an RPO within the real-time bound', () => {
+    const settings = DEFAULT_RULE_SETTINGS;
+    expect(backupOffsiteVerdict(healthy(), 3, settings).status).toBe('符合');
+    const sameCityOnly = backupFacts(system(3), [check('same-city', 'pass', 5)], [drill('same-city', true, 4)]);
+    expect(backupOffsiteVerdict(sameCityOnly, 3, settings)).toMatchObject({ status: '不符合', rule: expect.stringContaining('未核查异地备份') });
+    expect(backupOffsiteVerdict(backupFacts(system(3, false), [], []), 3, settings).status).toBe('不符合');
+    // Policy RPO 10 min: real-time at a 15 min bound, not at a 5 min bound; level 2 (定时批量) has no bound.
+    expect(backupOffsiteVerdict(healthy(), 3, { ...settings, realtimeRpoSeconds: 300 })).toMatchObject({ status: '部分符合', rule: expect.stringContaining('实时备份上限') });
+    expect(backupOffsiteVerdict(healthy(2), 2, { ...settings, realtimeRpoSeconds: 300 }).status).toBe('符合');
+    const offSiteDrillFailed = backupFacts(system(3), [check('off-site', 'pass', 5)], [drill('off-site', false, 1)]);
+    expect(backupOffsiteVerdict(offSiteDrillFailed, 3, settings).status).toBe('部分符合');
+  });
+
+  it('a period shorter than the minimum evidence window gives no 符合', () => {
+    const compliant = auditCoverageVerdict(audit());
+    expect(capToWindow(compliant, 29.9, DEFAULT_RULE_SETTINGS).status).toBe('部分符合');
+    expect(capToWindow(compliant, 30, DEFAULT_RULE_SETTINGS).status).toBe('符合');
+  });
+
+  it('each rule decides an item that exists at that level in the catalog; level 2 intrusion is 7.1.3.3', () => {
+    const catalog = loadMlpsCatalog();
+    for (const control of EVIDENCED_CONTROLS) {
+      for (const [level, clause] of Object.entries(EVIDENCED_ITEMS[control])) {
+        expect(catalog.itemByClause(clause)?.level, `${control} ${clause}`).toBe(Number(level));
+      }
+    }
+    expect(EVIDENCED_ITEMS.intrusion[2]).toBe('7.1.3.3');
+    expect(EVIDENCED_ITEMS.auditRetention[2]).toBeUndefined();
+  });
+
+  it('intrusion rules: an sshd record reaches the shipped intrusion rules, a bare record does not, and switched-off rules reach nothing', async () => {
+    const sshd: ShouwangEvent = { id: 's', '@timestamp': at(1), event: { dataset: 'system.auth' }, process: { name: 'sshd' }, message: 'Failed password' };
+    const bare: ShouwangEvent = { id: 'b', '@timestamp': at(1), event: { dataset: 'app.log' }, message: 'hello' };
+    const shipped = await loadIntrusionRules();
+    expect(shipped.rules.length).toBeGreaterThan(0);
+    expect(shipped.rules.every((r) => r.enabled)).toBe(true);
+    expect(shipped.reaches(sshd)).toBe(true);
+    expect(shipped.reaches(bare)).toBe(false);
+    const off = await loadIntrusionRules({ isEnabled: () => false });
+    expect(off.rules.filter((r) => r.enabled)).toEqual([]);
+    expect(off.reaches(sshd)).toBe(false);
   });
 });

@@ -511,11 +511,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
     describe('job results', () => {
       it('keeps exactly one result per job id and finds results by system, kind and status', async () => {
         const { department, scope } = tenant();
-        const result = (n: number, status: JobResult['status']): JobResult => ({
-          id: `${department}-job${n}`, kind: n % 2 ? 'backup.check' : 'backup.drill', status, system: `${department}-sys`,
-          department, site: 'same-city', startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 60_000),
-          summary: `run ${n}`, detail: { ageSeconds: n * 100, clause: '8.1.4.11 a)' },
-        });
+        const result = (n: number, status: JobResult['status']): JobResult => {
+          const common = {
+            id: `${department}-job${n}`, status, system: `${department}-sys`, department, site: 'same-city' as const,
+            startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 60_000), summary: `run ${n}`,
+          };
+          return n % 2
+            ? { ...common, kind: 'backup-check', detail: { check: 'freshness', site: 'same-city', ageSeconds: n * 100, clause: '8.1.4.11 a)' } }
+            : { ...common, kind: 'restore-drill', detail: { ageSeconds: n * 100, clause: '8.1.4.11 a)' } };
+        };
         await store.jobResults.put(result(1, 'fail'));
         await store.jobResults.put(result(1, 'pass')); // the retry replaces the first attempt
         await store.jobResults.put(result(2, 'warn'));
@@ -526,7 +530,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const all = await store.jobResults.search({ scope });
         expect(all.total).toBe(3);
         expect(all.items.map((r) => r.id)).toEqual([3, 2, 1].map((n) => `${department}-job${n}`));
-        expect((await store.jobResults.search({ scope, kind: 'backup.check' })).items.map((r) => r.status)).toEqual(['fail', 'pass']);
+        expect((await store.jobResults.search({ scope, kind: 'backup-check' })).items.map((r) => r.status)).toEqual(['fail', 'pass']);
         expect((await store.jobResults.search({ scope, status: 'fail' })).total).toBe(1);
         expect((await store.jobResults.search({ scope, system: 'other' })).total).toBe(0);
       });
@@ -536,7 +540,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const b = tenant();
         const result = (department: string, n: number, system: string, site?: 'same-city' | 'off-site'): JobResult => ({
           id: `${department}-r${n}`, kind: 'backup-check', status: 'pass', system, department, ...(site ? { site } : {}),
-          startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 1000), summary: `r${n}`, detail: {},
+          startedAt: at(n * HOUR), finishedAt: at(n * HOUR + 1000), summary: `r${n}`, detail: { check: 'presence', site: site ?? 'cross-site' },
         });
         const x = `${a.department}-x`;
         const y = `${a.department}-y`;

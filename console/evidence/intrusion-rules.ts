@@ -1,0 +1,58 @@
+import { dirname, join } from 'node:path';
+import type { ShouwangEvent } from '../../core/index.js';
+import {
+  compileDetection, defaultMlpsCatalogPath, loadDefaultMapping, loadMlpsCatalog, loadRuleDir, resolveLogsource,
+  type EventPredicate, type FieldMapping, type MlpsCatalog, type RuleDocument,
+} from '../../analyzers/index.js';
+
+/** The control an intrusion rule evidences, by its Chinese name in the catalog (x.1.3.3 and x.1.4.4). */
+const INTRUSION_CONTROL = '入侵防范';
+
+export interface IntrusionRule {
+  id: string;
+  title: string;
+  enabled: boolean;
+}
+
+/** The rules that detect intrusions, and whether an event reaches one that is enabled. */
+export interface IntrusionRules {
+  readonly rules: readonly IntrusionRule[];
+  /** True when an enabled intrusion detection rule is evaluated on this event (its logsource admits it). */
+  reaches(event: ShouwangEvent): boolean;
+}
+
+export interface IntrusionRuleOptions {
+  /** Default: the shipped rules (rules/shouwang). */
+  rulesDir?: string;
+  /** Rules switched off in the console; default: every rule enabled. */
+  isEnabled?: (ruleId: string) => boolean;
+  catalog?: MlpsCatalog;
+  mapping?: FieldMapping;
+}
+
+export const shippedRulesDir = () => join(dirname(defaultMlpsCatalogPath()), '..', 'shouwang');
+
+/** A rule is an intrusion rule when one of its MLPS tags names an 入侵防范 item. */
+export function isIntrusionRule(doc: Pick<RuleDocument, 'tags'>, catalog: MlpsCatalog): boolean {
+  return doc.tags.some((tag) => catalog.clausesForTag(tag).some((item) => item.control.zh === INTRUSION_CONTROL));
+}
+
+/** Loads the rule files and compiles each intrusion rule's logsource conditions once. */
+export async function loadIntrusionRules(options: IntrusionRuleOptions = {}): Promise<IntrusionRules> {
+  const catalog = options.catalog ?? loadMlpsCatalog();
+  const mapping = options.mapping ?? loadDefaultMapping();
+  const isEnabled = options.isEnabled ?? (() => true);
+  const { documents } = await loadRuleDir(options.rulesDir ?? shippedRulesDir());
+  const intrusion = documents.filter((doc) => doc.kind !== 'filter' && isIntrusionRule(doc, catalog));
+  const context = { resolveField: (name: string) => [name], keywordFields: mapping.keywordFields, placeholders: {}, timeOffsetMinutes: mapping.timeOffsetMinutes };
+  // Correlations read their base rules' signals, not events: only detection rules are "reached".
+  const gates: EventPredicate[][] = intrusion
+    .filter((doc) => doc.kind === 'detection' && isEnabled(doc.id))
+    .map((doc) => resolveLogsource(mapping, doc.logsource).entries
+      .filter((entry) => entry.when !== undefined)
+      .map((entry) => compileDetection({ when: entry.when, condition: 'when' }, context, `logsources.${entry.name}`)));
+  return {
+    rules: intrusion.map((doc) => ({ id: doc.id, title: doc.title, enabled: isEnabled(doc.id) })),
+    reaches: (event) => gates.some((guards) => guards.every((guard) => guard(event as Record<string, unknown>))),
+  };
+}
