@@ -9,9 +9,15 @@ import { BackupQueues } from '../../backup/index.js';
 import { EvidenceQueue } from '../../console/evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { EmbeddedStore } from '../../store/index.js';
-import { login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { giveBackupPolicies, login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
 const run = promisify(execFile);
+
+/** The stateful phase's own summary: how many scenarios ran and how many links they followed. */
+export function statefulSummary(output: string): { scenarios: number; linksCovered: number; linksTotal: number } | undefined {
+  const match = /Scenarios:\s+(\d+)\s+API Links:\s+(\d+) covered \/ \d+ selected \/ (\d+) total/.exec(output);
+  return match ? { scenarios: Number(match[1]), linksCovered: Number(match[2]), linksTotal: Number(match[3]) } : undefined;
+}
 
 /** The seed and bounds of the run: the same examples every time. */
 export const SCHEMATHESIS_SEED = 16;
@@ -39,6 +45,8 @@ let evidence: EvidenceQueue;
 
 beforeAll(async () => {
   await seedTwoDepartments(store);
+  // The inventory → backup verify/drill links then queue real jobs, which the job-status link reads back.
+  await giveBackupPolicies(store, dir);
   await seedUser(store, 'st-admin-9f3c', 'admin');
   const redisUrl = inject('redisUrl');
   backupQueues = new BackupQueues({ redisUrl, prefix, attempts: 1, backoffMs: 100 });
@@ -85,6 +93,12 @@ describe('Schemathesis against the OpenAPI document', () => {
     // The session must have lived through the run, or most answers were 401s and proved nothing.
     expect((await admin.get('/api/me')).statusCode).toBe(200);
     expect(output, output.slice(-6000)).toMatch(/No issues found|passed/i);
+    // The stateful phase ran scenarios that followed the document's links, not "not applicable".
+    expect(output, output.slice(-6000)).not.toMatch(/Stateful \(not applicable\)/);
+    const stateful = statefulSummary(output);
+    expect(stateful, output.slice(-6000)).toBeDefined();
+    expect(stateful!.scenarios).toBeGreaterThan(0);
+    expect(stateful!.linksCovered).toBeGreaterThan(0);
     expect(output).not.toMatch(/Server error|Response violates schema/i);
     expect('code' in result ? result.code : 0, output.slice(-6000)).toBe(0);
     if (existsSync(join(report, 'events.ndjson'))) expect(readFileSync(join(report, 'events.ndjson'), 'utf8').length).toBeGreaterThan(0);
