@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,7 +89,11 @@ describe('Schemathesis against the OpenAPI document', () => {
       '--report', 'ndjson', '--report-dir', report, '--no-color',
     ], { cwd: dir, maxBuffer: 64 << 20, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).catch((error: { stdout?: string; stderr?: string; code?: number }) => error);
     const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-    if (process.env.SHOUWANG_SCHEMATHESIS_OUT) writeFileSync(process.env.SHOUWANG_SCHEMATHESIS_OUT, output);
+    if (process.env.SHOUWANG_SCHEMATHESIS_OUT) {
+      writeFileSync(process.env.SHOUWANG_SCHEMATHESIS_OUT, output);
+      // The NDJSON report names every step of every stateful scenario, with the link it followed.
+      for (const name of existsSync(report) ? readdirSync(report) : []) copyFileSync(join(report, name), `${process.env.SHOUWANG_SCHEMATHESIS_OUT}.${name}`);
+    }
     // The session must have lived through the run, or most answers were 401s and proved nothing.
     expect((await admin.get('/api/me')).statusCode).toBe(200);
     expect(output, output.slice(-6000)).toMatch(/No issues found|passed/i);
@@ -99,6 +103,8 @@ describe('Schemathesis against the OpenAPI document', () => {
     expect(stateful, output.slice(-6000)).toBeDefined();
     expect(stateful!.scenarios).toBeGreaterThan(0);
     expect(stateful!.linksCovered).toBeGreaterThan(0);
+    // The eleven declared links (openapi-links.test.ts) at least; Schemathesis may infer more.
+    expect(stateful!.linksTotal).toBeGreaterThanOrEqual(11);
     expect(output).not.toMatch(/Server error|Response violates schema/i);
     expect('code' in result ? result.code : 0, output.slice(-6000)).toBe(0);
     if (existsSync(join(report, 'events.ndjson'))) expect(readFileSync(join(report, 'events.ndjson'), 'utf8').length).toBeGreaterThan(0);
