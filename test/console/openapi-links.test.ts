@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackupQueues } from '../../backup/index.js';
 import * as views from '../../console/api-responses.js';
 import { EvidenceQueue } from '../../console/evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
-import { operationIdOf } from '../../console/routes.js';
+import { operationIdOf, RouteRegistry } from '../../console/routes.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { giveBackupPolicies, login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
@@ -101,6 +101,19 @@ describe('OpenAPI operation ids and links', () => {
       expect(operation.operationId).toBe(operationIdOf(method as 'GET', path.replace(/\{(\w+)\}/g, ':$1')));
     }
     expect(operationIdOf('GET', '/api/alerts/:id/related')).toBe('getAlertsByIdRelated');
+  });
+
+  it('refuses a document whose link names no registered operation, or whose operationIds clash', async () => {
+    const bare = Fastify();
+    const registry = new RouteRegistry(async () => undefined);
+    const base = { tag: 't', summary: 's', access: 'session', handler: async () => ({}) } as const;
+    registry.add(bare, { ...base, method: 'GET', url: '/api/a', links: { Gone: { operationId: 'getNothing' } } });
+    expect(() => registry.openApi()).toThrow(/unknown operation getNothing/);
+    const clash = new RouteRegistry(async () => undefined);
+    clash.add(bare, { ...base, method: 'GET', url: '/api/b', operationId: 'same' });
+    clash.add(bare, { ...base, method: 'GET', url: '/api/c', operationId: 'same' });
+    expect(() => clash.openApi()).toThrow(/duplicate operationId same/);
+    await bare.close();
   });
 
   it('declares links from the lists and queued jobs to what their answers name', () => {

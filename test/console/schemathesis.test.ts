@@ -73,6 +73,12 @@ afterAll(async () => {
 });
 
 describe('Schemathesis against the OpenAPI document', () => {
+  it('reads the stateful summary, and finds none when the phase was not applicable', () => {
+    const ran = '✅  Stateful (in 7.02s)\n\n     Scenarios:    119\n     API Links:    14 covered / 18 selected / 18 total (7 inferred)\n';
+    expect(statefulSummary(ran)).toEqual({ scenarios: 119, linksCovered: 14, linksTotal: 18 });
+    expect(statefulSummary('Test Phases:\n  ⏭  Stateful (not applicable)\n')).toBeUndefined();
+  });
+
   it(`finds no 5xx and no answer outside the schema (seed ${SCHEMATHESIS_SEED}, ${MAX_EXAMPLES} examples, stateful)`, async () => {
     const st = await ensureSchemathesis();
     const schema = join(dir, 'openapi.json');
