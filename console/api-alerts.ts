@@ -7,9 +7,12 @@ import { ALERT_SORT_FIELDS, type AlertQuery, type Scope, type Store } from '../s
 import { RuleBook } from './alert-explain.js';
 import { found, recordAction, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
-import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
+import { AlertDetail, AlertPage, AlertView, RelatedAlerts } from './api-responses.js';
+import { isoTime, operationIdOf, pageOf, pageQuery, queryList } from './routes.js';
 
 const AlertId = z.strictObject({ id: z.string().min(1).max(200) });
+/** The first alert of a list: what its detail, related alerts and triage take. */
+const FIRST_ALERT = { id: '$response.body#/items/0/id' };
 const Change = z.strictObject({
   status: z.enum(ALERT_STATUSES).optional(),
   assignee: z.string().min(1).max(64).nullable().optional(),
@@ -91,7 +94,13 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'GET', url: '/api/alerts', tag: 'alerts', access: 'alerts:read',
     summary: '告警列表：级别、状态、部门、系统、规则、等保条款、等保级别、时间；按任一列排序（默认优先级、最近发生）/ alerts by level, status, department, system, rule, MLPS clause and level, time; sorted by any column (default priority, then last seen)',
-    query: AlertListQuery,
+    query: AlertListQuery, response: AlertPage,
+    links: {
+      GetAlert: { operationId: operationIdOf('GET', '/api/alerts/:id'), parameters: FIRST_ALERT },
+      GetRelatedAlerts: { operationId: operationIdOf('GET', '/api/alerts/:id/related'), parameters: FIRST_ALERT },
+      TriageAlert: { operationId: operationIdOf('PATCH', '/api/alerts/:id'), parameters: FIRST_ALERT },
+      GetSampleEvent: { operationId: operationIdOf('GET', '/api/events/:id'), parameters: { id: '$response.body#/items/0/sampleEventIds/0' } },
+    },
     handler: async ({ query, auth }) =>
       store.alerts.search(filtersOf(query, scopeOf(auth.user)), { ...pageOf(query), sort: query.sort ?? 'priority' }),
   });
@@ -109,7 +118,7 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'GET', url: '/api/alerts/:id/related', tag: 'alerts', access: 'alerts:read',
     summary: '相关告警：前后 1 小时内同主机、同用户或同源地址 / related alerts: same host, user or source address within ±1 h',
-    params: AlertId,
+    params: AlertId, response: RelatedAlerts,
     handler: async ({ params, auth }) => {
       const scope = scopeOf(auth.user);
       const alert = found(await store.alerts.get(params.id, scope), 'alert', params.id);
@@ -140,7 +149,7 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'GET', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:read',
     summary: '告警详情：时间线，所引等保条款的要求原文与测评单元，规则说明、命中字段、实体与处置建议 / one alert with its timeline, the text and 28448 test unit of each MLPS clause it cites, and why it matched (rule, fields, entities, response)',
-    params: AlertId,
+    params: AlertId, response: AlertDetail,
     handler: async ({ params, auth }) => {
       const scope = scopeOf(auth.user);
       const alert = found(await store.alerts.get(params.id, scope), 'alert', params.id);
@@ -151,7 +160,8 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
 
   routes.add(app, {
     method: 'PATCH', url: '/api/alerts/:id', tag: 'alerts', access: 'alerts:triage',
-    summary: '处置告警：状态、指派、备注 / triage: status, assignee, comment', params: AlertId, body: Change,
+    summary: '处置告警：状态、指派、备注 / triage: status, assignee, comment', params: AlertId, body: Change, response: AlertView,
+    links: { GetAlert: { operationId: operationIdOf('GET', '/api/alerts/:id'), parameters: { id: '$response.body#/id' } } },
     handler: async ({ params, body, auth, request }) => {
       const alert = await store.alerts.update(params.id, toChange(body, auth.user.username), scopeOf(auth.user));
       await recordAction(store, request, 'alert.update', { id: params.id, departments: [alert.department] }, { ...body });

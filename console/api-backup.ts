@@ -8,7 +8,8 @@ import { found, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import { latestBackups, SITES, type LatestRun } from './posture/index.js';
 import { scopeOf } from './roles.js';
-import { pageOf, pageQuery } from './routes.js';
+import { BackupJobQueued, BackupJobView } from './api-responses.js';
+import { operationIdOf, pageOf, pageQuery } from './routes.js';
 
 export interface BackupApiOptions extends ApiOptions {
   /** The BullMQ queues; without them the console shows results but cannot start jobs. */
@@ -17,6 +18,8 @@ export interface BackupApiOptions extends ApiOptions {
 
 const SystemId = z.string().min(1).max(100);
 const JOB_PREFIX = { verify: 'console-verify-', drill: 'console-drill-' } as const;
+/** A queued job's answer names the job its progress route takes. */
+const JOB_LINKS = { GetJob: { operationId: operationIdOf('GET', '/api/backup/jobs/:id'), parameters: { id: '$response.body#/job' } } };
 
 /** A system the caller may see, with a backup policy; 404 outside the scope, as absent. */
 async function systemInScope(store: Store, id: string, scope: Scope | undefined): Promise<BusinessSystem> {
@@ -84,7 +87,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'POST', url: '/api/backup/verify', tag: 'backup', access: 'backup:run', status: 202,
     summary: '立即核验备份（入队）/ verify backups now (queued); returns the job id',
-    body: z.strictObject({ system: SystemId, site: z.enum(['same-city', 'off-site']).optional() }),
+    body: z.strictObject({ system: SystemId, site: z.enum(['same-city', 'off-site']).optional() }), response: BackupJobQueued, links: JOB_LINKS,
     handler: async ({ body, auth, request }) => {
       const system = await systemInScope(store, body.system, scopeOf(auth.user));
       const job = await queues().enqueueVerify(system.id, {
@@ -98,7 +101,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'POST', url: '/api/backup/drill', tag: 'backup', access: 'backup:run', status: 202,
     summary: '立即恢复演练（入队）/ restore drill now (queued); returns the job id',
-    body: z.strictObject({ system: SystemId }),
+    body: z.strictObject({ system: SystemId }), response: BackupJobQueued, links: JOB_LINKS,
     handler: async ({ body, auth, request }) => {
       const system = await systemInScope(store, body.system, scopeOf(auth.user));
       const job = await queues().enqueueDrill(system.id, { jobId: `${JOB_PREFIX.drill}${randomUUID()}` });
@@ -109,7 +112,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
 
   routes.add(app, {
     method: 'GET', url: '/api/backup/jobs/:id', tag: 'backup', access: 'backup:read',
-    summary: '任务状态与进度 / job state and progress',
+    summary: '任务状态与进度 / job state and progress', response: BackupJobView,
     params: z.strictObject({ id: z.string().regex(/^console-(verify|drill)-[0-9a-f-]{36}$/, '不是控制台任务 id / not a console job id') }),
     handler: async ({ params, auth }) => {
       const queue = params.id.startsWith(JOB_PREFIX.verify) ? queues().verify : queues().drill;

@@ -4,7 +4,8 @@ import { isFieldName } from '../core/index.js';
 import type { EventQuery, FieldValue, JobResultQuery } from '../store/index.js';
 import { found, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
-import { isoTime, pageOf, pageQuery, queryList } from './routes.js';
+import { EventPage, EventView, InventoryView } from './api-responses.js';
+import { isoTime, operationIdOf, pageOf, pageQuery, queryList } from './routes.js';
 
 const ById = z.strictObject({ id: z.string().min(1).max(300) });
 
@@ -39,7 +40,8 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   routes.add(app, {
     method: 'GET', url: '/api/events', tag: 'events', access: 'events:read',
     summary: '事件检索：全文、时间、字段过滤（field:value）/ event search: text, time range, field:value filters',
-    query: EventListQuery,
+    query: EventListQuery, response: EventPage,
+    links: { GetEvent: { operationId: operationIdOf('GET', '/api/events/:id'), parameters: { id: '$response.body#/items/0/id' } } },
     handler: async ({ query, auth }) => {
       const filters = eventFilters(query);
       const eventQuery: EventQuery = setFilters({
@@ -51,7 +53,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
   });
 
   routes.add(app, {
-    method: 'GET', url: '/api/events/:id', tag: 'events', access: 'events:read', summary: '单个事件 / one event', params: ById,
+    method: 'GET', url: '/api/events/:id', tag: 'events', access: 'events:read', summary: '单个事件 / one event', params: ById, response: EventView,
     handler: async ({ params, auth }) => {
       return found(await store.events.get(params.id, scopeOf(auth.user)), 'event', params.id);
     },
@@ -59,7 +61,11 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
 
   routes.add(app, {
     method: 'GET', url: '/api/inventory', tag: 'inventory', access: 'inventory:read',
-    summary: '部门与系统 / departments and systems in scope',
+    summary: '部门与系统 / departments and systems in scope', response: InventoryView,
+    links: {
+      VerifyBackup: { operationId: operationIdOf('POST', '/api/backup/verify'), requestBody: { system: '$response.body#/systems/0/id' } },
+      DrillBackup: { operationId: operationIdOf('POST', '/api/backup/drill'), requestBody: { system: '$response.body#/systems/0/id' } },
+    },
     handler: async ({ auth }) => store.assets.getInventory(scopeOf(auth.user)),
   });
 

@@ -30,10 +30,30 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   /** For the OpenAPI document; responses are not re-validated at run time. */
   response?: z.ZodType;
   status?: number;
+  /** Default `operationIdOf(method, url)`; stable, so OpenAPI links and clients can name the operation. */
+  operationId?: string;
+  /** OpenAPI 3.1 Link Objects on the success response: where its answer names what another operation takes. */
+  links?: Record<string, RouteLink>;
   handler(context: RouteContext<z.output<B>, z.output<Q>, z.output<P>>): Promise<unknown>;
 }
 
 type AnySpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+
+/** An OpenAPI Link Object by operationId; values are runtime expressions such as `$response.body#/items/0/id`. */
+export interface RouteLink {
+  operationId: string;
+  parameters?: Record<string, string>;
+  requestBody?: unknown;
+  description?: string;
+}
+
+/** `GET /api/alerts/:id/related` → `getAlertsByIdRelated`: method, then the path in camel case, parameters as `By…`. */
+export function operationIdOf(method: Method, url: string): string {
+  const words = url.split('/').filter((part) => part && part !== 'api')
+    .flatMap((part) => (part.startsWith(':') ? ['by', ...part.slice(1).split(/[^A-Za-z0-9]+/)] : part.split(/[^A-Za-z0-9]+/)))
+    .filter(Boolean);
+  return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
 
 /** zod issues as one line each, with the field path and never the value (it may be a password). */
 export function describeIssues(error: z.ZodError): string {
@@ -94,6 +114,13 @@ export class RouteRegistry {
       return json;
     };
     const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    const operationIds = new Set<string>();
+    for (const spec of this.#routes) {
+      const operationId = spec.operationId ?? operationIdOf(spec.method, spec.url);
+      // A duplicate would make links ambiguous; a clash is a programming error, found by any test that reads /api/docs.
+      if (operationIds.has(operationId)) throw new Error(`duplicate operationId ${operationId}`);
+      operationIds.add(operationId);
+    }
     for (const spec of this.#routes) {
       const path = spec.url.replace(/:(\w+)/g, '{$1}');
       const parameters: unknown[] = [];
@@ -104,7 +131,9 @@ export class RouteRegistry {
           parameters.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: property });
         }
       }
+      const operationId = spec.operationId ?? operationIdOf(spec.method, spec.url);
       (paths[path] ??= {})[spec.method.toLowerCase()] = {
+        operationId,
         summary: spec.summary,
         tags: [spec.tag],
         ...(spec.access === 'public' ? { security: [] } : {}),
@@ -115,6 +144,7 @@ export class RouteRegistry {
           [String(spec.status ?? 200)]: {
             description: 'OK',
             ...(spec.response ? { content: { 'application/json': { schema: toSchema(spec.response) } } } : {}),
+            ...(spec.links ? { links: linksOf(spec.links, operationIds, operationId) } : {}),
           },
           400: { description: '请求无效 / invalid request', ...error },
           ...(spec.access === 'public' ? {} : {
@@ -143,6 +173,14 @@ export class RouteRegistry {
       security: [{ session: [], csrf: [] }],
     };
   }
+}
+
+/** The links of one operation; one naming an operation that is not registered is a programming error. */
+function linksOf(links: Record<string, RouteLink>, operationIds: ReadonlySet<string>, from: string): Record<string, RouteLink> {
+  for (const [name, link] of Object.entries(links)) {
+    if (!operationIds.has(link.operationId)) throw new Error(`link ${name} of ${from} names unknown operation ${link.operationId}`);
+  }
+  return links;
 }
 
 /** A list in the query string: `?level=high&level=critical` or `?level=high,critical`. */

@@ -6,7 +6,8 @@ import { ShouwangError, type Inventory } from '../../core/index.js';
 import type { UserRecord } from '../../store/index.js';
 import { recordAction, type ApiOptions } from '../api-context.js';
 import { scopeOf } from '../roles.js';
-import { isoTime } from '../routes.js';
+import { EvidenceJobQueued, EvidenceJobView } from '../api-responses.js';
+import { isoTime, operationIdOf } from '../routes.js';
 import { EvidenceErrors } from './errors.js';
 import { verifyEvidenceBundle } from './bundle.js';
 import { selectSystems } from './facts.js';
@@ -76,7 +77,8 @@ export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, {
   routes.add(app, {
     method: 'POST', url: '/api/evidence', tag: 'evidence', access: 'evidence:export', status: 202,
     summary: '导出等保证据包（后台任务） / export an MLPS evidence bundle (background job)',
-    body: ExportRequest,
+    body: ExportRequest, response: EvidenceJobQueued,
+    links: { GetEvidenceJob: { operationId: operationIdOf('GET', '/api/evidence/:job'), parameters: { job: '$response.body#/job' } } },
     handler: async ({ body, auth, request }) => {
       const scope = scopeOf(auth.user);
       const selection = {
@@ -99,7 +101,7 @@ export const evidenceApi: FastifyPluginAsync<EvidenceApiOptions> = async (app, {
 
   routes.add(app, {
     method: 'GET', url: '/api/evidence/:job', tag: 'evidence', access: 'evidence:export',
-    summary: '导出任务进度 / export job progress', params: JobId,
+    summary: '导出任务进度 / export job progress', params: JobId, response: EvidenceJobView,
     handler: async ({ params, auth }) => {
       const job = await jobOf(params.job, auth.user);
       const state = await job.getState();

@@ -83,3 +83,12 @@ export async function seedTwoDepartments(store: Store) {
   }
   return { a: { ...a, ...ids(a) }, b: { ...b, ...ids(b) } };
 }
+
+/** A backup policy for every system in the inventory, so a verify or drill started from the console is really queued. */
+export async function giveBackupPolicies(store: Store, path: string): Promise<void> {
+  const inventory = await store.assets.getInventory();
+  const target = { type: 'path', path };
+  await store.assets.replaceInventory(parseInventory({
+    ...inventory, systems: inventory.systems.map((s) => ({ ...s, backup: { rpo: '1d', rto: '4h', sameCity: target, offSite: target } })),
+  }, 'test'));
+}
