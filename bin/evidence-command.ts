@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/index.js';
+import { loadConfig, type Config } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   EvidenceErrors, ensureSigningKey, exportEvidenceBundle, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, verifyEvidenceBundle,
-  writeSigningKey, fingerprintOf, type SignatureAlgorithm,
+  writeSigningKey, fingerprintOf, loadIntrusionRules, RuleSwitches, type SignatureAlgorithm,
 } from '../console/index.js';
 
 export const EVIDENCE_USAGE = `shouwang evidence export (--system ID | --department ID | --all) --from DATE --to DATE [--out FILE.zip] [--key FILE] [--config FILE]
@@ -100,7 +100,7 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
   try {
     let lastStep = '';
     const summary = await exportEvidenceBundle({
-      store, selection, key, out, silentAfterSeconds: config.analyze.silentAfter,
+      store, selection, key, out, ...await evidenceJudging(config),
       onProgress: ({ done, step }) => {
         if (step === lastStep) return;
         lastStep = step;
@@ -114,4 +114,17 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What an export is judged with, from the configuration: the silence threshold, `evidence.*`, and the
+ * configured rules with the console's switches (the intrusion items). Shared by start and the CLI.
+ */
+export async function evidenceJudging(config: Config) {
+  const switches = await RuleSwitches.open(join(config.dataDir, 'rules-disabled.json'));
+  return {
+    silentAfterSeconds: config.analyze.silentAfter,
+    settings: { minimumWindowDays: config.evidence.minimumWindow / 86_400, realtimeRpoSeconds: config.evidence.realtimeRpo },
+    intrusionRules: () => loadIntrusionRules({ rulesDir: config.analyze.rulesDir, isEnabled: switches.isEnabled }),
+  };
 }

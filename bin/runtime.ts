@@ -4,6 +4,7 @@ import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 import { analysisSink, startBackupJobs } from './backup-command.js';
 import { demoEnabled, startDemo } from './demo.js';
+import { evidenceJudging } from './evidence-command.js';
 import { watchInventory } from './inventory-watch.js';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -141,7 +142,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => evidenceQueue.close());
     const evidenceWorker = startEvidenceWorker({
       redisUrl, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
-      key: instanceKey, silentAfterSeconds: config.analyze.silentAfter,
+      key: instanceKey, ...await evidenceJudging(config),
     });
     closers.push(() => evidenceWorker.close());
     live.evidence = evidenceQueue;

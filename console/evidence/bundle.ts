@@ -15,7 +15,8 @@ import {
   CANONICALIZATION, digestsOf, fingerprintOf, signManifest, verifyManifestSignature,
   type Manifest, type ManifestFile, type SigningKey,
 } from './signing.js';
-import type { ControlVerdict, EvidencedControl } from './status-rules.js';
+import type { ControlVerdict, EvidencedControl, EvidenceRuleSettings } from './status-rules.js';
+import type { IntrusionRules } from './intrusion-rules.js';
 import { controlsCsv, controlsXlsx, zipToBuffer } from './tables.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -40,6 +41,10 @@ export interface ExportOptions {
   catalog?: MlpsCatalog;
   fontFile?: string;
   silentAfterSeconds?: number;
+  /** `evidence.minimumWindow` and `evidence.realtimeRpo` (defaults 30 days and 15 min). */
+  settings?: Partial<EvidenceRuleSettings>;
+  /** The configured rules with the console's switches (default: the shipped rules, all enabled). */
+  intrusionRules?: () => Promise<IntrusionRules>;
   onProgress?: (progress: { done: number; total: number; step: string }) => void;
   now?: () => Date;
 }
@@ -71,7 +76,7 @@ async function bundleFiles(facts: EvidenceFacts, rows: ControlRow[], report: Buf
   files.set(AUDIT_EXTRACT_FILE, ndjson(facts.auditTrail));
   files.set('evidence/system-facts.ndjson', ndjson(facts.systems.map((s) => ({
     system: s.system.id, name: s.system.name, department: s.system.department, mlpsLevel: s.system.mlpsLevel,
-    audit: s.audit, intrusion: s.intrusion, backup: s.backup,
+    audit: s.audit, intrusion: s.intrusion, handling: s.handling, backup: s.backup, settings: s.settings,
   }))));
   return files;
 }
@@ -90,6 +95,8 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
   progress(0, '读取数据 / reading the store');
   const facts = await gatherFacts(options.store, options.selection, options.scope, {
     ...(options.silentAfterSeconds ? { silentAfterSeconds: options.silentAfterSeconds } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+    ...(options.intrusionRules ? { intrusionRules: await options.intrusionRules() } : {}),
     onProgress: (done, total, step) => progress(Math.floor((done / Math.max(total, 1)) * 70), step),
   });
 

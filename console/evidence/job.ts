@@ -5,7 +5,7 @@ import { ShouwangError, type Logger } from '../../core/index.js';
 import { redisConnection } from '../../backup/index.js';
 import type { MlpsCatalog } from '../../analyzers/index.js';
 import type { Scope, Store } from '../../store/index.js';
-import { exportEvidenceBundle, type ExportSummary } from './bundle.js';
+import { exportEvidenceBundle, type ExportOptions, type ExportSummary } from './bundle.js';
 import type { EvidenceSelection } from './facts.js';
 import type { SigningKey } from './signing.js';
 
@@ -74,6 +74,8 @@ export interface EvidenceWorkerOptions extends EvidenceQueueOptions {
   catalog?: MlpsCatalog;
   fontFile?: string;
   silentAfterSeconds?: number;
+  settings?: ExportOptions['settings'];
+  intrusionRules?: ExportOptions['intrusionRules'];
   logger?: Logger;
 }
 
@@ -100,6 +102,8 @@ export function startEvidenceWorker(options: EvidenceWorkerOptions): Worker<Evid
         ...(options.catalog ? { catalog: options.catalog } : {}),
         ...(options.fontFile ? { fontFile: options.fontFile } : {}),
         ...(options.silentAfterSeconds ? { silentAfterSeconds: options.silentAfterSeconds } : {}),
+        ...(options.settings ? { settings: options.settings } : {}),
+        ...(options.intrusionRules ? { intrusionRules: options.intrusionRules } : {}),
       });
       await options.store.jobResults.put({
         id: `evidence-export:${job.id}`, kind: 'evidence-export', status: 'pass', startedAt, finishedAt: new Date().toISOString(),
