@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
@@ -80,8 +80,10 @@ export const drillResultId = (system: string, runId: string, site: JobSite = 'sa
 /**
  * Restores the newest dump from the system's same-city (or, asked, off-site) target into a scratch database on a drill
  * server, runs the policy's validation queries, measures the RTO (start to validated) against the
- * policy, and always drops the scratch database. Every outcome, including "could not run", is a
- * result; only a missing policy is thrown (bad input).
+ * policy, and always drops the scratch database. A target whose sets hold no database dump (file
+ * backups) is drilled as a file set: every file of the newest set is restored to scratch and checked
+ * against its manifest, within the RTO. Every outcome, including "could not run", is a result; only
+ * a missing policy is thrown (bad input).
  */
 export async function runRestoreDrill(system: BusinessSystem, options: DrillOptions): Promise<RestoreDrillResult> {
   const policy = system.backup;
@@ -119,7 +121,29 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
   const target = (options.openTarget ?? openTarget)(site === 'off-site' ? policy.offSite : policy.sameCity, options.sftp);
   try {
-    const dump = await timed('locate', () => locateLatestDump(target), (d) => `${d.set}/${d.path} (${d.engine}, ${d.size} B)`);
+    const found = await timed('locate', () => locateLatestRestorable(target),
+      (d) => ('files' in d ? `${d.set} (${d.files.length} 个文件 files)` : `${d.set}/${d.path} (${d.engine}, ${d.size} B)`));
+    if ('files' in found) {
+      // No database in the set: restore its files and prove them against the manifest, timed against the RTO.
+      Object.assign(detail, { target: target.description, set: found.set, setTime: found.setTime, restoredFiles: found.files.length });
+      const mismatches = await timed('restore', () => restoreFileSet(target, found, join(workDir, 'restore'), signal),
+        (m) => `${found.files.length - m.length}/${found.files.length} 一致 match`);
+      const achieved = (clock() - start) / 1000;
+      detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+      detail.mismatches = mismatches;
+      const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(policy.rto)}`;
+      if (mismatches.length) {
+        steps[steps.length - 1]!.ok = false;
+        summary = `恢复演练未通过：${mismatches.length} 个文件与清单不符 / restore drill failed: ${mismatches.length} file(s) differ from the manifest — ${mismatches.slice(0, 5).join('; ')}`;
+      } else if (achieved > policy.rto) {
+        summary = `恢复演练未通过：超出 RTO / restore drill failed: RTO exceeded — ${rtoText}`;
+      } else {
+        status = 'pass';
+        summary = `文件集恢复演练通过 / file-set restore drill passed: ${found.files.length} 个文件与清单一致 files match the manifest — ${rtoText}`;
+      }
+      return result();
+    }
+    const dump = found;
     Object.assign(detail, { target: target.description, set: dump.set, setTime: dump.setTime, dump: dump.path, engine: dump.engine, dumpBytes: dump.size });
     const server = options.servers[dump.engine];
     if (!server) {
@@ -184,18 +208,22 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
       });
     }
   }
-  return {
-    id: drillResultId(system.id, runId, site),
-    kind: DRILL_KIND,
-    status,
-    system: system.id,
-    department: system.department,
-    site,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    summary,
-    detail,
-  };
+  return result();
+
+  function result(): RestoreDrillResult {
+    return {
+      id: drillResultId(system.id, runId, site),
+      kind: DRILL_KIND,
+      status,
+      system: system.id,
+      department: system.department,
+      site,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      summary,
+      detail,
+    };
+  }
 }
 
 const clauseNumber = (clause: string) => /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;
@@ -223,6 +251,43 @@ export async function locateLatestDump(target: BackupTarget): Promise<LocatedDum
     : `${target.description} 没有备份集 / no backup sets at ${target.description}`);
 }
 
+interface LocatedFileSet {
+  set: string;
+  setTime: string;
+  files: Manifest['files'];
+}
+
+/** The newest set holding a database dump, else the newest set with a manifest (restored as files). */
+export async function locateLatestRestorable(target: BackupTarget): Promise<LocatedDump | LocatedFileSet> {
+  try {
+    return await locateLatestDump(target);
+  } catch (error) {
+    const sets = await target.listSets();
+    for (const set of [...sets].reverse()) {
+      const manifest = await readManifest(target, set.name).catch(() => undefined);
+      if (manifest?.files.length) return { set: set.name, setTime: set.time.toISOString(), files: manifest.files };
+    }
+    throw error;
+  }
+}
+
+/** Copies every file of the set into `dir`, hashing on the way; returns the files that differ from the manifest. */
+async function restoreFileSet(target: BackupTarget, found: LocatedFileSet, dir: string, signal: AbortSignal): Promise<string[]> {
+  const mismatches: string[] = [];
+  for (const file of found.files) {
+    const local = join(dir, file.path);
+    await mkdir(dirname(local), { recursive: true });
+    try {
+      const sha256 = await fetchDump(target, { set: found.set, path: file.path }, local, signal);
+      if (sha256 !== file.sha256) mismatches.push(`${file.path}: sha256 ${sha256.slice(0, 12)}… ≠ ${file.sha256.slice(0, 12)}…`);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      mismatches.push(`${file.path}: ${(error as Error).message}`);
+    }
+  }
+  return mismatches;
+}
+
 async function sniffEngine(target: BackupTarget, set: string, path: string): Promise<DrillEngine | undefined> {
   const head = await readHead(target, set, path, 512);
   if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return 'postgresql';
@@ -246,7 +311,7 @@ async function readHead(target: BackupTarget, set: string, path: string, bytes: 
 }
 
 /** Copies the dump next to the drill (pg_restore wants a seekable file), hashing it on the way. */
-async function fetchDump(target: BackupTarget, dump: LocatedDump, local: string, signal?: AbortSignal): Promise<string> {
+async function fetchDump(target: BackupTarget, dump: Pick<LocatedDump, 'set' | 'path'>, local: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _encoding, done) {

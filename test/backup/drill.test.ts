@@ -179,6 +179,30 @@ describe('restore drill: MariaDB SQL dump', () => {
   });
 });
 
+describe('restore drill: file backups (no database dump)', () => {
+  it('restores every file of the newest set and checks it against the manifest, timed against the RTO', async () => {
+    const root = join(dir, 'files-same-city');
+    writeFileSync(join(dir, 'a.tar'), 'archive one');
+    writeFileSync(join(dir, 'b.tar'), 'archive two');
+    writeSet(root, '20261120T020000Z', { 'a.tar': join(dir, 'a.tar') });
+    writeSet(root, '20261125T020000Z', { 'a.tar': join(dir, 'a.tar'), 'b.tar': join(dir, 'b.tar') });
+    const result = await runRestoreDrill(drillSystem('files-ok', root), { servers: {}, runId: 'job-f1' });
+    expect(result).toMatchObject({ status: 'pass', detail: { set: '20261125T020000Z', restoredFiles: 2, mismatches: [], rto: { met: true } } });
+    expect(result.summary).toMatch(/file-set restore drill passed: 2/);
+    expect((result.detail.steps as { step: string }[]).map((step) => step.step)).toEqual(['locate', 'restore']);
+  });
+
+  it('fails naming the file when a restored file differs from the manifest', async () => {
+    const root = join(dir, 'files-corrupt');
+    writeFileSync(join(dir, 'c.tar'), 'archive three');
+    const set = writeSet(root, '20261125T020000Z', { 'c.tar': join(dir, 'c.tar') });
+    writeFileSync(join(set, 'c.tar'), 'archive three, changed after the manifest');
+    const result = await runRestoreDrill(drillSystem('files-bad', root), { servers: {}, runId: 'job-f2' });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toMatch(/1 file\(s\) differ from the manifest — c\.tar: sha256/);
+  });
+});
+
 describe('validation expectations', () => {
   it('judges plain queries by a truthy first value and objects by their expectations', () => {
     expect(judgeValidation('q', [['3']]).ok).toBe(true);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAnalysis, expectedSources, raiseSilentSourceAlerts, sourceStatuses, type Analysis } from '../../analyzers/index.js';
-import { recordResults, verifyBackups, writeDemoBackupSets, demoBackupCase } from '../../backup/index.js';
+import { recordResults, runRestoreDrill, verifyBackups, writeDemoBackupSets, demoBackupCase } from '../../backup/index.js';
 import {
   demoIncident, demoLiveLines, demoLogLines, demoReportingHosts, DemoTraffic, FileDeadLetterSink, ingestLines, type Line,
 } from '../../collectors/index.js';
@@ -65,6 +65,12 @@ describe('the living demo', () => {
     expect(outcomes.get('gap')).toContain('same-city:retention');
     // A second start adds nothing that is already there.
     expect(writeDemoBackupSets(inventory, now)).toBe(withPolicy.length);
+    // An ops engineer's first drill on a healthy demo system passes; on a corrupted one it names the file.
+    const healthy = withPolicy.find((_, index) => demoBackupCase(index) === 'healthy')!;
+    const corrupted = withPolicy.find((_, index) => demoBackupCase(index) === 'corrupted')!;
+    expect((await runRestoreDrill(healthy, { servers: {} })).status).toBe('pass');
+    const failed = await runRestoreDrill(corrupted, { servers: {} });
+    expect([failed.status, failed.summary]).toEqual(['fail', expect.stringMatching(/data\.tar: sha256/)]);
   });
 
   it('spreads the departments over several risk bands, none holding most of them', async () => {

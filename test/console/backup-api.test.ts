@@ -117,11 +117,12 @@ describe('backup API on BullMQ and the embedded store', () => {
     expect(started.statusCode).toBe(202);
     const done = await untilFinished(ops, started.json().job);
     expect(done.state).toBe('completed');
-    // The set holds no database dump, so the real drill fails at its first step; the failure is a result.
+    // The set holds files, no database dump: the drill restores them and checks them against the manifest.
     const drills = (await ops.get(`/api/backup/drills?system=${S}`)).json();
     expect(drills.items).toHaveLength(1);
-    expect(drills.items[0]).toMatchObject({ system: S, status: 'fail', id: done.outcome.results[0].id });
-    expect((await ops.get('/api/backup/matrix')).json().systems.find((s: { id: string }) => s.id === S).drill.status).toBe('fail');
+    expect(drills.items[0]).toMatchObject({ system: S, status: 'pass', id: done.outcome.results[0].id });
+    expect(drills.items[0].summary).toMatch(/file-set restore drill passed/);
+    expect((await ops.get('/api/backup/matrix')).json().systems.find((s: { id: string }) => s.id === S).drill.status).toBe('pass');
   });
 
   it('keeps every backup route inside the caller’s departments', async () => {
