@@ -170,7 +170,7 @@ describe('English mode and the audit-trail page in Debian chromium', () => {
     await page.goto(`${base}/#/alerts/${encodeURIComponent(taxAlert.id)}`);
     await page.locator('#timeline li').first().waitFor();
     expect(await page.locator('h1').textContent()).toBe('Alert: SSH brute force');
-    expect(await page.locator('#timeline').innerText()).toMatch(/raised[\s\S]*status changed → acknowledged[\s\S]*assigned → root[\s\S]*comment/);
+    expect(await page.locator('#timeline').innerText()).toMatch(/Raised[\s\S]*Status: New → Acknowledged[\s\S]*Assigned to root[\s\S]*Comment/);
     expect(await page.locator('.facts').innerText()).toContain('Tax Bureau');
     await page.goto(`${base}/#/inventory`);
     await page.locator('main table tbody tr').first().waitFor();

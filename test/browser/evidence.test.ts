@@ -164,7 +164,7 @@ describe('evidence page in Debian chromium', () => {
     const post = (data: unknown) => context.request.post(`${base}/api/evidence`, { data, headers: { 'x-csrf-token': session.csrfToken } });
     expect((await post({ department: DEPT_B, ...PERIOD })).status()).toBe(404);
     expect((await post({ system: PARTIAL, ...PERIOD })).status()).toBe(404);
-    expect((await context.request.get(`${base}/api/evidence/999999999/verify`)).status()).toBe(404);
+    expect((await context.request.get(`${base}/api/evidence/${"A".repeat(22)}/verify`)).status()).toBe(404);
     expect((await context.request.get(`${base}/api/evidence/..%2F1/verify`)).status()).toBe(400);
 
     const other = await login(app, 'reviewer-b');

@@ -56,7 +56,7 @@ function filterForm(inv, rules, params, ctx) {
 
 /** The rules that have alerts (in the caller's scope), by title; a rule from a link is kept even when it has none. */
 function ruleSelect(rules, current) {
-  const options = rules.map((g) => [g.key, g.title ?? g.key]).sort((a, b) => a[1].localeCompare(b[1], 'zh-CN'));
+  const options = rules.map((g) => [g.key, g.title ? localTitle(g.title) : g.key]).sort((a, b) => a[1].localeCompare(b[1], 'zh-CN'));
   if (current && !options.some(([key]) => key === current)) options.unshift([current, current]);
   return select('rule', [['', t('any')], ...options], current, { class: 'rule-select' });
 }
@@ -137,7 +137,7 @@ function renderList(main, ctx, params) {
 
 function groupTable(groups, by, params, inv, ctx) {
   const filters = Object.fromEntries(FILTERS.filter((name) => params.get(name)).map((name) => [name, params.get(name)]));
-  const name = (g) => (by === 'rule' ? (g.title ?? g.key) : ctx.name('system', g.key, inv));
+  const name = (g) => (by === 'rule' ? (g.title ? localTitle(g.title) : g.key) : ctx.name('system', g.key, inv));
   const columns = [
     {
       title: by === 'rule' ? t('rule') : t('system'),
@@ -343,7 +343,7 @@ async function showRelated(el, alert, inv, ctx) {
     clear(target, items.length ? h('div', { class: 'scroll short' }, table([
       { title: t('priority'), cell: (a) => h('span', { class: `prio ${priorityClass(a.priority)}` }, String(a.priority)) },
       { title: t('level'), cell: (a) => badge(a.rule.level) },
-      { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, a.rule.title) },
+      { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)) },
       { title: t('system'), cell: (a) => ctx.name('system', a.system, inv) },
       { title: t('sharedEntity'), cell: (a) => a.via.map((v, i) => [i ? t('listSeparator') : null, h('code', {}, `${v.field}:${v.value}`)]) },
       { title: t('status'), cell: (a) => badge(a.status) },
