@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { recordAssetTags } from '../enrich.js';
 import { CoreErrors, type AssetIndex, type Logger, type ShouwangEvent } from '../../core/index.js';
 import { FileCheckpoints, type FileCheckpoint } from '../checkpoints.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
-import { decodeLine, decodeRecordLine } from '../line-ingest.js';
+import { resolveFormat, type ResolvedFormat } from '../decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
 import { quotesOpenAfter, type JoinRule } from '../record-join.js';
 import { expandGlob } from './file-glob.js';
 
@@ -17,7 +15,7 @@ export interface FileSourceConfig {
   id: string;
   /** Glob patterns: `*`, `?`, `[abc]` in names, `**` for any depth of directories. */
   paths: string[];
-  /** `syslog` (syslog or NDJSON per line) or a RECORD_FORMATS name. */
+  /** `syslog` (syslog or NDJSON per line), `json`, or a record format (decoders/record-formats.ts). */
   format: string;
   encoding: SourceEncoding;
   /** For the files met at the source's first start; files that appear later (even while stopped) are read from their start. */
@@ -28,6 +26,8 @@ export interface FileSourceConfig {
   logLinePrefix?: string;
   /** app-log: a regex with named groups for a record's first line. */
   pattern?: string;
+  /** Zone of the files' timestamps that carry none; else the inventory's log source for the host, else `collect.utcOffset`. */
+  utcOffset?: string;
   pollMs: number;
   /** A longer line becomes a dead letter with its first bytes, and the rest of it is skipped. */
   maxLineBytes: number;
@@ -106,7 +106,7 @@ export class FileTailer {
   readonly #options: FileTailerOptions;
   readonly #source: FileSourceConfig;
   readonly #decodeText: TextDecodeFn;
-  readonly #format: RecordFormat | undefined;
+  readonly #format: ResolvedFormat;
   readonly #join: JoinRule | undefined;
   readonly #files = new Map<string, TailedFile>();
   #checkpoints!: FileCheckpoints;
@@ -127,22 +127,19 @@ export class FileTailer {
     this.#options = options;
     this.#source = options.source;
     this.#decodeText = createTextDecoder(options.source.encoding);
-    const { format, logLinePrefix, pattern } = options.source;
+    const { id, format, host, logLinePrefix, pattern, utcOffset } = options.source;
     try {
-      this.#format = recordFormat(format, { logLinePrefix, pattern });
+      this.#format = resolveFormat({
+        source: id, format, assets: options.assets, host, logLinePrefix, pattern, utcOffset, defaultUtcOffset: options.utcOffset,
+      });
     } catch (error) {
-      throw CoreErrors.configInvalid(`collect.files[${options.source.id}]`, `  - ${(error as Error).message}`);
+      throw CoreErrors.configInvalid(`collect.files[${id}]`, `  - ${(error as Error).message}`);
     }
-    this.#join = this.#format?.join;
+    this.#join = this.#format.join;
   }
 
   /** Checks the source, loads its checkpoints and starts polling. */
   static async start(options: FileTailerOptions): Promise<FileTailer> {
-    const { format, id } = options.source;
-    if (format !== 'syslog' && format !== 'auto' && !RECORD_FORMATS[format]) {
-      throw CoreErrors.configInvalid(`collect.files[${id}]`,
-        `  - format: expected syslog or one of ${Object.keys(RECORD_FORMATS).join(', ')}, got ${JSON.stringify(format)}`);
-    }
     const tailer = new FileTailer(options);
     tailer.#checkpoints = await FileCheckpoints.load(options.checkpointPath);
     tailer.#startAtApplies = tailer.#checkpoints.isFirstStart;
@@ -403,29 +400,21 @@ export class FileTailer {
 
   /** Decodes, hands the events to the sink, and moves the checkpoint once the sink has them. */
   async #deliver(file: TailedFile, items: Item[], letters: DeadLetter[], atEnd: boolean): Promise<void> {
-    const { id, format, host } = this.#source;
-    const context = { utcOffset: this.#options.utcOffset ?? '+08:00', now: new Date() };
+    const { id } = this.#source;
+    const now = new Date();
     const events: ShouwangEvent[] = [];
     let received = letters.length; // so far only over-long lines
     for (const item of items) {
       if (item.text.trim() === '') continue;
       received += 1;
       const line = { text: item.text, position: `${file.key}:${file.fingerprint}:${file.generation}:${item.start}` };
-      const decoded = format === 'syslog' || format === 'auto'
-        ? decodeLine(line, id, this.#options.assets, context)
-        : decodeRecordLine(line, id, this.#options.assets, context, this.#format!, host);
+      const decoded = this.#format.decode(line, { now, invalid: item.invalid });
       if (!decoded.ok) {
         letters.push(deadLetter(id, `${file.path}@${item.start}`, decoded.reason, item.text));
         continue;
       }
       const event = decoded.event;
       event.log = { ...event.log, file: { path: file.path }, offset: item.start };
-      if (host && !event.host?.name) {
-        event.host = { ...event.host, name: host };
-        event.shouwang = { ...recordAssetTags(this.#options.assets, event), source: id };
-      }
-      // Bad bytes became U+FFFD: the event is kept and says so.
-      if (item.invalid) event.tags = [...(Array.isArray(event.tags) ? (event.tags as string[]) : []), 'encoding_invalid'];
       events.push(event);
     }
     countIngest(this.#options.metrics, id, { received, decoded: events.length, failed: letters.length });
