@@ -1,13 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AssetIndex, createMetricsRegistry, loadInventory } from '../../core/index.js';
+import { AssetIndex, createMetricsRegistry, loadInventory, sleep } from '../../core/index.js';
 import {
   createIngestMetrics, demoLogLines, EventSink, FileDeadLetterSink, ingestLines, readFileLines, readPostgresRecords, resolveFormat, sinkOutcomes,
   type DeadLetterSink, type FileLine, type IngestMetrics,
 } from '../../collectors/index.js';
-import { EmbeddedStore } from '../../store/index.js';
+import { ElasticsearchStore, EmbeddedStore } from '../../store/index.js';
+import { startElasticsearch } from '../harness/elasticsearch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-'));
 const inventory = loadInventory('config/inventory.demo.yaml');
@@ -101,4 +103,53 @@ describe('line ingest', () => {
     ].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)));
     expect(() => resolveFormat({ source: 'x', format: 'nope', assets })).toThrow(/format: expected json, syslog or one of .*pgaudit.*, got "nope"/);
   });
+});
+
+describe('line ingest when the store goes down (the path of `shouwang ingest`)', () => {
+  it('spools what the store cannot take mid-file, replays it when the store is back, and a re-run stores nothing twice', async () => {
+    const dataDir = join(dir, 'es-data');
+    let node = await startElasticsearch({ dataDir });
+    const port = Number(new URL(node.url).port);
+    const prefix = `ingest-${randomUUID().slice(0, 8)}`;
+    const store = await ElasticsearchStore.open({ url: node.url, indexPrefix: prefix, requestTimeoutMs: 3000 });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const metrics = createIngestMetrics(registry);
+    const deadLetters = new FileDeadLetterSink(join(dir, 'es-dead'));
+    const observed: string[] = [];
+    const sink = new EventSink({
+      store: store.events, spoolDir: join(dir, 'es-spool'), deadLetters, batchSize: 100, flushIntervalMs: 20, replayIntervalMs: 300, metrics,
+      observe: (events) => void observed.push(...events.map((event) => event.id)),
+    });
+    const text = (i: number) => `Nov 26 10:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} rsj-shbx-app01 app[1]: line ${i}`;
+    // The store goes away after the first 500 lines of 2,000, while the file is being read.
+    async function* lines(stopStore: boolean): AsyncGenerator<FileLine> {
+      for (let i = 0; i < 2000; i += 1) {
+        if (stopStore && i === 500) await node.stop();
+        yield { text: text(i), position: `line:${i + 1}` };
+      }
+    }
+    const format = resolveFormat({ source: 'big-file', format: 'auto', assets });
+    try {
+      const stats = await ingestLines(lines(true), { source: 'big-file', format, sink, deadLetters, metrics, batchSize: 100 });
+      expect(stats).toEqual({ lines: 2000, events: 2000, deadLettered: 0 });
+      expect(await sink.spooledBytes()).toBeGreaterThan(0);
+      node = await startElasticsearch({ dataDir, port });
+      const deadline = Date.now() + 60_000;
+      while ((await sink.spooledBytes()) > 0 && Date.now() < deadline) await sleep(200);
+      expect(await sink.spooledBytes()).toBe(0);
+      await store.client.indices.refresh({ index: `${prefix}-*` });
+      expect((await store.events.search({ filters: { 'shouwang.source': 'big-file' } }, { size: 1 })).total).toBe(2000);
+      // Each event reached the analyzers once.
+      expect(new Set(observed).size).toBe(2000);
+      expect(observed).toHaveLength(2000);
+      const again = await ingestLines(lines(false), { source: 'big-file', format, sink, deadLetters, metrics, batchSize: 100 });
+      expect(again.events).toBe(2000);
+      await sink.flush();
+      expect(await sinkOutcomes(metrics, 'big-file')).toMatchObject({ duplicate: 2000 });
+    } finally {
+      await sink.close();
+      await store.close();
+      await node.stop();
+    }
+  }, 240_000);
 });
