@@ -50,7 +50,9 @@ describe('shouwang ingest options', () => {
     ]));
     expect(ingest([file, '--encoding', 'gbk', '--source', 'gbk'], 'gbk.db').stdout).toMatch(/read 2 行 lines: 写入 written 2/);
     const events = await stored('gbk.db');
-    expect(events.map((event) => [event.message, event.tags])).toEqual([['中文', undefined], ['bad \uFFFD ', ['encoding_invalid']]]);
+    // Same time: sorted by message for a stable order.
+    const got = events.map((event) => [event.message, event.tags]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    expect(got).toEqual([['bad \uFFFD ', ['encoding_invalid']], ['中文', undefined]]);
     expect(ingest([file, '--encoding', 'latin1'], 'gbk.db')).toMatchObject({ status: 2, stderr: expect.stringContaining('--encoding') });
   });
 
