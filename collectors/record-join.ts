@@ -57,6 +57,11 @@ export class RecordJoiner<T extends { text: string }> {
     return done;
   }
 
+  /** The lines of the record in progress, if any (a reader checkpoints before its first). */
+  get pending(): readonly T[] | undefined {
+    return this.#record;
+  }
+
   /** The record in progress at the end of the input, if any. */
   end(): T[] | undefined {
     const record = this.#record;

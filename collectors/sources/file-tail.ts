@@ -7,7 +7,7 @@ import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
 import { resolveFormat, type ResolvedFormat } from '../decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { quotesOpenAfter, type JoinRule } from '../record-join.js';
+import { RecordJoiner, type JoinRule } from '../record-join.js';
 import { expandGlob } from './file-glob.js';
 
 /** One `collect.files` entry. */
@@ -59,13 +59,6 @@ export interface FileTailerOptions {
 const FINGERPRINT_BYTES = 256;
 const NEWLINE = 0x0a;
 
-interface PendingRecord {
-  start: number;
-  texts: string[];
-  invalid: boolean;
-  inQuotes: boolean;
-}
-
 /** A file being read, known by `dev:inode`; it keeps its handle when renamed away, so it is read to its end. */
 interface TailedFile {
   key: string;
@@ -81,8 +74,8 @@ interface TailedFile {
   partialStart: number;
   /** Skipping the rest of an over-long line until its newline. */
   discarding: boolean;
-  /** A PostgreSQL record whose continuation lines may still come. */
-  record: PendingRecord | undefined;
+  /** Joins the lines of formats whose records span lines; holds a record whose continuation lines may still come. */
+  joiner: RecordJoiner<Item> | undefined;
   /** When the file last grew, for the idle flush. */
   grewAt: number;
   /** Its path now shows another file (rename rotation): read to the end, then let go. */
@@ -241,7 +234,7 @@ export class FileTailer {
     const checkpoint = this.#checkpoints.get(key);
     const file: TailedFile = {
       key, path, handle, fingerprintBytes: 0, generation: 0, readOffset: 0, partial: Buffer.alloc(0), partialStart: 0,
-      discarding: false, record: undefined, grewAt: Date.now(), rotated: false,
+      discarding: false, joiner: this.#newJoiner(), grewAt: Date.now(), rotated: false,
     };
     if (checkpoint) {
       file.fingerprint = checkpoint.fingerprint;
@@ -319,7 +312,7 @@ export class FileTailer {
   /** Back to the last acknowledged checkpoint, dropping what was read after it. */
   #rewind(file: TailedFile): void {
     const offset = this.#checkpoints.get(file.key)?.offset ?? 0;
-    Object.assign(file, { readOffset: offset, partialStart: offset, partial: Buffer.alloc(0), discarding: false, record: undefined });
+    Object.assign(file, { readOffset: offset, partialStart: offset, partial: Buffer.alloc(0), discarding: false, joiner: this.#newJoiner() });
   }
 
   /** At the end of a file that did not grow: a held PostgreSQL record is complete; a partial line maybe. */
@@ -334,7 +327,7 @@ export class FileTailer {
       file.partialStart += bytes.length;
     }
     // A stderr record ends where the next begins, which may never come; a csvlog record waits for its closing quote.
-    if (file.record && (!this.#join?.csv || idle)) items.push(this.#takeRecord(file));
+    if (file.joiner?.pending && (!this.#join?.csv || idle)) items.push(recordItem(file.joiner.end()!));
     if (items.length) await this.#deliver(file, items, [], true);
   }
 
@@ -370,32 +363,18 @@ export class FileTailer {
     }
   }
 
-  /** One complete line: an item of its own, or part of a PostgreSQL record. */
+  /** One complete line: an item of its own, or part of a record (PostgreSQL, stack traces) by the format's join rule. */
   #physicalLine(file: TailedFile, bytes: Buffer, start: number, items: Item[]): void {
     const { text, invalid } = this.#decodeText(bytes);
-    if (!this.#join) {
+    if (!file.joiner) {
       items.push({ text, start, invalid });
       return;
     }
-    const record = file.record;
-    if (record !== undefined && this.#join.continues(text, record.inQuotes, record.texts.length)) {
-      record.texts.push(text);
-      record.invalid ||= invalid;
-    } else {
-      if (record) items.push(this.#takeRecord(file));
-      file.record = { start, texts: [text], invalid, inQuotes: false };
-    }
-    if (this.#join.csv) {
-      const current = file.record!;
-      current.inQuotes = quotesOpenAfter(text, current.inQuotes);
-      if (!current.inQuotes) items.push(this.#takeRecord(file)); // quotes closed: the record is whole
-    }
+    for (const record of file.joiner.push({ text, start, invalid })) items.push(recordItem(record));
   }
 
-  #takeRecord(file: TailedFile): Item {
-    const record = file.record!;
-    file.record = undefined;
-    return { text: record.texts.join('\n'), start: record.start, invalid: record.invalid };
+  #newJoiner(): RecordJoiner<Item> | undefined {
+    return this.#join ? new RecordJoiner<Item>(this.#join) : undefined;
   }
 
   /** Decodes, hands the events to the sink, and moves the checkpoint once the sink has them. */
@@ -438,7 +417,7 @@ export class FileTailer {
   #saveCheckpoint(file: TailedFile): void {
     const checkpoint: FileCheckpoint = {
       path: file.path, fingerprint: file.fingerprint ?? '', fingerprintBytes: file.fingerprintBytes,
-      generation: file.generation, offset: file.record?.start ?? file.partialStart,
+      generation: file.generation, offset: file.joiner?.pending?.[0]?.start ?? file.partialStart,
     };
     this.#checkpoints.set(file.key, checkpoint);
   }
@@ -469,20 +448,21 @@ export class FileTailer {
   #restart(file: TailedFile): void {
     Object.assign(file, {
       generation: file.generation + 1, fingerprint: undefined, fingerprintBytes: 0, readOffset: 0,
-      partial: Buffer.alloc(0), partialStart: 0, discarding: false, record: undefined, grewAt: Date.now(),
+      partial: Buffer.alloc(0), partialStart: 0, discarding: false, joiner: this.#newJoiner(), grewAt: Date.now(),
     });
     this.#saveCheckpoint(file);
   }
 
   /** A rotated file read to its end: closed and forgotten. */
   async #release(file: TailedFile): Promise<void> {
-    if (file.partial.length || file.record) {
+    if (file.partial.length || file.joiner?.pending) {
       // What is held can no longer be completed: it is delivered as it is.
       const items: Item[] = [];
       if (file.partial.length) this.#physicalLine(file, file.partial, file.partialStart, items);
       file.partialStart += file.partial.length;
       file.partial = Buffer.alloc(0);
-      if (file.record) items.push(this.#takeRecord(file));
+      const held = file.joiner?.end();
+      if (held) items.push(recordItem(held));
       await this.#deliver(file, items, [], true);
     }
     await file.handle.close().catch(() => undefined);
@@ -504,4 +484,13 @@ async function lineStartAtOrBefore(handle: FileHandle, size: number): Promise<nu
     if (newline >= 0) return from + newline + 1;
   }
   return 0;
+}
+
+/** A joined record as one item: its lines' text, where its first line starts, and whether any had invalid bytes. */
+function recordItem(lines: readonly Item[]): Item {
+  return {
+    text: lines.length === 1 ? lines[0]!.text : lines.map((line) => line.text).join('\n'),
+    start: lines[0]!.start,
+    invalid: lines.some((line) => line.invalid),
+  };
 }
