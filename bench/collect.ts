@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AssetIndex, canConnect, ChildService, ensureExecutable, freePort, loadInventory, sleep } from '../core/index.js';
-import { decodeLine, decodeRecordLine, postgresLogRecords, SyslogServer, type Line } from '../collectors/index.js';
+import { postgresLogRecords, resolveFormat, SyslogServer, type Line } from '../collectors/index.js';
 import { median } from './measure.js';
 
 const FIXTURES = '../shared/fixtures/logs';
@@ -49,16 +49,20 @@ export async function benchCollect(): Promise<void> {
   const stream = Array.from({ length: STREAM_REPEAT }, () => syslogLines).flat();
   const streamBytes = Buffer.from(stream.map((line) => `${line}\n`).join(''));
 
-  const context = { utcOffset: '+08:00', now: new Date() };
+  // The decode stage every source calls: each fixture's format resolved once, as a source does at start.
+  const context = { now: new Date() };
+  const stages = new Map(fixtures.map(({ file, format }) => [file, resolveFormat({ source: file, format, assets })]));
+  const syslogStage = resolveFormat({ source: 'syslog', format: 'syslog', assets });
   let round = 0;
   const pipelineAll = (): Promise<Sample> => timed(() => {
     round += 1;
     let events = 0;
     for (let r = 0; r < REPEAT; r += 1) {
-      for (const { file, format, lines } of fixtures) {
+      for (const { file, lines } of fixtures) {
+        const stage = stages.get(file)!;
         for (let i = 0; i < lines.length; i += 1) {
           const line: Line = { text: lines[i]!, position: `${round}:${r}:${i}` };
-          const decoded = format === 'auto' ? decodeLine(line, file, assets, context) : decodeRecordLine(line, file, assets, context, format);
+          const decoded = stage.decode(line, context);
           if (decoded.ok) events += 1;
         }
       }
@@ -69,7 +73,7 @@ export async function benchCollect(): Promise<void> {
     round += 1;
     let events = 0;
     for (let i = 0; i < stream.length; i += 1) {
-      if (decodeLine({ text: stream[i]!, position: `${round}:${i}` }, 'syslog', assets, context).ok) events += 1;
+      if (syslogStage.decode({ text: stream[i]!, position: `${round}:${i}` }, context).ok) events += 1;
     }
     return events;
   });
@@ -159,14 +163,15 @@ async function rsyslogToFile(rsyslogd: string, parent: string, bytes: Buffer, li
 /** Our syslog server over TCP, each message decoded, enriched and written as NDJSON; timed like rsyslog. */
 async function shouwangToFile(output: string, bytes: Buffer, lines: number, assets: AssetIndex): Promise<Sample> {
   const out = createWriteStream(output);
-  const context = { utcOffset: '+08:00', now: new Date() };
+  const stage = resolveFormat({ source: 'syslog', format: 'syslog', assets });
+  const now = new Date();
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
   const server = new SyslogServer({
     tcpPort: 0,
     onMessage: async (message, peer) => {
-      const decoded = decodeLine({ text: message.toString('utf8'), position: `${peer.port}:${handled}` }, 'syslog', assets, context, peer);
+      const decoded = stage.decode({ text: message.toString('utf8'), position: `${peer.port}:${handled}` }, { now, peer });
       out.write(`${JSON.stringify(decoded.ok ? decoded.event : decoded)}\n`);
       handled += 1;
       if (handled === lines) done();

@@ -6,7 +6,8 @@ import {
 } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
-  createIngestMetrics, FileDeadLetterSink, FORMAT_NAMES, ingestLines, readFileLines, readRecords, recordFormat, startCollection, type RecordFormat,
+  createIngestMetrics, EventSink, FileDeadLetterSink, ingestLines, readFileRecords, resolveFormat, sinkOutcomes, SOURCE_FORMATS, startCollection,
+  type ResolvedFormat,
 } from '../collectors/index.js';
 import { openAnalysis, startRuntime } from './runtime.js';
 import { watchInventory } from './inventory-watch.js';
@@ -91,44 +92,77 @@ const COMMANDS: Record<string, Command> = {
   },
   ingest: {
     summary: '导入日志文件 / ingest a log file into the store',
-    usage: `shouwang ingest <file> [--format NAME] [--source NAME] [--host NAME] [--log-line-prefix P] [--pattern RE] [--config FILE]
+    usage: `shouwang ingest <file> [--format NAME] [--source NAME] [--encoding ENC] [--utc-offset ±HH:MM] [--host NAME]
+                [--system ID] [--log-line-prefix P] [--pattern RE] [--config FILE]
 
-  Reads a log file, tags each record from the inventory and writes it to the configured store.
-  Ingesting the same file again stores nothing twice. Records that cannot be read go to
-  <dataDir>/dead-letter/ with the reason.
-  --format  auto (default: syslog RFC 3164/5424 or NDJSON, per line), ${FORMAT_NAMES.slice(1).join(', ')}
-  --host    the server the records come from, for records that name none (database audit): maps them to its system
+  Streams a log file (any size) through the same decode stage and event sink as \`collect\`: records are
+  tagged from the inventory, stored (or spooled in <dataDir>/spool/ingest while the store is down,
+  replayed by the next ingest), and seen by the analyzers once stored. Ingesting the same file again
+  stores nothing twice. Records that cannot be read go to <dataDir>/dead-letter/ with the reason.
+  --format      auto (default: syslog RFC 3164/5424 or NDJSON, per line), json, ${SOURCE_FORMATS.slice(3).join(', ')}
+  --encoding    utf-8 (default), gbk, gb18030; lines with invalid bytes are kept and tagged encoding_invalid
+  --utc-offset  zone of timestamps that carry none (default: the inventory's log source for the host, else collect.utcOffset)
+  --host        the server the records come from, for records that name none (database audit): maps them to its system
+  --system      every event belongs to this inventory system, whatever its host
   --log-line-prefix  pgaudit: the server's log_line_prefix (default '%m [%p] %q%u@%d ')
-  --pattern app-log: a regex with named groups (message, timestamp, level, logger, thread)`,
+  --pattern     app-log: a regex with named groups (message, timestamp, level, logger, thread)`,
     run: async (args) => {
       const { values, positionals } = parseArgs({
         args, allowPositionals: true, options: {
           ...configOption, source: { type: 'string' }, format: { type: 'string', default: 'auto' }, host: { type: 'string' },
-          'log-line-prefix': { type: 'string' }, pattern: { type: 'string' },
+          'log-line-prefix': { type: 'string' }, pattern: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' },
+          'utc-offset': { type: 'string' }, system: { type: 'string' },
         },
       });
       if (positionals.length !== 1) return usageError('ingest', 'expected exactly one <file>');
-      if (!FORMAT_NAMES.includes(values.format)) return usageError('ingest', `unknown --format ${JSON.stringify(values.format)}`);
+      if (!SOURCE_FORMATS.includes(values.format)) return usageError('ingest', `unknown --format ${JSON.stringify(values.format)}`);
+      const encoding = values.encoding;
+      if (encoding !== 'utf-8' && encoding !== 'gbk' && encoding !== 'gb18030') return usageError('ingest', `unknown --encoding ${JSON.stringify(encoding)}: utf-8, gbk or gb18030`);
+      const utcOffset = values['utc-offset'];
+      if (utcOffset !== undefined && !/^[+-]\d{2}:\d{2}$/.test(utcOffset)) return usageError('ingest', `--utc-offset must be an offset such as +08:00, got ${JSON.stringify(utcOffset)}`);
       const file = positionals[0]!;
-      let format: RecordFormat | undefined;
+      const source = values.source ?? file;
+      const { config } = loadConfig(values.config ? { file: values.config } : {});
+      const inventory = loadInventory(config.inventory.path);
+      const system = values.system === undefined ? undefined : inventory.systems.find((s) => s.id === values.system);
+      if (values.system !== undefined && !system) return usageError('ingest', `no system ${JSON.stringify(values.system)} in ${config.inventory.path}`);
+      const assets = new AssetIndex(inventory);
+      let format: ResolvedFormat;
       try {
-        format = recordFormat(values.format, { logLinePrefix: values['log-line-prefix'], pattern: values.pattern });
+        format = resolveFormat({
+          source, format: values.format, assets, host: values.host, utcOffset, defaultUtcOffset: config.collect.utcOffset,
+          logLinePrefix: values['log-line-prefix'], pattern: values.pattern,
+          ...(system ? { system: { system: system.id, department: system.department, mlps_level: system.mlpsLevel } } : {}),
+        });
       } catch (error) {
         return usageError('ingest', (error as Error).message);
       }
-      const { config } = loadConfig(values.config ? { file: values.config } : {});
       const store = await openStore(config);
       try {
-        const inventory = loadInventory(config.inventory.path);
         const logger = createLogger({ level: config.log.level });
-        const analysis = await openAnalysis(config, store, createMetricsRegistry(), logger);
-        const stats = await ingestLines(format?.join ? readRecords(file, format.join) : readFileLines(file), {
-          source: values.source ?? file, store: store.events, assets: new AssetIndex(inventory), format: format ?? values.format, host: values.host,
-          deadLetters: new FileDeadLetterSink(join(config.dataDir, 'dead-letter')),
+        const registry = createMetricsRegistry();
+        const metrics = createIngestMetrics(registry);
+        const analysis = await openAnalysis(config, store, registry, logger);
+        const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
+        // The sink of \`collect\`: analyzers see events once stored; a store that is down fills a spool of our own.
+        const sink = new EventSink({
+          store: store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
+          batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics, logger, name: source,
           observe: (events) => analysis.analyze(events),
         });
-        await analysis.close();
-        console.log(`读取 read ${stats.lines} 行 lines: 写入 written ${stats.written}, 重复 duplicates ${stats.duplicates}, 死信 dead letters ${stats.deadLettered}`);
+        let stats;
+        try {
+          stats = await ingestLines(readFileRecords(file, format.join, { encoding }), {
+            source, format, sink, deadLetters, metrics, batchSize: config.collect.batchSize,
+          });
+        } finally {
+          await sink.close();
+          await analysis.close();
+        }
+        const outcomes = await sinkOutcomes(metrics, source);
+        const spooled = (outcomes.spooled ?? 0) - (outcomes.replayed ?? 0);
+        console.log(`读取 read ${stats.lines} 行 lines: 写入 written ${outcomes.written ?? 0}, 重复 duplicates ${outcomes.duplicate ?? 0}, 死信 dead letters ${stats.deadLettered}${spooled > 0 ? `, 暂存 spooled ${spooled}` : ''}`);
+        if (spooled > 0) console.log(`  存储不可用，已暂存于 store unavailable, spooled in ${join(config.dataDir, 'spool', 'ingest')}/ — 下次导入时重放 replayed by the next ingest`);
         if (stats.deadLettered) console.log(`  死信见 see ${join(config.dataDir, 'dead-letter')}/`);
         return 0;
       } finally {

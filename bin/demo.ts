@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Analysis } from '../analyzers/index.js';
 import { corruptDemoBackupSet, refreshDemoBackupSets, writeDemoBackupSets, type BackupQueues } from '../backup/index.js';
 import {
-  demoLogLines, DemoTraffic, FileDeadLetterSink, ingestLines, type IngestMetrics, type Line,
+  demoLogLines, DemoTraffic, FileDeadLetterSink, ingestLines, resolveFormat, type EventSink, type IngestMetrics, type Line, type ResolvedFormat,
 } from '../collectors/index.js';
-import type { AssetIndex, Config, Inventory, Logger, ShouwangEvent } from '../core/index.js';
+import type { AssetIndex, Config, Inventory, Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
 
 /** The bundled demo inventory, wherever the package is (this file runs from dist/bin or bin). */
@@ -36,7 +36,8 @@ export interface DemoOptions {
   queues: BackupQueues;
   analysis: Analysis;
   metrics: IngestMetrics;
-  observe: (events: readonly ShouwangEvent[]) => void;
+  /** The collectors' sink: demo lines are stored (or spooled) like any source's, and analysed once stored. */
+  sink: EventSink;
   logger: Logger;
 }
 
@@ -45,10 +46,18 @@ export interface DemoOptions {
  * queued at once, live traffic from most hosts, and a scripted incident every three minutes.
  */
 export async function startDemo(options: DemoOptions): Promise<{ close(): Promise<void> }> {
-  const { config, store, inventory, assets, queues, analysis, metrics, observe, logger } = options;
+  const { config, inventory, assets, queues, analysis, metrics, sink, logger } = options;
   const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
+  // Each (source, format) is resolved once, by the decode stage every source uses.
+  const formats = new Map<string, ResolvedFormat>();
+  const formatOf = (source: string, format: string) => {
+    const key = `${source}\n${format}`;
+    let resolved = formats.get(key);
+    if (!resolved) formats.set(key, (resolved = resolveFormat({ source, format, assets, defaultUtcOffset: config.collect.utcOffset })));
+    return resolved;
+  };
   const ingest = (source: string, lines: Iterable<Line>, format = 'auto') =>
-    ingestLines(lines, { source, store: store.events, assets, deadLetters, metrics, observe, format });
+    ingestLines(lines, { source, format: formatOf(source, format), sink, deadLetters, metrics });
 
   if (config.demo.replay) {
     const stats = await ingest('demo', demoLogLines(inventory()));

@@ -1,5 +1,5 @@
 import type { Inventory } from '../core/index.js';
-import type { Line } from './line-ingest.js';
+import type { Line } from './decoders/event-decode.js';
 
 /**
  * The bundled demo log set: a day of syslog from the demo inventory's hosts — logins, sudo,

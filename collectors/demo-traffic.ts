@@ -1,6 +1,6 @@
 import type { Inventory, Logger } from '../core/index.js';
 import { demoIncident, demoLiveLines, type DemoIncident } from './demo-logs.js';
-import type { Line } from './line-ingest.js';
+import type { Line } from './decoders/event-decode.js';
 
 export interface DemoTrafficOptions {
   inventory: () => Inventory;

@@ -25,24 +25,56 @@ export function quotesOpenAfter(line: string, inQuotes: boolean): boolean {
   return (line.split('"').length - 1) % 2 === 1 ? !inQuotes : inQuotes;
 }
 
-/** Joins lines into records by a rule; records keep their lines as written, joined by `\n`. */
-export function* joinRecords(lines: Iterable<string>, rule: JoinRule): Generator<string> {
-  let record: string[] | undefined;
-  let inQuotes = false;
-  for (const line of lines) {
-    if (record !== undefined && rule.continues(line, inQuotes, record.length)) record.push(line);
+/**
+ * Joins lines into records as they come, holding only the record in progress (a streamed file of any
+ * size). Lines carry what the reader knows of them (position, encoding flag); a record keeps its lines.
+ */
+export class RecordJoiner<T extends { text: string }> {
+  readonly #rule: JoinRule;
+  #record: T[] | undefined;
+  #inQuotes = false;
+
+  constructor(rule: JoinRule) {
+    this.#rule = rule;
+  }
+
+  /** Adds a line; returns the records it completed, in order (none, one, or two with csvlog). */
+  push(line: T): T[][] {
+    const done: T[][] = [];
+    if (this.#record !== undefined && this.#rule.continues(line.text, this.#inQuotes, this.#record.length)) this.#record.push(line);
     else {
-      if (record !== undefined) yield record.join('\n');
-      record = [line];
-      inQuotes = false;
+      if (this.#record !== undefined) done.push(this.#record);
+      this.#record = [line];
+      this.#inQuotes = false;
     }
-    if (rule.csv) {
-      inQuotes = quotesOpenAfter(line, inQuotes);
-      if (!inQuotes) {
-        yield record.join('\n');
-        record = undefined;
+    if (this.#rule.csv) {
+      this.#inQuotes = quotesOpenAfter(line.text, this.#inQuotes);
+      if (!this.#inQuotes) {
+        done.push(this.#record);
+        this.#record = undefined;
       }
     }
+    return done;
   }
-  if (record !== undefined) yield record.join('\n');
+
+  /** The lines of the record in progress, if any (a reader checkpoints before its first). */
+  get pending(): readonly T[] | undefined {
+    return this.#record;
+  }
+
+  /** The record in progress at the end of the input, if any. */
+  end(): T[] | undefined {
+    const record = this.#record;
+    this.#record = undefined;
+    return record;
+  }
+}
+
+/** Joins lines into records by a rule; records keep their lines as written, joined by `\n`. */
+export function* joinRecords(lines: Iterable<string>, rule: JoinRule): Generator<string> {
+  const joiner = new RecordJoiner<{ text: string }>(rule);
+  const text = (record: { text: string }[]) => record.map((line) => line.text).join('\n');
+  for (const line of lines) for (const record of joiner.push({ text: line })) yield text(record);
+  const last = joiner.end();
+  if (last !== undefined) yield text(last);
 }

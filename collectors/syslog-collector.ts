@@ -3,7 +3,7 @@ import type { AssetIndex } from '../core/index.js';
 import { deadLetter, type DeadLetterSink } from './dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from './decoders/text-encoding.js';
 import type { EventSink } from './event-sink.js';
-import { decodeLine } from './line-ingest.js';
+import { ENCODING_INVALID_TAG, resolveFormat } from './decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from './metrics.js';
 import type { MessageHandler } from './sources/syslog-server.js';
 
@@ -28,7 +28,7 @@ export interface SyslogCollectorOptions {
 
 /** Tags on an event whose message was cut at the cap, or had bytes invalid in its encoding. */
 export const TRUNCATED_TAG = 'truncated';
-export const ENCODING_INVALID_TAG = 'encoding_invalid';
+export { ENCODING_INVALID_TAG };
 
 /** A listener on `::` sees IPv4 senders as `::ffff:10.1.2.3`; the configured address is `10.1.2.3`. */
 const plainAddress = (address: string) => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
@@ -44,24 +44,23 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
     if (!decode) decoders.set(encoding, (decode = createTextDecoder(encoding)));
     return decode;
   };
-  const utcOffset = options.utcOffset ?? '+08:00';
-  const fallback = { decode: decoderFor(options.encoding ?? 'utf-8'), utcOffset };
-  // Decided once per sender at start, not per message.
+  const format = resolveFormat({ source: options.source, format: 'syslog', assets: options.assets, ...(options.utcOffset ? { defaultUtcOffset: options.utcOffset } : {}) });
+  const fallback: { decode: TextDecodeFn; utcOffset?: string } = { decode: decoderFor(options.encoding ?? 'utf-8') };
+  // Decided once per sender at start, not per message. A sender's own zone wins over the inventory's for its host.
   const senders = new Map((options.senders ?? []).map((sender) => [plainAddress(sender.address), {
-    decode: sender.encoding ? decoderFor(sender.encoding) : fallback.decode, utcOffset: sender.utcOffset ?? utcOffset,
+    decode: sender.encoding ? decoderFor(sender.encoding) : fallback.decode, ...(sender.utcOffset ? { utcOffset: sender.utcOffset } : {}),
   }]));
   return async (message, peer, _transport, info) => {
     const sender = senders.get(plainAddress(peer.address)) ?? fallback;
     const { text, invalid } = sender.decode(message);
     const digest = createHash('sha256').update(message).digest('base64url');
     const line = { text, position: `${peer.address}#${digest}` };
-    const decoded = decodeLine(line, options.source, options.assets, { utcOffset: sender.utcOffset, now: new Date() }, peer);
+    const decoded = format.decode(line, { now: new Date(), peer, invalid, ...(sender.utcOffset ? { utcOffset: sender.utcOffset } : {}) });
     countIngest(options.metrics, options.source, { received: 1, [decoded.ok ? 'decoded' : 'failed']: 1 });
     const cut = info?.originalBytes;
     if (decoded.ok) {
       const { event } = decoded;
-      const tags = [...(cut !== undefined ? [TRUNCATED_TAG] : []), ...(invalid ? [ENCODING_INVALID_TAG] : [])];
-      if (tags.length) event.tags = [...(Array.isArray(event.tags) ? (event.tags as string[]) : []), ...tags];
+      if (cut !== undefined) event.tags = [TRUNCATED_TAG, ...(Array.isArray(event.tags) ? (event.tags as string[]) : [])];
       // The size the sender sent (log.original_size, bytes); event.original keeps only the first maxMessageBytes.
       const size = cut !== undefined ? { original_size: cut } : undefined;
       if (size) event.log = { ...event.log, ...size };

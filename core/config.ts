@@ -123,6 +123,8 @@ export const ConfigSchema = z.strictObject({
               logLinePrefix: z.string().min(1).optional(),
               /** app-log: a regex with named groups (message, timestamp, level, logger, thread). */
               pattern: regexSource.optional(),
+              /** Zone of this source's timestamps that carry none; else the inventory's log source for the host, else collect.utcOffset. */
+              utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
             }))
             .default([]),
         })
@@ -144,6 +146,8 @@ export const ConfigSchema = z.strictObject({
           logLinePrefix: z.string().min(1).optional(),
           /** app-log: a regex with named groups (message, timestamp, level, logger, thread). */
           pattern: regexSource.optional(),
+          /** Zone of these files' timestamps that carry none; else the inventory's log source for the host, else collect.utcOffset. */
+          utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
           pollMs: z.number().int().min(10).default(500),
           /** A longer line becomes a dead letter and the rest of it is skipped. */
           maxLineBytes: z.number().int().min(256).default(1 << 20),

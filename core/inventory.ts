@@ -73,6 +73,8 @@ const logSource = z.strictObject({
   /** `host.name` of the sender; any of the system's hosts when absent. */
   host: z.string().min(1).optional(),
   silentAfter: inventoryDurationSchema.optional(),
+  /** Zone of the source's timestamps that carry none (a MariaDB host on UTC: `+00:00`); `collect.utcOffset` when absent. */
+  utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
 });
 
 export const DepartmentSchema = z.strictObject({
@@ -320,6 +322,7 @@ function systemFromRow(row: Record<string, string>): Record<string, unknown> {
 export class AssetIndex {
   #byKey = new Map<string, BusinessSystem>();
   #departments = new Map<string, Department>();
+  #utcOffsets = new Map<string, { dataset?: string; utcOffset: string }[]>();
 
   constructor(inventory: Inventory) {
     this.replace(inventory);
@@ -336,6 +339,14 @@ export class AssetIndex {
     }
     this.#byKey = byKey;
     this.#departments = departments;
+    this.#utcOffsets = utcOffsetsByHost(inventory);
+  }
+
+  /** The zone a log source of the inventory states for this host (and dataset), if any. */
+  utcOffset(host: string | undefined, dataset: string | undefined): string | undefined {
+    if (this.#utcOffsets.size === 0 || !host) return undefined; // the usual case costs nothing per event
+    const sources = this.#utcOffsets.get(host.toLowerCase());
+    return sources?.find((source) => source.dataset === undefined || source.dataset === dataset)?.utcOffset;
   }
 
   find(hostOrIp: string | undefined): BusinessSystem | undefined {
@@ -345,4 +356,23 @@ export class AssetIndex {
   department(id: string): Department | undefined {
     return this.#departments.get(id);
   }
+}
+
+/** Log sources that state a zone, by host: one naming its host is that host's; one without, every host of its system's. */
+function utcOffsetsByHost(inventory: Inventory): Map<string, { dataset?: string; utcOffset: string }[]> {
+  const byHost = new Map<string, { dataset?: string; utcOffset: string }[]>();
+  for (const system of inventory.systems) {
+    for (const source of system.logSources ?? []) {
+      if (source.utcOffset === undefined) continue;
+      for (const host of source.host ? [source.host] : system.hosts) {
+        const entry = { ...(source.dataset ? { dataset: source.dataset } : {}), utcOffset: source.utcOffset };
+        // A source naming its dataset is more specific than one for any dataset: it is looked at first.
+        const list = byHost.get(host.toLowerCase()) ?? [];
+        if (entry.dataset) list.unshift(entry);
+        else list.push(entry);
+        byHost.set(host.toLowerCase(), list);
+      }
+    }
+  }
+  return byHost;
 }

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { recordAssetTags } from '../enrich.js';
 import { CoreErrors, type AssetIndex, type Logger, type ShouwangEvent } from '../../core/index.js';
 import { FileCheckpoints, type FileCheckpoint } from '../checkpoints.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
-import { decodeLine, decodeRecordLine } from '../line-ingest.js';
+import { resolveFormat, type ResolvedFormat } from '../decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
-import { quotesOpenAfter, type JoinRule } from '../record-join.js';
+import { RecordJoiner, type JoinRule } from '../record-join.js';
 import { expandGlob } from './file-glob.js';
 
 /** One `collect.files` entry. */
@@ -17,7 +15,7 @@ export interface FileSourceConfig {
   id: string;
   /** Glob patterns: `*`, `?`, `[abc]` in names, `**` for any depth of directories. */
   paths: string[];
-  /** `syslog` (syslog or NDJSON per line) or a RECORD_FORMATS name. */
+  /** `syslog` (syslog or NDJSON per line), `json`, or a record format (decoders/record-formats.ts). */
   format: string;
   encoding: SourceEncoding;
   /** For the files met at the source's first start; files that appear later (even while stopped) are read from their start. */
@@ -28,6 +26,8 @@ export interface FileSourceConfig {
   logLinePrefix?: string;
   /** app-log: a regex with named groups for a record's first line. */
   pattern?: string;
+  /** Zone of the files' timestamps that carry none; else the inventory's log source for the host, else `collect.utcOffset`. */
+  utcOffset?: string;
   pollMs: number;
   /** A longer line becomes a dead letter with its first bytes, and the rest of it is skipped. */
   maxLineBytes: number;
@@ -59,13 +59,6 @@ export interface FileTailerOptions {
 const FINGERPRINT_BYTES = 256;
 const NEWLINE = 0x0a;
 
-interface PendingRecord {
-  start: number;
-  texts: string[];
-  invalid: boolean;
-  inQuotes: boolean;
-}
-
 /** A file being read, known by `dev:inode`; it keeps its handle when renamed away, so it is read to its end. */
 interface TailedFile {
   key: string;
@@ -81,8 +74,8 @@ interface TailedFile {
   partialStart: number;
   /** Skipping the rest of an over-long line until its newline. */
   discarding: boolean;
-  /** A PostgreSQL record whose continuation lines may still come. */
-  record: PendingRecord | undefined;
+  /** Joins the lines of formats whose records span lines; holds a record whose continuation lines may still come. */
+  joiner: RecordJoiner<Item> | undefined;
   /** When the file last grew, for the idle flush. */
   grewAt: number;
   /** Its path now shows another file (rename rotation): read to the end, then let go. */
@@ -106,7 +99,7 @@ export class FileTailer {
   readonly #options: FileTailerOptions;
   readonly #source: FileSourceConfig;
   readonly #decodeText: TextDecodeFn;
-  readonly #format: RecordFormat | undefined;
+  readonly #format: ResolvedFormat;
   readonly #join: JoinRule | undefined;
   readonly #files = new Map<string, TailedFile>();
   #checkpoints!: FileCheckpoints;
@@ -127,22 +120,19 @@ export class FileTailer {
     this.#options = options;
     this.#source = options.source;
     this.#decodeText = createTextDecoder(options.source.encoding);
-    const { format, logLinePrefix, pattern } = options.source;
+    const { id, format, host, logLinePrefix, pattern, utcOffset } = options.source;
     try {
-      this.#format = recordFormat(format, { logLinePrefix, pattern });
+      this.#format = resolveFormat({
+        source: id, format, assets: options.assets, host, logLinePrefix, pattern, utcOffset, defaultUtcOffset: options.utcOffset,
+      });
     } catch (error) {
-      throw CoreErrors.configInvalid(`collect.files[${options.source.id}]`, `  - ${(error as Error).message}`);
+      throw CoreErrors.configInvalid(`collect.files[${id}]`, `  - ${(error as Error).message}`);
     }
-    this.#join = this.#format?.join;
+    this.#join = this.#format.join;
   }
 
   /** Checks the source, loads its checkpoints and starts polling. */
   static async start(options: FileTailerOptions): Promise<FileTailer> {
-    const { format, id } = options.source;
-    if (format !== 'syslog' && format !== 'auto' && !RECORD_FORMATS[format]) {
-      throw CoreErrors.configInvalid(`collect.files[${id}]`,
-        `  - format: expected syslog or one of ${Object.keys(RECORD_FORMATS).join(', ')}, got ${JSON.stringify(format)}`);
-    }
     const tailer = new FileTailer(options);
     tailer.#checkpoints = await FileCheckpoints.load(options.checkpointPath);
     tailer.#startAtApplies = tailer.#checkpoints.isFirstStart;
@@ -244,7 +234,7 @@ export class FileTailer {
     const checkpoint = this.#checkpoints.get(key);
     const file: TailedFile = {
       key, path, handle, fingerprintBytes: 0, generation: 0, readOffset: 0, partial: Buffer.alloc(0), partialStart: 0,
-      discarding: false, record: undefined, grewAt: Date.now(), rotated: false,
+      discarding: false, joiner: this.#newJoiner(), grewAt: Date.now(), rotated: false,
     };
     if (checkpoint) {
       file.fingerprint = checkpoint.fingerprint;
@@ -322,7 +312,7 @@ export class FileTailer {
   /** Back to the last acknowledged checkpoint, dropping what was read after it. */
   #rewind(file: TailedFile): void {
     const offset = this.#checkpoints.get(file.key)?.offset ?? 0;
-    Object.assign(file, { readOffset: offset, partialStart: offset, partial: Buffer.alloc(0), discarding: false, record: undefined });
+    Object.assign(file, { readOffset: offset, partialStart: offset, partial: Buffer.alloc(0), discarding: false, joiner: this.#newJoiner() });
   }
 
   /** At the end of a file that did not grow: a held PostgreSQL record is complete; a partial line maybe. */
@@ -337,7 +327,7 @@ export class FileTailer {
       file.partialStart += bytes.length;
     }
     // A stderr record ends where the next begins, which may never come; a csvlog record waits for its closing quote.
-    if (file.record && (!this.#join?.csv || idle)) items.push(this.#takeRecord(file));
+    if (file.joiner?.pending && (!this.#join?.csv || idle)) items.push(recordItem(file.joiner.end()!));
     if (items.length) await this.#deliver(file, items, [], true);
   }
 
@@ -373,59 +363,37 @@ export class FileTailer {
     }
   }
 
-  /** One complete line: an item of its own, or part of a PostgreSQL record. */
+  /** One complete line: an item of its own, or part of a record (PostgreSQL, stack traces) by the format's join rule. */
   #physicalLine(file: TailedFile, bytes: Buffer, start: number, items: Item[]): void {
     const { text, invalid } = this.#decodeText(bytes);
-    if (!this.#join) {
+    if (!file.joiner) {
       items.push({ text, start, invalid });
       return;
     }
-    const record = file.record;
-    if (record !== undefined && this.#join.continues(text, record.inQuotes, record.texts.length)) {
-      record.texts.push(text);
-      record.invalid ||= invalid;
-    } else {
-      if (record) items.push(this.#takeRecord(file));
-      file.record = { start, texts: [text], invalid, inQuotes: false };
-    }
-    if (this.#join.csv) {
-      const current = file.record!;
-      current.inQuotes = quotesOpenAfter(text, current.inQuotes);
-      if (!current.inQuotes) items.push(this.#takeRecord(file)); // quotes closed: the record is whole
-    }
+    for (const record of file.joiner.push({ text, start, invalid })) items.push(recordItem(record));
   }
 
-  #takeRecord(file: TailedFile): Item {
-    const record = file.record!;
-    file.record = undefined;
-    return { text: record.texts.join('\n'), start: record.start, invalid: record.invalid };
+  #newJoiner(): RecordJoiner<Item> | undefined {
+    return this.#join ? new RecordJoiner<Item>(this.#join) : undefined;
   }
 
   /** Decodes, hands the events to the sink, and moves the checkpoint once the sink has them. */
   async #deliver(file: TailedFile, items: Item[], letters: DeadLetter[], atEnd: boolean): Promise<void> {
-    const { id, format, host } = this.#source;
-    const context = { utcOffset: this.#options.utcOffset ?? '+08:00', now: new Date() };
+    const { id } = this.#source;
+    const now = new Date();
     const events: ShouwangEvent[] = [];
     let received = letters.length; // so far only over-long lines
     for (const item of items) {
       if (item.text.trim() === '') continue;
       received += 1;
       const line = { text: item.text, position: `${file.key}:${file.fingerprint}:${file.generation}:${item.start}` };
-      const decoded = format === 'syslog' || format === 'auto'
-        ? decodeLine(line, id, this.#options.assets, context)
-        : decodeRecordLine(line, id, this.#options.assets, context, this.#format!, host);
+      const decoded = this.#format.decode(line, { now, invalid: item.invalid });
       if (!decoded.ok) {
         letters.push(deadLetter(id, `${file.path}@${item.start}`, decoded.reason, item.text));
         continue;
       }
       const event = decoded.event;
       event.log = { ...event.log, file: { path: file.path }, offset: item.start };
-      if (host && !event.host?.name) {
-        event.host = { ...event.host, name: host };
-        event.shouwang = { ...recordAssetTags(this.#options.assets, event), source: id };
-      }
-      // Bad bytes became U+FFFD: the event is kept and says so.
-      if (item.invalid) event.tags = [...(Array.isArray(event.tags) ? (event.tags as string[]) : []), 'encoding_invalid'];
       events.push(event);
     }
     countIngest(this.#options.metrics, id, { received, decoded: events.length, failed: letters.length });
@@ -449,7 +417,7 @@ export class FileTailer {
   #saveCheckpoint(file: TailedFile): void {
     const checkpoint: FileCheckpoint = {
       path: file.path, fingerprint: file.fingerprint ?? '', fingerprintBytes: file.fingerprintBytes,
-      generation: file.generation, offset: file.record?.start ?? file.partialStart,
+      generation: file.generation, offset: file.joiner?.pending?.[0]?.start ?? file.partialStart,
     };
     this.#checkpoints.set(file.key, checkpoint);
   }
@@ -480,20 +448,21 @@ export class FileTailer {
   #restart(file: TailedFile): void {
     Object.assign(file, {
       generation: file.generation + 1, fingerprint: undefined, fingerprintBytes: 0, readOffset: 0,
-      partial: Buffer.alloc(0), partialStart: 0, discarding: false, record: undefined, grewAt: Date.now(),
+      partial: Buffer.alloc(0), partialStart: 0, discarding: false, joiner: this.#newJoiner(), grewAt: Date.now(),
     });
     this.#saveCheckpoint(file);
   }
 
   /** A rotated file read to its end: closed and forgotten. */
   async #release(file: TailedFile): Promise<void> {
-    if (file.partial.length || file.record) {
+    if (file.partial.length || file.joiner?.pending) {
       // What is held can no longer be completed: it is delivered as it is.
       const items: Item[] = [];
       if (file.partial.length) this.#physicalLine(file, file.partial, file.partialStart, items);
       file.partialStart += file.partial.length;
       file.partial = Buffer.alloc(0);
-      if (file.record) items.push(this.#takeRecord(file));
+      const held = file.joiner?.end();
+      if (held) items.push(recordItem(held));
       await this.#deliver(file, items, [], true);
     }
     await file.handle.close().catch(() => undefined);
@@ -515,4 +484,13 @@ async function lineStartAtOrBefore(handle: FileHandle, size: number): Promise<nu
     if (newline >= 0) return from + newline + 1;
   }
   return 0;
+}
+
+/** A joined record as one item: its lines' text, where its first line starts, and whether any had invalid bytes. */
+function recordItem(lines: readonly Item[]): Item {
+  return {
+    text: lines.length === 1 ? lines[0]!.text : lines.map((line) => line.text).join('\n'),
+    start: lines[0]!.start,
+    invalid: lines.some((line) => line.invalid),
+  };
 }

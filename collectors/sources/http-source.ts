@@ -1,16 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
-  CoreErrors, defineError, eventId, isPlainObject, recordShapeProblem, ShouwangError, type AssetIndex, type Logger, type ShouwangEvent,
+  CoreErrors, defineError, recordShapeProblem, ShouwangError, type Logger, type ShouwangEvent, type AssetIndex,
 } from '../../core/index.js';
 import { deadLetter, type DeadLetter, type DeadLetterSink } from '../dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from '../decoders/text-encoding.js';
-import { assetTags } from '../enrich.js';
 import type { EventSink } from '../event-sink.js';
-import { decodeGuarded, decodeLine, decodeRecordLine, parseJsonObject, type Line } from '../line-ingest.js';
+import type { Decoded } from '../decoders/event-decode.js';
+import { resolveFormat, type ResolvedFormat } from '../decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
-import { RECORD_FORMATS, recordFormat, type RecordFormat } from '../record-formats.js';
-import type { DecodeContext } from '../syslog-line.js';
 
 export const HttpIngestErrors = {
   unknownSource: defineError('SW_ERR_INGEST_SOURCE', 404, (id: string) =>
@@ -40,6 +38,8 @@ export interface HttpSourceConfig {
   logLinePrefix?: string;
   /** app-log: a regex with named groups for a record's first line. */
   pattern?: string;
+  /** Zone of the records' timestamps that carry none; else the inventory's log source for the host, else `collect.utcOffset`. */
+  utcOffset?: string;
 }
 
 export interface HttpSourceOptions {
@@ -73,10 +73,8 @@ interface Source {
   config: HttpSourceConfig;
   tokenHash: Buffer;
   decodeText: TextDecodeFn;
-  decode: (line: Line, context: DecodeContext, peer: { address: string; port: number }) => Decoded;
+  format: ResolvedFormat;
 }
-
-type Decoded = { ok: true; event: ShouwangEvent } | { ok: false; reason: string };
 
 /** A record of the body: its text (for the id, the dead letter and `event.original`), and a parsed JSON element when there is one. */
 interface BodyRecord {
@@ -110,7 +108,7 @@ export class HttpSource {
         config,
         tokenHash: sha256(config.token),
         decodeText: createTextDecoder(config.encoding ?? 'utf-8'),
-        decode: recordDecoder(config, index, options.assets),
+        format: sourceFormat(config, index, options.assets, options.utcOffset),
       });
     }
     this.#app = this.#build();
@@ -177,9 +175,9 @@ export class HttpSource {
     if (this.#options.sink.saturated) throw HttpIngestErrors.busy('spool full');
     if (this.#pending >= (this.#options.maxPendingRecords ?? 100_000)) throw HttpIngestErrors.busy('too many records waiting for the store');
 
-    const { text } = source.decodeText(body);
+    const { text, invalid } = source.decodeText(body);
     const records = isJsonArray ? arrayRecords(text) : ndjsonRecords(text);
-    const context: DecodeContext = { utcOffset: this.#options.utcOffset ?? '+08:00', now: new Date() };
+    const now = new Date();
     const events: ShouwangEvent[] = [];
     const failed: IngestResponse['failed'] = [];
     const letters: DeadLetter[] = [];
@@ -190,10 +188,12 @@ export class HttpSource {
       const digest = sha256(record.text).toString('base64url');
       const occurrence = (seen.get(digest) ?? 0) + 1;
       seen.set(digest, occurrence);
-      const decoded = record.problem !== undefined ? { ok: false as const, reason: record.problem }
+      const decoded: Decoded = record.problem !== undefined ? { ok: false as const, reason: record.problem }
         : record.element !== undefined && typeof record.element !== 'string' && source.config.format !== 'json'
         ? { ok: false as const, reason: `format ${source.config.format} expects each array element to be a string line` }
-        : source.decode({ text: typeof record.element === 'string' ? record.element : record.text, position: `${digest}#${occurrence}` }, context, peer);
+        : source.format.decode({ text: typeof record.element === 'string' ? record.element : record.text, position: `${digest}#${occurrence}` },
+          // Bytes invalid in the source's encoding became U+FFFD: the records holding one say so.
+          { now, peer, invalid: invalid && record.text.includes('\uFFFD') });
       if (decoded.ok) {
         events.push(decoded.event);
         lineOf.set(decoded.event.id, record.number);
@@ -271,50 +271,15 @@ function previewJson(element: unknown): string {
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
-/** Picks the decoder of a source's format once, at start; an unknown format is a config error naming the field. */
-function recordDecoder(config: HttpSourceConfig, index: number, assets: AssetIndex): Source['decode'] {
-  const { id, format } = config;
-  if (format === 'json') return (line, context, peer) => decodeJsonEvent(line, id, assets, context, peer);
-  if (format === 'syslog') return (line, context, peer) => decodeLine(line, id, assets, context, peer);
-  let known: RecordFormat | undefined;
+/** Resolves a source's format once, at start; an unknown format is a config error naming the field. */
+function sourceFormat(config: HttpSourceConfig, index: number, assets: AssetIndex, defaultUtcOffset: string | undefined): ResolvedFormat {
   try {
-    known = recordFormat(format, { logLinePrefix: config.logLinePrefix, pattern: config.pattern });
+    return resolveFormat({
+      source: config.id, format: config.format, assets, host: config.host, logLinePrefix: config.logLinePrefix, pattern: config.pattern,
+      utcOffset: config.utcOffset, defaultUtcOffset,
+    });
   } catch (error) {
-    throw CoreErrors.configInvalid('collect.http', `  - collect.http.sources.${index}: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    throw CoreErrors.configInvalid('collect.http', `  - collect.http.sources.${index}${message.startsWith('format:') ? '.' : ': '}${message}`);
   }
-  if (known) return (line, context) => decodeRecordLine(line, id, assets, context, known, config.host);
-  throw CoreErrors.configInvalid('collect.http',
-    `  - collect.http.sources.${index}.format: expected json, syslog or one of ${Object.keys(RECORD_FORMATS).join(', ')}, got "${format}"`);
-}
-
-/** A JSON object as an ECS event: its fields kept, `@timestamp` when given (else now), tagged from the inventory. */
-export function decodeJsonEvent(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
-  return decodeGuarded(() => decodeJsonEventUnguarded(line, source, assets, context, peer));
-}
-
-function decodeJsonEventUnguarded(line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer?: { address: string }): Decoded {
-  const parsed = parseJsonObject(line.text, 'record');
-  if (!parsed.ok) return parsed;
-  const { doc } = parsed;
-  const given = doc['@timestamp'];
-  let timestamp = context.now.toISOString();
-  if (given !== undefined) {
-    const parsed = typeof given === 'string' || typeof given === 'number' ? new Date(given) : new Date(Number.NaN);
-    if (Number.isNaN(parsed.getTime())) return { ok: false, reason: `@timestamp is not a date: ${JSON.stringify(given)}` };
-    timestamp = parsed.toISOString();
-  }
-  const host = isPlainObject(doc.host) ? doc.host as { name?: unknown; ip?: unknown } : {};
-  const ips = Array.isArray(host.ip) ? host.ip.filter((ip): ip is string => typeof ip === 'string') : typeof host.ip === 'string' ? [host.ip] : [];
-  const sourceIp = isPlainObject(doc.source) && typeof doc.source.ip === 'string' ? doc.source.ip : undefined;
-  return {
-    ok: true,
-    event: {
-      ...doc,
-      id: eventId(source, line.position),
-      '@timestamp': timestamp,
-      event: { ...(isPlainObject(doc.event) ? doc.event : {}), original: line.text, ingested: context.now.toISOString() },
-      ...(peer ? { log: { ...(isPlainObject(doc.log) ? doc.log : {}), source: { address: peer.address } } } : {}),
-      shouwang: { ...assetTags(assets, typeof host.name === 'string' ? host.name : undefined, ...ips, sourceIp, peer?.address), source },
-    },
-  };
 }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startAnalysis, expectedSources, raiseSilentSourceAlerts, sourceStatuses, type Analysis } from '../../analyzers/index.js';
 import { recordResults, runRestoreDrill, verifyBackups, writeDemoBackupSets, demoBackupCase } from '../../backup/index.js';
 import {
-  demoIncident, demoLiveLines, demoLogLines, demoReportingHosts, DemoTraffic, FileDeadLetterSink, ingestLines, type Line,
+  demoIncident, demoLiveLines, demoLogLines, demoReportingHosts, DemoTraffic, EventSink, FileDeadLetterSink, ingestLines, resolveFormat, type Line,
 } from '../../collectors/index.js';
 import { cachedCoverage, computePosture } from '../../console/index.js';
 import { AssetIndex, loadInventory, type Inventory } from '../../core/index.js';
@@ -34,14 +34,17 @@ describe('the living demo', () => {
   const assets = new AssetIndex(inventory);
   const deadLetters = new FileDeadLetterSink(join(dir, 'dead-letter'));
   let analysis: Analysis;
+  // The demo's path: the decode stage, then the collectors' sink, which shows events to the analyzers once stored.
+  const sink = new EventSink({ store: store.events, spoolDir: join(dir, 'spool'), deadLetters, observe: (events) => analysis.analyze(events) });
   const ingest = (source: string, lines: Iterable<Line>, format = 'auto') =>
-    ingestLines(lines, { source, store: store.events, assets, deadLetters, format, observe: (events) => analysis.analyze(events) });
+    ingestLines(lines, { source, format: resolveFormat({ source, format, assets }), sink, deadLetters });
   const posture = async (at: Date) => {
     await analysis.flush();
     return computePosture(store, cachedCoverage(store.events, 3600, 0, 0), undefined, {}, at);
   };
 
   afterAll(async () => {
+    await sink.close();
     await analysis?.close();
     await store.close();
   });

@@ -230,3 +230,27 @@ describe('HTTP ingest in startCollection', () => {
     await embedded.close();
   });
 });
+
+describe('HTTP ingest encodings', () => {
+  it('tags encoding_invalid on the records whose bytes were invalid in the source’s encoding, and only on those', async () => {
+    const GBK_TOKEN = 'gbk-token-0123456789abcdef';
+    const t = await setup('gbk', { sources: [{ id: 'gbk-app', token: GBK_TOKEN, format: 'syslog', encoding: 'gbk' }] });
+    try {
+      const header = Buffer.from('<38>Nov 26 10:00:01 gaj-jwzh-app01 oa[7]: ');
+      const body = Buffer.concat([
+        header, Buffer.from([0xd6, 0xd0, 0xce, 0xc4]), Buffer.from('\n'), // 中文
+        header, Buffer.from('bad '), Buffer.from([0x81, 0x20]), Buffer.from('\n'), // a lead byte without its trail
+      ]);
+      const response = await fetch(`http://127.0.0.1:${t.source.port}/ingest/gbk-app`, {
+        method: 'POST', body, headers: { 'content-type': 'text/plain', authorization: `Bearer ${GBK_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      const page = await t.embedded.events.search({ filters: { 'shouwang.source': 'gbk-app' } }, { order: 'asc' });
+      // Same time: sorted by message for a stable order.
+      const got = page.items.map((event) => [event.message, event.tags]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      expect(got).toEqual([['bad \uFFFD ', ['encoding_invalid']], ['中文', undefined]]);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { AssetIndex, CoreErrors, loadConfig, loadInventory, type ShouwangEvent }
 import { createAppLogFormat, decodeAppLog } from '../../../collectors/decoders/app-log.js';
 import type { EcsFields, RecordContext, RecordResult } from '../../../collectors/decoders/types.js';
 import { FileDeadLetterSink, FileTailer, type TailSink } from '../../../collectors/index.js';
-import { RECORD_FORMATS, recordFormat } from '../../../collectors/record-formats.js';
+import { RECORD_FORMATS, recordFormat } from '../../../collectors/decoders/record-formats.js';
 import { joinRecords, MAX_RECORD_LINES } from '../../../collectors/record-join.js';
 
 const context: RecordContext = { utcOffset: '+08:00', now: new Date('2026-12-01T03:00:00Z') };

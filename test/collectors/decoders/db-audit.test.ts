@@ -12,7 +12,7 @@ import {
   createPgauditDecoder, decodePgaudit, decodePgauditCsv, postgresLogRecords,
 } from '../../../collectors/decoders/pgaudit.js';
 import { classifyStatement } from '../../../collectors/decoders/sql-class.js';
-import { recordFormat } from '../../../collectors/record-formats.js';
+import { recordFormat } from '../../../collectors/decoders/record-formats.js';
 import { joinRecords } from '../../../collectors/record-join.js';
 import type { EcsFields, RecordContext, RecordResult } from '../../../collectors/decoders/types.js';
 import { startMariadb, type MariadbHandle } from '../../harness/mariadb.js';

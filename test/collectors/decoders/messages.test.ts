@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defineMessageDecoder } from '../../../collectors/decoders/message-rules.js';
 import { MESSAGE_DECODERS, decodeMessage, programName } from '../../../collectors/decoders/messages.js';
 import type { EcsFields } from '../../../collectors/decoders/types.js';
-import { decodeSyslogLine } from '../../../collectors/syslog-line.js';
+import { decodeSyslogLine } from '../../../collectors/decoders/syslog-line.js';
 
 const FIXTURES = '../shared/fixtures/logs';
 const context = { utcOffset: '+08:00', now: new Date('2026-11-26T12:00:00Z') };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../../collectors/decoders/messages.js';
 import { createTextDecoder } from '../../../collectors/decoders/text-encoding.js';
-import { decodeSyslogLine } from '../../../collectors/syslog-line.js';
+import { decodeSyslogLine } from '../../../collectors/decoders/syslog-line.js';
 
 // Byte tables from GB 18030 (cross-checked with CPython's gbk/gb18030 codecs), not from the decoder
 // under test: 登录失败 "login failed", 用户 "user".

@@ -1,11 +1,11 @@
-import { decodeAccessLog, decodeWebErrorLog } from './decoders/access-log.js';
-import { createAppLogFormat } from './decoders/app-log.js';
-import { decodeAuditd } from './decoders/auditd.js';
-import { createMariadbAuditDecoder } from './decoders/mariadb-audit.js';
-import { createMysqlJsonAuditDecoder } from './decoders/mysql-json-audit.js';
-import { createPgauditCsvDecoder, createPgauditFormat } from './decoders/pgaudit.js';
-import type { RecordDecoder } from './decoders/types.js';
-import { CSV_JOIN, lineJoin, type JoinRule } from './record-join.js';
+import { decodeAccessLog, decodeWebErrorLog } from './access-log.js';
+import { createAppLogFormat } from './app-log.js';
+import { decodeAuditd } from './auditd.js';
+import { createMariadbAuditDecoder } from './mariadb-audit.js';
+import { createMysqlJsonAuditDecoder } from './mysql-json-audit.js';
+import { createPgauditCsvDecoder, createPgauditFormat } from './pgaudit.js';
+import type { RecordDecoder } from './types.js';
+import { CSV_JOIN, lineJoin, type JoinRule } from '../record-join.js';
 
 /** Per-source options of the formats that take any (collect.files[] / collect.http.sources[]). */
 export interface RecordFormatOptions {
@@ -46,8 +46,6 @@ const FORMAT_FACTORIES: Record<string, (options: RecordFormatOptions) => RecordF
 export const RECORD_FORMATS: Readonly<Record<string, RecordFormat>> = Object.fromEntries(
   Object.entries(FORMAT_FACTORIES).map(([name, create]) => [name, create({})]),
 );
-
-export const FORMAT_NAMES = ['auto', ...Object.keys(RECORD_FORMATS)];
 
 /**
  * A format built for one source: compiled once, at the source's start. Undefined for an unknown
