@@ -109,7 +109,7 @@ export async function benchCollect(): Promise<void> {
     console.log(`  ${name.padEnd(52)} ${fmt(wall(list)).padStart(16)} ${fmt(perCore(list)).padStart(18)}  ${ratio}`);
   }
   const goal = perCore(samples['shouwang: decode+enrich, all fixtures']!);
-  console.log(`  goal ≥ 50,000 events/s per core: ${goal >= 50_000 ? 'met' : 'NOT met'} (${fmt(goal)})`);
+  console.log(`  goal ≥ 70,000 events/s per core (issue #13): ${goal >= 70_000 ? 'met' : 'NOT met'} (${fmt(goal)})`);
   console.log('  per core = events / CPU seconds of the process (ours: process.cpuUsage; rsyslog: utime+stime from /proc/<pid>/stat)');
 }
 
