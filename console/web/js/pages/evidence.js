@@ -8,6 +8,8 @@ const POLL_MS = 700;
 const STATE_KIND = { completed: 'pass', failed: 'fail', active: 'warn', waiting: 'informational', delayed: 'warn' };
 const DEFAULT_DAYS = 30;
 const DAY_MS = 86_400_000;
+/** A job id as the server makes them (EVIDENCE_JOB_ID in console/evidence/job.ts): 128 random bits, base64url. */
+const JOB_ID = /^[A-Za-z0-9_-]{22}$/;
 /** "YYYY-MM-DD" of a moment in Asia/Shanghai, the zone every date on the console is read in. */
 const shanghaiDay = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
 /** A day's start in Asia/Shanghai as ISO UTC; the "to" day is included, so the period ends at the next day's start. */
@@ -19,7 +21,7 @@ export function render(main, ctx, route) {
   job.hidden = true;
   clear(main, h('h1', {}, t('evidence')), h('p', { class: 'intro' }, t('evidenceIntro')), form, job);
   // A job in the address (after an export, a reload or a language switch) is followed again, its choices in the form.
-  const followed = route.id && /^\d+$/.test(route.id) ? route.id : undefined;
+  const followed = route.id && JOB_ID.test(route.id) ? route.id : undefined;
   load(form, async (el) => {
     const [inv, state] = await Promise.all([ctx.inventory(), followed ? api.get(`/api/evidence/${followed}`).catch(() => undefined) : undefined]);
     clear(el, exportForm(ctx, inv, job, state?.selection));
