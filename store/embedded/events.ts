@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ShouwangEvent } from '../../core/index.js';
 import { checkField, storableEvent, textTerms, toMillis } from '../paging.js';
+import { KEYWORD_FIELDS, numericValue, type QueryNode } from '../query-language.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
@@ -36,7 +37,107 @@ function eventWhere(query: EventQuery): Where {
     where.add('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', indexed.map((t) => `"${t}"`).join(' AND '));
   }
   for (const term of terms.filter((t) => [...t].length < 3)) where.add("instr(lower(coalesce(message, '')), lower(?)) > 0", term);
+  if (query.match && query.match.kind !== 'all') {
+    const { sql, params } = matchSql(query.match);
+    where.add(sql, ...params);
+  }
   return where;
+}
+
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+const sql = (text: string, ...params: unknown[]): Sql => ({ sql: text, params });
+
+/** Message full text: trigram FTS5 for three characters or more, a substring test below that. */
+function messageSql(text: string): Sql {
+  if ([...text].length >= 3) return sql('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', `"${text.replace(/"/g, '""')}"`);
+  return sql("instr(lower(coalesce(message, '')), lower(?)) > 0", text);
+}
+
+/** `*` becomes LIKE's `%`; LIKE's own `%`, `_` and the escape character are literal. */
+const likePattern = (pattern: string) => pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+
+// One json_extract of every keyword field: the document is parsed once per row, not once per field.
+const KEYWORD_VALUES = `json_each(json_extract(doc, ${KEYWORD_FIELDS.map(() => '?').join(', ')}))`;
+const KEYWORD_PATHS = KEYWORD_FIELDS.map(jsonPath);
+
+/** Values of a field, element by element for arrays (json_each), as Elasticsearch matches arrays. */
+const fieldValues = (field: string, condition: string, ...params: unknown[]) =>
+  sql(`EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE ${condition})`, jsonPath(field), ...params);
+
+/** A value typed in the query equals a stored string, or a number or boolean spelt that way. */
+function equalsSql(field: string, value: string): Sql {
+  const column = COLUMNS[field];
+  if (column) return sql(`${column} IS ?`, value);
+  if (field === 'message') return messageSql(value);
+  if (field === '@timestamp') return sql('ts = ?', toMillis(value, '@timestamp'));
+  const number = numericValue(value);
+  if (number !== undefined) return fieldValues(field, "(type = 'text' AND value = ?) OR (type IN ('integer', 'real') AND value = ?)", value, number);
+  if (value === 'true' || value === 'false') return fieldValues(field, "(type = 'text' AND value = ?) OR type = ?", value, value);
+  return fieldValues(field, "type = 'text' AND value = ?", value);
+}
+
+/** A range compares numbers when both bounds are numbers, else text; @timestamp compares instants. */
+function rangeSql(node: Extract<QueryNode, { kind: 'range' }>): Sql {
+  const bounds = [node.lower && { op: node.lower.inclusive ? '>=' : '>', value: node.lower.value }, node.upper && { op: node.upper.inclusive ? '<=' : '<', value: node.upper.value }]
+    .filter((bound) => bound !== undefined);
+  if (node.field === '@timestamp') {
+    return sql(bounds.map((b) => `ts ${b.op} ?`).join(' AND '), ...bounds.map((b) => toMillis(b.value, '@timestamp')));
+  }
+  const numeric = bounds.every((b) => numericValue(b.value) !== undefined);
+  const values = bounds.map((b) => (numeric ? numericValue(b.value) : b.value));
+  const column = COLUMNS[node.field];
+  if (column) return sql(`coalesce(${bounds.map((b) => `${column} ${b.op} ?`).join(' AND ')}, 0)`, ...values);
+  const type = numeric ? "type IN ('integer', 'real')" : "type = 'text'";
+  return fieldValues(node.field, [type, ...bounds.map((b) => `value ${b.op} ?`)].join(' AND '), ...values);
+}
+
+/**
+ * The query tree as one SQL expression; every value a bound parameter and every field name checked
+ * (the parser did; checkField again because the tree is a port type anyone can build). Each leaf
+ * yields 0 or 1, never NULL, so NOT means "not matching".
+ */
+function matchSql(node: QueryNode): Sql {
+  switch (node.kind) {
+    case 'all':
+      return sql('1');
+    case 'and':
+    case 'or': {
+      const parts = node.children.map(matchSql);
+      return sql(`(${parts.map((p) => p.sql).join(node.kind === 'and' ? ' AND ' : ' OR ')})`, ...parts.flatMap((p) => p.params));
+    }
+    case 'not': {
+      const inner = matchSql(node.child);
+      return sql(`NOT (${inner.sql})`, ...inner.params);
+    }
+    case 'match': {
+      if (node.field !== undefined) return equalsSql(checkField(node.field), node.value);
+      const text = messageSql(node.value);
+      return sql(`(${text.sql} OR EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = ?))`,
+        ...text.params, ...KEYWORD_PATHS, node.value.toLowerCase());
+    }
+    case 'wildcard': {
+      const pattern = likePattern(node.pattern);
+      if (node.field === undefined) {
+        return sql(`EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND value LIKE ? ESCAPE '\\')`, ...KEYWORD_PATHS, pattern);
+      }
+      const column = COLUMNS[checkField(node.field)];
+      if (column) return sql(`coalesce(${column} LIKE ? ESCAPE '\\', 0)`, pattern);
+      return fieldValues(node.field, "type = 'text' AND value LIKE ? ESCAPE '\\'", pattern);
+    }
+    case 'range':
+      return rangeSql({ ...node, field: checkField(node.field) });
+    case 'exists': {
+      const field = checkField(node.field);
+      if (COLUMNS[field]) return sql(`${COLUMNS[field]} IS NOT NULL`);
+      if (field === '@timestamp') return sql('1');
+      if (field === 'message') return sql('message IS NOT NULL');
+      return fieldValues(field, "type <> 'null'");
+    }
+  }
 }
 
 
