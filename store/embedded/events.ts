@@ -57,8 +57,10 @@ function messageSql(text: string): Sql {
   return sql("instr(lower(coalesce(message, '')), lower(?)) > 0", text);
 }
 
-/** `*` becomes LIKE's `%`; LIKE's own `%`, `_` and the escape character are literal. */
-const likePattern = (pattern: string) => pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+/** LIKE's own `%`, `_` and the escape character, made literal. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** `*` becomes LIKE's `%`; everything else is literal. */
+const likePattern = (pattern: string) => likeLiteral(pattern).replace(/\*/g, '%');
 
 // One json_extract of every keyword field: the document is parsed once per row, not once per field.
 const KEYWORD_VALUES = `json_each(json_extract(doc, ${KEYWORD_FIELDS.map(() => '?').join(', ')}))`;
@@ -77,7 +79,8 @@ function equalsSql(field: string, value: string): Sql {
   const number = numericValue(value);
   if (number !== undefined) return fieldValues(field, "(type = 'text' AND value = ?) OR (type IN ('integer', 'real') AND value = ?)", value, number);
   if (value === 'true' || value === 'false') return fieldValues(field, "(type = 'text' AND value = ?) OR type = ?", value, value);
-  return fieldValues(field, "type = 'text' AND value = ?", value);
+  // The stored JSON holds the value as JSON.stringify wrote it: a substring test skips parsing the rows that cannot match.
+  return sql(`(instr(doc, ?) > 0 AND ${fieldValues(field, "type = 'text' AND value = ?").sql})`, JSON.stringify(value), jsonPath(field), value);
 }
 
 /** A range compares numbers when both bounds are numbers, else text; @timestamp compares instants. */
@@ -115,9 +118,11 @@ function matchSql(node: QueryNode): Sql {
     }
     case 'match': {
       if (node.field !== undefined) return equalsSql(checkField(node.field), node.value);
+      // SQLite's lower() and LIKE fold ASCII only; both sides fold alike. The LIKE on the raw JSON (the
+      // value quoted as stored) is a cheap first cut before the document is parsed.
       const text = messageSql(node.value);
-      return sql(`(${text.sql} OR EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = ?))`,
-        ...text.params, ...KEYWORD_PATHS, node.value.toLowerCase());
+      return sql(`(${text.sql} OR (doc LIKE ? ESCAPE '\\' AND EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = lower(?))))`,
+        ...text.params, `%${likeLiteral(JSON.stringify(node.value))}%`, ...KEYWORD_PATHS, node.value);
     }
     case 'wildcard': {
       const pattern = likePattern(node.pattern);

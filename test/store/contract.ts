@@ -183,7 +183,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
               message: 'Accepted password for Administrator', process: { name: 'SSHD' }, user: { name: 'Administrator' },
               http: { response: { status_code: 499 } }, tags: ['a', 'b'], url: { path: '/api/100%_done' },
             }),
-            event(department, 4, { message: '数据库 导出 完成', db: { name: 'permits' }, event: { dataset: 'mysql.audit', outcome: 'success', severity: 7 } }),
+            event(department, 4, {
+              message: '数据库 导出 完成', db: { name: 'permits' }, event: { dataset: 'mysql.audit', outcome: 'success', severity: 7 },
+              service: { name: 'Svc"q\\x 100%' },
+            }),
             // Another department's events carry every word and value the queries below look for.
             ...[1, 2, 3, 4].map((n) => event(other.department, n, {
               message: 'sudo sshd password 数据库 root admin', process: { name: 'sudo' }, user: { name: 'root' }, db: { name: 'permits' },
@@ -219,6 +222,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
           expect(await ids(`shouwang.system:${sys(0)}`)).toEqual(['2', '4']);
           expect(await ids('source.ip:not-an-ip')).toEqual([]);
           expect(await ids('event.severity:7')).toEqual(['4']);
+          // Quotes, backslashes and LIKE's own characters in a value are data, in either store.
+          expect(await ids('service.name:"Svc\\"q\\\\x 100%"')).toEqual(['4']);
+          expect(await ids('"svc\\"Q\\\\X 100%"')).toEqual(['4']);
+          expect(await ids('"svc\\"Q\\\\X 1_0%"')).toEqual([]);
         });
 
         it('combines with AND, OR, NOT and parentheses', async () => {
