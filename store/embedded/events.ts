@@ -66,9 +66,12 @@ const likePattern = (pattern: string) => likeLiteral(pattern).replace(/\*/g, '%'
 const KEYWORD_VALUES = `json_each(json_extract(doc, ${KEYWORD_FIELDS.map(() => '?').join(', ')}))`;
 const KEYWORD_PATHS = KEYWORD_FIELDS.map(jsonPath);
 
-/** Values of a field, element by element for arrays (json_each), as Elasticsearch matches arrays. */
+/**
+ * Values of a field, element by element for arrays (json_each), as Elasticsearch matches arrays; an
+ * object is no value (json_each would walk its members, so `user:root` would find user.name root).
+ */
 const fieldValues = (field: string, condition: string, ...params: unknown[]) =>
-  sql(`EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE ${condition})`, jsonPath(field), ...params);
+  sql(`(json_type(doc, ?) IS NOT 'object' AND EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE ${condition}))`, jsonPath(field), jsonPath(field), ...params);
 
 /** A value typed in the query equals a stored string, or a number or boolean spelt that way. */
 function equalsSql(field: string, value: string): Sql {
@@ -80,7 +83,8 @@ function equalsSql(field: string, value: string): Sql {
   if (number !== undefined) return fieldValues(field, "(type = 'text' AND value = ?) OR (type IN ('integer', 'real') AND value = ?)", value, number);
   if (value === 'true' || value === 'false') return fieldValues(field, "(type = 'text' AND value = ?) OR type = ?", value, value);
   // The stored JSON holds the value as JSON.stringify wrote it: a substring test skips parsing the rows that cannot match.
-  return sql(`(instr(doc, ?) > 0 AND ${fieldValues(field, "type = 'text' AND value = ?").sql})`, JSON.stringify(value), jsonPath(field), value);
+  const values = fieldValues(field, "type = 'text' AND value = ?", value);
+  return sql(`(instr(doc, ?) > 0 AND ${values.sql})`, JSON.stringify(value), ...values.params);
 }
 
 /** A range compares numbers when both bounds are numbers, else text; @timestamp compares instants. */
@@ -140,7 +144,7 @@ function matchSql(node: QueryNode): Sql {
       if (COLUMNS[field]) return sql(`${COLUMNS[field]} IS NOT NULL`);
       if (field === '@timestamp') return sql('1');
       if (field === 'message') return sql('message IS NOT NULL');
-      return fieldValues(field, "type <> 'null'");
+      return sql("EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE type <> 'null')", jsonPath(field));
     }
   }
 }

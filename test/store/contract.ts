@@ -221,6 +221,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
           expect(await ids('message:"Failed password"')).toEqual(['2']);
           expect(await ids(`shouwang.system:${sys(0)}`)).toEqual(['2', '4']);
           expect(await ids('source.ip:not-an-ip')).toEqual([]);
+          // An object is not a value: `user:root` does not reach user.name.
+          expect(await ids('user:root')).toEqual([]);
+          expect(await ids('user:*')).toEqual(['1', '2', '3']);
           expect(await ids('event.severity:7')).toEqual(['4']);
           // Quotes, backslashes and LIKE's own characters in a value are data, in either store.
           expect(await ids('service.name:"Svc\\"q\\\\x 100%"')).toEqual(['4']);
