@@ -232,6 +232,11 @@ async function measure(target: Target, inventory: Inventory): Promise<void> {
       'GET /api/events (newest 50)': get('/api/events', admin),
       'GET /api/events?system=sys-007&filter=user.name:root': get('/api/events?system=sys-007&filter=user.name:root', admin),
       'GET /api/events?q=Failed root&system=sys-007': get(`/api/events?q=${encodeURIComponent('Failed root')}&system=sys-007`, admin),
+      // The search box's language: a bare word (a host name: message full text OR the keyword fields) and a field query.
+      'GET /api/events?q=sys-007-app (bare word)': get(`/api/events?q=${encodeURIComponent('sys-007-app')}`, admin),
+      'GET /api/events?q=user.name:root AND event.outcome:failure': get(`/api/events?q=${encodeURIComponent('user.name:root AND event.outcome:failure')}`, admin),
+      'GET /api/events/histogram?q=sys-007-app': get(`/api/events/histogram?q=${encodeURIComponent('sys-007-app')}`, admin),
+      'GET /api/events/top?field=user.name&q=sys-007-app': get(`/api/events/top?field=user.name&q=${encodeURIComponent('sys-007-app')}`, admin),
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
     for (let round = 0; round < WARM_UP_ROUNDS; round += 1) for (const run of Object.values(routes)) await run();

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { isFieldName } from '../core/index.js';
-import type { EventQuery, FieldValue, JobResultQuery } from '../store/index.js';
+import { parseQuery, QUERY_LIMITS, StoreErrors, type EventQuery, type FieldValue, type JobResultQuery, type Scope } from '../store/index.js';
 import { found, setFilters, type ApiOptions } from './api-context.js';
 import { scopeOf } from './roles.js';
 import { EventPage, EventView, InventoryView } from './api-responses.js';
@@ -15,7 +15,8 @@ const FieldFilter = z.string().max(300).regex(/^[^:]+:.+$/, '应为 字段:值 /
 );
 
 const EventListQuery = z.strictObject({
-  q: z.string().max(500).optional(),
+  // Longer than the language's own limit, so an over-long query gets its positioned SW_ERR_STORE_INVALID_QUERY.
+  q: z.string().max(QUERY_LIMITS.length * 2).optional(),
   from: isoTime.optional(),
   to: isoTime.optional(),
   department: queryList(z.string().max(100)).optional(),
@@ -35,6 +36,37 @@ function eventFilters(query: z.output<typeof EventListQuery>): Record<string, Fi
   return filters;
 }
 
+/** The store query of a search request: the search box parsed once, plus the form's filters, inside the scope. */
+function toEventQuery(query: z.output<typeof EventListQuery>, scope: Scope | undefined): EventQuery {
+  const filters = eventFilters(query);
+  return setFilters({
+    match: query.q ? parseQuery(query.q) : undefined, from: query.from, to: query.to,
+    filters: Object.keys(filters).length ? filters : undefined, scope,
+  });
+}
+
+const { size: _size, after: _after, order: _order, ...EventFilterShape } = EventListQuery.shape;
+const EventHistogramQuery = z.strictObject({
+  ...EventFilterShape,
+  /** Bucket width in ms; absent: a round width giving at most HISTOGRAM_BUCKETS buckets. */
+  interval: z.coerce.number().int().min(1000).max(366 * 86_400_000).optional(),
+});
+const EventTopQuery = z.strictObject({
+  ...EventFilterShape,
+  field: z.string().max(200).refine(isFieldName, '字段名无效 / bad field name'),
+  size: z.coerce.number().int().min(1).max(50).optional(),
+});
+
+/** At most this many buckets on the chart; a requested interval that would make more is refused. */
+const HISTOGRAM_BUCKETS = 200;
+const ROUND_INTERVALS_MS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400, 30 * 86_400]
+  .map((seconds) => seconds * 1000);
+
+/** The smallest round interval that covers `span` in at most `buckets` buckets. */
+export function histogramInterval(spanMs: number, buckets = 60): number {
+  return ROUND_INTERVALS_MS.find((interval) => spanMs / interval <= buckets) ?? ROUND_INTERVALS_MS[ROUND_INTERVALS_MS.length - 1]!;
+}
+
 /** Events, inventory and backup results, each read inside the caller's department scope. */
 export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
   routes.add(app, {
@@ -42,14 +74,37 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
     summary: '事件检索：全文、时间、字段过滤（field:value）/ event search: text, time range, field:value filters',
     query: EventListQuery, response: EventPage,
     links: { GetEvent: { operationId: operationIdOf('GET', '/api/events/:id'), parameters: { id: '$response.body#/items/0/id' } } },
+    handler: async ({ query, auth }) => store.events.search(toEventQuery(query, scopeOf(auth.user)), pageOf(query)),
+  });
+
+  routes.add(app, {
+    method: 'GET', url: '/api/events/histogram', tag: 'events', access: 'events:read',
+    summary: '事件时间分布（与检索同一查询）/ events over time for the same query as the search',
+    query: EventHistogramQuery,
     handler: async ({ query, auth }) => {
-      const filters = eventFilters(query);
-      const eventQuery: EventQuery = setFilters({
-        text: query.q, from: query.from, to: query.to, filters: Object.keys(filters).length ? filters : undefined,
-        scope: scopeOf(auth.user),
-      });
-      return store.events.search(eventQuery, pageOf(query));
+      const scope = scopeOf(auth.user);
+      const eventQuery = toEventQuery(query, scope);
+      // Without a time range the chart spans the data the caller can see.
+      const known = query.from && query.to ? undefined : await store.events.range(scope);
+      const from = Date.parse(query.from ?? known?.oldest ?? new Date().toISOString());
+      const to = Date.parse(query.to ?? known?.newest ?? new Date().toISOString()) + (query.to ? 0 : 1);
+      const span = Math.max(to - from, 1000);
+      const interval = query.interval ?? histogramInterval(span);
+      if (span / interval > HISTOGRAM_BUCKETS) {
+        throw StoreErrors.invalidQuery(`时间范围内超过 ${HISTOGRAM_BUCKETS} 个区间 / more than ${HISTOGRAM_BUCKETS} intervals in the time range`);
+      }
+      return { interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: await store.events.histogram(eventQuery, interval) };
     },
+  });
+
+  routes.add(app, {
+    // The field is a query parameter, not a path segment: paths carry ids here (the route matrix treats them so).
+    method: 'GET', url: '/api/events/top', tag: 'events', access: 'events:read',
+    summary: '字段的高频值（与检索同一查询）/ the top values of a field for the same query as the search',
+    query: EventTopQuery,
+    handler: async ({ query, auth }) => ({
+      field: query.field, buckets: await store.events.countBy(toEventQuery(query, scopeOf(auth.user)), query.field, query.size ?? 10),
+    }),
   });
 
   routes.add(app, {

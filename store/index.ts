@@ -5,6 +5,8 @@ export type {
   FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, AlertProblem, Scope, SessionRecord, SessionStore, SourceQuery, SourceSeen, Store, TimeBucket, TimeRange, UserChange, UserUpdate,
   UserRecord, UserStore, WriteResult,
 } from './ports.js';
+export { IP_FIELDS, KEYWORD_FIELDS, QUERY_LIMITS, parseQuery } from './query-language.js';
+export type { QueryNode, RangeBound } from './query-language.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, storableEvent } from './paging.js';
 export { EmbeddedStore } from './embedded/embedded-store.js';
 export type { EmbeddedStoreOptions } from './embedded/embedded-store.js';

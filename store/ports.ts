@@ -1,3 +1,4 @@
+import type { QueryNode } from './query-language.js';
 import type {
   Alert, AlertStatus, AlertStatusChange, AuditCheckpoint, AuditEntry, AuditKey, AuditLink, AuditVerification, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
 } from '../core/index.js';
@@ -20,6 +21,8 @@ export interface EventQuery extends TimeRange {
   filters?: Record<string, FieldValue | readonly FieldValue[]>;
   /** Full text over `message`: every whitespace-separated term must appear, case-insensitive. */
   text?: string;
+  /** A parsed search-box query (store/query-language.ts); ANDed with everything else, never widens the scope. */
+  match?: QueryNode;
   scope?: Scope;
 }
 

@@ -7,7 +7,7 @@ import type {
 } from '../ports.js';
 import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import type { IndexNames } from './indices.js';
-import { bool, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
+import { bool, matchClause, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
 import { call, reasonOf, sleep } from './translate.js';
 
 const DEPARTMENT = 'shouwang.department';
@@ -21,6 +21,7 @@ function eventQuery(query: EventQuery): Clause {
     ...Object.entries(query.filters ?? {}).flatMap(([field, wanted]) =>
       termsClause(field, Array.isArray(wanted) ? wanted : [wanted])),
     ...textClause('message', query.text),
+    ...(query.match && query.match.kind !== 'all' ? [matchClause(query.match)] : []),
   ]);
 }
 

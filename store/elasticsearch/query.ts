@@ -2,6 +2,8 @@ import type { estypes } from '@elastic/elasticsearch';
 import { checkField, decodeCursor, encodeCursor, pageSize, textTerms, toMillis } from '../paging.js';
 import { TOTAL_COUNT_LIMIT, type Page, type PageRequest, type Scope, type TimeRange } from '../ports.js';
 import type { Client } from '@elastic/elasticsearch';
+import { isIP } from 'node:net';
+import { IP_FIELDS, KEYWORD_FIELDS, numericValue, type QueryNode } from '../query-language.js';
 import { call } from './translate.js';
 
 export type Clause = estypes.QueryDslQueryContainer;
@@ -38,6 +40,67 @@ export function textClause(field: string, text: string | undefined): Clause[] {
 }
 
 export const bool = (filter: Clause[]): Clause => ({ bool: { filter } });
+
+const MATCH_ALL: Clause = { match_all: {} };
+const any = (should: Clause[]): Clause => ({ bool: { should, minimum_should_match: 1 } });
+
+/** `*` is the only wildcard of ours; Elasticsearch's `?` and `\\` are literal here. */
+const wildcardValue = (pattern: string) => pattern.replace(/[\\?]/g, (c) => `\\${c}`);
+
+/** Exact on a keyword, phrase on the message; lenient, so `source.ip:abc` or `port:x` match nothing instead of failing. */
+function equalsClause(field: string, value: string): Clause {
+  if (field === 'message') return { match_phrase: { message: value } };
+  return { match: { [field]: { query: value, lenient: true } } };
+}
+
+function rangeClauseOf(node: Extract<QueryNode, { kind: 'range' }>): Clause {
+  const bounds = [node.lower?.value, node.upper?.value].filter((v) => v !== undefined);
+  const numeric = bounds.every((v) => numericValue(v) !== undefined);
+  const value = (text: string) => (node.field === '@timestamp' ? toMillis(text, '@timestamp') : numeric ? numericValue(text)! : text);
+  return {
+    range: {
+      [node.field]: {
+        ...(node.lower ? { [node.lower.inclusive ? 'gte' : 'gt']: value(node.lower.value) } : {}),
+        ...(node.upper ? { [node.upper.inclusive ? 'lte' : 'lt']: value(node.upper.value) } : {}),
+        ...(node.field === '@timestamp' ? { format: 'epoch_millis' } : {}),
+      },
+    },
+  };
+}
+
+/**
+ * The search box's query tree (store/query-language.ts) as a bool query, the same meaning as the
+ * embedded store's SQL: a bare word is a message phrase OR an exact, any-case keyword (an IP field only for an IP).
+ */
+export function matchClause(node: QueryNode): Clause {
+  switch (node.kind) {
+    case 'all':
+      return MATCH_ALL;
+    case 'and':
+      return { bool: { filter: node.children.map(matchClause) } };
+    case 'or':
+      return any(node.children.map(matchClause));
+    case 'not':
+      return { bool: { must_not: [matchClause(node.child)] } };
+    case 'match':
+      if (node.field !== undefined) return equalsClause(checkField(node.field), node.value);
+      return any([
+        { match_phrase: { message: node.value } },
+        ...KEYWORD_FIELDS.flatMap((field): Clause[] => (IP_FIELDS.has(field)
+          ? (isIP(node.value) ? [{ term: { [field]: node.value } }] : [])
+          : [{ term: { [field]: { value: node.value, case_insensitive: true } } }])),
+      ]);
+    case 'wildcard': {
+      const value = wildcardValue(node.pattern);
+      if (node.field !== undefined) return { wildcard: { [checkField(node.field)]: { value, case_insensitive: true } } };
+      return any(KEYWORD_FIELDS.filter((field) => !IP_FIELDS.has(field)).map((field) => ({ wildcard: { [field]: { value, case_insensitive: true } } })));
+    }
+    case 'range':
+      return rangeClauseOf({ ...node, field: checkField(node.field) });
+    case 'exists':
+      return { exists: { field: checkField(node.field) } };
+  }
+}
 
 /** Keyset paging on (time field, tiebreak field) with search_after; the cursor format matches the embedded store. */
 export async function searchPage<T>(

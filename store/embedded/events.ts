@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ShouwangEvent } from '../../core/index.js';
 import { checkField, storableEvent, textTerms, toMillis } from '../paging.js';
+import { KEYWORD_FIELDS, numericValue, type QueryNode } from '../query-language.js';
 import type {
   Bucket, DataRange, EventQuery, EventStore, Page, PageRequest, Scope, SourceQuery, SourceSeen, TimeBucket, WriteResult,
 } from '../ports.js';
@@ -36,7 +37,116 @@ function eventWhere(query: EventQuery): Where {
     where.add('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', indexed.map((t) => `"${t}"`).join(' AND '));
   }
   for (const term of terms.filter((t) => [...t].length < 3)) where.add("instr(lower(coalesce(message, '')), lower(?)) > 0", term);
+  if (query.match && query.match.kind !== 'all') {
+    const { sql, params } = matchSql(query.match);
+    where.add(sql, ...params);
+  }
   return where;
+}
+
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+const sql = (text: string, ...params: unknown[]): Sql => ({ sql: text, params });
+
+/** Message full text: trigram FTS5 for three characters or more, a substring test below that. */
+function messageSql(text: string): Sql {
+  if ([...text].length >= 3) return sql('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', `"${text.replace(/"/g, '""')}"`);
+  return sql("instr(lower(coalesce(message, '')), lower(?)) > 0", text);
+}
+
+/** LIKE's own `%`, `_` and the escape character, made literal. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** `*` becomes LIKE's `%`; everything else is literal. */
+const likePattern = (pattern: string) => likeLiteral(pattern).replace(/\*/g, '%');
+
+// One json_extract of every keyword field: the document is parsed once per row, not once per field.
+const KEYWORD_VALUES = `json_each(json_extract(doc, ${KEYWORD_FIELDS.map(() => '?').join(', ')}))`;
+const KEYWORD_PATHS = KEYWORD_FIELDS.map(jsonPath);
+
+/**
+ * Values of a field, element by element for arrays (json_each), as Elasticsearch matches arrays; an
+ * object is no value (json_each would walk its members, so `user:root` would find user.name root).
+ */
+const fieldValues = (field: string, condition: string, ...params: unknown[]) =>
+  sql(`(json_type(doc, ?) IS NOT 'object' AND EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE ${condition}))`, jsonPath(field), jsonPath(field), ...params);
+
+/** A value typed in the query equals a stored string, or a number or boolean spelt that way. */
+function equalsSql(field: string, value: string): Sql {
+  const column = COLUMNS[field];
+  if (column) return sql(`${column} IS ?`, value);
+  if (field === 'message') return messageSql(value);
+  if (field === '@timestamp') return sql('ts = ?', toMillis(value, '@timestamp'));
+  const number = numericValue(value);
+  if (number !== undefined) return fieldValues(field, "(type = 'text' AND value = ?) OR (type IN ('integer', 'real') AND value = ?)", value, number);
+  if (value === 'true' || value === 'false') return fieldValues(field, "(type = 'text' AND value = ?) OR type = ?", value, value);
+  // The stored JSON holds the value as JSON.stringify wrote it: a substring test skips parsing the rows that cannot match.
+  const values = fieldValues(field, "type = 'text' AND value = ?", value);
+  return sql(`(instr(doc, ?) > 0 AND ${values.sql})`, JSON.stringify(value), ...values.params);
+}
+
+/** A range compares numbers when both bounds are numbers, else text; @timestamp compares instants. */
+function rangeSql(node: Extract<QueryNode, { kind: 'range' }>): Sql {
+  const bounds = [node.lower && { op: node.lower.inclusive ? '>=' : '>', value: node.lower.value }, node.upper && { op: node.upper.inclusive ? '<=' : '<', value: node.upper.value }]
+    .filter((bound) => bound !== undefined);
+  if (node.field === '@timestamp') {
+    return sql(bounds.map((b) => `ts ${b.op} ?`).join(' AND '), ...bounds.map((b) => toMillis(b.value, '@timestamp')));
+  }
+  const numeric = bounds.every((b) => numericValue(b.value) !== undefined);
+  const values = bounds.map((b) => (numeric ? numericValue(b.value) : b.value));
+  const column = COLUMNS[node.field];
+  if (column) return sql(`coalesce(${bounds.map((b) => `${column} ${b.op} ?`).join(' AND ')}, 0)`, ...values);
+  const type = numeric ? "type IN ('integer', 'real')" : "type = 'text'";
+  return fieldValues(node.field, [type, ...bounds.map((b) => `value ${b.op} ?`)].join(' AND '), ...values);
+}
+
+/**
+ * The query tree as one SQL expression; every value a bound parameter and every field name checked
+ * (the parser did; checkField again because the tree is a port type anyone can build). Each leaf
+ * yields 0 or 1, never NULL, so NOT means "not matching".
+ */
+function matchSql(node: QueryNode): Sql {
+  switch (node.kind) {
+    case 'all':
+      return sql('1');
+    case 'and':
+    case 'or': {
+      const parts = node.children.map(matchSql);
+      return sql(`(${parts.map((p) => p.sql).join(node.kind === 'and' ? ' AND ' : ' OR ')})`, ...parts.flatMap((p) => p.params));
+    }
+    case 'not': {
+      const inner = matchSql(node.child);
+      return sql(`NOT (${inner.sql})`, ...inner.params);
+    }
+    case 'match': {
+      if (node.field !== undefined) return equalsSql(checkField(node.field), node.value);
+      // SQLite's lower() and LIKE fold ASCII only; both sides fold alike. The LIKE on the raw JSON (the
+      // value quoted as stored) is a cheap first cut before the document is parsed.
+      const text = messageSql(node.value);
+      return sql(`(${text.sql} OR (doc LIKE ? ESCAPE '\\' AND EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = lower(?))))`,
+        ...text.params, `%${likeLiteral(JSON.stringify(node.value))}%`, ...KEYWORD_PATHS, node.value);
+    }
+    case 'wildcard': {
+      const pattern = likePattern(node.pattern);
+      if (node.field === undefined) {
+        return sql(`EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND value LIKE ? ESCAPE '\\')`, ...KEYWORD_PATHS, pattern);
+      }
+      const column = COLUMNS[checkField(node.field)];
+      if (column) return sql(`coalesce(${column} LIKE ? ESCAPE '\\', 0)`, pattern);
+      return fieldValues(node.field, "type = 'text' AND value LIKE ? ESCAPE '\\'", pattern);
+    }
+    case 'range':
+      return rangeSql({ ...node, field: checkField(node.field) });
+    case 'exists': {
+      const field = checkField(node.field);
+      if (COLUMNS[field]) return sql(`${COLUMNS[field]} IS NOT NULL`);
+      if (field === '@timestamp') return sql('1');
+      if (field === 'message') return sql('message IS NOT NULL');
+      return sql("EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE type <> 'null')", jsonPath(field));
+    }
+  }
 }
 
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
-import { ALERT_SORT_FIELDS, TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
+import { ALERT_SORT_FIELDS, parseQuery, TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
@@ -163,6 +163,122 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await ids('登录 失败')).toEqual(['3']);
         expect(await ids('密码')).toEqual(['3']);
         expect(await ids('password 登录')).toEqual([]);
+      });
+
+      describe('query language (the search box, parsed once and translated by each adapter)', () => {
+        const { department, scope } = tenant();
+        const other = tenant();
+        const sys = (n: number) => `${department}-sys${n}`;
+        beforeAll(async () => {
+          await store.events.write([
+            event(department, 1, {
+              message: 'sudo: admin : TTY=pts/0 ; COMMAND=/bin/ls', process: { name: 'sudo' }, user: { name: 'admin' },
+              http: { response: { status_code: 404 } }, source: { ip: '10.9.0.1' },
+            }),
+            event(department, 2, {
+              message: 'Failed password for root from 10.9.0.2 port 22 ssh2', process: { name: 'sshd' }, user: { name: 'root' },
+              http: { response: { status_code: 200 } }, source: { ip: '10.9.0.2' },
+            }),
+            event(department, 3, {
+              message: 'Accepted password for Administrator', process: { name: 'SSHD' }, user: { name: 'Administrator' },
+              http: { response: { status_code: 499 } }, tags: ['a', 'b'], url: { path: '/api/100%_done' },
+            }),
+            event(department, 4, {
+              message: '数据库 导出 完成', db: { name: 'permits' }, event: { dataset: 'mysql.audit', outcome: 'success', severity: 7 },
+              service: { name: 'Svc"q\\x 100%' },
+            }),
+            // Another department's events carry every word and value the queries below look for.
+            ...[1, 2, 3, 4].map((n) => event(other.department, n, {
+              message: 'sudo sshd password 数据库 root admin', process: { name: 'sudo' }, user: { name: 'root' }, db: { name: 'permits' },
+              http: { response: { status_code: 404 } }, source: { ip: '10.9.0.1' },
+            })),
+          ]);
+          await refresh(store);
+        });
+        const ids = async (q: string, inScope = scope) =>
+          (await store.events.search({ scope: inScope, match: parseQuery(q) }, { order: 'asc', size: 100 })).items.map((e) => eventNumber(e));
+
+        it('matches a bare word on the message or exactly, any case, on the keyword fields', async () => {
+          expect(await ids('sudo')).toEqual(['1']);
+          expect(await ids('sshd')).toEqual(['2', '3']);
+          expect(await ids('host-0')).toEqual(['3']);
+          expect(await ids('HOST-0')).toEqual(['3']);
+          expect(await ids('permits')).toEqual(['4']);
+          expect(await ids('10.9.0.1')).toEqual(['1']);
+          expect(await ids(sys(1))).toEqual(['1', '3']);
+          expect(await ids('mysql.audit')).toEqual(['4']);
+          expect(await ids('数据库')).toEqual(['4']);
+          expect(await ids('"Failed password"')).toEqual(['2']);
+          expect(await ids('password')).toEqual(['2', '3']);
+        });
+
+        it('matches field values exactly, phrases in the message, numbers and arrays', async () => {
+          expect(await ids('process.name:sudo')).toEqual(['1']);
+          expect(await ids('process.name:sshd')).toEqual(['2']);
+          expect(await ids('user.name:root')).toEqual(['2']);
+          expect(await ids('http.response.status_code:404')).toEqual(['1']);
+          expect(await ids('tags:b')).toEqual(['3']);
+          expect(await ids('message:"Failed password"')).toEqual(['2']);
+          expect(await ids(`shouwang.system:${sys(0)}`)).toEqual(['2', '4']);
+          expect(await ids('source.ip:not-an-ip')).toEqual([]);
+          // An object is not a value: `user:root` does not reach user.name.
+          expect(await ids('user:root')).toEqual([]);
+          expect(await ids('user:*')).toEqual(['1', '2', '3']);
+          expect(await ids('event.severity:7')).toEqual(['4']);
+          // Quotes, backslashes and LIKE's own characters in a value are data, in either store.
+          expect(await ids('service.name:"Svc\\"q\\\\x 100%"')).toEqual(['4']);
+          expect(await ids('"svc\\"Q\\\\X 100%"')).toEqual(['4']);
+          expect(await ids('"svc\\"Q\\\\X 1_0%"')).toEqual([]);
+        });
+
+        it('combines with AND, OR, NOT and parentheses', async () => {
+          expect(await ids('password AND NOT user.name:root')).toEqual(['3']);
+          expect(await ids('sudo OR 数据库')).toEqual(['1', '4']);
+          expect(await ids('(sudo OR sshd) NOT process.name:SSHD')).toEqual(['1', '2']);
+          expect(await ids('NOT process.name:*')).toEqual(['4']);
+          expect(await ids('NOT nothing-like-this')).toEqual(['1', '2', '3', '4']);
+        });
+
+        it('matches wildcards (any case), ranges and exists', async () => {
+          expect(await ids('user.name:adm*')).toEqual(['1', '3']);
+          expect(await ids('adm*')).toEqual(['1', '3']);
+          expect(await ids('url.path:/api/100%_*')).toEqual(['3']);
+          expect(await ids('url.path:/api/1_0*')).toEqual([]);
+          expect(await ids('http.response.status_code:[400 TO 499]')).toEqual(['1', '3']);
+          expect(await ids('http.response.status_code:{404 TO 499]')).toEqual(['3']);
+          expect(await ids('http.response.status_code:>=404')).toEqual(['1', '3']);
+          expect(await ids('http.response.status_code:<404')).toEqual(['2']);
+          expect(await ids('event.severity:[5 TO *]')).toEqual(['4']);
+          expect(await ids(`@timestamp:[${at(2 * HOUR)} TO ${at(3 * HOUR)}}`)).toEqual(['2']);
+          expect(await ids('db.name:*')).toEqual(['4']);
+          expect(await ids('tags:*')).toEqual(['3']);
+        });
+
+        it('never leaves the scope, whatever OR, NOT or department condition the query holds', async () => {
+          const tricks = [
+            '*', 'sudo', 'NOT sudo', 'sudo OR NOT sudo', 'shouwang.department:*', `shouwang.department:${other.department}`,
+            `NOT shouwang.department:${department}`, `shouwang.department:${other.department} OR NOT shouwang.department:${other.department}`,
+            'shouwang.department:d-*', '(NOT (NOT root)) OR permits', 'user.name:root OR process.name:sudo',
+          ];
+          for (const q of tricks) {
+            const found = (await store.events.search({ scope, match: parseQuery(q) }, { size: 100 })).items;
+            expect(found.every((e) => e.shouwang?.department === department), q).toBe(true);
+            const counted = await store.events.countBy({ scope, match: parseQuery(q) }, 'shouwang.department');
+            expect(counted.every((b) => b.key === department), q).toBe(true);
+            const buckets = await store.events.histogram({ scope, match: parseQuery(q) }, HOUR);
+            expect(buckets.reduce((n, b) => n + b.count, 0), q).toBe(found.length);
+          }
+          expect(await ids(`shouwang.department:${other.department}`)).toEqual([]);
+          expect(await ids('sudo', other.scope)).toEqual(['1', '2', '3', '4']);
+        });
+
+        it('counts top values and time buckets for the same query', async () => {
+          expect(await store.events.countBy({ scope, match: parseQuery('password') }, 'user.name')).toEqual([
+            { key: 'Administrator', count: 1 }, { key: 'root', count: 1 },
+          ]);
+          const buckets = await store.events.histogram({ scope, match: parseQuery('sshd OR sudo') }, HOUR);
+          expect(buckets).toEqual([1, 2, 3].map((n) => ({ start: at(n * HOUR), count: 1 })));
+        });
       });
 
       it('keeps every query inside the caller’s departments, including get by id', async () => {
