@@ -32,8 +32,11 @@ export interface AppDeps {
   metricsToken?: string;
   /** Session lifetimes, cookie flags and login limits; defaults in DEFAULT_SESSION_OPTIONS. */
   sessions?: Partial<SessionOptions>;
-  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
-  trustProxy?: boolean;
+  /**
+   * Take the client address from X-Forwarded-For, believing only these proxy addresses/CIDRs (never
+   * `true`: every hop trusted lets a client write its own address). Default false.
+   */
+  trustProxy?: false | string | string[];
   /** Backup queues for "verify now" / "drill now" and job progress; without them those routes answer 503. */
   backupQueues?: BackupApiOptions['backupQueues'];
   /** The loaded rules and their on/off switches; without them the rules routes answer 503. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ensurePrivateDirSync } from '../../core/index.js';
+import { ensurePrivateDirSync, loadConfig } from '../../core/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
 import { listen } from '../../console/index.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
@@ -208,13 +208,45 @@ describe('login limits count failures, not successes', () => {
   });
 });
 
+describe('http.trustProxy names the proxy: a client cannot choose its own address', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'proxy.db') });
+  afterAll(() => store.close());
+
+  it('with trustProxy 127.0.0.1, a spoofed X-Forwarded-For gives the address the proxy saw (203.0.113.5)', async () => {
+    await seedUser(store, 'proxied', 'ops');
+    const app = await testApp(store, { trustProxy: '127.0.0.1' });
+    const viaProxy = (remoteAddress: string) => app.inject({
+      method: 'POST', url: '/api/session', payload: { username: 'proxied', password: PASSWORD },
+      headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.5' }, remoteAddress,
+    });
+    expect((await viaProxy('127.0.0.1')).statusCode).toBe(200);
+    // A client reaching the console directly is not the proxy: its own address counts, whatever it writes.
+    expect((await viaProxy('198.51.100.7')).statusCode).toBe(200);
+    const logins = (await store.audit.list({}, { size: 10 })).items.filter((e) => e.action === 'session.login');
+    expect(logins.map((e) => e.ip).sort()).toEqual(['198.51.100.7', '203.0.113.5']);
+    await app.close();
+  });
+
+  it('config refuses trustProxy true (and a hop count), saying to give the proxy address', () => {
+    for (const value of ['true', '1']) {
+      expect(() => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: value } }), value)
+        .toThrow(/http\.trustProxy[\s\S]*proxy's address\(es\) or CIDR/);
+    }
+    expect(() => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: '10.0.0.5, example.com' } })).toThrow(/not an IP address or CIDR: "example.com"/);
+    const load = (value: string) => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: value } }).config.http.trustProxy;
+    expect(load('10.0.0.5, 10.1.0.0/16, ::1')).toEqual(['10.0.0.5', '10.1.0.0/16', '::1']);
+    expect(load('false')).toBe(false);
+    expect(loadConfig({ file: '/dev/null', env: {} }).config.http.trustProxy).toBeUndefined();
+  });
+});
+
 describe('response headers, cookies and media types', () => {
   const store = new EmbeddedStore({ path: join(dir, 'headers.db') });
   let app: FastifyInstance;
   let admin: Client;
   beforeAll(async () => {
     await seedUser(store, 'hdr-admin', 'admin');
-    app = await testApp(store, { sessions: { secureCookies: false }, trustProxy: true });
+    app = await testApp(store, { sessions: { secureCookies: false }, trustProxy: '127.0.0.1' });
     admin = await login(app, 'hdr-admin');
   });
   afterAll(async () => {
