@@ -107,6 +107,7 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
       const updated = await store.users.update(params.username, change);
       if (!updated) throw ConsoleErrors.userNotFound(params.username);
       if (body.password !== undefined || body.disabled) await store.sessions.deleteForUser(params.username);
+      if (body.password !== undefined || body.unlock) sessions.unlock(params.username);
       const { password, ...shown } = body;
       await recordAction(store, request, 'user.update', params.username, { ...shown, ...(password !== undefined ? { passwordReset: true } : {}) });
       return publicUser(updated);
