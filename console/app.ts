@@ -105,12 +105,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(404).send({ code: error.code, message: error.message });
   });
 
-  await app.register(healthPlugin, { checks: { store: () => deps.store.health(), ...deps.checks } });
+  const sessions = new SessionManager(deps.store, { ...DEFAULT_SESSION_OPTIONS, ...deps.sessions });
+  await app.register(healthPlugin, {
+    checks: { store: () => deps.store.health(), ...deps.checks },
+    ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
+    hasSession: async (request) => (await sessions.resolve(request)) !== undefined,
+  });
   await app.register(metricsPlugin, {
     registry: deps.registry, alerts: deps.store.alerts, ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
   });
 
-  const sessions = new SessionManager(deps.store, { ...DEFAULT_SESSION_OPTIONS, ...deps.sessions });
   const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions };
   await app.register(sessionApi, api);
   await app.register(usersApi, api);
