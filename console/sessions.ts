@@ -86,6 +86,22 @@ export class SessionManager {
     this.#perPair = new SlidingWindowLimiter({ max: options.lockAfter, windowMs: options.lockMs });
   }
 
+  /**
+   * Whether `password` is the user's own (a password change asks for it). A wrong one counts like a
+   * failed login from `ip`, and a locked (username, address) pair answers false without checking.
+   */
+  async checkOwnPassword(user: UserRecord, password: string, ip: string): Promise<boolean> {
+    const now = Date.now();
+    const pairKey = `${user.username.toLowerCase()}\n${ip}`;
+    if (!this.#perPair.hit(pairKey, now).allowed) {
+      await verifyAgainstNothing(password);
+      return false;
+    }
+    if (!(await verifyPassword(password, user.passwordHash))) return false;
+    this.#perPair.release(pairKey, now);
+    return true;
+  }
+
   /** Lifts every address's lock on `username` (an admin's unlock or password reset). */
   unlock(username: string): void {
     const prefix = `${username.toLowerCase()}\n`;

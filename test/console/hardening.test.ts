@@ -62,6 +62,24 @@ describe('user management: nobody lifts their own scope; only unscoped admins ma
     expect((await root.send('PATCH', '/api/users/root', { departments: [seeded.a.department] })).statusCode).toBe(400);
   });
 
+  it('changing your own password needs currentPassword: missing or wrong is 400 SW_ERR_USER_INVALID, right is 200', async () => {
+    const self = await login(app, 'other-root');
+    const missing = await self.send('PATCH', '/api/users/other-root', { password: 'a stolen session password' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'SW_ERR_USER_INVALID', message: expect.stringMatching(/currentPassword/) });
+    const wrong = await self.send('PATCH', '/api/users/other-root', { password: 'a stolen session password', currentPassword: 'not the password' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'SW_ERR_USER_INVALID', message: expect.stringMatching(/currentPassword is wrong/) });
+    expect((await app.inject({ method: 'POST', url: '/api/session', payload: { username: 'other-root', password: PASSWORD } })).statusCode).toBe(200);
+    const right = await self.send('PATCH', '/api/users/other-root', { password: 'my own new password', currentPassword: PASSWORD });
+    expect(right.statusCode).toBe(200);
+    const entry = (await store.audit.list({}, { size: 1 })).items[0]!;
+    expect(entry).toMatchObject({ action: 'user.update', target: 'other-root', detail: { passwordReset: true } });
+    expect(JSON.stringify(entry)).not.toMatch(/my own new password|correct horse/);
+    // Another admin resetting it needs no current password.
+    expect((await root.send('PATCH', '/api/users/other-root', { password: PASSWORD })).statusCode).toBe(200);
+  });
+
   it('a scoped admin cannot create an admin, an unscoped user, or grant another department', async () => {
     const base = { displayName: 'x', password: 'long enough password' };
     const cases = [
