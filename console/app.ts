@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ShouwangError, type Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
@@ -22,6 +22,8 @@ import { staticPlugin } from './static.js';
 import { DEFAULT_SESSION_OPTIONS, SessionManager, type SessionOptions } from './sessions.js';
 
 export const BODY_LIMIT = 1 << 20;
+/** Longest path parameter the router takes: above every route's own limit, so those answer (400, naming the field). */
+export const MAX_PARAM_LENGTH = 512;
 
 export interface AppDeps {
   store: Store;
@@ -76,6 +78,17 @@ function translate(error: FastifyError): ShouwangError | undefined {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, trustProxy: deps.trustProxy ?? false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router raises before any route (a path parameter too long, a malformed %-escape): our shape too.
+    frameworkErrors: (error, _request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const known = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? ConsoleErrors.requestInvalid(`路径参数超过 ${MAX_PARAM_LENGTH} 个字符 / a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
+        : translate(error) ?? ConsoleErrors.requestInvalid(error.message);
+      // Answered outside the route hooks: the onSend headers are set here.
+      reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+      return reply.status(known.statusCode).send({ code: known.code, message: known.message });
+    },
   });
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);

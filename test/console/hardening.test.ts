@@ -305,6 +305,15 @@ describe('response headers, cookies and media types', () => {
     await untrusting.close();
   });
 
+  it('a long or malformed path parameter gets our {code, message}, never Fastify\'s FST_ERR_* shape', async () => {
+    for (const url of [`/api/alerts/${'x'.repeat(301)}`, `/api/backup/jobs/${'y'.repeat(2000)}`, '/api/alerts/%E0%A4%A', `/api/alerts/${'z'.repeat(600)}/related`]) {
+      const response = await admin.get(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json(), url).toEqual({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringMatching(/\//) });
+      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
+    }
+  });
+
   it('a text/plain body gets the documented 415', async () => {
     for (const [method, url] of [['POST', '/api/users'], ['POST', '/api/session'], ['PATCH', '/api/users/hdr-admin'], ['POST', '/api/alerts/bulk']] as const) {
       const response = await app.inject({
