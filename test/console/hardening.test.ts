@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ensurePrivateDirSync, loadConfig } from '../../core/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
-import { listen } from '../../console/index.js';
+import { isLoopbackHost, listen } from '../../console/index.js';
+import { consoleSessionOptions } from '../../bin/runtime.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
 import { login, PASSWORD, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
@@ -322,6 +323,15 @@ describe('response headers, cookies and media types', () => {
       expect(response.statusCode, url).toBe(415);
       expect(response.json(), url).toMatchObject({ code: 'SW_ERR_REQUEST_MEDIA_TYPE' });
     }
+  });
+});
+
+describe('one loopback check', () => {
+  it('a host name that starts with 127. is not loopback: session cookies stay Secure there', () => {
+    const secure = (host: string) => consoleSessionOptions(loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_HOST: host } }).config).secureCookies;
+    for (const host of ['127.example.com', '127.0.0.1.nip.io', '127.1', '::1.example', 'localhost.example.com', '0.0.0.0']) expect(secure(host), host).toBe(true);
+    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost']) expect(secure(host), host).toBe(false);
+    expect(isLoopbackHost('127.example.com')).toBe(false);
   });
 });
 
