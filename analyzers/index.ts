@@ -8,5 +8,5 @@ export { ruleInfo, startAnalysis } from './analysis.js';
 export type { Analysis, AnalysisOptions, RuleInfo } from './analysis.js';
 export { tryRule } from './rule-trial.js';
 export type { RuleTrial } from './rule-trial.js';
-export { RuleSandbox, RuleBudgetError } from './rule-sandbox.js';
+export { RuleSandbox, RuleBudgetError, RuleInputError } from './rule-sandbox.js';
 export type { RuleSandboxOptions } from './rule-sandbox.js';

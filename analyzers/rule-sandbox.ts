@@ -24,6 +24,9 @@ export class RuleBudgetError extends Error {
   }
 }
 
+/** The job could not be handed to the worker (e.g. events too deep to copy): the caller's input, not the worker's fault. */
+export class RuleInputError extends Error {}
+
 // From the sources (vitest runs .ts) the worker goes through a small loader; a build runs the .js.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(FROM_SOURCE ? './source-worker.mjs' : './rule-sandbox-worker.js', import.meta.url);
@@ -43,11 +46,17 @@ export class RuleSandbox {
   #waiting = 0;
   #closing: Promise<void> | undefined;
   readonly #exited = new WeakSet<Worker>();
+  #started = 0;
 
   constructor(options: RuleSandboxOptions = {}) {
     this.#timeMs = options.timeMs ?? 2000;
     this.#memoryMb = options.memoryMb ?? 128;
     this.#maxWaiting = options.maxWaiting ?? 8;
+  }
+
+  /** Worker threads started so far: one more after every trial that had to stop (or lost) its worker. */
+  get workersStarted(): number {
+    return this.#started;
   }
 
   /** Tries the rule; rejects with RuleBudgetError when it runs out of budget. */
@@ -91,9 +100,15 @@ export class RuleSandbox {
         // The budget starts once the worker has the job: a cold start is not the rule's fault.
         const timer = setTimeout(() => settle(() => reject(new RuleBudgetError('time', `${this.#timeMs} ms`))), this.#timeMs);
         worker.on('message', onMessage).on('error', onError).on('exit', onExit).ref();
-        worker.postMessage(job);
+        try {
+          worker.postMessage(job);
+        } catch (error) {
+          // Thrown here, on the main thread, while copying the job (structured clone): the worker never saw it.
+          settle(() => reject(new RuleInputError(`events cannot be handed to the rule sandbox: ${(error as Error).message}`)));
+        }
       });
     } catch (error) {
+      if (error instanceof RuleInputError) throw error; // the worker is healthy and idle: keep it
       // The worker may be stuck in a regex or dead: replace it (terminate interrupts running JS).
       this.#worker = undefined;
       void worker.terminate();
@@ -102,6 +117,7 @@ export class RuleSandbox {
   }
 
   #start(): Promise<Worker> {
+    this.#started += 1;
     const worker = new Worker(ENTRY, {
       ...(FROM_SOURCE ? { workerData: { sourceEntry: SOURCE_ENTRY } } : {}),
       resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },

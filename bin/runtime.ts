@@ -19,7 +19,7 @@ import {
 } from '../analyzers/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
-  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, listen, RuleSwitches, startEvidenceWorker,
+  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, isLoopbackHost, listen, RuleSwitches, startEvidenceWorker,
   type SessionOptions,
 } from '../console/index.js';
 
@@ -178,13 +178,11 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
   }
 }
 
-const LOOPBACK = /^(127\.|::1$|localhost$)/;
-
-/** Secure cookies unless the console listens on loopback only, where plain http is the norm. */
-function consoleSessionOptions(config: Config): Partial<SessionOptions> {
+/** Secure cookies unless the console listens on loopback only (the same strict check as /metrics), where plain http is the norm. */
+export function consoleSessionOptions(config: Config): Partial<SessionOptions> {
   const { secureCookies, sessionIdleMinutes, sessionMaxHours, host } = config.http;
   return {
-    secureCookies: secureCookies ?? !LOOPBACK.test(host),
+    secureCookies: secureCookies ?? !isLoopbackHost(host),
     ...(sessionIdleMinutes ? { idleMs: sessionIdleMinutes * 60_000 } : {}),
     ...(sessionMaxHours ? { absoluteMs: sessionMaxHours * 3_600_000 } : {}),
   };

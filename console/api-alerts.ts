@@ -178,6 +178,8 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
       const change = toChange(body.change, auth.user.username);
       const results: { id: string; ok: boolean; status?: string; code?: string; message?: string }[] = [];
       const departments = new Set<string | undefined>();
+      const failed: string[] = [];
+      let outOfScope = 0;
       for (const id of new Set(body.ids)) {
         try {
           const alert = await store.alerts.update(id, change, scope);
@@ -186,11 +188,18 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
         } catch (error) {
           if (!(error instanceof ShouwangError) || error.statusCode >= 500) throw error;
           results.push({ id, ok: false, code: error.code, message: error.message });
+          // A failed alert the caller can see files the entry under its department too. An id outside a
+          // scoped caller's departments (maybe another department's alert) is only counted: listing it
+          // under this entry's departments would show it to their reviewers.
+          const seen = await store.alerts.get(id, scope);
+          if (seen) departments.add(seen.department);
+          if (seen || !scope) failed.push(id);
+          else outOfScope += 1;
         }
       }
-      // Seen by a scoped reviewer only when every updated alert is in their departments.
+      // Seen by a scoped reviewer only when every alert it lists is in their departments.
       await recordAction(store, request, 'alert.bulk_update', { departments: [...departments] }, {
-        change: body.change, updated: results.filter((r) => r.ok).map((r) => r.id), failed: results.filter((r) => !r.ok).map((r) => r.id),
+        change: body.change, updated: results.filter((r) => r.ok).map((r) => r.id), failed, ...(outOfScope ? { notFound: outOfScope } : {}),
       });
       return { results };
     },

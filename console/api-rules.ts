@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import {
-  RuleBudgetError, RuleSandbox, type FieldMapping, type RuleInfo, type RuleSandboxOptions, type RuleTrial,
+  RuleBudgetError, RuleInputError, RuleSandbox, type FieldMapping, type RuleInfo, type RuleSandboxOptions, type RuleTrial,
 } from '../analyzers/index.js';
-import { RULE_LEVELS } from '../core/index.js';
+import { RULE_LEVELS, recordShapeProblem } from '../core/index.js';
 import { found, recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 import type { RuleSwitches } from './rule-switches.js';
@@ -83,10 +83,16 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app, { store
       events: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_TEST_EVENTS),
     }),
     handler: async ({ body }) => {
+      // The same bounds as ingested records: a pasted event nested thousands deep cannot even be copied to the worker.
+      for (const [i, event] of body.events.entries()) {
+        const problem = recordShapeProblem(event);
+        if (problem) throw ConsoleErrors.requestInvalid(`events[${i}]: ${problem}`);
+      }
       let trial: RuleTrial;
       try {
         trial = await sandbox().run(body.rule, body.events, rules?.mapping);
       } catch (error) {
+        if (error instanceof RuleInputError) throw ConsoleErrors.requestInvalid(error.message);
         if (error instanceof RuleBudgetError) {
           throw error.budget === 'queue' ? ConsoleErrors.ruleBusy(error.limit) : ConsoleErrors.ruleBudget(error.budget, error.limit);
         }

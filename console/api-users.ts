@@ -79,6 +79,8 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
     body: z.strictObject({
       displayName: z.string().min(1).max(100).optional(), role: z.enum(ROLES).optional(), departments: Departments.optional(),
       disabled: z.boolean().optional(), password: Password.optional(), unlock: z.literal(true).optional(),
+      /** Needed to change one's own password: a session left open is not enough. */
+      currentPassword: z.string().min(1).max(1024).optional(),
     }).refine((b) => Object.keys(b).length > 0, '至少修改一项 / change at least one thing'),
     handler: async ({ params, body, auth, request }) => {
       const user = await store.users.get(params.username);
@@ -87,6 +89,17 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
       // Nobody lifts their own scope or role, nor re-enables or unlocks themselves: that takes another admin.
       if (self && (body.role !== undefined || body.departments !== undefined || body.disabled !== undefined || body.unlock)) {
         throw ConsoleErrors.userInvalid('不能修改自己的角色、部门或停用状态 / you cannot change your own role, departments or disabled flag');
+      }
+      // Changing your own password takes the current one (a borrowed or stolen session is not enough).
+      // A wrong one is 400 like every invalid change (not 401: the session itself is fine), and counts
+      // towards this address's login lock, so it cannot be guessed here instead of at login.
+      if (self && body.password !== undefined) {
+        if (body.currentPassword === undefined) {
+          throw ConsoleErrors.userInvalid('修改自己的密码需要当前密码（currentPassword）/ changing your own password needs currentPassword');
+        }
+        if (!(await sessions.checkOwnPassword(user, body.currentPassword, request.ip))) {
+          throw ConsoleErrors.userInvalid('当前密码错误 / currentPassword is wrong');
+        }
       }
       const role = body.role ?? user.role;
       const departments = body.departments ?? user.departments;
@@ -107,7 +120,8 @@ export const usersApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rou
       const updated = await store.users.update(params.username, change);
       if (!updated) throw ConsoleErrors.userNotFound(params.username);
       if (body.password !== undefined || body.disabled) await store.sessions.deleteForUser(params.username);
-      const { password, ...shown } = body;
+      if (body.password !== undefined || body.unlock) sessions.unlock(params.username);
+      const { password, currentPassword: _current, ...shown } = body;
       await recordAction(store, request, 'user.update', params.username, { ...shown, ...(password !== undefined ? { passwordReset: true } : {}) });
       return publicUser(updated);
     },

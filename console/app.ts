@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ShouwangError, type Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
@@ -22,6 +22,8 @@ import { staticPlugin } from './static.js';
 import { DEFAULT_SESSION_OPTIONS, SessionManager, type SessionOptions } from './sessions.js';
 
 export const BODY_LIMIT = 1 << 20;
+/** Longest path parameter the router takes: above every route's own limit, so those answer (400, naming the field). */
+export const MAX_PARAM_LENGTH = 512;
 
 export interface AppDeps {
   store: Store;
@@ -32,8 +34,11 @@ export interface AppDeps {
   metricsToken?: string;
   /** Session lifetimes, cookie flags and login limits; defaults in DEFAULT_SESSION_OPTIONS. */
   sessions?: Partial<SessionOptions>;
-  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
-  trustProxy?: boolean;
+  /**
+   * Take the client address from X-Forwarded-For, believing only these proxy addresses/CIDRs (never
+   * `true`: every hop trusted lets a client write its own address). Default false.
+   */
+  trustProxy?: false | string | string[];
   /** Backup queues for "verify now" / "drill now" and job progress; without them those routes answer 503. */
   backupQueues?: BackupApiOptions['backupQueues'];
   /** The loaded rules and their on/off switches; without them the rules routes answer 503. */
@@ -73,6 +78,17 @@ function translate(error: FastifyError): ShouwangError | undefined {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, trustProxy: deps.trustProxy ?? false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router raises before any route (a path parameter too long, a malformed %-escape): our shape too.
+    frameworkErrors: (error, _request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const known = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? ConsoleErrors.requestInvalid(`路径参数超过 ${MAX_PARAM_LENGTH} 个字符 / a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
+        : translate(error) ?? ConsoleErrors.requestInvalid(error.message);
+      // Answered outside the route hooks: the onSend headers are set here.
+      reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+      return reply.status(known.statusCode).send({ code: known.code, message: known.message });
+    },
   });
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);
@@ -102,12 +118,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(404).send({ code: error.code, message: error.message });
   });
 
-  await app.register(healthPlugin, { checks: { store: () => deps.store.health(), ...deps.checks } });
+  const sessions = new SessionManager(deps.store, { ...DEFAULT_SESSION_OPTIONS, ...deps.sessions });
+  await app.register(healthPlugin, {
+    checks: { store: () => deps.store.health(), ...deps.checks },
+    ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
+    hasSession: async (request) => (await sessions.resolve(request)) !== undefined,
+  });
   await app.register(metricsPlugin, {
     registry: deps.registry, alerts: deps.store.alerts, ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
   });
 
-  const sessions = new SessionManager(deps.store, { ...DEFAULT_SESSION_OPTIONS, ...deps.sessions });
   const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions };
   await app.register(sessionApi, api);
   await app.register(usersApi, api);

@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { hasBearer } from './metrics.js';
 
 export type HealthCheck = () => Promise<{ ok: boolean; detail: string }>;
 
@@ -16,15 +17,25 @@ async function runCheck(check: HealthCheck): Promise<{ ok: boolean; detail: stri
   }
 }
 
+export interface HealthOptions {
+  checks: Record<string, HealthCheck>;
+  /** The scrape token: a monitor sending it as a bearer gets each component's detail. */
+  token?: string;
+  /** Whether the request has a console session: a logged-in user gets each component's detail. */
+  hasSession: (request: FastifyRequest) => Promise<boolean>;
+}
+
 /**
  * `/healthz` answers 200 while the process serves (liveness) and lists each component;
- * `status` says `degraded` when one is down, so a monitor can tell the two apart.
+ * `status` says `degraded` when one is down, so a monitor can tell the two apart. Anonymous callers
+ * get only `ok` per component: the detail names the database path, Redis host:port and errors.
  */
-export const healthPlugin: FastifyPluginAsync<{ checks: Record<string, HealthCheck> }> = async (app, { checks }) => {
-  app.get('/healthz', async () => {
+export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, { checks, token, hasSession }) => {
+  app.get('/healthz', async (request) => {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
-    const components = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+    const detailed = (token !== undefined && hasBearer(request, token)) || await hasSession(request);
+    const components = Object.fromEntries(names.map((name, i) => [name, detailed ? results[i] : { ok: results[i]!.ok }]));
     return { status: results.every((r) => r.ok) ? 'ok' : 'degraded', components };
   });
 };

@@ -1,13 +1,20 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { gauge, histogram, RULE_LEVELS } from '../core/index.js';
 import type { AlertStore } from '../store/index.js';
 
-function sameSecret(given: string, expected: string): boolean {
+/** Constant-time comparison of a presented secret with the expected one. */
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Whether the request carries `Authorization: Bearer <token>`. */
+export function hasBearer(request: FastifyRequest, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  return sameSecret(header.startsWith('Bearer ') ? header.slice(7) : '', token);
 }
 
 /** `/metrics` for Prometheus, behind a bearer scrape token when one is configured. */
@@ -42,9 +49,7 @@ export const metricsPlugin: FastifyPluginAsync<{ registry: Registry; token?: str
 
   app.get('/metrics', async (request, reply) => {
     if (token) {
-      const header = request.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!sameSecret(given, token)) {
+      if (!hasBearer(request, token)) {
         return reply.status(401).send({ code: 'SW_ERR_METRICS_TOKEN', message: '需要采集令牌 / scrape token required' });
       }
     }

@@ -30,6 +30,16 @@ export class SlidingWindowLimiter {
     if (index >= 0) times!.splice(index, 1);
   }
 
+  /** Attempts counted for `key` in the window ending `now`. */
+  count(key: string, now = Date.now()): number {
+    return (this.#hits.get(key) ?? []).filter((t) => t > now - this.#windowMs).length;
+  }
+
+  /** Forgets every attempt counted for the keys `matches` picks (e.g. all addresses of one username). */
+  resetMatching(matches: (key: string) => boolean): void {
+    for (const key of this.#hits.keys()) if (matches(key)) this.#hits.delete(key);
+  }
+
   /** Forgets every attempt counted for `key`. */
   reset(key: string): void {
     this.#hits.delete(key);

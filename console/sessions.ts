@@ -24,10 +24,16 @@ export interface SessionOptions {
   secureCookies: boolean;
   idleMs: number;
   absoluteMs: number;
-  /** Consecutive failures that lock an account, and for how long. */
+  /**
+   * Failures that lock one username for one client address, and for how long: the lock lasts until
+   * the oldest of them is `lockMs` old. Other addresses still log in with the right password.
+   */
   lockAfter: number;
   lockMs: number;
-  /** Login attempts per client address and per username, in a sliding window. */
+  /**
+   * Login attempts per client address, and failures per username, in a sliding window. A username
+   * whose window is full refuses (429) only the addresses that failed for it themselves.
+   */
   perIp: { max: number; windowMs: number };
   perUser: { max: number; windowMs: number };
 }
@@ -69,12 +75,38 @@ export class SessionManager {
   readonly #options: SessionOptions;
   readonly #perIp: SlidingWindowLimiter;
   readonly #perUser: SlidingWindowLimiter;
+  /** Failures per (username, address): full means that address is locked out of that account. */
+  readonly #perPair: SlidingWindowLimiter;
 
   constructor(store: Store, options: SessionOptions) {
     this.#store = store;
     this.#options = options;
     this.#perIp = new SlidingWindowLimiter(options.perIp);
     this.#perUser = new SlidingWindowLimiter(options.perUser);
+    this.#perPair = new SlidingWindowLimiter({ max: options.lockAfter, windowMs: options.lockMs });
+  }
+
+  /**
+   * Whether `password` is the user's own (a password change asks for it). A wrong one counts like a
+   * failed login from `ip`, and a locked (username, address) pair answers false without checking.
+   */
+  async checkOwnPassword(user: UserRecord, password: string, ip: string): Promise<boolean> {
+    const now = Date.now();
+    const pairKey = `${user.username.toLowerCase()}\n${ip}`;
+    if (!this.#perPair.hit(pairKey, now).allowed) {
+      await verifyAgainstNothing(password);
+      return false;
+    }
+    if (!(await verifyPassword(password, user.passwordHash))) return false;
+    this.#perPair.release(pairKey, now);
+    return true;
+  }
+
+  /** Lifts every address's lock on `username` (an admin's unlock or password reset). */
+  unlock(username: string): void {
+    const prefix = `${username.toLowerCase()}\n`;
+    this.#perPair.resetMatching((key) => key.startsWith(prefix));
+    this.#perUser.reset(username.toLowerCase());
   }
 
   /**
@@ -82,42 +114,49 @@ export class SessionManager {
    * answer the same, in about the same time, so the answer never tells whether a user exists.
    */
   async login(username: string, password: string, ip: string): Promise<{ id: string; session: SessionRecord; user: UserRecord }> {
-    // Every attempt is counted up front (concurrent guesses each count); a success gives its slot back below.
+    // Every attempt is counted up front (concurrent guesses each count); a success gives its slots back below.
     const now = Date.now();
     const userKey = username.toLowerCase();
-    const counted: [SlidingWindowLimiter, string][] = [];
-    for (const [limiter, key] of [[this.#perIp, ip], [this.#perUser, userKey]] as const) {
-      const { allowed, retryAfterMs } = limiter.hit(key, now);
-      if (!allowed) {
-        for (const [earlier, earlierKey] of counted) earlier.release(earlierKey, now);
-        throw ConsoleErrors.loginRateLimited(Math.ceil(retryAfterMs / 1000));
-      }
-      counted.push([limiter, key]);
+    const pairKey = `${userKey}\n${ip}`;
+    const perIp = this.#perIp.hit(ip, now);
+    if (!perIp.allowed) throw ConsoleErrors.loginRateLimited(Math.ceil(perIp.retryAfterMs / 1000));
+    // A username under attack slows down the addresses that guessed wrong for it, never a clean one:
+    // otherwise anyone could shut any user (the only admin included) out by failing on purpose.
+    if (this.#perUser.count(userKey, now) >= this.#options.perUser.max && this.#perPair.count(pairKey, now) > 0) {
+      this.#perIp.release(ip, now);
+      // Full, so this records nothing and says when a slot frees up.
+      throw ConsoleErrors.loginRateLimited(Math.ceil(this.#perUser.hit(userKey, now).retryAfterMs / 1000));
+    }
+    const failed = async (): Promise<never> => {
+      this.#perUser.hit(userKey, now);
+      throw ConsoleErrors.loginFailed();
+    };
+    // Locked for this address only; the same answer as a wrong password, after the same work.
+    if (!this.#perPair.hit(pairKey, now).allowed) {
+      await verifyAgainstNothing(password);
+      return failed();
     }
     const user = await this.#store.users.get(username);
-    const locked = user?.lockedUntil !== undefined && Date.parse(user.lockedUntil) > now;
-    if (!user || user.disabled || locked) {
+    if (!user || user.disabled) {
       await verifyAgainstNothing(password);
-      throw ConsoleErrors.loginFailed();
+      return failed();
     }
     if (!(await verifyPassword(password, user.passwordHash))) {
-      // Counted on the stored value inside the update: concurrent wrong guesses each count.
-      await this.#store.users.update(username, (stored) => (stored.failedLogins + 1 >= this.#options.lockAfter
-        ? { failedLogins: 0, lockedUntil: new Date(now + this.#options.lockMs).toISOString() }
-        : { failedLogins: stored.failedLogins + 1 }));
-      throw ConsoleErrors.loginFailed();
+      // For the users page: failures in a row, and until when some address is locked out.
+      const lockedUntil = this.#perPair.count(pairKey, now) >= this.#options.lockAfter
+        ? { lockedUntil: new Date(now + this.#options.lockMs).toISOString() } : {};
+      await this.#store.users.update(username, (stored) => ({ failedLogins: stored.failedLogins + 1, ...lockedUntil }));
+      return failed();
     }
-    // Read again after the slow password check: a guess that failed meanwhile may have locked the
-    // account, and a reset must not lift a lock set after this login began.
-    const isLocked = (stored: UserRecord) => stored.lockedUntil !== undefined && Date.parse(stored.lockedUntil) > Date.now();
+    // Read again after the slow password check: the account may have been disabled meanwhile.
     const fresh = await this.#store.users.get(username);
-    if (!fresh || fresh.disabled || isLocked(fresh)) throw ConsoleErrors.loginFailed();
-    const current = fresh.failedLogins || fresh.lockedUntil
-      ? (await this.#store.users.update(username, (stored) => (isLocked(stored) ? {} : { failedLogins: 0, lockedUntil: undefined }))) ?? fresh
+    if (!fresh || fresh.disabled) return failed();
+    const current = fresh.failedLogins
+      ? (await this.#store.users.update(username, { failedLogins: 0 })) ?? fresh
       : fresh;
-    if (isLocked(current)) throw ConsoleErrors.loginFailed();
     // Only failures count: 30 correct logins from one address (or one proxy) never lock anyone out.
     this.#perIp.release(ip, now);
+    this.#perPair.reset(pairKey);
     this.#perUser.reset(userKey);
     const id = randomBytes(32).toString('base64url');
     const started = Date.now();

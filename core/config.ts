@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { CoreErrors } from './errors.js';
@@ -16,6 +17,43 @@ const regexSource = z.string().min(1).refine((source) => {
     return false;
   }
 }, 'a valid regular expression');
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** An address, a CIDR (`10.0.0.0/8`) or one of proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
+function isProxyAddress(text: string): boolean {
+  if (PROXY_NAMES.has(text)) return true;
+  const [address = '', bits, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Whom to believe about the client address: `false` (nobody, the default) or the reverse proxy's
+ * address(es)/CIDR. `true` (every hop) is refused: the leftmost X-Forwarded-For entry wins then, and any
+ * client writes that itself. A hop count is refused too: Fastify 5 trusts nobody for a number (a hop
+ * count cannot tell the proxy from a client connecting directly).
+ */
+const TRUST_PROXY_HELP = '请填写反向代理的地址或 CIDR（如 10.0.0.5 或 10.0.0.0/24）/ give the reverse proxy\'s address(es) or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)';
+const trustProxySchema = z.union([z.boolean(), z.number(), z.string(), z.array(z.string())]).transform((value, ctx) => {
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  if (value === false || text === 'false') return false as const;
+  if (value === true || text === 'true') {
+    ctx.addIssue({ code: 'custom', message: `true 会信任任何一跳，客户端可自选地址 / true trusts every hop, so a client picks its own address: ${TRUST_PROXY_HELP}` });
+    return z.NEVER;
+  }
+  if (typeof value === 'number' || /^\d+$/.test(text ?? '')) {
+    ctx.addIssue({ code: 'custom', message: `不支持跳数 / a hop count is not supported: ${TRUST_PROXY_HELP}` });
+    return z.NEVER;
+  }
+  const list = (Array.isArray(value) ? value : String(value).split(',')).map((part) => part.trim());
+  const bad = list.find((part) => !isProxyAddress(part));
+  if (bad !== undefined || !list.length) {
+    ctx.addIssue({ code: 'custom', message: `不是 IP 地址或 CIDR / not an IP address or CIDR: ${JSON.stringify(bad ?? '')}; ${TRUST_PROXY_HELP}` });
+    return z.NEVER;
+  }
+  return list;
+});
 
 /** The one config schema: types come from it, and every error names its field. */
 export const ConfigSchema = z.strictObject({
@@ -51,8 +89,8 @@ export const ConfigSchema = z.strictObject({
       metricsToken: z.string().min(16, 'at least 16 characters').optional(),
       /** Session cookie `Secure` flag; unset: on unless `host` is a loopback address (plain http there). */
       secureCookies: z.boolean().optional(),
-      /** Client address from X-Forwarded-For: only behind a reverse proxy you run (default false). */
-      trustProxy: z.boolean().optional(),
+      /** Client address from X-Forwarded-For, believed only from these proxy addresses/CIDRs (default false). */
+      trustProxy: trustProxySchema.optional(),
       /** A console session ends after this long without a request (default 30), and after `sessionMaxHours` (default 12) in any case. */
       sessionIdleMinutes: z.number().int().min(1).max(24 * 60).optional(),
       sessionMaxHours: z.number().int().min(1).max(24 * 30).optional(),

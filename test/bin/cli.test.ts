@@ -80,6 +80,9 @@ async function spawnUntilReady(command: string, extra: Record<string, string>) {
 }
 
 /** `shouwang start`, with the console and Redis addresses it prints. */
+const SCRAPE_TOKEN = 'cli-test-scrape-token-0123456789';
+const SCRAPE = { authorization: `Bearer ${SCRAPE_TOKEN}` };
+
 async function startShouwang(extra: Record<string, string>) {
   const { output, stop } = await spawnUntilReady('start', { SHOUWANG_HTTP_PORT: '0', ...extra });
   const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
@@ -97,11 +100,14 @@ describe('shouwang start', () => {
 
   it('serves /healthz and /metrics, replays the demo logs, and stops everything on Ctrl-C', async () => {
     const dbPath = join(dir, 'start.db');
-    const { url, redisPort, stop } = await startShouwang({ SHOUWANG_EMBEDDED_PATH: dbPath });
+    const { url, redisPort, stop } = await startShouwang({ SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_HTTP_METRICS_TOKEN: SCRAPE_TOKEN });
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', components: { store: { ok: true, detail: expect.stringMatching(/^sqlite/) }, redis: { ok: true } } });
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    // Anonymous: up or down per component, no database path or Redis address; the scrape token sees the detail.
+    expect(await health.json()).toEqual({ status: 'ok', components: { store: { ok: true }, redis: { ok: true } } });
+    const detailed = await fetch(`${url}/healthz`, { headers: SCRAPE });
+    expect(await detailed.json()).toMatchObject({ status: 'ok', components: { store: { ok: true, detail: expect.stringMatching(/^sqlite/) }, redis: { ok: true } } });
+    const metrics = await (await fetch(`${url}/metrics`, { headers: SCRAPE })).text();
     expect(metrics).toMatch(/^shouwang_ingest_lines_total\{source="demo",outcome="written"\} \d{4}/m);
     expect(metrics).toMatch(/^shouwang_inventory_systems 40/m);
 
@@ -196,8 +202,10 @@ describe('shouwang start', () => {
   it('uses Elasticsearch when SHOUWANG_ELASTICSEARCH_URL is set', async () => {
     const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
     const esUrl = inject('elasticsearchUrl');
-    const { url, stop } = await startShouwang({ SHOUWANG_ELASTICSEARCH_URL: esUrl, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: indexPrefix });
-    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ components: { store: { ok: true, detail: expect.stringMatching(/^elasticsearch/) } } });
+    const { url, stop } = await startShouwang({
+      SHOUWANG_ELASTICSEARCH_URL: esUrl, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: indexPrefix, SHOUWANG_HTTP_METRICS_TOKEN: SCRAPE_TOKEN,
+    });
+    expect(await (await fetch(`${url}/healthz`, { headers: SCRAPE })).json()).toMatchObject({ components: { store: { ok: true, detail: expect.stringMatching(/^elasticsearch/) } } });
     expect((await stop()).code).toBe(0);
     const store = await ElasticsearchStore.open({ url: esUrl, indexPrefix });
     try {

@@ -169,3 +169,46 @@ describe('console API', () => {
     await other.close();
   });
 });
+
+describe('bulk alert update audit', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'bulk.db') });
+  let app: FastifyInstance;
+  let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+  beforeAll(async () => {
+    seeded = await seedTwoDepartments(store);
+    app = await testApp(store);
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+  });
+  const lastAudit = async () => (await store.audit.list({}, { size: 1 })).items[0];
+
+  it('a scoped bulk update does not list another department’s alert id in its audit entry', async () => {
+    // Fresh copies of both departments' alerts, so the other tests' triage is left alone.
+    const copy = async (id: string, suffix: string) => {
+      const alert = (await store.alerts.get(id))!;
+      await store.alerts.upsert([{ ...alert, id: `${id}-${suffix}`, status: 'new' }]);
+      return `${id}-${suffix}`;
+    };
+    await seedUser(store, 'officer', 'security_officer');
+    const officer = await login(app, 'officer');
+    const [a, b] = [await copy(seeded.a.alert, 'bulk'), await copy(seeded.b.alert, 'bulk')];
+    await seedUser(store, 'officer-a', 'security_officer', [seeded.a.department]);
+    const scoped = await login(app, 'officer-a');
+    const bulk = await scoped.send('POST', '/api/alerts/bulk', { ids: [a, b, 'missing'], change: { status: 'acknowledged' } });
+    expect(bulk.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false]);
+    const entry = await lastAudit();
+    expect(entry).toMatchObject({ action: 'alert.bulk_update', departments: [seeded.a.department], detail: { updated: [a], failed: [], notFound: 2 } });
+    expect(JSON.stringify(entry)).not.toContain(b);
+    expect((await store.alerts.get(b))?.status).toBe('new');
+    // A failed alert the caller can see (here a refused transition) files the entry under its department too.
+    expect((await officer.send('PATCH', `/api/alerts/${b}`, { status: 'resolved' })).statusCode).toBe(200);
+    const a2 = await copy(seeded.a.alert, 'bulk2');
+    const mixed = await officer.send('POST', '/api/alerts/bulk', { ids: [a2, b], change: { status: 'acknowledged' } });
+    expect(mixed.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, false]);
+    const second = await lastAudit();
+    expect(second).toMatchObject({ detail: { updated: [a2], failed: [b] } });
+    expect(second!.departments).toEqual([seeded.a.department, seeded.b.department].sort());
+  });
+});

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { buildApp } from '../../console/index.js';
+import { login, seedUser } from './support.js';
 
 describe('console health and metrics', () => {
   const store = new EmbeddedStore({ path: ':memory:' });
@@ -16,10 +20,35 @@ describe('console health and metrics', () => {
     });
     const up = await app.inject('/healthz');
     expect(up.statusCode).toBe(200);
-    expect(up.json()).toMatchObject({ status: 'ok', components: { store: { ok: true }, redis: { ok: true } } });
+    expect(up.json()).toEqual({ status: 'ok', components: { store: { ok: true }, redis: { ok: true } } });
     redisUp = false;
-    expect((await app.inject('/healthz')).json()).toMatchObject({ status: 'degraded', components: { redis: { ok: false, detail: 'connect ECONNREFUSED' } } });
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'degraded', components: { store: { ok: true }, redis: { ok: false } } });
     await app.close();
+  });
+
+  it('anonymous /healthz names no database path, Redis address or error; a session or the scrape token sees them', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'shouwang-health-')), 'secret-place.db');
+    const fileStore = new EmbeddedStore({ path });
+    const app = await buildApp({
+      store: fileStore, registry: createMetricsRegistry(), logger, metricsToken: 'scrape-token-0123456789',
+      checks: { redis: async () => ({ ok: true, detail: '10.20.30.40:6379' }) },
+    });
+    try {
+      const anonymous = await app.inject('/healthz');
+      expect(anonymous.json()).toEqual({ status: 'ok', components: { store: { ok: true }, redis: { ok: true } } });
+      expect(anonymous.body).not.toMatch(/secret-place|10\.20\.30\.40/);
+      const wrongToken = await app.inject({ url: '/healthz', headers: { authorization: 'Bearer scrape-token-0123456780' } });
+      expect(wrongToken.body).not.toMatch(/secret-place|10\.20\.30\.40/);
+      const monitor = await app.inject({ url: '/healthz', headers: { authorization: 'Bearer scrape-token-0123456789' } });
+      expect(monitor.json()).toMatchObject({ components: { store: { ok: true, detail: expect.stringContaining('secret-place.db') }, redis: { detail: '10.20.30.40:6379' } } });
+      await seedUser(fileStore, 'health-viewer', 'department_viewer', ['d1']);
+      const viewer = await login(app, 'health-viewer');
+      expect((await viewer.get('/healthz')).json()).toMatchObject({ components: { redis: { detail: '10.20.30.40:6379' } } });
+    } finally {
+      await app.close();
+      await fileStore.close();
+      rmSync(dirname(path), { recursive: true, force: true });
+    }
   });
 
   describe('with a scrape token', () => {

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ensurePrivateDirSync } from '../../core/index.js';
+import { ensurePrivateDirSync, loadConfig } from '../../core/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
-import { listen } from '../../console/index.js';
+import { isLoopbackHost, listen } from '../../console/index.js';
+import { consoleSessionOptions } from '../../bin/runtime.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
 import { login, PASSWORD, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
@@ -60,6 +61,24 @@ describe('user management: nobody lifts their own scope; only unscoped admins ma
     expect((await scopedAdmin.send('PATCH', '/api/users/admin-a', { displayName: 'A 管理员' })).statusCode).toBe(200);
     // An unscoped admin cannot change its own departments either (that would narrow or lock itself out).
     expect((await root.send('PATCH', '/api/users/root', { departments: [seeded.a.department] })).statusCode).toBe(400);
+  });
+
+  it('changing your own password needs currentPassword: missing or wrong is 400 SW_ERR_USER_INVALID, right is 200', async () => {
+    const self = await login(app, 'other-root');
+    const missing = await self.send('PATCH', '/api/users/other-root', { password: 'a stolen session password' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'SW_ERR_USER_INVALID', message: expect.stringMatching(/currentPassword/) });
+    const wrong = await self.send('PATCH', '/api/users/other-root', { password: 'a stolen session password', currentPassword: 'not the password' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'SW_ERR_USER_INVALID', message: expect.stringMatching(/currentPassword is wrong/) });
+    expect((await app.inject({ method: 'POST', url: '/api/session', payload: { username: 'other-root', password: PASSWORD } })).statusCode).toBe(200);
+    const right = await self.send('PATCH', '/api/users/other-root', { password: 'my own new password', currentPassword: PASSWORD });
+    expect(right.statusCode).toBe(200);
+    const entry = (await store.audit.list({}, { size: 1 })).items[0]!;
+    expect(entry).toMatchObject({ action: 'user.update', target: 'other-root', detail: { passwordReset: true } });
+    expect(JSON.stringify(entry)).not.toMatch(/my own new password|correct horse/);
+    // Another admin resetting it needs no current password.
+    expect((await root.send('PATCH', '/api/users/other-root', { password: PASSWORD })).statusCode).toBe(200);
   });
 
   it('a scoped admin cannot create an admin, an unscoped user, or grant another department', async () => {
@@ -208,13 +227,45 @@ describe('login limits count failures, not successes', () => {
   });
 });
 
+describe('http.trustProxy names the proxy: a client cannot choose its own address', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'proxy.db') });
+  afterAll(() => store.close());
+
+  it('with trustProxy 127.0.0.1, a spoofed X-Forwarded-For gives the address the proxy saw (203.0.113.5)', async () => {
+    await seedUser(store, 'proxied', 'ops');
+    const app = await testApp(store, { trustProxy: '127.0.0.1' });
+    const viaProxy = (remoteAddress: string) => app.inject({
+      method: 'POST', url: '/api/session', payload: { username: 'proxied', password: PASSWORD },
+      headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.5' }, remoteAddress,
+    });
+    expect((await viaProxy('127.0.0.1')).statusCode).toBe(200);
+    // A client reaching the console directly is not the proxy: its own address counts, whatever it writes.
+    expect((await viaProxy('198.51.100.7')).statusCode).toBe(200);
+    const logins = (await store.audit.list({}, { size: 10 })).items.filter((e) => e.action === 'session.login');
+    expect(logins.map((e) => e.ip).sort()).toEqual(['198.51.100.7', '203.0.113.5']);
+    await app.close();
+  });
+
+  it('config refuses trustProxy true (and a hop count), saying to give the proxy address', () => {
+    for (const value of ['true', '1']) {
+      expect(() => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: value } }), value)
+        .toThrow(/http\.trustProxy[\s\S]*proxy's address\(es\) or CIDR/);
+    }
+    expect(() => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: '10.0.0.5, example.com' } })).toThrow(/not an IP address or CIDR: "example.com"/);
+    const load = (value: string) => loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_TRUST_PROXY: value } }).config.http.trustProxy;
+    expect(load('10.0.0.5, 10.1.0.0/16, ::1')).toEqual(['10.0.0.5', '10.1.0.0/16', '::1']);
+    expect(load('false')).toBe(false);
+    expect(loadConfig({ file: '/dev/null', env: {} }).config.http.trustProxy).toBeUndefined();
+  });
+});
+
 describe('response headers, cookies and media types', () => {
   const store = new EmbeddedStore({ path: join(dir, 'headers.db') });
   let app: FastifyInstance;
   let admin: Client;
   beforeAll(async () => {
     await seedUser(store, 'hdr-admin', 'admin');
-    app = await testApp(store, { sessions: { secureCookies: false }, trustProxy: true });
+    app = await testApp(store, { sessions: { secureCookies: false }, trustProxy: '127.0.0.1' });
     admin = await login(app, 'hdr-admin');
   });
   afterAll(async () => {
@@ -255,6 +306,15 @@ describe('response headers, cookies and media types', () => {
     await untrusting.close();
   });
 
+  it('a long or malformed path parameter gets our {code, message}, never Fastify\'s FST_ERR_* shape', async () => {
+    for (const url of [`/api/alerts/${'x'.repeat(301)}`, `/api/backup/jobs/${'y'.repeat(2000)}`, '/api/alerts/%E0%A4%A', `/api/alerts/${'z'.repeat(600)}/related`]) {
+      const response = await admin.get(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json(), url).toEqual({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringMatching(/\//) });
+      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
+    }
+  });
+
   it('a text/plain body gets the documented 415', async () => {
     for (const [method, url] of [['POST', '/api/users'], ['POST', '/api/session'], ['PATCH', '/api/users/hdr-admin'], ['POST', '/api/alerts/bulk']] as const) {
       const response = await app.inject({
@@ -263,6 +323,15 @@ describe('response headers, cookies and media types', () => {
       expect(response.statusCode, url).toBe(415);
       expect(response.json(), url).toMatchObject({ code: 'SW_ERR_REQUEST_MEDIA_TYPE' });
     }
+  });
+});
+
+describe('one loopback check', () => {
+  it('a host name that starts with 127. is not loopback: session cookies stay Secure there', () => {
+    const secure = (host: string) => consoleSessionOptions(loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_HOST: host } }).config).secureCookies;
+    for (const host of ['127.example.com', '127.0.0.1.nip.io', '127.1', '::1.example', 'localhost.example.com', '0.0.0.0']) expect(secure(host), host).toBe(true);
+    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost']) expect(secure(host), host).toBe(false);
+    expect(isLoopbackHost('127.example.com')).toBe(false);
   });
 });
 

@@ -87,7 +87,7 @@ function describeIsolation(name: string, open: () => Promise<Store>, refresh: (s
 
     it('backup results: list, system filter and by id never show B', async () => {
       const { a, b } = seeded;
-      expect(ids(await viewer.get('/api/backup/results?kind=backup.check'))).toEqual([a.result]);
+      expect(ids(await viewer.get('/api/backup/results?kind=backup-check'))).toEqual([a.result]);
       expect(ids(await viewer.get(`/api/backup/results?system=${b.system}`))).toEqual([]);
       expect((await viewer.get(`/api/backup/results/${b.result}`)).statusCode).toBe(404);
       expect((await admin.get(`/api/backup/results/${b.result}`)).statusCode).toBe(200);

@@ -61,7 +61,7 @@ beforeAll(async () => {
   idsOfB = {
     '/api/alerts/:id': seeded.b.alert, '/api/events/:id': seeded.b.event, '/api/backup/results/:id': seeded.b.result,
     '/api/backup/jobs/:id': backupJob, '/api/posture/systems/:id': seeded.b.system, '/api/evidence/:job': evidenceJob,
-    '/api/evidence/:job/download': evidenceJob, '/api/users/:username': `viewer-b-${tag}`,
+    '/api/evidence/:job/download': evidenceJob, '/api/evidence/:job/verify': evidenceJob, '/api/users/:username': `viewer-b-${tag}`,
   };
   docs = (await root.get('/api/docs')).json();
   for (const role of ROLES) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { startAnalysis, type Analysis } from '../../analyzers/index.js';
+import { RuleInputError, RuleSandbox, startAnalysis, type Analysis } from '../../analyzers/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { login, seedUser, testApp, type Client } from './support.js';
@@ -166,6 +166,35 @@ describe('rules API', () => {
     expect(off.statusCode).toBe(200);
     expect(switches.isEnabled(ANY_FAILURE)).toBe(false);
     expect((await officer.send('PATCH', `/api/rules/${ANY_FAILURE}`, { enabled: true })).statusCode).toBe(200);
+  });
+
+  it('a pasted event nested past the record depth limit gets 400 naming the limit, and trials still run', async () => {
+    // Written as text: the body is 5000 levels deep, past what a recursive JSON.stringify in the test would survive.
+    const deep = `${'{"a":'.repeat(5000)}{"message":"x"}${'}'.repeat(5000)}`;
+    const response = await app.inject({
+      method: 'POST', url: '/api/rules/test', remoteAddress: '127.0.0.1',
+      headers: { cookie: ops.cookie, 'x-csrf-token': ops.csrf, 'content-type': 'application/json' },
+      payload: `{"rule":${JSON.stringify(ROOT_RULE)},"events":[{"user":{"name":"root"}},${deep}]}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringMatching(/events\[1\].*nested more than 32 levels/) });
+    const next = await ops.send('POST', '/api/rules/test', { rule: ROOT_RULE, events: [{ user: { name: 'root' } }] });
+    expect(next.statusCode).toBe(200);
+    expect(next.json().matched).toBe(1);
+  });
+
+  it('events the sandbox cannot copy to its worker are refused as input, and the healthy worker is kept', async () => {
+    const sandbox = new RuleSandbox();
+    try {
+      expect((await sandbox.run(ROOT_RULE, [{ user: { name: 'root' } }])).ok).toBe(true);
+      let deep: Record<string, unknown> = {};
+      for (let i = 0; i < 20_000; i += 1) deep = { a: deep };
+      await expect(sandbox.run(ROOT_RULE, [deep])).rejects.toBeInstanceOf(RuleInputError);
+      expect((await sandbox.run(ROOT_RULE, [{ user: { name: 'root' } }])).ok).toBe(true);
+      expect(sandbox.workersStarted).toBe(1);
+    } finally {
+      await sandbox.close();
+    }
   });
 
   it('a pasted rule with an overlapping repeated alternation is refused before it runs, naming why', async () => {

@@ -136,7 +136,7 @@ describe('console sessions', () => {
     expect(await store.sessions.get(idHash)).toBeUndefined();
   });
 
-  it('locks an account after 5 failures in a row: even the right password fails until it is unlocked', async () => {
+  it('locks an account for one address after 5 failures from it: even the right password fails there until unlocked', async () => {
     for (let n = 0; n < 5; n += 1) expect((await tryLogin(app, 'erin', `wrong-${n}`)).statusCode).toBe(401);
     expect((await store.users.get('erin'))?.lockedUntil).toBeDefined();
     const locked = await tryLogin(app, 'erin', PASSWORD);
@@ -149,22 +149,35 @@ describe('console sessions', () => {
     expect((await tryLogin(app, 'erin', PASSWORD)).statusCode).toBe(200);
   });
 
-  it('counts wrong passwords sent at the same time, so a burst of guesses still locks the account', async () => {
+  it('5 wrong passwords from one address do not lock the only unscoped admin out: the right one from another address logs in', async () => {
+    await seedUser(store, 'only-admin', 'admin');
+    for (let n = 0; n < 6; n += 1) expect((await tryLogin(app, 'only-admin', `wrong-${n}`, '203.0.113.66')).statusCode).toBe(401);
+    expect((await tryLogin(app, 'only-admin', PASSWORD, '203.0.113.66')).statusCode).toBe(401);
+    expect((await tryLogin(app, 'only-admin', PASSWORD, '10.0.0.7')).statusCode).toBe(200);
+    // The attacker's address stays locked out of that account.
+    expect((await tryLogin(app, 'only-admin', PASSWORD, '203.0.113.66')).statusCode).toBe(401);
+  });
+
+  it('counts wrong passwords sent at the same time, so a burst of guesses still locks the account for that address', async () => {
     await seedUser(store, 'frank', 'ops');
     const answers = await Promise.all(Array.from({ length: 5 }, (_, n) => tryLogin(app, 'frank', `wrong-${n}`)));
     expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
     expect((await store.users.get('frank'))?.lockedUntil).toBeDefined();
     expect((await tryLogin(app, 'frank', PASSWORD)).statusCode).toBe(401);
+    expect((await tryLogin(app, 'frank', PASSWORD, '10.0.0.8')).statusCode).toBe(200);
   });
 
   it('limits login attempts per address and per username with 429 and Retry-After', async () => {
     const limited = await testApp(store, { sessions: { perIp: { max: 3, windowMs: 60_000 }, perUser: { max: 2, windowMs: 60_000 } } });
     expect((await tryLogin(limited, 'bob', 'wrong', '10.9.9.1')).statusCode).toBe(401);
     expect((await tryLogin(limited, 'bob', 'wrong', '10.9.9.2')).statusCode).toBe(401);
-    const perUser = await tryLogin(limited, 'bob', PASSWORD, '10.9.9.3');
+    // bob's failure window is full: the addresses that failed for him wait, even with the right password…
+    const perUser = await tryLogin(limited, 'bob', PASSWORD, '10.9.9.1');
     expect(perUser.statusCode).toBe(429);
     expect(perUser.json()).toMatchObject({ code: 'SW_ERR_LOGIN_RATE_LIMIT' });
     expect(Number(perUser.headers['retry-after'])).toBeGreaterThan(0);
+    // …while a clean address still logs him in: failing on purpose cannot shut him out.
+    expect((await tryLogin(limited, 'bob', PASSWORD, '10.9.9.3')).statusCode).toBe(200);
 
     for (const name of ['x1', 'x2']) expect((await tryLogin(limited, name, 'wrong', '10.9.9.4')).statusCode).toBe(401);
     // 10.9.9.4 has made 2 attempts; the third is allowed (and fails), the fourth is over the per-address limit.

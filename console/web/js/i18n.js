@@ -229,6 +229,7 @@ const TABLE = {
   actions: ['操作', 'Actions'],
   edit: ['编辑', 'Edit'],
   newPassword: ['新密码（留空不改）', 'New password (blank keeps it)'],
+  currentPassword: ['当前密码（修改自己的密码时必填）', 'Current password (to change your own)'],
   nothingChanged: ['没有修改 / nothing changed', 'Nothing changed'],
   unlock: ['解锁', 'Unlock'],
   delete: ['删除', 'Delete'],

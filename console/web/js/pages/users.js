@@ -40,6 +40,9 @@ function editForm(user, self, done) {
   const departments = h('input', { name: 'departments', size: 16, value: user.departments.join(',') });
   const disabled = h('input', { name: 'disabled', type: 'checkbox', checked: user.disabled });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: 12, size: 14 });
+  // Changing one's own password takes the current one (the server refuses it otherwise).
+  const current = user.username === self
+    ? h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', size: 14 }) : null;
   const status = h('p', { class: 'form-status', role: 'status' });
   const run = async (work) => {
     try {
@@ -58,6 +61,7 @@ function editForm(user, self, done) {
     if (wanted.join(',') !== user.departments.join(',')) change.departments = wanted;
     if (disabled.checked !== user.disabled) change.disabled = disabled.checked;
     if (password.value) change.password = password.value;
+    if (password.value && current) change.currentPassword = current.value;
     if (Object.keys(change).length === 0) throw new Error(t('nothingChanged'));
     return api.patch(path, change);
   });
@@ -66,7 +70,7 @@ function editForm(user, self, done) {
     save();
   } },
   h('h2', {}, `${t('edit')}${t('colon')}${user.username}`), field(t('role'), role), field(t('departmentsComma'), departments),
-  field(t('disabled'), disabled), field(t('newPassword'), password),
+  field(t('disabled'), disabled), field(t('newPassword'), password), current ? field(t('currentPassword'), current) : null,
   h('div', { class: 'actions' },
     h('button', { type: 'submit', class: 'primary' }, t('save')),
     user.lockedUntil ? h('button', { type: 'button', onclick: () => run(() => api.patch(path, { unlock: true })) }, t('unlock')) : null,
