@@ -47,7 +47,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => store.close());
     // The instance key signs evidence bundles and the audit trail's checkpoints (created on first start, mode 600).
     const instanceKey = ensureSigningKey(join(config.dataDir, 'evidence', 'signing-key.pem'));
-    closers.push(await store.audit.anchorWith(instanceKey));
+    // The high-water mark beside the key: cutting the newest entries and their checkpoints shows in verify.
+    closers.push(await store.audit.anchorWith(instanceKey, { highWaterPath: join(config.dataDir, 'evidence', 'audit-head.json') }));
 
     let inventory = loadInventory(config.inventory.path);
     await store.assets.replaceInventory(inventory);

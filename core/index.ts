@@ -25,6 +25,7 @@ export {
   keyFingerprint, signCheckpoint, verifyAuditExtract,
 } from './audit-checkpoint.js';
 export type { AuditCheckpoint, AuditKey, AuditLink, AuditVerification, ChainProblem } from './audit-checkpoint.js';
+export { readHighWater, writeHighWater, type AuditHighWater } from './audit-high-water.js';
 export type { JobResult } from './job-result.js';
 export type {
   BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobSite, JobStatus, RestoreDrillDetail,
