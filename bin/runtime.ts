@@ -10,7 +10,7 @@ import {
   AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis,
   type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
-import { ensurePrivateDirSync } from '../core/index.js';
+import { tightenDataDirSync } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
@@ -40,8 +40,8 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     }
   };
   try {
-    // 0700 even when an older version made it 0755: password hashes, sessions and bundles live here.
-    ensurePrivateDirSync(config.dataDir);
+    // 0700 even when an older version made it 0755, and the files it left 0644 made 0600: password hashes, sessions and bundles live here.
+    tightenDataDirSync(config.dataDir);
     const registry = createMetricsRegistry();
     const store = await openStore(config);
     closers.push(() => store.close());
