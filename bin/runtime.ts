@@ -11,7 +11,7 @@ import {
   AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis,
   type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
-import { ensurePrivateDirSync } from '../core/index.js';
+import { tightenDataDirSync } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
@@ -41,14 +41,15 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     }
   };
   try {
-    // 0700 even when an older version made it 0755: password hashes, sessions and bundles live here.
-    ensurePrivateDirSync(config.dataDir);
+    // 0700 even when an older version made it 0755, and the files it left 0644 made 0600: password hashes, sessions and bundles live here.
+    tightenDataDirSync(config.dataDir);
     const registry = createMetricsRegistry();
     const store = await openStore(config);
     closers.push(() => store.close());
     // The instance key signs evidence bundles and the audit trail's checkpoints (created on first start, mode 600).
     const instanceKey = ensureSigningKey(join(config.dataDir, 'evidence', 'signing-key.pem'));
-    closers.push(await store.audit.anchorWith(instanceKey));
+    // The high-water mark beside the key: cutting the newest entries and their checkpoints shows in verify.
+    closers.push(await store.audit.anchorWith(instanceKey, { highWaterPath: join(config.dataDir, 'evidence', 'audit-head.json') }));
 
     let inventory = loadInventory(config.inventory.path);
     await store.assets.replaceInventory(inventory);

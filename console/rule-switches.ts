@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../core/index.js';
 import { ConsoleErrors } from './errors.js';
 
 /**
@@ -46,7 +47,9 @@ export class RuleSwitches {
     if (!file) return;
     const text = `${JSON.stringify({ disabled: this.disabled() }, null, 2)}\n`;
     this.#writing = this.#writing.catch(() => undefined).then(async () => {
-      await writeFile(`${file}.tmp`, text);
+      // 0600 whatever the umask, also over a temporary file an older version left 0644.
+      await writeFile(`${file}.tmp`, text, { mode: PRIVATE_FILE_MODE });
+      await chmod(`${file}.tmp`, PRIVATE_FILE_MODE);
       await rename(`${file}.tmp`, file);
     });
     await this.#writing;

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson, chainHash, linksTo, type ChainedAuditEntry } from './audit-chain.js';
+import type { AuditHighWater } from './audit-high-water.js';
 
 /**
  * A signed (seq, head hash) of the console audit trail. A chain can be recomputed by whoever can write
@@ -24,9 +25,13 @@ export interface AuditKey {
   publicKey: KeyObject;
 }
 
-/** Sign a checkpoint every this many entries, every this many ms while entries come, and at each evidence export. */
-export const CHECKPOINT_EVERY_ENTRIES = 100;
+/**
+ * Checkpoints are signed at every append (so the head is always anchored), at start, every this many ms
+ * (a retry when a signing failed) and at each evidence export.
+ */
 export const CHECKPOINT_EVERY_MS = 10 * 60_000;
+/** The cadence of versions before per-append checkpoints; their trails must still verify. */
+export const CHECKPOINT_EVERY_ENTRIES = 100;
 /** More entries than this between two checkpoints, or after the last one, means checkpoints were removed. */
 export const CHECKPOINT_MAX_GAP = 2 * CHECKPOINT_EVERY_ENTRIES;
 
@@ -46,14 +51,24 @@ export function keyFingerprint(publicKey: KeyObject): string {
   return `SHA256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64').replace(/=+$/, '')}`;
 }
 
+// A checkpoint follows every append: the PEM and fingerprint of a key are made once.
+const publicParts = new WeakMap<KeyObject, { publicKey: string; fingerprint: string }>();
+function publicPartsOf(publicKey: KeyObject): { publicKey: string; fingerprint: string } {
+  let parts = publicParts.get(publicKey);
+  if (!parts) {
+    parts = { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), fingerprint: keyFingerprint(publicKey) };
+    publicParts.set(publicKey, parts);
+  }
+  return parts;
+}
+
 export function signCheckpoint(head: { seq: number; hash: string }, at: string, key: AuditKey): AuditCheckpoint {
   const algorithm = algorithmOf(key.privateKey);
   if (!algorithm) throw new Error(`audit checkpoints need an Ed25519 or SM2 key, not ${key.privateKey.asymmetricKeyType}`);
   const body = { seq: head.seq, hash: head.hash, at };
   return {
     ...body, algorithm,
-    publicKey: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    fingerprint: keyFingerprint(key.publicKey),
+    ...publicPartsOf(key.publicKey),
     signature: sign(digestFor(algorithm), checkpointBytes(body), key.privateKey).toString('base64'),
   };
 }
@@ -76,11 +91,14 @@ export type ChainProblem =
   | 'column_mismatch'
   /** The chain's hash at a checkpoint is not the signed one: entries up to it were rewritten. */
   | 'checkpoint_mismatch'
-  /** A checkpoint names a seq past the last entry: entries were cut off the end. */
+  /**
+   * A checkpoint, or the high-water mark kept outside the store, names a seq past the last entry, or the
+   * checkpoints end below the high-water mark: entries (and checkpoints) were cut off the end.
+   */
   | 'truncated'
-  /** A checkpoint's signature does not verify with the instance key. */
+  /** A checkpoint's (or the high-water mark's) signature does not verify with the instance key, or the mark is unreadable. */
   | 'bad_signature'
-  /** Too many entries without a checkpoint: checkpoints were removed. */
+  /** Too many entries without a checkpoint, or none while the high-water mark exists: checkpoints were removed. */
   | 'checkpoint_missing';
 
 export interface AuditVerification {
@@ -93,6 +111,8 @@ export interface AuditVerification {
   lastCheckpointSeq?: number;
   /** Whether checkpoint signatures were checked (the store knows the instance key). */
   signaturesChecked: boolean;
+  /** The seq of the high-water mark kept outside the store, when there is one. */
+  highWaterSeq?: number;
   brokenAt?: number;
   problem?: ChainProblem;
 }
@@ -105,20 +125,27 @@ export class ChainVerifier {
   readonly #checkpoints: Map<number, AuditCheckpoint>;
   readonly #sorted: AuditCheckpoint[];
   readonly #signaturesChecked: boolean;
+  readonly #highWater: AuditCheckpoint | undefined;
   #prev: { seq: number; hash: string } | undefined;
   #count = 0;
   #firstSeq: number | undefined;
   #lastSeq: number | undefined;
   #broken: { seq: number; problem: ChainProblem } | undefined;
 
-  /** A checkpoint the key did not sign is reported before anything else: nothing it pins can be trusted. */
-  constructor(checkpoints: readonly AuditCheckpoint[], publicKey?: KeyObject) {
+  /**
+   * A checkpoint the key did not sign is reported before anything else: nothing it pins can be trusted.
+   * `highWater` is the mark kept outside the store: read it BEFORE the checkpoints and entries, so an
+   * append racing with verify can only put the store ahead of it, never behind.
+   */
+  constructor(checkpoints: readonly AuditCheckpoint[], publicKey?: KeyObject, highWater?: AuditHighWater) {
     this.#sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
     this.#checkpoints = new Map(this.#sorted.map((cp) => [cp.seq, cp]));
     this.#signaturesChecked = publicKey !== undefined;
+    if (highWater === 'unreadable') this.#broken = { seq: 0, problem: 'bad_signature' };
+    else this.#highWater = highWater;
     if (publicKey) {
-      const forged = this.#sorted.find((cp) => !checkpointSigned(cp, publicKey));
-      if (forged) this.#broken = { seq: forged.seq, problem: 'bad_signature' };
+      const forged = [...this.#sorted, ...(this.#highWater ? [this.#highWater] : [])].find((cp) => !checkpointSigned(cp, publicKey));
+      if (forged) this.#broken ??= { seq: forged.seq, problem: 'bad_signature' };
     }
   }
 
@@ -139,7 +166,8 @@ export class ChainVerifier {
         continue;
       }
       const cp = this.#checkpoints.get(entry.seq);
-      if (cp && cp.hash !== entry.hash) this.#broken = { seq: entry.seq, problem: 'checkpoint_mismatch' };
+      const mark = this.#highWater?.seq === entry.seq ? this.#highWater : undefined;
+      if ((cp && cp.hash !== entry.hash) || (mark && mark.hash !== entry.hash)) this.#broken = { seq: entry.seq, problem: 'checkpoint_mismatch' };
       this.#prev = { seq: entry.seq, hash: entry.hash };
     }
   }
@@ -148,6 +176,13 @@ export class ChainVerifier {
     const lastSeq = this.#lastSeq;
     const last = this.#sorted.at(-1);
     if (!this.#broken && last && last.seq > (lastSeq ?? 0)) this.#broken = { seq: (lastSeq ?? 0) + 1, problem: 'truncated' };
+    const mark = this.#highWater;
+    if (!this.#broken && mark) {
+      // The store must reach the mark: entries, then checkpoints (an empty trail or no checkpoint at all fails).
+      if (mark.seq > (lastSeq ?? 0)) this.#broken = { seq: (lastSeq ?? 0) + 1, problem: 'truncated' };
+      else if (!last) this.#broken = { seq: mark.seq, problem: 'checkpoint_missing' };
+      else if (last.seq < mark.seq) this.#broken = { seq: last.seq + 1, problem: 'truncated' };
+    }
     if (!this.#broken && this.#signaturesChecked && lastSeq !== undefined) {
       // Once anchoring started (the first checkpoint), no stretch may go unanchored for long.
       const seqs = this.#sorted.map((cp) => cp.seq);
@@ -164,6 +199,7 @@ export class ChainVerifier {
       checkpoints: this.#sorted.length,
       ...(last ? { lastCheckpointSeq: last.seq } : {}),
       signaturesChecked: this.#signaturesChecked,
+      ...(mark ? { highWaterSeq: mark.seq } : {}),
       ...(this.#broken ? { brokenAt: this.#broken.seq, problem: this.#broken.problem } : {}),
     };
   }

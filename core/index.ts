@@ -25,6 +25,7 @@ export {
   keyFingerprint, signCheckpoint, verifyAuditExtract,
 } from './audit-checkpoint.js';
 export type { AuditCheckpoint, AuditKey, AuditLink, AuditVerification, ChainProblem } from './audit-checkpoint.js';
+export { readHighWater, writeHighWater, type AuditHighWater } from './audit-high-water.js';
 export type { JobResult } from './job-result.js';
 export type {
   BackupCheckDetail, BackupCheckName, BackupCheckResult, EvidenceExportResult, JobKind, JobSite, JobStatus, RestoreDrillDetail,
@@ -39,4 +40,5 @@ export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
 export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync } from './private-files.js';
+export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';
 export { RECORD_LIMITS, recordShapeProblem, typedFieldProblem } from './record-limits.js';

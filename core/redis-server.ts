@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { ChildService, freePort } from './child-service.js';
+import { ensurePrivateDirSync } from './private-files.js';
 import { ensureExecutable } from './provision.js';
 
 export interface LocalRedis {
@@ -16,7 +16,8 @@ export interface LocalRedis {
  */
 export async function startLocalRedis(options: { dir: string; port?: number }): Promise<LocalRedis> {
   const command = await ensureExecutable({ command: 'redis-server', debianPackage: 'redis-server' });
-  mkdirSync(options.dir, { recursive: true });
+  // Queued jobs (with their payloads) live here: 0700 like the rest of the data dir.
+  ensurePrivateDirSync(options.dir);
   const port = options.port ?? (await freePort());
   const service = await ChildService.start({
     name: 'redis-server',

@@ -218,10 +218,12 @@ export interface AuditTrailStore {
    */
   verify(): Promise<AuditVerification>;
   /**
-   * From now on signs checkpoints with the instance key (at once, every CHECKPOINT_EVERY_ENTRIES
-   * entries, every CHECKPOINT_EVERY_MS) and checks their signatures in verify. Returns the stop function.
+   * From now on signs checkpoints with the instance key (at once, after every append, every
+   * CHECKPOINT_EVERY_MS) and checks their signatures in verify; with `highWaterPath` also keeps the
+   * newest checkpoint in that file outside the store, which verify requires the store to reach.
+   * Returns the stop function.
    */
-  anchorWith(key: AuditKey): Promise<() => void>;
+  anchorWith(key: AuditKey, options?: { highWaterPath?: string }): Promise<() => void>;
   /** Signs the current head now when anchored; the latest stored checkpoint either way. */
   checkpoint(): Promise<AuditCheckpoint | undefined>;
   /** Every stored checkpoint, by seq. */

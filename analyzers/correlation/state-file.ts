@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../core/index.js';
 
 /**
  * The open correlation windows on disk (`<dataDir>/checkpoints/correlation.json`), written as the
@@ -54,10 +55,12 @@ export class CorrelationStateFile {
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensurePrivateDir(dirname(path));
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
+  // 0600 whatever the umask, also over a temporary file an older version left 0644.
+  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
+    await handle.chmod(PRIVATE_FILE_MODE);
     await handle.writeFile(text);
     await handle.datasync();
   } finally {

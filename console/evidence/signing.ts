@@ -1,9 +1,9 @@
 import {
   createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject,
 } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson } from '../../core/index.js';
+import { canonicalJson, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
 import { EvidenceErrors } from './errors.js';
 
 /** `ed25519` (default) or `sm2` (SM2 over SM3, GB/T 32918, where Node's OpenSSL has it). */
@@ -82,8 +82,10 @@ export function generateSigningKey(algorithm: SignatureAlgorithm = 'ed25519'): S
 
 /** Writes the private key (PKCS#8 PEM, mode 600) and `<path>.pub` (SPKI PEM). */
 export function writeSigningKey(path: string, key: SigningKey): { privatePath: string; publicPath: string } {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  // Folders it creates are 0700 whatever the umask (an existing folder, e.g. one named with --out, is left as it is).
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+  writeFileSync(path, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  chmodSync(path, PRIVATE_FILE_MODE);
   const publicPath = `${path}.pub`;
   writeFileSync(publicPath, key.publicKey.export({ type: 'spki', format: 'pem' }));
   return { privatePath: path, publicPath };

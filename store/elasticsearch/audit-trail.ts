@@ -3,7 +3,7 @@ import {
   ChainVerifier, chainEntry, type AuditCheckpoint, type AuditEntry, type AuditKey, type AuditLink, type AuditVerification,
   type ChainedAuditEntry,
 } from '../../core/index.js';
-import { AuditAnchor } from '../audit-anchor.js';
+import { AuditAnchor, type AnchorOptions } from '../audit-anchor.js';
 import { StoreErrors } from '../errors.js';
 import type { AuditQuery, AuditTrailStore, Page, PageRequest } from '../ports.js';
 import type { IndexNames } from './indices.js';
@@ -88,7 +88,9 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
   }
 
   async verify(): Promise<AuditVerification> {
-    const verifier = new ChainVerifier(await this.checkpoints(), this.#anchor?.key.publicKey);
+    // The mark outside the store first: an append racing with verify can only put the store ahead of it.
+    const highWater = this.#anchor?.highWater();
+    const verifier = new ChainVerifier(await this.checkpoints(), this.#anchor?.key.publicKey, highWater);
     for await (const docs of this.#bySeq<StoredEntry>(this.#index)) {
       for (const doc of docs) {
         // The count the scope filter reads must say what the hashed entry says.
@@ -99,7 +101,7 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
     return verifier.result();
   }
 
-  async anchorWith(key: AuditKey): Promise<() => void> {
+  async anchorWith(key: AuditKey, options?: AnchorOptions): Promise<() => void> {
     this.#anchor = new AuditAnchor({
       head: async () => {
         const last = await this.#last();
@@ -108,13 +110,22 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
       latestCheckpoint: () => this.#latestCheckpoint(),
       putCheckpoint: async (checkpoint) => {
         try {
-          await this.#client.create({ index: this.#checkpointIndex, id: String(checkpoint.seq), document: checkpoint, refresh: 'wait_for' });
+          // No wait for a refresh (a checkpoint follows every append): checkpoints() refreshes before it reads.
+          await this.#client.create({ index: this.#checkpointIndex, id: String(checkpoint.seq), document: checkpoint });
         } catch (error) {
           // Another process anchored the same head first.
           if ((error as { statusCode?: number }).statusCode !== 409) throw translateError(error);
         }
       },
-    }, key);
+      hashAt: async (seq) => {
+        try {
+          return (await this.#client.get<ChainedAuditEntry>({ index: this.#index, id: String(seq) }))._source?.hash;
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+          throw translateError(error);
+        }
+      },
+    }, key, options);
     return this.#anchor.start();
   }
 
@@ -123,6 +134,8 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
   }
 
   async checkpoints(): Promise<AuditCheckpoint[]> {
+    // Every checkpoint stored so far (verify read the high-water mark before this, and it must find them).
+    await call(() => this.#client.indices.refresh({ index: this.#checkpointIndex }));
     const all: AuditCheckpoint[] = [];
     for await (const batch of this.#bySeq<AuditCheckpoint>(this.#checkpointIndex)) all.push(...batch);
     return all;

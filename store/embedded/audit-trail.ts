@@ -3,7 +3,7 @@ import {
   ChainVerifier, chainEntry, type AuditCheckpoint, type AuditEntry, type AuditKey, type AuditLink, type AuditVerification,
   type ChainedAuditEntry,
 } from '../../core/index.js';
-import { AuditAnchor } from '../audit-anchor.js';
+import { AuditAnchor, type AnchorOptions } from '../audit-anchor.js';
 import { toMillis } from '../paging.js';
 import type { AuditQuery, AuditTrailStore, Page, PageRequest } from '../ports.js';
 import { keysetPage, Where } from './sql.js';
@@ -60,7 +60,9 @@ export class EmbeddedAuditTrailStore implements AuditTrailStore {
   }
 
   async verify(): Promise<AuditVerification> {
-    const verifier = new ChainVerifier(await this.checkpoints(), this.#anchor?.key.publicKey);
+    // The mark outside the store first: an append racing with verify can only put the store ahead of it.
+    const highWater = this.#anchor?.highWater();
+    const verifier = new ChainVerifier(await this.checkpoints(), this.#anchor?.key.publicKey, highWater);
     const rows = this.#db.prepare('SELECT seq, at, departments, hash, doc FROM audit_trail ORDER BY seq').iterate() as IterableIterator<
       { seq: number; at: number; departments: string | null; hash: string; doc: string }
     >;
@@ -81,14 +83,15 @@ export class EmbeddedAuditTrailStore implements AuditTrailStore {
     return verifier.result();
   }
 
-  async anchorWith(key: AuditKey): Promise<() => void> {
+  async anchorWith(key: AuditKey, options?: AnchorOptions): Promise<() => void> {
     this.#anchor = new AuditAnchor({
       head: async () => this.#db.prepare('SELECT seq, hash FROM audit_trail ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
       latestCheckpoint: async () => this.#latestCheckpoint(),
       putCheckpoint: async (checkpoint) => {
         this.#db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, doc) VALUES (?, ?)').run(checkpoint.seq, JSON.stringify(checkpoint));
       },
-    }, key);
+      hashAt: async (seq) => (this.#db.prepare('SELECT hash FROM audit_trail WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash,
+    }, key, options);
     return this.#anchor.start();
   }
 

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ensurePrivateDirSync, loadConfig } from '../../core/index.js';
+import { ensurePrivateDirSync, loadConfig, startLocalRedis, tightenDataDirSync } from '../../core/index.js';
+import { CorrelationStateFile } from '../../analyzers/correlation/index.js';
+import { ensureSigningKey } from '../../console/evidence/index.js';
+import { RuleSwitches } from '../../console/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
 import { isLoopbackHost, listen } from '../../console/index.js';
 import { consoleSessionOptions } from '../../bin/runtime.js';
@@ -400,5 +403,55 @@ describe('file modes: the data dir is 0700 and its secrets 0600, whatever the um
     await checkpoints.save();
     expect(mode(join(base, 'checkpoints'))).toBe(0o700);
     expect(mode(join(base, 'checkpoints', 'files.json'))).toBe(0o600);
+  });
+
+  it('correlation state, rule switches, the signing key folder and the local Redis folder', async () => {
+    const base = join(dir, `more-${randomUUID()}`);
+    await new CorrelationStateFile(join(base, 'checkpoints', 'correlation.json')).save({ windows: [] });
+    expect(mode(join(base, 'checkpoints'))).toBe(0o700);
+    expect(mode(join(base, 'checkpoints', 'correlation.json'))).toBe(0o600);
+
+    // A temporary file an older version left 0644 does not pass its mode on.
+    writeFileSync(join(base, 'rules-disabled.json.tmp'), '', { mode: 0o644 });
+    const switches = await RuleSwitches.open(join(base, 'rules-disabled.json'));
+    await switches.set('some-rule', false);
+    expect(mode(join(base, 'rules-disabled.json'))).toBe(0o600);
+
+    ensureSigningKey(join(base, 'evidence', 'signing-key.pem'));
+    expect(mode(join(base, 'evidence'))).toBe(0o700);
+    expect(mode(join(base, 'evidence', 'signing-key.pem'))).toBe(0o600);
+
+    mkdirSync(join(base, 'redis'), { mode: 0o755 });
+    const redis = await startLocalRedis({ dir: join(base, 'redis') });
+    try {
+      expect(mode(join(base, 'redis'))).toBe(0o700);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('tightens at start what an older version left 0644 under the data dir, and follows no symbolic link out of it', () => {
+    const dataDir = join(dir, `old-${randomUUID()}`);
+    const outside = join(dir, `outside-${randomUUID()}.txt`);
+    writeFileSync(outside, 'not ours', { mode: 0o644 });
+    mkdirSync(dataDir, { mode: 0o755 });
+    const loose = [
+      'shouwang.db', 'shouwang.db-wal', 'rules-disabled.json', 'sftp-known-hosts.json', 'spool/000000000001.ndjson',
+      'dead-letter/2026-01-01.ndjson', 'checkpoints/files-a.json', 'checkpoints/correlation.json', 'evidence/signing-key.pem',
+      'evidence/audit-head.json', 'evidence/evidence-1.zip', 'redis/appendonlydir/appendonly.aof.1.base.rdb',
+    ];
+    for (const name of loose) {
+      mkdirSync(join(dataDir, name, '..'), { recursive: true, mode: 0o755 });
+      writeFileSync(join(dataDir, name), 'x', { mode: 0o644 });
+    }
+    symlinkSync(outside, join(dataDir, 'checkpoints', 'link.json'));
+    const changed = tightenDataDirSync(dataDir);
+    expect(mode(dataDir)).toBe(0o700);
+    for (const name of loose) expect(mode(join(dataDir, name)), name).toBe(0o600);
+    for (const folder of ['spool', 'dead-letter', 'checkpoints', 'evidence', 'redis', 'redis/appendonlydir']) expect(mode(join(dataDir, folder)), folder).toBe(0o700);
+    expect(mode(outside)).toBe(0o644);
+    expect(changed.length).toBeGreaterThanOrEqual(loose.length + 6);
+    // Once tight, a second start changes nothing.
+    expect(tightenDataDirSync(dataDir)).toEqual([]);
   });
 });

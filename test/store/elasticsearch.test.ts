@@ -116,5 +116,8 @@ describeAuditTamper('elasticsearch', openTestStore, {
   putCheckpoint: async (store, checkpoint) => {
     await es(store).client.index({ index: es(store).names.auditCheckpoints, id: String(checkpoint.seq), document: checkpoint });
   },
+  deleteCheckpoints: async (store, seqs) => {
+    for (const seq of seqs) await es(store).client.delete({ index: es(store).names.auditCheckpoints, id: String(seq) });
+  },
   refresh,
 });

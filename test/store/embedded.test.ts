@@ -124,17 +124,21 @@ describe('embedded store specifics', () => {
     await store.close();
   });
 
-  it('signs a checkpoint every 100 entries, and a trail whose checkpoints were removed fails verify', async () => {
+  it('signs a checkpoint at every append, still verifies a trail anchored every 100 entries, and fails when checkpoints were removed', async () => {
     const path = join(dir, 'cadence.db');
     const store = new EmbeddedStore({ path });
     const stop = await store.audit.anchorWith(generateKeyPairSync('ed25519'));
     for (let n = 0; n < 2 * CHECKPOINT_EVERY_ENTRIES + 1; n += 1) {
       await store.audit.append({ at: '2026-01-01T00:00:00Z', actor: 'admin', action: 'session.login' });
     }
-    expect((await store.audit.checkpoints()).map((cp) => cp.seq)).toEqual([1, 1 + CHECKPOINT_EVERY_ENTRIES, 1 + 2 * CHECKPOINT_EVERY_ENTRIES]);
-    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 201, checkpoints: 3 });
+    expect((await store.audit.checkpoints()).map((cp) => cp.seq)).toEqual(Array.from({ length: 201 }, (_, n) => n + 1));
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 201, checkpoints: 201 });
     const db = new Database(path);
-    db.exec('DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints');
+    db.exec('DROP TRIGGER audit_checkpoints_no_delete');
+    // What an older version left: a checkpoint every 100 entries.
+    db.prepare('DELETE FROM audit_checkpoints WHERE (seq - 1) % ? != 0').run(CHECKPOINT_EVERY_ENTRIES);
+    expect(await store.audit.verify()).toMatchObject({ ok: true, checkpoints: 3 });
+    db.exec('DELETE FROM audit_checkpoints');
     db.close();
     expect(await store.audit.verify()).toMatchObject({ ok: false, problem: 'checkpoint_missing' });
     stop();
@@ -198,6 +202,9 @@ describeAuditTamper('embedded (SQLite file)', async () => {
   }),
   putCheckpoint: (store, checkpoint) => withDb(store, (db) => {
     db.prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, doc) VALUES (?, ?)').run(checkpoint.seq, JSON.stringify(checkpoint));
+  }),
+  deleteCheckpoints: (store, seqs) => withDb(store, (db) => {
+    for (const seq of seqs) db.prepare('DELETE FROM audit_checkpoints WHERE seq = ?').run(seq);
   }),
   refresh: async () => {},
 });
