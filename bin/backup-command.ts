@@ -12,7 +12,7 @@ import {
   type ValidationOutcome,
 } from '../backup/index.js';
 import { startAnalysis, type Analysis } from '../analyzers/index.js';
-import { RuleSwitches } from '../console/index.js';
+import { RuleSwitches, ruleSwitchesFile } from '../console/index.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
 shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
@@ -187,8 +187,7 @@ function drillReport(system: BusinessSystem, result: JobResult): string {
 
 /** The rules (`analyze.rulesDir`, console switches honoured) as the sink of backup events; names the rules that alerted. */
 async function backupRules(config: Config, store: Store, logger?: Logger) {
-  // The switches file of bin/runtime.ts (ruleSwitchesPath), named here to keep runtime → backup-command one-way.
-  const switches = await RuleSwitches.open(join(config.dataDir, 'rules-disabled.json'));
+  const switches = await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const raised = new Set<string>();
   const alerts: Parameters<typeof startAnalysis>[0]['alerts'] = {
     get: (id) => store.alerts.get(id),

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   EvidenceErrors, ensureSigningKey, exportEvidenceBundle, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, verifyEvidenceBundle,
-  writeSigningKey, fingerprintOf, loadIntrusionRules, RuleSwitches, type SignatureAlgorithm,
+  writeSigningKey, fingerprintOf, loadIntrusionRules, RuleSwitches, ruleSwitchesFile, type SignatureAlgorithm,
 } from '../console/index.js';
 
 export const EVIDENCE_USAGE = `shouwang evidence export (--system ID | --department ID | --all) --from DATE --to DATE [--out FILE.zip] [--key FILE] [--config FILE]
@@ -121,7 +121,7 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
  * configured rules with the console's switches (the intrusion items). Shared by start and the CLI.
  */
 export async function evidenceJudging(config: Config) {
-  const switches = await RuleSwitches.open(join(config.dataDir, 'rules-disabled.json'));
+  const switches = await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   return {
     silentAfterSeconds: config.analyze.silentAfter,
     settings: { minimumWindowDays: config.evidence.minimumWindow / 86_400, realtimeRpoSeconds: config.evidence.realtimeRpo },

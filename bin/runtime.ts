@@ -19,7 +19,7 @@ import {
 } from '../analyzers/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
-  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, isLoopbackHost, listen, RuleSwitches, startEvidenceWorker,
+  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, startEvidenceWorker,
   type SessionOptions,
 } from '../console/index.js';
 
@@ -81,7 +81,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     // Printed to stdout once, never logged.
     await ensureFirstAdmin(store);
 
-    const ruleSwitches = await RuleSwitches.open(ruleSwitchesPath(config));
+    const ruleSwitches = await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
     // The console is up before Redis and the rules: until then these answer 503.
     const queuesReady = () => {
       if (!live.queues) throw ConsoleErrors.unavailable('backup queues (starting)');
@@ -194,8 +194,6 @@ export const correlationStatePath = (config: Config) => join(config.dataDir, 'ch
 /** How often processing time moves correlations on: a finished burst alerts within about this long. */
 const CORRELATION_TICK_MS = 1000;
 
-/** Rules switched off in the console (`<dataDir>/rules-disabled.json`). */
-export const ruleSwitchesPath = (config: Config) => join(config.dataDir, 'rules-disabled.json');
 
 /**
  * The rules of `analyze.rulesDir`, compiled; problems are logged with file and line; rules switched off in the console stay off.
@@ -205,7 +203,7 @@ export const ruleSwitchesPath = (config: Config) => join(config.dataDir, 'rules-
 export async function openAnalysis(
   config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches, live = false,
 ): Promise<Analysis> {
-  const rules = switches ?? await RuleSwitches.open(ruleSwitchesPath(config));
+  const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
     isEnabled: rules.isEnabled,

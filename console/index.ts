@@ -9,7 +9,7 @@ export type { Role, Permission } from './roles.js';
 export { DEFAULT_SESSION_OPTIONS, SESSION_COOKIE, CSRF_HEADER } from './sessions.js';
 export type { SessionOptions } from './sessions.js';
 export { hashPassword, verifyPassword } from './password.js';
-export { RuleSwitches } from './rule-switches.js';
+export { RuleSwitches, ruleSwitchesFile } from './rule-switches.js';
 export type { RulesDeps } from './api-rules.js';
 export { cachedCoverage, computePosture, departmentScore, systemScore, union } from './posture/index.js';
 export type { CoverageSource, Posture, DepartmentPosture, SystemPosture, Reason, Score, ScoreComponents } from './posture/index.js';
