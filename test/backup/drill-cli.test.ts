@@ -90,7 +90,7 @@ describe('shouwang backup verify', () => {
     expect(out).toMatch(/integrity\s+失败 fail/);
     expect(out).not.toContain('同城 same-city');
     // The backup integrity rule (rules/shouwang/backup) raised it from the result's event.
-    expect(out).toContain('备份完整性校验失败 (19fa9c65-f2a6-5688-8fca-1bf5eae3970d)');
+    expect(out).toContain('备份完整性校验失败 / backup integrity check failed (19fa9c65-f2a6-5688-8fca-1bf5eae3970d)');
     const { results, alerts } = await storedResults('cli-bad');
     expect(new Set(results.map((r) => r.site))).toEqual(new Set(['off-site']));
     expect(alerts.map((a) => a.rule.id)).toContain('19fa9c65-f2a6-5688-8fca-1bf5eae3970d');
