@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { AssetIndex, loadInventory } from '../core/index.js';
+import { AssetIndex, loadInventory, seededRandom } from '../core/index.js';
 import { decodeLine, decodeRecordLine, RECORD_FORMATS } from '../collectors/index.js';
 import { storableEvent } from '../store/index.js';
 
@@ -33,17 +33,6 @@ const TOKENS = ['{', '}', '[', ']', '"', '\\', ',', ':', '\u0000', '\uFFFD', '\u
 
 export type Rand = () => number;
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-export function seeded(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 const int = (rand: Rand, below: number) => Math.floor(rand() * below);
@@ -139,7 +128,7 @@ export interface FuzzOutcome {
 /** Decode + enrich (+ the store's shape and type check, which expands dotted keys) for `count` seeded inputs. */
 export function runFuzz(format: string, seed: number, count: number, corpus = fixtureLines()): FuzzOutcome {
   const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const context = { utcOffset: '+08:00', now: new Date('2026-11-20T02:00:00Z') };
   const outcome: FuzzOutcome = { inputs: 0, stored: 0, deadLettered: 0, escapes: 0, escaped: [] };
   for (let index = 0; index < count; index += 1) {

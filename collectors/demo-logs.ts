@@ -1,4 +1,4 @@
-import type { Inventory } from '../core/index.js';
+import { seededRandom, type Inventory } from '../core/index.js';
 import type { Line } from './decoders/event-decode.js';
 
 /**
@@ -9,7 +9,7 @@ import type { Line } from './decoders/event-decode.js';
  */
 export function demoLogLines(inventory: Inventory, now = new Date()): Line[] {
   const anchor = Math.floor(now.getTime() / 3_600_000) * 3_600_000;
-  const random = mulberry32(anchor / 3_600_000);
+  const random = seededRandom(anchor / 3_600_000);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const lines: { at: number; text: string }[] = [];
   const hosts = inventory.systems.flatMap((system) => system.hosts.map((host) => ({ host, system })));
@@ -92,16 +92,6 @@ function accessTime(ms: number): string {
   return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0800`;
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Systems whose hosts the live demo keeps quiet (by position in the inventory): silent sources to find. */
 const SILENT_SYSTEM_POSITIONS = [6, 21, 33];
@@ -114,7 +104,7 @@ export function demoReportingHosts(inventory: Inventory): string[] {
 
 /** One ordinary line per reporting host, stamped `now`: what keeps the sources from going silent. */
 export function demoLiveLines(inventory: Inventory, now: Date, tick: number): Line[] {
-  const random = mulberry32(Math.floor(now.getTime() / 1000));
+  const random = seededRandom(Math.floor(now.getTime() / 1000));
   const at = now.getTime();
   // Everyday accounts only: the privileged ones at night are what the rules look for.
   const users = ['zhangwei', 'liuyang', 'wangfang', 'chenjing'];

@@ -8,17 +8,8 @@ import {
 } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 
-/** Seeded PRNG (mulberry32), so a failing fuzz run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG, so a failing fuzz run can be replayed. */
+export { seededRandom as prng } from '../../core/index.js';
 
 const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ensurePrivateDirSync, loadConfig, startLocalRedis, tightenDataDirSync } from '../../core/index.js';
+import { ensurePrivateDirSync, loadConfig, seededRandom, startLocalRedis, tightenDataDirSync } from '../../core/index.js';
 import { CorrelationStateFile } from '../../analyzers/correlation/index.js';
 import { ensureSigningKey } from '../../console/evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
@@ -19,16 +19,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
-/** A small seeded PRNG (mulberry32): the fuzz inputs are the same on every run. */
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded: the fuzz inputs are the same on every run. */
+const prng = seededRandom;
 
 describe('user management: nobody lifts their own scope; only unscoped admins manage admins', () => {
   const store = new EmbeddedStore({ path: join(dir, 'users.db') });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileLogLinePrefix } from '../../../collectors/decoders/pg-log-prefix.js';
 import { createPgauditDecoder, decodePgauditCsv, postgresLogRecords } from '../../../collectors/decoders/pgaudit.js';
+import { seededRandom } from '../../../core/index.js';
 
 const message = 'LOG:  statement: select 1';
 
@@ -60,15 +61,8 @@ describe('log_line_prefix compiler', () => {
   });
 });
 
-/** mulberry32: a fixed seed gives the same run every time. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A fixed seed gives the same run every time. */
+const random = seededRandom;
 
 describe('PostgreSQL decoders under attack (fixed seed)', () => {
   const prefix = '%m %c %l %s %v %x %i|%b|%Q %e %a|%r %u@%d ';
