@@ -115,8 +115,17 @@ export function startEvidenceWorker(options: EvidenceWorkerOptions): Worker<Evid
       await job.updateProgress({ done: 100, total: 100, step: '完成 / done' });
       return summary;
     } catch (error) {
+      // A failed export leaves a result with its reason too (a later successful try overwrites it: same id).
+      const reason = (error as Error).message;
+      await options.store.jobResults.put({
+        id: `evidence-export:${job.id}`, kind: 'evidence-export', status: 'fail', startedAt, finishedAt: new Date().toISOString(),
+        summary: `证据包导出失败 / evidence export failed: ${reason}`,
+        detail: { reason, selection: job.data.selection, requestedBy: job.data.requestedBy },
+        ...(job.data.selection.system ? { system: job.data.selection.system } : {}),
+        ...(job.data.selection.department ? { department: job.data.selection.department } : {}),
+      }).catch((stored: Error) => options.logger?.warn({ err: stored, job: job.id }, 'evidence export failure not recorded'));
       // A bad selection stays bad: no retry.
-      if (error instanceof ShouwangError && error.statusCode < 500) throw new UnrecoverableError(error.message);
+      if (error instanceof ShouwangError && error.statusCode < 500) throw new UnrecoverableError(reason);
       throw error;
     }
   }, { connection: redisConnection(options.redisUrl), prefix: options.prefix ?? 'shouwang', concurrency: 1 });

@@ -57,9 +57,14 @@ describe('evidence export job', () => {
     expect(result).toMatchObject({ kind: 'evidence-export', status: 'pass', detail: { requestedBy: 'reviewer', bytes: summary.bytes } });
   });
 
-  it('fails a job with a bad selection at once, with the reason', async () => {
+  it('fails a job with a bad selection at once, and leaves a failed result with the reason', async () => {
     const job = await queue.enqueue({ selection: { ...PERIOD, system: 'no-such-system' }, requestedBy: 'reviewer' });
     await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(/no-such-system/);
+    expect(await job.getState()).toBe('failed');
+    expect(await fixture.store.jobResults.get(`evidence-export:${job.id}`)).toMatchObject({
+      kind: 'evidence-export', status: 'fail', summary: expect.stringMatching(/evidence export failed: .*no-such-system/),
+      detail: { reason: expect.stringMatching(/no-such-system/), requestedBy: 'reviewer', selection: { system: 'no-such-system' } },
+    });
   });
 });
 
