@@ -25,7 +25,7 @@ const COMMANDS: Record<string, Command> = {
     usage: `shouwang start [--config FILE]
 
   Opens the store, loads the inventory, starts a local redis-server (unless redis.url is set),
-  serves /healthz and /metrics, and replays the demo logs (demo.replay). Ctrl-C stops it cleanly.
+  serves /healthz and /metrics, and runs the living demo with the bundled demo inventory (demo.enabled). Ctrl-C stops it cleanly.
   Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.`,
     run: async (args) => {
       const { values } = parseArgs({ args, options: configOption });

@@ -120,8 +120,9 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
  * What an export is judged with, from the configuration: the silence threshold, `evidence.*`, and the
  * configured rules with the console's switches (the intrusion items). Shared by start and the CLI.
  */
-export async function evidenceJudging(config: Config) {
-  const switches = await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
+export async function evidenceJudging(config: Config, live?: RuleSwitches) {
+  // `start` passes the console's own switches, so a rule switched off there counts at once.
+  const switches = live ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   return {
     silentAfterSeconds: config.analyze.silentAfter,
     settings: { minimumWindowDays: config.evidence.minimumWindow / 86_400, realtimeRpoSeconds: config.evidence.realtimeRpo },

@@ -143,7 +143,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => evidenceQueue.close());
     const evidenceWorker = startEvidenceWorker({
       redisUrl, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
-      key: instanceKey, ...await evidenceJudging(config),
+      key: instanceKey, ...await evidenceJudging(config, ruleSwitches),
     });
     closers.push(() => evidenceWorker.close());
     live.evidence = evidenceQueue;

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { PRIVATE_FILE_MODE } from '../core/index.js';
 import { ConsoleErrors } from './errors.js';
 
+/** Where the console keeps the rules switched off: `<dataDir>/rules-disabled.json`, for every command that runs rules. */
+export const ruleSwitchesFile = (dataDir: string) => join(dataDir, 'rules-disabled.json');
+
 /**
  * Which rules are switched off in the console, kept in a small JSON file (`{"disabled": [ids]}`)
  * so the choice survives restarts. The running analysis asks `isEnabled` on every signal and alert.
  */
-/** Where the console keeps the rules switched off: `<dataDir>/rules-disabled.json`, for every command that runs rules. */
-export const ruleSwitchesFile = (dataDir: string) => join(dataDir, 'rules-disabled.json');
-
 export class RuleSwitches {
   readonly #file: string | undefined;
   readonly #disabled: Set<string>;

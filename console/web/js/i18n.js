@@ -143,7 +143,6 @@ const TABLE = {
   sharedEntity: ['共同实体', 'Shared entity'],
   noRelated: ['没有相关告警', 'No related alerts'],
   alertDetailTitle: ['告警详情：{0}', 'Alert: {0}'],
-  listSeparator: ['，', ', '],
   tlNew: ['新建', 'New'],
   tlAcknowledged: ['确认', 'Acknowledged'],
   tlInProgress: ['处置中', 'In progress'],

@@ -345,7 +345,7 @@ async function showRelated(el, alert, inv, ctx) {
       { title: t('level'), cell: (a) => badge(a.rule.level) },
       { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)) },
       { title: t('system'), cell: (a) => ctx.name('system', a.system, inv) },
-      { title: t('sharedEntity'), cell: (a) => a.via.map((v, i) => [i ? t('listSeparator') : null, h('code', {}, `${v.field}:${v.value}`)]) },
+      { title: t('sharedEntity'), cell: (a) => a.via.map((v, i) => [i ? t('listSep') : null, h('code', {}, `${v.field}:${v.value}`)]) },
       { title: t('status'), cell: (a) => badge(a.status) },
       { title: t('lastSeen'), cell: (a) => formatTime(a.lastSeen) },
     ], items)) : empty(t('noRelated')));
