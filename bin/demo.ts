@@ -7,7 +7,6 @@ import {
   demoLogLines, DemoTraffic, FileDeadLetterSink, ingestLines, resolveFormat, type EventSink, type IngestMetrics, type Line, type ResolvedFormat,
 } from '../collectors/index.js';
 import type { AssetIndex, Config, Inventory, Logger } from '../core/index.js';
-import type { Store } from '../store/index.js';
 
 /** The bundled demo inventory, wherever the package is (this file runs from dist/bin or bin). */
 const BUNDLED = [new URL('../../config/inventory.demo.yaml', import.meta.url), new URL('../config/inventory.demo.yaml', import.meta.url)]
@@ -30,7 +29,6 @@ export function demoEnabled(config: Config): boolean {
 
 export interface DemoOptions {
   config: Config;
-  store: Store;
   inventory: () => Inventory;
   assets: AssetIndex;
   queues: BackupQueues;

@@ -169,7 +169,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => collection.close());
 
     if (demoEnabled(config)) {
-      const demo = await startDemo({ config, store, inventory: () => inventory, assets, queues, analysis, metrics, sink: collection.sink, logger });
+      const demo = await startDemo({ config, inventory: () => inventory, assets, queues, analysis, metrics, sink: collection.sink, logger });
       closers.push(() => demo.close());
     }
     return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, close };

@@ -41,11 +41,12 @@ export const CHECKPOINT_FORMAT = 'shouwang-audit-checkpoint/1';
 export const checkpointBytes = (cp: Pick<AuditCheckpoint, 'seq' | 'hash' | 'at'>): Buffer =>
   Buffer.from(canonicalJson({ format: CHECKPOINT_FORMAT, seq: cp.seq, hash: cp.hash, at: cp.at }), 'utf8');
 
-const algorithmOf = (key: KeyObject): AuditCheckpoint['algorithm'] | undefined =>
+/** Ed25519 or SM2 (the only signing keys Shouwang uses); undefined for any other key. */
+export const algorithmOf = (key: KeyObject): AuditCheckpoint['algorithm'] | undefined =>
   key.asymmetricKeyType === 'ed25519' ? 'ed25519'
     : key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'SM2' ? 'sm2' : undefined;
-// Ed25519 hashes internally; SM2 signs an SM3 digest (as the evidence manifest does).
-const digestFor = (algorithm: AuditCheckpoint['algorithm']) => (algorithm === 'ed25519' ? null : 'sm3');
+/** Ed25519 hashes internally (no digest argument); SM2 signs an SM3 digest. */
+export const digestFor = (algorithm: AuditCheckpoint['algorithm']) => (algorithm === 'ed25519' ? null : 'sm3');
 
 export function keyFingerprint(publicKey: KeyObject): string {
   return `SHA256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64').replace(/=+$/, '')}`;

@@ -22,7 +22,7 @@ export { GENESIS_HASH, auditDepartments, canonicalJson, chainEntry, chainHash, f
 export type { AuditEntry, ChainedAuditEntry } from './audit-chain.js';
 export {
   CHECKPOINT_EVERY_ENTRIES, CHECKPOINT_EVERY_MS, CHECKPOINT_MAX_GAP, ChainVerifier, checkpointPublicKey, checkpointSigned,
-  keyFingerprint, signCheckpoint, verifyAuditExtract,
+  keyFingerprint, signCheckpoint, verifyAuditExtract, algorithmOf, digestFor,
 } from './audit-checkpoint.js';
 export type { AuditCheckpoint, AuditKey, AuditLink, AuditVerification, ChainProblem } from './audit-checkpoint.js';
 export { readHighWater, writeHighWater, type AuditHighWater } from './audit-high-water.js';

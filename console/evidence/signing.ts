@@ -3,7 +3,7 @@ import {
 } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
+import { algorithmOf, canonicalJson, digestFor, keyFingerprint, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
 import { EvidenceErrors } from './errors.js';
 
 /** `ed25519` (default) or `sm2` (SM2 over SM3, GB/T 32918, where Node's OpenSSL has it). */
@@ -55,18 +55,8 @@ export function sm2Supported(): boolean {
   }
 }
 
-export function algorithmOf(key: KeyObject): SignatureAlgorithm | undefined {
-  if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'SM2') return 'sm2';
-  return undefined;
-}
-
-// Ed25519 hashes internally (no digest argument); SM2 signs an SM3 digest.
-const digestFor = (algorithm: SignatureAlgorithm) => (algorithm === 'ed25519' ? null : 'sm3');
-
-export function fingerprintOf(publicKey: KeyObject): string {
-  return `SHA256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64').replace(/=+$/, '')}`;
-}
+// One key, one fingerprint: the evidence bundle and the audit checkpoints name a key the same way.
+export { algorithmOf, keyFingerprint as fingerprintOf };
 
 export interface SigningKey {
   privateKey: KeyObject;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { alertId, parseInventory, type Alert, type RuleLevel, type ShouwangEvent } from '../../core/index.js';
-import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
+import { type Store } from '../../store/index.js';
 import { defaultMlpsCatalogPath, loadRuleDir } from '../../analyzers/index.js';
 import { RuleBook } from '../../console/alert-explain.js';
-import { login, seedUser, testApp, type Client } from './support.js';
+import { login, onBothStores, seedUser, testApp, type Client } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-alerts-triage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,19 +229,5 @@ function describeTriage(name: string, open: () => Promise<Store>, refresh: (stor
   });
 }
 
-describeTriage('embedded', async () => new EmbeddedStore({ path: join(dir, 'api.db') }));
+onBothStores(dir, 'api.db', describeTriage);
 
-const prefix = `test-${randomUUID().slice(0, 8)}`;
-describeTriage(
-  'elasticsearch',
-  () => ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix }),
-  async (store) => {
-    await (store as ElasticsearchStore).client.indices.refresh({ index: `${prefix}-*` });
-  },
-);
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix });
-  await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});

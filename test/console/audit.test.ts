@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
-import { login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { EmbeddedStore, type Store } from '../../store/index.js';
+import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
 interface Entry {
   seq: number;
@@ -100,7 +100,7 @@ function describeScopedAudit(name: string, open: () => Promise<Store>, refresh: 
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-describeScopedAudit('embedded', async () => new EmbeddedStore({ path: join(dir, 'audit.db') }));
+onBothStores(dir, 'audit.db', describeScopedAudit);
 
 describe('scoped audit verify on a broken chain (SQLite file)', () => {
   it('tells a scoped reviewer the chain is broken without naming the entry; an admin gets the seq', async () => {
@@ -127,17 +127,3 @@ describe('scoped audit verify on a broken chain (SQLite file)', () => {
   });
 });
 
-const prefix = `test-${randomUUID().slice(0, 8)}`;
-describeScopedAudit(
-  'elasticsearch',
-  () => ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix }),
-  async (store) => {
-    await (store as ElasticsearchStore).client.indices.refresh({ index: `${prefix}-*` });
-  },
-);
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix });
-  await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { ShouwangEvent } from '../../core/index.js';
-import { ElasticsearchStore, EmbeddedStore, QUERY_LIMITS, type Store } from '../../store/index.js';
+import { QUERY_LIMITS, type Store } from '../../store/index.js';
 import { histogramInterval } from '../../console/api-data.js';
-import { login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-04-02T00:00:00.000Z');
@@ -125,19 +125,5 @@ function describeEventSearch(name: string, open: () => Promise<Store>, refresh: 
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-event-search-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-describeEventSearch('embedded', async () => new EmbeddedStore({ path: join(dir, 'search.db') }));
+onBothStores(dir, 'search.db', describeEventSearch);
 
-const prefix = `test-${randomUUID().slice(0, 8)}`;
-describeEventSearch(
-  'elasticsearch',
-  () => ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix }),
-  async (store) => {
-    await (store as ElasticsearchStore).client.indices.refresh({ index: `${prefix}-*` });
-  },
-);
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix });
-  await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});

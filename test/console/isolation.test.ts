@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
-import { login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { type Store } from '../../store/index.js';
+import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
 /**
  * A department_viewer of A, and a security officer scoped to A, ask for B's data through every
@@ -106,19 +106,5 @@ function describeIsolation(name: string, open: () => Promise<Store>, refresh: (s
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-isolation-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-describeIsolation('embedded', async () => new EmbeddedStore({ path: join(dir, 'iso.db') }));
+onBothStores(dir, 'iso.db', describeIsolation);
 
-const prefix = `test-${randomUUID().slice(0, 8)}`;
-describeIsolation(
-  'elasticsearch',
-  () => ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix }),
-  async (store) => {
-    await (store as ElasticsearchStore).client.indices.refresh({ index: `${prefix}-*` });
-  },
-);
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix });
-  await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});

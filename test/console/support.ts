@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { alertId, createLogger, createMetricsRegistry, parseInventory, type Alert, type Inventory } from '../../core/index.js';
-import type { Store, UserRecord } from '../../store/index.js';
+import { join } from 'node:path';
+import { afterAll, inject } from 'vitest';
+import { ElasticsearchStore, EmbeddedStore, type Store, type UserRecord } from '../../store/index.js';
 import { buildApp, hashPassword, type AppDeps } from '../../console/index.js';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -91,4 +93,29 @@ export async function giveBackupPolicies(store: Store, path: string): Promise<vo
   await store.assets.replaceInventory(parseInventory({
     ...inventory, systems: inventory.systems.map((s) => ({ ...s, backup: { rpo: '1d', rto: '4h', sameCity: target, offSite: target } })),
   }, 'test'));
+}
+
+export type OpenStore = () => Promise<Store>;
+export type RefreshStore = (store: Store) => Promise<void>;
+
+/**
+ * Declares a suite twice: on an embedded store at `<dir>/<file>` and on the test Elasticsearch under a
+ * fresh index prefix (refreshed before reads, its indices removed after the file).
+ */
+export function onBothStores(dir: string, file: string, suite: (name: string, open: OpenStore, refresh?: RefreshStore) => void): void {
+  suite('embedded', async () => new EmbeddedStore({ path: join(dir, file) }));
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  suite(
+    'elasticsearch',
+    () => ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix }),
+    async (store) => {
+      await (store as ElasticsearchStore).client.indices.refresh({ index: `${prefix}-*` });
+    },
+  );
+  afterAll(async () => {
+    const cleanup = await ElasticsearchStore.open({ url: inject('elasticsearchUrl'), indexPrefix: prefix });
+    await cleanup.client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
+    await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
+    await cleanup.close();
+  });
 }
