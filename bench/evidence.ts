@@ -7,7 +7,7 @@ import { redisConnection } from '../backup/index.js';
 import { EmbeddedStore, type Store } from '../store/index.js';
 import {
   EVIDENCE_QUEUE, EvidenceQueue, SAMPLE_PER_DATASET, ensureCjkFont, generateSigningKey, startEvidenceWorker, type EvidenceJobProgress,
-} from '../console/evidence/index.js';
+} from '../evidence/index.js';
 import { median } from './measure.js';
 
 const EVENTS = Number(process.env.SHOUWANG_BENCH_EVIDENCE_EVENTS ?? 1_000_000);

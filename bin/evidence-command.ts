@@ -4,8 +4,9 @@ import { loadConfig, type Config } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   EvidenceErrors, ensureSigningKey, exportEvidenceBundle, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, verifyEvidenceBundle,
-  writeSigningKey, fingerprintOf, loadIntrusionRules, RuleSwitches, ruleSwitchesFile, type SignatureAlgorithm,
-} from '../console/index.js';
+  writeSigningKey, fingerprintOf, loadIntrusionRules, type SignatureAlgorithm,
+} from '../evidence/index.js';
+import { RuleSwitches, ruleSwitchesFile } from '../console/index.js';
 
 export const EVIDENCE_USAGE = `shouwang evidence export (--system ID | --department ID | --all) --from DATE --to DATE [--out FILE.zip] [--key FILE] [--config FILE]
 shouwang evidence verify <bundle.zip> [--public-key FILE]

@@ -19,9 +19,9 @@ import {
 } from '../analyzers/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
-  buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, startEvidenceWorker,
-  type SessionOptions,
+  buildApp, ConsoleErrors, ensureFirstAdmin, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
 } from '../console/index.js';
+import { ensureSigningKey, EvidenceQueue, startEvidenceWorker } from '../evidence/index.js';
 
 /** Everything `shouwang start` runs, with one `close()` that stops it in reverse order. */
 export interface Runtime {

@@ -13,7 +13,7 @@ import { rulesApi, type RulesDeps } from './api-rules.js';
 import { sessionApi } from './api-session.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
-import { evidenceApi, type EvidenceApiOptions } from './evidence/index.js';
+import { evidenceApi, type EvidenceApiOptions } from './api-evidence.js';
 import { healthPlugin, type HealthCheck } from './health.js';
 import { metricsPlugin } from './metrics.js';
 import { cachedCoverage, type CoverageSource } from './posture/index.js';

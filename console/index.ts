@@ -13,4 +13,5 @@ export { RuleSwitches, ruleSwitchesFile } from './rule-switches.js';
 export type { RulesDeps } from './api-rules.js';
 export { cachedCoverage, computePosture, departmentScore, systemScore, union } from './posture/index.js';
 export type { CoverageSource, Posture, DepartmentPosture, SystemPosture, Reason, Score, ScoreComponents } from './posture/index.js';
-export * from './evidence/index.js';
+export { evidenceApi } from './api-evidence.js';
+export type { EvidenceApiOptions } from './api-evidence.js';

@@ -147,7 +147,7 @@ describe('shouwang backup drill', () => {
 describe('the compiled shouwang command', () => {
   it('runs `shouwang backup drill` end to end and exits 1 when the drill fails', async () => {
     const distDir = join(dir, 'dist');
-    transpileFolders(distDir, ['core', 'store', 'collectors', 'analyzers', 'rules', 'backup', 'console', 'bin']);
+    transpileFolders(distDir, ['core', 'store', 'collectors', 'analyzers', 'rules', 'backup', 'evidence', 'console', 'bin']);
     const child = spawn(process.execPath, [join(distDir, 'bin/shouwang.js'), 'backup', 'drill', 'cli-bad', '--config', configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

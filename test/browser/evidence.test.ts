@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisConnection } from '../../backup/index.js';
 import {
   EVIDENCE_QUEUE, EvidenceQueue, bundlePath, generateSigningKey, readZipEntries, startEvidenceWorker,
-} from '../../console/evidence/index.js';
+} from '../../evidence/index.js';
 import { login, PASSWORD, seedUser, testApp } from '../console/support.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from '../evidence/fixture.js';
 import { launchChromium, screenshot, VIEWPORT } from '../harness/browser.js';

@@ -5,7 +5,7 @@ import { QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisConnection } from '../../backup/index.js';
-import { EVIDENCE_QUEUE, EvidenceQueue, bundlePath, generateSigningKey, startEvidenceWorker } from '../../console/evidence/index.js';
+import { EVIDENCE_QUEUE, EvidenceQueue, bundlePath, generateSigningKey, startEvidenceWorker } from '../../evidence/index.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, seedFixture, type Fixture } from '../evidence/fixture.js';
 import { login, seedUser, testApp, type Client } from './support.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ensurePrivateDirSync, loadConfig, seededRandom, startLocalRedis, tightenDataDirSync } from '../../core/index.js';
 import { CorrelationStateFile } from '../../analyzers/correlation/index.js';
-import { ensureSigningKey } from '../../console/evidence/index.js';
+import { ensureSigningKey } from '../../evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
 import { isLoopbackHost, listen } from '../../console/index.js';

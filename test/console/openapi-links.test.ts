@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackupQueues } from '../../backup/index.js';
 import * as views from '../../console/api-responses.js';
-import { EvidenceQueue } from '../../console/evidence/index.js';
+import { EvidenceQueue } from '../../evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { operationIdOf, RouteRegistry } from '../../console/routes.js';
 import { EmbeddedStore } from '../../store/index.js';

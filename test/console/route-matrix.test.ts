@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackupQueues } from '../../backup/index.js';
 import { routesOf } from '../../console/app.js';
-import { EvidenceQueue } from '../../console/evidence/index.js';
+import { EvidenceQueue } from '../../evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { ROLES, can, type Permission } from '../../console/roles.js';
 import { EmbeddedStore } from '../../store/index.js';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackupQueues } from '../../backup/index.js';
-import { EvidenceQueue } from '../../console/evidence/index.js';
+import { EvidenceQueue } from '../../evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { giveBackupPolicies, login, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const SOURCE_DIRS = ['core', 'store', 'collectors', 'analyzers', 'backup', 'console', 'bin'];
+const SOURCE_DIRS = ['core', 'store', 'collectors', 'analyzers', 'backup', 'evidence', 'console', 'bin'];
 
 /** Every `defineError('SW_ERR_…'` in the source, wherever a folder declares its errors. */
 function declaredCodes(): string[] {

@@ -7,7 +7,7 @@ import { ensureDebianPackage, ensureExecutable, verifyAuditExtract, type Chained
 import {
   EvidenceErrors, exportEvidenceBundle, gatherFacts, readZipEntries, generateSigningKey, sm2Supported, systemVerdicts, verifyEvidenceBundle,
   type ExportOptions, type SigningKey,
-} from '../../console/evidence/index.js';
+} from '../../evidence/index.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
 
 const readZip = readZipEntries;

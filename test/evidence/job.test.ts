@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisConnection } from '../../backup/index.js';
-import { DEFAULT_SESSION_OPTIONS } from '../../console/index.js';
+import { DEFAULT_SESSION_OPTIONS, evidenceApi } from '../../console/index.js';
 import { RouteRegistry } from '../../console/routes.js';
 import { SessionManager } from '../../console/sessions.js';
 import {
-  EVIDENCE_QUEUE, EvidenceQueue, bundlePath, generateSigningKey, readZipEntries, registerEvidenceRoutes, startEvidenceWorker, verifyEvidenceBundle,
+  EVIDENCE_QUEUE, EvidenceQueue, bundlePath, generateSigningKey, readZipEntries, startEvidenceWorker, verifyEvidenceBundle,
   type EvidenceJobProgress,
-} from '../../console/evidence/index.js';
+} from '../../evidence/index.js';
 import { login, seedUser, testApp } from '../console/support.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
 
@@ -72,7 +72,7 @@ describe('console routes', () => {
   it('starts, follows and downloads an export within the reviewer scope; others get 403 or 404', async () => {
     const app = await testApp(fixture.store);
     const sessions = new SessionManager(fixture.store, DEFAULT_SESSION_OPTIONS);
-    await registerEvidenceRoutes(app, { store: fixture.store, routes: new RouteRegistry(sessions.authenticate), sessions, evidence: queue, dataDir: fixture.dir });
+    await app.register(evidenceApi, { store: fixture.store, routes: new RouteRegistry(sessions.authenticate), sessions, evidence: queue, dataDir: fixture.dir });
     try {
       await seedUser(fixture.store, 'reviewer-a', 'compliance_reviewer', [DEPT_A]);
       await seedUser(fixture.store, 'reviewer-b', 'compliance_reviewer', [DEPT_B]);

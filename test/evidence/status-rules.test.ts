@@ -4,7 +4,7 @@ import {
   DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, EVIDENCED_ITEMS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict,
   backupFacts, backupLocalVerdict, backupOffsiteVerdict, calendarMonthsBefore, capToWindow, incidentHandlingVerdict, intrusionVerdict,
   loadIntrusionRules, notApplicable, recordFacts, retentionFacts, retentionVerdict, type AuditFacts, type BackupFacts, type IntrusionFacts,
-} from '../../console/evidence/index.js';
+} from '../../evidence/index.js';
 import type { BusinessSystem, JobResult, ShouwangEvent } from '../../core/index.js';
 
 const HOUR = 3_600_000;

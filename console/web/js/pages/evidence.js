@@ -8,7 +8,7 @@ const POLL_MS = 700;
 const STATE_KIND = { completed: 'pass', failed: 'fail', active: 'warn', waiting: 'informational', delayed: 'warn' };
 const DEFAULT_DAYS = 30;
 const DAY_MS = 86_400_000;
-/** A job id as the server makes them (EVIDENCE_JOB_ID in console/evidence/job.ts): 128 random bits, base64url. */
+/** A job id as the server makes them (EVIDENCE_JOB_ID in evidence/job.ts): 128 random bits, base64url. */
 const JOB_ID = /^[A-Za-z0-9_-]{22}$/;
 /** "YYYY-MM-DD" of a moment in Asia/Shanghai, the zone every date on the console is read in. */
 const shanghaiDay = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));

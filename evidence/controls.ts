@@ -1,4 +1,4 @@
-import type { MlpsCatalog, MlpsLevel } from '../../analyzers/index.js';
+import type { MlpsCatalog, MlpsLevel } from '../analyzers/index.js';
 import type { SystemFacts } from './facts.js';
 import {
   EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict, backupLocalVerdict,

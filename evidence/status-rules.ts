@@ -33,7 +33,7 @@
  *   met its RTO; 部分符合 otherwise.
  * Any 符合 over a period shorter than the minimum evidence window becomes 部分符合.
  */
-import type { RtoMeasure } from '../../core/index.js';
+import type { RtoMeasure } from '../core/index.js';
 import { formatLocalIso } from './local-time.js';
 
 export const STATUSES = ['符合', '部分符合', '不符合', '未测评', '不适用'] as const;

@@ -1,9 +1,9 @@
 import { dirname, join } from 'node:path';
-import type { ShouwangEvent } from '../../core/index.js';
+import type { ShouwangEvent } from '../core/index.js';
 import {
   compileDetection, defaultMlpsCatalogPath, loadDefaultMapping, loadMlpsCatalog, loadRuleDir, resolveLogsource,
   type EventPredicate, type FieldMapping, type MlpsCatalog, type RuleDocument,
-} from '../../analyzers/index.js';
+} from '../analyzers/index.js';
 
 /** The control an intrusion rule evidences, by its Chinese name in the catalog (x.1.3.3 and x.1.4.4). */
 const INTRUSION_CONTROL = '入侵防范';

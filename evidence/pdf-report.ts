@@ -1,5 +1,5 @@
 import PDFDocument from 'pdfkit';
-import { ensureDebianPackage } from '../../core/index.js';
+import { ensureDebianPackage } from '../core/index.js';
 import { evidencedClause, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
 import type { EvidenceFacts } from './facts.js';

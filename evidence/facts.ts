@@ -1,9 +1,9 @@
 import {
   drillSite, type Alert, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
-} from '../../core/index.js';
-import { expectedSources } from '../../analyzers/index.js';
-import { BACKUP_DATASET } from '../../backup/index.js';
-import type { PageRequest, Page, Scope, Store } from '../../store/index.js';
+} from '../core/index.js';
+import { expectedSources } from '../analyzers/index.js';
+import { BACKUP_DATASET } from '../backup/index.js';
+import type { PageRequest, Page, Scope, Store } from '../store/index.js';
 import { EvidenceErrors } from './errors.js';
 import { loadIntrusionRules, type IntrusionRules } from './intrusion-rules.js';
 import { calendarMonthsBefore, formatLocal, localDay, nextDay } from './local-time.js';

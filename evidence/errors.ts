@@ -1,4 +1,4 @@
-import { defineError } from '../../core/index.js';
+import { defineError } from '../core/index.js';
 
 /** Errors of the evidence export and its verification (codes never reused). */
 export const EvidenceErrors = {

@@ -1,8 +1,3 @@
-import type { FastifyInstance } from 'fastify';
-import { evidenceApi, type EvidenceApiOptions } from './api.js';
-
-export { evidenceApi } from './api.js';
-export type { EvidenceApiOptions } from './api.js';
 export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, MANIFEST_FILE, SIGNATURE_FILE } from './bundle.js';
 export type { ExportOptions, ExportSummary, VerifyReport } from './bundle.js';
 export { EVIDENCED_ITEMS, controlRows, evidencedClause, evidencedItems, systemVerdicts } from './controls.js';
@@ -15,7 +10,7 @@ export { isIntrusionRule, loadIntrusionRules, shippedRulesDir } from './intrusio
 export type { IntrusionRule, IntrusionRuleOptions, IntrusionRules } from './intrusion-rules.js';
 export { calendarMonthsBefore, formatLocal, formatLocalIso, localDay } from './local-time.js';
 export type { EvidenceFacts, EvidenceSelection, SystemFacts } from './facts.js';
-export { EVIDENCE_QUEUE, EvidenceQueue, bundlePath, startEvidenceWorker } from './job.js';
+export { EVIDENCE_JOB_ID, EVIDENCE_QUEUE, EvidenceQueue, bundlePath, startEvidenceWorker } from './job.js';
 export type { EvidenceJobData, EvidenceJobProgress, EvidenceQueueOptions, EvidenceWorkerOptions } from './job.js';
 export { CJK_FONT, ensureCjkFont, renderReport } from './pdf-report.js';
 export {
@@ -33,8 +28,3 @@ export type {
 } from './status-rules.js';
 export { controlsCsv, controlsXlsx } from './tables.js';
 
-
-/** Wiring for console/app.ts: `await registerEvidenceRoutes(app, { ...api, evidence, dataDir })`. */
-export async function registerEvidenceRoutes(app: FastifyInstance, options: EvidenceApiOptions): Promise<void> {
-  await app.register(evidenceApi, options);
-}

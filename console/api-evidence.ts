@@ -2,16 +2,15 @@ import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { KeyObject } from 'node:crypto';
-import { ShouwangError, type Inventory } from '../../core/index.js';
-import type { UserRecord } from '../../store/index.js';
-import { recordAction, type ApiOptions } from '../api-context.js';
-import { scopeOf } from '../roles.js';
-import { EvidenceJobQueued, EvidenceJobView } from '../api-responses.js';
-import { isoTime, operationIdOf } from '../routes.js';
-import { EvidenceErrors } from './errors.js';
-import { verifyEvidenceBundle } from './bundle.js';
-import { selectSystems } from './facts.js';
-import { bundlePath, EVIDENCE_JOB_ID, type EvidenceJobData, type EvidenceQueue } from './job.js';
+import { ShouwangError, type Inventory } from '../core/index.js';
+import type { UserRecord } from '../store/index.js';
+import { recordAction, type ApiOptions } from './api-context.js';
+import { scopeOf } from './roles.js';
+import { EvidenceJobQueued, EvidenceJobView } from './api-responses.js';
+import { isoTime, operationIdOf } from './routes.js';
+import {
+  EvidenceErrors, EVIDENCE_JOB_ID, bundlePath, selectSystems, verifyEvidenceBundle, type EvidenceJobData, type EvidenceQueue,
+} from '../evidence/index.js';
 
 export interface EvidenceApiOptions extends ApiOptions {
   evidence: Pick<EvidenceQueue, 'enqueue' | 'get'>;

@@ -2,11 +2,11 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import yauzl from 'yauzl';
-import { loadMlpsCatalog, type MlpsCatalog } from '../../analyzers/index.js';
+import { loadMlpsCatalog, type MlpsCatalog } from '../analyzers/index.js';
 import {
   checkpointPublicKey, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
-} from '../../core/index.js';
-import type { Scope, Store } from '../../store/index.js';
+} from '../core/index.js';
+import type { Scope, Store } from '../store/index.js';
 import { controlRows, systemVerdicts, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
 import { gatherFacts, type EvidenceFacts, type EvidenceSelection } from './facts.js';

@@ -3,7 +3,7 @@ import {
 } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { algorithmOf, canonicalJson, digestFor, keyFingerprint, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/index.js';
+import { algorithmOf, canonicalJson, digestFor, keyFingerprint, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/index.js';
 import { EvidenceErrors } from './errors.js';
 
 /** `ed25519` (default) or `sm2` (SM2 over SM3, GB/T 32918, where Node's OpenSSL has it). */

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ShouwangError, type Logger } from '../../core/index.js';
-import { redisConnection } from '../../backup/index.js';
-import type { MlpsCatalog } from '../../analyzers/index.js';
-import type { Scope, Store } from '../../store/index.js';
+import { ShouwangError, type Logger } from '../core/index.js';
+import { redisConnection } from '../backup/index.js';
+import type { MlpsCatalog } from '../analyzers/index.js';
+import type { Scope, Store } from '../store/index.js';
 import { exportEvidenceBundle, type ExportOptions, type ExportSummary } from './bundle.js';
 import type { EvidenceSelection } from './facts.js';
 import type { SigningKey } from './signing.js';
