@@ -4,13 +4,14 @@ import { dirname } from 'node:path';
 import yauzl from 'yauzl';
 import { loadMlpsCatalog, type MlpsCatalog } from '../analyzers/index.js';
 import {
-  checkpointPublicKey, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
+  checkpointPublicKey, ShouwangError, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, verifyAuditExtract, type AuditCheckpoint, type AuditLink, type ChainedAuditEntry,
 } from '../core/index.js';
 import type { Scope, Store } from '../store/index.js';
 import { controlRows, systemVerdicts, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
 import { gatherFacts, type EvidenceFacts, type EvidenceSelection } from './facts.js';
 import { ensureCjkFont, renderReport } from './pdf-report.js';
+import { reportFingerprints } from './report-fingerprint.js';
 import {
   CANONICALIZATION, digestsOf, fingerprintOf, signManifest, verifyManifestSignature,
   type Manifest, type ManifestFile, type SigningKey,
@@ -20,6 +21,7 @@ import type { IntrusionRules } from './intrusion-rules.js';
 import { controlsCsv, controlsXlsx, zipToBuffer } from './tables.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+export const REPORT_FILE = 'report.pdf';
 export const SIGNATURE_FILE = 'manifest.sig';
 export const AUDIT_EXTRACT_FILE = 'evidence/console-audit.ndjson';
 /** The signed audit checkpoint covering the extract, its public key, and the chain links from the extract to it. */
@@ -64,7 +66,7 @@ const safeName = (id: string) => id.replace(/[^\w.-]/g, '_');
 /** The bundle's files (all but the manifest and its signature), path → bytes. */
 async function bundleFiles(facts: EvidenceFacts, rows: ControlRow[], report: Buffer): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  files.set('report.pdf', report);
+  files.set(REPORT_FILE, report);
   files.set('controls.csv', controlsCsv(rows));
   files.set('controls.xlsx', await controlsXlsx(rows));
   for (const system of facts.systems) {
@@ -174,6 +176,28 @@ function auditAnchorProblem(entries: Map<string, Buffer>): string | undefined {
   }
 }
 
+/**
+ * The reader trusts the fingerprint printed in the PDF: it must be the key that signed the manifest
+ * (else a report from another signer, or a bundle re-signed around this report, would pass as signed).
+ */
+async function reportKeyProblem(entries: Map<string, Buffer>, report: VerifyReport): Promise<string | undefined> {
+  const pdf = entries.get(REPORT_FILE);
+  const signer = report.bundleFingerprint ?? report.fingerprint;
+  if (!pdf || !signer) return undefined; // a missing report or key is reported on its own
+  let named: string[];
+  try {
+    named = await reportFingerprints(pdf);
+  } catch (error) {
+    if (error instanceof ShouwangError) throw error; // pdftotext missing: the verifier cannot judge, say so
+    named = [];
+  }
+  report.reportFingerprints = named;
+  const others = named.filter((fingerprint) => fingerprint !== signer);
+  if (named.length && !others.length) return undefined;
+  const problem = EvidenceErrors.reportKey(others.length ? others.join(', ') : '（无 none）', signer);
+  return `${problem.code}: ${problem.message}`;
+}
+
 /** What `verify` found; `ok` only when every file matches and the signature holds with the expected key. */
 export interface VerifyReport {
   ok: boolean;
@@ -190,6 +214,8 @@ export interface VerifyReport {
   keySource: 'pinned' | 'bundle';
   fingerprint?: string;
   bundleFingerprint?: string;
+  /** The signing-key fingerprints report.pdf prints (its cover names one); they must be the signer's. */
+  reportFingerprints?: string[];
   problems: string[];
 }
 
@@ -284,6 +310,8 @@ export async function verifyEvidenceBundle(path: string, options: { publicKey?: 
   for (const name of report.changed) report.problems.push(`文件已被修改 / file changed: ${name}`);
   for (const name of report.added) report.problems.push(`多出文件 / file added: ${name}`);
   for (const name of report.removed) report.problems.push(`缺少文件 / file removed: ${name}`);
+  const reportProblem = await reportKeyProblem(entries, report);
+  if (reportProblem) report.problems.push(reportProblem);
   const anchorProblem = auditAnchorProblem(entries);
   if (anchorProblem) report.problems.push(`审计记录与签名检查点不符 / the console audit extract does not fit its signed checkpoint: ${anchorProblem}`);
   report.ok = report.problems.length === 0 && report.signatureValid;

@@ -12,4 +12,6 @@ export const EvidenceErrors = {
     `签名密钥不可用 / signing key unusable (${path}): ${reason}`),
   bundle: defineError('SW_ERR_EVIDENCE_BUNDLE', 400, (path: string, reason: string) =>
     `证据包无法读取 / cannot read evidence bundle ${path}: ${reason}`),
+  reportKey: defineError('SW_ERR_EVIDENCE_REPORT_KEY', 400, (named: string, signer: string) =>
+    `报告 report.pdf 所列签名公钥指纹与签名者不符 / report.pdf names the signing key ${named}, but the bundle is signed by ${signer}`),
 };

@@ -1,4 +1,5 @@
-export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, MANIFEST_FILE, SIGNATURE_FILE } from './bundle.js';
+export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, MANIFEST_FILE, REPORT_FILE, SIGNATURE_FILE } from './bundle.js';
+export { FINGERPRINT_LABEL, PDFTOTEXT, reportFingerprints } from './report-fingerprint.js';
 export type { ExportOptions, ExportSummary, VerifyReport } from './bundle.js';
 export { EVIDENCED_ITEMS, controlRows, evidencedClause, evidencedItems, systemVerdicts } from './controls.js';
 export type { ControlRow } from './controls.js';
@@ -14,7 +15,7 @@ export { EVIDENCE_JOB_ID, EVIDENCE_QUEUE, EvidenceQueue, bundlePath, startEviden
 export type { EvidenceJobData, EvidenceJobProgress, EvidenceQueueOptions, EvidenceWorkerOptions } from './job.js';
 export { CJK_FONT, ensureCjkFont, renderReport } from './pdf-report.js';
 export {
-  algorithmOf, digestsOf, ensureSigningKey, fingerprintOf, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, writeSigningKey,
+  algorithmOf, digestsOf, ensureSigningKey, fingerprintOf, generateSigningKey, readPublicKey, readSigningKey, signManifest, sm2Supported, writeSigningKey,
 } from './signing.js';
 export type { Manifest, ManifestFile, SignatureAlgorithm, SigningKey } from './signing.js';
 export {

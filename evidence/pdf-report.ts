@@ -4,6 +4,7 @@ import { evidencedClause, type ControlRow } from './controls.js';
 import { EvidenceErrors } from './errors.js';
 import type { EvidenceFacts } from './facts.js';
 import { formatLocalIso } from './local-time.js';
+import { FINGERPRINT_LABEL } from './report-fingerprint.js';
 import {
   CONTROL_TITLES, EVIDENCED_CONTROLS, RETENTION_MONTHS_REQUIRED, STATUSES, STATUS_LABEL, formatDuration,
   type ComplianceStatus, type ControlVerdict, type EvidencedControl,
@@ -72,7 +73,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   line(`最短取证期间 Minimum evidence window：${settings.minimumWindowDays} 天 days${periodDays < settings.minimumWindowDays ? '（本期间短于此，任何项不判为符合 / shorter: no item is 符合）' : ''}`, 10);
   line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatDuration(settings.realtimeRpoSeconds)}`, 10);
   line(`生成时间 Generated：${formatLocalIso(input.generatedAt)}`, 10);
-  line(`签名公钥指纹 Signing key fingerprint：${input.fingerprint}`, 10);
+  line(`${FINGERPRINT_LABEL}${input.fingerprint}`, 10);
 
   heading('总体情况 Overview');
   const tally = (control: EvidencedControl) => {

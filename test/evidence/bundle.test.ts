@@ -5,8 +5,8 @@ import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianPackage, ensureExecutable, verifyAuditExtract, type ChainedAuditEntry } from '../../core/index.js';
 import {
-  EvidenceErrors, exportEvidenceBundle, gatherFacts, readZipEntries, generateSigningKey, sm2Supported, systemVerdicts, verifyEvidenceBundle,
-  type ExportOptions, type SigningKey,
+  EvidenceErrors, digestsOf, exportEvidenceBundle, fingerprintOf, gatherFacts, readZipEntries, generateSigningKey, signManifest, sm2Supported,
+  systemVerdicts, verifyEvidenceBundle, type ExportOptions, type Manifest, type SigningKey,
 } from '../../evidence/index.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
 
@@ -159,6 +159,8 @@ describe('verify', () => {
     const report = await verifyEvidenceBundle(bundle);
     expect(report).toMatchObject({ ok: true, changed: [], added: [], removed: [], signatureValid: true, keySource: 'bundle' });
     expect(report.fingerprint).toMatch(/^SHA256:/);
+    // The report's cover names the signer, read back from the PDF text.
+    expect(report.reportFingerprints).toEqual([fingerprintOf(key.publicKey)]);
     expect(await verifyEvidenceBundle(bundle, { publicKey: key.publicKey })).toMatchObject({ ok: true, keySource: 'pinned' });
   });
 
@@ -203,6 +205,45 @@ describe('verify', () => {
     expect(report.signatureValid).toBe(false);
     expect(report.wrongKey).toBe(false);
     expect(report.problems.join('\n')).toContain('the manifest was edited');
+  });
+
+  it('fails when report.pdf comes from a bundle signed with another key, re-signing nothing', async () => {
+    const other = generateSigningKey();
+    const otherPdf = (await readZip((await exportTo('other-key.zip', { key: other, selection: { ...PERIOD, system: GOOD } })).path)).get('report.pdf')!;
+    const report = await verifyEvidenceBundle(await tampered('swapped-pdf.zip', (files) => files.set('report.pdf', otherPdf)));
+    expect(report).toMatchObject({ ok: false, changed: ['report.pdf'], signatureValid: true, reportFingerprints: [fingerprintOf(other.publicKey)] });
+    const problem = report.problems.find((p) => p.startsWith(EvidenceErrors.reportKey.code));
+    expect(problem).toContain(fingerprintOf(other.publicKey));
+    expect(problem).toContain(`signed by ${fingerprintOf(key.publicKey)}`);
+  });
+
+  it('fails a bundle re-signed by another key around the original report (digests and signature hold)', async () => {
+    const other = generateSigningKey();
+    const path = await tampered('resigned.zip', (files) => {
+      const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
+      manifest.signature = { ...manifest.signature, publicKey: other.publicKey.export({ type: 'spki', format: 'pem' }) as string, fingerprint: fingerprintOf(other.publicKey) };
+      files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+      files.set('manifest.sig', Buffer.from(`${signManifest(manifest, other).toString('base64')}\n`));
+    });
+    const report = await verifyEvidenceBundle(path);
+    expect(report).toMatchObject({ ok: false, changed: [], added: [], removed: [], signatureValid: true, reportFingerprints: [fingerprintOf(key.publicKey)] });
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatch(new RegExp(`^${EvidenceErrors.reportKey.code}: .*${fingerprintOf(key.publicKey).replace(/[+/]/g, '\\$&')}`));
+  });
+
+  it('fails a report.pdf that names no fingerprint or is not a PDF at all', async () => {
+    for (const bytes of [Buffer.from('%PDF-1.3\n%%EOF\n'), Buffer.from([0, 1, 2, 255, 254])]) {
+      const path = await tampered('no-fingerprint.zip', (files) => {
+        files.set('report.pdf', bytes);
+        const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
+        manifest.files = manifest.files.map((f) => (f.path === 'report.pdf' ? digestsOf('report.pdf', bytes) : f));
+        files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+        files.set('manifest.sig', Buffer.from(`${signManifest(manifest, key).toString('base64')}\n`));
+      });
+      const report = await verifyEvidenceBundle(path);
+      expect(report).toMatchObject({ ok: false, changed: [], signatureValid: true, reportFingerprints: [] });
+      expect(report.problems).toEqual([expect.stringContaining(`${EvidenceErrors.reportKey.code}: `)]);
+    }
   });
 
   it('names a wrong key when the public key is pinned', async () => {
