@@ -1,8 +1,9 @@
 import type { MlpsCatalog, MlpsLevel } from '../analyzers/index.js';
 import type { SystemFacts } from './facts.js';
 import {
-  EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict, backupLocalVerdict,
-  backupOffsiteVerdict, capToWindow, incidentHandlingVerdict, intrusionVerdict, retentionVerdict,
+  EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict, backupIdentificationVerdict, backupLocalVerdict,
+  backupOffsiteVerdict, backupProceduresVerdict, backupStipulationVerdict, capToWindow, emergencyDrillVerdict, incidentHandlingVerdict,
+  intrusionVerdict, retentionVerdict,
   type ComplianceStatus, type ControlVerdict, type EvidencedControl,
 } from './status-rules.js';
 
@@ -32,6 +33,10 @@ const RULES: Record<EvidencedControl, (facts: SystemFacts) => ControlVerdict> = 
   incidentHandling: (f) => incidentHandlingVerdict(f.handling),
   backupLocal: (f) => backupLocalVerdict(f.backup),
   backupOffsite: (f) => backupOffsiteVerdict(f.backup, f.system.mlpsLevel, f.settings),
+  backupIdentification: (f) => backupIdentificationVerdict(f.backup),
+  backupStipulation: (f) => backupStipulationVerdict(f.backup),
+  backupProcedures: (f) => backupProceduresVerdict(f.backup),
+  emergencyDrill: (f) => emergencyDrillVerdict(f.backup),
 };
 
 /** One verdict per evidenced item of one system; any 符合 over a period shorter than the minimum window is capped. */
@@ -44,7 +49,8 @@ export function systemVerdicts(facts: SystemFacts): Record<EvidencedControl, Con
  * The item each rule decides, per level. Level 2 has no x.1.4.4 f): intrusion detection is 7.1.3.3
  * (监视网络攻击行为); level 2 has no 集中管控 (x.1.5.4), so retention is not decided there. 安全审计 d)
  * (protecting the audit process) and 数据备份恢复 c)/d) (hot redundancy, disaster-recovery centre)
- * have no automated evidence.
+ * have no automated evidence; nor have 安全事件处置 a)/b)/d)/e) and 应急预案管理 other than the rehearsal item
+ * (plans, reporting and frameworks are documents).
  */
 export const EVIDENCED_ITEMS: Record<EvidencedControl, Partial<Record<MlpsLevel, string>>> = {
   auditCoverage: { 2: '7.1.4.3 a)', 3: '8.1.4.3 a)', 4: '9.1.4.3 a)' },
@@ -55,6 +61,11 @@ export const EVIDENCED_ITEMS: Record<EvidencedControl, Partial<Record<MlpsLevel,
   incidentHandling: { 2: '7.1.10.12 c)', 3: '8.1.10.12 c)', 4: '9.1.10.12 c)' },
   backupLocal: { 2: '7.1.4.8 a)', 3: '8.1.4.9 a)', 4: '9.1.4.9 a)' },
   backupOffsite: { 2: '7.1.4.8 b)', 3: '8.1.4.9 b)', 4: '9.1.4.9 b)' },
+  backupIdentification: { 2: '7.1.10.11 a)', 3: '8.1.10.11 a)', 4: '9.1.10.11 a)' },
+  backupStipulation: { 2: '7.1.10.11 b)', 3: '8.1.10.11 b)', 4: '9.1.10.11 b)' },
+  backupProcedures: { 2: '7.1.10.11 c)', 3: '8.1.10.11 c)', 4: '9.1.10.11 c)' },
+  // 定期培训并演练 is b) at level 2 (level 2 has no 统一框架 a)).
+  emergencyDrill: { 2: '7.1.10.13 b)', 3: '8.1.10.13 c)', 4: '9.1.10.13 c)' },
 };
 
 /** Clause at any level → the rule that decides it. */

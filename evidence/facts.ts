@@ -1,5 +1,5 @@
 import {
-  drillSite, type Alert, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
+  drillSite, type Alert, type BackupPolicy, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
 } from '../core/index.js';
 import { expectedSources } from '../analyzers/index.js';
 import { BACKUP_DATASET } from '../backup/index.js';
@@ -117,6 +117,9 @@ export function handlingFacts(alerts: readonly Alert[]): HandlingFacts {
   return { alerts: alerts.length, handled, open: alerts.length - handled, ...(median !== undefined ? { medianAckSeconds: median } : {}) };
 }
 
+/** A backup target as the report names its storage: no user names or ports. */
+const mediumOf = (target: BackupPolicy['sameCity']): string => (target.type === 'path' ? `path ${target.path}` : `sftp ${target.host}:${target.path}`);
+
 const emptySite = (): SiteBackupFacts => ({ checks: 0, passed: 0, failed: 0, latest: {}, drills: 0 });
 
 /** Per site: counts, the latest result of each check, the latest freshness, and the latest drill from that copy (failed or not). */
@@ -148,9 +151,14 @@ export function backupFacts(system: BusinessSystem, checks: readonly JobResult[]
     site.latestDrill = { finishedAt: drill.finishedAt, status: drill.status, ...(drill.detail.rto ? { rto: drill.detail.rto } : {}) };
   }
   const policy = system.backup;
+  if (policy) {
+    sites['same-city'].medium = mediumOf(policy.sameCity);
+    sites['off-site'].medium = mediumOf(policy.offSite);
+  }
   return {
     hasPolicy: policy !== undefined,
     ...(policy ? { rpoTargetSeconds: policy.rpo, rtoTargetSeconds: policy.rto } : {}),
+    ...(policy?.retention !== undefined ? { retentionSeconds: policy.retention } : {}),
     sameCity: sites['same-city'], offSite: sites['off-site'], crossSite,
   };
 }

@@ -20,7 +20,8 @@ export {
 export type { Manifest, ManifestFile, SignatureAlgorithm, SigningKey } from './signing.js';
 export {
   STATUSES, STATUS_EN, STATUS_LABEL, RETENTION_MONTHS_REQUIRED, DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, MANUAL_REVIEW, auditCoverageVerdict,
-  auditProtectionVerdict, auditRecordsVerdict, backupLocalVerdict, backupOffsiteVerdict, capToWindow, incidentHandlingVerdict, intrusionVerdict,
+  auditProtectionVerdict, auditRecordsVerdict, backupIdentificationVerdict, backupLocalVerdict, backupOffsiteVerdict, backupProceduresVerdict,
+  backupStipulationVerdict, capToWindow, emergencyDrillVerdict, incidentHandlingVerdict, intrusionVerdict,
   notApplicable, retentionVerdict,
 } from './status-rules.js';
 export type {

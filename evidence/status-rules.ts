@@ -31,6 +31,19 @@
  *   checks passed, the latest of each passed, the off-site copy is within the RPO, at levels 3–4
  *   (异地实时备份) the policy RPO is within the real-time bound, and the latest off-site drill, if any,
  *   met its RTO; 部分符合 otherwise.
+ * 备份与恢复管理 (x.1.10.11), from the inventory's backup policy and the period's checks and drills:
+ *   a) identify what to back up regularly: 不符合 no backup policy; 部分符合 a policy names the system's
+ *      backup sets (same-city and off-site targets) — the wider list of business information, data
+ *      and software needing backup is a document to review by hand, so never 符合.
+ *   b) backup method, frequency, medium and retention stipulated: 不符合 no policy; 符合 the policy
+ *      states the method (a same-city and an off-site copy), the frequency (the RPO bounds the newest
+ *      backup's age), the media (path or SFTP targets) and the retention; 部分符合 no retention stated.
+ *   c) backup and recovery strategies and procedures: 不符合 no policy; 符合 the policy's RPO/RTO
+ *      (the strategy) AND in the period both copies were checked and the latest restore drill, from
+ *      either copy, passed (the procedures run); 部分符合 otherwise.
+ * 应急预案管理 c) (x.1.10.13 c at levels 3–4, 7.1.10.13 b at level 2) train and rehearse: a restore
+ *   drill in the period is a rehearsal of the plan's system-recovery part, so 部分符合 (training and
+ *   other rehearsals need manual review); without one 未测评 — plans may be rehearsed outside Shouwang.
  * Any 符合 over a period shorter than the minimum evidence window becomes 部分符合.
  */
 import type { RtoMeasure } from '../core/index.js';
@@ -65,10 +78,12 @@ export const DEFAULT_RULE_SETTINGS: EvidenceRuleSettings = { minimumWindowDays: 
 
 export type EvidencedControl =
   | 'auditCoverage' | 'auditRecords' | 'auditProtection' | 'auditRetention'
-  | 'intrusion' | 'incidentHandling' | 'backupLocal' | 'backupOffsite';
+  | 'intrusion' | 'incidentHandling' | 'backupLocal' | 'backupOffsite'
+  | 'backupIdentification' | 'backupStipulation' | 'backupProcedures' | 'emergencyDrill';
 
 export const EVIDENCED_CONTROLS = [
   'auditCoverage', 'auditRecords', 'auditProtection', 'auditRetention', 'intrusion', 'incidentHandling', 'backupLocal', 'backupOffsite',
+  'backupIdentification', 'backupStipulation', 'backupProcedures', 'emergencyDrill',
 ] as const satisfies readonly EvidencedControl[];
 
 /** Short zh-CN / English titles of each rule, for the report. */
@@ -81,6 +96,10 @@ export const CONTROL_TITLES: Record<EvidencedControl, string> = {
   incidentHandling: '安全事件处置 c) handling',
   backupLocal: '数据备份恢复 a) 本地 local',
   backupOffsite: '数据备份恢复 b) 异地 off-site',
+  backupIdentification: '备份与恢复管理 a) 识别备份对象 identification',
+  backupStipulation: '备份与恢复管理 b) 备份方式与保存期 method and retention',
+  backupProcedures: '备份与恢复管理 c) 备份恢复策略与程序 strategy and procedures',
+  emergencyDrill: '应急预案管理 培训与演练 rehearsal',
 };
 
 /** The fields an audit record must carry (x.1.4.3 b). */
@@ -145,6 +164,8 @@ export interface SiteBackupFacts {
   drills: number;
   /** The latest drill from this site's copy, failed or not. */
   latestDrill?: DrillFacts;
+  /** Where the policy keeps this copy (`path /backup/x`, `sftp host:/path`), when there is a policy. */
+  medium?: string;
 }
 
 export interface BackupFacts {
@@ -152,6 +173,7 @@ export interface BackupFacts {
   /** From the inventory's policy. */
   rpoTargetSeconds?: number;
   rtoTargetSeconds?: number;
+  retentionSeconds?: number;
   sameCity: SiteBackupFacts;
   offSite: SiteBackupFacts;
   crossSite: { checks: number; passed: number; failed: number; latest?: 'pass' | 'warn' | 'fail' };
@@ -301,6 +323,57 @@ export function backupOffsiteVerdict(f: BackupFacts, level: number, settings: Ev
     drillOk ? '' : '最近一次异地恢复演练未达到 RTO / the latest off-site drill missed the RTO',
   ].filter(Boolean);
   return verdict('部分符合', summary, `${why.join('；')} → 部分符合 / partially compliant`);
+}
+
+/** The latest restore drill from either copy, failed or not. */
+const latestDrillOf = (f: BackupFacts): DrillFacts | undefined =>
+  [f.sameCity.latestDrill, f.offSite.latestDrill].filter((d): d is DrillFacts => d !== undefined)
+    .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1);
+
+export function backupIdentificationVerdict(f: BackupFacts): ControlVerdict {
+  if (!f.hasPolicy) return verdict('不符合', noPolicy.summary, '资产清单未将该系统数据列入定期备份 → 不符合 / the system\'s data is not identified for regular backup');
+  return verdict(
+    '部分符合',
+    '备份策略列出该系统的同城、异地备份集 / the policy names the system\'s same-city and off-site backup sets',
+    '系统数据已列入定期备份；需备份的业务信息、系统数据及软件清单需人工核查 → 部分符合'
+      + ' / the system\'s data is identified for regular backup; the list of business information, data and software to back up needs manual review',
+  );
+}
+
+export function backupStipulationVerdict(f: BackupFacts): ControlVerdict {
+  if (!f.hasPolicy) return noPolicy;
+  const retention = f.retentionSeconds === undefined ? '未规定' : formatDuration(f.retentionSeconds);
+  const summary = `备份方式 同城+异地副本；频度 RPO ${formatDuration(f.rpoTargetSeconds ?? 0)}；介质 ${f.sameCity.medium ?? '—'} / ${f.offSite.medium ?? '—'}；保存期 ${retention}`
+    + ` / method same-city and off-site copies; frequency within RPO; media as listed; retention ${f.retentionSeconds === undefined ? 'not stated' : retention}`;
+  if (f.retentionSeconds === undefined) {
+    return verdict('部分符合', summary, '备份策略未规定保存期 → 部分符合 / the policy states no retention');
+  }
+  return verdict('符合', summary, '备份策略规定了备份方式、频度（RPO）、存储介质和保存期 → 符合 / the policy states method, frequency (RPO), media and retention');
+}
+
+export function backupProceduresVerdict(f: BackupFacts): ControlVerdict {
+  if (!f.hasPolicy) return noPolicy;
+  const drill = latestDrillOf(f);
+  const summary = `备份策略 RPO ${formatDuration(f.rpoTargetSeconds ?? 0)}、RTO ${formatDuration(f.rtoTargetSeconds ?? 0)}；期间内同城核查 ${f.sameCity.checks} 次、异地核查 ${f.offSite.checks} 次；`
+    + `恢复演练 ${f.sameCity.drills + f.offSite.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''}`
+    + ` / policy RPO and RTO; ${f.sameCity.checks} same-city and ${f.offSite.checks} off-site checks; ${f.sameCity.drills + f.offSite.drills} restore drills in the period`;
+  if (f.sameCity.checks > 0 && f.offSite.checks > 0 && drill?.status === 'pass') {
+    return verdict('符合', summary, '策略规定 RPO/RTO，期间内两地备份均经核查且最近一次恢复演练通过 → 符合'
+      + ' / RPO/RTO set, both copies checked in the period and the latest restore drill passed');
+  }
+  return verdict('部分符合', summary, '策略已规定 RPO/RTO，但期间内未核查两地备份或最近一次恢复演练未通过（或无演练） → 部分符合'
+    + ' / RPO/RTO set, but a copy went unchecked in the period, or the latest restore drill did not pass (or none ran)');
+}
+
+export function emergencyDrillVerdict(f: BackupFacts): ControlVerdict {
+  const drills = f.sameCity.drills + f.offSite.drills;
+  const drill = latestDrillOf(f);
+  const summary = `期间内系统恢复演练 ${drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''} / ${drills} restore drills in the period`;
+  if (drills === 0) {
+    return verdict('未测评', summary, '期间内无恢复演练记录；应急预案培训与演练可能在本平台之外进行 → 未测评（需人工核查） / no restore drill: rehearsals may happen outside Shouwang');
+  }
+  return verdict('部分符合', summary, '恢复演练是对应急预案中系统恢复流程的演练；人员培训及其他演练需人工核查 → 部分符合'
+    + ' / restore drills rehearse the plan\'s system recovery; staff training and other rehearsals need manual review');
 }
 
 /** 符合 needs a period of at least the minimum evidence window. */

@@ -55,6 +55,9 @@ describe('status rules on constructed data', () => {
     expect(verdict(GOOD)).toMatchObject({
       auditCoverage: { status: '符合' }, auditRecords: { status: '符合' }, auditProtection: { status: '未测评' },
       intrusion: { status: '符合' }, incidentHandling: { status: '符合' }, backupLocal: { status: '符合' }, backupOffsite: { status: '符合' },
+      // 安全运维管理: the policy (no retention stated) and a passing same-city drill with both copies checked.
+      backupIdentification: { status: '部分符合' }, backupStipulation: { status: '部分符合' }, backupProcedures: { status: '符合' },
+      emergencyDrill: { status: '部分符合' },
     });
     // One event in December, then June only: not six months without gaps.
     expect(verdict(GOOD).auditRetention).toMatchObject({ status: '部分符合' });
@@ -62,11 +65,14 @@ describe('status rules on constructed data', () => {
     expect(verdict(SILENT)).toMatchObject({
       auditCoverage: { status: '不符合' }, auditRetention: { status: '不符合' }, intrusion: { status: '不符合' }, incidentHandling: { status: '未测评' },
       backupLocal: { status: '不符合' }, backupOffsite: { status: '不符合' },
+      backupIdentification: { status: '不符合' }, backupStipulation: { status: '不符合' }, backupProcedures: { status: '不符合' },
+      emergencyDrill: { status: '未测评' },
     });
     // One host silent and logs only since 10 June; nginx records reach no intrusion rule; an alert nobody touched; a failed off-site check; no drill.
     expect(verdict(PARTIAL)).toMatchObject({
       auditCoverage: { status: '部分符合' }, intrusion: { status: '不符合' }, incidentHandling: { status: '不符合' },
       backupLocal: { status: '部分符合' }, backupOffsite: { status: '部分符合' },
+      backupProcedures: { status: '部分符合' }, emergencyDrill: { status: '未测评' },
     });
 
     const good = facts.systems.find((s) => s.system.id === GOOD)!;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadMlpsCatalog } from '../../analyzers/index.js';
 import {
   DEFAULT_RULE_SETTINGS, EVIDENCED_CONTROLS, EVIDENCED_ITEMS, MANUAL_REVIEW, auditCoverageVerdict, auditProtectionVerdict, auditRecordsVerdict,
-  backupFacts, backupLocalVerdict, backupOffsiteVerdict, calendarMonthsBefore, capToWindow, incidentHandlingVerdict, intrusionVerdict,
+  backupFacts, backupIdentificationVerdict, backupLocalVerdict, backupOffsiteVerdict, backupProceduresVerdict, backupStipulationVerdict,
+  emergencyDrillVerdict, calendarMonthsBefore, capToWindow, incidentHandlingVerdict, intrusionVerdict,
   loadIntrusionRules, notApplicable, recordFacts, retentionFacts, retentionVerdict, type AuditFacts, type BackupFacts, type IntrusionFacts,
 } from '../../evidence/index.js';
 import type { BusinessSystem, JobResult, ShouwangEvent } from '../../core/index.js';
@@ -27,9 +28,9 @@ const audit = (over: Partial<AuditFacts> = {}): AuditFacts => ({
 });
 const intrusion: IntrusionFacts = { eventsInPeriod: 10, rules: 20, rulesEnabled: 20, reachingDatasets: ['syslog'], matches: 3 };
 
-const system = (mlpsLevel: number, withPolicy = true): BusinessSystem => ({
+const system = (mlpsLevel: number, withPolicy = true, retention?: number): BusinessSystem => ({
   id: 'sys', name: '系统', department: 'd', mlpsLevel, zone: '政务外网', hosts: [], ips: [], databases: [],
-  ...(withPolicy ? { backup: { rpo: 600, rto: 3600, sameCity: { type: 'path', path: '/s' }, offSite: { type: 'path', path: '/o' }, checkSchedule: '0 2 * * *', drillSchedule: '0 3 * * 0', validationQueries: [] } } : {}),
+  ...(withPolicy ? { backup: { rpo: 600, rto: 3600, ...(retention ? { retention } : {}), sameCity: { type: 'path', path: '/s' }, offSite: { type: 'sftp', host: 'dr.example', port: 22, user: 'bk', path: '/o' }, checkSchedule: '0 2 * * *', drillSchedule: '0 3 * * 0', validationQueries: [] } } : {}),
 } as unknown as BusinessSystem);
 
 const at = (n: number) => new Date(END - n * HOUR).toISOString();
@@ -129,6 +130,41 @@ describe('status rules at their boundaries', () => {
     expect(backupOffsiteVerdict(healthy(2), 2, { ...settings, realtimeRpoSeconds: 300 }).status).toBe('符合');
     const offSiteDrillFailed = backupFacts(system(3), [check('off-site', 'pass', 5)], [drill('off-site', false, 1)]);
     expect(backupOffsiteVerdict(offSiteDrillFailed, 3, settings).status).toBe('部分符合');
+  });
+
+  it('备份与恢复管理 a): no policy is 不符合; a policy is only partial evidence (the list of what to back up is a document)', () => {
+    expect(backupIdentificationVerdict(backupFacts(system(3, false), [], [])).status).toBe('不符合');
+    expect(backupIdentificationVerdict(healthy()).status).toBe('部分符合');
+    expect(backupIdentificationVerdict(backupFacts(system(3), [], [])).status).toBe('部分符合');
+  });
+
+  it('备份与恢复管理 b): method, frequency and media come from the policy; 符合 only with a stated retention', () => {
+    expect(backupStipulationVerdict(backupFacts(system(3, false), [], [])).status).toBe('不符合');
+    expect(backupStipulationVerdict(backupFacts(system(3), [], []))).toMatchObject({ status: '部分符合', rule: expect.stringContaining('保存期') });
+    const stated = backupStipulationVerdict(backupFacts(system(3, true, 180 * 86_400), [], []));
+    expect(stated).toMatchObject({ status: '符合', summary: expect.stringContaining('保存期 180.0d') });
+    // The media name the targets, never the SFTP user.
+    expect(stated.summary).toContain('path /s / sftp dr.example:/o');
+    expect(stated.summary).not.toContain('bk');
+  });
+
+  it('备份与恢复管理 c): 符合 needs both copies checked and the latest restore drill (either copy) passed in the period', () => {
+    const both = [check('same-city', 'pass', 5), check('off-site', 'pass', 5)];
+    expect(backupProceduresVerdict(backupFacts(system(3, false), both, [drill('same-city', true, 1)])).status).toBe('不符合');
+    expect(backupProceduresVerdict(backupFacts(system(3), both, [drill('same-city', true, 1)])).status).toBe('符合');
+    // The latest drill decides, whichever copy it ran from.
+    expect(backupProceduresVerdict(backupFacts(system(3), both, [drill('same-city', true, 4), drill('off-site', false, 1)])).status).toBe('部分符合');
+    expect(backupProceduresVerdict(backupFacts(system(3), both, [drill('same-city', false, 4), drill('off-site', true, 1)])).status).toBe('符合');
+    expect(backupProceduresVerdict(backupFacts(system(3), both, [])).status).toBe('部分符合');
+    expect(backupProceduresVerdict(backupFacts(system(3), [check('same-city', 'pass', 5)], [drill('same-city', true, 1)])).status).toBe('部分符合');
+  });
+
+  it('应急预案管理 培训与演练: a restore drill is partial evidence; none is 未测评, never 不符合 or 符合', () => {
+    expect(emergencyDrillVerdict(backupFacts(system(3), [], [])).status).toBe('未测评');
+    expect(emergencyDrillVerdict(backupFacts(system(3, false), [], [])).status).toBe('未测评');
+    expect(emergencyDrillVerdict(backupFacts(system(3), [], [drill('off-site', false, 1)])).status).toBe('部分符合');
+    expect(emergencyDrillVerdict(healthy()).status).toBe('部分符合');
+    expect(EVIDENCED_ITEMS.emergencyDrill).toEqual({ 2: '7.1.10.13 b)', 3: '8.1.10.13 c)', 4: '9.1.10.13 c)' });
   });
 
   it('a period shorter than the minimum evidence window gives no 符合', () => {
