@@ -300,6 +300,7 @@ const ENUMS = {
   compliance_reviewer: ['合规审查', 'compliance reviewer'], department_viewer: ['部门查看者', 'department viewer'],
   pass: ['通过', 'pass'], warn: ['警告', 'warn'], fail: ['失败', 'fail'], met: ['达标', 'met'], missed: ['未达标', 'missed'],
   符合: ['符合', 'compliant'], 部分符合: ['部分符合', 'partially compliant'], 不符合: ['不符合', 'non-compliant'], 不适用: ['不适用', 'not applicable'],
+  未测评: ['未测评（需人工核查）', 'Not assessed (manual review)'],
   waiting: ['排队中', 'waiting'], active: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'], delayed: ['延迟', 'delayed'],
 };
 
