@@ -17,6 +17,8 @@ export interface BackupApiOptions extends ApiOptions {
 }
 
 const SystemId = z.string().min(1).max(100);
+/** A backup copy: verify checks one or both, a drill restores from one. */
+const Site = z.enum(['same-city', 'off-site']);
 const JOB_PREFIX = { verify: 'console-verify-', drill: 'console-drill-' } as const;
 /** A queued job's answer names the job its progress route takes. */
 const JOB_LINKS = { GetJob: { operationId: operationIdOf('GET', '/api/backup/jobs/:id'), parameters: { id: '$response.body#/job' } } };
@@ -87,7 +89,7 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
   routes.add(app, {
     method: 'POST', url: '/api/backup/verify', tag: 'backup', access: 'backup:run', status: 202,
     summary: '立即核验备份（入队）/ verify backups now (queued); returns the job id',
-    body: z.strictObject({ system: SystemId, site: z.enum(['same-city', 'off-site']).optional() }), response: BackupJobQueued, links: JOB_LINKS,
+    body: z.strictObject({ system: SystemId, site: Site.optional() }), response: BackupJobQueued, links: JOB_LINKS,
     handler: async ({ body, auth, request }) => {
       const system = await systemInScope(store, body.system, scopeOf(auth.user));
       const job = await queues().enqueueVerify(system.id, {
@@ -100,12 +102,12 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
 
   routes.add(app, {
     method: 'POST', url: '/api/backup/drill', tag: 'backup', access: 'backup:run', status: 202,
-    summary: '立即恢复演练（入队）/ restore drill now (queued); returns the job id',
-    body: z.strictObject({ system: SystemId }), response: BackupJobQueued, links: JOB_LINKS,
+    summary: '立即恢复演练（入队，可选同城或异地副本）/ restore drill now (queued) from the same-city (default) or off-site copy; returns the job id',
+    body: z.strictObject({ system: SystemId, site: Site.optional() }), response: BackupJobQueued, links: JOB_LINKS,
     handler: async ({ body, auth, request }) => {
       const system = await systemInScope(store, body.system, scopeOf(auth.user));
-      const job = await queues().enqueueDrill(system.id, { jobId: `${JOB_PREFIX.drill}${randomUUID()}` });
-      await recordAction(store, request, 'backup.drill', { id: system.id, departments: [system.department] }, { job: job.id });
+      const job = await queues().enqueueDrill(system.id, { jobId: `${JOB_PREFIX.drill}${randomUUID()}`, ...(body.site ? { site: body.site } : {}) });
+      await recordAction(store, request, 'backup.drill', { id: system.id, departments: [system.department] }, { job: job.id, ...(body.site ? { site: body.site } : {}) });
       return { job: job.id, system: system.id };
     },
   });
@@ -125,6 +127,8 @@ export const backupApi: FastifyPluginAsync<BackupApiOptions> = async (app, { sto
       return {
         id: job.id, kind: params.id.startsWith(JOB_PREFIX.verify) ? 'verify' : 'drill', system: job.data.system,
         ...(job.data.sites ? { sites: job.data.sites } : {}),
+        // A drill restores from one copy: same-city unless the request chose off-site.
+        ...(params.id.startsWith(JOB_PREFIX.drill) ? { site: job.data.site ?? 'same-city' } : {}),
         state: await job.getState(),
         progress: job.progress,
         attemptsMade: job.attemptsMade,

@@ -76,6 +76,8 @@ export const BackupJobView = z.strictObject({
   kind: z.enum(['verify', 'drill']),
   system: z.string(),
   sites: z.array(z.string()).optional(),
+  /** Drills: the copy restored from. */
+  site: z.enum(['same-city', 'off-site']).optional(),
   state: z.string(),
   progress: Progress,
   attemptsMade: z.number().int(),

@@ -125,6 +125,28 @@ describe('backup API on BullMQ and the embedded store', () => {
     expect((await ops.get('/api/backup/matrix')).json().systems.find((s: { id: string }) => s.id === S).drill.status).toBe('pass');
   });
 
+  it('drills from the off-site copy when asked, echoing the site in the job and the stored result', async () => {
+    // Only the off-site copy holds a set now: a same-city drill fails, an off-site one passes.
+    rmSync(join(dir, S, 'same'), { recursive: true, force: true });
+    try {
+      const offSite = await ops.send('POST', '/api/backup/drill', { system: S, site: 'off-site' });
+      expect(offSite.statusCode).toBe(202);
+      const off = await untilFinished(ops, offSite.json().job);
+      expect(off).toMatchObject({ state: 'completed', kind: 'drill', site: 'off-site', outcome: { status: 'pass' } });
+      const sameCity = await untilFinished(ops, (await ops.send('POST', '/api/backup/drill', { system: S, site: 'same-city' })).json().job);
+      expect(sameCity).toMatchObject({ site: 'same-city', outcome: { status: 'fail' } });
+      const stored = await store.jobResults.search({ system: S, kind: 'restore-drill' }, { size: 10 });
+      expect(stored.items.find((r) => r.id === off.outcome.results[0].id)).toMatchObject({ site: 'off-site', status: 'pass' });
+      expect(stored.items.find((r) => r.id === sameCity.outcome.results[0].id)).toMatchObject({ site: 'same-city', status: 'fail' });
+      const audit = (await store.audit.list({}, { size: 50 })).items.find((e) => e.action === 'backup.drill' && e.detail?.job === off.id);
+      expect(audit).toMatchObject({ detail: { site: 'off-site' } });
+      expect((await ops.send('POST', '/api/backup/drill', { system: S, site: 'moon' })).statusCode).toBe(400);
+    } finally {
+      const data = join(dir, 'data.bin');
+      writeSet(join(dir, S, 'same'), formatSetName(setTime), { 'data.bin': data });
+    }
+  });
+
   it('keeps every backup route inside the caller’s departments', async () => {
     const job = (await ops.send('POST', '/api/backup/verify', { system: S, site: 'same-city' })).json().job;
     expect((await opsOfB.get(`/api/backup/jobs/${job}`)).statusCode).toBe(404);

@@ -188,6 +188,7 @@ const TABLE = {
   rtoAchieved: ['实际 RTO', 'RTO achieved'],
   verify: ['核验', 'Verify'],
   drill: ['恢复演练', 'Drill'],
+  drillSite: ['演练所用副本', 'Copy to restore from'],
   jobs: ['任务', 'Jobs'],
   jobState: ['任务 {0}：{1}', 'Job {0}: {1}'],
   progress: ['进度', 'Progress'],

@@ -3,6 +3,7 @@ import { t, label, formatTime, formatDuration, localMessage } from '../i18n.js';
 import { h, clear, load, empty, badge, table, errorBox } from '../ui.js';
 
 const SITES = [['same-city', 'sameCity'], ['off-site', 'offSite']];
+const SITE_KEY = Object.fromEntries(SITES);
 const CHECK_KIND = 'backup-check';
 const DRILL_KIND = 'restore-drill';
 const POLL_MS = 1000;
@@ -74,47 +75,56 @@ function matrixTable(rows, inv, ctx, jobs) {
   if (ctx.can('backup:run')) {
     columns.push({ title: t('action'), cell: (r) => h('span', { class: 'row-actions' },
       h('button', { type: 'button', 'data-action': 'verify', 'data-system': r.system, onclick: () => start('verify', r.system, jobs) }, t('verify')),
-      h('button', { type: 'button', 'data-action': 'drill', 'data-system': r.system, onclick: () => start('drill', r.system, jobs) }, t('drill'))) });
+      drillControls(r.system, jobs)) });
   }
   return h('div', { class: 'scroll' }, table(columns, rows));
 }
 
-/** Queues a verification or drill and shows its progress until the job finishes. */
-async function start(kind, system, jobs) {
+/** The copy to restore from (same-city by default) and the drill button. */
+function drillControls(system, jobs) {
+  const site = h('select', { 'data-role': 'drill-site', 'data-system': system, 'aria-label': t('drillSite') },
+    SITES.map(([value, key]) => h('option', { value }, t(key))));
+  return [site, h('button', { type: 'button', 'data-action': 'drill', 'data-system': system, onclick: () => start('drill', system, jobs, site.value) }, t('drill'))];
+}
+
+/** Queues a verification or drill (a drill from `site`'s copy) and shows its progress until the job finishes. */
+async function start(kind, system, jobs, site) {
   jobs.hidden = false;
-  const line = h('li', { class: 'job' }, `${t(kind)} · ${system} · ${t('loading')}`);
+  const title = site ? `${t(kind)} · ${system} · ${t(SITE_KEY[site])}` : `${t(kind)} · ${system}`;
+  const line = h('li', { class: 'job' }, `${title} · ${t('loading')}`);
   let list = jobs.querySelector('ul');
   if (!list) { list = h('ul'); jobs.append(list); }
   list.prepend(line);
   try {
-    const queued = await api.post(`/api/backup/${kind}`, { system });
+    const queued = await api.post(`/api/backup/${kind}`, site ? { system, site } : { system });
     const id = queued.job;
-    watch(id, kind, system, line);
+    watch(id, title, line);
   } catch (error) {
-    clear(line, `${t(kind)} · ${system} · `, errorBox(error));
+    clear(line, `${title} · `, errorBox(error));
   }
 }
 
-function watch(id, kind, system, line) {
+function watch(id, title, line) {
   const tick = async () => {
     try {
       const job = await api.get(`/api/backup/jobs/${encodeURIComponent(id)}`);
       const progress = job.progress && typeof job.progress === 'object' ? job.progress : undefined;
       const results = job.outcome?.results ?? [];
-      clear(line, h('strong', {}, `${t(kind)} · ${system}`), ' ', t('jobState', id.slice(-8), label(job.state)), ' ',
+      clear(line, h('strong', {}, title), ' ', t('jobState', id.slice(-8), label(job.state)), ' ',
         progress?.total ? h('progress', { max: progress.total, value: progress.done, 'aria-label': t('progress') }) : null, ' ',
         localMessage(progress?.step ?? ''),
         job.outcome ? h('div', { class: 'job-result' }, t('result'), ' ', badge(job.outcome.status), ' · ',
           ['pass', 'warn', 'fail'].map((status) => `${label(status)} ${results.filter((r) => r.status === status).length}`).join(' · ')) : null,
         job.failedReason ? h('div', { class: 'error' }, localMessage(job.failedReason)) : null);
       line.dataset.state = job.state;
+      if (job.site) line.dataset.site = job.site;
       if (job.state === 'completed' || job.state === 'failed') {
         line.dispatchEvent(new Event('job-finished', { bubbles: true }));
         return;
       }
       setTimeout(tick, POLL_MS);
     } catch (error) {
-      clear(line, `${t(kind)} · ${system} · `, errorBox(error));
+      clear(line, `${title} · `, errorBox(error));
     }
   };
   tick();
