@@ -1,4 +1,4 @@
-import { seededRandom, type Inventory } from '../core/index.js';
+import { SHANGHAI_OFFSET_MS, seededRandom, type Inventory } from '../core/index.js';
 import type { Line } from './decoders/event-decode.js';
 
 /**
@@ -70,24 +70,23 @@ const TROUBLED_SYSTEM_POSITIONS = [1, 4, 10, 15, 26, 31];
 
 /** The same day, moved into 09:00–18:00 China Standard Time. */
 function officeHours(ms: number, fraction: number): number {
-  const midnight = Math.floor((ms + CST) / 86_400_000) * 86_400_000 - CST;
+  const midnight = Math.floor((ms + SHANGHAI_OFFSET_MS) / 86_400_000) * 86_400_000 - SHANGHAI_OFFSET_MS;
   const at = midnight + 9 * 3_600_000 + Math.floor(fraction * 9 * 3_600_000);
   return at > ms ? at - 86_400_000 : at; // never later than the sample: the day of logs ends now
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const CST = 8 * 3_600_000;
 
 /** `Nov 26 09:05:01` in China Standard Time, as rsyslog writes it. */
 function syslogTime(ms: number): string {
-  const d = new Date(ms + CST);
+  const d = new Date(ms + SHANGHAI_OFFSET_MS);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
 /** `26/Nov/2026:09:05:01 +0800`, the nginx access-log time. */
 function accessTime(ms: number): string {
-  const d = new Date(ms + CST);
+  const d = new Date(ms + SHANGHAI_OFFSET_MS);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0800`;
 }
@@ -142,7 +141,7 @@ const INCIDENT_TITLES: Record<DemoIncidentKind, string> = {
 
 /** `20261126 09:15:01`, the MariaDB server_audit time (local, +08:00). */
 function auditTime(ms: number): string {
-  const d = new Date(ms + CST);
+  const d = new Date(ms + SHANGHAI_OFFSET_MS);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { SHANGHAI_OFFSET_MS } from '../core/index.js';
 import type { TimeRange } from '../store/index.js';
 import { found, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
@@ -13,7 +14,6 @@ export interface PostureOptions extends ApiOptions {
 
 const DAY_MS = 86_400_000;
 /** Days start at midnight in Asia/Shanghai (UTC+8, no daylight saving). */
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 
 const Range = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
 

@@ -13,6 +13,7 @@ export {
 } from './alert.js';
 export type { Alert, AlertStatus, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
+export { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS } from './shanghai-time.js';
 export {
   NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,
   loadInventory, saveInventory, inventoryFromYaml, inventoryFromCsv, parseInventory,

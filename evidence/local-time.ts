@@ -1,12 +1,13 @@
-/** Evidence is read in China Standard Time: every time and calendar day in the report is +08:00. */
-const OFFSET_MS = 8 * 3_600_000;
+import { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS as OFFSET_MS } from '../core/index.js';
+
+// Evidence is read in China Standard Time: every time and calendar day in the report is +08:00.
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** `2026-06-01 08:00:00 +08:00` */
 export function formatLocal(ms: number): string {
   const d = new Date(ms + OFFSET_MS);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +08:00`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${SHANGHAI_OFFSET}`;
 }
 
 export const formatLocalIso = (iso: string): string => (Number.isNaN(Date.parse(iso)) ? iso : formatLocal(Date.parse(iso)));

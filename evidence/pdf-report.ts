@@ -6,7 +6,7 @@ import type { EvidenceFacts } from './facts.js';
 import { formatLocalIso } from './local-time.js';
 import { FINGERPRINT_LABEL } from './report-fingerprint.js';
 import {
-  CONTROL_TITLES, EVIDENCED_CONTROLS, RETENTION_MONTHS_REQUIRED, STATUSES, STATUS_LABEL, formatDuration,
+  CONTROL_TITLES, EVIDENCED_CONTROLS, RETENTION_MONTHS_REQUIRED, STATUSES, STATUS_LABEL, formatRoundedDuration,
   type ComplianceStatus, type ControlVerdict, type EvidencedControl,
 } from './status-rules.js';
 
@@ -71,7 +71,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   line(`范围 Scope：${target}${facts.scope?.departments ? `（部门范围 department scope: ${facts.scope.departments.map(department).join('、')}）` : ''}`, 10);
   line(`期间 Period：${formatLocalIso(selection.from)} — ${formatLocalIso(selection.to)}（至今 ${Math.round(periodDays * 10) / 10} 天 days elapsed）`, 10);
   line(`最短取证期间 Minimum evidence window：${settings.minimumWindowDays} 天 days${periodDays < settings.minimumWindowDays ? '（本期间短于此，任何项不判为符合 / shorter: no item is 符合）' : ''}`, 10);
-  line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatDuration(settings.realtimeRpoSeconds)}`, 10);
+  line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatRoundedDuration(settings.realtimeRpoSeconds)}`, 10);
   line(`生成时间 Generated：${formatLocalIso(input.generatedAt)}`, 10);
   line(`${FINGERPRINT_LABEL}${input.fingerprint}`, 10);
 
@@ -114,13 +114,13 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
     line(`审计事件 ${a.eventsInPeriod} 条；日志源上报 ${a.reportingSources}/${a.expectedSources}；抽样 ${a.records.sampled} 条，字段齐全 ${a.records.complete} 条`
       + `${evidencedClause('auditRetention', level) ? `；留存要求自 ${a.retention.requiredFrom} 起，缺失 ${a.retention.gapDays}/${a.retention.days} 天` : ''}`);
     line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}，`
-      + `确认时间中位数 ${h.medianAckSeconds === undefined ? '—' : formatDuration(h.medianAckSeconds)}`);
+      + `确认时间中位数 ${h.medianAckSeconds === undefined ? '—' : formatRoundedDuration(h.medianAckSeconds)}`);
     if (b.hasPolicy) {
-      line(`备份策略 Policy：RPO 目标 ${formatDuration(b.rpoTargetSeconds ?? 0)}，RTO 目标 ${formatDuration(b.rtoTargetSeconds ?? 0)}`);
+      line(`备份策略 Policy：RPO 目标 ${formatRoundedDuration(b.rpoTargetSeconds ?? 0)}，RTO 目标 ${formatRoundedDuration(b.rtoTargetSeconds ?? 0)}`);
       for (const [label, site] of [['同城 same-city', b.sameCity], ['异地 off-site', b.offSite]] as const) {
         const drill = site.latestDrill;
-        line(`${label}：核查 ${site.checks} 次，通过 ${site.passed}${site.freshness ? `；最新备份 ${formatDuration(site.freshness.ageSeconds)} 前` : ''}；`
-          + `演练 ${site.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}${drill.rto ? `，RTO 实际 ${formatDuration(drill.rto.achievedSeconds)}` : ''}` : ''}`);
+        line(`${label}：核查 ${site.checks} 次，通过 ${site.passed}${site.freshness ? `；最新备份 ${formatRoundedDuration(site.freshness.ageSeconds)} 前` : ''}；`
+          + `演练 ${site.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}${drill.rto ? `，RTO 实际 ${formatRoundedDuration(drill.rto.achievedSeconds)}` : ''}` : ''}`);
       }
     } else {
       line('备份策略 Policy：资产清单中无 / none in the inventory');

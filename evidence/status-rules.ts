@@ -185,7 +185,11 @@ export type ControlVerdict =
   | { status: '不适用'; summary: string; rule: string; reason: string };
 
 const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
-export const formatDuration = (seconds: number): string =>
+/**
+ * Seconds for a reader, rounded to one unit (`2.0h`, `30min`): report figures, not the exact
+ * config text form of core's formatDuration (`1h30m`).
+ */
+export const formatRoundedDuration = (seconds: number): string =>
   seconds >= 86_400 ? `${(seconds / 86_400).toFixed(1)}d` : seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h`
     : seconds >= 60 ? `${Math.round(seconds / 60)}min` : `${Math.round(seconds)}s`;
 
@@ -259,7 +263,7 @@ export function intrusionVerdict(f: IntrusionFacts): ControlVerdict {
 
 export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
   const share = f.alerts ? f.handled / f.alerts : 0;
-  const ack = f.medianAckSeconds === undefined ? '—' : formatDuration(f.medianAckSeconds);
+  const ack = f.medianAckSeconds === undefined ? '—' : formatRoundedDuration(f.medianAckSeconds);
   const summary = `入侵告警 ${f.alerts} 条，已处置 ${f.handled}（${pct(share)}），未结 ${f.open}；确认时间中位数 ${ack}`
     + ` / ${f.alerts} intrusion alerts, ${f.handled} handled, ${f.open} open; median time to acknowledge ${ack}`;
   if (f.alerts === 0) return verdict('未测评', summary, '期间内无入侵告警，无处置记录可查 → 未测评（需人工核查） / no intrusion alert to show handling');
@@ -272,7 +276,7 @@ export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
 }
 
 const drillText = (d?: DrillFacts) => d
-  ? `最近演练 ${formatLocalIso(d.finishedAt)} ${d.status}，RTO 实际 ${d.rto ? formatDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatDuration(d.rto.targetSeconds) : '—'}`
+  ? `最近演练 ${formatLocalIso(d.finishedAt)} ${d.status}，RTO 实际 ${d.rto ? formatRoundedDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatRoundedDuration(d.rto.targetSeconds) : '—'}`
   : '期间内无恢复演练';
 const latestText = (latest: Record<string, string>) => Object.entries(latest).map(([check, status]) => `${check}:${status}`).join(', ') || '—';
 const noPolicy = verdict('不符合', '资产清单中无备份策略 / no backup policy in the inventory', '无备份策略 → 不符合 / no backup policy → non-compliant');
@@ -301,9 +305,9 @@ export function backupOffsiteVerdict(f: BackupFacts, level: number, settings: Ev
   const share = checks ? passed / checks : 0;
   const realtime = level >= 3;
   const rpo = f.rpoTargetSeconds;
-  const fresh = o.freshness ? `异地最新备份 ${formatDuration(o.freshness.ageSeconds)} 前 / RPO ${formatDuration(o.freshness.targetSeconds)}` : '无异地时效核查';
+  const fresh = o.freshness ? `异地最新备份 ${formatRoundedDuration(o.freshness.ageSeconds)} 前 / RPO ${formatRoundedDuration(o.freshness.targetSeconds)}` : '无异地时效核查';
   const summary = `异地核查 ${o.checks} 次、同城异地一致性 ${x.checks} 次，通过 ${passed}（${pct(share)}）；最新：${latestText(o.latest)}${x.latest ? `, cross-site:${x.latest}` : ''}；${fresh}`
-    + `${realtime ? `；实时备份上限 RPO ≤ ${formatDuration(settings.realtimeRpoSeconds)}，策略 RPO ${rpo === undefined ? '—' : formatDuration(rpo)}` : ''}；${drillText(o.latestDrill)}`
+    + `${realtime ? `；实时备份上限 RPO ≤ ${formatRoundedDuration(settings.realtimeRpoSeconds)}，策略 RPO ${rpo === undefined ? '—' : formatRoundedDuration(rpo)}` : ''}；${drillText(o.latestDrill)}`
     + ` / ${o.checks} off-site and ${x.checks} cross-site checks, ${passed} passed; ${o.drills} drills from the off-site copy`;
   if (o.checks === 0) return verdict('不符合', summary, '期间内未核查异地备份 → 不符合 / no off-site check in the period');
   if (passed === 0 && o.failed + x.failed === checks) return verdict('不符合', summary, '异地核查全部失败 → 不符合 / every off-site check failed');
@@ -312,14 +316,14 @@ export function backupOffsiteVerdict(f: BackupFacts, level: number, settings: Ev
   const realtimeOk = !realtime || (rpo !== undefined && rpo <= settings.realtimeRpoSeconds);
   const drillOk = o.latestDrill === undefined || o.latestDrill.rto?.met === true;
   if (share >= BACKUP_PASS_SHARE_REQUIRED && latestOk && withinRpo && realtimeOk && drillOk) {
-    return verdict('符合', summary, `异地核查通过率 ≥ 90%、最新核查通过、异地副本在 RPO 内${realtime ? `、策略 RPO ≤ ${formatDuration(settings.realtimeRpoSeconds)}（实时）` : ''} → 符合`
+    return verdict('符合', summary, `异地核查通过率 ≥ 90%、最新核查通过、异地副本在 RPO 内${realtime ? `、策略 RPO ≤ ${formatRoundedDuration(settings.realtimeRpoSeconds)}（实时）` : ''} → 符合`
       + ` / ≥ 90 % passed, latest pass, off-site copy within the RPO${realtime ? ', policy RPO within the real-time bound' : ''}`);
   }
   const why = [
     share < BACKUP_PASS_SHARE_REQUIRED ? '通过率 < 90% / < 90 % passed' : '',
     latestOk ? '' : '最新核查未通过 / a latest check not passing',
     withinRpo ? '' : '异地副本超出 RPO 或无时效核查 / off-site copy past the RPO or not checked',
-    realtimeOk ? '' : `策略 RPO 超出实时备份上限 ${formatDuration(settings.realtimeRpoSeconds)} / policy RPO beyond the real-time bound`,
+    realtimeOk ? '' : `策略 RPO 超出实时备份上限 ${formatRoundedDuration(settings.realtimeRpoSeconds)} / policy RPO beyond the real-time bound`,
     drillOk ? '' : '最近一次异地恢复演练未达到 RTO / the latest off-site drill missed the RTO',
   ].filter(Boolean);
   return verdict('部分符合', summary, `${why.join('；')} → 部分符合 / partially compliant`);
@@ -342,8 +346,8 @@ export function backupIdentificationVerdict(f: BackupFacts): ControlVerdict {
 
 export function backupStipulationVerdict(f: BackupFacts): ControlVerdict {
   if (!f.hasPolicy) return noPolicy;
-  const retention = f.retentionSeconds === undefined ? '未规定' : formatDuration(f.retentionSeconds);
-  const summary = `备份方式 同城+异地副本；频度 RPO ${formatDuration(f.rpoTargetSeconds ?? 0)}；介质 ${f.sameCity.medium ?? '—'} / ${f.offSite.medium ?? '—'}；保存期 ${retention}`
+  const retention = f.retentionSeconds === undefined ? '未规定' : formatRoundedDuration(f.retentionSeconds);
+  const summary = `备份方式 同城+异地副本；频度 RPO ${formatRoundedDuration(f.rpoTargetSeconds ?? 0)}；介质 ${f.sameCity.medium ?? '—'} / ${f.offSite.medium ?? '—'}；保存期 ${retention}`
     + ` / method same-city and off-site copies; frequency within RPO; media as listed; retention ${f.retentionSeconds === undefined ? 'not stated' : retention}`;
   if (f.retentionSeconds === undefined) {
     return verdict('部分符合', summary, '备份策略未规定保存期 → 部分符合 / the policy states no retention');
@@ -354,7 +358,7 @@ export function backupStipulationVerdict(f: BackupFacts): ControlVerdict {
 export function backupProceduresVerdict(f: BackupFacts): ControlVerdict {
   if (!f.hasPolicy) return noPolicy;
   const drill = latestDrillOf(f);
-  const summary = `备份策略 RPO ${formatDuration(f.rpoTargetSeconds ?? 0)}、RTO ${formatDuration(f.rtoTargetSeconds ?? 0)}；期间内同城核查 ${f.sameCity.checks} 次、异地核查 ${f.offSite.checks} 次；`
+  const summary = `备份策略 RPO ${formatRoundedDuration(f.rpoTargetSeconds ?? 0)}、RTO ${formatRoundedDuration(f.rtoTargetSeconds ?? 0)}；期间内同城核查 ${f.sameCity.checks} 次、异地核查 ${f.offSite.checks} 次；`
     + `恢复演练 ${f.sameCity.drills + f.offSite.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''}`
     + ` / policy RPO and RTO; ${f.sameCity.checks} same-city and ${f.offSite.checks} off-site checks; ${f.sameCity.drills + f.offSite.drills} restore drills in the period`;
   if (f.sameCity.checks > 0 && f.offSite.checks > 0 && drill?.status === 'pass') {
