@@ -108,7 +108,7 @@ describe('the living demo in Debian chromium', () => {
     expect(incident).toMatchObject({ kind: 'ssh-break-in', system: target!.id });
     // The correlation closes on processing time; the posture is computed per request.
     const raised = async () => (await runtime.store.alerts.search({ system: [target!.id], status: ['new'] }, { size: 100 })).items;
-    await expect.poll(async () => (await raised()).map((a) => a.rule.title).join('\n'), { timeout: 30_000 }).toMatch(/SSH/);
+    await expect.poll(async () => (await raised()).map((a) => a.rule.title).join('\n'), { timeout: 30_000 }).toContain('SSH 暴力破解后登录成功');
     await expect.poll(async () => scoreOf(await shownRanking()), { timeout: 30_000 }).toBeGreaterThan(scoreOf(before));
     const after = await shownRanking();
     expect(rankOf(after), JSON.stringify({ before, after })).toBeLessThan(rankOf(before));
@@ -138,31 +138,50 @@ describe('the living demo in Debian chromium', () => {
     const corrupted = withBackup.find((_, index) => demoBackupCase(index) === 'corrupted')!;
     await page.goto(`${runtime.url}/#/backups`);
     const history = page.locator('section', { has: page.locator('#drills-h') }).locator('tbody tr');
-    const drill = async (system: string) => {
+    const drill = async (system: string, outcome: string) => {
       const row = page.locator('tr', { has: page.locator(`button[data-action="drill"][data-system="${system}"]`) });
       await row.locator('button[data-action="drill"]').click();
-      const job = page.locator('li.job', { hasText: system }).first();
+      // The job's line names the system and, once finished, its result (never a bare 已完成).
+      const job = page.locator(`li.job[data-system="${system}"]`).first();
       await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000 }).toBe('completed');
+      expect(await job.innerText()).toContain(inventory.systems.find((s) => s.id === system)!.name);
+      expect(await job.locator('.job-result').innerText()).toMatch(new RegExp(`^结果\\s*${outcome}`));
+      expect(await job.innerText()).not.toMatch(/done/);
       // The history reloads when the job finishes: the drill's row carries the system's name.
       const shown = history.filter({ hasText: inventory.systems.find((s) => s.id === system)!.name }).first();
       await shown.waitFor();
+      await shown.scrollIntoViewIfNeeded();
       return shown;
     };
 
-    const passed = await drill(healthy.id);
+    const passed = await drill(healthy.id, '通过');
     const passedText = await passed.innerText();
     expect(passedText).toContain('通过');
     expect(passedText).toContain('达标');
     // RTO achieved and target, as durations.
-    expect(passedText).toMatch(/文件集恢复演练通过/);
+    // The summary in one language: the outcome and the count, the RTO in its own columns.
+    expect(await passed.locator('td').last().innerText()).toBe('文件集恢复演练通过：2 个文件与清单一致');
     await screenshot(page, 'demo-05-backups-drill-passed');
 
-    const failed = await drill(corrupted.id);
+    const failed = await drill(corrupted.id, '失败');
     const failedText = await failed.innerText();
     expect(failedText).toContain('失败');
     expect(failedText).toMatch(/恢复演练未通过：1 个文件与清单不符/);
     expect(failedText).toContain('data.tar');
+    expect(await failed.locator('td').last().innerText()).toMatch(/^恢复演练未通过：1 个文件与清单不符 — data\.tar: sha256 \S+ ≠ \S+$/);
     await screenshot(page, 'demo-06-backups-drill-failed');
+
+    // In English, the same rows say it without Chinese.
+    await page.getByRole('button', { name: 'English' }).click();
+    const summaries = page.locator('section', { has: page.locator('#drills-h') }).locator('tbody tr td:last-child');
+    await expect.poll(() => summaries.allInnerTexts()).toEqual([
+      expect.stringMatching(/^restore drill failed: 1 file\(s\) differ from the manifest — data\.tar: sha256/),
+      'file-set restore drill passed: 2 files match the manifest',
+    ]);
+    await summaries.first().scrollIntoViewIfNeeded();
+    await screenshot(page, 'demo-07-backups-english');
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: '告警' }).waitFor();
 
     const drills = await runtime.store.jobResults.search({ kind: 'restore-drill' }, { size: 10 });
     expect(Object.fromEntries(drills.items.map((r) => [r.system, r.status]))).toEqual({ [healthy.id]: 'pass', [corrupted.id]: 'fail' });

@@ -195,6 +195,7 @@ const TABLE = {
   result: ['结果', 'Result'],
   summary: ['摘要', 'Summary'],
   noCheck: ['未核验', 'never checked'],
+  noDrill: ['未演练', 'never drilled'],
   met: ['达标', 'met'],
   notMet: ['未达标', 'missed'],
   pass: ['通过', 'pass'],
