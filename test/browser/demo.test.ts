@@ -92,6 +92,11 @@ describe('the living demo in Debian chromium', () => {
     await expect.poll(async () => (await runtime.store.jobResults.search({ kind: 'backup-check' }, { size: 1000 })).items
       .filter((r) => r.site === 'same-city').length, { timeout: 60_000 }).toBeGreaterThanOrEqual(withBackup.length);
     const before = await shownRanking();
+    // The departments spread over the score bands (0–19, 20–39, …, 80–100): at least four used, none holding half.
+    const bands = [0, 0, 0, 0, 0];
+    for (const { score } of before) bands[Math.min(4, Math.floor(score / 20))]! += 1;
+    expect(bands.filter((n) => n > 0).length, JSON.stringify(before)).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...bands), JSON.stringify(before)).toBeLessThan(before.length / 2);
     await page.locator('#department-chart canvas').first().waitFor();
     await screenshot(page, 'demo-01-posture-before-incident');
 
@@ -114,6 +119,9 @@ describe('the living demo in Debian chromium', () => {
     expect(rankOf(after), JSON.stringify({ before, after })).toBeLessThan(rankOf(before));
     await page.locator('#department-chart canvas').first().waitFor();
     await screenshot(page, 'demo-02-posture-after-incident');
+    await page.locator('#trend-chart canvas').first().waitFor();
+    await page.locator('#top-risks li').first().scrollIntoViewIfNeeded();
+    await screenshot(page, 'demo-02b-posture-trend-and-top-risks');
 
     // The department's reasons name the new alert and lead to it.
     const newAlerts = await raised();

@@ -83,7 +83,8 @@ function renderOverview(main) {
       ...(title ? { title } : {}),
       grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
       xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
-      series: [{ type: 'bar', data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
+      // The value at each bar's end: a department at 0 shows "0", not an empty row that looks like missing data.
+      series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
     });
     const parts = ['alerts', 'backup', 'coverage'];
     const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
