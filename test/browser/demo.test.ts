@@ -139,6 +139,16 @@ describe('the living demo in Debian chromium', () => {
     const alert = newAlerts.find((a) => a.rule.id === reason!.ref)!;
     expect(await page.locator('#alert-results table').textContent()).toContain(alert.rule.title);
     await screenshot(page, 'demo-04-alerts-of-the-reason');
+
+    // In English the department's reasons are English only, counted in the right number.
+    await page.goto(`${runtime.url}/#/posture/${department.id}`);
+    await page.getByRole('button', { name: 'English' }).click();
+    const reasons = page.locator('section .reasons a');
+    await expect.poll(() => reasons.allInnerTexts()).toContain('SSH brute force, then a successful login (1 alert, priority 15)');
+    for (const text of await reasons.allInnerTexts()) expect(text).not.toMatch(/[\u4e00-\u9fff]/);
+    await screenshot(page, 'demo-04b-department-english');
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: '告警' }).waitFor();
   }, 120_000);
 
   it('drills a healthy demo system to a pass with its RTO, and a corrupted one to a failure with the reason in Chinese', async () => {
