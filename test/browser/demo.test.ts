@@ -182,6 +182,9 @@ describe('the living demo in Debian chromium', () => {
     // RTO achieved and target, as durations.
     // The summary in one language: the outcome and the count, the RTO in its own columns.
     expect(await passed.locator('td').last().innerText()).toBe('文件集恢复演练通过：2 个文件与清单一致');
+    // The restore took a few milliseconds: it reads "< 1 秒" against the target, never "0 秒".
+    expect(await passed.locator('td').nth(3).innerText()).toMatch(/^(< 1|\d+) 秒$/);
+    expect(await passed.locator('td').nth(3).innerText()).not.toBe('0 秒');
     await screenshot(page, 'demo-05-backups-drill-passed');
 
     const failed = await drill(corrupted.id, '失败');
