@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Analysis } from '../analyzers/index.js';
 import { corruptDemoBackupSet, refreshDemoBackupSets, writeDemoBackupSets, type BackupQueues } from '../backup/index.js';
 import {
-  demoLogLines, DemoTraffic, FileDeadLetterSink, ingestLines, resolveFormat, type EventSink, type IngestMetrics, type Line, type ResolvedFormat,
+  demoLogLines, DemoTraffic, type DemoIncident, type DemoIncidentKind, FileDeadLetterSink, ingestLines, resolveFormat, type EventSink, type IngestMetrics, type Line, type ResolvedFormat,
 } from '../collectors/index.js';
 import type { AssetIndex, Config, Inventory, Logger } from '../core/index.js';
 
@@ -39,11 +39,17 @@ export interface DemoOptions {
   logger: Logger;
 }
 
+export interface Demo {
+  /** Plays a scripted incident now (the next of `kind`, on `system` when given), as the timer would. */
+  playIncident(choice?: { kind?: DemoIncidentKind; system?: string }): Promise<DemoIncident | undefined>;
+  close(): Promise<void>;
+}
+
 /**
  * The living demo: a day of logs replayed, backup sets on disk with a verification of each system
  * queued at once, live traffic from most hosts, and a scripted incident every three minutes.
  */
-export async function startDemo(options: DemoOptions): Promise<{ close(): Promise<void> }> {
+export async function startDemo(options: DemoOptions): Promise<Demo> {
   const { config, inventory, assets, queues, analysis, metrics, sink, logger } = options;
   const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
   // Each (source, format) is resolved once, by the decode stage every source uses.
@@ -90,6 +96,7 @@ export async function startDemo(options: DemoOptions): Promise<{ close(): Promis
   });
   await traffic.start();
   return {
+    playIncident: (choice) => traffic.playIncident(choice),
     close: async () => {
       clearInterval(backupJob);
       await traffic.close();

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 import { analysisSink, startBackupJobs } from './backup-command.js';
-import { demoEnabled, startDemo } from './demo.js';
+import { demoEnabled, startDemo, type Demo } from './demo.js';
 import { evidenceJudging } from './evidence-command.js';
 import { watchInventory } from './inventory-watch.js';
 import type { FastifyInstance } from 'fastify';
@@ -30,6 +30,8 @@ export interface Runtime {
   store: Store;
   inventory: Inventory;
   syslogPorts: { udp?: number; tcp?: number; tls?: number };
+  /** The living demo, when it runs. */
+  demo?: Demo;
   close(): Promise<void>;
 }
 
@@ -168,11 +170,11 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const collection = await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe });
     closers.push(() => collection.close());
 
-    if (demoEnabled(config)) {
-      const demo = await startDemo({ config, inventory: () => inventory, assets, queues, analysis, metrics, sink: collection.sink, logger });
-      closers.push(() => demo.close());
-    }
-    return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, close };
+    const demo = demoEnabled(config)
+      ? await startDemo({ config, inventory: () => inventory, assets, queues, analysis, metrics, sink: collection.sink, logger })
+      : undefined;
+    if (demo) closers.push(() => demo.close());
+    return { url, redisUrl, store, inventory, syslogPorts: collection.syslogPorts, ...(demo ? { demo } : {}), close };
   } catch (error) {
     await close();
     throw error;

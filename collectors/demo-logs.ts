@@ -148,9 +148,10 @@ function auditTime(ms: number): string {
 
 /**
  * The `sequence`-th scripted incident, played `now` on a system chosen by turn among those it
- * fits (internet-facing web hosts for a webshell, MariaDB servers for database incidents…).
+ * fits (internet-facing web hosts for a webshell, MariaDB servers for database incidents…), or on
+ * `onSystem` when that system fits it (undefined when it does not).
  */
-export function demoIncident(inventory: Inventory, sequence: number, now: Date): DemoIncident | undefined {
+export function demoIncident(inventory: Inventory, sequence: number, now: Date, onSystem?: string): DemoIncident | undefined {
   const kind = DEMO_INCIDENTS[sequence % DEMO_INCIDENTS.length]!;
   const round = Math.floor(sequence / DEMO_INCIDENTS.length);
   const fits = inventory.systems.filter((system) => {
@@ -160,7 +161,7 @@ export function demoIncident(inventory: Inventory, sequence: number, now: Date):
   });
   const preferred = kind === 'webshell' || kind === 'ssh-break-in' ? fits.filter((s) => s.zone === '互联网区') : [];
   const pool = preferred.length ? preferred : fits;
-  const system = pool[(round * 7 + sequence) % Math.max(pool.length, 1)];
+  const system = onSystem !== undefined ? fits.find((s) => s.id === onSystem) : pool[(round * 7 + sequence) % Math.max(pool.length, 1)];
   if (!system) return undefined;
   const at = now.getTime();
   const host = system.hosts[0] ?? system.id;

@@ -1,5 +1,5 @@
 import type { Inventory, Logger } from '../core/index.js';
-import { demoIncident, demoLiveLines, type DemoIncident } from './demo-logs.js';
+import { DEMO_INCIDENTS, demoIncident, demoLiveLines, type DemoIncident, type DemoIncidentKind } from './demo-logs.js';
 import type { Line } from './decoders/event-decode.js';
 
 export interface DemoTrafficOptions {
@@ -16,7 +16,7 @@ export interface DemoTrafficOptions {
   now?: () => Date;
 }
 
-/**
+  /**
  * The living demo's traffic: most hosts report every `tickMs` so their sources stay live, a few stay
  * silent, and a scripted incident plays every `incidentEveryMs`, so alerts, posture and the trend move.
  */
@@ -52,12 +52,21 @@ export class DemoTraffic {
     });
   }
 
-  /** Plays the next incident now; returns it (undefined when the inventory has no system it fits). */
-  async playIncident(): Promise<DemoIncident | undefined> {
+  /**
+   * Plays the next incident now, or the next one of `kind` (on `system` when given: a presenter
+   * shows a department what happens); returns it, undefined when no system fits it.
+   */
+  async playIncident(choice: { kind?: DemoIncidentKind; system?: string } = {}): Promise<DemoIncident | undefined> {
     let played: DemoIncident | undefined;
     await this.#serial(async () => {
       const now = (this.#options.now ?? (() => new Date()))();
-      const incident = demoIncident(this.#options.inventory(), this.#sequence++, now);
+      // The cycle moves on to the named kind, so the timer's next incident is still a different one.
+      if (choice.kind) {
+        const skip = DEMO_INCIDENTS.findIndex((_, n) => DEMO_INCIDENTS[(this.#sequence + n) % DEMO_INCIDENTS.length] === choice.kind);
+        if (skip < 0) return;
+        this.#sequence += skip;
+      }
+      const incident = demoIncident(this.#options.inventory(), this.#sequence++, now, choice.system);
       if (!incident) return;
       if (incident.syslog.length) await this.#options.ingest(incident.syslog, 'auto');
       if (incident.dbAudit.length) await this.#options.ingest(incident.dbAudit, 'mariadb-audit');

@@ -120,7 +120,7 @@ function problemsOf(input: SystemProblems, now: Date): Weighted[] {
   const out: Weighted[] = input.alerts.map((group) => ({
     kind: 'alert', system: input.system, ref: group.ruleId, weight: alertWeight(group, now),
     text: `${group.ruleTitle}（${group.count} 条，优先级 ${group.maxPriority}）`,
-    textEn: `${group.ruleTitle} (${group.count} alerts, priority ${group.maxPriority})`,
+    textEn: `${group.ruleTitle} (${group.count} alert${group.count === 1 ? '' : 's'}, priority ${group.maxPriority})`,
   }));
   if (input.backup.policy) {
     for (const site of SITES) {

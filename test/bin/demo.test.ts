@@ -105,14 +105,31 @@ describe('the living demo', () => {
     const incident = demoIncident(inventory, 0, now)!;
     expect(incident.kind).toBe('ssh-break-in');
     const traffic = new DemoTraffic({ inventory: () => inventory, ingest: (lines, format) => ingest('demo-live', lines, format), now: () => now, incidentEveryMs: 1 });
-    // The traffic starts its cycle from the clock; play until the SSH break-in comes round.
-    let played;
-    do played = await traffic.playIncident(); while (played && played.kind !== 'ssh-break-in');
+    const played = await traffic.playIncident({ kind: 'ssh-break-in' });
     await traffic.close();
     const department = inventory.systems.find((s) => s.id === played!.system)!.department;
     const after = await ranking(now);
     expect(after).not.toEqual(before);
     const scoreOf = (list: string[]) => Number(list.find((entry) => entry.startsWith(`${department}:`))!.split(':')[1]);
     expect(scoreOf(after)).toBeGreaterThan(scoreOf(before));
+  });
+
+  it('plays a named incident now on a named system, and refuses kinds and systems that do not fit without stopping the cycle', async () => {
+    const played: string[] = [];
+    const now = new Date('2026-11-26T02:00:00Z');
+    const traffic = new DemoTraffic({ inventory: () => inventory, ingest: async (lines) => { played.push(...lines.map((l) => l.text)); }, now: () => now });
+    const web = inventory.systems.find((s) => s.hosts.length && !s.databases.length)!;
+    const incident = await traffic.playIncident({ kind: 'ssh-break-in', system: web.id });
+    expect(incident).toMatchObject({ kind: 'ssh-break-in', system: web.id });
+    expect(played.at(-1)).toContain(`${web.hosts[0]} sshd[50099]: Accepted password for root`);
+    // A database incident on a system without a MariaDB, a kind that does not exist, a system of nobody's: nothing plays.
+    const count = played.length;
+    expect(await traffic.playIncident({ kind: 'db-mass-export', system: web.id })).toBeUndefined();
+    expect(await traffic.playIncident({ kind: 'rm -rf /' as never })).toBeUndefined();
+    expect(await traffic.playIncident({ kind: 'webshell', system: '../../etc/passwd' })).toBeUndefined();
+    expect(played.length).toBe(count);
+    // The cycle goes on past the named one: the next unnamed incident is another kind.
+    expect((await traffic.playIncident())?.kind).not.toBe('ssh-break-in');
+    await traffic.close();
   });
 });

@@ -196,6 +196,7 @@ const TABLE = {
   result: ['结果', 'Result'],
   summary: ['摘要', 'Summary'],
   noCheck: ['未核验', 'never checked'],
+  noDrill: ['未演练', 'never drilled'],
   met: ['达标', 'met'],
   notMet: ['未达标', 'missed'],
   pass: ['通过', 'pass'],
@@ -433,7 +434,9 @@ export function formatDuration(seconds) {
   const units = lang === 'en' ? ['d', 'h', 'min', 's'] : ['天', '小时', '分', '秒'];
   const parts = [[Math.floor(s / 86400), units[0]], [Math.floor((s % 86400) / 3600), units[1]], [Math.floor((s % 3600) / 60), units[2]], [s % 60, units[3]]];
   const shown = parts.filter(([n]) => n > 0).slice(0, 2);
-  return shown.length ? shown.map(([n, u]) => `${n} ${u}`).join(' ') : `0 ${units[3]}`;
+  if (shown.length) return shown.map(([n, u]) => `${n} ${u}`).join(' ');
+  // A restore that took 40 ms did take time: "< 1 s", never "0 s".
+  return Number(seconds) > 0 ? `< 1 ${units[3]}` : `0 ${units[3]}`;
 }
 
 /** A datetime-local value ("2026-04-01T08:00") read as Asia/Shanghai time, as ISO UTC. */

@@ -59,46 +59,8 @@ function renderOverview(main) {
   const top = h('section', { 'aria-labelledby': 'top-h', class: 'half' });
   clear(main, h('h1', {}, t('posture')), scores, h('div', { class: 'row' }, trend, top));
   load(scores, async (el) => {
-    const posture = await api.get('/api/posture');
-    const departments = [...posture.departments].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
-    const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
-    const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
-    clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
-      departments.length ? [h('div', { class: 'row' }, bar, heat), h('div', { class: 'scroll tall' }, table([
-        { title: t('department'), cell: (d) => h('a', { href: href('posture', d.id) }, localName(d)) },
-        { title: t('score'), cell: scoreCell },
-        { title: t('systems'), cell: (d) => String(d.systems) },
-        { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
-        { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
-        { title: t('reasons'), cell: (d) => reasonList(d, d.id) },
-      ], departments))] : empty());
-    if (!departments.length) return;
-    // Every department when they fit; otherwise the riskiest, and the chart says how many of how many.
-    const shown = departments.slice(0, CHART_ROWS_MAX).reverse();
-    const title = departments.length > shown.length ? { text: t('shownOf', shown.length, departments.length), textStyle: { fontSize: 12 } } : undefined;
-    const rowsHeight = Math.max(240, 22 * shown.length + 60);
-    bar.style.height = heat.style.height = `${rowsHeight}px`;
-    const names = shown.map(localName);
-    chart(bar, {
-      ...(title ? { title } : {}),
-      grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
-      xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
-      series: [{ type: 'bar', data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
-    });
-    const parts = ['alerts', 'backup', 'coverage'];
-    const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
-    // Each column on its own scale: the colour is the share of that column's highest value, the label the value.
-    const maxOf = parts.map((p) => Math.max(1, ...shown.map((d) => d.components?.[p] ?? 0)));
-    chart(heat, {
-      title: { text: t('columnScale'), textStyle: { fontSize: 12, fontWeight: 'normal' }, bottom: 0, left: 'center' },
-      grid: { left: 150, right: 20, top: 30, bottom: 40 }, tooltip: {},
-      xAxis: { type: 'category', data: partNames, position: 'top' }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
-      visualMap: { show: false, min: 0, max: 1, dimension: 2, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
-      series: [{
-        type: 'heatmap', label: { show: true, formatter: (p) => String(p.data[3]) },
-        data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0])),
-      }],
-    });
+    drawScores(el, await api.get('/api/posture'));
+    refreshScores(el);
   });
   load(trend, async (el) => {
     clear(el, h('h2', { id: 'trend-h' }, t('riskTrend')));
@@ -136,6 +98,73 @@ function renderOverview(main) {
       el.append(errorBox(error));
     }
   });
+}
+
+/** The ranking, its bar chart and heat map, and the table, drawn into `el` (again on each refresh). */
+function drawScores(el, posture) {
+  const departments = [...posture.departments].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
+  const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
+  clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
+    departments.length ? [h('div', { class: 'row' }, bar, heat), h('div', { class: 'scroll tall' }, table([
+      { title: t('department'), cell: (d) => h('a', { href: href('posture', d.id) }, localName(d)) },
+      { title: t('score'), cell: scoreCell },
+      { title: t('systems'), cell: (d) => String(d.systems) },
+      { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
+      { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
+      { title: t('reasons'), cell: (d) => reasonList(d, d.id) },
+    ], departments))] : empty());
+  if (!departments.length) return;
+  // Every department when they fit; otherwise the riskiest, and the chart says how many of how many.
+  const shown = departments.slice(0, CHART_ROWS_MAX).reverse();
+  const title = departments.length > shown.length ? { text: t('shownOf', shown.length, departments.length), textStyle: { fontSize: 12 } } : undefined;
+  const rowsHeight = Math.max(240, 22 * shown.length + 60);
+  bar.style.height = heat.style.height = `${rowsHeight}px`;
+  const names = shown.map(localName);
+  chart(bar, {
+    ...(title ? { title } : {}),
+    grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
+    xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
+    // The value at each bar's end: a department at 0 shows "0", not an empty row that looks like missing data.
+    series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
+  });
+  const parts = ['alerts', 'backup', 'coverage'];
+  const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
+  // Each column on its own scale: the colour is the share of that column's highest value, the label the value.
+  const maxOf = parts.map((p) => Math.max(1, ...shown.map((d) => d.components?.[p] ?? 0)));
+  chart(heat, {
+    title: { text: t('columnScale'), textStyle: { fontSize: 12, fontWeight: 'normal' }, bottom: 0, left: 'center' },
+    grid: { left: 150, right: 20, top: 30, bottom: 40 }, tooltip: {},
+    xAxis: { type: 'category', data: partNames, position: 'top' }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
+    visualMap: { show: false, min: 0, max: 1, dimension: 2, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
+    series: [{
+      type: 'heatmap', label: { show: true, formatter: (p) => String(p.data[3]) },
+      data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0])),
+    }],
+  });
+}
+
+/** How often the overview asks for the posture again: the living demo and real incidents move it while one watches. */
+const REFRESH_MS = 15_000;
+
+/** Redraws the scores in place while they are on screen; stops once the page is left (the section is gone). */
+function refreshScores(el) {
+  setTimeout(async () => {
+    if (!el.isConnected) return;
+    try {
+      const posture = await api.get('/api/posture');
+      if (!el.isConnected) return;
+      charts = charts.filter((instance) => (el.contains(instance.getDom()) ? (instance.dispose(), false) : true));
+      // The table keeps where it was scrolled to.
+      const scrolled = el.querySelector('.scroll')?.scrollTop ?? 0;
+      drawScores(el, posture);
+      const table = el.querySelector('.scroll');
+      if (table) table.scrollTop = scrolled;
+    } catch {
+      // A failed refresh keeps the last picture; the next one tries again.
+    }
+    refreshScores(el);
+  }, REFRESH_MS);
 }
 
 function renderDepartment(main, ctx, departmentId) {
