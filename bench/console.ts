@@ -10,7 +10,8 @@ import { ElasticsearchStore, EmbeddedStore, type Store } from '../store/index.js
 import { startElasticsearch } from '../test/harness/elasticsearch.js';
 import { buildApp, hashPassword } from '../console/index.js';
 
-const CACHE_DIR = '/tmp/shouwang-bench-console';
+/** SHOUWANG_BENCH_CACHE_DIR keeps a copy apart, e.g. to try a schema migration on the cached database. */
+const CACHE_DIR = process.env.SHOUWANG_BENCH_CACHE_DIR ?? '/tmp/shouwang-bench-console';
 const DEPARTMENTS = 116;
 const SYSTEMS = 138;
 const ALERTS = 5_000;
@@ -238,6 +239,9 @@ async function measure(target: Target, inventory: Inventory): Promise<void> {
       'GET /api/events/histogram?q=sys-007-app': get(`/api/events/histogram?q=${encodeURIComponent('sys-007-app')}`, admin),
       'GET /api/events/top?field=user.name&q=sys-007-app': get(`/api/events/top?field=user.name&q=${encodeURIComponent('sys-007-app')}`, admin),
     };
+    // SHOUWANG_BENCH_CONSOLE_ONLY=<regex> measures only the routes whose name matches (a quicker look at one change).
+    const only = process.env.SHOUWANG_BENCH_CONSOLE_ONLY ? new RegExp(process.env.SHOUWANG_BENCH_CONSOLE_ONLY) : undefined;
+    if (only) for (const name of Object.keys(routes)) if (!only.test(name) && !name.endsWith('(baseline)')) delete routes[name];
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
     for (let round = 0; round < WARM_UP_ROUNDS; round += 1) for (const run of Object.values(routes)) await run();
     // Interleaved rounds: a noisy neighbour slows every route alike.
