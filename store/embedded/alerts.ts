@@ -181,7 +181,7 @@ export class EmbeddedAlertStore implements AlertStore {
     const rows = this.#db
       // The offset inline (checked to be whole hours): a bound JS number is a REAL, and REAL division does not floor.
       .prepare(`SELECT (last_seen + ${offset}) / ${DAY_MS} * ${DAY_MS} - ${offset} AS day, department, system, rule_id AS ruleId,
-          coalesce(json_extract(doc, '$.rule.title'), rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
+          coalesce(title, rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
           max(priority) AS maxPriority, max(last_seen) AS lastSeen
         FROM alerts ${where.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
       .all(...options.openStatuses, ...where.params) as {

@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { seededRandom, type ShouwangEvent } from '../../core/index.js';
+import { EmbeddedStore, KEYWORD_FIELDS, parseQuery } from '../../store/index.js';
+import { MIGRATIONS } from '../../store/embedded/migrations.js';
+import { keywordTermsSql } from '../../store/embedded/search-index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-search-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const WORDS = ['sudo', 'SSHD', 'sshd', 'web-1', 'root', 'Root', 'ad', 'a', '10.0.0.7', 'fail', 'Failed', 'sudoers', '/api/login', 'dept-x', '失败', '登录失败', 'o"k', 'x y', 'ädmin', 'отказ'];
+const VALUES = ['sudo', 'sshd', 'SSHD', 'web-1', 'web-10', 'root', 'ad', 'a', '10.0.0.7', 'sudoers', '/api/login', 'o"k', 'x y', 'x\u001fy', '登录'];
+
+/** Hostile-ish events: keyword values that are words of other events' messages, arrays, numbers, objects, separators. */
+function events(count: number, prefix: string): ShouwangEvent[] {
+  const next = seededRandom(15);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${i}`, '@timestamp': new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(),
+    ...(i % 7 ? { message: `${pick(['Failed', 'Accepted', '用户登录失败', 'pam_unix(sudo:session)', 'ÄDMIN Отказ'])} password for ${pick(VALUES)} from ${pick(VALUES)}` } : {}),
+    process: { name: i % 11 === 0 ? [pick(VALUES), pick(VALUES)] : pick(VALUES) },
+    host: { name: pick(VALUES) },
+    user: { name: i % 5 === 0 ? 7 : pick(VALUES) },
+    source: { ip: pick(['10.0.0.7', '10.0.0.8']) },
+    ...(i % 13 === 0 ? { service: { name: { nested: pick(VALUES) } } } : {}),
+    shouwang: { department: 'd', system: pick(VALUES) },
+  } as ShouwangEvent));
+}
+
+/** The bare-word meaning, evaluated in JS: message contains the word (any case), or a keyword field's text value equals it (ASCII case). */
+function expected(all: readonly ShouwangEvent[], word: string): string[] {
+  const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return all.filter((event) => {
+    if (typeof event.message === 'string' && event.message.toLowerCase().includes(word.toLowerCase())) return true;
+    return KEYWORD_FIELDS.some((field) => {
+      const value = field.split('.').reduce<unknown>((v, part) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined), event);
+      return typeof value === 'string' && lower(value) === lower(word);
+    });
+  }).map((e) => e.id).sort();
+}
+
+async function found(store: EmbeddedStore, q: string): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.events.search({ match: parseQuery(q) }, { size: 100, ...(after ? { after } : {}) });
+    ids.push(...page.items.map((e) => e.id));
+    after = page.next;
+  } while (after);
+  return ids.sort();
+}
+
+const quoted = (word: string) => (/^[\w.\-/]+$/.test(word) ? word : `"${word.replace(/"/g, '\\"')}"`);
+
+describe('embedded bare-word search on one full-text index', () => {
+  it('finds a bare word in the message or as a whole keyword value, as the per-row comparison did', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'words.db') });
+    const generated = events(600, 'w');
+    const rejected = new Set((await store.events.write(generated)).rejected.map((r) => r.id));
+    const all = generated.filter((e) => !rejected.has(e.id));
+    expect(all.length).toBeGreaterThan(500);
+    for (const word of WORDS) {
+      const q = quoted(word);
+      expect(await found(store, q), q).toEqual(expected(all, word.replace(/\\"/g, '"')));
+      expect((await found(store, `NOT ${q}`)).length, `NOT ${q}`).toBe(all.length - expected(all, word).length);
+    }
+    // A deleted event leaves the index with it.
+    await store.events.deleteBefore(new Date(Date.UTC(2026, 3, 1) + 300_000).toISOString());
+    expect(await found(store, 'sudo')).toEqual(expected(all.slice(300), 'sudo'));
+    await store.close();
+  });
+
+  it('indexes the events of a version-5 database when upgrading, so sudo, sshd and a host name are found by bare word', async () => {
+    const path = join(dir, 'upgrade-5.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '2026-01-01T00:00:00Z');
+    }
+    const all = events(300, 'u').filter((e) => typeof (e as { service?: { name?: unknown } }).service?.name !== 'object');
+    const insert = old.prepare('INSERT INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const e of all) insert.run(e.id, Date.parse(e['@timestamp']), 'd', null, typeof e.message === 'string' ? e.message : null, JSON.stringify(e));
+    old.close();
+
+    const store = new EmbeddedStore({ path });
+    for (const word of ['sudo', 'sshd', 'web-1', 'Failed']) {
+      expect(await found(store, word), word).toEqual(expected(all, word));
+      expect((await found(store, word)).length, word).toBeGreaterThan(0);
+    }
+    await store.close();
+  });
+
+  it('builds the keywords column in the migration and on write from the same KEYWORD_FIELDS', () => {
+    const step = MIGRATIONS.find((m) => m.version === 6)!;
+    expect(step.sql).toContain(keywordTermsSql('doc'));
+    expect(step.sql).toContain(keywordTermsSql('new.doc'));
+  });
+});
