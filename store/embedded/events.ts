@@ -7,7 +7,7 @@ import type {
 } from '../ports.js';
 import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import { StoreErrors } from '../errors.js';
-import { ftsPhrase, keywordPhrase } from './search-index.js';
+import { ftsPhrase, keywordPhrase, SearchIndexer } from './search-index.js';
 import { keysetPage, Where } from './sql.js';
 
 /** Fields kept in their own indexed columns; every other field is read from the JSON document. */
@@ -172,9 +172,11 @@ export class EmbeddedEventStore implements EventStore {
   readonly #insert: Statement;
   readonly #touchSource: Statement;
   readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
+  readonly #indexer: SearchIndexer;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#indexer = new SearchIndexer(db);
     this.#insert = db.prepare(
       'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -218,7 +220,9 @@ export class EmbeddedEventStore implements EventStore {
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
     try {
-      return this.#writeBatch(events);
+      const result = this.#writeBatch(events);
+      if (result.written) this.#indexer.schedule();
+      return result;
     } catch (error) {
       // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
       const code = (error as { code?: unknown }).code;
@@ -236,12 +240,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
+    this.#indexer.catchUp();
     return keysetPage(this.#db, {
       table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
     });
   }
 
   async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
+    this.#indexer.catchUp();
     const where = eventWhere(query);
     const column = COLUMNS[checkField(field)];
     const rows = column
@@ -255,6 +261,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
+    this.#indexer.catchUp();
     if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
     const where = eventWhere(query);
     const rows = this.#db
@@ -289,12 +296,20 @@ export class EmbeddedEventStore implements EventStore {
     }));
   }
 
+  /** Indexes what is still pending, so the file closes with its full-text index caught up. */
+  close(): void {
+    this.#indexer.close();
+  }
+
   async deleteBefore(before: string): Promise<number> {
     const cutoff = toMillis(before, 'before');
     return this.#db.transaction(() => {
       // A source whose newest event goes has no events left; the others keep their newest.
       this.#db.prepare('DELETE FROM event_sources WHERE last_ts < ?').run(cutoff);
-      return this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff).changes;
+      const { changes } = this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
+      // With the newest rows gone SQLite hands their seq out again: the mark must not stay above them.
+      this.#db.prepare('UPDATE search_progress SET indexed_seq = min(indexed_seq, (SELECT coalesce(max(seq), 0) FROM events))').run();
+      return changes;
     })();
   }
 }

@@ -173,6 +173,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       END;
     `,
   },
+  {
+    version: 7,
+    name: 'full-text indexing after the write, in batches',
+    sql: `
+      -- every event above indexed_seq waits for SearchIndexer (search-index.ts), which indexes a batch
+      -- and moves the mark in one transaction; the delete trigger stays
+      DROP TRIGGER events_search_insert;
+      CREATE TABLE search_progress (indexed_seq INTEGER NOT NULL);
+      INSERT INTO search_progress (indexed_seq) SELECT coalesce(max(seq), 0) FROM events;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SEARCH_INDEX_DELAY_MS } from '../../store/embedded/search-index.js';
 import Database from 'better-sqlite3';
 import { seededRandom, type ShouwangEvent } from '../../core/index.js';
 import { EmbeddedStore, KEYWORD_FIELDS, parseQuery } from '../../store/index.js';
 import { MIGRATIONS } from '../../store/embedded/migrations.js';
-import { keywordTermsSql } from '../../store/embedded/search-index.js';
+import { keywordPhrase, keywordTermsSql } from '../../store/embedded/search-index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-search-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -98,5 +99,35 @@ describe('embedded bare-word search on one full-text index', () => {
     const step = MIGRATIONS.find((m) => m.version === 6)!;
     expect(step.sql).toContain(keywordTermsSql('doc'));
     expect(step.sql).toContain(keywordTermsSql('new.doc'));
+  });
+
+  it('finds an event by bare word in the search right after its write, and indexes it in the background within the stated delay', async () => {
+    const path = join(dir, 'deferred.db');
+    const store = new EmbeddedStore({ path });
+    const event = { id: 'd1', '@timestamp': '2026-04-01T00:00:00.000Z', message: 'deferred', host: { name: 'web-deferred-1' } };
+    await store.events.write([event]);
+    // A plain reader of the file, which never indexes: the background step must have run.
+    const reader = new Database(path, { readonly: true });
+    const indexed = () => reader.prepare('SELECT count(*) AS n FROM events_search WHERE events_search MATCH ?').get(keywordPhrase('web-deferred-1'));
+    await expect.poll(indexed, { timeout: SEARCH_INDEX_DELAY_MS + 10_000, interval: 50 }).toEqual({ n: 1 });
+    reader.close();
+    await store.events.write([{ ...event, id: 'd2' }]);
+    expect(await found(store, 'web-deferred-1')).toEqual(['d1', 'd2']);
+    await store.close();
+  });
+
+  it('indexes rows a crashed writer left behind when the store opens again, and after retention empties the table', async () => {
+    const path = join(dir, 'left-behind.db');
+    await new EmbeddedStore({ path }).close();
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO events (id, ts, message, doc) VALUES (?, ?, ?, ?)')
+      .run('c1', 0, 'left behind', JSON.stringify({ id: 'c1', '@timestamp': '1970-01-01T00:00:00.000Z', message: 'left behind', user: { name: 'crash' } }));
+    raw.close();
+    const store = new EmbeddedStore({ path });
+    expect(await found(store, 'crash')).toEqual(['c1']);
+    expect(await store.events.deleteBefore('2030-01-01T00:00:00.000Z')).toBe(1);
+    await store.events.write([{ id: 'c2', '@timestamp': '2026-04-01T00:00:00.000Z', user: { name: 'crash' } }]);
+    expect(await found(store, 'crash')).toEqual(['c2']);
+    await store.close();
   });
 });
