@@ -326,8 +326,10 @@ async function benchElasticsearch(url: string, total: number): Promise<void> {
  * here with a 4 GB heap and the full JIT rather than the tests' 512 MB and C1, its data kept in the cache dir).
  */
 export async function benchConsole(): Promise<void> {
-  const sizes = [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
-  for (const total of sizes) await benchEmbedded(total);
+  // SHOUWANG_BENCH_CONSOLE_EVENTS=<n> measures that size only; SHOUWANG_BENCH_CONSOLE_EMBEDDED=0 skips the embedded store.
+  const sized = Number(process.env.SHOUWANG_BENCH_CONSOLE_EVENTS ?? 0);
+  const sizes = sized > 0 ? [sized] : [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
+  if (process.env.SHOUWANG_BENCH_CONSOLE_EMBEDDED !== '0') for (const total of sizes) await benchEmbedded(total);
   const node = !process.env.SHOUWANG_ELASTICSEARCH_URL && process.env.SHOUWANG_BENCH_CONSOLE_ES === '1' ? await startElasticsearch({ jvmArgs: ['-Xms4g', '-Xmx4g'], dataDir: join(CACHE_DIR, 'elasticsearch') }) : undefined;
   const url = process.env.SHOUWANG_ELASTICSEARCH_URL ?? node?.url;
   try {
