@@ -269,7 +269,8 @@ export class ElasticsearchAlertStore implements AlertStore {
         aggregations: {
           groups: {
             composite: {
-              size: 1000,
+              // A month of groups (about 5,000 at 5,000 alerts) in one or two round trips; max_buckets is 65,536.
+              size: 10_000,
               sources: [
                 { day: { date_histogram: { field: 'lastSeen', calendar_interval: '1d', time_zone: timeZone } } },
                 { department: { terms: { field: 'department', missing_bucket: true } } },
