@@ -7,10 +7,12 @@ import {
   type Alert, type AlertStatus, type Inventory, type BackupCheckName, type JobResult, type ShouwangEvent,
 } from '../core/index.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../store/index.js';
+import { keywordTermsSql } from '../store/embedded/search-index.js';
 import { startElasticsearch } from '../test/harness/elasticsearch.js';
 import { buildApp, hashPassword } from '../console/index.js';
 
-const CACHE_DIR = '/tmp/shouwang-bench-console';
+/** SHOUWANG_BENCH_CACHE_DIR keeps a copy apart, e.g. to try a schema migration on the cached database. */
+const CACHE_DIR = process.env.SHOUWANG_BENCH_CACHE_DIR ?? '/tmp/shouwang-bench-console';
 const DEPARTMENTS = 116;
 const SYSTEMS = 138;
 const ALERTS = 5_000;
@@ -140,20 +142,20 @@ async function seedAlertsAndResults(store: Store, inventory: Inventory, end: num
 
 /**
  * The embedded database is seeded through the store's own write path with one difference: the
- * full-text index is built once at the end (FTS5 'rebuild') instead of row by row, which makes
+ * full-text index is filled once at the end (one INSERT … SELECT) instead of row by row, which makes
  * 10M events take minutes instead of an hour. The schema and its triggers end up as in production.
  */
 async function seedEmbedded(path: string, total: number, inventory: Inventory): Promise<void> {
   const store = new EmbeddedStore({ path });
   const db = new Database(path);
   try {
-    const trigger = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_fts_insert'").get() as { sql: string }).sql;
-    db.exec('DROP TRIGGER events_fts_insert');
+    const trigger = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_search_insert'").get() as { sql: string }).sql;
+    db.exec('DROP TRIGGER events_search_insert');
     const end = Date.now();
     await seedEvents(store, total, inventory, end);
     await seedAlertsAndResults(store, inventory, end);
     const started = Date.now();
-    db.exec("INSERT INTO events_fts (events_fts) VALUES ('rebuild')");
+    db.exec(`INSERT INTO events_search (rowid, message, keywords) SELECT seq, message, ${keywordTermsSql('doc')} FROM events`);
     db.exec(trigger);
     console.log(`  full-text index built in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
@@ -238,6 +240,9 @@ async function measure(target: Target, inventory: Inventory): Promise<void> {
       'GET /api/events/histogram?q=sys-007-app': get(`/api/events/histogram?q=${encodeURIComponent('sys-007-app')}`, admin),
       'GET /api/events/top?field=user.name&q=sys-007-app': get(`/api/events/top?field=user.name&q=${encodeURIComponent('sys-007-app')}`, admin),
     };
+    // SHOUWANG_BENCH_CONSOLE_ONLY=<regex> measures only the routes whose name matches (a quicker look at one change).
+    const only = process.env.SHOUWANG_BENCH_CONSOLE_ONLY ? new RegExp(process.env.SHOUWANG_BENCH_CONSOLE_ONLY) : undefined;
+    if (only) for (const name of Object.keys(routes)) if (!only.test(name) && !name.endsWith('(baseline)')) delete routes[name];
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
     for (let round = 0; round < WARM_UP_ROUNDS; round += 1) for (const run of Object.values(routes)) await run();
     // Interleaved rounds: a noisy neighbour slows every route alike.
@@ -321,8 +326,10 @@ async function benchElasticsearch(url: string, total: number): Promise<void> {
  * here with a 4 GB heap and the full JIT rather than the tests' 512 MB and C1, its data kept in the cache dir).
  */
 export async function benchConsole(): Promise<void> {
-  const sizes = [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
-  for (const total of sizes) await benchEmbedded(total);
+  // SHOUWANG_BENCH_CONSOLE_EVENTS=<n> measures that size only; SHOUWANG_BENCH_CONSOLE_EMBEDDED=0 skips the embedded store.
+  const sized = Number(process.env.SHOUWANG_BENCH_CONSOLE_EVENTS ?? 0);
+  const sizes = sized > 0 ? [sized] : [1_000_000, ...(process.env.SHOUWANG_BENCH_CONSOLE_10M === '1' ? [10_000_000] : [])];
+  if (process.env.SHOUWANG_BENCH_CONSOLE_EMBEDDED !== '0') for (const total of sizes) await benchEmbedded(total);
   const node = !process.env.SHOUWANG_ELASTICSEARCH_URL && process.env.SHOUWANG_BENCH_CONSOLE_ES === '1' ? await startElasticsearch({ jvmArgs: ['-Xms4g', '-Xmx4g'], dataDir: join(CACHE_DIR, 'elasticsearch') }) : undefined;
   const url = process.env.SHOUWANG_ELASTICSEARCH_URL ?? node?.url;
   try {

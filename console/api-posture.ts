@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { SHANGHAI_OFFSET_MS } from '../core/index.js';
 import type { TimeRange } from '../store/index.js';
 import { found, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
-import { byRisk, computePosture, departmentScore, latestBackups, OPEN_ALERT_STATUSES, systemScore, systemPosture, type CoverageSource } from './posture/index.js';
+import { byRisk, computePosture, latestBackups, OPEN_ALERT_STATUSES, postureTrend, systemPosture, type CoverageSource } from './posture/index.js';
 import { scopeOf } from './roles.js';
 import { isoTime } from './routes.js';
 
@@ -13,7 +12,6 @@ export interface PostureOptions extends ApiOptions {
 }
 
 const DAY_MS = 86_400_000;
-/** Days start at midnight in Asia/Shanghai (UTC+8, no daylight saving). */
 
 const Range = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
 
@@ -50,43 +48,7 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
     method: 'GET', url: '/api/posture/trend', tag: 'posture', access: 'alerts:read',
     summary: '每日告警数（按最后出现日，上海时间）与当日告警风险分 / alerts per day (by last seen, Asia/Shanghai) and that day\'s alert risk, per department',
     query: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }),
-    handler: async ({ query, auth }) => {
-      const scope = scopeOf(auth.user);
-      const withScope = scope ? { scope } : {};
-      const inventory = await store.assets.getInventory(scope);
-      const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
-      const today = Math.floor((Date.now() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
-      const starts = Array.from({ length: query.days }, (_, i) => today - (query.days - 1 - i) * DAY_MS);
-      // Per day: alerts by department (counts), and alert groups scored as at the end of that day.
-      const days = await Promise.all(starts.map(async (start) => {
-        const range = { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...withScope };
-        const [all, open, problems] = await Promise.all([
-          store.alerts.countBy(range, 'department'),
-          store.alerts.countBy({ ...range, status: [...OPEN_ALERT_STATUSES] }, 'department'),
-          store.alerts.problems(range),
-        ]);
-        const end = new Date(Math.min(Date.now(), start + DAY_MS));
-        const bySystem = new Map<string, typeof problems>();
-        for (const p of problems) bySystem.set(p.system, [...(bySystem.get(p.system) ?? []), p]);
-        const risks = new Map<string, ReturnType<typeof systemScore>[]>();
-        for (const [system, groups] of bySystem) {
-          const department = groups[0]?.department;
-          if (!department) continue;
-          const score = systemScore({
-            system, mlpsLevel: levelOf.get(system) ?? 1, alerts: groups, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] },
-          }, end);
-          risks.set(department, [...(risks.get(department) ?? []), score]);
-        }
-        const openOf = new Map(open.map((b) => [b.key, b.count]));
-        return {
-          day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10),
-          departments: all.map((b) => ({
-            id: b.key, alerts: b.count, open: openOf.get(b.key) ?? 0, alertRisk: departmentScore(risks.get(b.key) ?? []).score,
-          })),
-        };
-      }));
-      return { days };
-    },
+    handler: async ({ query, auth }) => ({ days: await postureTrend(store, scopeOf(auth.user), query.days) }),
   });
 
   routes.add(app, {

@@ -11,7 +11,7 @@ export type { SessionOptions } from './sessions.js';
 export { hashPassword, verifyPassword } from './password.js';
 export { RuleSwitches, ruleSwitchesFile } from './rule-switches.js';
 export type { RulesDeps } from './api-rules.js';
-export { cachedCoverage, computePosture, departmentScore, systemScore, union } from './posture/index.js';
+export { cachedCoverage, computePosture, departmentScore, postureTrend, systemScore, union } from './posture/index.js';
 export type { CoverageSource, Posture, DepartmentPosture, SystemPosture, Reason, Score, ScoreComponents } from './posture/index.js';
 export { evidenceApi } from './api-evidence.js';
 export type { EvidenceApiOptions } from './api-evidence.js';

@@ -2,7 +2,7 @@ export { StoreErrors } from './errors.js';
 export { ALERT_GROUP_FIELDS, ALERT_SORT_FIELDS, SOURCE_CLOCK_SKEW_MS, TOTAL_COUNT_LIMIT } from './ports.js';
 export type {
   AlertGroup, AlertGroupField, AlertPageRequest, AlertQuery, AlertSortField, AlertStore, AssetStore, AuditQuery, AuditTrailStore, Bucket, DataRange, EventQuery, EventStore,
-  FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, AlertProblem, Scope, SessionRecord, SessionStore, SourceQuery, SourceSeen, Store, TimeBucket, TimeRange, UserChange, UserUpdate,
+  FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, AlertProblem, AlertDayGroup, Scope, SessionRecord, SessionStore, SourceQuery, SourceSeen, Store, TimeBucket, TimeRange, UserChange, UserUpdate,
   UserRecord, UserStore, WriteResult,
 } from './ports.js';
 export { IP_FIELDS, KEYWORD_FIELDS, QUERY_LIMITS, parseQuery } from './query-language.js';

@@ -159,6 +159,21 @@ export interface AlertProblem {
   lastSeen: string;
 }
 
+/** Alerts of one day (by last seen), department, system and rule: the unit of the posture trend, from one grouped query. */
+export interface AlertDayGroup {
+  /** The instant the day starts (local midnight at the requested UTC offset). */
+  day: string;
+  department?: string;
+  system?: string;
+  ruleId: string;
+  ruleTitle: string;
+  count: number;
+  /** How many of `count` have one of the requested open statuses. */
+  open: number;
+  maxPriority: number;
+  lastSeen: string;
+}
+
 export interface AlertStore {
   /** New ids are inserted; known ids fold the repeat in (count, last seen, samples). */
   upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }>;
@@ -172,6 +187,11 @@ export interface AlertStore {
   groups(query: AlertQuery, by: 'ruleId' | 'system', limit?: number): Promise<AlertGroup[]>;
   /** Alerts with a system grouped by (system, rule), in one grouped query; sorted by system, then rule. */
   problems(query: AlertQuery): Promise<AlertProblem[]>;
+  /**
+   * Alerts grouped by (day of last seen, department, system, rule) in one grouped query, days starting at
+   * midnight `utcOffsetMs` ahead of UTC (whole hours); `open` counts those with a status in `openStatuses`.
+   */
+  daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]>;
 }
 
 export interface AssetStore {

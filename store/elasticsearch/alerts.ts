@@ -1,10 +1,11 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
+import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
+import { timeZoneOf } from '../day-offset.js';
 import { pageSize } from '../paging.js';
 import {
-  TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
+  TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertDayGroup, type AlertProblem, type AlertQuery, type AlertSortField,
   type AlertStore, type Bucket, type Page, type Scope,
 } from '../ports.js';
 import type { IndexNames } from './indices.js';
@@ -232,7 +233,8 @@ export class ElasticsearchAlertStore implements AlertStore {
             },
             aggregations: {
               maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
-              department: { terms: { field: 'department', size: 1 } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
+              // The largest department id, as SQLite's max(): a system that moved departments is filed alike on both stores.
+              department: { terms: { field: 'department', size: 1, order: { _key: 'desc' } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
             },
           },
         },
@@ -250,6 +252,53 @@ export class ElasticsearchAlertStore implements AlertStore {
       after = groups.buckets.length ? groups.after_key : undefined;
     } while (after);
     return problems;
+  }
+
+  async daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+    type Group = {
+      key: { day: number; department: string | null; system: string | null; ruleId: string }; doc_count: number;
+      maxPriority: { value: number | null }; lastSeen: { value: number | null }; open: { doc_count: number };
+      title: estypes.AggregationsStringTermsAggregate;
+    };
+    const timeZone = timeZoneOf(options.utcOffsetMs);
+    const groups: AlertDayGroup[] = [];
+    let after: Record<string, string | number | null> | undefined;
+    do {
+      const response = await call(() => this.#client.search({
+        index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+        aggregations: {
+          groups: {
+            composite: {
+              // A month of groups (about 5,000 at 5,000 alerts) in one or two round trips; max_buckets is 65,536.
+              size: 10_000,
+              sources: [
+                { day: { date_histogram: { field: 'lastSeen', calendar_interval: '1d', time_zone: timeZone } } },
+                { department: { terms: { field: 'department', missing_bucket: true } } },
+                { system: { terms: { field: 'system', missing_bucket: true } } },
+                { ruleId: { terms: { field: 'rule.id' } } },
+              ],
+              ...(after ? { after } : {}),
+            },
+            aggregations: {
+              maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
+              open: { filter: { terms: { status: [...options.openStatuses] } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
+            },
+          },
+        },
+      }));
+      const result = response.aggregations?.groups as { buckets: Group[]; after_key?: Record<string, string | number | null> };
+      for (const group of result.buckets) {
+        const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+        const { day, department, system, ruleId } = group.key;
+        groups.push({
+          day: new Date(day).toISOString(), ...(department !== null ? { department } : {}), ...(system !== null ? { system } : {}), ruleId,
+          ruleTitle: String(title ?? ruleId), count: group.doc_count, open: group.open.doc_count, maxPriority: group.maxPriority.value ?? 0,
+          lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
+        });
+      }
+      after = result.buckets.length ? result.after_key : undefined;
+    } while (after);
+    return groups;
   }
 
   async #load(id: string): Promise<{ alert: Alert; seqNo: number; primaryTerm: number } | undefined> {

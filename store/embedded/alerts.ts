@@ -1,10 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { applyAlertChange, mergeAlert, type Alert, type AlertStatusChange } from '../../core/index.js';
+import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
+import { DAY_MS, dayOffset } from '../day-offset.js';
 import { pageSize, toMillis } from '../paging.js';
 import {
-  TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
+  TOTAL_COUNT_LIMIT, type AlertDayGroup, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
   type AlertStore, type Bucket, type Page, type Scope,
 } from '../ports.js';
 import { Where } from './sql.js';
@@ -170,6 +171,26 @@ export class EmbeddedAlertStore implements AlertStore {
       .all(...where.params) as (Omit<AlertProblem, 'lastSeen' | 'department'> & { lastSeen: number; department: string | null })[];
     return rows.map(({ department, lastSeen, maxPriority, ...row }) => ({
       ...row, ...(department ? { department } : {}), maxPriority: maxPriority ?? 0, lastSeen: new Date(lastSeen).toISOString(),
+    }));
+  }
+
+  async daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+    const where = alertWhere(query);
+    const offset = dayOffset(options.utcOffsetMs);
+    const open = options.openStatuses.length ? `status IN (${options.openStatuses.map(() => '?').join(', ')})` : '0';
+    const rows = this.#db
+      // The offset inline (checked to be whole hours): a bound JS number is a REAL, and REAL division does not floor.
+      .prepare(`SELECT (last_seen + ${offset}) / ${DAY_MS} * ${DAY_MS} - ${offset} AS day, department, system, rule_id AS ruleId,
+          coalesce(title, rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
+          max(priority) AS maxPriority, max(last_seen) AS lastSeen
+        FROM alerts ${where.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
+      .all(...options.openStatuses, ...where.params) as {
+        day: number; department: string | null; system: string | null; ruleId: string; ruleTitle: string; count: number; open: number;
+        maxPriority: number | null; lastSeen: number;
+      }[];
+    return rows.map(({ day, department, system, maxPriority, lastSeen, ...row }) => ({
+      ...row, day: new Date(day).toISOString(), ...(department !== null ? { department } : {}), ...(system !== null ? { system } : {}),
+      maxPriority: maxPriority ?? 0, lastSeen: new Date(lastSeen).toISOString(),
     }));
   }
 }

@@ -44,6 +44,9 @@ export class EmbeddedStore implements Store {
     // NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commit.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
+    // Checkpoint every 10,000 pages (~40 MB of WAL) rather than 1,000: each checkpoint syncs the file,
+    // and at 1,000 they cost writes about a third of their throughput (bench store-write).
+    this.#db.pragma('wal_autocheckpoint = 10000');
     migrate(this.#db);
     this.events = new EmbeddedEventStore(this.#db);
     this.alerts = new EmbeddedAlertStore(this.#db);
@@ -63,6 +66,10 @@ export class EmbeddedStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    try {
+      this.events.close();
+    } finally {
+      this.#db.close();
+    }
   }
 }

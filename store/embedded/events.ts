@@ -7,6 +7,7 @@ import type {
 } from '../ports.js';
 import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import { StoreErrors } from '../errors.js';
+import { ftsPhrase, keywordPhrase, SearchIndexer } from './search-index.js';
 import { keysetPage, Where } from './sql.js';
 
 /** Fields kept in their own indexed columns; every other field is read from the JSON document. */
@@ -34,7 +35,7 @@ function eventWhere(query: EventQuery): Where {
   // trigram needs three characters; shorter terms fall back to a substring test on the row.
   const indexed = terms.filter((term) => [...term].length >= 3);
   if (indexed.length) {
-    where.add('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', indexed.map((t) => `"${t}"`).join(' AND '));
+    where.add('seq IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)', indexed.map((t) => `message : ${ftsPhrase(t)}`).join(' AND '));
   }
   for (const term of terms.filter((t) => [...t].length < 3)) where.add("instr(lower(coalesce(message, '')), lower(?)) > 0", term);
   if (query.match && query.match.kind !== 'all') {
@@ -51,9 +52,11 @@ interface Sql {
 
 const sql = (text: string, ...params: unknown[]): Sql => ({ sql: text, params });
 
+const SEARCH_MATCH = 'seq IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)';
+
 /** Message full text: trigram FTS5 for three characters or more, a substring test below that. */
 function messageSql(text: string): Sql {
-  if ([...text].length >= 3) return sql('seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', `"${text.replace(/"/g, '""')}"`);
+  if ([...text].length >= 3) return sql(SEARCH_MATCH, `message : ${ftsPhrase(text)}`);
   return sql("instr(lower(coalesce(message, '')), lower(?)) > 0", text);
 }
 
@@ -122,11 +125,20 @@ function matchSql(node: QueryNode): Sql {
     }
     case 'match': {
       if (node.field !== undefined) return equalsSql(checkField(node.field), node.value);
-      // SQLite's lower() and LIKE fold ASCII only; both sides fold alike. The LIKE on the raw JSON (the
-      // value quoted as stored) is a cheap first cut before the document is parsed.
-      const text = messageSql(node.value);
-      return sql(`(${text.sql} OR (doc LIKE ? ESCAPE '\\' AND EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = lower(?))))`,
-        ...text.params, `%${likeLiteral(JSON.stringify(node.value))}%`, ...KEYWORD_PATHS, node.value);
+      // One index lookup finds the candidates (the message, or a keyword value in any case); on those
+      // the message match or the exact keyword comparison decides. SQLite's lower() folds ASCII only, as before.
+      const word = node.value;
+      const keyword = sql(`EXISTS (SELECT 1 FROM ${KEYWORD_VALUES} WHERE type = 'text' AND lower(value) = lower(?))`, ...KEYWORD_PATHS, word);
+      const message = messageSql(word);
+      if ([...word].length < 3) {
+        // Too short for a trigram of the message: its substring test scans, as before; the keyword phrase has its separators.
+        return sql(`(${message.sql} OR (${SEARCH_MATCH} AND ${keyword.sql}))`, ...message.params, keywordPhrase(word), ...keyword.params);
+      }
+      // An ASCII word is checked on the candidates' message by a substring test (trigram folds ASCII case
+      // alike), not a second index lookup; a word with other letters asks the index, which folds their case.
+      const onCandidate = /^[\x20-\x7e]*$/.test(word) ? sql("instr(lower(coalesce(message, '')), lower(?)) > 0", word) : message;
+      return sql(`(${SEARCH_MATCH} AND (${onCandidate.sql} OR ${keyword.sql}))`,
+        `message : ${ftsPhrase(word)} OR ${keywordPhrase(word)}`, ...onCandidate.params, ...keyword.params);
     }
     case 'wildcard': {
       const pattern = likePattern(node.pattern);
@@ -160,9 +172,11 @@ export class EmbeddedEventStore implements EventStore {
   readonly #insert: Statement;
   readonly #touchSource: Statement;
   readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
+  readonly #indexer: SearchIndexer;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#indexer = new SearchIndexer(db);
     this.#insert = db.prepare(
       'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -206,7 +220,9 @@ export class EmbeddedEventStore implements EventStore {
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
     try {
-      return this.#writeBatch(events);
+      const result = this.#writeBatch(events);
+      if (result.written) this.#indexer.schedule();
+      return result;
     } catch (error) {
       // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
       const code = (error as { code?: unknown }).code;
@@ -224,12 +240,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
+    this.#indexer.catchUp();
     return keysetPage(this.#db, {
       table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
     });
   }
 
   async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
+    this.#indexer.catchUp();
     const where = eventWhere(query);
     const column = COLUMNS[checkField(field)];
     const rows = column
@@ -243,6 +261,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
+    this.#indexer.catchUp();
     if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
     const where = eventWhere(query);
     const rows = this.#db
@@ -277,12 +296,20 @@ export class EmbeddedEventStore implements EventStore {
     }));
   }
 
+  /** Indexes what is still pending, so the file closes with its full-text index caught up. */
+  close(): void {
+    this.#indexer.close();
+  }
+
   async deleteBefore(before: string): Promise<number> {
     const cutoff = toMillis(before, 'before');
     return this.#db.transaction(() => {
       // A source whose newest event goes has no events left; the others keep their newest.
       this.#db.prepare('DELETE FROM event_sources WHERE last_ts < ?').run(cutoff);
-      return this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff).changes;
+      const { changes } = this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
+      // With the newest rows gone SQLite hands their seq out again: the mark must not stay above them.
+      this.#db.prepare('UPDATE search_progress SET indexed_seq = min(indexed_seq, (SELECT coalesce(max(seq), 0) FROM events))').run();
+      return changes;
     })();
   }
 }

@@ -154,6 +154,36 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       INSERT OR IGNORE INTO alert_samples (event_id, alert_id) SELECT s.value, a.id FROM alerts a, json_each(a.doc, '$.sampleEventIds') s;
     `,
   },
+  {
+    version: 6,
+    name: 'one full-text index for the message and the keyword fields (bare-word search)',
+    sql: `
+      -- contentless (the text stays in events) with deletes by rowid; keywords: each value of
+      -- KEYWORD_FIELDS between two U+001F, so a phrase there matches a whole value (search-index.ts)
+      DROP TRIGGER events_fts_insert;
+      DROP TRIGGER events_fts_delete;
+      DROP TABLE events_fts;
+      CREATE VIRTUAL TABLE events_search USING fts5 (message, keywords, content = '', contentless_delete = 1, tokenize = 'trigram');
+      INSERT INTO events_search (rowid, message, keywords) SELECT seq, message, (SELECT group_concat(char(31) || replace(value, char(31), ' ') || char(31), ' ') FROM json_each(json_extract(doc, '$."host"."name"', '$."process"."name"', '$."user"."name"', '$."source"."ip"', '$."destination"."ip"', '$."event"."action"', '$."event"."dataset"', '$."event"."outcome"', '$."shouwang"."system"', '$."db"."name"', '$."url"."path"', '$."service"."name"')) WHERE type = 'text') FROM events;
+      CREATE TRIGGER events_search_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_search (rowid, message, keywords) VALUES (new.seq, new.message, (SELECT group_concat(char(31) || replace(value, char(31), ' ') || char(31), ' ') FROM json_each(json_extract(new.doc, '$."host"."name"', '$."process"."name"', '$."user"."name"', '$."source"."ip"', '$."destination"."ip"', '$."event"."action"', '$."event"."dataset"', '$."event"."outcome"', '$."shouwang"."system"', '$."db"."name"', '$."url"."path"', '$."service"."name"')) WHERE type = 'text'));
+      END;
+      CREATE TRIGGER events_search_delete AFTER DELETE ON events BEGIN
+        DELETE FROM events_search WHERE rowid = old.seq;
+      END;
+    `,
+  },
+  {
+    version: 7,
+    name: 'full-text indexing after the write, in batches',
+    sql: `
+      -- every event above indexed_seq waits for SearchIndexer (search-index.ts), which indexes a batch
+      -- and moves the mark in one transaction; the delete trigger stays
+      DROP TRIGGER events_search_insert;
+      CREATE TABLE search_progress (indexed_seq INTEGER NOT NULL);
+      INSERT INTO search_progress (indexed_seq) SELECT coalesce(max(seq), 0) FROM events;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -1,0 +1,83 @@
+import type { AlertDayGroup, Scope, Store } from '../../store/index.js';
+import { SHANGHAI_OFFSET_MS } from '../../core/index.js';
+import { departmentScore, OPEN_ALERT_STATUSES, systemScore, type AlertGroup, type Score } from './score.js';
+
+/** Days start at midnight in Asia/Shanghai. */
+const DAY_MS = 86_400_000;
+
+export interface TrendDay {
+  /** YYYY-MM-DD in Asia/Shanghai. */
+  day: string;
+  /** Departments with alerts that day, most alerts first, then by id. */
+  departments: { id: string; alerts: number; open: number; alertRisk: number }[];
+}
+
+/** The alert problems of one day: (system, rule) over every department row, as AlertStore.problems groups them. */
+function problemsOf(groups: readonly AlertDayGroup[]): Map<string, { department?: string; groups: AlertGroup[] }> {
+  const merged = new Map<string, AlertDayGroup>();
+  for (const g of groups) {
+    if (g.system === undefined) continue;
+    const key = `${g.system}\u0000${g.ruleId}`;
+    const seen = merged.get(key);
+    if (!seen) {
+      merged.set(key, g);
+      continue;
+    }
+    // A (system, rule) split over departments (a system that moved) counts as one problem, the larger department name kept, as max() does.
+    const department = [seen.department, g.department].filter((d) => d !== undefined).sort().pop();
+    merged.set(key, {
+      ...seen, ...(department !== undefined ? { department } : {}), count: seen.count + g.count, maxPriority: Math.max(seen.maxPriority, g.maxPriority),
+      lastSeen: seen.lastSeen > g.lastSeen ? seen.lastSeen : g.lastSeen,
+    });
+  }
+  const bySystem = new Map<string, { department?: string; groups: AlertGroup[] }>();
+  const sorted = [...merged.values()].sort((a, b) => (a.system! < b.system! ? -1 : a.system! > b.system! ? 1 : a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0));
+  for (const p of sorted) {
+    const entry = bySystem.get(p.system!) ?? { ...(p.department !== undefined ? { department: p.department } : {}), groups: [] };
+    entry.groups.push({ ruleId: p.ruleId, ruleTitle: p.ruleTitle, count: p.count, maxPriority: p.maxPriority, lastSeen: p.lastSeen });
+    bySystem.set(p.system!, entry);
+  }
+  return bySystem;
+}
+
+/**
+ * Alerts per day (by last seen) and department for the last `days` days, with that day's alert risk
+ * (alert groups scored as at the end of the day): one grouped store query for the whole range.
+ */
+export async function postureTrend(store: Store, scope: Scope | undefined, days: number, now = new Date()): Promise<TrendDay[]> {
+  const withScope = scope ? { scope } : {};
+  const inventory = await store.assets.getInventory(scope);
+  const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
+  const today = Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
+  const starts = Array.from({ length: days }, (_, i) => today - (days - 1 - i) * DAY_MS);
+  const groups = await store.alerts.daily(
+    { from: new Date(starts[0]!).toISOString(), to: new Date(today + DAY_MS).toISOString(), ...withScope },
+    { utcOffsetMs: SHANGHAI_OFFSET_MS, openStatuses: OPEN_ALERT_STATUSES },
+  );
+  const byDay = new Map<number, AlertDayGroup[]>();
+  for (const g of groups) {
+    const day = Date.parse(g.day);
+    byDay.set(day, [...(byDay.get(day) ?? []), g]);
+  }
+  return starts.map((start) => {
+    const ofDay = byDay.get(start) ?? [];
+    const end = new Date(Math.min(now.getTime(), start + DAY_MS));
+    const risks = new Map<string, Score[]>();
+    for (const [system, { department, groups: alerts }] of problemsOf(ofDay)) {
+      if (!department) continue;
+      const score = systemScore({ system, mlpsLevel: levelOf.get(system) ?? 1, alerts, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] } }, end);
+      risks.set(department, [...(risks.get(department) ?? []), score]);
+    }
+    const counts = new Map<string, { alerts: number; open: number }>();
+    for (const g of ofDay) {
+      if (g.department === undefined) continue;
+      const c = counts.get(g.department) ?? { alerts: 0, open: 0 };
+      c.alerts += g.count;
+      c.open += g.open;
+      counts.set(g.department, c);
+    }
+    const departments = [...counts].map(([id, c]) => ({ id, alerts: c.alerts, open: c.open, alertRisk: departmentScore(risks.get(id) ?? []).score }))
+      .sort((a, b) => b.alerts - a.alerts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10), departments };
+  });
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertId, parseInventory, seededRandom, type Alert, type AlertStatus } from '../../core/index.js';
+import type { Scope, Store } from '../../store/index.js';
+import { departmentScore, postureTrend, systemScore } from '../../console/index.js';
+import { onBothStores, type OpenStore, type RefreshStore } from './support.js';
+
+const DAY_MS = 86_400_000;
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+const OPEN: AlertStatus[] = ['new', 'acknowledged', 'in_progress'];
+
+/** The trend as it was computed before one grouped query: three store queries for every day. */
+async function trendPerDay(store: Store, scope: Scope | undefined, days: number, now: Date) {
+  const withScope = scope ? { scope } : {};
+  const inventory = await store.assets.getInventory(scope);
+  const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
+  const today = Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
+  const starts = Array.from({ length: days }, (_, i) => today - (days - 1 - i) * DAY_MS);
+  return Promise.all(starts.map(async (start) => {
+    const range = { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...withScope };
+    const [all, open, problems] = await Promise.all([
+      store.alerts.countBy(range, 'department'), store.alerts.countBy({ ...range, status: OPEN }, 'department'), store.alerts.problems(range),
+    ]);
+    const end = new Date(Math.min(now.getTime(), start + DAY_MS));
+    const bySystem = new Map<string, typeof problems>();
+    for (const p of problems) bySystem.set(p.system, [...(bySystem.get(p.system) ?? []), p]);
+    const risks = new Map<string, ReturnType<typeof systemScore>[]>();
+    for (const [system, groups] of bySystem) {
+      const department = groups[0]?.department;
+      if (!department) continue;
+      const score = systemScore({ system, mlpsLevel: levelOf.get(system) ?? 1, alerts: groups, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] } }, end);
+      risks.set(department, [...(risks.get(department) ?? []), score]);
+    }
+    const openOf = new Map(open.map((b) => [b.key, b.count]));
+    return {
+      day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10),
+      departments: all.map((b) => ({ id: b.key, alerts: b.count, open: openOf.get(b.key) ?? 0, alertRisk: departmentScore(risks.get(b.key) ?? []).score })),
+    };
+  }));
+}
+
+function describeTrend(name: string, open: OpenStore, refresh: RefreshStore = async () => {}) {
+  describe(`posture trend from one grouped query: ${name}`, () => {
+    let store: Store;
+    const tag = randomUUID().slice(0, 6);
+    const departments = ['a', 'b', 'c'].map((d) => `dept-${d}-${tag}`);
+    const systems = [0, 1, 2, 3].map((i) => ({ id: `sys-${i}-${tag}`, department: departments[i % 3]!, mlpsLevel: 2 + (i % 3) }));
+    const now = new Date();
+
+    beforeAll(async () => {
+      store = await open();
+      await store.assets.replaceInventory(parseInventory({
+        departments: departments.map((id) => ({ id, name: id })),
+        systems: systems.map((s) => ({ ...s, name: s.id, zone: '政务外网', owner: { name: '张' } })),
+      }, 'test'));
+      const next = seededRandom(19);
+      const statuses: AlertStatus[] = ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive'];
+      const alerts: Alert[] = [];
+      for (let i = 0; i < 400; i += 1) {
+        const system = systems[Math.floor(next() * systems.length)]!;
+        // Ten days back, so the first of a 7-day trend starts mid-data; some at a day's edge in Shanghai.
+        const at = new Date(i % 17 === 0
+          ? Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS - Math.floor(next() * 10) * DAY_MS - (i % 2)
+          : now.getTime() - Math.floor(next() * 10 * DAY_MS)).toISOString();
+        const rule = `rule-${Math.floor(next() * 6)}`;
+        // A few without a system, without a department, or filed under another department (a system that moved).
+        const kind = i % 23 === 0 ? 'no-system' : i % 29 === 0 ? 'no-department' : i % 31 === 0 ? 'moved' : 'plain';
+        const department = kind === 'moved' ? departments[(departments.indexOf(system.department) + 1) % 3]! : system.department;
+        alerts.push({
+          id: alertId(rule, `${system.id}-${i}`, at), rule: { id: rule, title: `规则 ${rule}`, level: 'high' }, mlps: ['8.1.4.3 a)'],
+          ...(kind === 'no-department' ? {} : { department }), ...(kind === 'no-system' ? {} : { system: system.id }), mlpsLevel: system.mlpsLevel,
+          priority: 1 + Math.floor(next() * 20), status: statuses[Math.floor(next() * statuses.length)]!,
+          timeline: [{ at, actor: 'analyzer', action: 'raised' }], firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [],
+        });
+      }
+      await store.alerts.upsert(alerts);
+      await refresh(store);
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('gives the same counts, open counts and alert risk per day and department as three queries per day', async () => {
+      for (const scope of [undefined, { departments: [departments[0]!] }, { departments: [departments[1]!, departments[2]!] }]) {
+        const before = await trendPerDay(store, scope, 7, now);
+        expect(before.filter((d) => d.departments.length).length).toBeGreaterThan(5);
+        expect(await postureTrend(store, scope, 7, now), JSON.stringify(scope)).toEqual(before);
+      }
+      expect(await postureTrend(store, undefined, 30, now)).toEqual(await trendPerDay(store, undefined, 30, now));
+    });
+
+    it('refuses a day offset that is not whole hours', async () => {
+      await expect(store.alerts.daily({}, { utcOffsetMs: 1_800_000, openStatuses: OPEN })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shouwang-posture-trend-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+onBothStores(dir, 'trend.db', describeTrend);
