@@ -38,6 +38,7 @@ export function decodeNetfilter(message: string): EcsFields | undefined {
     ...(values.OUT ? { egressInterface: values.OUT } : {}),
   });
   const length = Number(values.LEN);
-  if (Number.isInteger(length) && length >= 0) (fields.network as Record<string, unknown>).bytes = length;
+  // A line cut before PROTO= has no network object yet (found by the boundary fuzz).
+  if (values.LEN !== undefined && Number.isInteger(length) && length >= 0) fields.network = { ...(fields.network as object | undefined), bytes: length };
   return fields;
 }

@@ -54,6 +54,12 @@ describe('netfilter kernel lines', () => {
     expect(e).toMatchObject({ event: { action: 'fw-audit', type: ['connection'] }, network: { transport: 'icmp' } });
     expect(e.source).toEqual({ ip: '198.51.100.1' });
   });
+
+  it('a line cut before PROTO= still decodes, with its length (found by the boundary fuzz: it threw)', () => {
+    const e = decode('<4>Nov 19 10:15:01 edge-fw01 kernel: IPT-DROP-IN: IN=eth0 OUT= SRC=203.0.113.7 DST=10.0.0.5 LEN=60 TOS=0x00');
+    expect(e).toMatchObject({ network: { bytes: 60 }, source: { ip: '203.0.113.7' } });
+    expect(e.network).not.toHaveProperty('transport');
+  });
 });
 
 describe('CEF', () => {
