@@ -37,8 +37,11 @@ export function parsePairs(message: string): Map<string, string> {
   return pairs;
 }
 
+// One test before the full pair scan, which most syslog messages (PAM's `uid=`, `rhost=`) would pay for nothing.
+const SOURCE_KEY = new RegExp(`(?:^|[\\s,;])(?:${KEYS.sourceIp.join('|')})=`, 'i');
+
 export function decodeKvFirewall(message: string): EcsFields | undefined {
-  if (!message.includes('=')) return undefined;
+  if (!message.includes('=') || !SOURCE_KEY.test(message)) return undefined;
   const pairs = parsePairs(message);
   if (pairs.size < 3) return undefined;
   const first = (keys: readonly string[]) => {
