@@ -17,6 +17,21 @@ const FIXTURE_FILES = [
   'loghub/Apache/Apache_2k.log', 'elastic-examples-apache_logs/apache_logs', 'elastic-beats-filebeat-tests/nginx-access/test.log',
   'elastic-beats-filebeat-tests/auditd/test.log', 'elastic-beats-filebeat-tests/auditd/useradd.log', 'pgaudit/pgaudit_audit_lines.txt',
 ];
+/** Boundary devices (firewalls, IDS): one line of each shape the boundary decoders read. */
+export const BOUNDARY_SAMPLES: readonly string[] = [
+  '<4>Nov 19 10:15:01 edge-fw01 kernel: [123456.789012] IPT-DROP-IN: IN=eth0 OUT= MAC=52:54:00:12:34:56 SRC=203.0.113.7 DST=10.0.0.5 LEN=60 TOS=0x00 TTL=52 ID=54321 DF PROTO=TCP SPT=51234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0',
+  '<6>Nov 19 10:15:02 edge-fw01 kernel: nft accept: IN=eth1 OUT=eth0 SRC=2001:db8::5 DST=2001:db8::53 LEN=72 PROTO=UDP SPT=40000 DPT=53 LEN=32',
+  '<134>Nov 19 10:20:00 edge-fw01 CEF:0|Security\\|Corp|Edge FW|7.1|100|Denied a\\\\b|8|src=203.0.113.9 spt=4444 dst=10.0.0.5 dpt=3389 proto=TCP act=deny cs1Label=Rule Name cs1=block rdp msg=a\\=b c\\nd',
+  '<134>Nov 19 10:21:00 edge-fw01 LEEF:1.0|Acme|Firewall|3.2|deny|src=203.0.113.10\tdst=10.0.0.6\tsrcPort=5000\tdstPort=445\tproto=6\tsev=7',
+  '<134>Nov 19 10:21:00 edge-fw01 LEEF:2.0|Acme|Firewall|3.2|allow|^|src=203.0.113.10^dst=10.0.0.6^action=permit',
+  '<134>Nov 19 10:22:00 edge-fw01 fwd[7]: type=traffic srcip=203.0.113.11 srcport=6000 dstip=10.0.0.7 dstport=8080 proto=17 action="drop" policyname="Block Inbound"',
+  '<190>Nov 19 2026 10:23:00 usg01 %%01POLICY/6/POLICYDENY(l):vsys=public, protocol=6, source-ip=203.0.113.12, source-port=50000, destination-ip=10.0.0.8, destination-port=23, time=2026/11/19 10:23:00, source-zone=untrust, destination-zone=trust, rule-name=deny_telnet.',
+  '<189>Oct  9 14:59:04 2026 secpath01 %%10SHELL/5/SHELL_LOGIN(l): VTY logged in from 192.168.1.21.',
+  '<134>Nov 19 10:24:00 sangfor01 fwlog: 日志类型:服务控制或应用控制, 用户:(null), 源IP:192.168.1.133, 源端口:38378, 目的IP:222.46.22.226, 目的端口:10240, 系统动作:拒绝',
+  '{"timestamp":"2026-11-19T10:00:00.123456+0800","flow_id":1234567890123456789,"event_type":"alert","src_ip":"203.0.113.50","src_port":41000,"dest_ip":"10.40.1.11","dest_port":80,"proto":"TCP","alert":{"action":"allowed","signature_id":2100498,"signature":"GPL test","category":"Misc","severity":2},"app_proto":"http"}',
+  '{"timestamp":"2026-11-19T10:00:02+0800","event_type":"dns","src_ip":"10.40.1.11","dest_ip":"10.0.0.53","proto":"UDP","dns":{"version":3,"type":"request","id":1,"queries":[{"rrname":"a.example","rrtype":"AAAA"}]}}',
+];
+
 /** Formats without a fixture file get a few real-shaped lines of their own. */
 const SAMPLES = [
   '20261126 10:00:00,db01,root,localhost,5,0,CONNECT,,,0',
@@ -24,6 +39,7 @@ const SAMPLES = [
   '{"audit_record":{"name":"Connect","record":"7_2024-09-03T01:53:14","timestamp":"2024-09-03T01:53:33Z","connection_id":"993","status":1045,"user":"wrong","priv_user":"","os_login":"","proxy_user":"","host":"","ip":"10.207.85.214","db":""}}',
   '2026-11-26 17:59:26.787 UTC,"auditor","postgres",1761,"::1:47056",6b08737e.6e1,2,"authentication",2026-11-26 17:59:26 UTC,3/4,0,FATAL,28P01,"password authentication failed for user ""auditor""",,,,,,,,,"","client backend",,0',
   '{"@timestamp":"2026-11-20T10:00:00Z","message":"login","host":{"name":"rsj-shbx-app01","ip":["10.0.0.1"]},"source":{"ip":"203.0.113.9","port":22}}',
+  ...BOUNDARY_SAMPLES,
 ];
 const KEYS = [
   '@timestamp', 'message', 'host', 'ip', 'name', 'source', 'port', 'destination', 'event', 'severity', 'user', 'related', 'hosts',

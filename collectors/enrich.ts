@@ -17,9 +17,19 @@ const SERVER_LOGGED_DATASETS: ReadonlySet<string> = new Set([
   'mariadb.audit', 'mysql.audit', 'postgresql.pgaudit', 'postgresql.log',
 ]);
 
+/**
+ * Datasets of a network sensor (an IDS) that watches other machines' traffic: the sensor is seldom in
+ * the inventory, the system concerned is the one the traffic goes to (or, outbound, comes from).
+ */
+const SENSOR_LOGGED_DATASETS: ReadonlySet<string> = new Set(['suricata.eve']);
+
 /** Tags a decoded record: by its host, and by `source.ip` only where that is the event's own system. */
 export function recordAssetTags(assets: AssetIndex, event: ShouwangEvent): EventAssetTags {
   const dataset = event.event?.dataset;
   if (dataset !== undefined && SERVER_LOGGED_DATASETS.has(dataset)) return assetTags(assets, event.host?.name);
+  if (dataset !== undefined && SENSOR_LOGGED_DATASETS.has(dataset)) {
+    const destination = (event.destination as { ip?: unknown } | undefined)?.ip;
+    return assetTags(assets, event.host?.name, typeof destination === 'string' ? destination : undefined, event.source?.ip);
+  }
   return assetTags(assets, event.host?.name, event.source?.ip);
 }

@@ -2,6 +2,7 @@ import {
   eventId, isPlainObject, recordShapeProblem, typedFieldProblem, type AssetIndex, type ShouwangEvent,
 } from '../../core/index.js';
 import { assetTags, recordAssetTags } from '../enrich.js';
+import { decodeBoundaryMessage, isRecordTag } from './boundary-messages.js';
 import { decodeMessage } from './messages.js';
 import { RECORD_FORMATS, type RecordFormat } from './record-formats.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
@@ -88,15 +89,19 @@ function decodeLineUnguarded(line: Line, source: string, assets: AssetIndex, con
   const decoded = decodeSyslogLine(line.text, context);
   if (!decoded.ok) return decoded;
   const { fields } = decoded;
+  const input = { message: fields.message, ...(fields.app ? { program: fields.app } : {}) };
+  // A boundary device's record (netfilter, CEF, LEEF, key=value, a vendor's own); one that breaks its format is a dead letter.
+  const boundary = decodeBoundaryMessage(input);
+  if (boundary && !boundary.ok) return boundary;
   // What the program's message says (a failed login, a new user…), on top of the syslog header.
-  const understood = decodeMessage({ message: fields.message, ...(fields.app ? { program: fields.app } : {}) });
+  const understood = boundary ? boundary.fields : decodeMessage(input);
   const event: ShouwangEvent = {
     id,
     '@timestamp': fields.timestamp,
     message: fields.message,
     event: { kind: 'event', dataset: 'syslog', original: line.text, ingested },
     host: { name: fields.host },
-    ...(fields.app ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
+    ...(fields.app && !(boundary && isRecordTag(fields.app)) ? { process: { name: fields.app, ...(fields.pid ? { pid: fields.pid } : {}) } } : {}),
     ...(fields.facility !== undefined || peer
       ? {
           log: {

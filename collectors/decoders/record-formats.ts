@@ -4,6 +4,7 @@ import { decodeAuditd } from './auditd.js';
 import { createMariadbAuditDecoder } from './mariadb-audit.js';
 import { createMysqlJsonAuditDecoder } from './mysql-json-audit.js';
 import { createPgauditCsvDecoder, createPgauditFormat } from './pgaudit.js';
+import { decodeSuricataEve } from './suricata-eve.js';
 import type { RecordDecoder } from './types.js';
 import { CSV_JOIN, lineJoin, type JoinRule } from '../record-join.js';
 
@@ -35,6 +36,7 @@ const FORMAT_FACTORIES: Record<string, (options: RecordFormatOptions) => RecordF
   'access-log': () => ({ decode: (line) => decodeAccessLog(line), dataset: 'web.access' }),
   'web-error-log': () => ({ decode: decodeWebErrorLog, dataset: 'web.error' }),
   auditd: () => ({ decode: (line) => decodeAuditd(line), dataset: 'auditd.log' }),
+  'suricata-eve': () => ({ decode: (line) => decodeSuricataEve(line), dataset: 'suricata.eve' }),
   'app-log': ({ pattern }) => {
     const format = createAppLogFormat({ pattern });
     // A line that does not start a record (a stack trace, a traceback) goes on with the one before.

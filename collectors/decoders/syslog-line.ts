@@ -14,7 +14,8 @@ export interface SyslogFields {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-const RFC3164 = /^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}:\d{2}:\d{2}) (\S+) (?:([^:[\s]+)(?:\[(\d+)\])?: ?)?(.*)$/;
+// Network devices (Huawei, H3C) may write the year before or after the time: `Nov 26 2026 10:00:00`, `Oct  9 14:59:04 2009`.
+const RFC3164 = /^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (?:((?:19|20)\d{2}) )?(\d{2}:\d{2}:\d{2})(?: ((?:19|20)\d{2}))? (\S+) (?:([^:[\s]+)(?:\[(\d+)\])?: ?)?(.*)$/;
 const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\](?:\[.*?\])*) ?(.*)$/;
 
 export interface DecodeContext {
@@ -45,10 +46,11 @@ export function decodeSyslogLine(raw: string, context: DecodeContext): Decoded {
   }
   const legacy = RFC3164.exec(line);
   if (!legacy) return { ok: false, reason: 'not a syslog line (RFC 3164 or RFC 5424)' };
-  const [, pri, mon, day, time, host, app, pid, msg] = legacy;
+  const [, pri, mon, day, yearBefore, time, yearAfter, host, app, pid, msg] = legacy;
   const month = MONTHS.indexOf(mon!);
   if (month < 0) return { ok: false, reason: `unknown month ${mon}` };
-  const timestamp = inferYear(month, Number(day), time!, context);
+  const year = yearBefore ?? yearAfter;
+  const timestamp = year === undefined ? inferYear(month, Number(day), time!, context) : atYear(Number(year), month, Number(day), time!, context.utcOffset);
   if (!timestamp) return { ok: false, reason: `bad date ${mon} ${day} ${time}` };
   return {
     ok: true,
@@ -97,6 +99,12 @@ function inferYear(month: number, day: number, time: string, context: DecodeCont
     if (ms <= now.getTime() + 86_400_000) return new Date(ms).toISOString();
   }
   return undefined;
+}
+
+/** A time whose line states its year. */
+function atYear(year: number, month: number, day: number, time: string, utcOffset: string): string | undefined {
+  const ms = Date.parse(`${year}-${pad(month + 1)}-${pad(day)}T${time}${utcOffset}`);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 function inferYearByParsing(month: number, day: number, time: string, { utcOffset, now }: DecodeContext): string | undefined {

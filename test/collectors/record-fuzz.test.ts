@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { expandDotted, getField, mergeFields } from '../../core/index.js';
-import { fixtureLines, FUZZ_FORMATS, runFuzz } from '../../bench/fuzz.js';
+import { AssetIndex, expandDotted, getField, loadInventory, mergeFields, seededRandom } from '../../core/index.js';
+import { BOUNDARY_SAMPLES, fixtureLines, FUZZ_FORMATS, fuzzInput, runFuzz } from '../../bench/fuzz.js';
+import { decodeLine, decodeRecordLine } from '../../collectors/index.js';
+import { storableEvent } from '../../store/index.js';
 import { decodeAuditd } from '../../collectors/decoders/auditd.js';
 
 /**
@@ -51,4 +53,51 @@ describe('ingest fuzz (seeded)', () => {
     const line = 'type=PROCTITLE msg=audit(1451781471451781471.394:194438): proctitle="bash"';
     expect(decodeAuditd(line)).toEqual({ ok: false, reason: expect.stringContaining('out of range') });
   });
+});
+
+describe('boundary decoders under attack (seeded)', () => {
+  const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
+  const context = { utcOffset: '+08:00', now: new Date('2026-11-20T02:00:00Z') };
+  const BOUNDARY_DATASETS = new Set(['netfilter.log', 'cef', 'leef', 'firewall.kv', 'huawei.usg', 'h3c.secpath', 'sangfor.fw', 'suricata.eve']);
+  const decodeAs = (text: string, position: string) => (text.startsWith('{')
+    ? decodeRecordLine({ text, position }, 'fuzz', assets, context, 'suricata-eve')
+    : decodeLine({ text, position }, 'fuzz', assets, context));
+
+  it('every sample decodes to its boundary dataset', () => {
+    for (const [i, text] of BOUNDARY_SAMPLES.entries()) {
+      const decoded = decodeAs(text, `s${i}`);
+      expect(decoded.ok && BOUNDARY_DATASETS.has(decoded.event.event?.dataset ?? ''), text).toBe(true);
+    }
+  });
+
+  it('every truncation of every sample: stored-shaped or a dead letter with a reason, never a throw', () => {
+    for (const [i, sample] of BOUNDARY_SAMPLES.entries()) {
+      for (let at = 0; at <= sample.length; at += 1) {
+        const decoded = decodeAs(sample.slice(0, at), `t${i}.${at}`);
+        if (decoded.ok) expect('event' in storableEvent(decoded.event), sample.slice(0, at)).toBe(true);
+        else expect(decoded.reason.length > 0 && !decoded.reason.startsWith('decoder failed'), decoded.reason).toBe(true);
+      }
+    }
+  });
+
+  it('50,000 mutations and random bytes: nothing throws, each stored-shaped or a dead letter with its reason, the boundary decoders reached', () => {
+    const rand = seededRandom(17);
+    const reached = new Set<string>();
+    let deadLetters = 0;
+    for (let index = 0; index < 50_000; index += 1) {
+      const text = fuzzInput(rand, BOUNDARY_SAMPLES);
+      const decoded = decodeAs(text, String(index));
+      if (!decoded.ok) {
+        expect(decoded.reason.startsWith('decoder failed'), `${decoded.reason} ← ${JSON.stringify(text.slice(0, 300))}`).toBe(false);
+        expect(decoded.reason).not.toBe('');
+        deadLetters += 1;
+        continue;
+      }
+      const prepared = storableEvent(decoded.event);
+      if ('event' in prepared) reached.add(prepared.event.event?.dataset ?? '');
+      else deadLetters += 1;
+    }
+    expect([...BOUNDARY_DATASETS].filter((d) => !reached.has(d))).toEqual([]);
+    expect(deadLetters).toBeGreaterThan(1000);
+  }, 120_000);
 });
