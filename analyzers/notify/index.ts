@@ -6,3 +6,12 @@ export { dueEscalations, escalationDispatches, escalationSteps, shouldEscalate }
 export type { EscalationStep } from './escalation.js';
 export { DISPATCH_ALERT_LIMIT } from './types.js';
 export type { ChannelConfig, ChannelType, Dispatch, DispatchKind, NotifyConfig, RouteConfig } from './types.js';
+export { buildMessage, truncateBytes } from './message.js';
+export type { NotifyMessage } from './message.js';
+export { resolveChannels, resolveSecret } from './secrets.js';
+export type { ResolvedChannel } from './secrets.js';
+export { sendDispatch } from './channels/send.js';
+export type { SendOptions } from './channels/send.js';
+export { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from './channels/webhook.js';
+export { dingtalkSign, dingtalkUrl } from './channels/dingtalk.js';
+export { fillSmsTemplate } from './channels/sms.js';
