@@ -15,3 +15,5 @@ export type { SendOptions } from './channels/send.js';
 export { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from './channels/webhook.js';
 export { dingtalkSign, dingtalkUrl } from './channels/dingtalk.js';
 export { fillSmsTemplate } from './channels/sms.js';
+export { NOTIFY_QUEUE, NotifyQueue, startNotifyWorker } from './delivery.js';
+export type { DeliveryAttempt, NotifyJobData, NotifyQueueOptions, NotifyWorker, NotifyWorkerOptions } from './delivery.js';

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 
 export interface Received { path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: string }
 
-/** A local HTTP receiver that keeps every request; `reply` picks the answer (status, body). */
-export async function startReceiver(reply: (req: Received) => { status: number; body?: string } = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' })) {
+/** A local HTTP receiver that keeps every request; `reply` picks the answer (status, body), or `hold` to answer only at `release()`. */
+export async function startReceiver(reply: (req: Received) => { status: number; body?: string } | 'hold' = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' })) {
   const requests: Received[] = [];
+  const held: import('node:http').ServerResponse[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -19,12 +20,20 @@ export async function startReceiver(reply: (req: Received) => { status: number; 
       const received = { path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(received);
       const answer = reply(received);
+      if (answer === 'hold') return void held.push(res);
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`, requests,
+    release: () => { for (const res of held.splice(0)) res.writeHead(200).end(); },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 /** The receiver's side of the webhook signature, written from the header's definition (not our signer). */
