@@ -17,6 +17,8 @@ import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
+import { notifyingAlerts, startNotifier, type Notifier } from '../analyzers/index.js';
+import type { AlertStore } from '../store/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
   buildApp, ConsoleErrors, ensureFirstAdmin, ensureSigningKey, EvidenceQueue, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, startEvidenceWorker,
@@ -154,10 +156,19 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
-    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true);
+    // Alert notifications: every alert the rules write (backup and silent-source alerts too) goes through the routes.
+    let notifier: Notifier | undefined;
+    if (config.notify.channels.length) {
+      notifier = await startNotifier({
+        config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
+        tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
+      });
+      closers.push(() => notifier!.close());
+    }
+    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true, notifyingAlerts(store.alerts, () => notifier));
     live.analysis = analysis;
     closers.push(() => analysis.close());
-    const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger), {
+    const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger, notifier), {
       timezone: 'Asia/Shanghai',
     });
     closers.push(() => silentCheck.stop());
@@ -202,10 +213,11 @@ const CORRELATION_TICK_MS = 1000;
  */
 export async function openAnalysis(
   config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches, live = false,
+  alerts: Pick<AlertStore, 'upsert' | 'get'> = store.alerts,
 ): Promise<Analysis> {
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
-    rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
+    rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
     isEnabled: rules.isEnabled,
     ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS } : {}),
   });
@@ -213,12 +225,13 @@ export async function openAnalysis(
   return analysis;
 }
 
-async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger): Promise<void> {
+async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger, notifier?: Notifier): Promise<void> {
   try {
     const now = new Date();
     const statuses = await sourceStatuses(store.events, expectedSources(inventory, config.analyze.silentAfter), now);
     const raised = await raiseSilentSourceAlerts(store.alerts, statuses, now);
     if (raised.length) logger.warn({ silent: raised.map((a) => a.groupKey) }, 'silent log sources');
+    if (raised.length) await notifier?.notify(raised);
   } catch (error) {
     logger.warn({ err: error }, 'silent-source check failed; next run will retry');
   }

@@ -17,3 +17,5 @@ export { dingtalkSign, dingtalkUrl } from './channels/dingtalk.js';
 export { fillSmsTemplate } from './channels/sms.js';
 export { NOTIFY_QUEUE, NotifyQueue, startNotifyWorker } from './delivery.js';
 export type { DeliveryAttempt, NotifyJobData, NotifyQueueOptions, NotifyWorker, NotifyWorkerOptions } from './delivery.js';
+export { NOTIFY_FAILED_RULE, notifyFailedAlert, notifyingAlerts, startNotifier } from './notifier.js';
+export type { Notifier, NotifierOptions } from './notifier.js';
