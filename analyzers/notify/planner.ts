@@ -148,13 +148,19 @@ export class NotifyPlanner {
   }
 
   #hasToken(channelId: string, now: number): boolean {
-    const times = (this.#sent.get(channelId) ?? []).filter((t) => t > now - 60_000);
-    this.#sent.set(channelId, times);
+    const times = this.#sent.get(channelId);
+    if (!times) return this.#config.rateLimitPerMinute > 0;
+    // Send times only grow: drop the expired ones from the front (not a filter per message: a storm made that quadratic).
+    let expired = 0;
+    while (expired < times.length && times[expired]! <= now - 60_000) expired += 1;
+    if (expired) times.splice(0, expired);
     return times.length < this.#config.rateLimitPerMinute;
   }
 
   #take(channelId: string, now: number): void {
-    this.#sent.get(channelId)!.push(now);
+    const times = this.#sent.get(channelId);
+    if (times) times.push(now);
+    else this.#sent.set(channelId, [now]);
   }
 }
 
