@@ -59,7 +59,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const systemsGauge = gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' });
     systemsGauge.set(inventory.systems.length);
     // The console answers /healthz before Redis is up; the check says Redis is still starting.
-    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue } = {};
+    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue; notifier?: Notifier } = {};
     /**
      * One way in for a new inventory, from the console or from the edited file: store, collectors,
      * schedules. Applies run one after another; `inventory` moves on only when every step worked, so
@@ -118,6 +118,16 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         dataDir: config.dataDir,
         publicKey: instanceKey.publicKey,
       },
+      // Channels and routes come from the config file; the notifier starts after Redis.
+      ...(config.notify.channels.length ? {
+        notify: {
+          config: config.notify,
+          sendTest: (id: string, actor: string) => {
+            if (!live.notifier) throw ConsoleErrors.unavailable('notifications (starting)');
+            return live.notifier.sendTest(id, actor);
+          },
+        },
+      } : {}),
       // Saved to the file first (the one source of truth, read again at the next start), then applied.
       saveInventory: (next, actor) => saveInventory(config.inventory.path, next, actor),
       // The console stored it already.
@@ -164,6 +174,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
       });
       closers.push(() => notifier!.close());
+      live.notifier = notifier;
     }
     const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true, notifyingAlerts(store.alerts, () => notifier));
     live.analysis = analysis;
