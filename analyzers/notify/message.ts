@@ -42,12 +42,20 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
   const escalated = dispatch.step ? [`告警 ${dispatch.step === 1 ? '未在时限内确认' : '仍未确认'} / not acknowledged in time`] : [];
   const text = [subject, ...escalated, '', ...blocks.map((b) => b.join('\n')).join('\n\n').split('\n'), ...more].join('\n');
   const markdown = [
-    `### ${subject}`, ...escalated.map((l) => `> ${l}`), '',
-    ...blocks.map((b) => b.map((line) => `> ${line.replace(/(查看 Open: )(\S+)$/, '$1[$2]($2)')}`).join('\n')).join('\n\n').split('\n'),
+    `### ${markdownSafe(subject)}`, ...escalated.map((l) => `> ${l}`), '',
+    ...blocks.map((b) => b.map((line) => `> ${markdownSafe(line).replace(/(查看 Open: )(\S+)$/, '$1[$2]($2)')}`).join('\n')).join('\n\n').split('\n'),
     ...more,
   ].join('\n');
   const short = lead ? `${subject} ${lead.department ?? ''}`.trim() : subject;
   return { subject, text, markdown, short };
+}
+
+/**
+ * Event values (user names, hosts) reach the robots' markdown: `<@all>` would mention the whole group on 企业微信,
+ * `[text](url)` would plant a link, a newline a fake line. Their brackets become full-width look-alikes.
+ */
+export function markdownSafe(text: string): string {
+  return text.replace(/[<>[\]\r\n]/g, (c) => ({ '<': '＜', '>': '＞', '[': '［', ']': '］', '\r': ' ', '\n': ' ' })[c]!);
 }
 
 /** Cuts UTF-8 text to at most `maxBytes` without splitting a character (robots limit bytes, not characters). */

@@ -87,6 +87,15 @@ describe('email over SMTP', () => {
     }
   });
 
+  it('keeps a hostile alert title from adding headers or recipients', async () => {
+    const { port, mails, certFile } = await smtp();
+    const mail = channel({ id: 'mail', type: 'email', host: '127.0.0.1', port, security: 'starttls', user: 'alerts', password: 'pa55-word', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'], caFile: certFile });
+    await sendDispatch(mail, dispatchFor('mail', alert('x\r\nBcc: evil@example.com\r\nX-Evil: 1')), options);
+    const headers = mails[0]!.raw.slice(0, mails[0]!.raw.indexOf('\r\n\r\n'));
+    expect(headers).not.toMatch(/^(Bcc|X-Evil):/mi);
+    expect(mails[0]!.envelope).toMatchObject({ rcptTo: [{ address: 'duty@example.gov.cn' }] });
+  });
+
   it('refuses to send in plain text when STARTTLS is required and the server does not offer it', async () => {
     const { port, mails } = await smtp({ disabledCommands: ['STARTTLS'], authOptional: true });
     const mail = channel({ id: 'mail', type: 'email', host: '127.0.0.1', port, security: 'starttls', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'] });
@@ -158,6 +167,19 @@ describe('企业微信 group robot', () => {
     expect(Object.keys(bodies[2]!).sort()).toEqual(['msgtype', 'text']);
     expect(Buffer.byteLength(bodies[3]!.text!.content)).toBeLessThanOrEqual(2048);
     expect(bodies[3]!.text!.content).not.toContain('\ufffd'); // cut on a character boundary
+  });
+
+  it('does not let event values mention the whole group, plant a link or start a line in markdown', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const robot = channel({ id: 'wecom', type: 'wecom', url: `${receiver.url}/send?key=x` });
+    const hostile = { ...alert('<@all> 标题'), groupKey: 'user.name=<@all> [点我 click](http://evil.example)\n### 伪造 fake' };
+    await sendDispatch(robot, dispatchFor('wecom', hostile), options);
+    const content = (JSON.parse(receiver.requests[0]!.body) as { markdown: { content: string } }).markdown.content;
+    expect(content).not.toContain('<@all>');
+    expect(content).not.toContain('[点我 click]');
+    expect(content).not.toMatch(/^### 伪造/m);
+    expect(content).toContain('＜@all＞');
   });
 
   it('fails when the robot answers errcode ≠ 0 with HTTP 200', async () => {
