@@ -171,6 +171,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     if (config.notify.channels.length) {
       notifier = await startNotifier({
         config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
+        statePath: join(config.dataDir, 'checkpoints', 'notify-planner.json'),
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
       });
       closers.push(() => notifier!.close());

@@ -6,6 +6,7 @@ import { NotifyQueue, startNotifyWorker, type DeliveryAttempt, type NotifyWorker
 import { escalationDispatches, escalationSteps } from './escalation.js';
 import { NotifyErrors } from './errors.js';
 import { NotifyPlanner } from './planner.js';
+import { CorrelationStateFile } from '../correlation/index.js';
 import { resolveChannels } from './secrets.js';
 import type { Dispatch, NotifyConfig } from './types.js';
 
@@ -25,6 +26,8 @@ export interface NotifierOptions {
   tickMs?: number;
   /** Run a worker in this process (default true). */
   worker?: boolean;
+  /** Where the planner's waiting work (groups, quiet hours, digest) is kept across restarts. */
+  statePath?: string;
 }
 
 export interface Notifier {
@@ -58,7 +61,12 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const { config, logger } = options;
   const channels = resolveChannels(config, options.env);
   const now = options.now ?? Date.now;
-  const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}) });
+  const stateFile = options.statePath ? new CorrelationStateFile(options.statePath) : undefined;
+  const state = await stateFile?.load().catch((error: Error) => logger?.warn({ err: error }, 'notification state unreadable; starting empty'));
+  const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}), ...(state ? { state } : {}) });
+  const persist = async () => {
+    if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
+  };
   const queueOptions = { redisUrl: options.redisUrl, ...(options.prefix ? { prefix: options.prefix } : {}) };
   const queue = new NotifyQueue({ ...queueOptions, attempts: config.attempts, backoffMs: config.backoffMs });
   const sendOptions = { consoleUrl: config.consoleUrl, timeoutMs: config.timeoutMs, now };
@@ -107,6 +115,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const notify = async (alerts: readonly Alert[]) => {
     try {
       await enqueue(alerts.flatMap((alert) => planner.accept(alert)));
+      await persist();
     } catch (error) {
       logger?.error({ err: error, alerts: alerts.map((a) => a.id) }, 'notifications not queued');
     }
@@ -114,6 +123,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const tick = async () => {
     try {
       await enqueue(planner.tick());
+      await persist();
     } catch (error) {
       logger?.warn({ err: error }, 'notification tick failed; next tick retries');
     }

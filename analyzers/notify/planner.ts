@@ -10,6 +10,18 @@ export interface PlannerOptions {
   now?: () => number;
   /** A rule's tags (Sigma `tags`), for routes that match on tags. */
   tagsOf?: (ruleId: string) => readonly string[];
+  /** What a planner before a restart still held (`snapshot()`): open groups, quiet-hours, digest and rate-limit waits. */
+  state?: unknown;
+}
+
+/** The waiting work of a planner, kept on disk across restarts (not the announced ids: job ids catch those repeats). */
+export interface PlannerState {
+  v: 1;
+  lastDigest: number;
+  groups: [string, Group][];
+  quiet: Bucket[];
+  digest: Bucket[];
+  limited: Bucket[];
 }
 
 /** Alerts waiting for one later message (quiet hours, rate limit, digest). */
@@ -44,12 +56,41 @@ export class NotifyPlanner {
   /** Send times per channel within the last minute. */
   readonly #sent = new Map<string, number[]>();
   #lastDigest: number;
+  /** Something waiting changed since the last snapshot. */
+  #dirty = false;
 
   constructor(options: PlannerOptions) {
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
     this.#tagsOf = options.tagsOf ?? (() => []);
     this.#lastDigest = lastDailyAt(this.#now(), this.#config.digestAt, this.#offset);
+    if (isPlannerState(options.state)) this.#restore(options.state);
+  }
+
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** The waiting work, for the state file; clears `dirty`. */
+  snapshot(): PlannerState {
+    this.#dirty = false;
+    return {
+      v: 1, lastDigest: this.#lastDigest, groups: [...this.#groups],
+      quiet: [...this.#quiet.values()], digest: [...this.#digest.values()], limited: [...this.#limited.values()],
+    };
+  }
+
+  #restore(state: PlannerState): void {
+    // Routes removed from the config since are dropped with what waited for them.
+    const known = new Set(this.#config.routes.map((r) => r.id));
+    this.#lastDigest = Math.max(this.#lastDigest, state.lastDigest);
+    for (const [key, group] of state.groups) if (known.has(group.routeId)) this.#groups.set(key, group);
+    const put = (target: Map<string, Bucket>, buckets: Bucket[]) => {
+      for (const b of buckets) if (known.has(b.routeId)) target.set(`${b.routeId}\u0000${b.channelId}`, b);
+    };
+    put(this.#quiet, state.quiet);
+    put(this.#digest, state.digest);
+    put(this.#limited, state.limited);
   }
 
   get #offset(): string {
@@ -66,6 +107,7 @@ export class NotifyPlanner {
     const now = this.#now();
     const out: Dispatch[] = [];
     for (const route of routeAlert(this.#config.routes, alert, this.#tagsOf(alert.rule.id))) {
+      this.#dirty = true;
       const seenKey = `${route.id}\u0000${alert.id}`;
       const repeat = this.#announced.has(seenKey);
       this.#announced.set(seenKey, now);
@@ -118,6 +160,7 @@ export class NotifyPlanner {
       this.#take(bucket.channelId, now);
       out.push(dispatchOf('held', bucket.routeId, bucket.channelId, bucket.alerts, bucket.count, 0, 'limited', now));
     }
+    if (out.length) this.#dirty = true;
     // Announced ids are kept a day: a repeat after that is announced again (a new episode).
     for (const [key, at] of this.#announced) if (at < now - 86_400_000) this.#announced.delete(key);
     return out;
@@ -162,6 +205,12 @@ export class NotifyPlanner {
     if (times) times.push(now);
     else this.#sent.set(channelId, [now]);
   }
+}
+
+function isPlannerState(value: unknown): value is PlannerState {
+  const state = value as Partial<PlannerState> | undefined;
+  return !!state && state.v === 1 && typeof state.lastDigest === 'number'
+    && [state.groups, state.quiet, state.digest, state.limited].every(Array.isArray);
 }
 
 function hold(buckets: Map<string, Bucket>, routeId: string, channelId: string, alert: Alert, repeat: boolean): void {

@@ -101,6 +101,29 @@ describe('NotifyPlanner', () => {
     expect(held[0]!.alerts.map((a) => a.id)).toEqual(['h1', 'h2']);
   });
 
+  it('keeps what waits for quiet hours, the digest and open groups across a restart (snapshot → new planner)', () => {
+    const c = clock(Date.parse('2026-12-07T15:00:00Z')); // 23:00 Beijing
+    const config = notifyConfig({ quietHours: { from: '22:00', to: '07:00' } });
+    const before = new NotifyPlanner({ config, now: c.now });
+    before.accept(alert('q1', 'high'));
+    before.accept(alert('d1', 'low'));
+    before.accept(alert('c1', 'critical'));
+    before.accept(alert('c2', 'critical'));
+    expect(before.dirty).toBe(true);
+    const saved = JSON.parse(JSON.stringify(before.snapshot()));
+    expect(before.dirty).toBe(false);
+
+    const after = new NotifyPlanner({ config, now: c.now, state: saved });
+    c.set(Date.parse('2026-12-07T23:00:00Z')); // 07:00: quiet hours over, the group window long closed
+    const due = after.tick();
+    expect(due.map((d) => [d.kind, d.count])).toEqual([['group', 1], ['held', 1]]);
+    c.set(Date.parse('2026-12-08T00:30:00Z'));
+    expect(after.tick().map((d) => [d.kind, d.alerts.map((a) => a.id)])).toEqual([['digest', ['d1']]]);
+    // A state from another version, or garbage, starts empty instead of failing.
+    expect(new NotifyPlanner({ config, now: c.now, state: { v: 2 } }).tick()).toEqual([]);
+    expect(new NotifyPlanner({ config, now: c.now, state: 'garbage' }).tick()).toEqual([]);
+  });
+
   it('sends low levels once a day in the digest at digestAt', () => {
     const c = clock(Date.parse('2026-12-07T01:00:00Z')); // 09:00, after today's 08:30
     const planner = new NotifyPlanner({ config: notifyConfig(), now: c.now });
