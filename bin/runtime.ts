@@ -17,7 +17,7 @@ import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
-import { notifyingAlerts, startNotifier, type Notifier } from '../analyzers/index.js';
+import { departmentRecipients, notifyingAlerts, startNotifier, type Notifier } from '../analyzers/index.js';
 import type { AlertStore } from '../store/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
@@ -172,6 +172,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
       notifier = await startNotifier({
         config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
         statePath: join(config.dataDir, 'checkpoints', 'notify-planner.json'),
+        contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset),
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
       });
       closers.push(() => notifier!.close());

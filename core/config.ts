@@ -93,6 +93,8 @@ const notifyRouteSchema = z.strictObject({
     tags: z.array(z.string().min(1)).optional(),
   }).prefault({}),
   channels: z.array(notifyId).min(1),
+  /** Email and SMS also go to the alert's department contacts and whoever is on call then (inventory). */
+  toDepartment: z.boolean().default(false),
   /** Tier k is notified when the alert is still `new` k × the level's delay after it was raised. */
   escalation: z.array(z.strictObject({ channels: z.array(notifyId).min(1) })).default([]),
 });

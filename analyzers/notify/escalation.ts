@@ -1,6 +1,6 @@
 import type { Alert, AlertStatus } from '../../core/index.js';
 import { dispatchKey } from './planner.js';
-import type { Dispatch, NotifyConfig, RouteConfig } from './types.js';
+import type { Dispatch, NotifyConfig, Recipients, RouteConfig } from './types.js';
 
 export interface EscalationStep {
   step: number;
@@ -20,10 +20,11 @@ export function escalationSteps(route: RouteConfig, alert: Alert, afterMinutes: 
 export const shouldEscalate = (status: AlertStatus): boolean => status === 'new';
 
 /** The messages of one tier: one per channel, keyed alert × route × step × channel. */
-export function escalationDispatches(route: RouteConfig, alert: Alert, step: EscalationStep): Dispatch[] {
+export function escalationDispatches(route: RouteConfig, alert: Alert, step: EscalationStep, recipients?: Recipients): Dispatch[] {
+  const extra = route.toDepartment && recipients && (recipients.emails.length || recipients.phones.length) ? { recipients } : {};
   return step.channels.map((channelId) => ({
     key: dispatchKey('alert', route.id, channelId, step.step, alert.id),
-    kind: 'escalation', routeId: route.id, channelId, step: step.step, alerts: [alert], count: alert.count,
+    kind: 'escalation', routeId: route.id, channelId, step: step.step, alerts: [alert], count: alert.count, ...extra,
   }));
 }
 

@@ -8,7 +8,7 @@ import { NotifyErrors } from './errors.js';
 import { NotifyPlanner } from './planner.js';
 import { CorrelationStateFile } from '../correlation/index.js';
 import { resolveChannels } from './secrets.js';
-import type { Dispatch, NotifyConfig } from './types.js';
+import type { Dispatch, NotifyConfig, Recipients } from './types.js';
 
 /** The system alert raised when a message could not be delivered after its last try. */
 export const NOTIFY_FAILED_RULE = { id: 'shouwang-notify-failed', title: '告警通知发送失败 / Alert notification failed', level: 'high' as RuleLevel };
@@ -20,6 +20,8 @@ export interface NotifierOptions {
   alerts: Pick<AlertStore, 'get' | 'update' | 'upsert'>;
   logger?: Logger;
   tagsOf?: (ruleId: string) => readonly string[];
+  /** Department contacts and on-call at a time (inventory), for routes with `toDepartment`. */
+  contactsOf?: (department: string | undefined, at: number) => Recipients;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   /** How often grouped, held and digest messages are looked for. */
@@ -63,7 +65,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const now = options.now ?? Date.now;
   const stateFile = options.statePath ? new CorrelationStateFile(options.statePath) : undefined;
   const state = await stateFile?.load().catch((error: Error) => logger?.warn({ err: error }, 'notification state unreadable; starting empty'));
-  const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}), ...(state ? { state } : {}) });
+  const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}),
+    ...(options.contactsOf ? { contactsOf: options.contactsOf } : {}), ...(state ? { state } : {}) });
   const persist = async () => {
     if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
   };
@@ -107,7 +110,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       escalated.add(once);
       const route = config.routes.find((r) => r.id === dispatch.routeId)!;
       for (const step of escalationSteps(route, alert, config.escalateAfterMinutes)) {
-        for (const tier of escalationDispatches(route, alert, step)) await queue.enqueue(tier, step.delayMs);
+        // Whoever is on call when the tier is due.
+        const recipients = options.contactsOf?.(alert.department, now() + step.delayMs);
+        for (const tier of escalationDispatches(route, alert, step, recipients)) await queue.enqueue(tier, step.delayMs);
       }
     }
   };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Alert } from '../../core/index.js';
 import { inDailyRange, lastDailyAt } from './clock-time.js';
 import { routeAlert } from './routing.js';
-import { DISPATCH_ALERT_LIMIT, type Dispatch, type DispatchKind, type NotifyConfig, type RouteConfig } from './types.js';
+import { DISPATCH_ALERT_LIMIT, type Dispatch, type DispatchKind, type NotifyConfig, type Recipients, type RouteConfig } from './types.js';
 
 export interface PlannerOptions {
   config: Pick<NotifyConfig, 'routes' | 'groupWindow' | 'rateLimitPerMinute' | 'quietHours' | 'digestLevels' | 'digestAt'>;
@@ -10,6 +10,8 @@ export interface PlannerOptions {
   now?: () => number;
   /** A rule's tags (Sigma `tags`), for routes that match on tags. */
   tagsOf?: (ruleId: string) => readonly string[];
+  /** Department contacts and on-call at a time (inventory), for routes with `toDepartment`. */
+  contactsOf?: (department: string | undefined, at: number) => Recipients;
   /** What a planner before a restart still held (`snapshot()`): open groups, quiet-hours, digest and rate-limit waits. */
   state?: unknown;
 }
@@ -27,7 +29,7 @@ export interface PlannerState {
 /** Alerts waiting for one later message (quiet hours, rate limit, digest). */
 interface Bucket { routeId: string; channelId: string; alerts: Alert[]; count: number }
 
-interface Group { routeId: string; channels: readonly string[]; openedAt: number; lead: Alert; repeats: Alert[]; count: number }
+interface Group { routeId: string; channels: readonly string[]; openedAt: number; lead: Alert; repeats: Alert[]; count: number; toDepartment?: boolean }
 
 /** A BullMQ job id: no `:` and bounded, the same for the same parts. */
 export function dispatchKey(...parts: (string | number)[]): string {
@@ -48,6 +50,7 @@ export class NotifyPlanner {
   readonly #config: PlannerOptions['config'];
   readonly #now: () => number;
   readonly #tagsOf: (ruleId: string) => readonly string[];
+  readonly #contactsOf: PlannerOptions['contactsOf'];
   readonly #groups = new Map<string, Group>();
   readonly #announced = new Map<string, number>();
   readonly #quiet = new Map<string, Bucket>();
@@ -63,6 +66,7 @@ export class NotifyPlanner {
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
     this.#tagsOf = options.tagsOf ?? (() => []);
+    this.#contactsOf = options.contactsOf;
     this.#lastDigest = lastDailyAt(this.#now(), this.#config.digestAt, this.#offset);
     if (isPlannerState(options.state)) this.#restore(options.state);
   }
@@ -127,9 +131,10 @@ export class NotifyPlanner {
         continue;
       }
       if (repeat) continue; // a repeat after its window: counted on the alert, no new message
-      this.#groups.set(groupKey, { routeId: route.id, channels: route.channels, openedAt: now, lead: alert, repeats: [], count: 0 });
+      this.#groups.set(groupKey, { routeId: route.id, channels: route.channels, openedAt: now, lead: alert, repeats: [], count: 0, toDepartment: route.toDepartment });
+      const recipients = this.#recipients(route.toDepartment, alert, now);
       for (const channelId of route.channels) {
-        out.push(...this.#limit(now, dispatchOf('alert', route.id, channelId, [alert], alert.count, 0, alert.id)));
+        out.push(...this.#limit(now, withRecipients(dispatchOf('alert', route.id, channelId, [alert], alert.count, 0, alert.id), recipients)));
       }
     }
     return out;
@@ -144,8 +149,9 @@ export class NotifyPlanner {
       this.#groups.delete(key);
       if (group.count === 0) continue;
       const alerts = [group.lead, ...group.repeats];
+      const recipients = this.#recipients(group.toDepartment, group.lead, now);
       for (const channelId of group.channels) {
-        out.push(...this.#limit(now, dispatchOf('group', group.routeId, channelId, alerts, group.count, 0, key, group.openedAt)));
+        out.push(...this.#limit(now, withRecipients(dispatchOf('group', group.routeId, channelId, alerts, group.count, 0, key, group.openedAt), recipients)));
       }
     }
     if (!this.#inQuietHours(now)) out.push(...this.#flush(this.#quiet, 'held', now, true));
@@ -164,6 +170,10 @@ export class NotifyPlanner {
     // Announced ids are kept a day: a repeat after that is announced again (a new episode).
     for (const [key, at] of this.#announced) if (at < now - 86_400_000) this.#announced.delete(key);
     return out;
+  }
+
+  #recipients(toDepartment: boolean | undefined, alert: Alert, now: number): Recipients | undefined {
+    return toDepartment && this.#contactsOf ? this.#contactsOf(alert.department, now) : undefined;
   }
 
   #flush(buckets: Map<string, Bucket>, kind: DispatchKind, at: number, limited: boolean): Dispatch[] {
@@ -205,6 +215,10 @@ export class NotifyPlanner {
     if (times) times.push(now);
     else this.#sent.set(channelId, [now]);
   }
+}
+
+function withRecipients(dispatch: Dispatch, recipients: Recipients | undefined): Dispatch {
+  return recipients && (recipients.emails.length || recipients.phones.length) ? { ...dispatch, recipients } : dispatch;
 }
 
 function isPlannerState(value: unknown): value is PlannerState {

@@ -24,6 +24,10 @@ export interface Dispatch {
   alerts: Alert[];
   /** Occurrences the message stands for (repeats folded in, alerts beyond the list). */
   count: number;
+  /** Added to an email or SMS channel's own recipients (routes with `toDepartment`). */
+  recipients?: Recipients;
 }
+
+export interface Recipients { emails: string[]; phones: string[] }
 
 export const DISPATCH_ALERT_LIMIT = 20;

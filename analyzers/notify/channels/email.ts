@@ -27,7 +27,7 @@ export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, messa
   try {
     // nodemailer encodes the zh-CN subject as RFC 2047 words and the body as UTF-8 quoted-printable/base64.
     await transport.sendMail({
-      from: channel.from, to: channel.to, subject: message.subject, text: message.text,
+      from: channel.from, to: [...new Set([...channel.to, ...(dispatch.recipients?.emails ?? [])])], subject: message.subject, text: message.text,
       headers: { 'X-Shouwang-Key': dispatch.key, ...(dispatch.alerts[0] ? { 'X-Shouwang-Alert': dispatch.alerts[0].id } : {}) },
       // The same message id for every retry of one dispatch: a mail server can drop the duplicate.
       messageId: `<${dispatch.key}@shouwang>`,

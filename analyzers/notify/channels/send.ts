@@ -18,6 +18,6 @@ export async function sendDispatch(channel: ResolvedChannel, dispatch: Dispatch,
     case 'webhook': return sendWebhook(channel, dispatch, message, options.timeoutMs, now);
     case 'wecom': return sendWecom(channel, message, options.timeoutMs);
     case 'dingtalk': return sendDingtalk(channel, message, options.timeoutMs, now);
-    case 'sms': return sendSms(channel, message, options.timeoutMs, now);
+    case 'sms': return sendSms(channel, message, options.timeoutMs, now, dispatch.recipients?.phones);
   }
 }

@@ -20,8 +20,9 @@ export function fillSmsTemplate(template: string, message: NotifyMessage, phones
 
 export async function sendSms(
   channel: { id: string; url: string; phones: string[]; template: string; secret?: string | undefined }, message: NotifyMessage, timeoutMs: number, now: number,
+  extraPhones: readonly string[] = [],
 ): Promise<void> {
-  const body = fillSmsTemplate(channel.template, message, channel.phones, channel.id);
+  const body = fillSmsTemplate(channel.template, message, [...new Set([...channel.phones, ...extraPhones])], channel.id);
   const timestamp = String(Math.floor(now / 1000));
   const headers: Record<string, string> = channel.secret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: webhookSignature(channel.secret, timestamp, body) } : {};
   await postJson(channel.id, channel.url, body, headers, timeoutMs);

@@ -87,6 +87,13 @@ describe('email over SMTP', () => {
     }
   });
 
+  it('adds the department recipients of a toDepartment route to the channel\'s own', async () => {
+    const { port, mails, certFile } = await smtp();
+    const mail = channel({ id: 'mail', type: 'email', host: '127.0.0.1', port, security: 'starttls', user: 'alerts', password: 'pa55-word', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'], caFile: certFile });
+    await sendDispatch(mail, { ...dispatchFor('mail'), recipients: { emails: ['sec@dept-a.gov.cn', 'duty@example.gov.cn'], phones: [] } }, options);
+    expect((mails[0]!.envelope as { rcptTo: { address: string }[] }).rcptTo.map((r) => r.address)).toEqual(['duty@example.gov.cn', 'sec@dept-a.gov.cn']);
+  });
+
   it('keeps a hostile alert title from adding headers or recipients', async () => {
     const { port, mails, certFile } = await smtp();
     const mail = channel({ id: 'mail', type: 'email', host: '127.0.0.1', port, security: 'starttls', user: 'alerts', password: 'pa55-word', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'], caFile: certFile });

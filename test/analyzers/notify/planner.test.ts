@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, type Alert, type RuleLevel } from '../../../core/index.js';
-import { dueEscalations, escalationSteps, NotifyPlanner, routeAlert, type NotifyConfig } from '../../../analyzers/notify/index.js';
+import { departmentRecipients, dueEscalations, escalationSteps, NotifyPlanner, routeAlert, type NotifyConfig } from '../../../analyzers/notify/index.js';
+import { DepartmentSchema } from '../../../core/index.js';
 
 const T0 = Date.parse('2026-12-07T02:00:00Z'); // 10:00 in Beijing
 
@@ -148,6 +149,41 @@ describe('NotifyPlanner', () => {
     const held = planner.tick();
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({ kind: 'held', count: 7 });
+  });
+});
+
+describe('department contacts and on-call', () => {
+  const department = DepartmentSchema.parse({
+    id: 'dept-a', name: '市大数据局',
+    contacts: { emails: ['sec@dept-a.gov.cn'], phones: ['13800000001'] },
+    onCall: [
+      { name: '夜班 night', phone: '13800000002', email: 'night@dept-a.gov.cn', from: '18:00', to: '08:00' },
+      { name: '白班 day', phone: '13800000003', from: '08:00', to: '18:00' },
+    ],
+  });
+
+  it('adds whoever is on call at that local time to the contacts', () => {
+    expect(departmentRecipients(department, Date.parse('2026-12-07T15:00:00Z'))).toEqual({ // 23:00 Beijing
+      emails: ['sec@dept-a.gov.cn', 'night@dept-a.gov.cn'], phones: ['13800000001', '13800000002'],
+    });
+    expect(departmentRecipients(department, Date.parse('2026-12-07T02:00:00Z'))).toEqual({ // 10:00
+      emails: ['sec@dept-a.gov.cn'], phones: ['13800000001', '13800000003'],
+    });
+    expect(departmentRecipients(undefined, T0)).toEqual({ emails: [], phones: [] });
+  });
+
+  it('puts them on the messages of routes with toDepartment only, for the alert\'s own department', () => {
+    const config = notifyConfig({ routes: [{ id: 'dept', channels: ['hook'], toDepartment: true }, { id: 'plain', channels: ['mail'] }] });
+    const asked: (string | undefined)[] = [];
+    const planner = new NotifyPlanner({
+      config, now: clock().now,
+      contactsOf: (id, at) => (asked.push(id), departmentRecipients(id === 'dept-a' ? department : undefined, at)),
+    });
+    const [dept, plain] = planner.accept(alert('x'));
+    expect(dept).toMatchObject({ routeId: 'dept', recipients: { emails: ['sec@dept-a.gov.cn'], phones: ['13800000001', '13800000003'] } });
+    expect(plain!.recipients).toBeUndefined();
+    expect(planner.accept(alert('y', 'high', { department: 'dept-b', system: 'sys-b' }))[0]!.recipients).toBeUndefined();
+    expect(asked).toEqual(['dept-a', 'dept-b']);
   });
 });
 
