@@ -10,3 +10,4 @@ export { tryRule } from './rule-trial.js';
 export type { RuleTrial } from './rule-trial.js';
 export { RuleSandbox, RuleBudgetError, RuleInputError } from './rule-sandbox.js';
 export type { RuleSandboxOptions } from './rule-sandbox.js';
+export * from './notify/index.js';

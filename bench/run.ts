@@ -6,6 +6,7 @@ import { benchStoreWrite } from './store-write.js';
 import { benchRules } from './rules.js';
 import { benchEvidence } from './evidence.js';
 import { benchFuzz } from './fuzz.js';
+import { benchNotify } from './notify.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   console: benchConsole,
   evidence: benchEvidence,
   fuzz: benchFuzz,
+  notify: benchNotify,
 };
 
 const only = process.argv.slice(2);

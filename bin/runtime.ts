@@ -17,6 +17,8 @@ import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
+import { departmentRecipients, notifyingAlerts, startNotifier, type Notifier } from '../analyzers/index.js';
+import type { AlertStore } from '../store/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
   buildApp, ConsoleErrors, ensureFirstAdmin, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
@@ -59,7 +61,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     const systemsGauge = gauge(registry, { name: 'inventory_systems', help: 'Business systems in the inventory' });
     systemsGauge.set(inventory.systems.length);
     // The console answers /healthz before Redis is up; the check says Redis is still starting.
-    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue } = {};
+    const live: { redis?: Redis; queues?: BackupQueues; analysis?: Analysis; evidence?: EvidenceQueue; notifier?: Notifier } = {};
     /**
      * One way in for a new inventory, from the console or from the edited file: store, collectors,
      * schedules. Applies run one after another; `inventory` moves on only when every step worked, so
@@ -118,6 +120,16 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         dataDir: config.dataDir,
         publicKey: instanceKey.publicKey,
       },
+      // Channels and routes come from the config file; the notifier starts after Redis.
+      ...(config.notify.channels.length ? {
+        notify: {
+          config: config.notify,
+          sendTest: (id: string, actor: string) => {
+            if (!live.notifier) throw ConsoleErrors.unavailable('notifications (starting)');
+            return live.notifier.sendTest(id, actor);
+          },
+        },
+      } : {}),
       // Saved to the file first (the one source of truth, read again at the next start), then applied.
       saveInventory: (next, actor) => saveInventory(config.inventory.path, next, actor),
       // The console stored it already.
@@ -156,10 +168,22 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     closers.push(() => retention.stop());
     await applyRetention(store, config.retention.days, logger);
 
-    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true);
+    // Alert notifications: every alert the rules write (backup and silent-source alerts too) goes through the routes.
+    let notifier: Notifier | undefined;
+    if (config.notify.channels.length) {
+      notifier = await startNotifier({
+        config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
+        statePath: join(config.dataDir, 'checkpoints', 'notify-planner.json'),
+        contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset),
+        tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
+      });
+      closers.push(() => notifier!.close());
+      live.notifier = notifier;
+    }
+    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, true, notifyingAlerts(store.alerts, () => notifier));
     live.analysis = analysis;
     closers.push(() => analysis.close());
-    const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger), {
+    const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger, notifier), {
       timezone: 'Asia/Shanghai',
     });
     closers.push(() => silentCheck.stop());
@@ -204,10 +228,11 @@ const CORRELATION_TICK_MS = 1000;
  */
 export async function openAnalysis(
   config: Config, store: Store, registry: Registry, logger: Logger, switches?: RuleSwitches, live = false,
+  alerts: Pick<AlertStore, 'upsert' | 'get'> = store.alerts,
 ): Promise<Analysis> {
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
-    rulesDir: config.analyze.rulesDir, alerts: store.alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
+    rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
     isEnabled: rules.isEnabled,
     ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS } : {}),
   });
@@ -215,12 +240,13 @@ export async function openAnalysis(
   return analysis;
 }
 
-async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger): Promise<void> {
+async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger, notifier?: Notifier): Promise<void> {
   try {
     const now = new Date();
     const statuses = await sourceStatuses(store.events, expectedSources(inventory, config.analyze.silentAfter), now);
     const raised = await raiseSilentSourceAlerts(store.alerts, statuses, now);
     if (raised.length) logger.warn({ silent: raised.map((a) => a.groupKey) }, 'silent log sources');
+    if (raised.length) await notifier?.notify(raised);
   } catch (error) {
     logger.warn({ err: error }, 'silent-source check failed; next run will retry');
   }

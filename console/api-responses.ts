@@ -21,7 +21,11 @@ export const AlertView = z.strictObject({
   timeline: z.array(z.strictObject({
     at: z.string(),
     actor: z.string(),
-    action: z.enum(['raised', 'status', 'assign', 'comment']),
+    action: z.enum(['raised', 'status', 'assign', 'comment', 'notify']),
+    notification: z.strictObject({
+      channel: z.string(), route: z.string(), step: z.number().int(), kind: z.string(),
+      outcome: z.enum(['delivered', 'failed', 'skipped']), attempt: z.number().int(), latencyMs: z.number(), error: z.string().optional(),
+    }).optional(),
     from: z.enum(ALERT_STATUSES).optional(),
     to: z.enum(ALERT_STATUSES).optional(),
     assignee: z.string().optional(),

@@ -10,6 +10,7 @@ import { dataApi } from './api-data.js';
 import { inventoryApi, type InventoryApiOptions } from './api-inventory.js';
 import { postureApi } from './api-posture.js';
 import { rulesApi, type RulesDeps } from './api-rules.js';
+import { notifyApi, type NotifyDeps } from './api-notify.js';
 import { sessionApi } from './api-session.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
@@ -52,6 +53,8 @@ export interface AppDeps {
   coverage?: CoverageSource;
   /** Evidence export jobs and where their bundles land; without them the evidence routes are absent. */
   evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string; publicKey?: KeyObject };
+  /** Notification channels and "send test message" (admins); without it those routes are absent. */
+  notify?: NotifyDeps;
 }
 
 export interface RouteEntry {
@@ -143,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const { queue, dataDir, publicKey } = deps.evidence;
     await app.register(evidenceApi, { ...api, evidence: queue, dataDir, ...(publicKey ? { publicKey } : {}) });
   }
+  if (deps.notify) await app.register(notifyApi, { ...api, notify: deps.notify });
   await app.register(staticPlugin);
   return app;
 }

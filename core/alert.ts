@@ -6,10 +6,24 @@ export type RuleLevel = (typeof RULE_LEVELS)[number];
 export const ALERT_STATUSES = ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
+/** One delivery attempt of a notification about the alert (analyzers/notify), shown on its timeline. */
+export interface AlertNotification {
+  channel: string;
+  route: string;
+  /** 0: first notice; k: escalation tier k. */
+  step: number;
+  kind: string;
+  outcome: 'delivered' | 'failed' | 'skipped';
+  attempt: number;
+  latencyMs: number;
+  error?: string;
+}
+
 export interface AlertTimelineEntry {
   at: string;
   actor: string;
-  action: 'raised' | 'status' | 'assign' | 'comment';
+  action: 'raised' | 'status' | 'assign' | 'comment' | 'notify';
+  notification?: AlertNotification;
   from?: AlertStatus;
   to?: AlertStatus;
   assignee?: string;
@@ -79,6 +93,8 @@ export interface AlertStatusChange {
   status?: AlertStatus;
   assignee?: string | null;
   comment?: string;
+  /** A notification attempt to put on the timeline (no status change). */
+  notification?: AlertNotification;
   actor: string;
   at?: string;
 }
@@ -97,6 +113,7 @@ export function applyAlertChange(alert: Alert, change: AlertStatusChange): Alert
     assignee = change.assignee ?? undefined;
     timeline.push({ at, actor: change.actor, action: 'assign', ...(assignee ? { assignee } : {}) });
   }
+  if (change.notification) timeline.push({ at, actor: change.actor, action: 'notify', notification: change.notification });
   if (change.comment && timeline.length === alert.timeline.length) {
     timeline.push({ at, actor: change.actor, action: 'comment', comment: change.comment });
   }

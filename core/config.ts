@@ -55,6 +55,74 @@ const trustProxySchema = z.union([z.boolean(), z.number(), z.string(), z.array(z
   return list;
 });
 
+const RULE_LEVEL_NAMES = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+const notifyId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . and -');
+/** A secret given inline, or read at start from a file or an environment variable (never logged). */
+const secretSchema = z.union([z.string().min(1), z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().min(1) })]);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time such as 22:00');
+const notifyChannelSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    id: notifyId, type: z.literal('email'),
+    host: z.string().min(1), port: port.default(587),
+    /** `tls`: TLS from the first byte (465); `starttls`: upgrade required; `none`: plain (a local relay only). */
+    security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    user: z.string().min(1).optional(), password: secretSchema.optional(),
+    from: z.string().min(3), to: z.array(z.string().min(3)).min(1),
+    /** PEM file of a CA to trust besides the system's (a private mail relay). */
+    caFile: z.string().min(1).optional(),
+  }),
+  z.strictObject({ id: notifyId, type: z.literal('webhook'), url: secretSchema, secret: secretSchema.optional() }),
+  z.strictObject({ id: notifyId, type: z.literal('wecom'), url: secretSchema, msgtype: z.enum(['markdown', 'text']).default('markdown') }),
+  z.strictObject({ id: notifyId, type: z.literal('dingtalk'), url: secretSchema, secret: secretSchema.optional(), msgtype: z.enum(['markdown', 'text']).default('markdown') }),
+  z.strictObject({
+    id: notifyId, type: z.literal('sms'), url: secretSchema, phones: z.array(z.string().min(3)).min(1),
+    /** JSON body with {{text}}, {{phones}} and {{phone}} placeholders (strings, JSON-escaped when filled). */
+    template: z.string().min(2).default('{"phones":{{phones}},"text":{{text}}}'),
+    secret: secretSchema.optional(),
+  }),
+]);
+const notifyRouteSchema = z.strictObject({
+  id: notifyId,
+  /** Every condition given must hold; an empty match takes every alert. */
+  match: z.strictObject({
+    minLevel: z.enum(RULE_LEVEL_NAMES).optional(),
+    minPriority: z.number().int().min(1).max(20).optional(),
+    departments: z.array(z.string().min(1)).optional(),
+    mlpsLevels: z.array(z.number().int().min(1).max(4)).optional(),
+    rules: z.array(z.string().min(1)).optional(),
+    tags: z.array(z.string().min(1)).optional(),
+  }).prefault({}),
+  channels: z.array(notifyId).min(1),
+  /** Email and SMS also go to the alert's department contacts and whoever is on call then (inventory). */
+  toDepartment: z.boolean().default(false),
+  /** Tier k is notified when the alert is still `new` k × the level's delay after it was raised. */
+  escalation: z.array(z.strictObject({ channels: z.array(notifyId).min(1) })).default([]),
+});
+const notifySchema = z.strictObject({
+  /** Console address put in messages as the alert's link. */
+  consoleUrl: z.url().optional(),
+  channels: z.array(notifyChannelSchema).default([]),
+  routes: z.array(notifyRouteSchema).default([]),
+  /** Repeats of one rule on one system within this window: one message, then one with the count. */
+  groupWindow: durationSchema.prefault('5m'),
+  /** Messages per channel per minute; more wait and go out as one summary. */
+  rateLimitPerMinute: z.number().int().min(1).default(20),
+  quietHours: z.strictObject({ from: clockTime, to: clockTime, utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/).default('+08:00') }).optional(),
+  /** Levels that wait for the daily digest instead of a message each. */
+  digestLevels: z.array(z.enum(RULE_LEVEL_NAMES)).default(['informational', 'low']),
+  digestAt: clockTime.default('08:30'),
+  /** Minutes unacknowledged before the next tier, per level (a level absent: no escalation). */
+  escalateAfterMinutes: z.strictObject({
+    critical: z.number().min(0.01).optional(), high: z.number().min(0.01).optional(), medium: z.number().min(0.01).optional(),
+    low: z.number().min(0.01).optional(), informational: z.number().min(0.01).optional(),
+  }).default({ critical: 15, high: 60 }),
+  /** Tries per message (first included); later tries wait backoffMs, 2×, 4×… */
+  attempts: z.number().int().min(1).max(20).default(5),
+  backoffMs: z.number().int().min(10).default(10_000),
+  concurrency: z.number().int().min(1).max(64).default(8),
+  timeoutMs: z.number().int().min(100).default(10_000),
+});
+
 /** The one config schema: types come from it, and every error names its field. */
 export const ConfigSchema = z.strictObject({
   /** Where the embedded store, spools, checkpoints and the local Redis keep their files. */
@@ -256,6 +324,8 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Alert notifications: channels, routes, quiet hours, grouping, digest, escalation (analyzers/notify). */
+  notify: notifySchema.prefault({}),
   evidence: z
     .strictObject({
       /** A period shorter than this gives no 符合 in an evidence export (stated on the report's cover). */

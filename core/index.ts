@@ -11,7 +11,7 @@ export type { ShouwangEvent, EventAssetTags } from './event.js';
 export {
   RULE_LEVELS, ALERT_STATUSES, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
 } from './alert.js';
-export type { Alert, AlertStatus, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
+export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
 export { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS } from './shanghai-time.js';
 export {

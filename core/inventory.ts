@@ -77,10 +77,17 @@ const logSource = z.strictObject({
   utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
 });
 
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time such as 22:00');
 export const DepartmentSchema = z.strictObject({
   id,
   name: z.string().min(1),
   nameEn: z.string().min(1).optional(),
+  /** Who hears about this department's alerts on routes with `toDepartment` (email and SMS channels). */
+  contacts: z.strictObject({ emails: z.array(z.string().min(3)).optional(), phones: z.array(z.string().min(3)).optional() }).optional(),
+  /** On-call duty by local time of day (a range past midnight wraps), added to the contacts while on duty. */
+  onCall: z.array(z.strictObject({
+    name: z.string().min(1), email: z.string().min(3).optional(), phone: z.string().min(3).optional(), from: clockTime, to: clockTime,
+  })).optional(),
 });
 
 export const SystemSchema = z.strictObject({

@@ -16,6 +16,13 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
+  // Notification channels: robot URLs carry their access key, and signing secrets.
+  'channel.url',
+  'channel.secret',
+  'channel.password',
+  'notify.channels[*].url',
+  'notify.channels[*].secret',
+  'notify.channels[*].password',
 ];
 
 export function createLogger(

@@ -153,6 +153,9 @@ const TABLE = {
   tlUnassign: ['取消分配', 'Unassigned'],
   tlRaised: ['触发', 'Raised'],
   tlComment: ['评论', 'Comment'],
+  tlNotify: ['通知 {0}（{1}）第 {2} 次：{3} · {4} ms', 'Notified {0} ({1}), try {2}: {3} · {4} ms'],
+  notifyDelivered: ['已送达', 'delivered'], notifyFailed: ['失败', 'failed'], notifySkipped: ['已确认，未升级', 'acknowledged, not escalated'],
+  notifyTier: ['第 {0} 级升级', 'escalation tier {0}'],
   // Events
   query: ['关键词', 'Query'],
   queryHint: ['单词同时查 message 全文与主机、进程、用户、IP 等字段；字段:值、"短语"、AND / OR / NOT、( )、通配符 *、范围 [400 TO 499]、>=、字段:*（存在）',
@@ -324,6 +327,7 @@ const AUDIT_ACTIONS = {
   'inventory.replace': ['替换资产清单', 'Replace inventory'],
   'rule.enable': ['启用规则', 'Enable rule'],
   'rule.disable': ['停用规则', 'Disable rule'],
+  'notify.test': ['发送测试通知', 'Send test notification'],
 };
 
 /** What verify found wrong (core/audit-checkpoint.ts ChainProblem). */

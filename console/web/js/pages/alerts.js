@@ -296,10 +296,18 @@ function timelineEntry(entry) {
   const what = entry.action === 'status'
     ? t('tlStatus', t(STATUS_WORD[entry.from] ?? entry.from ?? '—'), t(STATUS_WORD[entry.to] ?? entry.to))
     : entry.action === 'assign' ? (entry.assignee ? t('tlAssign', entry.assignee) : t('tlUnassign'))
-      : entry.action === 'raised' ? t('tlRaised') : entry.action === 'comment' ? t('tlComment') : entry.action;
+      : entry.action === 'raised' ? t('tlRaised') : entry.action === 'comment' ? t('tlComment')
+        : entry.action === 'notify' && entry.notification ? notifyWords(entry.notification) : entry.action;
   return h('li', { 'data-action': entry.action },
     h('time', { datetime: entry.at }, formatTime(entry.at)), ' ', h('strong', {}, entry.actor), ' ', h('span', { class: 'what' }, what),
-    entry.comment ? h('q', {}, entry.comment) : null);
+    entry.comment ? h('q', {}, entry.comment) : null,
+    entry.notification?.error ? h('q', {}, entry.notification.error) : null);
+}
+
+/** A delivery attempt: channel, route or escalation tier, try number, outcome and latency. */
+function notifyWords(n) {
+  const outcome = t(n.outcome === 'delivered' ? 'notifyDelivered' : n.outcome === 'skipped' ? 'notifySkipped' : 'notifyFailed');
+  return t('tlNotify', n.channel, n.step ? t('notifyTier', n.step) : n.route, n.attempt, outcome, n.latencyMs);
 }
 
 function whyMatched(alert, explanation) {

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import { NotifyErrors } from '../errors.js';
+import type { NotifyMessage } from '../message.js';
+import type { Dispatch } from '../types.js';
+
+export interface EmailChannel {
+  id: string; host: string; port: number; security: 'starttls' | 'tls' | 'none';
+  user?: string | undefined; password?: string | undefined; from: string; to: string[]; caFile?: string | undefined;
+}
+
+/** One transport per channel; `starttls` refuses a server that does not offer it (no silent plain text). */
+export function emailTransport(channel: EmailChannel, timeoutMs: number) {
+  return nodemailer.createTransport({
+    host: channel.host, port: channel.port,
+    secure: channel.security === 'tls',
+    requireTLS: channel.security === 'starttls',
+    ignoreTLS: channel.security === 'none',
+    ...(channel.user ? { auth: { user: channel.user, pass: channel.password ?? '' } } : {}),
+    ...(channel.caFile ? { tls: { ca: readFileSync(channel.caFile) } } : {}),
+    connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
+  });
+}
+
+export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, message: NotifyMessage, timeoutMs: number): Promise<void> {
+  const transport = emailTransport(channel, timeoutMs);
+  try {
+    // nodemailer encodes the zh-CN subject as RFC 2047 words and the body as UTF-8 quoted-printable/base64.
+    await transport.sendMail({
+      from: channel.from, to: [...new Set([...channel.to, ...(dispatch.recipients?.emails ?? [])])], subject: message.subject, text: message.text,
+      headers: { 'X-Shouwang-Key': dispatch.key, ...(dispatch.alerts[0] ? { 'X-Shouwang-Alert': dispatch.alerts[0].id } : {}) },
+      // The same message id for every retry of one dispatch: a mail server can drop the duplicate.
+      messageId: `<${dispatch.key}@shouwang>`,
+    });
+  } catch (error) {
+    const e = error as Error & { code?: string; responseCode?: number };
+    throw NotifyErrors.send(channel.id, `${e.code ?? 'SMTP'}${e.responseCode ? ` ${e.responseCode}` : ''}: ${e.message.slice(0, 200)}`);
+  } finally {
+    transport.close();
+  }
+}
