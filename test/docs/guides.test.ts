@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureExecutable } from '../../core/index.js';
 import { readText } from './markdown.js';
 import { runnableBlocks } from './runnable.js';
 
@@ -11,11 +12,14 @@ const GUIDES = readdirSync('docs/guides').filter((name) => name.endsWith('.md'))
 
 /**
  * A fresh "repository folder" per guide: the guides are read as run from it (config/, rules/, the built
- * dist/), with `data/` its own. `shouwang` is the built CLI, as `alias shouwang='node dist/bin/shouwang.js'`.
+ * dist/), with `data/` its own. `shouwang` runs the built CLI, as `alias shouwang='node dist/bin/shouwang.js'` does.
  */
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'shouwang-guide-'));
   for (const name of ['config', 'rules', 'dist', 'node_modules', 'package.json']) symlinkSync(join(REPO, name), join(dir, name));
+  // A command, not a shell function: `shouwang start &` then leaves the node process itself in $!.
+  mkdirSync(join(dir, '.bin'));
+  writeFileSync(join(dir, '.bin', 'shouwang'), `#!/bin/sh\nexec node ${JSON.stringify(join(REPO, 'dist/bin/shouwang.js'))} "$@"\n`, { mode: 0o755 });
   return dir;
 }
 
@@ -24,8 +28,28 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SHOUWANG_')));
 }
 
+/** A guide that starts Shouwang in the background writes its pid to data/<guide>/start.pid; a failed block can leave it running. */
+function stopLeftovers(dir: string): void {
+  if (!existsSync(join(dir, 'data'))) return;
+  for (const entry of readdirSync(join(dir, 'data'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || entry.name !== 'start.pid') continue;
+    try {
+      process.kill(Number(readFileSync(join(entry.parentPath, entry.name), 'utf8')), 'SIGTERM');
+    } catch {
+      // already stopped, as the guide's last block does
+    }
+  }
+}
+
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+beforeAll(async () => {
+  // The guides use curl (the API) and zip/unzip (evidence bundles): installed like the harness's services when missing.
+  for (const command of ['curl', 'zip', 'unzip']) await ensureExecutable({ command, debianPackage: command });
+}, 300_000);
+afterAll(() => dirs.forEach((dir) => {
+  stopLeftovers(dir);
+  rmSync(dir, { recursive: true, force: true });
+}));
 
 describe('runnable blocks', () => {
   it('finds blocks, their stated output and exit code', () => {
@@ -49,8 +73,8 @@ for (const page of GUIDES) {
     dirs.push(dir);
     for (const block of blocks) {
       it(`runs the block at line ${block.line} (exit ${block.exitCode})`, () => {
-        const script = `set -euo pipefail\nshouwang() { node ${JSON.stringify(join(REPO, 'dist/bin/shouwang.js'))} "$@"; }\n${block.script}\n`;
-        const run = spawnSync('bash', ['-c', script], { cwd: dir, env: cleanEnv(), encoding: 'utf8', timeout: 170_000 });
+        const env = { ...cleanEnv(), PATH: `${join(dir, '.bin')}:${process.env.PATH}` };
+        const run = spawnSync('bash', ['-c', `set -euo pipefail\n${block.script}\n`], { cwd: dir, env, encoding: 'utf8', timeout: 170_000 });
         const output = `${run.stdout}${run.stderr}`;
         expect(run.status, `${page}:${block.line}\n${output}`).toBe(block.exitCode);
         for (const text of block.expected) expect(output, `${page}:${block.line} should print "${text}"`).toContain(text);
