@@ -8,7 +8,11 @@ import { readText } from './markdown.js';
 import { runnableBlocks } from './runnable.js';
 
 const REPO = resolve('.');
-const GUIDES = readdirSync('docs/guides').filter((name) => name.endsWith('.md')).map((name) => join('docs/guides', name));
+/** The guides, and the contributing page (adding a rule), whose runnable blocks run. */
+const GUIDES = [
+  ...readdirSync('docs/guides').filter((name) => name.endsWith('.md')).map((name) => join('docs/guides', name)),
+  'docs/contributing.md',
+];
 
 /**
  * A fresh "repository folder" per guide: the guides are read as run from it (config/, rules/, the built
@@ -62,6 +66,8 @@ describe('runnable blocks', () => {
     const counts = Object.fromEntries(GUIDES.map((page) => [page, runnableBlocks(page, readText(page)).length]));
     expect(counts['docs/guides/backup-drills.md']).toBeGreaterThan(2);
     expect(counts['docs/guides/evidence.md']).toBeGreaterThan(2);
+    expect(counts['docs/guides/triage.md']).toBeGreaterThan(2);
+    expect(counts['docs/contributing.md']).toBeGreaterThan(1);
   });
 });
 
