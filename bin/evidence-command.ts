@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../core/index.js';
+import { loadConfig, loadInventory, type Config } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   EvidenceErrors, ensureSigningKey, exportEvidenceBundle, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, verifyEvidenceBundle,
@@ -99,6 +99,8 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
   const out = values.out ?? `shouwang-evidence-${target}-${stamp(new Date(values.from).toISOString())}-${stamp(new Date(values.to).toISOString())}.zip`;
   const store = await openStore(config);
   try {
+    // Only `start` stores the inventory; a store that `ingest` alone filled holds none. The file is the source of truth.
+    if ((await store.assets.getInventory()).systems.length === 0) await store.assets.replaceInventory(loadInventory(config.inventory.path));
     let lastStep = '';
     const summary = await exportEvidenceBundle({
       store, selection, key, out, ...await evidenceJudging(config),

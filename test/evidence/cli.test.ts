@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvidenceCommand } from '../../bin/evidence-command.js';
@@ -52,6 +53,20 @@ describe('shouwang evidence', () => {
     const wrong = capture();
     expect(await runEvidenceCommand(['verify', out, '--public-key', `${other}.pub`], wrong.io)).toBe(1);
     expect(wrong.out()).toContain('wrong key');
+  });
+
+  it('exports from a data dir that only ingest has filled: the inventory comes from its file, as at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-evidence-cli-'));
+    try {
+      const fresh = join(dir, 'shouwang.yaml');
+      writeFileSync(fresh, `dataDir: ${dir}\nstore: embedded\ninventory:\n  path: config/inventory.demo.yaml\n`);
+      const exported = capture();
+      const code = await runEvidenceCommand(['export', '--config', fresh, '--system', 'gaj-jwzh', '--from', PERIOD.from, '--to', PERIOD.to, '--out', join(dir, 'b.zip')], exported.io);
+      expect(code).toBe(0);
+      expect(exported.out()).toContain('1 systems');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers bad arguments with usage and exit 2', async () => {
