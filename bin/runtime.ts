@@ -21,7 +21,7 @@ import { departmentRecipients, notifyingAlerts, startNotifier, type Notifier } f
 import type { AlertStore } from '../store/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
-  buildApp, ConsoleErrors, ensureFirstAdmin, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
+  buildApp, checkListenOptions, ConsoleErrors, ensureFirstAdmin, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
 } from '../console/index.js';
 import { ensureSigningKey, EvidenceQueue, startEvidenceWorker } from '../evidence/index.js';
 
@@ -38,6 +38,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level })): Promise<Runtime> {
+  checkListenOptions(config.http);
   const closers: (() => Promise<unknown> | unknown)[] = [];
   const close = async () => {
     for (const closer of closers.splice(0).reverse()) {

@@ -1,6 +1,6 @@
 export { buildApp } from './app.js';
 export type { AppDeps } from './app.js';
-export { isLoopbackHost, listen } from './server.js';
+export { checkListenOptions, isLoopbackHost, listen } from './server.js';
 export type { HealthCheck } from './health.js';
 export { ensureFirstAdmin, FIRST_ADMIN } from './first-admin.js';
 export { ConsoleErrors } from './errors.js';

@@ -10,7 +10,7 @@ import { ensureSigningKey } from '../../evidence/index.js';
 import { RuleSwitches } from '../../console/index.js';
 import { DiskSpool, FileCheckpoints, FileDeadLetterSink, deadLetter } from '../../collectors/index.js';
 import { isLoopbackHost, listen } from '../../console/index.js';
-import { consoleSessionOptions } from '../../bin/runtime.js';
+import { consoleSessionOptions, startRuntime } from '../../bin/runtime.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
 import { login, PASSWORD, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
 
@@ -342,6 +342,13 @@ describe('/metrics beyond loopback', () => {
     expect(await listen(guarded, { host: '0.0.0.0', port: 0, metricsToken: 'a-long-scrape-token-123' })).toMatch(/:\d+$/);
     await guarded.close();
     await store.close();
+  });
+
+  it('start refuses before it creates the first admin or any file in the data dir', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'sw-listen-')), 'data');
+    const { config } = loadConfig({ file: '/dev/null', env: { SHOUWANG_HTTP_HOST: '0.0.0.0', SHOUWANG_DATA_DIR: dataDir } });
+    await expect(startRuntime(config)).rejects.toMatchObject({ code: 'SW_ERR_CONFIG_INVALID', message: expect.stringContaining('http.metricsToken') });
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
 
