@@ -240,14 +240,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
-    this.#indexer.catchUp();
+    await this.#indexer.catchUpYielding();
     return keysetPage(this.#db, {
       table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
     });
   }
 
   async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
-    this.#indexer.catchUp();
+    await this.#indexer.catchUpYielding();
     const where = eventWhere(query);
     const column = COLUMNS[checkField(field)];
     const rows = column
@@ -261,7 +261,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
-    this.#indexer.catchUp();
+    await this.#indexer.catchUpYielding();
     if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
     const where = eventWhere(query);
     const rows = this.#db

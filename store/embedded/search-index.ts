@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Database, Statement } from 'better-sqlite3';
 import { KEYWORD_FIELDS } from '../query-language.js';
 
@@ -33,7 +34,8 @@ export const SEARCH_INDEX_DELAY_MS = 500;
  * Fills events_search after the write, in batches (migration 7: no per-row trigger). Every row with
  * seq above search_progress.indexed_seq waits to be indexed; indexing a batch and moving the mark
  * happen in one transaction, so a crash, a second process or a failed step loses nothing and indexes
- * nothing twice. A search calls `catchUp()` first, so it sees every event written before it.
+ * nothing twice. A search first indexes what is pending, a chunk per turn of the event loop, so it
+ * sees every event written before it while collectors and the console keep running.
  */
 export class SearchIndexer {
   readonly #index: Statement;
@@ -60,11 +62,18 @@ export class SearchIndexer {
     }).immediate();
   }
 
-  /** Indexes everything written so far, now. */
+  /** Indexes everything written so far, now (closing). */
   catchUp(): void {
     const { mark, last } = this.#behind.get() as { mark: number; last: number | null };
     if (last === null || last <= mark) return;
     while (this.#step(CHUNK) === CHUNK);
+  }
+
+  /** The same before a search, one chunk per turn of the event loop: a backlog delays that search, never the whole process. */
+  async catchUpYielding(): Promise<void> {
+    const { mark, last } = this.#behind.get() as { mark: number; last: number | null };
+    if (last === null || last <= mark) return;
+    while (this.#step(CHUNK) === CHUNK) await setImmediate();
   }
 
   /** After a write: index within SEARCH_INDEX_DELAY_MS, a chunk at a time with the event loop free in between. */

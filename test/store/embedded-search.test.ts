@@ -74,6 +74,22 @@ describe('embedded bare-word search on one full-text index', () => {
     await store.close();
   });
 
+  it('indexes a backlog before a search one chunk per turn of the event loop, so other work runs meanwhile', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'backlog.db') });
+    const generated = [...events(15_000, 'b'), { id: 'needle', '@timestamp': '2026-05-01T00:00:00.000Z', host: { name: 'needle-host' } } as ShouwangEvent];
+    await store.events.write(generated);
+    let turns = 0;
+    let searching = true;
+    const other = () => { if (searching) { turns += 1; setImmediate(other); } };
+    setImmediate(other);
+    const page = await store.events.search({ match: parseQuery('needle-host') }, { size: 10 });
+    searching = false;
+    expect(page.items.map((e) => e.id)).toEqual(['needle']);
+    // 15,001 pending rows are three chunks and a bit: the loop turned between them.
+    expect(turns).toBeGreaterThanOrEqual(3);
+    await store.close();
+  });
+
   it('indexes the events of a version-5 database when upgrading, so sudo, sshd and a host name are found by bare word', async () => {
     const path = join(dir, 'upgrade-5.db');
     const old = new Database(path);
