@@ -184,6 +184,8 @@ async function reportKeyProblem(entries: Map<string, Buffer>, report: VerifyRepo
   const pdf = entries.get(REPORT_FILE);
   const signer = report.bundleFingerprint ?? report.fingerprint;
   if (!pdf || !signer) return undefined; // a missing report or key is reported on its own
+  // Only a report the valid signature covers is parsed: a verifier never runs a PDF parser on bytes nobody signed.
+  if (!report.signatureValid || report.changed.includes(REPORT_FILE) || report.added.includes(REPORT_FILE)) return undefined;
   let named: string[];
   try {
     named = await reportFingerprints(pdf);

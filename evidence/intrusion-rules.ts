@@ -50,7 +50,10 @@ export async function loadIntrusionRules(options: IntrusionRuleOptions = {}): Pr
     .filter((doc) => doc.kind === 'detection' && isEnabled(doc.id))
     .map((doc) => resolveLogsource(mapping, doc.logsource).entries
       .filter((entry) => entry.when !== undefined)
-      .map((entry) => compileDetection({ when: entry.when, condition: 'when' }, context, `logsources.${entry.name}`)));
+      .map((entry) => compileDetection({ when: entry.when, condition: 'when' }, context, `logsources.${entry.name}`)))
+    // A logsource no mapping entry covers is tried on every event by the engine; as evidence that
+    // detection runs for a system it proves nothing, so it reaches nothing here.
+    .filter((guards) => guards.length > 0);
   return {
     rules: intrusion.map((doc) => ({ id: doc.id, title: doc.title, enabled: isEnabled(doc.id) })),
     reaches: (event) => gates.some((guards) => guards.every((guard) => guard(event as Record<string, unknown>))),

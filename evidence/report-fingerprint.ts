@@ -11,7 +11,7 @@ export const FINGERPRINT_LABEL = '签名公钥指纹 Signing key fingerprint：'
 /** poppler's text extractor: the PDF embeds a CJK font subset, whose glyph codes only a real PDF reader maps back to text. */
 export const PDFTOTEXT = { command: 'pdftotext', debianPackage: 'poppler-utils' };
 
-const FINGERPRINT_LINE = /Signing key fingerprint[：:]\s*(\S+)/g;
+const FINGERPRINT_LINE = /Signing key fingerprint[：:]\s*([\x21-\x7e]+)/g; // printable ASCII only: no terminal escapes reach the output
 // A hostile PDF must not hang verify or fill memory.
 const EXTRACT_TIMEOUT_MS = 60_000;
 const EXTRACT_MAX_BYTES = 64 * 1024 * 1024;
