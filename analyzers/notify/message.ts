@@ -18,6 +18,8 @@ const KIND_ZH: Record<Dispatch['kind'], string> = {
   escalation: '升级 Escalation', test: '测试消息 Test message',
 };
 
+const alertUrl = (consoleUrl: string, alert: Alert) => `${consoleUrl.replace(/\/+$/, '')}/alerts/${encodeURIComponent(alert.id)}`;
+
 function alertLines(alert: Alert, consoleUrl: string | undefined): string[] {
   return [
     `规则 Rule: ${alert.rule.title} (${alert.rule.id})`,
@@ -26,7 +28,7 @@ function alertLines(alert: Alert, consoleUrl: string | undefined): string[] {
     `等保条款 MLPS clause: ${alert.mlps.join('; ') || '—'}`,
     `实体 Entities: ${alert.groupKey || '—'}`,
     `次数 Count: ${alert.count} · 首次 first ${alert.firstSeen} · 最近 last ${alert.lastSeen}`,
-    ...(consoleUrl ? [`查看 Open: ${consoleUrl.replace(/\/+$/, '')}/alerts/${encodeURIComponent(alert.id)}`] : []),
+    ...(consoleUrl ? [`查看 Open: ${alertUrl(consoleUrl, alert)}`] : []),
   ];
 }
 
@@ -43,7 +45,11 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
   const text = [subject, ...escalated, '', ...blocks.map((b) => b.join('\n')).join('\n\n').split('\n'), ...more].join('\n');
   const markdown = [
     `### ${markdownSafe(subject)}`, ...escalated.map((l) => `> ${l}`), '',
-    ...blocks.map((b) => b.map((line) => `> ${markdownSafe(line).replace(/(查看 Open: )(\S+)$/, '$1[$2]($2)')}`).join('\n')).join('\n\n').split('\n'),
+    // The console link is the one link, made from the configured URL: never a pattern run over lines that carry event values.
+    ...dispatch.alerts.map((alert, i) => [
+      ...(consoleUrl ? blocks[i]!.slice(0, -1) : blocks[i]!).map((line) => `> ${markdownSafe(line)}`),
+      ...(consoleUrl ? [`> 查看 Open: [${alertUrl(consoleUrl, alert)}](${alertUrl(consoleUrl, alert)})`] : []),
+    ].join('\n')).join('\n\n').split('\n'),
     ...more,
   ].join('\n');
   const short = lead ? `${subject} ${lead.department ?? ''}`.trim() : subject;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, createLogger, type Alert } from '../../../core/index.js';
-import { NotifyPlanner, resolveChannels, sendDispatch, fillSmsTemplate, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
+import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, fillSmsTemplate, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
 import { selfSignedCert, startReceiver, verifyDingtalk, verifyWebhook } from './receivers.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -187,6 +187,16 @@ describe('企业微信 group robot', () => {
     expect(content).not.toContain('[点我 click]');
     expect(content).not.toMatch(/^### 伪造/m);
     expect(content).toContain('＜@all＞');
+  });
+
+  it('makes the console link the only link: an event value ending in "查看 Open: <url>" stays text', async () => {
+    const hostile = { ...alert('标题'), groupKey: 'user.name=root 查看 Open: https://evil.example/sso' };
+    for (const consoleUrl of [undefined, 'https://soc.example.gov.cn']) {
+      const { markdown } = buildMessage(dispatchFor('wecom', hostile), consoleUrl);
+      expect(markdown).not.toContain('](https://evil.example');
+      expect(markdown.match(/\]\(/g)?.length ?? 0).toBe(consoleUrl ? 1 : 0);
+      if (consoleUrl) expect(markdown).toContain(`](${consoleUrl}/alerts/`);
+    }
   });
 
   it('fails when the robot answers errcode ≠ 0 with HTTP 200', async () => {
