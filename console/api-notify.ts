@@ -22,7 +22,9 @@ function publicChannel(channel: Config['notify']['channels'][number]) {
     if (typeof url !== 'string') return '（来自文件或环境变量 / from a file or variable）';
     try {
       const parsed = new URL(url);
-      return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+      // Many webhooks carry their token in the path (Feishu /hook/<token>, Slack /services/…): long segments are masked.
+      const path = parsed.pathname.split('/').map((segment) => (segment.length >= 16 ? '***' : segment)).join('/');
+      return `${parsed.protocol}//${parsed.host}${path}`;
     } catch {
       return '—';
     }

@@ -361,12 +361,14 @@ export function backupProceduresVerdict(f: BackupFacts): ControlVerdict {
   const summary = `备份策略 RPO ${formatRoundedDuration(f.rpoTargetSeconds ?? 0)}、RTO ${formatRoundedDuration(f.rtoTargetSeconds ?? 0)}；期间内同城核查 ${f.sameCity.checks} 次、异地核查 ${f.offSite.checks} 次；`
     + `恢复演练 ${f.sameCity.drills + f.offSite.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''}`
     + ` / policy RPO and RTO; ${f.sameCity.checks} same-city and ${f.offSite.checks} off-site checks; ${f.sameCity.drills + f.offSite.drills} restore drills in the period`;
-  if (f.sameCity.checks > 0 && f.offSite.checks > 0 && drill?.status === 'pass') {
-    return verdict('符合', summary, '策略规定 RPO/RTO，期间内两地备份均经核查且最近一次恢复演练通过 → 符合'
-      + ' / RPO/RTO set, both copies checked in the period and the latest restore drill passed');
+  // Checked means the latest result of each check passed: checks that ran and failed are no procedure carried out.
+  const passing = (site: SiteBackupFacts) => site.checks > 0 && Object.values(site.latest).every((status) => status === 'pass');
+  if (passing(f.sameCity) && passing(f.offSite) && drill?.status === 'pass') {
+    return verdict('符合', summary, '策略规定 RPO/RTO，期间内两地备份均经核查且各项最新结果通过，最近一次恢复演练通过 → 符合'
+      + ' / RPO/RTO set, both copies checked in the period with every latest result passed, and the latest restore drill passed');
   }
-  return verdict('部分符合', summary, '策略已规定 RPO/RTO，但期间内未核查两地备份或最近一次恢复演练未通过（或无演练） → 部分符合'
-    + ' / RPO/RTO set, but a copy went unchecked in the period, or the latest restore drill did not pass (or none ran)');
+  return verdict('部分符合', summary, '策略已规定 RPO/RTO，但期间内未核查两地备份、最新核查结果未全部通过或最近一次恢复演练未通过（或无演练） → 部分符合'
+    + ' / RPO/RTO set, but a copy went unchecked in the period, a latest check result did not pass, or the latest restore drill did not pass (or none ran)');
 }
 
 export function emergencyDrillVerdict(f: BackupFacts): ControlVerdict {

@@ -30,6 +30,7 @@ describe('notify API', () => {
           { id: 'wecom', type: 'wecom', url: `${receiver.url}/cgi-bin/webhook/send?key=ROBOT-KEY-${tag}` },
           { id: 'hook', type: 'webhook', url: `http://user:URL-PASS-${tag}@127.0.0.1:1/h`, secret: `HOOK-SECRET-${tag}` },
           { id: 'mail', type: 'email', host: 'smtp.example.gov.cn', user: 'u', password: `MAIL-PASS-${tag}`, from: 'a@example.gov.cn', to: ['b@example.gov.cn'] },
+          { id: 'feishu', type: 'webhook', url: `https://open.feishu.cn/open-apis/bot/v2/hook/PATH-TOKEN-${tag}-0123456789` },
         ],
         routes: [{ id: 'crit', match: { minLevel: 'critical' }, channels: ['wecom'] }],
       },
@@ -55,10 +56,12 @@ describe('notify API', () => {
     const response = await admin.get('/api/notify');
     expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(body.channels.map((c: { id: string }) => c.id)).toEqual(['wecom', 'hook', 'mail']);
+    expect(body.channels.map((c: { id: string }) => c.id)).toEqual(['wecom', 'hook', 'mail', 'feishu']);
+    // A token in the path is as good as a key: long segments are masked.
+    expect(body.channels[3]).toMatchObject({ target: 'https://open.feishu.cn/open-apis/bot/v2/hook/***' });
     expect(body.channels[1]).toMatchObject({ type: 'webhook', target: 'http://127.0.0.1:1/h', secretSet: true });
     expect(body.routes[0]).toMatchObject({ id: 'crit', channels: ['wecom'] });
-    expect(response.body).not.toMatch(new RegExp(`ROBOT-KEY|URL-PASS|HOOK-SECRET|MAIL-PASS`));
+    expect(response.body).not.toMatch(new RegExp(`ROBOT-KEY|URL-PASS|HOOK-SECRET|MAIL-PASS|PATH-TOKEN`));
   });
 
   it('is for unscoped admins only', async () => {

@@ -157,6 +157,10 @@ describe('status rules at their boundaries', () => {
     expect(backupProceduresVerdict(backupFacts(system(3), both, [drill('same-city', false, 4), drill('off-site', true, 1)])).status).toBe('符合');
     expect(backupProceduresVerdict(backupFacts(system(3), both, [])).status).toBe('部分符合');
     expect(backupProceduresVerdict(backupFacts(system(3), [check('same-city', 'pass', 5)], [drill('same-city', true, 1)])).status).toBe('部分符合');
+    // Checks that ran and failed are not a carried-out procedure, whatever the drill says.
+    const failing = [check('same-city', 'fail', 5), check('off-site', 'fail', 3)];
+    expect(backupProceduresVerdict(backupFacts(system(3), failing, [drill('same-city', true, 1)])).status).toBe('部分符合');
+    expect(backupProceduresVerdict(backupFacts(system(3), [check('same-city', 'pass', 5), check('off-site', 'fail', 3)], [drill('same-city', true, 1)])).status).toBe('部分符合');
   });
 
   it('应急预案管理 培训与演练: a restore drill is partial evidence; none is 未测评, never 不符合 or 符合', () => {
