@@ -363,6 +363,7 @@ const AUDIT_ACTIONS = {
   'rule.enable': ['启用规则', 'Enable rule'],
   'rule.disable': ['停用规则', 'Disable rule'],
   'notify.test': ['发送测试通知', 'Send test notification'],
+  'user.notifications': ['修改通知偏好', 'Change notification preferences'],
 };
 
 /** What verify found wrong (core/audit-checkpoint.ts ChainProblem). */
