@@ -80,7 +80,7 @@ describe('notifications page in Debian chromium', () => {
 
   it('lists channels and routes without secrets, and a test message reaches the receiver signed', async () => {
     const page = await signIn('root');
-    await page.getByRole('navigation').getByRole('link', { name: '通知' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: '通知', exact: true }).click();
     const hook = page.locator('tr', { has: page.locator('[data-test-channel="soc-hook"]') });
     await hook.waitFor();
     expect(await hook.textContent()).toContain('已设置');
@@ -116,12 +116,27 @@ describe('notifications page in Debian chromium', () => {
   it('is not offered to a non-admin or a department-scoped admin, and the API answers them 403', async () => {
     for (const username of [`officer-${tag}`, `scoped-admin-${tag}`]) {
       const page = await signIn(username);
-      expect(await page.getByRole('navigation').getByRole('link', { name: '通知' }).count()).toBe(0);
+      expect(await page.getByRole('navigation').getByRole('link', { name: '通知', exact: true }).count()).toBe(0);
       await page.goto(`${base}/#/notify`);
       await page.getByRole('alert').filter({ hasText: '没有权限查看此页面' }).waitFor();
       expect((await page.context().request.get(`${base}/api/notify`)).status()).toBe(403);
       await page.context().close();
     }
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('lets any user set their own notification preferences', async () => {
+    const page = await signIn(`officer-${tag}`);
+    await page.getByRole('navigation').getByRole('link', { name: '我的通知' }).click();
+    await page.getByLabel('邮箱').fill('officer@example.gov.cn');
+    await page.getByLabel('最低级别').selectOption('medium');
+    await page.getByRole('button', { name: '保存' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: '已保存' }).count()).toBe(1);
+    expect((await store.users.get(`officer-${tag}`))?.notifications).toEqual({ email: 'officer@example.gov.cn', minLevel: 'medium', optOut: false });
+    await page.getByLabel('手机').fill('call me');
+    await page.getByRole('button', { name: '保存' }).click();
+    await expect.poll(() => page.locator('.form-status.error').count()).toBe(1);
+    await screenshot(page, 'notify-03-my-preferences');
+    await page.context().close();
   });
 });

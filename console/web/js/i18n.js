@@ -328,6 +328,12 @@ const TABLE = {
   matchMlps: ['等保级别：{0}', 'MLPS levels: {0}'],
   matchRules: ['规则：{0}', 'rules: {0}'],
   matchTags: ['标签：{0}', 'tags: {0}'],
+  myNotifications: ['我的通知', 'My notifications'],
+  myNotificationsIntro: ['启用“通知订阅用户”（toUsers）的路由会把您部门范围内、不低于所选级别的告警发到这里的邮箱或手机。', 'Routes that notify subscribed users (toUsers) send alerts of your departments at or above the chosen level to this email or phone.'],
+  notifyEmail: ['邮箱', 'Email'],
+  notifyPhone: ['手机', 'Phone'],
+  notifyMinLevel: ['最低级别', 'Minimum level'],
+  notifyOptOut: ['暂停接收', 'Opt out'],
 };
 
 const ENUMS = {

@@ -13,6 +13,7 @@ import * as users from './pages/users.js';
 import * as audit from './pages/audit.js';
 import * as evidence from './pages/evidence.js';
 import * as notify from './pages/notify.js';
+import * as myNotifications from './pages/my-notifications.js';
 
 // Each page names the permission it needs; the server checks it again on every call.
 const PAGES = [
@@ -27,6 +28,8 @@ const PAGES = [
   ['evidence', evidence, 'evidence:export'],
   // The notify API answers only admins without a department scope.
   ['notify', notify, 'users:admin', (user) => user.departments.length === 0],
+  // Every signed-in user sets their own.
+  ['myNotifications', myNotifications],
 ];
 
 const main = document.getElementById('main');
@@ -37,7 +40,7 @@ let inventoryCache;
 const ctx = {
   get me() { return me; },
   can: (permission) => Boolean(me?.permissions.includes(permission)),
-  canSee: ([, , permission, also]) => ctx.can(permission) && (!also || also(me)),
+  canSee: ([, , permission, also]) => (!permission || ctx.can(permission)) && (!also || also(me)),
   /** Departments and systems by id, for names in lists; loaded once per login. */
   async inventory() {
     inventoryCache ??= api.get('/api/inventory').then((inv) => ({
