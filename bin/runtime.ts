@@ -17,7 +17,7 @@ import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
   expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
 } from '../analyzers/index.js';
-import { departmentRecipients, notifyingAlerts, startNotifier, type Notifier } from '../analyzers/index.js';
+import { departmentRecipients, notifyingAlerts, startNotifier, watchSubscribers, type Notifier } from '../analyzers/index.js';
 import type { AlertStore } from '../store/index.js';
 import type { BackupQueues } from '../backup/index.js';
 import {
@@ -172,11 +172,16 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
     // Alert notifications: every alert the rules write (backup and silent-source alerts too) goes through the routes.
     let notifier: Notifier | undefined;
     if (config.notify.channels.length) {
+      const subscribers = config.notify.routes.some((route) => route.toUsers)
+        ? await watchSubscribers(() => store.users.list(), 60_000, (err) => logger.warn({ err }, 'notification subscribers unreadable; keeping the last list'))
+        : undefined;
+      if (subscribers) closers.push(() => subscribers.close());
       notifier = await startNotifier({
         config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
         statePath: join(config.dataDir, 'checkpoints', 'notify-planner.json'),
         contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset),
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
+        ...(subscribers ? { usersOf: subscribers.current } : {}),
       });
       closers.push(() => notifier!.close());
       live.notifier = notifier;

@@ -11,6 +11,7 @@ import { inventoryApi, type InventoryApiOptions } from './api-inventory.js';
 import { postureApi } from './api-posture.js';
 import { rulesApi, type RulesDeps } from './api-rules.js';
 import { notifyApi, type NotifyDeps } from './api-notify.js';
+import { meNotificationsApi } from './api-me-notifications.js';
 import { sessionApi } from './api-session.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(evidenceApi, { ...api, evidence: queue, dataDir, ...(publicKey ? { publicKey } : {}) });
   }
   if (deps.notify) await app.register(notifyApi, { ...api, notify: deps.notify });
+  await app.register(meNotificationsApi, api);
   await app.register(staticPlugin);
   return app;
 }

@@ -95,6 +95,8 @@ const notifyRouteSchema = z.strictObject({
   channels: z.array(notifyId).min(1),
   /** Email and SMS also go to the alert's department contacts and whoever is on call then (inventory). */
   toDepartment: z.boolean().default(false),
+  /** Email and SMS also go to console users who set their own address (`/api/me/notifications`), within their department scope. */
+  toUsers: z.boolean().optional(),
   /** Tier k is notified when the alert is still `new` k × the level's delay after it was raised. */
   escalation: z.array(z.strictObject({ channels: z.array(notifyId).min(1) })).default([]),
 });

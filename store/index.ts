@@ -3,7 +3,7 @@ export { ALERT_GROUP_FIELDS, ALERT_SORT_FIELDS, SOURCE_CLOCK_SKEW_MS, TOTAL_COUN
 export type {
   AlertGroup, AlertGroupField, AlertPageRequest, AlertQuery, AlertSortField, AlertStore, AssetStore, AuditQuery, AuditTrailStore, Bucket, DataRange, EventQuery, EventStore,
   FieldValue, JobResultQuery, JobResultStore, Page, PageRequest, AlertProblem, AlertDayGroup, Scope, SessionRecord, SessionStore, SourceQuery, SourceSeen, Store, TimeBucket, TimeRange, UserChange, UserUpdate,
-  UserRecord, UserStore, WriteResult,
+  UserRecord, UserStore, WriteResult, NotificationPrefs,
 } from './ports.js';
 export { IP_FIELDS, KEYWORD_FIELDS, QUERY_LIMITS, parseQuery } from './query-language.js';
 export type { QueryNode, RangeBound } from './query-language.js';

@@ -266,8 +266,18 @@ export interface UserRecord {
   lockedUntil?: string;
   /** Sessions carry the epoch they started in; bumping it logs the user out everywhere. */
   sessionEpoch: number;
+  /** The user's own notification preferences (routes with `toUsers`); absent: none. */
+  notifications?: NotificationPrefs;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Where and from which level a user wants alert notifications; `optOut` keeps the addresses but sends nothing. */
+export interface NotificationPrefs {
+  email?: string;
+  phone?: string;
+  minLevel: RuleLevel;
+  optOut: boolean;
 }
 
 export type UserChange = Partial<Omit<UserRecord, 'username' | 'createdAt'>>;

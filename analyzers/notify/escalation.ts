@@ -21,7 +21,7 @@ export const shouldEscalate = (status: AlertStatus): boolean => status === 'new'
 
 /** The messages of one tier: one per channel, keyed alert × route × step × channel. */
 export function escalationDispatches(route: RouteConfig, alert: Alert, step: EscalationStep, recipients?: Recipients): Dispatch[] {
-  const extra = route.toDepartment && recipients && (recipients.emails.length || recipients.phones.length) ? { recipients } : {};
+  const extra = (route.toDepartment || route.toUsers) && recipients && (recipients.emails.length || recipients.phones.length) ? { recipients } : {};
   return step.channels.map((channelId) => ({
     key: dispatchKey('alert', route.id, channelId, step.step, alert.id),
     kind: 'escalation', routeId: route.id, channelId, step: step.step, alerts: [alert], count: alert.count, ...extra,

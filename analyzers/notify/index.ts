@@ -7,6 +7,8 @@ export type { EscalationStep } from './escalation.js';
 export { DISPATCH_ALERT_LIMIT } from './types.js';
 export type { ChannelConfig, ChannelType, Dispatch, DispatchKind, NotifyConfig, Recipients, RouteConfig } from './types.js';
 export { departmentRecipients } from './contacts.js';
+export { routeRecipients, userRecipients, watchSubscribers } from './user-recipients.js';
+export type { Subscriber } from './user-recipients.js';
 export { buildMessage, truncateBytes } from './message.js';
 export type { NotifyMessage } from './message.js';
 export { resolveChannels, resolveSecret } from './secrets.js';

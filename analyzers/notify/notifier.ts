@@ -9,6 +9,7 @@ import { NotifyPlanner } from './planner.js';
 import { CorrelationStateFile } from '../correlation/index.js';
 import { resolveChannels } from './secrets.js';
 import type { Dispatch, NotifyConfig, Recipients } from './types.js';
+import { routeRecipients, type Subscriber } from './user-recipients.js';
 
 /** The system alert raised when a message could not be delivered after its last try. */
 export const NOTIFY_FAILED_RULE = { id: 'shouwang-notify-failed', title: '告警通知发送失败 / Alert notification failed', level: 'high' as RuleLevel };
@@ -22,6 +23,8 @@ export interface NotifierOptions {
   tagsOf?: (ruleId: string) => readonly string[];
   /** Department contacts and on-call at a time (inventory), for routes with `toDepartment`. */
   contactsOf?: (department: string | undefined, at: number) => Recipients;
+  /** Console users with notification preferences (kept fresh by the caller), for routes with `toUsers`. */
+  usersOf?: () => readonly Subscriber[];
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   /** How often grouped, held and digest messages are looked for. */
@@ -66,7 +69,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const stateFile = options.statePath ? new CorrelationStateFile(options.statePath) : undefined;
   const state = await stateFile?.load().catch((error: Error) => logger?.warn({ err: error }, 'notification state unreadable; starting empty'));
   const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}),
-    ...(options.contactsOf ? { contactsOf: options.contactsOf } : {}), ...(state ? { state } : {}) });
+    ...(options.contactsOf ? { contactsOf: options.contactsOf } : {}), ...(options.usersOf ? { usersOf: options.usersOf } : {}),
+    ...(state ? { state } : {}) });
   const persist = async () => {
     if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
   };
@@ -111,7 +115,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       const route = config.routes.find((r) => r.id === dispatch.routeId)!;
       for (const step of escalationSteps(route, alert, config.escalateAfterMinutes)) {
         // Whoever is on call when the tier is due.
-        const recipients = options.contactsOf?.(alert.department, now() + step.delayMs);
+        const recipients = routeRecipients(route, alert, now() + step.delayMs, options.contactsOf, options.usersOf);
         for (const tier of escalationDispatches(route, alert, step, recipients)) await queue.enqueue(tier, step.delayMs);
       }
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Alert } from '../../core/index.js';
 import { inDailyRange, lastDailyAt } from './clock-time.js';
 import { routeAlert } from './routing.js';
+import { routeRecipients, type Subscriber } from './user-recipients.js';
 import { DISPATCH_ALERT_LIMIT, type Dispatch, type DispatchKind, type NotifyConfig, type Recipients, type RouteConfig } from './types.js';
 
 export interface PlannerOptions {
@@ -12,6 +13,8 @@ export interface PlannerOptions {
   tagsOf?: (ruleId: string) => readonly string[];
   /** Department contacts and on-call at a time (inventory), for routes with `toDepartment`. */
   contactsOf?: (department: string | undefined, at: number) => Recipients;
+  /** Console users with notification preferences, for routes with `toUsers`. */
+  usersOf?: () => readonly Subscriber[];
   /** What a planner before a restart still held (`snapshot()`): open groups, quiet-hours, digest and rate-limit waits. */
   state?: unknown;
 }
@@ -29,7 +32,7 @@ export interface PlannerState {
 /** Alerts waiting for one later message (quiet hours, rate limit, digest). */
 interface Bucket { routeId: string; channelId: string; alerts: Alert[]; count: number }
 
-interface Group { routeId: string; channels: readonly string[]; openedAt: number; lead: Alert; repeats: Alert[]; count: number; toDepartment?: boolean }
+interface Group { routeId: string; channels: readonly string[]; openedAt: number; lead: Alert; repeats: Alert[]; count: number; toDepartment?: boolean; toUsers?: boolean }
 
 /** A BullMQ job id: no `:` and bounded, the same for the same parts. */
 export function dispatchKey(...parts: (string | number)[]): string {
@@ -51,6 +54,7 @@ export class NotifyPlanner {
   readonly #now: () => number;
   readonly #tagsOf: (ruleId: string) => readonly string[];
   readonly #contactsOf: PlannerOptions['contactsOf'];
+  readonly #usersOf: PlannerOptions['usersOf'];
   readonly #groups = new Map<string, Group>();
   readonly #announced = new Map<string, number>();
   readonly #quiet = new Map<string, Bucket>();
@@ -67,6 +71,7 @@ export class NotifyPlanner {
     this.#now = options.now ?? Date.now;
     this.#tagsOf = options.tagsOf ?? (() => []);
     this.#contactsOf = options.contactsOf;
+    this.#usersOf = options.usersOf;
     this.#lastDigest = lastDailyAt(this.#now(), this.#config.digestAt, this.#offset);
     if (isPlannerState(options.state)) this.#restore(options.state);
   }
@@ -131,8 +136,8 @@ export class NotifyPlanner {
         continue;
       }
       if (repeat) continue; // a repeat after its window: counted on the alert, no new message
-      this.#groups.set(groupKey, { routeId: route.id, channels: route.channels, openedAt: now, lead: alert, repeats: [], count: 0, toDepartment: route.toDepartment });
-      const recipients = this.#recipients(route.toDepartment, alert, now);
+      this.#groups.set(groupKey, { routeId: route.id, channels: route.channels, openedAt: now, lead: alert, repeats: [], count: 0, toDepartment: route.toDepartment, toUsers: route.toUsers });
+      const recipients = this.#recipients(route, alert, now);
       for (const channelId of route.channels) {
         out.push(...this.#limit(now, withRecipients(dispatchOf('alert', route.id, channelId, [alert], alert.count, 0, alert.id), recipients)));
       }
@@ -149,7 +154,7 @@ export class NotifyPlanner {
       this.#groups.delete(key);
       if (group.count === 0) continue;
       const alerts = [group.lead, ...group.repeats];
-      const recipients = this.#recipients(group.toDepartment, group.lead, now);
+      const recipients = this.#recipients(group, group.lead, now);
       for (const channelId of group.channels) {
         out.push(...this.#limit(now, withRecipients(dispatchOf('group', group.routeId, channelId, alerts, group.count, 0, key, group.openedAt), recipients)));
       }
@@ -172,8 +177,8 @@ export class NotifyPlanner {
     return out;
   }
 
-  #recipients(toDepartment: boolean | undefined, alert: Alert, now: number): Recipients | undefined {
-    return toDepartment && this.#contactsOf ? this.#contactsOf(alert.department, now) : undefined;
+  #recipients(route: { toDepartment?: boolean; toUsers?: boolean }, alert: Alert, now: number): Recipients | undefined {
+    return routeRecipients(route, alert, now, this.#contactsOf, this.#usersOf);
   }
 
   #flush(buckets: Map<string, Bucket>, kind: DispatchKind, at: number, limited: boolean): Dispatch[] {

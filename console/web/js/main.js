@@ -12,6 +12,8 @@ import * as rules from './pages/rules.js';
 import * as users from './pages/users.js';
 import * as audit from './pages/audit.js';
 import * as evidence from './pages/evidence.js';
+import * as notify from './pages/notify.js';
+import * as myNotifications from './pages/my-notifications.js';
 
 // Each page names the permission it needs; the server checks it again on every call.
 const PAGES = [
@@ -24,6 +26,10 @@ const PAGES = [
   ['audit', audit, 'audit:read'],
   ['users', users, 'users:admin'],
   ['evidence', evidence, 'evidence:export'],
+  // The notify API answers only admins without a department scope.
+  ['notify', notify, 'users:admin', (user) => user.departments.length === 0],
+  // Every signed-in user sets their own.
+  ['myNotifications', myNotifications],
 ];
 
 const main = document.getElementById('main');
@@ -34,6 +40,7 @@ let inventoryCache;
 const ctx = {
   get me() { return me; },
   can: (permission) => Boolean(me?.permissions.includes(permission)),
+  canSee: ([, , permission, also]) => (!permission || ctx.can(permission)) && (!also || also(me)),
   /** Departments and systems by id, for names in lists; loaded once per login. */
   async inventory() {
     inventoryCache ??= api.get('/api/inventory').then((inv) => ({
@@ -63,7 +70,7 @@ function renderTop() {
   top.hidden = false;
   clear(top,
     h('span', { class: 'brand' }, t('appName')),
-    h('nav', { 'aria-label': t('nav') }, h('ul', {}, PAGES.filter(([, , perm]) => ctx.can(perm)).map(([name]) =>
+    h('nav', { 'aria-label': t('nav') }, h('ul', {}, PAGES.filter((entry) => ctx.canSee(entry)).map(([name]) =>
       h('li', {}, h('a', { href: `#/${name}`, 'aria-current': name === page ? 'page' : undefined }, t(name)))))),
     h('span', { class: 'who' }, `${me.displayName} (${me.username})`),
     h('button', { type: 'button', id: 'lang-switch', lang: getLang() === 'en' ? 'zh-CN' : 'en', title: t('langSwitchLabel'), onclick: () => setLang(getLang() === 'en' ? 'zh' : 'en') }, t('langSwitch')),
@@ -95,10 +102,10 @@ function route() {
     return;
   }
   const entry = PAGES.find(([name]) => name === current.page) ?? PAGES[0];
-  const [name, page, permission] = entry;
+  const [name, page] = entry;
   document.title = `${t(name)} · ${t('brand')}`;
   clear(main);
-  if (!ctx.can(permission)) { clear(main, h('p', { class: 'error', role: 'alert' }, t('forbidden'))); return; }
+  if (!ctx.canSee(entry)) { clear(main, h('p', { class: 'error', role: 'alert' }, t('forbidden'))); return; }
   page.render(main, ctx, current);
 }
 
