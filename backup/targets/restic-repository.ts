@@ -26,6 +26,8 @@ export interface RepositoryCheck {
 export interface RepositoryTarget extends BackupTarget {
   readonly kind: 'restic' | 'borg';
   checkRepository(signal?: AbortSignal): Promise<RepositoryCheck>;
+  /** Restores a whole set under `dir`, each file at its listed path. */
+  restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
 }
 
 export const isRepositoryTarget = (target: BackupTarget): target is RepositoryTarget =>
@@ -154,6 +156,10 @@ export class ResticRepository implements RepositoryTarget {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
       return { ok: false, command, output: tail(`${stdout}\n${stderr}`.trim() || (error as Error).message) };
     }
+  }
+
+  async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
+    await this.#restic(['restore', '--no-lock', this.#id(set), '--target', dir], signal);
   }
 
   async close(): Promise<void> {}

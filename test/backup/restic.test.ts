@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, parseInventory, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { ResticRepository, formatSetName, verifyBackups } from '../../backup/index.js';
+import { ResticRepository, formatSetName, runRestoreDrill, verifyBackups } from '../../backup/index.js';
 import { ensureRestic, restic } from '../harness/restic.js';
 
 const NOW = new Date('2026-11-26T06:00:00Z');
@@ -187,6 +187,31 @@ describe('restic repositories as backup targets', () => {
     await expect(async () => {
       for await (const _ of target.openRead(LATEST, 'source/nope')) void _;
     }).rejects.toThrow(/SW_ERR_BACKUP_TARGET|cannot read/);
+  });
+});
+
+describe('restic restore drill', () => {
+  it('restores the newest snapshot for real, checks every size and a sample of checksums, with its RTO', async () => {
+    const result = await runRestoreDrill(system(repo(sameCity), repo(offSite)), { servers: {}, runId: `drill-${randomUUID()}`, site: 'off-site' });
+    expect(result.status).toBe('pass');
+    expect(result.detail).toMatchObject({
+      site: 'off-site', repository: 'restic', set: LATEST, restoredFiles: 2, mismatches: [],
+      sampled: ['source/db/main.dump', 'source/app/config.yaml'], rto: { targetSeconds: 4 * 3600, met: true },
+    });
+    expect((result.detail.rto as { achievedSeconds: number }).achievedSeconds).toBeGreaterThan(0);
+    expect(JSON.stringify(result)).not.toContain(PASSWORD);
+  });
+
+  it('a flipped byte in a pack fails the drill and names the failure', async () => {
+    const broken = copyRepo(sameCity);
+    for (const pack of packFiles(broken)) {
+      const bytes = readFileSync(pack);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      writeFileSync(pack, bytes);
+    }
+    const result = await runRestoreDrill(system(repo(broken), repo(offSite)), { servers: {}, runId: `drill-${randomUUID()}` });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toMatch(/restore drill failed/);
   });
 });
 
