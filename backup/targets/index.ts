@@ -1,7 +1,7 @@
-import { BackupErrors } from '../errors.js';
 import type { BackupPolicy } from '../../core/index.js';
 import { PathTarget } from './path-target.js';
 import { ResticRepository } from './restic-repository.js';
+import { BorgRepository } from './borg-repository.js';
 import { SftpTarget, type SftpOptions } from './sftp-target.js';
 import type { BackupTarget } from './target.js';
 
@@ -10,6 +10,8 @@ export { parseSetTime, formatSetName } from './target.js';
 export { PathTarget } from './path-target.js';
 export { SftpTarget } from './sftp-target.js';
 export { ResticRepository, isRepositoryTarget } from './restic-repository.js';
+export { BorgRepository } from './borg-repository.js';
+export type { BorgSpec } from './borg-repository.js';
 export type { RepositoryTarget, RepositoryCheck, ResticSpec } from './restic-repository.js';
 export type { SftpOptions, SftpLocation } from './sftp-target.js';
 
@@ -26,6 +28,13 @@ export function openTarget(spec: TargetSpec, sftp: SftpOptions = {}): BackupTarg
       ...(spec.readDataSubset ? { readDataSubset: spec.readDataSubset } : {}),
     });
   }
-  if (spec.kind === 'borg') throw BackupErrors.target(`borg:${spec.path}`, 'Borg repositories are not supported yet / 暂不支持 Borg 仓库');
+  if (spec.kind === 'borg') {
+    return new BorgRepository({
+      path: spec.path,
+      ...(spec.passwordFile ? { passwordFile: spec.passwordFile } : {}),
+      ...(spec.passwordEnv ? { passwordEnv: spec.passwordEnv } : {}),
+      ...(spec.verifyData ? { verifyData: true } : {}),
+    });
+  }
   return new PathTarget(spec.path);
 }
