@@ -19,6 +19,13 @@ export interface BorgSpec {
 
 const tail = (text: string, lines = 12) => text.trim().split('\n').slice(-lines).join('\n');
 
+/** Borg ends a crash with a traceback and its environment; the reason is the last `…Error: …` line. */
+function borgReason(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const error = lines.filter((line) => /(Error|Exception)\b.*:|^Error|mismatch|incorrect/i.test(line) && !/^\s*File "/.test(line)).at(-1);
+  return error?.trim() ?? tail(stderr, 3);
+}
+
 /**
  * A Borg repository on a path: each archive is a set, named by its start time. Borg prints local times
  * without an offset, so the child runs with TZ=UTC and they are read as UTC.
@@ -63,7 +70,7 @@ export class BorgRepository implements RepositoryTarget {
     } catch (error) {
       if (signal?.aborted) throw error;
       const stderr = (error as { stderr?: string }).stderr;
-      throw BackupErrors.target(this.description, tail(stderr || (error as Error).message, 3));
+      throw BackupErrors.target(this.description, stderr ? borgReason(stderr) : (error as Error).message);
     }
   }
 
@@ -120,7 +127,7 @@ export class BorgRepository implements RepositoryTarget {
     child.on('close', (code) => {
       // borg exits 1 with a warning ("Include pattern never matched") when the path is not in the archive.
       if (code === 0 && !/never matched/.test(stderr)) out.end();
-      else out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, tail(stderr, 3) || `borg extract exited ${code}`));
+      else out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, (stderr ? borgReason(stderr) : '') || `borg extract exited ${code}`));
     });
     return out;
   }

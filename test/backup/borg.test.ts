@@ -173,5 +173,7 @@ describe('Borg restore drill', () => {
     corruptSegments(broken);
     const result = await runRestoreDrill(system(repo(broken), repo(offSite)), { servers: {}, runId: `drill-${randomUUID()}` });
     expect(result.status).toBe('fail');
+    expect(result.summary).toMatch(/restore drill failed/);
+    expect(result.summary).toMatch(/integrity|corrupt|crc|mismatch|hash/i);
   });
 });
