@@ -11,11 +11,11 @@ export type {
 } from './checks/index.js';
 export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
-export { openTarget, PathTarget, SftpTarget, parseSetTime, formatSetName } from './targets/index.js';
+export { openTarget, PathTarget, SftpTarget, ResticRepository, BorgRepository, isRepositoryTarget, parseSetTime, formatSetName } from './targets/index.js';
 export { writeDemoBackupSets, refreshDemoBackupSets, corruptDemoBackupSet, demoBackupCase } from './demo-sets.js';
 export type { DemoBackupCase } from './demo-sets.js';
 export type {
-  BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions, SftpOptions, SftpLocation, TargetSpec,
+  BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions, SftpOptions, SftpLocation, TargetSpec, RepositoryTarget, RepositoryCheck, ResticSpec, BorgSpec,
 } from './targets/index.js';
 // Restore drills and the BullMQ jobs.
 export {

@@ -19,8 +19,23 @@ export const NETWORK_ZONE_EN: Record<(typeof NETWORK_ZONES)[number], string> = {
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, _ and - (at most 64)');
 const ip = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
 
+/** restic `--read-data-subset`: `n/t`, a percentage (`5%`) or a size (`500M`). */
+const readDataSubset = z.string().regex(/^(\d+\/\d+|\d+(\.\d+)?%|\d+[KMGT]?)$/, 'expected n/t, a percentage like 5% or a size like 500M');
+
 const backupTarget = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('path'), path: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('path'),
+    path: z.string().min(1),
+    /** `sets` (default): one directory per set with our manifest; `restic`/`borg`: `path` is a repository. */
+    kind: z.enum(['sets', 'restic', 'borg']).optional(),
+    /** Repository password: read from this file, or from this environment variable; never logged. */
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    /** restic only: `restic check --read-data-subset`; without it only the structure is checked. */
+    readDataSubset: readDataSubset.optional(),
+    /** borg only: `borg check --verify-data` (reads and decrypts every chunk). */
+    verifyData: z.boolean().optional(),
+  }),
   z.strictObject({
     type: z.literal('sftp'),
     host: z.string().min(1),
@@ -28,7 +43,22 @@ const backupTarget = z.discriminatedUnion('type', [
     user: z.string().min(1),
     path: z.string().min(1),
   }),
-]);
+]).superRefine((target, ctx) => {
+  if (target.type !== 'path') return;
+  const kind = target.kind ?? 'sets';
+  const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+  if (kind === 'sets') {
+    for (const field of ['passwordFile', 'passwordEnv', 'readDataSubset', 'verifyData'] as const) {
+      if (target[field] !== undefined) issue(field, `only for a repository (kind: restic or borg)`);
+    }
+    return;
+  }
+  if ((target.passwordFile === undefined) === (target.passwordEnv === undefined)) {
+    issue('passwordFile', `a ${kind} repository needs exactly one of passwordFile or passwordEnv`);
+  }
+  if (kind === 'borg' && target.readDataSubset !== undefined) issue('readDataSubset', 'restic only; for borg use verifyData');
+  if (kind === 'restic' && target.verifyData !== undefined) issue('verifyData', 'borg only; for restic use readDataSubset');
+});
 
 /** A drill validation query with what its result must show: a row count and/or the first column's value. */
 const validationQuery = z.strictObject({

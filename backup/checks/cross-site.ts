@@ -1,4 +1,5 @@
 import { readManifest, type Manifest } from '../manifest.js';
+import { isRepositoryTarget, type BackupFileInfo } from '../targets/index.js';
 import { formatSeconds, nameList, type CheckOutcome } from './outcome.js';
 import type { SiteSnapshot } from './snapshot.js';
 
@@ -60,7 +61,9 @@ export async function checkCrossSite(sameCity: SiteSnapshot, offSite: SiteSnapsh
   };
   let mismatch: string | undefined;
   if (!common) mismatch = '两地没有共同的备份集 / the sites hold no set in common';
-  else {
+  else if (isRepositoryTarget(sameCity.target) && isRepositoryTarget(offSite.target)) {
+    mismatch = await compareRepositorySets(sameCity, offSite, common.name, detail);
+  } else {
     const [left, right] = await Promise.all([manifestOf(sameCity, common.name), manifestOf(offSite, common.name)]);
     if (typeof left === 'string' || typeof right === 'string') {
       mismatch = `备份集 ${common.name} 缺少可比对的清单 / set ${common.name} lacks a manifest to compare: ${[left, right].filter((m) => typeof m === 'string').join('; ')}`;
@@ -92,4 +95,38 @@ export async function checkCrossSite(sameCity: SiteSnapshot, offSite: SiteSnapsh
     summary: `异地落后 ${lagSets} 个备份集（${lag}），异地最新 ${b.name}，同城最新 ${a.name} / off-site is ${lagSets} set(s) (${lag}) behind: its latest is ${b.name}, same-city's ${a.name}`,
     detail,
   };
+}
+
+async function filesOf(snapshot: SiteSnapshot, set: string): Promise<BackupFileInfo[] | string> {
+  if (snapshot.latest?.name === set) return snapshot.latest.files;
+  try {
+    return await snapshot.target.listFiles(set);
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/**
+ * Repositories have no manifest and their snapshot ids differ after `restic copy`; what must agree is
+ * the snapshot's content as each repository lists it: every file path with its size.
+ */
+async function compareRepositorySets(
+  sameCity: SiteSnapshot, offSite: SiteSnapshot, set: string, detail: Record<string, unknown>,
+): Promise<string | undefined> {
+  const [left, right] = await Promise.all([filesOf(sameCity, set), filesOf(offSite, set)]);
+  if (typeof left === 'string' || typeof right === 'string') {
+    return `备份集 ${set} 无法列出 / set ${set} cannot be listed: ${[left, right].filter((m) => typeof m === 'string').join('; ')}`;
+  }
+  const off = new Map(right.map((file) => [file.path, file.size]));
+  const same = new Set(left.map((file) => file.path));
+  const diff: ManifestDiff = { differing: [], onlySameCity: [], onlyOffSite: [] };
+  for (const file of left) {
+    const size = off.get(file.path);
+    if (size === undefined) diff.onlySameCity.push(file.path);
+    else if (size !== file.size) diff.differing.push(file.path);
+  }
+  for (const file of right) if (!same.has(file.path)) diff.onlyOffSite.push(file.path);
+  Object.assign(detail, diff, { compared: 'paths and sizes', filesCompared: left.length });
+  const names = [...diff.differing, ...diff.onlySameCity.map((p) => `${p} (仅同城 same-city only)`), ...diff.onlyOffSite.map((p) => `${p} (仅异地 off-site only)`)];
+  return names.length ? `备份集 ${set} 两地内容不一致 / set ${set} differs between sites: ${nameList(names)}` : undefined;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILES, type ManifestEntry } from '../manifest.js';
-import type { BackupFileInfo, BackupTarget } from '../targets/index.js';
+import { isRepositoryTarget, type BackupFileInfo, type BackupTarget, type RepositoryTarget } from '../targets/index.js';
 import { SITE_LABEL, formatBytes, nameList, type CheckOutcome } from './outcome.js';
 import type { SiteSnapshot } from './snapshot.js';
 
@@ -132,6 +132,7 @@ export async function checkIntegrity(snapshot: SiteSnapshot, options: IntegrityO
   const zh = SITE_LABEL[snapshot.site];
   const latest = snapshot.latest;
   if (!latest) return { status: 'fail', summary: `${zh}没有备份集 / no ${snapshot.site} set`, detail: { error: snapshot.error } };
+  if (isRepositoryTarget(snapshot.target)) return checkRepositoryIntegrity(snapshot, snapshot.target, options);
   if (!latest.manifest) {
     const reason = latest.manifestError ?? `没有 manifest.json 或 SHA256SUMS / no manifest.json or SHA256SUMS`;
     return {
@@ -165,4 +166,24 @@ export async function checkIntegrity(snapshot: SiteSnapshot, options: IntegrityO
     summary: `${zh}备份集 ${latest.name} 完整性${failing ? '校验失败' : '存疑'} / ${snapshot.site} set ${latest.name} integrity ${failing ? 'failed' : 'questionable'} — ${parts.join('; ')}`,
     detail,
   };
+}
+
+/** A restic/Borg repository: the tool's own check (packs, index, and the configured share of the data). */
+async function checkRepositoryIntegrity(snapshot: SiteSnapshot, target: RepositoryTarget, options: IntegrityOptions): Promise<CheckOutcome> {
+  const zh = SITE_LABEL[snapshot.site];
+  const started = process.hrtime.bigint();
+  const result = await target.checkRepository(options.signal);
+  const seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e6) / 1000;
+  const detail = { latestSet: snapshot.latest?.name, repository: target.kind, command: result.command, output: result.output, seconds };
+  return result.ok
+    ? {
+      status: 'pass',
+      summary: `${zh}仓库 ${target.description} 自检通过（${result.command}）/ ${snapshot.site} repository ${target.description} passed ${result.command}`,
+      detail,
+    }
+    : {
+      status: 'fail',
+      summary: `${zh}仓库 ${target.description} 自检失败（${result.command}）/ ${snapshot.site} repository ${target.description} failed ${result.command}: ${result.output.split('\n').slice(-2).join(' ')}`,
+      detail,
+    };
 }

@@ -1,5 +1,7 @@
 import type { BackupPolicy } from '../../core/index.js';
 import { PathTarget } from './path-target.js';
+import { ResticRepository } from './restic-repository.js';
+import { BorgRepository } from './borg-repository.js';
 import { SftpTarget, type SftpOptions } from './sftp-target.js';
 import type { BackupTarget } from './target.js';
 
@@ -7,13 +9,32 @@ export type { BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions } from './
 export { parseSetTime, formatSetName } from './target.js';
 export { PathTarget } from './path-target.js';
 export { SftpTarget } from './sftp-target.js';
+export { ResticRepository, isRepositoryTarget } from './restic-repository.js';
+export { BorgRepository } from './borg-repository.js';
+export type { BorgSpec } from './borg-repository.js';
+export type { RepositoryTarget, RepositoryCheck, ResticSpec } from './restic-repository.js';
 export type { SftpOptions, SftpLocation } from './sftp-target.js';
 
 export type TargetSpec = BackupPolicy['sameCity'];
 
 /** Opens the target a policy names; the caller closes it. */
 export function openTarget(spec: TargetSpec, sftp: SftpOptions = {}): BackupTarget {
-  return spec.type === 'path'
-    ? new PathTarget(spec.path)
-    : new SftpTarget({ host: spec.host, port: spec.port, user: spec.user, path: spec.path }, sftp);
+  if (spec.type === 'sftp') return new SftpTarget({ host: spec.host, port: spec.port, user: spec.user, path: spec.path }, sftp);
+  if (spec.kind === 'restic') {
+    return new ResticRepository({
+      path: spec.path,
+      ...(spec.passwordFile ? { passwordFile: spec.passwordFile } : {}),
+      ...(spec.passwordEnv ? { passwordEnv: spec.passwordEnv } : {}),
+      ...(spec.readDataSubset ? { readDataSubset: spec.readDataSubset } : {}),
+    });
+  }
+  if (spec.kind === 'borg') {
+    return new BorgRepository({
+      path: spec.path,
+      ...(spec.passwordFile ? { passwordFile: spec.passwordFile } : {}),
+      ...(spec.passwordEnv ? { passwordEnv: spec.passwordEnv } : {}),
+      ...(spec.verifyData ? { verifyData: true } : {}),
+    });
+  }
+  return new PathTarget(spec.path);
 }

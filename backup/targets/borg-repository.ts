@@ -1,0 +1,159 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { BackupErrors } from '../errors.js';
+import type { RepositoryCheck, RepositoryTarget } from './restic-repository.js';
+import { assertSafeRelative, formatSetName, type BackupFileInfo, type BackupSetRef, type ReadOptions } from './target.js';
+
+const run = promisify(execFile);
+
+export interface BorgSpec {
+  path: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+  /** `borg check --verify-data`: read and decrypt every chunk. */
+  verifyData?: boolean;
+}
+
+const tail = (text: string, lines = 12) => text.trim().split('\n').slice(-lines).join('\n');
+
+/** Borg ends a crash with a traceback and its environment; the reason is the last `…Error: …` line. */
+function borgReason(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const error = lines.filter((line) => /(Error|Exception)\b.*:|^Error|mismatch|incorrect/i.test(line) && !/^\s*File "/.test(line)).at(-1);
+  return error?.trim() ?? tail(stderr, 3);
+}
+
+/**
+ * A Borg repository on a path: each archive is a set, named by its start time. Borg prints local times
+ * without an offset, so the child runs with TZ=UTC and they are read as UTC.
+ */
+export class BorgRepository implements RepositoryTarget {
+  readonly kind = 'borg' as const;
+  readonly description: string;
+  readonly #spec: BorgSpec;
+  #names = new Map<string, string>();
+
+  constructor(spec: BorgSpec) {
+    this.#spec = spec;
+    this.description = `borg:${spec.path}`;
+  }
+
+  /** The passphrase goes through the child's environment, never its arguments or our logs. */
+  #env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', BORG_REPO: this.#spec.path };
+    delete env.BORG_PASSCOMMAND;
+    delete env.BORG_PASSPHRASE_FD;
+    let passphrase: string | undefined;
+    if (this.#spec.passwordFile) {
+      try {
+        passphrase = readFileSync(this.#spec.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        throw BackupErrors.target(this.description, `cannot read passwordFile: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    } else if (this.#spec.passwordEnv) {
+      passphrase = process.env[this.#spec.passwordEnv];
+      if (passphrase === undefined) throw BackupErrors.target(this.description, `environment variable ${this.#spec.passwordEnv} is not set`);
+    }
+    if (passphrase !== undefined) env.BORG_PASSPHRASE = passphrase;
+    return env;
+  }
+
+  async #borg(args: string[], signal?: AbortSignal, cwd?: string): Promise<string> {
+    try {
+      const { stdout } = await run('borg', args, {
+        env: this.#env(), maxBuffer: 256 << 20, ...(signal ? { signal } : {}), ...(cwd ? { cwd } : {}),
+      });
+      return stdout;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const stderr = (error as { stderr?: string }).stderr;
+      throw BackupErrors.target(this.description, stderr ? borgReason(stderr) : (error as Error).message);
+    }
+  }
+
+  #archive(set: string): string {
+    const name = this.#names.get(set);
+    if (!name) throw BackupErrors.target(this.description, `no archive named ${set} (list the sets first)`);
+    return `::${name}`;
+  }
+
+  async listSets(): Promise<BackupSetRef[]> {
+    const raw = JSON.parse(await this.#borg(['list', '--json'])) as { archives?: { name: string; start: string; id: string }[] };
+    const archives = (raw.archives ?? [])
+      .map((archive) => ({ archive, time: new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(archive.start) ? archive.start : `${archive.start}Z`) }))
+      .filter(({ time }) => !Number.isNaN(time.getTime()))
+      .sort((a, b) => a.time.getTime() - b.time.getTime() || a.archive.id.localeCompare(b.archive.id));
+    this.#names.clear();
+    return archives.map(({ archive, time }) => {
+      let name = formatSetName(time);
+      if (this.#names.has(name)) name = `${name}-${archive.id.slice(0, 8)}`;
+      this.#names.set(name, archive.name);
+      return { name, time };
+    });
+  }
+
+  async listFiles(set: string): Promise<BackupFileInfo[]> {
+    const out = await this.#borg(['list', '--json-lines', this.#archive(set)]);
+    const files: BackupFileInfo[] = [];
+    for (const line of out.split('\n')) {
+      if (!line.trim()) continue;
+      const item = JSON.parse(line) as { type?: string; path?: string; size?: number; mtime?: string };
+      if (item.type !== '-' || !item.path) continue;
+      files.push({ path: item.path.replace(/^\/+/, ''), size: item.size ?? 0, mtimeMs: item.mtime ? Date.parse(`${item.mtime}Z`) : 0 });
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** `borg extract --stdout`: the file's content as the repository holds it. */
+  openRead(set: string, path: string, options: ReadOptions = {}): Readable {
+    assertSafeRelative(path);
+    const out = new PassThrough({ highWaterMark: options.highWaterMark ?? 4 << 20 });
+    let child;
+    try {
+      child = spawn('borg', ['extract', '--stdout', this.#archive(set), path], {
+        env: this.#env(), stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      queueMicrotask(() => out.destroy(error as Error));
+      return out;
+    }
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
+    child.stdout.pipe(out, { end: false });
+    child.on('error', (error) => out.destroy(error));
+    child.on('close', (code) => {
+      // borg exits 1 with a warning ("Include pattern never matched") when the path is not in the archive.
+      if (code === 0 && !/never matched/.test(stderr)) out.end();
+      else out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, (stderr ? borgReason(stderr) : '') || `borg extract exited ${code}`));
+    });
+    return out;
+  }
+
+  async readSmallFile(): Promise<Buffer | undefined> {
+    return undefined;
+  }
+
+  async checkRepository(signal?: AbortSignal): Promise<RepositoryCheck> {
+    const args = ['check', ...(this.#spec.verifyData ? ['--verify-data'] : [])];
+    const command = `borg ${args.join(' ')}`;
+    try {
+      const { stdout, stderr } = await run('borg', args, { env: this.#env(), maxBuffer: 64 << 20, ...(signal ? { signal } : {}) });
+      return { ok: true, command, output: tail(`${stdout}\n${stderr}`) };
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      return { ok: false, command, output: tail(`${stdout}\n${stderr}`.trim() || (error as Error).message) };
+    }
+  }
+
+  async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
+    // borg extracts into its working directory, which must exist.
+    await mkdir(dir, { recursive: true });
+    await this.#borg(['extract', this.#archive(set)], signal, dir);
+  }
+
+  async close(): Promise<void> {}
+}
