@@ -15,6 +15,8 @@ export function assetTags(assets: AssetIndex, ...keys: (string | undefined)[]): 
  */
 const SERVER_LOGGED_DATASETS: ReadonlySet<string> = new Set([
   'mariadb.audit', 'mysql.audit', 'postgresql.pgaudit', 'postgresql.log',
+  // Windows computers log the clients that log on to them (4624/4625 IpAddress).
+  'windows.security', 'windows.system', 'windows.sysmon', 'windows.powershell', 'windows.eventlog',
 ]);
 
 /** Tags a decoded record: by its host, and by `source.ip` only where that is the event's own system. */
