@@ -150,7 +150,10 @@ function securityFields(channel: string, id: number, field: FieldOf): Record<str
     case 4724:
     case 4726:
     case 4740:
-      return { ...subject, 'user.target.name': field('TargetUserName'), 'user.target.domain': field('TargetDomainName'), 'source.domain': dash(field('CallerComputerName')) };
+      return {
+        ...subject, 'user.target.name': field('TargetUserName'), 'user.target.domain': field('TargetDomainName'),
+        'user.target.id': field('TargetSid'), 'source.domain': dash(field('CallerComputerName')),
+      };
     case 4728:
     case 4732:
     case 4756:
