@@ -94,6 +94,11 @@ export const SystemSchema = z.strictObject({
   hosts: z.array(z.string().min(1)).default([]),
   ips: z.array(ip).default([]),
   databases: z.array(database).default([]),
+  /**
+   * Tables holding personal information (个人信息), as `table`, `schema.table` or `database.table`:
+   * database events that read them are tagged `db.sensitive_tables` (by the last name part).
+   */
+  sensitiveTables: z.array(z.string().regex(/^[\w$.]+$/, 'a table name: letters, digits, _ $ and dots')).optional(),
   backup: backupPolicy.optional(),
   /** Expected log sources; absent: every host in `hosts` is expected to send something. */
   logSources: z.array(logSource).optional(),
@@ -103,6 +108,8 @@ export const InventorySchema = z
   .strictObject({
     departments: z.array(DepartmentSchema).min(1),
     systems: z.array(SystemSchema),
+    /** Values of the Sigma `expand` modifier's `%name%` placeholders (`Admins`, `DomainControllers`…). */
+    placeholders: z.record(z.string().regex(/^[\w.-]+$/, 'a placeholder name: letters, digits, _ . -'), z.array(z.string()).min(1)).optional(),
   })
   .superRefine((inventory, ctx) => {
     const departments = new Set<string>();
@@ -234,13 +241,13 @@ export function inventoryFromYaml(text: string, where = 'inventory.yaml'): Inven
 export const CSV_COLUMNS = [
   'department_id', 'department_name', 'department_name_en', 'system_id', 'system_name', 'system_name_en',
   'mlps_level', 'zone', 'owner', 'owner_phone', 'owner_email', 'hosts', 'ips', 'databases',
-  'rpo', 'rto', 'retention', 'same_city', 'off_site', 'check_schedule', 'drill_schedule',
+  'sensitive_tables', 'rpo', 'rto', 'retention', 'same_city', 'off_site', 'check_schedule', 'drill_schedule',
 ] as const;
 
 const SYSTEM_FIELD_COLUMN: Record<string, string> = {
   id: 'system_id', name: 'system_name', nameEn: 'system_name_en', department: 'department_id',
   mlpsLevel: 'mlps_level', zone: 'zone', owner: 'owner', hosts: 'hosts', ips: 'ips', databases: 'databases',
-  rpo: 'rpo', rto: 'rto', retention: 'retention', sameCity: 'same_city', offSite: 'off_site',
+  sensitiveTables: 'sensitive_tables', rpo: 'rpo', rto: 'rto', retention: 'retention', sameCity: 'same_city', offSite: 'off_site',
   checkSchedule: 'check_schedule', drillSchedule: 'drill_schedule',
 };
 
@@ -314,6 +321,7 @@ function systemFromRow(row: Record<string, string>): Record<string, unknown> {
     hosts: list(row.hosts),
     ips: list(row.ips),
     databases,
+    ...(row.sensitive_tables ? { sensitiveTables: list(row.sensitive_tables) } : {}),
     ...(backup ? { backup } : {}),
   };
 }

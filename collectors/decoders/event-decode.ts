@@ -1,7 +1,7 @@
 import {
   eventId, isPlainObject, recordShapeProblem, typedFieldProblem, type AssetIndex, type ShouwangEvent,
 } from '../../core/index.js';
-import { assetTags, recordAssetTags } from '../enrich.js';
+import { assetTags, recordAssetTags, tagSensitiveTables } from '../enrich.js';
 import { decodeMessage } from './messages.js';
 import { RECORD_FORMATS, type RecordFormat } from './record-formats.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
@@ -144,6 +144,7 @@ function decodeRecordLineUnguarded(
   event.event = { dataset: known.dataset, ...event.event, original: line.text, ingested: isoOf(context.now) };
   if (host && !event.host?.name) event.host = { ...event.host, name: host };
   event.shouwang = { ...recordAssetTags(assets, event), source };
+  tagSensitiveTables(assets, event);
   return { ok: true, event };
 }
 
