@@ -16,6 +16,9 @@ systems:
   - { id: rsj-oa, name: OA, department: rsj, mlpsLevel: 3, zone: 政务外网, owner: { name: 王工 }, hosts: [WIN-41OB2LO92CR, rsj-dc01.rsj.gov] }
 `, 'inventory.yaml'));
 
+// Decoded events are open-ended JSON: tests read them by path.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
 const fixture = (name: string): Record<string, unknown>[] => JSON.parse(readFileSync(`test/fixtures/windows/${name}`, 'utf8')) as Record<string, unknown>[];
 let serial = 0;
 function viaFormat(doc: unknown): ShouwangEvent {
@@ -45,7 +48,7 @@ const rule = (yaml: string) => {
 describe('windows-event decoder', () => {
   it('reads Winlogbeat 4720 (elastic/beats testdata) with the raw EventData names and the ECS user', () => {
     const [first] = fixture('winlogbeat-4720.golden.json');
-    const event = viaFormat(first) as Record<string, any>;
+    const event = viaFormat(first) as Loose;
     expect(event.winlog.event_id).toBe(4720);
     expect(event.winlog.event_data.TargetUserName).toBe('elastictest1');
     expect(event.event).toMatchObject({ code: '4720', action: 'added-user-account', category: ['iam'], type: ['user', 'creation'], outcome: 'success', dataset: 'windows.security' });
@@ -55,7 +58,7 @@ describe('windows-event decoder', () => {
   });
 
   it('puts back the Sysmon 1 names Winlogbeat moved into process.* (Image, CommandLine, ParentImage, User)', () => {
-    const event = viaFormat(fixture('winlogbeat-sysmon-1.golden.json')[0]) as Record<string, any>;
+    const event = viaFormat(fixture('winlogbeat-sysmon-1.golden.json')[0]) as Loose;
     expect(event.winlog.event_data).toMatchObject({
       Image: 'C:\\Windows\\System32\\notepad.exe', ParentImage: 'C:\\Windows\\explorer.exe', User: 'VAGRANT\\vagrant',
       OriginalFileName: 'NOTEPAD.EXE', CommandLine: '"C:\\Windows\\system32\\notepad.exe" ',
@@ -64,7 +67,7 @@ describe('windows-event decoder', () => {
   });
 
   it('reads NXLog JSON: EventData at the top goes to winlog.event_data, local EventTime at the source zone', () => {
-    const event = viaFormat(nxlog(4625, { TargetUserName: 'zhangsan', TargetDomainName: 'RSJ', IpAddress: '10.9.8.7', IpPort: '50211', LogonType: '3' }, { EventType: 'AUDIT_FAILURE' })) as Record<string, any>;
+    const event = viaFormat(nxlog(4625, { TargetUserName: 'zhangsan', TargetDomainName: 'RSJ', IpAddress: '10.9.8.7', IpPort: '50211', LogonType: '3' }, { EventType: 'AUDIT_FAILURE' })) as Loose;
     expect(event['@timestamp']).toBe('2026-11-26T01:15:01.000Z');
     expect(event.winlog).toMatchObject({ channel: 'Security', event_id: 4625, computer_name: 'rsj-dc01.rsj.gov', event_data: { TargetUserName: 'zhangsan', LogonType: '3' } });
     expect(event.winlog.event_data.EventTime).toBeUndefined();
@@ -83,7 +86,7 @@ describe('windows-event decoder', () => {
     for (const decoded of [ndjson, syslog, json]) {
       expect(decoded.ok).toBe(true);
       if (!decoded.ok) continue;
-      expect((decoded.event as Record<string, any>).winlog.event_id).toBe(4624);
+      expect((decoded.event as Loose).winlog.event_id).toBe(4624);
       expect(decoded.event.event?.dataset).toBe('windows.security');
     }
   });
