@@ -2,8 +2,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/index.js';
+import { openStore, type EventStore } from '../store/index.js';
 import {
-  compileCorrelation, compileRuleSet, Correlator, linkCorrelations, loadDefaultMapping, loadFieldMapping, loadPlaceholders, loadRuleDir,
+  compileCorrelation, compileRuleSet, Correlator, loadMlpsCatalog, ruleCoverage, type CoverageReport, linkCorrelations, loadDefaultMapping, loadFieldMapping, loadPlaceholders, loadRuleDir,
   loadRuleFile, RuleErrors, type CompiledCorrelation, type CompiledRuleSet, type CorrelationHit, type FieldMapping, type ParsedRules,
   type Placeholders, type RuleProblem, type Signal,
 } from '../analyzers/index.js';
@@ -28,7 +30,13 @@ shouwang rules test <rule-or-dir> <events.ndjson> [--mapping FILE] [--placeholde
         correlation, never counted at time 0.
   --mapping       field mapping (default rules/mappings/default.yaml)
   --placeholders  YAML file of expand placeholder values (Admins: [admin, dba])
-  --time-field    the events' time field for correlation (default @timestamp): ISO 8601 or epoch ms`;
+  --time-field    the events' time field for correlation (default @timestamp): ISO 8601 or epoch ms
+
+shouwang rules coverage [<rules-dir>] [--config FILE] [--days N] [--sample N] [--json]
+  coverage  规则覆盖 / which rules can fire on the data actually stored: per logsource and per MLPS
+        control, the rules whose logsource has events and whose fields appear in them; fields no
+        rule reads; rule fields never seen. Reads the newest --sample events (default 500) of each
+        dataset of the last --days (default 7) from the store; rules-dir defaults to analyze.rulesDir.`;
 
 export const rulesCommand = {
   summary: '检查规则、用事件试跑规则 / lint rules, test rules against events',
@@ -39,7 +47,10 @@ export const rulesCommand = {
 export async function runRulesCommand(args: string[], io: CommandOutput = CONSOLE): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { mapping: { type: 'string' }, placeholders: { type: 'string' }, 'time-field': { type: 'string' } },
+    options: {
+      mapping: { type: 'string' }, placeholders: { type: 'string' }, 'time-field': { type: 'string' },
+      config: { type: 'string' }, days: { type: 'string' }, sample: { type: 'string' }, json: { type: 'boolean' },
+    },
   });
   const [action, ...rest] = positionals;
   const mapping = values.mapping ? loadFieldMapping(values.mapping) : loadDefaultMapping();
@@ -47,6 +58,21 @@ export async function runRulesCommand(args: string[], io: CommandOutput = CONSOL
     ...(values.placeholders ? { placeholders: loadPlaceholders(values.placeholders) } : {}),
     ...(values['time-field'] ? { timeField: values['time-field'] } : {}),
   };
+  if (action === 'coverage' && rest.length <= 1) {
+    const days = Number(values.days ?? 7);
+    const sample = Number(values.sample ?? 500);
+    if (!(days > 0) || !Number.isInteger(sample) || sample < 1 || sample > 1000) {
+      io.err('shouwang rules coverage: --days must be a positive number and --sample a whole number 1–1000');
+      return 2;
+    }
+    const { config } = loadConfig(values.config ? { file: values.config } : {});
+    const store = await openStore(config);
+    try {
+      return await rulesCoverage(store.events, rest[0] ?? config.analyze.rulesDir, mapping, io, { ...options, days, sample, json: values.json === true });
+    } finally {
+      await store.close();
+    }
+  }
   if (action === 'lint' && rest.length === 1) return lintRules(rest[0]!, mapping, io, options);
   if (action === 'test' && rest.length === 2) return testRules(rest[0]!, rest[1]!, mapping, io, options);
   io.err(`shouwang rules: expected "lint <dir>" or "test <rule-or-dir> <events.ndjson>"\n\n${RULES_USAGE}`);
@@ -195,4 +221,53 @@ function correlate(correlations: CompiledCorrelation[], signals: { signal: Signa
   }
   hits.push(...correlator.flush());
   return hits.map((hit) => ({ hit, lines: [...new Set(hit.signals.map((s) => lineOf.get(s.eventId)).filter((l): l is number => l !== undefined))] }));
+}
+
+export interface CoverageOptions extends RulesOptions {
+  days: number;
+  /** Newest events per dataset. */
+  sample: number;
+  json?: boolean;
+  /** The clock, for the look-back. */
+  now?: Date;
+}
+
+/** `rules coverage`: the rules that can fire on a sample of the stored events (analyzers/coverage/rule-coverage.ts). */
+export async function rulesCoverage(
+  events: EventStore, rulesDir: string, mapping: FieldMapping, io: CommandOutput, options: CoverageOptions,
+): Promise<number> {
+  const parsed = await loadRules(rulesDir);
+  const from = new Date((options.now ?? new Date()).getTime() - options.days * 86_400_000).toISOString();
+  const datasets = await events.countBy({ from }, 'event.dataset', 200);
+  const sample = [];
+  for (const { key } of datasets) {
+    const page = await events.search({ from, filters: { 'event.dataset': key } }, { size: options.sample, order: 'desc' });
+    sample.push(...page.items);
+  }
+  const report = ruleCoverage({
+    documents: parsed.documents, mapping, catalog: loadMlpsCatalog(), events: sample as Record<string, unknown>[],
+    ...(options.placeholders ? { placeholders: options.placeholders } : {}),
+  });
+  if (options.json) io.out(JSON.stringify(report, null, 2));
+  else printCoverage(report, datasets.length, io);
+  return 0;
+}
+
+function printCoverage(report: CoverageReport, datasets: number, io: CommandOutput): void {
+  const firing = report.rules.filter((r) => r.canFire).length;
+  io.out(`规则覆盖 coverage: ${firing}/${report.rules.length} 条规则可在已存数据上触发 rules can fire on the stored data ` +
+    `(${report.sampled} 个样本事件 sampled events, ${datasets} 个数据集 datasets)`);
+  io.out('\n按日志源 per logsource (product/category/service):');
+  for (const l of report.logsources) {
+    io.out(`  ${l.logsource.padEnd(40)} ${String(l.events).padStart(6)} 事件 events  ${l.canFire}/${l.rules} 可触发 can fire`);
+    if (l.events > 0 && l.unusedFields.length) io.out(`      无规则使用的字段 fields no rule reads: ${l.unusedFields.slice(0, 20).join(', ')}${l.unusedFields.length > 20 ? ` … (+${l.unusedFields.length - 20})` : ''}`);
+  }
+  io.out('\n按等保控制点 per MLPS control:');
+  for (const c of report.controls) io.out(`  ${c.clause.padEnd(10)} ${c.control.padEnd(36)} ${c.canFire}/${c.rules} 可触发 can fire`);
+  const blind = report.rules.filter((r) => !r.canFire);
+  if (blind.length) io.out('\n不能触发的规则 rules that cannot fire:');
+  for (const r of blind) {
+    const why = r.events === 0 ? '无该日志源数据 no data of its logsource' : r.missingFields.length ? `字段从未出现 fields never seen: ${r.missingFields.join(', ')}` : '所依赖的规则不能触发 its base rules cannot fire';
+    io.out(`  [${r.logsource}] ${r.title} (${r.id}): ${why}`);
+  }
 }
