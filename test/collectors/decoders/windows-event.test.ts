@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeLine, decodeRecordLine, resolveFormat } from '../../../collectors/index.js';
 import { AssetIndex, inventoryFromYaml, seededRandom, type ShouwangEvent } from '../../../core/index.js';
-import { compileRuleSet, parseRuleText } from '../../../analyzers/index.js';
+import { compileRuleSet, loadRuleDir, parseRuleText } from '../../../analyzers/index.js';
 
 const CONTEXT = { utcOffset: '+08:00', now: new Date('2026-11-30T00:00:00Z') };
 const assets = new AssetIndex(inventoryFromYaml(`
@@ -137,5 +137,24 @@ detection:
 level: high`);
     expect(set.match(viaFormat(fixture('winlogbeat-1102.golden.json')[0]))).toHaveLength(1);
     expect(set.match(viaFormat(fixture('winlogbeat-4720.golden.json')[0]))).toHaveLength(0);
+  });
+
+  it('runs SigmaHQ rules copied unchanged (test/fixtures/windows/sigma) on the samples: fire where the sample shows the behaviour', async () => {
+    const loaded = await loadRuleDir('test/fixtures/windows/sigma');
+    const set = compileRuleSet(loaded.documents);
+    expect([...loaded.problems, ...set.problems].filter((p) => p.severity === 'error')).toEqual([]);
+    expect(set.rules).toHaveLength(3);
+    const titles = (event: ShouwangEvent) => set.match(event).map((r) => r.title);
+    expect(titles(viaFormat(fixture('winlogbeat-1102.golden.json')[0]))).toEqual(['Security Eventlog Cleared']);
+    expect(titles(viaFormat(nxlog(4728, { MemberName: 'CN=bob,DC=rsj', TargetUserName: 'Domain Admins' })))).toEqual(['A Member Was Added to a Security-Enabled Global Group']);
+    const encoded = viaFormat(nxlog(1, {
+      Image: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', OriginalFileName: 'PowerShell.EXE',
+      CommandLine: 'powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAKQA=', ParentImage: 'C:\\Windows\\explorer.exe',
+    }, { Channel: 'Microsoft-Windows-Sysmon/Operational', SourceName: 'Microsoft-Windows-Sysmon', EventType: 'INFO' }));
+    expect(titles(encoded)).toEqual(['Suspicious Encoded PowerShell Command Line']);
+    // The notepad sample, the 4720 and 4732 samples show none of it.
+    for (const name of ['winlogbeat-sysmon-1.golden.json', 'winlogbeat-4720.golden.json', 'winlogbeat-4732.golden.json']) {
+      expect(titles(viaFormat(fixture(name)[0])), name).toEqual([]);
+    }
   });
 });
