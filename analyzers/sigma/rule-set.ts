@@ -59,6 +59,7 @@ interface Entry {
 }
 
 const NO_MATCH: readonly RuleRef[] = Object.freeze([]);
+const MAX_TIME_MS = 8.64e15;
 
 export function compileRuleSet(documents: readonly RuleDocument[], options: CompileOptions = {}): CompiledRuleSet {
   const mapping = options.mapping ?? loadDefaultMapping();
@@ -191,7 +192,8 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
     timeOf(event) {
       const stamp = readTime(event);
       const parsed = typeof stamp === 'string' ? Date.parse(stamp) : typeof stamp === 'number' ? stamp : NaN;
-      return Number.isFinite(parsed) ? parsed : undefined;
+      // Past ±8.64e15 ms there is no Date: such a "time" is not one (it would break every window and printout).
+      return Number.isFinite(parsed) && Math.abs(parsed) <= MAX_TIME_MS ? parsed : undefined;
     },
   };
 }

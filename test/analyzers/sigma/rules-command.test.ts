@@ -156,16 +156,17 @@ describe('shouwang rules test: correlation hits and the time field (issue #17)',
       event('bob', { event: { outcome: 'failure', created: '2026-11-26T10:00:30Z' } }),
       event('bob', { event: { outcome: 'failure' } }),
       event('bob', { event: { outcome: 'failure', created: 'not a date' } }),
+      event('bob', { event: { outcome: 'failure', created: 1e300 } }),
     ].join('\n'));
     const { io, out, err } = capture();
     expect(await runRulesCommand(['test', rules, events, '--time-field', 'event.created'], io)).toBe(0);
     expect(out.some((l) => l.includes('⇒'))).toBe(false);
-    expect(err.filter((l) => l.includes('no readable time in event.created'))).toHaveLength(2);
-    expect(out.find((l) => l.includes('汇总'))).toMatch(/0 个关联命中 correlation hits, 2 个命中事件无时间/);
+    expect(err.filter((l) => l.includes('no readable time in event.created'))).toHaveLength(3);
+    expect(out.find((l) => l.includes('汇总'))).toMatch(/0 个关联命中 correlation hits, 3 个命中事件无时间/);
     // Before issue #17 the two untimed events counted at time 0 and with @timestamp absent all four did.
     const { io: io2, out: out2 } = capture();
     await runRulesCommand(['test', rules, events], io2);
-    expect(out2.find((l) => l.includes('汇总'))).toMatch(/0 个关联命中 correlation hits, 4 个命中事件无时间/);
+    expect(out2.find((l) => l.includes('汇总'))).toMatch(/0 个关联命中 correlation hits, 5 个命中事件无时间/);
   });
 });
 
