@@ -38,7 +38,7 @@ describe('rule YAML fuzz (seeded)', () => {
     expect(texts.length).toBeGreaterThan(100);
     const random = seededRandom(1717);
     let problems = 0;
-    for (let i = 0; i < 200; i += 1) {
+    for (let i = 0; i < 120; i += 1) {
       const text = mutate(texts[Math.floor(random() * texts.length)]!, random);
       const parsed = parseRuleText(text, `fuzz-${i}.yml`);
       const set = compileRuleSet(parsed.documents);
