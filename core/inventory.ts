@@ -179,13 +179,17 @@ export function saveInventory(path: string, inventory: Inventory, by: string): v
     throw CoreErrors.inventoryWrite(path, 'CSV 清单请直接编辑文件，修改会自动加载 / a CSV inventory is edited in the file; edits are reloaded');
   }
   const target = existsSync(path) ? realpathSync(path) : path;
+  let previous: Inventory | undefined;
   if (existsSync(target)) {
     try {
-      if (JSON.stringify(loadInventory(target)) === JSON.stringify(inventory)) return;
+      previous = loadInventory(target);
     } catch {
       // a file that does not load is replaced
     }
   }
+  // The console edits departments and systems (the store keeps no placeholders): the file's placeholders stay.
+  if (inventory.placeholders === undefined && previous?.placeholders) inventory = { ...inventory, placeholders: previous.placeholders };
+  if (previous && JSON.stringify(previous) === JSON.stringify(inventory)) return;
   const header = `# 由控制台保存 / saved from the console by ${by} at ${new Date().toISOString()}; the previous file is ${target}.previous\n`;
   const temp = `${target}.saving-${process.pid}`;
   try {
