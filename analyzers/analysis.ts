@@ -24,6 +24,8 @@ export interface AnalysisOptions {
   tickMs?: number;
   /** The wall clock, epoch ms. */
   now?: () => number;
+  /** Values of the `expand` modifier's `%name%` placeholders. */
+  placeholders?: Record<string, string[]>;
 }
 
 /** A loaded rule as the console lists it. */
@@ -92,7 +94,7 @@ export interface Analysis {
 export async function startAnalysis(options: AnalysisOptions): Promise<Analysis> {
   const loaded = await loadRuleDir(options.rulesDir);
   const problems: RuleProblem[] = [...loaded.problems];
-  const ruleSet = compileRuleSet(loaded.documents);
+  const ruleSet = compileRuleSet(loaded.documents, options.placeholders ? { placeholders: options.placeholders } : {});
   problems.push(...ruleSet.problems);
   const policies = new Map<string, AlertPolicy>();
   const compiled: CompiledCorrelation[] = [];

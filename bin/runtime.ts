@@ -15,7 +15,8 @@ import { tightenDataDirSync } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
-  expectedSources, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
+  expectedSources, loadPlaceholders, mergePlaceholders, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
+  type Placeholders,
 } from '../analyzers/index.js';
 import { departmentRecipients, notifyingAlerts, startNotifier, watchSubscribers, type Notifier } from '../analyzers/index.js';
 import type { AlertStore } from '../store/index.js';
@@ -239,11 +240,19 @@ export async function openAnalysis(
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
-    isEnabled: rules.isEnabled,
+    isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config),
     ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS } : {}),
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;
+}
+
+/** `expand` placeholders: the `analyze.placeholders` file joined with the inventory's, as they are at start. */
+export function rulePlaceholders(config: Config): Placeholders {
+  return mergePlaceholders(
+    config.analyze.placeholders ? loadPlaceholders(config.analyze.placeholders) : undefined,
+    loadInventory(config.inventory.path).placeholders,
+  );
 }
 
 async function checkSilentSources(store: Store, inventory: Inventory, config: Config, logger: Logger, notifier?: Notifier): Promise<void> {

@@ -275,6 +275,8 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Sigma rule files (this folder and below). */
       rulesDir: z.string().min(1).default('rules/shouwang'),
+      /** YAML file of `expand` placeholder values (`Admins: [admin, dba]`), joined with the inventory's `placeholders`. */
+      placeholders: z.string().min(1).optional(),
       /** Correlation still counts an event that arrives this late (event time vs the newest seen). */
       lateness: durationSchema.prefault('5m'),
       /** A source with no event for this long is silent (per-source `silentAfter` in the inventory wins). */

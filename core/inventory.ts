@@ -131,6 +131,11 @@ export const SystemSchema = z.strictObject({
   hosts: z.array(z.string().min(1)).default([]),
   ips: z.array(ip).default([]),
   databases: z.array(database).default([]),
+  /**
+   * Tables holding personal information (个人信息), as `table`, `schema.table` or `database.table`:
+   * database events that read them are tagged `db.sensitive_tables` (by the last name part).
+   */
+  sensitiveTables: z.array(z.string().regex(/^[\w$.]+$/, 'a table name: letters, digits, _ $ and dots')).optional(),
   backup: backupPolicy.optional(),
   /** Expected log sources; absent: every host in `hosts` is expected to send something. */
   logSources: z.array(logSource).optional(),
@@ -140,6 +145,8 @@ export const InventorySchema = z
   .strictObject({
     departments: z.array(DepartmentSchema).min(1),
     systems: z.array(SystemSchema),
+    /** Values of the Sigma `expand` modifier's `%name%` placeholders (`Admins`, `DomainControllers`…). */
+    placeholders: z.record(z.string().regex(/^[\w.-]+$/, 'a placeholder name: letters, digits, _ . -'), z.array(z.string()).min(1)).optional(),
   })
   .superRefine((inventory, ctx) => {
     const departments = new Set<string>();
@@ -209,13 +216,17 @@ export function saveInventory(path: string, inventory: Inventory, by: string): v
     throw CoreErrors.inventoryWrite(path, 'CSV 清单请直接编辑文件，修改会自动加载 / a CSV inventory is edited in the file; edits are reloaded');
   }
   const target = existsSync(path) ? realpathSync(path) : path;
+  let previous: Inventory | undefined;
   if (existsSync(target)) {
     try {
-      if (JSON.stringify(loadInventory(target)) === JSON.stringify(inventory)) return;
+      previous = loadInventory(target);
     } catch {
       // a file that does not load is replaced
     }
   }
+  // The console edits departments and systems (the store keeps no placeholders): the file's placeholders stay.
+  if (inventory.placeholders === undefined && previous?.placeholders) inventory = { ...inventory, placeholders: previous.placeholders };
+  if (previous && JSON.stringify(previous) === JSON.stringify(inventory)) return;
   const header = `# 由控制台保存 / saved from the console by ${by} at ${new Date().toISOString()}; the previous file is ${target}.previous\n`;
   const temp = `${target}.saving-${process.pid}`;
   try {
@@ -271,13 +282,13 @@ export function inventoryFromYaml(text: string, where = 'inventory.yaml'): Inven
 export const CSV_COLUMNS = [
   'department_id', 'department_name', 'department_name_en', 'system_id', 'system_name', 'system_name_en',
   'mlps_level', 'zone', 'owner', 'owner_phone', 'owner_email', 'hosts', 'ips', 'databases',
-  'rpo', 'rto', 'retention', 'same_city', 'off_site', 'check_schedule', 'drill_schedule',
+  'sensitive_tables', 'rpo', 'rto', 'retention', 'same_city', 'off_site', 'check_schedule', 'drill_schedule',
 ] as const;
 
 const SYSTEM_FIELD_COLUMN: Record<string, string> = {
   id: 'system_id', name: 'system_name', nameEn: 'system_name_en', department: 'department_id',
   mlpsLevel: 'mlps_level', zone: 'zone', owner: 'owner', hosts: 'hosts', ips: 'ips', databases: 'databases',
-  rpo: 'rpo', rto: 'rto', retention: 'retention', sameCity: 'same_city', offSite: 'off_site',
+  sensitiveTables: 'sensitive_tables', rpo: 'rpo', rto: 'rto', retention: 'retention', sameCity: 'same_city', offSite: 'off_site',
   checkSchedule: 'check_schedule', drillSchedule: 'drill_schedule',
 };
 
@@ -351,6 +362,7 @@ function systemFromRow(row: Record<string, string>): Record<string, unknown> {
     hosts: list(row.hosts),
     ips: list(row.ips),
     databases,
+    ...(row.sensitive_tables ? { sensitiveTables: list(row.sensitive_tables) } : {}),
     ...(backup ? { backup } : {}),
   };
 }

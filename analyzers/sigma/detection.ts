@@ -364,9 +364,14 @@ function fieldrefTests(get: (e: EventRecord) => unknown, items: ValueItem[], mod
     return context.resolveField(item.raw).map(sharedGetter);
   });
   const text = (v: unknown) => (typeof v === 'string' ? (mode.cased ? v : v.toLowerCase()) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
+  const compare = mode.fieldrefMatch === 'contains' ? (a: string, b: string) => a.includes(b)
+    : mode.fieldrefMatch === 'startswith' ? (a: string, b: string) => a.startsWith(b)
+      : mode.fieldrefMatch === 'endswith' ? (a: string, b: string) => a.endsWith(b)
+        : (a: string, b: string) => a === b;
   const matches = (e: EventRecord, other: (e: EventRecord) => unknown) => {
     const a = text(get(e));
-    return a !== undefined && a === text(other(e));
+    const b = a === undefined ? undefined : text(other(e));
+    return a !== undefined && b !== undefined && compare(a, b);
   };
   return {
     run: mode.all ? (e) => others.every((o) => matches(e, o)) : (e) => others.some((o) => matches(e, o)),

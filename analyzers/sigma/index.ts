@@ -12,3 +12,5 @@ export type { FieldMapping, Logsource, LogsourceMapping, ResolvedLogsource } fro
 export { compileRuleSet } from './rule-set.js';
 export type { CompileOptions, CompiledRule, CompiledRuleSet } from './rule-set.js';
 export { RuleErrors } from './errors.js';
+export { loadPlaceholders, mergePlaceholders, parsePlaceholders } from './placeholders.js';
+export type { Placeholders } from './placeholders.js';

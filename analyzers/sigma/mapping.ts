@@ -116,8 +116,8 @@ export function resolveLogsource(mapping: FieldMapping, logsource: Logsource | u
   }
   return {
     entries,
-    // Dotted names are already ECS paths (our own rules): only bare Sigma names get the prefix.
-    resolveField: (name) => fields[name] ?? [prefix && !name.includes('.') ? `${prefix}${name}` : name],
+    // Dotted names and `@timestamp` are already ECS paths (our own rules): only bare Sigma names get the prefix.
+    resolveField: (name) => fields[name] ?? [prefix && !name.includes('.') && !name.startsWith('@') ? `${prefix}${name}` : name],
   };
 }
 

@@ -26,6 +26,8 @@ export interface ValueMode {
   timePart?: TimePart;
   /** Set by contains/startswith/endswith/re: keyword searches then keep the value as given. */
   anchoredByModifier: boolean;
+  /** With fieldref: how the field compares with the referenced one (`fieldref|endswith`…); equality when absent. */
+  fieldrefMatch?: 'contains' | 'startswith' | 'endswith';
 }
 
 export class ModifierError extends Error {}
@@ -79,9 +81,18 @@ export const MODIFIERS: Record<string, Modifier> = {
 export function applyModifiers(names: readonly string[], values: ValueItem[], context: ModifierContext): { items: ValueItem[]; mode: ValueMode } {
   const mode: ValueMode = { all: false, cased: false, neq: false, type: 'pattern', reFlags: '', anchoredByModifier: false };
   let items = values;
-  for (const name of names) {
+  // Placeholders stand for whole values: expanding them first lets `contains|expand` (SigmaHQ writes it) wrap what they hold.
+  const ordered = names.includes('expand') ? ['expand', ...names.filter((n) => n !== 'expand')] : names;
+  const fieldref = names.includes('fieldref');
+  for (const name of ordered) {
     const modifier = MODIFIERS[name];
     if (!modifier) throw new ModifierError(`未知修饰符 unknown modifier "${name}" (known: ${Object.keys(MODIFIERS).join(', ')})`);
+    if (fieldref && (name === 'contains' || name === 'startswith' || name === 'endswith')) {
+      // `fieldref|endswith`: the value names a field; the comparison, not the name, changes.
+      if (mode.fieldrefMatch) throw new ModifierError(`"${name}" cannot follow "${mode.fieldrefMatch}"`);
+      mode.fieldrefMatch = name;
+      continue;
+    }
     if ('transform' in modifier) {
       if (mode.type !== 'pattern') throw new ModifierError(`"${name}" cannot follow "${mode.type}"`);
       items = modifier.transform(items, context);
@@ -215,7 +226,7 @@ function expand(item: ValueItem, context: ModifierContext): ValueItem[] {
       continue;
     }
     const values = context.placeholders[name];
-    if (!values) throw new ModifierError(`占位符未定义 placeholder %${name}% has no values (set it in the placeholders configuration)`);
+    if (!values) throw new ModifierError(`占位符未定义 placeholder %${name}% has no values (set it in the analyze.placeholders file, the inventory's placeholders, or rules --placeholders)`);
     results = results.flatMap((r) => values.map((v) => r + v));
   }
   return results.map((text) => ({ kind: 'pattern', tokens: parseWildcards(text), raw: text }));

@@ -3,6 +3,7 @@
  * to, so an event is only tested against the rules whose logsource condition it meets, and Sigma
  * filters are folded into the rules they name.
  */
+import { getField } from '../../core/index.js';
 import type { RuleDocument, RuleProblem, RuleRef, Signal } from '../types.js';
 import {
   closeEventScope, compileDetection, compileDetectionTest, DetectionError, openEventScope, type Clause, type EventPredicate, type EventRecord,
@@ -17,6 +18,8 @@ export interface CompileOptions {
   mapping?: FieldMapping;
   /** Values of `%name%` placeholders for the `expand` modifier. */
   placeholders?: Record<string, string[]>;
+  /** The field that holds an event's time for correlation (default `@timestamp`; a dotted path). */
+  timeField?: string;
 }
 
 export interface CompiledRule {
@@ -33,8 +36,14 @@ export interface CompiledRuleSet {
   problems: RuleProblem[];
   /** The rules the event matches (the same RuleRef objects every time; an empty array is shared). */
   match(event: EventRecord): readonly RuleRef[];
-  /** The same, as signals for correlation and alerting; time is the event's `@timestamp` (0 when it has none). */
+  /**
+   * The same, as signals for correlation and alerting; time is the event's time field (`timeOf`). Stored
+   * events always have one (the decoders set it); callers reading other events check `timeOf` first,
+   * as `rules test` does, because an event without a time gets 0 here.
+   */
   matchSignals(event: EventRecord, eventId?: string): Signal[];
+  /** The event's time (epoch ms) from the time field: an ISO string or epoch milliseconds; undefined when absent or unreadable. */
+  timeOf(event: EventRecord): number | undefined;
 }
 
 interface Group {
@@ -50,10 +59,14 @@ interface Entry {
 }
 
 const NO_MATCH: readonly RuleRef[] = Object.freeze([]);
+const MAX_TIME_MS = 8.64e15;
 
 export function compileRuleSet(documents: readonly RuleDocument[], options: CompileOptions = {}): CompiledRuleSet {
   const mapping = options.mapping ?? loadDefaultMapping();
   const placeholders = options.placeholders ?? {};
+  const timeField = options.timeField ?? '@timestamp';
+  // `@timestamp` sits at the top; another field may be nested (`event.created`) or written flat.
+  const readTime = timeField === '@timestamp' ? (event: EventRecord) => event['@timestamp'] : (event: EventRecord) => event[timeField] ?? getField(event, timeField);
   const problems: RuleProblem[] = [];
   const problem = (doc: RuleDocument, severity: RuleProblem['severity'], message: string, path?: string) =>
     problems.push({ file: doc.position.file, line: path ? doc.lineOf(path) : doc.position.line, severity, message, ruleId: doc.id });
@@ -172,11 +185,15 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
     matchSignals(event, eventId) {
       const refs = this.match(event);
       if (refs.length === 0) return [];
-      const stamp = event['@timestamp'];
-      const parsed = typeof stamp === 'string' ? Date.parse(stamp) : typeof stamp === 'number' ? stamp : NaN;
-      const time = Number.isNaN(parsed) ? 0 : parsed;
+      const time = this.timeOf(event) ?? 0;
       const id = eventId ?? (typeof event.id === 'string' ? event.id : '');
       return refs.map((rule) => ({ rule, eventId: id, time, event }));
+    },
+    timeOf(event) {
+      const stamp = readTime(event);
+      const parsed = typeof stamp === 'string' ? Date.parse(stamp) : typeof stamp === 'number' ? stamp : NaN;
+      // Past ±8.64e15 ms there is no Date: such a "time" is not one (it would break every window and printout).
+      return Number.isFinite(parsed) && Math.abs(parsed) <= MAX_TIME_MS ? parsed : undefined;
     },
   };
 }

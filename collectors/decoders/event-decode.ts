@@ -1,11 +1,12 @@
 import {
   eventId, isPlainObject, recordShapeProblem, typedFieldProblem, type AssetIndex, type ShouwangEvent,
 } from '../../core/index.js';
-import { assetTags, recordAssetTags } from '../enrich.js';
+import { assetTags, recordAssetTags, tagSensitiveTables } from '../enrich.js';
 import { decodeBoundaryMessage, isRecordTag } from './boundary-messages.js';
 import { decodeMessage } from './messages.js';
 import { RECORD_FORMATS, type RecordFormat } from './record-formats.js';
 import { decodeSyslogLine, type DecodeContext } from './syslog-line.js';
+import { decodeWindowsDoc, isWindowsEvent } from './windows-event.js';
 
 /**
  * One line (or joined record) → one event, for each kind of line: syslog or NDJSON (`decodeLine`),
@@ -67,6 +68,7 @@ function decodeLineUnguarded(line: Line, source: string, assets: AssetIndex, con
     const parsed = parseJsonObject(line.text, 'line');
     if (!parsed.ok) return parsed;
     const { doc } = parsed;
+    if (isWindowsEvent(doc)) return windowsEvent(doc, line, source, assets, context, peer);
     const timestamp = doc['@timestamp'];
     if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
       return { ok: false, reason: 'JSON line has no valid @timestamp' };
@@ -89,6 +91,11 @@ function decodeLineUnguarded(line: Line, source: string, assets: AssetIndex, con
   const decoded = decodeSyslogLine(line.text, context);
   if (!decoded.ok) return decoded;
   const { fields } = decoded;
+  // NXLog or Winlogbeat JSON behind a syslog header (om_udp/om_tcp with to_syslog_bsd and to_json): a Windows event.
+  if (fields.message.startsWith('{')) {
+    const inner = parseJsonObject(fields.message, 'message');
+    if (inner.ok && isWindowsEvent(inner.doc)) return windowsEvent(inner.doc, line, source, assets, context, peer, fields.host);
+  }
   const input = { message: fields.message, ...(fields.app ? { program: fields.app } : {}) };
   // A boundary device's record (netfilter, CEF, LEEF, key=value, a vendor's own); one that breaks its format is a dead letter.
   const boundary = decodeBoundaryMessage(input);
@@ -142,6 +149,7 @@ function decodeRecordLineUnguarded(
   event.event = { dataset: known.dataset, ...event.event, original: line.text, ingested: isoOf(context.now) };
   if (host && !event.host?.name) event.host = { ...event.host, name: host };
   event.shouwang = { ...recordAssetTags(assets, event), source };
+  tagSensitiveTables(assets, event);
   return { ok: true, event };
 }
 
@@ -179,6 +187,7 @@ function decodeJsonEventUnguarded(line: Line, source: string, assets: AssetIndex
   const parsed = parseJsonObject(line.text, 'record');
   if (!parsed.ok) return parsed;
   const { doc } = parsed;
+  if (isWindowsEvent(doc)) return windowsEvent(doc, line, source, assets, context, peer);
   const given = doc['@timestamp'];
   let timestamp = context.now.toISOString();
   if (given !== undefined) {
@@ -200,4 +209,20 @@ function decodeJsonEventUnguarded(line: Line, source: string, assets: AssetIndex
       shouwang: { ...assetTags(assets, typeof host.name === 'string' ? host.name : undefined, ...ips, sourceIp, peer?.address), source },
     },
   };
+}
+
+/** A Windows event (Winlogbeat or NXLog JSON) read from a syslog or JSON line, as the windows-event format reads it. */
+function windowsEvent(
+  doc: Record<string, unknown>, line: Line, source: string, assets: AssetIndex, context: DecodeContext, peer: Peer | undefined, host?: string,
+): Decoded {
+  const decoded = decodeWindowsDoc(doc, context);
+  if (!decoded.ok) return decoded;
+  const event = decoded.fields as ShouwangEvent;
+  event.id = eventId(source, line.position);
+  event.event = { ...event.event, original: line.text, ingested: isoOf(context.now) };
+  if (host && !event.host?.name) event.host = { ...event.host, name: host };
+  if (peer) event.log = { ...(isPlainObject(event.log) ? event.log : {}), source: { address: peer.address } };
+  // The computer that logged it (or the collector that sent it), never the client in source.ip.
+  event.shouwang = { ...assetTags(assets, event.host?.name, peer?.address), source };
+  return { ok: true, event };
 }

@@ -6,6 +6,7 @@ import { createMysqlJsonAuditDecoder } from './mysql-json-audit.js';
 import { createPgauditCsvDecoder, createPgauditFormat } from './pgaudit.js';
 import { decodeSuricataEve } from './suricata-eve.js';
 import type { RecordDecoder } from './types.js';
+import { decodeWindowsEvent } from './windows-event.js';
 import { CSV_JOIN, lineJoin, type JoinRule } from '../record-join.js';
 
 /** Per-source options of the formats that take any (collect.files[] / collect.http.sources[]). */
@@ -37,6 +38,8 @@ const FORMAT_FACTORIES: Record<string, (options: RecordFormatOptions) => RecordF
   'web-error-log': () => ({ decode: decodeWebErrorLog, dataset: 'web.error' }),
   auditd: () => ({ decode: (line) => decodeAuditd(line), dataset: 'auditd.log' }),
   'suricata-eve': () => ({ decode: (line) => decodeSuricataEve(line), dataset: 'suricata.eve' }),
+  // Winlogbeat or NXLog JSON, one event per line (the dataset is refined per channel: windows.security…).
+  'windows-event': () => ({ decode: decodeWindowsEvent, dataset: 'windows.eventlog' }),
   'app-log': ({ pattern }) => {
     const format = createAppLogFormat({ pattern });
     // A line that does not start a record (a stack trace, a traceback) goes on with the one before.

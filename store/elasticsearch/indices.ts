@@ -70,6 +70,9 @@ const EVENT_MAPPINGS = {
     server: { properties: { ip: { type: 'ip' } } },
     related: { properties: { ip: { type: 'ip' }, user: keyword, hosts: keyword } },
     user: { properties: { name: keyword } },
+    // Windows EventData names are open-ended (hundreds across event ids) and their types vary by event:
+    // one flattened field each, so neither the field limit nor a type conflict refuses an event.
+    winlog: { properties: { event_data: { type: 'flattened', ignore_above: 8191 }, user_data: { type: 'flattened', ignore_above: 8191 } } },
     shouwang: {
       properties: {
         department: keyword, system: keyword, mlps_level: { type: 'byte' }, unknown_asset: { type: 'boolean' }, source: keyword,

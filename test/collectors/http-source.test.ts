@@ -105,6 +105,16 @@ describe('HTTP ingest source', () => {
     expect(stored.total).toBe(3); // the two identical lines of one request stay two events
   });
 
+  it('stores Windows events posted as NDJSON (Winlogbeat and NXLog JSON) in the Winlogbeat shape (issue #17)', async () => {
+    const winlogbeat = (JSON.parse(readFileSync('test/fixtures/windows/winlogbeat-1102.golden.json', 'utf8')) as unknown[])[0];
+    const nxlog = { EventTime: '2026-11-20 10:00:00', Hostname: 'rsj-shbx-app01', EventID: 4625, Channel: 'Security', SourceName: 'Microsoft-Windows-Security-Auditing', EventType: 'AUDIT_FAILURE', TargetUserName: 'zhang', IpAddress: '10.9.9.9' };
+    const response = await env.post('/ingest/app-json', [JSON.stringify(winlogbeat), JSON.stringify(nxlog)].join('\n'));
+    expect(await response.json()).toEqual({ accepted: 2, deadLettered: 0, failed: [] });
+    const stored = (await env.embedded.events.search({ filters: { 'event.dataset': 'windows.security' } }, { order: 'asc' })).items;
+    expect(stored.map((e) => (e.winlog as { event_id: number }).event_id)).toEqual([1102, 4625]);
+    expect(stored[1]).toMatchObject({ '@timestamp': '2026-11-20T02:00:00.000Z', user: { name: 'zhang' }, shouwang: { system: 'rsj-shbx' } });
+  });
+
   it('decodes a JSON array of raw lines with the source’s record format', async () => {
     const response = await env.post('/ingest/web', JSON.stringify(apacheLines), { 'content-type': 'application/json', authorization: `Bearer ${ACCESS_TOKEN}` });
     expect(response.status).toBe(200);

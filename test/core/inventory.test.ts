@@ -122,6 +122,18 @@ describe('inventory', () => {
     expect(errorOf(() => saveInventory(join(dir, 'inventory.csv'), inventory, 'admin')).code).toBe('SW_ERR_INVENTORY_WRITE');
   });
 
+  it('keeps the file\'s expand placeholders and sensitive tables when the console saves departments and systems (issue #17)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-inv-'));
+    const path = join(dir, 'inventory.yaml');
+    copyFileSync('config/inventory.demo.yaml', path);
+    const { placeholders, ...fromConsole } = loadInventory(path);
+    expect(placeholders?.Admins).toContain('dba');
+    saveInventory(path, { ...fromConsole, systems: fromConsole.systems.slice(1) }, 'admin');
+    const saved = loadInventory(path);
+    expect(saved.placeholders).toEqual(placeholders);
+    expect(saved.systems.find((s) => s.id === 'rsj-shbx')?.sensitiveTables).toEqual(['shbx.insured_person', 'shbx.pension_account']);
+  });
+
   it('writes through a symlink with the file mode kept, and writes nothing when the inventory did not change', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shouwang-inv-'));
     const real = join(dir, 'real.yaml');

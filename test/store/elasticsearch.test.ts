@@ -49,6 +49,18 @@ describe('elasticsearch store specifics', () => {
     expect(result.rejected).toEqual([{ id: `${department}-bad`, reason: expect.stringMatching(/parsing.*event\.ingested/) }]);
   });
 
+  it('stores Windows EventData of any names and types (flattened), searchable by field (issue #17)', async () => {
+    const department = `d-${randomUUID().slice(0, 8)}`;
+    const result = await store.events.write([
+      { id: `${department}-1`, '@timestamp': '2026-05-02T00:00:00Z', shouwang: { department }, winlog: { event_id: 4688, event_data: { NewProcessName: 'C:\\x.exe', Extra: { nested: 1 } } } },
+      { id: `${department}-2`, '@timestamp': '2026-05-02T00:00:01Z', shouwang: { department }, winlog: { event_id: 1, event_data: { Extra: 'text now', ProcessId: 42 } } },
+    ]);
+    expect(result).toMatchObject({ written: 2, rejected: [] });
+    await refresh(store);
+    const found = await store.events.search({ filters: { 'shouwang.department': department, 'winlog.event_data.NewProcessName': 'C:\\x.exe' } });
+    expect(found.items.map((e) => e.id)).toEqual([`${department}-1`]);
+  });
+
   it('retries items Elasticsearch refuses for now (429) until they land', async () => {
     const department = `d-${randomUUID().slice(0, 8)}`;
     const event = (n: number) => ({ id: `${department}-b${n}`, '@timestamp': '1998-07-01T00:00:00Z', shouwang: { department } });

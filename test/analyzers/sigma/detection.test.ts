@@ -178,6 +178,23 @@ describe('modifiers', () => {
     expect(field('user.name|fieldref|neq', 'user.target.name')({ user: { name: 'ops', target: { name: 'root' } } })).toBe(true);
   });
 
+  it('fieldref|endswith, |startswith and |contains compare with the referenced field (issue #17)', () => {
+    const event = { process: { executable: 'C:\\Windows\\Temp\\svchost.exe', name: 'SVCHOST.EXE' } };
+    expect(field('process.executable|fieldref|endswith', 'process.name')(event)).toBe(true);
+    expect(field('process.executable|endswith|fieldref', 'process.name')(event)).toBe(true);
+    expect(field('process.executable|fieldref|startswith', 'process.name')(event)).toBe(false);
+    expect(field('process.executable|fieldref|contains', 'process.name')(event)).toBe(true);
+    expect(field('process.executable|fieldref|endswith|cased', 'process.name')(event)).toBe(false);
+    expect(field('process.executable|fieldref|endswith', 'process.missing')(event)).toBe(false);
+    expect(() => field('a|fieldref|endswith|startswith', 'b')).toThrow(/cannot follow "endswith"/);
+  });
+
+  it('contains|expand wraps each placeholder value (2 SigmaHQ rules write it; issue #17)', () => {
+    const detect = field('cmd|contains|expand', '%Tools%', { placeholders: { Tools: ['psexec', 'mimikatz'] } });
+    expect(detect({ cmd: 'C:\\x\\PsExec.exe -s' })).toBe(true);
+    expect(detect({ cmd: 'notepad' })).toBe(false);
+  });
+
   it('an unknown modifier is a compile error naming it', () => {
     expect(() => field('a|sortof', 'x')).toThrow(DetectionError);
     expect(() => field('a|sortof', 'x')).toThrow(/unknown modifier "sortof"/);

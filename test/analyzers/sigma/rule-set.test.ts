@@ -169,6 +169,27 @@ detection:
     expect(set.rules.find((r) => r.ref.title === 'Shells')!.logsources).toEqual(['auditd']);
   });
 
+  it('reads @timestamp as written under a logsource with an unmapped prefix (not auditd.data.@timestamp)', () => {
+    const mapping = parseFieldMapping(`
+timeOffset: '+08:00'
+logsources:
+  - name: auditd
+    logsource: { product: linux, service: auditd }
+    unmappedPrefix: auditd.data.
+`, 'test mapping');
+    const { documents } = parseRuleText(`title: Night
+id: 56555555-5555-4555-8555-555555555555
+logsource: { product: linux, service: auditd }
+level: medium
+detection:
+  sel:
+    "@timestamp|hour": 23
+  condition: sel
+`, 'r.yml');
+    const set = compileRuleSet(documents, { mapping });
+    expect(set.match({ '@timestamp': '2026-11-26T15:10:00Z' }).map((r) => r.title)).toEqual(['Night']);
+  });
+
   it('applies filters to the rules they name, by id or name', () => {
     const { documents } = parseRuleText(`title: Drop table
 name: drop_table
