@@ -50,7 +50,7 @@ describe('shouwang command line', () => {
   });
 
   it('ingests a log file once and reports duplicates on the second run', () => {
-    const args = ['ingest', '../shared/fixtures/logs/elastic-beats-filebeat-tests/system-auth/test.log', '--source', 'system-auth'];
+    const args = ['ingest', 'test/fixtures/logs/elastic-beats-filebeat-tests/system-auth/test.log', '--source', 'system-auth'];
     const extra = { SHOUWANG_EMBEDDED_PATH: join(dir, 'ingest.db') };
     expect(run(args, extra).stdout).toMatch(/read 10 行 lines: 写入 written 10, 重复 duplicates 0, 死信 dead letters 0/);
     expect(run(args, extra).stdout).toMatch(/written 0, 重复 duplicates 10/);

@@ -64,7 +64,7 @@ describe('shouwang ingest options', () => {
   });
 
   it('streams joined PostgreSQL records; ingesting again stores nothing twice', async () => {
-    const args = ['../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', '--format', 'pgaudit', '--source', 'pg', '--host', 'db01'];
+    const args = ['test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', '--format', 'pgaudit', '--source', 'pg', '--host', 'db01'];
     expect(ingest(args, 'pg.db').stdout).toMatch(/read 415 行 lines: 写入 written 415, 重复 duplicates 0, 死信 dead letters 0/);
     expect(ingest(args, 'pg.db').stdout).toMatch(/written 0, 重复 duplicates 415/);
   });

@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shouwang-http-'));
 const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
 const TOKEN = 'app-token-0123456789abcdef';
 const ACCESS_TOKEN = 'web-token-0123456789abcdef';
-const apacheLines = readFileSync('../shared/fixtures/logs/elastic-examples-apache_logs/apache_logs', 'utf8').split('\n').slice(0, 5);
+const apacheLines = readFileSync('test/fixtures/logs/elastic-examples-apache_logs/apache_logs', 'utf8').split('\n').slice(0, 5);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -93,7 +93,7 @@ describe('line ingest', () => {
 
   it('ingests database-audit records by format into db.* events, grouped by operation class', async () => {
     const deadLetters = new FileDeadLetterSink(join(dir, 'pg-dead-letter'));
-    const stats = await ingest(readPostgresRecords('../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'stderr'), {
+    const stats = await ingest(readPostgresRecords('test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'stderr'), {
       source: 'pgaudit-fixture', deadLetters, format: 'pgaudit',
     });
     expect(stats).toMatchObject({ lines: 415, written: 415, deadLettered: 0 });

@@ -31,6 +31,14 @@ describe('the unit / integration split (vitest.config.ts)', () => {
   });
 });
 
+describe('test fixtures', () => {
+  it('come from test/fixtures, not from a folder next to the checkout', () => {
+    for (const file of others([...split.unit, ...split.integration])) {
+      expect(read(file), file).not.toMatch(/\.\.\/shared\b/);
+    }
+  });
+});
+
 describe('eventually', () => {
   it('retries until the check passes and returns its value', async () => {
     let tries = 0;

@@ -395,9 +395,9 @@ describe('PostgreSQL csvlog records', () => {
   });
 });
 
-describe("pgaudit's own regression output (../shared/fixtures/logs/pgaudit)", () => {
+describe("pgaudit's own regression output (test/fixtures/logs/pgaudit)", () => {
   it('decodes all 415 AUDIT lines with the class distribution of the source', () => {
-    const lines = readFileSync('../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync('test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(415);
     const events = lines.map((line) => fields(decodePgaudit(line, context)));
     const count = (field: string) => {
