@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually } from './eventually.js';
 import { splitTests } from './projects.js';
@@ -35,6 +36,17 @@ describe('test fixtures', () => {
   it('come from test/fixtures, not from a folder next to the checkout', () => {
     for (const file of others([...split.unit, ...split.integration])) {
       expect(read(file), file).not.toMatch(/\.\.\/shared\b/);
+    }
+  });
+});
+
+describe('waiting in tests', () => {
+  it('goes through eventually() or expect.poll: no deadline loops or setTimeout sleeps of their own', () => {
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? walk(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []);
+    const own = ['test/support/eventually.ts', SELF];
+    for (const file of walk('test').filter((f) => !own.includes(f))) {
+      expect(read(file), file).not.toMatch(/Date\.now\(\) *[<>]|new Promise\(\(\w+\) => setTimeout/);
     }
   });
 });
