@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RuleBudgetError, RuleSandbox, tryRule } from '../../analyzers/index.js';
+import { distModule } from '../harness/built.js';
 
 const ruleWith = (pattern: string) => `title: t\nid: t-1\nlogsource: {product: linux}\ndetection:\n  s: {message|re: '${pattern}'}\n  condition: s\n`;
 // Not refused by the static check (a row of single-class repeats), but n^7 steps on a miss.
@@ -56,9 +57,9 @@ describe('rule sandbox (pasted rules in a worker thread)', () => {
     await expect(small.run(ruleWith('x'), [{}])).rejects.toThrow(/closed/);
   });
 
-  it('runs from the build too (dist/, npm run build first)', async () => {
+  it('runs from the build too (dist/)', async () => {
     const script = `
-      import { RuleSandbox } from ${JSON.stringify(pathToFileURL(resolve('dist/analyzers/index.js')).href)};
+      import { RuleSandbox } from ${JSON.stringify(pathToFileURL(distModule('analyzers/index.js')).href)};
       const sandbox = new RuleSandbox({ timeMs: 300 });
       const ok = await sandbox.run(${JSON.stringify(ruleWith('^ab+c$'))}, [{ message: 'abc' }]);
       const over = await sandbox.run(${JSON.stringify(SLOW)}, [${JSON.stringify(SLOW_EVENT)}]).catch((e) => e.budget);

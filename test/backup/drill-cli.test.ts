@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +7,7 @@ import { EmbeddedStore } from '../../store/index.js';
 import { formatSetName } from '../../backup/index.js';
 import { runBackupCommand, type CommandOutput } from '../../bin/backup-command.js';
 import { postgresSourceDump, writeSet } from './fixtures/drill-sources.js';
-import { transpileFolders } from './fixtures/transpile.js';
+import { spawnCli } from '../harness/built.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-backup-cli-'));
 const configFile = join(dir, 'shouwang.yaml');
@@ -146,17 +144,10 @@ describe('shouwang backup drill', () => {
 
 describe('the compiled shouwang command', () => {
   it('runs `shouwang backup drill` end to end and exits 1 when the drill fails', async () => {
-    const distDir = join(dir, 'dist');
-    transpileFolders(distDir, ['core', 'store', 'collectors', 'analyzers', 'rules', 'backup', 'evidence', 'console', 'bin']);
-    const child = spawn(process.execPath, [join(distDir, 'bin/shouwang.js'), 'backup', 'drill', 'cli-bad', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const [code] = await once(child, 'exit');
-    expect(err).toBe('');
+    const cli = spawnCli(['backup', 'drill', 'cli-bad', '--config', configFile]);
+    const code = await cli.exited;
+    const out = cli.output();
+    expect(cli.stderr()).toBe('');
     expect(code).toBe(1);
     expect(out).toContain('恢复演练 restore drill: 户籍系统 cli-bad');
     expect(out).toContain('人口数 citizens');

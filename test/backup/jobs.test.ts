@@ -12,7 +12,8 @@ import { EmbeddedStore } from '../../store/index.js';
 import { checkResultId, formatSetName } from '../../backup/index.js';
 import { BackupQueues, startBackupWorkers, type BackupWorkers, type VerifyRunner } from '../../backup/jobs/index.js';
 import { drillSystem, writeSet } from './fixtures/drill-sources.js';
-import { transpileFolders } from './fixtures/transpile.js';
+import { DIST } from '../harness/built.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-jobs-test-'));
 const store = new EmbeddedStore({ path: join(dir, 'results.db') });
@@ -63,19 +64,12 @@ function fakeResult(system: BusinessSystem, runId: string, status: JobResult['st
   };
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 async function finished(queues: BackupQueues, id: string) {
-  const job = await waitFor(() => queues.verify.getJob(id), (found) => Boolean(found?.finishedOn), `job ${id} to finish`);
-  return job!;
+  return eventually(async () => {
+    const job = await queues.verify.getJob(id);
+    expect(job?.finishedOn, `job ${id} finished`).toBeTruthy();
+    return job!;
+  });
 }
 
 const resultsOf = async (system: string) => (await store.jobResults.search({ system }, { size: 100 })).items;
@@ -143,9 +137,9 @@ describe('backup jobs on BullMQ', () => {
     const findSystem = (s: string) => (s === id ? system : undefined);
     workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('a') });
     workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('b') });
-    await waitFor(async () => runs.length, (n) => n >= 3, 'three scheduler ticks');
+    await eventually(() => expect(runs.length, 'scheduler ticks').toBeGreaterThanOrEqual(3));
     await queues.verify.removeJobScheduler(`verify:${id}`);
-    await waitFor(async () => (await queues.verify.getActiveCount()) + (await queues.verify.getWaitingCount()), (n) => n === 0, 'the queue to drain');
+    await eventually(async () => expect((await queues.verify.getActiveCount()) + (await queues.verify.getWaitingCount()), 'jobs left').toBe(0));
 
     const ids = runs.map((r) => r.runId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -184,9 +178,9 @@ describe('backup jobs on BullMQ', () => {
       },
     });
     const off = await queues.enqueueDrill(id, { site: 'off-site' });
-    await waitFor(() => queues.drill.getJob(off.id!), (j) => Boolean(j?.finishedOn), 'off-site drill');
+    await eventually(async () => expect((await queues.drill.getJob(off.id!))?.finishedOn, 'off-site drill finished').toBeTruthy());
     const local = await queues.enqueueDrill(id);
-    await waitFor(() => queues.drill.getJob(local.id!), (j) => Boolean(j?.finishedOn), 'same-city drill');
+    await eventually(async () => expect((await queues.drill.getJob(local.id!))?.finishedOn, 'same-city drill finished').toBeTruthy());
     expect(asked).toEqual(['off-site', undefined]);
     expect((await resultsOf(id)).map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
   });
@@ -225,26 +219,19 @@ describe('backup jobs on BullMQ', () => {
 });
 
 describe('backup jobs survive crashes', () => {
-  let distDir: string;
-
-  beforeAll(() => {
-    distDir = join(dir, 'dist');
-    transpileFolders(distDir, ['core', 'store', 'backup']);
-  });
-
   it('runs a job again after its worker is SIGKILLed mid-job, leaving exactly one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));
     const { queues, prefix } = queuesFor(inject('redisUrl'));
     const job = await queues.enqueueVerify(id);
 
-    const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), distDir, inject('redisUrl'), prefix], {
+    const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), DIST, inject('redisUrl'), prefix], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     cleanups.push(async () => void child.kill('SIGKILL'));
     const lines = createInterface({ input: child.stdout! });
     for await (const line of lines) if (line === `active ${job.id}`) break;
-    await waitFor(() => queues.verify.getJob(job.id!), (held) => (held?.progress as { step?: string })?.step === 'held', 'progress from the worker');
+    await eventually(async () => expect((await queues.verify.getJob(job.id!))?.progress, 'progress from the worker').toMatchObject({ step: 'held' }));
     child.kill('SIGKILL');
     await once(child, 'exit');
     expect(await queues.verify.getActiveCount()).toBe(1); // still locked by the dead worker
@@ -283,7 +270,7 @@ describe('backup jobs survive crashes', () => {
       },
     });
     const first = await queues.enqueueVerify(id);
-    await waitFor(async () => started.length, (n) => n === 1, 'the first job to start');
+    await eventually(() => expect(started, 'jobs started').toHaveLength(1));
 
     await redis.stop();
     redis = await startLocalRedis({ dir: redisDir, port: redis.port });

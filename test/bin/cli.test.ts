@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,16 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { canConnect, loadInventory, type Inventory } from '../../core/index.js';
 import { ElasticsearchStore, EmbeddedStore } from '../../store/index.js';
+import { runCli, spawnCli, type CliProcess } from '../harness/built.js';
+import { eventually } from '../support/eventually.js';
 
-// The built command line, as `npm start` and users run it (npm test builds it first).
-const CLI = 'dist/bin/shouwang.js';
+// The built command line, as `npm start` and users run it.
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-cli-'));
-const env = (extra: Record<string, string> = {}) => {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHOUWANG_')));
-  return { ...clean, SHOUWANG_DATA_DIR: dir, SHOUWANG_LOG_LEVEL: 'warn', ...extra };
-};
-const run = (args: string[], extra: Record<string, string> = {}) =>
-  spawnSync('node', [CLI, ...args], { env: env(extra), encoding: 'utf8', timeout: 60_000 });
+const env = (extra: Record<string, string> = {}) => ({ SHOUWANG_DATA_DIR: dir, SHOUWANG_LOG_LEVEL: 'warn', ...extra });
+const run = (args: string[], extra: Record<string, string> = {}) => runCli(args, env(extra));
 
 describe('shouwang command line', () => {
   it('prints help for the tool and for each command', () => {
@@ -54,7 +50,7 @@ describe('shouwang command line', () => {
   });
 
   it('ingests a log file once and reports duplicates on the second run', () => {
-    const args = ['ingest', '../shared/fixtures/logs/elastic-beats-filebeat-tests/system-auth/test.log', '--source', 'system-auth'];
+    const args = ['ingest', 'test/fixtures/logs/elastic-beats-filebeat-tests/system-auth/test.log', '--source', 'system-auth'];
     const extra = { SHOUWANG_EMBEDDED_PATH: join(dir, 'ingest.db') };
     expect(run(args, extra).stdout).toMatch(/read 10 行 lines: 写入 written 10, 重复 duplicates 0, 死信 dead letters 0/);
     expect(run(args, extra).stdout).toMatch(/written 0, 重复 duplicates 10/);
@@ -63,20 +59,15 @@ describe('shouwang command line', () => {
 
 /** Runs a long-lived command until it says Ctrl-C stops it; `stop` sends Ctrl-C and waits for the exit. */
 async function spawnUntilReady(command: string, extra: Record<string, string>) {
-  const child = spawn('node', [CLI, command], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!/Ctrl-C/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const cli = spawnCli([command], env(extra));
+  children.push(cli);
+  await eventually(() => expect(cli.child.exitCode === null ? cli.output() : `exited: ${cli.output()}`).toMatch(/Ctrl-C/), { timeout: 60_000 });
   const stop = async () => {
-    child.kill('SIGINT');
-    const code = await exited;
-    return { code, output };
+    cli.child.kill('SIGINT');
+    const code = await cli.exited;
+    return { code, output: cli.output() };
   };
-  return { output, current: () => output, stop };
+  return { output: cli.output(), current: cli.output, stop };
 }
 
 /** `shouwang start`, with the console and Redis addresses it prints. */
@@ -84,18 +75,18 @@ const SCRAPE_TOKEN = 'cli-test-scrape-token-0123456789';
 const SCRAPE = { authorization: `Bearer ${SCRAPE_TOKEN}` };
 
 async function startShouwang(extra: Record<string, string>) {
-  const { output, stop } = await spawnUntilReady('start', { SHOUWANG_HTTP_PORT: '0', ...extra });
+  const { output, current, stop } = await spawnUntilReady('start', { SHOUWANG_HTTP_PORT: '0', ...extra });
   const url = /控制台 console: +(http:\/\/\S+)/.exec(output)?.[1];
   const redisPort = Number(/Redis: +redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
   expect(url, output).toBeDefined();
-  return { url: url!, redisPort, output, stop };
+  return { url: url!, redisPort, output, current, stop };
 }
 
-const children: ReturnType<typeof spawn>[] = [];
+const children: CliProcess[] = [];
 
 describe('shouwang start', () => {
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
+    for (const { child } of children) child.kill('SIGKILL');
   });
 
   it('serves /healthz and /metrics, replays the demo logs, and stops everything on Ctrl-C', async () => {
@@ -170,7 +161,9 @@ describe('shouwang start', () => {
     const inventoryPath = join(dir, 'inventory-start.yaml');
     copyFileSync('config/inventory.demo.yaml', inventoryPath);
     const original = readFileSync(inventoryPath, 'utf8');
-    const { url, output, stop } = await startShouwang({ SHOUWANG_EMBEDDED_PATH: join(dir, 'inventory.db'), SHOUWANG_INVENTORY_PATH: inventoryPath });
+    const { url, output, current, stop } = await startShouwang({
+      SHOUWANG_EMBEDDED_PATH: join(dir, 'inventory.db'), SHOUWANG_INVENTORY_PATH: inventoryPath,
+    });
     const systemsGauge = async () => Number(/^shouwang_inventory_systems (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
     const password = /password: (\S+)/.exec(output)?.[1];
     const login = await fetch(`${url}/api/session`, {
@@ -192,7 +185,7 @@ describe('shouwang start', () => {
     writeFileSync(inventoryPath, original);
     await expect.poll(systemsGauge).toBe(40);
     writeFileSync(inventoryPath, `${original}\n  - id: broken\n`);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await eventually(() => expect(current()).toMatch(/资产清单未重新加载，沿用原清单 \/ inventory not reloaded/));
     expect(await systemsGauge()).toBe(40);
     const { code, output: all } = await stop();
     expect(code).toBe(0);

@@ -1,20 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
+import { runCli } from '../harness/built.js';
 
-// The built command line (run `npm run build` first), as users run `shouwang ingest`.
-const CLI = 'dist/bin/shouwang.js';
+// The built command line, as users run `shouwang ingest`.
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-opts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function ingest(args: string[], db: string) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHOUWANG_')));
-  const env = { ...clean, SHOUWANG_DATA_DIR: join(dir, 'data'), SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_EMBEDDED_PATH: join(dir, db) };
-  return spawnSync('node', [CLI, 'ingest', ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return runCli(['ingest', ...args], { SHOUWANG_DATA_DIR: join(dir, 'data'), SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_EMBEDDED_PATH: join(dir, db) });
 }
 
 async function stored(db: string) {
@@ -67,7 +64,7 @@ describe('shouwang ingest options', () => {
   });
 
   it('streams joined PostgreSQL records; ingesting again stores nothing twice', async () => {
-    const args = ['../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', '--format', 'pgaudit', '--source', 'pg', '--host', 'db01'];
+    const args = ['test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', '--format', 'pgaudit', '--source', 'pg', '--host', 'db01'];
     expect(ingest(args, 'pg.db').stdout).toMatch(/read 415 行 lines: 写入 written 415, 重复 duplicates 0, 死信 dead letters 0/);
     expect(ingest(args, 'pg.db').stdout).toMatch(/written 0, 重复 duplicates 415/);
   });

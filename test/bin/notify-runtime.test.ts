@@ -7,18 +7,18 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, loadConfig } from '../../core/index.js';
 import { startRuntime } from '../../bin/runtime.js';
 import { startReceiver, verifyWebhook } from '../analyzers/notify/receivers.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-notify-runtime-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
 async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  return eventually(async () => {
     const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
+    return value;
+  }, { timeout: timeoutMs });
 }
 
 describe('shouwang start with notifications', () => {

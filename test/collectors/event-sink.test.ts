@@ -2,10 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMetricsRegistry, sleep, type ShouwangEvent } from '../../core/index.js';
+import { createMetricsRegistry, type ShouwangEvent } from '../../core/index.js';
 import { createIngestMetrics, EventSink, FileDeadLetterSink } from '../../collectors/index.js';
 import { ElasticsearchStore, EmbeddedStore, type EventStore } from '../../store/index.js';
 import { startElasticsearch } from '../harness/elasticsearch.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-sink-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,9 +35,7 @@ describe('event sink when the store goes down', () => {
       expect(await sink.spooledBytes()).toBeGreaterThan(0);
 
       node = await startElasticsearch({ dataDir, port });
-      const deadline = Date.now() + 60_000;
-      while ((await sink.spooledBytes()) > 0 && Date.now() < deadline) await sleep(200);
-      expect(await sink.spooledBytes()).toBe(0);
+      await eventually(async () => expect(await sink.spooledBytes()).toBe(0), { timeout: 60_000, interval: 200 });
 
       await store.client.indices.refresh({ index: 'sink-*' });
       const stored = await store.events.search({}, { size: 1 });

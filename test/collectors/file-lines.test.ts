@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileLines, readFileRecords, RECORD_FORMATS, type FileLine } from '../../collectors/index.js';
+import { distModule } from '../harness/built.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-file-lines-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,7 +51,7 @@ describe('reading a file for `shouwang ingest`', () => {
     while (size < 256 << 20) size += writeSync(fd, block);
     writeSync(fd, Buffer.alloc(8 << 20, 0x62)); // and one 8 MB line without a newline: kept to its first 1 MiB
     closeSync(fd);
-    const module = resolve('dist/collectors/index.js');
+    const module = distModule('collectors/index.js');
     const script = `
       const { readFileRecords, RECORD_FORMATS } = await import(${JSON.stringify(module)});
       let records = 0, peak = 0, cut = 0;

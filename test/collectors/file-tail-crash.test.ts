@@ -1,19 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../core/index.js';
+import { spawnCli, type CliProcess } from '../harness/built.js';
+import { eventually } from '../support/eventually.js';
 
-// The built command line (npm test builds it first); a private build while developing.
-const CLI = process.env.SHOUWANG_TEST_CLI ?? 'dist/bin/shouwang.js';
 const LINES = 50_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-tail-crash-'));
-const children: ReturnType<typeof spawn>[] = [];
+const children: CliProcess[] = [];
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const { child } of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -21,15 +19,10 @@ const dbPath = join(dir, 'events.db');
 const configPath = join(dir, 'shouwang.yaml');
 const checkpointFile = join(dir, 'data', 'checkpoints', 'files-big.json');
 
-function collect() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SHOUWANG_')));
-  const child = spawn('node', [CLI, 'collect', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  return { child, exited, output: () => output };
+function collect(): CliProcess {
+  const cli = spawnCli(['collect', '--config', configPath]);
+  children.push(cli);
+  return cli;
 }
 
 /** Events in the store and how many distinct lines they are, read beside the running collector (WAL). */
@@ -64,8 +57,7 @@ describe('file source killed with SIGKILL in the middle of a file', () => {
     ].join('\n'));
 
     const first = collect();
-    const deadline = Date.now() + 60_000;
-    while (counts().events < 5_000 && first.child.exitCode === null && Date.now() < deadline) await sleep(10);
+    await eventually(() => expect(counts().events, first.output()).toBeGreaterThanOrEqual(5_000), { timeout: 60_000, interval: 10 });
     first.child.kill('SIGKILL');
     expect(await first.exited, first.output()).toBe('SIGKILL');
     const atKill = counts().events;
@@ -76,8 +68,11 @@ describe('file source killed with SIGKILL in the middle of a file', () => {
     expect(checkpointOffset()).toBeLessThan(statSync(file).size);
 
     const second = collect();
-    while (counts().events < LINES && second.child.exitCode === null && Date.now() < deadline + 60_000) await sleep(100);
-    await sleep(500); // a few more polls: nothing more may come
+    // Done when the checkpoint reaches the end of the file; what the collector stores twice shows after its exit.
+    await eventually(() => {
+      expect(counts().events, second.output()).toBeGreaterThanOrEqual(LINES);
+      expect(checkpointOffset()).toBe(statSync(file).size);
+    }, { timeout: 90_000, interval: 100 });
     second.child.kill('SIGINT');
     expect(await second.exited, second.output()).toBe(0);
     expect(counts()).toEqual({ events: LINES, lines: LINES });

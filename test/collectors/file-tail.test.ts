@@ -7,6 +7,7 @@ import {
   createIngestMetrics, EventSink, expandGlob, FileDeadLetterSink, FileTailer, type FileSourceConfig, type TailSink,
 } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 const root = mkdtempSync(join(tmpdir(), 'shouwang-tail-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -40,8 +41,7 @@ async function setup(source: Partial<FileSourceConfig> & { paths?: string[] } = 
   cleanups.push(cleanup);
   /** Waits until the store holds `expected` events, then one more poll to catch any extra. */
   const stored = async (expected: number) => {
-    const deadline = Date.now() + 20_000;
-    while ((await store.events.range()).count < expected && Date.now() < deadline) await sleep(20);
+    await eventually(async () => expect((await store.events.range()).count).toBeGreaterThanOrEqual(expected), { interval: 20 });
     await tailer!.nextPoll();
     await sink.flush();
     return (await store.events.range()).count;
@@ -239,9 +239,8 @@ describe('file checkpoints', () => {
       sink, assets, deadLetters: new FileDeadLetterSink(join(dir, 'dead')), checkpointPath,
     });
     try {
-      const deadline = Date.now() + 10_000;
-      while (held.length === 0 && Date.now() < deadline) await sleep(10);
-      expect(held[0]!.events).toHaveLength(10);
+      await eventually(() => expect(held[0]?.events).toHaveLength(10), { interval: 10 });
+      // A negative check needs a window (the poll itself waits for the held write, so nextPoll() would hang).
       await sleep(100);
       expect(offset() ?? 0).toBe(0); // written to the sink, not acknowledged: still at the start
       held[0]!.release();

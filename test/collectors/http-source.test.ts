@@ -7,12 +7,13 @@ import {
   createIngestMetrics, EventSink, FileDeadLetterSink, HttpSource, startCollection, type HttpSourceOptions,
 } from '../../collectors/index.js';
 import { EmbeddedStore, StoreErrors, type EventStore } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-http-'));
 const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
 const TOKEN = 'app-token-0123456789abcdef';
 const ACCESS_TOKEN = 'web-token-0123456789abcdef';
-const apacheLines = readFileSync('../shared/fixtures/logs/elastic-examples-apache_logs/apache_logs', 'utf8').split('\n').slice(0, 5);
+const apacheLines = readFileSync('test/fixtures/logs/elastic-examples-apache_logs/apache_logs', 'utf8').split('\n').slice(0, 5);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,8 +21,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 class SwitchableStore implements Pick<EventStore, 'write'> {
   down = false;
   gate: Promise<void> | undefined;
+  /** Writes that reached the store, gated or not. */
+  asked = 0;
   constructor(readonly inner: EventStore) {}
   async write(events: readonly ShouwangEvent[]) {
+    this.asked += 1;
     await this.gate;
     if (this.down) throw StoreErrors.unavailable('test: store stopped');
     return this.inner.write(events);
@@ -151,7 +155,7 @@ describe('HTTP ingest backpressure and per-source metrics', () => {
       let firstAnswered = false;
       const first = env.post('/ingest/app-json', [1, 2].map((n) => JSON.stringify({ message: `slow ${n}` })).join('\n'))
         .then((response) => ((firstAnswered = true), response));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await eventually(() => expect(env.store.asked, 'the first request at the store').toBe(1));
       const second = await env.post('/ingest/app-json', JSON.stringify({ message: 'refused' }));
       expect(second.status).toBe(503);
       expect(second.headers.get('retry-after')).toBe('7');

@@ -3,13 +3,14 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AssetIndex, createMetricsRegistry, loadInventory, sleep } from '../../core/index.js';
+import { AssetIndex, createMetricsRegistry, loadInventory } from '../../core/index.js';
 import {
   createIngestMetrics, demoLogLines, EventSink, FileDeadLetterSink, ingestLines, readFileLines, readPostgresRecords, resolveFormat, sinkOutcomes,
   type DeadLetterSink, type FileLine, type IngestMetrics,
 } from '../../collectors/index.js';
 import { ElasticsearchStore, EmbeddedStore } from '../../store/index.js';
 import { startElasticsearch } from '../harness/elasticsearch.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-'));
 const inventory = loadInventory('config/inventory.demo.yaml');
@@ -92,7 +93,7 @@ describe('line ingest', () => {
 
   it('ingests database-audit records by format into db.* events, grouped by operation class', async () => {
     const deadLetters = new FileDeadLetterSink(join(dir, 'pg-dead-letter'));
-    const stats = await ingest(readPostgresRecords('../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'stderr'), {
+    const stats = await ingest(readPostgresRecords('test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'stderr'), {
       source: 'pgaudit-fixture', deadLetters, format: 'pgaudit',
     });
     expect(stats).toMatchObject({ lines: 415, written: 415, deadLettered: 0 });
@@ -134,9 +135,7 @@ describe('line ingest when the store goes down (the path of `shouwang ingest`)',
       expect(stats).toEqual({ lines: 2000, events: 2000, deadLettered: 0 });
       expect(await sink.spooledBytes()).toBeGreaterThan(0);
       node = await startElasticsearch({ dataDir, port });
-      const deadline = Date.now() + 60_000;
-      while ((await sink.spooledBytes()) > 0 && Date.now() < deadline) await sleep(200);
-      expect(await sink.spooledBytes()).toBe(0);
+      await eventually(async () => expect(await sink.spooledBytes()).toBe(0), { timeout: 60_000, interval: 200 });
       await store.client.indices.refresh({ index: `${prefix}-*` });
       expect((await store.events.search({ filters: { 'shouwang.source': 'big-file' } }, { size: 1 })).total).toBe(2000);
       // Each event reached the analyzers once.

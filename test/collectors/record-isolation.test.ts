@@ -9,11 +9,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { AssetIndex, loadInventory, sleep, type ShouwangEvent } from '../../core/index.js';
+import { AssetIndex, loadInventory, type ShouwangEvent } from '../../core/index.js';
 import {
   EventSink, FileDeadLetterSink, FileTailer, HttpSource, SyslogServer, syslogHandler,
 } from '../../collectors/index.js';
 import { ElasticsearchStore, EmbeddedStore, StoreErrors, type EventStore, type Store } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 const root = mkdtempSync(join(tmpdir(), 'shouwang-isolation-'));
 const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
@@ -75,11 +76,7 @@ async function pipeline(kind: StoreKind, store?: EventStore) {
     ? readdirSync(join(dir, 'dead')).flatMap((file) => readFileSync(join(dir, 'dead', file), 'utf8').split('\n').slice(0, -1)
       .map((line) => JSON.parse(line) as { reason: string; raw: string; position: string }))
     : [];
-  const waitFor = async (check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 30_000;
-    while (!(await check()) && Date.now() < deadline) await sleep(25);
-  };
-  return { dir, store: opened, sink, deadLetters, letters, waitFor, count: () => kind.count(opened) };
+  return { dir, store: opened, sink, deadLetters, letters, count: () => kind.count(opened) };
 }
 
 describe.each(STORES)('one bad record among good ones ($name store)', (kind) => {
@@ -93,7 +90,10 @@ describe.each(STORES)('one bad record among good ones ($name store)', (kind) => 
     const tcp = connect({ port: server.ports.tcp!, host: '127.0.0.1' });
     await new Promise((resolve) => tcp.once('connect', resolve));
     tcp.end(lines.join('\n') + '\n');
-    await p.waitFor(async () => (await p.count()) >= 400 && p.letters().length >= 1);
+    await eventually(async () => {
+      expect(await p.count()).toBeGreaterThanOrEqual(400);
+      expect(p.letters().length).toBeGreaterThanOrEqual(1);
+    });
     await p.sink.flush();
     expect(await p.count()).toBe(400);
     const letters = p.letters();
@@ -115,14 +115,14 @@ describe.each(STORES)('one bad record among good ones ($name store)', (kind) => 
       sink: p.sink, assets, deadLetters: p.deadLetters, checkpointPath,
     });
     cleanups.push(() => tailer.close());
-    await p.waitFor(async () => (await p.count()) >= 2);
+    await eventually(async () => expect(await p.count()).toBeGreaterThanOrEqual(2));
     await tailer.nextPoll();
     await tailer.nextPoll();
     expect(await p.count()).toBe(2);
     expect(p.letters().map((l) => l.reason)).toEqual([expect.stringContaining('host.ip must be an IP address, got 5')]);
     // It moves on: a later line is read, and the bad one is not read again.
     appendFileSync(file, `${good(3)}\n`);
-    await p.waitFor(async () => (await p.count()) >= 3);
+    await eventually(async () => expect(await p.count()).toBeGreaterThanOrEqual(3));
     await tailer.nextPoll();
     await tailer.close();
     expect(await p.count()).toBe(3);

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  AssetIndex, ConfigSchema, createLogger, createMetricsRegistry, loadInventory, sleep, type Config,
+  AssetIndex, ConfigSchema, createLogger, createMetricsRegistry, loadInventory, type Config,
 } from '../../core/index.js';
 import { createIngestMetrics, parseProcNetUdp, readUdpKernelDrops, startCollection } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { prng, startSyslogCollector } from './syslog-support.js';
+import { eventually } from '../support/eventually.js';
 
 const valid = (n: number) => `<38>Nov 20 10:00:00 rsj-shbx-app01 sshd[${n}]: Failed password for root from 203.0.113.9 port ${n} ssh2`;
 
@@ -203,9 +204,7 @@ describe('syslog UDP kernel drops', () => {
       execFileSync(process.execPath, ['-e', blast, String(port), String(sent)]);
       const drops = readUdpKernelDrops(port)!;
       expect(drops).toBeGreaterThan(0);
-      const deadline = Date.now() + 30_000;
-      while ((await value('shouwang_ingest_received_total')) + drops < sent && Date.now() < deadline) await sleep(50);
-      expect(await value('shouwang_ingest_received_total')).toBe(sent - drops);
+      await eventually(async () => expect(await value('shouwang_ingest_received_total')).toBe(sent - drops), { timeout: 30_000 });
       expect(await value('shouwang_syslog_udp_kernel_drops_total')).toBe(drops);
     } finally {
       await collection.close();
@@ -232,8 +231,7 @@ describe('collect.syslog settings in startCollection', () => {
     try {
       const gbkLine = Buffer.concat([Buffer.from('<38>Nov 20 10:00:00 rsj-shbx-app01 app: '), Buffer.from('b5c7c2bccaa7b0dc', 'hex')]);
       await sendTcp(collection.syslogPorts.tcp!, Buffer.concat([gbkLine, Buffer.from(`\n${valid(1)} ${'z'.repeat(5000)}\n`)]));
-      const deadline = Date.now() + 10_000;
-      while ((await embedded.events.range()).count < 2 && Date.now() < deadline) await sleep(50);
+      await eventually(async () => expect((await embedded.events.range()).count).toBe(2));
       const stored = (await embedded.events.search({})).items;
       expect(stored.find((event) => event.message === '登录失败')).toMatchObject({ '@timestamp': expect.stringMatching(/T10:00:00\.000Z$/) });
       expect(stored.find((event) => event.process?.pid === 1)).toMatchObject({ tags: ['truncated'], log: { original_size: valid(1).length + 5001 } });

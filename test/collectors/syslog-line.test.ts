@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeSyslogLine } from '../../collectors/index.js';
 
-const FIXTURES = '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 const context = { utcOffset: '+08:00', now: new Date('2026-11-26T12:00:00Z') };
 
 describe('syslog line decoder', () => {

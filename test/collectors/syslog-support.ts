@@ -2,11 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { AssetIndex, loadInventory, sleep } from '../../core/index.js';
+import { expect } from 'vitest';
+import { AssetIndex, loadInventory } from '../../core/index.js';
 import {
   createIngestMetrics, EventSink, FileDeadLetterSink, SyslogServer, syslogHandler, type SyslogCollectorOptions, type SyslogServerOptions,
 } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 /** Seeded PRNG, so a failing fuzz run can be replayed. */
 export { seededRandom as prng } from '../../core/index.js';
@@ -35,14 +37,13 @@ export async function startSyslogCollector(
     server: syslog, store, registry, metrics, counted,
     /** Waits until `count` messages were received, and each is in the store or a dead letter. */
     async settle(count: number) {
-      const deadline = Date.now() + 120_000;
-      while ((await counted('received')) < count && Date.now() < deadline) await sleep(50);
+      await eventually(async () => expect(await counted('received')).toBeGreaterThanOrEqual(count), { timeout: 120_000 });
       await sink.flush();
       const [decoded, failed] = [await counted('decoded'), await counted('failed')];
-      while (Date.now() < deadline) {
-        if ((await store.events.range()).count >= decoded && deadLetterList().length >= failed) break;
-        await sleep(100);
-      }
+      await eventually(async () => {
+        expect((await store.events.range()).count).toBeGreaterThanOrEqual(decoded);
+        expect(deadLetterList().length).toBeGreaterThanOrEqual(failed);
+      }, { timeout: 60_000, interval: 100 });
     },
     deadLetters: deadLetterList,
     async close() {

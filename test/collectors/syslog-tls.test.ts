@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AssetIndex, canConnect, ChildService, ensureDebianPackage, ensureExecutable, freePort, loadInventory, sleep,
+  AssetIndex, canConnect, ChildService, ensureDebianPackage, ensureExecutable, freePort, loadInventory,
 } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink, SyslogServer, syslogHandler } from '../../collectors/index.js';
 import { EmbeddedStore } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-syslog-tls-'));
@@ -34,9 +35,9 @@ async function startTlsCollector(name: string) {
     onMessage: syslogHandler({ source: 'syslog-tls', sink, assets, deadLetters }),
   });
   await server.start();
+  /** The stored events, once there are at least `count`. */
   const waitFor = async (count: number) => {
-    const deadline = Date.now() + 20_000;
-    while ((await store.events.range()).count < count && Date.now() < deadline) await sleep(50);
+    await eventually(async () => expect((await store.events.range()).count).toBeGreaterThanOrEqual(count));
     return (await store.events.search({}, { order: 'asc', size: 100 })).items;
   };
   const close = async () => {

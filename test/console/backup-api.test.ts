@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { parseInventory, sleep, type Inventory } from '../../core/index.js';
+import { parseInventory, type Inventory } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { BackupQueues, formatSetName, startBackupWorkers, type BackupWorkers } from '../../backup/index.js';
 import { writeSet } from '../backup/fixtures/drill-sources.js';
 import { login, seedUser, testApp, type Client } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-backup-api-'));
 const tag = randomUUID().slice(0, 6);
@@ -72,13 +73,11 @@ describe('backup API on BullMQ and the embedded store', () => {
   });
 
   async function untilFinished(client: Client, job: string) {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    return eventually(async () => {
       const state = (await client.get(`/api/backup/jobs/${job}`)).json();
-      if (state.state === 'completed' || state.state === 'failed') return state;
-      if (Date.now() > deadline) throw new Error(`job ${job} still ${state.state}`);
-      await sleep(100);
-    }
+      expect(state.state, `job ${job}`).toMatch(/^(completed|failed)$/);
+      return state;
+    }, { interval: 100 });
   }
 
   it('verifies now: enqueues, reports progress, stores the results and shows them in the matrix', async () => {

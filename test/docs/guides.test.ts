@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureExecutable } from '../../core/index.js';
 import { readText } from './markdown.js';
 import { runnableBlocks } from './runnable.js';
+import { CLI } from '../harness/built.js';
 
 const REPO = resolve('.');
 /** The guides, and the contributing page (adding a rule), whose runnable blocks run. */
@@ -23,7 +24,7 @@ function workspace(): string {
   for (const name of ['config', 'rules', 'dist', 'node_modules', 'package.json']) symlinkSync(join(REPO, name), join(dir, name));
   // A command, not a shell function: `shouwang start &` then leaves the node process itself in $!.
   mkdirSync(join(dir, '.bin'));
-  writeFileSync(join(dir, '.bin', 'shouwang'), `#!/bin/sh\nexec node ${JSON.stringify(join(REPO, 'dist/bin/shouwang.js'))} "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(dir, '.bin', 'shouwang'), `#!/bin/sh\nexec node ${JSON.stringify(CLI)} "$@"\n`, { mode: 0o755 });
   return dir;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARIABLES } from '../../core/index.js';
 import { readText, tableRows } from './markdown.js';
+import { CLI } from '../harness/built.js';
 
 /** The setting paths a row of the settings table names: `a.b` / `.c` / `d` → a.b, a.c, a.d; `x[]` → x. */
 function settingsOf(cell: string): string[] {
@@ -54,12 +55,12 @@ describe('reference pages', () => {
 
   it('docs/reference/cli.md holds the --help of every command as the built CLI prints it', () => {
     const cli = readText('docs/reference/cli.md');
-    const top = execFileSync(process.execPath, ['dist/bin/shouwang.js', '--help'], { encoding: 'utf8' });
+    const top = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
     const commands = [...top.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
     expect(commands).toContain('evidence');
     for (const command of commands) {
       const args = command === 'inventory' ? ['inventory', 'check', '--help'] : [command, '--help'];
-      const help = execFileSync(process.execPath, ['dist/bin/shouwang.js', ...args], { encoding: 'utf8' }).trim();
+      const help = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' }).trim();
       expect(cli, `shouwang ${args.join(' ')}`).toContain(help);
     }
   });

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { ensureBuilt } from './built.js';
 import { startElasticsearch } from './elasticsearch.js';
 import { startMariadb } from './mariadb.js';
 import { startPostgres } from './postgres.js';
@@ -14,7 +15,8 @@ declare module 'vitest' {
 }
 
 /**
- * Starts the real services the tests talk to, once per run, on free loopback ports.
+ * Starts the real services the tests talk to, once per run, on free loopback ports, and builds dist/ when
+ * it is older than the sources. Only the integration project has this setup (vitest.config.ts).
  * Set SHOUWANG_TEST_REDIS_URL / _POSTGRES_URL / _MARIADB_URL / _ELASTICSEARCH_URL to use servers of your
  * own instead. (Not SHOUWANG_ELASTICSEARCH_URL: that one is the product's own setting, and a test that runs
  * the CLI in-process would read it and write to Elasticsearch instead of the store it checks.)
@@ -26,6 +28,7 @@ export default async function setup(project: TestProject) {
     env.SHOUWANG_TEST_POSTGRES_URL ? undefined : startPostgres(),
     env.SHOUWANG_TEST_MARIADB_URL ? undefined : startMariadb(),
     env.SHOUWANG_TEST_ELASTICSEARCH_URL ? undefined : startElasticsearch(),
+    ensureBuilt().then(() => undefined), // tests that run the built CLI (./built.ts) never see a stale dist/
   ]);
   const stopAll = () =>
     Promise.all(started.map((s) => (s.status === 'fulfilled' && s.value ? s.value.stop() : undefined)));

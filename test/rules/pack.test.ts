@@ -19,7 +19,7 @@ import {
 const PACK = 'rules/shouwang';
 /** Folders of rules/ that hold data for the engine rather than rules. */
 const DATA_DIRS = new Set(['mappings', 'mlps']);
-const FIXTURES = '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CJK = /[\u4e00-\u9fff]/;
 

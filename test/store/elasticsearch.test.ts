@@ -4,6 +4,7 @@ import { ElasticsearchStore, type Store } from '../../store/index.js';
 import type { ChainedAuditEntry } from '../../core/index.js';
 import { describeAuditTamper } from './audit-tamper.js';
 import { describeStoreContract } from './contract.js';
+import { eventually } from '../support/eventually.js';
 
 const url = inject('elasticsearchUrl');
 const prefixes: string[] = [];
@@ -66,12 +67,23 @@ describe('elasticsearch store specifics', () => {
     const event = (n: number) => ({ id: `${department}-b${n}`, '@timestamp': '1998-07-01T00:00:00Z', shouwang: { department } });
     await store.events.write([event(0)]);
     const index = `${store.names.prefix}-events-1998.07`;
-    // The flood-stage disk block: Elasticsearch answers writes with 429 until it is lifted.
-    await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
-    const writing = store.events.write([event(1), event(2)]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
-    expect(await writing).toEqual({ written: 2, duplicates: 0, rejected: [] });
+    // Bulk items Elasticsearch answered with 429, as the client saw them.
+    let refused = 0;
+    const count = (_error: unknown, result: { body?: unknown } | null) => {
+      const items = (result?.body as { items?: Record<string, { status?: number }>[] } | undefined)?.items ?? [];
+      refused += items.filter((item) => Object.values(item)[0]?.status === 429).length;
+    };
+    store.client.diagnostic.on('response', count);
+    try {
+      // The flood-stage disk block: Elasticsearch answers writes with 429 until it is lifted.
+      await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
+      const writing = store.events.write([event(1), event(2)]);
+      await eventually(() => expect(refused).toBeGreaterThanOrEqual(2)); // both items refused at least once
+      await store.client.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
+      expect(await writing).toEqual({ written: 2, duplicates: 0, rejected: [] });
+    } finally {
+      store.client.diagnostic.off('response', count);
+    }
   });
 
   it('keeps events in monthly indices and drops whole months past retention', async () => {

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../../core/index.js';
+import { spawnCli, type CliProcess } from '../../harness/built.js';
+import { eventually } from '../../support/eventually.js';
 
 // `shouwang collect` tailing an sshd log through an SSH brute-force burst, killed with SIGKILL in the
-// middle of it (as test/collectors/file-tail-crash.test.ts does). Needs the built CLI (npm run build).
-const CLI = process.env.SHOUWANG_TEST_CLI ?? 'dist/bin/shouwang.js';
+// middle of it (as test/collectors/file-tail-crash.test.ts does), with the built CLI.
 /**
  * rules/shouwang/linux/ssh_bruteforce.yml: "SSH 暴力破解后登录成功", a success after 10 or more failed SSH
  * logins from one address within 5 minutes. (The brute-force correlation itself alerts only through
@@ -18,9 +17,9 @@ const SUCCESS_AFTER_BRUTEFORCE = '35ba04dc-0d10-5394-a562-d2a8d29d6487';
 const ATTACKER = '203.0.113.7';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-correlation-crash-'));
-const children: ReturnType<typeof spawn>[] = [];
+const children: CliProcess[] = [];
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const { child } of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,16 +45,12 @@ function setup(name: string) {
     `    - { id: auth, paths: [${JSON.stringify(file)}], startAt: beginning, pollMs: 50 }`,
   ].join('\n'));
 
-  const collect = () => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SHOUWANG_')));
-    const child = spawn('node', [CLI, 'collect', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<NodeJS.Signals | number | null>((done) => child.once('exit', (code, signal) => done(signal ?? code)));
-    return { child, exited, output: () => output };
+  const collect = (): CliProcess => {
+    const cli = spawnCli(['collect', '--config', configPath]);
+    children.push(cli);
+    return cli;
   };
+
 
   /** Read beside the running collector (WAL); nothing while the schema is not there yet. */
   const query = <T>(sql: string, fallback: T): T => {
@@ -86,8 +81,7 @@ describe('SSH brute force through a collector killed with SIGKILL mid-burst', ()
     const run = setup('killed');
     writeFileSync(run.file, failures(0, 6));
     const first = run.collect();
-    const deadline = Date.now() + 60_000;
-    while (run.events() < 6 && first.child.exitCode === null && Date.now() < deadline) await sleep(10);
+    await eventually(() => expect(run.events(), first.output()).toBe(6), { timeout: 60_000, interval: 10 });
     first.child.kill('SIGKILL');
     expect(await first.exited, first.output()).toBe('SIGKILL');
     expect(run.events()).toBe(6);

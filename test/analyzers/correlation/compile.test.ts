@@ -5,7 +5,7 @@ import { Correlator, compileCorrelation, linkCorrelations } from '../../../analy
 import type { RuleProblem } from '../../../analyzers/types.js';
 import { ruleDocuments } from './rule-documents.js';
 
-const SPEC = join(import.meta.dirname, '../../../../shared/fixtures/sigma/spec');
+const SPEC = join(import.meta.dirname, '../../fixtures/sigma/spec');
 
 function compile(text: string) {
   const problems: RuleProblem[] = [];

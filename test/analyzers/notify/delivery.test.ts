@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { alertPriority, startLocalRedis, type Alert, type AlertStatus } from '../../../core/index.js';
 import {
   dispatchKey, escalationDispatches, NotifyQueue, startNotifyWorker, type DeliveryAttempt, type Dispatch, type ResolvedChannel,
 } from '../../../analyzers/notify/index.js';
-import { transpileFolders } from '../../backup/fixtures/transpile.js';
+import { DIST } from '../../harness/built.js';
 import { startReceiver, verifyWebhook, type Received } from './receivers.js';
+import { eventually } from '../../support/eventually.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -35,14 +36,13 @@ function dispatch(a = alert(), channelId = 'hook'): Dispatch {
 
 const hookChannel = (url: string, secret = 'child-secret'): Map<string, ResolvedChannel> => new Map([['hook', { id: 'hook', type: 'webhook', url, secret }]]);
 
+/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
 async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  return eventually(async () => {
     const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
+    return value;
+  }, { timeout: timeoutMs });
 }
 
 function setup(redisUrl: string, attempts = 3) {
@@ -128,11 +128,8 @@ describe('notification delivery on BullMQ', () => {
 });
 
 describe('exactly once across a worker kill and a Redis restart', () => {
-  let distDir: string;
-  beforeAll(() => {
-    distDir = join(dir, 'dist');
-    transpileFolders(distDir, ['core', 'store', 'analyzers', 'backup']);
-  }, 120_000);
+  // The worker runs the built program (the integration setup rebuilds dist/ when stale).
+  const distDir = DIST;
 
   async function child(redisUrl: string, prefix: string, url: string, mode: 'request' | 'recorded') {
     const proc = spawn(process.execPath, [resolve('test/analyzers/notify/fixtures/notify-worker.mjs'), distDir, redisUrl, prefix, url, mode], {

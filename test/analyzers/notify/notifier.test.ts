@@ -7,6 +7,7 @@ import { alertPriority, ConfigSchema, type Alert, type RuleLevel } from '../../.
 import { EmbeddedStore } from '../../../store/index.js';
 import { NOTIFY_FAILED_RULE, notifyingAlerts, startNotifier, type Notifier } from '../../../analyzers/notify/index.js';
 import { startReceiver, verifyWebhook } from './receivers.js';
+import { eventually } from '../../support/eventually.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -24,14 +25,13 @@ function alert(level: RuleLevel = 'critical', ruleId = 'rule-a'): Alert {
   };
 }
 
+/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
 async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  return eventually(async () => {
     const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
+    return value;
+  }, { timeout: timeoutMs });
 }
 
 async function setup(notify: Record<string, unknown>) {

@@ -12,7 +12,7 @@ import { compileCorrelation, compileRuleSet, parseRuleText, type RuleProblem } f
 
 async function corpus(): Promise<string[]> {
   const files: string[] = [];
-  for (const root of ['rules/shouwang', 'test/fixtures/windows/sigma', '../shared/fixtures/sigma/rules']) {
+  for (const root of ['rules/shouwang', 'test/fixtures/windows/sigma', 'test/fixtures/sigma/rules']) {
     const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
     for (const e of entries) if (e.isFile() && /\.ya?ml$/.test(e.name) && !/\.tests\.ya?ml$/.test(e.name)) files.push(join(e.parentPath, e.name));
   }

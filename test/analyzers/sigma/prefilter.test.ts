@@ -54,14 +54,14 @@ describe('rule set prefilter and logsource memo', () => {
   it('SigmaHQ and our rules: match() equals running every rule one by one on decoded events', async () => {
     const mapping = loadDefaultMapping();
     const documents = [
-      ...(await loadRuleDir('../shared/fixtures/sigma/rules')).documents,
+      ...(await loadRuleDir('test/fixtures/sigma/rules')).documents,
       ...(await loadRuleDir('rules')).documents,
     ];
     const set = compileRuleSet(documents, { mapping });
     const expected = oneByOne(set, mapping);
     const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
     const context = { utcOffset: '+08:00', now: new Date('2026-11-26T00:00:00Z') };
-    const lines = (file: string, count: number) => readFileSync(`../shared/fixtures/logs/${file}`, 'utf8').split('\n').filter(Boolean).slice(0, count);
+    const lines = (file: string, count: number) => readFileSync(`test/fixtures/logs/${file}`, 'utf8').split('\n').filter(Boolean).slice(0, count);
     const events: Record<string, unknown>[] = [];
     const add = (texts: string[], format?: string) => texts.forEach((text, i) => {
       const line = { text, position: String(i) };

@@ -1,13 +1,11 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRuleSet, identityMapping, loadRuleDir, loadRuleFile } from '../../../analyzers/index.js';
 import { backtrackingRisk } from '../../../analyzers/sigma/regex-safety.js';
 
-// The shared fixtures sit next to the checkout (../shared), or two levels up from a worktree.
-const SIGMA_RULES = ['../shared/fixtures/sigma/rules', '../../shared/fixtures/sigma/rules'].find((path) => existsSync(path))
-  ?? '../shared/fixtures/sigma/rules';
+const SIGMA_RULES = 'test/fixtures/sigma/rules';
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-regex-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

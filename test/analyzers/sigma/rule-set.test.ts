@@ -268,7 +268,7 @@ detection:
   });
 
   it('SigmaHQ rules meet events as the collectors decode them, through the default mapping', async () => {
-    const rules = '../shared/fixtures/sigma/rules/linux';
+    const rules = 'test/fixtures/sigma/rules/linux';
     const docs = [
       ...(await loadRuleFile(`${rules}/builtin/sshd/lnx_sshd_susp_ssh.yml`)).documents,
       ...(await loadRuleFile(`${rules}/auditd/execve/lnx_auditd_data_compressed.yml`)).documents,

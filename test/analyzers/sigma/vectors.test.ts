@@ -6,7 +6,7 @@ import {
   compileRuleSet, identityMapping, loadDefaultMapping, loadRuleDir, parseRuleText, type FieldMapping,
 } from '../../../analyzers/index.js';
 
-const SIGMA = '../shared/fixtures/sigma';
+const SIGMA = 'test/fixtures/sigma';
 
 /** Compiles the one rule of a file and returns its test, failing loudly if it does not load. */
 function compileOne(file: string, options: { strict?: boolean; mapping?: FieldMapping; placeholders?: Record<string, string[]> } = {}) {

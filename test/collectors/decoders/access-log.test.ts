@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAccessLog, decodeWebErrorLog } from '../../../collectors/decoders/access-log.js';
 import type { RecordDecoder } from '../../../collectors/decoders/types.js';
 
-const FIXTURES = '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 const context = { utcOffset: '+08:00', now: new Date('2026-11-26T12:00:00Z') };
 // Both fit the record-decoder slot (checked by the type checker).
 export const RECORD_DECODERS: RecordDecoder[] = [decodeAccessLog, decodeWebErrorLog];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAuditd } from '../../../collectors/decoders/auditd.js';
 import type { RecordDecoder } from '../../../collectors/decoders/types.js';
 
-const FIXTURES = '../shared/fixtures/logs/elastic-beats-filebeat-tests/auditd';
+const FIXTURES = 'test/fixtures/logs/elastic-beats-filebeat-tests/auditd';
 // It fits the record-decoder slot (checked by the type checker).
 export const RECORD_DECODER: RecordDecoder = decodeAuditd;
 

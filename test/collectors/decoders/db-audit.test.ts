@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getField, sleep } from '../../../core/index.js';
+import { getField } from '../../../core/index.js';
 import { createMariadbAuditDecoder, decodeMariadbAudit } from '../../../collectors/decoders/mariadb-audit.js';
 import { decodeMysqlJsonAudit } from '../../../collectors/decoders/mysql-json-audit.js';
 import {
@@ -17,6 +17,7 @@ import { joinRecords } from '../../../collectors/record-join.js';
 import type { EcsFields, RecordContext, RecordResult } from '../../../collectors/decoders/types.js';
 import { startMariadb, type MariadbHandle } from '../../harness/mariadb.js';
 import { startPostgres, type PostgresHandle } from '../../harness/postgres.js';
+import { eventually } from '../../support/eventually.js';
 
 const context: RecordContext = { utcOffset: '+08:00', now: new Date('2026-11-26T12:00:00Z') };
 
@@ -40,26 +41,16 @@ function localOffset(): string {
   return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-async function waitFor<T>(read: () => T, done: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const value = read();
-    if (done(value)) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** What `read` returns once `done` holds for it. */
+const waitFor = <T>(read: () => T, done: (value: T) => boolean, what: string): Promise<T> => eventually(() => {
+  const value = read();
+  if (!done(value)) throw new Error(`waiting for ${what}`);
+  return value;
+});
 
 /** Resolves with the error once the call fails (a pg_hba.conf reload takes effect a moment later). */
 async function retryUntilRejected(call: () => Promise<unknown>): Promise<unknown> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      await call();
-    } catch (error) {
-      return error;
-    }
-    await sleep(100);
-  }
-  throw new Error('the call never failed');
+  return eventually(() => call().then(() => Promise.reject(new Error('the call did not fail yet')), (error: unknown) => error));
 }
 
 describe('SQL operation classes', () => {
@@ -404,9 +395,9 @@ describe('PostgreSQL csvlog records', () => {
   });
 });
 
-describe("pgaudit's own regression output (../shared/fixtures/logs/pgaudit)", () => {
+describe("pgaudit's own regression output (test/fixtures/logs/pgaudit)", () => {
   it('decodes all 415 AUDIT lines with the class distribution of the source', () => {
-    const lines = readFileSync('../shared/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync('test/fixtures/logs/pgaudit/pgaudit_audit_lines.txt', 'utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(415);
     const events = lines.map((line) => fields(decodePgaudit(line, context)));
     const count = (field: string) => {

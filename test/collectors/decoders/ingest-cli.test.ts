@@ -1,19 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../../store/index.js';
+import { runCli } from '../../harness/built.js';
 
-// The built command line (run `npm run build` first), as users run `shouwang ingest`.
-const CLI = 'dist/bin/shouwang.js';
+// The built command line, as users run `shouwang ingest`.
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-ingest-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function ingest(args: string[], db: string) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHOUWANG_')));
-  const env = { ...clean, SHOUWANG_DATA_DIR: dir, SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_EMBEDDED_PATH: join(dir, db) };
-  return spawnSync('node', [CLI, 'ingest', ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return runCli(['ingest', ...args], { SHOUWANG_DATA_DIR: dir, SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_EMBEDDED_PATH: join(dir, db) });
 }
 
 async function stored(db: string) {

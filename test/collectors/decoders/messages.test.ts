@@ -6,7 +6,7 @@ import { MESSAGE_DECODERS, decodeMessage, programName } from '../../../collector
 import type { EcsFields } from '../../../collectors/decoders/types.js';
 import { decodeSyslogLine } from '../../../collectors/decoders/syslog-line.js';
 
-const FIXTURES = '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 const context = { utcOffset: '+08:00', now: new Date('2026-11-26T12:00:00Z') };
 
 type Outcome = { kind: 'recognized'; fields: EcsFields } | { kind: 'generic' } | { kind: 'malformed' };

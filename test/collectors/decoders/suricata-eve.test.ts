@@ -7,6 +7,7 @@ import { decodeRecordLine } from '../../../collectors/index.js';
 import { AssetIndex, loadInventory } from '../../../core/index.js';
 import { EmbeddedStore } from '../../../store/index.js';
 import { runSuricata, suricataUnavailable, tcpExchangePcap } from '../../harness/suricata.js';
+import { CLI } from '../../harness/built.js';
 
 /**
  * Suricata EVE JSON → ECS. The sample lines are shaped as Suricata's "Eve JSON Format" documentation
@@ -64,7 +65,6 @@ describe('suricata-eve format', () => {
   });
 });
 
-const CLI = 'dist/bin/shouwang.js';
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-suricata-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
