@@ -7,19 +7,13 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, loadConfig } from '../../core/index.js';
 import { startRuntime } from '../../bin/runtime.js';
 import { startReceiver, verifyWebhook } from '../analyzers/notify/receivers.js';
-import { eventually } from '../support/eventually.js';
+import { eventuallyValue } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-notify-runtime-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
-async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  return eventually(async () => {
-    const value = await read();
-    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
-    return value;
-  }, { timeout: timeoutMs });
-}
+const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeout = 60_000) =>
+  eventuallyValue(read, ok, what, { timeout });
 
 describe('shouwang start with notifications', () => {
   it('a syslog line that raises a critical alert reaches the webhook, and the attempt is on the alert timeline', async () => {

@@ -27,3 +27,12 @@ export async function eventually<T>(check: () => T | Promise<T>, { timeout = 20_
     await delay(interval);
   }
 }
+
+/** Reads until `ok` holds and returns that value; the error names `what` and the last value read. */
+export function eventuallyValue<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, what: string, options?: EventuallyOptions): Promise<T> {
+  return eventually(async () => {
+    const value = await read();
+    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
+    return value;
+  }, options);
+}

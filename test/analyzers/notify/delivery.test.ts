@@ -12,7 +12,7 @@ import {
 } from '../../../analyzers/notify/index.js';
 import { DIST } from '../../harness/built.js';
 import { startReceiver, verifyWebhook, type Received } from './receivers.js';
-import { eventually } from '../../support/eventually.js';
+import { eventuallyValue } from '../../support/eventually.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -36,14 +36,8 @@ function dispatch(a = alert(), channelId = 'hook'): Dispatch {
 
 const hookChannel = (url: string, secret = 'child-secret'): Map<string, ResolvedChannel> => new Map([['hook', { id: 'hook', type: 'webhook', url, secret }]]);
 
-/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
-async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  return eventually(async () => {
-    const value = await read();
-    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
-    return value;
-  }, { timeout: timeoutMs });
-}
+const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeout = 30_000) =>
+  eventuallyValue(read, ok, what, { timeout });
 
 function setup(redisUrl: string, attempts = 3) {
   const prefix = `test-${randomUUID()}`;

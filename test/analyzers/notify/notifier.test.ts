@@ -7,7 +7,7 @@ import { alertPriority, ConfigSchema, type Alert, type RuleLevel } from '../../.
 import { EmbeddedStore } from '../../../store/index.js';
 import { NOTIFY_FAILED_RULE, notifyingAlerts, startNotifier, type Notifier } from '../../../analyzers/notify/index.js';
 import { startReceiver, verifyWebhook } from './receivers.js';
-import { eventually } from '../../support/eventually.js';
+import { eventuallyValue } from '../../support/eventually.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -25,14 +25,8 @@ function alert(level: RuleLevel = 'critical', ruleId = 'rule-a'): Alert {
   };
 }
 
-/** Reads until `ok` holds (eventually() carries the deadline and the last value in its error). */
-async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  return eventually(async () => {
-    const value = await read();
-    if (!ok(value)) throw new Error(`waiting for ${what}: ${JSON.stringify(value)}`);
-    return value;
-  }, { timeout: timeoutMs });
-}
+const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeout = 30_000) =>
+  eventuallyValue(read, ok, what, { timeout });
 
 async function setup(notify: Record<string, unknown>) {
   const store = new EmbeddedStore({ path: join(dir, `${randomUUID()}.db`) });
