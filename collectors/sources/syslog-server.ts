@@ -51,6 +51,11 @@ export class SyslogServer {
     this.#options = options;
   }
 
+  /** TCP/TLS connections paused for backpressure right now (their senders wait in the kernel's buffers). */
+  get pausedConnections(): number {
+    return [...this.#sockets].filter((socket) => socket.isPaused()).length;
+  }
+
   get ports(): { udp?: number; tcp?: number; tls?: number } {
     const port = (server: Server | undefined) => (server?.address() as { port?: number } | null)?.port;
     return {
