@@ -178,7 +178,7 @@ export async function startRuntime(config: Config, logger: Logger = createLogger
         : undefined;
       if (subscribers) closers.push(() => subscribers.close());
       notifier = await startNotifier({
-        config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
+        config: config.notify, redisUrl, prefix: config.backup.queuePrefix, alerts: store.alerts, logger, registry,
         statePath: join(config.dataDir, 'checkpoints', 'notify-planner.json'),
         contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset),
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],

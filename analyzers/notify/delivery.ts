@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { AlertNotification, AlertStatus, Logger } from '../../core/index.js';
+import type { Registry } from 'prom-client';
+import { counter, histogram, type AlertNotification, type AlertStatus, type Logger } from '../../core/index.js';
 import { redisConnection } from '../../backup/index.js';
 import { sendDispatch, type SendOptions } from './channels/send.js';
 import { shouldEscalate } from './escalation.js';
@@ -71,6 +72,8 @@ export interface NotifyWorkerOptions {
   lockDuration?: number;
   stalledInterval?: number;
   logger?: Logger;
+  /** Attempts by channel and outcome, and delivery latency, for /metrics. */
+  registry?: Registry;
   /** Replaces the channel senders (the benchmark's no-op baseline); tests use real receivers. */
   sender?: (channel: ResolvedChannel, dispatch: Dispatch, options: SendOptions) => Promise<void>;
 }
@@ -97,16 +100,22 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
   const sentKey = (key: string) => `${prefix}:${NOTIFY_QUEUE}:sent:${key}`;
   const send = options.sender ?? sendDispatch;
   const sendOptions: SendOptions = options.send ?? { timeoutMs: 10_000 };
+  const metrics = options.registry && deliveryMetrics(options.registry);
 
   const process = async (job: Job<NotifyJobData>) => {
     const { dispatch } = job.data;
     const attemptNo = job.attemptsMade + 1;
     const started = performance.now();
-    const record = (outcome: AlertNotification['outcome'], error?: string): DeliveryAttempt => ({
-      key: dispatch.key, alertIds: dispatch.alerts.map((a) => a.id), at: new Date().toISOString(),
-      channel: dispatch.channelId, route: dispatch.routeId, step: dispatch.step, kind: dispatch.kind,
-      outcome, attempt: attemptNo, latencyMs: Math.round(performance.now() - started), ...(error ? { error } : {}),
-    });
+    const record = (outcome: AlertNotification['outcome'], error?: string): DeliveryAttempt => {
+      const latencyMs = Math.round(performance.now() - started);
+      metrics?.attempts.inc({ channel: dispatch.channelId, outcome });
+      if (outcome === 'delivered' && error === undefined) metrics?.latency.observe({ channel: dispatch.channelId }, latencyMs / 1000);
+      return {
+        key: dispatch.key, alertIds: dispatch.alerts.map((a) => a.id), at: new Date().toISOString(),
+        channel: dispatch.channelId, route: dispatch.routeId, step: dispatch.step, kind: dispatch.kind,
+        outcome, attempt: attemptNo, latencyMs, ...(error ? { error } : {}),
+      };
+    };
     if (await marks.exists(sentKey(dispatch.key))) {
       // Delivered by a worker that died before recording it: record, never send again.
       await options.onAttempt?.(record('delivered', 'already delivered'));
@@ -140,6 +149,9 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
   });
   worker.on('error', (error) => options.logger?.warn({ err: error }, 'notify worker error'));
+  if (metrics) worker.on('failed', (job) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) metrics.gaveUp.inc({ channel: job.data.dispatch.channelId });
+  });
   let closing: Promise<void> | undefined;
   return {
     worker,
@@ -147,5 +159,17 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       closing ??= worker.close().then(() => marks.quit()).then(() => undefined, () => undefined);
       return closing;
     },
+  };
+}
+
+function deliveryMetrics(registry: Registry) {
+  const existing = <T>(name: string) => registry.getSingleMetric(`shouwang_${name}`) as T | undefined;
+  return {
+    attempts: existing<ReturnType<typeof counter<'channel' | 'outcome'>>>('notify_attempts_total')
+      ?? counter(registry, { name: 'notify_attempts_total', help: 'Notification delivery attempts, by channel and outcome', labelNames: ['channel', 'outcome'] }),
+    gaveUp: existing<ReturnType<typeof counter<'channel'>>>('notify_failed_total')
+      ?? counter(registry, { name: 'notify_failed_total', help: 'Notifications given up after the last retry, by channel', labelNames: ['channel'] }),
+    latency: existing<ReturnType<typeof histogram<'channel'>>>('notify_delivery_seconds')
+      ?? histogram(registry, { name: 'notify_delivery_seconds', help: 'Time for one delivered send, by channel', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
   };
 }

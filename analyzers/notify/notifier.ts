@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { alertId, alertPriority, type Alert, type Logger, type RuleLevel } from '../../core/index.js';
 import type { AlertStore } from '../../store/index.js';
 import { sendDispatch } from './channels/send.js';
@@ -33,6 +34,8 @@ export interface NotifierOptions {
   worker?: boolean;
   /** Where the planner's waiting work (groups, quiet hours, digest) is kept across restarts. */
   statePath?: string;
+  /** Delivery metrics (attempts, give-ups, latency) for /metrics. */
+  registry?: Registry;
 }
 
 export interface Notifier {
@@ -99,7 +102,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         await notify([alert]);
       },
       statusOf: async (id) => (await options.alerts.get(id))?.status,
-      ...(logger ? { logger } : {}),
+      ...(logger ? { logger } : {}), ...(options.registry ? { registry: options.registry } : {}),
     });
   }
 

@@ -10,8 +10,7 @@ export async function postJson(channelId: string, url: string, body: string, hea
       method: 'POST', body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'error',
     });
   } catch (error) {
-    const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    throw NotifyErrors.send(channelId, `request failed (${cause})`);
+    throw NotifyErrors.send(channelId, `request failed (${failureReason(error as Error)})`);
   }
   const text = (await response.text().catch(() => '')).slice(0, 2000);
   if (response.status < 200 || response.status > 299) throw NotifyErrors.send(channelId, `HTTP ${response.status}`);
@@ -27,4 +26,17 @@ export function checkRobotReply(channelId: string, reply: PostResult): void {
     throw NotifyErrors.send(channelId, 'reply is not JSON');
   }
   if (parsed.errcode !== 0) throw NotifyErrors.send(channelId, `errcode ${String(parsed.errcode)}: ${String(parsed.errmsg ?? '').slice(0, 200)}`);
+}
+
+/**
+ * Why fetch failed, for the attempt record: the socket's code (ECONNREFUSED, ENOTFOUND), else undici's own
+ * reason ("unexpected redirect"), else the error's name (TimeoutError). A reason that quotes a URL is left
+ * out: the URL may carry a key.
+ */
+export function failureReason(error: Error): string {
+  const cause = (error as Error & { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  if (message && !message.includes('://')) return message.slice(0, 120);
+  return error.name;
 }

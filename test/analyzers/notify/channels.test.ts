@@ -151,7 +151,21 @@ describe('webhook', () => {
     expect((error as Error).message).not.toContain('SECRET-IN-URL');
     await receiver.close();
     cleanups.pop();
-    await expect(sendDispatch(hook, dispatchFor('hook'), options)).rejects.toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
+    const dead = await sendDispatch(hook, dispatchFor('hook'), options).catch((e: Error) => e);
+    expect(dead).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
+    expect((dead as Error).message).toContain('request failed (ECONNREFUSED)');
+  });
+
+  it('says why a request failed: a redirect it refuses to follow, or a timeout', async () => {
+    const redirecting = await startReceiver(() => ({ status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere?token=SECRET' } }));
+    cleanups.push(redirecting.close);
+    const moved = await sendDispatch(channel({ id: 'moved', type: 'webhook', url: `${redirecting.url}/in` }), dispatchFor('moved'), options).catch((e: Error) => e);
+    expect((moved as Error).message).toMatch(/request failed \(.*redirect.*\)/);
+    expect((moved as Error).message).not.toContain('SECRET');
+    const slow = await startReceiver(() => 'hold'); // never answers
+    cleanups.push(slow.close);
+    const late = await sendDispatch(channel({ id: 'late', type: 'webhook', url: `${slow.url}/in` }), dispatchFor('late'), { ...options, timeoutMs: 200 }).catch((e: Error) => e);
+    expect((late as Error).message).toContain('request failed (TimeoutError)');
   });
 });
 

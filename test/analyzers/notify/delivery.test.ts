@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { alertPriority, startLocalRedis, type Alert, type AlertStatus } from '../../../core/index.js';
+import { alertPriority, createMetricsRegistry, startLocalRedis, type Alert, type AlertStatus } from '../../../core/index.js';
 import {
   dispatchKey, escalationDispatches, NotifyQueue, startNotifyWorker, type DeliveryAttempt, type Dispatch, type ResolvedChannel,
 } from '../../../analyzers/notify/index.js';
 import { DIST } from '../../harness/built.js';
 import { startReceiver, verifyWebhook, type Received } from './receivers.js';
-import { eventuallyValue } from '../../support/eventually.js';
+import { eventually, eventuallyValue } from '../../support/eventually.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -83,7 +83,8 @@ describe('notification delivery on BullMQ', () => {
     await queue.enqueue(good);
     const attempts: DeliveryAttempt[] = [];
     const gaveUp: DeliveryAttempt[] = [];
-    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a), onGiveUp: (a) => void gaveUp.push(a) });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a), onGiveUp: (a) => void gaveUp.push(a), registry });
     await waitFor(() => state(queue, good.key), (s) => s === 'completed', 'the third try to deliver');
     expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed'], [2, 'failed'], [3, 'delivered']]);
     expect(attempts[0]!.error).toMatch(/HTTP 503/);
@@ -94,6 +95,15 @@ describe('notification delivery on BullMQ', () => {
     await waitFor(() => state(queue, dead.key), (s) => s === 'failed', 'the dead job to fail');
     expect(gaveUp).toHaveLength(1);
     expect(gaveUp[0]).toMatchObject({ key: dead.key, attempt: 3, outcome: 'failed' });
+
+    const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values;
+    expect(await metric('shouwang_notify_attempts_total')).toEqual(expect.arrayContaining([
+      expect.objectContaining({ labels: { channel: 'hook', outcome: 'failed' }, value: 2 }),
+      expect.objectContaining({ labels: { channel: 'hook', outcome: 'delivered' }, value: 1 }),
+      expect.objectContaining({ labels: { channel: 'gone', outcome: 'failed' }, value: 3 }),
+    ]));
+    expect((await metric('shouwang_notify_delivery_seconds')).find((v) => (v as { metricName?: string }).metricName === 'shouwang_notify_delivery_seconds_count')).toMatchObject({ labels: { channel: 'hook' }, value: 1 });
+    await eventually(async () => expect(await metric('shouwang_notify_failed_total')).toEqual([expect.objectContaining({ labels: { channel: 'gone' }, value: 1 })]));
   });
 
   it('does not send an escalation tier for an alert acknowledged meanwhile, and records the skip', async () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 
 export interface Received { path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: string }
 
-/** A local HTTP receiver that keeps every request; `reply` picks the answer (status, body), or `hold` to answer only at `release()`. */
-export async function startReceiver(reply: (req: Received) => { status: number; body?: string } | 'hold' = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' })) {
+/** A local HTTP receiver that keeps every request; `reply` picks the answer (status, body, headers), or `hold` to answer only at `release()`. */
+export async function startReceiver(reply: (req: Received) => { status: number; body?: string; headers?: Record<string, string> } | 'hold' = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' })) {
   const requests: Received[] = [];
   const held: import('node:http').ServerResponse[] = [];
   const server: Server = createServer((req, res) => {
@@ -21,7 +21,7 @@ export async function startReceiver(reply: (req: Received) => { status: number; 
       requests.push(received);
       const answer = reply(received);
       if (answer === 'hold') return void held.push(res);
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '');
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body ?? '');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
