@@ -181,7 +181,7 @@ function drillReport(system: BusinessSystem, result: JobResult): string {
     text += formatTable(['校验 validation', '行数 rows', '首值 first', '期望 expected', '结果 status'],
       validations.map((v) => [v.name ?? v.sql, String(v.rows), v.first ?? '', v.expected, v.ok ? '通过 ok' : `失败 ${v.reason ?? ''}`]));
   }
-  if (rto) text += `RTO: ${rto.achievedSeconds}s / 目标 target ${rto.targetSeconds}s — ${rto.met ? '达标 met' : '超出 exceeded'}\n`;
+  if (rto) text += `RTO: ${rto.achievedSeconds}s / 目标 target ${rto.targetSeconds}s — ${rto.met ? '达标 met' : rto.achievedSeconds > rto.targetSeconds ? '超出 exceeded' : '未恢复 not recovered'}\n`;
   return `${text}${STATUS_LABEL[result.status]}: ${result.summary}\n`;
 }
 

@@ -148,7 +148,9 @@ export function backupFacts(system: BusinessSystem, checks: readonly JobResult[]
     if (drill.kind !== 'restore-drill') continue;
     const site = sites[drillSite(drill)];
     site.drills += 1;
-    site.latestDrill = { finishedAt: drill.finishedAt, status: drill.status, ...(drill.detail.rto ? { rto: drill.detail.rto } : {}) };
+    // A failed drill recovered nothing usable, so it met no RTO, however fast (results stored before drills said so).
+    const rto = drill.detail.rto && { ...drill.detail.rto, met: drill.detail.rto.met === true && drill.status !== 'fail' };
+    site.latestDrill = { finishedAt: drill.finishedAt, status: drill.status, ...(rto ? { rto } : {}) };
   }
   const policy = system.backup;
   if (policy) {

@@ -235,6 +235,8 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   return result();
 
   function result(): RestoreDrillResult {
+    // Recovered within the RTO only if it recovered at all: a failed drill never reads 达标 met.
+    if (status === 'fail' && detail.rto) detail.rto.met = false;
     return {
       id: drillResultId(system.id, runId, site),
       kind: DRILL_KIND,

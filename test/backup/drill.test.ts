@@ -200,6 +200,10 @@ describe('restore drill: file backups (no database dump)', () => {
     const result = await runRestoreDrill(drillSystem('files-bad', root), { servers: {}, runId: 'job-f2' });
     expect(result.status).toBe('fail');
     expect(result.summary).toMatch(/1 file\(s\) differ from the manifest — c\.tar: sha256/);
+    // Fast, but nothing usable came back: the RTO was not met (evidence reads this flag).
+    expect(result.detail.rto).toMatchObject({ met: false });
+    expect((result.detail.rto as { achievedSeconds: number; targetSeconds: number }).achievedSeconds)
+      .toBeLessThan((result.detail.rto as { targetSeconds: number }).targetSeconds);
   });
 });
 

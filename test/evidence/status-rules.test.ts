@@ -117,6 +117,12 @@ describe('status rules at their boundaries', () => {
     // A drill stored before drills had a site was from the same-city copy.
     expect(backupFacts(system(3), [], [drill(undefined, true, 1)]).sameCity.drills).toBe(1);
     expect(backupLocalVerdict(backupFacts(system(3), [check('same-city', 'fail', 5)], [])).status).toBe('不符合');
+    // A fast drill that failed (a file differed), stored saying met: true: it met no RTO, on either site.
+    const fastButFailed = (site: 'same-city' | 'off-site'): JobResult => ({ ...drill(site, true, 1), status: 'fail' });
+    const failedLocal = backupFacts(system(3), [check('same-city', 'pass', 5), check('off-site', 'pass', 5), check('cross-site', 'pass', 5, 'cross-site')],
+      [fastButFailed('same-city'), fastButFailed('off-site')]);
+    expect(backupLocalVerdict(failedLocal).status).toBe('部分符合');
+    expect(backupOffsiteVerdict(failedLocal, 3, DEFAULT_RULE_SETTINGS).status).toBe('部分符合');
   });
 
   it('数据备份恢复 b): a system never checked off-site is not 符合; level 3 needs an RPO within the real-time bound', () => {
