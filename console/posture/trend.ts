@@ -40,9 +40,18 @@ function problemsOf(groups: readonly AlertDayGroup[]): Map<string, { department?
   return bySystem;
 }
 
+function groupByDay(groups: readonly AlertDayGroup[]): Map<number, AlertDayGroup[]> {
+  const byDay = new Map<number, AlertDayGroup[]>();
+  for (const g of groups) {
+    const day = Date.parse(g.day);
+    byDay.set(day, [...(byDay.get(day) ?? []), g]);
+  }
+  return byDay;
+}
+
 /**
  * Alerts per day (by last seen) and department for the last `days` days, with that day's alert risk
- * (alert groups scored as at the end of the day): one grouped store query for the whole range.
+ * (its open alert groups scored as at the end of the day): two grouped store queries for the whole range.
  */
 export async function postureTrend(store: Store, scope: Scope | undefined, days: number, now = new Date()): Promise<TrendDay[]> {
   const withScope = scope ? { scope } : {};
@@ -50,20 +59,19 @@ export async function postureTrend(store: Store, scope: Scope | undefined, days:
   const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
   const today = Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
   const starts = Array.from({ length: days }, (_, i) => today - (days - 1 - i) * DAY_MS);
-  const groups = await store.alerts.daily(
-    { from: new Date(starts[0]!).toISOString(), to: new Date(today + DAY_MS).toISOString(), ...withScope },
-    { utcOffsetMs: SHANGHAI_OFFSET_MS, openStatuses: OPEN_ALERT_STATUSES },
-  );
-  const byDay = new Map<number, AlertDayGroup[]>();
-  for (const g of groups) {
-    const day = Date.parse(g.day);
-    byDay.set(day, [...(byDay.get(day) ?? []), g]);
-  }
+  const range = { from: new Date(starts[0]!).toISOString(), to: new Date(today + DAY_MS).toISOString(), ...withScope };
+  const options = { utcOffsetMs: SHANGHAI_OFFSET_MS, openStatuses: OPEN_ALERT_STATUSES };
+  // Counts take every alert; risk only the open ones, as the posture score does (a false positive is no risk).
+  const [groups, openGroups] = await Promise.all([
+    store.alerts.daily(range, options), store.alerts.daily({ ...range, status: [...OPEN_ALERT_STATUSES] }, options),
+  ]);
+  const byDay = groupByDay(groups);
+  const openByDay = groupByDay(openGroups);
   return starts.map((start) => {
     const ofDay = byDay.get(start) ?? [];
     const end = new Date(Math.min(now.getTime(), start + DAY_MS));
     const risks = new Map<string, Score[]>();
-    for (const [system, { department, groups: alerts }] of problemsOf(ofDay)) {
+    for (const [system, { department, groups: alerts }] of problemsOf(openByDay.get(start) ?? [])) {
       if (!department) continue;
       const score = systemScore({ system, mlpsLevel: levelOf.get(system) ?? 1, alerts, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] } }, end);
       risks.set(department, [...(risks.get(department) ?? []), score]);

@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 const OPEN: AlertStatus[] = ['new', 'acknowledged', 'in_progress'];
 
-/** The trend as it was computed before one grouped query: three store queries for every day. */
+/** The trend as it was computed before grouped queries: three store queries for every day (risk from open alerts only). */
 async function trendPerDay(store: Store, scope: Scope | undefined, days: number, now: Date) {
   const withScope = scope ? { scope } : {};
   const inventory = await store.assets.getInventory(scope);
@@ -22,7 +22,7 @@ async function trendPerDay(store: Store, scope: Scope | undefined, days: number,
   return Promise.all(starts.map(async (start) => {
     const range = { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString(), ...withScope };
     const [all, open, problems] = await Promise.all([
-      store.alerts.countBy(range, 'department'), store.alerts.countBy({ ...range, status: OPEN }, 'department'), store.alerts.problems(range),
+      store.alerts.countBy(range, 'department'), store.alerts.countBy({ ...range, status: OPEN }, 'department'), store.alerts.problems({ ...range, status: OPEN }),
     ]);
     const end = new Date(Math.min(now.getTime(), start + DAY_MS));
     const bySystem = new Map<string, typeof problems>();
@@ -90,6 +90,19 @@ function describeTrend(name: string, open: OpenStore, refresh: RefreshStore = as
         expect(await postureTrend(store, scope, 7, now), JSON.stringify(scope)).toEqual(before);
       }
       expect(await postureTrend(store, undefined, 30, now)).toEqual(await trendPerDay(store, undefined, 30, now));
+    });
+
+    it('scores risk from open alerts only: a department whose alerts today are all closed has no alert risk', async () => {
+      const closed = `dept-closed-${tag}`;
+      const at = now.toISOString();
+      await store.alerts.upsert((['resolved', 'false_positive'] as AlertStatus[]).map((status, i) => ({
+        id: alertId('rule-closed', `${closed}-${i}`, at), rule: { id: 'rule-closed', title: '已关闭 closed', level: 'critical' }, mlps: ['8.1.4.3 a)'],
+        department: closed, system: `sys-closed-${tag}`, mlpsLevel: 3, priority: 20, status,
+        timeline: [{ at, actor: 'analyzer', action: 'raised' }], firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [],
+      })));
+      await refresh(store);
+      const today = (await postureTrend(store, undefined, 1, now))[0]!;
+      expect(today.departments.find((d) => d.id === closed)).toEqual({ id: closed, alerts: 2, open: 0, alertRisk: 0 });
     });
 
     it('refuses a day offset that is not whole hours', async () => {

@@ -148,8 +148,8 @@ describe('posture API', () => {
     expect(trend.days).toHaveLength(3);
     const of = (department: string) => trend.days.map((d: { departments: { id: string; alerts: number; open: number; alertRisk: number }[] }) =>
       d.departments.find((x) => x.id === department)).filter(Boolean).map(({ alerts, open, alertRisk }: Record<string, number>) => ({ alerts, open, alertRisk }));
-    // Today: A's alerts of a1 (15, 12, 4) → 83 and a2 (6) → 24, whatever their status now: 83 + 17 × ½ × 24%.
-    expect(of(A)).toEqual([{ alerts: 4, open: 3, alertRisk: 85 }]);
+    // Today: A's open alerts of a1 (15, 12; the resolved 4 is no risk) → 79 and a2 (6) → 24: 79 + 21 × ½ × 24%.
+    expect(of(A)).toEqual([{ alerts: 4, open: 3, alertRisk: 82 }]);
     expect(of(B)).toEqual([{ alerts: 1, open: 1, alertRisk: 80 }]);
   });
 
