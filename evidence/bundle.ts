@@ -221,9 +221,18 @@ export interface VerifyReport {
   problems: string[];
 }
 
-export async function readZipEntries(path: string): Promise<Map<string, Buffer>> {
+/** What a bundle may unpack to in memory: far above any export, far below what would take the machine down. */
+export const ZIP_LIMITS = { entries: 10_000, entryBytes: 1024 ** 3, totalBytes: 2 * 1024 ** 3 };
+
+/**
+ * Every file of a zip in memory. A hostile zip (a deflate bomb, thousands of entries) is refused by its
+ * declared sizes before anything is inflated; yauzl's size validation stops an entry that lies about its size.
+ */
+export async function readZipEntries(path: string, limits = ZIP_LIMITS): Promise<Map<string, Buffer>> {
   const entries = new Map<string, Buffer>();
   const duplicates: string[] = [];
+  let count = 0;
+  let total = 0;
   await new Promise<void>((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true }, (error, zip) => {
       if (error || !zip) return reject(error ?? new Error('no zip'));
@@ -231,6 +240,15 @@ export async function readZipEntries(path: string): Promise<Map<string, Buffer>>
       zip.on('end', () => resolve());
       zip.on('entry', (entry: yauzl.Entry) => {
         if (entry.fileName.endsWith('/')) return zip.readEntry();
+        count += 1;
+        total += entry.uncompressedSize;
+        const tooBig = count > limits.entries ? `more than ${limits.entries} entries`
+          : entry.uncompressedSize > limits.entryBytes ? `${entry.fileName} unpacks to ${entry.uncompressedSize} bytes, over ${limits.entryBytes}`
+            : total > limits.totalBytes ? `unpacks to more than ${limits.totalBytes} bytes` : undefined;
+        if (tooBig) {
+          zip.close();
+          return reject(new Error(tooBig));
+        }
         zip.openReadStream(entry, (streamError, stream) => {
           if (streamError || !stream) return reject(streamError ?? new Error('no stream'));
           const chunks: Buffer[] = [];

@@ -1,4 +1,4 @@
-export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, MANIFEST_FILE, REPORT_FILE, SIGNATURE_FILE } from './bundle.js';
+export { exportEvidenceBundle, readZipEntries, verifyEvidenceBundle, ZIP_LIMITS, MANIFEST_FILE, REPORT_FILE, SIGNATURE_FILE } from './bundle.js';
 export { FINGERPRINT_LABEL, PDFTOTEXT, reportFingerprints } from './report-fingerprint.js';
 export type { ExportOptions, ExportSummary, VerifyReport } from './bundle.js';
 export { EVIDENCED_ITEMS, controlRows, evidencedClause, evidencedItems, systemVerdicts } from './controls.js';

@@ -5,7 +5,7 @@ import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianPackage, ensureExecutable, verifyAuditExtract, type ChainedAuditEntry } from '../../core/index.js';
 import {
-  EvidenceErrors, digestsOf, exportEvidenceBundle, fingerprintOf, gatherFacts, readZipEntries, generateSigningKey, signManifest, sm2Supported,
+  EvidenceErrors, digestsOf, exportEvidenceBundle, fingerprintOf, gatherFacts, readZipEntries, ZIP_LIMITS, generateSigningKey, signManifest, sm2Supported,
   systemVerdicts, verifyEvidenceBundle, type ExportOptions, type Manifest, type SigningKey,
 } from '../../evidence/index.js';
 import { DEPT_A, DEPT_B, GOOD, PARTIAL, PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
@@ -187,6 +187,15 @@ describe('verify', () => {
     const report = await verifyEvidenceBundle(path);
     expect(report).toMatchObject({ ok: false, changed: ['evidence/alerts.ndjson'], added: [], removed: [], signatureValid: true });
     expect(report.problems.join('\n')).toContain('file changed: evidence/alerts.ndjson');
+  });
+
+  it('refuses a deflate bomb or an entry flood by declared sizes, before inflating, with a clear error', async () => {
+    const bomb = await tampered('bomb.zip', (files) => files.set('evidence/zeros.ndjson', Buffer.alloc(8 * 1024 * 1024)));
+    const limits = { ...ZIP_LIMITS, entryBytes: 1024 * 1024 };
+    await expect(readZipEntries(bomb, limits)).rejects.toMatchObject({ code: 'SW_ERR_EVIDENCE_BUNDLE', message: expect.stringContaining('evidence/zeros.ndjson unpacks to 8388608 bytes') });
+    await expect(readZipEntries(bundle, { ...ZIP_LIMITS, entries: 2 })).rejects.toMatchObject({ message: expect.stringContaining('more than 2 entries') });
+    await expect(readZipEntries(bundle, { ...ZIP_LIMITS, totalBytes: 1000 })).rejects.toMatchObject({ message: expect.stringContaining('more than 1000 bytes') });
+    expect((await readZipEntries(bomb)).get('evidence/zeros.ndjson')).toHaveLength(8 * 1024 * 1024); // within the defaults
   });
 
   it('names an added file and a removed file', async () => {
