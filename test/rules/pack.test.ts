@@ -28,7 +28,8 @@ const CONTEXT = { utcOffset: '+08:00', now: new Date('2026-11-30T00:00:00Z') };
 const assets = new AssetIndex(inventoryFromYaml(readFileSync('config/inventory.demo.yaml', 'utf8'), 'inventory.demo.yaml'));
 
 type Event = Record<string, unknown>;
-interface RawLine { raw: { format: string; line: string } }
+/** `host`: as a file source's `host` setting gives it to records that carry none (application logs). */
+interface RawLine { raw: { format: string; line: string; host?: string } }
 type TestEvent = (Event | RawLine) & { repeat?: number; every?: number };
 interface Sequence { name: string; events: TestEvent[]; alerts: Record<string, number> }
 interface RuleTests { match?: TestEvent[]; nomatch?: TestEvent[]; sequences?: Sequence[] }
@@ -49,11 +50,11 @@ function materialize(event: TestEvent, where: string): Event[] {
   const { repeat = 1, every = 1, ...rest } = event as TestEvent & Event;
   let base: Event;
   if (isRaw(event)) {
-    const { format, line } = event.raw;
+    const { format, line, host } = event.raw;
     const position = `${where}#${serial++}`;
     const decoded = format === 'syslog'
       ? decodeLine({ text: line, position }, 'rule-pack-test', assets, CONTEXT)
-      : decodeRecordLine({ text: line, position }, 'rule-pack-test', assets, CONTEXT, format);
+      : decodeRecordLine({ text: line, position }, 'rule-pack-test', assets, CONTEXT, format, host);
     if (!decoded.ok) throw new Error(`${where}: the ${format} decoder rejected "${line}": ${decoded.reason}`);
     base = decoded.event as unknown as Event;
   } else {
