@@ -7,7 +7,7 @@ import { AssetIndex, canConnect, ChildService, ensureExecutable, freePort, loadI
 import { postgresLogRecords, resolveFormat, SyslogServer, type Line } from '../collectors/index.js';
 import { median } from './measure.js';
 
-const FIXTURES = '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 /** Each fixture with the format our pipeline reads it as (`auto`: syslog or JSON per line). */
 const FIXTURE_FORMATS: { file: string; format: string }[] = [
   { file: 'loghub/Linux/Linux_2k.log', format: 'auto' },

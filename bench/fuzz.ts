@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { AssetIndex, loadInventory, seededRandom } from '../core/index.js';
 import { decodeLine, decodeRecordLine, RECORD_FORMATS } from '../collectors/index.js';
 import { storableEvent } from '../store/index.js';
@@ -11,7 +11,7 @@ import { storableEvent } from '../store/index.js';
  */
 
 // Beside the checkout (as the other benches read them), or beside the worktrees' folder.
-const FIXTURES = ['../shared/fixtures/logs', '../../shared/fixtures/logs'].find((dir) => existsSync(dir)) ?? '../shared/fixtures/logs';
+const FIXTURES = 'test/fixtures/logs';
 const FIXTURE_FILES = [
   'loghub/Linux/Linux_2k.log', 'loghub/OpenSSH/OpenSSH_2k.log', 'elastic-beats-filebeat-tests/system-auth/test.log',
   'loghub/Apache/Apache_2k.log', 'elastic-examples-apache_logs/apache_logs', 'elastic-beats-filebeat-tests/nginx-access/test.log',

@@ -8,7 +8,7 @@ import {
 } from '../analyzers/index.js';
 import { compare } from './measure.js';
 
-const FIXTURES = '../shared/fixtures';
+const FIXTURES = 'test/fixtures';
 
 /**
  * The single-event rule engine: events/s on one core (the matcher is synchronous JavaScript, so one
