@@ -7,6 +7,7 @@ import {
   type ConditionNode, type FieldMapping, type RuleDocument,
 } from '../analyzers/index.js';
 import { compare } from './measure.js';
+import { benchRulesAgainstRsigma } from './rules-rsigma.js';
 
 const FIXTURES = 'test/fixtures';
 
@@ -50,6 +51,7 @@ export async function benchRules(): Promise<void> {
       },
     });
   }
+  await benchRulesAgainstRsigma();
 }
 
 /** Syslog, auth, web access and error logs and auditd from the public fixtures, plus the demo day and process starts. */

@@ -1,0 +1,132 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { isPlainObject } from '../core/index.js';
+import { compileRuleSet, identityMapping, loadRuleDir, type RuleDocument } from '../analyzers/index.js';
+import { median } from './measure.js';
+
+const RULES_DIR = 'test/fixtures/sigma/rules/linux/process_creation';
+const EVENTS = 20_000;
+const ROUNDS = 5;
+
+/** `rsigma` on PATH, else where `cargo install` puts it. */
+function findRsigma(): string | undefined {
+  const onPath = spawnSync('sh', ['-c', 'command -v rsigma'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  const cargo = join(homedir(), '.cargo', 'bin', 'rsigma');
+  return existsSync(cargo) ? cargo : undefined;
+}
+
+/**
+ * SigmaHQ's process-creation rules against RSigma (a Rust Sigma engine) on the same NDJSON events,
+ * JSON parsing included on both sides, one core each. The events use the rules' own field names
+ * (Image, CommandLine, ParentImage, User…), so neither engine needs a field mapping. RSigma's
+ * start-up (reading and compiling the rules) is measured with one event and taken off.
+ */
+export async function benchRulesAgainstRsigma(): Promise<void> {
+  const rsigma = findRsigma();
+  const loaded = await loadRuleDir(RULES_DIR);
+  const compiled = compileRuleSet(loaded.documents, { mapping: identityMapping() });
+  const documents = compiled.rules.map((rule) => rule.document).slice(0, 100);
+  const lines = syntheticProcessEvents(documents, EVENTS).map((event) => JSON.stringify(event));
+  const set = compileRuleSet(documents, { mapping: identityMapping() });
+  console.log(`\nrules vs RSigma: ${documents.length} SigmaHQ process_creation rules (linux), ${lines.length.toLocaleString('en-US')} NDJSON events, one core each`);
+
+  const ours: number[] = [];
+  let ourMatches = 0;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const started = process.hrtime.bigint();
+    let matches = 0;
+    for (const line of lines) matches += set.match(JSON.parse(line) as Record<string, unknown>).length;
+    ours.push(lines.length / (Number(process.hrtime.bigint() - started) / 1e9));
+    ourMatches = matches;
+  }
+  console.log(`  shouwang (compiled, JSON.parse per line)   ${Math.round(median(ours)).toLocaleString('en-US').padStart(12)} events/s  ${ourMatches} matches`);
+  if (!rsigma) {
+    console.log('  rsigma: not installed (cargo install --locked rsigma); no ratio');
+    return;
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'shouwang-rsigma-'));
+  try {
+    const rulesDir = join(dir, 'rules');
+    execFileSync('mkdir', ['-p', rulesDir]);
+    for (const file of new Set(documents.map((doc) => doc.position.file))) symlinkSync(resolve(file), join(rulesDir, basename(file)));
+    const all = join(dir, 'events.ndjson');
+    const one = join(dir, 'one.ndjson');
+    writeFileSync(all, `${lines.join('\n')}\n`);
+    writeFileSync(one, `${lines[0]}\n`);
+    const evalArgs = rsigmaEvalArgs(rsigma, rulesDir);
+    const run = (file: string) => {
+      const started = process.hrtime.bigint();
+      const result = spawnSync(rsigma, [...evalArgs, '-e', `@${file}`], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (result.status !== 0) throw new Error(`rsigma failed (${result.status}): ${result.stderr.slice(0, 500)}`);
+      return { seconds, matches: result.stdout.split('\n').filter((l) => l.trim().startsWith('{')).length };
+    };
+    const theirs: number[] = [];
+    let theirMatches = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const startup = run(one).seconds;
+      const full = run(all);
+      theirs.push(lines.length / Math.max(full.seconds - startup, 1e-6));
+      theirMatches = full.matches;
+    }
+    const ratio = median(ours) / median(theirs);
+    console.log(`  rsigma ${versionOf(rsigma).padEnd(34)} ${Math.round(median(theirs)).toLocaleString('en-US').padStart(12)} events/s  ${theirMatches} matches` +
+      `${theirMatches === ourMatches ? '' : '  ← DIFFERENT match count'}`);
+    console.log(`  shouwang / rsigma: ${ratio.toFixed(2)}× (median of ${ROUNDS} rounds each)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Newer releases moved `eval` under `engine`. */
+function rsigmaEvalArgs(rsigma: string, rulesDir: string): string[] {
+  const help = spawnSync(rsigma, ['--help'], { encoding: 'utf8' }).stdout;
+  return /^\s+engine\b/m.test(help) ? ['engine', 'eval', '-r', rulesDir] : ['eval', '-r', rulesDir];
+}
+
+function versionOf(rsigma: string): string {
+  return spawnSync(rsigma, ['--version'], { encoding: 'utf8' }).stdout.trim() || 'rsigma';
+}
+
+const BENIGN = [
+  ['/usr/bin/ls', 'ls -la /var/log'], ['/usr/bin/systemctl', 'systemctl restart nginx'], ['/usr/bin/tail', 'tail -n 100 /var/log/messages'],
+  ['/usr/bin/curl', 'curl -s http://10.1.2.3/health'], ['/usr/bin/tar', 'tar czf /backup/app.tgz /srv/app'], ['/usr/bin/python3', 'python3 /opt/app/job.py'],
+  ['/usr/sbin/crond', 'crond -n'], ['/usr/bin/bash', 'bash -c uptime'], ['/usr/bin/grep', 'grep -r ERROR /srv/app/logs'], ['/usr/bin/find', 'find /tmp -mtime +7'],
+] as const;
+
+/**
+ * Process starts with the rules' field names: nine in ten everyday commands, one in ten built from a
+ * rule's first selection (its first value per field, shaped by the modifier) so that matches happen.
+ */
+export function syntheticProcessEvents(documents: readonly RuleDocument[], count: number): Record<string, unknown>[] {
+  const derived = documents.map(positiveOf).filter((e): e is Record<string, unknown> => e !== undefined);
+  return Array.from({ length: count }, (_, i) => {
+    const base = { ProcessId: 1000 + i, User: i % 7 === 0 ? 'root' : 'app', CurrentDirectory: '/srv/app', ParentImage: '/usr/bin/bash', ParentCommandLine: 'bash' };
+    if (i % 10 === 9 && derived.length) return { ...base, ...derived[i % derived.length]! };
+    const [image, commandLine] = BENIGN[i % BENIGN.length]!;
+    return { ...base, Image: image, CommandLine: commandLine };
+  });
+}
+
+function positiveOf(doc: RuleDocument): Record<string, unknown> | undefined {
+  const detection = doc.body.detection;
+  if (!isPlainObject(detection)) return undefined;
+  const first = Object.entries(detection).find(([name, value]) => name !== 'condition' && !name.startsWith('filter') && isPlainObject(value))?.[1];
+  if (!isPlainObject(first)) return undefined;
+  const event: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(first)) {
+    const [field, ...modifiers] = key.split('|');
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (!field || typeof value !== 'string' || modifiers.some((m) => m === 're' || m === 'cidr' || m === 'base64offset')) continue;
+    const text = value.replace(/\*/g, 'x');
+    const shaped = modifiers.includes('endswith') ? `/usr/bin/${text.replace(/^\//, '')}`
+      : modifiers.includes('startswith') ? `${text} --now`
+        : modifiers.includes('contains') ? `run ${text} now` : text;
+    event[field] = typeof event[field] === 'string' ? `${String(event[field])} ${shaped}` : shaped;
+  }
+  return Object.keys(event).length ? event : undefined;
+}
