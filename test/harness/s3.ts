@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ChildService, canConnect, ensureExecutable, freePort } from '../../core/index.js';
+import { ChildService, canConnect, ensureDebianPackage, ensureExecutable, freePort } from '../../core/index.js';
 
 const run = promisify(execFile);
 
@@ -35,7 +35,14 @@ export function ensureMotoServer(): Promise<string> {
     if (existsSync(server)) return server;
     const python = await ensureExecutable({ command: 'python3', debianPackage: 'python3-venv' });
     mkdirSync(join(venv, '..'), { recursive: true });
-    await run(python, ['-m', 'venv', venv]);
+    try {
+      await run(python, ['-m', 'venv', venv]);
+    } catch {
+      // Debian's python3 ships venv without ensurepip; the python3-venv package brings it.
+      rmSync(venv, { recursive: true, force: true });
+      await ensureDebianPackage({ debianPackage: 'python3-venv', file: '/usr/share/doc/python3-venv' });
+      await run(python, ['-m', 'venv', venv]);
+    }
     await run(join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`], { maxBuffer: 64 << 20 });
     if (!existsSync(server)) throw new Error(`moto_server missing after pip install in ${venv}`);
     return server;
