@@ -363,8 +363,8 @@ function target(cell: string | undefined): unknown {
   if (!cell) return undefined;
   const sftp = /^sftp:\/\/([^@]+)@([^:/]+)(?::(\d+))?(\/.*)$/.exec(cell);
   if (sftp) return { type: 'sftp', user: sftp[1], host: sftp[2], port: sftp[3] ? Number(sftp[3]) : 22, path: sftp[4] };
-  const s3 = /^s3:\/\/([^/]+)\/(.+\/)?$/.exec(cell);
-  if (s3) return { type: 's3', bucket: s3[1], ...(s3[2] ? { prefix: s3[2] } : {}) };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(cell);
+  if (s3) return { type: 's3', bucket: s3[1], ...(s3[2] ? { prefix: s3[2].endsWith('/') ? s3[2] : `${s3[2]}/` } : {}) };
   return { type: 'path', path: cell };
 }
 

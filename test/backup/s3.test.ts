@@ -366,11 +366,14 @@ describe('the inventory names S3 targets', () => {
     expect(() => system(target('b-ok', { prefix: '/abs/' }), target('b-ok'))).toThrow(/prefix/);
   });
 
-  it('reads s3://bucket/prefix/ from the CSV inventory', () => {
+  it('reads s3://bucket/prefix/ from the CSV inventory, with or without the trailing slash', () => {
     const csv = [
       'department_id,department_name,system_id,system_name,mlps_level,zone,owner,rpo,rto,same_city,off_site',
       'rsj,人社局,rsj-shbx,社保,3,政务外网,李工,1d,4h,/backup/shbx,s3://offsite-bucket/shbx/',
     ].join('\n');
     expect(inventoryFromCsv(csv).systems[0]!.backup!.offSite).toEqual({ type: 's3', bucket: 'offsite-bucket', prefix: 'shbx/', region: 'us-east-1' });
+    const bare = inventoryFromCsv(csv.replace('s3://offsite-bucket/shbx/', 's3://offsite-bucket/shbx')).systems[0]!.backup!.offSite;
+    expect(bare).toEqual({ type: 's3', bucket: 'offsite-bucket', prefix: 'shbx/', region: 'us-east-1' });
+    expect(inventoryFromCsv(csv.replace('s3://offsite-bucket/shbx/', 's3://offsite-bucket')).systems[0]!.backup!.offSite).toEqual({ type: 's3', bucket: 'offsite-bucket', region: 'us-east-1' });
   });
 });
