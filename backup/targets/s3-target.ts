@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import {
-  GetObjectCommand, GetObjectLockConfigurationCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ShouwangError } from '../../core/index.js';
 import { BackupErrors } from '../errors.js';
 import { assertSafeRelative, sortSets, type BackupFileInfo, type BackupSetRef, type BackupTarget, type ReadOptions } from './target.js';
@@ -97,14 +95,27 @@ export function describeS3(location: S3Location): string {
 
 const hexOfBase64 = (value: string | undefined) => (value ? Buffer.from(value, 'base64').toString('hex') : undefined);
 
+// The SDK is loaded on first use: importing it costs every CLI command ~0.5 s, and most never touch S3.
+let sdk: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
+const loadSdk = () => (sdk ??= import('@aws-sdk/client-s3'));
+
+/** A service error: the SDK's S3ServiceException carries `$metadata` (checked without loading the SDK). */
+const serviceError = (error: unknown): (Error & { $metadata: { httpStatusCode?: number } }) | undefined =>
+  error instanceof Error && typeof (error as { $metadata?: unknown }).$metadata === 'object'
+    ? (error as Error & { $metadata: { httpStatusCode?: number } })
+    : undefined;
+
 /** Our message for an SDK error: the service's code and HTTP status, never the request (it carries the signature). */
 function reason(error: unknown): string {
-  if (error instanceof S3ServiceException) return `${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'}): ${error.message}`;
+  const service = serviceError(error);
+  if (service) return `${service.name} (HTTP ${service.$metadata.httpStatusCode ?? '?'}): ${service.message}`;
   return (error as Error).message;
 }
 
-const isNotFound = (error: unknown) =>
-  error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404);
+const isNotFound = (error: unknown) => {
+  const service = serviceError(error);
+  return service !== undefined && (service.name === 'NoSuchKey' || service.name === 'NotFound' || service.$metadata.httpStatusCode === 404);
+};
 
 /**
  * Sets in object storage: each set is the common prefix `<prefix><set>/`, its files the objects under
@@ -115,7 +126,7 @@ export class S3Target implements BackupTarget {
   readonly description: string;
   readonly #location: S3Location;
   readonly #prefix: string;
-  #client: S3Client | undefined;
+  #client: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
 
   constructor(location: S3Location) {
     this.#location = location;
@@ -128,21 +139,34 @@ export class S3Target implements BackupTarget {
   }
 
   /** Created on first use, so a missing key fails the check that needs it, not the whole run. */
-  #s3(): S3Client {
+  #s3(): Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
     // The SDK warns on every run that its future releases need Node 22; the lockfile pins this one,
     // built for Node 20, so the warning only clutters an operator's CLI output.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.#client ??= new S3Client({
-      region: this.#location.region,
-      credentials: resolveS3Credentials(this.#location, this.description),
-      ...(this.#location.endpoint ? { endpoint: this.#location.endpoint } : {}),
-      ...(this.#location.forcePathStyle ? { forcePathStyle: true } : {}),
-      // We hash every byte ourselves; the SDK's own response checksum would be a second pass.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-    });
-    return this.#client;
+    const open = async () => {
+      const credentials = resolveS3Credentials(this.#location, this.description);
+      const loaded = await loadSdk();
+      const client = new loaded.S3Client({
+        region: this.#location.region,
+        credentials,
+        ...(this.#location.endpoint ? { endpoint: this.#location.endpoint } : {}),
+        ...(this.#location.forcePathStyle ? { forcePathStyle: true } : {}),
+        // We hash every byte ourselves; the SDK's own response checksum would be a second pass.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: 3,
+      });
+      return { client, sdk: loaded };
+    };
+    const opening = open();
+    // A failed open (missing key) is not cached: the next call reports it again.
+    this.#client = opening;
+    opening.catch(() => { if (this.#client === opening) this.#client = undefined; });
+    return opening;
+  }
+
+  #connection(): Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
+    return this.#client ?? this.#s3();
   }
 
   #key(set: string, path: string): string {
@@ -157,7 +181,8 @@ export class S3Target implements BackupTarget {
     let token: string | undefined;
     try {
       do {
-        const page = await this.#s3().send(new ListObjectsV2Command({
+        const { client, sdk: { ListObjectsV2Command } } = await this.#connection();
+        const page = await client.send(new ListObjectsV2Command({
           Bucket: this.#location.bucket, Prefix: prefix, ...(delimiter ? { Delimiter: delimiter } : {}), ...(token ? { ContinuationToken: token } : {}),
         }));
         for (const item of page.Contents ?? []) {
@@ -195,7 +220,8 @@ export class S3Target implements BackupTarget {
     const out = new PassThrough({ highWaterMark: options.highWaterMark ?? 4 << 20 });
     const where = `${this.description}${set}/${path}`;
     void (async () => {
-      const response = await this.#s3().send(
+      const { client, sdk: { GetObjectCommand } } = await this.#connection();
+      const response = await client.send(
         new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }),
         options.signal ? { abortSignal: options.signal } : {},
       );
@@ -213,7 +239,8 @@ export class S3Target implements BackupTarget {
   async readSmallFile(set: string, path: string): Promise<Buffer | undefined> {
     const key = this.#key(set, path);
     try {
-      const response = await this.#s3().send(new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }));
+      const { client, sdk: { GetObjectCommand } } = await this.#connection();
+      const response = await client.send(new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }));
       return Buffer.from(await response.Body!.transformToByteArray());
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -226,7 +253,8 @@ export class S3Target implements BackupTarget {
   async objectFacts(set: string, path: string): Promise<ObjectFacts> {
     const key = this.#key(set, path);
     try {
-      const head = await this.#s3().send(new HeadObjectCommand({ Bucket: this.#location.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      const { client, sdk: { HeadObjectCommand } } = await this.#connection();
+      const head = await client.send(new HeadObjectCommand({ Bucket: this.#location.bucket, Key: key, ChecksumMode: 'ENABLED' }));
       // A composite (per-part) checksum is not the object's hash; only a full-object one compares.
       const sha256 = head.ChecksumType === 'COMPOSITE' || head.ChecksumSHA256?.includes('-') ? undefined : hexOfBase64(head.ChecksumSHA256);
       return {
@@ -245,7 +273,8 @@ export class S3Target implements BackupTarget {
 
   async bucketLock(): Promise<BucketLock> {
     try {
-      const { ObjectLockConfiguration: config } = await this.#s3().send(new GetObjectLockConfigurationCommand({ Bucket: this.#location.bucket }));
+      const { client, sdk: { GetObjectLockConfigurationCommand } } = await this.#connection();
+      const { ObjectLockConfiguration: config } = await client.send(new GetObjectLockConfigurationCommand({ Bucket: this.#location.bucket }));
       const rule = config?.Rule?.DefaultRetention;
       return {
         enabled: config?.ObjectLockEnabled === 'Enabled',
@@ -254,15 +283,17 @@ export class S3Target implements BackupTarget {
         ...(rule?.Years ? { defaultYears: rule.Years } : {}),
       };
     } catch (error) {
-      if (error instanceof S3ServiceException && error.name === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
+      if (serviceError(error)?.name === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
       if (error instanceof ShouwangError) throw error;
       throw BackupErrors.target(this.description, reason(error));
     }
   }
 
   async close(): Promise<void> {
-    this.#client?.destroy();
+    const opening = this.#client;
     this.#client = undefined;
+    const open = await opening?.catch(() => undefined);
+    open?.client.destroy();
   }
 }
 
