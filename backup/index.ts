@@ -3,7 +3,7 @@ export { BackupErrors } from './errors.js';
 export {
   verifyBackups, recordResults, overallStatus, BACKUP_CHECK_KIND, BACKUP_SITES, backupClause, checkResultId,
   takeSnapshot, checkPresence, checkFreshness, checkCompleteness, checkIntegrity, checkRetention, checkCrossSite,
-  verifySetFiles, digestFile, compareManifests, FRESHNESS_WARN_RATIO, COMPLETENESS_DROP_RATIO, RETENTION_GAP_FACTOR,
+  verifySetFiles, digestFile, compareManifests, checkImmutability, compareObjects, FRESHNESS_WARN_RATIO, COMPLETENESS_DROP_RATIO, RETENTION_GAP_FACTOR,
 } from './checks/index.js';
 export type {
   VerifyOptions, VerifyProgress, BackupSite, CheckName, CheckOutcome, SiteSnapshot, SetListing, IntegrityFinding,
@@ -12,6 +12,8 @@ export type {
 export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
 export { openTarget, PathTarget, SftpTarget, ResticRepository, BorgRepository, isRepositoryTarget, parseSetTime, formatSetName } from './targets/index.js';
+export { S3Target, isS3Target, resticS3Url } from './targets/index.js';
+export type { S3Location, ObjectFacts, BucketLock } from './targets/index.js';
 export { writeDemoBackupSets, refreshDemoBackupSets, corruptDemoBackupSet, demoBackupCase } from './demo-sets.js';
 export type { DemoBackupCase } from './demo-sets.js';
 export type {

@@ -43,10 +43,42 @@ const backupTarget = z.discriminatedUnion('type', [
     user: z.string().min(1),
     path: z.string().min(1),
   }),
+  z.strictObject({
+    /** S3-compatible object storage (MinIO, Ceph RGW, OSS, OBS): sets under `prefix`, or a restic repository there. */
+    type: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3–63 lowercase letters, digits, . and -)'),
+    /** Key prefix of the sets (`backups/shbx/`); the bucket root when absent. */
+    prefix: z.string().regex(/^[^/].*\/$/, 'a key prefix ending in / and not starting with /').optional(),
+    endpoint: z.string().url().optional(),
+    region: z.string().min(1).default('us-east-1'),
+    /** Path-style URLs (`endpoint/bucket/key`), as MinIO and most on-premises stores want. */
+    forcePathStyle: z.boolean().optional(),
+    /** Access keys: from an AWS credentials file, or from these environment variables (default AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); never logged. */
+    credentialsFile: z.string().min(1).optional(),
+    accessKeyIdEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    secretAccessKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    kind: z.enum(['sets', 'restic']).optional(),
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    readDataSubset: readDataSubset.optional(),
+  }),
 ]).superRefine((target, ctx) => {
-  if (target.type !== 'path') return;
+  if (target.type === 'sftp') return;
   const kind = target.kind ?? 'sets';
   const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+  if (target.type === 's3') {
+    if (target.credentialsFile !== undefined && (target.accessKeyIdEnv ?? target.secretAccessKeyEnv) !== undefined) {
+      issue('credentialsFile', 'either credentialsFile or accessKeyIdEnv/secretAccessKeyEnv, not both');
+    }
+    if (kind === 'sets') {
+      for (const field of ['passwordFile', 'passwordEnv', 'readDataSubset'] as const) {
+        if (target[field] !== undefined) issue(field, 'only for a repository (kind: restic)');
+      }
+    } else if ((target.passwordFile === undefined) === (target.passwordEnv === undefined)) {
+      issue('passwordFile', 'a restic repository needs exactly one of passwordFile or passwordEnv');
+    }
+    return;
+  }
   if (kind === 'sets') {
     for (const field of ['passwordFile', 'passwordEnv', 'readDataSubset', 'verifyData'] as const) {
       if (target[field] !== undefined) issue(field, `only for a repository (kind: restic or borg)`);
@@ -277,7 +309,7 @@ export function inventoryFromYaml(text: string, where = 'inventory.yaml'): Inven
 
 /**
  * One row per system. Lists are separated by `;`; databases are written `engine:name@host:port`;
- * backup targets are a path or `sftp://user@host:port/path`.
+ * backup targets are a path, `sftp://user@host:port/path` or `s3://bucket/prefix/` (AWS endpoint, keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
  */
 export const CSV_COLUMNS = [
   'department_id', 'department_name', 'department_name_en', 'system_id', 'system_name', 'system_name_en',
@@ -331,6 +363,8 @@ function target(cell: string | undefined): unknown {
   if (!cell) return undefined;
   const sftp = /^sftp:\/\/([^@]+)@([^:/]+)(?::(\d+))?(\/.*)$/.exec(cell);
   if (sftp) return { type: 'sftp', user: sftp[1], host: sftp[2], port: sftp[3] ? Number(sftp[3]) : 22, path: sftp[4] };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(cell);
+  if (s3) return { type: 's3', bucket: s3[1], ...(s3[2] ? { prefix: s3[2].endsWith('/') ? s3[2] : `${s3[2]}/` } : {}) };
   return { type: 'path', path: cell };
 }
 

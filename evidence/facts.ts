@@ -118,7 +118,8 @@ export function handlingFacts(alerts: readonly Alert[]): HandlingFacts {
 }
 
 /** A backup target as the report names its storage: no user names or ports. */
-const mediumOf = (target: BackupPolicy['sameCity']): string => (target.type === 'path' ? `path ${target.path}` : `sftp ${target.host}:${target.path}`);
+const mediumOf = (target: BackupPolicy['sameCity']): string =>
+  target.type === 'path' ? `path ${target.path}` : target.type === 's3' ? `s3 ${target.bucket}/${target.prefix ?? ''}` : `sftp ${target.host}:${target.path}`;
 
 const emptySite = (): SiteBackupFacts => ({ checks: 0, passed: 0, failed: 0, latest: {}, drills: 0 });
 

@@ -1,5 +1,6 @@
 import { readManifest, type Manifest } from '../manifest.js';
-import { isRepositoryTarget, type BackupFileInfo } from '../targets/index.js';
+import { isRepositoryTarget, isS3Target, type BackupFileInfo } from '../targets/index.js';
+import { compareObjects } from './object-agreement.js';
 import { formatSeconds, nameList, type CheckOutcome } from './outcome.js';
 import type { SiteSnapshot } from './snapshot.js';
 
@@ -72,6 +73,9 @@ export async function checkCrossSite(sameCity: SiteSnapshot, offSite: SiteSnapsh
       Object.assign(detail, diff);
       const names = [...diff.differing, ...diff.onlySameCity.map((p) => `${p} (仅同城 same-city only)`), ...diff.onlyOffSite.map((p) => `${p} (仅异地 off-site only)`)];
       if (names.length) mismatch = `备份集 ${common.name} 两地校验和不一致 / set ${common.name} differs between sites: ${nameList(names)}`;
+      else if (isS3Target(sameCity.target) && isS3Target(offSite.target)) {
+        mismatch = await compareStoredObjects(sameCity.target, offSite.target, common.name, left, detail);
+      }
     }
   }
   if (mismatch) return { status: 'fail', summary: mismatch, detail };
@@ -129,4 +133,22 @@ async function compareRepositorySets(
   Object.assign(detail, diff, { compared: 'paths and sizes', filesCompared: left.length });
   const names = [...diff.differing, ...diff.onlySameCity.map((p) => `${p} (仅同城 same-city only)`), ...diff.onlyOffSite.map((p) => `${p} (仅异地 off-site only)`)];
   return names.length ? `备份集 ${set} 两地内容不一致 / set ${set} differs between sites: ${nameList(names)}` : undefined;
+}
+
+/** Both sites in object storage: the manifests agree, now the objects themselves must (see compareObjects). */
+async function compareStoredObjects(
+  sameCity: Parameters<typeof compareObjects>[0], offSite: Parameters<typeof compareObjects>[1], set: string, manifest: Manifest,
+  detail: Record<string, unknown>,
+): Promise<string | undefined> {
+  try {
+    const agreement = await compareObjects(sameCity, offSite, set, manifest);
+    Object.assign(detail, { objects: agreement });
+    if (agreement.differing.length) {
+      Object.assign(detail, { differing: agreement.differing });
+      return `备份集 ${set} 两地对象内容不一致 / set ${set}: the stored objects differ between sites: ${nameList(agreement.differing)}`;
+    }
+    return undefined;
+  } catch (error) {
+    return `备份集 ${set} 两地对象无法比对 / set ${set}: the stored objects cannot be compared: ${(error as Error).message}`;
+  }
 }

@@ -12,3 +12,6 @@ export type { IntegrityFinding, IntegrityOptions, IntegrityProblem, FileDigest }
 export { checkRetention, RETENTION_GAP_FACTOR } from './retention.js';
 export { checkCrossSite, compareManifests } from './cross-site.js';
 export type { ManifestDiff } from './cross-site.js';
+export { checkImmutability } from './immutability.js';
+export { compareObjects } from './object-agreement.js';
+export type { ObjectAgreement } from './object-agreement.js';

@@ -1,10 +1,11 @@
 import type { BusinessSystem, JobResult } from '../../core/index.js';
 import type { JobResultStore } from '../../store/index.js';
 import { BackupErrors } from '../errors.js';
-import { openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
+import { isS3Target, openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
 import { checkCompleteness } from './completeness.js';
 import { checkCrossSite } from './cross-site.js';
 import { checkFreshness } from './freshness.js';
+import { checkImmutability } from './immutability.js';
 import { checkIntegrity } from './integrity.js';
 import {
   BACKUP_SITES, CHECK_LABEL, SITE_LABEL, backupClause, checkResultId, type BackupSite, type CheckName, type CheckOutcome,
@@ -120,6 +121,12 @@ export async function verifyBackups(system: BusinessSystem, options: VerifyOptio
       }));
       progress(label('retention'), { site });
       await record(site, 'retention', () => checkRetention(snapshot, policy.rpo, policy.retention, now));
+      // Only object storage can say whether a copy is write-once; the off-site copy is the one that must be.
+      const target = targets.get(site)!;
+      if (site === 'off-site' && isS3Target(target)) {
+        progress(label('immutability'), { site });
+        await record(site, 'immutability', () => checkImmutability(snapshot, target, now));
+      }
     }
     const sameCity = snapshots.get('same-city');
     const offSite = snapshots.get('off-site');

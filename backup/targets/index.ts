@@ -3,6 +3,7 @@ import { PathTarget } from './path-target.js';
 import { ResticRepository } from './restic-repository.js';
 import { BorgRepository } from './borg-repository.js';
 import { SftpTarget, type SftpOptions } from './sftp-target.js';
+import { S3Target, describeS3, resolveS3Credentials, type S3Location } from './s3-target.js';
 import type { BackupTarget } from './target.js';
 
 export type { BackupTarget, BackupSetRef, BackupFileInfo, ReadOptions } from './target.js';
@@ -14,12 +15,41 @@ export { BorgRepository } from './borg-repository.js';
 export type { BorgSpec } from './borg-repository.js';
 export type { RepositoryTarget, RepositoryCheck, ResticSpec } from './restic-repository.js';
 export type { SftpOptions, SftpLocation } from './sftp-target.js';
+export { S3Target, isS3Target, resolveS3Credentials, describeS3 } from './s3-target.js';
+export type { S3Location, S3Credentials, ObjectFacts, BucketLock } from './s3-target.js';
 
 export type TargetSpec = BackupPolicy['sameCity'];
 
 /** Opens the target a policy names; the caller closes it. */
 export function openTarget(spec: TargetSpec, sftp: SftpOptions = {}): BackupTarget {
   if (spec.type === 'sftp') return new SftpTarget({ host: spec.host, port: spec.port, user: spec.user, path: spec.path }, sftp);
+  if (spec.type === 's3') {
+    const location: S3Location = {
+      bucket: spec.bucket, region: spec.region,
+      ...(spec.prefix ? { prefix: spec.prefix } : {}),
+      ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
+      ...(spec.forcePathStyle ? { forcePathStyle: true } : {}),
+      ...(spec.credentialsFile ? { credentialsFile: spec.credentialsFile } : {}),
+      ...(spec.accessKeyIdEnv ? { accessKeyIdEnv: spec.accessKeyIdEnv } : {}),
+      ...(spec.secretAccessKeyEnv ? { secretAccessKeyEnv: spec.secretAccessKeyEnv } : {}),
+    };
+    if (spec.kind !== 'restic') return new S3Target(location);
+    return new ResticRepository({
+      path: resticS3Url(location),
+      ...(spec.passwordFile ? { passwordFile: spec.passwordFile } : {}),
+      ...(spec.passwordEnv ? { passwordEnv: spec.passwordEnv } : {}),
+      ...(spec.readDataSubset ? { readDataSubset: spec.readDataSubset } : {}),
+      // restic reads the keys from AWS_* in its environment; they are resolved when it runs.
+      env: () => {
+        const keys = resolveS3Credentials(location, describeS3(location));
+        return {
+          AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey, AWS_DEFAULT_REGION: location.region,
+          ...(keys.sessionToken ? { AWS_SESSION_TOKEN: keys.sessionToken } : {}),
+        };
+      },
+      options: [`s3.region=${location.region}`, ...(location.forcePathStyle ? ['s3.bucket-lookup=path'] : [])],
+    });
+  }
   if (spec.kind === 'restic') {
     return new ResticRepository({
       path: spec.path,
@@ -37,4 +67,10 @@ export function openTarget(spec: TargetSpec, sftp: SftpOptions = {}): BackupTarg
     });
   }
   return new PathTarget(spec.path);
+}
+
+/** restic's `s3:` repository URL: `s3:<endpoint>/<bucket>/<prefix>`, the AWS endpoint when none is given. */
+export function resticS3Url(location: S3Location): string {
+  const endpoint = (location.endpoint ?? `https://s3.${location.region}.amazonaws.com`).replace(/\/+$/, '');
+  return `s3:${endpoint}/${location.bucket}${location.prefix ? `/${location.prefix.replace(/\/+$/, '')}` : ''}`;
 }

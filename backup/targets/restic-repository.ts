@@ -12,6 +12,10 @@ export interface ResticSpec {
   passwordEnv?: string;
   /** `restic check --read-data-subset`; absent: structure only. */
   readDataSubset?: string;
+  /** Extra environment for the child (an S3 repository's keys), read when restic runs; never logged. */
+  env?: () => NodeJS.ProcessEnv;
+  /** `-o key=value` options, e.g. `s3.bucket-lookup=path`. */
+  options?: string[];
 }
 
 export interface RepositoryCheck {
@@ -46,15 +50,17 @@ export class ResticRepository implements RepositoryTarget {
   readonly description: string;
   readonly #spec: ResticSpec;
   #ids = new Map<string, string>();
+  readonly #options: string[];
 
   constructor(spec: ResticSpec) {
     this.#spec = spec;
     this.description = `restic:${spec.path}`;
+    this.#options = (spec.options ?? []).flatMap((option) => ['-o', option]);
   }
 
   /** The password goes through the child's environment, never its arguments or our logs. */
   #env(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, RESTIC_REPOSITORY: this.#spec.path };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.#spec.env?.(), RESTIC_REPOSITORY: this.#spec.path };
     delete env.RESTIC_PASSWORD;
     delete env.RESTIC_PASSWORD_FILE;
     delete env.RESTIC_PASSWORD_COMMAND;
@@ -69,7 +75,7 @@ export class ResticRepository implements RepositoryTarget {
 
   async #restic(args: string[], signal?: AbortSignal): Promise<string> {
     try {
-      const { stdout } = await run('restic', ['--no-cache', ...args], { env: this.#env(), maxBuffer: 256 << 20, ...(signal ? { signal } : {}) });
+      const { stdout } = await run('restic', ['--no-cache', ...this.#options, ...args], { env: this.#env(), maxBuffer: 256 << 20, ...(signal ? { signal } : {}) });
       return stdout;
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -123,7 +129,7 @@ export class ResticRepository implements RepositoryTarget {
     const out = new PassThrough({ highWaterMark: options.highWaterMark ?? 4 << 20 });
     let child;
     try {
-      child = spawn('restic', ['--no-cache', 'dump', '--no-lock', this.#id(set), `/${path}`], {
+      child = spawn('restic', ['--no-cache', ...this.#options, 'dump', '--no-lock', this.#id(set), `/${path}`], {
         env: this.#env(), stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
@@ -149,7 +155,7 @@ export class ResticRepository implements RepositoryTarget {
     const args = ['check', ...(this.#spec.readDataSubset ? [`--read-data-subset=${this.#spec.readDataSubset}`] : [])];
     const command = `restic ${args.join(' ')}`;
     try {
-      const { stdout, stderr } = await run('restic', ['--no-cache', ...args], { env: this.#env(), maxBuffer: 64 << 20, ...(signal ? { signal } : {}) });
+      const { stdout, stderr } = await run('restic', ['--no-cache', ...this.#options, ...args], { env: this.#env(), maxBuffer: 64 << 20, ...(signal ? { signal } : {}) });
       return { ok: true, command, output: tail(`${stdout}\n${stderr}`) };
     } catch (error) {
       if (signal?.aborted) throw error;
