@@ -12,6 +12,8 @@ export type {
 export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
 export { openTarget, PathTarget, SftpTarget, ResticRepository, BorgRepository, isRepositoryTarget, parseSetTime, formatSetName } from './targets/index.js';
+export { PgbackrestRepository, MariabackupDirectory, isDatabaseRepository } from './targets/index.js';
+export type { PgbackrestSpec, MariabackupSpec, DatabaseRepository } from './targets/index.js';
 export { writeDemoBackupSets, refreshDemoBackupSets, corruptDemoBackupSet, demoBackupCase } from './demo-sets.js';
 export type { DemoBackupCase } from './demo-sets.js';
 export type {

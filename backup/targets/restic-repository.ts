@@ -15,10 +15,12 @@ export type { RepositoryCheck } from './repository-tool.js';
 
 /** A target whose sets are a tool's snapshots; integrity comes from the tool's own check. */
 export interface RepositoryTarget extends BackupTarget {
-  readonly kind: 'restic' | 'borg';
+  readonly kind: 'restic' | 'borg' | 'pgbackrest' | 'mariabackup';
   checkRepository(signal?: AbortSignal): Promise<RepositoryCheck>;
   /** Restores a whole set under `dir`, each file at its listed path. */
   restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
+  /** What the tool says beyond the sets (backup types, WAL range, sizes), added to the presence result. */
+  details?(): Record<string, unknown>;
 }
 
 export const isRepositoryTarget = (target: BackupTarget): target is RepositoryTarget =>
