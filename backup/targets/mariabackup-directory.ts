@@ -150,6 +150,10 @@ export class MariabackupDirectory implements DatabaseRepository {
     };
   }
 
+  setType(set: string): string | undefined {
+    return this.#sets.get(set)?.checkpoints.backupType;
+  }
+
   listFiles(set: string): Promise<BackupFileInfo[]> {
     return this.#files.listFiles(this.#backup(set).dir);
   }

@@ -21,6 +21,8 @@ export interface RepositoryTarget extends BackupTarget {
   restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
   /** What the tool says beyond the sets (backup types, WAL range, sizes), added to the presence result. */
   details?(): Record<string, unknown>;
+  /** The kind of a set when sizes differ by kind (an incremental against a full), so completeness compares like with like. */
+  setType?(set: string): string | undefined;
 }
 
 export const isRepositoryTarget = (target: BackupTarget): target is RepositoryTarget =>
