@@ -115,6 +115,20 @@ describe('pgBackRest repositories as backup targets', () => {
     expect(keyed['same-city:presence']!.status).toBe('pass');
   });
 
+  it('an unset cipher-pass variable fails presence naming the variable, and no secret reaches a result', async () => {
+    const variable = `SHOUWANG_TEST_PGBR_${randomUUID().replace(/-/g, '_')}`;
+    const results = await verifyBackups(system({ ...repo(cluster.repo), passwordEnv: variable } as Target, repo(offSite)), { runId: 'no-pass', sites: ['same-city'] });
+    expect(byKey(results)['same-city:presence']!.summary).toContain(`environment variable ${variable} is not set`);
+    process.env[variable] = `secret-${randomUUID()}`;
+    try {
+      // An unencrypted repository ignores a cipher pass it does not need; the pass never shows.
+      const withPass = await verifyBackups(system({ ...repo(cluster.repo), passwordEnv: variable } as Target, repo(offSite)), { runId: 'pass', sites: ['same-city'] });
+      expect(JSON.stringify(withPass)).not.toContain(process.env[variable]);
+    } finally {
+      delete process.env[variable];
+    }
+  });
+
   it('lists the newest backup\'s files from its own manifest', async () => {
     const target = new PgbackrestRepository({ path: cluster.repo, stanza: cluster.stanza });
     const sets = await target.listSets();
@@ -131,8 +145,11 @@ describe('pgBackRest restore drill', () => {
       { name: 'rows after WAL replay', sql: 'SELECT count(*) FROM claims', expect: { equals: ROWS } },
       { name: 'promoted', sql: 'SELECT NOT pg_is_in_recovery()', expect: { equals: true } },
     ];
+    const archived = walk(join(offSite, 'archive')).sort();
     const result = await runRestoreDrill(system(repo(cluster.repo), repo(offSite), validations), { servers: {}, runId: `drill-${randomUUID()}`, site: 'off-site' });
     expect(result.summary).toMatch(/restore drill passed/);
+    // The promoted throwaway server archived nothing (no new timeline history, no WAL) into the repository it came from.
+    expect(walk(join(offSite, 'archive')).sort()).toEqual(archived);
     expect(result.status).toBe('pass');
     expect(result.detail).toMatchObject({ site: 'off-site', repository: 'pgbackrest', engine: 'postgresql', database: 'postgres', tables: 1 });
     expect((result.detail.validations as { ok: boolean }[]).every((v) => v.ok)).toBe(true);
@@ -151,6 +168,21 @@ describe('pgBackRest restore drill', () => {
     expect(result.summary).toMatch(/validation\(s\) failed/);
     expect((result.detail.steps as { step: string; ok: boolean }[]).at(-1)).toMatchObject({ step: 'stop', ok: true });
   });
+});
+
+describe('pgBackRest drill of a damaged repository', () => {
+  it('a flipped byte in a backup file fails the restore step with pgBackRest\'s reason', async () => {
+    const broken = copyRepo(cluster.repo);
+    const files = walk(join(broken, 'backup', cluster.stanza)).filter((path) => /\/pg_data\/base\//.test(path));
+    const victim = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const bytes = readFileSync(victim);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(victim, bytes);
+    const result = await runRestoreDrill(system(repo(broken), repo(offSite), [{ sql: 'SELECT count(*) FROM claims' }]), { servers: {}, runId: `drill-${randomUUID()}` });
+    expect(result.status).toBe('fail');
+    expect((result.detail.steps as { step: string; ok: boolean }[]).at(-1)).toMatchObject({ step: 'restore', ok: false });
+    expect(String(result.detail.error)).toMatch(/ERROR/);
+  }, 120_000); // pgBackRest retries a failed file (job-retry) before it gives up
 });
 
 describe('inventory: pgbackrest targets', () => {
