@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { BackupErrors } from '../errors.js';
 import type { DatabaseRepository } from './database-repository.js';
 import { readSecret, runCheck, runTool, type RepositoryCheck } from './repository-tool.js';
@@ -135,7 +135,10 @@ export class PgbackrestRepository implements DatabaseRepository {
 
   /** Files are read by restoring (pgBackRest stores them compressed, and maybe encrypted, by block). */
   openRead(set: string, path: string, _options: ReadOptions = {}): Readable {
-    throw BackupErrors.target(`${this.description} ${set}/${path}`, 'pgBackRest files are read by pgbackrest restore, not one by one');
+    // An errored stream, as a missing file of any other target reads.
+    const out = new PassThrough();
+    queueMicrotask(() => out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, 'pgBackRest files are read by pgbackrest restore, not one by one')));
+    return out;
   }
 
   async readSmallFile(): Promise<Buffer | undefined> {
