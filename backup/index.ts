@@ -14,6 +14,8 @@ export type { Manifest, ManifestEntry } from './manifest.js';
 export { openTarget, PathTarget, SftpTarget, ResticRepository, BorgRepository, isRepositoryTarget, parseSetTime, formatSetName } from './targets/index.js';
 export { S3Target, isS3Target, resticS3Url } from './targets/index.js';
 export type { S3Location, ObjectFacts, BucketLock } from './targets/index.js';
+export { PgbackrestRepository, MariabackupDirectory, isDatabaseRepository } from './targets/index.js';
+export type { PgbackrestSpec, MariabackupSpec, DatabaseRepository } from './targets/index.js';
 export { writeDemoBackupSets, refreshDemoBackupSets, corruptDemoBackupSet, demoBackupCase } from './demo-sets.js';
 export type { DemoBackupCase } from './demo-sets.js';
 export type {

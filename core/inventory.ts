@@ -26,8 +26,11 @@ const backupTarget = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('path'),
     path: z.string().min(1),
-    /** `sets` (default): one directory per set with our manifest; `restic`/`borg`: `path` is a repository. */
-    kind: z.enum(['sets', 'restic', 'borg']).optional(),
+    /**
+     * `sets` (default): one directory per set with our manifest; `restic`/`borg`/`pgbackrest`: `path` is a repository;
+     * `mariabackup`: `path` holds one directory per mariabackup backup (full and incremental).
+     */
+    kind: z.enum(['sets', 'restic', 'borg', 'pgbackrest', 'mariabackup']).optional(),
     /** Repository password: read from this file, or from this environment variable; never logged. */
     passwordFile: z.string().min(1).optional(),
     passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
@@ -35,6 +38,14 @@ const backupTarget = z.discriminatedUnion('type', [
     readDataSubset: readDataSubset.optional(),
     /** borg only: `borg check --verify-data` (reads and decrypts every chunk). */
     verifyData: z.boolean().optional(),
+    /** pgbackrest only (required): the stanza. */
+    stanza: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a pgBackRest stanza name').optional(),
+    /** pgbackrest only: a pgbackrest.conf for the other repository options (cipher, compression); `path` is repo1-path. */
+    configFile: z.string().min(1).optional(),
+    /** pgbackrest/mariabackup: the database the drill's validation queries run in (default postgres / mysql). */
+    database: z.string().regex(/^[A-Za-z0-9_$-]{1,64}$/, 'expected a database name').optional(),
+    /** mariabackup only: offset of the times in xtrabackup_info (written in the backup host's local time). */
+    utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
   }),
   z.strictObject({
     type: z.literal('sftp'),
@@ -79,9 +90,21 @@ const backupTarget = z.discriminatedUnion('type', [
     }
     return;
   }
-  if (kind === 'sets') {
+  const only = (fields: readonly ('stanza' | 'configFile' | 'database' | 'utcOffset')[], kinds: readonly string[]) => {
+    for (const field of fields) if (target[field] !== undefined && !kinds.includes(kind)) issue(field, `only for kind: ${kinds.join(' or ')}`);
+  };
+  only(['stanza', 'configFile'], ['pgbackrest']);
+  only(['database'], ['pgbackrest', 'mariabackup']);
+  only(['utcOffset'], ['mariabackup']);
+  if (kind === 'pgbackrest' && target.stanza === undefined) issue('stanza', 'a pgbackrest repository needs its stanza');
+  if (kind === 'sets' || kind === 'pgbackrest' || kind === 'mariabackup') {
     for (const field of ['passwordFile', 'passwordEnv', 'readDataSubset', 'verifyData'] as const) {
+      // pgBackRest's repository cipher pass comes like a restic password, optionally.
+      if (kind === 'pgbackrest' && (field === 'passwordFile' || field === 'passwordEnv')) continue;
       if (target[field] !== undefined) issue(field, `only for a repository (kind: restic or borg)`);
+    }
+    if (kind === 'pgbackrest' && target.passwordFile !== undefined && target.passwordEnv !== undefined) {
+      issue('passwordFile', 'a pgbackrest repository takes at most one of passwordFile or passwordEnv');
     }
     return;
   }

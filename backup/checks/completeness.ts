@@ -12,7 +12,7 @@ export function checkCompleteness(snapshot: SiteSnapshot): CheckOutcome {
   if (!latest) {
     return { status: 'fail', summary: `${zh}没有备份集 / no ${snapshot.site} set`, detail: { error: snapshot.error } };
   }
-  const measured = { latestSet: latest.name, files: latest.dataFiles, bytes: latest.dataBytes };
+  const measured: Record<string, unknown> = { latestSet: latest.name, files: latest.dataFiles, bytes: latest.dataBytes };
   if (latest.dataFiles === 0) {
     return {
       status: 'fail',
@@ -20,19 +20,22 @@ export function checkCompleteness(snapshot: SiteSnapshot): CheckOutcome {
       detail: measured,
     };
   }
-  if (!snapshot.history.length) {
+  // An incremental is small by design: sets are compared only with earlier sets of their own kind.
+  const history = latest.type === undefined ? snapshot.history : snapshot.history.filter((set) => set.type === latest.type);
+  if (latest.type !== undefined) Object.assign(measured, { setType: latest.type });
+  if (!history.length) {
     return {
       status: 'pass',
       summary: `${zh}最新备份集 ${latest.name}：${latest.dataFiles} 个文件 ${formatBytes(latest.dataBytes)}，无更早备份可比 / ${snapshot.site} latest set ${latest.name}: ${latest.dataFiles} files, ${formatBytes(latest.dataBytes)}; no earlier set to compare`,
       detail: { ...measured, comparedWith: 0 },
     };
   }
-  const medianBytes = median(snapshot.history.map((set) => set.dataBytes));
-  const medianFiles = median(snapshot.history.map((set) => set.dataFiles));
+  const medianBytes = median(history.map((set) => set.dataBytes));
+  const medianFiles = median(history.map((set) => set.dataFiles));
   const bytesDrop = medianBytes > 0 ? 1 - latest.dataBytes / medianBytes : 0;
   const filesDrop = medianFiles > 0 ? 1 - latest.dataFiles / medianFiles : 0;
   const detail = {
-    ...measured, comparedWith: snapshot.history.length, comparedSets: snapshot.history.map((set) => set.name),
+    ...measured, comparedWith: history.length, comparedSets: history.map((set) => set.name),
     medianBytes, medianFiles, bytesDropRatio: round(bytesDrop), filesDropRatio: round(filesDrop), dropLimit: COMPLETENESS_DROP_RATIO,
   };
   const figures = `${latest.dataFiles} 个文件 ${formatBytes(latest.dataBytes)}，此前中位数 ${medianFiles} 个 ${formatBytes(medianBytes)}`;

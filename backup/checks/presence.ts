@@ -1,3 +1,4 @@
+import { isRepositoryTarget } from '../targets/index.js';
 import { SITE_LABEL, type CheckOutcome } from './outcome.js';
 import type { SiteSnapshot } from './snapshot.js';
 
@@ -23,6 +24,10 @@ export function checkPresence(snapshot: SiteSnapshot): CheckOutcome {
   return {
     status: 'pass',
     summary: `${zh}最新备份集 ${latest.name}，共 ${snapshot.sets.length} 个 / ${snapshot.site} latest set ${latest.name}, ${snapshot.sets.length} sets`,
-    detail: { target, sets: snapshot.sets.length, latestSet: latest.name, latestSetTime: latest.time.toISOString(), oldestSet: snapshot.sets[0]?.name },
+    detail: {
+      target, sets: snapshot.sets.length, latestSet: latest.name, latestSetTime: latest.time.toISOString(), oldestSet: snapshot.sets[0]?.name,
+      // The tool's own account (pgBackRest: backup types, WAL archive range, sizes).
+      ...(isRepositoryTarget(snapshot.target) ? snapshot.target.details?.() : {}),
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { MANIFEST_FILES, readManifest, type Manifest } from '../manifest.js';
-import type { BackupFileInfo, BackupSetRef, BackupTarget } from '../targets/index.js';
+import { isRepositoryTarget, type BackupFileInfo, type BackupSetRef, type BackupTarget } from '../targets/index.js';
 import type { BackupSite } from './outcome.js';
 
 export interface SetListing {
@@ -9,6 +9,8 @@ export interface SetListing {
   /** Files other than the manifest. */
   dataFiles: number;
   dataBytes: number;
+  /** The tool's kind of set when sizes differ by kind (mariabackup: full vs incremental). */
+  type?: string;
 }
 
 /** What one site holds, listed once and shared by every check of the run. */
@@ -26,7 +28,10 @@ export interface SiteSnapshot {
 export async function listSet(target: BackupTarget, set: BackupSetRef): Promise<SetListing> {
   const files = await target.listFiles(set.name);
   const data = files.filter((file) => !MANIFEST_FILES.includes(file.path));
-  return { name: set.name, time: set.time, files, dataFiles: data.length, dataBytes: data.reduce((sum, f) => sum + f.size, 0) };
+  const type = isRepositoryTarget(target) ? target.setType?.(set.name) : undefined;
+  return {
+    name: set.name, time: set.time, files, dataFiles: data.length, dataBytes: data.reduce((sum, f) => sum + f.size, 0), ...(type ? { type } : {}),
+  };
 }
 
 export async function takeSnapshot(site: BackupSite, target: BackupTarget, historySize = 7): Promise<SiteSnapshot> {

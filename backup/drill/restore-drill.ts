@@ -9,11 +9,12 @@ import { performance } from 'node:perf_hooks';
 import type { BusinessSystem, JobSite, RestoreDrillDetail, RestoreDrillResult } from '../../core/index.js';
 import { BackupErrors } from '../errors.js';
 import { readManifest, MANIFEST_FILES, type Manifest } from '../manifest.js';
-import { isRepositoryTarget, openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
+import { PgbackrestRepository, isDatabaseRepository, isRepositoryTarget, openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
 import { drillLatestSnapshot } from './repository-drill.js';
 import { backupClause, formatSeconds } from '../checks/outcome.js';
 import { DrillErrors } from './errors.js';
 import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
+import { startThrowawayMariadbd, startThrowawayPostgres } from './throwaway-instance.js';
 import { judgeValidation, specName, specSql, type ValidationOutcome } from './validation.js';
 
 export const DRILL_KIND = 'restore-drill';
@@ -66,6 +67,8 @@ export const DRILL_STEP_LABEL: Record<string, string> = {
   restore: '恢复 restore',
   validate: '校验查询 validate',
   drop: '删除临时库 drop scratch database',
+  start: '启动临时实例 start throwaway server',
+  stop: '停止并删除临时实例 stop and remove throwaway server',
 };
 
 /** `shouwang_drill_<system>_<8 hex of the run id>`: a retried run finds and drops its own leftovers. */
@@ -122,6 +125,35 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
   const target = (options.openTarget ?? openTarget)(site === 'off-site' ? policy.offSite : policy.sameCity, options.sftp);
   try {
+    if (isDatabaseRepository(target)) {
+      // pgBackRest / mariabackup: restore to a scratch data directory, start a throwaway server on it, query it.
+      const latest = await timed('locate', async () => {
+        const set = (await target.listSets()).at(-1);
+        if (!set) throw new Error(`${target.description} 没有备份 / no backups at ${target.description}`);
+        return set;
+      }, (set) => set.name);
+      const dataDir = join(workDir, 'data');
+      Object.assign(detail, { target: target.description, repository: target.kind, engine: target.engine, set: latest.name, setTime: latest.time.toISOString(), database: target.database });
+      await timed('restore', () => target.restore(latest.name, dataDir, signal));
+      const readyTimeoutMs = Math.max(2 * policy.rto, 60) * 1000;
+      const instance = await timed('start', () => (target instanceof PgbackrestRepository
+        ? startThrowawayPostgres(target, dataDir, workDir, target.database, readyTimeoutMs)
+        : startThrowawayMariadbd(dataDir, workDir, target.database, readyTimeoutMs)));
+      detail.drillServer = `${instance.server.description} (临时实例 throwaway)`;
+      try {
+        const validations = await timed('validate', () => validate(instance.server, target.database, policy.validationQueries, signal, clock),
+          (v) => `${v.filter((o) => o.ok).length}/${v.length} ok`);
+        const stats = await instance.server.tableStats(target.database);
+        const achieved = (clock() - start) / 1000;
+        Object.assign(detail, { validations, tables: stats.tables });
+        detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+        steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
+        ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
+      } finally {
+        await timed('stop', () => instance.stop()).catch((error: Error) => { detail.stopError = error.message; });
+      }
+      return result();
+    }
     if (isRepositoryTarget(target)) {
       // A restic/Borg repository: restore the newest snapshot with the tool and prove a sample against a second read.
       const drill = await timed('restore', () => drillLatestSnapshot(target, join(workDir, 'restore'), signal),
@@ -199,22 +231,8 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
     detail.tables = stats.tables;
     detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
 
-    const failed = validations.filter((v) => !v.ok);
-    steps[steps.length - 1]!.ok = failed.length === 0;
-    const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(policy.rto)}`;
-    if (failed.length) {
-      summary = `恢复演练未通过：${failed.length} 条校验失败 / restore drill failed: ${failed.length} validation(s) failed — ${failed.map((f) => `${f.name ?? f.sql}: ${f.reason}`).join('; ')}`;
-    } else if (stats.tables === 0) {
-      summary = `恢复演练未通过：恢复后没有表 / restore drill failed: the restored database has no tables`;
-    } else if (achieved > policy.rto) {
-      summary = `恢复演练未通过：超出 RTO / restore drill failed: RTO exceeded — ${rtoText}`;
-    } else if (!validations.length) {
-      status = 'warn';
-      summary = `已恢复 ${stats.tables} 张表，但策略没有校验查询 / restored ${stats.tables} tables, but the policy has no validation queries — ${rtoText}`;
-    } else {
-      status = 'pass';
-      summary = `恢复演练通过 / restore drill passed: ${stats.tables} 张表 tables, ${validations.length} 条校验 validations — ${rtoText}`;
-    }
+    steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
+    ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
   } catch (error) {
     if (options.signal?.aborted) throw error;
     summary = overdue.aborted
@@ -250,6 +268,23 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
       detail,
     };
   }
+}
+
+/** The verdict of a drill that restored a database and queried it: validations, tables, then the RTO. */
+function judgeDatabaseDrill(
+  validations: readonly ValidationOutcome[], tables: number, achieved: number, rto: number,
+): { status: RestoreDrillResult['status']; summary: string } {
+  const failed = validations.filter((v) => !v.ok);
+  const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(rto)}`;
+  if (failed.length) {
+    return { status: 'fail', summary: `恢复演练未通过：${failed.length} 条校验失败 / restore drill failed: ${failed.length} validation(s) failed — ${failed.map((f) => `${f.name ?? f.sql}: ${f.reason}`).join('; ')}` };
+  }
+  if (tables === 0) return { status: 'fail', summary: `恢复演练未通过：恢复后没有表 / restore drill failed: the restored database has no tables` };
+  if (achieved > rto) return { status: 'fail', summary: `恢复演练未通过：超出 RTO / restore drill failed: RTO exceeded — ${rtoText}` };
+  if (!validations.length) {
+    return { status: 'warn', summary: `已恢复 ${tables} 张表，但策略没有校验查询 / restored ${tables} tables, but the policy has no validation queries — ${rtoText}` };
+  }
+  return { status: 'pass', summary: `恢复演练通过 / restore drill passed: ${tables} 张表 tables, ${validations.length} 条校验 validations — ${rtoText}` };
 }
 
 const clauseNumber = (clause: string) => /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;

@@ -1,13 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
-import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
 import { BackupErrors } from '../errors.js';
-import type { RepositoryCheck, RepositoryTarget } from './restic-repository.js';
+import type { RepositoryTarget } from './restic-repository.js';
+import { readSecret, runCheck, runTool, streamTool, tail, type RepositoryCheck } from './repository-tool.js';
 import { assertSafeRelative, formatSetName, type BackupFileInfo, type BackupSetRef, type ReadOptions } from './target.js';
-
-const run = promisify(execFile);
 
 export interface BorgSpec {
   path: string;
@@ -16,8 +12,6 @@ export interface BorgSpec {
   /** `borg check --verify-data`: read and decrypt every chunk. */
   verifyData?: boolean;
 }
-
-const tail = (text: string, lines = 12) => text.trim().split('\n').slice(-lines).join('\n');
 
 /** Borg ends a crash with a traceback and its environment; the reason is the last `…Error: …` line. */
 function borgReason(stderr: string): string {
@@ -46,32 +40,13 @@ export class BorgRepository implements RepositoryTarget {
     const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', BORG_REPO: this.#spec.path };
     delete env.BORG_PASSCOMMAND;
     delete env.BORG_PASSPHRASE_FD;
-    let passphrase: string | undefined;
-    if (this.#spec.passwordFile) {
-      try {
-        passphrase = readFileSync(this.#spec.passwordFile, 'utf8').replace(/\r?\n$/, '');
-      } catch (error) {
-        throw BackupErrors.target(this.description, `cannot read passwordFile: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-      }
-    } else if (this.#spec.passwordEnv) {
-      passphrase = process.env[this.#spec.passwordEnv];
-      if (passphrase === undefined) throw BackupErrors.target(this.description, `environment variable ${this.#spec.passwordEnv} is not set`);
-    }
+    const passphrase = readSecret(this.#spec, this.description);
     if (passphrase !== undefined) env.BORG_PASSPHRASE = passphrase;
     return env;
   }
 
-  async #borg(args: string[], signal?: AbortSignal, cwd?: string): Promise<string> {
-    try {
-      const { stdout } = await run('borg', args, {
-        env: this.#env(), maxBuffer: 256 << 20, ...(signal ? { signal } : {}), ...(cwd ? { cwd } : {}),
-      });
-      return stdout;
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const stderr = (error as { stderr?: string }).stderr;
-      throw BackupErrors.target(this.description, stderr ? borgReason(stderr) : (error as Error).message);
-    }
+  #borg(args: string[], signal?: AbortSignal, cwd?: string): Promise<string> {
+    return runTool(this.description, 'borg', args, { env: this.#env(), reason: borgReason, ...(signal ? { signal } : {}), ...(cwd ? { cwd } : {}) });
   }
 
   #archive(set: string): string {
@@ -110,43 +85,19 @@ export class BorgRepository implements RepositoryTarget {
   /** `borg extract --stdout`: the file's content as the repository holds it. */
   openRead(set: string, path: string, options: ReadOptions = {}): Readable {
     assertSafeRelative(path);
-    const out = new PassThrough({ highWaterMark: options.highWaterMark ?? 4 << 20 });
-    let child;
-    try {
-      child = spawn('borg', ['extract', '--stdout', this.#archive(set), path], {
-        env: this.#env(), stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      queueMicrotask(() => out.destroy(error as Error));
-      return out;
-    }
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
-    child.stdout.pipe(out, { end: false });
-    child.on('error', (error) => out.destroy(error));
-    child.on('close', (code) => {
-      // borg exits 1 with a warning ("Include pattern never matched") when the path is not in the archive.
-      if (code === 0 && !/never matched/.test(stderr)) out.end();
-      else out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, (stderr ? borgReason(stderr) : '') || `borg extract exited ${code}`));
-    });
-    return out;
+    // borg exits 1 with a warning ("Include pattern never matched") when the path is not in the archive.
+    return streamTool('borg', ['extract', '--stdout', this.#archive(set), path], this.#env(), options, (stderr, code) =>
+      (code === 0 && !/never matched/.test(stderr)
+        ? undefined
+        : BackupErrors.target(`${this.description} ${set}/${path}`, (stderr ? borgReason(stderr) : '') || `borg extract exited ${code}`)));
   }
 
   async readSmallFile(): Promise<Buffer | undefined> {
     return undefined;
   }
 
-  async checkRepository(signal?: AbortSignal): Promise<RepositoryCheck> {
-    const args = ['check', ...(this.#spec.verifyData ? ['--verify-data'] : [])];
-    const command = `borg ${args.join(' ')}`;
-    try {
-      const { stdout, stderr } = await run('borg', args, { env: this.#env(), maxBuffer: 64 << 20, ...(signal ? { signal } : {}) });
-      return { ok: true, command, output: tail(`${stdout}\n${stderr}`) };
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      return { ok: false, command, output: tail(`${stdout}\n${stderr}`.trim() || (error as Error).message) };
-    }
+  checkRepository(signal?: AbortSignal): Promise<RepositoryCheck> {
+    return runCheck('borg', ['check', ...(this.#spec.verifyData ? ['--verify-data'] : [])], this.#env(), signal);
   }
 
   async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {

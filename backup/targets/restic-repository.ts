@@ -1,10 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
-import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
 import { BackupErrors } from '../errors.js';
+import { passwordFromEnv, runCheck, runTool, streamTool, tail, type RepositoryCheck } from './repository-tool.js';
 import { assertSafeRelative, formatSetName, type BackupFileInfo, type BackupSetRef, type BackupTarget, type ReadOptions } from './target.js';
-
-const run = promisify(execFile);
 
 export interface ResticSpec {
   path: string;
@@ -18,28 +15,24 @@ export interface ResticSpec {
   options?: string[];
 }
 
-export interface RepositoryCheck {
-  ok: boolean;
-  /** The command as run (no secret: the password travels in the child's environment). */
-  command: string;
-  /** The tool's own words, last lines, for the result. */
-  output: string;
-}
+export type { RepositoryCheck } from './repository-tool.js';
 
 /** A target whose sets are a tool's snapshots; integrity comes from the tool's own check. */
 export interface RepositoryTarget extends BackupTarget {
-  readonly kind: 'restic' | 'borg';
+  readonly kind: 'restic' | 'borg' | 'pgbackrest' | 'mariabackup';
   checkRepository(signal?: AbortSignal): Promise<RepositoryCheck>;
   /** Restores a whole set under `dir`, each file at its listed path. */
   restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
+  /** What the tool says beyond the sets (backup types, WAL range, sizes), added to the presence result. */
+  details?(): Record<string, unknown>;
+  /** The kind of a set when sizes differ by kind (an incremental against a full), so completeness compares like with like. */
+  setType?(set: string): string | undefined;
 }
 
 export const isRepositoryTarget = (target: BackupTarget): target is RepositoryTarget =>
   typeof (target as Partial<RepositoryTarget>).checkRepository === 'function';
 
 interface ResticSnapshot { time: string; id: string; short_id: string; tree: string }
-
-const tail = (text: string, lines = 12) => text.trim().split('\n').slice(-lines).join('\n');
 
 /**
  * A restic repository on a path: each snapshot is a set, named by its time (`restic copy` keeps the
@@ -65,23 +58,12 @@ export class ResticRepository implements RepositoryTarget {
     delete env.RESTIC_PASSWORD_FILE;
     delete env.RESTIC_PASSWORD_COMMAND;
     if (this.#spec.passwordFile) env.RESTIC_PASSWORD_FILE = this.#spec.passwordFile;
-    else if (this.#spec.passwordEnv) {
-      const password = process.env[this.#spec.passwordEnv];
-      if (password === undefined) throw BackupErrors.target(this.description, `environment variable ${this.#spec.passwordEnv} is not set`);
-      env.RESTIC_PASSWORD = password;
-    }
+    else if (this.#spec.passwordEnv) env.RESTIC_PASSWORD = passwordFromEnv(this.#spec.passwordEnv, this.description);
     return env;
   }
 
-  async #restic(args: string[], signal?: AbortSignal): Promise<string> {
-    try {
-      const { stdout } = await run('restic', ['--no-cache', ...this.#options, ...args], { env: this.#env(), maxBuffer: 256 << 20, ...(signal ? { signal } : {}) });
-      return stdout;
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const stderr = (error as { stderr?: string }).stderr;
-      throw BackupErrors.target(this.description, tail(stderr || (error as Error).message, 3));
-    }
+  #restic(args: string[], signal?: AbortSignal): Promise<string> {
+    return runTool(this.description, 'restic', ['--no-cache', ...this.#options, ...args], { env: this.#env(), ...(signal ? { signal } : {}) });
   }
 
   async listSets(): Promise<BackupSetRef[]> {
@@ -126,25 +108,8 @@ export class ResticRepository implements RepositoryTarget {
   /** `restic dump`: the file's content as the repository holds it, a read independent of any restore. */
   openRead(set: string, path: string, options: ReadOptions = {}): Readable {
     assertSafeRelative(path);
-    const out = new PassThrough({ highWaterMark: options.highWaterMark ?? 4 << 20 });
-    let child;
-    try {
-      child = spawn('restic', ['--no-cache', ...this.#options, 'dump', '--no-lock', this.#id(set), `/${path}`], {
-        env: this.#env(), stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      queueMicrotask(() => out.destroy(error as Error));
-      return out;
-    }
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
-    child.stdout.pipe(out, { end: false });
-    child.on('error', (error) => out.destroy(error));
-    child.on('close', (code) => {
-      if (code === 0) out.end();
-      else out.destroy(BackupErrors.target(`${this.description} ${set}/${path}`, tail(stderr, 3) || `restic dump exited ${code}`));
-    });
-    return out;
+    return streamTool('restic', ['--no-cache', ...this.#options, 'dump', '--no-lock', this.#id(set), `/${path}`], this.#env(), options, (stderr, code) =>
+      (code === 0 ? undefined : BackupErrors.target(`${this.description} ${set}/${path}`, tail(stderr, 3) || `restic dump exited ${code}`)));
   }
 
   async readSmallFile(): Promise<Buffer | undefined> {
@@ -153,15 +118,8 @@ export class ResticRepository implements RepositoryTarget {
 
   async checkRepository(signal?: AbortSignal): Promise<RepositoryCheck> {
     const args = ['check', ...(this.#spec.readDataSubset ? [`--read-data-subset=${this.#spec.readDataSubset}`] : [])];
-    const command = `restic ${args.join(' ')}`;
-    try {
-      const { stdout, stderr } = await run('restic', ['--no-cache', ...this.#options, ...args], { env: this.#env(), maxBuffer: 64 << 20, ...(signal ? { signal } : {}) });
-      return { ok: true, command, output: tail(`${stdout}\n${stderr}`) };
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      return { ok: false, command, output: tail(`${stdout}\n${stderr}`.trim() || (error as Error).message) };
-    }
+    const check = await runCheck('restic', ['--no-cache', ...this.#options, ...args], this.#env(), signal);
+    return { ...check, command: `restic ${args.join(' ')}` };
   }
 
   async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,110 @@
+import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
+import type { PgbackrestRepository } from '../targets/index.js';
+import { DrillErrors } from './errors.js';
+import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './drill-server.js';
+
+const run = promisify(execFile);
+
+/** A database server started on a restored data directory, reachable only on loopback and a socket in the drill's temp dir. */
+export interface ThrowawayInstance {
+  server: DrillServer;
+  stop(): Promise<void>;
+}
+
+/** PostgreSQL and mariadbd refuse root: as root the server runs as the data directory's owner, else as `fallback`. */
+async function serverUser(dataDir: string, fallback: string): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const owner = await stat(dataDir);
+  if (owner.uid !== 0) return { uid: owner.uid, gid: owner.gid };
+  const fields = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith(`${fallback}:`))?.split(':');
+  if (!fields) throw DrillErrors.server('postgresql', `the data directory belongs to root and there is no ${fallback} user to run the server as`);
+  const user = { uid: Number(fields[2]), gid: Number(fields[3]) };
+  await run('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
+  return user;
+}
+
+async function postgresBinary(dataDir: string): Promise<string> {
+  const major = (await readFile(join(dataDir, 'PG_VERSION'), 'utf8').catch(() => '')).trim();
+  if (!/^\d+$/.test(major)) throw DrillErrors.tool('postgres', `no PG_VERSION in the restored data directory ${dataDir}`);
+  // The server must be the data directory's major version: Debian keeps each under /usr/lib/postgresql/<major>/bin.
+  const versioned = `/usr/lib/postgresql/${major}/bin/postgres`;
+  if (existsSync(versioned)) return versioned;
+  return ensureExecutable({ command: 'postgres', debianPackage: `postgresql-${major}`, extraDirs: () => [`/usr/lib/postgresql/${major}/bin`] });
+}
+
+/**
+ * Starts PostgreSQL on a data directory `pgbackrest restore` wrote: our own config file and pg_hba (trust on loopback
+ * and the socket only), archiving off (a drill must never push WAL into the real repository), WAL fetched from the
+ * repository until its end, and ready only once recovery has finished and the server was promoted.
+ */
+export async function startThrowawayPostgres(
+  target: PgbackrestRepository, dataDir: string, workDir: string, database: string, readyTimeoutMs: number,
+): Promise<ThrowawayInstance> {
+  const postgres = await postgresBinary(dataDir);
+  const user = await serverUser(dataDir, 'postgres');
+  const runDir = join(workDir, 'run');
+  await mkdir(join(runDir, 'lock'), { recursive: true, mode: 0o700 });
+  const hba = join(runDir, 'pg_hba.conf');
+  const ident = join(runDir, 'pg_ident.conf');
+  const conf = join(runDir, 'postgresql.conf');
+  await writeFile(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+  await writeFile(ident, '');
+  await writeFile(conf, `data_directory = '${dataDir}'\nhba_file = '${hba}'\nident_file = '${ident}'\n`);
+  const logFile = join(runDir, 'postgres.log');
+  await writeFile(logFile, '');
+  if (user) {
+    for (const path of [workDir, runDir, join(runDir, 'lock'), hba, ident, conf, logFile]) await chown(path, user.uid, user.gid);
+  }
+  const port = await freePort();
+  // Command-line settings win over the restored postgresql.auto.conf, whose port, sockets and archive_command are the source's.
+  const settings: Record<string, string> = {
+    config_file: conf, listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: runDir,
+    archive_mode: 'off', restore_command: target.restoreCommand(dataDir, join(runDir, 'lock')), hot_standby: 'on',
+    logging_collector: 'off',
+  };
+  const server = postgresDrillServer(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  const service = await ChildService.start({
+    name: 'postgres (drill)',
+    command: postgres,
+    args: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+    logFile,
+    spawn: user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: runDir } } : {},
+    ready: async () => (await server.query(database, 'SELECT pg_is_in_recovery()'))[0]?.[0] === 'f',
+    readyTimeoutMs,
+    stopSignal: 'SIGINT',
+  });
+  return { server, stop: () => service.stop() };
+}
+
+/**
+ * Starts mariadbd on a prepared backup with the backup's own InnoDB settings (backup-my.cnf), loopback only, a socket
+ * in the drill's temp dir, no binary log and no grant tables (the restored accounts' passwords are not ours to know).
+ */
+export async function startThrowawayMariadbd(dataDir: string, workDir: string, database: string, readyTimeoutMs: number): Promise<ThrowawayInstance> {
+  const mariadbd = await ensureExecutable({ command: 'mariadbd', debianPackage: 'mariadb-server' });
+  const runDir = join(workDir, 'run');
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
+  const logFile = join(runDir, 'mariadbd.log');
+  const port = await freePort();
+  const defaults = join(dataDir, 'backup-my.cnf');
+  const server = mariadbDrillServer(`mysql://root@127.0.0.1:${port}/${database}`);
+  const service = await ChildService.start({
+    name: 'mariadbd (drill)',
+    command: mariadbd,
+    args: [
+      existsSync(defaults) ? `--defaults-file=${defaults}` : '--no-defaults',
+      `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(runDir, 'mariadb.sock')}`,
+      `--pid-file=${join(runDir, 'mariadb.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--skip-name-resolve',
+      '--innodb-buffer-pool-size=64M', ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+    ],
+    logFile,
+    ready: async () => (await server.query(database, 'SELECT 1'))[0]?.[0] === '1',
+    readyTimeoutMs,
+  });
+  return { server, stop: () => service.stop() };
+}
