@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
   BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, recordBackupResults, runRestoreDrill, startBackupWorkers,
-  verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
+  storedFingerprints, verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
   type ValidationOutcome,
 } from '../backup/index.js';
 import { startAnalysis, type Analysis } from '../analyzers/index.js';
@@ -79,7 +79,7 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
     try {
       results = action === 'verify'
         ? await verifyBackups(system, {
-          runId, onProgress: progress.update, sftp: sftpOptions(config),
+          runId, onProgress: progress.update, sftp: sftpOptions(config), fingerprints: storedFingerprints(store.jobResults, system.id),
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
         : [await runRestoreDrill(system, {

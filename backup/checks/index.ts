@@ -12,3 +12,11 @@ export type { IntegrityFinding, IntegrityOptions, IntegrityProblem, FileDigest }
 export { checkRetention, RETENTION_GAP_FACTOR } from './retention.js';
 export { checkCrossSite, compareManifests } from './cross-site.js';
 export type { ManifestDiff } from './cross-site.js';
+export { checkRansomware, changeRate, renamedFiles, commonNewExtension, flippedFiles } from './ransomware.js';
+export type { RansomwareOptions, FlippedFile, ChangeRate, NewExtension } from './ransomware.js';
+export { fingerprintSet, pickSample, parseFingerprint, storedFingerprints, SAMPLE_FILES } from './set-fingerprint.js';
+export type { SetFingerprint, SampledFile, FingerprintLookup, FingerprintOptions } from './set-fingerprint.js';
+export {
+  shannonEntropy, deflateRatio, measureBytes, sampleFile, isHighEntropy, isCompressible, ByteHistogram, SAMPLE_BLOCK_BYTES,
+} from './byte-sample.js';
+export type { ByteSample } from './byte-sample.js';

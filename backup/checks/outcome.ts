@@ -14,6 +14,7 @@ export const CHECK_LABEL: Record<CheckName, string> = {
   integrity: '完整性校验 integrity',
   retention: '保留期 retention',
   'cross-site': '同城异地一致性 cross-site agreement',
+  ransomware: '勒索软件迹象 ransomware signals',
 };
 
 /** What one check found; verifyBackups turns it into a JobResult. */

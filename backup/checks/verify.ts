@@ -10,7 +10,9 @@ import {
   BACKUP_SITES, CHECK_LABEL, SITE_LABEL, backupClause, checkResultId, type BackupSite, type CheckName, type CheckOutcome,
 } from './outcome.js';
 import { checkPresence } from './presence.js';
+import { checkRansomware } from './ransomware.js';
 import { checkRetention } from './retention.js';
+import type { FingerprintLookup } from './set-fingerprint.js';
 import { takeSnapshot, type SiteSnapshot } from './snapshot.js';
 
 export interface VerifyProgress {
@@ -37,6 +39,11 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Previous sets compared by the completeness check (default 7). */
   historySize?: number;
+  /**
+   * The set fingerprints earlier ransomware checks stored (`storedFingerprints(store, system)`);
+   * without it each run samples the previous set again.
+   */
+  fingerprints?: FingerprintLookup;
   /** Opens a policy target; tests and the job layer may pass their own. */
   openTarget?: typeof openTarget;
 }
@@ -45,8 +52,8 @@ export const BACKUP_CHECK_KIND = 'backup-check';
 const PROGRESS_INTERVAL_MS = 100;
 
 /**
- * Runs every check on a system's backups: per site presence, freshness, completeness, integrity and
- * retention, then cross-site agreement. One result per check per site (plus one cross-site), each
+ * Runs every check on a system's backups: per site presence, freshness, completeness, integrity,
+ * retention and ransomware signals, then cross-site agreement. One result per check per site (plus one cross-site), each
  * with measured values and the MLPS clause; problems in the backups are results, not exceptions.
  * It throws only for a system without a backup policy, or when `signal` aborts.
  */
@@ -120,6 +127,15 @@ export async function verifyBackups(system: BusinessSystem, options: VerifyOptio
       }));
       progress(label('retention'), { site });
       await record(site, 'retention', () => checkRetention(snapshot, policy.rpo, policy.retention, now));
+      progress(label('ransomware'), { site });
+      await record(site, 'ransomware', async () => {
+        const stored = await options.fingerprints?.(site, snapshot.target.description);
+        return checkRansomware(snapshot, {
+          ...(stored ? { stored } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        });
+      });
     }
     const sameCity = snapshots.get('same-city');
     const offSite = snapshots.get('off-site');
