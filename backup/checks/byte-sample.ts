@@ -102,26 +102,35 @@ async function readHead(target: BackupTarget, set: string, path: string, limit: 
   return Buffer.concat(chunks, have);
 }
 
-/** Skips to `start` in a stream that cannot seek, then reads `limit` bytes; only for files below STREAM_MIDDLE_LIMIT_BYTES. */
-async function readAfterSkip(target: BackupTarget, set: string, path: string, start: number, limit: number, signal?: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+/**
+ * Reads two blocks, [0, `block`) and [`middleAt`, `middleAt` + `block`), in one pass over a stream that
+ * cannot seek (a restic dump, a Borg extract: one process per read, so never two); only for files below
+ * STREAM_MIDDLE_LIMIT_BYTES.
+ */
+async function readFirstAndMiddle(
+  target: BackupTarget, set: string, path: string, block: number, middleAt: number, signal?: AbortSignal,
+): Promise<[Buffer, Buffer]> {
+  const first: Buffer[] = [];
+  const middle: Buffer[] = [];
   let offset = 0;
-  let have = 0;
+  let haveMiddle = 0;
   const stream = target.openRead(set, path, { highWaterMark: SAMPLE_BLOCK_BYTES, ...(signal ? { signal } : {}) });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const from = Math.max(0, start - offset);
+      if (offset < block) first.push(chunk.subarray(0, block - offset));
+      const from = Math.max(0, middleAt - offset);
+      if (from < chunk.length) {
+        const part = chunk.subarray(from, from + (block - haveMiddle));
+        middle.push(part);
+        haveMiddle += part.length;
+      }
       offset += chunk.length;
-      if (from >= chunk.length) continue;
-      const part = chunk.subarray(from, from + (limit - have));
-      chunks.push(part);
-      have += part.length;
-      if (have >= limit) break;
+      if (haveMiddle >= block) break;
     }
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(chunks, have);
+  return [Buffer.concat(first), Buffer.concat(middle)];
 }
 
 /**
@@ -136,13 +145,20 @@ export async function sampleFile(
   try {
     // The size is the listing's: a file that grew since is still read only up to two blocks.
     if (file.size <= block * 2) return await measureBytes([await readHead(target, set, file.path, block * 2, 0, options.signal)]);
-    const first = await readHead(target, set, file.path, block, 0, options.signal);
     // Never overlapping the first block: deflate would find the shared bytes and call random data compressible.
     const middleAt = Math.max(block, Math.floor(file.size / 2 - block / 2));
-    let middle: Buffer | undefined;
-    if (target.rangeReads) middle = await readHead(target, set, file.path, block, middleAt, options.signal);
-    else if (file.size <= STREAM_MIDDLE_LIMIT_BYTES) middle = await readAfterSkip(target, set, file.path, middleAt, block, options.signal);
-    return await measureBytes(middle?.length ? [first, middle] : [first]);
+    let blocks: Buffer[];
+    if (target.rangeReads) {
+      blocks = [
+        await readHead(target, set, file.path, block, 0, options.signal),
+        await readHead(target, set, file.path, block, middleAt, options.signal),
+      ];
+    } else if (file.size <= STREAM_MIDDLE_LIMIT_BYTES) {
+      blocks = await readFirstAndMiddle(target, set, file.path, block, middleAt, options.signal);
+    } else {
+      blocks = [await readHead(target, set, file.path, block, 0, options.signal)];
+    }
+    return await measureBytes(blocks.filter((b) => b.length));
   } catch (error) {
     options.signal?.throwIfAborted();
     return { bytes: 0, entropy: 0, ratio: 0, error: (error as Error).message };

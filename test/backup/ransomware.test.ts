@@ -353,6 +353,29 @@ describe('entropy and deflate ratio: known and hostile inputs', () => {
     expect(sample.error).toBe('connection reset');
   });
 
+  it('a target that cannot seek (restic, Borg) samples the same two blocks, in one read of the file', async () => {
+    const data = Buffer.concat([Buffer.alloc(300_000, 0x61), randomBytes(200_000), Buffer.alloc(300_000, 0x62)]);
+    writeFileSync(join(files, 'set', 'mixed.bin'), data);
+    let opened = 0;
+    const streaming: BackupTarget = {
+      description: 'streaming', listSets: async () => [], listFiles: async () => [], readSmallFile: async () => undefined, close: async () => {},
+      openRead: (set, path, options) => {
+        opened += 1;
+        expect(options?.start).toBeUndefined();
+        return target.openRead(set, path, { ...(options?.highWaterMark ? { highWaterMark: options.highWaterMark } : {}) });
+      },
+    };
+    const seeking = await sampleFile(target, 'set', info('mixed.bin'));
+    const streamed = await sampleFile(streaming, 'set', info('mixed.bin'));
+    expect(streamed).toEqual(seeking);
+    expect(opened).toBe(1);
+    // The first block is all 'a'; the middle block is random: together about half incompressible.
+    expect(seeking.bytes).toBe(128 << 10);
+    expect(seeking.entropy).toBeGreaterThan(4);
+    expect(seeking.ratio).toBeGreaterThan(0.4);
+    expect(seeking.ratio).toBeLessThan(0.6);
+  });
+
   it('a file that grew since it was listed is still read only up to the sample bound', async () => {
     writeFileSync(join(files, 'set', 'growing.log'), Buffer.alloc(10 << 20, 0x62));
     const sample = await sampleFile(target, 'set', { ...info('growing.log'), size: 100 });
