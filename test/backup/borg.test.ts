@@ -95,7 +95,7 @@ describe('Borg repositories as backup targets', () => {
     expect(statuses(results)).toEqual({
       'same-city:presence': 'pass', 'same-city:freshness': 'pass', 'same-city:completeness': 'pass', 'same-city:integrity': 'pass', 'same-city:retention': 'pass',
       'off-site:presence': 'pass', 'off-site:freshness': 'pass', 'off-site:completeness': 'pass', 'off-site:integrity': 'pass', 'off-site:retention': 'pass',
-      'cross-site:cross-site': 'pass',
+      'same-city:ransomware': 'pass', 'off-site:ransomware': 'pass', 'cross-site:cross-site': 'pass',
     });
     const keyed = byKey(results);
     expect(keyed['same-city:presence']!.detail).toMatchObject({ sets: 8, latestSet: LATEST, target: `borg:${sameCity}` });

@@ -74,12 +74,12 @@ afterAll(() => {
 });
 
 describe('restic repositories as backup targets', () => {
-  it('fresh repositories pass all eleven checks from the snapshot list, restic check and the listings', async () => {
+  it('fresh repositories pass all thirteen checks from the snapshot list, restic check and the listings', async () => {
     const results = await verifyBackups(system(repo(sameCity, { readDataSubset: '100%' }), repo(offSite)), { now: NOW, runId: 'fresh' });
     expect(statuses(results)).toEqual({
       'same-city:presence': 'pass', 'same-city:freshness': 'pass', 'same-city:completeness': 'pass', 'same-city:integrity': 'pass', 'same-city:retention': 'pass',
       'off-site:presence': 'pass', 'off-site:freshness': 'pass', 'off-site:completeness': 'pass', 'off-site:integrity': 'pass', 'off-site:retention': 'pass',
-      'cross-site:cross-site': 'pass',
+      'same-city:ransomware': 'pass', 'off-site:ransomware': 'pass', 'cross-site:cross-site': 'pass',
     });
     const keyed = byKey(results);
     expect(keyed['same-city:presence']!.detail).toMatchObject({ sets: 8, latestSet: LATEST, target: `restic:${sameCity}` });
