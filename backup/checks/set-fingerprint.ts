@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { JobResultStore } from '../../store/index.js';
 import { MANIFEST_FILES } from '../manifest.js';
-import type { BackupFileInfo, BackupTarget } from '../targets/index.js';
-import { sampleFile, SAMPLE_BLOCK_BYTES } from './byte-sample.js';
+import { isRepositoryTarget, PathTarget, type BackupFileInfo, type BackupTarget, type RepositoryTarget } from '../targets/index.js';
+import { sampleFile, SAMPLE_BLOCK_BYTES, STREAM_MIDDLE_LIMIT_BYTES } from './byte-sample.js';
 import { runLimited } from './integrity.js';
 import type { BackupSite } from './outcome.js';
 
@@ -73,11 +76,41 @@ export async function fingerprintSet(
   const blockBytes = options.blockBytes ?? SAMPLE_BLOCK_BYTES;
   const picked = pickSample(set.files, follow, options.sampleFiles ?? SAMPLE_FILES);
   const sampled = new Map<string, SampledFile>();
-  await runLimited(picked, options.concurrency ?? 2, async (file) => {
-    const sample = await sampleFile(target, set.name, file, { blockBytes, ...(options.signal ? { signal: options.signal } : {}) });
-    sampled.set(file.path, { path: file.path, size: file.size, mtimeMs: file.mtimeMs, ...sample });
-  });
+  const sampleFrom = async (source: BackupTarget, setName: string, files: readonly BackupFileInfo[]) =>
+    runLimited(files, options.concurrency ?? 2, async (file) => {
+      const sample = await sampleFile(source, setName, file, { blockBytes, ...(options.signal ? { signal: options.signal } : {}) });
+      sampled.set(file.path, { path: file.path, size: file.size, mtimeMs: file.mtimeMs, ...sample });
+    });
+  if (isRepositoryTarget(target)) {
+    // One restic/Borg process restores the sample, instead of one per file; large files are read (head only) from the repository.
+    const small = picked.filter((file) => file.size <= STREAM_MIDDLE_LIMIT_BYTES);
+    const restored = await restoreSample(target, set.name, small, options.signal);
+    if (restored) {
+      try {
+        await sampleFrom(new PathTarget(restored), 'sample', small);
+      } finally {
+        await rm(restored, { recursive: true, force: true });
+      }
+    }
+  }
+  await sampleFrom(target, set.name, picked.filter((file) => !sampled.has(file.path)));
   return { set: set.name, target: target.description, blockBytes, files: picked.map((file) => sampled.get(file.path)!) };
+}
+
+/** The scratch directory holding `files` restored under `sample/`, or undefined when the restore failed (then each file is read on its own). */
+async function restoreSample(
+  target: RepositoryTarget, set: string, files: readonly BackupFileInfo[], signal?: AbortSignal,
+): Promise<string | undefined> {
+  if (!files.length) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'shouwang-sample-'));
+  try {
+    await target.restore(set, join(dir, 'sample'), signal, files.map((file) => file.path));
+    return dir;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    signal?.throwIfAborted();
+    return undefined;
+  }
 }
 
 /** Parses a fingerprint read back from a stored result; anything else (older or damaged results) is undefined. */

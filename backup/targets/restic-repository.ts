@@ -26,8 +26,8 @@ export interface RepositoryCheck {
 export interface RepositoryTarget extends BackupTarget {
   readonly kind: 'restic' | 'borg';
   checkRepository(signal?: AbortSignal): Promise<RepositoryCheck>;
-  /** Restores a whole set under `dir`, each file at its listed path. */
-  restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
+  /** Restores a whole set (or only `paths`, in one run) under `dir`, each file at its listed path. */
+  restore(set: string, dir: string, signal?: AbortSignal, paths?: readonly string[]): Promise<void>;
 }
 
 export const isRepositoryTarget = (target: BackupTarget): target is RepositoryTarget =>
@@ -158,8 +158,10 @@ export class ResticRepository implements RepositoryTarget {
     }
   }
 
-  async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
-    await this.#restic(['restore', '--no-lock', this.#id(set), '--target', dir], signal);
+  async restore(set: string, dir: string, signal?: AbortSignal, paths?: readonly string[]): Promise<void> {
+    for (const path of paths ?? []) assertSafeRelative(path);
+    const include = (paths ?? []).flatMap((path) => ['--include', `/${path}`]);
+    await this.#restic(['restore', '--no-lock', this.#id(set), '--target', dir, ...include], signal);
   }
 
   async close(): Promise<void> {}

@@ -90,7 +90,7 @@ afterAll(() => {
 });
 
 describe('Borg repositories as backup targets', () => {
-  it('fresh repositories pass all eleven checks from the archive list, borg check and the listings', async () => {
+  it('fresh repositories pass all thirteen checks from the archive list, borg check and the listings', async () => {
     const results = await verifyBackups(system(repo(sameCity, { verifyData: true }), repo(offSite)), { now: NOW, runId: 'fresh' });
     expect(statuses(results)).toEqual({
       'same-city:presence': 'pass', 'same-city:freshness': 'pass', 'same-city:completeness': 'pass', 'same-city:integrity': 'pass', 'same-city:retention': 'pass',

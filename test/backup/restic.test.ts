@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, parseInventory, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { ResticRepository, formatSetName, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { ResticRepository, checkRansomware, formatSetName, runRestoreDrill, takeSnapshot, verifyBackups } from '../../backup/index.js';
 import { ensureRestic, restic } from '../harness/restic.js';
 
 const NOW = new Date('2026-11-26T06:00:00Z');
@@ -215,6 +216,35 @@ describe('restic restore drill', () => {
     const result = await runRestoreDrill(system(repo(broken), repo(offSite)), { servers: {}, runId: `drill-${randomUUID()}` });
     expect(result.status).toBe('fail');
     expect(result.summary).toMatch(/restore drill failed/);
+  });
+});
+
+describe('restic ransomware signals', () => {
+  it('samples snapshots by restoring the sample in one run: a normal next snapshot passes, an openssl-encrypted one is critical', async () => {
+    const repository = join(dir, `ransom-${randomUUID()}`);
+    const source = join(dir, `ransom-source-${randomUUID()}`, 'source');
+    mkdirSync(source, { recursive: true });
+    await restic(repository, passwordFile, ['init']);
+    const rows = (seed: number) => Array.from({ length: 3000 }, (_, i) => `${i},户籍 ${(i * seed) % 997},黄浦,${(i * 7 + seed) % 10_000}.00,done`).join('\n');
+    for (let i = 0; i < 5; i++) writeFileSync(join(source, `records-${i}.csv`), rows(i + 1));
+    const backup = (time: Date) => restic(repository, passwordFile, ['backup', '--host', 'gaj-db', '--time', resticTime(time), 'source'], dirname(source));
+    await backup(SET_TIMES[0]!);
+    writeFileSync(join(source, 'records-0.csv'), rows(50));
+    await backup(SET_TIMES[1]!);
+    const target = () => new ResticRepository({ path: repository, passwordFile });
+    const normal = await checkRansomware(await takeSnapshot('same-city', target()));
+    expect(normal.status).toBe('pass');
+    expect(normal.detail).toMatchObject({ sampled: 5, comparable: 5, flippedFiles: 0 });
+
+    for (const name of readdirSync(source)) {
+      execFileSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'pass:x', '-in', join(source, name), '-out', join(source, `${name}.locked`)]);
+      unlinkSync(join(source, name));
+    }
+    await backup(SET_TIMES[2]!);
+    const hit = await checkRansomware(await takeSnapshot('same-city', target()));
+    expect(hit.status).toBe('fail');
+    expect(hit.detail).toMatchObject({ severity: 'critical', flippedFiles: 5, newExtension: { extension: '.locked', files: 5 } });
+    expect(hit.summary).toContain('source/records-0.csv.locked');
   });
 });
 
