@@ -1,5 +1,5 @@
 import { MANIFEST_FILES } from '../manifest.js';
-import type { BackupFileInfo } from '../targets/index.js';
+import { isRepositoryTarget, type BackupFileInfo } from '../targets/index.js';
 import { isCompressible, isHighEntropy } from './byte-sample.js';
 import { SITE_LABEL, nameList, type CheckOutcome } from './outcome.js';
 import { fingerprintSet, type FingerprintOptions, type SampledFile, type SetFingerprint } from './set-fingerprint.js';
@@ -20,6 +20,11 @@ export const CHANGE_RATE_JUMP = 3;
 export interface RansomwareOptions extends FingerprintOptions {
   /** The fingerprint stored by the previous run; used when it is of the previous set, else that set is sampled again. */
   stored?: SetFingerprint;
+  /**
+   * Sample the previous set when no stored fingerprint of it is found (default: yes for path and SFTP
+   * targets; no for restic and Borg, where each read is a restore: that run records the baseline).
+   */
+  resample?: boolean;
 }
 
 export interface FlippedFile {
@@ -142,16 +147,19 @@ export async function checkRansomware(snapshot: SiteSnapshot, options: Ransomwar
   }
   const previous = snapshot.history[0];
   const target = snapshot.target;
-  if (!previous) {
+  const stored = previous && options.stored?.set === previous.name && options.stored.target === target.description ? options.stored : undefined;
+  const resample = options.resample ?? !isRepositoryTarget(target);
+  if (!previous || (!stored && !resample)) {
     const fingerprint = await fingerprintSet(target, latest, [], options);
+    const why = previous ? '上一个备份集没有保存的抽样' : '无更早备份可比';
+    const whyEn = previous ? 'no stored sample of the previous set (compared from the next run on)' : 'no earlier set to compare';
     return {
       status: 'pass',
-      summary: `${zh}最新备份集 ${latest.name}：已抽样 ${fingerprint.files.length} 个文件作为基线，无更早备份可比 / ${snapshot.site} latest set ${latest.name}: ${fingerprint.files.length} files sampled as the baseline; no earlier set to compare`,
-      detail: { latestSet: latest.name, sampled: fingerprint.files.length, fingerprint },
+      summary: `${zh}最新备份集 ${latest.name}：已抽样 ${fingerprint.files.length} 个文件作为基线，${why} / ${snapshot.site} latest set ${latest.name}: ${fingerprint.files.length} files sampled as the baseline; ${whyEn}`,
+      detail: { latestSet: latest.name, ...(previous ? { previousSet: previous.name } : {}), sampled: fingerprint.files.length, baseline: true, fingerprint },
     };
   }
 
-  const stored = options.stored?.set === previous.name && options.stored.target === target.description ? options.stored : undefined;
   const before = stored ?? await fingerprintSet(target, previous, [], options);
   const renamed = renamedFiles(previous.files, latest.files);
   const counterpart = (path: string) => renamed.get(path) ?? path;

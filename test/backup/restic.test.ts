@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, parseInventory, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { ResticRepository, checkRansomware, formatSetName, runRestoreDrill, takeSnapshot, verifyBackups } from '../../backup/index.js';
+import { ResticRepository, checkRansomware, type SetFingerprint, formatSetName, runRestoreDrill, takeSnapshot, verifyBackups } from '../../backup/index.js';
 import { ensureRestic, restic } from '../harness/restic.js';
 
 const NOW = new Date('2026-11-26T06:00:00Z');
@@ -228,22 +228,28 @@ describe('restic ransomware signals', () => {
     const rows = (seed: number) => Array.from({ length: 3000 }, (_, i) => `${i},户籍 ${(i * seed) % 997},黄浦,${(i * 7 + seed) % 10_000}.00,done`).join('\n');
     for (let i = 0; i < 5; i++) writeFileSync(join(source, `records-${i}.csv`), rows(i + 1));
     const backup = (time: Date) => restic(repository, passwordFile, ['backup', '--host', 'gaj-db', '--time', resticTime(time), 'source'], dirname(source));
+    const target = () => new ResticRepository({ path: repository, passwordFile });
+    const fingerprint = (outcome: { detail: Record<string, unknown> }) => outcome.detail.fingerprint as SetFingerprint;
     await backup(SET_TIMES[0]!);
+    const first = await checkRansomware(await takeSnapshot('same-city', target()));
+    expect(first.detail).toMatchObject({ latestSet: formatSetName(SET_TIMES[0]!), sampled: 5 });
+
     writeFileSync(join(source, 'records-0.csv'), rows(50));
     await backup(SET_TIMES[1]!);
-    const target = () => new ResticRepository({ path: repository, passwordFile });
-    const normal = await checkRansomware(await takeSnapshot('same-city', target()));
+    // Without the stored fingerprint a repository set is not restored a second time: the run records a baseline.
+    expect((await checkRansomware(await takeSnapshot('same-city', target()))).detail).toMatchObject({ baseline: true, previousSet: formatSetName(SET_TIMES[0]!) });
+    const normal = await checkRansomware(await takeSnapshot('same-city', target()), { stored: fingerprint(first) });
     expect(normal.status).toBe('pass');
-    expect(normal.detail).toMatchObject({ sampled: 5, comparable: 5, flippedFiles: 0 });
+    expect(normal.detail).toMatchObject({ fingerprintSource: 'stored', sampled: 5, comparable: 5, flippedFiles: 0 });
 
     for (const name of readdirSync(source)) {
       execFileSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'pass:x', '-in', join(source, name), '-out', join(source, `${name}.locked`)]);
       unlinkSync(join(source, name));
     }
     await backup(SET_TIMES[2]!);
-    const hit = await checkRansomware(await takeSnapshot('same-city', target()));
+    const hit = await checkRansomware(await takeSnapshot('same-city', target()), { stored: fingerprint(normal) });
     expect(hit.status).toBe('fail');
-    expect(hit.detail).toMatchObject({ severity: 'critical', flippedFiles: 5, newExtension: { extension: '.locked', files: 5 } });
+    expect(hit.detail).toMatchObject({ fingerprintSource: 'stored', severity: 'critical', flippedFiles: 5, newExtension: { extension: '.locked', files: 5 } });
     expect(hit.summary).toContain('source/records-0.csv.locked');
   });
 });
