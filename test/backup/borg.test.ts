@@ -89,7 +89,9 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Borg repositories as backup targets', () => {
+// Each verification runs several borg processes (check, list, and one extract of the ransomware sample per site); on
+// a shared, loaded machine (load 20 on 2 cores) one took 57 s, and some hit the 30 s default even before the sample.
+describe('Borg repositories as backup targets', { timeout: 120_000 }, () => {
   it('fresh repositories pass all thirteen checks from the archive list, borg check and the listings', async () => {
     const results = await verifyBackups(system(repo(sameCity, { verifyData: true }), repo(offSite)), { now: NOW, runId: 'fresh' });
     expect(statuses(results)).toEqual({
