@@ -4,10 +4,11 @@ export {
   verifyBackups, recordResults, overallStatus, BACKUP_CHECK_KIND, BACKUP_SITES, backupClause, checkResultId,
   takeSnapshot, checkPresence, checkFreshness, checkCompleteness, checkIntegrity, checkRetention, checkCrossSite,
   verifySetFiles, digestFile, compareManifests, checkImmutability, compareObjects, FRESHNESS_WARN_RATIO, COMPLETENESS_DROP_RATIO, RETENTION_GAP_FACTOR,
+  checkRansomware, storedFingerprints, fingerprintSet, sampleFile, shannonEntropy, deflateRatio,
 } from './checks/index.js';
 export type {
   VerifyOptions, VerifyProgress, BackupSite, CheckName, CheckOutcome, SiteSnapshot, SetListing, IntegrityFinding,
-  IntegrityOptions, IntegrityProblem, FileDigest, ManifestDiff,
+  IntegrityOptions, IntegrityProblem, FileDigest, ManifestDiff, SetFingerprint, FingerprintLookup, ByteSample,
 } from './checks/index.js';
 export { MANIFEST_FILES, parseManifestJson, parseSha256Sums, readManifest } from './manifest.js';
 export type { Manifest, ManifestEntry } from './manifest.js';

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
   BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, recordBackupResults, runRestoreDrill, startBackupWorkers,
-  verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
+  storedFingerprints, verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
   type ValidationOutcome,
 } from '../backup/index.js';
 import { startAnalysis, type Analysis } from '../analyzers/index.js';
@@ -18,9 +18,9 @@ export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|o
 shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
 shouwang backup worker [--config FILE]
 
-  verify  核验系统的同城/异地备份：存在、时效 (RPO)、完整度、逐文件校验、保留期、两地一致性
+  verify  核验系统的同城/异地备份：存在、时效 (RPO)、完整度、逐文件校验、保留期、勒索软件迹象、两地一致性
           checks a system's backups now: presence, freshness against the RPO, completeness,
-          integrity against the manifest, retention, and same-city/off-site agreement.
+          integrity against the manifest, retention, ransomware signals, and same-city/off-site agreement.
   drill   恢复演练：把同城最新的数据库转储恢复到演练服务器的临时库，运行校验查询，测量 RTO，删除临时库
           restores the newest same-city dump (--site off-site: the off-site copy's) into a scratch database on the drill server
           (backup.drill.postgresUrl / mariadbUrl), runs the validation queries, measures the RTO
@@ -79,7 +79,7 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
     try {
       results = action === 'verify'
         ? await verifyBackups(system, {
-          runId, onProgress: progress.update, sftp: sftpOptions(config),
+          runId, onProgress: progress.update, sftp: sftpOptions(config), fingerprints: storedFingerprints(store.jobResults, system.id),
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
         : [await runRestoreDrill(system, {

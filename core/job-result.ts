@@ -2,7 +2,7 @@ export type JobStatus = 'pass' | 'warn' | 'fail';
 export type JobSite = 'same-city' | 'off-site';
 
 /** The backup checks (backup/checks), by the name a result and its event carry. */
-export type BackupCheckName = 'presence' | 'freshness' | 'completeness' | 'integrity' | 'retention' | 'cross-site' | 'immutability';
+export type BackupCheckName = 'presence' | 'freshness' | 'completeness' | 'integrity' | 'retention' | 'cross-site' | 'immutability' | 'ransomware';
 
 /** The drill's measured restore time against the policy's RTO. */
 export interface RtoMeasure {

@@ -15,3 +15,11 @@ export type { ManifestDiff } from './cross-site.js';
 export { checkImmutability } from './immutability.js';
 export { compareObjects } from './object-agreement.js';
 export type { ObjectAgreement } from './object-agreement.js';
+export { checkRansomware, changeRate, renamedFiles, commonNewExtension, flippedFiles } from './ransomware.js';
+export type { RansomwareOptions, FlippedFile, ChangeRate, NewExtension } from './ransomware.js';
+export { fingerprintSet, pickSample, parseFingerprint, storedFingerprints, SAMPLE_FILES } from './set-fingerprint.js';
+export type { SetFingerprint, SampledFile, FingerprintLookup, FingerprintOptions } from './set-fingerprint.js';
+export {
+  shannonEntropy, deflateRatio, measureBytes, sampleFile, isHighEntropy, isCompressible, ByteHistogram, SAMPLE_BLOCK_BYTES,
+} from './byte-sample.js';
+export type { ByteSample } from './byte-sample.js';

@@ -15,6 +15,7 @@ export const CHECK_LABEL: Record<CheckName, string> = {
   retention: '保留期 retention',
   'cross-site': '同城异地一致性 cross-site agreement',
   immutability: '防篡改保护 immutability (WORM)',
+  ransomware: '勒索软件迹象 ransomware signals',
 };
 
 /** What one check found; verifyBackups turns it into a JobResult. */

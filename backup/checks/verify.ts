@@ -1,7 +1,7 @@
 import type { BusinessSystem, JobResult } from '../../core/index.js';
 import type { JobResultStore } from '../../store/index.js';
 import { BackupErrors } from '../errors.js';
-import { isS3Target, openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
+import { isDatabaseRepository, isS3Target, openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
 import { checkCompleteness } from './completeness.js';
 import { checkCrossSite } from './cross-site.js';
 import { checkFreshness } from './freshness.js';
@@ -11,7 +11,9 @@ import {
   BACKUP_SITES, CHECK_LABEL, SITE_LABEL, backupClause, checkResultId, type BackupSite, type CheckName, type CheckOutcome,
 } from './outcome.js';
 import { checkPresence } from './presence.js';
+import { checkRansomware } from './ransomware.js';
 import { checkRetention } from './retention.js';
+import type { FingerprintLookup } from './set-fingerprint.js';
 import { takeSnapshot, type SiteSnapshot } from './snapshot.js';
 
 export interface VerifyProgress {
@@ -38,6 +40,11 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Previous sets compared by the completeness check (default 7). */
   historySize?: number;
+  /**
+   * The set fingerprints earlier ransomware checks stored (`storedFingerprints(store, system)`);
+   * without it each run samples the previous set again.
+   */
+  fingerprints?: FingerprintLookup;
   /** Opens a policy target; tests and the job layer may pass their own. */
   openTarget?: typeof openTarget;
 }
@@ -46,8 +53,8 @@ export const BACKUP_CHECK_KIND = 'backup-check';
 const PROGRESS_INTERVAL_MS = 100;
 
 /**
- * Runs every check on a system's backups: per site presence, freshness, completeness, integrity and
- * retention, then cross-site agreement. One result per check per site (plus one cross-site), each
+ * Runs every check on a system's backups: per site presence, freshness, completeness, integrity,
+ * retention and ransomware signals, then cross-site agreement. One result per check per site (plus one cross-site), each
  * with measured values and the MLPS clause; problems in the backups are results, not exceptions.
  * It throws only for a system without a backup policy, or when `signal` aborts.
  */
@@ -126,6 +133,19 @@ export async function verifyBackups(system: BusinessSystem, options: VerifyOptio
       if (site === 'off-site' && isS3Target(target)) {
         progress(label('immutability'), { site });
         await record(site, 'immutability', () => checkImmutability(snapshot, target, now));
+      }
+      // Physical database backups (pgBackRest, mariabackup) are compressed pages: entropy says nothing there,
+      // and sampling would mean restoring the whole database each run.
+      if (!isDatabaseRepository(snapshot.target)) {
+        progress(label('ransomware'), { site });
+        await record(site, 'ransomware', async () => {
+          const stored = await options.fingerprints?.(site, snapshot.target.description);
+          return checkRansomware(snapshot, {
+            ...(stored ? { stored } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          });
+        });
       }
     }
     const sameCity = snapshots.get('same-city');

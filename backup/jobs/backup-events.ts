@@ -17,6 +17,7 @@ export const BACKUP_RULE_IDS: ReadonlySet<string> = new Set([
   '7d999df2-9e92-54b1-a7e0-8fb2497a6818', // 异地备份检查失败 off-site
   '268498ad-97ff-5b1f-9c38-73cddcd1ac9b', // 恢复演练失败或超出 RTO drill
   '6fcbebd8-bc41-547b-a9ed-0f51058672c2', // 同城与异地备份不一致 cross-site
+  'c2ef49e9-ec8a-41e3-8e13-2bf843c2ae9b', // 备份疑似被勒索软件加密 ransomware signals
 ]);
 
 export const isBackupAlertRule = (ruleId: string): boolean => BACKUP_RULE_IDS.has(ruleId) || ruleId.startsWith(BACKUP_ALERT_RULE_PREFIX);

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { counter, gauge, type BusinessSystem, type JobResult, type Logger, type ShouwangEvent } from '../../core/index.js';
 import type { EventStore, JobResultStore } from '../../store/index.js';
-import { verifyBackups, type VerifyOptions } from '../checks/index.js';
+import { storedFingerprints, verifyBackups, type VerifyOptions } from '../checks/index.js';
 import type { SftpOptions } from '../targets/index.js';
 import { runRestoreDrill, type DrillOptions } from '../drill/index.js';
 import type { DrillEngine, DrillServer } from '../drill/index.js';
@@ -23,7 +23,8 @@ export type DrillRunner = (system: BusinessSystem, options: Omit<DrillOptions, '
 export type BackupEventSink = (events: readonly ShouwangEvent[]) => Promise<void>;
 
 export interface BackupResultStore {
-  jobResults: Pick<JobResultStore, 'put'>;
+  /** With `latestPerSystem`, the ransomware check compares with the fingerprint the previous run stored. */
+  jobResults: Pick<JobResultStore, 'put'> & Partial<Pick<JobResultStore, 'latestPerSystem'>>;
   events: Pick<EventStore, 'write' | 'get'>;
 }
 
@@ -145,6 +146,10 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     return system;
   };
 
+  const jobResults = options.store.jobResults;
+  const fingerprintsOf = (system: BusinessSystem) =>
+    jobResults.latestPerSystem ? storedFingerprints({ latestPerSystem: jobResults.latestPerSystem.bind(jobResults) }, system.id) : undefined;
+
   const verifyWorker = new Worker<BackupJobData, BackupJobOutcome>(VERIFY_QUEUE, async (job, _token, signal) => {
     const system = systemOf(job);
     const results = await verify(system, {
@@ -153,6 +158,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
       ...(job.data.sites ? { sites: job.data.sites } : {}),
       ...(signal ? { signal } : {}),
       ...(options.sftp ? { sftp: options.sftp } : {}),
+      ...(fingerprintsOf(system) ? { fingerprints: fingerprintsOf(system)! } : {}),
     });
     return finish(job, system, results);
   }, { ...common, concurrency: options.concurrency ?? 4 });

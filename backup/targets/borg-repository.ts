@@ -100,10 +100,12 @@ export class BorgRepository implements RepositoryTarget {
     return runCheck('borg', ['check', ...(this.#spec.verifyData ? ['--verify-data'] : [])], this.#env(), signal);
   }
 
-  async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
+  async restore(set: string, dir: string, signal?: AbortSignal, paths?: readonly string[]): Promise<void> {
+    for (const path of paths ?? []) assertSafeRelative(path);
     // borg extracts into its working directory, which must exist.
     await mkdir(dir, { recursive: true });
-    await this.#borg(['extract', this.#archive(set)], signal, dir);
+    // `--`: a file named like an option (`-x`) stays a path.
+    await this.#borg(['extract', this.#archive(set), ...(paths?.length ? ['--', ...paths] : [])], signal, dir);
   }
 
   async close(): Promise<void> {}

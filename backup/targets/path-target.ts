@@ -8,6 +8,7 @@ import { assertSafeRelative, sortSets, type BackupFileInfo, type BackupSetRef, t
 /** A local directory or a mounted network share (NFS, CIFS). */
 export class PathTarget implements BackupTarget {
   readonly description: string;
+  readonly rangeReads = true;
   readonly #root: string;
 
   constructor(root: string) {
@@ -52,6 +53,7 @@ export class PathTarget implements BackupTarget {
     return createReadStream(join(this.#root, set, path), {
       highWaterMark: options.highWaterMark ?? 4 << 20,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.start ? { start: options.start } : {}),
     });
   }
 

@@ -21,8 +21,8 @@ export type { RepositoryCheck } from './repository-tool.js';
 export interface RepositoryTarget extends BackupTarget {
   readonly kind: 'restic' | 'borg' | 'pgbackrest' | 'mariabackup';
   checkRepository(signal?: AbortSignal): Promise<RepositoryCheck>;
-  /** Restores a whole set under `dir`, each file at its listed path. */
-  restore(set: string, dir: string, signal?: AbortSignal): Promise<void>;
+  /** Restores a whole set (or only `paths`, in one run) under `dir`, each file at its listed path. */
+  restore(set: string, dir: string, signal?: AbortSignal, paths?: readonly string[]): Promise<void>;
   /** What the tool says beyond the sets (backup types, WAL range, sizes), added to the presence result. */
   details?(): Record<string, unknown>;
   /** The kind of a set when sizes differ by kind (an incremental against a full), so completeness compares like with like. */
@@ -122,8 +122,10 @@ export class ResticRepository implements RepositoryTarget {
     return { ...check, command: `restic ${args.join(' ')}` };
   }
 
-  async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
-    await this.#restic(['restore', '--no-lock', this.#id(set), '--target', dir], signal);
+  async restore(set: string, dir: string, signal?: AbortSignal, paths?: readonly string[]): Promise<void> {
+    for (const path of paths ?? []) assertSafeRelative(path);
+    const include = (paths ?? []).flatMap((path) => ['--include', `/${path}`]);
+    await this.#restic(['restore', '--no-lock', this.#id(set), '--target', dir, ...include], signal);
   }
 
   async close(): Promise<void> {}

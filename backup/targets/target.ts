@@ -17,12 +17,16 @@ export interface ReadOptions {
   /** Bytes per read; large reads keep hashing fast (1–4 MiB). */
   highWaterMark?: number;
   signal?: AbortSignal;
+  /** First byte to read; honoured only by targets with `rangeReads`. */
+  start?: number;
 }
 
 /** A place that holds backup sets: a local or mounted (NFS) path, or an SFTP server. */
 export interface BackupTarget {
   /** Where it is, for humans and results (never a secret). */
   readonly description: string;
+  /** `openRead` honours `start` (seeks): the ransomware sampler reads a block from a file's middle without reading up to it. */
+  readonly rangeReads?: boolean;
   /** Sets found, oldest first; directories whose names are not set times are left out. */
   listSets(): Promise<BackupSetRef[]>;
   /** Every regular file of a set, recursively, sorted by path. */

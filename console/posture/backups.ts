@@ -21,8 +21,11 @@ export const worse = (a: CheckStatus, b: CheckStatus): CheckStatus => (RANK[a] >
 
 const PAGE = 1000;
 const DAY_MS = 86_400_000;
-/** Newest check results read per system and site: a run has five per site (one cross-site), and runs rarely overlap. */
-const CHECKS_PER_SITE = 6;
+/**
+ * Newest check results read per system and site: a run has up to seven per site (presence, freshness,
+ * completeness, integrity, retention, ransomware, immutability) and one cross-site; runs rarely overlap.
+ */
+const CHECKS_PER_SITE = 8;
 
 async function* recent(store: JobResultStore, kind: string, from: string, scope: Scope | undefined, system?: string) {
   let after: string | undefined;

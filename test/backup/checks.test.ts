@@ -80,9 +80,9 @@ describe('verifyBackups on local paths', () => {
     const results = await verifyBackups(system(sameCity, offSite), { now: NOW, runId: 'run-1', onProgress: (p) => progress.push(p) });
     expect(statuses(results)).toEqual({
       'same-city:presence': 'pass', 'same-city:freshness': 'pass', 'same-city:completeness': 'pass',
-      'same-city:integrity': 'pass', 'same-city:retention': 'pass',
+      'same-city:integrity': 'pass', 'same-city:retention': 'pass', 'same-city:ransomware': 'pass',
       'off-site:presence': 'pass', 'off-site:freshness': 'pass', 'off-site:completeness': 'pass',
-      'off-site:integrity': 'pass', 'off-site:retention': 'pass', 'cross-site:cross-site': 'pass',
+      'off-site:integrity': 'pass', 'off-site:retention': 'pass', 'off-site:ransomware': 'pass', 'cross-site:cross-site': 'pass',
     });
     const integrity = byKey(results)['same-city:integrity']!;
     expect(integrity.detail).toMatchObject({ clause: expect.stringContaining('8.1.4.9'), latestSet: LATEST, algorithms: ['sha256', 'sm3'], filesHashed: 4 });
@@ -101,7 +101,7 @@ describe('verifyBackups on local paths', () => {
     expect(level2[0]!.detail.clause).toContain('7.1.4.8 数据备份恢复');
     expect(level2[0]!.detail.clause).not.toContain('7.1.4.9');
     expect(level4[0]!.detail.clause).toContain('9.1.4.9');
-    expect(level2).toHaveLength(5);
+    expect(level2).toHaveLength(6);
   });
 
   it('names a file with one flipped byte as corrupted', async () => {
@@ -243,7 +243,7 @@ describe('verifyBackups on local paths', () => {
       await recordResults(store.jobResults, retried);
       expect(retried.map((r) => r.id)).toEqual(first.map((r) => r.id));
       const page = await store.jobResults.search({ kind: 'backup-check', system: 'gaj-jwzh' }, { size: 100 });
-      expect(page.total).toBe(11);
+      expect(page.total).toBe(13);
       const other = await verifyBackups(system(sameCity, offSite), { now: NOW, runId: `${runId}-2` });
       expect(other.map((r) => r.id).filter((id) => first.some((r) => r.id === id))).toEqual([]);
     } finally {

@@ -116,6 +116,35 @@ describe('backup jobs on BullMQ', () => {
     expect(await registry.metrics()).toContain('shouwang_backup_jobs_total{queue="shouwang-backup-verify",status="fail"} 1');
   });
 
+  it('the next verify job compares ransomware signals with the fingerprint the previous job stored, not by reading that set again', async () => {
+    const id = systemId();
+    const root = join(dir, id);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 4; i++) {
+      files[`records-${i}.csv`] = join(dir, `${id}-${i}.csv`);
+      writeFileSync(files[`records-${i}.csv`]!, Array.from({ length: 2000 }, (_, n) => `${n},户籍,${(n * (i + 3)) % 97}`).join('\n'));
+    }
+    const first = formatSetName(new Date(Date.now() - 7_200_000));
+    for (const site of ['same', 'off']) writeSet(join(root, site), first, files);
+    const system = drillSystem(id, join(root, 'same'), { offSite: { type: 'path', path: join(root, 'off') } });
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem: (s) => (s === id ? system : undefined) });
+    const ransomware = async (jobId: string) => {
+      await finished(queues, jobId);
+      return (await resultsOf(id)).find((r) => r.detail.check === 'ransomware' && r.detail.site === 'same-city' && r.detail.runId === jobId)!;
+    };
+    const baseline = await ransomware((await queues.enqueueVerify(id)).id!);
+    expect(baseline.detail).toMatchObject({ latestSet: first, sampled: 4 });
+
+    const second = formatSetName(new Date(Date.now() - 3_600_000));
+    for (const site of ['same', 'off']) writeSet(join(root, site), second, files);
+    // Emptied after the first job stored its fingerprint: only the stored fingerprint still knows set one's content.
+    for (const name of Object.keys(files)) writeFileSync(join(root, 'same', first, name), '');
+    const next = await ransomware((await queues.enqueueVerify(id)).id!);
+    expect(next.status).toBe('pass');
+    expect(next.detail).toMatchObject({ previousSet: first, fingerprintSource: 'stored', comparable: 4, flippedFiles: 0 });
+  });
+
   it('keeps one scheduler per system however many processes sync, and runs each tick exactly once across two workers', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id), { checkSchedule: '* * * * * *', drillSchedule: '0 3 * * 0' });

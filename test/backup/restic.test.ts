@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, parseInventory, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { ResticRepository, formatSetName, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { ResticRepository, checkRansomware, type SetFingerprint, formatSetName, runRestoreDrill, takeSnapshot, verifyBackups } from '../../backup/index.js';
 import { ensureRestic, restic } from '../harness/restic.js';
 
 const NOW = new Date('2026-11-26T06:00:00Z');
@@ -74,12 +75,12 @@ afterAll(() => {
 });
 
 describe('restic repositories as backup targets', () => {
-  it('fresh repositories pass all eleven checks from the snapshot list, restic check and the listings', async () => {
+  it('fresh repositories pass all thirteen checks from the snapshot list, restic check and the listings', async () => {
     const results = await verifyBackups(system(repo(sameCity, { readDataSubset: '100%' }), repo(offSite)), { now: NOW, runId: 'fresh' });
     expect(statuses(results)).toEqual({
       'same-city:presence': 'pass', 'same-city:freshness': 'pass', 'same-city:completeness': 'pass', 'same-city:integrity': 'pass', 'same-city:retention': 'pass',
       'off-site:presence': 'pass', 'off-site:freshness': 'pass', 'off-site:completeness': 'pass', 'off-site:integrity': 'pass', 'off-site:retention': 'pass',
-      'cross-site:cross-site': 'pass',
+      'same-city:ransomware': 'pass', 'off-site:ransomware': 'pass', 'cross-site:cross-site': 'pass',
     });
     const keyed = byKey(results);
     expect(keyed['same-city:presence']!.detail).toMatchObject({ sets: 8, latestSet: LATEST, target: `restic:${sameCity}` });
@@ -215,6 +216,41 @@ describe('restic restore drill', () => {
     const result = await runRestoreDrill(system(repo(broken), repo(offSite)), { servers: {}, runId: `drill-${randomUUID()}` });
     expect(result.status).toBe('fail');
     expect(result.summary).toMatch(/restore drill failed/);
+  });
+});
+
+describe('restic ransomware signals', () => {
+  it('samples snapshots by restoring the sample in one run: a normal next snapshot passes, an openssl-encrypted one is critical', async () => {
+    const repository = join(dir, `ransom-${randomUUID()}`);
+    const source = join(dir, `ransom-source-${randomUUID()}`, 'source');
+    mkdirSync(source, { recursive: true });
+    await restic(repository, passwordFile, ['init']);
+    const rows = (seed: number) => Array.from({ length: 3000 }, (_, i) => `${i},户籍 ${(i * seed) % 997},黄浦,${(i * 7 + seed) % 10_000}.00,done`).join('\n');
+    for (let i = 0; i < 5; i++) writeFileSync(join(source, `records-${i}.csv`), rows(i + 1));
+    const backup = (time: Date) => restic(repository, passwordFile, ['backup', '--host', 'gaj-db', '--time', resticTime(time), 'source'], dirname(source));
+    const target = () => new ResticRepository({ path: repository, passwordFile });
+    const fingerprint = (outcome: { detail: Record<string, unknown> }) => outcome.detail.fingerprint as SetFingerprint;
+    await backup(SET_TIMES[0]!);
+    const first = await checkRansomware(await takeSnapshot('same-city', target()));
+    expect(first.detail).toMatchObject({ latestSet: formatSetName(SET_TIMES[0]!), sampled: 5 });
+
+    writeFileSync(join(source, 'records-0.csv'), rows(50));
+    await backup(SET_TIMES[1]!);
+    // Without the stored fingerprint a repository set is not restored a second time: the run records a baseline.
+    expect((await checkRansomware(await takeSnapshot('same-city', target()))).detail).toMatchObject({ baseline: true, previousSet: formatSetName(SET_TIMES[0]!) });
+    const normal = await checkRansomware(await takeSnapshot('same-city', target()), { stored: fingerprint(first) });
+    expect(normal.status).toBe('pass');
+    expect(normal.detail).toMatchObject({ fingerprintSource: 'stored', sampled: 5, comparable: 5, flippedFiles: 0 });
+
+    for (const name of readdirSync(source)) {
+      execFileSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'pass:x', '-in', join(source, name), '-out', join(source, `${name}.locked`)]);
+      unlinkSync(join(source, name));
+    }
+    await backup(SET_TIMES[2]!);
+    const hit = await checkRansomware(await takeSnapshot('same-city', target()), { stored: fingerprint(normal) });
+    expect(hit.status).toBe('fail');
+    expect(hit.detail).toMatchObject({ fingerprintSource: 'stored', severity: 'critical', flippedFiles: 5, newExtension: { extension: '.locked', files: 5 } });
+    expect(hit.summary).toContain('source/records-0.csv.locked');
   });
 });
 
