@@ -6,6 +6,7 @@ import { analysisSink, backupQueues, startBackupJobs } from './backup-jobs.js';
 import { demoEnabled, startDemo, type Demo } from './demo.js';
 import { evidenceJudging } from './evidence-command.js';
 import { watchInventory } from './inventory-watch.js';
+import { closerStack } from './closers.js';
 import type { FastifyInstance } from 'fastify';
 import {
   AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis,
@@ -67,12 +68,8 @@ export async function startRuntime(
 ): Promise<Runtime> {
   const has = (role: Role) => roles.includes(role);
   if (has('console')) checkListenOptions(config.http);
-  const closers: (() => Promise<unknown> | unknown)[] = [];
-  const close = async () => {
-    for (const closer of closers.splice(0).reverse()) {
-      await Promise.resolve(closer()).catch((error: Error) => logger.error({ err: error }, 'shutdown step failed'));
-    }
-  };
+  const closers = closerStack(logger);
+  const close = () => closers.close();
   try {
     // 0700 even when an older version made it 0755, and the files it left 0644 made 0600: password hashes, sessions and bundles live here.
     tightenDataDirSync(config.dataDir);
