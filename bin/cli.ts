@@ -4,12 +4,11 @@ import {
   AssetIndex, ShouwangError, createLogger, createMetricsRegistry, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
   type Logger,
 } from '../core/index.js';
-import { openStore } from '../store/index.js';
 import {
   createIngestMetrics, EventSink, FileDeadLetterSink, ingestLines, readFileRecords, resolveFormat, sinkOutcomes, SOURCE_FORMATS,
   type ResolvedFormat,
 } from '../collectors/index.js';
-import { openAnalysis, parseRoles, ROLES, RolesError, startRuntime, type Role } from './runtime.js';
+import { parseRoles, ROLES, RolesError, startRuntime, type Role } from './runtime.js';
 import { rulesCommand } from './rules-command.js';
 import { BACKUP_USAGE, runBackupCommand } from './backup-command.js';
 import { EVIDENCE_USAGE, runEvidenceCommand } from './evidence-command.js';
@@ -134,16 +133,16 @@ const COMMANDS: Record<string, Command> = {
       } catch (error) {
         return usageError('ingest', (error as Error).message);
       }
-      const store = await openStore(config);
+      const logger = createLogger({ level: config.log.level });
+      // The wiring with no long-lived role: store, inventory and the rules (alerts as \`collect\` raises them).
+      const runtime = await startRuntime(config, logger, []);
       try {
-        const logger = createLogger({ level: config.log.level });
-        const registry = createMetricsRegistry();
-        const metrics = createIngestMetrics(registry);
-        const analysis = await openAnalysis(config, store, registry, logger);
+        const { analysis } = runtime;
+        const metrics = createIngestMetrics(createMetricsRegistry());
         const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
         // The sink of \`collect\`: analyzers see events once stored; a store that is down fills a spool of our own.
         const sink = new EventSink({
-          store: store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
+          store: runtime.store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
           batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics, logger, name: source,
           observe: (events) => analysis.analyze(events),
         });
@@ -154,7 +153,6 @@ const COMMANDS: Record<string, Command> = {
           });
         } finally {
           await sink.close();
-          await analysis.close();
         }
         const outcomes = await sinkOutcomes(metrics, source);
         const spooled = (outcomes.spooled ?? 0) - (outcomes.replayed ?? 0);
@@ -163,7 +161,7 @@ const COMMANDS: Record<string, Command> = {
         if (stats.deadLettered) console.log(`  死信见 see ${join(config.dataDir, 'dead-letter')}/`);
         return 0;
       } finally {
-        await store.close();
+        await runtime.close();
       }
     },
   },

@@ -26,7 +26,10 @@ import {
 } from '../console/index.js';
 import { ensureSigningKey, EvidenceQueue, startEvidenceWorker } from '../evidence/index.js';
 
-/** What a process runs: `shouwang start --roles`, `collect` (collect) and `backup worker` (backup) are this wiring with their roles. */
+/**
+ * What a process runs: `shouwang start --roles`, `collect` (collect) and `backup worker` (backup) are this wiring with
+ * their roles; `ingest` is it with none (store, inventory and rules only).
+ */
 export const ROLES = ['collect', 'analyze', 'console', 'backup'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -50,6 +53,8 @@ export interface Runtime {
   /** Redis, when a role needs it (console, backup, analyze with notify channels). */
   redisUrl?: string;
   store: Store;
+  /** The rules: alerts go to the store (and to notifications with the analyze role). */
+  analysis: Analysis;
   inventory: Inventory;
   syslogPorts: { udp?: number; tcp?: number; tls?: number };
   /** The living demo, when it runs. */
@@ -254,7 +259,7 @@ export async function startRuntime(
       if (demo) closers.push(() => demo!.close());
     }
     return {
-      roles, ...(url ? { url } : {}), ...(redisUrl ? { redisUrl } : {}), store, inventory, syslogPorts, fileSources,
+      roles, ...(url ? { url } : {}), ...(redisUrl ? { redisUrl } : {}), store, analysis, inventory, syslogPorts, fileSources,
       ...(schedules ? { schedules } : {}), ...(demo ? { demo } : {}), reloadInventory, close,
     };
   } catch (error) {
