@@ -40,7 +40,7 @@ export function analysisSink(analysis: Analysis | (() => Analysis | undefined)):
 export function backupQueues(config: Config, redisUrl: string): BackupQueues {
   return new BackupQueues({
     redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-    timezone: config.backup.timezone,
+    timezone: config.backup.timezone ?? config.timeZone,
   });
 }
 

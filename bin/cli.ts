@@ -126,7 +126,7 @@ const COMMANDS: Record<string, Command> = {
       let format: ResolvedFormat;
       try {
         format = resolveFormat({
-          source, format: values.format, assets, host: values.host, utcOffset, defaultUtcOffset: config.collect.utcOffset,
+          source, format: values.format, assets, host: values.host, utcOffset, defaultUtcOffset: config.collect.utcOffset, timeZone: config.timeZone,
           logLinePrefix: values['log-line-prefix'], pattern: values.pattern,
           ...(system ? { system: { system: system.id, department: system.department, mlps_level: system.mlpsLevel } } : {}),
         });

@@ -57,7 +57,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const formatOf = (source: string, format: string) => {
     const key = `${source}\n${format}`;
     let resolved = formats.get(key);
-    if (!resolved) formats.set(key, (resolved = resolveFormat({ source, format, assets, defaultUtcOffset: config.collect.utcOffset })));
+    if (!resolved) formats.set(key, (resolved = resolveFormat({ source, format, assets, defaultUtcOffset: config.collect.utcOffset, timeZone: config.timeZone })));
     return resolved;
   };
   const ingest = (source: string, lines: Iterable<Line>, format = 'auto') =>

@@ -142,6 +142,7 @@ export async function startRuntime(
         sessions: consoleSessionOptions(config),
         trustProxy: config.http.trustProxy ?? false,
         silentAfterSeconds: config.analyze.silentAfter,
+        timeZone: config.timeZone,
         backupQueues: {
           enqueueVerify: (...args) => queuesReady().enqueueVerify(...args),
           enqueueDrill: (...args) => queuesReady().enqueueDrill(...args),
@@ -241,12 +242,12 @@ export async function startRuntime(
 
     if (has('analyze')) {
       const retention = cron.schedule('30 3 * * *', () => void applyRetention(store, config.retention.days, logger), {
-        timezone: 'Asia/Shanghai',
+        timezone: config.timeZone,
       });
       closers.push(() => retention.stop());
       await applyRetention(store, config.retention.days, logger);
       const silentCheck = cron.schedule(config.analyze.silentCheck, () => void checkSilentSources(store, inventory, config, logger, notifier), {
-        timezone: 'Asia/Shanghai',
+        timezone: config.timeZone,
       });
       closers.push(() => silentCheck.stop());
     }
