@@ -9,7 +9,7 @@ import { watchInventory } from './inventory-watch.js';
 import { closerStack } from './closers.js';
 import type { FastifyInstance } from 'fastify';
 import {
-  AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis,
+  AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis, zoneOffset,
   type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { tightenDataDirSync } from '../core/index.js';
@@ -203,7 +203,8 @@ export async function startRuntime(
         config: config.notify, redisUrl: redisUrl!, prefix: config.backup.queuePrefix, alerts: store.alerts, logger,
         // A console alone only sends test messages: no worker, no planner state of its own.
         ...(notifying ? { statePath: notifyStatePath(config, roles) } : { worker: false }),
-        contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset),
+        contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset ?? zoneOffset(config.timeZone, at)),
+        timeZone: config.timeZone,
         tagsOf: (ruleId) => live.analysis?.catalog.find((rule) => rule.id === ruleId)?.tags ?? [],
         ...(subscribers ? { usersOf: subscribers.current } : {}),
       });

@@ -110,7 +110,7 @@ const notifySchema = z.strictObject({
   groupWindow: durationSchema.prefault('5m'),
   /** Messages per channel per minute; more wait and go out as one summary. */
   rateLimitPerMinute: z.number().int().min(1).default(20),
-  quietHours: z.strictObject({ from: clockTime, to: clockTime, utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/).default('+08:00') }).optional(),
+  quietHours: z.strictObject({ from: clockTime, to: clockTime, utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/).optional() }).optional(),
   /** Levels that wait for the daily digest instead of a message each. */
   digestLevels: z.array(z.enum(RULE_LEVEL_NAMES)).default(['informational', 'low']),
   digestAt: clockTime.default('08:30'),
