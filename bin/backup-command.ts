@@ -23,7 +23,7 @@ shouwang backup worker [--config FILE]
           (backup.drill.postgresUrl / mariadbUrl), runs the validation queries, measures the RTO
           and drops the scratch database.
   worker  运行 BullMQ 队列 shouwang-backup-verify 与 shouwang-restore-drill 的工作进程，并按各系统
-          策略的 checkSchedule / drillSchedule（Asia/Shanghai）排程；按 Ctrl-C 停止
+          策略的 checkSchedule / drillSchedule（时区 backup.timezone，默认 timeZone）排程；按 Ctrl-C 停止
           runs the queue workers and keeps the policies' schedules; Ctrl-C stops it.
 
   Results go to the store; failures raise alerts. verify and drill exit 1 when a result fails.`;

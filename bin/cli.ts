@@ -97,7 +97,7 @@ const COMMANDS: Record<string, Command> = {
   stores nothing twice. Records that cannot be read go to <dataDir>/dead-letter/ with the reason.
   --format      auto (default: syslog RFC 3164/5424 or NDJSON, per line), json, ${SOURCE_FORMATS.slice(3).join(', ')}
   --encoding    utf-8 (default), gbk, gb18030; lines with invalid bytes are kept and tagged encoding_invalid
-  --utc-offset  zone of timestamps that carry none (default: the inventory's log source for the host, else collect.utcOffset)
+  --utc-offset  zone of timestamps that carry none (default: the inventory's log source for the host, else collect.utcOffset, else timeZone)
   --host        the server the records come from, for records that name none (database audit): maps them to its system
   --system      every event belongs to this inventory system, whatever its host
   --log-line-prefix  pgaudit: the server's log_line_prefix (default '%m [%p] %q%u@%d ')
