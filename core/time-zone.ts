@@ -10,7 +10,9 @@ const DAY_MS = 86_400_000;
 const SLOT_MS = 15 * 60_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const lastOffset = new Map<string, { slot: number; offsetMs: number }>();
+/** Per zone, offsets by quarter hour: a replay of older logs alternates between "now" and the records' times. */
+const offsets = new Map<string, Map<number, number>>();
+const MAX_CACHED_SLOTS = 4096;
 
 /** Whether Node's Intl knows the zone (`Asia/Shanghai`, `UTC`, `Europe/Berlin`). */
 export function isTimeZone(name: string): boolean {
@@ -46,11 +48,21 @@ function computeOffsetMs(zone: string, epochMs: number): number {
 /** Milliseconds the zone's wall clock is ahead of UTC at `epochMs` (Asia/Shanghai: 8 h; Europe/Berlin: 1 h or 2 h). */
 export function zoneOffsetMs(zone: string, epochMs: number): number {
   const slot = Math.floor(epochMs / SLOT_MS);
-  const last = lastOffset.get(zone);
-  if (last?.slot === slot) return last.offsetMs;
-  const offsetMs = computeOffsetMs(zone, epochMs);
-  lastOffset.set(zone, { slot, offsetMs });
+  let bySlot = offsets.get(zone);
+  if (!bySlot) offsets.set(zone, (bySlot = new Map()));
+  let offsetMs = bySlot.get(slot);
+  if (offsetMs === undefined) {
+    if (bySlot.size >= MAX_CACHED_SLOTS) bySlot.clear();
+    offsetMs = computeOffsetMs(zone, epochMs);
+    bySlot.set(slot, offsetMs);
+  }
   return offsetMs;
+}
+
+/** Whether the zone's offset differs between January and July of the year of `epochMs` (daylight saving). */
+export function zoneHasDaylightSaving(zone: string, epochMs: number): boolean {
+  const year = new Date(epochMs).getUTCFullYear();
+  return computeOffsetMs(zone, Date.UTC(year, 0, 1)) !== computeOffsetMs(zone, Date.UTC(year, 6, 1));
 }
 
 /** The offset as written after a local time: `+08:00`, `-05:00`, `+00:00`. */

@@ -1,4 +1,4 @@
-import { DEFAULT_TIME_ZONE, zoneOffset, type AssetIndex, type EventAssetTags, type ShouwangEvent } from '../../core/index.js';
+import { DEFAULT_TIME_ZONE, zoneHasDaylightSaving, zoneOffset, type AssetIndex, type EventAssetTags, type ShouwangEvent } from '../../core/index.js';
 import { recordAssetTags } from '../enrich.js';
 import type { JoinRule } from '../record-join.js';
 import { decodeJsonEvent, decodeLine, decodeRecordLine, type Decoded, type Line, type Peer } from './event-decode.js';
@@ -71,6 +71,8 @@ export function resolveFormat(spec: FormatSpec): ResolvedFormat {
   }
   const stated = spec.utcOffset;
   const zone = spec.timeZone ?? DEFAULT_TIME_ZONE;
+  // Decided once: a zone without daylight saving (Asia/Shanghai) never needs a second look at the record's own time.
+  const seasonal = zoneHasDaylightSaving(zone, Date.now());
   const decode = (line: Line, context: LineContext): Decoded => {
     const explicit = context.utcOffset ?? stated ?? assets.utcOffset(host, undefined) ?? spec.defaultUtcOffset;
     // No offset stated anywhere: the zone's offset now, then at the record's own time (a line from before a DST switch).
@@ -80,7 +82,7 @@ export function resolveFormat(spec: FormatSpec): ResolvedFormat {
     if (context.utcOffset === undefined && stated === undefined) {
       // A zone the inventory states for the host the record names (a MariaDB server on UTC): read it again at that zone.
       const own = assets.utcOffset(decoded.event.host?.name ?? host, decoded.event.event?.dataset);
-      const at = explicit === undefined ? Date.parse(String(decoded.event['@timestamp'])) : Number.NaN;
+      const at = explicit === undefined && seasonal ? Date.parse(String(decoded.event['@timestamp'])) : Number.NaN;
       const again = own ?? (Number.isFinite(at) ? zoneOffset(zone, at) : utcOffset);
       if (again !== utcOffset) {
         decoded = decodeAt(line, { utcOffset: again, now: context.now }, context.peer);

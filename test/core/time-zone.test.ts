@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatOffset, isTimeZone, nextZoneDay, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
+  formatOffset, isTimeZone, nextZoneDay, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
 } from '../../core/index.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -50,6 +50,13 @@ describe('time zone', () => {
     expect(new Date(zonedToEpoch('Europe/Berlin', 2026, 2, 29, 1, 30)).toISOString()).toBe('2026-03-29T00:30:00.000Z');
     expect(new Date(zonedToEpoch('Europe/Berlin', 2026, 2, 29, 3, 30)).toISOString()).toBe('2026-03-29T01:30:00.000Z');
     expect(zonedToEpoch('Europe/Berlin', 2026, 2, 29, 2, 30)).toBeGreaterThanOrEqual(at('2026-03-29T01:00:00Z'));
+  });
+
+  it('tells zones with daylight saving from those without', () => {
+    const now = at('2026-12-06T00:00:00Z');
+    expect(zoneHasDaylightSaving('Europe/Berlin', now)).toBe(true);
+    expect(zoneHasDaylightSaving('Asia/Shanghai', now)).toBe(false);
+    expect(zoneHasDaylightSaving('UTC', now)).toBe(false);
   });
 
   it('writes offsets west of UTC and in half hours', () => {
