@@ -1,18 +1,15 @@
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import {
-  createLogger, loadConfig, loadInventory, startLocalRedis, type BusinessSystem, type Config, type Inventory, type JobResult,
-  type Logger,
+  createLogger, loadConfig, loadInventory, type BusinessSystem, type Config, type JobResult, type Logger,
 } from '../core/index.js';
-import type { Registry } from 'prom-client';
 import { openStore, type Store } from '../store/index.js';
 import {
-  BackupQueues, JobErrors, mariadbDrillServer, postgresDrillServer, recordBackupResults, runRestoreDrill, startBackupWorkers,
-  storedFingerprints, verifyBackups, type BackupEventSink, type BackupSite, type BackupWorkers, type DrillServer, type ScheduleSummary, type DrillStep, type SftpOptions,
-  type ValidationOutcome,
+  JobErrors, recordBackupResults, runRestoreDrill, storedFingerprints, verifyBackups, type BackupSite, type DrillStep, type ValidationOutcome,
 } from '../backup/index.js';
 import { startAnalysis, type Analysis } from '../analyzers/index.js';
 import { RuleSwitches, ruleSwitchesFile } from '../console/index.js';
+import { analysisSink, drillServers, sftpOptions } from './backup-jobs.js';
+import { startRuntime } from './runtime.js';
 
 export const BACKUP_USAGE = `shouwang backup verify <system> [--site same-city|off-site] [--config FILE]
 shouwang backup drill <system> [--site same-city|off-site] [--config FILE]
@@ -26,7 +23,7 @@ shouwang backup worker [--config FILE]
           (backup.drill.postgresUrl / mariadbUrl), runs the validation queries, measures the RTO
           and drops the scratch database.
   worker  运行 BullMQ 队列 shouwang-backup-verify 与 shouwang-restore-drill 的工作进程，并按各系统
-          策略的 checkSchedule / drillSchedule（Asia/Shanghai）排程；按 Ctrl-C 停止
+          策略的 checkSchedule / drillSchedule（时区 backup.timezone，默认 timeZone）排程；按 Ctrl-C 停止
           runs the queue workers and keeps the policies' schedules; Ctrl-C stops it.
 
   Results go to the store; failures raise alerts. verify and drill exit 1 when a result fails.`;
@@ -102,23 +99,6 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
   } finally {
     await store.close();
   }
-}
-
-export function drillServers(config: Config): Partial<Record<'postgresql' | 'mariadb', DrillServer>> {
-  const { postgresUrl, mariadbUrl } = config.backup.drill;
-  return {
-    ...(postgresUrl ? { postgresql: postgresDrillServer(postgresUrl) } : {}),
-    ...(mariadbUrl ? { mariadb: mariadbDrillServer(mariadbUrl) } : {}),
-  };
-}
-
-export function sftpOptions(config: Config): SftpOptions {
-  const { privateKeyPath, hostKeyFingerprints } = config.backup.sftp;
-  return {
-    ...(privateKeyPath ? { privateKeyPath } : {}),
-    knownHostsPath: join(config.dataDir, 'sftp-known-hosts.json'),
-    ...(hostKeyFingerprints ? { hostKeyFingerprints: hostKeyFingerprints.split(',').map((f) => f.trim()) } : {}),
-  };
 }
 
 /** A bar redrawn in place on a terminal; elsewhere one line per new step, so logs stay readable. */
@@ -202,71 +182,28 @@ async function backupRules(config: Config, store: Store, logger?: Logger) {
   return { sink: analysisSink(analysis), raised, close: () => analysis.close() };
 }
 
-/** Runs backup events through an analysis and waits for the alerts to be written. */
-export function analysisSink(analysis: Analysis | (() => Analysis | undefined)): BackupEventSink {
-  return async (events) => {
-    const current = typeof analysis === 'function' ? analysis() : analysis;
-    // Failing the job (it is retried with backoff) beats raising no alert while the rules are loading.
-    if (!current) throw new Error('规则尚未加载 / rules not loaded yet: backup events wait for the retry');
-    current.analyze(events);
-    await current.flush();
-  };
-}
-
-/** The backup queues with the policies' schedules, and workers for both; as `start` and `backup worker` run them. */
-export async function startBackupJobs(
-  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry, analyze?: BackupEventSink,
-): Promise<{ queues: BackupQueues; workers: BackupWorkers; schedules: ScheduleSummary }> {
-  const queues = new BackupQueues({
-    redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-    timezone: config.backup.timezone,
-  });
-  const schedules = await queues.syncSchedules(inventory());
-  for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
-  const workers = startBackupWorkers({
-    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
-    findSystem: (id) => inventory().systems.find((s) => s.id === id),
-    drillServers: drillServers(config), sftp: sftpOptions(config),
-    concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
-  });
-  return { queues, workers, schedules };
-}
-
-/** Workers for both queues and the policies' schedules, until SIGINT/SIGTERM. */
+/** Workers for both queues and the policies' schedules, until SIGINT/SIGTERM: the wiring with the backup role. */
 async function runWorker(configFile: string | undefined, io: BackupCommandIo): Promise<number> {
   const { config } = loadConfig(configFile ? { file: configFile } : {});
   const logger = createLogger({ level: config.log.level });
-  const closers: (() => Promise<unknown>)[] = [];
+  const runtime = await startRuntime(config, logger, ['backup']);
   try {
-    const store: Store = await openStore(config);
-    closers.push(() => store.close());
-    let inventory = loadInventory(config.inventory.path);
-    let redisUrl = config.redis.url;
-    if (!redisUrl) {
-      const local = await startLocalRedis({ dir: join(config.dataDir, 'redis') });
-      closers.push(() => local.stop());
-      redisUrl = local.url;
-    }
-    const rules = await backupRules(config, store, logger);
-    closers.push(() => rules.close());
-    const { queues, workers, schedules: summary } = await startBackupJobs(config, redisUrl, store, () => inventory, logger, undefined, rules.sink);
-    closers.push(() => queues.close(), () => workers.close());
+    const summary = runtime.schedules!;
     for (const bad of summary.invalid) {
       io.err.write(`排程无效 invalid schedule: ${bad.system} ${bad.schedule} ${JSON.stringify(bad.pattern)}: ${bad.reason}\n`);
     }
     io.out.write(`备份任务进程运行中 / backup worker running: ${summary.scheduled.length} 个排程 schedules; 按 Ctrl-C 停止 / press Ctrl-C to stop\n`);
+    // Inventory edits apply when the file changes; SIGHUP applies it now, as before.
+    const reload = () => void runtime.reloadInventory().catch((error: Error) => logger.error({ err: error }, 'schedule sync failed'));
+    process.on('SIGHUP', reload);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
-      // Inventory edits take effect on SIGHUP: schedules follow the policies.
-      process.on('SIGHUP', () => {
-        inventory = loadInventory(config.inventory.path);
-        void queues.syncSchedules(inventory).catch((error: Error) => logger.error({ err: error }, 'schedule sync failed'));
-      });
     });
-    io.out.write('已停止 / stopped\n');
-    return 0;
+    process.off('SIGHUP', reload);
   } finally {
-    for (const close of closers.reverse()) await close().catch((error: Error) => logger.error({ err: error }, 'shutdown step failed'));
+    await runtime.close();
   }
+  io.out.write('已停止 / stopped\n');
+  return 0;
 }

@@ -2,15 +2,13 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import {
   AssetIndex, ShouwangError, createLogger, createMetricsRegistry, loadConfig, loadInventory, NETWORK_ZONE_EN, ENV_VARIABLES,
-  type Logger, type ShouwangEvent,
+  type Logger,
 } from '../core/index.js';
-import { openStore } from '../store/index.js';
 import {
-  createIngestMetrics, EventSink, FileDeadLetterSink, ingestLines, readFileRecords, resolveFormat, sinkOutcomes, SOURCE_FORMATS, startCollection,
+  createIngestMetrics, EventSink, FileDeadLetterSink, ingestLines, readFileRecords, resolveFormat, sinkOutcomes, SOURCE_FORMATS,
   type ResolvedFormat,
 } from '../collectors/index.js';
-import { openAnalysis, startRuntime } from './runtime.js';
-import { watchInventory } from './inventory-watch.js';
+import { parseRoles, ROLES, RolesError, startRuntime, type Role } from './runtime.js';
 import { rulesCommand } from './rules-command.js';
 import { BACKUP_USAGE, runBackupCommand } from './backup-command.js';
 import { EVIDENCE_USAGE, runEvidenceCommand } from './evidence-command.js';
@@ -22,26 +20,42 @@ const configOption = { config: { type: 'string', short: 'c' }, help: { type: 'bo
 const COMMANDS: Record<string, Command> = {
   start: {
     summary: '运行守望（存储、Redis、控制台、演示数据） / run Shouwang: store, Redis, console, demo data',
-    usage: `shouwang start [--config FILE]
+    usage: `shouwang start [--roles ROLES] [--config FILE]
 
   Opens the store, loads the inventory, starts a local redis-server (unless redis.url is set),
   serves /healthz and /metrics, and runs the living demo with the bundled demo inventory (demo.enabled). Ctrl-C stops it cleanly.
-  Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.`,
+  Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.
+  --roles  运行哪些角色 / the roles this process runs, comma-separated (default: all):
+           collect  syslog/HTTP listeners and tailed files into the store through the rules (as \`shouwang collect\`)
+           analyze  notifications, silent-source checks, retention
+           console  the web console, /healthz, /metrics, evidence exports
+           backup   the backup queue workers and the policies' schedules (as \`shouwang backup worker\`)`,
     run: async (args) => {
-      const { values } = parseArgs({ args, options: configOption });
+      const { values } = parseArgs({ args, options: { ...configOption, roles: { type: 'string' } } });
+      let roles: Role[] = [...ROLES];
+      try {
+        if (values.roles !== undefined) roles = parseRoles(values.roles);
+      } catch (error) {
+        if (error instanceof RolesError) return usageError('start', error.message);
+        throw error;
+      }
       const { config, file } = loadConfig(values.config ? { file: values.config } : {});
       const logger = createLogger({ level: config.log.level });
-      const runtime = await startRuntime(config, logger);
+      const runtime = await startRuntime(config, logger, roles);
       const range = await runtime.store.events.range();
-      console.log(`
-守望 Shouwang 已启动 / is running
-  控制台 console:  ${runtime.url}   (健康 ${runtime.url}/healthz · 指标 ${runtime.url}/metrics)
-  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.url ?? '')} — ${range.count} 条事件 events
-  资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems
-  Redis:           ${runtime.redisUrl}
-  Syslog:          ${describePorts(runtime.syslogPorts)}
-  配置 config:     ${file ?? '(defaults + environment)'}
-按 Ctrl-C 停止 / press Ctrl-C to stop`);
+      const { url } = runtime;
+      console.log([
+        '',
+        '守望 Shouwang 已启动 / is running',
+        `  角色 roles:      ${roles.join(', ')}`,
+        ...(url ? [`  控制台 console:  ${url}   (健康 ${url}/healthz · 指标 ${url}/metrics)`] : []),
+        `  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.url ?? '')} — ${range.count} 条事件 events`,
+        `  资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems`,
+        ...(runtime.redisUrl ? [`  Redis:           ${runtime.redisUrl}`] : []),
+        ...(roles.includes('collect') ? [`  Syslog:          ${describePorts(runtime.syslogPorts)}`] : []),
+        `  配置 config:     ${file ?? '(defaults + environment)'}`,
+        '按 Ctrl-C 停止 / press Ctrl-C to stop',
+      ].join('\n'));
       await untilSignal(logger, () => runtime.close());
       console.log('守望 Shouwang 已停止 / stopped');
       return 0;
@@ -64,28 +78,10 @@ const COMMANDS: Record<string, Command> = {
       if (!listening && config.collect.files.length === 0) {
         return usageError('collect', 'no source configured: set collect.syslog.udpPort, tcpPort or tlsPort (e.g. SHOUWANG_COLLECT_SYSLOG_TCP_PORT=5514), collect.http.port, or collect.files');
       }
-      const store = await openStore(config);
-      const assets = new AssetIndex(loadInventory(config.inventory.path));
-      const registry = createMetricsRegistry();
-      const started = await (async () => {
-        const analysis = await openAnalysis(config, store, registry, logger, undefined, true);
-        const observe = (events: readonly ShouwangEvent[]) => (analysis.analyze(events), analysis.persist());
-        const metrics = createIngestMetrics(registry);
-        return { analysis, collection: await startCollection({ config, store: store.events, assets, registry, metrics, logger, observe }) };
-      })().catch(async (error) => {
-        await store.close();
-        throw error;
-      });
-      const { analysis, collection } = started;
-      // Hosts map to systems by the inventory file as it is now: an edit (or a console save) applies within seconds.
-      const unwatch = watchInventory(config.inventory.path, async (next) => assets.replace(next), logger);
-      console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(collection.syslogPorts)}; 文件源 file sources: ${collection.fileSources}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
-      await untilSignal(logger, async () => {
-        unwatch();
-        await collection.close();
-        await analysis.close();
-        await store.close();
-      });
+      // The wiring with the collect role; hosts map to systems by the inventory file as it is now (edits apply within seconds).
+      const runtime = await startRuntime(config, logger, ['collect']);
+      console.log(`守望 Shouwang 采集中 / collecting — syslog ${describePorts(runtime.syslogPorts)}; 文件源 file sources: ${runtime.fileSources}; 按 Ctrl-C 停止 / press Ctrl-C to stop`);
+      await untilSignal(logger, () => runtime.close());
       console.log('守望 Shouwang 已停止 / stopped');
       return 0;
     },
@@ -101,7 +97,7 @@ const COMMANDS: Record<string, Command> = {
   stores nothing twice. Records that cannot be read go to <dataDir>/dead-letter/ with the reason.
   --format      auto (default: syslog RFC 3164/5424 or NDJSON, per line), json, ${SOURCE_FORMATS.slice(3).join(', ')}
   --encoding    utf-8 (default), gbk, gb18030; lines with invalid bytes are kept and tagged encoding_invalid
-  --utc-offset  zone of timestamps that carry none (default: the inventory's log source for the host, else collect.utcOffset)
+  --utc-offset  zone of timestamps that carry none (default: the inventory's log source for the host, else collect.utcOffset, else timeZone)
   --host        the server the records come from, for records that name none (database audit): maps them to its system
   --system      every event belongs to this inventory system, whatever its host
   --log-line-prefix  pgaudit: the server's log_line_prefix (default '%m [%p] %q%u@%d ')
@@ -130,23 +126,23 @@ const COMMANDS: Record<string, Command> = {
       let format: ResolvedFormat;
       try {
         format = resolveFormat({
-          source, format: values.format, assets, host: values.host, utcOffset, defaultUtcOffset: config.collect.utcOffset,
+          source, format: values.format, assets, host: values.host, utcOffset, defaultUtcOffset: config.collect.utcOffset, timeZone: config.timeZone,
           logLinePrefix: values['log-line-prefix'], pattern: values.pattern,
           ...(system ? { system: { system: system.id, department: system.department, mlps_level: system.mlpsLevel } } : {}),
         });
       } catch (error) {
         return usageError('ingest', (error as Error).message);
       }
-      const store = await openStore(config);
+      const logger = createLogger({ level: config.log.level });
+      // The wiring with no long-lived role: store, inventory and the rules (alerts as \`collect\` raises them).
+      const runtime = await startRuntime(config, logger, []);
       try {
-        const logger = createLogger({ level: config.log.level });
-        const registry = createMetricsRegistry();
-        const metrics = createIngestMetrics(registry);
-        const analysis = await openAnalysis(config, store, registry, logger);
+        const { analysis } = runtime;
+        const metrics = createIngestMetrics(createMetricsRegistry());
         const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
         // The sink of \`collect\`: analyzers see events once stored; a store that is down fills a spool of our own.
         const sink = new EventSink({
-          store: store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
+          store: runtime.store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
           batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics, logger, name: source,
           observe: (events) => analysis.analyze(events),
         });
@@ -157,7 +153,6 @@ const COMMANDS: Record<string, Command> = {
           });
         } finally {
           await sink.close();
-          await analysis.close();
         }
         const outcomes = await sinkOutcomes(metrics, source);
         const spooled = (outcomes.spooled ?? 0) - (outcomes.replayed ?? 0);
@@ -166,7 +161,7 @@ const COMMANDS: Record<string, Command> = {
         if (stats.deadLettered) console.log(`  死信见 see ${join(config.dataDir, 'dead-letter')}/`);
         return 0;
       } finally {
-        await store.close();
+        await runtime.close();
       }
     },
   },

@@ -6,7 +6,7 @@ import { corruptDemoBackupSet, refreshDemoBackupSets, writeDemoBackupSets, type 
 import {
   demoLogLines, DemoTraffic, type DemoIncident, type DemoIncidentKind, FileDeadLetterSink, ingestLines, resolveFormat, type EventSink, type IngestMetrics, type Line, type ResolvedFormat,
 } from '../collectors/index.js';
-import type { AssetIndex, Config, Inventory, Logger } from '../core/index.js';
+import { SHANGHAI_OFFSET, type AssetIndex, type Config, type Inventory, type Logger } from '../core/index.js';
 
 /** The bundled demo inventory, wherever the package is (this file runs from dist/bin or bin). */
 const BUNDLED = [new URL('../../config/inventory.demo.yaml', import.meta.url), new URL('../config/inventory.demo.yaml', import.meta.url)]
@@ -57,7 +57,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const formatOf = (source: string, format: string) => {
     const key = `${source}\n${format}`;
     let resolved = formats.get(key);
-    if (!resolved) formats.set(key, (resolved = resolveFormat({ source, format, assets, defaultUtcOffset: config.collect.utcOffset })));
+    // The demo hosts write China Standard Time (collectors/demo-logs.ts), whatever timeZone the console shows.
+    if (!resolved) formats.set(key, (resolved = resolveFormat({ source, format, assets, defaultUtcOffset: SHANGHAI_OFFSET })));
     return resolved;
   };
   const ingest = (source: string, lines: Iterable<Line>, format = 'auto') =>

@@ -50,7 +50,7 @@ export async function startCollection(options: {
     ...(syslog.tcpPort !== undefined ? { tcpPort: syslog.tcpPort } : {}),
     ...(syslog.tlsPort !== undefined ? { tlsPort: syslog.tlsPort, tls: { cert: readFileSync(syslog.tlsCert!), key: readFileSync(syslog.tlsKey!) } } : {}),
     onMessage: syslogHandler({
-      source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics,
+      source: 'syslog', sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, timeZone: config.timeZone, metrics: options.metrics,
       encoding: syslog.encoding, senders: syslog.senders,
     }),
     saturated: () => sink.saturated,
@@ -70,7 +70,7 @@ export async function startCollection(options: {
   try {
     httpSource = http.port === undefined ? undefined : new HttpSource({
       host: http.host, port: http.port, sources: http.sources, bodyLimit: http.bodyLimit, maxPendingRecords: http.maxPendingRecords,
-      sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, metrics: options.metrics, logger,
+      sink, assets: options.assets, deadLetters, utcOffset: config.collect.utcOffset, timeZone: config.timeZone, metrics: options.metrics, logger,
     });
     await httpSource?.start();
   } catch (error) {
@@ -86,7 +86,7 @@ export async function startCollection(options: {
     if (twice) throw CoreErrors.configInvalid('collect.files', `  - collect.files: source id ${JSON.stringify(twice)} is used twice`);
     for (const source of config.collect.files) {
       tailers.push(await FileTailer.start({
-        source, sink, assets: options.assets, deadLetters, metrics: options.metrics, logger, utcOffset: config.collect.utcOffset,
+        source, sink, assets: options.assets, deadLetters, metrics: options.metrics, logger, utcOffset: config.collect.utcOffset, timeZone: config.timeZone,
         checkpointPath: join(config.dataDir, 'checkpoints', `files-${source.id}.json`),
       }));
     }

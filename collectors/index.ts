@@ -1,6 +1,6 @@
 export { decodeSyslogLine } from './decoders/syslog-line.js';
 export type { SyslogFields, DecodeContext } from './decoders/syslog-line.js';
-export { DEFAULT_UTC_OFFSET, ENCODING_INVALID_TAG, resolveFormat, SOURCE_FORMATS } from './decoders/resolve-format.js';
+export { ENCODING_INVALID_TAG, resolveFormat, SOURCE_FORMATS } from './decoders/resolve-format.js';
 export type { FormatSpec, LineContext, ResolvedFormat } from './decoders/resolve-format.js';
 export { decodeJsonEvent, decodeLine, decodeRecordLine } from './decoders/event-decode.js';
 export type { Decoded, Line, Peer as LinePeer } from './decoders/event-decode.js';

@@ -20,6 +20,8 @@ export interface SyslogCollectorOptions {
   assets: AssetIndex;
   deadLetters: DeadLetterSink;
   utcOffset?: string;
+  /** `timeZone`: the zone of timestamps without one when no offset is stated. */
+  timeZone?: string;
   /** Encoding of the messages (default utf-8); a sender listed in `senders` may differ. */
   encoding?: SourceEncoding;
   senders?: readonly SyslogSender[];
@@ -44,7 +46,8 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
     if (!decode) decoders.set(encoding, (decode = createTextDecoder(encoding)));
     return decode;
   };
-  const format = resolveFormat({ source: options.source, format: 'syslog', assets: options.assets, ...(options.utcOffset ? { defaultUtcOffset: options.utcOffset } : {}) });
+  const format = resolveFormat({ source: options.source, format: 'syslog', assets: options.assets, ...(options.utcOffset ? { defaultUtcOffset: options.utcOffset } : {}),
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}) });
   const fallback: { decode: TextDecodeFn; utcOffset?: string } = { decode: decoderFor(options.encoding ?? 'utf-8') };
   // Decided once per sender at start, not per message. A sender's own zone wins over the inventory's for its host.
   const senders = new Map((options.senders ?? []).map((sender) => [plainAddress(sender.address), {

@@ -9,6 +9,8 @@ import { isoTime } from './routes.js';
 
 export interface PostureOptions extends ApiOptions {
   coverage: CoverageSource;
+  /** Where the trend's days start (`timeZone`). */
+  timeZone?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -23,7 +25,7 @@ function rangeOf(query: { from?: string | undefined; to?: string | undefined }):
 }
 
 /** 态势总览: risk per department and system, its trend, the top risks and a system's drill-down. */
-export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { store, routes, coverage }) => {
+export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { store, routes, coverage, timeZone }) => {
   routes.add(app, {
     method: 'GET', url: '/api/posture', tag: 'posture', access: 'alerts:read',
     summary: '各部门、各系统风险评分（0–100）及其构成 / risk score (0–100) per department and system with its components',
@@ -46,9 +48,9 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
 
   routes.add(app, {
     method: 'GET', url: '/api/posture/trend', tag: 'posture', access: 'alerts:read',
-    summary: '每日告警数（按最后出现日，上海时间）与当日告警风险分 / alerts per day (by last seen, Asia/Shanghai) and that day\'s alert risk, per department',
+    summary: '每日告警数（按最后出现日，按配置的时区）与当日告警风险分 / alerts per day (by last seen, in the configured timeZone) and that day\'s alert risk, per department',
     query: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }),
-    handler: async ({ query, auth }) => ({ days: await postureTrend(store, scopeOf(auth.user), query.days) }),
+    handler: async ({ query, auth }) => ({ days: await postureTrend(store, scopeOf(auth.user), query.days, new Date(), timeZone) }),
   });
 
   routes.add(app, {

@@ -50,6 +50,8 @@ export interface AppDeps {
   onInventory?: InventoryApiOptions['onInventory'];
   /** `analyze.silentAfter` in seconds, for the posture's audit coverage (default 3600). */
   silentAfterSeconds?: number;
+  /** `timeZone`: where the posture trend's days start (default Asia/Shanghai). */
+  timeZone?: string;
   /** Where the posture reads source silence; default the analyzers' per-source queries cached for 60 s. */
   coverage?: CoverageSource;
   /** Evidence export jobs and where their bundles land; without them the evidence routes are absent. */
@@ -137,7 +139,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(usersApi, api);
   await app.register(alertsApi, api);
   await app.register(dataApi, api);
-  await app.register(postureApi, { ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600) });
+  await app.register(postureApi, {
+    ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
+  });
   await app.register(backupApi, { ...api, ...(deps.backupQueues ? { backupQueues: deps.backupQueues } : {}) });
   await app.register(rulesApi, { ...api, ...(deps.rules ? { rules: deps.rules } : {}) });
   await app.register(inventoryApi, {

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { CoreErrors } from './errors.js';
 import { formatIssues } from './validation.js';
 import { durationSchema } from './duration.js';
+import { DEFAULT_TIME_ZONE, isTimeZone } from './time-zone.js';
 
 // 0 asks the kernel for a free port (tests).
 const port = z.number().int().min(0).max(65535);
@@ -109,7 +110,7 @@ const notifySchema = z.strictObject({
   groupWindow: durationSchema.prefault('5m'),
   /** Messages per channel per minute; more wait and go out as one summary. */
   rateLimitPerMinute: z.number().int().min(1).default(20),
-  quietHours: z.strictObject({ from: clockTime, to: clockTime, utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/).default('+08:00') }).optional(),
+  quietHours: z.strictObject({ from: clockTime, to: clockTime, utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/).optional() }).optional(),
   /** Levels that wait for the daily digest instead of a message each. */
   digestLevels: z.array(z.enum(RULE_LEVEL_NAMES)).default(['informational', 'low']),
   digestAt: clockTime.default('08:30'),
@@ -129,6 +130,9 @@ const notifySchema = z.strictObject({
 export const ConfigSchema = z.strictObject({
   /** Where the embedded store, spools, checkpoints and the local Redis keep their files. */
   dataDir: z.string().min(1).default('./data'),
+  /** The one time zone (IANA name) of calendar days, cron schedules and timestamps that carry no zone. */
+  timeZone: z.string().min(1).default(DEFAULT_TIME_ZONE)
+    .refine(isTimeZone, 'an IANA time zone that Node knows, such as Asia/Shanghai, UTC or Europe/Berlin'),
   /** Which store adapter holds events, alerts and results; by default Elasticsearch when its URL is set. */
   store: z.enum(['embedded', 'elasticsearch']).optional(),
   embedded: z
@@ -267,8 +271,8 @@ export const ConfigSchema = z.strictObject({
       spoolMaxBytes: z.number().int().min(1 << 20).default(1 << 30),
       batchSize: z.number().int().min(1).max(10_000).default(500),
       flushMs: z.number().int().min(10).default(1000),
-      /** For timestamps that carry no zone (RFC 3164 syslog): China Standard Time. */
-      utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').default('+08:00'),
+      /** For timestamps that carry no zone (RFC 3164 syslog); unset: the offset of `timeZone` when the line arrives. */
+      utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
     })
     .prefault({}),
   analyze: z
@@ -281,7 +285,7 @@ export const ConfigSchema = z.strictObject({
       lateness: durationSchema.prefault('5m'),
       /** A source with no event for this long is silent (per-source `silentAfter` in the inventory wins). */
       silentAfter: durationSchema.prefault('1h'),
-      /** When to look for silent sources (cron, Asia/Shanghai). */
+      /** When to look for silent sources (cron, in `timeZone`). */
       silentCheck: z.string().min(1).default('*/5 * * * *'),
     })
     .prefault({}),
@@ -305,8 +309,8 @@ export const ConfigSchema = z.strictObject({
       /** Tries per job (first run included); later tries wait backoffMs, 2×, 4×… */
       attempts: z.number().int().min(1).max(20).default(3),
       backoffMs: z.number().int().min(100).default(30_000),
-      /** Zone of the policies' checkSchedule / drillSchedule cron patterns. */
-      timezone: z.string().min(1).default('Asia/Shanghai'),
+      /** Zone of the policies' checkSchedule / drillSchedule cron patterns; unset: `timeZone`. */
+      timezone: z.string().min(1).refine(isTimeZone, 'an IANA time zone that Node knows, such as Asia/Shanghai').optional(),
       drill: z
         .strictObject({
           /** Drill server for PostgreSQL dumps: scratch databases are created and dropped there. */

@@ -32,6 +32,8 @@ export interface NotifierOptions {
   tickMs?: number;
   /** Run a worker in this process (default true). */
   worker?: boolean;
+  /** `timeZone`: local time of quiet hours and the digest unless `quietHours.utcOffset` is set. */
+  timeZone?: string;
   /** Where the planner's waiting work (groups, quiet hours, digest) is kept across restarts. */
   statePath?: string;
   /** Delivery metrics (attempts, give-ups, latency) for /metrics. */
@@ -73,7 +75,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const state = await stateFile?.load().catch((error: Error) => logger?.warn({ err: error }, 'notification state unreadable; starting empty'));
   const planner = new NotifyPlanner({ config, now, ...(options.tagsOf ? { tagsOf: options.tagsOf } : {}),
     ...(options.contactsOf ? { contactsOf: options.contactsOf } : {}), ...(options.usersOf ? { usersOf: options.usersOf } : {}),
-    ...(state ? { state } : {}) });
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}), ...(state ? { state } : {}) });
   const persist = async () => {
     if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
   };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Alert } from '../../core/index.js';
+import { DEFAULT_TIME_ZONE, zoneOffset, type Alert } from '../../core/index.js';
 import { inDailyRange, lastDailyAt } from './clock-time.js';
 import { routeAlert } from './routing.js';
 import { routeRecipients, type Subscriber } from './user-recipients.js';
@@ -15,6 +15,8 @@ export interface PlannerOptions {
   contactsOf?: (department: string | undefined, at: number) => Recipients;
   /** Console users with notification preferences, for routes with `toUsers`. */
   usersOf?: () => readonly Subscriber[];
+  /** `timeZone`: local time of quiet hours and the digest when `quietHours.utcOffset` is not set (default Asia/Shanghai). */
+  timeZone?: string;
   /** What a planner before a restart still held (`snapshot()`): open groups, quiet-hours, digest and rate-limit waits. */
   state?: unknown;
 }
@@ -55,6 +57,7 @@ export class NotifyPlanner {
   readonly #tagsOf: (ruleId: string) => readonly string[];
   readonly #contactsOf: PlannerOptions['contactsOf'];
   readonly #usersOf: PlannerOptions['usersOf'];
+  readonly #timeZone: string;
   readonly #groups = new Map<string, Group>();
   readonly #announced = new Map<string, number>();
   readonly #quiet = new Map<string, Bucket>();
@@ -72,7 +75,8 @@ export class NotifyPlanner {
     this.#tagsOf = options.tagsOf ?? (() => []);
     this.#contactsOf = options.contactsOf;
     this.#usersOf = options.usersOf;
-    this.#lastDigest = lastDailyAt(this.#now(), this.#config.digestAt, this.#offset);
+    this.#timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+    this.#lastDigest = lastDailyAt(this.#now(), this.#config.digestAt, this.#offsetAt(this.#now()));
     if (isPlannerState(options.state)) this.#restore(options.state);
   }
 
@@ -102,13 +106,14 @@ export class NotifyPlanner {
     put(this.#limited, state.limited);
   }
 
-  get #offset(): string {
-    return this.#config.quietHours?.utcOffset ?? '+08:00';
+  /** A stated offset, else the zone's at that instant (a DST zone moves quiet hours and the digest with its clocks). */
+  #offsetAt(now: number): string {
+    return this.#config.quietHours?.utcOffset ?? zoneOffset(this.#timeZone, now);
   }
 
   #inQuietHours(now: number): boolean {
     const quiet = this.#config.quietHours;
-    return quiet ? inDailyRange(now, quiet.from, quiet.to, quiet.utcOffset) : false;
+    return quiet ? inDailyRange(now, quiet.from, quiet.to, this.#offsetAt(now)) : false;
   }
 
   /** The messages an alert (new, or a repeat of a known one) causes now. */
@@ -160,7 +165,7 @@ export class NotifyPlanner {
       }
     }
     if (!this.#inQuietHours(now)) out.push(...this.#flush(this.#quiet, 'held', now, true));
-    const digestAt = lastDailyAt(now, this.#config.digestAt, this.#offset);
+    const digestAt = lastDailyAt(now, this.#config.digestAt, this.#offsetAt(now));
     if (digestAt > this.#lastDigest) {
       this.#lastDigest = digestAt;
       out.push(...this.#flush(this.#digest, 'digest', digestAt, false));

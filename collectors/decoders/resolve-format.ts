@@ -1,4 +1,4 @@
-import type { AssetIndex, EventAssetTags, ShouwangEvent } from '../../core/index.js';
+import { DEFAULT_TIME_ZONE, zoneHasDaylightSaving, zoneOffset, type AssetIndex, type EventAssetTags, type ShouwangEvent } from '../../core/index.js';
 import { recordAssetTags } from '../enrich.js';
 import type { JoinRule } from '../record-join.js';
 import { decodeJsonEvent, decodeLine, decodeRecordLine, type Decoded, type Line, type Peer } from './event-decode.js';
@@ -18,6 +18,8 @@ export interface FormatSpec {
   utcOffset?: string;
   /** The zone when neither the source nor the inventory states one (`collect.utcOffset`). */
   defaultUtcOffset?: string;
+  /** Without any of those: the offset of this zone (`timeZone`) when the line arrives, so DST zones follow their switch. */
+  timeZone?: string;
   /** pgaudit: the server's `log_line_prefix`. */
   logLinePrefix?: string;
   /** app-log: a regex with named groups. */
@@ -45,7 +47,6 @@ export interface ResolvedFormat {
 }
 
 export const ENCODING_INVALID_TAG = 'encoding_invalid';
-export const DEFAULT_UTC_OFFSET = '+08:00';
 
 /** Every format a source may name. */
 export const SOURCE_FORMATS: readonly string[] = ['auto', 'syslog', 'json', ...Object.keys(RECORD_FORMATS)];
@@ -69,17 +70,22 @@ export function resolveFormat(spec: FormatSpec): ResolvedFormat {
     join = known.join;
   }
   const stated = spec.utcOffset;
-  const fallback = spec.defaultUtcOffset ?? DEFAULT_UTC_OFFSET;
+  const zone = spec.timeZone ?? DEFAULT_TIME_ZONE;
+  // Decided once: a zone without daylight saving (Asia/Shanghai) never needs a second look at the record's own time.
+  const seasonal = zoneHasDaylightSaving(zone, Date.now());
   const decode = (line: Line, context: LineContext): Decoded => {
-    const explicit = context.utcOffset ?? stated;
-    const utcOffset = explicit ?? assets.utcOffset(host, undefined) ?? fallback;
+    const explicit = context.utcOffset ?? stated ?? assets.utcOffset(host, undefined) ?? spec.defaultUtcOffset;
+    // No offset stated anywhere: the zone's offset now, then at the record's own time (a line from before a DST switch).
+    const utcOffset = explicit ?? zoneOffset(zone, context.now.getTime());
     let decoded = decodeAt(line, { utcOffset, now: context.now }, context.peer);
     if (!decoded.ok) return decoded;
-    // A zone the inventory states for the host the record names (a MariaDB server on UTC): read it again at that zone.
-    if (explicit === undefined) {
+    if (context.utcOffset === undefined && stated === undefined) {
+      // A zone the inventory states for the host the record names (a MariaDB server on UTC): read it again at that zone.
       const own = assets.utcOffset(decoded.event.host?.name ?? host, decoded.event.event?.dataset);
-      if (own !== undefined && own !== utcOffset) {
-        decoded = decodeAt(line, { utcOffset: own, now: context.now }, context.peer);
+      const at = explicit === undefined && seasonal ? Date.parse(String(decoded.event['@timestamp'])) : Number.NaN;
+      const again = own ?? (Number.isFinite(at) ? zoneOffset(zone, at) : utcOffset);
+      if (again !== utcOffset) {
+        decoded = decodeAt(line, { utcOffset: again, now: context.now }, context.peer);
         if (!decoded.ok) return decoded;
       }
     }

@@ -52,6 +52,8 @@ export interface FileTailerOptions {
   metrics?: IngestMetrics;
   logger?: Logger;
   utcOffset?: string;
+  /** `timeZone`: the zone of timestamps without one when no offset is stated. */
+  timeZone?: string;
   /** Bytes read per step: one step's events are one write to the sink. */
   chunkBytes?: number;
 }
@@ -123,7 +125,7 @@ export class FileTailer {
     const { id, format, host, logLinePrefix, pattern, utcOffset } = options.source;
     try {
       this.#format = resolveFormat({
-        source: id, format, assets: options.assets, host, logLinePrefix, pattern, utcOffset, defaultUtcOffset: options.utcOffset,
+        source: id, format, assets: options.assets, host, logLinePrefix, pattern, utcOffset, defaultUtcOffset: options.utcOffset, timeZone: options.timeZone,
       });
     } catch (error) {
       throw CoreErrors.configInvalid(`collect.files[${id}]`, `  - ${(error as Error).message}`);

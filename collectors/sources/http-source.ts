@@ -57,6 +57,8 @@ export interface HttpSourceOptions {
   /** Seconds a client is told to wait when it gets 503. */
   retryAfterSeconds?: number;
   utcOffset?: string;
+  /** `timeZone`: the zone of timestamps without one when no offset is stated. */
+  timeZone?: string;
   metrics?: IngestMetrics;
   logger?: Logger;
 }
@@ -108,7 +110,7 @@ export class HttpSource {
         config,
         tokenHash: sha256(config.token),
         decodeText: createTextDecoder(config.encoding ?? 'utf-8'),
-        format: sourceFormat(config, index, options.assets, options.utcOffset),
+        format: sourceFormat(config, index, options.assets, options.utcOffset, options.timeZone),
       });
     }
     this.#app = this.#build();
@@ -272,11 +274,13 @@ function previewJson(element: unknown): string {
 }
 
 /** Resolves a source's format once, at start; an unknown format is a config error naming the field. */
-function sourceFormat(config: HttpSourceConfig, index: number, assets: AssetIndex, defaultUtcOffset: string | undefined): ResolvedFormat {
+function sourceFormat(
+  config: HttpSourceConfig, index: number, assets: AssetIndex, defaultUtcOffset: string | undefined, timeZone: string | undefined,
+): ResolvedFormat {
   try {
     return resolveFormat({
       source: config.id, format: config.format, assets, host: config.host, logLinePrefix: config.logLinePrefix, pattern: config.pattern,
-      utcOffset: config.utcOffset, defaultUtcOffset,
+      utcOffset: config.utcOffset, defaultUtcOffset, timeZone,
     });
   } catch (error) {
     const message = (error as Error).message;

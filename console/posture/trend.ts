@@ -1,12 +1,12 @@
 import type { AlertDayGroup, Scope, Store } from '../../store/index.js';
-import { SHANGHAI_OFFSET_MS } from '../../core/index.js';
+import { DEFAULT_TIME_ZONE, zoneOffsetMs } from '../../core/index.js';
 import { departmentScore, OPEN_ALERT_STATUSES, systemScore, type AlertGroup, type Score } from './score.js';
 
-/** Days start at midnight in Asia/Shanghai. */
+/** Days start at midnight in the configured `timeZone`. */
 const DAY_MS = 86_400_000;
 
 export interface TrendDay {
-  /** YYYY-MM-DD in Asia/Shanghai. */
+  /** YYYY-MM-DD in the configured `timeZone`. */
   day: string;
   /** Departments with alerts that day, most alerts first, then by id. */
   departments: { id: string; alerts: number; open: number; alertRisk: number }[];
@@ -53,14 +53,18 @@ function groupByDay(groups: readonly AlertDayGroup[]): Map<number, AlertDayGroup
  * Alerts per day (by last seen) and department for the last `days` days, with that day's alert risk
  * (its open alert groups scored as at the end of the day): two grouped store queries for the whole range.
  */
-export async function postureTrend(store: Store, scope: Scope | undefined, days: number, now = new Date()): Promise<TrendDay[]> {
+export async function postureTrend(
+  store: Store, scope: Scope | undefined, days: number, now = new Date(), timeZone = DEFAULT_TIME_ZONE,
+): Promise<TrendDay[]> {
   const withScope = scope ? { scope } : {};
   const inventory = await store.assets.getInventory(scope);
   const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
-  const today = Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
+  // The store buckets by one fixed offset: the zone's today (a DST zone's days across its switch are an hour off).
+  const offsetMs = zoneOffsetMs(timeZone, now.getTime());
+  const today = Math.floor((now.getTime() + offsetMs) / DAY_MS) * DAY_MS - offsetMs;
   const starts = Array.from({ length: days }, (_, i) => today - (days - 1 - i) * DAY_MS);
   const range = { from: new Date(starts[0]!).toISOString(), to: new Date(today + DAY_MS).toISOString(), ...withScope };
-  const options = { utcOffsetMs: SHANGHAI_OFFSET_MS, openStatuses: OPEN_ALERT_STATUSES };
+  const options = { utcOffsetMs: offsetMs, openStatuses: OPEN_ALERT_STATUSES };
   // Counts take every alert; risk only the open ones, as the posture score does (a false positive is no risk).
   const [groups, openGroups] = await Promise.all([
     store.alerts.daily(range, options), store.alerts.daily({ ...range, status: [...OPEN_ALERT_STATUSES] }, options),
@@ -86,6 +90,6 @@ export async function postureTrend(store: Store, scope: Scope | undefined, days:
     }
     const departments = [...counts].map(([id, c]) => ({ id, alerts: c.alerts, open: c.open, alertRisk: departmentScore(risks.get(id) ?? []).score }))
       .sort((a, b) => b.alerts - a.alerts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { day: new Date(start + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10), departments };
+    return { day: new Date(start + offsetMs).toISOString().slice(0, 10), departments };
   });
 }

@@ -38,6 +38,21 @@ describe('shouwang ingest options', () => {
     expect(ingest([file, '--utc-offset', '8'], 'zones.db')).toMatchObject({ status: 2, stderr: expect.stringContaining('--utc-offset') });
   });
 
+  it('timeZone (SHOUWANG_TIME_ZONE=UTC): a MariaDB audit line without zone lands at its wall-clock time in UTC, 8 h later than at the default', async () => {
+    const file = join(dir, 'audit-tz.log');
+    writeFileSync(file, `${AUDIT}\n`);
+    expect(ingest([file, '--format', 'mariadb-audit', '--source', 'tz-default'], 'tz.db').status).toBe(0);
+    const utc = runCli(['ingest', file, '--format', 'mariadb-audit', '--source', 'tz-utc'], {
+      SHOUWANG_DATA_DIR: join(dir, 'data'), SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_EMBEDDED_PATH: join(dir, 'tz.db'), SHOUWANG_TIME_ZONE: 'UTC',
+    });
+    expect(utc.status).toBe(0);
+    const times = Object.fromEntries((await stored('tz.db')).map((event) => [event.shouwang?.source, event['@timestamp']]));
+    expect(times).toEqual({ 'tz-default': '2026-11-26T02:00:01.000Z', 'tz-utc': '2026-11-26T10:00:01.000Z' });
+    const bad = runCli(['ingest', file], { SHOUWANG_DATA_DIR: join(dir, 'data'), SHOUWANG_TIME_ZONE: 'Asia/Shanghia' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/timeZone \(SHOUWANG_TIME_ZONE\)/);
+  });
+
   it('--encoding gbk: Chinese is read right, and a line with bytes invalid in GBK is kept and tagged encoding_invalid', async () => {
     const file = join(dir, 'gbk.log');
     const header = Buffer.from('Nov 26 10:00:01 gaj-jwzh-app01 oa[7]: ');

@@ -16,11 +16,14 @@ const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what:
   eventuallyValue(read, ok, what, { timeout });
 
 describe('shouwang start with notifications', () => {
-  it('a syslog line that raises a critical alert reaches the webhook, and the attempt is on the alert timeline', async () => {
+  it.each([
+    ['all roles', undefined],
+    ['--roles collect (the rules raise alerts in the collecting process)', ['collect'] as const],
+  ])('a syslog line that raises a critical alert reaches the webhook, and the attempt is on the alert timeline: %s', async (_name, roles) => {
     const receiver = await startReceiver(() => ({ status: 200 }));
     const file = join(dir, 'shouwang.yaml');
     writeFileSync(file, JSON.stringify({
-      dataDir: join(dir, 'data'), redis: { url: inject('redisUrl') }, http: { port: 0 },
+      dataDir: join(dir, `data-${randomUUID()}`), redis: { url: inject('redisUrl') }, http: { port: 0 },
       backup: { queuePrefix: `test-${randomUUID()}` }, demo: { enabled: false, replay: false },
       collect: { syslog: { tcpPort: 0 } },
       notify: {
@@ -30,7 +33,7 @@ describe('shouwang start with notifications', () => {
       },
     }));
     const { config } = loadConfig({ file, env: {} });
-    const runtime = await startRuntime(config, createLogger({ level: 'silent' }));
+    const runtime = await startRuntime(config, createLogger({ level: 'silent' }), roles);
     try {
       const socket = connect({ port: runtime.syslogPorts.tcp!, host: '127.0.0.1' });
       await new Promise((resolve) => socket.once('connect', resolve));

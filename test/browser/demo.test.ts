@@ -58,7 +58,7 @@ describe('the living demo in Debian chromium', () => {
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(message.text()); });
-    await page.goto(runtime.url);
+    await page.goto(runtime.url!);
     await page.getByLabel('用户名').fill('root');
     await page.getByLabel('密码').fill(PASSWORD);
     await page.getByRole('button', { name: '登录' }).click();

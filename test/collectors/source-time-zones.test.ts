@@ -131,3 +131,36 @@ describe('time zones per source', () => {
     expect(taken.map((event) => event['@timestamp'])).toEqual([AT_UTC, AT_DEFAULT]);
   });
 });
+
+describe('the configured time zone (timeZone)', () => {
+  const plain = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
+  const syslog = (timeZone?: string) => resolveFormat({ source: 'syslog', format: 'syslog', assets: plain, ...(timeZone ? { timeZone } : {}) });
+  /** RFC 3164: no year, no zone. */
+  const line = (text: string) => ({ text, position: 'line:1' });
+
+  it('reads an RFC 3164 syslog line without zone in the configured zone: Asia/Shanghai by default, UTC when set', () => {
+    const text = line('<38>Nov 26 10:00:01 gaj-jwzh-app01 sshd[1]: Accepted password for ops from 10.0.0.1 port 22 ssh2');
+    expect(timeOf(syslog().decode(text, { now }))).toBe('2026-11-26T02:00:01.000Z');
+    expect(timeOf(syslog('Asia/Shanghai').decode(text, { now }))).toBe('2026-11-26T02:00:01.000Z');
+    expect(timeOf(syslog('UTC').decode(text, { now }))).toBe('2026-11-26T10:00:01.000Z');
+  });
+
+  it('Europe/Berlin: a line gets the offset of its own time, also when it arrives after the daylight-saving switch', () => {
+    // Arrives on 2026-03-29 just after spring forward (+02:00), written just before it (+01:00).
+    const after = new Date('2026-03-29T01:05:00Z');
+    expect(timeOf(syslog('Europe/Berlin').decode(line('<38>Mar 29 01:59:00 web01 app[1]: before'), { now: after }))).toBe('2026-03-29T00:59:00.000Z');
+    expect(timeOf(syslog('Europe/Berlin').decode(line('<38>Mar 29 03:04:00 web01 app[1]: after'), { now: after }))).toBe('2026-03-29T01:04:00.000Z');
+    // A MariaDB audit line of July read in November: summer time (+02:00), not November's +01:00.
+    const july = line("20260715 10:00:01,db01,app,10.0.0.5,12,40,QUERY,hr,'select 1',0");
+    expect(timeOf(resolveFormat({ source: 'db', format: 'mariadb-audit', assets: plain, timeZone: 'Europe/Berlin' }).decode(july, { now })))
+      .toBe('2026-07-15T08:00:01.000Z');
+  });
+
+  it('an offset stated anywhere (collect.utcOffset, the source, the sender) still wins over the zone', () => {
+    const text = line('<38>Nov 26 10:00:01 gaj-jwzh-app01 sshd[1]: x');
+    const spec = { source: 'syslog', format: 'syslog', assets: plain, timeZone: 'Europe/Berlin' };
+    expect(timeOf(resolveFormat({ ...spec, defaultUtcOffset: '+00:00' }).decode(text, { now }))).toBe('2026-11-26T10:00:01.000Z');
+    expect(timeOf(resolveFormat({ ...spec, utcOffset: '+08:00' }).decode(text, { now }))).toBe('2026-11-26T02:00:01.000Z');
+    expect(timeOf(resolveFormat(spec).decode(text, { now, utcOffset: '-05:00' }))).toBe('2026-11-26T15:00:01.000Z');
+  });
+});

@@ -105,6 +105,22 @@ function describeTrend(name: string, open: OpenStore, refresh: RefreshStore = as
       expect(today.departments.find((d) => d.id === closed)).toEqual({ id: closed, alerts: 2, open: 0, alertRisk: 0 });
     });
 
+    it('starts days at midnight in the configured timeZone: an alert at 20:00 UTC is on the next day in Beijing, on its own day in UTC', async () => {
+      const only = `dept-z-${tag}`;
+      const at = '2026-11-26T20:00:00.000Z'; // 04:00 on the 27th in Beijing
+      await store.alerts.upsert([{
+        id: alertId('rule-tz', only, at), rule: { id: 'rule-tz', title: '时区 zone', level: 'high' }, mlps: ['8.1.4.3 a)'], department: only,
+        system: systems[0]!.id, mlpsLevel: 3, priority: 9, status: 'new', timeline: [{ at, actor: 'analyzer', action: 'raised' }],
+        firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [],
+      }]);
+      await refresh(store);
+      const now = new Date('2026-11-27T12:00:00Z');
+      const daysOf = (trend: Awaited<ReturnType<typeof postureTrend>>) => trend.filter((d) => d.departments.some((x) => x.id === only)).map((d) => d.day);
+      expect(daysOf(await postureTrend(store, { departments: [only] }, 3, now))).toEqual(['2026-11-27']);
+      expect(daysOf(await postureTrend(store, { departments: [only] }, 3, now, 'Asia/Shanghai'))).toEqual(['2026-11-27']);
+      expect(daysOf(await postureTrend(store, { departments: [only] }, 3, now, 'UTC'))).toEqual(['2026-11-26']);
+    });
+
     it('refuses a day offset that is not whole hours', async () => {
       await expect(store.alerts.daily({}, { utcOffsetMs: 1_800_000, openStatuses: OPEN })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
     });

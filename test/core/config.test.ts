@@ -60,6 +60,18 @@ describe('config', () => {
     expect(error.message).toMatch(/http\.port \(SHOUWANG_HTTP_PORT\): .*number.*, got "eighty"/);
   });
 
+  it('takes one IANA time zone, Asia/Shanghai by default, and refuses one Node does not know, naming the field', () => {
+    expect(loadConfig({ env: {}, file: file('tz-default.yaml', '') }).config.timeZone).toBe('Asia/Shanghai');
+    expect(loadConfig({ env: { SHOUWANG_TIME_ZONE: 'Europe/Berlin' }, file: file('tz-env.yaml', '') }).config.timeZone).toBe('Europe/Berlin');
+    const error = errorOf(() => loadConfig({ env: {}, file: file('tz-bad.yaml', 'timeZone: Asia/Shanghia\n') }));
+    expect(error.code).toBe('SW_ERR_CONFIG_INVALID');
+    expect(error.message).toMatch(/timeZone: .*IANA time zone.*, got "Asia\/Shanghia"/);
+    const fromEnv = errorOf(() => loadConfig({ env: { SHOUWANG_TIME_ZONE: 'Mars/Olympus' }, file: file('tz-bad-env.yaml', '') }));
+    expect(fromEnv.message).toMatch(/timeZone \(SHOUWANG_TIME_ZONE\): .*, got "Mars\/Olympus"/);
+    const backup = errorOf(() => loadConfig({ env: {}, file: file('tz-bad-backup.yaml', 'backup:\n  timezone: "+99"\n') }));
+    expect(backup.message).toMatch(/backup\.timezone: .*IANA time zone/);
+  });
+
   it('rejects unknown settings, so a typo does not pass silently', () => {
     const error = errorOf(() => loadConfig({ env: {}, file: file('typo.yaml', 'htpp:\n  port: 1\n') }));
     expect(error.message).toMatch(/htpp/);

@@ -102,6 +102,16 @@ describe('NotifyPlanner', () => {
     expect(held[0]!.alerts.map((a) => a.id)).toEqual(['h1', 'h2']);
   });
 
+  it('keeps quiet hours in the configured timeZone when quietHours states no offset (UTC: 23:00 Beijing is 15:00, not quiet)', () => {
+    const c = clock(Date.parse('2026-12-07T15:00:00Z'));
+    const config = notifyConfig({ quietHours: { from: '22:00', to: '07:00' } });
+    expect(new NotifyPlanner({ config, now: c.now, timeZone: 'UTC' }).accept(alert('u1', 'high'))).toHaveLength(1);
+    expect(new NotifyPlanner({ config, now: c.now }).accept(alert('u2', 'high'))).toEqual([]);
+    // A stated offset wins over the zone.
+    const stated = notifyConfig({ quietHours: { from: '22:00', to: '07:00', utcOffset: '+08:00' } });
+    expect(new NotifyPlanner({ config: stated, now: c.now, timeZone: 'UTC' }).accept(alert('u3', 'high'))).toEqual([]);
+  });
+
   it('keeps what waits for quiet hours, the digest and open groups across a restart (snapshot → new planner)', () => {
     const c = clock(Date.parse('2026-12-07T15:00:00Z')); // 23:00 Beijing
     const config = notifyConfig({ quietHours: { from: '22:00', to: '07:00' } });

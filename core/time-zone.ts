@@ -1,0 +1,101 @@
+/**
+ * The one configured time zone (`timeZone`, an IANA name such as Asia/Shanghai): calendar days, cron schedules and
+ * timestamps that carry no zone all read it. Offsets come from Intl at the instant asked, so a zone with daylight
+ * saving (Europe/Berlin) is right on both sides of its switch.
+ */
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+
+const DAY_MS = 86_400_000;
+/** Offsets change on quarter hours at most: one Intl call per zone and quarter hour on the hot path. */
+const SLOT_MS = 15 * 60_000;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Per zone, offsets by quarter hour: a replay of older logs alternates between "now" and the records' times. */
+const offsets = new Map<string, Map<number, number>>();
+const MAX_CACHED_SLOTS = 4096;
+
+/** Whether Node's Intl knows the zone (`Asia/Shanghai`, `UTC`, `Europe/Berlin`). */
+export function isTimeZone(name: string): boolean {
+  try {
+    formatter(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+      hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    formatters.set(zone, format);
+  }
+  return format;
+}
+
+function computeOffsetMs(zone: string, epochMs: number): number {
+  const parts: Record<string, number> = {};
+  for (const part of formatter(zone).formatToParts(new Date(epochMs))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return wall - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at `epochMs` (Asia/Shanghai: 8 h; Europe/Berlin: 1 h or 2 h). */
+export function zoneOffsetMs(zone: string, epochMs: number): number {
+  const slot = Math.floor(epochMs / SLOT_MS);
+  let bySlot = offsets.get(zone);
+  if (!bySlot) offsets.set(zone, (bySlot = new Map()));
+  let offsetMs = bySlot.get(slot);
+  if (offsetMs === undefined) {
+    if (bySlot.size >= MAX_CACHED_SLOTS) bySlot.clear();
+    offsetMs = computeOffsetMs(zone, epochMs);
+    bySlot.set(slot, offsetMs);
+  }
+  return offsetMs;
+}
+
+/** Whether the zone's offset differs between January and July of the year of `epochMs` (daylight saving). */
+export function zoneHasDaylightSaving(zone: string, epochMs: number): boolean {
+  const year = new Date(epochMs).getUTCFullYear();
+  return computeOffsetMs(zone, Date.UTC(year, 0, 1)) !== computeOffsetMs(zone, Date.UTC(year, 6, 1));
+}
+
+/** The offset as written after a local time: `+08:00`, `-05:00`, `+00:00`. */
+export function formatOffset(offsetMs: number): string {
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${offsetMs < 0 ? '-' : '+'}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+}
+
+/** The zone's offset at `epochMs` as text, `+08:00`. */
+export function zoneOffset(zone: string, epochMs: number): string {
+  return formatOffset(zoneOffsetMs(zone, epochMs));
+}
+
+/** The instant of a wall-clock time in the zone (`Date.UTC` arguments); in a skipped hour, the time after the switch. */
+export function zonedToEpoch(zone: string, year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  const wall = Date.UTC(year, monthIndex, day, hour, minute, second, ms);
+  const guess = wall - zoneOffsetMs(zone, wall);
+  return wall - zoneOffsetMs(zone, guess);
+}
+
+/** Midnight in the zone of the calendar day that holds `epochMs`. */
+export function zoneDayStart(zone: string, epochMs: number): number {
+  const local = new Date(epochMs + zoneOffsetMs(zone, epochMs));
+  return zonedToEpoch(zone, local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate());
+}
+
+/** The zone's calendar day of an instant, `2026-06-01`. */
+export function zoneDate(zone: string, epochMs: number): string {
+  return new Date(epochMs + zoneOffsetMs(zone, epochMs)).toISOString().slice(0, 10);
+}
+
+/** Midnight of the calendar day after the one that starts at `dayStart` (23 or 25 hours on a switch day). */
+export function nextZoneDay(zone: string, dayStart: number): number {
+  return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
+}
