@@ -12,7 +12,8 @@ import { streamKey } from './signal-publisher.js';
  * - Leases: partition p belongs to whoever holds `<prefix>lease:<p>` (SET NX PX leaseMs), renewed
  *   every leaseMs/3. A renewal that finds another owner, or that has not succeeded for leaseMs,
  *   drops the partition at once (state forgotten, nothing more written for it).
- * - Checkpoints: after each batch, the hits' alerts are written (the sink's flush), then
+ * - Checkpoints: at most every checkpointMs (and when a partition is handed back), the hits' alerts
+ *   are written (the sink's flush), then
  *   `<prefix>checkpoint:<p>` gets the stream offset consumed and every unit's correlator state, in a
  *   Lua call that writes only while the lease is still ours (a fence against a paused ex-owner) and
  *   trims the stream below the offset.
@@ -46,6 +47,12 @@ export interface PartitionOwnerOptions {
   tickMs?: number;
   /** Stream entries read per partition per batch. */
   batchSize?: number;
+  /**
+   * A partition's state is checkpointed at most this often (and at release): the state is written whole,
+   * so checkpointing every small batch would cost more than the correlating. A takeover replays at most
+   * this much of the stream again (idempotent). Default 1000 ms.
+   */
+  checkpointMs?: number;
   /** Names this member in Redis (lease values); default host, pid and a random suffix. */
   ownerId?: string;
   now?: () => number;
@@ -61,6 +68,7 @@ interface Owned {
   /** Correlator versions at the last checkpoint, and its offset: nothing changed → no write. */
   savedVersions: string;
   savedOffset: string;
+  savedAt: number;
   renewedAt: number;
   lost: boolean;
 }
@@ -170,7 +178,8 @@ export class PartitionOwner {
           this.#tickedAt = this.#now();
           for (const o of owned) for (const correlator of o.correlators.values()) this.#hits(o, correlator.tick());
         }
-        for (const o of owned) await this.#checkpoint(o);
+        const checkpointMs = this.#options.checkpointMs ?? 1000;
+        for (const o of owned) if (this.#now() - o.savedAt >= checkpointMs) await this.#checkpoint(o);
       } catch (error) {
         if (this.#closed) return;
         this.#options.onProblem?.('distributed correlation: a round failed; retrying', { err: error });
@@ -195,7 +204,7 @@ export class PartitionOwner {
     }
   }
 
-  /** One stream entry: a signal for one unit (`u`, `s`) or a time mark for all (`t`). */
+  /** One stream entry: signals for units (`b`, a list of [unit, signal]) or a time mark for all (`t`). */
   #apply(o: Owned, fields: string[]): void {
     const get = (name: string) => {
       for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
@@ -207,14 +216,16 @@ export class PartitionOwner {
       if (Number.isFinite(time)) for (const correlator of o.correlators.values()) this.#hits(o, correlator.advanceTo(time));
       return;
     }
-    const correlator = o.correlators.get(get('u') ?? '');
-    const signal = parseSignal(get('s'));
-    if (!correlator || !signal) {
-      // A publisher with other rules, or a damaged entry: skipped, and said so.
-      this.#options.onProblem?.('distributed correlation: entry skipped (unknown unit or malformed signal)', { partition: o.partition, unit: get('u') });
-      return;
+    const list = parseList(get('b'));
+    let skipped = list ? 0 : 1;
+    for (const item of list ?? []) {
+      const correlator = Array.isArray(item) && typeof item[0] === 'string' ? o.correlators.get(item[0]) : undefined;
+      const signal = Array.isArray(item) ? checkSignal(item[1]) : undefined;
+      if (correlator && signal) this.#hits(o, correlator.push(signal));
+      else skipped += 1;
     }
-    this.#hits(o, correlator.push(signal));
+    // A publisher with other rules, or a damaged entry: skipped, and said so.
+    if (skipped > 0) this.#options.onProblem?.('distributed correlation: entry skipped (unknown unit or malformed signal)', { partition: o.partition, skipped });
   }
 
   #hits(o: Owned, hits: CorrelationHit[]): void {
@@ -235,6 +246,7 @@ export class PartitionOwner {
     if (ok !== 1) return this.#drop(o, 'lease lost before the checkpoint');
     o.savedVersions = versions;
     o.savedOffset = o.offset;
+    o.savedAt = this.#now();
   }
 
   /** Heartbeat, then take free partitions up to our share, or hand back the ones above it. */
@@ -269,7 +281,7 @@ export class PartitionOwner {
   async #acquire(partition: number): Promise<void> {
     const o: Owned = {
       partition, offset: '0-0', correlators: new Map(), sink: this.#options.openSink(partition),
-      savedVersions: '', savedOffset: '', renewedAt: this.#now(), lost: false,
+      savedVersions: '', savedOffset: '', savedAt: this.#now(), renewedAt: this.#now(), lost: false,
     };
     for (const unit of this.#units.values()) {
       o.correlators.set(unit.id, new Correlator(unit.correlations, {
@@ -338,15 +350,20 @@ export class PartitionOwner {
   }
 }
 
-/** A signal read from a stream entry: the fields the correlator relies on must be there. */
-function parseSignal(text: string | undefined): Signal | undefined {
+function parseList(text: string | undefined): unknown[] | undefined {
   if (text === undefined) return undefined;
   try {
-    const s = JSON.parse(text) as Signal;
-    const ok = typeof s === 'object' && s !== null && typeof s.eventId === 'string' && Number.isFinite(s.time)
-      && typeof s.event === 'object' && s.event !== null && typeof s.rule === 'object' && s.rule !== null && typeof s.rule.id === 'string';
-    return ok ? s : undefined;
+    const list = JSON.parse(text) as unknown;
+    return Array.isArray(list) ? list : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A signal read from a stream entry: the fields the correlator relies on must be there. */
+function checkSignal(value: unknown): Signal | undefined {
+  const s = value as Signal;
+  const ok = typeof s === 'object' && s !== null && typeof s.eventId === 'string' && Number.isFinite(s.time)
+    && typeof s.event === 'object' && s.event !== null && typeof s.rule === 'object' && s.rule !== null && typeof s.rule.id === 'string';
+  return ok ? s : undefined;
 }

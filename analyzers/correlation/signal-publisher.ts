@@ -5,8 +5,11 @@ import type { SignalRouter } from './partitioning.js';
 /** The stream of partition `p` under a key prefix. */
 export const streamKey = (prefix: string, partition: number) => `${prefix}stream:${partition}`;
 
+/** Signals per stream entry at most. */
+const ENTRY_SIGNALS = 500;
+
 /** A safety valve: a partition nobody consumes keeps at most about this many entries (the oldest go). */
-export const STREAM_MAX_LENGTH = 1_000_000;
+export const STREAM_MAX_LENGTH = 100_000;
 
 export interface SignalPublisherOptions {
   redis: Redis;
@@ -21,14 +24,17 @@ export interface SignalPublisherOptions {
 
 /**
  * The collector's side of distributed correlation: signals of single-event rules go to the partition
- * streams of the correlations that count them (`u` unit, `s` signal). With them go time marks (`t`,
+ * streams of the correlations that count them, one entry per partition per send (`b`: a JSON list of
+ * [unit, signal]). With them go time marks (`t`,
  * the newest event time seen) to every partition, so windows close on event time moving on as in one
  * process, even in partitions that got no signal. At least once: a resend after a failure or a
  * crash is ignored by the correlator (it remembers the signals seen within the lateness).
  */
 export class SignalPublisher {
   readonly #options: SignalPublisherOptions;
-  #pending: string[][] = [];
+  /** Partition → [unit, signal JSON] waiting to be sent. */
+  #pending = new Map<number, string[]>();
+  #pendingCount = 0;
   #newest = -Infinity;
   #marked = -Infinity;
   #timer: NodeJS.Timeout | undefined;
@@ -47,7 +53,10 @@ export class SignalPublisher {
   /** Queues a signal for the correlations that count it; a signal no correlation counts is dropped here. */
   add(signal: Signal): void {
     for (const routed of this.#options.router.route(signal)) {
-      this.#pending.push([streamKey(this.#options.keyPrefix, routed.partition), 'u', routed.unit, 's', JSON.stringify(routed.signal)]);
+      const list = this.#pending.get(routed.partition) ?? [];
+      list.push(`[${JSON.stringify(routed.unit)},${JSON.stringify(routed.signal)}]`);
+      this.#pending.set(routed.partition, list);
+      this.#pendingCount += 1;
     }
     this.advanceTo(signal.time);
   }
@@ -55,7 +64,7 @@ export class SignalPublisher {
   /** Event time moved on (an event with or without signals). */
   advanceTo(time: number): void {
     if (time > this.#newest) this.#newest = time;
-    if (!this.#timer && (this.#pending.length > 0 || this.#newest > this.#marked)) {
+    if (!this.#timer && (this.#pendingCount > 0 || this.#newest > this.#marked)) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.flush().catch((error: unknown) => this.#options.onError?.(error));
@@ -78,13 +87,20 @@ export class SignalPublisher {
 
   async #send(): Promise<void> {
     const batch = this.#pending;
+    const count = this.#pendingCount;
     const newest = this.#newest;
     const mark = newest > this.#marked && Number.isFinite(newest);
-    if (batch.length === 0 && !mark) return;
-    this.#pending = [];
+    if (count === 0 && !mark) return;
+    this.#pending = new Map();
+    this.#pendingCount = 0;
     const { redis, keyPrefix, partitions } = this.#options;
     const pipeline = redis.pipeline();
-    for (const [key, ...fields] of batch) pipeline.xadd(key!, 'MAXLEN', '~', STREAM_MAX_LENGTH, '*', ...fields);
+    // One entry per partition per send (up to ENTRY_SIGNALS signals): Redis handles entries, not signals.
+    for (const [partition, list] of batch) {
+      for (let i = 0; i < list.length; i += ENTRY_SIGNALS) {
+        pipeline.xadd(streamKey(keyPrefix, partition), 'MAXLEN', '~', STREAM_MAX_LENGTH, '*', 'b', `[${list.slice(i, i + ENTRY_SIGNALS).join(',')}]`);
+      }
+    }
     if (mark) for (let p = 0; p < partitions; p += 1) pipeline.xadd(streamKey(keyPrefix, p), 'MAXLEN', '~', STREAM_MAX_LENGTH, '*', 't', String(newest));
     try {
       const results = (await pipeline.exec()) ?? [];
@@ -92,10 +108,12 @@ export class SignalPublisher {
       if (failed) throw failed[0];
     } catch (error) {
       // Sent again with the next flush: duplicates are ignored downstream, losses are not.
-      this.#pending = [...batch, ...this.#pending];
+      for (const [partition, list] of this.#pending) batch.set(partition, [...(batch.get(partition) ?? []), ...list]);
+      this.#pending = batch;
+      this.#pendingCount += count;
       throw error;
     }
-    this.#published += batch.length;
+    this.#published += count;
     if (mark) this.#marked = newest;
   }
 }

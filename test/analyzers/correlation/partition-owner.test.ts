@@ -57,18 +57,21 @@ describe('partition owner', () => {
     await publisher.flush();
     const stream = streamKey(keyPrefix, 0);
     const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
-    await redis.xadd(stream, '*', 'u', 'bf', 's', randomBytes(256).toString('latin1'));
-    await redis.xadd(stream, '*', 'u', 'bf', 's', deep);
-    await redis.xadd(stream, '*', 'u', 'bf', 's', JSON.stringify({ rule: { id: 'ssh_fail' }, eventId: 7, time: 'now', event: [] }));
-    await redis.xadd(stream, '*', 'u', 'another-department-unit', 's', JSON.stringify(fail(0.1)));
+    await redis.xadd(stream, '*', 'b', randomBytes(256).toString('latin1'));
+    await redis.xadd(stream, '*', 'b', deep);
+    await redis.xadd(stream, '*', 'b', JSON.stringify([['bf', { rule: { id: 'ssh_fail' }, eventId: 7, time: 'now', event: [] }]]));
+    await redis.xadd(stream, '*', 'b', JSON.stringify([['another-department-unit', fail(0.1)]]));
     await redis.xadd(stream, '*', 'x', 'y');
     await redis.xadd(stream, '*', 't', 'not a time');
+    // A good signal beside a damaged one in the same entry still counts.
+    await redis.xadd(stream, '*', 'b', JSON.stringify([['bf', { ...fail(0.5), event: { 'source.ip': '203.0.113.7' } }], 'garbage']));
     publisher.add(fail(1));
     publisher.add(fail(2));
     await publisher.flush();
     await redis.xadd(stream, '*', 't', String(fail(30).time));
+    // fail(0), fail(0.5), fail(1): the third makes the hit; fail(2) starts afresh.
     await eventually(() => expect(hits.map((hit) => [hit.rule.id, hit.value, hit.signals.length])).toEqual([['bf', 3, 3]]));
-    expect(reported.filter((m) => m.includes('entry skipped'))).toHaveLength(5);
+    expect(reported.filter((m) => m.includes('entry skipped'))).toHaveLength(6);
     // Consumed past every entry: the checkpoint's offset is the stream's last id.
     await eventually(async () => {
       const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
