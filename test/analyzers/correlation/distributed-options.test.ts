@@ -1,20 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { distributedAnalysisOptions } from '../../../analyzers/index.js';
-import { ConfigSchema, ENV_VARIABLES } from '../../../core/index.js';
+import { ConfigSchema, ENV_VARIABLES, type Config } from '../../../core/index.js';
 
 // analyze.distributed → startAnalysis options: off by default, and never without a shared Redis.
 
+/** As loadConfig resolves it (the store is decided from elasticsearch.url). */
+const parse = (input: unknown): Config => ({ ...ConfigSchema.parse(input), store: 'embedded' });
+
 describe('analyze.distributed settings', () => {
   it('leave correlation in the process by default', () => {
-    const config = ConfigSchema.parse({});
+    const config = parse({});
     expect(config.analyze.distributed).toEqual({ enabled: false, partitions: 16, keyPrefix: 'shouwang:correlation:', lease: 10, correlate: true });
     expect(distributedAnalysisOptions(config)).toEqual({});
   });
 
   it('need redis.url when enabled (a local redis-server is no place to share windows), naming the setting', () => {
-    const config = ConfigSchema.parse({ analyze: { distributed: { enabled: true } } });
+    const config = parse({ analyze: { distributed: { enabled: true } } });
     expect(() => distributedAnalysisOptions(config)).toThrow(/redis\.url.*analyze\.distributed\.enabled/s);
-    const shared = ConfigSchema.parse({ redis: { url: 'redis://10.0.0.5:6379' }, analyze: { distributed: { enabled: true, lease: '3s', partitions: 32, correlate: false } } });
+    const shared = parse({ redis: { url: 'redis://10.0.0.5:6379' }, analyze: { distributed: { enabled: true, lease: '3s', partitions: 32, correlate: false } } });
     expect(distributedAnalysisOptions(shared)).toEqual({
       distributed: { redisUrl: 'redis://10.0.0.5:6379', keyPrefix: 'shouwang:correlation:', partitions: 32, leaseMs: 3000, correlate: false },
     });
