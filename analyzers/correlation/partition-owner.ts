@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { CorrelationHit, Signal } from '../types.js';
 import { Correlator } from './correlator.js';
 import { decodeCheckpoint, encodeCheckpoint, type PartitionCheckpoint } from './partition-checkpoint.js';
-import type { CorrelationUnit } from './partitioning.js';
+import { partitionOf, type CorrelationUnit } from './partitioning.js';
 import { streamKey } from './signal-publisher.js';
 
 /*
@@ -269,7 +269,7 @@ export class PartitionOwner {
     // Hand back the highest first: every member counts from its own start, so they spread out.
     for (const p of mine.slice(share).reverse()) await this.#release(this.#owned.get(p)!);
     if (mine.length >= share) return;
-    const start = Number.parseInt(this.#ownerId.replace(/[^0-9a-f]/g, '').slice(-6) || '0', 16) % partitions;
+    const start = partitionOf(this.#ownerId, partitions);
     for (let i = 0; i < partitions && this.#owned.size < share && !this.#closed; i += 1) {
       const p = (start + i) % partitions;
       if (this.#owned.has(p)) continue;
