@@ -4,6 +4,7 @@ import { counter, gauge, type Logger, type ShouwangEvent } from '../core/index.j
 import type { AlertStore } from '../store/index.js';
 import { AlertBuilder, AlertSink, Analyzer, mlpsRefs, readAlertPolicy, type AlertContribution, type AlertPolicy } from './alerts/index.js';
 import { compileCorrelation, CorrelationStateFile, linkCorrelations, type CompiledCorrelation } from './correlation/index.js';
+import { startDistributedCorrelation, type DistributedCorrelationOptions } from './distributed-correlation.js';
 import { compileRuleSet, loadRuleDir } from './sigma/index.js';
 import type { RuleDocument, RuleProblem } from './types.js';
 
@@ -26,6 +27,8 @@ export interface AnalysisOptions {
   now?: () => number;
   /** Values of the `expand` modifier's `%name%` placeholders. */
   placeholders?: Record<string, string[]>;
+  /** Correlation shared through Redis (`analyze.distributed`): signals are published, windows run where partitions are owned. */
+  distributed?: DistributedCorrelationOptions;
 }
 
 /** A loaded rule as the console lists it. */
@@ -126,22 +129,32 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     onError: (error: unknown) => options.logger?.warn({ err: error }, 'alerts not written yet; retrying'),
   };
   const isEnabled = options.isEnabled;
-  const sink = isEnabled ? new GatedAlertSink(sinkOptions, isEnabled) : new AlertSink(sinkOptions);
+  const openSink = () => (isEnabled ? new GatedAlertSink(sinkOptions, isEnabled) : new AlertSink(sinkOptions));
+  const sink = openSink();
   // A disabled detection rule raises no signal, so correlations built on it do not count it either.
   const matcher = isEnabled
     ? { matchSignals: (event: Record<string, unknown>, id: string) => ruleSet.matchSignals(event, id).filter((s) => isEnabled(s.rule.id)) }
     : ruleSet;
+  const builder = new AlertBuilder({ policies });
+  // Distributed: this process publishes signals (and owns partitions when asked); no window is kept here.
+  const distributed = options.distributed && await startDistributedCorrelation(options.distributed, {
+    correlations, builder, openAlertSink: openSink, latenessMs: options.latenessMs,
+    ...(options.tickMs ? { tickMs: options.tickMs } : {}), ...(options.now ? { now: options.now } : {}),
+    ...(late ? { onLate: () => late.inc() } : {}), ...(options.logger ? { logger: options.logger } : {}),
+  });
   const analyzer = new Analyzer({
-    rules: matcher, correlations, builder: new AlertBuilder({ policies }), sink, latenessMs: options.latenessMs,
+    rules: matcher, correlations, builder, sink, latenessMs: options.latenessMs,
     ...(late ? { onLate: () => late.inc() } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(distributed ? { forward: distributed.forward } : {}),
   });
   const { correlator } = analyzer;
-  const stateFile = options.statePath === undefined ? undefined : new CorrelationStateFile(options.statePath);
+  const stateFile = options.statePath === undefined || distributed ? undefined : new CorrelationStateFile(options.statePath);
   if (stateFile) await restoreState(stateFile, correlator, options.logger);
   let savedVersion = correlator.version;
   let saving = Promise.resolve();
   const persist = () => {
+    if (distributed) return distributed.persist();
     if (!stateFile || correlator.version === savedVersion) return saving;
     savedVersion = correlator.version;
     saving = stateFile.save(correlator.snapshot()).catch((error: unknown) => {
@@ -170,11 +183,12 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
         for (const signal of analyzer.analyze(event, event.id)) signals?.inc({ level: signal.rule.level });
       }
     },
-    flush: () => sink.flush().then(() => undefined),
+    flush: () => Promise.all([sink.flush(), distributed?.persist()]).then(() => undefined),
     persist,
     tick,
     close: () => (closing ??= (async () => {
       clearInterval(timer);
+      if (distributed) return distributed.close().then(() => sink.close());
       if (!stateFile) return analyzer.flush().then(() => sink.close());
       // A live stream goes on after a restart: its windows stay open, on disk.
       tick();

@@ -6,6 +6,8 @@ export * from './alerts/index.js';
 export * from './coverage/index.js';
 export { ruleInfo, startAnalysis } from './analysis.js';
 export type { Analysis, AnalysisOptions, RuleInfo } from './analysis.js';
+export { distributedAnalysisOptions } from './distributed-correlation.js';
+export type { DistributedCorrelationOptions } from './distributed-correlation.js';
 export { tryRule } from './rule-trial.js';
 export type { RuleTrial } from './rule-trial.js';
 export { RuleSandbox, RuleBudgetError, RuleInputError } from './rule-sandbox.js';

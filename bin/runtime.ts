@@ -16,7 +16,7 @@ import { tightenDataDirSync } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createIngestMetrics, startCollection } from '../collectors/index.js';
 import {
-  expectedSources, loadPlaceholders, mergePlaceholders, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
+  distributedAnalysisOptions, expectedSources, loadPlaceholders, mergePlaceholders, raiseSilentSourceAlerts, sourceStatuses, startAnalysis, type Analysis,
   type Placeholders,
 } from '../analyzers/index.js';
 import { departmentRecipients, notifyingAlerts, startNotifier, watchSubscribers, type Notifier } from '../analyzers/index.js';
@@ -317,7 +317,7 @@ export async function openAnalysis(
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
     isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config),
-    ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS } : {}),
+    ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS, ...distributedAnalysisOptions(config) } : {}),
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;

@@ -287,6 +287,19 @@ export const ConfigSchema = z.strictObject({
       silentAfter: durationSchema.prefault('1h'),
       /** When to look for silent sources (cron, in `timeZone`). */
       silentCheck: z.string().min(1).default('*/5 * * * *'),
+      /** Correlation shared by several processes through Redis streams (start, collect); off: in this process. */
+      distributed: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** Redis streams the signals are spread over by correlation group; every process must agree. */
+          partitions: z.number().int().min(1).max(1024).default(16),
+          keyPrefix: z.string().min(1).default('shouwang:correlation:'),
+          /** A partition's lease: a dead owner's partitions move to a live peer within about 4/3 of it. */
+          lease: durationSchema.prefault('10s'),
+          /** This process also runs correlation (owns partitions); false: it only publishes signals. */
+          correlate: z.boolean().default(true),
+        })
+        .prefault({}),
     })
     .prefault({}),
   demo: z

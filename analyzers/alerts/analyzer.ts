@@ -20,6 +20,14 @@ export interface AnalyzerOptions {
   problems?: RuleProblem[];
   /** The wall clock for tick(), epoch ms. */
   now?: () => number;
+  /** Distributed correlation: signals and event time go here (to Redis) instead of this process's correlator. */
+  forward?: SignalForward;
+}
+
+/** Where signals go when correlation runs in other processes (SignalPublisher). */
+export interface SignalForward {
+  add(signal: Signal): void;
+  advanceTo(time: number): void;
 }
 
 /**
@@ -33,9 +41,11 @@ export class Analyzer {
   readonly #builder: AlertBuilder;
   readonly #sink: AlertSink;
   readonly #silent: Set<string>;
+  readonly #forward: SignalForward | undefined;
 
   constructor(options: AnalyzerOptions) {
     this.#rules = options.rules;
+    this.#forward = options.forward;
     this.#builder = options.builder;
     this.#sink = options.sink;
     this.#correlator = new Correlator(options.correlations, {
@@ -54,6 +64,7 @@ export class Analyzer {
   /** Runs one event through the rules; its alerts go to the sink. Returns the signals it raised. */
   analyze(event: Record<string, unknown>, eventId: string): Signal[] {
     const signals = this.#rules.matchSignals(event, eventId);
+    if (this.#forward) return this.#forwardSignals(event, signals);
     if (signals.length === 0 && this.#correlator.waiting) {
       // Events without signals still move event time on, so correlations do not wait for the next signal.
       const time = Date.parse(String(event['@timestamp']));
@@ -62,6 +73,18 @@ export class Analyzer {
     for (const signal of signals) {
       if (!this.#isSilent(signal.rule)) this.#sink.add(this.#builder.fromSignal(signal));
       this.#alertHits(this.#correlator.push(signal));
+    }
+    return signals;
+  }
+
+  #forwardSignals(event: Record<string, unknown>, signals: Signal[]): Signal[] {
+    if (signals.length === 0) {
+      const time = Date.parse(String(event['@timestamp']));
+      if (Number.isFinite(time)) this.#forward!.advanceTo(time);
+    }
+    for (const signal of signals) {
+      if (!this.#isSilent(signal.rule)) this.#sink.add(this.#builder.fromSignal(signal));
+      this.#forward!.add(signal);
     }
     return signals;
   }

@@ -6,4 +6,4 @@ export type { AlertBuilderOptions, AlertContribution } from './alert-builder.js'
 export { AlertSink } from './alert-sink.js';
 export type { AlertFlushResult, AlertSinkOptions } from './alert-sink.js';
 export { Analyzer, correlationOnlyRules } from './analyzer.js';
-export type { AnalyzerOptions, SignalMatcher } from './analyzer.js';
+export type { AnalyzerOptions, SignalForward, SignalMatcher } from './analyzer.js';

@@ -130,12 +130,8 @@ class CorrelationState {
     const c = this.correlation;
     const t = signal.time;
     if (c.eager && t - this.lastSweep > c.timespanMs) this.#sweep(t);
-    let key = '';
-    for (let i = 0; i < c.groupBy.length; i += 1) {
-      const value = text(getField(signal.event, fieldFor(c, c.groupBy[i]!, signal.rule.id, signal.rule.name)));
-      if (value === undefined) return undefined;
-      key = i === 0 ? value : `${key}\u001f${value}`;
-    }
+    const key = groupKeyOf(c, signal);
+    if (key === undefined) return undefined;
     const measured = this.#measuredValue(signal);
     if (measured === undefined) return undefined;
     let group = this.groups.get(key);
@@ -548,6 +544,17 @@ export class Correlator {
 }
 
 const EMPTY: Map<string, number> = new Map();
+
+/** A signal's group for a correlation: its group-by values joined by U+001F; undefined when one is missing. */
+export function groupKeyOf(c: CompiledCorrelation, signal: Pick<Signal, 'rule' | 'event'>): string | undefined {
+  let key = '';
+  for (let i = 0; i < c.groupBy.length; i += 1) {
+    const value = text(getField(signal.event, fieldFor(c, c.groupBy[i]!, signal.rule.id, signal.rule.name)));
+    if (value === undefined) return undefined;
+    key = i === 0 ? value : `${key}\u001f${value}`;
+  }
+  return key;
+}
 
 /** What Correlator.snapshot() returns: plain data, JSON-safe. */
 export interface CorrelatorSnapshot {

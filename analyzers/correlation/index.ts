@@ -1,5 +1,13 @@
 export { CORRELATION_TYPES, compileCorrelation, linkCorrelations, parseTimespan, fieldFor } from './compile.js';
 export type { CompiledCorrelation, CorrelationType } from './compile.js';
-export { Correlator } from './correlator.js';
+export { Correlator, groupKeyOf } from './correlator.js';
 export type { CorrelatorOptions, CorrelatorSnapshot } from './correlator.js';
 export { CorrelationStateFile } from './state-file.js';
+export { SignalRouter, correlationUnits, partitionOf } from './partitioning.js';
+export type { CorrelationUnit, RoutedSignal } from './partitioning.js';
+export { decodeCheckpoint, encodeCheckpoint } from './partition-checkpoint.js';
+export type { PartitionCheckpoint } from './partition-checkpoint.js';
+export { SignalPublisher, STREAM_MAX_LENGTH, streamKey } from './signal-publisher.js';
+export type { SignalPublisherOptions } from './signal-publisher.js';
+export { PartitionOwner } from './partition-owner.js';
+export type { PartitionOwnerOptions, PartitionSink } from './partition-owner.js';
