@@ -7,6 +7,7 @@ import { benchRules } from './rules.js';
 import { benchEvidence } from './evidence.js';
 import { benchFuzz } from './fuzz.js';
 import { benchNotify } from './notify.js';
+import { benchPipeline, benchScale } from './pipeline.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -19,6 +20,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   evidence: benchEvidence,
   fuzz: benchFuzz,
   notify: benchNotify,
+  pipeline: benchPipeline,
+  scale: benchScale,
 };
 
 const only = process.argv.slice(2);
