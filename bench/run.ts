@@ -8,6 +8,7 @@ import { benchEvidence } from './evidence.js';
 import { benchFuzz } from './fuzz.js';
 import { benchNotify } from './notify.js';
 import { benchCorrelation } from './correlation.js';
+import { benchPipeline, benchScale } from './pipeline.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -21,6 +22,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   fuzz: benchFuzz,
   notify: benchNotify,
   correlation: benchCorrelation,
+  pipeline: benchPipeline,
+  scale: benchScale,
 };
 
 const only = process.argv.slice(2);

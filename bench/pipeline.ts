@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startElasticsearch, type ElasticsearchHandle } from '../test/harness/elasticsearch.js';
+import { median } from './measure.js';
+import { pipelineInput, sendSyslog, waitForCount } from './pipeline-input.js';
+import {
+  deleteIndices, elasticsearchCount, embeddedCount, processCpuSeconds, removeDir, startRsyslogPeer, startShouwangCollect,
+  startSyslogNgPeer, type Receiver,
+} from './pipeline-receivers.js';
+import { provisionSyslogNg, type SyslogNg } from './peers/syslog-ng.js';
+
+/** Events per run; SHOUWANG_BENCH_PIPELINE_EVENTS changes it (more for steadier figures, fewer for a quick look). */
+const EVENTS = Number(process.env.SHOUWANG_BENCH_PIPELINE_EVENTS ?? 30_000);
+const ROUNDS = Number(process.env.SHOUWANG_BENCH_ROUNDS ?? 3);
+/** TCP connections the input is spread over (the scale bench deals them out to the collectors). */
+const CONNECTIONS = 6;
+/** collect.batchSize of the second Elasticsearch column (the default is 500). */
+const BIG_BATCH = 5_000;
+const BIG_BATCH_NAME = `shouwang collect, batchSize ${BIG_BATCH.toLocaleString('en-US')} → Elasticsearch`;
+
+interface Sample {
+  wallSeconds: number;
+  /** CPU of the receiving processes only (not of Elasticsearch, not of the sender). */
+  cpuSeconds: number;
+}
+
+interface Column {
+  name: string;
+  /** Starts the receivers for one run; they are stopped after it. */
+  start: (run: string) => Promise<{ receivers: Receiver[]; count: () => Promise<number>; cleanup: () => Promise<void> }>;
+  samples: Sample[];
+  skipped?: string;
+}
+
+/** Elasticsearch for the bench: $SHOUWANG_TEST_ELASTICSEARCH_URL (the running test node), else one started from the harness. */
+async function elasticsearch(): Promise<{ url?: string; node?: ElasticsearchHandle; reason?: string }> {
+  const url = process.env.SHOUWANG_TEST_ELASTICSEARCH_URL;
+  if (url) return { url: url.replace(/\/$/, '') };
+  try {
+    const node = await startElasticsearch();
+    return { url: node.url, node };
+  } catch (error) {
+    return { reason: `Elasticsearch 测试节点无法启动 / could not start the test node: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** One timed run: receivers ready, input sent over TCP, clock stopped when all events are queryable. */
+async function measure(column: Column, lines: readonly string[], run: string): Promise<Sample> {
+  const { receivers, count, cleanup } = await column.start(run);
+  try {
+    const cpuBefore = receivers.map((r) => processCpuSeconds(r.pid));
+    const started = process.hrtime.bigint();
+    await sendSyslog(receivers.map((r) => r.port), lines, CONNECTIONS);
+    await waitForCount(count, lines.length, column.name);
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuSeconds = receivers.reduce((sum, r, i) => sum + processCpuSeconds(r.pid) - cpuBefore[i]!, 0);
+    return { wallSeconds, cpuSeconds };
+  } finally {
+    await Promise.all(receivers.map((r) => r.stop()));
+    await cleanup();
+  }
+}
+
+/** Runs every column once per round, interleaved (the machine is shared and noisy), then prints the medians. */
+async function runColumns(title: string, columns: Column[], lines: readonly string[], baseline?: string): Promise<void> {
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const column of columns) {
+      if (column.skipped) continue;
+      try {
+        column.samples.push(await measure(column, lines, `${round}`));
+      } catch (error) {
+        column.skipped = `运行失败 / failed: ${(error as Error).message.split('\n').slice(0, 3).join(' | ')}`;
+      }
+    }
+  }
+  const rate = (column: Column) => median(column.samples.map((s) => lines.length / s.wallSeconds));
+  const perCore = (column: Column) => median(column.samples.map((s) => lines.length / s.cpuSeconds));
+  const base = columns.find((column) => column.name === baseline && !column.skipped);
+  console.log(`\n${title} (median of ${ROUNDS} runs, ${lines.length.toLocaleString('en-US')} events each, ${CONNECTIONS} TCP connections)`);
+  console.log(`  ${'receiver → store'.padEnd(56)} ${'events/s'.padStart(10)} ${'per core'.padStart(10)}  ${baseline ? 'ratio' : ''}`);
+  for (const column of columns) {
+    if (column.skipped) {
+      console.log(`  ${column.name.padEnd(56)} ${'—'.padStart(10)} ${'—'.padStart(10)}  ${column.skipped}`);
+      continue;
+    }
+    const ratio = !baseline ? '' : column === base ? 'baseline' : base ? `${(rate(column) / rate(base)).toFixed(2)}× rsyslog` : 'no baseline';
+    console.log(`  ${column.name.padEnd(56)} ${fmt(rate(column)).padStart(10)} ${fmt(perCore(column)).padStart(10)}  ${ratio}`);
+  }
+  if (base) {
+    for (const column of columns.filter((c) => c.name.startsWith('shouwang') && !c.skipped)) {
+      const ratio = rate(column) / rate(base);
+      console.log(`  goal ≥ 1.0× rsyslog (issue #19), ${column.name}: ${ratio >= 1 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×)`);
+    }
+  }
+  console.log('  events/s: from the first byte sent to the last event queryable (SQLite row / Elasticsearch _count after refresh)');
+  console.log('  per core: events / CPU seconds of the receiving process(es), from /proc/<pid>/stat (Elasticsearch not counted)');
+}
+
+const fmt = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
+
+function shouwangEmbedded(parent: string): Column {
+  return {
+    name: 'shouwang collect: decode+rules → embedded SQLite',
+    samples: [],
+    start: async (run) => {
+      const dir = mkdtempSync(join(parent, `embedded-${run}-`));
+      const receiver = await startShouwangCollect(dir, { kind: 'embedded', dir });
+      return { receivers: [receiver], count: embeddedCount(dir), cleanup: async () => removeDir(dir) };
+    },
+  };
+}
+
+/**
+ * `processes` collectors sharing one Elasticsearch under one index prefix, each with its own data dir.
+ * Scale-out hook: `topology.env(i)` is where a collector gets its Redis correlation settings, and
+ * `topology.url` a cluster's URL, once distributed correlation (redis-corr) and the 3-node harness
+ * (es-cluster) are merged; the analyzer processes would be started next to the collectors here.
+ */
+function shouwangElasticsearch(parent: string, url: string, processes = 1, topology: ScaleTopology = {}): Column {
+  return {
+    name: topology.name ?? (processes === 1 ? 'shouwang collect: decode+rules → Elasticsearch' : `shouwang collect × ${processes} → Elasticsearch`),
+    samples: [],
+    start: async (run) => {
+      const indexPrefix = `bench-pipe-${randomUUID().slice(0, 8)}`;
+      const dirs = Array.from({ length: processes }, (_, i) => mkdtempSync(join(parent, `es-${run}-${i}-`)));
+      const receivers: Receiver[] = [];
+      try {
+        for (const [i, dir] of dirs.entries()) {
+          receivers.push(await startShouwangCollect(dir, { kind: 'elasticsearch', url: topology.url ?? url, indexPrefix }, topology.env?.(i) ?? {}));
+        }
+      } catch (error) {
+        await Promise.all(receivers.map((r) => r.stop()));
+        throw error;
+      }
+      return {
+        receivers,
+        count: elasticsearchCount(url, `${indexPrefix}-events-*`),
+        cleanup: async () => {
+          await deleteIndices(url, `${indexPrefix}-*`);
+          await fetch(`${url}/_index_template/${indexPrefix}-events`, { method: 'DELETE' });
+          dirs.forEach(removeDir);
+        },
+      };
+    },
+  };
+}
+
+/** What a scale-out run adds per collector (see shouwangElasticsearch). */
+export interface ScaleTopology {
+  name?: string;
+  url?: string;
+  env?: (collector: number) => Record<string, string>;
+}
+
+function peer(name: string, url: string, parent: string, start: (index: string) => Promise<Receiver>): Column {
+  return {
+    name,
+    samples: [],
+    start: async () => {
+      const index = `bench-peer-${randomUUID().slice(0, 8)}`;
+      const receiver = await start(index);
+      return { receivers: [receiver], count: elasticsearchCount(url, index), cleanup: () => deleteIndices(url, index) };
+    },
+  };
+}
+
+/**
+ * `pipeline`: syslog over TCP → decode → rules → store, end to end, with the built `shouwang collect`
+ * on the embedded store and on Elasticsearch, beside rsyslog (omelasticsearch) and syslog-ng
+ * (elasticsearch-http) parsing RFC 3164/5424 into JSON into the same Elasticsearch node, same input.
+ */
+export async function benchPipeline(): Promise<void> {
+  const parent = mkdtempSync(join(tmpdir(), 'shouwang-bench-pipeline-'));
+  chmodSync(parent, 0o711); // the peers run as nobody, in their own dirs under this one
+  const es = await elasticsearch();
+  const lines = pipelineInput(EVENTS);
+  const columns: Column[] = [shouwangEmbedded(parent)];
+  const esColumn = (name: string, make: (url: string) => Column): Column =>
+    es.url ? make(es.url) : { name, samples: [], start: () => Promise.reject(new Error('unreachable')), skipped: es.reason! };
+  let syslogNg: SyslogNg | undefined;
+  let syslogNgMissing: string | undefined;
+  try {
+    syslogNg = await provisionSyslogNg();
+  } catch (error) {
+    syslogNgMissing = `syslog-ng 不可用 / unavailable: ${(error as Error).message}`;
+  }
+  columns.push(
+    esColumn('shouwang collect: decode+rules → Elasticsearch', (url) => shouwangElasticsearch(parent, url)),
+    // The default batch (500) is one bulk request in flight at a time; a larger one is the setting to try on Elasticsearch.
+    esColumn(BIG_BATCH_NAME, (url) => shouwangElasticsearch(parent, url, 1, { name: BIG_BATCH_NAME, env: () => ({ SHOUWANG_COLLECT_BATCH_SIZE: String(BIG_BATCH) }) })),
+    esColumn('rsyslog imtcp → omelasticsearch (baseline)', (url) =>
+      peer('rsyslog imtcp → omelasticsearch (baseline)', url, parent, (index) => startRsyslogPeer(parent, url, index))),
+    esColumn('syslog-ng network() → elasticsearch-http()', (url) => syslogNgMissing
+      ? { name: 'syslog-ng network() → elasticsearch-http()', samples: [], start: () => Promise.reject(new Error('unreachable')), skipped: syslogNgMissing }
+      : peer('syslog-ng network() → elasticsearch-http()', url, parent, (index) => startSyslogNgPeer(syslogNg!, parent, url, index))),
+  );
+  try {
+    await runColumns('pipeline: TCP syslog → parse → store, end to end', columns, lines, 'rsyslog imtcp → omelasticsearch (baseline)');
+    console.log(`  Elasticsearch: ${es.node ? 'node started by the test harness' : es.url ? '$SHOUWANG_TEST_ELASTICSEARCH_URL' : 'none'}; `
+      + 'shouwang also enriches from the inventory and runs rules/shouwang (single-event and correlation); the peers only parse');
+  } finally {
+    removeDir(parent);
+    await es.node?.stop();
+  }
+}
+
+/**
+ * `scale`: the same input and Elasticsearch column with 1, 2 and 3 `shouwang collect` processes, the six
+ * connections dealt out among them. Single node, correlation per process until the Redis-shared
+ * analyzers land (ScaleTopology is the hook).
+ */
+export async function benchScale(): Promise<void> {
+  const parent = mkdtempSync(join(tmpdir(), 'shouwang-bench-scale-'));
+  const es = await elasticsearch();
+  try {
+    if (!es.url) {
+      console.log(`\nscale: skipped — ${es.reason}`);
+      return;
+    }
+    const lines = pipelineInput(EVENTS);
+    const columns = [1, 2, 3].map((processes) => shouwangElasticsearch(parent, es.url!, processes));
+    await runColumns('scale: TCP syslog → N × shouwang collect → one Elasticsearch node', columns, lines);
+    const one = columns[0]!;
+    if (!one.skipped) {
+      const base = median(one.samples.map((s) => lines.length / s.wallSeconds));
+      for (const column of columns.slice(1).filter((c) => !c.skipped)) {
+        console.log(`  ${column.name}: ${(median(column.samples.map((s) => lines.length / s.wallSeconds)) / base).toFixed(2)}× one process`);
+      }
+    }
+    console.log('  one Elasticsearch node on the same 2-core machine: collectors compete with it for the CPU; '
+      + 'correlation is per process (Redis-shared analyzers and the 3-node cluster: ScaleTopology in bench/pipeline.ts)');
+  } finally {
+    removeDir(parent);
+    await es.node?.stop();
+  }
+}
