@@ -184,6 +184,23 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       INSERT INTO search_progress (indexed_seq) SELECT coalesce(max(seq), 0) FROM events;
     `,
   },
+  {
+    version: 8,
+    name: 'an append-only staging table for writes, merged into events by the background step',
+    sql: `
+      -- a write appends here (no index but the id, which stays small); SearchIndexer moves rows into the
+      -- indexed events table and the full-text index in chunks, in one transaction per chunk. An id is
+      -- in exactly one of the two tables. The message column is read from doc when merging.
+      CREATE TABLE events_staged (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        ts INTEGER NOT NULL,
+        department TEXT,
+        system TEXT,
+        doc TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {
