@@ -188,12 +188,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     version: 8,
     name: 'an append-only staging table for writes, merged into events by the background step',
     sql: `
-      -- a write appends here (no index but the id, which stays small); SearchIndexer moves rows into the
-      -- indexed events table and the full-text index in chunks, in one transaction per chunk. An id is
-      -- in exactly one of the two tables. The message column is read from doc when merging.
+      -- a write appends here (no index: each random id inserted into a B-tree dirtied a page); SearchIndexer
+      -- moves rows into the indexed events table (whose unique id keeps one copy) and the full-text index
+      -- in chunks, one transaction per chunk. The message column is read from doc when merging.
       CREATE TABLE events_staged (
         seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
+        id TEXT NOT NULL,
         ts INTEGER NOT NULL,
         department TEXT,
         system TEXT,

@@ -47,6 +47,12 @@ export class SearchIndexer {
   readonly #lastStaged: Statement;
   readonly #unstage: Statement;
   readonly #step: (limit: number) => boolean;
+  /**
+   * Ids this process staged and the step has not merged yet, with their staging seq: the write counts a
+   * replay of one as a duplicate without an index on the staging table. Another process's staged rows are
+   * not here; a replay of one is counted as written by both and kept once by the merge (INSERT OR IGNORE).
+   */
+  readonly staged = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -57,7 +63,8 @@ export class SearchIndexer {
     this.#mark = db.prepare('UPDATE search_progress SET indexed_seq = ?');
     this.#behind = db.prepare(`SELECT (SELECT indexed_seq FROM search_progress) AS mark, (SELECT max(seq) FROM events) AS last,
       EXISTS (SELECT 1 FROM events_staged) AS staged`);
-    // OR IGNORE: the write checked the id against events under the same lock, so nothing is ignored in practice.
+    // OR IGNORE: the write checked the id against events and this process's staged ids; what is ignored is
+    // a copy another process staged too.
     this.#merge = db.prepare(`INSERT OR IGNORE INTO events (id, ts, department, system, message, doc)
       SELECT id, ts, department, system, iif(json_type(doc, '$.message') = 'text', json_extract(doc, '$.message'), NULL), doc
       FROM events_staged WHERE seq <= ? ORDER BY seq`);
@@ -70,6 +77,9 @@ export class SearchIndexer {
         this.#merge.run(staged);
         this.#unstage.run(staged);
       }
+      const stagedLeft = (this.#behind.get() as { staged: number }).staged === 1;
+      if (!stagedLeft) this.staged.clear();
+      else if (staged !== null) for (const [id, seq] of this.staged) if (seq <= staged) this.staged.delete(id);
       const { mark } = this.#behind.get() as { mark: number };
       const { last } = this.#lastOf.get(mark, limit) as { last: number | null };
       let indexed = 0;
@@ -77,27 +87,27 @@ export class SearchIndexer {
         indexed = this.#index.run(mark, limit).changes;
         this.#mark.run(last);
       }
-      return indexed === limit || (this.#behind.get() as { staged: number }).staged === 1;
+      return indexed === limit || stagedLeft;
     }).immediate();
     // Rows a killed writer left staged or unindexed are merged soon after opening, not at the next write.
-    if (this.#pending()) this.schedule();
+    if (this.pending()) this.schedule();
   }
 
   /** Whether events wait to be merged or indexed. */
-  #pending(): boolean {
+  pending(): boolean {
     const { mark, last, staged } = this.#behind.get() as { mark: number; last: number | null; staged: number };
     return staged === 1 || (last !== null && last > mark);
   }
 
   /** Indexes everything written so far, now (closing). */
   catchUp(): void {
-    if (!this.#pending()) return;
+    if (!this.pending()) return;
     while (this.#step(CHUNK));
   }
 
   /** The same before a search, one chunk per turn of the event loop: a backlog delays that search, never the whole process. */
   async catchUpYielding(): Promise<void> {
-    if (!this.#pending()) return;
+    if (!this.pending()) return;
     while (this.#step(CHUNK)) await setImmediate();
   }
 

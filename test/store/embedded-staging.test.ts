@@ -58,6 +58,19 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     await store.close();
   });
 
+  it('keeps one copy of an event two processes staged at once (each counts it written, as stated)', async () => {
+    const path = join(dir, 'two.db');
+    const [first, second] = [new EmbeddedStore({ path }), new EmbeddedStore({ path })];
+    expect(await first.events.write([event('t1')])).toMatchObject({ written: 1 });
+    expect(await second.events.write([event('t1'), event('t2')])).toMatchObject({ written: 2 });
+    expect((await second.events.search({})).items.map((e) => e.id).sort()).toEqual(['t1', 't2']);
+    // Merged now: both see the copy in the indexed table.
+    expect(await first.events.write([event('t1')])).toEqual({ written: 0, duplicates: 1, rejected: [] });
+    expect((await first.events.range()).count).toBe(2);
+    await first.close();
+    await second.close();
+  });
+
   it('reads staged events by id within the caller scope, counts them in the range, and deletes them by retention', async () => {
     const path = join(dir, 'reads.db');
     const store = new EmbeddedStore({ path });
