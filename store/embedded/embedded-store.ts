@@ -47,6 +47,9 @@ export class EmbeddedStore implements Store {
     // Checkpoint every 10,000 pages (~40 MB of WAL) rather than 1,000: each checkpoint syncs the file,
     // and at 1,000 they cost writes about a third of their throughput (bench store-write).
     this.#db.pragma('wal_autocheckpoint = 10000');
+    // 64 MiB of page cache instead of 2: the id lookups of every write and the merges of staged events
+    // into the indexes read index pages from memory rather than the OS (bench store-write).
+    this.#db.pragma('cache_size = -65536');
     migrate(this.#db);
     this.events = new EmbeddedEventStore(this.#db);
     this.alerts = new EmbeddedAlertStore(this.#db);

@@ -170,6 +170,7 @@ const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
 export class EmbeddedEventStore implements EventStore {
   readonly #db: Database;
   readonly #insert: Statement;
+  readonly #stored: Statement;
   readonly #touchSource: Statement;
   readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
   readonly #indexer: SearchIndexer;
@@ -177,9 +178,11 @@ export class EmbeddedEventStore implements EventStore {
   constructor(db: Database) {
     this.#db = db;
     this.#indexer = new SearchIndexer(db);
-    this.#insert = db.prepare(
-      'INSERT OR IGNORE INTO events (id, ts, department, system, message, doc) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    // Appended to the staging table (one small index); SearchIndexer merges it into events within
+    // SEARCH_INDEX_DELAY_MS, and every read here first merges or also reads what is staged.
+    this.#insert = db.prepare('INSERT INTO events_staged (id, ts, department, system, doc) VALUES (?, ?, ?, ?, ?)');
+    // Read-only: a lookup dirties no page, where an insert into the id index dirtied one per event.
+    this.#stored = db.prepare('SELECT 1 FROM events WHERE id = ?').pluck();
     this.#touchSource = db.prepare(`INSERT INTO event_sources (system, host, dataset, department, last_ts) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (system, host, dataset, department) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)`);
     // One transaction per batch: one fsync instead of one per event.
@@ -187,6 +190,7 @@ export class EmbeddedEventStore implements EventStore {
       const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
       const sources = new Map<string, { key: [string, string, string, string]; ts: number }>();
       const latestCountable = Date.now() + SOURCE_CLOCK_SKEW_MS;
+      const { staged } = this.#indexer;
       for (const raw of events) {
         const prepared = storableEvent(raw);
         if ('reason' in prepared) {
@@ -197,13 +201,11 @@ export class EmbeddedEventStore implements EventStore {
         const ts = Date.parse(event['@timestamp']);
         const department = event.shouwang?.department ?? null;
         const system = event.shouwang?.system ?? null;
-        const { changes } = this.#insert.run(
-          event.id, ts, department, system, typeof event.message === 'string' ? event.message : null, JSON.stringify(event),
-        );
-        if (!changes) {
+        if (staged.has(event.id) || this.#stored.get(event.id) !== undefined) {
           result.duplicates += 1;
           continue;
         }
+        staged.set(event.id, Number(this.#insert.run(event.id, ts, department, system, JSON.stringify(event)).lastInsertRowid));
         result.written += 1;
         if (system && ts <= latestCountable) {
           const key: [string, string, string, string] = [system, textOf(event.host?.name), textOf(event.event?.dataset), department ?? ''];
@@ -235,7 +237,13 @@ export class EmbeddedEventStore implements EventStore {
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {
     const where = new Where().add('id = ?', id).scope('department', scope);
-    const row = this.#db.prepare(`SELECT doc FROM events ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    const read = () => this.#db.prepare(`SELECT doc FROM events ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    let row = read();
+    // Not merged yet, perhaps (the staging table has no id index): merge what is pending, then look again.
+    if (!row && this.#indexer.pending()) {
+      await this.#indexer.catchUpYielding();
+      row = read();
+    }
     return row ? (JSON.parse(row.doc) as ShouwangEvent) : undefined;
   }
 
@@ -271,6 +279,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async range(scope?: Scope): Promise<DataRange> {
+    await this.#indexer.catchUpYielding();
     const where = new Where().scope('department', scope);
     const row = this.#db.prepare(`SELECT count(*) AS count, min(ts) AS oldest, max(ts) AS newest FROM events ${where.sql}`)
       .get(...where.params) as { count: number; oldest: number | null; newest: number | null };
@@ -307,9 +316,12 @@ export class EmbeddedEventStore implements EventStore {
       // A source whose newest event goes has no events left; the others keep their newest.
       this.#db.prepare('DELETE FROM event_sources WHERE last_ts < ?').run(cutoff);
       const { changes } = this.#db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
+      const staged = this.#db.prepare('DELETE FROM events_staged WHERE ts < ?').run(cutoff).changes;
+      // Some ids this process staged may be gone: a replay of one is stored again (at worst counted written twice, kept once).
+      if (staged) this.#indexer.staged.clear();
       // With the newest rows gone SQLite hands their seq out again: the mark must not stay above them.
       this.#db.prepare('UPDATE search_progress SET indexed_seq = min(indexed_seq, (SELECT coalesce(max(seq), 0) FROM events))').run();
-      return changes;
+      return changes + staged;
     })();
   }
 }

@@ -184,6 +184,23 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       INSERT INTO search_progress (indexed_seq) SELECT coalesce(max(seq), 0) FROM events;
     `,
   },
+  {
+    version: 8,
+    name: 'an append-only staging table for writes, merged into events by the background step',
+    sql: `
+      -- a write appends here (no index: each random id inserted into a B-tree dirtied a page); SearchIndexer
+      -- moves rows into the indexed events table (whose unique id keeps one copy) and the full-text index
+      -- in chunks, one transaction per chunk. The message column is read from doc when merging.
+      CREATE TABLE events_staged (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        department TEXT,
+        system TEXT,
+        doc TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -31,18 +31,28 @@ const CHUNK = 5_000;
 export const SEARCH_INDEX_DELAY_MS = 500;
 
 /**
- * Fills events_search after the write, in batches (migration 7: no per-row trigger). Every row with
- * seq above search_progress.indexed_seq waits to be indexed; indexing a batch and moving the mark
- * happen in one transaction, so a crash, a second process or a failed step loses nothing and indexes
- * nothing twice. A search first indexes what is pending, a chunk per turn of the event loop, so it
- * sees every event written before it while collectors and the console keep running.
+ * Moves written events from events_staged into the indexed events table (migration 8) and fills
+ * events_search after the write, in batches (migration 7: no per-row trigger). Every row with seq above
+ * search_progress.indexed_seq waits to be indexed; merging a chunk, indexing a chunk and moving the
+ * mark happen in one transaction, so a crash, a second process or a failed step loses nothing and
+ * indexes nothing twice. A search first merges and indexes what is pending, a chunk per turn of the
+ * event loop, so it sees every event written before it while collectors and the console keep running.
  */
 export class SearchIndexer {
   readonly #index: Statement;
   readonly #lastOf: Statement;
   readonly #mark: Statement;
   readonly #behind: Statement;
-  readonly #step: (limit: number) => number;
+  readonly #merge: Statement;
+  readonly #lastStaged: Statement;
+  readonly #unstage: Statement;
+  readonly #step: (limit: number) => boolean;
+  /**
+   * Ids this process staged and the step has not merged yet, with their staging seq: the write counts a
+   * replay of one as a duplicate without an index on the staging table. Another process's staged rows are
+   * not here; a replay of one is counted as written by both and kept once by the merge (INSERT OR IGNORE).
+   */
+  readonly staged = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -51,29 +61,54 @@ export class SearchIndexer {
       SELECT seq, message, ${keywordTermsSql('doc')} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.#lastOf = db.prepare('SELECT max(seq) AS last FROM (SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT ?)');
     this.#mark = db.prepare('UPDATE search_progress SET indexed_seq = ?');
-    this.#behind = db.prepare('SELECT (SELECT indexed_seq FROM search_progress) AS mark, (SELECT max(seq) FROM events) AS last');
+    this.#behind = db.prepare(`SELECT (SELECT indexed_seq FROM search_progress) AS mark, (SELECT max(seq) FROM events) AS last,
+      EXISTS (SELECT 1 FROM events_staged) AS staged`);
+    // OR IGNORE: the write checked the id against events and this process's staged ids; what is ignored is
+    // a copy another process staged too.
+    this.#merge = db.prepare(`INSERT OR IGNORE INTO events (id, ts, department, system, message, doc)
+      SELECT id, ts, department, system, iif(json_type(doc, '$.message') = 'text', json_extract(doc, '$.message'), NULL), doc
+      FROM events_staged WHERE seq <= ? ORDER BY seq`);
+    this.#lastStaged = db.prepare('SELECT max(seq) AS last FROM (SELECT seq FROM events_staged ORDER BY seq LIMIT ?)');
+    this.#unstage = db.prepare('DELETE FROM events_staged WHERE seq <= ?');
+    // true while more is pending than one chunk held
     this.#step = (limit) => db.transaction(() => {
+      const staged = (this.#lastStaged.get(limit) as { last: number | null }).last;
+      if (staged !== null) {
+        this.#merge.run(staged);
+        this.#unstage.run(staged);
+      }
+      const stagedLeft = (this.#behind.get() as { staged: number }).staged === 1;
+      if (!stagedLeft) this.staged.clear();
+      else if (staged !== null) for (const [id, seq] of this.staged) if (seq <= staged) this.staged.delete(id);
       const { mark } = this.#behind.get() as { mark: number };
       const { last } = this.#lastOf.get(mark, limit) as { last: number | null };
-      if (last === null) return 0;
-      const { changes } = this.#index.run(mark, limit);
-      this.#mark.run(last);
-      return changes;
+      let indexed = 0;
+      if (last !== null) {
+        indexed = this.#index.run(mark, limit).changes;
+        this.#mark.run(last);
+      }
+      return indexed === limit || stagedLeft;
     }).immediate();
+    // Rows a killed writer left staged or unindexed are merged soon after opening, not at the next write.
+    if (this.pending()) this.schedule();
+  }
+
+  /** Whether events wait to be merged or indexed. */
+  pending(): boolean {
+    const { mark, last, staged } = this.#behind.get() as { mark: number; last: number | null; staged: number };
+    return staged === 1 || (last !== null && last > mark);
   }
 
   /** Indexes everything written so far, now (closing). */
   catchUp(): void {
-    const { mark, last } = this.#behind.get() as { mark: number; last: number | null };
-    if (last === null || last <= mark) return;
-    while (this.#step(CHUNK) === CHUNK);
+    if (!this.pending()) return;
+    while (this.#step(CHUNK));
   }
 
   /** The same before a search, one chunk per turn of the event loop: a backlog delays that search, never the whole process. */
   async catchUpYielding(): Promise<void> {
-    const { mark, last } = this.#behind.get() as { mark: number; last: number | null };
-    if (last === null || last <= mark) return;
-    while (this.#step(CHUNK) === CHUNK) await setImmediate();
+    if (!this.pending()) return;
+    while (this.#step(CHUNK)) await setImmediate();
   }
 
   /** After a write: index within SEARCH_INDEX_DELAY_MS, a chunk at a time with the event loop free in between. */
@@ -88,7 +123,7 @@ export class SearchIndexer {
     if (this.#closed) return;
     let more = false;
     try {
-      more = this.#step(CHUNK) === CHUNK;
+      more = this.#step(CHUNK);
     } catch {
       // Busy or full now: the rows stay above the mark, the next write or search indexes them.
       return;

@@ -85,8 +85,9 @@ describe('embedded bare-word search on one full-text index', () => {
     const page = await store.events.search({ match: parseQuery('needle-host') }, { size: 10 });
     searching = false;
     expect(page.items.map((e) => e.id)).toEqual(['needle']);
-    // 15,001 pending rows are three chunks and a bit: the loop turned between them.
-    expect(turns).toBeGreaterThanOrEqual(3);
+    // 15,001 pending rows are three chunks and a bit, merged and indexed; the background step may take
+    // one of them when its delay passes meanwhile: the loop turned between the others.
+    expect(turns).toBeGreaterThanOrEqual(2);
     await store.close();
   });
 
