@@ -7,7 +7,6 @@ import {
   type Alert, type AlertStatus, type Inventory, type BackupCheckName, type JobResult, type ShouwangEvent,
 } from '../core/index.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../store/index.js';
-import { keywordTermsSql } from '../store/embedded/search-index.js';
 import { startElasticsearch } from '../test/harness/elasticsearch.js';
 import { buildApp, hashPassword } from '../console/index.js';
 
@@ -141,25 +140,19 @@ async function seedAlertsAndResults(store: Store, inventory: Inventory, end: num
 }
 
 /**
- * The embedded database is seeded through the store's own write path with one difference: the
- * full-text index is filled once at the end (one INSERT … SELECT) instead of row by row, which makes
- * 10M events take minutes instead of an hour. The schema and its triggers end up as in production.
+ * The embedded database is seeded through the store's own write path; the store fills its full-text
+ * index in chunks after the writes, and the first search waits until it has caught up.
  */
 async function seedEmbedded(path: string, total: number, inventory: Inventory): Promise<void> {
   const store = new EmbeddedStore({ path });
-  const db = new Database(path);
   try {
-    const trigger = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_search_insert'").get() as { sql: string }).sql;
-    db.exec('DROP TRIGGER events_search_insert');
     const end = Date.now();
     await seedEvents(store, total, inventory, end);
     await seedAlertsAndResults(store, inventory, end);
     const started = Date.now();
-    db.exec(`INSERT INTO events_search (rowid, message, keywords) SELECT seq, message, ${keywordTermsSql('doc')} FROM events`);
-    db.exec(trigger);
-    console.log(`  full-text index built in ${Math.round((Date.now() - started) / 1000)} s`);
+    await store.events.search({ text: 'seed' }, { size: 1 });
+    console.log(`  full-text index caught up in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
-    db.close();
     await store.close();
   }
 }
