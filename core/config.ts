@@ -140,6 +140,16 @@ export const ConfigSchema = z.strictObject({
   elasticsearch: z
     .strictObject({
       url: z.url().optional(),
+      /** The cluster's nodes instead of one URL; in a variable, comma-separated. */
+      nodes: z.preprocess(
+        (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
+        z.array(z.url()).min(1),
+      ).optional(),
+      /** Learn the nodes from the cluster; off behind a proxy or load balancer (nodes publish addresses clients may not reach). */
+      sniff: z.boolean().default(false),
+      /** Primary shards of each monthly events index; replicas of every index (unset: 0 on one node, 1 once there are two). */
+      shards: z.number().int().min(1).max(64).default(1),
+      replicas: z.number().int().min(0).max(8).optional(),
       indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, _ and -').default('shouwang'),
       username: z.string().optional(),
       password: z.string().optional(),
@@ -438,6 +448,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       formatIssues(result.error, raw, (path) => (fromVariables.has(path) ? `${path} (${fromVariables.get(path)})` : path)),
     );
   }
-  const store = result.data.store ?? (result.data.elasticsearch.url ? 'elasticsearch' : 'embedded');
+  const store = result.data.store ?? (result.data.elasticsearch.url || result.data.elasticsearch.nodes ? 'elasticsearch' : 'embedded');
   return { config: { ...result.data, store }, file };
 }

@@ -10,7 +10,7 @@ import {
 } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, termsClause, type Clause } from './query.js';
-import { call, translateError } from './translate.js';
+import { call, SEND_ONCE, translateError } from './translate.js';
 
 const GROUP_FIELDS: Record<AlertGroupField, string> = {
   status: 'status', level: 'rule.level', department: 'department', system: 'system', ruleId: 'rule.id', assignee: 'assignee',
@@ -106,7 +106,7 @@ export class ElasticsearchAlertStore implements AlertStore {
           kinds.push('created');
         }
       });
-      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: 'wait_for' }));
+      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: 'wait_for' }, SEND_ONCE));
       const retry: Alert[] = [];
       response.items.forEach((item, i) => {
         const outcome = (item.index ?? item.create)!;
@@ -135,7 +135,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       try {
         await this.#client.index({
           index: this.#index, id, document: next, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm, refresh: 'wait_for',
-        });
+        }, SEND_ONCE);
         return next;
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 409) throw translateError(error);
