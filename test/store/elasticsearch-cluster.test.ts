@@ -148,7 +148,11 @@ async function writeThroughNodeDeath(options: Partial<ElasticsearchStoreOptions>
   try {
     for (let batch = 1; batch < BATCHES; batch += 1) {
       if (batch === BATCHES / 3) await victim.kill();
-      if (batch === (2 * BATCHES) / 3) restarted = victim.start(); // writes go on while it comes back
+      if (batch === (2 * BATCHES) / 3) {
+        // Writes go on while it comes back.
+        const started = performance.now();
+        restarted = victim.start().then(() => console.info(`${victim.name} back in ${((performance.now() - started) / 1000).toFixed(1)} s`));
+      }
       const written = eventsOf(batch);
       await events.write(written); // resolves once stored or spooled
       for (const [i, event] of written.entries()) alerts.add(builder.fromSignal(signalOf(event, batch * PER_BATCH + i)));

@@ -11,7 +11,7 @@ import { ElasticsearchStore } from '../../store/index.js';
  * A plain HTTP relay in front of the real test node drops the connection instead of answering the requests
  * `lose` picks (once each); everything else is relayed as is.
  */
-function lossyRelay(target: string, lose: (method: string, url: string, body: string) => boolean) {
+function lossyRelay(target: string, lose: (method: string, url: string, body: string) => boolean, twice: (url: string, body: string) => boolean = () => false) {
   const lost: string[] = [];
   const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
     const chunks: Buffer[] = [];
@@ -32,7 +32,17 @@ function lossyRelay(target: string, lose: (method: string, url: string, body: st
         answer.pipe(outgoing);
       });
       upstream.on('error', () => incoming.socket.destroy()); // the test node went away: so does the relay's answer
-      upstream.end(body);
+      if (!twice(incoming.url!, body.toString('utf8'))) {
+        upstream.end(body);
+        return;
+      }
+      // Sent twice, the second answer relayed: as Elasticsearch re-sends an item to a new primary after a node died.
+      const first = request(new URL(incoming.url!, target), { method: incoming.method, headers: incoming.headers }, (answer) => {
+        answer.resume();
+        answer.on('end', () => upstream.end(body));
+      });
+      first.on('error', () => incoming.socket.destroy());
+      first.end(body);
     });
   });
   return {
@@ -45,10 +55,15 @@ function lossyRelay(target: string, lose: (method: string, url: string, body: st
 const url = inject('elasticsearchUrl');
 const prefix = `test-${randomUUID().slice(0, 8)}`;
 let armed = false;
+let doubled = false;
 const relay = lossyRelay(url, (method, path, body) => {
   const hit = armed && ((method === 'POST' && path.startsWith('/_bulk') && body.includes(`${prefix}-alerts`))
     || (method === 'PUT' && path.startsWith(`/${prefix}-audit/_create/`)));
   if (hit) armed = false;
+  return hit;
+}, (path, body) => {
+  const hit = doubled && path.startsWith('/_bulk') && body.includes(`${prefix}-alerts`);
+  if (hit) doubled = false;
   return hit;
 });
 let store: ElasticsearchStore;
@@ -83,6 +98,24 @@ describe('a write whose answer is lost (the node passing it on died)', () => {
     await sink.close();
     const id = builder.fromSignal(signals[0]!).alert.id;
     expect(await store.alerts.get(id)).toMatchObject({ count: 5 });
+  });
+
+  it('counts an alert’s events once when its write comes back as a conflict with itself (re-sent after a failover)', async () => {
+    const builder = new AlertBuilder();
+    const T0 = Date.parse('2026-12-02T08:00:00Z');
+    const signals: Signal[] = Array.from({ length: 4 }, (_, i) => ({
+      rule: { id: 'ssh-brute', title: 'SSH 暴力破解', level: 'high', tags: [] }, eventId: `f${i}`, time: T0 + i * 1000,
+      event: { shouwang: { system: 'sys-twice', department: 'd-fin', mlps_level: 3 } },
+    }));
+    const [first, second] = [signals.slice(0, 2), signals.slice(2)].map((batch) => batch.map((signal) => builder.fromSignal(signal).alert));
+    doubled = true;
+    expect(await store.alerts.upsert(first!)).toEqual({ created: 1, updated: 0 }); // the create meets its own copy
+    doubled = true;
+    expect(await store.alerts.upsert(second!)).toEqual({ created: 0, updated: 1 }); // the seq_no-guarded index too
+    expect(doubled).toBe(false);
+    const stored = await store.alerts.get(first![0]!.id);
+    expect(stored).toMatchObject({ count: 4 });
+    expect(stored).not.toHaveProperty('writes'); // the tokens stay in the store
   });
 
   it('appends an audit entry once', async () => {
