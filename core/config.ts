@@ -144,6 +144,13 @@ export const ConfigSchema = z.strictObject({
   elasticsearch: z
     .strictObject({
       url: z.url().optional(),
+      /** The cluster's nodes instead of one URL; in a variable, comma-separated. */
+      nodes: z.array(z.url()).min(1).optional(),
+      /** Learn the nodes from the cluster; off behind a proxy or load balancer (nodes publish addresses clients may not reach). */
+      sniff: z.boolean().default(false),
+      /** Primary shards of each monthly events index; replicas of every index (unset: 0 on one node, 1 once there are two). */
+      shards: z.number().int().min(1).max(64).default(1),
+      replicas: z.number().int().min(0).max(8).optional(),
       indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, _ and -').default('shouwang'),
       username: z.string().optional(),
       password: z.string().optional(),
@@ -361,7 +368,7 @@ export type Config = Omit<z.infer<typeof ConfigSchema>, 'store'> & { store: 'emb
 
 const ENV_PREFIX = 'SHOUWANG_';
 
-type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' };
+type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' | 'list' };
 
 interface SchemaDef {
   type: string;
@@ -375,7 +382,7 @@ function leaves(def: SchemaDef, path: string[] = []): Leaf[] {
   if (def.type === 'object' && def.shape) {
     return Object.entries(def.shape).flatMap(([key, child]) => leaves(child._zod.def, [...path, key]));
   }
-  const kind = def.type === 'number' || def.type === 'boolean' ? def.type : 'string';
+  const kind = def.type === 'number' || def.type === 'boolean' ? def.type : def.type === 'array' ? 'list' : 'string';
   return [{ path, kind }];
 }
 
@@ -392,6 +399,7 @@ export const ENV_VARIABLES: ReadonlyMap<string, Leaf> = new Map(
 function fromEnv(raw: string, kind: Leaf['kind']): unknown {
   if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw);
   if (kind === 'boolean' && /^(true|false|1|0)$/i.test(raw.trim())) return /^(true|1)$/i.test(raw.trim());
+  if (kind === 'list') return raw.split(',').map((item) => item.trim()).filter(Boolean); // a list in a variable: comma-separated
   return raw; // left as given, so the schema's error quotes it
 }
 
@@ -455,6 +463,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       formatIssues(result.error, raw, (path) => (fromVariables.has(path) ? `${path} (${fromVariables.get(path)})` : path)),
     );
   }
-  const store = result.data.store ?? (result.data.elasticsearch.url ? 'elasticsearch' : 'embedded');
+  const store = result.data.store ?? (result.data.elasticsearch.url || result.data.elasticsearch.nodes ? 'elasticsearch' : 'embedded');
   return { config: { ...result.data, store }, file };
 }

@@ -9,7 +9,12 @@ export async function openStore(config: Config): Promise<Store> {
   if (config.store === 'embedded') {
     return new EmbeddedStore({ path: config.embedded.path ?? join(config.dataDir, 'shouwang.db') });
   }
-  const { url, indexPrefix, username, password } = config.elasticsearch;
-  if (!url) throw CoreErrors.configInvalid('store', '  - elasticsearch.url (SHOUWANG_ELASTICSEARCH_URL): required when store is "elasticsearch", got nothing');
-  return ElasticsearchStore.open({ url, indexPrefix, ...(username ? { username, password: password ?? '' } : {}) });
+  const { url, nodes, sniff, shards, replicas, indexPrefix, username, password } = config.elasticsearch;
+  if (!url && !nodes) {
+    throw CoreErrors.configInvalid('store', '  - elasticsearch.url (SHOUWANG_ELASTICSEARCH_URL) or elasticsearch.nodes (SHOUWANG_ELASTICSEARCH_NODES): required when store is "elasticsearch", got nothing');
+  }
+  return ElasticsearchStore.open({
+    ...(nodes ? { nodes } : { url }), sniff, shards, ...(replicas !== undefined ? { replicas } : {}), indexPrefix,
+    ...(username ? { username, password: password ?? '' } : {}),
+  });
 }

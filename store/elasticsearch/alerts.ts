@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
@@ -10,13 +11,21 @@ import {
 } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, scopeClause, termsClause, type Clause } from './query.js';
-import { call, translateError } from './translate.js';
+import { call, SEND_ONCE, translateError } from './translate.js';
 
 const GROUP_FIELDS: Record<AlertGroupField, string> = {
   status: 'status', level: 'rule.level', department: 'department', system: 'system', ruleId: 'rule.id', assignee: 'assignee',
 };
 /** Optimistic concurrency: a write that lost a race re-reads and tries again. */
 const MAX_ATTEMPTS = 8;
+/**
+ * The last upserts that wrote an alert, by token. A write can land and still come back as a 409: Elasticsearch
+ * re-sends a bulk item to a new primary after a node dies, and the item meets its own first copy. Only the token tells
+ * that apart from another writer's change, which must be merged; without it the contribution would count twice.
+ */
+const WRITE_TOKENS = 8;
+type StoredAlert = Alert & { writes?: string[] };
+const alertOf = ({ writes: _writes, ...alert }: StoredAlert): Alert => alert;
 
 function alertQuery(query: AlertQuery): Clause {
   return bool([
@@ -90,23 +99,36 @@ export class ElasticsearchAlertStore implements AlertStore {
     let pending = [...folded.values()];
     let created = 0;
     let updated = 0;
+    const token = randomUUID();
+    const tried = new Map<string, 'created' | 'updated'>();
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       if (attempt >= MAX_ATTEMPTS) throw StoreErrors.unavailable(`alert upsert kept conflicting for ${pending.length} alerts`);
-      const { docs } = await call(() => this.#client.mget<Alert>({ index: this.#index, ids: pending.map((a) => a.id) }));
+      const { docs } = await call(() => this.#client.mget<StoredAlert>({ index: this.#index, ids: pending.map((a) => a.id) }));
       const operations: unknown[] = [];
       const kinds: ('created' | 'updated')[] = [];
+      const writing: Alert[] = [];
       pending.forEach((alert, i) => {
-        const stored = docs[i] as estypes.GetGetResult<Alert> | undefined;
+        const stored = docs[i] as estypes.GetGetResult<StoredAlert> | undefined;
+        if (stored?.found && stored._source?.writes?.includes(token)) {
+          // This upsert's own write, answered with a 409: it landed already.
+          if (tried.get(alert.id) === 'created') created += 1;
+          else updated += 1;
+          return;
+        }
+        writing.push(alert);
         if (stored?.found && stored._source) {
           operations.push({ index: { _index: this.#index, _id: alert.id, if_seq_no: stored._seq_no, if_primary_term: stored._primary_term } });
-          operations.push(mergeAlert(stored._source, alert));
+          operations.push({ ...mergeAlert(alertOf(stored._source), alert), writes: [...(stored._source.writes ?? []), token].slice(-WRITE_TOKENS) });
           kinds.push('updated');
         } else {
-          operations.push({ create: { _index: this.#index, _id: alert.id } }, alert);
+          operations.push({ create: { _index: this.#index, _id: alert.id } }, { ...alert, writes: [token] });
           kinds.push('created');
         }
+        tried.set(alert.id, kinds[kinds.length - 1]!);
       });
-      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: 'wait_for' }));
+      pending = writing;
+      if (pending.length === 0) break;
+      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: 'wait_for' }, SEND_ONCE));
       const retry: Alert[] = [];
       response.items.forEach((item, i) => {
         const outcome = (item.index ?? item.create)!;
@@ -135,7 +157,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       try {
         await this.#client.index({
           index: this.#index, id, document: next, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm, refresh: 'wait_for',
-        });
+        }, SEND_ONCE);
         return next;
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 409) throw translateError(error);
@@ -170,7 +192,7 @@ export class ElasticsearchAlertStore implements AlertStore {
     const key = last?.sort?.map((value, i, all) => (i === all.length - 1 || (i === 0 && textPrimary) ? String(value)
       : i === 0 && ranked ? Number(value) - RANK_OFFSET : Number(value)));
     return {
-      items: items.map((hit) => hit._source!),
+      items: items.map((hit) => alertOf(hit._source as StoredAlert)),
       total: Math.min(total.value, TOTAL_COUNT_LIMIT),
       ...(total.relation === 'gte' ? { totalIsLowerBound: true as const } : {}),
       ...(hits.length > size && key ? { next: encodeAlertCursor(key) } : {}),
@@ -307,6 +329,6 @@ export class ElasticsearchAlertStore implements AlertStore {
       throw error;
     }));
     if (!response?.found || !response._source) return undefined;
-    return { alert: response._source, seqNo: response._seq_no!, primaryTerm: response._primary_term! };
+    return { alert: alertOf(response._source as StoredAlert), seqNo: response._seq_no!, primaryTerm: response._primary_term! };
   }
 }

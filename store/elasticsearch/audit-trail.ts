@@ -8,7 +8,7 @@ import { StoreErrors } from '../errors.js';
 import type { AuditQuery, AuditTrailStore, Page, PageRequest } from '../ports.js';
 import type { IndexNames } from './indices.js';
 import { bool, rangeClause, searchPage, type Clause } from './query.js';
-import { call, translateError } from './translate.js';
+import { call, SEND_ONCE, translateError } from './translate.js';
 
 const MAX_ATTEMPTS = 64;
 const BATCH = 1000;
@@ -68,7 +68,7 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const chained = chainEntry(last, entry);
       try {
-        await this.#client.create({ index: this.#index, id: String(chained.seq), document: stored(chained), refresh: 'wait_for' });
+        await this.#client.create({ index: this.#index, id: String(chained.seq), document: stored(chained), refresh: 'wait_for' }, SEND_ONCE);
         this.#tail = chained;
         return chained;
       } catch (error) {

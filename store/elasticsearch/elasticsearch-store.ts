@@ -4,13 +4,21 @@ import { ElasticsearchAlertStore } from './alerts.js';
 import { ElasticsearchAssetStore } from './assets.js';
 import { ElasticsearchAuditTrailStore } from './audit-trail.js';
 import { ElasticsearchEventStore } from './events.js';
-import { ensureIndices, IndexNames } from './indices.js';
+import { ensureIndices, IndexNames, type IndexLayout } from './indices.js';
 import { ElasticsearchJobResultStore } from './job-results.js';
 import { call } from './translate.js';
 import { ElasticsearchSessionStore, ElasticsearchUserStore } from './users.js';
 
-export interface ElasticsearchStoreOptions {
-  url: string;
+export interface ElasticsearchStoreOptions extends IndexLayout {
+  /** One URL, e.g. a load balancer or proxy in front of the cluster ... */
+  url?: string;
+  /** ... or the cluster's nodes: the client spreads requests over them and skips a dead one until it answers again. */
+  nodes?: readonly string[];
+  /**
+   * Learn the nodes from the cluster (at start, every minute, after a failure). Off by default: behind a proxy or
+   * load balancer the addresses nodes publish are not reachable, and the node list is what the operator gave.
+   */
+  sniff?: boolean;
   indexPrefix: string;
   username?: string;
   password?: string;
@@ -45,15 +53,18 @@ export class ElasticsearchStore implements Store {
 
   /** Connects and makes sure the index template and fixed indices exist. */
   static async open(options: ElasticsearchStoreOptions): Promise<ElasticsearchStore> {
+    const nodes = options.nodes?.length ? [...options.nodes] : options.url;
+    if (!nodes) throw new TypeError('ElasticsearchStore.open needs a url or nodes');
     const client = new Client({
-      node: options.url,
+      nodes,
+      ...(options.sniff ? { sniffOnStart: true, sniffInterval: 60_000, sniffOnConnectionFault: true } : {}),
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       maxRetries: 2,
       ...(options.username ? { auth: { username: options.username, password: options.password ?? '' } } : {}),
     });
     const store = new ElasticsearchStore(client, new IndexNames(options.indexPrefix));
     try {
-      await call(() => ensureIndices(client, store.names));
+      await call(() => ensureIndices(client, store.names, options));
     } catch (error) {
       await client.close();
       throw error;

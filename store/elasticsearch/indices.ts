@@ -8,6 +8,11 @@ export class IndexNames {
     return `${this.prefix}-events-*`;
   }
 
+  /** Every monthly events index joins this alias, for tools that read the events (Kibana, curl). */
+  get eventsAlias() {
+    return `${this.prefix}-events`;
+  }
+
   eventsFor(timestamp: string): string {
     return `${this.prefix}-events-${timestamp.slice(0, 4)}.${timestamp.slice(5, 7)}`;
   }
@@ -44,8 +49,20 @@ export class IndexNames {
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 const opaque = { type: 'object', enabled: false } as const;
-// One shard; a replica wherever a second node exists, none on a single node (so it stays green).
-const settings = { number_of_shards: 1, auto_expand_replicas: '0-1' };
+
+/** Shards and replicas; see docs/guides/deployment.md for a real cluster. */
+export interface IndexLayout {
+  /** Primary shards of each monthly events index (default 1); the other indices are small and keep one. */
+  shards?: number;
+  /** Replicas of every index; unset: one wherever a second node exists, none on a single node (so it stays green). */
+  replicas?: number;
+}
+
+function replicasOf(layout: IndexLayout) {
+  return layout.replicas === undefined
+    ? { auto_expand_replicas: '0-1' }
+    : { number_of_replicas: layout.replicas, auto_expand_replicas: 'false' };
+}
 
 /** ECS fields we query get explicit types; any other string is a keyword, as ECS mostly wants. */
 const EVENT_MAPPINGS = {
@@ -123,14 +140,24 @@ const FIXED_INDICES = (names: IndexNames) => ({
   },
 });
 
-/** Creates the events template and the fixed indices; safe to run at every start. */
-export async function ensureIndices(client: Client, names: IndexNames): Promise<void> {
+/**
+ * Creates the events template and the fixed indices; safe to run at every start. Events go to one index per
+ * month of event time (no ILM: retention deletes whole months), all under the `<prefix>-events` alias.
+ * A configured replica count also applies to the indices that exist already; shards only to new months.
+ */
+export async function ensureIndices(client: Client, names: IndexNames, layout: IndexLayout = {}): Promise<void> {
+  const replicas = replicasOf(layout);
   await client.indices.putIndexTemplate({
     name: `${names.prefix}-events`,
     index_patterns: [names.eventsPattern],
     priority: 200,
-    template: { settings: { ...settings, refresh_interval: '1s' }, mappings: EVENT_MAPPINGS as never },
+    template: {
+      settings: { number_of_shards: layout.shards ?? 1, ...replicas, refresh_interval: '1s' },
+      mappings: EVENT_MAPPINGS as never,
+      aliases: { [names.eventsAlias]: {} },
+    },
   });
+  const settings = { number_of_shards: 1, ...replicas };
   for (const [index, mappings] of Object.entries(FIXED_INDICES(names))) {
     if (await client.indices.exists({ index })) continue;
     await client.indices
@@ -142,4 +169,9 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   }
   // An audit index made before entries carried departments gets the field (adding a field is allowed).
   await client.indices.putMapping({ index: names.audit, properties: { departments: keyword, departmentCount: { type: 'integer' } } });
+  if (layout.replicas !== undefined) {
+    await client.indices.putSettings({
+      index: [names.eventsPattern, ...Object.keys(FIXED_INDICES(names))], settings: { index: replicas }, allow_no_indices: true,
+    });
+  }
 }

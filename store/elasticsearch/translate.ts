@@ -34,4 +34,12 @@ export async function call<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Transport options for a write that must not be sent twice. The client resends a request whose answer it lost (a node
+ * died after passing it on); a create or a seq_no-guarded index then meets its own first copy as a 409, which reads as
+ * another writer's change, so the change would be applied twice (an alert counted twice, an audit entry appended twice).
+ * Without the resend the failure reaches the caller, which re-reads what landed.
+ */
+export const SEND_ONCE = { maxRetries: 0 } as const;
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@ import type { SessionRecord, SessionStore, UserRecord, UserStore, UserUpdate } f
 import { StoreErrors } from '../errors.js';
 import { applyUserChange } from '../user-change.js';
 import type { IndexNames } from './indices.js';
-import { call, translateError } from './translate.js';
+import { call, SEND_ONCE, translateError } from './translate.js';
 
 const MAX_ATTEMPTS = 8;
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode ?? (error as { meta?: { statusCode?: number } }).meta?.statusCode;
@@ -21,7 +21,7 @@ export class ElasticsearchUserStore implements UserStore {
 
   async create(user: UserRecord): Promise<boolean> {
     try {
-      await this.#client.create({ index: this.#index, id: user.username, document: user, refresh: true });
+      await this.#client.create({ index: this.#index, id: user.username, document: user, refresh: true }, SEND_ONCE);
       return true;
     } catch (error) {
       if (statusOf(error) === 409) return false;
@@ -47,7 +47,7 @@ export class ElasticsearchUserStore implements UserStore {
       try {
         await this.#client.index({
           index: this.#index, id: username, document: next, refresh: true, if_seq_no: current.seqNo, if_primary_term: current.primaryTerm,
-        });
+        }, SEND_ONCE);
         return next;
       } catch (error) {
         if (statusOf(error) !== 409) throw translateError(error);

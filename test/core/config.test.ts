@@ -41,6 +41,19 @@ describe('config', () => {
     expect(loadConfig({ env: { ...es, SHOUWANG_STORE: 'embedded' }, file: file('es2.yaml', '') }).config.store).toBe('embedded');
   });
 
+  it('takes the Elasticsearch cluster as a node list (a YAML list, or comma-separated in the variable), sniffing off by default', () => {
+    const nodes = ['http://es1:9200', 'http://es2:9200', 'http://es3:9200'];
+    const fromEnv = loadConfig({ env: { SHOUWANG_ELASTICSEARCH_NODES: nodes.join(', ') }, file: file('nodes.yaml', '') }).config;
+    expect(fromEnv).toMatchObject({ store: 'elasticsearch', elasticsearch: { nodes, sniff: false, shards: 1 } });
+    expect(fromEnv.elasticsearch.replicas).toBeUndefined(); // auto: none on one node, one from two
+    const fromFile = loadConfig({ env: {}, file: file('nodes2.yaml', `elasticsearch:\n  nodes: [${nodes.join(', ')}]\n  sniff: true\n  replicas: 1\n`) }).config;
+    expect(fromFile.elasticsearch).toMatchObject({ nodes, sniff: true, replicas: 1 });
+    const error = errorOf(() => loadConfig({ env: { SHOUWANG_ELASTICSEARCH_NODES: 'http://es1:9200,not a url' }, file: file('nodes3.yaml', '') }));
+    expect(error.message).toMatch(/elasticsearch\.nodes\[1\]: Invalid URL, got "not a url"/);
+    expect(errorOf(() => loadConfig({ env: {}, file: file('nodes4.yaml', 'elasticsearch:\n  nodes: []\n') })).message).toMatch(/elasticsearch\.nodes/);
+    expect(errorOf(() => loadConfig({ env: { SHOUWANG_ELASTICSEARCH_REPLICAS: '-1' }, file: file('nodes5.yaml', '') })).message).toMatch(/elasticsearch\.replicas/);
+  });
+
   it('derives one variable per setting from the schema', () => {
     expect([...ENV_VARIABLES.keys()]).toEqual(expect.arrayContaining([
       'SHOUWANG_HTTP_PORT', 'SHOUWANG_HTTP_METRICS_TOKEN', 'SHOUWANG_REDIS_URL', 'SHOUWANG_ELASTICSEARCH_URL', 'SHOUWANG_STORE', 'SHOUWANG_DATA_DIR',

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ChildService, ensureExecutable } from '../../core/index.js';
+import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
 
 const run = promisify(execFile);
 
@@ -46,23 +46,19 @@ export interface ElasticsearchOptions {
 // Serial GC and C1 only: it starts in half the time, and test loads are small.
 const TEST_JVM_ARGS = ['-Xms512m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
 
-/** Starts a throwaway Elasticsearch on a free loopback port with its data in a temp dir. */
-export async function startElasticsearch(options: ElasticsearchOptions = {}): Promise<ElasticsearchHandle> {
+/** One launcher JVM; ready once its port file is written and its cluster answers yellow. */
+async function launch(dir: string, jvmArgs: string[], args: string[]): Promise<{ service: ChildService; url: string }> {
   await buildLauncher();
   const java = await ensureExecutable({ command: 'java', debianPackage: 'default-jre-headless' });
-  const dir = mkdtempSync(join(tmpdir(), 'shouwang-es-'));
   const portFile = join(dir, 'port');
+  rmSync(portFile, { force: true });
   let url = '';
   const service = await ChildService.start({
     name: 'elasticsearch',
     command: java,
-    args: [
-      ...(options.jvmArgs ?? TEST_JVM_ARGS), '-jar', JAR,
-      `--port=${options.port ?? 0}`, `--home=${join(dir, 'home')}`, `--data=${options.dataDir ?? join(dir, 'data')}`,
-      `--port-file=${portFile}`,
-    ],
+    args: [...jvmArgs, '-jar', JAR, ...args, `--port-file=${portFile}`],
     logFile: join(dir, 'elasticsearch.log'),
-    readyTimeoutMs: 120_000,
+    readyTimeoutMs: 180_000,
     ready: async () => {
       if (!existsSync(portFile)) return false;
       url = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
@@ -70,6 +66,15 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
       return health.ok;
     },
   });
+  return { service, url };
+}
+
+/** Starts a throwaway Elasticsearch on a free loopback port with its data in a temp dir. */
+export async function startElasticsearch(options: ElasticsearchOptions = {}): Promise<ElasticsearchHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'shouwang-es-'));
+  const { service, url } = await launch(dir, options.jvmArgs ?? TEST_JVM_ARGS, [
+    `--port=${options.port ?? 0}`, `--home=${join(dir, 'home')}`, `--data=${options.dataDir ?? join(dir, 'data')}`,
+  ]);
   return {
     url,
     stop: async () => {
@@ -77,4 +82,75 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ElasticsearchClusterNode {
+  readonly name: string;
+  /** Fixed for the node's life, restarts included, so clients keep their node list. */
+  readonly url: string;
+  /** Kills the JVM outright (SIGKILL: no clean shutdown, as a power cut or the OOM killer). */
+  kill(): Promise<void>;
+  /** Starts the node again on its ports and data; resolves once it answers and the cluster is yellow. */
+  start(): Promise<void>;
+}
+
+export interface ElasticsearchClusterHandle {
+  urls: string[];
+  nodes: ElasticsearchClusterNode[];
+  stop(): Promise<void>;
+}
+
+/** Smaller heaps than the single test node: three JVMs share a 2-core test machine. */
+const CLUSTER_JVM_ARGS = ['-Xms384m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+
+/**
+ * Starts a cluster of `size` (default 3) master-eligible data nodes from the same launcher, on loopback ports
+ * chosen up front (seed hosts name the transport ports; a restarted node comes back on its HTTP port).
+ */
+export async function startElasticsearchCluster(options: { size?: number; jvmArgs?: string[] } = {}): Promise<ElasticsearchClusterHandle> {
+  const size = options.size ?? 3;
+  const root = mkdtempSync(join(tmpdir(), 'shouwang-es-cluster-'));
+  const ports: { http: number; transport: number }[] = [];
+  for (let i = 0; i < size; i += 1) ports.push({ http: await freePort(), transport: await freePort() });
+  const names = ports.map((_, i) => `node-${i + 1}`);
+  const common = [
+    `--cluster=${root.split('-').pop()!.toLowerCase()}`, '--es.discovery.type=multi-node',
+    `--es.discovery.seed_hosts=${ports.map((p) => `127.0.0.1:${p.transport}`).join(',')}`,
+    `--es.cluster.initial_master_nodes=${names.join(',')}`,
+  ];
+  const nodes = names.map((name, i) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    const args = [
+      ...common, `--es.node.name=${name}`, `--port=${ports[i]!.http}`, `--es.transport.port=${ports[i]!.transport}`,
+      `--home=${join(dir, 'home')}`, `--data=${join(dir, 'data')}`,
+    ];
+    let service: ChildService | undefined;
+    const node = {
+      name,
+      url: `http://127.0.0.1:${ports[i]!.http}`,
+      start: async () => {
+        service = (await launch(dir, options.jvmArgs ?? CLUSTER_JVM_ARGS, args)).service;
+      },
+      kill: async () => {
+        if (service?.pid !== undefined) process.kill(service.pid, 'SIGKILL');
+        await service?.stop(); // reaps the killed child
+        service = undefined;
+      },
+      stop: () => service?.stop() ?? Promise.resolve(),
+    };
+    return node;
+  });
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    rmSync(root, { recursive: true, force: true });
+  };
+  // All at once: a node waits for the others to elect a master before it reports ready.
+  const started = await Promise.allSettled(nodes.map((node) => node.start()));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { urls: nodes.map((node) => node.url), nodes: nodes.map(({ stop: _stop, ...node }) => node), stop };
 }

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Starts a single-node Elasticsearch inside this JVM and prints
+ * Starts an Elasticsearch node inside this JVM (single-node by default; a cluster member with
+ * {@code --es.discovery.type=multi-node} and its seed hosts) and prints
  * {@code SHOUWANG_ES_READY http://127.0.0.1:PORT} on stdout once HTTP is bound and the cluster is at least yellow.
  *
  * Options (command line {@code --key=value} or environment variable):
@@ -133,7 +134,7 @@ public final class Launcher {
         nodeRef.set(node);
         node.start();
 
-        node.client().admin().cluster().prepareHealth(TimeValue.timeValueSeconds(30)).setWaitForYellowStatus().get(TimeValue.timeValueSeconds(60));
+        waitForYellow(node);
         HttpServerTransport http = node.injector().getInstance(HttpServerTransport.class);
         int boundPort = http.boundAddress().publishAddress().getPort();
         if (portFile != null) Files.writeString(Paths.get(portFile), Integer.toString(boundPort));
@@ -155,6 +156,23 @@ public final class Launcher {
         }
         // keep the JVM alive; netty/ES threads are non-daemon anyway, but be explicit
         Thread.currentThread().join();
+    }
+
+    /**
+     * A node of a cluster that is still forming has no master yet, and the health call fails rather than waits:
+     * ask again until the cluster is yellow (the caller's ready timeout bounds the whole start).
+     */
+    private static void waitForYellow(Node node) throws InterruptedException {
+        while (true) {
+            try {
+                var health = node.client().admin().cluster().prepareHealth(TimeValue.timeValueSeconds(30)).setWaitForYellowStatus()
+                    .get(TimeValue.timeValueSeconds(60));
+                if (health.isTimedOut() == false) return;
+            } catch (RuntimeException e) {
+                // no master elected yet: try again
+            }
+            Thread.sleep(200);
+        }
     }
 
     private static String opt(Map<String, String> opts, String key, String env, String def) {
