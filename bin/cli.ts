@@ -49,7 +49,7 @@ const COMMANDS: Record<string, Command> = {
         '守望 Shouwang 已启动 / is running',
         `  角色 roles:      ${roles.join(', ')}`,
         ...(url ? [`  控制台 console:  ${url}   (健康 ${url}/healthz · 指标 ${url}/metrics)`] : []),
-        `  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.url ?? '')} — ${range.count} 条事件 events`,
+        `  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.nodes?.join(',') ?? config.elasticsearch.url ?? '')} — ${range.count} 条事件 events`,
         `  资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems`,
         ...(runtime.redisUrl ? [`  Redis:           ${runtime.redisUrl}`] : []),
         ...(roles.includes('collect') ? [`  Syslog:          ${describePorts(runtime.syslogPorts)}`] : []),
