@@ -33,17 +33,17 @@ export async function benchRulesAgainstRsigma(): Promise<void> {
   const set = compileRuleSet(documents, { mapping: identityMapping() });
   console.log(`\nrules vs RSigma: ${documents.length} SigmaHQ process_creation rules (linux), ${lines.length.toLocaleString('en-US')} NDJSON events, one core each`);
 
-  const ours: number[] = [];
-  let ourMatches = 0;
-  for (let round = 0; round < ROUNDS; round += 1) {
+  const ourRound = () => {
     const started = process.hrtime.bigint();
     let matches = 0;
     for (const line of lines) matches += set.match(JSON.parse(line) as Record<string, unknown>).length;
-    ours.push(lines.length / (Number(process.hrtime.bigint() - started) / 1e9));
-    ourMatches = matches;
-  }
-  console.log(`  shouwang (compiled, JSON.parse per line)   ${Math.round(median(ours)).toLocaleString('en-US').padStart(12)} events/s  ${ourMatches} matches`);
+    return { rate: lines.length / (Number(process.hrtime.bigint() - started) / 1e9), matches };
+  };
+  const ours = (label: string, rates: number[], matches: number) =>
+    console.log(`  ${label.padEnd(42)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(12)} events/s  ${matches} matches`);
   if (!rsigma) {
+    const rounds = Array.from({ length: ROUNDS }, ourRound);
+    ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.rate), rounds[0]!.matches);
     console.log('  rsigma: not installed (cargo install --locked rsigma); no ratio');
     return;
   }
@@ -58,25 +58,31 @@ export async function benchRulesAgainstRsigma(): Promise<void> {
     writeFileSync(all, `${lines.join('\n')}\n`);
     writeFileSync(one, `${lines[0]}\n`);
     const evalArgs = rsigmaEvalArgs(rsigma, rulesDir);
+    const taskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() !== '';
     const run = (file: string) => {
       const started = process.hrtime.bigint();
-      const result = spawnSync(rsigma, [...evalArgs, '-e', `@${file}`], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      // One core, as our matcher is: taskset pins RSigma (and any threads it starts) to CPU 0.
+      const [command, args] = taskset ? ['taskset', ['-c', '0', rsigma, ...evalArgs, '-e', `@${file}`]] : [rsigma, [...evalArgs, '-e', `@${file}`]];
+      const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result.status !== 0) throw new Error(`rsigma failed (${result.status}): ${result.stderr.slice(0, 500)}`);
       return { seconds, matches: result.stdout.split('\n').filter((l) => l.trim().startsWith('{')).length };
     };
-    const theirs: number[] = [];
-    let theirMatches = 0;
-    for (let round = 0; round < ROUNDS; round += 1) {
+    // Interleaved rounds (the machine is shared): each round times both, and its ratio is kept.
+    const rounds = Array.from({ length: ROUNDS }, () => {
+      const our = ourRound();
       const startup = run(one).seconds;
       const full = run(all);
-      theirs.push(lines.length / Math.max(full.seconds - startup, 1e-6));
-      theirMatches = full.matches;
-    }
-    const ratio = median(ours) / median(theirs);
-    console.log(`  rsigma ${versionOf(rsigma).padEnd(34)} ${Math.round(median(theirs)).toLocaleString('en-US').padStart(12)} events/s  ${theirMatches} matches` +
+      const their = lines.length / Math.max(full.seconds - startup, 1e-6);
+      return { our, their, theirMatches: full.matches, ratio: our.rate / their };
+    });
+    const ourMatches = rounds[0]!.our.matches;
+    const theirMatches = rounds[0]!.theirMatches;
+    ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.our.rate), ourMatches);
+    console.log(`  ${`rsigma ${versionOf(rsigma)}`.padEnd(42)} ${Math.round(median(rounds.map((r) => r.their))).toLocaleString('en-US').padStart(12)} events/s  ${theirMatches} matches` +
       `${theirMatches === ourMatches ? '' : '  ← DIFFERENT match count'}`);
-    console.log(`  shouwang / rsigma: ${ratio.toFixed(2)}× (median of ${ROUNDS} rounds each)`);
+    console.log(`  shouwang / rsigma: ${median(rounds.map((r) => r.ratio)).toFixed(2)}× (median of ${ROUNDS} interleaved rounds' ratios` +
+      `${taskset ? '; rsigma pinned to one CPU with taskset)' : '; taskset missing: rsigma may use more than one core)'}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,7 +95,7 @@ function rsigmaEvalArgs(rsigma: string, rulesDir: string): string[] {
 }
 
 function versionOf(rsigma: string): string {
-  return spawnSync(rsigma, ['--version'], { encoding: 'utf8' }).stdout.trim() || 'rsigma';
+  return spawnSync(rsigma, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() || 'rsigma';
 }
 
 const BENIGN = [
