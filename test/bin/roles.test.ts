@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canConnect, freePort } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
+import { CLI } from '../harness/built.js';
 
-// The built command line (npm run build first).
-const CLI = 'dist/bin/shouwang.js';
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-roles-'));
 const env = (extra: Record<string, string>) => {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHOUWANG_')));

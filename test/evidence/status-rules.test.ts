@@ -196,7 +196,7 @@ describe('status rules at their boundaries', () => {
 
   it('intrusion rules: an sshd record reaches the shipped intrusion rules, a bare record does not, and switched-off rules reach nothing', async () => {
     const sshd: ShouwangEvent = { id: 's', '@timestamp': at(1), event: { dataset: 'system.auth' }, process: { name: 'sshd' }, message: 'Failed password' };
-    const bare: ShouwangEvent = { id: 'b', '@timestamp': at(1), event: { dataset: 'app.log' }, message: 'hello' };
+    const bare: ShouwangEvent = { id: 'b', '@timestamp': at(1), event: { dataset: 'hvac.telemetry' }, message: 'hello' };
     const shipped = await loadIntrusionRules();
     expect(shipped.rules.length).toBeGreaterThan(0);
     expect(shipped.rules.every((r) => r.enabled)).toBe(true);
