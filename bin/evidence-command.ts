@@ -128,7 +128,7 @@ export async function evidenceJudging(config: Config, live?: RuleSwitches) {
   const switches = live ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   return {
     silentAfterSeconds: config.analyze.silentAfter,
-    settings: { minimumWindowDays: config.evidence.minimumWindow / 86_400, realtimeRpoSeconds: config.evidence.realtimeRpo },
+    settings: { minimumWindowDays: config.evidence.minimumWindow / 86_400, realtimeRpoSeconds: config.evidence.realtimeRpo, timeZone: config.timeZone },
     intrusionRules: () => loadIntrusionRules({ rulesDir: config.analyze.rulesDir, isEnabled: switches.isEnabled }),
   };
 }

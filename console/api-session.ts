@@ -1,16 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { recordAction, publicUser, type ApiOptions } from './api-context.js';
-import { ShouwangError } from '../core/index.js';
+import { DEFAULT_TIME_ZONE, ShouwangError } from '../core/index.js';
 
 const UserView = z.object({
   username: z.string(), displayName: z.string(), role: z.string(), departments: z.array(z.string()), disabled: z.boolean(),
   permissions: z.array(z.string()), lockedUntil: z.string().optional(), createdAt: z.string(), updatedAt: z.string(),
 });
-const SessionView = z.object({ user: UserView, csrfToken: z.string(), expiresAt: z.string() });
+/** `timeZone`: the browser shows every time and reads every date it is given in this zone, whatever its own. */
+const SessionView = z.object({ user: UserView, csrfToken: z.string(), expiresAt: z.string(), timeZone: z.string() });
 
 /** Login, logout, logout everywhere, who am I, and the API document. */
-export const sessionApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes, sessions }) => {
+export const sessionApi: FastifyPluginAsync<ApiOptions & { timeZone?: string }> = async (app, { store, routes, sessions, timeZone = DEFAULT_TIME_ZONE }) => {
   routes.add(app, {
     method: 'POST', url: '/api/session', tag: 'session', access: 'public',
     summary: '登录 / log in: sets the sw_session cookie and returns the CSRF token',
@@ -21,7 +22,7 @@ export const sessionApi: FastifyPluginAsync<ApiOptions> = async (app, { store, r
         const { id, session, user } = await sessions.login(body.username, body.password, request.ip);
         sessions.setCookie(reply, id);
         await recordAction(store, request, 'session.login', body.username, undefined, body.username);
-        return { user: publicUser(user), csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+        return { user: publicUser(user), csrfToken: session.csrfToken, expiresAt: session.expiresAt, timeZone };
       } catch (error) {
         if (error instanceof ShouwangError && error.statusCode === 401) {
           await recordAction(store, request, 'session.login_failed', body.username, undefined, body.username);
@@ -34,7 +35,7 @@ export const sessionApi: FastifyPluginAsync<ApiOptions> = async (app, { store, r
   routes.add(app, {
     method: 'GET', url: '/api/session', tag: 'session', access: 'session',
     summary: '当前会话 / the current session and its CSRF token', response: SessionView,
-    handler: async ({ auth }) => ({ user: publicUser(auth.user), csrfToken: auth.session.csrfToken, expiresAt: auth.session.expiresAt }),
+    handler: async ({ auth }) => ({ user: publicUser(auth.user), csrfToken: auth.session.csrfToken, expiresAt: auth.session.expiresAt, timeZone }),
   });
 
   routes.add(app, {

@@ -50,7 +50,7 @@ export interface AppDeps {
   onInventory?: InventoryApiOptions['onInventory'];
   /** `analyze.silentAfter` in seconds, for the posture's audit coverage (default 3600). */
   silentAfterSeconds?: number;
-  /** `timeZone`: where the posture trend's days start (default Asia/Shanghai). */
+  /** `timeZone`: where the posture trend's days start and the zone the browser shows times in (default Asia/Shanghai). */
   timeZone?: string;
   /** Where the posture reads source silence; default the analyzers' per-source queries cached for 60 s. */
   coverage?: CoverageSource;
@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions };
-  await app.register(sessionApi, api);
+  await app.register(sessionApi, { ...api, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
   await app.register(usersApi, api);
   await app.register(alertsApi, api);
   await app.register(dataApi, api);

@@ -122,6 +122,8 @@ export async function exportEvidenceBundle(options: ExportOptions): Promise<Expo
     format: 'shouwang-evidence/1',
     createdAt: now.toISOString(),
     generator: 'shouwang evidence export',
+    // The zone every local date of the report and tables is in, so a reviewer elsewhere reads them right.
+    timeZone: facts.settings.timeZone,
     selection: {
       ...facts.selection,
       ...(options.scope?.departments ? { scopeDepartments: [...options.scope.departments] } : {}),

@@ -31,12 +31,12 @@ const RULES: Record<EvidencedControl, (facts: SystemFacts) => ControlVerdict> = 
   auditRetention: (f) => retentionVerdict(f.audit),
   intrusion: (f) => intrusionVerdict(f.intrusion),
   incidentHandling: (f) => incidentHandlingVerdict(f.handling),
-  backupLocal: (f) => backupLocalVerdict(f.backup),
+  backupLocal: (f) => backupLocalVerdict(f.backup, f.settings.timeZone),
   backupOffsite: (f) => backupOffsiteVerdict(f.backup, f.system.mlpsLevel, f.settings),
   backupIdentification: (f) => backupIdentificationVerdict(f.backup),
   backupStipulation: (f) => backupStipulationVerdict(f.backup),
-  backupProcedures: (f) => backupProceduresVerdict(f.backup),
-  emergencyDrill: (f) => emergencyDrillVerdict(f.backup),
+  backupProcedures: (f) => backupProceduresVerdict(f.backup, f.settings.timeZone),
+  emergencyDrill: (f) => emergencyDrillVerdict(f.backup, f.settings.timeZone),
 };
 
 /** One verdict per evidenced item of one system; any 符合 over a period shorter than the minimum window is capped. */

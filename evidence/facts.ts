@@ -1,5 +1,5 @@
 import {
-  drillSite, type Alert, type BackupPolicy, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
+  DEFAULT_TIME_ZONE, drillSite, type Alert, type BackupPolicy, type BusinessSystem, type ChainedAuditEntry, type Inventory, type JobResult, type JobSite, type ShouwangEvent,
 } from '../core/index.js';
 import { expectedSources } from '../analyzers/index.js';
 import { BACKUP_DATASET } from '../backup/index.js';
@@ -188,21 +188,24 @@ export function recordFacts(samples: readonly ShouwangEvent[]): AuditFacts['reco
 }
 
 /**
- * Retention at the period end: the span from six calendar months before (in +08:00) to the period
+ * Retention at the period end: the span from six calendar months before (in `zone`) to the period
  * end, and the calendar days of it with no stored event of the system. `hourly` are the system's
  * non-empty hour buckets over that span.
  */
-export function retentionFacts(periodEnd: number, oldestEvent: string | undefined, hourly: readonly { start: string; count: number }[]): RetentionFacts {
-  const from = calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED);
-  const seen = new Set(hourly.filter((b) => b.count > 0).map((b) => localDay(Date.parse(b.start))));
+export function retentionFacts(
+  periodEnd: number, oldestEvent: string | undefined, hourly: readonly { start: string; count: number }[], zone = DEFAULT_TIME_ZONE,
+): RetentionFacts {
+  const from = calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED, zone);
+  const seen = new Set(hourly.filter((b) => b.count > 0).map((b) => localDay(Date.parse(b.start), zone)));
   const gaps: string[] = [];
   let days = 0;
-  for (let day = localDay(from); day <= localDay(periodEnd - 1); day = nextDay(day)) {
+  for (let day = localDay(from, zone); day <= localDay(periodEnd - 1, zone); day = nextDay(day)) {
     days += 1;
     if (!seen.has(day)) gaps.push(day);
   }
   return {
-    requiredFrom: formatLocal(from), requiredTo: formatLocal(periodEnd), ...(oldestEvent ? { oldestEvent: formatLocal(Date.parse(oldestEvent)) } : {}),
+    requiredFrom: formatLocal(from, zone), requiredTo: formatLocal(periodEnd, zone),
+    ...(oldestEvent ? { oldestEvent: formatLocal(Date.parse(oldestEvent), zone) } : {}),
     days, gapDays: gaps.length, gaps: gaps.slice(0, 10),
   };
 }
@@ -236,7 +239,7 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const periodDays = Math.max(0, (periodEnd - Date.parse(period.from)) / DAY_MS);
   const intrusionRules = options.intrusionRules ?? await loadIntrusionRules();
   const intrusionIds = new Set(intrusionRules.rules.map((r) => r.id));
-  const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED)).toISOString();
+  const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED, settings.timeZone)).toISOString();
 
   const counts = new Map((await store.events.countBy({ ...period, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
   // Backup check and drill results are events too (shouwang.backup); they are Shouwang's own records, not the system's audit log.
@@ -305,7 +308,7 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       departmentName: departmentNames.get(system.department) ?? system.department,
       audit: {
         eventsInPeriod, expectedSources: sources.length, reportingSources: sources.length - silent.length, silentSources: silent,
-        records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, hourly),
+        records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, hourly, settings.timeZone),
       },
       intrusion: {
         eventsInPeriod, rules: intrusionRules.rules.length, rulesEnabled: intrusionRules.rules.filter((r) => r.enabled).length,

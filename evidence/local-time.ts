@@ -1,20 +1,23 @@
-import { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS as OFFSET_MS } from '../core/index.js';
+import { DEFAULT_TIME_ZONE, formatOffset, zoneDate, zoneOffsetMs, zonedToEpoch } from '../core/index.js';
 
-// Evidence is read in China Standard Time: every time and calendar day in the report is +08:00.
+// Evidence is read in the configured `timeZone` (default Asia/Shanghai): every time and calendar day in the
+// report is local to it, with the offset written after each time so a reader elsewhere can convert.
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
-/** `2026-06-01 08:00:00 +08:00` */
-export function formatLocal(ms: number): string {
-  const d = new Date(ms + OFFSET_MS);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${SHANGHAI_OFFSET}`;
+/** `2026-06-01 08:00:00 +08:00` (Asia/Shanghai); the offset is the zone's at that instant. */
+export function formatLocal(ms: number, zone = DEFAULT_TIME_ZONE): string {
+  const offsetMs = zoneOffsetMs(zone, ms);
+  const d = new Date(ms + offsetMs);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${formatOffset(offsetMs)}`;
 }
 
-export const formatLocalIso = (iso: string): string => (Number.isNaN(Date.parse(iso)) ? iso : formatLocal(Date.parse(iso)));
+export const formatLocalIso = (iso: string, zone = DEFAULT_TIME_ZONE): string =>
+  (Number.isNaN(Date.parse(iso)) ? iso : formatLocal(Date.parse(iso), zone));
 
-/** The +08:00 calendar day of an instant, `2026-06-01`. */
-export function localDay(ms: number): string {
-  return new Date(ms + OFFSET_MS).toISOString().slice(0, 10);
+/** The zone's calendar day of an instant, `2026-06-01`. */
+export function localDay(ms: number, zone = DEFAULT_TIME_ZONE): string {
+  return zoneDate(zone, ms);
 }
 
 export function nextDay(day: string): string {
@@ -22,13 +25,13 @@ export function nextDay(day: string): string {
 }
 
 /**
- * The same wall-clock time `months` calendar months earlier in +08:00; a day the earlier month lacks
+ * The same wall-clock time `months` calendar months earlier in the zone; a day the earlier month lacks
  * is its last day (31 August − 6 months → 28/29 February).
  */
-export function calendarMonthsBefore(ms: number, months: number): number {
-  const local = new Date(ms + OFFSET_MS);
+export function calendarMonthsBefore(ms: number, months: number, zone = DEFAULT_TIME_ZONE): number {
+  const local = new Date(ms + zoneOffsetMs(zone, ms));
   const first = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth() - months, 1));
   const lastDay = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
-  return Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(local.getUTCDate(), lastDay),
-    local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds(), local.getUTCMilliseconds()) - OFFSET_MS;
+  return zonedToEpoch(zone, first.getUTCFullYear(), first.getUTCMonth(), Math.min(local.getUTCDate(), lastDay),
+    local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds(), local.getUTCMilliseconds());
 }

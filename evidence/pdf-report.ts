@@ -38,7 +38,7 @@ export interface ReportInput {
 
 const MARGIN = 40;
 
-/** The zh-CN report: cover (scope by name, period in +08:00, settings), one block per system, then the status count per control item. */
+/** The zh-CN report: cover (scope by name, period in the configured time zone, settings), one block per system, then the status count per control item. */
 export function renderReport(input: ReportInput): Promise<Buffer> {
   const { facts, rows } = input;
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { Title: '等级保护合规证据报告', Author: '守望 Shouwang' } });
@@ -69,10 +69,12 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   doc.fontSize(20).text('等级保护合规证据报告', { align: 'center' });
   doc.fontSize(11).text('MLPS 2.0 (GB/T 22239-2019, GB/T 28448-2019) compliance evidence report', { align: 'center' }).moveDown(1);
   line(`范围 Scope：${target}${facts.scope?.departments ? `（部门范围 department scope: ${facts.scope.departments.map(department).join('、')}）` : ''}`, 10);
-  line(`期间 Period：${formatLocalIso(selection.from)} — ${formatLocalIso(selection.to)}（至今 ${Math.round(periodDays * 10) / 10} 天 days elapsed）`, 10);
+  const local = (iso: string) => formatLocalIso(iso, settings.timeZone);
+  line(`期间 Period：${local(selection.from)} — ${local(selection.to)}（至今 ${Math.round(periodDays * 10) / 10} 天 days elapsed）`, 10);
   line(`最短取证期间 Minimum evidence window：${settings.minimumWindowDays} 天 days${periodDays < settings.minimumWindowDays ? '（本期间短于此，任何项不判为符合 / shorter: no item is 符合）' : ''}`, 10);
   line(`异地实时备份 RPO 上限 Real-time off-site RPO bound（第三、四级 levels 3–4）：${formatRoundedDuration(settings.realtimeRpoSeconds)}`, 10);
-  line(`生成时间 Generated：${formatLocalIso(input.generatedAt)}`, 10);
+  line(`生成时间 Generated：${local(input.generatedAt)}`, 10);
+  line(`时区 Time zone：${settings.timeZone}（报告中的日期与时间均为此时区 / every date and time in this report）`, 10);
   line(`${FINGERPRINT_LABEL}${input.fingerprint}`, 10);
 
   heading('总体情况 Overview');
@@ -92,7 +94,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   doc.moveDown(0.4);
   line('判定规则 Rules：每个条款单独判定。安全审计 a) 期间内无审计事件为不符合，全部声明的日志源上报为符合（未声明日志源不算全覆盖）；'
     + 'b) 抽样记录均含日期时间、用户、事件类型和结果为符合；c) 审计记录备份无自动证据，未测评；'
-    + `集中管控 d) 自期间末起向前 ${RETENTION_MONTHS_REQUIRED} 个自然月（+08:00）每天均有留存记录为符合。`
+    + `集中管控 d) 自期间末起向前 ${RETENTION_MONTHS_REQUIRED} 个自然月（${settings.timeZone}）每天均有留存记录为符合。`
     + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合。'
     + '安全事件处置 c) — 仅统计入侵规则告警：处置率 ≥ 90% 且确认时间中位数 ≤ 24 小时为符合，无告警为未测评。'
     + '数据备份恢复 a) 同城核查、最近一次同城恢复演练（无论成败）达到 RTO；b) 期间内须有异地核查，异地副本在 RPO 内，第三、四级策略 RPO 不超过实时上限，最近一次异地演练达到 RTO；无备份策略为不符合。'
@@ -120,7 +122,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
       for (const [label, site] of [['同城 same-city', b.sameCity], ['异地 off-site', b.offSite]] as const) {
         const drill = site.latestDrill;
         line(`${label}：核查 ${site.checks} 次，通过 ${site.passed}${site.freshness ? `；最新备份 ${formatRoundedDuration(site.freshness.ageSeconds)} 前` : ''}；`
-          + `演练 ${site.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}${drill.rto ? `，RTO 实际 ${formatRoundedDuration(drill.rto.achievedSeconds)}` : ''}` : ''}`);
+          + `演练 ${site.drills} 次${drill ? `，最近 ${local(drill.finishedAt)} ${drill.status}${drill.rto ? `，RTO 实际 ${formatRoundedDuration(drill.rto.achievedSeconds)}` : ''}` : ''}`);
       }
     } else {
       line('备份策略 Policy：资产清单中无 / none in the inventory');

@@ -20,6 +20,8 @@ export interface Manifest {
   format: 'shouwang-evidence/1';
   createdAt: string;
   generator: string;
+  /** `timeZone` of the report's local dates and times (IANA name); absent in bundles made before it was recorded. */
+  timeZone?: string;
   selection: Record<string, unknown>;
   /** Sorted by path; every file of the bundle but manifest.json and manifest.sig. */
   files: ManifestFile[];

@@ -14,7 +14,7 @@
  * 安全审计 c) protection and backup of records (x.1.4.3 c): 未测评 — records are copied off the host
  *   into Shouwang's store (stated), but the backup of that store is not something Shouwang can observe.
  * 集中管控 d) retention (x.1.5.4 d, levels 3–4): 符合 when the system's stored events reach back six
- *   calendar months (in +08:00) from the period end and no calendar day of that span lacks events;
+ *   calendar months (in the configured timeZone) from the period end and no calendar day of that span lacks events;
  *   部分符合 when events exist but the span is short or has gaps; 不符合 when no event is stored.
  * 入侵防范 (x.1.4.4 f at levels 3–4, 7.1.3.3 at level 2): detection must be shown to run for the system.
  *   不符合 no event in the period, no enabled intrusion rule, or none of the system's events reaches one;
@@ -46,7 +46,7 @@
  *   other rehearsals need manual review); without one 未测评 — plans may be rehearsed outside Shouwang.
  * Any 符合 over a period shorter than the minimum evidence window becomes 部分符合.
  */
-import type { RtoMeasure } from '../core/index.js';
+import { DEFAULT_TIME_ZONE, type RtoMeasure } from '../core/index.js';
 import { formatLocalIso } from './local-time.js';
 
 export const STATUSES = ['符合', '部分符合', '不符合', '未测评', '不适用'] as const;
@@ -72,9 +72,11 @@ export interface EvidenceRuleSettings {
   minimumWindowDays: number;
   /** The largest RPO that counts as 异地实时备份 (level 3–4 backup b). */
   realtimeRpoSeconds: number;
+  /** `timeZone`: the zone of every local time and calendar day in the report (IANA name). */
+  timeZone: string;
 }
 
-export const DEFAULT_RULE_SETTINGS: EvidenceRuleSettings = { minimumWindowDays: 30, realtimeRpoSeconds: 900 };
+export const DEFAULT_RULE_SETTINGS: EvidenceRuleSettings = { minimumWindowDays: 30, realtimeRpoSeconds: 900, timeZone: DEFAULT_TIME_ZONE };
 
 export type EvidencedControl =
   | 'auditCoverage' | 'auditRecords' | 'auditProtection' | 'auditRetention'
@@ -118,12 +120,12 @@ export interface AuditFacts {
 }
 
 export interface RetentionFacts {
-  /** Six calendar months before the period end, +08:00, and the period end. */
+  /** Six calendar months before the period end, in the zone (settings.timeZone), and the period end. */
   requiredFrom: string;
   requiredTo: string;
   /** Oldest stored event of the system, any time. */
   oldestEvent?: string;
-  /** Calendar days (+08:00) of the required span, and those without a stored event (first 10 listed). */
+  /** Calendar days (in the zone) of the required span, and those without a stored event (first 10 listed). */
   days: number;
   gapDays: number;
   gaps: string[];
@@ -275,17 +277,17 @@ export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
   return verdict('部分符合', summary, '处置率 < 90% 或确认中位数 > 24h → 部分符合 / < 90 % handled or median acknowledge > 24 h');
 }
 
-const drillText = (d?: DrillFacts) => d
-  ? `最近演练 ${formatLocalIso(d.finishedAt)} ${d.status}，RTO 实际 ${d.rto ? formatRoundedDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatRoundedDuration(d.rto.targetSeconds) : '—'}`
+const drillText = (d: DrillFacts | undefined, zone: string) => d
+  ? `最近演练 ${formatLocalIso(d.finishedAt, zone)} ${d.status}，RTO 实际 ${d.rto ? formatRoundedDuration(d.rto.achievedSeconds) : '—'} / 目标 ${d.rto ? formatRoundedDuration(d.rto.targetSeconds) : '—'}`
   : '期间内无恢复演练';
 const latestText = (latest: Record<string, string>) => Object.entries(latest).map(([check, status]) => `${check}:${status}`).join(', ') || '—';
 const noPolicy = verdict('不符合', '资产清单中无备份策略 / no backup policy in the inventory', '无备份策略 → 不符合 / no backup policy → non-compliant');
 
-export function backupLocalVerdict(f: BackupFacts): ControlVerdict {
+export function backupLocalVerdict(f: BackupFacts, zone = DEFAULT_TIME_ZONE): ControlVerdict {
   if (!f.hasPolicy) return noPolicy;
   const s = f.sameCity;
   const share = s.checks ? s.passed / s.checks : 0;
-  const summary = `同城核查 ${s.checks} 次，通过 ${s.passed}（${pct(share)}）；最新：${latestText(s.latest)}；${drillText(s.latestDrill)}`
+  const summary = `同城核查 ${s.checks} 次，通过 ${s.passed}（${pct(share)}）；最新：${latestText(s.latest)}；${drillText(s.latestDrill, zone)}`
     + ` / ${s.checks} same-city checks, ${s.passed} passed; ${s.drills} drills from the same-city copy`;
   if (s.checks === 0) return verdict('不符合', summary, '期间内无同城备份核查 → 不符合 / no same-city check in the period');
   if (s.passed === 0 && s.failed === s.checks) return verdict('不符合', summary, '同城核查全部失败 → 不符合 / every same-city check failed');
@@ -307,7 +309,7 @@ export function backupOffsiteVerdict(f: BackupFacts, level: number, settings: Ev
   const rpo = f.rpoTargetSeconds;
   const fresh = o.freshness ? `异地最新备份 ${formatRoundedDuration(o.freshness.ageSeconds)} 前 / RPO ${formatRoundedDuration(o.freshness.targetSeconds)}` : '无异地时效核查';
   const summary = `异地核查 ${o.checks} 次、同城异地一致性 ${x.checks} 次，通过 ${passed}（${pct(share)}）；最新：${latestText(o.latest)}${x.latest ? `, cross-site:${x.latest}` : ''}；${fresh}`
-    + `${realtime ? `；实时备份上限 RPO ≤ ${formatRoundedDuration(settings.realtimeRpoSeconds)}，策略 RPO ${rpo === undefined ? '—' : formatRoundedDuration(rpo)}` : ''}；${drillText(o.latestDrill)}`
+    + `${realtime ? `；实时备份上限 RPO ≤ ${formatRoundedDuration(settings.realtimeRpoSeconds)}，策略 RPO ${rpo === undefined ? '—' : formatRoundedDuration(rpo)}` : ''}；${drillText(o.latestDrill, settings.timeZone)}`
     + ` / ${o.checks} off-site and ${x.checks} cross-site checks, ${passed} passed; ${o.drills} drills from the off-site copy`;
   if (o.checks === 0) return verdict('不符合', summary, '期间内未核查异地备份 → 不符合 / no off-site check in the period');
   if (passed === 0 && o.failed + x.failed === checks) return verdict('不符合', summary, '异地核查全部失败 → 不符合 / every off-site check failed');
@@ -355,11 +357,11 @@ export function backupStipulationVerdict(f: BackupFacts): ControlVerdict {
   return verdict('符合', summary, '备份策略规定了备份方式、频度（RPO）、存储介质和保存期 → 符合 / the policy states method, frequency (RPO), media and retention');
 }
 
-export function backupProceduresVerdict(f: BackupFacts): ControlVerdict {
+export function backupProceduresVerdict(f: BackupFacts, zone = DEFAULT_TIME_ZONE): ControlVerdict {
   if (!f.hasPolicy) return noPolicy;
   const drill = latestDrillOf(f);
   const summary = `备份策略 RPO ${formatRoundedDuration(f.rpoTargetSeconds ?? 0)}、RTO ${formatRoundedDuration(f.rtoTargetSeconds ?? 0)}；期间内同城核查 ${f.sameCity.checks} 次、异地核查 ${f.offSite.checks} 次；`
-    + `恢复演练 ${f.sameCity.drills + f.offSite.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''}`
+    + `恢复演练 ${f.sameCity.drills + f.offSite.drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt, zone)} ${drill.status}` : ''}`
     + ` / policy RPO and RTO; ${f.sameCity.checks} same-city and ${f.offSite.checks} off-site checks; ${f.sameCity.drills + f.offSite.drills} restore drills in the period`;
   // Checked means the latest result of each check passed: checks that ran and failed are no procedure carried out.
   const passing = (site: SiteBackupFacts) => site.checks > 0 && Object.values(site.latest).every((status) => status === 'pass');
@@ -371,10 +373,10 @@ export function backupProceduresVerdict(f: BackupFacts): ControlVerdict {
     + ' / RPO/RTO set, but a copy went unchecked in the period, a latest check result did not pass, or the latest restore drill did not pass (or none ran)');
 }
 
-export function emergencyDrillVerdict(f: BackupFacts): ControlVerdict {
+export function emergencyDrillVerdict(f: BackupFacts, zone = DEFAULT_TIME_ZONE): ControlVerdict {
   const drills = f.sameCity.drills + f.offSite.drills;
   const drill = latestDrillOf(f);
-  const summary = `期间内系统恢复演练 ${drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt)} ${drill.status}` : ''} / ${drills} restore drills in the period`;
+  const summary = `期间内系统恢复演练 ${drills} 次${drill ? `，最近 ${formatLocalIso(drill.finishedAt, zone)} ${drill.status}` : ''} / ${drills} restore drills in the period`;
   if (drills === 0) {
     return verdict('未测评', summary, '期间内无恢复演练记录；应急预案培训与演练可能在本平台之外进行 → 未测评（需人工核查） / no restore drill: rehearsals may happen outside Shouwang');
   }

@@ -339,6 +339,31 @@ describe('report.pdf', () => {
   });
 });
 
+describe('time zone', () => {
+  it('writes report.pdf, controls.csv and the facts in the configured zone, and records it in the manifest', async () => {
+    const pdftotext = await ensureExecutable({ command: 'pdftotext', debianPackage: 'poppler-utils' });
+    const files = await readZip((await exportTo('utc.zip', { settings: { timeZone: 'UTC' } })).path);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
+    expect(manifest.timeZone).toBe('UTC');
+    expect((JSON.parse(entries.get('manifest.json')!.toString('utf8')) as Manifest).timeZone).toBe('Asia/Shanghai');
+    expect(await verifyEvidenceBundle(join(fixture.dir, 'utc.zip'))).toMatchObject({ ok: true });
+
+    const pdf = join(fixture.dir, 'utc-report.pdf');
+    writeFileSync(pdf, files.get('report.pdf')!);
+    const text = execFileSync(pdftotext, ['-enc', 'UTF-8', pdf, '-'], { encoding: 'utf8' });
+    // The same instants as in the default bundle (2026-06-01 08:00:00 +08:00 …), now in UTC.
+    expect(text).toContain('期间 Period：2026-06-01 00:00:00 +00:00 — 2026-07-01 00:00:00 +00:00');
+    expect(text).toContain('时区 Time zone：UTC');
+    expect(text).toContain('最近 2026-06-15 03:00:00 +00:00 pass');
+    expect(text.split('\n').filter((l) => l.includes('+08:00'))).toEqual([]);
+    const csv = files.get('controls.csv')!.toString('utf8');
+    expect(csv).toContain('2026-06-15 03:00:00 +00:00');
+    expect(csv).not.toContain('+08:00');
+    const good = ndjsonLines(files.get('evidence/system-facts.ndjson')).find((s) => s.system === GOOD)!;
+    expect(good).toMatchObject({ settings: { timeZone: 'UTC' }, audit: { retention: { requiredFrom: '2026-01-01 00:00:00 +00:00' } } });
+  }, 120_000);
+});
+
 describe('console audit extract anchoring', () => {
   it('carries the signed checkpoint covering its console audit extract, with the links to check it offline', async () => {
     const stop = await fixture.store.audit.anchorWith(key);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvidenceCommand } from '../../bin/evidence-command.js';
+import { readZipEntries, type Manifest } from '../../evidence/index.js';
 import { PERIOD, SILENT, seedFixture, type Fixture } from './fixture.js';
 
 let fixture: Fixture;
@@ -67,6 +68,17 @@ describe('shouwang evidence', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('exports in the configured timeZone: the manifest names it and the facts are dated in it', async () => {
+    const utcConfig = join(fixture.dir, 'shouwang-utc.yaml');
+    writeFileSync(utcConfig, `dataDir: ${fixture.dir}\nstore: embedded\ntimeZone: UTC\nembedded:\n  path: ${join(fixture.dir, 'store.db')}\n`);
+    const out = join(fixture.dir, 'cli-utc.zip');
+    expect(await runEvidenceCommand(['export', '--config', utcConfig, '--system', SILENT, '--from', PERIOD.from, '--to', PERIOD.to, '--out', out], capture().io)).toBe(0);
+    const files = await readZipEntries(out);
+    expect((JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest).timeZone).toBe('UTC');
+    const facts = JSON.parse(files.get('evidence/system-facts.ndjson')!.toString('utf8').split('\n')[0]!) as { audit: { retention: { requiredTo: string } } };
+    expect(facts.audit.retention.requiredTo).toMatch(/ \+00:00$/);
   });
 
   it('answers bad arguments with usage and exit 2', async () => {

@@ -207,3 +207,33 @@ describe('status rules at their boundaries', () => {
     expect(off.reaches(sshd)).toBe(false);
   });
 });
+
+describe('local dates follow the configured time zone', () => {
+  // END is 2026-12-01 00:00 in Asia/Shanghai but still 30 November 16:00 in UTC.
+  const lastDrill = backupFacts(system(3), [check('same-city', 'pass', 5), check('off-site', 'pass', 5)], [drill('same-city', true, 0)]);
+
+  it('drill times in the verdict texts: Asia/Shanghai by default, UTC when configured', () => {
+    expect(emergencyDrillVerdict(lastDrill).summary).toContain('最近 2026-12-01 00:00:00 +08:00 pass');
+    expect(emergencyDrillVerdict(lastDrill, 'UTC').summary).toContain('最近 2026-11-30 16:00:00 +00:00 pass');
+    expect(backupLocalVerdict(lastDrill, 'UTC').summary).toContain('最近演练 2026-11-30 16:00:00 +00:00 pass');
+    expect(backupProceduresVerdict(lastDrill, 'UTC').summary).toContain('最近 2026-11-30 16:00:00 +00:00 pass');
+    const offsite = backupFacts(system(3), [check('off-site', 'pass', 5)], [drill('off-site', true, 0)]);
+    expect(backupOffsiteVerdict(offsite, 3, { ...DEFAULT_RULE_SETTINGS, timeZone: 'Europe/Berlin' }).summary).toContain('最近演练 2026-11-30 17:00:00 +01:00 pass');
+  });
+
+  it('retention: six calendar months and the calendar days of gaps are counted in the zone', () => {
+    const zoned = retentionFacts(END, undefined, [], 'UTC');
+    expect(zoned).toMatchObject({ requiredFrom: '2026-05-30 16:00:00 +00:00', requiredTo: '2026-11-30 16:00:00 +00:00' });
+    expect(new Date(calendarMonthsBefore(END, 6, 'UTC')).toISOString()).toBe('2026-05-30T16:00:00.000Z');
+    // Events every hour for a year but none from 1 December 00:00 to 08:00 in Shanghai (30 November 16:00–24:00 UTC).
+    const end = END + 8 * HOUR;
+    const buckets = hourly(END - 365 * DAY);
+    expect(retentionFacts(end, undefined, buckets).gaps).toEqual(['2026-12-01']);
+    expect(retentionFacts(end, undefined, buckets, 'UTC').gaps).toEqual([]);
+  });
+
+  it('keeps the default texts byte for byte: Asia/Shanghai is the default of the rule settings', () => {
+    expect(DEFAULT_RULE_SETTINGS.timeZone).toBe('Asia/Shanghai');
+    expect(retentionFacts(END, undefined, [])).toEqual(retentionFacts(END, undefined, [], 'Asia/Shanghai'));
+  });
+});

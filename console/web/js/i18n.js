@@ -268,6 +268,7 @@ const TABLE = {
   scopeAll: ['全部部门', 'All departments'],
   scopeAllMine: ['我负责的全部部门', 'All my departments'],
   period: ['期间（北京时间）', 'Period (Asia/Shanghai)'],
+  periodIn: ['期间（时区 {0}）', 'Period ({0})'],
   fromDay: ['开始日期', 'From'],
   toDay: ['结束日期', 'To'],
   periodHint: ['含开始与结束当天，默认最近 30 天', 'both days included; default the last 30 days'],
@@ -461,16 +462,53 @@ export function localMessage(message) {
   return detail < 0 ? text.slice(0, at) : `${text.slice(0, at)} ${english.slice(detail)}`;
 }
 
-const formats = {};
-/** Times are always shown in Asia/Shanghai, whatever the browser's zone. */
+/** The console's `timeZone` (from /api/session): every time is shown, and every date typed is read, in it. */
+let timeZone = 'Asia/Shanghai';
+export function setTimeZone(zone) {
+  if (typeof zone !== 'string' || !zone) return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    timeZone = zone;
+  } catch { /* a zone this browser does not know: keep the last one */ }
+}
+export const getTimeZone = () => timeZone;
+
+const formats = new Map();
+function zoneFormat(locale, options) {
+  const key = `${locale}|${timeZone}|${JSON.stringify(options)}`;
+  let format = formats.get(key);
+  if (!format) formats.set(key, (format = new Intl.DateTimeFormat(locale, { ...options, timeZone })));
+  return format;
+}
+
+/** Times are shown in the configured zone, whatever the browser's own. */
 export function formatTime(iso) {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  formats[lang] ??= new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
-    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-  });
-  return formats[lang].format(date);
+  return zoneFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  }).format(date);
+}
+
+/** "YYYY-MM-DD" of a moment in the configured zone. */
+export function localDay(ms) {
+  return zoneFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+}
+
+/** The period legend: 北京时间 for the default zone, else the zone's name. */
+export function periodLabel() {
+  return timeZone === 'Asia/Shanghai' ? t('period') : t('periodIn', timeZone);
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at `ms` (as core/time-zone.ts computes it). */
+function offsetMs(ms) {
+  const parts = {};
+  for (const part of zoneFormat('en-US', { hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+    .formatToParts(new Date(ms))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - (ms - (((ms % 1000) + 1000) % 1000));
 }
 
 /** A duration in seconds as "3 天 4 小时" / "3 d 4 h". */
@@ -485,9 +523,11 @@ export function formatDuration(seconds) {
   return Number(seconds) > 0 ? `< 1 ${units[3]}` : `0 ${units[3]}`;
 }
 
-/** A datetime-local value ("2026-04-01T08:00") read as Asia/Shanghai time, as ISO UTC. */
-export function shanghaiToIso(local) {
+/** A datetime-local value ("2026-04-01T08:00") read as a wall-clock time in the configured zone, as ISO UTC. */
+export function localToIso(local) {
   if (!local) return undefined;
-  const date = new Date(`${local.length === 16 ? `${local}:00` : local}+08:00`);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  const wall = Date.parse(`${local.length === 16 ? `${local}:00` : local}Z`);
+  if (Number.isNaN(wall)) return undefined;
+  // Two steps, so a time near a daylight-saving switch takes the offset of its own side.
+  return new Date(wall - offsetMs(wall - offsetMs(wall))).toISOString();
 }

@@ -1,5 +1,5 @@
 import { api, setCsrfToken, whenUnauthorized } from './api.js';
-import { getLang, setLang, onLangChange, t, localName } from './i18n.js';
+import { getLang, setLang, onLangChange, t, localName, setTimeZone } from './i18n.js';
 import { currentRoute, navigate } from './router.js';
 import { h, clear, loading } from './ui.js';
 import * as login from './pages/login.js';
@@ -57,6 +57,7 @@ const ctx = {
   },
   async signedIn(session) {
     setCsrfToken(session.csrfToken);
+    setTimeZone(session.timeZone);
     me = session.user;
     inventoryCache = undefined;
     if (currentRoute().page === 'login') navigate('posture'); else route();
@@ -123,6 +124,7 @@ async function start() {
   try {
     const session = await api.get('/api/session');
     setCsrfToken(session.csrfToken);
+    setTimeZone(session.timeZone);
     me = session.user;
   } catch {
     me = undefined;

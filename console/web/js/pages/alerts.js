@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, label, formatTime, localMessage, localTitle, shanghaiToIso, getLang } from '../i18n.js';
+import { t, label, formatTime, localMessage, localTitle, localToIso, getLang } from '../i18n.js';
 import { href, navigate } from '../router.js';
 import { h, clear, load, empty, field, select, badge, table, pager, errorBox } from '../ui.js';
 
@@ -73,7 +73,7 @@ function checkGroup(name, values, current, labeller) {
 function listQuery(params) {
   const query = {};
   for (const name of ['level', 'status', 'mlpsLevel', 'department', 'system', 'rule', 'mlps']) if (params.get(name)) query[name] = params.get(name);
-  for (const name of ['from', 'to']) if (params.get(name)) query[name] = shanghaiToIso(params.get(name));
+  for (const name of ['from', 'to']) if (params.get(name)) query[name] = localToIso(params.get(name));
   return query;
 }
 

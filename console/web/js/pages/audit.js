@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, actionName, auditActions, chainProblem, formatTime, localMessage, shanghaiToIso } from '../i18n.js';
+import { t, actionName, auditActions, chainProblem, formatTime, localMessage, localToIso } from '../i18n.js';
 import { navigate } from '../router.js';
 import { h, clear, load, empty, field, select, badge, table, pager } from '../ui.js';
 
@@ -88,7 +88,7 @@ async function readPage(query, filters, after, size) {
 
 /** The trail as a paged table; the users page shows the same list without filters. */
 export function showAuditList(section, ctx, filters = {}, size = PAGE_SIZE) {
-  const query = { from: shanghaiToIso(filters.from), to: shanghaiToIso(filters.to) };
+  const query = { from: localToIso(filters.from), to: localToIso(filters.to) };
   const show = (cursors, after) => load(section, async (el) => {
     const [page, inv] = await Promise.all([readPage(query, filters, after, size), ctx.inventory().catch(() => undefined)]);
     const summary = page.scanned !== undefined ? t('filteredPage', page.items.length, page.scanned) : undefined;

@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { t, formatTime, shanghaiToIso, getLang } from '../i18n.js';
+import { t, formatTime, localToIso, getLang } from '../i18n.js';
 import { href } from '../router.js';
 import { h, clear, load, empty, field, select, table, pager, errorBox } from '../ui.js';
 
@@ -118,7 +118,7 @@ function renderSearch(main, ctx, params) {
 
   const query = {
     q: q || undefined, department: params.get('department') ?? undefined, system: params.get('system') ?? undefined,
-    from: shanghaiToIso(params.get('from')), to: shanghaiToIso(params.get('to')), filter: params.getAll('filter'),
+    from: localToIso(params.get('from')), to: localToIso(params.get('to')), filter: params.getAll('filter'),
   };
   /** A query error is shown once, above everything, with its column marked; the panels stay empty. */
   const failed = (error) => {

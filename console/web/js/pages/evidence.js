@@ -1,6 +1,6 @@
 // 等保证据 Evidence: choose a scope and a period, export a signed bundle, follow it, download it and see it verified.
 import { api } from '../api.js';
-import { t, label, formatTime, localMessage } from '../i18n.js';
+import { t, label, formatTime, localMessage, localDay, localToIso, periodLabel } from '../i18n.js';
 import { h, clear, load, field, errorBox } from '../ui.js';
 
 const POLL_MS = 700;
@@ -10,10 +10,11 @@ const DEFAULT_DAYS = 30;
 const DAY_MS = 86_400_000;
 /** A job id as the server makes them (EVIDENCE_JOB_ID in evidence/job.ts): 128 random bits, base64url. */
 const JOB_ID = /^[A-Za-z0-9_-]{22}$/;
-/** "YYYY-MM-DD" of a moment in Asia/Shanghai, the zone every date on the console is read in. */
-const shanghaiDay = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
-/** A day's start in Asia/Shanghai as ISO UTC; the "to" day is included, so the period ends at the next day's start. */
-const dayStart = (day, plusDays = 0) => new Date(Date.parse(`${day}T00:00:00+08:00`) + plusDays * DAY_MS).toISOString();
+/**
+ * A day's start in the configured zone (every date on the console is read in it) as ISO UTC; the "to" day is
+ * included, so the period ends at the next day's start (a calendar day, 23 or 25 hours on a switch day).
+ */
+const dayStart = (day, plusDays = 0) => localToIso(`${new Date(Date.parse(`${day}T00:00:00Z`) + plusDays * DAY_MS).toISOString().slice(0, 10)}T00:00`);
 
 export function render(main, ctx, route) {
   const form = h('div', { id: 'evidence-form' });
@@ -42,10 +43,10 @@ function exportForm(ctx, inv, job, initial) {
       inv.systems.filter((s) => s.department === d.id).map((s) => h('option', { value: s.id, selected: s.id === initial?.system }, ctx.name('system', s.id, inv))))));
   const departmentField = field(t('department'), department);
   const systemField = field(t('system'), system);
-  const today = shanghaiDay(Date.now());
+  const today = localDay(Date.now());
   // The period's end is the start of the day after the last day included.
-  const fromDay = initial ? shanghaiDay(Date.parse(initial.from)) : shanghaiDay(Date.now() - DEFAULT_DAYS * DAY_MS);
-  const toDay = initial ? shanghaiDay(Date.parse(initial.to) - 1) : today;
+  const fromDay = initial ? localDay(Date.parse(initial.from)) : localDay(Date.now() - DEFAULT_DAYS * DAY_MS);
+  const toDay = initial ? localDay(Date.parse(initial.to) - 1) : today;
   const from = h('input', { type: 'date', name: 'from', id: 'evidence-from', required: true, value: fromDay, max: today });
   const to = h('input', { type: 'date', name: 'to', id: 'evidence-to', required: true, value: toDay, max: today });
   const status = h('p', { class: 'form-status', role: 'status' });
@@ -92,7 +93,7 @@ function exportForm(ctx, inv, job, initial) {
 
   return h('form', { class: 'filters evidence-form', 'aria-label': t('exportBundle'), onsubmit },
     kind, departmentField, systemField,
-    h('fieldset', { class: 'checks period' }, h('legend', {}, t('period')), field(t('fromDay'), from), field(t('toDay'), to),
+    h('fieldset', { class: 'checks period' }, h('legend', {}, periodLabel()), field(t('fromDay'), from), field(t('toDay'), to),
       h('span', { class: 'hint' }, t('periodHint'))),
     h('div', { class: 'actions' }, submit), status);
 }
