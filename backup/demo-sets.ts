@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BusinessSystem, Inventory } from '../core/index.js';
 import { formatSetName, parseSetTime } from './targets/index.js';
@@ -8,12 +8,15 @@ import { formatSetName, parseSetTime } from './targets/index.js';
  * What the demo's backups of one system look like: most are healthy, a few show each kind of
  * problem the checks find, so the backup matrix and the posture vary as a real city's would.
  */
-export type DemoBackupCase = 'healthy' | 'stale' | 'off-site-missing' | 'corrupted' | 'off-site-lagging' | 'gap';
+export type DemoBackupCase = 'healthy' | 'stale' | 'off-site-missing' | 'corrupted' | 'off-site-lagging' | 'gap' | 'ransomware';
 
 /** The demo systems with a problem, by position among the systems with a backup policy (the rest are healthy). */
 const CASES: Record<number, DemoBackupCase> = {
-  3: 'stale', 8: 'off-site-missing', 13: 'corrupted', 19: 'off-site-lagging', 24: 'gap', 30: 'stale', 35: 'corrupted',
+  3: 'stale', 8: 'off-site-missing', 13: 'corrupted', 16: 'ransomware', 19: 'off-site-lagging', 24: 'gap', 30: 'stale', 35: 'corrupted',
 };
+
+/** Exported tables a department keeps: what ransomware encrypts first, enough of them for the entropy signal. */
+const RANSOMWARE_FILES = ['exports/cases.csv', 'exports/payments.csv', 'exports/residents.csv'];
 
 export function demoBackupCase(index: number): DemoBackupCase {
   return CASES[index] ?? 'healthy';
@@ -47,15 +50,46 @@ function setContent(system: string, set: string): Buffer {
   return out;
 }
 
-function writeSet(root: string, system: string, time: Date, corrupt = false): void {
+/** Bytes that look encrypted (high entropy, incompressible): a SHA-256 stream, so the demo stays deterministic. */
+function encrypted(seed: string, size: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; i * 32 < size; i++) blocks.push(createHash('sha256').update(`${seed}\u0000${i}`).digest());
+  return Buffer.concat(blocks).subarray(0, size);
+}
+
+/** A department's exported table: compressible text that changes a little each day. */
+function csvContent(path: string, set: string): Buffer {
+  const rows = Array.from({ length: 40 }, (_, i) => `${i + 1},${path},${set},正常 normal`);
+  return Buffer.from(`id,file,set,status\n${rows.join('\n')}\n`);
+}
+
+/**
+ * The files of one set. `extra`: the ransomware case's exported tables; `encrypt`: the same files as
+ * ransomware leaves them (encrypted in place, renamed `.locked`), backed up faithfully.
+ */
+function setFiles(system: string, name: string, time: Date, options: { extra?: boolean; encrypt?: boolean }): Record<string, Buffer> {
+  const files: Record<string, Buffer> = { 'data.tar': setContent(system, name), 'schema.sql': Buffer.from(`-- ${system} schema at ${time.toISOString()}\n`) };
+  if (options.extra) for (const path of RANSOMWARE_FILES) files[path] = csvContent(path, name);
+  if (!options.encrypt) return files;
+  return Object.fromEntries(Object.entries(files).map(([path, data]) =>
+    (path === 'schema.sql' ? [path, data] : [`${path}.locked`, encrypted(`${system}/${name}/${path}`, data.length)])));
+}
+
+function writeSet(root: string, system: string, time: Date, corrupt = false, options: { extra?: boolean; encrypt?: boolean } = {}): void {
   const name = formatSetName(time);
   const dir = join(root, name);
   if (existsSync(join(dir, 'manifest.json'))) return;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { 'data.tar': setContent(system, name), 'schema.sql': Buffer.from(`-- ${system} schema at ${time.toISOString()}\n`) };
+  const files = setFiles(system, name, time, options);
   const entries = Object.entries(files).map(([path, data]) => ({ path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') }));
   // A corrupted set: the file changed after its manifest was written (bit rot, a tampered copy).
-  for (const [path, data] of Object.entries(files)) writeFileSync(join(dir, path), corrupt && path === 'data.tar' ? Buffer.concat([data, Buffer.from('x')]) : data);
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, path), corrupt && path === 'data.tar' ? Buffer.concat([data, Buffer.from('x')]) : data);
+    // A set's files carry the time they were backed up, not the moment the demo wrote them: the ransomware
+    // check's change rate compares mtimes, and writes straddling a millisecond would read as a jump.
+    utimesSync(join(dir, path), time, time);
+  }
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ createdAt: time.toISOString(), files: entries }, null, 2));
 }
 
@@ -83,10 +117,12 @@ export function writeDemoBackupSets(inventory: Inventory, now = new Date()): num
     times.forEach((at, position) => {
       // A gap: three restore points lost in the middle of the retention window.
       if (backupCase === 'gap' && position >= 3 && position < 6) return;
-      writeSet(sameCity, system.id, new Date(at), backupCase === 'corrupted' && position === 0);
+      // Ransomware: the newest set, after normal ones, holds the source as encrypted; both sites copy it faithfully.
+      const ransomware = backupCase === 'ransomware' ? { extra: true, encrypt: position === 0 } : {};
+      writeSet(sameCity, system.id, new Date(at), backupCase === 'corrupted' && position === 0, ransomware);
       if (backupCase === 'off-site-missing') return;
       if (backupCase === 'off-site-lagging' && position === 0) return;
-      writeSet(offSite, system.id, new Date(at));
+      writeSet(offSite, system.id, new Date(at), false, ransomware);
     });
     mkdirSync(offSite, { recursive: true, mode: 0o700 });
   }

@@ -12,7 +12,7 @@ export type { IntegrityFinding, IntegrityOptions, IntegrityProblem, FileDigest }
 export { checkRetention, RETENTION_GAP_FACTOR } from './retention.js';
 export { checkCrossSite, compareManifests } from './cross-site.js';
 export type { ManifestDiff } from './cross-site.js';
-export { checkImmutability } from './immutability.js';
+export { checkImmutability, checkResticImmutability } from './immutability.js';
 export { compareObjects } from './object-agreement.js';
 export type { ObjectAgreement } from './object-agreement.js';
 export { checkRansomware, changeRate, renamedFiles, commonNewExtension, flippedFiles } from './ransomware.js';

@@ -1,11 +1,11 @@
 import type { BusinessSystem, JobResult } from '../../core/index.js';
 import type { JobResultStore } from '../../store/index.js';
 import { BackupErrors } from '../errors.js';
-import { isDatabaseRepository, isS3Target, openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
+import { ResticRepository, S3Target, isDatabaseRepository, isS3Target, openTarget, type BackupTarget, type SftpOptions } from '../targets/index.js';
 import { checkCompleteness } from './completeness.js';
 import { checkCrossSite } from './cross-site.js';
 import { checkFreshness } from './freshness.js';
-import { checkImmutability } from './immutability.js';
+import { checkImmutability, checkResticImmutability } from './immutability.js';
 import { checkIntegrity } from './integrity.js';
 import {
   BACKUP_SITES, CHECK_LABEL, SITE_LABEL, backupClause, checkResultId, type BackupSite, type CheckName, type CheckOutcome,
@@ -133,6 +133,16 @@ export async function verifyBackups(system: BusinessSystem, options: VerifyOptio
       if (site === 'off-site' && isS3Target(target)) {
         progress(label('immutability'), { site });
         await record(site, 'immutability', () => checkImmutability(snapshot, target, now));
+      }
+      const objectStore = target instanceof ResticRepository ? target.objectStore : undefined;
+      if (site === 'off-site' && target instanceof ResticRepository && objectStore) {
+        progress(label('immutability'), { site });
+        const store = new S3Target(objectStore);
+        try {
+          await record(site, 'immutability', () => checkResticImmutability(snapshot, target, store, now));
+        } finally {
+          await store.close();
+        }
       }
       // Physical database backups (pgBackRest, mariabackup) are compressed pages: entropy says nothing there,
       // and sampling would mean restoring the whole database each run.

@@ -56,6 +56,7 @@ export function openTarget(spec: TargetSpec, sftp: SftpOptions = {}): BackupTarg
         };
       },
       options: [`s3.region=${location.region}`, ...(location.forcePathStyle ? ['s3.bucket-lookup=path'] : [])],
+      objectStore: location,
     });
   }
   if (spec.kind === 'restic') {

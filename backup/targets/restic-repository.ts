@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { BackupErrors } from '../errors.js';
+import type { S3Location } from './s3-target.js';
 import { passwordFromEnv, runCheck, runTool, streamTool, tail, type RepositoryCheck } from './repository-tool.js';
 import { assertSafeRelative, formatSetName, type BackupFileInfo, type BackupSetRef, type BackupTarget, type ReadOptions } from './target.js';
 
@@ -13,6 +14,8 @@ export interface ResticSpec {
   env?: () => NodeJS.ProcessEnv;
   /** `-o key=value` options, e.g. `s3.bucket-lookup=path`. */
   options?: string[];
+  /** Where the repository lives when it is on S3: its objects' Object Lock is judged there. */
+  objectStore?: S3Location;
 }
 
 export type { RepositoryCheck } from './repository-tool.js';
@@ -86,6 +89,11 @@ export class ResticRepository implements RepositoryTarget {
     const id = this.#ids.get(set);
     if (!id) throw BackupErrors.target(this.description, `no snapshot named ${set} (list the sets first)`);
     return id;
+  }
+
+  /** The bucket and prefix of a repository on S3; undefined on a path. */
+  get objectStore(): S3Location | undefined {
+    return this.#spec.objectStore;
   }
 
   /** Snapshot id of a set, for results. */

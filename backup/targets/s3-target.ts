@@ -251,7 +251,16 @@ export class S3Target implements BackupTarget {
 
   /** HeadObject: size, ETag, the full-object SHA-256 when kept, and the object's lock — no content. */
   async objectFacts(set: string, path: string): Promise<ObjectFacts> {
-    const key = this.#key(set, path);
+    return this.#head(this.#key(set, path), `${this.description}${set}/${path}`);
+  }
+
+  /** HeadObject of a key under the prefix that is no set's file (a restic repository's `config`, `keys/<id>`). */
+  async objectFactsAt(path: string): Promise<ObjectFacts> {
+    assertSafeRelative(path);
+    return this.#head(`${this.#prefix}${path}`, `${this.description}${path}`);
+  }
+
+  async #head(key: string, where: string): Promise<ObjectFacts> {
     try {
       const { client, sdk: { HeadObjectCommand } } = await this.#connection();
       const head = await client.send(new HeadObjectCommand({ Bucket: this.#location.bucket, Key: key, ChecksumMode: 'ENABLED' }));
@@ -267,7 +276,7 @@ export class S3Target implements BackupTarget {
       };
     } catch (error) {
       if (error instanceof ShouwangError) throw error;
-      throw BackupErrors.target(`${this.description}${set}/${path}`, reason(error));
+      throw BackupErrors.target(where, reason(error));
     }
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAnalysis, expectedSources, raiseSilentSourceAlerts, sourceStatuses, type Analysis } from '../../analyzers/index.js';
-import { recordResults, runRestoreDrill, verifyBackups, writeDemoBackupSets, demoBackupCase } from '../../backup/index.js';
+import { backupResultEvent, recordResults, runRestoreDrill, verifyBackups, writeDemoBackupSets, demoBackupCase } from '../../backup/index.js';
 import {
   demoIncident, demoLiveLines, demoLogLines, demoReportingHosts, DemoTraffic, EventSink, FileDeadLetterSink, ingestLines, resolveFormat, type Line,
 } from '../../collectors/index.js';
@@ -66,6 +66,15 @@ describe('the living demo', () => {
     expect(outcomes.get('off-site-missing')).toContain('off-site:presence');
     expect(outcomes.get('off-site-lagging')).toMatch(/off-site:freshness|both:cross-site/);
     expect(outcomes.get('gap')).toContain('same-city:retention');
+    // Ransomware: only the ransomware check objects to the encrypted newest set (it is intact and on time), as a critical failure.
+    expect(outcomes.get('ransomware')).toBe('off-site:ransomware same-city:ransomware');
+    const encrypted = withPolicy.find((_, index) => demoBackupCase(index) === 'ransomware')!;
+    const signal = (await store.jobResults.search({ kind: 'backup-check', system: encrypted.id }, { size: 100 })).items
+      .find((r) => r.site === 'same-city' && r.detail.check === 'ransomware')!;
+    expect(signal).toMatchObject({ status: 'fail', detail: { severity: 'critical', signals: expect.arrayContaining(['entropy', 'extension']) } });
+    expect(signal.summary).toContain('疑似被勒索软件加密');
+    // What the critical rule backup_ransomware_signals matches.
+    expect(backupResultEvent(encrypted, signal)).toMatchObject({ event: { dataset: 'shouwang.backup', outcome: 'failure' }, backup: { check: 'ransomware' } });
     // A second start adds nothing that is already there.
     expect(writeDemoBackupSets(inventory, now)).toBe(withPolicy.length);
     // An ops engineer's first drill on a healthy demo system passes; on a corrupted one it names the file.

@@ -213,6 +213,16 @@ describe('the living demo in Debian chromium', () => {
     expect(Object.fromEntries(drills.items.map((r) => [r.system, r.status]))).toEqual({ [healthy.id]: 'pass', [corrupted.id]: 'fail' });
   }, 150_000);
 
+  it('shows the demo system whose newest backup set looks encrypted as a critical ransomware alert on the alerts page', async () => {
+    const encrypted = withBackup.find((_, index) => demoBackupCase(index) === 'ransomware')!;
+    const ransomware = async () => (await runtime.store.alerts.search({ system: [encrypted.id] }, { size: 100 })).items
+      .filter((alert) => alert.rule.title.startsWith('备份疑似被勒索软件加密'));
+    await expect.poll(async () => (await ransomware()).map((alert) => alert.rule.level), { timeout: 60_000 }).toContain('critical');
+    await page.goto(`${runtime.url}/#/alerts?system=${encrypted.id}&level=critical`);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('备份疑似被勒索软件加密');
+    await screenshot(page, 'demo-08-ransomware-alert');
+  }, 120_000);
+
   it('ran every page without a script error or a Content-Security-Policy violation', () => {
     expect(pageErrors.filter((text) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(text))).toEqual([]);
   });
