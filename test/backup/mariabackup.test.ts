@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -158,5 +158,18 @@ describe('mariabackup drill against a hostile backup-my.cnf', () => {
     const result = await runRestoreDrill(system(backups(hostile), backups(offSite), validations), { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
     expect(result.status).toBe('pass');
     expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('a symbolic link in the backup directory fails the drill instead of letting prepare write through it', async () => {
+    const hostile = copyDir(sameCity);
+    const outside = join(dir, `outside-${randomUUID()}`);
+    mkdirSync(outside);
+    renameSync(join(hostile, 'full-1', 'ibdata1'), join(outside, 'ibdata1'));
+    symlinkSync(join(outside, 'ibdata1'), join(hostile, 'full-1', 'ibdata1'));
+    const before = createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex');
+    const result = await runRestoreDrill(system(backups(hostile), backups(offSite)), { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
+    const after = createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex');
+    expect({ status: result.status, summary: result.summary, written: after !== before }).toMatchObject({ status: 'fail', summary: expect.stringMatching(/symbolic link/), written: false });
+    expect(createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex')).toBe(before);
   });
 });
