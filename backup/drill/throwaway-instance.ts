@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
-import type { PgbackrestRepository } from '../targets/index.js';
+import { restoredTablespaces, type PgbackrestRepository } from '../targets/pgbackrest-repository.js';
 import { DrillErrors } from './errors.js';
 import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './drill-server.js';
 
@@ -28,6 +28,12 @@ async function serverUser(dataDir: string, fallback: string): Promise<{ uid: num
   return user;
 }
 
+/** Tablespaces restored beside the data directory belong to the server's user too (chown -R does not follow pg_tblspc's links). */
+async function ownTablespaces(dataDir: string, user: { uid: number; gid: number } | undefined): Promise<void> {
+  const tablespaces = restoredTablespaces(dataDir);
+  if (user && existsSync(tablespaces)) await run('chown', ['-R', `${user.uid}:${user.gid}`, tablespaces]);
+}
+
 async function postgresBinary(dataDir: string): Promise<string> {
   const major = (await readFile(join(dataDir, 'PG_VERSION'), 'utf8').catch(() => '')).trim();
   if (!/^\d+$/.test(major)) throw DrillErrors.tool('postgres', `no PG_VERSION in the restored data directory ${dataDir}`);
@@ -47,6 +53,7 @@ export async function startThrowawayPostgres(
 ): Promise<ThrowawayInstance> {
   const postgres = await postgresBinary(dataDir);
   const user = await serverUser(dataDir, 'postgres');
+  await ownTablespaces(dataDir, user);
   const runDir = join(workDir, 'run');
   await mkdir(join(runDir, 'lock'), { recursive: true, mode: 0o700 });
   const hba = join(runDir, 'pg_hba.conf');
