@@ -283,13 +283,17 @@ export class PartitionOwner {
       partition, offset: '0-0', correlators: new Map(), sink: this.#options.openSink(partition),
       savedVersions: '', savedOffset: '', savedAt: this.#now(), renewedAt: this.#now(), lost: false,
     };
-    for (const unit of this.#units.values()) {
-      o.correlators.set(unit.id, new Correlator(unit.correlations, {
-        latenessMs: this.#options.latenessMs,
-        ...(this.#options.onLate ? { onLate: this.#options.onLate } : {}),
-        ...(this.#options.now ? { now: this.#options.now } : {}),
-      }));
-    }
+    // One factory: a partition reset after an unreadable checkpoint keeps the owner's clock and late-signal report.
+    const fresh = () => {
+      for (const unit of this.#units.values()) {
+        o.correlators.set(unit.id, new Correlator(unit.correlations, {
+          latenessMs: this.#options.latenessMs,
+          ...(this.#options.onLate ? { onLate: this.#options.onLate } : {}),
+          ...(this.#options.now ? { now: this.#options.now } : {}),
+        }));
+      }
+    };
+    fresh();
     const text = await this.#redis.get(this.#key('checkpoint', partition));
     if (text !== null) {
       try {
@@ -304,7 +308,7 @@ export class PartitionOwner {
         // Unreadable: start empty from the oldest entry kept (alerts already stored are counted once by the sink).
         this.#options.onProblem?.('distributed correlation: checkpoint unreadable; partition starts empty', { partition, err: error });
         o.offset = '0-0';
-        for (const unit of this.#units.values()) o.correlators.set(unit.id, new Correlator(unit.correlations, { latenessMs: this.#options.latenessMs }));
+        fresh();
       }
     }
     o.savedOffset = o.offset;

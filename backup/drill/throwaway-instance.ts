@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
-import type { PgbackrestRepository } from '../targets/index.js';
+import { restoredTablespaces, type PgbackrestRepository } from '../targets/pgbackrest-repository.js';
 import { DrillErrors } from './errors.js';
 import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './drill-server.js';
 
@@ -28,6 +28,12 @@ async function serverUser(dataDir: string, fallback: string): Promise<{ uid: num
   return user;
 }
 
+/** Tablespaces restored beside the data directory belong to the server's user too (chown -R does not follow pg_tblspc's links). */
+async function ownTablespaces(dataDir: string, user: { uid: number; gid: number } | undefined): Promise<void> {
+  const tablespaces = restoredTablespaces(dataDir);
+  if (user && existsSync(tablespaces)) await run('chown', ['-R', `${user.uid}:${user.gid}`, tablespaces]);
+}
+
 async function postgresBinary(dataDir: string): Promise<string> {
   const major = (await readFile(join(dataDir, 'PG_VERSION'), 'utf8').catch(() => '')).trim();
   if (!/^\d+$/.test(major)) throw DrillErrors.tool('postgres', `no PG_VERSION in the restored data directory ${dataDir}`);
@@ -47,6 +53,7 @@ export async function startThrowawayPostgres(
 ): Promise<ThrowawayInstance> {
   const postgres = await postgresBinary(dataDir);
   const user = await serverUser(dataDir, 'postgres');
+  await ownTablespaces(dataDir, user);
   const runDir = join(workDir, 'run');
   await mkdir(join(runDir, 'lock'), { recursive: true, mode: 0o700 });
   const hba = join(runDir, 'pg_hba.conf');
@@ -81,8 +88,38 @@ export async function startThrowawayPostgres(
   return { server, stop: () => service.stop() };
 }
 
+/** InnoDB layout settings a prepared backup needs from its backup-my.cnf; paths (data home, undo directory) stay the datadir's. */
+const BACKUP_CNF_KEYS = new Set([
+  'innodb_checksum_algorithm', 'innodb_data_file_path', 'innodb_log_file_size', 'innodb_log_files_in_group', 'innodb_page_size',
+  'innodb_undo_tablespaces', 'innodb_compression_level', 'innodb_log_block_size', 'innodb_fast_checksum', 'innodb_log_checksums',
+]);
+
 /**
- * Starts mariadbd on a prepared backup with the backup's own InnoDB settings (backup-my.cnf), loopback only, a socket
+ * The server options taken from a backup's backup-my.cnf. That file comes from the backup, so whoever can write the
+ * repository writes it: only the InnoDB layout keys above, with plain values (no path separator), reach mariadbd —
+ * never a log file, init file, plugin or `!include` it names (the drill's server may run as root).
+ */
+export function backupInnodbOptions(text: string): string[] {
+  const options: string[] = [];
+  let inServer = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[([^\]]*)\]$/.exec(line);
+    if (section) {
+      inServer = ['mysqld', 'server', 'mariadb', 'mariadbd'].includes(section[1]!.trim().toLowerCase());
+      continue;
+    }
+    const match = inServer ? /^([A-Za-z0-9_-]+)\s*=\s*(.*)$/.exec(line) : null;
+    if (!match) continue;
+    const key = match[1]!.toLowerCase().replace(/-/g, '_');
+    const value = match[2]!.trim();
+    if (BACKUP_CNF_KEYS.has(key) && /^[A-Za-z0-9_.:;+-]{1,200}$/.test(value)) options.push(`--${key}=${value}`);
+  }
+  return options;
+}
+
+/**
+ * Starts mariadbd on a prepared backup with the backup's own InnoDB layout (see `backupInnodbOptions`), loopback only, a socket
  * in the drill's temp dir, no binary log and no grant tables (the restored accounts' passwords are not ours to know).
  */
 export async function startThrowawayMariadbd(dataDir: string, workDir: string, database: string, readyTimeoutMs: number): Promise<ThrowawayInstance> {
@@ -97,7 +134,7 @@ export async function startThrowawayMariadbd(dataDir: string, workDir: string, d
     name: 'mariadbd (drill)',
     command: mariadbd,
     args: [
-      existsSync(defaults) ? `--defaults-file=${defaults}` : '--no-defaults',
+      '--no-defaults', ...(existsSync(defaults) ? backupInnodbOptions(await readFile(defaults, 'utf8')) : []),
       `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(runDir, 'mariadb.sock')}`,
       `--pid-file=${join(runDir, 'mariadb.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--skip-name-resolve',
       '--innodb-buffer-pool-size=64M', ...(process.getuid?.() === 0 ? ['--user=root'] : []),

@@ -1,4 +1,4 @@
-import { cp, readdir, readFile } from 'node:fs/promises';
+import { cp, lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ensureExecutable } from '../../core/index.js';
@@ -193,17 +193,28 @@ export class MariabackupDirectory implements DatabaseRepository {
     return { ok: failures.length === 0, command, output: tail(lines.join('\n'), 20) };
   }
 
+  /**
+   * The copy takes only directories and regular files: a symbolic link (or FIFO, device) in a backup directory would be
+   * copied as such, and prepare, run as root, would write through it wherever it points (a live data directory).
+   */
+  readonly #plainOnly = async (source: string): Promise<boolean> => {
+    const info = await lstat(source);
+    if (info.isFile() || info.isDirectory()) return true;
+    const what = info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+    throw BackupErrors.target(this.description, `${source} is ${what}; a mariabackup directory holds only files, so it is not restored / 备份目录中含符号链接或特殊文件，不予恢复`);
+  };
+
   /** Copies the chain into `dir` and prepares it there (the repository is never written): a data directory. */
   async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
     const chain = this.chain(set);
     const mariabackup = await ensureExecutable({ command: 'mariabackup', debianPackage: 'mariadb-backup' });
     const full = chain[0]!;
-    await cp(join(this.#spec.path, full.dir), dir, { recursive: true, preserveTimestamps: true });
+    await cp(join(this.#spec.path, full.dir), dir, { recursive: true, preserveTimestamps: true, filter: this.#plainOnly });
     const env = { ...process.env };
     await runTool(this.description, mariabackup, ['--prepare', `--target-dir=${dir}`], { env, ...(signal ? { signal } : {}), reason: prepareReason });
     for (const [index, incremental] of chain.slice(1).entries()) {
       const copy = `${dir}.inc${index}`;
-      await cp(join(this.#spec.path, incremental.dir), copy, { recursive: true, preserveTimestamps: true });
+      await cp(join(this.#spec.path, incremental.dir), copy, { recursive: true, preserveTimestamps: true, filter: this.#plainOnly });
       await runTool(this.description, mariabackup, ['--prepare', `--target-dir=${dir}`, `--incremental-dir=${copy}`], {
         env, ...(signal ? { signal } : {}), reason: prepareReason,
       });

@@ -151,10 +151,15 @@ export class PgbackrestRepository implements DatabaseRepository {
       (output) => /status: error|invalid|ERROR:/i.test(output));
   }
 
-  /** `pgbackrest restore` of the set into an empty `dir` (created 0700, as PostgreSQL wants). */
+  /**
+   * `pgbackrest restore` of the set into an empty `dir` (created 0700, as PostgreSQL wants). Tablespaces go beside it
+   * (`restoredTablespaces`; pgBackRest refuses them inside PGDATA): by default pgBackRest writes them at the absolute locations the backup's manifest names, which whoever
+   * can write the repository chooses (and other links are restored as plain directories: no --link-all).
+   */
   async restore(set: string, dir: string, signal?: AbortSignal): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.#pgbackrest(['restore', `--set=${this.label(set)}`, `--pg1-path=${dir}`, '--type=default'], signal);
+    await this.#pgbackrest(['restore', `--set=${this.label(set)}`, `--pg1-path=${dir}`, '--type=default',
+      `--tablespace-map-all=${restoredTablespaces(dir)}`], signal);
   }
 
   /** restore_command for the restored server: WAL from this repository until its end. */
@@ -165,6 +170,9 @@ export class PgbackrestRepository implements DatabaseRepository {
 
   async close(): Promise<void> {}
 }
+
+/** Where a drill's restore puts the set's tablespaces: beside the data directory, inside the drill's scratch directory. */
+export const restoredTablespaces = (dataDir: string) => `${dataDir}-tablespaces`;
 
 const shellQuote = (value: string) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 

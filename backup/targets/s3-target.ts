@@ -87,9 +87,22 @@ export function resolveS3Credentials(location: S3Location, where: string): S3Cre
   return { accessKeyId, secretAccessKey };
 }
 
+/** An endpoint URL without `user:password@`: the description goes into results and logs. */
+function withoutUserInfo(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return endpoint;
+  }
+}
+
 /** `s3://bucket/prefix/`, or the endpoint's URL for a private store: for humans, never with keys. */
 export function describeS3(location: S3Location): string {
-  const base = location.endpoint ? `${location.endpoint.replace(/\/+$/, '')}/${location.bucket}` : `s3://${location.bucket}`;
+  const base = location.endpoint ? `${withoutUserInfo(location.endpoint).replace(/\/+$/, '')}/${location.bucket}` : `s3://${location.bucket}`;
   return `${base}/${location.prefix ?? ''}`;
 }
 
@@ -128,7 +141,11 @@ export class S3Target implements BackupTarget {
   readonly #prefix: string;
   #client: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
 
-  constructor(location: S3Location) {
+  readonly #smallFileLimit: number;
+
+  /** `smallFileLimit`: the largest manifest read whole (256 MiB; a million-file manifest.json fits). */
+  constructor(location: S3Location, options: { smallFileLimit?: number } = {}) {
+    this.#smallFileLimit = options.smallFileLimit ?? 256 << 20;
     this.#location = location;
     this.#prefix = location.prefix ?? '';
     this.description = describeS3(location);
@@ -241,7 +258,24 @@ export class S3Target implements BackupTarget {
     try {
       const { client, sdk: { GetObjectCommand } } = await this.#connection();
       const response = await client.send(new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }));
-      return Buffer.from(await response.Body!.transformToByteArray());
+      // A manifest is read whole: a bucket's writer must not make us buffer gigabytes (counted too, should the length lie).
+      const body = response.Body as Readable;
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      const tooBig = () => BackupErrors.target(`${this.description}${set}/${path}`, `larger than ${this.#smallFileLimit} bytes, not read`);
+      if ((response.ContentLength ?? 0) > this.#smallFileLimit) {
+        body.destroy();
+        throw tooBig();
+      }
+      for await (const chunk of body) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > this.#smallFileLimit) {
+          body.destroy();
+          throw tooBig();
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       if (error instanceof ShouwangError) throw error;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -144,5 +144,32 @@ describe('mariabackup restore drill', () => {
   it('never writes into the repository: the backup directories are unprepared after the drill', async () => {
     const checkpoints = readFileSync(join(sameCity, 'full-1', 'xtrabackup_checkpoints'), 'utf8');
     expect(checkpoints).toMatch(/backup_type = full-backuped/);
+  });
+});
+
+describe('mariabackup drill against a hostile backup-my.cnf', () => {
+  it('the throwaway mariadbd takes only InnoDB layout settings from the backup, never a log file or init file it names', async () => {
+    const hostile = copyDir(sameCity);
+    const outside = join(dir, `outside-${randomUUID()}`);
+    mkdirSync(outside);
+    const cnf = join(hostile, 'full-1', 'backup-my.cnf');
+    writeFileSync(cnf, `${readFileSync(cnf, 'utf8')}general-log=1\ngeneral-log-file=${join(outside, 'general.log')}\nlog-error=${join(outside, 'error.log')}\n`);
+    const validations = [{ sql: 'SELECT count(*) FROM permit', expect: { equals: ROWS } }];
+    const result = await runRestoreDrill(system(backups(hostile), backups(offSite), validations), { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
+    expect(result.status).toBe('pass');
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('a symbolic link in the backup directory fails the drill instead of letting prepare write through it', async () => {
+    const hostile = copyDir(sameCity);
+    const outside = join(dir, `outside-${randomUUID()}`);
+    mkdirSync(outside);
+    renameSync(join(hostile, 'full-1', 'ibdata1'), join(outside, 'ibdata1'));
+    symlinkSync(join(outside, 'ibdata1'), join(hostile, 'full-1', 'ibdata1'));
+    const before = createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex');
+    const result = await runRestoreDrill(system(backups(hostile), backups(offSite)), { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
+    const after = createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex');
+    expect({ status: result.status, summary: result.summary, written: after !== before }).toMatchObject({ status: 'fail', summary: expect.stringMatching(/symbolic link/), written: false });
+    expect(createHash('sha256').update(readFileSync(join(outside, 'ibdata1'))).digest('hex')).toBe(before);
   });
 });

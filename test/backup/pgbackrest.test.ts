@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,4 +214,34 @@ describe('inventory: pgbackrest targets', () => {
     expect(() => parseInventory(inventory({ type: 'path', path: '/srv/repo', ...extra }), 'test'))
       .toThrow(new RegExp(`sameCity\\.${field}.*${message}`, 's'));
   });
+});
+
+describe('pgBackRest drill and a tablespace the backup names', () => {
+  it('restores tablespaces into the drill\'s scratch directory, never at the absolute location the manifest names', async () => {
+    const source = await startPgbackrestCluster(`test-${randomUUID().slice(0, 8)}`);
+    const work = mkdtempSync(join(tmpdir(), 'shouwang-pgbackrest-ts-'));
+    try {
+      execFileSync('chmod', ['755', work]);
+      const location = join(work, 'tablespace');
+      mkdirSync(location);
+      if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', location]);
+      await source.sql(`CREATE TABLESPACE drill_ts LOCATION '${location}'`);
+      await source.sql('CREATE TABLE spaced (id int) TABLESPACE drill_ts; INSERT INTO spaced SELECT generate_series(1, 100)');
+      await source.pgbackrest(['--type=full', 'backup']);
+      await source.pgbackrest(['check']);
+      // The location is now somewhere else's: empty, as a path a hostile manifest could name would be.
+      await source.pg.stop();
+      rmSync(location, { recursive: true, force: true });
+      mkdirSync(location);
+      const target: Target = { type: 'path', path: source.repo, kind: 'pgbackrest', stanza: source.stanza };
+      const result = await runRestoreDrill(system(target, target, [{ sql: 'SELECT count(*) FROM spaced', expect: { equals: 100 } }]),
+        { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
+      expect(readdirSync(location)).toEqual([]);
+      expect(result.summary).toMatch(/restore drill passed/);
+      expect(result.status).toBe('pass');
+    } finally {
+      await source.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -304,6 +304,27 @@ describe('object storage (S3) sets', () => {
   });
 });
 
+describe('object storage (S3) hostile stores', () => {
+  it('a manifest larger than the small-file limit is refused, not buffered whole', async () => {
+    const bucket = await createBucket('none');
+    await put(bucket, `backups/shbx/${LATEST}/manifest.json`, Buffer.alloc(2 << 20, 0x20), false);
+    const store = new S3Target(
+      { bucket, prefix: 'backups/shbx/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, accessKeyIdEnv: KEY_ENV, secretAccessKeyEnv: SECRET_ENV },
+      { smallFileLimit: 1 << 20 },
+    );
+    try {
+      await expect(store.readSmallFile(LATEST, 'manifest.json')).rejects.toThrow(/larger than 1048576 bytes/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an endpoint written with user:password@ shows neither in the target description', () => {
+    const store = new S3Target({ bucket: 'b', endpoint: 'https://backup:hunter2-secret@minio.example:9000/', region: 'us-east-1', accessKeyIdEnv: KEY_ENV, secretAccessKeyEnv: SECRET_ENV });
+    expect(store.description).toBe('https://minio.example:9000/b/');
+  });
+});
+
 describe('restic repositories on S3', () => {
   const PASSWORD = `pw-${randomUUID()}`;
   let passwordFile: string;

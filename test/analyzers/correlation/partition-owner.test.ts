@@ -100,4 +100,29 @@ describe('partition owner', () => {
     expect(await redis.get(checkpoint)).toBe(before);
     expect(await redis.get(`${keyPrefix}lease:0`)).toBe('peer');
   });
+
+  it('a checkpoint it cannot read starts the partition empty with the owner\'s own options (late signals are still reported)', async () => {
+    const keyPrefix = `test-${randomUUID()}:`;
+    prefixes.push(keyPrefix);
+    const late: string[] = [];
+    const reported: string[] = [];
+    const sink: PartitionSink = { add: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve() };
+    await redis.set(`${keyPrefix}checkpoint:0`, JSON.stringify({ version: 1, offset: '0-0', units: { bf: { version: 1, tampered: true } } }));
+    const owner = new PartitionOwner({
+      redisUrl: inject('redisUrl'), keyPrefix, partitions: 1, units: UNITS, latenessMs: 60_000, leaseMs: 1000,
+      openSink: () => sink, ownerId: `owner-${randomUUID()}`, onProblem: (message) => void reported.push(message),
+      onLate: (s) => void late.push(s.eventId),
+    });
+    owners.push(owner);
+    const publisher = new SignalPublisher({ redis, keyPrefix, partitions: 1, router: new SignalRouter(UNITS, 1) });
+    await owner.start();
+    await eventuallyValue(() => owner.partitions, (p) => p.length === 1, 'the partition owned');
+    expect(reported.some((m) => m.includes('checkpoint unreadable'))).toBe(true);
+    publisher.add(signal('ssh_fail', 10, { source: { ip: '203.0.113.7' } }));
+    await publisher.flush();
+    const old = signal('ssh_fail', 0, { source: { ip: '203.0.113.7' } });
+    publisher.add(old);
+    await publisher.flush();
+    await eventually(() => expect(late).toEqual([old.eventId]));
+  });
 });
