@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupFileInfo, RepositoryTarget } from '../targets/index.js';
+import { isSafeRelative } from '../targets/target.js';
 
 /** Files whose restored bytes are hashed and compared with a second, independent read from the repository. */
 export const DRILL_SAMPLE_FILES = 8;
@@ -38,12 +39,16 @@ export async function drillLatestSnapshot(target: RepositoryTarget, dir: string,
   const listed = await target.listFiles(latest.name);
   await target.restore(latest.name, dir, signal);
   const mismatches: string[] = [];
+  // The listing comes from the repository: a path leading out of the restore directory is a finding, never a read.
+  const unsafe = new Set(listed.filter((file) => !isSafeRelative(file.path)).map((file) => file.path));
+  for (const path of unsafe) mismatches.push(`${JSON.stringify(path)}: 路径越界 unsafe path`);
   for (const file of listed) {
+    if (unsafe.has(file.path)) continue;
     const size = await stat(join(dir, file.path)).then((s) => s.size, () => undefined);
     if (size === undefined) mismatches.push(`${file.path}: 未恢复 not restored`);
     else if (size !== file.size) mismatches.push(`${file.path}: ${size} B ≠ ${file.size} B`);
   }
-  const sample = pickSample(listed, sampleSize);
+  const sample = pickSample(listed.filter((file) => !unsafe.has(file.path)), sampleSize);
   for (const file of sample) {
     if (mismatches.some((m) => m.startsWith(`${file.path}:`))) continue;
     try {

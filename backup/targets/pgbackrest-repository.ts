@@ -43,6 +43,14 @@ const EMPTY_STANZA = 2;
  * stopped (the restore point it gives); a copy of the repository off-site holds the same names. Files come
  * from each backup's own manifest, integrity from `pgbackrest verify`, the drill from `pgbackrest restore`.
  */
+/**
+ * pgBackRest's own label shape (`20261206-020000F`, `…F_20261207-020000I`). A label comes from the repository's
+ * backup.info, which whoever can write the repository controls; it goes into `repo-get` paths and `--set`,
+ * so anything else (`../x`) is not a backup of ours.
+ */
+export const isPgbackrestLabel = (label: unknown): label is string =>
+  typeof label === 'string' && /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/.test(label);
+
 export class PgbackrestRepository implements DatabaseRepository {
   readonly kind = 'pgbackrest' as const;
   readonly engine = 'postgresql' as const;
@@ -89,7 +97,7 @@ export class PgbackrestRepository implements DatabaseRepository {
     if (stanza.status.code !== 0 && stanza.status.code !== EMPTY_STANZA) throw BackupErrors.target(this.description, stanza.status.message);
     this.#info = stanza;
     const backups = (stanza.backup ?? [])
-      .filter((backup) => !backup.error && Number.isFinite(backup.timestamp?.stop))
+      .filter((backup) => !backup.error && Number.isFinite(backup.timestamp?.stop) && isPgbackrestLabel(backup.label))
       .sort((a, b) => a.timestamp.stop - b.timestamp.stop || a.label.localeCompare(b.label));
     this.#labels.clear();
     return backups.map((backup) => {

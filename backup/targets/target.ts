@@ -65,8 +65,9 @@ export function sortSets(names: readonly string[]): BackupSetRef[] {
 }
 
 /** Set names and file paths come from remote listings and manifests: never let them climb out. */
+export const isSafeRelative = (path: string): boolean =>
+  !!path && !path.startsWith('/') && !path.includes('\u0000') && !path.split('/').some((part) => part === '..' || part === '');
+
 export function assertSafeRelative(path: string): void {
-  if (!path || path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
-    throw new Error(`unsafe relative path ${JSON.stringify(path)}`);
-  }
+  if (!isSafeRelative(path)) throw new Error(`unsafe relative path ${JSON.stringify(path)}`);
 }
