@@ -1,43 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  Correlator, SignalRouter, compileCorrelation, correlationUnits, decodeCheckpoint, encodeCheckpoint, partitionOf,
-  type CompiledCorrelation, type CorrelationUnit,
+  Correlator, SignalRouter, correlationUnits, decodeCheckpoint, encodeCheckpoint, partitionOf, type CorrelationUnit,
 } from '../../../analyzers/correlation/index.js';
-import type { CorrelationHit, RuleProblem, Signal } from '../../../analyzers/types.js';
-import { minutes, ruleDocuments, signal } from './rule-documents.js';
+import type { CorrelationHit, Signal } from '../../../analyzers/types.js';
+import { minutes, sampleCorrelations, signal } from './rule-documents.js';
 
 // Distributed correlation without Redis: the routing of signals to partitions, and the checkpoint
 // (offset + window state) a partition's new owner resumes from.
 
-function correlations(text: string): CompiledCorrelation[] {
-  const problems: RuleProblem[] = [];
-  const compiled = ruleDocuments(text).filter((doc) => doc.kind === 'correlation').map((doc) => compileCorrelation(doc, problems)!);
-  expect(problems).toEqual([]);
-  return compiled;
-}
-
-const RULES = correlations(`
-title: brute force
-id: bf
-correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {gte: 10}}
----
-title: few
-id: few
-correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {lt: 3}}
----
-title: spray
-id: spray
-correlation: {type: value_count, rules: [ssh_fail], group-by: [source.ip], timespan: 10m, condition: {field: user.name, gte: 3}}
----
-title: slow
-id: slow
-correlation: {type: value_percentile, rules: [ssh_fail], group-by: [user.name], timespan: 5m, condition: {field: ms, gt: 400}}
----
-title: success after brute force
-id: after
-correlation: {type: temporal_ordered, rules: [bf, ssh_ok], group-by: [source.ip], timespan: 30m}
-`);
+const RULES = sampleCorrelations('user.name');
 
 const LATENESS = 60_000;
 const PARTITIONS = 8;

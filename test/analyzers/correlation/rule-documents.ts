@@ -1,6 +1,8 @@
 import { LineCounter, isMap, isScalar, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { RuleLevel } from '../../../core/index.js';
-import type { RuleDocument, Signal } from '../../../analyzers/types.js';
+import { expect } from 'vitest';
+import { compileCorrelation, type CompiledCorrelation } from '../../../analyzers/correlation/index.js';
+import type { RuleDocument, RuleProblem, Signal } from '../../../analyzers/types.js';
 
 /** RuleDocuments from multi-document YAML, with line lookups: enough for the correlation tests. */
 export function ruleDocuments(text: string, file = 'test.yml'): RuleDocument[] {
@@ -49,3 +51,34 @@ export function signal(rule: string, minute: number, fields: Record<string, unkn
 
 export const T0 = Date.parse('2026-03-02T08:00:00Z');
 export const minutes = (ms: number) => (ms - T0) / 60_000;
+
+/** The correlation documents of `text`, compiled; a problem fails the test. */
+export function correlations(text: string): CompiledCorrelation[] {
+  const problems: RuleProblem[] = [];
+  const compiled = ruleDocuments(text).filter((doc) => doc.kind === 'correlation').map((doc) => compileCorrelation(doc, problems)!);
+  expect(problems).toEqual([]);
+  return compiled;
+}
+
+/** One correlation of each kind over ssh_fail/ssh_ok; `slowGroupBy` lets a test give one a group key of its own. */
+export const sampleCorrelations = (slowGroupBy = 'source.ip'): CompiledCorrelation[] => correlations(`
+title: brute force
+id: bf
+correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {gte: 10}}
+---
+title: few
+id: few
+correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {lt: 3}}
+---
+title: spray
+id: spray
+correlation: {type: value_count, rules: [ssh_fail], group-by: [source.ip], timespan: 10m, condition: {field: user.name, gte: 3}}
+---
+title: slow
+id: slow
+correlation: {type: value_percentile, rules: [ssh_fail], group-by: [${slowGroupBy}], timespan: 5m, condition: {field: ms, gt: 400}}
+---
+title: success after brute force
+id: after
+correlation: {type: temporal_ordered, rules: [bf, ssh_ok], group-by: [source.ip], timespan: 30m}
+`);

@@ -1,39 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Correlator, compileCorrelation, type CompiledCorrelation } from '../../../analyzers/correlation/index.js';
-import type { CorrelationHit, RuleProblem, Signal } from '../../../analyzers/types.js';
-import { minutes, ruleDocuments, signal } from './rule-documents.js';
+import { Correlator } from '../../../analyzers/correlation/index.js';
+import type { CorrelationHit, Signal } from '../../../analyzers/types.js';
+import { correlations, minutes, sampleCorrelations, signal } from './rule-documents.js';
 
 // Open correlation windows across a restart: Correlator.snapshot() → JSON → restore() in a new process.
 
-function correlations(text: string): CompiledCorrelation[] {
-  const problems: RuleProblem[] = [];
-  const compiled = ruleDocuments(text).filter((doc) => doc.kind === 'correlation').map((doc) => compileCorrelation(doc, problems)!);
-  expect(problems).toEqual([]);
-  return compiled;
-}
-
-const RULES = correlations(`
-title: brute force
-id: bf
-correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {gte: 10}}
----
-title: few
-id: few
-correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {lt: 3}}
----
-title: spray
-id: spray
-correlation: {type: value_count, rules: [ssh_fail], group-by: [source.ip], timespan: 10m, condition: {field: user.name, gte: 3}}
----
-title: slow
-id: slow
-correlation: {type: value_percentile, rules: [ssh_fail], group-by: [source.ip], timespan: 5m, condition: {field: ms, gt: 400}}
----
-title: success after brute force
-id: after
-correlation: {type: temporal_ordered, rules: [bf, ssh_ok], group-by: [source.ip], timespan: 30m}
-`);
+const RULES = sampleCorrelations();
 
 const LATENESS = 60_000;
 const fail = (minute: number, ip: string, user = 'root', ms = 100) => signal('ssh_fail', minute, { source: { ip }, user: { name: user }, ms });
