@@ -139,6 +139,18 @@ describe('Borg repositories as backup targets', { timeout: 120_000 }, () => {
     expect(integrity.summary).toContain('borg check');
   });
 
+  it('deleted objects: a segment file removed from the repository fails presence and integrity', async () => {
+    const broken = await oneArchiveRepo();
+    const data = join(broken, 'data');
+    const segments = readdirSync(data).flatMap((sub) => readdirSync(join(data, sub)).map((name) => join(data, sub, name)));
+    rmSync(segments.sort((a, b) => statSync(b).size - statSync(a).size)[0]!);
+    const results = await verifyBackups(system(repo(broken), repo(offSite)), { now: NOW, runId: 'deleted', sites: ['same-city'] });
+    // The archive list itself lived in that segment: borg cannot even list the archives, so nothing passes.
+    const keyed = byKey(results);
+    expect(keyed['same-city:presence']!.status).toBe('fail');
+    expect(keyed['same-city:integrity']!.status).toBe('fail');
+  });
+
   it('missing off-site: an empty off-site repository fails presence and cross-site', async () => {
     const empty = join(dir, `empty-${randomUUID()}`);
     await borg(PASSWORD, ['init', '-e', 'repokey', empty]);

@@ -106,6 +106,17 @@ describe('pgBackRest repositories as backup targets', () => {
     expect(byKey(results)['same-city:presence']!.status).toBe('pass');
   });
 
+  it('deleted objects: a backup file removed from the repository fails pgbackrest verify and so integrity', async () => {
+    const broken = copyRepo(cluster.repo);
+    const files = walk(join(broken, 'backup', cluster.stanza)).filter((path) => /\/pg_data\/base\//.test(path));
+    const victim = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    rmSync(victim);
+    const results = await verifyBackups(system(repo(broken), repo(offSite)), { runId: 'deleted', sites: ['same-city'] });
+    const integrity = byKey(results)['same-city:integrity']!;
+    expect(integrity.status).toBe('fail');
+    expect(String(integrity.detail.output)).toMatch(/missing|invalid/);
+  });
+
   it('missing off-site: no repository at the off-site path fails presence and cross-site with pgBackRest\'s reason', async () => {
     const results = await verifyBackups(system(repo(cluster.repo), repo(join(dir, 'nowhere'))), { runId: 'missing' });
     const keyed = byKey(results);

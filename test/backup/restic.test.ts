@@ -143,6 +143,16 @@ describe('restic repositories as backup targets', () => {
     expect(byKey(structural)['same-city:integrity']!.status).toBe('pass');
   });
 
+  it('deleted objects: a pack file removed from the repository fails integrity even without reading data', async () => {
+    const broken = copyRepo(sameCity);
+    const pack = packFiles(broken).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    rmSync(pack);
+    const results = await verifyBackups(system(repo(broken), repo(offSite)), { now: NOW, runId: 'deleted', sites: ['same-city'] });
+    const integrity = byKey(results)['same-city:integrity']!;
+    expect(integrity.status).toBe('fail');
+    expect(String(integrity.detail.output)).toMatch(/pack [0-9a-f]{64}: does not exist/);
+  }, 120_000);
+
   it('missing off-site: an empty off-site repository fails presence and cross-site', async () => {
     const empty = join(dir, `empty-${randomUUID()}`);
     await restic(empty, passwordFile, ['init']);
