@@ -10,7 +10,7 @@ import {
   type AlertStore, type Bucket, type Page, type Scope,
 } from '../ports.js';
 import type { IndexNames } from './indices.js';
-import { bool, rangeClause, scopeClause, termsClause, type Clause } from './query.js';
+import { bool, compositeBuckets, rangeClause, scopeClause, termsClause, type Clause } from './query.js';
 import { call, SEND_ONCE, translateError } from './translate.js';
 
 const GROUP_FIELDS: Record<AlertGroupField, string> = {
@@ -243,36 +243,31 @@ export class ElasticsearchAlertStore implements AlertStore {
       department: estypes.AggregationsStringTermsAggregate; title: estypes.AggregationsStringTermsAggregate;
     };
     const problems: AlertProblem[] = [];
-    let after: Record<string, string> | undefined;
-    do {
-      const response = await call(() => this.#client.search({
-        index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
-        aggregations: {
-          groups: {
-            composite: {
-              size: 1000, sources: [{ system: { terms: { field: 'system' } } }, { ruleId: { terms: { field: 'rule.id' } } }],
-              ...(after ? { after } : {}),
-            },
-            aggregations: {
-              maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
-              // The largest department id, as SQLite's max(): a system that moved departments is filed alike on both stores.
-              department: { terms: { field: 'department', size: 1, order: { _key: 'desc' } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
-            },
+    const pages = compositeBuckets<Group>('groups', (after) => call(() => this.#client.search({
+      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+      aggregations: {
+        groups: {
+          composite: {
+            size: 1000, sources: [{ system: { terms: { field: 'system' } } }, { ruleId: { terms: { field: 'rule.id' } } }],
+            ...(after ? { after } : {}),
+          },
+          aggregations: {
+            maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
+            // The largest department id, as SQLite's max(): a system that moved departments is filed alike on both stores.
+            department: { terms: { field: 'department', size: 1, order: { _key: 'desc' } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
           },
         },
-      }));
-      const groups = response.aggregations?.groups as { buckets: Group[]; after_key?: Record<string, string> };
-      for (const group of groups.buckets) {
-        const department = (group.department.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
-        const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
-        problems.push({
-          system: group.key.system, ...(department !== undefined ? { department: String(department) } : {}), ruleId: group.key.ruleId,
-          ruleTitle: String(title ?? group.key.ruleId), count: group.doc_count, maxPriority: group.maxPriority.value ?? 0,
-          lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
-        });
-      }
-      after = groups.buckets.length ? groups.after_key : undefined;
-    } while (after);
+      },
+    })));
+    for await (const group of pages) {
+      const department = (group.department.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+      const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+      problems.push({
+        system: group.key.system, ...(department !== undefined ? { department: String(department) } : {}), ruleId: group.key.ruleId,
+        ruleTitle: String(title ?? group.key.ruleId), count: group.doc_count, maxPriority: group.maxPriority.value ?? 0,
+        lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
+      });
+    }
     return problems;
   }
 
@@ -284,42 +279,37 @@ export class ElasticsearchAlertStore implements AlertStore {
     };
     const timeZone = timeZoneOf(options.utcOffsetMs);
     const groups: AlertDayGroup[] = [];
-    let after: Record<string, string | number | null> | undefined;
-    do {
-      const response = await call(() => this.#client.search({
-        index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
-        aggregations: {
-          groups: {
-            composite: {
-              // A month of groups (about 5,000 at 5,000 alerts) in one or two round trips; max_buckets is 65,536.
-              size: 10_000,
-              sources: [
-                { day: { date_histogram: { field: 'lastSeen', calendar_interval: '1d', time_zone: timeZone } } },
-                { department: { terms: { field: 'department', missing_bucket: true } } },
-                { system: { terms: { field: 'system', missing_bucket: true } } },
-                { ruleId: { terms: { field: 'rule.id' } } },
-              ],
-              ...(after ? { after } : {}),
-            },
-            aggregations: {
-              maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
-              open: { filter: { terms: { status: [...options.openStatuses] } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
-            },
+    const pages = compositeBuckets<Group>('groups', (after) => call(() => this.#client.search({
+      index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,
+      aggregations: {
+        groups: {
+          composite: {
+            // A month of groups (about 5,000 at 5,000 alerts) in one or two round trips; max_buckets is 65,536.
+            size: 10_000,
+            sources: [
+              { day: { date_histogram: { field: 'lastSeen', calendar_interval: '1d', time_zone: timeZone } } },
+              { department: { terms: { field: 'department', missing_bucket: true } } },
+              { system: { terms: { field: 'system', missing_bucket: true } } },
+              { ruleId: { terms: { field: 'rule.id' } } },
+            ],
+            ...(after ? { after } : {}),
+          },
+          aggregations: {
+            maxPriority: { max: { field: 'priority' } }, lastSeen: { max: { field: 'lastSeen' } },
+            open: { filter: { terms: { status: [...options.openStatuses] } } }, title: { terms: { field: 'rule.title.raw', size: 1 } },
           },
         },
-      }));
-      const result = response.aggregations?.groups as { buckets: Group[]; after_key?: Record<string, string | number | null> };
-      for (const group of result.buckets) {
-        const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
-        const { day, department, system, ruleId } = group.key;
-        groups.push({
-          day: new Date(day).toISOString(), ...(department !== null ? { department } : {}), ...(system !== null ? { system } : {}), ruleId,
-          ruleTitle: String(title ?? ruleId), count: group.doc_count, open: group.open.doc_count, maxPriority: group.maxPriority.value ?? 0,
-          lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
-        });
-      }
-      after = result.buckets.length ? result.after_key : undefined;
-    } while (after);
+      },
+    })));
+    for await (const group of pages) {
+      const title = (group.title.buckets as estypes.AggregationsStringTermsBucket[])[0]?.key;
+      const { day, department, system, ruleId } = group.key;
+      groups.push({
+        day: new Date(day).toISOString(), ...(department !== null ? { department } : {}), ...(system !== null ? { system } : {}), ruleId,
+        ruleTitle: String(title ?? ruleId), count: group.doc_count, open: group.open.doc_count, maxPriority: group.maxPriority.value ?? 0,
+        lastSeen: new Date(group.lastSeen.value ?? 0).toISOString(),
+      });
+    }
     return groups;
   }
 

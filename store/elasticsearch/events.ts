@@ -7,7 +7,7 @@ import type {
 } from '../ports.js';
 import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import type { IndexNames } from './indices.js';
-import { bool, matchClause, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
+import { bool, compositeBuckets, matchClause, rangeClause, scopeClause, searchPage, termsClause, textClause, type Clause } from './query.js';
 import { call, reasonOf, sleep } from './translate.js';
 
 const DEPARTMENT = 'shouwang.department';
@@ -139,38 +139,33 @@ export class ElasticsearchEventStore implements EventStore {
     ]);
     type SourceBucket = estypes.AggregationsCompositeBucket & { newest: estypes.AggregationsMaxAggregate };
     const sources = new Map<string, SourceSeen & { at: number }>();
-    let after: Record<string, estypes.FieldValue> | undefined;
-    do {
-      const response = await call(() => this.#client.search({
-        index: this.#names.eventsPattern, query: filter, size: 0, track_total_hits: false, ignore_unavailable: true, allow_no_indices: true,
-        aggregations: {
-          sources: {
-            composite: {
-              size: 1000, ...(after ? { after } : {}),
-              sources: [
-                { system: { terms: { field: 'shouwang.system' } } },
-                { host: { terms: { field: 'host.name', missing_bucket: true } } },
-                { dataset: { terms: { field: 'event.dataset', missing_bucket: true } } },
-                { department: { terms: { field: DEPARTMENT, missing_bucket: true } } },
-              ],
-            },
-            aggregations: { newest: { max: { field: '@timestamp' } } },
+    const pages = compositeBuckets<SourceBucket>('sources', (after) => call(() => this.#client.search({
+      index: this.#names.eventsPattern, query: filter, size: 0, track_total_hits: false, ignore_unavailable: true, allow_no_indices: true,
+      aggregations: {
+        sources: {
+          composite: {
+            size: 1000, ...(after ? { after } : {}),
+            sources: [
+              { system: { terms: { field: 'shouwang.system' } } },
+              { host: { terms: { field: 'host.name', missing_bucket: true } } },
+              { dataset: { terms: { field: 'event.dataset', missing_bucket: true } } },
+              { department: { terms: { field: DEPARTMENT, missing_bucket: true } } },
+            ],
           },
+          aggregations: { newest: { max: { field: '@timestamp' } } },
         },
-      }));
-      const composite = response.aggregations?.sources as estypes.AggregationsCompositeAggregate | undefined;
-      for (const bucket of (composite?.buckets ?? []) as SourceBucket[]) {
-        const at = bucket.newest.value;
-        if (at === null) continue;
-        const source = { system: String(bucket.key.system), host: String(bucket.key.host ?? ''), dataset: String(bucket.key.dataset ?? '') };
-        const key = `${source.system}\u0000${source.host}\u0000${source.dataset}`;
-        const known = sources.get(key);
-        if (known && known.at >= at) continue;
-        const department = bucket.key.department;
-        sources.set(key, { ...source, ...(department ? { department: String(department) } : {}), lastSeen: new Date(at).toISOString(), at });
-      }
-      after = composite?.buckets.length ? composite.after_key : undefined;
-    } while (after);
+      },
+    })));
+    for await (const bucket of pages) {
+      const at = bucket.newest.value;
+      if (at === null) continue;
+      const source = { system: String(bucket.key.system), host: String(bucket.key.host ?? ''), dataset: String(bucket.key.dataset ?? '') };
+      const key = `${source.system}\u0000${source.host}\u0000${source.dataset}`;
+      const known = sources.get(key);
+      if (known && known.at >= at) continue;
+      const department = bucket.key.department;
+      sources.set(key, { ...source, ...(department ? { department: String(department) } : {}), lastSeen: new Date(at).toISOString(), at });
+    }
     return [...sources.values()].map(({ at: _at, ...source }) => source);
   }
 

@@ -143,3 +143,16 @@ export async function searchPage<T>(
     ...(more && last?.sort ? { next: encodeCursor([Number(last.sort[0]), String(last.sort[1])]) } : {}),
   };
 }
+
+export type AfterKey = Record<string, estypes.FieldValue>;
+
+/** Every bucket of the composite aggregation `name`, asking `page` again with each after_key until a page comes back empty. */
+export async function* compositeBuckets<B>(name: string, page: (after: AfterKey | undefined) => Promise<estypes.SearchResponse>): AsyncGenerator<B> {
+  let after: AfterKey | undefined;
+  do {
+    const composite = (await page(after)).aggregations?.[name] as { buckets: B[]; after_key?: AfterKey } | undefined;
+    const buckets = composite?.buckets ?? [];
+    yield* buckets;
+    after = buckets.length ? composite?.after_key : undefined;
+  } while (after);
+}
