@@ -103,6 +103,8 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const detail: RestoreDrillDetail = { site, clause, mlps: [`${clauseNumber(clause)} ${site === 'off-site' ? 'b)' : 'a)'}`], steps, runId };
   const report = (step: string) => options.onProgress?.({ done: steps.length, total: STEPS.length, step: DRILL_STEP_LABEL[step] ?? step });
 
+  // `met` is decided once, in result(), when the outcome is known.
+  const rtoOf = (achieved: number) => ({ targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: false });
   const timed = async <T>(step: string, work: () => Promise<T>, note?: (value: T) => string): Promise<T> => {
     report(step);
     const began = clock();
@@ -146,7 +148,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
         const stats = await instance.server.tableStats(target.database);
         const achieved = (clock() - start) / 1000;
         Object.assign(detail, { validations, tables: stats.tables });
-        detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+        detail.rto = rtoOf(achieved);
         steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
         ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
       } finally {
@@ -164,7 +166,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
         sampled: drill.sampled, compared: 'sizes of every file against the listing; sha256 of the sample against a second read from the repository',
         mismatches: drill.mismatches,
       });
-      detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+      detail.rto = rtoOf(achieved);
       const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(policy.rto)}`;
       if (drill.mismatches.length) {
         steps[steps.length - 1]!.ok = false;
@@ -185,7 +187,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
       const mismatches = await timed('restore', () => restoreFileSet(target, found, join(workDir, 'restore'), signal),
         (m) => `${found.files.length - m.length}/${found.files.length} 一致 match`);
       const achieved = (clock() - start) / 1000;
-      detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+      detail.rto = rtoOf(achieved);
       detail.mismatches = mismatches;
       const rtoText = `RTO ${formatSeconds(achieved)} / 目标 target ${formatSeconds(policy.rto)}`;
       if (mismatches.length) {
@@ -229,7 +231,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
     const achieved = (clock() - start) / 1000;
     detail.validations = validations;
     detail.tables = stats.tables;
-    detail.rto = { targetSeconds: policy.rto, achievedSeconds: Math.round(achieved * 1000) / 1000, met: achieved <= policy.rto };
+    detail.rto = rtoOf(achieved);
 
     steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
     ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
@@ -254,7 +256,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
 
   function result(): RestoreDrillResult {
     // Recovered within the RTO only if it recovered at all: a failed drill never reads 达标 met.
-    if (status === 'fail' && detail.rto) detail.rto.met = false;
+    if (detail.rto) detail.rto.met = status !== 'fail' && detail.rto.achievedSeconds <= detail.rto.targetSeconds;
     return {
       id: drillResultId(system.id, runId, site),
       kind: DRILL_KIND,
