@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadInventory, type Config } from '../core/index.js';
+import { loadConfig, loadInventory, parseZonedTime, type Config } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import {
   EvidenceErrors, ensureSigningKey, exportEvidenceBundle, generateSigningKey, readPublicKey, readSigningKey, sm2Supported, verifyEvidenceBundle,
@@ -14,7 +14,7 @@ shouwang evidence keygen [--algorithm ed25519|sm2] [--out FILE] [--config FILE]
 
   export  导出等保合规证据包：报告 (PDF)、控制项表 (CSV/XLSX)、证据 (NDJSON)、签名清单
           writes a signed MLPS evidence bundle for one system, one department or all, over
-          [--from, --to) (ISO 8601; a bare date is UTC midnight): report.pdf, controls.csv/.xlsx,
+          [--from, --to) (ISO 8601; a date or a time without offset is in timeZone): report.pdf, controls.csv/.xlsx,
           evidence/*.ndjson, manifest.json (SHA-256 and SM3 of every file) and manifest.sig.
           The key defaults to <dataDir>/evidence/signing-key.pem, created (Ed25519) on first use.
   verify  离线校验证据包：每个文件的摘要与清单签名；指出被修改、增加或删除的文件
@@ -86,17 +86,20 @@ export async function runEvidenceCommand(args: string[], io: EvidenceCommandIo =
   const targets = [values.system, values.department, values.all ? true : undefined].filter((v) => v !== undefined);
   if (targets.length !== 1) return usage('give exactly one of --system, --department or --all');
   if (!values.from || !values.to) return usage('--from and --to are required');
+  // A reviewer's "2026-11-01" is midnight where the city is, not in UTC.
+  const instant = (name: string, value: string) => {
+    const at = parseZonedTime(value, config.timeZone);
+    if (at === undefined) throw EvidenceErrors.selection(`--${name} is not a date (ISO 8601): ${value}`);
+    return new Date(at).toISOString();
+  };
   const selection = {
-    from: values.from, to: values.to,
+    from: instant('from', values.from), to: instant('to', values.to),
     ...(values.system ? { system: values.system } : {}),
     ...(values.department ? { department: values.department } : {}),
   };
-  for (const [name, value] of [['from', values.from], ['to', values.to]] as const) {
-    if (Number.isNaN(Date.parse(value))) throw EvidenceErrors.selection(`--${name} is not a date (ISO 8601): ${value}`);
-  }
   const key = values.key ? readSigningKey(values.key) : ensureSigningKey(defaultKeyPath(config.dataDir));
   const target = values.system ?? values.department ?? 'all';
-  const out = values.out ?? `shouwang-evidence-${target}-${stamp(new Date(values.from).toISOString())}-${stamp(new Date(values.to).toISOString())}.zip`;
+  const out = values.out ?? `shouwang-evidence-${target}-${stamp(selection.from)}-${stamp(selection.to)}.zip`;
   const store = await openStore(config);
   try {
     // Only `start` stores the inventory; a store that `ingest` alone filled holds none. The file is the source of truth.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { z } from 'zod';
-import { formatPath } from '../core/index.js';
+import { formatPath, isIsoInstant } from '../core/index.js';
 import { ConsoleErrors } from './errors.js';
 import { can, type Permission } from './roles.js';
 import type { Auth } from './sessions.js';
@@ -192,7 +192,8 @@ export function queryList<T extends z.ZodType>(item: T) {
     .pipe(z.array(item).max(100) as unknown as z.ZodType<z.output<T>[], string[]>);
 }
 
-export const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), '不是时间 / not a date (ISO 8601)')
+// With its offset: the server's own zone must never decide what a zone-less time means.
+export const isoTime = z.string().max(64).refine(isIsoInstant, '不是带时区的时间 / not an ISO 8601 date-time with Z or an offset (2026-11-01T00:00:00+08:00)')
   // Documented as date-time, so clients (and Schemathesis) send dates rather than random text.
   .meta({ format: 'date-time' });
 

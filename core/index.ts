@@ -15,7 +15,7 @@ export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTim
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
 export { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS } from './shanghai-time.js';
 export {
-  DEFAULT_TIME_ZONE, formatOffset, isTimeZone, nextZoneDay, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
+  DEFAULT_TIME_ZONE, formatOffset, isIsoInstant, isTimeZone, nextZoneDay, parseZonedTime, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
 } from './time-zone.js';
 export {
   NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,

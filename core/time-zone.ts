@@ -99,3 +99,35 @@ export function zoneDate(zone: string, epochMs: number): string {
 export function nextZoneDay(zone: string, dayStart: number): number {
   return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
 }
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * An ISO 8601 date or date-time as an instant. With `Z` or an offset it is that instant; a bare date
+ * (`2026-11-01`) or a time without an offset is wall-clock time in `zone`, as a reviewer in that zone
+ * means it (JavaScript's own reading, UTC for a date and the process's zone for a time, is neither).
+ * Undefined for anything else, including days that do not exist (`2026-02-30`).
+ */
+export function parseZonedTime(text: string, zone: string): number | undefined {
+  const match = ISO_TIME.exec(text.trim());
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const ms = match[7] ? Number(match[7].slice(0, 3).padEnd(3, '0')) : 0;
+  const offset = match[8];
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const back = new Date(wall);
+  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (offset === undefined) return zonedToEpoch(zone, year, month - 1, day, hour, minute, second, ms);
+  if (offset === 'Z' || offset === 'z') return wall;
+  const digits = offset.replace(':', '');
+  const offsetHours = Number(digits.slice(1, 3));
+  const offsetMinutes = Number(digits.slice(3, 5));
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  return wall - (offset.startsWith('-') ? -1 : 1) * (offsetHours * 3_600_000 + offsetMinutes * 60_000);
+}
+
+/** Whether the text is an ISO 8601 date-time that names its instant on its own: with `Z` or an offset. */
+export function isIsoInstant(text: string): boolean {
+  const match = ISO_TIME.exec(text.trim());
+  return match !== null && match[4] !== undefined && match[8] !== undefined && parseZonedTime(text, 'UTC') !== undefined;
+}

@@ -52,6 +52,10 @@ describe('console API', () => {
       ['an unknown query parameter', () => admin.get('/api/alerts?levle=high'), 400],
       ['a bad enum in a list', () => admin.get('/api/alerts?level=high,severe'), 400],
       ['a bad date', () => admin.get('/api/events?from=yesterday'), 400],
+      // Read in the server's own zone before: what a zone-less time meant depended on the machine.
+      ['a time without its offset', () => admin.get('/api/events?from=2026-11-01T08:00'), 400],
+      ['a bare date', () => admin.get('/api/alerts?to=2026-11-01'), 400],
+      ['a day that does not exist', () => admin.get('/api/events?from=2026-02-30T00:00:00Z'), 400],
       ['a page size out of range', () => admin.get('/api/events?size=5000'), 400],
       ['a forged page cursor', () => admin.get('/api/alerts?after=bm9wZQ'), 400],
       ['a bad field filter', () => admin.get('/api/events?filter=no-colon-here'), 400],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatOffset, isTimeZone, nextZoneDay, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
+  formatOffset, isIsoInstant, isTimeZone, nextZoneDay, parseZonedTime, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
 } from '../../core/index.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -64,5 +64,32 @@ describe('time zone', () => {
     expect(formatOffset(5.5 * HOUR)).toBe('+05:30');
     expect(zoneOffset('Asia/Kolkata', at('2026-06-01T00:00:00Z'))).toBe('+05:30');
     expect(zoneOffset('America/New_York', at('2026-01-15T00:00:00Z'))).toBe('-05:00');
+  });
+
+  it('reads a bare date or a zone-less time as wall-clock time in the zone, and an offset as written', () => {
+    expect(parseZonedTime('2026-11-01', 'Asia/Shanghai')).toBe(at('2026-10-31T16:00:00Z'));
+    expect(parseZonedTime('2026-11-01T08:30', 'Asia/Shanghai')).toBe(at('2026-11-01T00:30:00Z'));
+    expect(parseZonedTime('2026-11-01 08:30:15.25', 'Asia/Shanghai')).toBe(at('2026-11-01T00:30:15.250Z'));
+    expect(parseZonedTime('2026-11-01', 'UTC')).toBe(at('2026-11-01T00:00:00Z'));
+    expect(parseZonedTime('2026-03-29', 'Europe/Berlin')).toBe(at('2026-03-28T23:00:00Z'));
+    expect(parseZonedTime('2026-03-30', 'Europe/Berlin')).toBe(at('2026-03-29T22:00:00Z'));
+    expect(parseZonedTime('2026-06-01', 'Asia/Kathmandu')).toBe(at('2026-05-31T18:15:00Z'));
+    // An offset wins over the zone.
+    expect(parseZonedTime('2026-11-01T00:00:00Z', 'Asia/Shanghai')).toBe(at('2026-11-01T00:00:00Z'));
+    expect(parseZonedTime('2026-11-01T08:00:00+08:00', 'UTC')).toBe(at('2026-11-01T00:00:00Z'));
+    expect(parseZonedTime('2026-11-01T00:00:00-0530', 'UTC')).toBe(at('2026-11-01T05:30:00Z'));
+  });
+
+  it('refuses what is not an ISO 8601 date: words, other formats, days and times that do not exist', () => {
+    for (const bad of ['yesterday', '1', 'Dec 5 2026', '2026/11/01', '2026-11', '2026-02-30', '2026-13-01', '2026-11-01T24:00',
+      '2026-11-01T12:60', '2026-11-01T12', '2026-11-01T00:00+25:00', ' ', '', '2026-11-01T00:00:00Zjunk', '0050-01-01', 'x'.repeat(100_000)]) {
+      expect(parseZonedTime(bad, 'Asia/Shanghai'), bad.slice(0, 30)).toBeUndefined();
+    }
+  });
+
+  it('an instant names its own offset: a bare date or a zone-less time is not one', () => {
+    expect(isIsoInstant('2026-11-01T00:00:00Z')).toBe(true);
+    expect(isIsoInstant('2026-11-01T08:00:00.123+08:00')).toBe(true);
+    for (const bad of ['2026-11-01', '2026-11-01T08:00', '2026-02-30T00:00:00Z', 'Mon, 01 Nov 2026 00:00:00 GMT', '1']) expect(isIsoInstant(bad), bad).toBe(false);
   });
 });

@@ -81,6 +81,16 @@ describe('shouwang evidence', () => {
     expect(facts.audit.retention.requiredTo).toMatch(/ \+00:00$/);
   });
 
+  it('reads bare dates as midnight in timeZone: a Shanghai reviewer\'s June is 16:00 UTC on May 31 to 16:00 UTC on June 30', async () => {
+    const out = join(fixture.dir, 'cli-days.zip');
+    expect(await runEvidenceCommand(['export', '--config', config, '--system', SILENT, '--from', '2026-06-01', '--to', '2026-07-01', '--out', out], capture().io)).toBe(0);
+    const manifest = JSON.parse((await readZipEntries(out)).get('manifest.json')!.toString('utf8')) as Manifest;
+    expect(manifest.timeZone).toBe('Asia/Shanghai');
+    expect(manifest.selection).toMatchObject({ from: '2026-05-31T16:00:00.000Z', to: '2026-06-30T16:00:00.000Z' });
+    await expect(runEvidenceCommand(['export', '--config', config, '--all', '--from', '2026-02-30', '--to', PERIOD.to], capture().io))
+      .rejects.toThrow(/--from is not a date/);
+  });
+
   it('answers bad arguments with usage and exit 2', async () => {
     const bad = capture();
     expect(await runEvidenceCommand(['export', '--config', config, '--all', '--system', SILENT, '--from', PERIOD.from, '--to', PERIOD.to], bad.io)).toBe(2);
