@@ -10,6 +10,8 @@ export interface ApiOptions {
   store: Store;
   routes: RouteRegistry;
   sessions: SessionManager;
+  /** `timeZone`: what a date without an offset in the search box means. */
+  timeZone?: string;
 }
 
 /**

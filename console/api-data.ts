@@ -37,10 +37,10 @@ function eventFilters(query: z.output<typeof EventListQuery>): Record<string, Fi
 }
 
 /** The store query of a search request: the search box parsed once, plus the form's filters, inside the scope. */
-function toEventQuery(query: z.output<typeof EventListQuery>, scope: Scope | undefined): EventQuery {
+function toEventQuery(query: z.output<typeof EventListQuery>, scope: Scope | undefined, timeZone: string | undefined): EventQuery {
   const filters = eventFilters(query);
   return setFilters({
-    match: query.q ? parseQuery(query.q) : undefined, from: query.from, to: query.to,
+    match: query.q ? parseQuery(query.q, timeZone) : undefined, from: query.from, to: query.to,
     filters: Object.keys(filters).length ? filters : undefined, scope,
   });
 }
@@ -68,13 +68,13 @@ export function histogramInterval(spanMs: number, buckets = 60): number {
 }
 
 /** Events, inventory and backup results, each read inside the caller's department scope. */
-export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
+export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes, timeZone }) => {
   routes.add(app, {
     method: 'GET', url: '/api/events', tag: 'events', access: 'events:read',
     summary: '事件检索：全文、时间、字段过滤（field:value）/ event search: text, time range, field:value filters',
     query: EventListQuery, response: EventPage,
     links: { GetEvent: { operationId: operationIdOf('GET', '/api/events/:id'), parameters: { id: '$response.body#/items/0/id' } } },
-    handler: async ({ query, auth }) => store.events.search(toEventQuery(query, scopeOf(auth.user)), pageOf(query)),
+    handler: async ({ query, auth }) => store.events.search(toEventQuery(query, scopeOf(auth.user), timeZone), pageOf(query)),
   });
 
   routes.add(app, {
@@ -83,7 +83,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
     query: EventHistogramQuery,
     handler: async ({ query, auth }) => {
       const scope = scopeOf(auth.user);
-      const eventQuery = toEventQuery(query, scope);
+      const eventQuery = toEventQuery(query, scope, timeZone);
       // Without a time range the chart spans the data the caller can see.
       const known = query.from && query.to ? undefined : await store.events.range(scope);
       const from = Date.parse(query.from ?? known?.oldest ?? new Date().toISOString());
@@ -103,7 +103,7 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
     summary: '字段的高频值（与检索同一查询）/ the top values of a field for the same query as the search',
     query: EventTopQuery,
     handler: async ({ query, auth }) => ({
-      field: query.field, buckets: await store.events.countBy(toEventQuery(query, scopeOf(auth.user)), query.field, query.size ?? 10),
+      field: query.field, buckets: await store.events.countBy(toEventQuery(query, scopeOf(auth.user), timeZone), query.field, query.size ?? 10),
     }),
   });
 

@@ -134,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registry: deps.registry, alerts: deps.store.alerts, ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
   });
 
-  const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions };
+  const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
   await app.register(sessionApi, { ...api, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
   await app.register(usersApi, api);
   await app.register(alertsApi, api);

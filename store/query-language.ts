@@ -15,7 +15,7 @@
  * query is SW_ERR_STORE_INVALID_QUERY naming the column and what was expected. QUERY_LIMITS bound the
  * work a hostile query can ask of either store.
  */
-import { isFieldName, ShouwangError } from '../core/index.js';
+import { DEFAULT_TIME_ZONE, isFieldName, nextZoneDay, parseZonedTime, ShouwangError } from '../core/index.js';
 import { StoreErrors } from './errors.js';
 
 export const QUERY_LIMITS = {
@@ -104,7 +104,7 @@ class Parser {
   #pos = 0;
   #clauses = 0;
 
-  constructor(readonly text: string) {}
+  constructor(readonly text: string, readonly timeZone: string) {}
 
   parse(): QueryNode {
     this.#space();
@@ -230,7 +230,10 @@ class Parser {
     const at = this.#column();
     const char = this.text[this.#pos];
     if (char === undefined || /\s|\)/.test(char)) throw expected(at, 'value', char ?? '');
-    if (char === '"') return { kind: 'match', field, value: this.#phrase(), phrase: true, column };
+    if (char === '"') {
+      const phrase = this.#phrase();
+      return field === '@timestamp' ? this.#timestampMatch(phrase, at, column) : { kind: 'match', field, value: phrase, phrase: true, column };
+    }
     if (char === '[' || char === '{') return this.#bracketRange(field, column);
     const comparison = /^(>=|<=|>|<)/.exec(this.text.slice(this.#pos))?.[1];
     if (comparison) {
@@ -243,7 +246,7 @@ class Parser {
     const { text, stars } = this.#word();
     if (/^\*+$/.test(text)) return { kind: 'exists', field, column };
     if (stars === 0) {
-      if (field === '@timestamp') this.#checkBound(field, text, at);
+      if (field === '@timestamp') return this.#timestampMatch(text, at, column);
       return { kind: 'match', field, value: text, phrase: false, column };
     }
     return this.#wildcard(field, text, stars, column);
@@ -286,9 +289,20 @@ class Parser {
     return { kind: 'range', field, ...bounds, column };
   }
 
+  /** `@timestamp:<instant>`; `@timestamp:2026-11-01` is that whole day where the city is. */
+  #timestampMatch(text: string, at: number, column: number): QueryNode {
+    const value = this.#checkBound('@timestamp', text, at);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text.trim())) return { kind: 'match', field: '@timestamp', value, phrase: false, column };
+    const end = new Date(nextZoneDay(this.timeZone, Date.parse(value))).toISOString();
+    return { kind: 'range', field: '@timestamp', lower: { value, inclusive: true }, upper: { value: end, inclusive: false }, column };
+  }
+
+  /** An `@timestamp` bound as an ISO instant: a date or a time without offset is read in the time zone. */
   #checkBound(field: string, value: string, column: number): string {
-    if (field === '@timestamp' && Number.isNaN(Date.parse(value))) throw expected(column, 'date', value);
-    return value;
+    if (field !== '@timestamp') return value;
+    const at = parseZonedTime(value, this.timeZone);
+    if (at === undefined) throw expected(column, 'date', value);
+    return new Date(at).toISOString();
   }
 
   /** A range bound: a phrase or a word ending also at `]`, `}`; in brackets a bare `*` is open. */
@@ -357,12 +371,12 @@ class Parser {
   }
 }
 
-/** Parses the search box's text into a tree; empty text matches everything. Throws only SW_ERR_STORE_INVALID_QUERY. */
-export function parseQuery(text: string): QueryNode {
+/** Parses the search box's text into a tree; empty text matches everything; dates without offset are in `timeZone`. Throws only SW_ERR_STORE_INVALID_QUERY. */
+export function parseQuery(text: string, timeZone = DEFAULT_TIME_ZONE): QueryNode {
   if (text.length > QUERY_LIMITS.length) {
     throw invalid(QUERY_LIMITS.length + 1, `查询超过 ${QUERY_LIMITS.length} 个字符`, `query longer than ${QUERY_LIMITS.length} characters`);
   }
   const control = controlAt(text);
   if (control >= 0) throw invalid(control + 1, '不能含控制字符', 'control characters are not allowed');
-  return new Parser(text).parse();
+  return new Parser(text, timeZone).parse();
 }

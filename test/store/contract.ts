@@ -195,8 +195,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
           ]);
           await refresh(store);
         });
-        const ids = async (q: string, inScope = scope) =>
-          (await store.events.search({ scope: inScope, match: parseQuery(q) }, { order: 'asc', size: 100 })).items.map((e) => eventNumber(e));
+        const ids = async (q: string, inScope = scope, timeZone?: string) =>
+          (await store.events.search({ scope: inScope, match: parseQuery(q, timeZone) }, { order: 'asc', size: 100 })).items.map((e) => eventNumber(e));
 
         it('matches a bare word on the message or exactly, any case, on the keyword fields', async () => {
           expect(await ids('sudo')).toEqual(['1']);
@@ -250,6 +250,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
           expect(await ids('http.response.status_code:<404')).toEqual(['2']);
           expect(await ids('event.severity:[5 TO *]')).toEqual(['4']);
           expect(await ids(`@timestamp:[${at(2 * HOUR)} TO ${at(3 * HOUR)}}`)).toEqual(['2']);
+          // Times without an offset are in the zone (events 1–4 are 09:00–12:00 on 1 March in Shanghai); a bare date is that local day.
+          expect(await ids('@timestamp:>=2026-03-01T11:00')).toEqual(['3', '4']);
+          expect(await ids('@timestamp:2026-03-01')).toEqual(['1', '2', '3', '4']);
+          expect(await ids('@timestamp:2026-03-01', scope, 'America/New_York')).toEqual([]);
+          expect(await ids('@timestamp:2026-02-28', scope, 'America/New_York')).toEqual(['1', '2', '3', '4']);
           expect(await ids('db.name:*')).toEqual(['4']);
           expect(await ids('tags:*')).toEqual(['3']);
         });

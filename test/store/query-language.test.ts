@@ -66,6 +66,8 @@ describe('query language parser', () => {
     expect(columnOf('user.name: root')).toBe(11);
     expect(columnOf('bad..field:x')).toBe(1);
     expect(failure('@timestamp:>=yesterday').message).toMatch(/column 14: expected a date/);
+    expect(failure('@timestamp:>=2026-02-30').message).toMatch(/column 14: expected a date/);
+    expect(failure('@timestamp:"Dec 5 2026"').message).toMatch(/expected a date/);
     expect(failure('message:err*').message).toMatch(/message does not take wildcards/);
     expect(failure('message:[a TO b]').message).toMatch(/message does not take ranges/);
   });
@@ -124,5 +126,23 @@ describe('query language parser', () => {
   it('keeps the tree a plain typed value', () => {
     const tree: QueryNode = parseQuery('a:1');
     expect(JSON.parse(JSON.stringify(tree))).toEqual(tree);
+  });
+
+  it('reads @timestamp values without an offset in the time zone, and a bare date as that whole local day', () => {
+    expect(parseQuery('@timestamp:>=2026-11-01')).toMatchObject({ kind: 'range', lower: { value: '2026-10-31T16:00:00.000Z', inclusive: true } });
+    expect(parseQuery('@timestamp:>=2026-11-01', 'UTC')).toMatchObject({ lower: { value: '2026-11-01T00:00:00.000Z' } });
+    expect(parseQuery('@timestamp:<2026-11-01T08:00:00+08:00', 'UTC')).toMatchObject({ upper: { value: '2026-11-01T00:00:00.000Z', inclusive: false } });
+    expect(parseQuery('@timestamp:[2026-11-01 TO 2026-11-02}')).toMatchObject({
+      lower: { value: '2026-10-31T16:00:00.000Z' }, upper: { value: '2026-11-01T16:00:00.000Z', inclusive: false },
+    });
+    expect(parseQuery('@timestamp:2026-11-01')).toEqual({
+      kind: 'range', field: '@timestamp', column: 1,
+      lower: { value: '2026-10-31T16:00:00.000Z', inclusive: true }, upper: { value: '2026-11-01T16:00:00.000Z', inclusive: false },
+    });
+    // The day the clocks go back in Berlin has 25 hours.
+    expect(parseQuery('@timestamp:2026-10-25', 'Europe/Berlin')).toMatchObject({
+      lower: { value: '2026-10-24T22:00:00.000Z' }, upper: { value: '2026-10-25T23:00:00.000Z' },
+    });
+    expect(parseQuery('@timestamp:2026-11-01T08:00:00Z')).toEqual({ kind: 'match', field: '@timestamp', value: '2026-11-01T08:00:00.000Z', phrase: false, column: 1 });
   });
 });
