@@ -1,6 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/index.js';
+import { readFile } from 'node:fs/promises';
+import { writePrivateFileAtomically } from '../core/index.js';
 
 /** Where reading of one file stands, saved only once the sink has acknowledged the events before it. */
 export interface FileCheckpoint {
@@ -80,20 +79,7 @@ export class FileCheckpoints {
     const data: CheckpointFile = { version: 1, files: Object.fromEntries(this.#files) };
     const text = JSON.stringify(data);
     // A failed save must not block the next one: the next state includes everything anyway.
-    this.#saving = this.#saving.catch(() => undefined).then(() => writeAtomically(this.#path, text));
+    this.#saving = this.#saving.catch(() => undefined).then(() => writePrivateFileAtomically(this.#path, text));
     return this.#saving;
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
-  try {
-    await handle.writeFile(text);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
 }

@@ -1,6 +1,6 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PRIVATE_FILE_MODE } from '../core/index.js';
+import { writePrivateFileAtomically } from '../core/index.js';
 import { ConsoleErrors } from './errors.js';
 
 /** Where the console keeps the rules switched off: `<dataDir>/rules-disabled.json`, for every command that runs rules. */
@@ -51,10 +51,7 @@ export class RuleSwitches {
     if (!file) return;
     const text = `${JSON.stringify({ disabled: this.disabled() }, null, 2)}\n`;
     this.#writing = this.#writing.catch(() => undefined).then(async () => {
-      // 0600 whatever the umask, also over a temporary file an older version left 0644.
-      await writeFile(`${file}.tmp`, text, { mode: PRIVATE_FILE_MODE });
-      await chmod(`${file}.tmp`, PRIVATE_FILE_MODE);
-      await rename(`${file}.tmp`, file);
+      await writePrivateFileAtomically(file, text);
     });
     await this.#writing;
   }

@@ -43,7 +43,7 @@ export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
-export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync } from './private-files.js';
+export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync, writePrivateFileAtomically } from './private-files.js';
 export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';
 export { RECORD_LIMITS, recordShapeProblem, typedFieldProblem } from './record-limits.js';
 export { seededRandom } from './random.js';

@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /**
  * The data dir holds password hashes, session CSRF tokens, events and evidence: only the service
@@ -18,6 +18,25 @@ export function ensurePrivateDirSync(dir: string): void {
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await chmod(dir, PRIVATE_DIR_MODE);
+}
+
+/**
+ * Replaces `path` with `text` so a crash or power loss leaves the old file or the new one, never half
+ * of one: a 0600 temporary file beside it (chmod too, over one an older version left 0644), fsync,
+ * rename. The folder is created 0700 when missing. Callers serialise their own writes to one path.
+ */
+export async function writePrivateFileAtomically(path: string, text: string): Promise<void> {
+  await ensurePrivateDir(dirname(path));
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
+  try {
+    await handle.chmod(PRIVATE_FILE_MODE);
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
 }
 
 /** What Shouwang keeps under the data dir: folders (tightened with everything inside) and single files. */

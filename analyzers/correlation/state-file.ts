@@ -1,6 +1,5 @@
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../core/index.js';
+import { readFile } from 'node:fs/promises';
+import { writePrivateFileAtomically } from '../../core/index.js';
 
 /**
  * The open correlation windows on disk (`<dataDir>/checkpoints/correlation.json`), written as the
@@ -46,25 +45,10 @@ export class CorrelationStateFile {
     const queued: { text: string; done: Promise<void> } = { text, done: Promise.resolve() };
     queued.done = this.#saving.catch(() => undefined).then(() => {
       this.#queued = undefined;
-      return writeAtomically(this.#path, queued.text);
+      return writePrivateFileAtomically(this.#path, queued.text);
     });
     this.#queued = queued;
     this.#saving = queued.done;
     return queued.done;
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await ensurePrivateDir(dirname(path));
-  const tmp = `${path}.tmp`;
-  // 0600 whatever the umask, also over a temporary file an older version left 0644.
-  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
-  try {
-    await handle.chmod(PRIVATE_FILE_MODE);
-    await handle.writeFile(text);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
 }
