@@ -54,6 +54,9 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
     for (const line of lines) matches += set.match(JSON.parse(line) as Record<string, unknown>).length;
     return { rate: lines.length / (Number(process.hrtime.bigint() - started) / 1e9), matches };
   };
+  // Matches per rule id, untimed: equal totals could still hide two rules that disagree the other way.
+  const ourPerRule = new Map<string, number>();
+  for (const line of lines) for (const ref of set.match(JSON.parse(line) as Record<string, unknown>)) ourPerRule.set(ref.id, (ourPerRule.get(ref.id) ?? 0) + 1);
   const ours = (label: string, rates: number[], matches: number) =>
     console.log(`  ${label.padEnd(42)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(12)} events/s  ${matches} matches`);
   if (!rsigma) {
@@ -83,7 +86,8 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
       const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result.status !== 0) throw new Error(`rsigma failed (${result.status}): ${result.stderr.slice(0, 500)}`);
-      return { seconds, matches: result.stdout.split('\n').filter((l) => l.trim().startsWith('{')).length };
+      const outputs = result.stdout.split('\n').filter((l) => l.trim().startsWith('{'));
+      return { seconds, matches: outputs.length, outputs };
     };
     // Interleaved rounds (the machine is shared): each round times both, and its ratio is kept. Our
     // process is pinned to the same CPU for the rounds, so neither side gets a quieter core.
@@ -93,9 +97,17 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
       const startup = run(one).seconds;
       const full = run(all);
       const their = lines.length / Math.max(full.seconds - startup, 1e-6);
-      return { our, their, theirMatches: full.matches, ratio: our.rate / their };
+      return { our, their, theirMatches: full.matches, outputs: full.outputs, ratio: our.rate / their };
     });
     restore?.();
+    const theirPerRule = new Map<string, number>();
+    for (const output of rounds[0]!.outputs) {
+      const id = String((JSON.parse(output) as { rule_id?: unknown }).rule_id);
+      theirPerRule.set(id, (theirPerRule.get(id) ?? 0) + 1);
+    }
+    const differing = [...new Set([...ourPerRule.keys(), ...theirPerRule.keys()])]
+      .filter((id) => ourPerRule.get(id) !== theirPerRule.get(id))
+      .map((id) => `${id}: ${ourPerRule.get(id) ?? 0} ours, ${theirPerRule.get(id) ?? 0} rsigma`);
     const ourMatches = rounds[0]!.our.matches;
     const theirMatches = rounds[0]!.theirMatches;
     ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.our.rate), ourMatches);
@@ -103,6 +115,7 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
       `${theirMatches === ourMatches ? '' : '  ← DIFFERENT match count'}`);
     console.log(`  shouwang / rsigma: ${median(rounds.map((r) => r.ratio)).toFixed(2)}× (median of ${ROUNDS} interleaved rounds' ratios` +
       `${taskset ? '; both pinned to CPU 0 with taskset)' : '; taskset missing: rsigma may use more than one core)'}`);
+    console.log(differing.length ? `  per rule: ${differing.length} rules DIFFER ← ${differing.join('; ')}` : `  per rule: the same matches for each of the ${ourPerRule.size} rules that matched`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
