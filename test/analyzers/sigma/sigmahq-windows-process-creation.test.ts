@@ -72,16 +72,23 @@ describe('SigmaHQ windows/process_creation rules as published, through the defau
     expect(readdirSync(RULES).filter((f) => f.endsWith('.yml'))).toHaveLength(101);
   });
 
-  it('fires exactly the rule each SigmaHQ regression sample was captured for, and nothing else', () => {
+  it('fires the rule each SigmaHQ regression sample was captured for, plus only the rules whose behaviour it also shows', () => {
     const samples = regressionSamples();
     expect(Object.fromEntries(samples.map((s) => [s.name, fired(s.event)]))).toEqual({
       proc_creation_win_at_interactive_execution: ['proc_creation_win_at_interactive_execution'], // at 13:20 /interactive cmd
       proc_creation_win_attrib_hiding_files: ['proc_creation_win_attrib_hiding_files'], // attrib +h nbtscan.exe
       proc_creation_win_bcdedit_boot_conf_tamper: ['proc_creation_win_bcdedit_boot_conf_tamper'], // bootstatuspolicy ignoreallfailures
       proc_creation_win_bitsadmin_download: ['proc_creation_win_bitsadmin_download'], // bitsadmin /transfer n https://…
-      proc_creation_win_calc_uncommon_exec: ['proc_creation_win_calc_uncommon_exec'], // copies calc.exe to WindowsApps\foxprow.exe
+      // bitsadmin /transfer n https://12.34.45.67/calc.dll: a download (/transfer) from a bare IP.
+      proc_creation_win_bitsadmin_download_direct_ip: ['proc_creation_win_bitsadmin_download', 'proc_creation_win_bitsadmin_download_direct_ip'],
+      // bitsadmin /addfile AtomicBITS https://…: a download job (/addfile + http) that is also the persistence pattern.
+      proc_creation_win_bitsadmin_potential_persistence: ['proc_creation_win_bitsadmin_download', 'proc_creation_win_bitsadmin_potential_persistence'],
+      proc_creation_win_calc_uncommon_exec: ['proc_creation_win_calc_uncommon_exec'], // copies calc.exe to WindowsApps\\foxprow.exe
       proc_creation_win_certutil_decode: ['proc_creation_win_certutil_decode'], // certutil -decode
       proc_creation_win_certutil_download: ['proc_creation_win_certutil_download'], // certutil -urlcache -f https://…
+      proc_creation_win_certutil_encode: ['proc_creation_win_certutil_encode'], // certutil -encode file.bat
+      proc_creation_win_certutil_ntlm_coercion: ['proc_creation_win_certutil_ntlm_coercion'], // certutil -syncwithWU \\\\10.0.1.14\\my-share
+      proc_creation_win_wbadmin_delete_all_backups: ['proc_creation_win_wbadmin_delete_all_backups'], // wbadmin delete systemstatebackup -keepVersions:0
     });
     // The decoder put the Sysmon fields where the mapping looks: the logsource condition and EventData names.
     const sample = samples.find((s) => s.name === 'proc_creation_win_certutil_download')!.event as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
