@@ -89,6 +89,12 @@ describe('SigmaHQ windows/process_creation rules as published, through the defau
       proc_creation_win_certutil_encode: ['proc_creation_win_certutil_encode'], // certutil -encode file.bat
       proc_creation_win_certutil_ntlm_coercion: ['proc_creation_win_certutil_ntlm_coercion'], // certutil -syncwithWU \\\\10.0.1.14\\my-share
       proc_creation_win_wbadmin_delete_all_backups: ['proc_creation_win_wbadmin_delete_all_backups'], // wbadmin delete systemstatebackup -keepVersions:0
+      proc_creation_win_hktl_mimikatz_command_line: ['proc_creation_win_hktl_mimikatz_command_line'], // mimikatz.exe "sekurlsa::logonpasswords full"
+      // powershell -NoProfile -EncodedCommand JABFAHIA… (UTF-16 base64 of $ErrorActionPreference …; Set-ExecutionPolicy Bypass …).
+      proc_creation_win_powershell_base64_encoded_cmd: ['proc_creation_win_powershell_base64_encoded_cmd'],
+      // powershell -exec bypass -e SQBuAHYA… : the policy change; its payload (Invoke-WmiMethod) starts with none of the rule's prefixes.
+      proc_creation_win_powershell_set_policies_to_unsecure_level: ['proc_creation_win_powershell_set_policies_to_unsecure_level'],
+      proc_creation_win_reg_add_run_key: ['proc_creation_win_reg_add_run_key'], // REG ADD "HKCU\\…\\CurrentVersion\\Run" /V softoz
     });
     // The decoder put the Sysmon fields where the mapping looks: the logsource condition and EventData names.
     const sample = samples.find((s) => s.name === 'proc_creation_win_certutil_download')!.event as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
