@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { isPlainObject } from '../core/index.js';
-import { compileRuleSet, identityMapping, loadRuleDir, type RuleDocument } from '../analyzers/index.js';
+import { compileRuleSet, identityMapping, loadRuleDir, type CompiledRuleSet, type RuleDocument } from '../analyzers/index.js';
 import { median } from './measure.js';
 
 const RULES_DIR = 'test/fixtures/sigma/rules/linux/process_creation';
-const EVENTS = 20_000;
+export const EVENTS = 20_000;
 const ROUNDS = 5;
 
 /** `rsigma` on PATH, else where `cargo install` puts it. */
@@ -18,6 +18,15 @@ function findRsigma(): string | undefined {
   return existsSync(cargo) ? cargo : undefined;
 }
 
+/** One RSigma comparison: the rules (as files), the NDJSON lines, our compiled set over the same rules, and the RSigma pipeline that maps the rules' fields the way our mapping does (none: raw names). */
+export interface RsigmaWorkload {
+  title: string;
+  documents: readonly RuleDocument[];
+  lines: readonly string[];
+  set: CompiledRuleSet;
+  pipeline?: string;
+}
+
 /**
  * SigmaHQ's process-creation rules against RSigma (a Rust Sigma engine) on the same NDJSON events,
  * JSON parsing included on both sides, one core each. The events use the rules' own field names
@@ -25,13 +34,19 @@ function findRsigma(): string | undefined {
  * start-up (reading and compiling the rules) is measured with one event and taken off.
  */
 export async function benchRulesAgainstRsigma(): Promise<void> {
-  const rsigma = findRsigma();
   const loaded = await loadRuleDir(RULES_DIR);
   const compiled = compileRuleSet(loaded.documents, { mapping: identityMapping() });
   const documents = compiled.rules.map((rule) => rule.document).slice(0, 100);
   const lines = syntheticProcessEvents(documents, EVENTS).map((event) => JSON.stringify(event));
   const set = compileRuleSet(documents, { mapping: identityMapping() });
-  console.log(`\nrules vs RSigma: ${documents.length} SigmaHQ process_creation rules (linux), ${lines.length.toLocaleString('en-US')} NDJSON events, one core each`);
+  await compareWithRsigma({ title: `${documents.length} SigmaHQ process_creation rules (linux)`, documents, lines, set });
+}
+
+/** Our engine and, when installed, RSigma over the workload's lines: events/s of each, both match counts, the ratio. */
+export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void> {
+  const { documents, lines, set } = workload;
+  const rsigma = findRsigma();
+  console.log(`\nrules vs RSigma: ${workload.title}, ${lines.length.toLocaleString('en-US')} NDJSON events, one core each`);
 
   const ourRound = () => {
     const started = process.hrtime.bigint();
@@ -39,6 +54,9 @@ export async function benchRulesAgainstRsigma(): Promise<void> {
     for (const line of lines) matches += set.match(JSON.parse(line) as Record<string, unknown>).length;
     return { rate: lines.length / (Number(process.hrtime.bigint() - started) / 1e9), matches };
   };
+  // Matches per rule id, untimed: equal totals could still hide two rules that disagree the other way.
+  const ourPerRule = new Map<string, number>();
+  for (const line of lines) for (const ref of set.match(JSON.parse(line) as Record<string, unknown>)) ourPerRule.set(ref.id, (ourPerRule.get(ref.id) ?? 0) + 1);
   const ours = (label: string, rates: number[], matches: number) =>
     console.log(`  ${label.padEnd(42)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(12)} events/s  ${matches} matches`);
   if (!rsigma) {
@@ -57,7 +75,9 @@ export async function benchRulesAgainstRsigma(): Promise<void> {
     const one = join(dir, 'one.ndjson');
     writeFileSync(all, `${lines.join('\n')}\n`);
     writeFileSync(one, `${lines[0]}\n`);
-    const evalArgs = rsigmaEvalArgs(rsigma, rulesDir);
+    const pipeline = workload.pipeline === undefined ? [] : ['-p', join(dir, 'pipeline.yml')];
+    if (workload.pipeline !== undefined) writeFileSync(join(dir, 'pipeline.yml'), workload.pipeline);
+    const evalArgs = [...rsigmaEvalArgs(rsigma, rulesDir), ...pipeline];
     const taskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() !== '';
     const run = (file: string) => {
       const started = process.hrtime.bigint();
@@ -66,26 +86,48 @@ export async function benchRulesAgainstRsigma(): Promise<void> {
       const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result.status !== 0) throw new Error(`rsigma failed (${result.status}): ${result.stderr.slice(0, 500)}`);
-      return { seconds, matches: result.stdout.split('\n').filter((l) => l.trim().startsWith('{')).length };
+      const outputs = result.stdout.split('\n').filter((l) => l.trim().startsWith('{'));
+      return { seconds, matches: outputs.length, outputs };
     };
-    // Interleaved rounds (the machine is shared): each round times both, and its ratio is kept.
+    // Interleaved rounds (the machine is shared): each round times both, and its ratio is kept. Our
+    // process is pinned to the same CPU for the rounds, so neither side gets a quieter core.
+    const restore = taskset ? pinSelf() : undefined;
     const rounds = Array.from({ length: ROUNDS }, () => {
       const our = ourRound();
       const startup = run(one).seconds;
       const full = run(all);
       const their = lines.length / Math.max(full.seconds - startup, 1e-6);
-      return { our, their, theirMatches: full.matches, ratio: our.rate / their };
+      return { our, their, theirMatches: full.matches, outputs: full.outputs, ratio: our.rate / their };
     });
+    restore?.();
+    const theirPerRule = new Map<string, number>();
+    for (const output of rounds[0]!.outputs) {
+      const id = String((JSON.parse(output) as { rule_id?: unknown }).rule_id);
+      theirPerRule.set(id, (theirPerRule.get(id) ?? 0) + 1);
+    }
+    const differing = [...new Set([...ourPerRule.keys(), ...theirPerRule.keys()])]
+      .filter((id) => ourPerRule.get(id) !== theirPerRule.get(id))
+      .map((id) => `${id}: ${ourPerRule.get(id) ?? 0} ours, ${theirPerRule.get(id) ?? 0} rsigma`);
     const ourMatches = rounds[0]!.our.matches;
     const theirMatches = rounds[0]!.theirMatches;
     ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.our.rate), ourMatches);
     console.log(`  ${`rsigma ${versionOf(rsigma)}`.padEnd(42)} ${Math.round(median(rounds.map((r) => r.their))).toLocaleString('en-US').padStart(12)} events/s  ${theirMatches} matches` +
       `${theirMatches === ourMatches ? '' : '  ← DIFFERENT match count'}`);
     console.log(`  shouwang / rsigma: ${median(rounds.map((r) => r.ratio)).toFixed(2)}× (median of ${ROUNDS} interleaved rounds' ratios` +
-      `${taskset ? '; rsigma pinned to one CPU with taskset)' : '; taskset missing: rsigma may use more than one core)'}`);
+      `${taskset ? '; both pinned to CPU 0 with taskset)' : '; taskset missing: rsigma may use more than one core)'}`);
+    console.log(differing.length ? `  per rule: ${differing.length} rules DIFFER ← ${differing.join('; ')}` : `  per rule: the same matches for each of the ${ourPerRule.size} rules that matched`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Pins this process (every thread) to CPU 0, as RSigma is; returns what puts the old affinity back. */
+function pinSelf(): () => void {
+  const before = spawnSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' }).stdout.split(':').pop()?.trim();
+  spawnSync('taskset', ['-a', '-pc', '0', String(process.pid)]);
+  return () => {
+    if (before) spawnSync('taskset', ['-a', '-pc', before, String(process.pid)]);
+  };
 }
 
 /** Newer releases moved `eval` under `engine`. */
@@ -109,7 +151,7 @@ const BENIGN = [
  * rule's first selection (its first value per field, shaped by the modifier) so that matches happen.
  */
 export function syntheticProcessEvents(documents: readonly RuleDocument[], count: number): Record<string, unknown>[] {
-  const derived = documents.map(positiveOf).filter((e): e is Record<string, unknown> => e !== undefined);
+  const derived = documents.map((doc) => positiveOf(doc, linuxShape)).filter((e): e is Record<string, unknown> => e !== undefined);
   return Array.from({ length: count }, (_, i) => {
     const base = { ProcessId: 1000 + i, User: i % 7 === 0 ? 'root' : 'app', CurrentDirectory: '/srv/app', ParentImage: '/usr/bin/bash', ParentCommandLine: 'bash' };
     if (i % 10 === 9 && derived.length) return { ...base, ...derived[i % derived.length]! };
@@ -118,7 +160,15 @@ export function syntheticProcessEvents(documents: readonly RuleDocument[], count
   });
 }
 
-function positiveOf(doc: RuleDocument): Record<string, unknown> | undefined {
+/** A value that meets `text` under the modifiers, as a Linux path or command line. */
+function linuxShape(text: string, modifiers: readonly string[]): string {
+  return modifiers.includes('endswith') ? `/usr/bin/${text.replace(/^\//, '')}`
+    : modifiers.includes('startswith') ? `${text} --now`
+      : modifiers.includes('contains') ? `run ${text} now` : text;
+}
+
+/** An event built from a rule's first selection: its first value per field, shaped by the modifiers. */
+export function positiveOf(doc: RuleDocument, shape: (text: string, modifiers: readonly string[]) => string): Record<string, unknown> | undefined {
   const detection = doc.body.detection;
   if (!isPlainObject(detection)) return undefined;
   const first = Object.entries(detection).find(([name, value]) => name !== 'condition' && !name.startsWith('filter') && isPlainObject(value))?.[1];
@@ -128,10 +178,7 @@ function positiveOf(doc: RuleDocument): Record<string, unknown> | undefined {
     const [field, ...modifiers] = key.split('|');
     const value = Array.isArray(raw) ? raw[0] : raw;
     if (!field || typeof value !== 'string' || modifiers.some((m) => m === 're' || m === 'cidr' || m === 'base64offset')) continue;
-    const text = value.replace(/\*/g, 'x');
-    const shaped = modifiers.includes('endswith') ? `/usr/bin/${text.replace(/^\//, '')}`
-      : modifiers.includes('startswith') ? `${text} --now`
-        : modifiers.includes('contains') ? `run ${text} now` : text;
+    const shaped = shape(value.replace(/\*/g, 'x'), modifiers);
     event[field] = typeof event[field] === 'string' ? `${String(event[field])} ${shaped}` : shaped;
   }
   return Object.keys(event).length ? event : undefined;

@@ -8,6 +8,7 @@ import {
 } from '../analyzers/index.js';
 import { compare } from './measure.js';
 import { benchRulesAgainstRsigma } from './rules-rsigma.js';
+import { benchWindowsRulesAgainstRsigma } from './rules-windows.js';
 
 const FIXTURES = 'test/fixtures';
 
@@ -52,6 +53,7 @@ export async function benchRules(): Promise<void> {
     });
   }
   await benchRulesAgainstRsigma();
+  await benchWindowsRulesAgainstRsigma();
 }
 
 /** Syslog, auth, web access and error logs and auditd from the public fixtures, plus the demo day and process starts. */

@@ -184,6 +184,7 @@ function restoreProcessFields(fields: Record<string, unknown>, data: Record<stri
         ['Image', process.executable], ['CommandLine', process.command_line], ['CurrentDirectory', process.working_directory],
         ['ProcessId', process.pid], ['ParentImage', parent.executable], ['ParentCommandLine', parent.command_line],
         ['ParentProcessId', parent.pid], ['OriginalFileName', pe.original_file_name], ['ProcessGuid', process.entity_id],
+        ['Hashes', sysmonHashes(process.hash, pe.imphash)],
         ['User', typeof user.name === 'string' ? (typeof user.domain === 'string' ? `${user.domain}\\${user.name}` : user.name) : undefined],
       ];
   if (id !== 1 && !audit) return;
@@ -208,6 +209,13 @@ function restoreProcessFields(fields: Record<string, unknown>, data: Record<stri
       fields.user = { ...user, name: at >= 0 ? raw.slice(at + 1) : raw, ...(at >= 0 ? { domain: raw.slice(0, at) } : {}) };
     }
   }
+}
+
+/** Sysmon's Hashes value (`SHA1=…,MD5=…,IMPHASH=…`) from the ECS hashes Winlogbeat's sysmon module split it into. */
+function sysmonHashes(hash: unknown, imphash: unknown): string | undefined {
+  const pairs = isPlainObject(hash) ? Object.entries(hash).filter(([, v]) => typeof v === 'string' && v !== '') : [];
+  if (typeof imphash === 'string' && imphash !== '' && !pairs.some(([k]) => k === 'imphash')) pairs.push(['imphash', imphash]);
+  return pairs.length ? pairs.map(([k, v]) => `${k.toUpperCase()}=${String(v)}`).join(',') : undefined;
 }
 
 function fromWinlogbeat(doc: Record<string, unknown>): { ok: true; fields: Record<string, unknown>; winlog: Record<string, unknown> } | { ok: false; reason: string } {
