@@ -37,6 +37,8 @@ interface Outcome {
   file: string;
   folder: string;
   errors: string[];
+  /** Titles of the compiled rules no mapping entry covers: those would be tried on every event. */
+  uncovered: string[];
 }
 
 async function compileEach(): Promise<Outcome[]> {
@@ -50,7 +52,8 @@ async function compileEach(): Promise<Outcome[]> {
     const set = compileRuleSet(parsed.documents, { mapping, placeholders });
     const errors = [...parsed.problems, ...set.problems].filter((p) => p.severity === 'error').map((p) => `${p.line}: ${p.message}`);
     if (parsed.documents.length === 0 && errors.length === 0) errors.push('no rule document');
-    outcomes.push({ file, folder: file.split('/')[0]!, errors });
+    const uncovered = set.rules.filter((r) => r.logsources.length === 0).map((r) => r.document.title);
+    outcomes.push({ file, folder: file.split('/')[0]!, errors, uncovered });
   }
   return outcomes;
 }
@@ -70,6 +73,10 @@ describe('SigmaHQ rules compile through the shipped mapping', async () => {
     // A listed rule that now compiles means the list (and the documented count) is stale.
     const listedButCompiled = Object.keys(REFUSED).filter((file) => outcomes.some((o) => o.file === file) && !(file in failed));
     expect(listedButCompiled).toEqual([]);
+  });
+
+  it('gives every rule a logsource the mapping covers, so none is tried on every event', () => {
+    expect(Object.fromEntries(outcomes.filter((o) => o.uncovered.length > 0).map((o) => [o.file, o.uncovered]))).toEqual({});
   });
 
   it('refuses the deprecated aggregation with a message that says so', () => {
