@@ -84,6 +84,13 @@ describe('SigmaHQ network rules on events our decoders produce', () => {
     expect(titles({ ...zeek, source: { ip: '10.20.1.15' } })).toEqual([]);
   });
 
+  it('reads a Zeek x509 record in Filebeat\'s shape for the default Cobalt Strike certificate rule', async () => {
+    const titles = await compileFiles(['network/zeek/zeek_default_cobalt_strike_certificate.yml']);
+    const x509 = (serial: string) => ({ '@timestamp': '2026-11-26T02:00:00.000Z', event: { module: 'zeek', dataset: 'zeek.x509' }, zeek: { x509: { certificate: { serial, subject: 'CN=Major Cobalt Strike' } } } });
+    expect(titles(x509('8BB00EE'))).toEqual(['Default Cobalt Strike Certificate']);
+    expect(titles(x509('0A1B2C3D'))).toEqual([]);
+  });
+
   it('no SigmaHQ network rule fires on ordinary Linux, web and boundary events', async () => {
     const files = (await listRuleFiles(`${RULES}/network`)).map((f) => f.slice(RULES.length + 1));
     const documents: RuleDocument[] = [];
