@@ -62,6 +62,10 @@ describe('SigmaHQ network rules on events our decoders produce', () => {
     expect(titles(dns('dnscat.1f2e3d4c5b6a.example.org', 'TXT'))).toEqual(['Potential DNScat2 DNS Tunneling']);
     expect(titles(dns('x7f3.oast.fun'))).toEqual(['DNS Query to External Service Interaction Domains']);
     expect(titles(dns('www.gov.cn'))).toEqual([]);
+    // Zeek's dns.log as Filebeat ships it fills the same ECS fields.
+    const zeekDns = (name: string) => ({ '@timestamp': '2026-11-26T02:00:00.000Z', event: { module: 'zeek', dataset: 'zeek.dns' }, dns: { question: { name } } });
+    expect(titles(zeekDns('dnscat.77aa.example.org'))).toEqual(['Potential DNScat2 DNS Tunneling']);
+    expect(titles(zeekDns('www.gov.cn'))).toEqual([]);
     // The same name in an HTTP record is no DNS query.
     expect(titles(suricata({ event_type: 'http', dest_port: 80, proto: 'TCP', http: { hostname: 'dnscat.1f2e3d4c5b6a.example.org', url: '/' } }))).toEqual([]);
   });
