@@ -67,11 +67,20 @@ describe('regexes that can backtrack catastrophically', () => {
   });
 
   it('the shipped pack and the SigmaHQ fixture rules hold none', async () => {
+    // SigmaHQ's Invoke-Obfuscation VAR+ script rule repeats `(?:.*\)){1,}`: refused, and listed with its reason
+    // in sigmahq-compile.test.ts.
+    const known = new Set([`${SIGMA_RULES}/windows/powershell/powershell_script/posh_ps_invoke_obfuscation_var.yml`]);
     for (const folder of ['rules/shouwang', SIGMA_RULES]) {
       const { documents } = await loadRuleDir(folder);
-      const risky = documents.flatMap((doc) => regexesOf(doc.body.detection).filter((r) => backtrackingRisk(r.source, r.flags))
-        .map((r) => `${doc.position.file}: ${r.source}`));
+      const risky = documents.filter((doc) => !known.has(doc.position.file))
+        .flatMap((doc) => regexesOf(doc.body.detection).filter((r) => backtrackingRisk(r.source, r.flags))
+          .map((r) => `${doc.position.file}: ${r.source}`));
       expect(risky, folder).toEqual([]);
+    }
+    const { documents } = await loadRuleDir(SIGMA_RULES);
+    for (const file of known) {
+      const doc = documents.find((d) => d.position.file === file);
+      expect(doc && regexesOf(doc.body.detection).some((r) => backtrackingRisk(r.source, r.flags)), file).toBe(true);
     }
   });
 });

@@ -92,7 +92,10 @@ describe('sigma-test vectors (*_test.yaml)', () => {
 
 describe('SigmaHQ rules in the fixtures', () => {
   it('every rule loads and compiles with the default mapping, and with none', async () => {
-    const { documents, problems } = await loadRuleDir(join(SIGMA, 'rules'));
+    // The first 255 (linux, web); every folder, with the few refused and why: sigmahq-compile.test.ts.
+    const loaded = await Promise.all(['linux', 'web'].map((folder) => loadRuleDir(join(SIGMA, 'rules', folder))));
+    const documents = loaded.flatMap((l) => l.documents);
+    const problems = loaded.flatMap((l) => l.problems);
     const describeProblem = (p: { file: string; line: number; message: string }) => `${p.file}:${p.line}: ${p.message}`;
     expect(problems.filter((p) => p.severity === 'error').map(describeProblem)).toEqual([]);
     expect(documents.length).toBe(255);
