@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
-import { DAY_MS, dayOffset } from '../day-offset.js';
+import { dayBounds, dayZone } from '../day-zone.js';
 import { pageSize, toMillis } from '../paging.js';
 import {
   TOTAL_COUNT_LIMIT, type AlertDayGroup, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
@@ -174,17 +174,31 @@ export class EmbeddedAlertStore implements AlertStore {
     }));
   }
 
-  async daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+  async daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+    const zone = dayZone(options.timeZone);
     const where = alertWhere(query);
-    const offset = dayOffset(options.utcOffsetMs);
+    // The local midnights over the range (an open end: the alerts' own first and last), joined as [day, next) ranges,
+    // each read off the last_seen index: exact on a 23- or 25-hour day and for quarter-hour offsets.
+    let from = query.from === undefined ? undefined : toMillis(query.from, 'from');
+    let to = query.to === undefined ? undefined : toMillis(query.to, 'to');
+    if (from === undefined || to === undefined) {
+      const span = this.#db.prepare(`SELECT min(last_seen) AS first, max(last_seen) AS last FROM alerts ${where.sql}`)
+        .get(...where.params) as { first: number | null; last: number | null };
+      if (span.first === null || span.last === null) return [];
+      from ??= span.first;
+      to ??= span.last + 1;
+    }
+    if (to <= from) return [];
+    const bounds = JSON.stringify(dayBounds(zone, from, to));
     const open = options.openStatuses.length ? `status IN (${options.openStatuses.map(() => '?').join(', ')})` : '0';
     const rows = this.#db
-      // The offset inline (checked to be whole hours): a bound JS number is a REAL, and REAL division does not floor.
-      .prepare(`SELECT (last_seen + ${offset}) / ${DAY_MS} * ${DAY_MS} - ${offset} AS day, department, system, rule_id AS ruleId,
+      .prepare(`WITH days(day, next) AS (SELECT value, lead(value) OVER (ORDER BY key) FROM json_each(?))
+        SELECT days.day AS day, department, system, rule_id AS ruleId,
           coalesce(title, rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
           max(priority) AS maxPriority, max(last_seen) AS lastSeen
-        FROM alerts ${where.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
-      .all(...options.openStatuses, ...where.params) as {
+        FROM days JOIN alerts ON last_seen >= days.day AND last_seen < days.next
+        ${where.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
+      .all(bounds, ...options.openStatuses, ...where.params) as {
         day: number; department: string | null; system: string | null; ruleId: string; ruleTitle: string; count: number; open: number;
         maxPriority: number | null; lastSeen: number;
       }[];
