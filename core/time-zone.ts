@@ -112,6 +112,9 @@ export function zoneDate(zone: string, epochMs: number): string {
 
 /** Midnight of the calendar day after the one that starts at `dayStart` (23 or 25 hours on a switch day). */
 export function nextZoneDay(zone: string, dayStart: number): number {
+  // Most days: a midnight 24 hours on at the same offset is the next one (one Intl look-up, not five, for a list of days).
+  const offsetMs = zoneOffsetMs(zone, dayStart);
+  if ((dayStart + offsetMs) % DAY_MS === 0 && zoneOffsetMs(zone, dayStart + DAY_MS) === offsetMs) return dayStart + DAY_MS;
   return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
 }
 

@@ -13,8 +13,11 @@ export function dayZone(timeZone: string): string {
   return canonicalTimeZone(timeZone);
 }
 
-/** Day groups one query may span: a century. A stray alert dated year 9999 must not make a list of three million midnights. */
-export const MAX_DAY_GROUPS = 36_600;
+/**
+ * Day groups one query may span: ten years (the trend asks at most 90 days). The embedded store lists every local
+ * midnight of the range first; an open range over a stray alert dated year 9999 must not list three million.
+ */
+export const MAX_DAY_GROUPS = 3_660;
 
 /** The local midnights bounding the days of [fromMs, toMs) in the zone (see zoneDayBounds), at most MAX_DAY_GROUPS days. */
 export function dayBounds(zone: string, fromMs: number, toMs: number): number[] {

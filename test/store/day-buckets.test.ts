@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertId, type Alert, type AlertStatus } from '../../core/index.js';
+import { alertId, zoneDayStart, zonedToEpoch, type Alert, type AlertStatus } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { onBothStores, type OpenStore, type RefreshStore } from '../console/support.js';
 
@@ -94,8 +94,30 @@ function describeDayBuckets(name: string, open: OpenStore, refresh: RefreshStore
       }
     });
 
-    it('refuses to group more than a century of days in one query', async () => {
-      const query = { from: '1900-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' };
+    it('groups years of days at once: the same days either side of midnight, every 45 days over three years in Berlin', async () => {
+      const department = `dept-years-${tag}`;
+      const midnights = Array.from({ length: 25 }, (_, i) => zonedToEpoch('Europe/Berlin', 2024, 0, 1 + i * 45));
+      const alerts = midnights.flatMap((midnight, i) => [midnight - MINUTE, midnight + MINUTE].map((ms, k) => {
+        const at = iso(ms);
+        return {
+          id: alertId('rule-years', `${department}-${i}-${k}`, at), rule: { id: 'rule-years', title: '年 years', level: 'high' }, mlps: ['8.1.4.3 a)'],
+          department, system: `sys-day-${tag}`, mlpsLevel: 3, priority: 9, status: 'new',
+          timeline: [{ at, actor: 'analyzer', action: 'raised' }], firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [],
+        } satisfies Alert;
+      }));
+      await store.alerts.upsert(alerts);
+      await refresh(store);
+      // 1 minute before a midnight is the day before it, which starts at that day's own midnight (23, 24 or 25 hours earlier).
+      const expected = midnights.flatMap((midnight) => [zoneDayStart('Europe/Berlin', midnight - MINUTE), midnight].map(iso));
+      for (const query of [{ department: [department] }, { department: [department], from: '2023-12-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }]) {
+        const groups = await store.alerts.daily(query, { timeZone: 'Europe/Berlin', openStatuses: OPEN });
+        expect(groups.map((g) => g.day)).toEqual(expected);
+        expect(groups.every((g) => g.count === 1)).toBe(true);
+      }
+    });
+
+    it('refuses to group more than ten years of days in one query', async () => {
+      const query = { from: '2015-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' };
       if (name === 'embedded') {
         await expect(store.alerts.daily(query, { timeZone: 'Asia/Shanghai', openStatuses: OPEN })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
       } else {
