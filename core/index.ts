@@ -13,10 +13,10 @@ export {
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
+export { canonicalTimeZone, zoneDayBounds } from './time-zone.js';
 export { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS } from './shanghai-time.js';
 export {
   DEFAULT_TIME_ZONE, formatOffset, isTimeZone, nextZoneDay, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,
-  canonicalTimeZone, zoneDayBounds,
 } from './time-zone.js';
 export {
   NETWORK_ZONES, NETWORK_ZONE_EN, CSV_COLUMNS, InventorySchema, SystemSchema, DepartmentSchema, AssetIndex,

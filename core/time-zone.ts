@@ -110,14 +110,6 @@ export function zoneDate(zone: string, epochMs: number): string {
   return new Date(epochMs + zoneOffsetMs(zone, epochMs)).toISOString().slice(0, 10);
 }
 
-/** Midnight of the calendar day after the one that starts at `dayStart` (23 or 25 hours on a switch day). */
-export function nextZoneDay(zone: string, dayStart: number): number {
-  // Most days: a midnight 24 hours on at the same offset is the next one (one Intl look-up, not five, for a list of days).
-  const offsetMs = zoneOffsetMs(zone, dayStart);
-  if ((dayStart + offsetMs) % DAY_MS === 0 && zoneOffsetMs(zone, dayStart + DAY_MS) === offsetMs) return dayStart + DAY_MS;
-  return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
-}
-
 /**
  * The local midnights from the day holding `fromMs` through the first at or after `toMs`: day i is
  * [bounds[i], bounds[i + 1]), 23 or 25 hours on a daylight-saving switch day, and days start on the quarter hour
@@ -127,4 +119,12 @@ export function zoneDayBounds(zone: string, fromMs: number, toMs: number): numbe
   const bounds = [zoneDayStart(zone, fromMs)];
   while (bounds[bounds.length - 1]! < toMs) bounds.push(nextZoneDay(zone, bounds[bounds.length - 1]!));
   return bounds;
+}
+
+/** Midnight of the calendar day after the one that starts at `dayStart` (23 or 25 hours on a switch day). */
+export function nextZoneDay(zone: string, dayStart: number): number {
+  // Most days: a midnight 24 hours on at the same offset is the next one (one Intl look-up, not five, for a list of days).
+  const offsetMs = zoneOffsetMs(zone, dayStart);
+  if ((dayStart + offsetMs) % DAY_MS === 0 && zoneOffsetMs(zone, dayStart + DAY_MS) === offsetMs) return dayStart + DAY_MS;
+  return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
 }
