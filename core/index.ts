@@ -13,6 +13,7 @@ export {
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
+export { canonicalTimeZone, zoneDayBounds } from './time-zone.js';
 export { SHANGHAI_OFFSET, SHANGHAI_OFFSET_MS } from './shanghai-time.js';
 export {
   DEFAULT_TIME_ZONE, formatOffset, isIsoInstant, isTimeZone, nextZoneDay, parseZonedTime, zoneHasDaylightSaving, zoneDate, zoneDayStart, zonedToEpoch, zoneOffset, zoneOffsetMs,

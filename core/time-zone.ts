@@ -14,6 +14,14 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsets = new Map<string, Map<number, number>>();
 const MAX_CACHED_SLOTS = 4096;
 
+/**
+ * The zone's name as Intl spells it (`asia/shanghai` → `Asia/Shanghai`): Elasticsearch reads zone names case-sensitively.
+ * ICU may give an older alias (`Asia/Kolkata` → `Asia/Calcutta`), which names the same rules and Elasticsearch knows too.
+ */
+export function canonicalTimeZone(zone: string): string {
+  return formatter(zone).resolvedOptions().timeZone;
+}
+
 /** Whether Node's Intl knows the zone (`Asia/Shanghai`, `UTC`, `Europe/Berlin`). */
 export function isTimeZone(name: string): boolean {
   try {
@@ -77,11 +85,18 @@ export function zoneOffset(zone: string, epochMs: number): string {
   return formatOffset(zoneOffsetMs(zone, epochMs));
 }
 
-/** The instant of a wall-clock time in the zone (`Date.UTC` arguments); in a skipped hour, the time after the switch. */
+/**
+ * The instant of a wall-clock time in the zone (`Date.UTC` arguments): in a repeated hour the first; in a skipped
+ * one the time after the switch (a midnight skipped in America/Havana reads as 01:00, where that day starts).
+ */
 export function zonedToEpoch(zone: string, year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
   const wall = Date.UTC(year, monthIndex, day, hour, minute, second, ms);
-  const guess = wall - zoneOffsetMs(zone, wall);
-  return wall - zoneOffsetMs(zone, guess);
+  // The offsets a day either side: a switch lies between them, if any. A candidate counts when its own offset is the one used.
+  const before = zoneOffsetMs(zone, wall - DAY_MS);
+  const after = zoneOffsetMs(zone, wall + DAY_MS);
+  const fits = [wall - before, wall - after].filter((t) => wall - zoneOffsetMs(zone, t) === t).sort((a, b) => a - b);
+  // None fits: the time was skipped; the offset before the switch moves it forward by the gap.
+  return fits[0] ?? wall - before;
 }
 
 /** Midnight in the zone of the calendar day that holds `epochMs`. */
@@ -95,8 +110,22 @@ export function zoneDate(zone: string, epochMs: number): string {
   return new Date(epochMs + zoneOffsetMs(zone, epochMs)).toISOString().slice(0, 10);
 }
 
+/**
+ * The local midnights from the day holding `fromMs` through the first at or after `toMs`: day i is
+ * [bounds[i], bounds[i + 1]), 23 or 25 hours on a daylight-saving switch day, and days start on the quarter hour
+ * where the zone's offset does (Asia/Kathmandu: 18:15 UTC).
+ */
+export function zoneDayBounds(zone: string, fromMs: number, toMs: number): number[] {
+  const bounds = [zoneDayStart(zone, fromMs)];
+  while (bounds[bounds.length - 1]! < toMs) bounds.push(nextZoneDay(zone, bounds[bounds.length - 1]!));
+  return bounds;
+}
+
 /** Midnight of the calendar day after the one that starts at `dayStart` (23 or 25 hours on a switch day). */
 export function nextZoneDay(zone: string, dayStart: number): number {
+  // Most days: a midnight 24 hours on at the same offset is the next one (one Intl look-up, not five, for a list of days).
+  const offsetMs = zoneOffsetMs(zone, dayStart);
+  if ((dayStart + offsetMs) % DAY_MS === 0 && zoneOffsetMs(zone, dayStart + DAY_MS) === offsetMs) return dayStart + DAY_MS;
   return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
 }
 

@@ -6,7 +6,7 @@ import { BACKUP_DATASET } from '../backup/index.js';
 import type { PageRequest, Page, Scope, Store } from '../store/index.js';
 import { EvidenceErrors } from './errors.js';
 import { loadIntrusionRules, type IntrusionRules } from './intrusion-rules.js';
-import { calendarMonthsBefore, formatLocal, localDay, nextDay } from './local-time.js';
+import { calendarMonthsBefore, dayAlignedStep, formatLocal, localDay, nextDay } from './local-time.js';
 import {
   DEFAULT_RULE_SETTINGS, RECORD_FIELDS, RETENTION_MONTHS_REQUIRED,
   type AuditFacts, type BackupFacts, type EvidenceRuleSettings, type HandlingFacts, type IntrusionFacts, type RecordField,
@@ -189,14 +189,14 @@ export function recordFacts(samples: readonly ShouwangEvent[]): AuditFacts['reco
 
 /**
  * Retention at the period end: the span from six calendar months before (in `zone`) to the period
- * end, and the calendar days of it with no stored event of the system. `hourly` are the system's
- * non-empty hour buckets over that span.
+ * end, and the calendar days of it with no stored event of the system. `buckets` are the system's
+ * non-empty histogram buckets over that span, none straddling a local midnight (dayAlignedStep).
  */
 export function retentionFacts(
-  periodEnd: number, oldestEvent: string | undefined, hourly: readonly { start: string; count: number }[], zone = DEFAULT_TIME_ZONE,
+  periodEnd: number, oldestEvent: string | undefined, buckets: readonly { start: string; count: number }[], zone = DEFAULT_TIME_ZONE,
 ): RetentionFacts {
   const from = calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED, zone);
-  const seen = new Set(hourly.filter((b) => b.count > 0).map((b) => localDay(Date.parse(b.start), zone)));
+  const seen = new Set(buckets.filter((b) => b.count > 0).map((b) => localDay(Date.parse(b.start), zone)));
   const gaps: string[] = [];
   let days = 0;
   for (let day = localDay(from, zone); day <= localDay(periodEnd - 1, zone); day = nextDay(day)) {
@@ -275,12 +275,14 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       if (!reporting) silent.push(source.name);
     }
     const span = { from: retentionFrom, to: new Date(periodEnd).toISOString() };
-    const backupHours = new Map((await store.events.histogram({ ...span, filters: { ...bySystem, ...backupFilter }, ...scoped }, 3_600_000))
+    // Hours where days start on the hour; half or quarter hours in Asia/Kolkata or Asia/Kathmandu.
+    const step = dayAlignedStep(Date.parse(span.from), periodEnd, settings.timeZone);
+    const backupBuckets = new Map((await store.events.histogram({ ...span, filters: { ...bySystem, ...backupFilter }, ...scoped }, step))
       .map((b) => [b.start, b.count]));
-    const hourly = (await store.events.histogram({ ...span, filters: bySystem, ...scoped }, 3_600_000))
-      .map((b) => ({ start: b.start, count: b.count - (backupHours.get(b.start) ?? 0) })).filter((b) => b.count > 0);
+    const buckets = (await store.events.histogram({ ...span, filters: bySystem, ...scoped }, step))
+      .map((b) => ({ start: b.start, count: b.count - (backupBuckets.get(b.start) ?? 0) })).filter((b) => b.count > 0);
     const oldestPage = (await store.events.search({ filters: bySystem, ...scoped }, { size: 1000, order: 'asc' })).items;
-    const oldest = oldestPage.find((e) => e.event?.dataset !== BACKUP_DATASET)?.['@timestamp'] ?? hourly[0]?.start;
+    const oldest = oldestPage.find((e) => e.event?.dataset !== BACKUP_DATASET)?.['@timestamp'] ?? buckets[0]?.start;
 
     const samples: ShouwangEvent[] = [];
     if (eventsInPeriod) {
@@ -308,7 +310,7 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       departmentName: departmentNames.get(system.department) ?? system.department,
       audit: {
         eventsInPeriod, expectedSources: sources.length, reportingSources: sources.length - silent.length, silentSources: silent,
-        records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, hourly, settings.timeZone),
+        records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, buckets, settings.timeZone),
       },
       intrusion: {
         eventsInPeriod, rules: intrusionRules.rules.length, rulesEnabled: intrusionRules.rules.filter((r) => r.enabled).length,

@@ -1,4 +1,4 @@
-import { DEFAULT_TIME_ZONE, formatOffset, zoneDate, zoneOffsetMs, zonedToEpoch } from '../core/index.js';
+import { DEFAULT_TIME_ZONE, formatOffset, zoneDate, zoneDayBounds, zoneOffsetMs, zonedToEpoch } from '../core/index.js';
 
 // Evidence is read in the configured `timeZone` (default Asia/Shanghai): every time and calendar day in the
 // report is local to it, with the offset written after each time so a reader elsewhere can convert.
@@ -34,4 +34,14 @@ export function calendarMonthsBefore(ms: number, months: number, zone = DEFAULT_
   const lastDay = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
   return zonedToEpoch(zone, first.getUTCFullYear(), first.getUTCMonth(), Math.min(local.getUTCDate(), lastDay),
     local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds(), local.getUTCMilliseconds());
+}
+
+/**
+ * The longest histogram step (1 h, 30 min, 15 min) whose buckets, aligned on UTC, never straddle a local midnight of
+ * the zone over [fromMs, toMs]: Asia/Kolkata's days start on the half hour, Asia/Kathmandu's on the quarter, so an
+ * hour bucket would give a day's first minutes to the day before.
+ */
+export function dayAlignedStep(fromMs: number, toMs: number, zone = DEFAULT_TIME_ZONE): number {
+  const bounds = zoneDayBounds(zone, fromMs, toMs);
+  return [3_600_000, 1_800_000, 900_000].find((step) => bounds.every((b) => b % step === 0)) ?? 60_000;
 }

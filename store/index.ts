@@ -1,4 +1,5 @@
 export { StoreErrors } from './errors.js';
+export { dayZone } from './day-zone.js';
 export { ALERT_GROUP_FIELDS, ALERT_SORT_FIELDS, SOURCE_CLOCK_SKEW_MS, TOTAL_COUNT_LIMIT } from './ports.js';
 export type {
   AlertGroup, AlertGroupField, AlertPageRequest, AlertQuery, AlertSortField, AlertStore, AssetStore, AuditQuery, AuditTrailStore, Bucket, DataRange, EventQuery, EventStore,

@@ -188,10 +188,11 @@ export interface AlertStore {
   /** Alerts with a system grouped by (system, rule), in one grouped query; sorted by system, then rule. */
   problems(query: AlertQuery): Promise<AlertProblem[]>;
   /**
-   * Alerts grouped by (day of last seen, department, system, rule) in one grouped query, days starting at
-   * midnight `utcOffsetMs` ahead of UTC (whole hours); `open` counts those with a status in `openStatuses`.
+   * Alerts grouped by (day of last seen, department, system, rule) in one grouped query, days starting at local
+   * midnight in `timeZone` (an IANA name; 23 or 25 hours across a daylight-saving switch, quarter-hour offsets as
+   * the zone has them); `day` is that midnight's instant. `open` counts those with a status in `openStatuses`.
    */
-  daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]>;
+  daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]>;
 }
 
 export interface AssetStore {

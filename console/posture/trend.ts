@@ -1,9 +1,6 @@
-import type { AlertDayGroup, Scope, Store } from '../../store/index.js';
-import { DEFAULT_TIME_ZONE, zoneOffsetMs } from '../../core/index.js';
+import { dayZone, type AlertDayGroup, type Scope, type Store } from '../../store/index.js';
+import { DEFAULT_TIME_ZONE, nextZoneDay, zoneDate, zoneDayStart } from '../../core/index.js';
 import { departmentScore, OPEN_ALERT_STATUSES, systemScore, type AlertGroup, type Score } from './score.js';
-
-/** Days start at midnight in the configured `timeZone`. */
-const DAY_MS = 86_400_000;
 
 export interface TrendDay {
   /** YYYY-MM-DD in the configured `timeZone`. */
@@ -54,30 +51,32 @@ function groupByDay(groups: readonly AlertDayGroup[]): Map<number, AlertDayGroup
  * (its open alert groups scored as at the end of the day): two grouped store queries for the whole range.
  */
 export async function postureTrend(
-  store: Store, scope: Scope | undefined, days: number, now = new Date(), timeZone = DEFAULT_TIME_ZONE,
+  store: Store, scope: Scope | undefined, days: number, now = new Date(), zoneName = DEFAULT_TIME_ZONE,
 ): Promise<TrendDay[]> {
+  // The zone the store groups by, checked once (an unknown one is SW_ERR_STORE_INVALID_QUERY, 400), for both sides' days.
+  const timeZone = dayZone(zoneName);
   const withScope = scope ? { scope } : {};
   const inventory = await store.assets.getInventory(scope);
   const levelOf = new Map(inventory.systems.map((s) => [s.id, s.mlpsLevel]));
-  // The store buckets by one fixed offset: the zone's today (a DST zone's days across its switch are an hour off).
-  const offsetMs = zoneOffsetMs(timeZone, now.getTime());
-  const today = Math.floor((now.getTime() + offsetMs) / DAY_MS) * DAY_MS - offsetMs;
-  const starts = Array.from({ length: days }, (_, i) => today - (days - 1 - i) * DAY_MS);
-  const range = { from: new Date(starts[0]!).toISOString(), to: new Date(today + DAY_MS).toISOString(), ...withScope };
-  const options = { utcOffsetMs: offsetMs, openStatuses: OPEN_ALERT_STATUSES };
+  // Days start at local midnight in the zone: 23 or 25 hours long across a daylight-saving switch.
+  const starts = [zoneDayStart(timeZone, now.getTime())];
+  while (starts.length < days) starts.unshift(zoneDayStart(timeZone, starts[0]! - 1));
+  const end = nextZoneDay(timeZone, starts[starts.length - 1]!);
+  const range = { from: new Date(starts[0]!).toISOString(), to: new Date(end).toISOString(), ...withScope };
+  const options = { timeZone, openStatuses: OPEN_ALERT_STATUSES };
   // Counts take every alert; risk only the open ones, as the posture score does (a false positive is no risk).
   const [groups, openGroups] = await Promise.all([
     store.alerts.daily(range, options), store.alerts.daily({ ...range, status: [...OPEN_ALERT_STATUSES] }, options),
   ]);
   const byDay = groupByDay(groups);
   const openByDay = groupByDay(openGroups);
-  return starts.map((start) => {
+  return starts.map((start, i) => {
     const ofDay = byDay.get(start) ?? [];
-    const end = new Date(Math.min(now.getTime(), start + DAY_MS));
+    const dayEnd = new Date(Math.min(now.getTime(), starts[i + 1] ?? end));
     const risks = new Map<string, Score[]>();
     for (const [system, { department, groups: alerts }] of problemsOf(openByDay.get(start) ?? [])) {
       if (!department) continue;
-      const score = systemScore({ system, mlpsLevel: levelOf.get(system) ?? 1, alerts, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] } }, end);
+      const score = systemScore({ system, mlpsLevel: levelOf.get(system) ?? 1, alerts, backup: { policy: false, sites: {} }, sources: { expected: 0, silent: [] } }, dayEnd);
       risks.set(department, [...(risks.get(department) ?? []), score]);
     }
     const counts = new Map<string, { alerts: number; open: number }>();
@@ -90,6 +89,6 @@ export async function postureTrend(
     }
     const departments = [...counts].map(([id, c]) => ({ id, alerts: c.alerts, open: c.open, alertRisk: departmentScore(risks.get(id) ?? []).score }))
       .sort((a, b) => b.alerts - a.alerts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { day: new Date(start + offsetMs).toISOString().slice(0, 10), departments };
+    return { day: zoneDate(timeZone, start), departments };
   });
 }

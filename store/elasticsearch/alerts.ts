@@ -3,7 +3,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
-import { timeZoneOf } from '../day-offset.js';
+import { dayZone } from '../day-zone.js';
 import { pageSize } from '../paging.js';
 import {
   TOTAL_COUNT_LIMIT, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertDayGroup, type AlertProblem, type AlertQuery, type AlertSortField,
@@ -271,13 +271,14 @@ export class ElasticsearchAlertStore implements AlertStore {
     return problems;
   }
 
-  async daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+  async daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
     type Group = {
       key: { day: number; department: string | null; system: string | null; ruleId: string }; doc_count: number;
       maxPriority: { value: number | null }; lastSeen: { value: number | null }; open: { doc_count: number };
       title: estypes.AggregationsStringTermsAggregate;
     };
-    const timeZone = timeZoneOf(options.utcOffsetMs);
+    // The zone's name, not an offset: Elasticsearch's calendar days follow its daylight-saving switches and quarter hours.
+    const timeZone = dayZone(options.timeZone);
     const groups: AlertDayGroup[] = [];
     const pages = compositeBuckets<Group>('groups', (after) => call(() => this.#client.search({
       index: this.#index, query: alertQuery(query), size: 0, track_total_hits: false,

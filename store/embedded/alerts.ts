@@ -2,13 +2,17 @@ import type { Database, Statement } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
-import { DAY_MS, dayOffset } from '../day-offset.js';
+import { dayBounds, dayZone } from '../day-zone.js';
+import { dayCase } from './day-case.js';
 import { pageSize, toMillis } from '../paging.js';
 import {
   TOTAL_COUNT_LIMIT, type AlertDayGroup, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
   type AlertStore, type Bucket, type Page, type Scope,
 } from '../ports.js';
 import { Where } from './sql.js';
+
+/** Days one daily() statement groups (see below). */
+const DAYS_PER_QUERY = 366;
 
 const GROUP_COLUMNS: Record<AlertGroupField, string> = {
   status: 'status', level: 'level', department: 'department', system: 'system', ruleId: 'rule_id', assignee: 'assignee',
@@ -174,20 +178,39 @@ export class EmbeddedAlertStore implements AlertStore {
     }));
   }
 
-  async daily(query: AlertQuery, options: { utcOffsetMs: number; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+  async daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]> {
+    const zone = dayZone(options.timeZone);
     const where = alertWhere(query);
-    const offset = dayOffset(options.utcOffsetMs);
+    // The local midnights over the range (an open end: the alerts' own first and last), searched per row: exact on a
+    // 23- or 25-hour day and for quarter-hour offsets, where one fixed offset is not.
+    let from = query.from === undefined ? undefined : toMillis(query.from, 'from');
+    let to = query.to === undefined ? undefined : toMillis(query.to, 'to');
+    if (from === undefined || to === undefined) {
+      const span = this.#db.prepare(`SELECT min(last_seen) AS first, max(last_seen) AS last FROM alerts ${where.sql}`)
+        .get(...where.params) as { first: number | null; last: number | null };
+      if (span.first === null || span.last === null) return [];
+      from ??= span.first;
+      to ??= span.last + 1;
+    }
+    if (to <= from) return [];
     const open = options.openStatuses.length ? `status IN (${options.openStatuses.map(() => '?').join(', ')})` : '0';
-    const rows = this.#db
-      // The offset inline (checked to be whole hours): a bound JS number is a REAL, and REAL division does not floor.
-      .prepare(`SELECT (last_seen + ${offset}) / ${DAY_MS} * ${DAY_MS} - ${offset} AS day, department, system, rule_id AS ruleId,
-          coalesce(title, rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
-          max(priority) AS maxPriority, max(last_seen) AS lastSeen
-        FROM alerts ${where.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
-      .all(...options.openStatuses, ...where.params) as {
-        day: number; department: string | null; system: string | null; ruleId: string; ruleTitle: string; count: number; open: number;
-        maxPriority: number | null; lastSeen: number;
-      }[];
+    const bounds = dayBounds(zone, from, to);
+    type Row = {
+      day: number; department: string | null; system: string | null; ruleId: string; ruleTitle: string; count: number; open: number;
+      maxPriority: number | null; lastSeen: number;
+    };
+    let rows: Row[] = [];
+    // A year of days a query: the CASE of a year prepares in about a millisecond, a longer one grows faster than its length.
+    for (let i = 0; i < bounds.length - 1; i += DAYS_PER_QUERY) {
+      const part = bounds.slice(i, i + DAYS_PER_QUERY + 1);
+      const inPart = alertWhere(query).add('last_seen >= ? AND last_seen < ?', part[0], part[part.length - 1]);
+      rows = rows.concat(this.#db
+        .prepare(`SELECT ${dayCase('last_seen', part)} AS day, department, system, rule_id AS ruleId,
+            coalesce(title, rule_id) AS ruleTitle, count(*) AS count, sum(${open}) AS open,
+            max(priority) AS maxPriority, max(last_seen) AS lastSeen
+          FROM alerts ${inPart.sql} GROUP BY 1, department, system, rule_id ORDER BY 1, department, system, rule_id`)
+        .all(...options.openStatuses, ...inPart.params) as Row[]);
+    }
     return rows.map(({ day, department, system, maxPriority, lastSeen, ...row }) => ({
       ...row, day: new Date(day).toISOString(), ...(department !== null ? { department } : {}), ...(system !== null ? { system } : {}),
       maxPriority: maxPriority ?? 0, lastSeen: new Date(lastSeen).toISOString(),

@@ -121,9 +121,39 @@ function describeTrend(name: string, open: OpenStore, refresh: RefreshStore = as
       expect(daysOf(await postureTrend(store, { departments: [only] }, 3, now, 'UTC'))).toEqual(['2026-11-26']);
     });
 
-    it('refuses a day offset that is not whole hours', async () => {
-      await expect(store.alerts.daily({}, { utcOffsetMs: 1_800_000, openStatuses: OPEN })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+    it('refuses a time zone that is not an IANA name', async () => {
+      await expect(store.alerts.daily({}, { timeZone: '+08:00x', openStatuses: OPEN })).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
+      await expect(postureTrend(store, undefined, 3, now, 'Asia/Shanghia')).rejects.toMatchObject({ code: 'SW_ERR_STORE_INVALID_QUERY' });
     });
+
+    // The day after the switch, asked at noon: 1 minute either side of each local midnight of the three days.
+    for (const { zone, now: asked, midnights, days } of [
+      { zone: 'Europe/Berlin', now: '2026-03-30T10:00:00Z', midnights: ['2026-03-27T23:00:00Z', '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z', '2026-03-30T22:00:00Z'], days: ['2026-03-28', '2026-03-29', '2026-03-30'] },
+      { zone: 'Europe/Berlin', now: '2026-10-26T10:00:00Z', midnights: ['2026-10-23T22:00:00Z', '2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z', '2026-10-26T23:00:00Z'], days: ['2026-10-24', '2026-10-25', '2026-10-26'] },
+      { zone: 'America/New_York', now: '2026-03-09T16:00:00Z', midnights: ['2026-03-07T05:00:00Z', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z', '2026-03-10T04:00:00Z'], days: ['2026-03-07', '2026-03-08', '2026-03-09'] },
+      { zone: 'America/New_York', now: '2026-11-02T16:00:00Z', midnights: ['2026-10-31T04:00:00Z', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z', '2026-11-03T05:00:00Z'], days: ['2026-10-31', '2026-11-01', '2026-11-02'] },
+      { zone: 'Asia/Kathmandu', now: '2026-06-02T06:00:00Z', midnights: ['2026-05-30T18:15:00Z', '2026-05-31T18:15:00Z', '2026-06-01T18:15:00Z', '2026-06-02T18:15:00Z'], days: ['2026-05-31', '2026-06-01', '2026-06-02'] },
+      { zone: 'Asia/Kolkata', now: '2026-06-02T06:00:00Z', midnights: ['2026-05-30T18:30:00Z', '2026-05-31T18:30:00Z', '2026-06-01T18:30:00Z', '2026-06-02T18:30:00Z'], days: ['2026-05-31', '2026-06-01', '2026-06-02'] },
+      { zone: 'Asia/Shanghai', now: '2026-06-02T06:00:00Z', midnights: ['2026-05-30T16:00:00Z', '2026-05-31T16:00:00Z', '2026-06-01T16:00:00Z', '2026-06-02T16:00:00Z'], days: ['2026-05-31', '2026-06-01', '2026-06-02'] },
+    ]) {
+      it(`counts each day from its own local midnight in ${zone} around ${days[1]}`, async () => {
+        const only = `dept-dst-${randomUUID().slice(0, 8)}`;
+        // Inside the three days only: 1 minute after the first midnight, then either side of the two between, then 1 minute before the last.
+        const [first, second, third, last] = midnights.map(Date.parse) as [number, number, number, number];
+        const times = [first + 60_000, second - 60_000, second + 60_000, third - 60_000, third + 60_000, last - 60_000].filter((ms) => ms <= Date.parse(asked));
+        await store.alerts.upsert(times.map((ms, i) => {
+          const at = new Date(ms).toISOString();
+          return {
+            id: alertId('rule-dst', `${only}-${i}`, at), rule: { id: 'rule-dst', title: '夏令时 DST', level: 'high' }, mlps: ['8.1.4.3 a)'], department: only,
+            system: systems[0]!.id, mlpsLevel: 3, priority: 9, status: 'new', timeline: [{ at, actor: 'analyzer', action: 'raised' }],
+            firstSeen: at, lastSeen: at, count: 1, sampleEventIds: [],
+          } satisfies Alert;
+        }));
+        await refresh(store);
+        const trend = await postureTrend(store, { departments: [only] }, 3, new Date(asked), zone);
+        expect(trend.map((d) => [d.day, d.departments.find((x) => x.id === only)?.alerts ?? 0])).toEqual([[days[0], 2], [days[1], 2], [days[2], 1]]);
+      });
+    }
   });
 }
 
