@@ -5,6 +5,7 @@
  */
 import { isPlainObject } from '../../core/index.js';
 import { COMPARISONS, CORRELATION_TYPES, type Comparison, type Correlation, type CorrelationType } from './rule-tree.js';
+import { describeValue } from './describe-value.js';
 import { parseTimespan } from './timespan.js';
 
 const NEEDS_FIELD = new Set<CorrelationType>(['value_count', 'value_sum', 'value_avg', 'value_percentile']);
@@ -23,7 +24,7 @@ export function buildCorrelation(section: unknown, topGenerate: unknown, fail: (
 
   const type = section.type;
   if (!CORRELATION_TYPES.includes(type as CorrelationType)) {
-    report('correlation.type', `correlation.type: expected one of ${CORRELATION_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+    report('correlation.type', `correlation.type: expected one of ${CORRELATION_TYPES.join(', ')}, got ${describeValue(type)}`);
   }
   const rules = stringList(section.rules);
   if (!rules || rules.length === 0) report('correlation.rules', 'correlation.rules: expected a non-empty list of rule ids or names');
@@ -33,7 +34,7 @@ export function buildCorrelation(section: unknown, topGenerate: unknown, fail: (
 
   const timespanMs = parseTimespan(section.timespan);
   if (timespanMs === undefined) {
-    report('correlation.timespan', `correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, got ${JSON.stringify(section.timespan)}`);
+    report('correlation.timespan', `correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, got ${describeValue(section.timespan)}`);
   }
 
   const aliases: Record<string, Record<string, string>> = {};
@@ -66,7 +67,7 @@ export function buildCorrelation(section: unknown, topGenerate: unknown, fail: (
       const where = `correlation.condition.${key}`;
       if (COMPARISONS.includes(key as Comparison)) {
         if (typeof value === 'number' && Number.isFinite(value)) comparisons.push([key as Comparison, value]);
-        else report(where, `${where}: expected a number, got ${JSON.stringify(value)}`);
+        else report(where, `${where}: expected a number, got ${describeValue(value)}`);
       } else if (key === 'field') {
         const list = typeof value === 'string' ? [value] : stringList(value);
         if (!list || list.length === 0) report(where, `${where}: expected a field name or a list of them`);

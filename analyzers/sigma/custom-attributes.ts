@@ -5,6 +5,7 @@
  */
 import { isFieldName, isPlainObject } from '../../core/index.js';
 import type { CustomAttributes, ShouwangAttributes, YamlValue } from './rule-tree.js';
+import { describeValue } from './describe-value.js';
 import { parseTimespan } from './timespan.js';
 
 /** Keys of the Sigma rule, correlation and filter specifications (2.1). */
@@ -33,7 +34,7 @@ function shouwangAttributes(value: unknown, fail: (path: string, message: string
   for (const [key, inner] of Object.entries(value)) {
     if (key === 'suppress') {
       const ms = parseTimespan(inner);
-      if (ms === undefined) fail('shouwang.suppress', `shouwang.suppress: expected a duration such as 30m or 1h, got ${JSON.stringify(inner)}`);
+      if (ms === undefined) fail('shouwang.suppress', `shouwang.suppress: expected a duration such as 30m or 1h, got ${describeValue(inner)}`);
       else attributes.suppressMs = ms;
     } else if (key === 'group_by') {
       const fields = Array.isArray(inner) && inner.every((field) => typeof field === 'string' && isFieldName(field)) ? (inner as string[]) : undefined;

@@ -10,6 +10,7 @@ import { ConditionError, identifiersFor, parseCondition, type ConditionNode } fr
 import { DetectionError } from './detection-error.js';
 import { applyModifiers, ModifierError } from './modifiers.js';
 import type { Detection, FieldMatcher, MatchValue, Search } from './rule-tree.js';
+import { describeValue } from './describe-value.js';
 
 const CONDITION_KEY = 'condition';
 
@@ -66,6 +67,8 @@ function buildSearch(value: unknown, path: string): Search {
       if (isPlainObject(item)) maps.push({ matchers: buildMap(item, `${path}[${i}]`), path: `${path}[${i}]` });
     });
     const keywords = matchValues(value.filter((v) => !isPlainObject(v)), path);
+    // A keyword is text searched for; a null in a keyword list has nothing to search (the compiler threw on it).
+    if (keywords.includes(null)) throw new DetectionError('"keyword" cannot apply to null', path);
     return { type: 'any', keywords, maps, path };
   }
   if (typeof value === 'string' || typeof value === 'number') return { type: 'any', keywords: matchValues([value], path), maps: [], path };
@@ -89,7 +92,7 @@ function buildMap(map: Record<string, unknown>, path: string): FieldMatcher[] {
 function matchValues(values: readonly unknown[], path: string): MatchValue[] {
   for (const value of values) {
     const ok = typeof value === 'string' || typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
-    if (!ok) throw new DetectionError(`不支持的值 unsupported value ${JSON.stringify(value)}: expected a string, number, boolean or null`, path);
+    if (!ok) throw new DetectionError(`不支持的值 unsupported value ${describeValue(value)}: expected a string, number, boolean or null`, path);
   }
   return values as MatchValue[];
 }

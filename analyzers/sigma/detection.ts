@@ -115,8 +115,15 @@ function compileCondition(node: ConditionNode, compiled: Map<string, Test>, iden
 function compileSearch(search: Search, context: DetectionContext): Test {
   if (search.type === 'fields') return compileMap(search.matchers, context);
   const maps = search.maps.map((map) => compileMap(map.matchers, context));
-  const tests = search.keywords.length ? [compileKeywords([], search.keywords, context, search.path), ...maps] : maps;
-  return anyOf(tests);
+  if (search.keywords.length === 0) return anyOf(maps);
+  let keywords: Test;
+  try {
+    keywords = compileKeywords([], search.keywords, context, search.path);
+  } catch (error) {
+    if (error instanceof ModifierError) throw new DetectionError(error.message, search.path);
+    throw error;
+  }
+  return anyOf([keywords, ...maps]);
 }
 
 function compileMap(matchers: readonly FieldMatcher[], context: DetectionContext): Test {

@@ -13,6 +13,7 @@ import { DetectionError } from './detection-error.js';
 import { buildDetection } from './detection-tree.js';
 import { RuleErrors } from './errors.js';
 import type { Detection } from './rule-tree.js';
+import { describeValue } from './describe-value.js';
 
 export interface ParseOptions {
   /**
@@ -82,7 +83,7 @@ export function parseRuleText(text: string, file: string, options: ParseOptions 
     if (options.skipNonRules && !RULE_KEYS.some((key) => key in body)) return;
     const lineOf = (path: string) => lineOfPath(doc, lineCounter, path) ?? docLine;
     const result = validateDocument(body, { file, line: docLine, lineOf, strict, fallbackId: multi ? `${baseName(file)}#${index + 1}` : baseName(file) });
-    for (const p of result.problems) problem(p.severity, p.message, p.path ? lineOf(p.path) : docLine, result.document?.id ?? p.ruleId);
+    for (const p of result.problems) problem(p.severity, p.message, p.path ? lineOf(p.path) : docLine, result.document?.id ?? result.rejected?.id);
     if (result.document) documents.push(result.document);
     if (result.rejected) rejected.push(result.rejected);
   });
@@ -93,8 +94,6 @@ interface Finding {
   severity: RuleProblem['severity'];
   message: string;
   path?: string;
-  /** Set on the problems the compiler used to find, which named the rule. */
-  ruleId?: string;
 }
 
 interface ValidateInput {
@@ -137,11 +136,11 @@ function validateDocument(body: Record<string, unknown>, input: ValidateInput): 
   } else if (typeof body.level === 'string' && (RULE_LEVELS as readonly string[]).includes(body.level)) {
     level = body.level as RuleLevel;
   } else {
-    error(`未知 level ${JSON.stringify(body.level)} / unknown level: expected one of ${RULE_LEVELS.join(', ')}`, 'level');
+    error(`未知 level ${describeValue(body.level)} / unknown level: expected one of ${RULE_LEVELS.join(', ')}`, 'level');
   }
 
   if (body.status !== undefined && !(typeof body.status === 'string' && STATUSES.has(body.status))) {
-    warn(`未知 status ${JSON.stringify(body.status)} / unknown status: expected one of ${[...STATUSES].join(', ')}`, 'status');
+    warn(`未知 status ${describeValue(body.status)} / unknown status: expected one of ${[...STATUSES].join(', ')}`, 'status');
   }
 
   const tags = stringList(body.tags, 'tags', warn);
@@ -182,7 +181,7 @@ function validateDocument(body: Record<string, unknown>, input: ValidateInput): 
   if (findings.some((f) => f.severity === 'error')) return { problems: findings };
 
   // The typed tree. Its problems were the compiler's: they name the rule, and they count as a rule not compiled.
-  const treeError = (message: string, path?: string) => findings.push({ severity: 'error', message, ruleId: id, ...(path ? { path } : {}) });
+  const treeError = (message: string, path?: string) => findings.push({ severity: 'error', message, ...(path ? { path } : {}) });
   const detectionOf = (raw: Record<string, unknown>, base: string): Detection | undefined => {
     try {
       return buildDetection(raw, base);
