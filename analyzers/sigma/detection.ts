@@ -137,7 +137,7 @@ function compileMap(matchers: readonly FieldMatcher[], context: DetectionContext
   }));
 }
 
-function toItems(values: readonly unknown[], path: string): ValueItem[] {
+function toItems(values: unknown[], path: string): ValueItem[] {
   return values.map((value) => {
     const item = toItem(value);
     if (!item) throw new DetectionError(`不支持的值 unsupported value ${JSON.stringify(value)}: expected a string, number, boolean or null`, path);
@@ -145,7 +145,7 @@ function toItems(values: readonly unknown[], path: string): ValueItem[] {
   });
 }
 
-function compileField(field: string, modifiers: readonly string[], values: readonly unknown[], context: DetectionContext, path: string): Test {
+function compileField(field: string, modifiers: string[], values: unknown[], context: DetectionContext, path: string): Test {
   if (values.length === 0) throw new DetectionError(`${field}: 值列表为空 empty list of values`, path);
   const { items, mode } = applyModifiers(modifiers, toItems(values, path), context);
   const paths = context.resolveField(field);
@@ -155,7 +155,7 @@ function compileField(field: string, modifiers: readonly string[], values: reado
 }
 
 /** Keywords: the values searched for anywhere in the keyword fields (the message), as substrings. */
-function compileKeywords(modifiers: readonly string[], values: readonly unknown[], context: DetectionContext, path: string): Test {
+function compileKeywords(modifiers: string[], values: unknown[], context: DetectionContext, path: string): Test {
   const { items, mode } = applyModifiers(modifiers, toItems(values, path), context);
   if (mode.type !== 'pattern' && mode.type !== 're') throw new DetectionError(`keyword search cannot use "${mode.type}"`, path);
   const searched = mode.type === 'pattern' && !mode.anchoredByModifier
