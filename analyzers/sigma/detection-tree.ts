@@ -8,7 +8,7 @@
 import { isPlainObject } from '../../core/index.js';
 import { ConditionError, identifiersFor, parseCondition, type ConditionNode } from './condition.js';
 import { DetectionError } from './detection-error.js';
-import { applyModifiers, ModifierError } from './modifiers.js';
+import { applyModifiers, ModifierError, MODIFIERS, toItem } from './modifiers.js';
 import type { Detection, FieldMatcher, MatchValue, Search } from './rule-tree.js';
 import { describeValue } from './describe-value.js';
 
@@ -116,5 +116,15 @@ function checkModifiers(key: string, field: string, modifiers: readonly string[]
   const [only] = values;
   if (mode.type === 'exists' && (values.length !== 1 || typeof only !== 'boolean')) {
     throw new DetectionError('exists 需要 true 或 false / exists takes true or false', path);
+  }
+  // Value types of re, fieldref and comparisons, as written: a transformation in front changes the values, and the compiler judges those.
+  if (modifiers.some((name) => MODIFIERS[name] && 'transform' in MODIFIERS[name])) return;
+  for (const value of values) {
+    if (mode.type === 're' && typeof value !== 'string') throw new DetectionError('re 需要正则表达式字符串 re takes a regular expression string', path);
+    if (mode.type === 'fieldref' && typeof value !== 'string') throw new DetectionError('fieldref 需要字段名 fieldref takes a field name', path);
+    if (mode.type === 'compare' && !(typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))))) {
+      const item = toItem(value);
+      throw new DetectionError(`需要数字 expected a number, got ${describeValue(item?.kind === 'pattern' ? item.raw : item)}`, path);
+    }
   }
 }

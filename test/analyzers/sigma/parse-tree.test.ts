@@ -181,6 +181,10 @@ describe('parse: shape errors the compiler used to find (same messages, with lin
     ['a nested list as a keyword', '  sel:\n    - [a, b]\n  condition: sel\n', '6 不支持的值 unsupported value ["a","b"]: expected a string, number, boolean or null'],
     ['exists without a boolean', '  sel:\n    a|exists: yes\n  condition: sel\n', '7 exists 需要 true 或 false / exists takes true or false'],
     ['a keyword search comparing', '  sel:\n    "|cidr": 10.0.0.0/8\n  condition: sel\n', '7 keyword search cannot use "cidr"'],
+    ['a regex that is not text', '  sel:\n    a|re: 5\n  condition: sel\n', '7 re 需要正则表达式字符串 re takes a regular expression string'],
+    ['a fieldref that is not a name', '  sel:\n    a|fieldref: [b, ~]\n  condition: sel\n', '7 fieldref 需要字段名 fieldref takes a field name'],
+    ['a comparison with text', '  sel:\n    a|gte: many\n  condition: sel\n', '7 需要数字 expected a number, got "many"'],
+    ['a comparison with a boolean', '  sel:\n    a|hour: true\n  condition: sel\n', '7 需要数字 expected a number, got {"kind":"bool","value":true}'],
     ['a condition that is not text', '  sel: {a: b}\n  condition: 42\n', '7 condition 必须是非空字符串或字符串列表 must be a non-empty string or a list of strings'],
     ['an empty condition list', '  sel: {a: b}\n  condition: []\n', '7 condition 必须是非空字符串或字符串列表 must be a non-empty string or a list of strings'],
     ['a condition syntax error', '  sel: {a: b}\n  condition: sel and\n', '7 condition: 条件不完整 condition ends too early (column 8)'],
@@ -244,6 +248,14 @@ correlation:
     expect(errors).toEqual([`8 shouwang.suppress: expected a duration such as 30m or 1h, got "soon" [${ID}]`]);
     expect(documents).toBe(1);
     expect(readAlertPolicy(parseRuleText(text, 'tree.yml').documents[0]!)).toEqual({ suppressMs: 3_600_000 });
+  });
+
+  it('leaves value types after a transformation to the compiler, which knows what it made of them', () => {
+    const parsed = parseRuleText(rule('  sel:\n    a|expand|re: 5\n    b|fieldref|endswith: c\n  condition: sel\n'), 'tree.yml');
+    expect(parsed.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const set = compileRuleSet(parsed.documents, { mapping: identityMapping(), placeholders: {} });
+    expect(set.problems).toEqual([]);
+    expect(set.match({ a: 'x5x', b: 'abc', c: 'bc' })).toHaveLength(1);
   });
 
   it('leaves to the compiler what depends on values, the mapping or placeholders', () => {
