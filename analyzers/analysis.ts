@@ -102,7 +102,7 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
   const policies = new Map<string, AlertPolicy>();
   const compiled: CompiledCorrelation[] = [];
   for (const doc of loaded.documents) {
-    policies.set(doc.id, readAlertPolicy(doc, problems));
+    policies.set(doc.id, readAlertPolicy(doc));
     if (doc.kind !== 'correlation') continue;
     const correlation = compileCorrelation(doc, problems);
     if (correlation) compiled.push(correlation);

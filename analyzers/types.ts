@@ -1,4 +1,5 @@
 import type { RuleLevel } from '../core/index.js';
+import type { Correlation, CustomAttributes, Detection, Logsource } from './sigma/rule-tree.js';
 
 /** Where something sits in a rule file, for error messages an author can act on. */
 export interface SourcePosition {
@@ -22,19 +23,52 @@ export interface RuleRef {
   tags: string[];
 }
 
-/** One YAML document of a rule file, validated but not compiled. */
-export interface RuleDocument extends RuleRef {
-  kind: 'detection' | 'correlation' | 'filter';
+/** What every document of a rule file has, checked at parse time (the typed rule tree, sigma/rule-tree.ts). */
+interface RuleDocumentBase extends RuleRef {
   status?: string;
   description?: string;
+  author?: string;
+  date?: string;
+  modified?: string;
+  references: string[];
   falsepositives: string[];
-  logsource?: { product?: string; category?: string; service?: string };
-  /** The whole document as plain data (YAML → JS values). */
-  body: Record<string, unknown>;
+  logsource?: Logsource;
+  /** Attributes Sigma does not define: `shouwang:` typed, the others as YAML values. */
+  custom: CustomAttributes;
+  /**
+   * The whole document as plain data (YAML → JS values), for tools that export rules as written
+   * (bench, rsigma). The analyzers read the typed fields only.
+   */
+  body: Readonly<Record<string, unknown>>;
   position: SourcePosition;
   /** Line of a key path inside the document, e.g. `detection.selection`; the document's line when unknown. */
   lineOf(path: string): number;
 }
+
+/** A single-event rule. */
+export interface DetectionRule extends RuleDocumentBase {
+  kind: 'detection';
+  detection: Detection;
+  /** Sigma `fields`: the fields worth showing with a match. */
+  fields: string[];
+}
+
+/** A Sigma correlation rule over the signals of other rules. */
+export interface CorrelationRule extends RuleDocumentBase {
+  kind: 'correlation';
+  correlation: Correlation;
+}
+
+/** A Sigma filter: selections that take matches away from the rules it names. */
+export interface FilterRule extends RuleDocumentBase {
+  kind: 'filter';
+  /** Ids or names of the rules it applies to. */
+  rules: string[];
+  filter: Detection;
+}
+
+/** One YAML document of a rule file, validated but not compiled. */
+export type RuleDocument = DetectionRule | CorrelationRule | FilterRule;
 
 /** A single-event rule matched an event: the input of correlation and alerting. */
 export interface Signal {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
 import { startLocalRedis } from '../core/index.js';
 import {
-  Correlator, PartitionOwner, SignalPublisher, SignalRouter, compileCorrelation, correlationUnits,
-  type CompiledCorrelation, type RuleDocument, type Signal,
+  Correlator, PartitionOwner, SignalPublisher, SignalRouter, compileCorrelation, correlationUnits, parseRuleText,
+  type CompiledCorrelation, type Signal,
 } from '../analyzers/index.js';
 import { median } from './measure.js';
 
@@ -16,11 +17,8 @@ const PARTITIONS = 16;
 const T0 = Date.parse('2026-11-26T01:00:00Z');
 
 function correlation(id: string, body: Record<string, unknown>): CompiledCorrelation {
-  const doc: RuleDocument = {
-    kind: 'correlation', id, title: id, level: 'high', tags: [], falsepositives: [], body: { correlation: body },
-    position: { file: 'bench', line: 1 }, lineOf: () => 1,
-  };
-  return compileCorrelation(doc, [])!;
+  const [doc] = parseRuleText(stringify({ title: id, id, level: 'high', correlation: body }), 'bench').documents;
+  return compileCorrelation(doc!)!;
 }
 
 const CORRELATIONS = [

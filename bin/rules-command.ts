@@ -119,7 +119,7 @@ export async function lintRules(path: string, mapping: FieldMapping, io: Command
   const problems = sortProblems(found);
   for (const p of problems) io.out(formatProblem(p));
   const errors = problems.filter((p) => p.severity === 'error').length;
-  const kinds = (kind: string) => parsed.documents.filter((d) => d.kind === kind).length;
+  const kinds = (kind: string) => [...parsed.documents, ...parsed.rejected].filter((d) => d.kind === kind).length;
   io.out(`${errors ? '规则有错误 / rules have errors' : '规则有效 / rules OK'}: ${path} — ` +
     `${set.rules.length}/${kinds('detection')} 条检测规则已编译 detection rules compiled, ` +
     `${correlations.length}/${kinds('correlation')} 条关联已编译 correlations compiled, ` +

@@ -3,7 +3,7 @@
  * fields its detection names with the values the sample events carried, and the entities to search for.
  */
 import { getField, isPlainObject } from '../core/index.js';
-import { loadRuleDir, type RuleDocument } from '../analyzers/index.js';
+import { loadRuleDir, type DetectionRule, type RuleDocument } from '../analyzers/index.js';
 
 /** A rule file's own top-level field (Sigma allows custom ones): `{zh, en}` or one "中文 / English" string. */
 export const RESPONSE_FIELD = 'x-shouwang-response';
@@ -67,7 +67,7 @@ export class RuleBook {
       matched.push({ ...item, values: distinctValues(events, item.field) });
     }
     const entities = ENTITY_FIELDS.flatMap((field) => distinctValues(events, field).map((value) => ({ field, value })));
-    const response = doc ? readResponse(doc.body[RESPONSE_FIELD]) : undefined;
+    const response = doc ? readResponse(doc.custom.other[RESPONSE_FIELD]) : undefined;
     return {
       ...(doc ? {
         rule: {
@@ -84,11 +84,9 @@ export class RuleBook {
   /** Detection fields of a rule; for a correlation its group-by fields and those of its base rules. */
   #namedFields(doc: RuleDocument, depth: number): Omit<MatchedField, 'values'>[] {
     if (doc.kind === 'detection') return detectionFields(doc);
-    if (doc.kind !== 'correlation' || depth >= MAX_CHAIN || !isPlainObject(doc.body.correlation)) return [];
-    const correlation = doc.body.correlation;
-    const groupBy = Array.isArray(correlation['group-by']) ? correlation['group-by'].filter((f): f is string => typeof f === 'string') : [];
-    const own = groupBy.map((field) => ({ field, expected: [], rule: doc.title }));
-    const bases = Array.isArray(correlation.rules) ? correlation.rules.filter((r): r is string => typeof r === 'string') : [];
+    if (doc.kind !== 'correlation' || depth >= MAX_CHAIN) return [];
+    const own = doc.correlation.groupBy.map((field) => ({ field, expected: [], rule: doc.title }));
+    const bases = doc.correlation.rules;
     return [...own, ...bases.flatMap((key) => {
       const base = this.get(key);
       return base ? this.#namedFields(base, depth + 1) : [];
@@ -96,19 +94,14 @@ export class RuleBook {
   }
 }
 
-function detectionFields(doc: RuleDocument): Omit<MatchedField, 'values'>[] {
-  const detection = doc.body.detection;
-  if (!isPlainObject(detection)) return [];
+function detectionFields(doc: DetectionRule): Omit<MatchedField, 'values'>[] {
   const fields: Omit<MatchedField, 'values'>[] = [];
-  for (const [name, selection] of Object.entries(detection)) {
-    if (name === 'condition') continue;
-    for (const map of Array.isArray(selection) ? selection : [selection]) {
-      if (!isPlainObject(map)) continue;
-      for (const [key, value] of Object.entries(map)) {
-        const [field, ...modifiers] = key.split('|');
+  for (const search of doc.detection.searches.values()) {
+    for (const matchers of search.type === 'fields' ? [search.matchers] : search.maps.map((map) => map.matchers)) {
+      for (const { field, modifiers, values } of matchers) {
         if (!field) continue;
         const prefix = modifiers.length ? `|${modifiers.join('|')} ` : '';
-        const expected = (Array.isArray(value) ? value : [value]).slice(0, MAX_EXPECTED).map((v) => `${prefix}${v === null ? 'null' : String(v)}`);
+        const expected = values.slice(0, MAX_EXPECTED).map((v) => `${prefix}${v === null ? 'null' : String(v)}`);
         fields.push({ field, expected, rule: doc.title });
       }
     }

@@ -1,15 +1,8 @@
-import { isPlainObject } from '../../core/index.js';
-import type { RuleDocument, RuleProblem, RuleRef } from '../types.js';
+import type { CorrelationRule, RuleDocument, RuleProblem, RuleRef } from '../types.js';
+import { CORRELATION_TYPES, type Comparison, type CorrelationType } from '../sigma/rule-tree.js';
+import { parseTimespan } from '../sigma/timespan.js';
 
-export const CORRELATION_TYPES = [
-  'event_count', 'value_count', 'temporal', 'temporal_ordered', 'value_sum', 'value_avg', 'value_percentile',
-] as const;
-export type CorrelationType = (typeof CORRELATION_TYPES)[number];
-
-const COMPARISONS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
-type Comparison = (typeof COMPARISONS)[number];
-const NEEDS_FIELD = new Set<CorrelationType>(['value_count', 'value_sum', 'value_avg', 'value_percentile']);
-const TIMESPAN_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export { CORRELATION_TYPES, parseTimespan, type CorrelationType };
 
 export interface CompiledCorrelation {
   rule: RuleRef;
@@ -38,110 +31,36 @@ export interface CompiledCorrelation {
   line: number;
 }
 
-/** Checks a correlation document against the Sigma correlation specification 2.1 and compiles it. */
-export function compileCorrelation(doc: RuleDocument, problems: RuleProblem[]): CompiledCorrelation | undefined {
-  const before = problems.length;
-  const fail = (path: string, message: string) =>
-    problems.push({ file: doc.position.file, line: doc.lineOf(path), severity: 'error', message, ruleId: doc.id });
-  const section = doc.body.correlation;
-  if (!isPlainObject(section)) {
-    fail('correlation', 'correlation: expected a map with type, rules, timespan (correlation 需为映射)');
+/**
+ * Compiles a correlation document: parse.ts checked it against the Sigma correlation specification 2.1
+ * (its problems are reported there), so only the test is built here. Another kind of document is
+ * reported in `problems` and gives undefined.
+ */
+export function compileCorrelation(doc: RuleDocument, problems: RuleProblem[] = []): CompiledCorrelation | undefined {
+  if (doc.kind !== 'correlation') {
+    problems.push({ file: doc.position.file, line: doc.position.line, severity: 'error', message: 'correlation: expected a map with type, rules, timespan (correlation 需为映射)', ruleId: doc.id });
     return undefined;
   }
+  return compileCorrelationRule(doc);
+}
 
-  const type = section.type;
-  if (!CORRELATION_TYPES.includes(type as CorrelationType)) {
-    fail('correlation.type', `correlation.type: expected one of ${CORRELATION_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
-  }
-  const rules = stringList(section.rules);
-  if (!rules || rules.length === 0) fail('correlation.rules', 'correlation.rules: expected a non-empty list of rule ids or names');
-  else if (new Set(rules).size !== rules.length) fail('correlation.rules', 'correlation.rules: a rule is listed twice');
-  const groupBy = section['group-by'] === undefined ? [] : stringList(section['group-by']);
-  if (!groupBy) fail('correlation.group-by', 'correlation.group-by: expected a list of field names');
-
-  const timespanMs = parseTimespan(section.timespan);
-  if (timespanMs === undefined) {
-    fail('correlation.timespan', `correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, got ${JSON.stringify(section.timespan)}`);
-  }
-
-  const aliases: Record<string, Record<string, string>> = {};
-  if (section.aliases !== undefined) {
-    if (!isPlainObject(section.aliases)) fail('correlation.aliases', 'correlation.aliases: expected a map alias → {rule name: field}');
-    else {
-      for (const [alias, mapping] of Object.entries(section.aliases)) {
-        const fields = isPlainObject(mapping) ? Object.entries(mapping) : undefined;
-        if (!fields || fields.some(([, field]) => typeof field !== 'string')) {
-          fail(`correlation.aliases.${alias}`, `correlation.aliases.${alias}: expected a map of rule name → field name`);
-          continue;
-        }
-        const unknown = fields.find(([ref]) => !rules?.includes(ref));
-        if (unknown) fail(`correlation.aliases.${alias}`, `correlation.aliases.${alias}: ${unknown[0]} is not one of correlation.rules`);
-        aliases[alias] = Object.fromEntries(fields) as Record<string, string>;
-      }
-    }
-  }
-
-  const condition = section.condition;
-  const comparisons: [Comparison, number][] = [];
-  let fields: string[] = [];
-  let percentile = 50;
-  if (condition === undefined) {
-    if (type !== 'temporal' && type !== 'temporal_ordered') fail('correlation', `correlation.condition: required for ${String(type)}`);
-  } else if (!isPlainObject(condition)) {
-    fail('correlation.condition', 'correlation.condition: expected a map such as {gte: 5}');
-  } else {
-    for (const [key, value] of Object.entries(condition)) {
-      const where = `correlation.condition.${key}`;
-      if (COMPARISONS.includes(key as Comparison)) {
-        if (typeof value === 'number' && Number.isFinite(value)) comparisons.push([key as Comparison, value]);
-        else fail(where, `${where}: expected a number, got ${JSON.stringify(value)}`);
-      } else if (key === 'field') {
-        const list = typeof value === 'string' ? [value] : stringList(value);
-        if (!list || list.length === 0) fail(where, `${where}: expected a field name or a list of them`);
-        else fields = list;
-      } else if (key === 'percentile') {
-        if (typeof value === 'number' && value >= 0 && value <= 100) percentile = value;
-        else fail(where, `${where}: expected a number from 0 to 100`);
-      } else {
-        fail(where, `${where}: unknown key; expected gt, gte, lt, lte, eq, neq, field or percentile`);
-      }
-    }
-    if (comparisons.length === 0) fail('correlation.condition', 'correlation.condition: needs one of gt, gte, lt, lte, eq, neq');
-  }
-  if (NEEDS_FIELD.has(type as CorrelationType) && fields.length === 0) {
-    fail('correlation.condition', `correlation.condition.field: required for ${String(type)}`);
-  }
-  if (type !== 'value_count' && fields.length > 1) {
-    fail('correlation.condition.field', `correlation.condition.field: ${String(type)} measures one field`);
-  }
-  const generate = section.generate ?? doc.body.generate ?? false;
-  if (typeof generate !== 'boolean') fail('generate', 'generate: expected true or false');
-
+function compileCorrelationRule(doc: CorrelationRule): CompiledCorrelation {
+  const { type, rules, groupBy, aliases, timespanMs, fields, percentile, generate } = doc.correlation;
+  const comparisons = doc.correlation.comparisons.length ? doc.correlation.comparisons : [['gte', rules.length] as [Comparison, number]];
   const lowerBoundsOnly = comparisons.every(([op]) => op === 'gt' || op === 'gte');
-  if (type === 'temporal_ordered' && comparisons.length > 0) {
-    // Spec: backends must refuse what they cannot honour. "k of the listed rules, in order" is not defined.
-    fail('correlation.condition', 'correlation.condition: temporal_ordered needs every listed rule in order; a condition is not supported');
-  }
-  if (type === 'temporal' && !lowerBoundsOnly) {
-    fail('correlation.condition', 'correlation.condition: temporal supports gt/gte (how many of the rules appeared)');
-  }
-  if (problems.length > before) return undefined;
-
-  const ruleList = rules!;
-  if (comparisons.length === 0) comparisons.push(['gte', ruleList.length]);
   const monotone = type === 'event_count' || type === 'value_count' || type === 'value_sum' || type === 'temporal' || type === 'temporal_ordered';
   return {
     rule: { id: doc.id, ...(doc.name ? { name: doc.name } : {}), title: doc.title, level: doc.level, tags: doc.tags },
-    type: type as CorrelationType,
-    rules: ruleList,
-    groupBy: groupBy!,
+    type,
+    rules,
+    groupBy,
     aliases,
-    timespanMs: timespanMs!,
+    timespanMs,
     test: compileTest(comparisons),
     fields,
     percentile,
     eager: monotone && lowerBoundsOnly,
-    generate: generate as boolean,
+    generate,
     file: doc.position.file,
     line: doc.lineOf('correlation.rules'),
   };
@@ -196,14 +115,6 @@ export function linkCorrelations(
   return correlations.filter((c) => !cyclic.has(c));
 }
 
-/** `5m`, `1h`, `1d` (lowercase, as the spec writes them) into milliseconds. */
-export function parseTimespan(value: unknown): number | undefined {
-  const match = typeof value === 'string' ? /^(\d+)([smhdw])$/.exec(value) : null;
-  if (!match) return undefined;
-  const ms = Number(match[1]) * TIMESPAN_UNITS[match[2]!]!;
-  return ms > 0 ? ms : undefined;
-}
-
 /** The event field a group-by name or measured field reads for a signal of rule `ref` (id or name). */
 export function fieldFor(correlation: CompiledCorrelation, name: string, ruleId: string, ruleName: string | undefined): string {
   const alias = correlation.aliases[name];
@@ -223,8 +134,4 @@ function compileTest(comparisons: [Comparison, number][]): (value: number) => bo
     }
   });
   return checks.length === 1 ? checks[0]! : (value) => checks.every((check) => check(value));
-}
-
-function stringList(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string' && item.length > 0) ? (value as string[]) : undefined;
 }

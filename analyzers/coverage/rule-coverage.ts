@@ -14,7 +14,8 @@ import { parseRuleText } from '../sigma/parse.js';
 import { compileRuleSet } from '../sigma/rule-set.js';
 import { resolveLogsource, type FieldMapping, type Logsource } from '../sigma/mapping.js';
 import type { EventRecord } from '../sigma/detection.js';
-import type { RuleDocument } from '../types.js';
+import type { FieldMatcher } from '../sigma/rule-tree.js';
+import type { DetectionRule, RuleDocument } from '../types.js';
 
 export interface RuleCoverage {
   id: string;
@@ -93,10 +94,9 @@ export function ruleCoverage(input: CoverageInput): CoverageReport {
   const correlations = input.documents.filter((d) => d.kind === 'correlation');
   for (let pass = 0; pass < 3; pass += 1) {
     for (const doc of correlations) {
-      const section = isPlainObject(doc.body.correlation) ? doc.body.correlation : {};
-      const refs = Array.isArray(section.rules) ? section.rules.map(String) : [];
+      const refs = doc.correlation.rules;
       const bases = refs.map((r) => byRef.get(r)).filter((r): r is RuleCoverage => r !== undefined);
-      const temporal = typeof section.type === 'string' && section.type.startsWith('temporal');
+      const temporal = doc.correlation.type.startsWith('temporal');
       const canFire = bases.length > 0 && (temporal ? bases.length === refs.length && bases.every((b) => b.canFire) : bases.some((b) => b.canFire));
       const entry: RuleCoverage = {
         id: doc.id, title: doc.title, kind: 'correlation', logsource: [...new Set(bases.map((b) => b.logsource))].join(', ') || '-',
@@ -137,30 +137,25 @@ function controlCoverage(rules: RuleCoverage[], catalog: MlpsCatalog | undefined
 }
 
 /** The fields a rule's detection reads, resolved through the mapping as the compiler resolves them. */
-export function detectionFields(doc: RuleDocument, mapping: FieldMapping): string[] {
+export function detectionFields(doc: DetectionRule, mapping: FieldMapping): string[] {
   const resolved = resolveLogsource(mapping, doc.logsource);
   const fields = new Set<string>();
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) {
-        if (isPlainObject(item)) visit(item);
-        else mapping.keywordFields.forEach((f) => fields.add(f));
-      }
-      return;
-    }
-    if (!isPlainObject(value)) {
-      mapping.keywordFields.forEach((f) => fields.add(f));
-      return;
-    }
-    for (const [key, inner] of Object.entries(value)) {
-      const [name, ...modifiers] = key.split('|');
-      if (!name) mapping.keywordFields.forEach((f) => fields.add(f));
-      else resolved.resolveField(name).forEach((f) => fields.add(f));
-      if (modifiers.includes('fieldref')) for (const other of [inner].flat()) if (typeof other === 'string') resolved.resolveField(other).forEach((f) => fields.add(f));
+  const keywords = () => mapping.keywordFields.forEach((f) => fields.add(f));
+  const visit = (matchers: readonly FieldMatcher[]): void => {
+    for (const { field, modifiers, values } of matchers) {
+      if (!field) keywords();
+      else resolved.resolveField(field).forEach((f) => fields.add(f));
+      if (modifiers.includes('fieldref')) for (const other of values) if (typeof other === 'string') resolved.resolveField(other).forEach((f) => fields.add(f));
     }
   };
-  const detection = isPlainObject(doc.body.detection) ? doc.body.detection : {};
-  for (const [key, value] of Object.entries(detection)) if (!NOT_FIELDS.has(key)) visit(value);
+  for (const [name, search] of doc.detection.searches) {
+    if (NOT_FIELDS.has(name)) continue;
+    if (search.type === 'fields') visit(search.matchers);
+    else {
+      if (search.keywords.length) keywords();
+      for (const map of search.maps) visit(map.matchers);
+    }
+  }
   return [...fields].sort();
 }
 

@@ -4,13 +4,15 @@
  * comes out only reads fields and compares.
  */
 import { BlockList, isIP } from 'node:net';
-import { isPlainObject } from '../../core/index.js';
-import { ConditionError, identifiersFor, parseCondition, type ConditionNode } from './condition.js';
+import { identifiersFor, type ConditionNode } from './condition.js';
+import { DetectionError } from './detection-error.js';
+import { buildDetection } from './detection-tree.js';
 import {
   applyModifiers, asPattern, ModifierError, toItem, type TimePart, type ValueItem, type ValueMode,
 } from './modifiers.js';
 import { ANY, compilePattern, type PatternToken, type StringTest } from './pattern.js';
 import { backtrackingRisk } from './regex-safety.js';
+import type { Detection, FieldMatcher, Search } from './rule-tree.js';
 
 export type EventRecord = Record<string, unknown>;
 export type EventPredicate = (event: EventRecord) => boolean;
@@ -25,12 +27,7 @@ export interface DetectionContext {
   timeOffsetMinutes: number;
 }
 
-/** A problem in a detection, with the key path (`detection.selection.Image|re`) to find its line. */
-export class DetectionError extends Error {
-  constructor(message: string, readonly path: string, readonly column?: number) {
-    super(message);
-  }
-}
+export { DetectionError };
 
 /**
  * One text an event must contain for a test to hold: `literal` (lowercase) is a substring of the
@@ -63,32 +60,18 @@ export interface DetectionTest {
   needs: readonly Clause[];
 }
 
-const CONDITION_KEY = 'condition';
-
+/** Compiles a detection written as plain data (logsource conditions of a mapping, tests): its shape is checked first. */
 export function compileDetection(detection: Record<string, unknown>, context: DetectionContext, base = 'detection'): EventPredicate {
-  return compileDetectionTest(detection, context, base).run;
+  return compileDetectionTest(buildDetection(detection, base), context).run;
 }
 
-export function compileDetectionTest(detection: Record<string, unknown>, context: DetectionContext, base = 'detection'): DetectionTest {
-  const identifiers = Object.keys(detection).filter((key) => key !== CONDITION_KEY);
+/** Compiles a parsed detection (rule-tree.ts): shape problems were found at parse time; what is left depends on values and context. */
+export function compileDetectionTest(detection: Detection, context: DetectionContext): DetectionTest {
   const compiled = new Map<string, Test>();
-  for (const name of identifiers) compiled.set(name, compileSearch(detection[name], context, `${base}.${name}`));
-  const condition = detection[CONDITION_KEY];
-  const conditions = Array.isArray(condition) ? condition : [condition];
-  if (conditions.length === 0 || conditions.some((c) => typeof c !== 'string' || c.trim() === '')) {
-    throw new DetectionError('condition 必须是非空字符串或字符串列表 must be a non-empty string or a list of strings', `${base}.${CONDITION_KEY}`);
-  }
-  const tests = conditions.map((text: string) => {
-    let tree: ConditionNode;
-    try {
-      tree = parseCondition(text);
-    } catch (error) {
-      if (error instanceof ConditionError) throw new DetectionError(`condition: ${error.message} (column ${error.column})`, `${base}.${CONDITION_KEY}`, error.column);
-      throw error;
-    }
-    return compileCondition(tree, compiled, identifiers, `${base}.${CONDITION_KEY}`);
-  });
-  const { run, needs } = anyOf(tests);
+  for (const [name, search] of detection.searches) compiled.set(name, compileSearch(search, context));
+  const identifiers = [...detection.searches.keys()];
+  const path = `${detection.path}.condition`;
+  const { run, needs } = anyOf(detection.conditionTrees.map((tree) => compileCondition(tree, compiled, identifiers, path)));
   return { run, needs };
 }
 
@@ -129,30 +112,26 @@ function compileCondition(node: ConditionNode, compiled: Map<string, Test>, iden
   }
 }
 
-function compileSearch(value: unknown, context: DetectionContext, path: string): Test {
-  if (isPlainObject(value)) return compileMap(value, context, path);
-  if (Array.isArray(value)) {
-    if (value.length === 0) throw new DetectionError('搜索标识符为空列表 search identifier is an empty list', path);
-    const keywords = value.filter((v) => !isPlainObject(v));
-    const maps = value.filter(isPlainObject).map((map, i) => compileMap(map, context, `${path}[${i}]`));
-    const tests = keywords.length ? [compileKeywords([], keywords, context, path), ...maps] : maps;
-    return anyOf(tests);
+function compileSearch(search: Search, context: DetectionContext): Test {
+  if (search.type === 'fields') return compileMap(search.matchers, context);
+  const maps = search.maps.map((map) => compileMap(map.matchers, context));
+  if (search.keywords.length === 0) return anyOf(maps);
+  let keywords: Test;
+  try {
+    keywords = compileKeywords([], search.keywords, context, search.path);
+  } catch (error) {
+    if (error instanceof ModifierError) throw new DetectionError(error.message, search.path);
+    throw error;
   }
-  if (typeof value === 'string' || typeof value === 'number') return compileKeywords([], [value], context, path);
-  throw new DetectionError('搜索标识符必须是映射或列表 search identifier must be a map or a list', path);
+  return anyOf([keywords, ...maps]);
 }
 
-function compileMap(map: Record<string, unknown>, context: DetectionContext, path: string): Test {
-  const entries = Object.entries(map);
-  if (entries.length === 0) throw new DetectionError('搜索标识符为空映射 search identifier is an empty map', path);
-  return allOf(entries.map(([key, value]) => {
-    const [field, ...modifiers] = key.split('|');
-    const keyPath = `${path}.${key}`;
-    const values = Array.isArray(value) ? value : [value];
+function compileMap(matchers: readonly FieldMatcher[], context: DetectionContext): Test {
+  return allOf(matchers.map(({ field, modifiers, values, path }) => {
     try {
-      return field === '' ? compileKeywords(modifiers, values, context, keyPath) : compileField(field!, modifiers, values, context, keyPath);
+      return field === '' ? compileKeywords(modifiers, values, context, path) : compileField(field, modifiers, values, context, path);
     } catch (error) {
-      if (error instanceof ModifierError) throw new DetectionError(`${key}: ${error.message}`, keyPath);
+      if (error instanceof ModifierError) throw new DetectionError(`${[field, ...modifiers].join('|')}: ${error.message}`, path);
       throw error;
     }
   }));

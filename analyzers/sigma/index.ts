@@ -1,5 +1,9 @@
 export { parseRuleText, loadRuleDir, loadRuleFile, listRuleFiles, isTestVectorFile } from './parse.js';
-export type { ParseOptions, ParsedRules } from './parse.js';
+export type { ParseOptions, ParsedRules, RejectedDocument } from './parse.js';
+export type {
+  Correlation, CustomAttributes, Detection, FieldMatcher, MatchValue, Search, ShouwangAttributes, YamlValue,
+} from './rule-tree.js';
+export { buildDetection } from './detection-tree.js';
 export { compileDetection, fieldGetter, DetectionError } from './detection.js';
 export type { DetectionContext, EventPredicate, EventRecord } from './detection.js';
 export { parseCondition, ConditionError } from './condition.js';

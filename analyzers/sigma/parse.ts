@@ -7,7 +7,13 @@ import { basename, join, relative } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { isPlainObject, RULE_LEVELS, type RuleLevel } from '../../core/index.js';
 import type { RuleDocument, RuleProblem } from '../types.js';
+import { buildCorrelation } from './correlation-tree.js';
+import { buildCustomAttributes } from './custom-attributes.js';
+import { DetectionError } from './detection-error.js';
+import { buildDetection } from './detection-tree.js';
 import { RuleErrors } from './errors.js';
+import type { Detection } from './rule-tree.js';
+import { describeValue } from './describe-value.js';
 
 export interface ParseOptions {
   /**
@@ -27,6 +33,16 @@ const RULE_KEYS = ['title', 'detection', 'logsource', 'correlation', 'filter'];
 export interface ParsedRules {
   documents: RuleDocument[];
   problems: RuleProblem[];
+  /**
+   * Documents left out for a malformed detection, filter or correlation (the problems say why): the
+   * compiler used to find these, so `rules lint` still counts them as rules not compiled.
+   */
+  rejected: RejectedDocument[];
+}
+
+export interface RejectedDocument {
+  kind: RuleDocument['kind'];
+  id: string;
 }
 
 const STATUSES = new Set(['stable', 'test', 'experimental', 'deprecated', 'unsupported']);
@@ -39,6 +55,7 @@ export function parseRuleText(text: string, file: string, options: ParseOptions 
   const lineCounter = new LineCounter();
   const documents: RuleDocument[] = [];
   const problems: RuleProblem[] = [];
+  const rejected: RejectedDocument[] = [];
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
   const multi = list.length > 1;
@@ -66,10 +83,11 @@ export function parseRuleText(text: string, file: string, options: ParseOptions 
     if (options.skipNonRules && !RULE_KEYS.some((key) => key in body)) return;
     const lineOf = (path: string) => lineOfPath(doc, lineCounter, path) ?? docLine;
     const result = validateDocument(body, { file, line: docLine, lineOf, strict, fallbackId: multi ? `${baseName(file)}#${index + 1}` : baseName(file) });
-    for (const p of result.problems) problem(p.severity, p.message, p.path ? lineOf(p.path) : docLine, result.document?.id);
+    for (const p of result.problems) problem(p.severity, p.message, p.path ? lineOf(p.path) : docLine, result.document?.id ?? result.rejected?.id);
     if (result.document) documents.push(result.document);
+    if (result.rejected) rejected.push(result.rejected);
   });
-  return { documents, problems };
+  return { documents, problems, rejected };
 }
 
 interface Finding {
@@ -86,7 +104,7 @@ interface ValidateInput {
   fallbackId: string;
 }
 
-function validateDocument(body: Record<string, unknown>, input: ValidateInput): { document?: RuleDocument; problems: Finding[] } {
+function validateDocument(body: Record<string, unknown>, input: ValidateInput): { document?: RuleDocument; rejected?: RejectedDocument; problems: Finding[] } {
   const findings: Finding[] = [];
   const error = (message: string, path?: string) => findings.push({ severity: 'error', message, ...(path ? { path } : {}) });
   const warn = (message: string, path?: string) => findings.push({ severity: 'warning', message, ...(path ? { path } : {}) });
@@ -118,11 +136,11 @@ function validateDocument(body: Record<string, unknown>, input: ValidateInput): 
   } else if (typeof body.level === 'string' && (RULE_LEVELS as readonly string[]).includes(body.level)) {
     level = body.level as RuleLevel;
   } else {
-    error(`未知 level ${JSON.stringify(body.level)} / unknown level: expected one of ${RULE_LEVELS.join(', ')}`, 'level');
+    error(`未知 level ${describeValue(body.level)} / unknown level: expected one of ${RULE_LEVELS.join(', ')}`, 'level');
   }
 
   if (body.status !== undefined && !(typeof body.status === 'string' && STATUSES.has(body.status))) {
-    warn(`未知 status ${JSON.stringify(body.status)} / unknown status: expected one of ${[...STATUSES].join(', ')}`, 'status');
+    warn(`未知 status ${describeValue(body.status)} / unknown status: expected one of ${[...STATUSES].join(', ')}`, 'status');
   }
 
   const tags = stringList(body.tags, 'tags', warn);
@@ -161,22 +179,60 @@ function validateDocument(body: Record<string, unknown>, input: ValidateInput): 
   }
 
   if (findings.some((f) => f.severity === 'error')) return { problems: findings };
-  const document: RuleDocument = {
+
+  // The typed tree. Its problems were the compiler's: they name the rule, and they count as a rule not compiled.
+  const treeError = (message: string, path?: string) => findings.push({ severity: 'error', message, ...(path ? { path } : {}) });
+  const detectionOf = (raw: Record<string, unknown>, base: string): Detection | undefined => {
+    try {
+      return buildDetection(raw, base);
+    } catch (error) {
+      if (!(error instanceof DetectionError)) throw error;
+      treeError(error.message, error.path);
+      return undefined;
+    }
+  };
+  const base = {
     id,
     ...(typeof body.name === 'string' ? { name: body.name } : {}),
     title: typeof title === 'string' && title.trim() !== '' ? title : id,
     level,
     tags,
-    kind,
     ...(typeof body.status === 'string' ? { status: body.status } : {}),
     ...(typeof body.description === 'string' ? { description: body.description } : {}),
+    ...(typeof body.author === 'string' ? { author: body.author } : {}),
+    ...(typeof body.date === 'string' ? { date: body.date } : {}),
+    ...(typeof body.modified === 'string' ? { modified: body.modified } : {}),
+    references: strings(body.references),
     falsepositives,
     ...(logsource ? { logsource } : {}),
     body,
     position: { file: input.file, line: input.line },
     lineOf: input.lineOf,
+    // A bad `shouwang:` attribute is an error, but the rule still runs with the alert defaults.
+    custom: buildCustomAttributes(body, (path, message) => treeError(message, path)),
   };
-  return { document, problems: findings };
+  let document: RuleDocument | undefined;
+  // The checks above made detection and filter maps; isPlainObject says so to the type checker too.
+  if (kind === 'detection' && isPlainObject(body.detection)) {
+    const detection = detectionOf(body.detection, 'detection');
+    if (detection) document = { ...base, kind, detection, fields: strings(body.fields) };
+  } else if (kind === 'filter' && isPlainObject(body.filter)) {
+    const { rules, ...selections } = body.filter;
+    const names = strings(Array.isArray(rules) ? rules : [rules]);
+    if (names.length === 0) treeError('filter.rules 应为规则 id 或名称列表 / must list rule ids or names', 'filter.rules');
+    const filter = names.length ? detectionOf(selections, 'filter') : undefined;
+    if (filter) document = { ...base, kind, rules: names, filter };
+  } else if (kind === 'correlation') {
+    const correlation = buildCorrelation(body.correlation, body.generate, (path, message) => treeError(message, path));
+    if (correlation) document = { ...base, kind, correlation };
+  }
+  return document ? { document, problems: findings } : { rejected: { kind, id }, problems: findings };
+}
+
+/** The strings of a list (or of one string); anything else gives none. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function stringList(value: unknown, key: string, warn: (message: string, path?: string) => void): string[] {
@@ -239,12 +295,14 @@ export async function loadRuleDir(dir: string, options: ParseOptions = {}): Prom
   const files = await listRuleFiles(dir);
   const documents: RuleDocument[] = [];
   const problems: RuleProblem[] = [];
+  const rejected: RejectedDocument[] = [];
   for (const file of files) {
     const parsed = await loadRuleFile(file, { skipNonRules: true, ...options });
     documents.push(...parsed.documents);
     problems.push(...parsed.problems);
+    rejected.push(...parsed.rejected);
   }
-  return { documents, problems };
+  return { documents, problems, rejected };
 }
 
 export async function loadRuleFile(file: string, options: ParseOptions = {}): Promise<ParsedRules> {
@@ -252,7 +310,7 @@ export async function loadRuleFile(file: string, options: ParseOptions = {}): Pr
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    return { documents: [], problems: [{ file, line: 1, severity: 'error', message: `无法读取 cannot read: ${(error as Error).message}` }] };
+    return { documents: [], problems: [{ file, line: 1, severity: 'error', message: `无法读取 cannot read: ${(error as Error).message}` }], rejected: [] };
   }
   return parseRuleText(text, file, options);
 }

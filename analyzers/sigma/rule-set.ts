@@ -82,16 +82,9 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
   // Filters first: each one becomes a predicate attached to the rules it names.
   const filtersByRule = new Map<string, { doc: RuleDocument; test: EventPredicate }[]>();
   for (const doc of documents.filter((d) => d.kind === 'filter')) {
-    const filter = doc.body.filter as Record<string, unknown>;
-    const { rules, ...detection } = filter;
-    const names = (Array.isArray(rules) ? rules : [rules]).filter((r): r is string => typeof r === 'string');
-    if (names.length === 0) {
-      problem(doc, 'error', 'filter.rules 应为规则 id 或名称列表 / must list rule ids or names', 'filter.rules');
-      continue;
-    }
     try {
-      const test = compileDetection(detection, contextFor(doc.logsource).context, 'filter');
-      for (const name of names) filtersByRule.set(name, [...(filtersByRule.get(name) ?? []), { doc, test }]);
+      const test = compileDetectionTest(doc.filter, contextFor(doc.logsource).context).run;
+      for (const name of doc.rules) filtersByRule.set(name, [...(filtersByRule.get(name) ?? []), { doc, test }]);
     } catch (error) {
       if (!(error instanceof DetectionError)) throw error;
       problem(doc, 'error', error.message, error.path);
@@ -113,7 +106,7 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
     let test: EventPredicate;
     let needs: readonly Clause[];
     try {
-      ({ run: test, needs } = compileDetectionTest(doc.body.detection as Record<string, unknown>, context));
+      ({ run: test, needs } = compileDetectionTest(doc.detection, context));
     } catch (error) {
       if (!(error instanceof DetectionError)) throw error;
       problem(doc, 'error', error.message, error.path);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AlertBuilder, mlpsClause, mlpsRefs, readAlertPolicy, type AlertPolicy } from '../../../analyzers/alerts/index.js';
-import type { CorrelationHit, RuleProblem, Signal } from '../../../analyzers/types.js';
+import type { CorrelationHit, Signal } from '../../../analyzers/types.js';
 import { RULE_LEVELS } from '../../../core/index.js';
-import { ruleDocuments } from '../correlation/rule-documents.js';
+import { parseErrors, ruleDocuments } from '../correlation/rule-documents.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const at = (minute: number) => T0 + minute * 60_000;
@@ -37,19 +37,23 @@ describe('MLPS references from tags', () => {
 });
 
 describe('alert policy', () => {
+  const DETECTION = 'detection: {sel: {a: b}, condition: sel}\n';
+
   it('reads suppress and group_by from the custom shouwang attribute', () => {
-    const problems: RuleProblem[] = [];
-    const [doc] = ruleDocuments('title: t\nid: r1\nshouwang:\n  suppress: 30m\n  group_by: [user.name, source.ip]\n');
-    expect(readAlertPolicy(doc!, problems)).toEqual({ suppressMs: 1_800_000, groupBy: ['user.name', 'source.ip'] });
-    expect(problems).toEqual([]);
+    const text = `title: t\nid: r1\n${DETECTION}shouwang:\n  suppress: 30m\n  group_by: [user.name, source.ip]\n`;
+    const [doc] = ruleDocuments(text);
+    expect(readAlertPolicy(doc!)).toEqual({ suppressMs: 1_800_000, groupBy: ['user.name', 'source.ip'] });
+    expect(doc!.custom.shouwang).toEqual({ suppressMs: 1_800_000, groupBy: ['user.name', 'source.ip'] });
+    expect(parseErrors(text)).toEqual([]);
   });
 
-  it('reports a bad attribute with its line and keeps the defaults', () => {
-    const problems: RuleProblem[] = [];
-    const [doc] = ruleDocuments('title: t\nid: r1\nshouwang:\n  suppress: half an hour\n  group_by: user.name\n  mute: true\n');
-    expect(readAlertPolicy(doc!, problems)).toEqual({ suppressMs: 3_600_000 });
-    expect(problems.map((p) => `${p.line} ${p.message.split(':')[0]}`)).toEqual([
-      '4 shouwang.suppress', '5 shouwang.group_by', '6 shouwang.mute',
+  it('reports a bad attribute at parse time with its line and keeps the rule with the defaults', () => {
+    const text = `title: t\nid: r1\n${DETECTION}shouwang:\n  suppress: half an hour\n  group_by: user.name\n  mute: true\n`;
+    const [doc] = ruleDocuments(text);
+    expect(readAlertPolicy(doc!)).toEqual({ suppressMs: 3_600_000 });
+    expect(readAlertPolicy(doc!, 60_000)).toEqual({ suppressMs: 60_000 });
+    expect(parseErrors(text).map((p) => `${p.ruleId} ${p.line} ${p.message.split(':')[0]}`)).toEqual([
+      'r1 5 shouwang.suppress', 'r1 6 shouwang.group_by', 'r1 7 shouwang.mute',
     ]);
   });
 });

@@ -1,40 +1,19 @@
-import { LineCounter, isMap, isScalar, parseAllDocuments, type Document, type Node } from 'yaml';
-import type { RuleLevel } from '../../../core/index.js';
 import { expect } from 'vitest';
 import { compileCorrelation, type CompiledCorrelation } from '../../../analyzers/correlation/index.js';
+import { parseRuleText } from '../../../analyzers/sigma/index.js';
 import type { RuleDocument, RuleProblem, Signal } from '../../../analyzers/types.js';
 
-/** RuleDocuments from multi-document YAML, with line lookups: enough for the correlation tests. */
+/**
+ * The documents of multi-document YAML as parse.ts types them, without Sigma's required keys (title,
+ * logsource): enough for the correlation tests. A malformed document is left out; `parseErrors` says why.
+ */
 export function ruleDocuments(text: string, file = 'test.yml'): RuleDocument[] {
-  const lines = new LineCounter();
-  return parseAllDocuments(text, { lineCounter: lines }).map((doc: Document, index) => {
-    const body = doc.toJS() as Record<string, unknown>;
-    const line = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
-    const docLine = line(doc.contents as Node);
-    return {
-      kind: body.correlation ? 'correlation' : body.filter ? 'filter' : 'detection',
-      id: typeof body.id === 'string' ? body.id : `${file}#${index}`,
-      ...(typeof body.name === 'string' ? { name: body.name } : {}),
-      title: String(body.title ?? ''),
-      level: (body.level as RuleLevel | undefined) ?? 'medium',
-      tags: (body.tags as string[] | undefined) ?? [],
-      falsepositives: [],
-      body,
-      position: { file, line: docLine },
-      lineOf(path: string): number {
-        let node: unknown = doc.contents;
-        let found = docLine;
-        for (const part of path.split('.')) {
-          if (!isMap(node)) break;
-          const pair = node.items.find((item) => isScalar(item.key) && item.key.value === part);
-          if (!pair) break;
-          found = line(pair.key as Node);
-          node = pair.value;
-        }
-        return found;
-      },
-    };
-  });
+  return parseRuleText(text, file, { strict: false }).documents;
+}
+
+/** The errors parse.ts reports for `text` (warnings, such as an id that is not a UUID, left out). */
+export function parseErrors(text: string, file = 'test.yml'): RuleProblem[] {
+  return parseRuleText(text, file, { strict: false }).problems.filter((p) => p.severity === 'error');
 }
 
 let sequence = 0;
@@ -54,7 +33,7 @@ export const minutes = (ms: number) => (ms - T0) / 60_000;
 
 /** The correlation documents of `text`, compiled; a problem fails the test. */
 export function correlations(text: string): CompiledCorrelation[] {
-  const problems: RuleProblem[] = [];
+  const problems: RuleProblem[] = parseErrors(text);
   const compiled = ruleDocuments(text).filter((doc) => doc.kind === 'correlation').map((doc) => compileCorrelation(doc, problems)!);
   expect(problems).toEqual([]);
   return compiled;

@@ -44,6 +44,24 @@ detection:
     expect(out.at(-1)).toMatch(/1\/2 .*detection rules compiled.*1 个错误 errors/);
   });
 
+  it('reports a bad shouwang attribute, which only the analyzer log showed before, and still compiles the rule', async () => {
+    const file = join(dir, 'bad-attribute.yml');
+    writeFileSync(file, `${GOOD}shouwang: { suppress: later }\n`);
+    const { io, out } = capture();
+    expect(await runRulesCommand(['lint', file], io)).toBe(1);
+    expect(out).toContainEqual(`${file}:10: error: shouwang.suppress: expected a duration such as 30m or 1h, got "later" [aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa]`);
+    expect(out.at(-1)).toMatch(/1\/1 .*detection rules compiled.*1 个错误 errors/);
+  });
+
+  it('counts a rule whose selection is malformed at parse time as not compiled, naming it', async () => {
+    const file = join(dir, 'empty-selection.yml');
+    writeFileSync(file, `${GOOD.replace(/ {2}sel:\n[\s\S]*? {2}condition/, '  sel: []\n  condition')}`);
+    const { io, out } = capture();
+    expect(await runRulesCommand(['lint', file], io)).toBe(1);
+    expect(out).toContainEqual(`${file}:6: error: 搜索标识符为空列表 search identifier is an empty list [aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa]`);
+    expect(out.at(-1)).toMatch(/0\/1 .*detection rules compiled.*1 个错误 errors/);
+  });
+
   it('exits 0 when the rules are clean', async () => {
     const file = join(dir, 'clean.yml');
     writeFileSync(file, GOOD);

@@ -52,7 +52,7 @@ describe('sigmalite vectors (detection_matches.json)', () => {
   it('extra top-level fields are kept, not rejected', () => {
     const file = join(root, 'testdata/extra.yml');
     const { documents } = parseRuleText(readFileSync(file, 'utf8'), file);
-    expect(documents[0]!.body.extrametadata).toBe('foo');
+    expect(documents[0]!.custom.other.extrametadata).toBe('foo');
     expect(compileOne(file)({ message: 'say hello' })).toBe(true);
   });
 });
