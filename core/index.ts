@@ -42,6 +42,8 @@ export { ChildService, freePort, canConnect, sleep } from './child-service.js';
 export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
+export { connectRedis, describeRedis, parseSentinelHost, redisOptions, redisTarget } from './redis-connection.js';
+export type { RedisSettings, RedisTarget, SentinelTarget } from './redis-connection.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
 export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync } from './private-files.js';
 export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';
