@@ -46,8 +46,8 @@ export interface DistributedCorrelation {
 export interface DistributedContext {
   correlations: readonly CompiledCorrelation[];
   builder: AlertBuilder;
-  /** A new alert sink (one per owned partition). */
-  openAlertSink: () => AlertSink;
+  /** A new alert sink (one per owned partition), writing as `writer`. */
+  openAlertSink: (writer: string) => AlertSink;
   latenessMs: number;
   tickMs?: number;
   now?: () => number;
@@ -68,8 +68,9 @@ export async function startDistributedCorrelation(
   });
   const silent = correlationOnlyRules(context.correlations);
   const isSilent = (rule: Signal['rule']) => silent.has(rule.id) || (rule.name !== undefined && silent.has(rule.name));
-  const openSink = (): PartitionSink => {
-    const sink = context.openAlertSink();
+  const openSink = (partition: number): PartitionSink => {
+    // The partition is the writer: whichever process owns it next resumes its count from the store.
+    const sink = context.openAlertSink(`${options.keyPrefix}partition:${partition}`);
     return {
       add: (hits) => {
         for (const hit of hits) if (!isSilent(hit.rule)) sink.add(context.builder.fromHit(hit));

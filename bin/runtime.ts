@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
@@ -316,11 +318,19 @@ export async function openAnalysis(
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
-    isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config),
+    isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config), writer: alertWriter(config),
     ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS, ...distributedAnalysisOptions(config) } : {}),
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;
+}
+
+/**
+ * This process as an alert writer: the same machine and data dir across restarts (one collect process per dataDir), so
+ * a restart replays without counting twice while other collectors' counts add up. Hashed: the store keeps no paths.
+ */
+export function alertWriter(config: Config): string {
+  return `process:${createHash('sha256').update(`${hostname()}\0${resolve(config.dataDir)}`).digest('base64url').slice(0, 16)}`;
 }
 
 /** `expand` placeholders: the `analyze.placeholders` file joined with the inventory's, as they are at start. */
