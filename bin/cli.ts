@@ -22,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
     summary: '运行守望（存储、Redis、控制台、演示数据） / run Shouwang: store, Redis, console, demo data',
     usage: `shouwang start [--roles ROLES] [--config FILE]
 
-  Opens the store, loads the inventory, starts a local redis-server (unless redis.url is set),
+  Opens the store, loads the inventory, starts a local redis-server (unless redis.url or redis.sentinels is set),
   serves /healthz and /metrics, and runs the living demo with the bundled demo inventory (demo.enabled). Ctrl-C stops it cleanly.
   Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.
   --roles  运行哪些角色 / the roles this process runs, comma-separated (default: all):

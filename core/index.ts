@@ -9,7 +9,7 @@ export { getField, expandDotted, isFieldName, isPlainObject, mergeFields } from 
 export { eventId } from './event.js';
 export type { ShouwangEvent, EventAssetTags } from './event.js';
 export {
-  RULE_LEVELS, ALERT_STATUSES, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
+  RULE_LEVELS, ALERT_STATUSES, ALERT_WRITER_LIMIT, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';

@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import {
 } from '../../analyzers/correlation/index.js';
 import type { CorrelationHit, RuleProblem } from '../../analyzers/types.js';
 import { startSentinelGroup, type SentinelGroup } from '../harness/redis-sentinel.js';
+import { CLI } from '../harness/built.js';
 import { eventually, eventuallyValue } from '../support/eventually.js';
 import { T0, ruleDocuments, signal } from '../analyzers/correlation/rule-documents.js';
 
@@ -163,5 +165,37 @@ correlation: {type: event_count, rules: [ssh_fail], group-by: [source.ip], times
     await publisher.flush();
     await eventually(() => expect(hits.map((hit) => [hit.value, hit.signals.length])).toEqual([[3, 3], [3, 3]]), { timeout: 60_000 });
     expect(problemsSeen.filter((message) => message.includes('entry skipped'))).toEqual([]);
+  }, FAILOVER_TEST_MS);
+
+  it('wires the built CLI through the Sentinels: the banner names them and no password; a missing password variable stops start-up', async () => {
+    const group = await sentinelGroup();
+    const dataDir = mkdtempSync(join(tmpdir(), 'shouwang-sentinel-cli-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SHOUWANG_')));
+    const env = {
+      ...clean, SHOUWANG_DATA_DIR: dataDir, SHOUWANG_LOG_LEVEL: 'warn', SHOUWANG_DEMO_ENABLED: 'false',
+      SHOUWANG_REDIS_SENTINELS_HOSTS: group.target.sentinels.map(({ host, port }) => `${host}:${port}`).join(','),
+      SHOUWANG_REDIS_SENTINELS_NAME: group.target.name, SHOUWANG_BACKUP_QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    };
+    const refused = spawnSync('node', [CLI, 'start', '--roles', 'backup'], {
+      env: { ...env, SHOUWANG_REDIS_SENTINELS_PASSWORD_ENV: 'SW_TEST_NO_SUCH_VARIABLE' }, encoding: 'utf8', timeout: 60_000,
+    });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/redis\.sentinels\.passwordEnv.*SW_TEST_NO_SUCH_VARIABLE/);
+
+    const child = spawn('node', [CLI, 'start', '--roles', 'backup'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    await eventually(() => expect(output).toMatch(/Ctrl-C/), { timeout: 60_000 });
+    const sentinels = group.target.sentinels.map(({ port }) => `127.0.0.1:${port}`).join(',');
+    expect(output).toContain(`Redis:           sentinel ${group.target.name} @ ${sentinels}`);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   }, FAILOVER_TEST_MS);
 });
