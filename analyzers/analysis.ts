@@ -29,6 +29,11 @@ export interface AnalysisOptions {
   placeholders?: Record<string, string[]>;
   /** Correlation shared through Redis (`analyze.distributed`): signals are published, windows run where partitions are owned. */
   distributed?: DistributedCorrelationOptions;
+  /**
+   * Names this process's alert contributions in the store, the same across its restarts (AlertSink `writer`), so
+   * several processes raising the same alert add up; absent: one writer per alert.
+   */
+  writer?: string;
 }
 
 /** A loaded rule as the console lists it. */
@@ -124,12 +129,13 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     loadedRules.set({ kind: 'correlation' }, correlations.length);
   }
 
-  const sinkOptions = {
-    store: options.alerts, latenessMs: options.latenessMs,
+  const sinkOptions = (writer: string | undefined) => ({
+    store: options.alerts, latenessMs: options.latenessMs, ...(writer !== undefined ? { writer } : {}),
     onError: (error: unknown) => options.logger?.warn({ err: error }, 'alerts not written yet; retrying'),
-  };
+  });
   const isEnabled = options.isEnabled;
-  const openSink = () => (isEnabled ? new GatedAlertSink(sinkOptions, isEnabled) : new AlertSink(sinkOptions));
+  const openSink = (writer = options.writer) =>
+    (isEnabled ? new GatedAlertSink(sinkOptions(writer), isEnabled) : new AlertSink(sinkOptions(writer)));
   const sink = openSink();
   // A disabled detection rule raises no signal, so correlations built on it do not count it either.
   const matcher = isEnabled

@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { CoreErrors, type Config, type Logger } from '../core/index.js';
+import { connectRedis, CoreErrors, redisTarget, type Config, type Logger, type RedisTarget } from '../core/index.js';
 import { AlertBuilder, AlertSink, correlationOnlyRules, type SignalForward } from './alerts/index.js';
 import {
   PartitionOwner, SignalPublisher, SignalRouter, correlationUnits, type CompiledCorrelation, type PartitionSink,
@@ -8,7 +7,8 @@ import type { Signal } from './types.js';
 
 /** `analyze.distributed`, with the Redis every process shares. */
 export interface DistributedCorrelationOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   keyPrefix: string;
   partitions: number;
   leaseMs: number;
@@ -20,15 +20,18 @@ export interface DistributedCorrelationOptions {
 
 /**
  * The one place `analyze.distributed` becomes startAnalysis options (for live streams: start, collect):
- * `{}` when off. Processes share correlation only through a Redis they all reach, so `redis.url` is required.
+ * `{}` when off. Processes share correlation only through a Redis they all reach, so `redis.url` or `redis.sentinels`
+ * is required.
  */
 export function distributedAnalysisOptions(config: Config): { distributed?: DistributedCorrelationOptions } {
   const { enabled, partitions, keyPrefix, lease, correlate } = config.analyze.distributed;
   if (!enabled) return {};
-  if (!config.redis.url) {
-    throw CoreErrors.configInvalid('analyze.distributed', '  - redis.url (SHOUWANG_REDIS_URL): required when analyze.distributed.enabled is true (a Redis every process reaches)');
+  const redis = redisTarget(config.redis);
+  if (!redis) {
+    throw CoreErrors.configInvalid('analyze.distributed',
+      '  - redis.url (SHOUWANG_REDIS_URL) or redis.sentinels: required when analyze.distributed.enabled is true (a Redis every process reaches)');
   }
-  return { distributed: { redisUrl: config.redis.url, keyPrefix, partitions, leaseMs: lease * 1000, correlate } };
+  return { distributed: { redis, keyPrefix, partitions, leaseMs: lease * 1000, correlate } };
 }
 
 /** Publishing signals, and owning partitions when asked: what startAnalysis runs instead of an in-process correlator. */
@@ -43,8 +46,8 @@ export interface DistributedCorrelation {
 export interface DistributedContext {
   correlations: readonly CompiledCorrelation[];
   builder: AlertBuilder;
-  /** A new alert sink (one per owned partition). */
-  openAlertSink: () => AlertSink;
+  /** A new alert sink (one per owned partition), writing as `writer`. */
+  openAlertSink: (writer: string) => AlertSink;
   latenessMs: number;
   tickMs?: number;
   now?: () => number;
@@ -57,7 +60,7 @@ export async function startDistributedCorrelation(
 ): Promise<DistributedCorrelation> {
   const { logger } = context;
   const units = correlationUnits(context.correlations);
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const redis = connectRedis(options.redis, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const publisher = new SignalPublisher({
     redis, keyPrefix: options.keyPrefix, partitions: options.partitions, router: new SignalRouter(units, options.partitions),
@@ -65,8 +68,9 @@ export async function startDistributedCorrelation(
   });
   const silent = correlationOnlyRules(context.correlations);
   const isSilent = (rule: Signal['rule']) => silent.has(rule.id) || (rule.name !== undefined && silent.has(rule.name));
-  const openSink = (): PartitionSink => {
-    const sink = context.openAlertSink();
+  const openSink = (partition: number): PartitionSink => {
+    // The partition is the writer: whichever process owns it next resumes its count from the store.
+    const sink = context.openAlertSink(`${options.keyPrefix}partition:${partition}`);
     return {
       add: (hits) => {
         for (const hit of hits) if (!isSilent(hit.rule)) sink.add(context.builder.fromHit(hit));
@@ -76,7 +80,7 @@ export async function startDistributedCorrelation(
     };
   };
   const owner = options.correlate ? new PartitionOwner({
-    redisUrl: options.redisUrl, keyPrefix: options.keyPrefix, partitions: options.partitions, units,
+    redis: options.redis, keyPrefix: options.keyPrefix, partitions: options.partitions, units,
     latenessMs: context.latenessMs, leaseMs: options.leaseMs, openSink,
     ...(options.ownerId ? { ownerId: options.ownerId } : {}),
     ...(context.tickMs ? { tickMs: context.tickMs } : {}),

@@ -53,7 +53,7 @@ export async function benchCorrelation(): Promise<void> {
     const keyPrefix = `bench-${randomUUID()}:`;
     prefixes.push(keyPrefix);
     const running = Array.from({ length: owners }, () => new PartitionOwner({
-      redisUrl, keyPrefix, partitions: PARTITIONS, units, latenessMs: 60_000, leaseMs: 5000, batchSize: 2000,
+      redis: redisUrl, keyPrefix, partitions: PARTITIONS, units, latenessMs: 60_000, leaseMs: 5000, batchSize: 2000,
       openSink: () => ({ add: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve() }),
     }));
     await Promise.all(running.map((owner) => owner.start()));

@@ -140,9 +140,9 @@ export async function benchEvidence(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const redis = await startLocalRedis({ dir: join(dir, 'redis') });
   const prefix = `bench-${process.pid}`;
-  const queue = new EvidenceQueue({ redisUrl: redis.url, prefix });
+  const queue = new EvidenceQueue({ redis: redis.url, prefix });
   const fontFile = await ensureCjkFont();
-  const worker = startEvidenceWorker({ redisUrl: redis.url, prefix, store, dataDir: dir, key: generateSigningKey(), fontFile });
+  const worker = startEvidenceWorker({ redis: redis.url, prefix, store, dataDir: dir, key: generateSigningKey(), fontFile });
   const events = new QueueEvents(EVIDENCE_QUEUE, { connection: redisConnection(redis.url), prefix });
   try {
     await events.waitUntilReady();

@@ -93,7 +93,7 @@ export async function benchNotify(): Promise<void> {
     const rawPerSecond = DELIVERED / ((performance.now() - started) / 1000);
     hook.reset();
 
-    const notifier: Notifier = await startNotifier({ config, redisUrl, prefix: `bench-${randomUUID()}`, alerts: store.alerts });
+    const notifier: Notifier = await startNotifier({ config, redis: redisUrl, prefix: `bench-${randomUUID()}`, alerts: store.alerts });
     const alerts = notifyingAlerts(store.alerts, () => notifier);
     const written = new Map<string, number>();
     const deliveredAlerts = Array.from({ length: DELIVERED }, (_, i) => alertAt(i, `d${randomUUID().slice(0, 8)}`));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { Config, Inventory, Logger } from '../core/index.js';
+import type { Config, Inventory, Logger, RedisTarget } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import {
   BackupQueues, mariadbDrillServer, postgresDrillServer, startBackupWorkers,
@@ -37,22 +37,22 @@ export function analysisSink(analysis: Analysis | (() => Analysis | undefined)):
 }
 
 /** The backup queues, to enqueue into (the console) or to schedule on (the backup role). */
-export function backupQueues(config: Config, redisUrl: string): BackupQueues {
+export function backupQueues(config: Config, redis: RedisTarget): BackupQueues {
   return new BackupQueues({
-    redisUrl, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
+    redis, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
     timezone: config.backup.timezone ?? config.timeZone,
   });
 }
 
 /** The backup queues with the policies' schedules, and workers for both: the backup role of the wiring. */
 export async function startBackupJobs(
-  config: Config, redisUrl: string, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry, analyze?: BackupEventSink,
+  config: Config, redis: RedisTarget, store: Store, inventory: () => Inventory, logger: Logger, registry?: Registry, analyze?: BackupEventSink,
 ): Promise<{ queues: BackupQueues; workers: BackupWorkers; schedules: ScheduleSummary }> {
-  const queues = backupQueues(config, redisUrl);
+  const queues = backupQueues(config, redis);
   const schedules = await queues.syncSchedules(inventory());
   for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
   const workers = startBackupWorkers({
-    redisUrl, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
+    redis, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
     findSystem: (id) => inventory().systems.find((s) => s.id === id),
     drillServers: drillServers(config), sftp: sftpOptions(config),
     concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,

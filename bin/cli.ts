@@ -22,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
     summary: '运行守望（存储、Redis、控制台、演示数据） / run Shouwang: store, Redis, console, demo data',
     usage: `shouwang start [--roles ROLES] [--config FILE]
 
-  Opens the store, loads the inventory, starts a local redis-server (unless redis.url is set),
+  Opens the store, loads the inventory, starts a local redis-server (unless redis.url or redis.sentinels is set),
   serves /healthz and /metrics, and runs the living demo with the bundled demo inventory (demo.enabled). Ctrl-C stops it cleanly.
   Settings come from FILE (default: $SHOUWANG_CONFIG, then config/shouwang.yaml) and SHOUWANG_* variables.
   --roles  运行哪些角色 / the roles this process runs, comma-separated (default: all):
@@ -51,7 +51,7 @@ const COMMANDS: Record<string, Command> = {
         ...(url ? [`  控制台 console:  ${url}   (健康 ${url}/healthz · 指标 ${url}/metrics)`] : []),
         `  存储 store:      ${config.store} ${config.store === 'embedded' ? (config.embedded.path ?? join(config.dataDir, 'shouwang.db')) : (config.elasticsearch.nodes?.join(',') ?? config.elasticsearch.url ?? '')} — ${range.count} 条事件 events`,
         `  资产 inventory:  ${config.inventory.path} — ${runtime.inventory.departments.length} 个部门 departments, ${runtime.inventory.systems.length} 个系统 systems`,
-        ...(runtime.redisUrl ? [`  Redis:           ${runtime.redisUrl}`] : []),
+        ...(runtime.redis ? [`  Redis:           ${runtime.redis}`] : []),
         ...(roles.includes('collect') ? [`  Syslog:          ${describePorts(runtime.syslogPorts)}`] : []),
         `  配置 config:     ${file ?? '(defaults + environment)'}`,
         '按 Ctrl-C 停止 / press Ctrl-C to stop',

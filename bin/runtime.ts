@@ -1,5 +1,7 @@
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
 import { analysisSink, backupQueues, startBackupJobs } from './backup-jobs.js';
@@ -9,8 +11,8 @@ import { watchInventory } from './inventory-watch.js';
 import { closerStack } from './closers.js';
 import type { FastifyInstance } from 'fastify';
 import {
-  AssetIndex, createLogger, createMetricsRegistry, gauge, loadInventory, saveInventory, startLocalRedis, zoneOffset,
-  type Config, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
+  AssetIndex, connectRedis, createLogger, createMetricsRegistry, describeRedis, gauge, loadInventory, redisTarget, saveInventory, startLocalRedis, zoneOffset,
+  type Config, type RedisTarget, type Inventory, type LocalRedis, type Logger, type ShouwangEvent,
 } from '../core/index.js';
 import { tightenDataDirSync } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -51,8 +53,8 @@ export interface Runtime {
   roles: readonly Role[];
   /** The console's address (console role). */
   url?: string;
-  /** Redis, when a role needs it (console, backup, analyze with notify channels). */
-  redisUrl?: string;
+  /** Redis, when a role needs it (console, backup, analyze with notify channels): where it is, without a password. */
+  redis?: string;
   store: Store;
   /** The rules: alerts go to the store (and to notifications with the analyze role). */
   analysis: Analysis;
@@ -178,15 +180,15 @@ export async function startRuntime(
     // sources (analyze); a console alone sends only its "send test message".
     const notifying = config.notify.channels.length > 0 && (has('collect') || has('backup') || has('analyze'));
     const consoleTests = config.notify.channels.length > 0 && has('console');
-    let redisUrl: string | undefined;
+    let redisAt: RedisTarget | undefined;
     if (has('console') || has('backup') || notifying) {
-      let local: LocalRedis | undefined;
-      if (!config.redis.url) {
-        local = await startLocalRedis({ dir: join(config.dataDir, 'redis') });
-        closers.push(() => local!.stop());
+      redisAt = redisTarget(config.redis);
+      if (!redisAt) {
+        const local: LocalRedis = await startLocalRedis({ dir: join(config.dataDir, 'redis') });
+        closers.push(() => local.stop());
+        redisAt = local.url;
       }
-      redisUrl = config.redis.url ?? local!.url;
-      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+      const redis = connectRedis(redisAt, { maxRetriesPerRequest: 3, lazyConnect: true });
       await redis.connect();
       live.redis = redis;
       closers.push(() => redis.quit());
@@ -200,7 +202,7 @@ export async function startRuntime(
         : undefined;
       if (subscribers) closers.push(() => subscribers.close());
       notifier = await startNotifier({
-        config: config.notify, redisUrl: redisUrl!, prefix: config.backup.queuePrefix, alerts: store.alerts, logger, registry,
+        config: config.notify, redis: redisAt!, prefix: config.backup.queuePrefix, alerts: store.alerts, logger, registry,
         // A console alone only sends test messages: no worker, no planner state of its own.
         ...(notifying ? { statePath: notifyStatePath(config, roles) } : { worker: false }),
         contactsOf: (department, at) => departmentRecipients(department ? assets.department(department) : undefined, at, config.notify.quietHours?.utcOffset ?? zoneOffset(config.timeZone, at)),
@@ -219,22 +221,22 @@ export async function startRuntime(
 
     let schedules: ScheduleSummary | undefined;
     if (has('backup')) {
-      const jobs = await startBackupJobs(config, redisUrl!, store, () => inventory, logger, registry, analysisSink(() => live.analysis));
+      const jobs = await startBackupJobs(config, redisAt!, store, () => inventory, logger, registry, analysisSink(() => live.analysis));
       closers.push(() => jobs.queues.close(), () => jobs.workers.close());
       live.queues = jobs.queues;
       schedules = jobs.schedules;
     } else if (has('console')) {
       // The console enqueues checks and drills for the backup role's workers.
-      const queues = backupQueues(config, redisUrl!);
+      const queues = backupQueues(config, redisAt!);
       closers.push(() => queues.close());
       live.queues = queues;
     }
 
     if (has('console')) {
-      const evidenceQueue = new EvidenceQueue({ redisUrl: redisUrl!, prefix: config.backup.queuePrefix });
+      const evidenceQueue = new EvidenceQueue({ redis: redisAt!, prefix: config.backup.queuePrefix });
       closers.push(() => evidenceQueue.close());
       const evidenceWorker = startEvidenceWorker({
-        redisUrl: redisUrl!, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
+        redis: redisAt!, prefix: config.backup.queuePrefix, store, dataDir: config.dataDir, logger,
         key: instanceKey!, ...await evidenceJudging(config, ruleSwitches),
       });
       closers.push(() => evidenceWorker.close());
@@ -270,7 +272,7 @@ export async function startRuntime(
       if (demo) closers.push(() => demo!.close());
     }
     return {
-      roles, ...(url ? { url } : {}), ...(redisUrl ? { redisUrl } : {}), store, analysis, inventory, syslogPorts, fileSources,
+      roles, ...(url ? { url } : {}), ...(redisAt ? { redis: describeRedis(redisAt) } : {}), store, analysis, inventory, syslogPorts, fileSources,
       ...(schedules ? { schedules } : {}), ...(demo ? { demo } : {}), reloadInventory, close,
     };
   } catch (error) {
@@ -316,11 +318,19 @@ export async function openAnalysis(
   const rules = switches ?? await RuleSwitches.open(ruleSwitchesFile(config.dataDir));
   const analysis = await startAnalysis({
     rulesDir: config.analyze.rulesDir, alerts, latenessMs: config.analyze.lateness * 1000, registry, logger,
-    isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config),
+    isEnabled: rules.isEnabled, placeholders: rulePlaceholders(config), writer: alertWriter(config),
     ...(live ? { statePath: correlationStatePath(config), tickMs: CORRELATION_TICK_MS, ...distributedAnalysisOptions(config) } : {}),
   });
   logger.info({ rules: analysis.rules, correlations: analysis.correlations, problems: analysis.problems.length }, 'rules loaded');
   return analysis;
+}
+
+/**
+ * This process as an alert writer: the same machine and data dir across restarts (one collect process per dataDir), so
+ * a restart replays without counting twice while other collectors' counts add up. Hashed: the store keeps no paths.
+ */
+export function alertWriter(config: Config): string {
+  return `process:${createHash('sha256').update(`${hostname()}\0${resolve(config.dataDir)}`).digest('base64url').slice(0, 16)}`;
 }
 
 /** `expand` placeholders: the `analyze.placeholders` file joined with the inventory's, as they are at start. */

@@ -36,6 +36,8 @@ export const AlertView = z.strictObject({
   count: z.number().int(),
   sampleEventIds: z.array(z.string()),
   groupKey: z.string().optional(),
+  /** Per writer (a collector process, a correlation partition): the newest contribution it counted in. */
+  writers: z.record(z.string(), z.string()).optional(),
 });
 
 /** A page of any list: `next` is the cursor of the following page. */

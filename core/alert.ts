@@ -49,9 +49,25 @@ export interface Alert {
   count: number;
   sampleEventIds: string[];
   groupKey?: string;
+  /**
+   * Per writer (a collector process, a correlation partition), the newest contribution it has counted in: a writer
+   * that restarts and replays skips what it counted before, without skipping what other writers counted since.
+   */
+  writers?: Record<string, string>;
 }
 
 export const SAMPLE_EVENT_LIMIT = 20;
+/** Writers remembered per alert; the oldest goes first (a writer long gone). */
+export const ALERT_WRITER_LIMIT = 32;
+
+function mergeWriters(stored: Alert['writers'], repeat: Alert['writers']): Alert['writers'] {
+  if (!repeat) return stored;
+  const merged = { ...stored };
+  for (const [writer, at] of Object.entries(repeat)) if (!merged[writer] || at > merged[writer]) merged[writer] = at;
+  const entries = Object.entries(merged);
+  if (entries.length <= ALERT_WRITER_LIMIT) return merged;
+  return Object.fromEntries(entries.sort((a, b) => (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0)).slice(0, ALERT_WRITER_LIMIT));
+}
 
 export function alertId(ruleId: string, groupKey: string, windowStart: string): string {
   return createHash('sha256').update(`${ruleId}\u0000${groupKey}\u0000${windowStart}`).digest('base64url').slice(0, 27);
@@ -74,6 +90,7 @@ export function mergeAlert(stored: Alert, repeat: Alert): Alert {
     firstSeen: repeat.firstSeen < stored.firstSeen ? repeat.firstSeen : stored.firstSeen,
     lastSeen: repeat.lastSeen > stored.lastSeen ? repeat.lastSeen : stored.lastSeen,
     sampleEventIds: samples,
+    ...(stored.writers || repeat.writers ? { writers: mergeWriters(stored.writers, repeat.writers) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { CoreErrors } from './errors.js';
 import { formatIssues } from './validation.js';
 import { durationSchema } from './duration.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from './time-zone.js';
+import { parseSentinelHost } from './redis-connection.js';
 
 // 0 asks the kernel for a free port (tests).
 const port = z.number().int().min(0).max(65535);
@@ -60,6 +61,8 @@ const RULE_LEVEL_NAMES = ['informational', 'low', 'medium', 'high', 'critical'] 
 const notifyId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . and -');
 /** A secret given inline, or read at start from a file or an environment variable (never logged). */
 const secretSchema = z.union([z.string().min(1), z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().min(1) })]);
+/** The name of an environment variable that holds a secret. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, such as SHOUWANG_REDIS_SENTINEL_PASSWORD');
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time such as 22:00');
 const notifyChannelSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -160,7 +163,21 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** An external Redis; when absent Shouwang starts a local redis-server under dataDir. */
       url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+      /** A Redis behind Sentinels (instead of `url`): every connection asks them for the master, and follows a failover. */
+      sentinels: z
+        .strictObject({
+          /** The Sentinels, `host:port` (port 26379 when absent); list several, any one that answers will do. */
+          hosts: z.array(z.string().refine((host) => parseSentinelHost(host) !== undefined, 'host:port, such as 10.0.0.5:26379')).min(1),
+          /** The master's name in the Sentinels' `sentinel monitor` line. */
+          name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ and -'),
+          /** Name of the environment variable holding the Sentinels' password (never the password itself). */
+          passwordEnv: envName.optional(),
+          /** Name of the environment variable holding the master's and replicas' password. */
+          masterPasswordEnv: envName.optional(),
+        })
+        .optional(),
     })
+    .refine((redis) => !(redis.url && redis.sentinels), { message: 'set redis.url or redis.sentinels, not both', path: ['sentinels'] })
     .prefault({}),
   http: z
     .strictObject({

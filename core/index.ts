@@ -9,7 +9,7 @@ export { getField, expandDotted, isFieldName, isPlainObject, mergeFields } from 
 export { eventId } from './event.js';
 export type { ShouwangEvent, EventAssetTags } from './event.js';
 export {
-  RULE_LEVELS, ALERT_STATUSES, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
+  RULE_LEVELS, ALERT_STATUSES, ALERT_WRITER_LIMIT, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
@@ -43,6 +43,8 @@ export { ChildService, freePort, canConnect, sleep } from './child-service.js';
 export type { ChildServiceOptions } from './child-service.js';
 export { startLocalRedis } from './redis-server.js';
 export type { LocalRedis } from './redis-server.js';
+export { connectRedis, describeRedis, parseSentinelHost, redisOptions, redisTarget } from './redis-connection.js';
+export type { RedisSettings, RedisTarget, SentinelTarget } from './redis-connection.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
 export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync, writePrivateFileAtomically } from './private-files.js';
 export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';

@@ -7,6 +7,8 @@ import { ensureExecutable } from './provision.js';
 export interface LocalRedis {
   url: string;
   port: number;
+  /** The redis-server process (a failover test kills it with SIGKILL). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -14,7 +16,14 @@ export interface LocalRedis {
  * Starts a redis-server child on a free loopback port, keeping its data in `dir`.
  * Append-only persistence, so queued jobs survive a restart of Shouwang.
  */
-export async function startLocalRedis(options: { dir: string; port?: number }): Promise<LocalRedis> {
+export async function startLocalRedis(options: {
+  dir: string;
+  port?: number;
+  /** A config file read first (a Sentinel's: it rewrites the file, so it must be writable). */
+  configFile?: string;
+  /** More arguments after ours, e.g. `--replicaof 127.0.0.1 6379` or `--sentinel`. */
+  args?: string[];
+}): Promise<LocalRedis> {
   const command = await ensureExecutable({ command: 'redis-server', debianPackage: 'redis-server' });
   // Queued jobs (with their payloads) live here: 0700 like the rest of the data dir.
   ensurePrivateDirSync(options.dir);
@@ -23,14 +32,16 @@ export async function startLocalRedis(options: { dir: string; port?: number }): 
     name: 'redis-server',
     command,
     args: [
+      ...(options.configFile ? [options.configFile] : []),
       '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dir, '--appendonly', 'yes',
       '--save', '', '--protected-mode', 'yes', '--daemonize', 'no', '--logfile', '',
+      ...(options.args ?? []),
     ],
     logFile: join(options.dir, 'redis.log'),
     ready: () => answersPing(port),
     readyTimeoutMs: 20_000,
   });
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => service.stop() };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: service.pid, stop: () => service.stop() };
 }
 
 /** True once Redis answers PING with PONG (not LOADING while it replays its append-only file). */

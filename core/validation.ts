@@ -23,13 +23,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+const SECRET_FIELD = /password|secret|token/i;
+
 /** One line per problem: `field.path: <zod message>, got <value>`. */
 export function formatIssues(error: z.ZodError, input: unknown, describeField?: (path: string) => string): string {
   return error.issues
     .map((issue) => {
       const path = formatPath(issue.path);
       const label = describeField ? describeField(path) : path;
-      return `  - ${label || '(root)'}: ${issue.message}, got ${show(valueAt(input, issue.path))}`;
+      // A password pasted into the wrong field must not reach the terminal or the logs.
+      const secret = SECRET_FIELD.test(String(issue.path[issue.path.length - 1] ?? ''));
+      return `  - ${label || '(root)'}: ${issue.message}, got ${secret ? '(hidden)' : show(valueAt(input, issue.path))}`;
     })
     .join('\n');
 }

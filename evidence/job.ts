@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ShouwangError, type Logger } from '../core/index.js';
+import { ShouwangError, type Logger, type RedisTarget } from '../core/index.js';
 import { redisConnection } from '../backup/index.js';
 import type { MlpsCatalog } from '../analyzers/index.js';
 import type { Scope, Store } from '../store/index.js';
@@ -30,7 +30,8 @@ export interface EvidenceJobProgress {
 }
 
 export interface EvidenceQueueOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   prefix?: string;
 }
 
@@ -47,7 +48,7 @@ export class EvidenceQueue {
   #closing: Promise<void> | undefined;
 
   constructor(options: EvidenceQueueOptions) {
-    this.queue = new Queue<EvidenceJobData, ExportSummary>(EVIDENCE_QUEUE, { connection: redisConnection(options.redisUrl), prefix: options.prefix ?? 'shouwang' });
+    this.queue = new Queue<EvidenceJobData, ExportSummary>(EVIDENCE_QUEUE, { connection: redisConnection(options.redis), prefix: options.prefix ?? 'shouwang' });
     this.queue.on('error', () => undefined); // ioredis reconnects on its own
   }
 
@@ -128,7 +129,7 @@ export function startEvidenceWorker(options: EvidenceWorkerOptions): Worker<Evid
       if (error instanceof ShouwangError && error.statusCode < 500) throw new UnrecoverableError(reason);
       throw error;
     }
-  }, { connection: redisConnection(options.redisUrl), prefix: options.prefix ?? 'shouwang', concurrency: 1 });
+  }, { connection: redisConnection(options.redis), prefix: options.prefix ?? 'shouwang', concurrency: 1 });
   worker.on('error', (error) => options.logger?.warn({ err: error }, 'evidence worker error'));
   worker.on('failed', (job, error) => options.logger?.warn({ err: error, job: job?.id }, 'evidence export failed'));
   return worker;

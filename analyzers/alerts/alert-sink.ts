@@ -12,6 +12,12 @@ export interface AlertSinkOptions {
   latenessMs?: number;
   /** A timed flush failed; the batch stays pending and is retried after `flushMs`. */
   onError?: (error: unknown) => void;
+  /**
+   * Names this stream of contributions in the stored alert, the same across restarts (a collector process, a
+   * correlation partition). With it, replay protection looks at what this writer counted, so several processes
+   * raising the same alert add up; without it, at the alert's lastSeen (one writer per alert).
+   */
+  writer?: string;
 }
 
 export interface AlertFlushResult {
@@ -19,6 +25,14 @@ export interface AlertFlushResult {
   updated: number;
   /** Contributions already counted (a replay) or older than the lateness allows. */
   skipped: number;
+}
+
+/** Up to when a writer's contributions are in the stored alert. */
+function floorOf(alert: Alert, writer: string | undefined): number {
+  // An alert written before writers were recorded (or by a sink without one): its lastSeen, as one writer.
+  if (writer === undefined || !alert.writers) return Date.parse(alert.lastSeen);
+  const at = alert.writers[writer];
+  return at ? Date.parse(at) : -Infinity;
 }
 
 /** What the sink knows about one alert: enough to count each contribution once. */
@@ -38,8 +52,9 @@ interface LedgerEntry {
  * once per alert:
  * - in this process, by the keys seen within the lateness of the alert's newest contribution;
  *   anything older than that is taken as a replay and skipped;
- * - for an alert this process has not seen yet, by the stored alert: contributions at or before its
- *   lastSeen are already counted. So re-running an ingest, or resuming after a crash, raises nothing.
+ * - for an alert this process has not seen yet, by the stored alert: contributions at or before the newest
+ *   this writer counted (its lastSeen without a writer) are already counted. So re-running an ingest, or
+ *   resuming after a crash, raises nothing, and another process's contributions do not hide this one's.
  * The price: an event later than the lateness, or one that was late across a restart, is not counted.
  */
 export class AlertSink {
@@ -48,6 +63,7 @@ export class AlertSink {
   readonly #flushMs: number;
   readonly #latenessMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #writer: string | undefined;
   readonly #ledger = new Map<string, LedgerEntry>();
   #pending: AlertContribution[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -61,6 +77,7 @@ export class AlertSink {
     this.#flushMs = options.flushMs ?? 1_000;
     this.#latenessMs = options.latenessMs ?? 300_000;
     this.#onError = options.onError ?? (() => undefined);
+    this.#writer = options.writer;
   }
 
   get pending(): number {
@@ -126,7 +143,10 @@ export class AlertSink {
           continue;
         }
         const seen = folded.get(contribution.alert.id);
-        folded.set(contribution.alert.id, seen ? mergeAlert(seen, contribution.alert) : contribution.alert);
+        // Date's range: beyond it there is no time to record (the contribution still counts).
+        const alert = this.#writer === undefined || !(Math.abs(contribution.time) <= 8.64e15) ? contribution.alert
+          : { ...contribution.alert, writers: { [this.#writer]: new Date(contribution.time).toISOString() } };
+        folded.set(contribution.alert.id, seen ? mergeAlert(seen, alert) : alert);
       }
       const result = folded.size > 0 ? await this.#store.upsert([...folded.values()]) : { created: 0, updated: 0 };
       this.#evict();
@@ -147,7 +167,7 @@ export class AlertSink {
     [...unknown].forEach(([id, windowEnd], i) => {
       const alert = stored[i];
       this.#ledger.set(id, {
-        floor: alert ? Date.parse(alert.lastSeen) : -Infinity, newest: -Infinity, recent: new Map(), pruneAt: 64, windowEnd,
+        floor: alert ? floorOf(alert, this.#writer) : -Infinity, newest: -Infinity, recent: new Map(), pruneAt: 64, windowEnd,
       });
     });
   }

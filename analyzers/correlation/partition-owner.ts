@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis, type RedisTarget } from '../../core/index.js';
 import type { CorrelationHit, Signal } from '../types.js';
 import { Correlator } from './correlator.js';
 import { decodeCheckpoint, encodeCheckpoint, type PartitionCheckpoint } from './partition-checkpoint.js';
@@ -35,7 +36,8 @@ export interface PartitionSink {
 }
 
 export interface PartitionOwnerOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   keyPrefix: string;
   partitions: number;
   units: readonly CorrelationUnit[];
@@ -105,8 +107,8 @@ export class PartitionOwner {
   constructor(options: PartitionOwnerOptions) {
     this.#options = options;
     this.#ownerId = options.ownerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
-    this.#reader = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+    this.#redis = connectRedis(options.redis, { maxRetriesPerRequest: 2, lazyConnect: true });
+    this.#reader = connectRedis(options.redis, { maxRetriesPerRequest: 2, lazyConnect: true });
     this.#units = new Map(options.units.map((unit) => [unit.id, unit]));
     this.#tickedAt = this.#now();
   }

@@ -1,7 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { counter, histogram, type AlertNotification, type AlertStatus, type Logger } from '../../core/index.js';
+import { counter, histogram, type AlertNotification, type AlertStatus, type Logger, type RedisTarget } from '../../core/index.js';
 import { redisConnection } from '../../backup/index.js';
 import { sendDispatch, type SendOptions } from './channels/send.js';
 import { shouldEscalate } from './escalation.js';
@@ -14,7 +14,8 @@ export const NOTIFY_QUEUE = 'shouwang-notify';
 export interface NotifyJobData { dispatch: Dispatch }
 
 export interface NotifyQueueOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   prefix?: string;
   attempts?: number;
   backoffMs?: number;
@@ -28,7 +29,7 @@ export class NotifyQueue {
   #closing: Promise<void> | undefined;
 
   constructor(options: NotifyQueueOptions) {
-    this.queue = new Queue<NotifyJobData>(NOTIFY_QUEUE, { connection: redisConnection(options.redisUrl), prefix: options.prefix ?? 'shouwang' });
+    this.queue = new Queue<NotifyJobData>(NOTIFY_QUEUE, { connection: redisConnection(options.redis), prefix: options.prefix ?? 'shouwang' });
     this.queue.on('error', () => undefined); // reconnects on its own
     this.#attempts = options.attempts ?? 5;
     this.#backoffMs = options.backoffMs ?? 10_000;
@@ -58,7 +59,8 @@ export interface DeliveryAttempt extends AlertNotification {
 }
 
 export interface NotifyWorkerOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   prefix?: string;
   channels: ReadonlyMap<string, ResolvedChannel>;
   send?: SendOptions;
@@ -93,7 +95,7 @@ const SENT_TTL_SECONDS = 30 * 86_400;
  * (webhook `Idempotency-Key`, email Message-ID) so the receiver can drop the copy.
  */
 export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
-  const connection = redisConnection(options.redisUrl);
+  const connection = redisConnection(options.redis);
   const prefix = options.prefix ?? 'shouwang';
   const marks = new Redis(connection as RedisOptions);
   marks.on('error', () => undefined);

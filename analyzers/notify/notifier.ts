@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { alertId, alertPriority, type Alert, type Logger, type RuleLevel } from '../../core/index.js';
+import { alertId, alertPriority, type Alert, type Logger, type RedisTarget, type RuleLevel } from '../../core/index.js';
 import type { AlertStore } from '../../store/index.js';
 import { sendDispatch } from './channels/send.js';
 import { NotifyQueue, startNotifyWorker, type DeliveryAttempt, type NotifyWorker } from './delivery.js';
@@ -17,7 +17,8 @@ export const NOTIFY_FAILED_RULE = { id: 'shouwang-notify-failed', title: '告警
 
 export interface NotifierOptions {
   config: NotifyConfig;
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   prefix?: string;
   alerts: Pick<AlertStore, 'get' | 'update' | 'upsert'>;
   logger?: Logger;
@@ -79,7 +80,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const persist = async () => {
     if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
   };
-  const queueOptions = { redisUrl: options.redisUrl, ...(options.prefix ? { prefix: options.prefix } : {}) };
+  const queueOptions = { redis: options.redis, ...(options.prefix ? { prefix: options.prefix } : {}) };
   const queue = new NotifyQueue({ ...queueOptions, attempts: config.attempts, backoffMs: config.backoffMs });
   const sendOptions = { consoleUrl: config.consoleUrl, timeoutMs: config.timeoutMs, now };
 

@@ -1,7 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Inventory } from '../../core/index.js';
+import { redisOptions, type Inventory, type RedisTarget } from '../../core/index.js';
 import type { BackupSite } from '../checks/index.js';
-import { JobErrors } from './errors.js';
 
 export const VERIFY_QUEUE = 'shouwang-backup-verify';
 export const DRILL_QUEUE = 'shouwang-restore-drill';
@@ -15,7 +14,8 @@ export interface BackupJobData {
 }
 
 export interface BackupQueueOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   /** Redis key prefix (`backup.queuePrefix`). */
   prefix?: string;
   /** Tries per job, the first included (`backup.attempts`). */
@@ -35,26 +35,11 @@ export interface ScheduleSummary {
 }
 
 /**
- * ioredis settings for BullMQ: commands wait through a Redis restart instead of failing
- * (`maxRetriesPerRequest: null`), and reconnect attempts back off up to 2 s.
+ * ioredis settings for BullMQ: commands wait through a Redis restart or a Sentinel failover instead of failing
+ * (`maxRetriesPerRequest: null`, which BullMQ workers require), and reconnect attempts back off up to 2 s.
  */
-export function redisConnection(url: string): ConnectionOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw JobErrors.redis('the Redis URL cannot be parsed');
-  }
-  return {
-    host: parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(parsed.port || 6379),
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
-    retryStrategy: (times: number) => Math.min(times * 100, 2000),
-  };
+export function redisConnection(target: RedisTarget): ConnectionOptions {
+  return { ...redisOptions(target), maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 }
 
 /** The two backup queues: add jobs, keep the policies' schedules in Redis. */
@@ -66,7 +51,7 @@ export class BackupQueues {
   #closing: Promise<void> | undefined;
 
   constructor(options: BackupQueueOptions) {
-    const connection = redisConnection(options.redisUrl);
+    const connection = redisConnection(options.redis);
     const prefix = options.prefix ?? 'shouwang';
     this.verify = new Queue<BackupJobData>(VERIFY_QUEUE, { connection, prefix });
     this.drill = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix });

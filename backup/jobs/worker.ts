@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
-import { counter, gauge, type BusinessSystem, type JobResult, type Logger, type ShouwangEvent } from '../../core/index.js';
+import { counter, gauge, type BusinessSystem, type JobResult, type Logger, type RedisTarget, type ShouwangEvent } from '../../core/index.js';
 import type { EventStore, JobResultStore } from '../../store/index.js';
 import { storedFingerprints, verifyBackups, type VerifyOptions } from '../checks/index.js';
 import type { SftpOptions } from '../targets/index.js';
@@ -29,7 +29,8 @@ export interface BackupResultStore {
 }
 
 export interface BackupWorkerOptions {
-  redisUrl: string;
+  /** Where Redis is (`redis.url` or `redis.sentinels`). */
+  redis: RedisTarget;
   prefix?: string;
   store: BackupResultStore;
   /**
@@ -112,7 +113,7 @@ const worst = (results: readonly JobResult[]): JobResult['status'] =>
  * retried with exponential backoff) only when it cannot finish, e.g. the store is down.
  */
 export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers {
-  const connection = redisConnection(options.redisUrl);
+  const connection = redisConnection(options.redis);
   const common = {
     connection,
     prefix: options.prefix ?? 'shouwang',

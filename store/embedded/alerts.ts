@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
@@ -51,7 +51,7 @@ export class EmbeddedAlertStore implements AlertStore {
   readonly #select: Statement;
   readonly #save: Statement;
   readonly #sample: Statement;
-  readonly #upsertBatch: (alerts: readonly Alert[]) => { created: number; updated: number };
+  readonly #upsertBatch: Transaction<(alerts: readonly Alert[]) => { created: number; updated: number }>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -91,7 +91,9 @@ export class EmbeddedAlertStore implements AlertStore {
   }
 
   async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
-    return this.#upsertBatch(alerts);
+    // BEGIN IMMEDIATE: the write lock before the read, so processes sharing the file merge one after another (waiting
+    // up to busy_timeout) instead of failing with SQLITE_BUSY when another wrote between this one's read and write.
+    return this.#upsertBatch.immediate(alerts);
   }
 
   async get(id: string, scope?: Scope): Promise<Alert | undefined> {

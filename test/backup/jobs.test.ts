@@ -35,7 +35,7 @@ afterAll(async () => {
 const systemId = () => `jobs-${randomUUID().slice(0, 8)}`;
 
 function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100) {
-  const queues = new BackupQueues({ redisUrl, prefix, attempts: 3, backoffMs });
+  const queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 3, backoffMs });
   cleanups.push(async () => {
     await queues.verify.obliterate({ force: true }).catch(() => undefined);
     await queues.drill.obliterate({ force: true }).catch(() => undefined);
@@ -90,7 +90,7 @@ describe('backup jobs on BullMQ', () => {
 
     const { queues, prefix } = queuesFor(inject('redisUrl'));
     const registry = createMetricsRegistry({ defaultMetrics: false });
-    workersFor({ redisUrl: inject('redisUrl'), prefix, registry, findSystem: (s) => (s === id ? system : undefined) });
+    workersFor({ redis: inject('redisUrl'), prefix, registry, findSystem: (s) => (s === id ? system : undefined) });
     const job = await queues.enqueueVerify(id);
     const done = await finished(queues, job.id!);
 
@@ -128,7 +128,7 @@ describe('backup jobs on BullMQ', () => {
     for (const site of ['same', 'off']) writeSet(join(root, site), first, files);
     const system = drillSystem(id, join(root, 'same'), { offSite: { type: 'path', path: join(root, 'off') } });
     const { queues, prefix } = queuesFor(inject('redisUrl'));
-    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem: (s) => (s === id ? system : undefined) });
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem: (s) => (s === id ? system : undefined) });
     const ransomware = async (jobId: string) => {
       await finished(queues, jobId);
       return (await resultsOf(id)).find((r) => r.detail.check === 'ransomware' && r.detail.site === 'same-city' && r.detail.runId === jobId)!;
@@ -164,8 +164,8 @@ describe('backup jobs on BullMQ', () => {
       return [fakeResult(s, runId!)];
     };
     const findSystem = (s: string) => (s === id ? system : undefined);
-    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('a') });
-    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem, verify: fake('b') });
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem, verify: fake('a') });
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem, verify: fake('b') });
     await eventually(() => expect(runs.length, 'scheduler ticks').toBeGreaterThanOrEqual(3));
     await queues.verify.removeJobScheduler(`verify:${id}`);
     await eventually(async () => expect((await queues.verify.getActiveCount()) + (await queues.verify.getWaitingCount()), 'jobs left').toBe(0));
@@ -195,7 +195,7 @@ describe('backup jobs on BullMQ', () => {
     const { queues, prefix } = queuesFor(inject('redisUrl'));
     const asked: (string | undefined)[] = [];
     workersFor({
-      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      redis: inject('redisUrl'), prefix, findSystem: () => system,
       drill: async (s, options) => {
         asked.push(options.site);
         const at = new Date().toISOString();
@@ -220,7 +220,7 @@ describe('backup jobs on BullMQ', () => {
     const { queues, prefix } = queuesFor(inject('redisUrl'));
     let calls = 0;
     workersFor({
-      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      redis: inject('redisUrl'), prefix, findSystem: () => system,
       verify: async (s, { runId }) => {
         calls += 1;
         if (calls === 1) throw new Error('store unreachable');
@@ -239,7 +239,7 @@ describe('backup jobs on BullMQ', () => {
 
   it('fails a job for an unknown system at once instead of retrying', async () => {
     const { queues, prefix } = queuesFor(inject('redisUrl'));
-    workersFor({ redisUrl: inject('redisUrl'), prefix, findSystem: () => undefined });
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem: () => undefined });
     const job = await queues.enqueueVerify('no-such-system');
     const failed = await finished(queues, job.id!);
     expect(failed.attemptsMade).toBe(1);
@@ -267,7 +267,7 @@ describe('backup jobs survive crashes', () => {
 
     const runs: string[] = [];
     workersFor({
-      redisUrl: inject('redisUrl'), prefix, findSystem: () => system,
+      redis: inject('redisUrl'), prefix, findSystem: () => system,
       verify: async (s, { runId }) => {
         runs.push(runId!);
         return [fakeResult(s, runId!)];
@@ -291,7 +291,7 @@ describe('backup jobs survive crashes', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const started: string[] = [];
     workersFor({
-      redisUrl: redis.url, prefix, findSystem: () => system,
+      redis: redis.url, prefix, findSystem: () => system,
       verify: async (s, { runId }) => {
         started.push(runId!);
         if (started.length === 1) await gate;

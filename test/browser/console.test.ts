@@ -108,10 +108,10 @@ describe('console in Debian chromium', () => {
     });
 
     const redisUrl = inject('redisUrl');
-    queues = new BackupQueues({ redisUrl, prefix, attempts: 1 });
+    queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 1 });
     const systems = new Map(inventory.systems.map((s) => [s.id, s]));
     workers = startBackupWorkers({
-      redisUrl, prefix, store, findSystem: (id) => systems.get(id), drillServers: { postgresql: postgresDrillServer(inject('postgresUrl')) },
+      redis: redisUrl, prefix, store, findSystem: (id) => systems.get(id), drillServers: { postgresql: postgresDrillServer(inject('postgresUrl')) },
     });
     const catalog = [{
       id: `ssh-brute-${tag}`, title: 'SSH 暴力破解 / SSH brute force', level: 'high' as const, kind: 'detection' as const, tags: [],

@@ -68,7 +68,7 @@ describe('the living demo in Debian chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await runtime?.close();
-    const queues = new BackupQueues({ redisUrl: inject('redisUrl'), prefix });
+    const queues = new BackupQueues({ redis: inject('redisUrl'), prefix });
     await queues.verify.obliterate({ force: true }).catch(() => undefined);
     await queues.drill.obliterate({ force: true }).catch(() => undefined);
     await queues.close();

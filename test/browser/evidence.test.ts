@@ -33,8 +33,8 @@ describe('evidence page in Debian chromium', () => {
     // Two departments: A (sys-good, sys-silent) and B (sys-partial), with events, alerts, backup checks and a drill in June 2026.
     fixture = await seedFixture();
     const redisUrl = inject('redisUrl');
-    queue = new EvidenceQueue({ redisUrl, prefix });
-    worker = startEvidenceWorker({ redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key });
+    queue = new EvidenceQueue({ redis: redisUrl, prefix });
+    worker = startEvidenceWorker({ redis: redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key });
     events = new QueueEvents(EVIDENCE_QUEUE, { connection: redisConnection(redisUrl), prefix });
     await events.waitUntilReady();
     await seedUser(fixture.store, 'reviewer-a', 'compliance_reviewer', [DEPT_A]);

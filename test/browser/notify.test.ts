@@ -56,7 +56,7 @@ describe('notifications page in Debian chromium', () => {
         attempts: 1,
       },
     }).notify;
-    notifier = await startNotifier({ config, redisUrl: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, worker: false });
+    notifier = await startNotifier({ config, redis: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, worker: false });
     await seedUser(store, 'root', 'admin');
     await seedUser(store, `officer-${tag}`, 'security_officer');
     await seedUser(store, `scoped-admin-${tag}`, 'admin', ['d1']);

@@ -52,8 +52,8 @@ describe('backup API on BullMQ and the embedded store', () => {
     writeFileSync(data, Buffer.alloc(32 * 1024, 5));
     for (const site of ['same', 'off']) writeSet(join(dir, S, site), formatSetName(setTime), { 'data.bin': data });
     const redisUrl = inject('redisUrl');
-    queues = new BackupQueues({ redisUrl, prefix, attempts: 1, backoffMs: 100 });
-    workers = startBackupWorkers({ redisUrl, prefix, store, findSystem: (id) => inv.systems.find((s) => s.id === id) });
+    queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 1, backoffMs: 100 });
+    workers = startBackupWorkers({ redis: redisUrl, prefix, store, findSystem: (id) => inv.systems.find((s) => s.id === id) });
     await seedUser(store, `ops-${tag}`, 'ops');
     await seedUser(store, `opsb-${tag}`, 'ops', [B]);
     await seedUser(store, `viewer-${tag}`, 'department_viewer', [A]);

@@ -21,8 +21,8 @@ const users: Record<string, Client> = {};
 beforeAll(async () => {
   fixture = await seedFixture();
   const redisUrl = inject('redisUrl');
-  queue = new EvidenceQueue({ redisUrl, prefix });
-  worker = startEvidenceWorker({ redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key: generateSigningKey() });
+  queue = new EvidenceQueue({ redis: redisUrl, prefix });
+  worker = startEvidenceWorker({ redis: redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key: generateSigningKey() });
   events = new QueueEvents(EVIDENCE_QUEUE, { connection: redisConnection(redisUrl), prefix });
   await events.waitUntilReady();
   app = await testApp(fixture.store, { evidence: { queue, dataDir: fixture.dir } });

@@ -35,7 +35,7 @@ describe('notify API', () => {
         routes: [{ id: 'crit', match: { minLevel: 'critical' }, channels: ['wecom'] }],
       },
     }).notify;
-    notifier = await startNotifier({ config, redisUrl: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, worker: false });
+    notifier = await startNotifier({ config, redis: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, worker: false });
     await seedUser(store, `admin-${tag}`, 'admin');
     await seedUser(store, `scoped-admin-${tag}`, 'admin', ['d1']);
     await seedUser(store, `officer-${tag}`, 'security_officer');

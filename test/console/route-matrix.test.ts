@@ -43,8 +43,8 @@ const clients = new Map<string, { client: Client; role: string; scoped: boolean 
 beforeAll(async () => {
   seeded = await seedTwoDepartments(store);
   const redisUrl = inject('redisUrl');
-  backupQueues = new BackupQueues({ redisUrl, prefix: `test-${tag}`, attempts: 1, backoffMs: 100 });
-  evidence = new EvidenceQueue({ redisUrl, prefix: `test-${tag}` });
+  backupQueues = new BackupQueues({ redis: redisUrl, prefix: `test-${tag}`, attempts: 1, backoffMs: 100 });
+  evidence = new EvidenceQueue({ redis: redisUrl, prefix: `test-${tag}` });
   app = await testApp(store, {
     backupQueues, evidence: { queue: evidence, dataDir: dir },
     rules: { catalog: () => [], switches: await RuleSwitches.open(join(dir, 'rules-disabled.json')) },

@@ -49,8 +49,8 @@ beforeAll(async () => {
   await giveBackupPolicies(store, dir);
   await seedUser(store, 'st-admin-9f3c', 'admin');
   const redisUrl = inject('redisUrl');
-  backupQueues = new BackupQueues({ redisUrl, prefix, attempts: 1, backoffMs: 100 });
-  evidence = new EvidenceQueue({ redisUrl, prefix });
+  backupQueues = new BackupQueues({ redis: redisUrl, prefix, attempts: 1, backoffMs: 100 });
+  evidence = new EvidenceQueue({ redis: redisUrl, prefix });
   app = await testApp(store, {
     backupQueues, evidence: { queue: evidence, dataDir: dir },
     rules: { catalog: () => [], switches: await RuleSwitches.open(join(dir, 'rules-disabled.json')) },

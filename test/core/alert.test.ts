@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertId, alertPriority, applyAlertChange, mergeAlert, SAMPLE_EVENT_LIMIT, type Alert } from '../../core/index.js';
+import { ALERT_WRITER_LIMIT, alertId, alertPriority, applyAlertChange, mergeAlert, SAMPLE_EVENT_LIMIT, type Alert } from '../../core/index.js';
 
 const base: Alert = {
   id: 'a1', rule: { id: 'r1', title: 'SSH brute force', level: 'high' }, mlps: ['8.1.3.5 b)'], status: 'new', priority: 12,
@@ -25,6 +25,19 @@ describe('alerts', () => {
     expect(merged.count).toBe(31);
     expect(merged.sampleEventIds).toHaveLength(SAMPLE_EVENT_LIMIT);
     expect(new Set(merged.sampleEventIds).size).toBe(SAMPLE_EVENT_LIMIT);
+  });
+
+  it('keeps each writer\'s newest contribution, and only the newest writers when too many wrote', () => {
+    const at = (minute: number) => new Date(Date.parse(base.lastSeen) + minute * 60_000).toISOString();
+    const stored = { ...base, writers: { a: at(5), b: at(1) } };
+    const merged = mergeAlert(stored, { ...base, writers: { a: at(2), b: at(3), c: at(0) } });
+    expect(merged.writers).toEqual({ a: at(5), b: at(3), c: at(0) });
+    expect(mergeAlert(base, base).writers).toBeUndefined();
+    const many = Object.fromEntries(Array.from({ length: ALERT_WRITER_LIMIT + 10 }, (_, i) => [`w${i}`, at(i)]));
+    const capped = mergeAlert(stored, { ...base, writers: many }).writers!;
+    expect(Object.keys(capped)).toHaveLength(ALERT_WRITER_LIMIT);
+    expect(capped[`w${ALERT_WRITER_LIMIT + 9}`]).toBe(at(ALERT_WRITER_LIMIT + 9));
+    expect(capped.w0).toBeUndefined();
   });
 
   it('allows reopening a resolved alert but not skipping back to new', () => {

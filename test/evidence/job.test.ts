@@ -23,8 +23,8 @@ const key = generateSigningKey();
 beforeAll(async () => {
   fixture = await seedFixture();
   const redisUrl = inject('redisUrl');
-  queue = new EvidenceQueue({ redisUrl, prefix });
-  worker = startEvidenceWorker({ redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key });
+  queue = new EvidenceQueue({ redis: redisUrl, prefix });
+  worker = startEvidenceWorker({ redis: redisUrl, prefix, store: fixture.store, dataDir: fixture.dir, key });
   events = new QueueEvents(EVIDENCE_QUEUE, { connection: redisConnection(redisUrl), prefix });
   await events.waitUntilReady();
 });

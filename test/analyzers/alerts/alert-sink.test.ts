@@ -92,6 +92,51 @@ function describeReplay(name: string, open: () => Promise<Store>) {
       await store.close();
     });
 
+    it('adds up what several processes count into the same alert, one lagging behind the other, and each replays idempotently', async () => {
+      // Two collectors behind a load balancer: the same rule and group, each its own events; two store clients.
+      const [one, two] = [await open(), await open()];
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      const all = signals(system, 40);
+      const own = (parity: number) => all.filter((_, i) => i % 2 === parity);
+      const sinkOf = (store: Store, writer: string) => new AlertSink({ store: store.alerts, latenessMs: 120_000, batchSize: 4, flushMs: 600_000, writer });
+      const a = sinkOf(one, 'collector-a');
+      const b = sinkOf(two, 'collector-b');
+      const id = builder.fromSignal(all[0]!).alert.id;
+      // Collector a is ahead: its first ten events are stored before b writes b's first, which are older.
+      for (const signal of own(0).slice(0, 10)) a.add(builder.fromSignal(signal));
+      await a.flush();
+      for (const signal of own(1).slice(0, 10)) b.add(builder.fromSignal(signal));
+      await b.flush();
+      expect((await one.alerts.get(id))?.count).toBe(20);
+      // Then both at once, batches racing each other into the store.
+      for (let i = 10; i < 20; i += 1) {
+        a.add(builder.fromSignal(own(0)[i]!));
+        b.add(builder.fromSignal(own(1)[i]!));
+      }
+      await Promise.all([a.close(), b.close()]);
+      expect((await one.alerts.get(id))?.count).toBe(40);
+
+      // Each collector restarted replays everything it saw: nothing counts twice, whatever the other wrote since.
+      for (const [store, writer, parity] of [[one, 'collector-a', 0], [two, 'collector-b', 1]] as const) {
+        const again = sinkOf(store, writer);
+        for (const signal of own(parity)) again.add(builder.fromSignal(signal));
+        expect(await again.flush()).toEqual({ created: 0, updated: 0, skipped: 20 });
+        await again.close();
+      }
+      // A third collector's first event, older than everything stored, still counts.
+      const late = sinkOf(one, 'collector-c');
+      late.add(builder.fromSignal({ ...all[0]!, eventId: 'collector-c-e0' }));
+      expect(await late.flush()).toEqual({ created: 0, updated: 1, skipped: 0 });
+      await late.close();
+      const stored = await two.alerts.get(id);
+      expect(stored).toMatchObject({ count: 41, firstSeen: '2026-03-02T08:00:00.000Z', lastSeen: '2026-03-02T08:39:00.000Z' });
+      expect(stored?.writers).toEqual({
+        'collector-a': '2026-03-02T08:38:00.000Z', 'collector-b': '2026-03-02T08:39:00.000Z', 'collector-c': '2026-03-02T08:00:00.000Z',
+      });
+      await one.close();
+      await two.close();
+    });
+
     it('retries a timed flush that failed, on its own', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;

@@ -19,7 +19,7 @@ describe('analyze.distributed settings', () => {
     expect(() => distributedAnalysisOptions(config)).toThrow(/redis\.url.*analyze\.distributed\.enabled/s);
     const shared = parse({ redis: { url: 'redis://10.0.0.5:6379' }, analyze: { distributed: { enabled: true, lease: '3s', partitions: 32, correlate: false } } });
     expect(distributedAnalysisOptions(shared)).toEqual({
-      distributed: { redisUrl: 'redis://10.0.0.5:6379', keyPrefix: 'shouwang:correlation:', partitions: 32, leaseMs: 3000, correlate: false },
+      distributed: { redis: 'redis://10.0.0.5:6379', keyPrefix: 'shouwang:correlation:', partitions: 32, leaseMs: 3000, correlate: false },
     });
   });
 

@@ -170,7 +170,7 @@ describe('correlation shared through Redis (3 collectors, 2 analyzers, one kille
     const redis = new Redis(redisUrl);
     const distPath = join(dir, 'distributed.db');
     const distStore = new EmbeddedStore({ path: distPath });
-    const shared = { redisUrl, keyPrefix, partitions: PARTITIONS, leaseMs: LEASE_MS };
+    const shared = { redis: redisUrl, keyPrefix, partitions: PARTITIONS, leaseMs: LEASE_MS };
     const [a, b] = await Promise.all([
       startAnalyzer(rulesDir, distPath, { ...shared, ownerId: 'analyzer-a' }),
       startAnalyzer(rulesDir, distPath, { ...shared, ownerId: 'analyzer-b' }),

@@ -37,7 +37,7 @@ function setup() {
   const reported: string[] = [];
   const sink: PartitionSink = { add: (found) => void hits.push(...found), flush: () => Promise.resolve(), close: () => Promise.resolve() };
   const owner = new PartitionOwner({
-    redisUrl: inject('redisUrl'), keyPrefix, partitions: 1, units: UNITS, latenessMs: 60_000, leaseMs: 1000,
+    redis: inject('redisUrl'), keyPrefix, partitions: 1, units: UNITS, latenessMs: 60_000, leaseMs: 1000,
     openSink: () => sink, ownerId: `owner-${randomUUID()}`, onProblem: (message) => void reported.push(message),
   });
   owners.push(owner);
@@ -109,7 +109,7 @@ describe('partition owner', () => {
     const sink: PartitionSink = { add: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve() };
     await redis.set(`${keyPrefix}checkpoint:0`, JSON.stringify({ version: 1, offset: '0-0', units: { bf: { version: 1, tampered: true } } }));
     const owner = new PartitionOwner({
-      redisUrl: inject('redisUrl'), keyPrefix, partitions: 1, units: UNITS, latenessMs: 60_000, leaseMs: 1000,
+      redis: inject('redisUrl'), keyPrefix, partitions: 1, units: UNITS, latenessMs: 60_000, leaseMs: 1000,
       openSink: () => sink, ownerId: `owner-${randomUUID()}`, onProblem: (message) => void reported.push(message),
       onLate: (s) => void late.push(s.eventId),
     });

@@ -41,7 +41,7 @@ const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what:
 
 function setup(redisUrl: string, attempts = 3) {
   const prefix = `test-${randomUUID()}`;
-  const queue = new NotifyQueue({ redisUrl, prefix, attempts, backoffMs: 20 });
+  const queue = new NotifyQueue({ redis: redisUrl, prefix, attempts, backoffMs: 20 });
   cleanups.push(() => queue.close());
   return { prefix, queue };
 }
@@ -64,7 +64,7 @@ describe('notification delivery on BullMQ', () => {
     await queue.enqueue(d);
     await queue.enqueue(d); // the same alert × route × step × channel again: no second job
     const attempts: DeliveryAttempt[] = [];
-    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
+    worker({ redis: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
     await waitFor(() => state(queue, d.key), (s) => s === 'completed', 'the job to complete');
     expect(receiver.requests).toHaveLength(1);
     expect(verifyWebhook('child-secret', receiver.requests[0]!)).toBe(true);
@@ -84,7 +84,7 @@ describe('notification delivery on BullMQ', () => {
     const attempts: DeliveryAttempt[] = [];
     const gaveUp: DeliveryAttempt[] = [];
     const registry = createMetricsRegistry({ defaultMetrics: false });
-    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a), onGiveUp: (a) => void gaveUp.push(a), registry });
+    worker({ redis: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a), onGiveUp: (a) => void gaveUp.push(a), registry });
     await waitFor(() => state(queue, good.key), (s) => s === 'completed', 'the third try to deliver');
     expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed'], [2, 'failed'], [3, 'delivered']]);
     expect(attempts[0]!.error).toMatch(/HTTP 503/);
@@ -121,7 +121,7 @@ describe('notification delivery on BullMQ', () => {
     const statuses = new Map<string, AlertStatus>([[acked.id, 'acknowledged'], [open.id, 'new']]);
     const attempts: DeliveryAttempt[] = [];
     worker({
-      redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`),
+      redis: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`),
       statusOf: async (id) => statuses.get(id), onAttempt: (a) => void attempts.push(a),
     });
     await waitFor(async () => [await state(queue, dAcked!.key), await state(queue, dOpen!.key)], (s) => s.every((x) => x === 'completed'), 'both tiers');
@@ -159,7 +159,7 @@ describe('exactly once across a worker kill and a Redis restart', () => {
     await once(proc, 'exit');
     expect(await state(queue, d.key)).toBe('active'); // still locked by the dead worker
     const attempts: DeliveryAttempt[] = [];
-    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
+    worker({ redis: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
     await waitFor(() => state(queue, d.key), (s) => s === 'completed', 'the stalled job to complete');
     // The dead worker cannot know whether its request arrived: the copy carries the same key, so the receiver keeps one.
     expect(receiver.requests).toHaveLength(2);
@@ -179,7 +179,7 @@ describe('exactly once across a worker kill and a Redis restart', () => {
     await once(proc, 'exit');
     expect(await state(queue, d.key)).toBe('active');
     const attempts: DeliveryAttempt[] = [];
-    worker({ redisUrl: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
+    worker({ redis: inject('redisUrl'), prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
     await waitFor(() => state(queue, d.key), (s) => s === 'completed', 'the stalled job to complete');
     expect(receiver.requests).toHaveLength(1);
     expect(attempts).toMatchObject([{ outcome: 'delivered', error: 'already delivered' }]);
@@ -194,7 +194,7 @@ describe('exactly once across a worker kill and a Redis restart', () => {
     cleanups.push(receiver.close);
     const { prefix, queue } = setup(redis.url);
     const attempts: DeliveryAttempt[] = [];
-    worker({ redisUrl: redis.url, prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
+    worker({ redis: redis.url, prefix, channels: hookChannel(`${receiver.url}/h`), onAttempt: (a) => void attempts.push(a) });
     const d = dispatch();
     await queue.enqueue(d);
     await waitFor(() => receiver.requests.length, (n) => n === 1, 'the worker to send');

@@ -33,7 +33,7 @@ async function setup(notify: Record<string, unknown>) {
   cleanups.push(() => store.close());
   const config = ConfigSchema.parse({ notify }).notify;
   const notifier: Notifier = await startNotifier({
-    config, redisUrl: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, tickMs: 50,
+    config, redis: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, tickMs: 50,
   });
   cleanups.push(() => notifier.close());
   return { store, notifier, alerts: notifyingAlerts(store.alerts, () => notifier) };
