@@ -28,6 +28,7 @@ const REFUSED: Record<string, string> = {
   // condition `selection`, detection `selection_provider` and `selection_service` (SigmaHQ, modified 2025-02-24)
   'windows/builtin/system/service_control_manager/win_system_service_install_anydesk.yml': UNDEFINED_IDENTIFIER,
   'windows/powershell/powershell_script/posh_ps_invoke_obfuscation_var.yml': CATASTROPHIC_REGEX,
+  'windows/builtin/security/win_security_global_catalog_enumeration.yml': DEPRECATED_AGGREGATION,
   'network/cisco/aaa/cisco_asa_line_viper_suppressed_syslog_ids.yml': DEPRECATED_AGGREGATION,
   'network/firewall/net_firewall_ddos_dns_amplification.yml': DEPRECATED_AGGREGATION,
   'network/firewall/net_firewall_ddos_icmp_flood.yml': DEPRECATED_AGGREGATION,
