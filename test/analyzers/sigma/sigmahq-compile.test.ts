@@ -21,8 +21,14 @@ const DEPRECATED_AGGREGATION = 'Sigma 1 聚合条件（| count() … by）已弃
 // `(?:.*\)){1,}`: a repeated group around an unbounded `.*` backtracks exponentially on a long run of `)`;
 // script text is attacker-written, so analyzers/sigma/regex-safety.ts refuses it (as it would `(a+)+`).
 const CATASTROPHIC_REGEX = '正则可能灾难性回溯（嵌套量词）/ the regex can backtrack catastrophically (nested quantifiers): refused by regex-safety.ts';
+// A rule whose condition names a search identifier its detection does not define: the Sigma
+// specification makes that an error (pySigma refuses it too), so the rule is broken as published.
+const UNDEFINED_IDENTIFIER = '条件引用了未定义的检索标识符（规则本身有误）/ the condition names a search identifier the detection does not define (the published rule is broken)';
 const REFUSED: Record<string, string> = {
+  // condition `selection`, detection `selection_provider` and `selection_service` (SigmaHQ, modified 2025-02-24)
+  'windows/builtin/system/service_control_manager/win_system_service_install_anydesk.yml': UNDEFINED_IDENTIFIER,
   'windows/powershell/powershell_script/posh_ps_invoke_obfuscation_var.yml': CATASTROPHIC_REGEX,
+  'windows/builtin/security/win_security_global_catalog_enumeration.yml': DEPRECATED_AGGREGATION,
   'network/cisco/aaa/cisco_asa_line_viper_suppressed_syslog_ids.yml': DEPRECATED_AGGREGATION,
   'network/firewall/net_firewall_ddos_dns_amplification.yml': DEPRECATED_AGGREGATION,
   'network/firewall/net_firewall_ddos_icmp_flood.yml': DEPRECATED_AGGREGATION,
@@ -88,6 +94,12 @@ describe('SigmaHQ rules compile through the shipped mapping', async () => {
   it('refuses the catastrophic regex as a backtracking risk', () => {
     for (const o of outcomes.filter((x) => REFUSED[x.file] === CATASTROPHIC_REGEX)) {
       expect(o.errors.join('\n'), o.file).toMatch(/backtrack catastrophically/);
+    }
+  });
+
+  it('refuses a condition naming an undefined identifier, and says which', () => {
+    for (const o of outcomes.filter((x) => REFUSED[x.file] === UNDEFINED_IDENTIFIER)) {
+      expect(o.errors.join('\n'), o.file).toMatch(/unknown search identifier "selection"/);
     }
   });
 

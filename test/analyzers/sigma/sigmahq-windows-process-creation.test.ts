@@ -66,10 +66,10 @@ describe('SigmaHQ windows/process_creation rules as published, through the defau
   const fileOf = new Map(loaded.documents.map((doc) => [doc.id, basename(doc.position.file, '.yml')]));
   const fired = (event: ShouwangEvent) => set.match(event).map((r) => fileOf.get(r.id) ?? r.id).sort();
 
-  it('compiles every fetched rule (SigmaHQ as published, 101 files) without a problem', () => {
+  it('compiles every fetched rule (SigmaHQ as published, 134 files) without a problem', () => {
     expect([...loaded.problems, ...set.problems]).toEqual([]);
-    expect(set.rules).toHaveLength(101);
-    expect(readdirSync(RULES).filter((f) => f.endsWith('.yml'))).toHaveLength(101);
+    expect(set.rules).toHaveLength(134);
+    expect(readdirSync(RULES).filter((f) => f.endsWith('.yml'))).toHaveLength(134);
   });
 
   it('fires the rule each SigmaHQ regression sample was captured for, plus only the rules whose behaviour it also shows', () => {
@@ -88,7 +88,7 @@ describe('SigmaHQ windows/process_creation rules as published, through the defau
       proc_creation_win_certutil_download: ['proc_creation_win_certutil_download'], // certutil -urlcache -f https://…
       proc_creation_win_certutil_encode: ['proc_creation_win_certutil_encode'], // certutil -encode file.bat
       proc_creation_win_certutil_ntlm_coercion: ['proc_creation_win_certutil_ntlm_coercion'], // certutil -syncwithWU \\\\10.0.1.14\\my-share
-      proc_creation_win_wbadmin_delete_all_backups: ['proc_creation_win_wbadmin_delete_all_backups'], // wbadmin delete systemstatebackup -keepVersions:0
+      proc_creation_win_wbadmin_delete_all_backups: ['proc_creation_win_wbadmin_delete_all_backups', 'proc_creation_win_wbadmin_delete_systemstatebackup'], // wbadmin delete systemstatebackup -keepVersions:0 (both rules' behaviour)
       proc_creation_win_hktl_mimikatz_command_line: ['proc_creation_win_hktl_mimikatz_command_line'], // mimikatz.exe "sekurlsa::logonpasswords full"
       // powershell -NoProfile -EncodedCommand JABFAHIA… (UTF-16 base64 of $ErrorActionPreference …; Set-ExecutionPolicy Bypass …).
       proc_creation_win_powershell_base64_encoded_cmd: ['proc_creation_win_powershell_base64_encoded_cmd'],
