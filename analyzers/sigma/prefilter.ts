@@ -219,6 +219,8 @@ export class Scanner {
   private readonly next: Int32Array;
   private readonly outStart: Int32Array;
   private readonly outIds: Int32Array;
+  /** Table offset of the first state that ends a literal. */
+  private readonly outputFrom: number;
 
   /** The literals must be lowercase (`toLowerCase()` of themselves). */
   constructor(literals: readonly { literal: string; id: number }[]) {
@@ -275,15 +277,29 @@ export class Scanner {
     for (let state = 0; state < children.length; state += 1) {
       for (let unit = 65; unit <= 90; unit += 1) next[state * width + unit] = next[state * width + unit + 32]!;
     }
+    // Renumbered so the states that end a literal come last, each entry premultiplied by the width:
+    // the scan then reads one table entry per character and tests one bound for output.
+    const states = children.length;
+    const ends = (state: number) => outputs[state]!.length > 0;
+    // The root stays first, where a scan starts.
+    const order = [0, ...[...Array(states).keys()].slice(1).filter((state) => !ends(state)), ...[...Array(states).keys()].slice(1).filter(ends)];
+    const renamed = new Int32Array(states);
+    order.forEach((old, state) => (renamed[old] = state));
     this.width = width;
-    this.next = next;
-    this.outStart = new Int32Array(children.length + 1);
+    this.next = new Int32Array(states * width);
+    for (let state = 0; state < states; state += 1) {
+      const from = order[state]! * width;
+      for (let column = 0; column < width; column += 1) this.next[state * width + column] = renamed[next[from + column]!]! * width;
+    }
+    const firstEnd = ends(0) ? 0 : order.findIndex(ends);
+    this.outputFrom = (firstEnd < 0 ? states : firstEnd) * width;
+    this.outStart = new Int32Array(states + 1);
     const flat: number[] = [];
-    outputs.forEach((ids, state) => {
+    order.forEach((old, state) => {
       this.outStart[state] = flat.length;
-      flat.push(...new Set(ids));
+      flat.push(...new Set(outputs[old]));
     });
-    this.outStart[children.length] = flat.length;
+    this.outStart[states] = flat.length;
     this.outIds = Int32Array.from(flat);
   }
 
@@ -297,36 +313,36 @@ export class Scanner {
    * read as is; text beyond ASCII is lowercased first, as lowercasing it may change its length.
    */
   scanLower(text: string, found: Int32Array, generation: number, hits: Int32Array, count: number): number {
-    const { width, next, outStart, outIds } = this;
-    let state = 0;
+    const { next, outputFrom } = this;
+    let at = 0;
     for (let i = 0; i < text.length; i += 1) {
       const unit = text.charCodeAt(i);
       if (unit >= 128) return this.scanWide(toLower(text), found, generation, hits, count);
-      state = next[state * width + unit]!;
-      const end = outStart[state + 1]!;
-      for (let at = outStart[state]!; at < end; at += 1) {
-        const id = outIds[at]!;
-        if (found[id] === generation) continue;
-        found[id] = generation;
-        hits[count++] = id;
-      }
+      at = next[at + unit]!;
+      if (at >= outputFrom) count = this.report(at, found, generation, hits, count);
+    }
+    return count;
+  }
+
+  private report(at: number, found: Int32Array, generation: number, hits: Int32Array, count: number): number {
+    const state = (at / this.width) | 0;
+    const end = this.outStart[state + 1]!;
+    for (let k = this.outStart[state]!; k < end; k += 1) {
+      const id = this.outIds[k]!;
+      if (found[id] === generation) continue;
+      found[id] = generation;
+      hits[count++] = id;
     }
     return count;
   }
 
   /** The same over lowercased text with units beyond ASCII (literals already found stay found). */
   private scanWide(text: string, found: Int32Array, generation: number, hits: Int32Array, count: number): number {
-    const { width, next, outStart, outIds } = this;
-    let state = 0;
+    const { next, outputFrom } = this;
+    let at = 0;
     for (let i = 0; i < text.length; i += 1) {
-      state = next[state * width + this.column(text.charCodeAt(i))]!;
-      const end = outStart[state + 1]!;
-      for (let at = outStart[state]!; at < end; at += 1) {
-        const id = outIds[at]!;
-        if (found[id] === generation) continue;
-        found[id] = generation;
-        hits[count++] = id;
-      }
+      at = next[at + this.column(text.charCodeAt(i))]!;
+      if (at >= outputFrom) count = this.report(at, found, generation, hits, count);
     }
     return count;
   }
