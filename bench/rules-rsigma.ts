@@ -50,18 +50,31 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
 
   const ourRound = () => {
     const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     let matches = 0;
     for (const line of lines) matches += set.match(JSON.parse(line) as Record<string, unknown>).length;
-    return { rate: lines.length / (Number(process.hrtime.bigint() - started) / 1e9), matches };
+    const { user, system } = process.cpuUsage(cpu);
+    return { rate: lines.length / (Number(process.hrtime.bigint() - started) / 1e9), cpuRate: lines.length / Math.max((user + system) / 1e6, 1e-6), matches };
   };
   // Matches per rule id, untimed: equal totals could still hide two rules that disagree the other way.
   const ourPerRule = new Map<string, number>();
   for (const line of lines) for (const ref of set.match(JSON.parse(line) as Record<string, unknown>)) ourPerRule.set(ref.id, (ourPerRule.get(ref.id) ?? 0) + 1);
+  // JSON.parse alone (per CPU-second, as the load changes wall time), to tell parsing from matching in our figure.
+  const parseRound = () => {
+    const cpu = process.cpuUsage();
+    let fields = 0;
+    for (const line of lines) fields += Object.keys(JSON.parse(line) as object).length;
+    const { user, system } = process.cpuUsage(cpu);
+    return fields > 0 ? lines.length / Math.max((user + system) / 1e6, 1e-6) : 0;
+  };
+  const parseShare = (cpuRates: number[], parseRates: number[]) =>
+    console.log(`    of which JSON.parse alone: ${Math.round(median(parseRates)).toLocaleString('en-US')} events per CPU-second, ${Math.round((100 * median(cpuRates)) / median(parseRates))}% of our CPU time`);
   const ours = (label: string, rates: number[], matches: number) =>
     console.log(`  ${label.padEnd(42)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(12)} events/s  ${matches} matches`);
   if (!rsigma) {
-    const rounds = Array.from({ length: ROUNDS }, ourRound);
+    const rounds = Array.from({ length: ROUNDS }, () => ({ ...ourRound(), parse: parseRound() }));
     ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.rate), rounds[0]!.matches);
+    parseShare(rounds.map((r) => r.cpuRate), rounds.map((r) => r.parse));
     console.log('  rsigma: not installed (cargo install --locked rsigma); no ratio');
     return;
   }
@@ -79,25 +92,34 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
     if (workload.pipeline !== undefined) writeFileSync(join(dir, 'pipeline.yml'), workload.pipeline);
     const evalArgs = [...rsigmaEvalArgs(rsigma, rulesDir), ...pipeline];
     const taskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() !== '';
+    const bash = spawnSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim() !== '';
     const run = (file: string) => {
       const started = process.hrtime.bigint();
       // One core, as our matcher is: taskset pins RSigma (and any threads it starts) to CPU 0.
       const [command, args] = taskset ? ['taskset', ['-c', '0', rsigma, ...evalArgs, '-e', `@${file}`]] : [rsigma, [...evalArgs, '-e', `@${file}`]];
-      const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+      // bash's `times` prints its children's CPU time last: RSigma's, however loaded the machine is.
+      const result = bash
+        ? spawnSync('bash', ['-c', '"$@"; status=$?; times >&2; exit $status', 'bash', command, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 })
+        : spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result.status !== 0) throw new Error(`rsigma failed (${result.status}): ${result.stderr.slice(0, 500)}`);
       const outputs = result.stdout.split('\n').filter((l) => l.trim().startsWith('{'));
-      return { seconds, matches: outputs.length, outputs };
+      return { seconds, cpu: bash ? childCpuSeconds(result.stderr) : undefined, matches: outputs.length, outputs };
     };
     // Interleaved rounds (the machine is shared): each round times both, and its ratio is kept. Our
     // process is pinned to the same CPU for the rounds, so neither side gets a quieter core.
     const restore = taskset ? pinSelf() : undefined;
     const rounds = Array.from({ length: ROUNDS }, () => {
       const our = ourRound();
-      const startup = run(one).seconds;
+      const parse = parseRound();
+      const startup = run(one);
       const full = run(all);
-      const their = lines.length / Math.max(full.seconds - startup, 1e-6);
-      return { our, their, theirMatches: full.matches, outputs: full.outputs, ratio: our.rate / their };
+      const their = lines.length / Math.max(full.seconds - startup.seconds, 1e-6);
+      const theirCpu = full.cpu === undefined || startup.cpu === undefined ? undefined : lines.length / Math.max(full.cpu - startup.cpu, 1e-6);
+      return {
+        our, parse, their, theirCpu, theirMatches: full.matches, outputs: full.outputs, ratio: our.rate / their,
+        cpuRatio: theirCpu === undefined ? undefined : our.cpuRate / theirCpu,
+      };
     });
     restore?.();
     const theirPerRule = new Map<string, number>();
@@ -111,11 +133,18 @@ export async function compareWithRsigma(workload: RsigmaWorkload): Promise<void>
     const ourMatches = rounds[0]!.our.matches;
     const theirMatches = rounds[0]!.theirMatches;
     ours('shouwang (compiled, JSON.parse per line)', rounds.map((r) => r.our.rate), ourMatches);
+    parseShare(rounds.map((r) => r.our.cpuRate), rounds.map((r) => r.parse));
     console.log(`  ${`rsigma ${versionOf(rsigma)}`.padEnd(42)} ${Math.round(median(rounds.map((r) => r.their))).toLocaleString('en-US').padStart(12)} events/s  ${theirMatches} matches` +
       `${theirMatches === ourMatches ? '' : '  ← DIFFERENT match count'}`);
     console.log(`  shouwang / rsigma: ${median(rounds.map((r) => r.ratio)).toFixed(2)}× (median of ${ROUNDS} interleaved rounds' ratios` +
       `${taskset ? '; both pinned to CPU 0 with taskset)' : '; taskset missing: rsigma may use more than one core)'}`);
     console.log(differing.length ? `  per rule: ${differing.length} rules DIFFER ← ${differing.join('; ')}` : `  per rule: the same matches for each of the ${ourPerRule.size} rules that matched`);
+    const cpuRatios = rounds.map((r) => r.cpuRatio).filter((r): r is number => r !== undefined);
+    if (cpuRatios.length === rounds.length) {
+      // Wall time under load measures the scheduler as much as the engines; CPU time does not.
+      console.log(`  per CPU-second: shouwang ${Math.round(median(rounds.map((r) => r.our.cpuRate))).toLocaleString('en-US')} events, ` +
+        `rsigma ${Math.round(median(rounds.map((r) => r.theirCpu!))).toLocaleString('en-US')} events: ${median(cpuRatios).toFixed(2)}× (median of the rounds' ratios)`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -128,6 +157,14 @@ function pinSelf(): () => void {
   return () => {
     if (before) spawnSync('taskset', ['-a', '-pc', before, String(process.pid)]);
   };
+}
+
+/** The children's user + system seconds from bash's `times` (its last line, `0m0.069s 0m0.008s`). */
+function childCpuSeconds(stderr: string): number | undefined {
+  const last = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(stderr);
+  if (!last) return undefined;
+  const [, um, us, sm, ss] = last.map(Number) as [number, number, number, number, number];
+  return um * 60 + us + sm * 60 + ss;
 }
 
 /** Newer releases moved `eval` under `engine`. */

@@ -37,6 +37,7 @@ export class GuardMemo {
   private root = newLevel();
   private entries = 0;
   private readonly direct: Uint8Array;
+  private constant: Uint8Array | undefined;
 
   constructor(private readonly guards: readonly GuardSource[]) {
     const fields = new Map<string, boolean>();
@@ -58,7 +59,8 @@ export class GuardMemo {
   outcomes(event: EventRecord): Uint8Array {
     let level = this.root;
     const last = this.reads.length - 1;
-    if (last < 0) return this.learn(event, this.root.plain, undefined);
+    // No field read: the outcomes are the same for every event, learned once.
+    if (last < 0) return (this.constant ??= this.learn(event, this.root.plain, undefined));
     for (let i = 0; i <= last; i += 1) {
       const value = this.reads[i]!(event);
       let map: Map<unknown, Level | Uint8Array>;

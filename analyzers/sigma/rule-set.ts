@@ -11,7 +11,7 @@ import {
 import { RuleErrors } from './errors.js';
 import { loadDefaultMapping, resolveLogsource, type FieldMapping, type Logsource, type LogsourceMapping } from './mapping.js';
 import { GUARD_FAILS, GUARD_RUN, GuardMemo } from './guard-memo.js';
-import { Prefilter, type CompiledNeeds } from './prefilter.js';
+import { Prefilter } from './prefilter.js';
 
 export interface CompileOptions {
   /** Default: rules/mappings/default.yaml. Use identityMapping() for raw field names. */
@@ -48,14 +48,9 @@ export interface CompiledRuleSet {
 
 interface Group {
   guard?: EventPredicate;
-  rules: Entry[];
-}
-
-/** A rule as match() runs it: the prefilter's needs first, then the test. */
-interface Entry {
-  ref: RuleRef;
-  needs: CompiledNeeds;
-  test: EventPredicate;
+  /** In the prefilter's order: it selects them by place. */
+  refs: RuleRef[];
+  tests: EventPredicate[];
 }
 
 const NO_MATCH: readonly RuleRef[] = Object.freeze([]);
@@ -146,11 +141,12 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
   const prefilter = new Prefilter();
   const grouped = groupByLogsource(compiled, mapping);
   const guardMemo = new GuardMemo(grouped.map(({ guard, whens }) => ({ whens, run: guard ?? (() => true) })));
-  const groups = grouped.map(({ guard, rules }): Group => ({
-    ...(guard ? { guard } : {}),
-    rules: rules.map((rule) => ({ ref: rule.ref, test: rule.test, needs: prefilter.add(needsOf.get(rule) ?? []) })),
-  }));
+  const groups = grouped.map(({ guard, rules }, g): Group => {
+    for (const rule of rules) prefilter.add(g, needsOf.get(rule) ?? []);
+    return { ...(guard ? { guard } : {}), refs: rules.map((r) => r.ref), tests: rules.map((r) => r.test) };
+  });
   prefilter.build();
+  const selected = prefilter.selected;
   return {
     rules: compiled,
     problems,
@@ -165,9 +161,11 @@ export function compileRuleSet(documents: readonly RuleDocument[], options: Comp
           if (outcome === GUARD_FAILS) continue;
           const group = groups[g]!;
           if (outcome === GUARD_RUN && group.guard && !group.guard(event)) continue;
-          for (const rule of group.rules) {
-            if (rule.needs.length !== 0 && !prefilter.admits(rule.needs, event)) continue;
-            if (rule.test(event)) (out ??= []).push(rule.ref);
+          const count = prefilter.select(g, event);
+          const { refs, tests } = group;
+          for (let i = 0; i < count; i += 1) {
+            const place = selected[i]!;
+            if (tests[place]!(event)) (out ??= []).push(refs[place]!);
           }
         }
       } finally {

@@ -32,23 +32,30 @@ function oneByOne(set: CompiledRuleSet, mapping: FieldMapping): (event: Record<s
 const matchedIds = (set: CompiledRuleSet, event: Record<string, unknown>) => set.match(event).map((r) => r.id).sort();
 
 describe('rule set prefilter and logsource memo', () => {
-  it('Scanner finds exactly the literals that includes() finds, overlapping and beyond ASCII', () => {
+  it('Scanner finds exactly the literals that includes() finds in the lowercased text, overlapping, in any case and beyond ASCII', () => {
     let seed = 7;
     const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n);
-    const alphabet = ['a', 'b', 'c', 'A', 'é', '€', '\u{1d11e}', ' ', '/'];
+    // Kelvin sign and dotted İ lowercase to ASCII (İ to two units); Σ lowercases by context.
+    const alphabet = ['a', 'b', 'c', 'A', 'B', 'k', 'i', '\u212a', '\u0130', '\u0307', 'Σ', 'σ', 'é', 'É', '€', '\u{1d11e}', ' ', '/'];
     const text = (length: number) => Array.from({ length }, () => alphabet[random(alphabet.length)]).join('');
-    const literals = [...new Set([...Array.from({ length: 40 }, () => text(1 + random(4))), 'aa', 'aaa', 'a', 'ba', 'ab'])];
+    const literals = [...new Set([...Array.from({ length: 60 }, () => text(1 + random(4)).toLowerCase()), 'aa', 'aaa', 'a', 'ba', 'ab', 'k', 'i\u0307'])];
     const scanner = new Scanner(literals.map((literal, id) => ({ literal, id })));
     const found = new Int32Array(literals.length);
-    let hits = 0;
-    for (let generation = 1; generation <= 300; generation += 1) {
+    const hits = new Int32Array(literals.length);
+    let total = 0;
+    let wide = 0;
+    for (let generation = 1; generation <= 600; generation += 1) {
       const sample = text(random(30));
-      scanner.scan(sample, found, generation);
+      const count = scanner.scanLower(sample, found, generation, hits, 0);
       const scanned = literals.filter((_, id) => found[id] === generation);
-      expect(scanned, sample).toEqual(literals.filter((l) => sample.includes(l)));
-      hits += scanned.length;
+      expect(scanned, sample).toEqual(literals.filter((l) => sample.toLowerCase().includes(l)));
+      // Each literal found is listed once.
+      expect([...hits.subarray(0, count)].sort((a, b) => a - b), sample).toEqual(scanned.map((l) => literals.indexOf(l)));
+      total += count;
+      if ([...sample].some((c) => c.charCodeAt(0) > 0x7f) && count > 0) wide += 1;
     }
-    expect(hits).toBeGreaterThan(100);
+    expect(total).toBeGreaterThan(300);
+    expect(wide).toBeGreaterThan(50);
   });
 
   it('SigmaHQ and our rules: match() equals running every rule one by one on decoded events', async () => {
