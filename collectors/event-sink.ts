@@ -59,7 +59,8 @@ const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.
  * Batches events to the store. When the store is down, batches go to a disk spool in order and
  * are replayed when it is back; until the spool is empty, new batches queue behind it so the
  * store sees events in arrival order. `write` resolves once its events are stored or spooled,
- * which is when a source may checkpoint.
+ * which is when a source may checkpoint. With `inFlight` > 1 several batches are offered at once and
+ * may land out of order (ids make a replay idempotent); writers are still answered in arrival order.
  */
 export class EventSink {
   readonly #options: Required<Omit<EventSinkOptions, 'metrics' | 'logger' | 'observe'>> & Pick<EventSinkOptions, 'metrics' | 'logger' | 'observe'>;
