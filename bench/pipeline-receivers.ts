@@ -38,10 +38,35 @@ export async function startShouwangCollect(dir: string, store: StoreTarget, extr
     ...extraEnv,
   };
   const service = await ChildService.start({
-    name: 'shouwang collect', command: process.execPath, args: [SHOUWANG, 'collect'],
+    name: 'shouwang collect', command: process.execPath,
+    // SHOUWANG_BENCH_CPU_PROF=<dir>: a V8 CPU profile of each collector, written when it stops (open in Chrome DevTools).
+    args: [...(process.env.SHOUWANG_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SHOUWANG_BENCH_CPU_PROF}`] : []), SHOUWANG, 'collect'],
     logFile: join(dir, 'collect.log'), spawn: { env, cwd: process.cwd() }, ready: () => canConnect(port),
   });
   return { port, pid: service.pid!, stop: () => service.stop() };
+}
+
+/**
+ * `shouwang start --roles analyze` of dist/ with `analyze.distributed` on: it owns correlation partitions in Redis and
+ * runs the windows the collectors' signals feed. Ready once it has joined (its lease keys are taken, checked by `joined`).
+ */
+export async function startShouwangAnalyzer(dir: string, store: StoreTarget, env: Record<string, string>, joined: () => Promise<boolean>): Promise<{ pid: number; stop(): Promise<void> }> {
+  const service = await ChildService.start({
+    name: 'shouwang analyze', command: process.execPath,
+    args: [...(process.env.SHOUWANG_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SHOUWANG_BENCH_CPU_PROF}`] : []), SHOUWANG, 'start', '--roles', 'analyze'],
+    logFile: join(dir, 'analyze.log'), ready: joined,
+    spawn: {
+      cwd: process.cwd(),
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, SHOUWANG_DATA_DIR: dir, SHOUWANG_LOG_LEVEL: 'warn',
+        ...(store.kind === 'embedded'
+          ? { SHOUWANG_STORE: 'embedded' }
+          : { SHOUWANG_STORE: 'elasticsearch', SHOUWANG_ELASTICSEARCH_URL: store.url, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: store.indexPrefix }),
+        ...env,
+      },
+    },
+  });
+  return { pid: service.pid!, stop: () => service.stop() };
 }
 
 /** Rows in the embedded store's events table: what a search by time, system or field reads. */

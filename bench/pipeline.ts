@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startElasticsearch, type ElasticsearchHandle } from '../test/harness/elasticsearch.js';
+import { Redis } from 'ioredis';
+import type { LocalRedis } from '../core/index.js';
+import {
+  startElasticsearch, startElasticsearchCluster, type ElasticsearchClusterHandle, type ElasticsearchHandle,
+} from '../test/harness/elasticsearch.js';
+import { startRedis } from '../test/harness/redis.js';
 import { median } from './measure.js';
 import { pipelineInput, sendSyslog, waitForCount } from './pipeline-input.js';
 import {
-  deleteIndices, elasticsearchCount, embeddedCount, processCpuSeconds, removeDir, startRsyslogPeer, startShouwangCollect,
+  deleteIndices, elasticsearchCount, embeddedCount, processCpuSeconds, removeDir, startRsyslogPeer, startShouwangAnalyzer, startShouwangCollect,
   startSyslogNgPeer, type Receiver,
 } from './pipeline-receivers.js';
 import { provisionSyslogNg, type SyslogNg } from './peers/syslog-ng.js';
@@ -19,6 +24,8 @@ const CONNECTIONS = 6;
 /** collect.batchSize of the second Elasticsearch column (the default is 500). */
 const BIG_BATCH = 5_000;
 const BIG_BATCH_NAME = `shouwang collect, batchSize ${BIG_BATCH.toLocaleString('en-US')} → Elasticsearch`;
+/** The Elasticsearch column with one bulk in flight at a time (collect.inFlightBatches 1, the behaviour before it existed). */
+const ONE_BULK_NAME = 'shouwang collect, inFlightBatches 1 → Elasticsearch';
 
 interface Sample {
   wallSeconds: number;
@@ -29,7 +36,7 @@ interface Sample {
 interface Column {
   name: string;
   /** Starts the receivers for one run; they are stopped after it. */
-  start: (run: string) => Promise<{ receivers: Receiver[]; count: () => Promise<number>; cleanup: () => Promise<void> }>;
+  start: (run: string) => Promise<{ receivers: Receiver[]; count: () => Promise<number>; cleanup: () => Promise<void>; others?: Helper[] }>;
   samples: Sample[];
   skipped?: string;
 }
@@ -48,19 +55,27 @@ async function elasticsearch(): Promise<{ url?: string; node?: ElasticsearchHand
 
 /** One timed run: receivers ready, input sent over TCP, clock stopped when all events are queryable. */
 async function measure(column: Column, lines: readonly string[], run: string): Promise<Sample> {
-  const { receivers, count, cleanup } = await column.start(run);
+  const { receivers, count, cleanup, others = [] } = await column.start(run);
+  // The analyzer processes of a scale-out run work on the same events: their CPU counts too.
+  const processes: Helper[] = [...receivers, ...others];
   try {
-    const cpuBefore = receivers.map((r) => processCpuSeconds(r.pid));
+    const cpuBefore = processes.map((r) => processCpuSeconds(r.pid));
     const started = process.hrtime.bigint();
     await sendSyslog(receivers.map((r) => r.port), lines, CONNECTIONS);
     await waitForCount(count, lines.length, column.name);
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const cpuSeconds = receivers.reduce((sum, r, i) => sum + processCpuSeconds(r.pid) - cpuBefore[i]!, 0);
+    const cpuSeconds = processes.reduce((sum, r, i) => sum + processCpuSeconds(r.pid) - cpuBefore[i]!, 0);
     return { wallSeconds, cpuSeconds };
   } finally {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await Promise.all(processes.map((r) => r.stop()));
     await cleanup();
   }
+}
+
+/** A process of a run that takes no syslog itself (an analyzer). */
+interface Helper {
+  pid: number;
+  stop(): Promise<void>;
 }
 
 /** Runs every column once per round, interleaved (the machine is shared and noisy), then prints the medians. */
@@ -114,9 +129,8 @@ function shouwangEmbedded(parent: string): Column {
 
 /**
  * `processes` collectors sharing one Elasticsearch under one index prefix, each with its own data dir.
- * Scale-out hook: `topology.env(i)` is where a collector gets its Redis correlation settings, and
- * `topology.url` a cluster's URL, once distributed correlation (redis-corr) and the 3-node harness
- * (es-cluster) are merged; the analyzer processes would be started next to the collectors here.
+ * A scale-out topology adds its settings per collector (`env`: the cluster's nodes, Redis-shared correlation)
+ * and the analyzer processes the collectors publish to (`analyzers`), all under the run's index prefix.
  */
 function shouwangElasticsearch(parent: string, url: string, processes = 1, topology: ScaleTopology = {}): Column {
   return {
@@ -126,20 +140,24 @@ function shouwangElasticsearch(parent: string, url: string, processes = 1, topol
       const indexPrefix = `bench-pipe-${randomUUID().slice(0, 8)}`;
       const dirs = Array.from({ length: processes }, (_, i) => mkdtempSync(join(parent, `es-${run}-${i}-`)));
       const receivers: Receiver[] = [];
+      let others: Helper[] = [];
       try {
+        others = (await topology.analyzers?.(indexPrefix)) ?? [];
         for (const [i, dir] of dirs.entries()) {
-          receivers.push(await startShouwangCollect(dir, { kind: 'elasticsearch', url: topology.url ?? url, indexPrefix }, topology.env?.(i) ?? {}));
+          receivers.push(await startShouwangCollect(dir, { kind: 'elasticsearch', url, indexPrefix }, topology.env?.(i, indexPrefix) ?? {}));
         }
       } catch (error) {
-        await Promise.all(receivers.map((r) => r.stop()));
+        await Promise.all([...receivers, ...others].map((r) => r.stop()));
         throw error;
       }
       return {
         receivers,
+        others,
         count: elasticsearchCount(url, `${indexPrefix}-events-*`),
         cleanup: async () => {
           await deleteIndices(url, `${indexPrefix}-*`);
           await fetch(`${url}/_index_template/${indexPrefix}-events`, { method: 'DELETE' });
+          await topology.cleanup?.(indexPrefix);
           dirs.forEach(removeDir);
         },
       };
@@ -147,11 +165,13 @@ function shouwangElasticsearch(parent: string, url: string, processes = 1, topol
   };
 }
 
-/** What a scale-out run adds per collector (see shouwangElasticsearch). */
+/** What a scale-out run adds to the collectors (see shouwangElasticsearch). */
 export interface ScaleTopology {
   name?: string;
-  url?: string;
-  env?: (collector: number) => Record<string, string>;
+  env?: (collector: number, indexPrefix: string) => Record<string, string>;
+  /** Processes started before the collectors, stopped with them; their CPU is counted. */
+  analyzers?: (indexPrefix: string) => Promise<Helper[]>;
+  cleanup?: (indexPrefix: string) => Promise<void>;
 }
 
 function peer(name: string, url: string, parent: string, start: (index: string) => Promise<Receiver>): Column {
@@ -188,7 +208,8 @@ export async function benchPipeline(): Promise<void> {
   }
   columns.push(
     esColumn('shouwang collect: decode+rules → Elasticsearch', (url) => shouwangElasticsearch(parent, url)),
-    // The default batch (500) is one bulk request in flight at a time; a larger one is the setting to try on Elasticsearch.
+    esColumn(ONE_BULK_NAME, (url) => shouwangElasticsearch(parent, url, 1, { name: ONE_BULK_NAME, env: () => ({ SHOUWANG_COLLECT_IN_FLIGHT_BATCHES: '1' }) })),
+    // Fewer, larger bulks: the other setting to try on Elasticsearch.
     esColumn(BIG_BATCH_NAME, (url) => shouwangElasticsearch(parent, url, 1, { name: BIG_BATCH_NAME, env: () => ({ SHOUWANG_COLLECT_BATCH_SIZE: String(BIG_BATCH) }) })),
     esColumn('rsyslog imtcp → omelasticsearch (baseline)', (url) =>
       peer('rsyslog imtcp → omelasticsearch (baseline)', url, parent, (index) => startRsyslogPeer(parent, url, index))),
@@ -206,33 +227,63 @@ export async function benchPipeline(): Promise<void> {
   }
 }
 
+/** Analyzer processes (`--roles analyze`) beside the collectors of a scale-out run. */
+const ANALYZERS = 2;
+
 /**
- * `scale`: the same input and Elasticsearch column with 1, 2 and 3 `shouwang collect` processes, the six
- * connections dealt out among them. Single node, correlation per process until the Redis-shared
- * analyzers land (ScaleTopology is the hook).
+ * `scale`: the same input with 1, 2 and 3 `shouwang collect` processes (the six connections dealt out among them)
+ * and 2 `shouwang start --roles analyze` processes, `analyze.distributed` on: collectors decode, store and publish
+ * the signals of correlation rules to Redis (correlate off); the analyzers own the partitions and run the windows.
+ * Elasticsearch is the 3-node cluster of the test harness (3 shards, 1 replica), all on this machine.
  */
 export async function benchScale(): Promise<void> {
   const parent = mkdtempSync(join(tmpdir(), 'shouwang-bench-scale-'));
-  const es = await elasticsearch();
+  let cluster: ElasticsearchClusterHandle | undefined;
+  let localRedis: LocalRedis | undefined;
+  let redis: Redis | undefined;
   try {
-    if (!es.url) {
-      console.log(`\nscale: skipped — ${es.reason}`);
+    try {
+      cluster = await startElasticsearchCluster();
+    } catch (error) {
+      console.log(`\nscale: skipped — 3 节点集群无法启动 / the 3-node cluster could not start: ${(error as Error).message.split('\n')[0]}`);
       return;
     }
+    const redisUrl = process.env.SHOUWANG_TEST_REDIS_URL ?? (localRedis = await startRedis()).url;
+    redis = new Redis(redisUrl);
+    const url = cluster.urls[0]!;
+    const shared = (indexPrefix: string) => ({
+      SHOUWANG_ELASTICSEARCH_NODES: cluster!.urls.join(','), SHOUWANG_ELASTICSEARCH_SHARDS: '3',
+      SHOUWANG_REDIS_URL: redisUrl, SHOUWANG_ANALYZE_DISTRIBUTED_ENABLED: 'true', SHOUWANG_ANALYZE_DISTRIBUTED_KEY_PREFIX: `shouwang-bench:${indexPrefix}:`,
+    });
     const lines = pipelineInput(EVENTS);
-    const columns = [1, 2, 3].map((processes) => shouwangElasticsearch(parent, es.url!, processes));
-    await runColumns('scale: TCP syslog → N × shouwang collect → one Elasticsearch node', columns, lines);
+    const columns = [1, 2, 3].map((processes) => shouwangElasticsearch(parent, url, processes, {
+      name: `shouwang collect × ${processes} + analyze × ${ANALYZERS} → 3-node cluster`,
+      env: (_, indexPrefix) => ({ ...shared(indexPrefix), SHOUWANG_ANALYZE_DISTRIBUTED_CORRELATE: 'false' }),
+      analyzers: (indexPrefix) => Promise.all(Array.from({ length: ANALYZERS }, async (_, i) => {
+        const dir = mkdtempSync(join(parent, `analyze-${indexPrefix}-${i}-`));
+        const analyzer = await startShouwangAnalyzer(dir, { kind: 'elasticsearch', url, indexPrefix }, shared(indexPrefix),
+          async () => { try { return readFileSync(join(dir, 'analyze.log'), 'utf8').includes('Ctrl-C'); } catch { return false; } });
+        return { pid: analyzer.pid, stop: async () => { await analyzer.stop(); removeDir(dir); } };
+      })),
+      cleanup: async (indexPrefix) => {
+        const keys = await redis!.keys(`shouwang-bench:${indexPrefix}:*`);
+        if (keys.length) await redis!.del(keys);
+      },
+    }));
+    await runColumns(`scale: TCP syslog → N × shouwang collect (+ ${ANALYZERS} analyzers, correlation through Redis) → 3-node Elasticsearch cluster`, columns, lines);
     const one = columns[0]!;
     if (!one.skipped) {
       const base = median(one.samples.map((s) => lines.length / s.wallSeconds));
       for (const column of columns.slice(1).filter((c) => !c.skipped)) {
-        console.log(`  ${column.name}: ${(median(column.samples.map((s) => lines.length / s.wallSeconds)) / base).toFixed(2)}× one process`);
+        console.log(`  ${column.name}: ${(median(column.samples.map((s) => lines.length / s.wallSeconds)) / base).toFixed(2)}× one collector`);
       }
     }
-    console.log('  one Elasticsearch node on the same 2-core machine: collectors compete with it for the CPU; '
-      + 'correlation is per process (Redis-shared analyzers and the 3-node cluster: ScaleTopology in bench/pipeline.ts)');
+    console.log('  every process (3 Elasticsearch JVMs, Redis, collectors, analyzers, the sender) shares this machine; '
+      + 'per core counts the collectors and the analyzers');
   } finally {
+    redis?.disconnect();
+    await cluster?.stop();
+    await localRedis?.stop();
     removeDir(parent);
-    await es.node?.stop();
   }
 }

@@ -215,7 +215,9 @@ export async function startRuntime(
     }
     // The rules: collectors and backup jobs raise alerts through them, the console lists them. Correlation windows are
     // kept on disk only by the collect role (a live stream), so two processes never write the same state file.
-    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, has('collect'), notifyingAlerts(store.alerts, () => (notifying ? notifier : undefined)));
+    // With analyze.distributed the analyze role alone owns partitions of the collectors' live stream (`--roles analyze`).
+    const liveStream = has('collect') || (has('analyze') && config.analyze.distributed.enabled);
+    const analysis = await openAnalysis(config, store, registry, logger, ruleSwitches, liveStream, notifyingAlerts(store.alerts, () => (notifying ? notifier : undefined)));
     live.analysis = analysis;
     closers.push(() => analysis.close());
 

@@ -39,6 +39,8 @@ export async function startCollection(options: {
   const sink = new EventSink({
     store: options.store, spoolDir: join(config.dataDir, 'spool'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
     batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics: options.metrics, logger, name: 'syslog',
+    // SQLite has one writer: concurrent batches would only queue inside the store.
+    inFlight: config.store === 'embedded' ? 1 : config.collect.inFlightBatches,
     ...(options.observe ? { observe: options.observe } : {}),
   });
   if (syslog.tlsPort !== undefined && !(syslog.tlsCert && syslog.tlsKey)) {
@@ -54,6 +56,10 @@ export async function startCollection(options: {
       encoding: syslog.encoding, senders: syslog.senders,
     }),
     saturated: () => sink.saturated,
+    // Every store slot busy and a batch waiting: TCP senders pause, so memory stays at a few batches.
+    whenSinkFree: () => sink.whenFree(),
+    // One connection (a relay) may fill every slot and the batch after them.
+    maxInFlight: Math.max(1000, config.collect.batchSize * ((config.store === 'embedded' ? 1 : config.collect.inFlightBatches) + 1)),
     onDrop: (n) => options.metrics.dropped.inc({ source: 'syslog' }, n),
     maxMessageBytes: syslog.maxMessageBytes,
     udpReceiveBufferBytes: syslog.udpReceiveBufferBytes,

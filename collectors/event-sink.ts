@@ -15,6 +15,11 @@ export interface EventSinkOptions {
   flushIntervalMs?: number;
   /** How often a spooled backlog is offered to the store again. */
   replayIntervalMs?: number;
+  /**
+   * Store writes in flight at once (default 1). Acknowledgements stay in arrival order: a writer's promise
+   * resolves only once its batch and every earlier one are stored or spooled, so checkpoints never skip a batch.
+   */
+  inFlight?: number;
   metrics?: IngestMetrics;
   logger?: Logger;
   /** Metrics label for events without `shouwang.source` and for batches that mix sources. */
@@ -54,14 +59,17 @@ const isStoreDown = (error: unknown) => error instanceof ShouwangError && error.
  * Batches events to the store. When the store is down, batches go to a disk spool in order and
  * are replayed when it is back; until the spool is empty, new batches queue behind it so the
  * store sees events in arrival order. `write` resolves once its events are stored or spooled,
- * which is when a source may checkpoint.
+ * which is when a source may checkpoint. With `inFlight` > 1 several batches are offered at once and
+ * may land out of order (ids make a replay idempotent); writers are still answered in arrival order.
  */
 export class EventSink {
   readonly #options: Required<Omit<EventSinkOptions, 'metrics' | 'logger' | 'observe'>> & Pick<EventSinkOptions, 'metrics' | 'logger' | 'observe'>;
   readonly #spool: DiskSpool;
   #buffer: Pending[] = [];
   #buffered = 0;
-  #flushing: Promise<void> = Promise.resolve();
+  /** The in-order acknowledgement chain: each batch's writers are answered after every earlier batch's. */
+  #acked: Promise<void> = Promise.resolve();
+  readonly #slots: Slots;
   #timer: NodeJS.Timeout | undefined;
   #replayTimer: NodeJS.Timeout;
   #replaying: Promise<void> | undefined;
@@ -70,8 +78,9 @@ export class EventSink {
 
   constructor(options: EventSinkOptions) {
     this.#options = {
-      maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, name: 'sink', ...options,
+      maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, name: 'sink', ...options,
     };
+    this.#slots = new Slots(this.#options.inFlight);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
@@ -81,6 +90,16 @@ export class EventSink {
   /** True while the spool is full: UDP drops (and counts) instead of queueing without bound. */
   get saturated(): boolean {
     return this.#spoolFull;
+  }
+
+  /** Every store slot is busy and a batch waits for one: sources that can pause (TCP) should. */
+  get busy(): boolean {
+    return this.#slots.full;
+  }
+
+  /** While busy, resolves once no batch waits for a slot; undefined when not busy. */
+  whenFree(): Promise<void> | undefined {
+    return this.#slots.whenFree();
   }
 
   write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome> {
@@ -94,19 +113,26 @@ export class EventSink {
     });
   }
 
-  /** Delivers everything buffered so far; one delivery at a time keeps the order. */
+  /**
+   * Delivers everything buffered so far. Up to `inFlight` batches are offered to the store at once; what
+   * follows (spooling what the store could not take, the observer, the writers' promises) runs one batch at a
+   * time in arrival order, so the spool keeps the order and an acknowledgement never passes an earlier batch.
+   */
   flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const taken = this.#buffer;
     this.#buffer = [];
     this.#buffered = 0;
-    if (taken.length === 0) return this.#flushing;
-    this.#flushing = this.#flushing.then(async () => {
+    if (taken.length === 0) return this.#acked;
+    const events = taken.length === 1 ? taken[0]!.events : taken.flatMap((pending) => pending.events);
+    const dead = new Map<string, string>();
+    // Started now (when a slot is free), finished in order below; a rejection is handled there.
+    const offered = this.#slots.run(() => this.#offer(events, dead));
+    offered.catch(() => undefined);
+    this.#acked = this.#acked.then(async () => {
       try {
-        const events = taken.flatMap((pending) => pending.events);
-        const dead = new Map<string, string>();
-        await this.#deliver(events, dead);
+        for (const batch of await offered) await this.#toSpool(batch);
         // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
         // a dead letter is not stored, so it is not analysed either.
         try {
@@ -122,14 +148,17 @@ export class EventSink {
         for (const pending of taken) pending.failed(error as Error);
       }
     });
-    return this.#flushing;
+    return this.#acked;
   }
 
-  async #deliver(events: ShouwangEvent[], dead: Map<string, string>): Promise<void> {
+  /** Batches this store write could not place: the store is down, or a spooled backlog must go first. */
+  async #offer(events: ShouwangEvent[], dead: Map<string, string>): Promise<ShouwangEvent[][]> {
+    const unstored: ShouwangEvent[][] = [];
     for (let i = 0; i < events.length; i += this.#options.batchSize) {
-      const batch = events.slice(i, i + this.#options.batchSize);
-      if (!(await this.#spool.isEmpty()) || !(await this.#tryStore(batch, dead))) await this.#toSpool(batch);
+      const batch = events.length <= this.#options.batchSize ? events : events.slice(i, i + this.#options.batchSize);
+      if (unstored.length || !(await this.#spool.isEmpty()) || !(await this.#tryStore(batch, dead))) unstored.push(batch);
     }
+    return unstored;
   }
 
   /**
@@ -242,5 +271,49 @@ export class EventSink {
       await this.#replaying;
     })();
     return this.#closing;
+  }
+}
+
+/** At most `size` tasks at once, started in the order asked (FIFO). */
+class Slots {
+  readonly #size: number;
+  #busy = 0;
+  readonly #waiting: (() => void)[] = [];
+  #free: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** Every slot taken and a task waiting for one. */
+  get full(): boolean {
+    return this.#waiting.length > 0;
+  }
+
+  whenFree(): Promise<void> | undefined {
+    if (!this.full) return undefined;
+    if (!this.#free) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.#free = { promise, resolve };
+    }
+    return this.#free.promise;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#busy >= this.#size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#busy += 1;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, so a late caller cannot overtake it.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#busy -= 1;
+      if (this.#waiting.length === 0 && this.#free) {
+        this.#free.resolve();
+        this.#free = undefined;
+      }
+    }
   }
 }

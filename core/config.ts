@@ -295,6 +295,8 @@ export const ConfigSchema = z.strictObject({
       spoolMaxBytes: z.number().int().min(1 << 20).default(1 << 30),
       batchSize: z.number().int().min(1).max(10_000).default(500),
       flushMs: z.number().int().min(10).default(1000),
+      /** Elasticsearch: bulk requests of events in flight at once (acknowledged in order); the embedded store writes one at a time. */
+      inFlightBatches: z.number().int().min(1).max(32).default(3),
       /** For timestamps that carry no zone (RFC 3164 syslog); unset: the offset of `timeZone` when the line arrives. */
       utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
     })

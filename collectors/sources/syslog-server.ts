@@ -27,6 +27,11 @@ export interface SyslogServerOptions {
   onMessage: MessageHandler;
   /** True while the sink cannot take more: UDP cannot pause, so it drops and counts. */
   saturated?: () => boolean;
+  /**
+   * While the sink has a batch waiting for a free store slot, a promise of the moment it has none waiting:
+   * TCP/TLS connections pause until then. Undefined when it can take more.
+   */
+  whenSinkFree?: () => Promise<void> | undefined;
   onDrop?: (count: number) => void;
   /** Unacknowledged messages per TCP connection before it is paused (backpressure). */
   maxInFlight?: number;
@@ -45,6 +50,8 @@ export class SyslogServer {
   #tls: Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Connections paused because the sink was busy, with a check of their own limit for when it is not. */
+  readonly #heldBySink = new Map<Socket, () => boolean>();
   #closing: Promise<void> | undefined;
 
   constructor(options: SyslogServerOptions) {
@@ -126,13 +133,38 @@ export class SyslogServer {
       const info = originalBytes === undefined ? undefined : { originalBytes };
       this.#track(this.#options.onMessage(trimLineEnd(message), peer, transport, info).finally(() => {
         waiting -= 1;
-        if (waiting < limit / 2 && socket.isPaused()) socket.resume();
+        if (waiting < limit / 2 && socket.isPaused() && !this.#heldBySink.has(socket)) socket.resume();
       }));
     };
-    socket.on('data', (chunk: Buffer) => framer.push(chunk).forEach(deliver));
+    socket.on('data', (chunk: Buffer) => {
+      framer.push(chunk).forEach(deliver);
+      const free = this.#options.whenSinkFree?.();
+      if (free) {
+        this.#heldBySink.set(socket, () => waiting < limit);
+        socket.pause();
+        void free.then(() => this.#releaseHeld());
+      }
+    });
     socket.on('end', () => framer.end().forEach(deliver));
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.#heldBySink.delete(socket);
+    });
+  }
+
+  /** Resumes the connections held for the sink once it has no batch waiting for a slot. */
+  #releaseHeld(): void {
+    if (this.#heldBySink.size === 0) return;
+    const again = this.#options.whenSinkFree?.();
+    if (again) {
+      void again.then(() => this.#releaseHeld());
+      return;
+    }
+    for (const [socket, underLimit] of this.#heldBySink) {
+      this.#heldBySink.delete(socket);
+      if (underLimit()) socket.resume();
+    }
   }
 
   #track(work: Promise<void>): void {

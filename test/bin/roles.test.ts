@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { canConnect, freePort } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { CLI } from '../harness/built.js';
@@ -91,4 +93,47 @@ describe('shouwang start --roles', () => {
     expect(all).not.toMatch(/shutdown step failed/);
     expect(await canConnect(redisPort)).toBe(false);
   });
+
+  it('analyze alone with analyze.distributed owns the correlation partitions and raises what a publish-only collector saw', async () => {
+    const keyPrefix = `test-${randomUUID().slice(0, 8)}:`;
+    const dbPath = join(dir, 'distributed.db');
+    const shared = {
+      SHOUWANG_EMBEDDED_PATH: dbPath, SHOUWANG_REDIS_URL: inject('redisUrl'), SHOUWANG_ANALYZE_DISTRIBUTED_ENABLED: 'true',
+      SHOUWANG_ANALYZE_DISTRIBUTED_KEY_PREFIX: keyPrefix, SHOUWANG_ANALYZE_DISTRIBUTED_PARTITIONS: '4', SHOUWANG_ANALYZE_DISTRIBUTED_LEASE: '3s',
+      // Signals wait this long (processing time) for late ones before the windows see them in time order.
+      SHOUWANG_ANALYZE_LATENESS: '1s',
+    };
+    const redis = new Redis(inject('redisUrl'));
+    const analyzer = await startRoles('analyze', shared);
+    const collector = await startRoles('collect', { ...shared, SHOUWANG_ANALYZE_DISTRIBUTED_CORRELATE: 'false', SHOUWANG_COLLECT_SYSLOG_TCP_PORT: '0' });
+    try {
+      // Every partition's lease is the analyzer's: the collector only publishes.
+      await expect.poll(async () => (await redis.mget([0, 1, 2, 3].map((p) => `${keyPrefix}lease:${p}`))).every(Boolean), { timeout: 30_000 }).toBe(true);
+      const port = Number(/tcp (\d+)/.exec(collector.output)?.[1]);
+      const socket = connect({ port, host: '127.0.0.1' });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // Now (RFC 5424 with its offset): windows also close by processing time, so an old burst would be late.
+      const at = (n: number) => new Date(Date.now() - 10_000 + n * 100).toISOString();
+      const failures = Array.from({ length: 10 }, (_, n) =>
+        `<38>1 ${at(n)} gaj-jwzh-app01 sshd ${100 + n} - - Failed password for root from 198.51.100.7 port ${4000 + n} ssh2\n`);
+      // Then ordinary traffic: event time moves past the burst, so the windows see it (a live stream is never only signals).
+      const quiet = Array.from({ length: 3 }, (_, n) => `<78>1 ${new Date().toISOString()} gaj-jwzh-app01 CRON ${200 + n} - - pam_unix(cron:session): session closed for user root\n`);
+      const success = `<38>1 ${at(20)} gaj-jwzh-app01 sshd 150 - - Accepted password for root from 198.51.100.7 port 4100 ssh2\n`;
+      await new Promise<void>((resolve) => socket.end([...failures, success, ...quiet].join(''), () => resolve()));
+      const store = new EmbeddedStore({ path: dbPath });
+      try {
+        // The chain (10 failures from one address, then a login from it), raised by the analyze process from the collector's signals.
+        await expect.poll(async () => (await store.alerts.search({})).items.map((alert) => alert.rule.title), { timeout: 60_000 })
+          .toContain('SSH 暴力破解后登录成功 / SSH brute force, then a successful login');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      expect((await collector.stop()).code).toBe(0);
+      expect((await analyzer.stop()).code).toBe(0);
+      const keys = await redis.keys(`${keyPrefix}*`);
+      if (keys.length) await redis.del(keys);
+      redis.disconnect();
+    }
+  }, 120_000);
 });
