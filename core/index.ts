@@ -45,5 +45,6 @@ export type { LocalRedis } from './redis-server.js';
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
 export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync } from './private-files.js';
 export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';
-export { RECORD_LIMITS, recordShapeProblem, typedFieldProblem } from './record-limits.js';
+export { RECORD_LIMITS, recordShape, recordShapeProblem, typedFieldProblem } from './record-limits.js';
+export type { RecordShape } from './record-limits.js';
 export { seededRandom } from './random.js';

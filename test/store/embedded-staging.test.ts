@@ -58,6 +58,19 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     await store.close();
   });
 
+  it('counts every replayed event of a large batch as a duplicate, whatever its id, across the chunks the id index is read in', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'replay-chunks.db') });
+    // 257 ids: several read chunks and a partial one; odd ids among them (a lone surrogate, NUL, quotes, 4-byte characters).
+    const ids = [...Array.from({ length: 250 }, (_, i) => `r-${i}`), '\ud800', 'a\u0000b', '"\'', '𠮷野家', 'NULL', '', ' '];
+    const events = ids.filter((id) => id !== '').map((id) => event(id));
+    expect(await store.events.write(events)).toMatchObject({ written: 256, duplicates: 0 });
+    await store.events.search({});
+    const replay = [...events.slice(0, 99), event('new-1'), ...events.slice(99), event('new-2'), events[5]!];
+    expect(await store.events.write(replay)).toEqual({ written: 2, duplicates: 257, rejected: [] });
+    expect((await store.events.range()).count).toBe(258);
+    await store.close();
+  });
+
   it('keeps one copy of an event two processes staged at once (each counts it written, as stated)', async () => {
     const path = join(dir, 'two.db');
     const [first, second] = [new EmbeddedStore({ path }), new EmbeddedStore({ path })];
