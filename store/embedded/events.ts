@@ -162,6 +162,9 @@ function matchSql(node: QueryNode): Sql {
 }
 
 
+/** WAL pages after which a commit checkpoints (the file's setting); an event write leaves it to the next other commit. */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 /** Ids read from the id index per statement when a batch is checked for replays. */
 const LOOKUP_CHUNK = 100;
 
@@ -177,6 +180,8 @@ export class EmbeddedEventStore implements EventStore {
   readonly #touchSource: Statement;
   readonly #writeBatch: (events: readonly ShouwangEvent[]) => WriteResult;
   readonly #indexer: SearchIndexer;
+  readonly #checkpointOff: Statement;
+  readonly #checkpointOn: Statement;
 
   constructor(db: Database) {
     this.#db = db;
@@ -191,6 +196,11 @@ export class EmbeddedEventStore implements EventStore {
       WHERE v.column1 IN (SELECT id FROM events)`).pluck();
     this.#touchSource = db.prepare(`INSERT INTO event_sources (system, host, dataset, department, last_ts) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (system, host, dataset, department) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)`);
+    // A write's commit does not checkpoint: the next other commit does (the background step that merges
+    // these rows within SEARCH_INDEX_DELAY_MS, or an alert), at the same threshold, so copying WAL pages
+    // into the file (the writes' and the merges') is deferred with the merge, not paid in a write call.
+    this.#checkpointOff = db.prepare('PRAGMA wal_autocheckpoint = 0');
+    this.#checkpointOn = db.prepare(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     // One transaction per batch: one fsync instead of one per event.
     this.#writeBatch = db.transaction((events: readonly ShouwangEvent[]) => {
       const result: WriteResult = { written: 0, duplicates: 0, rejected: [] };
@@ -242,7 +252,13 @@ export class EmbeddedEventStore implements EventStore {
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
     try {
-      const result = this.#writeBatch(events);
+      this.#checkpointOff.get();
+      let result: WriteResult;
+      try {
+        result = this.#writeBatch(events);
+      } finally {
+        this.#checkpointOn.get();
+      }
       if (result.written) this.#indexer.schedule();
       return result;
     } catch (error) {

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EmbeddedStore, parseQuery } from '../../store/index.js';
+import { WAL_AUTOCHECKPOINT_PAGES } from '../../store/embedded/events.js';
 import { MIGRATIONS } from '../../store/embedded/migrations.js';
 import { keywordPhrase, SEARCH_INDEX_DELAY_MS } from '../../store/embedded/search-index.js';
 import { eventually } from '../support/eventually.js';
@@ -68,6 +69,23 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     const replay = [...events.slice(0, 99), event('new-1'), ...events.slice(99), event('new-2'), events[5]!];
     expect(await store.events.write(replay)).toEqual({ written: 2, duplicates: 257, rejected: [] });
     expect((await store.events.range()).count).toBe(258);
+    await store.close();
+  });
+
+  it('leaves checkpointing to the background step: writes past the WAL threshold copy nothing into the file, the merge after them does', async () => {
+    const path = join(dir, 'checkpoint.db');
+    const store = new EmbeddedStore({ path });
+    const fileSize = () => statSync(path).size;
+    const before = fileSize();
+    // Past the threshold in the WAL: 110 events of 400,000 characters (4 KiB pages), ten per write.
+    const blob = 'x'.repeat(400_000);
+    const big = Array.from({ length: 110 }, (_, i) => event(`c${i}`, { labels: { blob } } as Partial<ShouwangEvent>));
+    expect(big.length * blob.length).toBeGreaterThan(WAL_AUTOCHECKPOINT_PAGES * 4096);
+    for (let i = 0; i < big.length; i += 10) await store.events.write(big.slice(i, i + 10));
+    // No timer ran between the writes (each resolves at once), so no background step either: nothing was checkpointed.
+    expect(fileSize()).toBe(before);
+    await eventually(() => expect(fileSize()).toBeGreaterThan(big.length * blob.length), { timeout: SEARCH_INDEX_DELAY_MS + 30_000 });
+    expect((await store.events.range()).count).toBe(big.length);
     await store.close();
   });
 
