@@ -170,6 +170,14 @@ const LOOKUP_CHUNK = 100;
 
 const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL'];
 
+/**
+ * The department or system column: a number or boolean as the text Elasticsearch's keyword indexes; an
+ * array (several values one column cannot scope) or an object as none, so only unscoped users see that
+ * event. Bound as they were, a boolean or an object failed the whole batch.
+ */
+const columnText = (value: unknown): string | null =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : null;
+
 /** A host name or dataset as the sources table keys it: arrays and other shapes read as absent. */
 const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -220,8 +228,8 @@ export class EmbeddedEventStore implements EventStore {
           continue;
         }
         const ts = Date.parse(event['@timestamp']);
-        const department = event.shouwang?.department ?? null;
-        const system = event.shouwang?.system ?? null;
+        const department = columnText(event.shouwang?.department);
+        const system = columnText(event.shouwang?.system);
         staged.set(event.id, Number(this.#insert.run(event.id, ts, department, system, json).lastInsertRowid));
         result.written += 1;
         if (system && ts <= latestCountable) {

@@ -89,6 +89,22 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     await store.close();
   });
 
+  it('stores an event whose department or system is not text without failing its batch, scoped as Elasticsearch would or hidden from scoped users', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'odd-department.db') });
+    const odd = (id: string, shouwang: unknown) => event(id, { shouwang } as Partial<ShouwangEvent>);
+    const batch = [event('fine'), odd('bool', { department: true }), odd('object', { department: { id: 'gaj' } }), odd('number', { department: 5 }),
+      odd('array', { department: ['gaj', 'sthj'], system: ['a', 'b'] }), odd('system-object', { department: 'gaj', system: { name: 'x' } })];
+    expect(await store.events.write(batch)).toEqual({ written: 6, duplicates: 0, rejected: [] });
+    const seen = async (departments: string[]) => (await store.events.search({ scope: { departments } })).items.map((e) => e.id).sort();
+    expect(await seen(['true'])).toEqual(['bool']);
+    expect(await seen(['5'])).toEqual(['number']);
+    expect(await seen(['gaj'])).toEqual(['fine', 'system-object']);
+    expect((await store.events.search({})).items).toHaveLength(6);
+    expect((await store.events.get('object'))?.shouwang).toEqual({ department: { id: 'gaj' } });
+    expect(await store.events.get('array', { departments: ['gaj'] })).toBeUndefined();
+    await store.close();
+  });
+
   it('keeps one copy of an event two processes staged at once (each counts it written, as stated)', async () => {
     const path = join(dir, 'two.db');
     const [first, second] = [new EmbeddedStore({ path }), new EmbeddedStore({ path })];
