@@ -48,5 +48,6 @@ export type { RedisSettings, RedisTarget, SentinelTarget } from './redis-connect
 export { ensureDebianPackage, type PackageRequirement } from './provision.js';
 export { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateDirSync, writePrivateFileAtomically } from './private-files.js';
 export { PRIVATE_DATA_DIRS, PRIVATE_DATA_FILES, tightenDataDirSync } from './private-files.js';
-export { RECORD_LIMITS, recordShapeProblem, typedFieldProblem } from './record-limits.js';
+export { RECORD_LIMITS, recordShape, recordShapeProblem, typedFieldProblem } from './record-limits.js';
+export type { RecordShape } from './record-limits.js';
 export { seededRandom } from './random.js';

@@ -22,6 +22,15 @@ const pendingDepths: number[] = [];
 
 /** Why a parsed record is past RECORD_LIMITS, or undefined. Iterative, and stops at the first limit hit. */
 export function recordShapeProblem(doc: unknown): string | undefined {
+  return recordShape(doc).problem;
+}
+
+/**
+ * recordShapeProblem, and whether expandDotted could change the record's JSON: a key with a dot, or an
+ * object that is not a plain one (a Date, a boxed string). Learnt on the same walk, so a store that
+ * serialises at once skips the copy for the usual record.
+ */
+export function recordShape(doc: unknown): RecordShape {
   try {
     return walkShape(doc);
   } finally {
@@ -30,20 +39,28 @@ export function recordShapeProblem(doc: unknown): string | undefined {
   }
 }
 
-function walkShape(doc: unknown): string | undefined {
+export interface RecordShape {
+  problem: string | undefined;
+  expands: boolean;
+}
+
+const problem = (text: string): RecordShape => ({ problem: text, expands: false });
+
+function walkShape(doc: unknown): RecordShape {
   const { maxDepth, maxFields, maxStringChars } = RECORD_LIMITS;
   let fields = 0;
+  let expands = false;
   pendingValues.push(doc);
   pendingDepths.push(1);
   while (pendingValues.length) {
     const value = pendingValues.pop();
     const depth = pendingDepths.pop()!;
     if (typeof value === 'string') {
-      if (value.length > maxStringChars) return `record too large: a string value is longer than ${maxStringChars} characters`;
+      if (value.length > maxStringChars) return problem(`record too large: a string value is longer than ${maxStringChars} characters`);
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth > maxDepth) return `record too deep: nested more than ${maxDepth} levels`;
+    if (depth > maxDepth) return problem(`record too deep: nested more than ${maxDepth} levels`);
     if (Array.isArray(value)) {
       for (const item of value) {
         pendingValues.push(item);
@@ -51,17 +68,22 @@ function walkShape(doc: unknown): string | undefined {
       }
       continue;
     }
+    if (!expands) {
+      const prototype: unknown = Object.getPrototypeOf(value);
+      expands = prototype !== Object.prototype && prototype !== null;
+    }
     for (const key of Object.keys(value)) {
       let parts = 1;
       for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', dot + 1)) parts += 1;
+      if (parts > 1) expands = true;
       fields += parts;
-      if (fields > maxFields) return `record too large: more than ${maxFields} fields`;
-      if (depth + parts - 1 > maxDepth) return `record too deep: nested more than ${maxDepth} levels`;
+      if (fields > maxFields) return problem(`record too large: more than ${maxFields} fields`);
+      if (depth + parts - 1 > maxDepth) return problem(`record too deep: nested more than ${maxDepth} levels`);
       pendingValues.push((value as Record<string, unknown>)[key]);
       pendingDepths.push(depth + parts);
     }
   }
-  return undefined;
+  return { problem: undefined, expands };
 }
 
 const KEYWORD_MAX_CHARS = 8191; // 32,766 UTF-8 bytes, Lucene's longest term, at 4 bytes a character

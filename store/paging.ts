@@ -1,4 +1,4 @@
-import { expandDotted, isFieldName, recordShapeProblem, typedFieldProblem, type ShouwangEvent } from '../core/index.js';
+import { expandDotted, isFieldName, recordShape, recordShapeProblem, typedFieldProblem, type ShouwangEvent } from '../core/index.js';
 import { StoreErrors } from './errors.js';
 import type { PageRequest } from './ports.js';
 
@@ -77,4 +77,19 @@ export function storableEvent(raw: ShouwangEvent): { event: ShouwangEvent } | { 
   const event = expandDotted(raw);
   const typed = typedFieldProblem(event);
   return typed ? { reason: typed } : { event };
+}
+
+/**
+ * storableEvent and its JSON, for a store that serialises at once: the same checks and the same text,
+ * without expandDotted's copy when it would change nothing (no dotted key, plain objects only), which
+ * is the usual decoded event. Not for a writer that keeps the object: it may be the caller's own.
+ */
+export function storableJson(raw: ShouwangEvent): { event: ShouwangEvent; json: string } | { reason: string } {
+  const basic = eventRejectReason(raw);
+  if (basic) return { reason: basic };
+  const shape = recordShape(raw);
+  if (shape.problem) return { reason: shape.problem };
+  const event = shape.expands ? expandDotted(raw) : raw;
+  const typed = typedFieldProblem(event);
+  return typed ? { reason: typed } : { event, json: JSON.stringify(event) };
 }

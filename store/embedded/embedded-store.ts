@@ -6,7 +6,7 @@ import type { Store } from '../ports.js';
 import { EmbeddedAlertStore } from './alerts.js';
 import { EmbeddedAssetStore } from './assets.js';
 import { EmbeddedAuditTrailStore } from './audit-trail.js';
-import { EmbeddedEventStore } from './events.js';
+import { EmbeddedEventStore, WAL_AUTOCHECKPOINT_PAGES } from './events.js';
 import { EmbeddedJobResultStore } from './job-results.js';
 import { migrate } from './migrations.js';
 import { EmbeddedSessionStore, EmbeddedUserStore } from './users.js';
@@ -45,8 +45,9 @@ export class EmbeddedStore implements Store {
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
     // Checkpoint every 10,000 pages (~40 MB of WAL) rather than 1,000: each checkpoint syncs the file,
-    // and at 1,000 they cost writes about a third of their throughput (bench store-write).
-    this.#db.pragma('wal_autocheckpoint = 10000');
+    // and at 1,000 they cost writes about a third of their throughput (bench store-write). Event writes
+    // leave it to the next other commit (events.ts).
+    this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     // 64 MiB of page cache instead of 2: the id lookups of every write and the merges of staged events
     // into the indexes read index pages from memory rather than the OS (bench store-write).
     this.#db.pragma('cache_size = -65536');

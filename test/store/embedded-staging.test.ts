@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EmbeddedStore, parseQuery } from '../../store/index.js';
+import { WAL_AUTOCHECKPOINT_PAGES } from '../../store/embedded/events.js';
 import { MIGRATIONS } from '../../store/embedded/migrations.js';
 import { keywordPhrase, SEARCH_INDEX_DELAY_MS } from '../../store/embedded/search-index.js';
 import { eventually } from '../support/eventually.js';
@@ -55,6 +56,52 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     await store.events.search({});
     expect(await store.events.write([event('d1'), event('d2')])).toEqual({ written: 1, duplicates: 1, rejected: [] });
     expect((await store.events.range()).count).toBe(2);
+    await store.close();
+  });
+
+  it('counts every replayed event of a large batch as a duplicate, whatever its id, across the chunks the id index is read in', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'replay-chunks.db') });
+    // 257 ids: several read chunks and a partial one; odd ids among them (a lone surrogate, NUL, quotes, 4-byte characters).
+    const ids = [...Array.from({ length: 250 }, (_, i) => `r-${i}`), '\ud800', 'a\u0000b', '"\'', '𠮷野家', 'NULL', '', ' '];
+    const events = ids.filter((id) => id !== '').map((id) => event(id));
+    expect(await store.events.write(events)).toMatchObject({ written: 256, duplicates: 0 });
+    await store.events.search({});
+    const replay = [...events.slice(0, 99), event('new-1'), ...events.slice(99), event('new-2'), events[5]!];
+    expect(await store.events.write(replay)).toEqual({ written: 2, duplicates: 257, rejected: [] });
+    expect((await store.events.range()).count).toBe(258);
+    await store.close();
+  });
+
+  it('leaves checkpointing to the background step: writes past the WAL threshold copy nothing into the file, the merge after them does', async () => {
+    const path = join(dir, 'checkpoint.db');
+    const store = new EmbeddedStore({ path });
+    const fileSize = () => statSync(path).size;
+    const before = fileSize();
+    // Past the threshold in the WAL: 110 events of 400,000 characters (4 KiB pages), ten per write.
+    const blob = 'x'.repeat(400_000);
+    const big = Array.from({ length: 110 }, (_, i) => event(`c${i}`, { labels: { blob } } as Partial<ShouwangEvent>));
+    expect(big.length * blob.length).toBeGreaterThan(WAL_AUTOCHECKPOINT_PAGES * 4096);
+    for (let i = 0; i < big.length; i += 10) await store.events.write(big.slice(i, i + 10));
+    // No timer ran between the writes (each resolves at once), so no background step either: nothing was checkpointed.
+    expect(fileSize()).toBe(before);
+    await eventually(() => expect(fileSize()).toBeGreaterThan(big.length * blob.length), { timeout: SEARCH_INDEX_DELAY_MS + 30_000 });
+    expect((await store.events.range()).count).toBe(big.length);
+    await store.close();
+  });
+
+  it('stores an event whose department or system is not text without failing its batch, scoped as Elasticsearch would or hidden from scoped users', async () => {
+    const store = new EmbeddedStore({ path: join(dir, 'odd-department.db') });
+    const odd = (id: string, shouwang: unknown) => event(id, { shouwang } as Partial<ShouwangEvent>);
+    const batch = [event('fine'), odd('bool', { department: true }), odd('object', { department: { id: 'gaj' } }), odd('number', { department: 5 }),
+      odd('array', { department: ['gaj', 'sthj'], system: ['a', 'b'] }), odd('system-object', { department: 'gaj', system: { name: 'x' } })];
+    expect(await store.events.write(batch)).toEqual({ written: 6, duplicates: 0, rejected: [] });
+    const seen = async (departments: string[]) => (await store.events.search({ scope: { departments } })).items.map((e) => e.id).sort();
+    expect(await seen(['true'])).toEqual(['bool']);
+    expect(await seen(['5'])).toEqual(['number']);
+    expect(await seen(['gaj'])).toEqual(['fine', 'system-object']);
+    expect((await store.events.search({})).items).toHaveLength(6);
+    expect((await store.events.get('object'))?.shouwang).toEqual({ department: { id: 'gaj' } });
+    expect(await store.events.get('array', { departments: ['gaj'] })).toBeUndefined();
     await store.close();
   });
 
