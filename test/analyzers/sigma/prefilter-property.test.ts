@@ -6,40 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  compileDetection, compileRuleSet, identityMapping, loadDefaultMapping, loadRuleDir, parseFieldMapping, parseRuleText, resolveLogsource,
-  type CompiledRuleSet, type EventPredicate, type FieldMapping, type RuleDocument,
+  compileRuleSet, identityMapping, loadDefaultMapping, loadRuleDir, parseFieldMapping, parseRuleText, resolveLogsource,
+  type FieldMapping, type RuleDocument,
 } from '../../../analyzers/index.js';
 import { isPlainObject, seededRandom } from '../../../core/index.js';
+import { matchOneByOne } from './match-one-by-one.js';
 
 type Event = Record<string, unknown>;
-
-/** match() without the index: each rule's logsource conditions and test, rule by rule, in match()'s order (rules grouped by logsource). */
-function unindexed(set: CompiledRuleSet, mapping: FieldMapping): (event: Event) => string[] {
-  const guards = new Map<string, EventPredicate>();
-  const guardOf = (name: string, when: unknown) => {
-    let guard = guards.get(name);
-    if (!guard) {
-      guard = compileDetection({ when, condition: 'when' }, {
-        resolveField: (field) => [field], keywordFields: mapping.keywordFields, placeholders: {}, timeOffsetMinutes: mapping.timeOffsetMinutes,
-      });
-      guards.set(name, guard);
-    }
-    return guard;
-  };
-  const groupOrder = new Map<string, number>();
-  const rules = set.rules.map((rule) => {
-    const key = rule.logsources.join('\u0000');
-    if (!groupOrder.has(key)) groupOrder.set(key, groupOrder.size);
-    return {
-      id: rule.ref.id,
-      group: groupOrder.get(key)!,
-      test: rule.test,
-      guards: resolveLogsource(mapping, rule.document.logsource).entries.filter((e) => e.when !== undefined).map((e) => guardOf(e.name, e.when)),
-    };
-  });
-  const ordered = rules.map((r, i) => ({ r, i })).sort((a, b) => a.r.group - b.r.group || a.i - b.i).map(({ r }) => r);
-  return (event) => ordered.filter((r) => r.guards.every((g) => g(event)) && r.test(event)).map((r) => r.id);
-}
 
 /** One search map (or keyword list) as what an event needs to meet it: per field, the event paths and the values named. */
 type Template = { paths: readonly string[]; values: unknown[] }[];
@@ -379,7 +352,7 @@ describe('prefilter index: never skips a rule that matches (property test, fixed
     expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
     const set = compileRuleSet(documents, { mapping });
     expect(set.problems).toEqual([]);
-    const expected = unindexed(set, mapping);
+    const expected = matchOneByOne(set, mapping);
     // Values a regex or a field reference accepts, which the rules' own text does not hold.
     const helpers: Template[][] = [
       [[{ paths: ['CommandLine'], values: ['Invoke-WebRequest http://x', 'axb'] }], [{ paths: ['User'], values: ['adm1', 'Admin'] }]],
@@ -402,7 +375,7 @@ describe('prefilter index: never skips a rule that matches (property test, fixed
     it(`SigmaHQ fixtures and our rule pack, ${name}`, async () => {
       const documents = [...(await loadRuleDir('test/fixtures/sigma/rules')).documents, ...(await loadRuleDir('rules')).documents];
       const set = compileRuleSet(documents, { mapping });
-      const expected = unindexed(set, mapping);
+      const expected = matchOneByOne(set, mapping);
       const next = eventMaker(templatesFor(documents, mapping), seed);
       const matchedBy = new Set<string>();
       for (let i = 0; i < 4_000; i += 1) {

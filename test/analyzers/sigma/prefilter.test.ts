@@ -1,33 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  compileDetection, compileRuleSet, loadDefaultMapping, loadRuleDir, parseFieldMapping, parseRuleText, resolveLogsource,
-  type CompiledRuleSet, type EventPredicate, type FieldMapping,
+  compileRuleSet, loadDefaultMapping, loadRuleDir, parseFieldMapping, parseRuleText, type CompiledRuleSet,
 } from '../../../analyzers/index.js';
 import { Scanner } from '../../../analyzers/sigma/prefilter.js';
+import { matchOneByOne } from './match-one-by-one.js';
 import { decodeLine, decodeRecordLine } from '../../../collectors/index.js';
 import { AssetIndex, loadInventory } from '../../../core/index.js';
-
-/** What match() must return: every rule whose logsource conditions and test hold, run one by one. */
-function oneByOne(set: CompiledRuleSet, mapping: FieldMapping): (event: Record<string, unknown>) => string[] {
-  const guards = new Map<string, EventPredicate>();
-  const guardOf = (name: string, when: unknown) => {
-    let guard = guards.get(name);
-    if (!guard) {
-      guard = compileDetection({ when, condition: 'when' }, {
-        resolveField: (field) => [field], keywordFields: mapping.keywordFields, placeholders: {}, timeOffsetMinutes: mapping.timeOffsetMinutes,
-      });
-      guards.set(name, guard);
-    }
-    return guard;
-  };
-  const rules = set.rules.map((rule) => ({
-    id: rule.ref.id,
-    test: rule.test,
-    guards: resolveLogsource(mapping, rule.document.logsource).entries.filter((e) => e.when !== undefined).map((e) => guardOf(e.name, e.when)),
-  }));
-  return (event) => rules.filter((r) => r.guards.every((g) => g(event)) && r.test(event)).map((r) => r.id).sort();
-}
 
 const matchedIds = (set: CompiledRuleSet, event: Record<string, unknown>) => set.match(event).map((r) => r.id).sort();
 
@@ -65,7 +44,8 @@ describe('rule set prefilter and logsource memo', () => {
       ...(await loadRuleDir('rules')).documents,
     ];
     const set = compileRuleSet(documents, { mapping });
-    const expected = oneByOne(set, mapping);
+    const inOrder = matchOneByOne(set, mapping);
+    const expected = (event: Record<string, unknown>) => inOrder(event).sort();
     const assets = new AssetIndex(loadInventory('config/inventory.demo.yaml'));
     const context = { utcOffset: '+08:00', now: new Date('2026-11-26T00:00:00Z') };
     const lines = (file: string, count: number) => readFileSync(`test/fixtures/logs/${file}`, 'utf8').split('\n').filter(Boolean).slice(0, count);
@@ -124,7 +104,8 @@ detection:
 `, 'rules.yml');
     const set = compileRuleSet(documents, { mapping });
     expect(set.problems).toEqual([]);
-    const expected = oneByOne(set, mapping);
+    const inOrder = matchOneByOne(set, mapping);
+    const expected = (event: Record<string, unknown>) => inOrder(event).sort();
     const events: Record<string, unknown>[] = [
       { event: { dataset: 'web' }, tags: 'x', url: '/ADMIN/x' },
       { event: { dataset: 'web' }, url: '/admin/x' },
