@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { z } from 'zod';
-import { formatPath, isIsoInstant } from '../core/index.js';
+import { formatPath, isIsoInstant, parseZonedTime } from '../core/index.js';
 import { ConsoleErrors } from './errors.js';
 import { can, type Permission } from './roles.js';
 import type { Auth } from './sessions.js';
@@ -192,10 +192,13 @@ export function queryList<T extends z.ZodType>(item: T) {
     .pipe(z.array(item).max(100) as unknown as z.ZodType<z.output<T>[], string[]>);
 }
 
-// With its offset: the server's own zone must never decide what a zone-less time means.
-export const isoTime = z.string().max(64).refine(isIsoInstant, '不是带时区的时间 / not an ISO 8601 date-time with Z or an offset (2026-11-01T00:00:00+08:00)')
+// With its offset: the server's own zone must never decide what a zone-less time means. Handed on
+// normalised (`…T…Z`), so every store and handler reads exactly the instant checked here.
+export const isoTime = z.string().max(64)
   // Documented as date-time, so clients (and Schemathesis) send dates rather than random text.
-  .meta({ format: 'date-time' });
+  .meta({ format: 'date-time' })
+  .refine(isIsoInstant, '不是带时区的时间 / not an ISO 8601 date-time with Z or an offset (2026-11-01T00:00:00+08:00)')
+  .transform((text) => new Date(parseZonedTime(text, 'UTC')!).toISOString());
 
 /** Paging in every list: size, the `next` cursor of the previous page, order. */
 export const pageQuery = {

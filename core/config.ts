@@ -130,6 +130,16 @@ const notifySchema = z.strictObject({
 });
 
 /** The one config schema: types come from it, and every error names its field. */
+/** What ioredis reads without surprises: a parseable URL, a real port, and a path that is only a database number. */
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.port === '' || Number(url.port) <= 65535) && /^\/?\d{0,2}$/.test(url.pathname) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export const ConfigSchema = z.strictObject({
   /** Where the embedded store, spools, checkpoints and the local Redis keep their files. */
   dataDir: z.string().min(1).default('./data'),
@@ -162,7 +172,7 @@ export const ConfigSchema = z.strictObject({
   redis: z
     .strictObject({
       /** An external Redis; when absent Shouwang starts a local redis-server under dataDir. */
-      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').refine(isRedisUrl, 'a redis:// URL with a port 1–65535 and at most a database number as its path (redis://host:6379/0)').optional(),
       /** A Redis behind Sentinels (instead of `url`): every connection asks them for the master, and follows a failover. */
       sentinels: z
         .strictObject({

@@ -126,7 +126,12 @@ export function nextZoneDay(zone: string, dayStart: number): number {
   // Most days: a midnight 24 hours on at the same offset is the next one (one Intl look-up, not five, for a list of days).
   const offsetMs = zoneOffsetMs(zone, dayStart);
   if ((dayStart + offsetMs) % DAY_MS === 0 && zoneOffsetMs(zone, dayStart + DAY_MS) === offsetMs) return dayStart + DAY_MS;
-  return zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
+  const next = zoneDayStart(zone, dayStart + DAY_MS + 3 * 3_600_000);
+  if (next > dayStart) return next;
+  // A calendar day lived twice (Alaska in 1867, Kwajalein in 1969): the day after the repeat, else 24 hours on,
+  // so a walk over days always moves forward.
+  const later = zoneDayStart(zone, dayStart + 2 * DAY_MS + 3 * 3_600_000);
+  return later > dayStart ? later : dayStart + DAY_MS;
 }
 
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;

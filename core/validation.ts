@@ -10,9 +10,15 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/**
+ * What was given, as far as it is safe to print: maps by their keys and lists by their length (a password
+ * written beside the right key, `password:` for `passwordEnv:`, is in there), and a URL without its `user:pass@`.
+ */
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  if (Array.isArray(value)) return `(a list of ${value.length})`;
+  if (value !== null && typeof value === 'object') return `(a map with ${Object.keys(value).slice(0, 8).join(', ') || 'no keys'})`;
+  const text = JSON.stringify(value).replace(/\/\/[^/@\s"]*@/g, '//(hidden)@');
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -23,7 +29,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-const SECRET_FIELD = /password|secret|token/i;
+const SECRET_FIELD = /password|secret|token|credential|private/i;
 
 /** One line per problem: `field.path: <zod message>, got <value>`. */
 export function formatIssues(error: z.ZodError, input: unknown, describeField?: (path: string) => string): string {
@@ -32,7 +38,7 @@ export function formatIssues(error: z.ZodError, input: unknown, describeField?: 
       const path = formatPath(issue.path);
       const label = describeField ? describeField(path) : path;
       // A password pasted into the wrong field must not reach the terminal or the logs.
-      const secret = SECRET_FIELD.test(String(issue.path[issue.path.length - 1] ?? ''));
+      const secret = issue.path.some((key) => SECRET_FIELD.test(String(key)));
       return `  - ${label || '(root)'}: ${issue.message}, got ${secret ? '(hidden)' : show(valueAt(input, issue.path))}`;
     })
     .join('\n');

@@ -73,6 +73,16 @@ describe('console API', () => {
       expect(body.message).toMatch(/[\u4e00-\u9fff].* \/ [a-z]/i);
     });
 
+    it('hands a time it accepts on as that same instant: a comma fraction, spaces or a newline around it never reach a handler as NaN', async () => {
+      for (const from of ['2026-11-01T00:00:00,5Z', ' 2026-11-01T00:00:00Z', '2026-11-01T08:00:00+08:00\n']) {
+        const query = `from=${encodeURIComponent(from)}&to=${encodeURIComponent('2026-11-02T00:00:00Z')}`;
+        for (const path of ['/api/events/histogram', '/api/events', '/api/alerts', '/api/posture']) {
+          const response = await admin.get(`${path}?${query}`);
+          expect(response.statusCode, `${path} ${JSON.stringify(from)}: ${response.body.slice(0, 200)}`).toBe(200);
+        }
+      }
+    });
+
     it('names the field, but never echoes a password', async () => {
       const response = await app.inject({ method: 'POST', url: '/api/session', payload: { username: 'root', password: 'p'.repeat(2000) } });
       expect(response.statusCode).toBe(400);

@@ -69,11 +69,27 @@ describe('redis.sentinels', () => {
       // A password pasted where the variable's name belongs is refused, and not echoed as a name would be.
       ['redis: {sentinels: {hosts: ["a:1"], name: m, passwordEnv: "p@ss w0rd!"}}', /redis\.sentinels\.passwordEnv/],
       ['redis: {sentinels: {hosts: ["a:1"], name: m, password: x}}', /redis\.sentinels/],
+      ['redis: {url: "redis://h:6379/abc"}', /redis\.url/],
+      ['redis: {url: "redis://h:99999"}', /redis\.url/],
     ];
     for (const [text, field] of bad) {
       const error = errorOf(() => loadConfig({ env: {}, file: file('bad.yaml', text) }));
       expect(error.message, text).toMatch(field);
       expect(error.message).not.toContain('p@ss w0rd!');
+    }
+  });
+
+  it('never prints a secret written in the wrong place: password for passwordEnv, a URL typo, a key beside url', () => {
+    const cases = [
+      'redis: {sentinels: {hosts: ["a:1"], name: m, password: hunter2-SECRET}}',
+      'redis: {url: "redis//:hunter2-SECRET@host"}',
+      'redis: {url: "redis://:hunter2-SECRET@h", sentinel: {}}',
+      'redis: {url: "redis://user:hunter2-SECRET@h:99999"}',
+    ];
+    for (const text of cases) {
+      const error = errorOf(() => loadConfig({ env: {}, file: file('secret.yaml', text) }));
+      expect(error.message, text).toMatch(/redis/);
+      expect(error.message, text).not.toContain('hunter2');
     }
   });
 

@@ -44,4 +44,18 @@ describe('zone days: local midnights in any IANA zone', () => {
     expect(canonicalTimeZone('EUROPE/BERLIN')).toBe('Europe/Berlin');
     expect(canonicalTimeZone('utc')).toBe('UTC');
   });
+
+  it('always moves forward, also over a calendar day a zone lived twice or skipped, in every zone Intl knows', () => {
+    // Alaska repeated 18 October 1867, Apia 4 July 1892, Kwajalein 30 September 1969; Samoa skipped 30 December 2011.
+    const windows = [['1867-10-10', '1867-10-25'], ['1892-06-28', '1892-07-08'], ['1969-09-20', '1969-10-10'], ['2011-12-25', '2012-01-05']];
+    for (const zone of Intl.supportedValuesOf('timeZone')) {
+      for (const [from, to] of windows) {
+        const bounds = zoneDayBounds(zone, at(`${from}T12:00:00Z`), at(`${to}T12:00:00Z`));
+        expect(bounds.length, `${zone} ${from}`).toBeLessThan(40);
+        for (let i = 1; i < bounds.length; i += 1) expect(bounds[i]! > bounds[i - 1]!, `${zone} ${new Date(bounds[i]!).toISOString()}`).toBe(true);
+      }
+    }
+    const kwajalein = zoneDayStart('Pacific/Kwajalein', at('1969-09-30T12:00:00Z'));
+    expect(nextZoneDay('Pacific/Kwajalein', kwajalein)).toBeGreaterThan(kwajalein);
+  });
 });
