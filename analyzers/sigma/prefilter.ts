@@ -212,6 +212,14 @@ export class Prefilter {
  * read directly (an uppercase letter goes where its lowercase goes, so ASCII text is scanned without
  * lowercasing it), then one per other code unit the literals use and a last one for every other unit.
  */
+/**
+ * The table is states × columns: a pasted rule with one 20,000-character CJK literal would make it gigabytes.
+ * A literal's first code units are enough to prefilter on (text holding the literal holds them), and code units
+ * past the first few hundred share the last column; both only let more rules through to their full test.
+ */
+const SCANNED_UNITS = 64;
+const WIDE_COLUMNS = 512;
+
 export class Scanner {
   private readonly wide = new Map<number, number>();
   private readonly other: number;
@@ -223,11 +231,12 @@ export class Scanner {
   private readonly outputFrom: number;
 
   /** The literals must be lowercase (`toLowerCase()` of themselves). */
-  constructor(literals: readonly { literal: string; id: number }[]) {
+  constructor(all: readonly { literal: string; id: number }[]) {
+    const literals = all.map(({ literal, id }) => ({ literal: literal.slice(0, SCANNED_UNITS), id }));
     for (const { literal } of literals) {
       for (let i = 0; i < literal.length; i += 1) {
         const unit = literal.charCodeAt(i);
-        if (unit >= 128 && !this.wide.has(unit)) this.wide.set(unit, 128 + this.wide.size);
+        if (unit >= 128 && !this.wide.has(unit) && this.wide.size < WIDE_COLUMNS) this.wide.set(unit, 128 + this.wide.size);
       }
     }
     this.other = 128 + this.wide.size;
@@ -301,6 +310,11 @@ export class Scanner {
     });
     this.outStart[states] = flat.length;
     this.outIds = Int32Array.from(flat);
+  }
+
+  /** Entries in the transition table (states × columns). */
+  get tableSize(): number {
+    return this.next.length;
   }
 
   private column(unit: number): number {

@@ -37,6 +37,17 @@ describe('rule set prefilter and logsource memo', () => {
     expect(wide).toBeGreaterThan(50);
   });
 
+  it('keeps the table small for a pasted 20,000-character CJK literal, and still finds it (a rule then runs its full test)', () => {
+    const cjk = Array.from({ length: 20_000 }, (_, i) => String.fromCharCode(0x4e00 + i)).join('');
+    const scanner = new Scanner([{ literal: cjk, id: 0 }, { literal: 'abc', id: 1 }]);
+    // Without the caps: 20,001 states × 20,129 columns, 1.6 GB.
+    expect(scanner.tableSize).toBeLessThan(100_000);
+    const found = new Int32Array(2);
+    const hits = new Int32Array(2);
+    expect(scanner.scanLower(`x${cjk}y abc`, found, 1, hits, 0)).toBe(2);
+    expect(scanner.scanLower('abc 一丁', found, 2, hits, 0)).toBe(1);
+  });
+
   it('SigmaHQ and our rules: match() equals running every rule one by one on decoded events', async () => {
     const mapping = loadDefaultMapping();
     const documents = [
