@@ -34,7 +34,7 @@ export function buildCorrelation(section: unknown, topGenerate: unknown, fail: (
 
   const timespanMs = parseTimespan(section.timespan);
   if (timespanMs === undefined) {
-    report('correlation.timespan', `correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, got ${describeValue(section.timespan)}`);
+    report('correlation.timespan', `correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, at most a year, got ${describeValue(section.timespan)}`);
   }
 
   const aliases: Record<string, Record<string, string>> = {};

@@ -34,7 +34,7 @@ function shouwangAttributes(value: unknown, fail: (path: string, message: string
   for (const [key, inner] of Object.entries(value)) {
     if (key === 'suppress') {
       const ms = parseTimespan(inner);
-      if (ms === undefined) fail('shouwang.suppress', `shouwang.suppress: expected a duration such as 30m or 1h, got ${describeValue(inner)}`);
+      if (ms === undefined) fail('shouwang.suppress', `shouwang.suppress: expected a duration such as 30m or 1h, at most a year, got ${describeValue(inner)}`);
       else attributes.suppressMs = ms;
     } else if (key === 'group_by') {
       const fields = Array.isArray(inner) && inner.every((field) => typeof field === 'string' && isFieldName(field)) ? (inner as string[]) : undefined;

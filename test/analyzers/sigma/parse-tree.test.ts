@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  compileCorrelation, compileRuleSet, identityMapping, parseRuleText, readAlertPolicy, type RuleDocument,
+  compileCorrelation, compileRuleSet, identityMapping, parseRuleText, parseTimespan, readAlertPolicy, type RuleDocument,
 } from '../../../analyzers/index.js';
 
 const ID = '11111111-1111-4111-8111-111111111111';
@@ -234,7 +234,7 @@ correlation:
   condition: { gte: many }
 `);
     expect(errors).toEqual([
-      `7 correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, got "5 minutes" [${ID}]`,
+      `7 correlation.timespan: expected a number and s, m, h, d or w such as 5m or 1h, at most a year, got "5 minutes" [${ID}]`,
       `8 correlation.condition.gte: expected a number, got "many" [${ID}]`,
       `8 correlation.condition: needs one of gt, gte, lt, lte, eq, neq [${ID}]`,
     ]);
@@ -242,10 +242,26 @@ correlation:
     expect(rejected).toEqual([{ kind: 'correlation', id: ID }]);
   });
 
+  it('refuses a timespan or suppression past a year, which would make Infinity and NaN windows', () => {
+    const { errors } = errorsOf(`title: c
+id: ${ID}
+level: high
+correlation:
+  type: event_count
+  rules: [a]
+  timespan: 99999999999999999999999w
+  condition: { gte: 2 }
+`);
+    expect(errors[0]).toMatch(/^7 correlation\.timespan: .*at most a year, got "99999999999999999999999w"/);
+    expect(parseTimespan('366d')).toBe(366 * 86_400_000);
+    expect(parseTimespan('367d')).toBeUndefined();
+    expect(parseTimespan('53w')).toBeUndefined();
+  });
+
   it('reports a bad shouwang attribute but keeps the rule, with the alert defaults', () => {
     const text = `${rule('  sel: {a: b}\n  condition: sel\n')}shouwang: { suppress: soon }\n`;
     const { errors, documents } = errorsOf(text);
-    expect(errors).toEqual([`8 shouwang.suppress: expected a duration such as 30m or 1h, got "soon" [${ID}]`]);
+    expect(errors).toEqual([`8 shouwang.suppress: expected a duration such as 30m or 1h, at most a year, got "soon" [${ID}]`]);
     expect(documents).toBe(1);
     expect(readAlertPolicy(parseRuleText(text, 'tree.yml').documents[0]!)).toEqual({ suppressMs: 3_600_000 });
   });

@@ -49,7 +49,7 @@ detection:
     writeFileSync(file, `${GOOD}shouwang: { suppress: later }\n`);
     const { io, out } = capture();
     expect(await runRulesCommand(['lint', file], io)).toBe(1);
-    expect(out).toContainEqual(`${file}:10: error: shouwang.suppress: expected a duration such as 30m or 1h, got "later" [aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa]`);
+    expect(out).toContainEqual(`${file}:10: error: shouwang.suppress: expected a duration such as 30m or 1h, at most a year, got "later" [aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa]`);
     expect(out.at(-1)).toMatch(/1\/1 .*detection rules compiled.*1 个错误 errors/);
   });
 
