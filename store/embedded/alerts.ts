@@ -9,7 +9,7 @@ import {
   TOTAL_COUNT_LIMIT, type AlertDayGroup, type AlertGroup, type AlertGroupField, type AlertPageRequest, type AlertProblem, type AlertQuery, type AlertSortField,
   type AlertStore, type Bucket, type Page, type Scope,
 } from '../ports.js';
-import { Where } from './sql.js';
+import { Where, writeOrUnavailable } from './sql.js';
 
 /** Days one daily() statement groups (see below). */
 const DAYS_PER_QUERY = 366;
@@ -93,7 +93,7 @@ export class EmbeddedAlertStore implements AlertStore {
   async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
     // BEGIN IMMEDIATE: the write lock before the read, so processes sharing the file merge one after another (waiting
     // up to busy_timeout) instead of failing with SQLITE_BUSY when another wrote between this one's read and write.
-    return this.#upsertBatch.immediate(alerts);
+    return writeOrUnavailable(() => this.#upsertBatch.immediate(alerts));
   }
 
   async get(id: string, scope?: Scope): Promise<Alert | undefined> {
@@ -103,7 +103,7 @@ export class EmbeddedAlertStore implements AlertStore {
   }
 
   async update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert> {
-    return this.#db.transaction(() => {
+    return writeOrUnavailable(() => this.#db.transaction(() => {
       const where = new Where().add('id = ?', id).scope('department', scope);
       const row = this.#db.prepare(`SELECT doc FROM alerts ${where.sql}`).get(...where.params) as { doc: string } | undefined;
       // Out of scope reads as absent: a caller learns nothing about other departments' alerts.
@@ -113,7 +113,7 @@ export class EmbeddedAlertStore implements AlertStore {
       if (!next) throw StoreErrors.transition(alert.status, change.status ?? alert.status);
       this.#write(next);
       return next;
-    }).immediate();
+    }).immediate());
   }
 
   async search(query: AlertQuery, page?: AlertPageRequest): Promise<Page<Alert>> {

@@ -8,7 +8,7 @@ import type {
 import { SOURCE_CLOCK_SKEW_MS } from '../ports.js';
 import { StoreErrors } from '../errors.js';
 import { ftsPhrase, keywordPhrase, SearchIndexer } from './search-index.js';
-import { keysetPage, Where } from './sql.js';
+import { keysetPage, Where, writeOrUnavailable } from './sql.js';
 
 /** Fields kept in their own indexed columns; every other field is read from the JSON document. */
 const COLUMNS: Record<string, string> = { 'shouwang.department': 'department', 'shouwang.system': 'system', id: 'id' };
@@ -168,8 +168,6 @@ export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 /** Ids read from the id index per statement when a batch is checked for replays. */
 const LOOKUP_CHUNK = 100;
 
-const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL'];
-
 /**
  * The department or system column: a number or boolean as the text Elasticsearch's keyword indexes; an
  * array (several values one column cannot scope) or an object as none, so only unscoped users see that
@@ -259,7 +257,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async write(events: readonly ShouwangEvent[]): Promise<WriteResult> {
-    try {
+    // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
+    return writeOrUnavailable(() => {
       this.#checkpointOff.get();
       let result: WriteResult;
       try {
@@ -269,14 +268,7 @@ export class EmbeddedEventStore implements EventStore {
       }
       if (result.written) this.#indexer.schedule();
       return result;
-    } catch (error) {
-      // A full disk, a lock held too long, an I/O error: the store cannot write now (the sink spools), not a bad record.
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && UNAVAILABLE_CODES.some((prefix) => code.startsWith(prefix))) {
-        throw StoreErrors.unavailable(`${code}: ${(error as Error).message}`);
-      }
-      throw error;
-    }
+    });
   }
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
 import { TOTAL_COUNT_LIMIT, type Page, type PageRequest, type Scope } from '../ports.js';
+import { StoreErrors } from '../errors.js';
 
 /** A WHERE clause built up from parts; every value goes through a bound parameter. */
 export class Where {
@@ -68,4 +69,22 @@ export function keysetPage<T>(
     ...(counted > TOTAL_COUNT_LIMIT ? { totalIsLowerBound: true as const } : {}),
     ...(more && last ? { next: encodeCursor([last.t, String(last.k)]) } : {}),
   };
+}
+
+const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL'];
+
+/**
+ * Runs a write; a full disk, a lock another process held past busy_timeout or an I/O error becomes "store
+ * unavailable" (a sink spools and retries, the API answers 503), never an unexplained 500.
+ */
+export function writeOrUnavailable<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.some((prefix) => code.startsWith(prefix))) {
+      throw StoreErrors.unavailable(`${code}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
 }

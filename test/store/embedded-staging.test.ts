@@ -174,3 +174,21 @@ describe('embedded store: writes staged, merged into the indexed table in the ba
     db.close();
   });
 });
+
+describe('a write lock held by another process', () => {
+  it('makes alert writes "store unavailable" (503, a sink retries) after busy_timeout, never an unexplained error', async () => {
+    const path = join(dir, 'locked.db');
+    const store = new EmbeddedStore({ path });
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      await expect(store.alerts.upsert([])).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE', statusCode: 503 });
+      await expect(store.alerts.update('no-such-alert', { status: 'resolved' })).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE' });
+      other.exec('ROLLBACK');
+      await expect(store.alerts.upsert([])).resolves.toMatchObject({ created: 0, updated: 0 });
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+});
