@@ -183,7 +183,7 @@ describe('a write lock held by another process', () => {
     try {
       other.exec('BEGIN IMMEDIATE');
       await expect(store.alerts.upsert([])).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE', statusCode: 503 });
-      await expect(store.alerts.update('no-such-alert', { status: 'resolved' })).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE' });
+      await expect(store.alerts.update('no-such-alert', { status: 'resolved', actor: 'officer' })).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE' });
       other.exec('ROLLBACK');
       await expect(store.alerts.upsert([])).resolves.toMatchObject({ created: 0, updated: 0 });
     } finally {
