@@ -154,3 +154,9 @@ export async function startElasticsearchCluster(options: { size?: number; jvmArg
   }
   return { urls: nodes.map((node) => node.url), nodes: nodes.map(({ stop: _stop, ...node }) => node), stop };
 }
+
+/** Removes a test's indices (`<prefix>-*`) and its events template from the test node; what is absent is skipped. */
+export async function dropTestIndices(url: string, indexPrefix: string): Promise<void> {
+  await fetch(`${url}/${indexPrefix}-*?ignore_unavailable=true&allow_no_indices=true`, { method: 'DELETE' });
+  await fetch(`${url}/_index_template/${indexPrefix}-events`, { method: 'DELETE' });
+}

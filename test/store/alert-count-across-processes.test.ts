@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
 import { DIST } from '../harness/built.js';
+import { dropTestIndices } from '../harness/elasticsearch.js';
 
 // Several collector processes raise the same alert (same rule, group and window): the store adds their counts up.
 // Each process here upserts the alert `WRITES` times with count 1, both at once against one store; the final count is
@@ -64,10 +65,5 @@ describeStore('embedded (SQLite)', 400, async () => new EmbeddedStore({ path: db
 
 const url = inject('elasticsearchUrl');
 const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url, indexPrefix });
-  await cleanup.client.indices.delete({ index: `${indexPrefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${indexPrefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});
+afterAll(() => dropTestIndices(url, indexPrefix));
 describeStore('Elasticsearch', 15, () => ElasticsearchStore.open({ url, indexPrefix }), () => ['elasticsearch', url, indexPrefix]);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { AlertBuilder, AlertSink } from '../../../analyzers/alerts/index.js';
 import type { Signal } from '../../../analyzers/types.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../../store/index.js';
+import { dropTestIndices } from '../../harness/elasticsearch.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const builder = new AlertBuilder();
@@ -168,10 +169,5 @@ describeReplay('embedded (SQLite)', async () => new EmbeddedStore({ path: dbPath
 
 const url = inject('elasticsearchUrl');
 const indexPrefix = `test-${randomUUID().slice(0, 8)}`;
-afterAll(async () => {
-  const cleanup = await ElasticsearchStore.open({ url, indexPrefix });
-  await cleanup.client.indices.delete({ index: `${indexPrefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  await cleanup.client.indices.deleteIndexTemplate({ name: `${indexPrefix}-events` }).catch(() => undefined);
-  await cleanup.close();
-});
+afterAll(() => dropTestIndices(url, indexPrefix));
 describeReplay('Elasticsearch', () => ElasticsearchStore.open({ url, indexPrefix }));
