@@ -93,6 +93,14 @@ export function elasticsearchCount(url: string, pattern: string): () => Promise<
   };
 }
 
+/** Pids of the cluster's nodes (all run on this machine in a bench), so their CPU can be read from /proc. */
+export async function elasticsearchPids(url: string): Promise<number[]> {
+  const response = await fetch(`${url}/_nodes/process?filter_path=nodes.*.process.id`);
+  if (!response.ok) return [];
+  const body = (await response.json()) as { nodes?: Record<string, { process?: { id?: number } }> };
+  return Object.values(body.nodes ?? {}).flatMap((node) => (typeof node.process?.id === 'number' ? [node.process.id] : []));
+}
+
 export async function deleteIndices(url: string, pattern: string): Promise<void> {
   await fetch(`${url}/${pattern}?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all`, { method: 'DELETE' });
 }

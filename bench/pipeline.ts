@@ -11,7 +11,7 @@ import { startRedis } from '../test/harness/redis.js';
 import { median } from './measure.js';
 import { pipelineInput, sendSyslog, waitForCount } from './pipeline-input.js';
 import {
-  deleteIndices, elasticsearchCount, embeddedCount, processCpuSeconds, removeDir, startRsyslogPeer, startShouwangAnalyzer, startShouwangCollect,
+  deleteIndices, elasticsearchCount, elasticsearchPids, embeddedCount, processCpuSeconds, removeDir, startRsyslogPeer, startShouwangAnalyzer, startShouwangCollect,
   startSyslogNgPeer, type Receiver,
 } from './pipeline-receivers.js';
 import { provisionSyslogNg, type SyslogNg } from './peers/syslog-ng.js';
@@ -26,11 +26,14 @@ const BIG_BATCH = 5_000;
 const BIG_BATCH_NAME = `shouwang collect, batchSize ${BIG_BATCH.toLocaleString('en-US')} → Elasticsearch`;
 /** The Elasticsearch column with one bulk in flight at a time (collect.inFlightBatches 1, the behaviour before it existed). */
 const ONE_BULK_NAME = 'shouwang collect, inFlightBatches 1 → Elasticsearch';
+const BASELINE = 'rsyslog imtcp → omelasticsearch (baseline)';
 
 interface Sample {
   wallSeconds: number;
   /** CPU of the receiving processes only (not of Elasticsearch, not of the sender). */
   cpuSeconds: number;
+  /** CPU of the Elasticsearch node(s) on this machine over the run, when the column writes there. */
+  storeCpuSeconds?: number;
 }
 
 interface Column {
@@ -39,6 +42,8 @@ interface Column {
   start: (run: string) => Promise<{ receivers: Receiver[]; count: () => Promise<number>; cleanup: () => Promise<void>; others?: Helper[] }>;
   samples: Sample[];
   skipped?: string;
+  /** Pids of the Elasticsearch nodes this column writes to (their CPU is shown beside the receivers'). */
+  storePids?: () => Promise<number[]>;
 }
 
 /** Elasticsearch for the bench: $SHOUWANG_TEST_ELASTICSEARCH_URL (the running test node), else one started from the harness. */
@@ -59,13 +64,16 @@ async function measure(column: Column, lines: readonly string[], run: string): P
   // The analyzer processes of a scale-out run work on the same events: their CPU counts too.
   const processes: Helper[] = [...receivers, ...others];
   try {
+    const storePids = (await column.storePids?.()) ?? [];
+    const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
     const cpuBefore = processes.map((r) => processCpuSeconds(r.pid));
+    const storeBefore = cpu(storePids);
     const started = process.hrtime.bigint();
     await sendSyslog(receivers.map((r) => r.port), lines, CONNECTIONS);
     await waitForCount(count, lines.length, column.name);
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpuSeconds = processes.reduce((sum, r, i) => sum + processCpuSeconds(r.pid) - cpuBefore[i]!, 0);
-    return { wallSeconds, cpuSeconds };
+    return { wallSeconds, cpuSeconds, ...(storePids.length ? { storeCpuSeconds: cpu(storePids) - storeBefore } : {}) };
   } finally {
     await Promise.all(processes.map((r) => r.stop()));
     await cleanup();
@@ -92,16 +100,18 @@ async function runColumns(title: string, columns: Column[], lines: readonly stri
   }
   const rate = (column: Column) => median(column.samples.map((s) => lines.length / s.wallSeconds));
   const perCore = (column: Column) => median(column.samples.map((s) => lines.length / s.cpuSeconds));
+  // Microseconds of Elasticsearch CPU per event: what the store costs for each receiver's documents.
+  const storeMicros = (column: Column) => median(column.samples.flatMap((s) => s.storeCpuSeconds === undefined ? [] : [s.storeCpuSeconds / lines.length * 1e6]));
   const base = columns.find((column) => column.name === baseline && !column.skipped);
   console.log(`\n${title} (median of ${ROUNDS} runs, ${lines.length.toLocaleString('en-US')} events each, ${CONNECTIONS} TCP connections)`);
-  console.log(`  ${'receiver → store'.padEnd(56)} ${'events/s'.padStart(10)} ${'per core'.padStart(10)}  ${baseline ? 'ratio' : ''}`);
+  console.log(`  ${'receiver → store'.padEnd(56)} ${'events/s'.padStart(10)} ${'per core'.padStart(10)} ${'ES µs/ev'.padStart(9)}  ${baseline ? 'ratio' : ''}`);
   for (const column of columns) {
     if (column.skipped) {
-      console.log(`  ${column.name.padEnd(56)} ${'—'.padStart(10)} ${'—'.padStart(10)}  ${column.skipped}`);
+      console.log(`  ${column.name.padEnd(56)} ${'—'.padStart(10)} ${'—'.padStart(10)} ${'—'.padStart(9)}  ${column.skipped}`);
       continue;
     }
     const ratio = !baseline ? '' : column === base ? 'baseline' : base ? `${(rate(column) / rate(base)).toFixed(2)}× rsyslog` : 'no baseline';
-    console.log(`  ${column.name.padEnd(56)} ${fmt(rate(column)).padStart(10)} ${fmt(perCore(column)).padStart(10)}  ${ratio}`);
+    console.log(`  ${column.name.padEnd(56)} ${fmt(rate(column)).padStart(10)} ${fmt(perCore(column)).padStart(10)} ${fmt(storeMicros(column)).padStart(9)}  ${ratio}`);
   }
   if (base) {
     for (const column of columns.filter((c) => c.name.startsWith('shouwang') && !c.skipped)) {
@@ -111,6 +121,7 @@ async function runColumns(title: string, columns: Column[], lines: readonly stri
   }
   console.log('  events/s: from the first byte sent to the last event queryable (SQLite row / Elasticsearch _count after refresh)');
   console.log('  per core: events / CPU seconds of the receiving process(es), from /proc/<pid>/stat (Elasticsearch not counted)');
+  console.log('  ES µs/ev: CPU of the Elasticsearch node(s) over the run per event stored (ids, mapping, merges, refreshes)');
 }
 
 const fmt = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
@@ -198,7 +209,7 @@ export async function benchPipeline(): Promise<void> {
   const lines = pipelineInput(EVENTS);
   const columns: Column[] = [shouwangEmbedded(parent)];
   const esColumn = (name: string, make: (url: string) => Column): Column =>
-    es.url ? make(es.url) : { name, samples: [], start: () => Promise.reject(new Error('unreachable')), skipped: es.reason! };
+    es.url ? { ...make(es.url), storePids: () => elasticsearchPids(es.url!) } : { name, samples: [], start: () => Promise.reject(new Error('unreachable')), skipped: es.reason! };
   let syslogNg: SyslogNg | undefined;
   let syslogNgMissing: string | undefined;
   try {
@@ -211,14 +222,17 @@ export async function benchPipeline(): Promise<void> {
     esColumn(ONE_BULK_NAME, (url) => shouwangElasticsearch(parent, url, 1, { name: ONE_BULK_NAME, env: () => ({ SHOUWANG_COLLECT_IN_FLIGHT_BATCHES: '1' }) })),
     // Fewer, larger bulks: the other setting to try on Elasticsearch.
     esColumn(BIG_BATCH_NAME, (url) => shouwangElasticsearch(parent, url, 1, { name: BIG_BATCH_NAME, env: () => ({ SHOUWANG_COLLECT_BATCH_SIZE: String(BIG_BATCH) }) })),
-    esColumn('rsyslog imtcp → omelasticsearch (baseline)', (url) =>
-      peer('rsyslog imtcp → omelasticsearch (baseline)', url, parent, (index) => startRsyslogPeer(parent, url, index))),
+    esColumn(BASELINE, (url) =>
+      peer(BASELINE, url, parent, (index) => startRsyslogPeer(parent, url, index))),
     esColumn('syslog-ng network() → elasticsearch-http()', (url) => syslogNgMissing
       ? { name: 'syslog-ng network() → elasticsearch-http()', samples: [], start: () => Promise.reject(new Error('unreachable')), skipped: syslogNgMissing }
       : peer('syslog-ng network() → elasticsearch-http()', url, parent, (index) => startSyslogNgPeer(syslogNg!, parent, url, index))),
   );
+  // SHOUWANG_BENCH_PIPELINE_COLUMNS=<regex>: only the columns whose name matches, and the baseline (a quicker look at one change).
+  const only = process.env.SHOUWANG_BENCH_PIPELINE_COLUMNS ? new RegExp(process.env.SHOUWANG_BENCH_PIPELINE_COLUMNS, 'i') : undefined;
+  const chosen = only ? columns.filter((column) => only.test(column.name) || column.name === BASELINE) : columns;
   try {
-    await runColumns('pipeline: TCP syslog → parse → store, end to end', columns, lines, 'rsyslog imtcp → omelasticsearch (baseline)');
+    await runColumns('pipeline: TCP syslog → parse → store, end to end', chosen, lines, BASELINE);
     console.log(`  Elasticsearch: ${es.node ? 'node started by the test harness' : es.url ? '$SHOUWANG_TEST_ELASTICSEARCH_URL' : 'none'}; `
       + 'shouwang also enriches from the inventory and runs rules/shouwang (single-event and correlation); the peers only parse');
   } finally {
@@ -270,6 +284,7 @@ export async function benchScale(): Promise<void> {
         if (keys.length) await redis!.del(keys);
       },
     }));
+    for (const column of columns) column.storePids = () => elasticsearchPids(url);
     await runColumns(`scale: TCP syslog → N × shouwang collect (+ ${ANALYZERS} analyzers, correlation through Redis) → 3-node Elasticsearch cluster`, columns, lines);
     const one = columns[0]!;
     if (!one.skipped) {

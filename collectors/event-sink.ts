@@ -71,6 +71,7 @@ export class EventSink {
   #acked: Promise<void> = Promise.resolve();
   readonly #slots: Slots;
   #timer: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Immediate | undefined;
   #replayTimer: NodeJS.Timeout;
   #replaying: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -109,6 +110,9 @@ export class EventSink {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
       if (this.#buffered >= this.#options.batchSize) void this.flush();
+      // A free store slot takes what arrived in this turn of the event loop now, as rsyslog's queue does: waiting
+      // for a full batch or the timer only adds latency. While every slot is busy, events gather into the next batch.
+      else if (this.#slots.hasFree) this.#soon ??= setImmediate(() => void this.flush());
       else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs);
     });
   }
@@ -121,6 +125,8 @@ export class EventSink {
   flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearImmediate(this.#soon);
+    this.#soon = undefined;
     const taken = this.#buffer;
     this.#buffer = [];
     this.#buffered = 0;
@@ -129,7 +135,10 @@ export class EventSink {
     const dead = new Map<string, string>();
     // Started now (when a slot is free), finished in order below; a rejection is handled there.
     const offered = this.#slots.run(() => this.#offer(events, dead));
-    offered.catch(() => undefined);
+    // Its slot is free again: what gathered meanwhile goes out now rather than at the timer.
+    offered.catch(() => undefined).finally(() => {
+      if (this.#buffered > 0 && this.#slots.hasFree && !this.#closing) this.#soon ??= setImmediate(() => void this.flush());
+    });
     this.#acked = this.#acked.then(async () => {
       try {
         for (const batch of await offered) await this.#toSpool(batch);
@@ -283,6 +292,11 @@ class Slots {
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
+  }
+
+  /** A task asked now would start at once. */
+  get hasFree(): boolean {
+    return this.#busy < this.#size;
   }
 
   /** Every slot taken and a task waiting for one. */

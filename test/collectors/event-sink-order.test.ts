@@ -154,4 +154,31 @@ describe('event sink with several store writes in flight', () => {
     await Promise.all(writes);
     await sink.close();
   });
+
+  it('sends a part batch at once while a store slot is free, instead of waiting for the flush timer (flushMs 10 s here)', async () => {
+    const { store, calls, callFor } = gatedStore();
+    const sink = sinkOn(store, 'prompt', [], 2);
+    const lone = sink.write(batch(1, 1)); // batchSize is 2: before, this waited the full flushIntervalMs
+    await eventually(() => expect(calls).toHaveLength(1));
+    callFor(1).answer('stored');
+    await lone;
+    await sink.close();
+  });
+
+  it('gathers what arrives while every slot is busy into one batch, sent as soon as a slot frees', async () => {
+    const { store, calls, callFor } = gatedStore();
+    const sink = sinkOn(store, 'gather', [], 1);
+    const first = sink.write(batch(1, 1));
+    await eventually(() => expect(calls).toHaveLength(1));
+    // One event per write, as a syslog listener writes them: with the slot busy they wait together.
+    const later = [2, 3].map((n) => sink.write(batch(n, 1)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toHaveLength(1);
+    callFor(1).answer('stored');
+    await eventually(() => expect(calls).toHaveLength(2));
+    expect(calls[1]!.ids).toEqual(['b2-0', 'b3-0']);
+    calls[1]!.answer('stored');
+    await Promise.all([first, ...later]);
+    await sink.close();
+  });
 });
