@@ -69,6 +69,8 @@ export class EventSink {
   #buffered = 0;
   /** The in-order acknowledgement chain: each batch's writers are answered after every earlier batch's. */
   #acked: Promise<void> = Promise.resolve();
+  /** Spooling and observing, one batch at a time in arrival order. */
+  #handled: Promise<void> = Promise.resolve();
   readonly #slots: Slots;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Immediate | undefined;
@@ -139,24 +141,32 @@ export class EventSink {
     offered.catch(() => undefined).finally(() => {
       if (this.#buffered > 0 && this.#slots.hasFree && !this.#closing) this.#soon ??= setImmediate(() => void this.flush());
     });
-    this.#acked = this.#acked.then(async () => {
+    // Spooling and observing run one batch at a time in arrival order. What the observer returns (the analyzers saving
+    // their state) may take a disk sync: the next batch is observed meanwhile, and only the writers wait for it.
+    let observed: Promise<unknown> = Promise.resolve();
+    const handled = this.#handled.then(async () => {
+      for (const batch of await offered) await this.#toSpool(batch);
+      // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
+      // a dead letter is not stored, so it is not analysed either.
       try {
-        for (const batch of await offered) await this.#toSpool(batch);
-        // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
-        // a dead letter is not stored, so it is not analysed either.
-        try {
-          await this.#options.observe?.(dead.size ? events.filter((event) => !dead.has(event.id)) : events);
-        } catch (error) {
-          this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
-        }
+        observed = Promise.resolve(this.#options.observe?.(dead.size ? events.filter((event) => !dead.has(event.id)) : events));
+      } catch (error) {
+        observed = Promise.reject(error);
+      }
+      observed = observed.catch((error: unknown) => this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored'));
+    });
+    this.#handled = handled.catch(() => undefined);
+    this.#acked = this.#acked.then(() => handled).then(() => observed).then(
+      () => {
         for (const pending of taken) {
           const deadLettered = dead.size ? pending.events.filter((event) => dead.has(event.id)).map(({ id }) => ({ id, reason: dead.get(id)! })) : [];
           pending.done({ deadLettered });
         }
-      } catch (error) {
+      },
+      (error: unknown) => {
         for (const pending of taken) pending.failed(error as Error);
-      }
-    });
+      },
+    );
     return this.#acked;
   }
 

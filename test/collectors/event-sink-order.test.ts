@@ -181,4 +181,31 @@ describe('event sink with several store writes in flight', () => {
     await Promise.all([first, ...later]);
     await sink.close();
   });
+
+  it('observes the next batch while the observer still saves the last one, and answers each writer only once its own save is done, in order', async () => {
+    const { store, mode } = gatedStore();
+    mode.storeAll = true;
+    const observed: string[][] = [];
+    const saves: (() => void)[] = [];
+    const sink = new EventSink({
+      store, spoolDir: join(dir, 'observe', 'spool'), deadLetters: new FileDeadLetterSink(join(dir, 'observe', 'dead')),
+      batchSize: 2, flushIntervalMs: 10_000, replayIntervalMs: 50, inFlight: 3,
+      // The analyzers' state save: a disk sync that finishes when the test says so.
+      observe: (events) => {
+        observed.push(events.map((event) => event.id));
+        return new Promise<void>((resolve) => saves.push(resolve));
+      },
+    });
+    const acked: number[] = [];
+    const writes = [1, 2].map((n) => sink.write(batch(n)).then(() => acked.push(n)));
+    // Batch 2 is observed while batch 1's save is still on its way to disk.
+    await eventually(() => expect(observed).toEqual([['b1-0', 'b1-1'], ['b2-0', 'b2-1']]));
+    saves[1]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(acked).toEqual([]); // batch 1's state is not on disk: no writer (no file checkpoint) may move yet
+    saves[0]!();
+    await Promise.all(writes);
+    expect(acked).toEqual([1, 2]);
+    await sink.close();
+  });
 });
