@@ -41,6 +41,7 @@ export async function startCollection(options: {
     batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics: options.metrics, logger, name: 'syslog',
     // SQLite has one writer: concurrent batches would only queue inside the store.
     inFlight: config.store === 'embedded' ? 1 : config.collect.inFlightBatches,
+    maxMemoryEvents: config.collect.maxMemoryEvents,
     ...(options.observe ? { observe: options.observe } : {}),
   });
   if (syslog.tlsPort !== undefined && !(syslog.tlsCert && syslog.tlsKey)) {

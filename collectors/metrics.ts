@@ -63,13 +63,13 @@ export function createIngestMetrics(registry: Registry) {
     }),
     dropped: counter<'source'>(registry, {
       name: 'ingest_dropped_total',
-      help: 'Records dropped because the sink was saturated (only UDP syslog, which cannot pause)',
+      help: 'Records dropped because the disk spool was full (only UDP syslog, which can neither pause nor be refused)',
       labelNames: ['source'],
     }),
     /** What the sink did with events: the store's answer, or the spool while the store is down. */
     lines: counter<'source' | 'outcome'>(registry, {
       name: 'ingest_lines_total',
-      help: 'Events by source and outcome: written, duplicate, dead_letter, spooled (store down), replayed (from the spool)',
+      help: 'Events by source and outcome: written, duplicate, dead_letter, spooled (store down), spilled (UDP to the spool, store slow), replayed (from the spool)',
       labelNames: ['source', 'outcome'],
     }),
     sinkSeconds: histogram<'source'>(registry, {
