@@ -86,6 +86,7 @@ export class EventSink {
   #spillBuffered = 0;
   #spillTimer: NodeJS.Timeout | undefined;
   #spilling: Promise<void> = Promise.resolve();
+  #spillQueued = false;
   #warnedAt = -Infinity;
 
   constructor(options: EventSinkOptions) {
@@ -201,12 +202,17 @@ export class EventSink {
   #flushSpill(): Promise<void> {
     clearTimeout(this.#spillTimer);
     this.#spillTimer = undefined;
-    const taken = this.#spillBuffer;
-    this.#spillBuffer = [];
-    this.#spillBuffered = 0;
-    if (taken.length === 0) return this.#spilling;
-    const events = taken.flatMap((pending) => pending.events);
+    if (this.#spillQueued || this.#spillBuffer.length === 0) return this.#spilling;
+    this.#spillQueued = true;
     this.#spilling = this.#spilling.then(async () => {
+      // Taken when the previous append is done: what came meanwhile goes in one larger append, so the disk keeps up.
+      this.#spillQueued = false;
+      clearTimeout(this.#spillTimer);
+      this.#spillTimer = undefined;
+      const taken = this.#spillBuffer;
+      this.#spillBuffer = [];
+      this.#spillBuffered = 0;
+      const events = taken.flatMap((pending) => pending.events);
       try {
         const spooled = await this.#spool.append(events);
         this.#spoolFull = !spooled;
