@@ -311,14 +311,21 @@ export class EventSink {
     this.#countBySource('spooled', batch);
   }
 
-  /** Offers the spooled backlog to the store, oldest segment first; stops at the first refusal. */
+  /**
+   * Offers the spooled backlog to the store, oldest segment first, through the store slots (a slow store gets as
+   * many bulks at once as without a backlog); stops at the first refusal. A segment is removed once all of it is
+   * stored; a part stored before a refusal is offered again with the rest (ids make that idempotent).
+   */
   replay(): Promise<void> {
     this.#replaying ??= (async () => {
       try {
         for (let segment = await this.#spool.oldest(); segment; segment = await this.#spool.oldest()) {
-          for (let i = 0; i < segment.events.length; i += this.#options.batchSize) {
-            if (!(await this.#tryStore(segment.events.slice(i, i + this.#options.batchSize)))) return;
-          }
+          const slices: ShouwangEvent[][] = [];
+          for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
+          // The first alone: a store still down is asked once, not once per slice.
+          if (slices.length && !(await this.#slots.run(() => this.#tryStore(slices[0]!)))) return;
+          const rest = await Promise.all(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
+          if (rest.includes(false)) return;
           await this.#spool.remove(segment.name);
           this.#countBySource('replayed', segment.events);
         }
