@@ -213,8 +213,12 @@ export class EventSink {
       this.#spillBuffer = [];
       this.#spillBuffered = 0;
       const events = taken.flatMap((pending) => pending.events);
+      let held = events.length;
       try {
         const spooled = await this.#spool.append(events);
+        // On disk (or dropped): no longer held here, though the observer still reads them.
+        this.#memory -= held;
+        held = 0;
         this.#spoolFull = !spooled;
         this.#warnOnce(spooled ? 'store slower than arrivals: UDP events spilled to the disk spool' : 'spool full: UDP events dropped', events.length);
         if (spooled) {
@@ -229,7 +233,7 @@ export class EventSink {
       } catch (error) {
         for (const pending of taken) pending.failed(error as Error);
       } finally {
-        this.#memory -= events.length;
+        this.#memory -= held;
       }
     });
     return this.#spilling;
