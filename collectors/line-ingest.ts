@@ -64,9 +64,11 @@ export async function ingestLines(lines: AsyncIterable<FileLine> | Iterable<File
     if (batch.length === 0) return;
     const written = options.sink.write(batch);
     void options.sink.flush(); // a full batch: do not wait for the sink's timer
-    unacked.push(written.then((outcome) => {
+    const acked = written.then((outcome) => {
       stats.deadLettered += outcome.deadLettered.length;
-    }));
+    });
+    acked.catch(() => undefined); // awaited in order; a failure after the first one that stops the ingest is not unhandled
+    unacked.push(acked);
   };
 
   for await (const line of lines) {

@@ -174,4 +174,25 @@ describe('shouwang ingest (ingestLines) with several writes in flight', () => {
       await sink.close();
     }
   });
+
+  it('fails the ingest when the sink refuses a write, with later refusals in flight handled too', async () => {
+    const dir = mkdtempSync(join(root, 'ingest-refused-'));
+    let writes = 0;
+    const pending: (() => void)[] = [];
+    const sink = {
+      write: (events: readonly ShouwangEvent[]) => new Promise<{ deadLettered: [] }>((resolve, reject) => {
+        const n = ++writes;
+        pending.push(() => (n === 1 ? resolve({ deadLettered: [] }) : reject(new Error(`refused write ${n} of ${events.length}`))));
+      }),
+      flush: async () => undefined,
+    };
+    const lines = LINES.map((n, i) => ({ text: line(n).trimEnd(), position: `app.log:${i + 1}` }));
+    const ingest = ingestLines(lines, {
+      source: 'app', format: resolveFormat({ source: 'app', format: 'syslog', assets }), sink, deadLetters: new FileDeadLetterSink(join(dir, 'dead')),
+      batchSize: 2, inFlight: 3,
+    });
+    await eventually(() => expect(pending).toHaveLength(3));
+    pending.forEach((settle) => settle()); // 1 taken, 2 and 3 refused
+    await expect(ingest).rejects.toThrow(/refused write 2/);
+  });
 });
