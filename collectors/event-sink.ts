@@ -94,6 +94,7 @@ export class EventSink {
       maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, maxMemoryEvents: 20_000, name: 'sink', ...options,
     };
     this.#slots = new Slots(this.#options.inFlight);
+    options.metrics?.watchSink(this.#options.name, () => this.#memory);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();

@@ -36,7 +36,21 @@ export function createIngestMetrics(registry: Registry) {
       }
     },
   });
+  // Sinks whose memory is read at each scrape, by name.
+  const sinks = new Map<string, () => number>();
+  const sinkMemory = gauge<'sink'>(registry, {
+    name: 'ingest_sink_memory_events',
+    help: 'Events an event sink holds in memory (accepted, not yet stored or spooled); bounded by collect.maxMemoryEvents',
+    labelNames: ['sink'],
+    collect() {
+      for (const [sink, read] of sinks) sinkMemory.set({ sink }, read());
+    },
+  });
   return {
+    /** Reads an event sink's memory at each scrape. */
+    watchSink(name: string, memoryEvents: () => number): void {
+      sinks.set(name, memoryEvents);
+    },
     /** Reads a UDP listener's kernel counters at each scrape; returns the function that stops it. */
     watchUdpSocket(source: string, socket: { drops: () => number | undefined; bufferBytes: () => number | undefined }): () => void {
       const watched = { ...socket, counted: 0 };

@@ -105,6 +105,7 @@ describe('sources and a slow Elasticsearch (bulks held, the node up)', () => {
       expect(relay.held.length).toBeLessThanOrEqual(2); // the replay too goes through the two slots
       const text = await registry.metrics();
       expect(text).toMatch(/^shouwang_ingest_lines_total\{source="syslog",outcome="spilled"\} 300$/m);
+      expect(text).toMatch(/^shouwang_ingest_sink_memory_events\{sink="sink"\} 150$/m);
       expect(text).not.toMatch(/^shouwang_ingest_dropped_total\{[^}]*\} [1-9]/m);
 
       // Released: the first request is answered, the spool drains, and the sender's retry goes through.
