@@ -141,15 +141,16 @@ const COMMANDS: Record<string, Command> = {
         const metrics = createIngestMetrics(createMetricsRegistry());
         const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
         // The sink of \`collect\`: analyzers see events once stored; a store that is down fills a spool of our own.
+        const slots = config.store === 'embedded' ? 1 : config.collect.inFlightBatches;
         const sink = new EventSink({
           store: runtime.store.events, spoolDir: join(config.dataDir, 'spool', 'ingest'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
-          batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics, logger, name: source,
+          batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics, logger, name: source, inFlight: slots,
           observe: (events) => analysis.analyze(events),
         });
         let stats;
         try {
           stats = await ingestLines(readFileRecords(file, format.join, { encoding }), {
-            source, format, sink, deadLetters, metrics, batchSize: config.collect.batchSize,
+            source, format, sink, deadLetters, metrics, batchSize: config.collect.batchSize, inFlight: slots + 1,
           });
         } finally {
           await sink.close();

@@ -36,11 +36,13 @@ export async function startCollection(options: {
   const { config, logger } = options;
   const { syslog } = config.collect;
   const deadLetters = new FileDeadLetterSink(join(config.dataDir, 'dead-letter'));
+  // SQLite has one writer: concurrent batches would only queue inside the store.
+  const slots = config.store === 'embedded' ? 1 : config.collect.inFlightBatches;
   const sink = new EventSink({
     store: options.store, spoolDir: join(config.dataDir, 'spool'), deadLetters, maxSpoolBytes: config.collect.spoolMaxBytes,
     batchSize: config.collect.batchSize, flushIntervalMs: config.collect.flushMs, metrics: options.metrics, logger, name: 'syslog',
-    // SQLite has one writer: concurrent batches would only queue inside the store.
-    inFlight: config.store === 'embedded' ? 1 : config.collect.inFlightBatches,
+    inFlight: slots,
+    maxMemoryEvents: config.collect.maxMemoryEvents,
     ...(options.observe ? { observe: options.observe } : {}),
   });
   if (syslog.tlsPort !== undefined && !(syslog.tlsCert && syslog.tlsKey)) {
@@ -59,7 +61,7 @@ export async function startCollection(options: {
     // Every store slot busy and a batch waiting: TCP senders pause, so memory stays at a few batches.
     whenSinkFree: () => sink.whenFree(),
     // One connection (a relay) may fill every slot and the batch after them.
-    maxInFlight: Math.max(1000, config.collect.batchSize * ((config.store === 'embedded' ? 1 : config.collect.inFlightBatches) + 1)),
+    maxInFlight: Math.max(1000, config.collect.batchSize * (slots + 1)),
     onDrop: (n) => options.metrics.dropped.inc({ source: 'syslog' }, n),
     maxMessageBytes: syslog.maxMessageBytes,
     udpReceiveBufferBytes: syslog.udpReceiveBufferBytes,
@@ -94,6 +96,8 @@ export async function startCollection(options: {
       tailers.push(await FileTailer.start({
         source, sink, assets: options.assets, deadLetters, metrics: options.metrics, logger, utcOffset: config.collect.utcOffset, timeZone: config.timeZone,
         checkpointPath: join(config.dataDir, 'checkpoints', `files-${source.id}.json`),
+        // Every store slot busy, and the next chunk decoded meanwhile; checkpoints still move in order.
+        maxInFlight: slots + 1,
       }));
     }
   } catch (error) {

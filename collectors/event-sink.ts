@@ -20,6 +20,11 @@ export interface EventSinkOptions {
    * resolves only once its batch and every earlier one are stored or spooled, so checkpoints never skip a batch.
    */
   inFlight?: number;
+  /**
+   * Events held in memory (accepted, not yet stored or spooled) past which the sink is `overloaded`
+   * (default 20,000): HTTP answers 503 before reading a body, UDP datagrams are spilled to the disk spool.
+   */
+  maxMemoryEvents?: number;
   metrics?: IngestMetrics;
   logger?: Logger;
   /** Metrics label for events without `shouwang.source` and for batches that mix sources. */
@@ -78,12 +83,21 @@ export class EventSink {
   #replaying: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #spoolFull = false;
+  /** Events accepted by write() or spill() and not yet acknowledged: what the sink holds in memory. */
+  #memory = 0;
+  #spillBuffer: { events: ShouwangEvent[]; done: (spooled: boolean) => void; failed: (error: Error) => void }[] = [];
+  #spillBuffered = 0;
+  #spillTimer: NodeJS.Timeout | undefined;
+  #spilling: Promise<void> = Promise.resolve();
+  #spillQueued = false;
+  #warnedAt = -Infinity;
 
   constructor(options: EventSinkOptions) {
     this.#options = {
-      maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, name: 'sink', ...options,
+      maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, maxMemoryEvents: 20_000, name: 'sink', ...options,
     };
     this.#slots = new Slots(this.#options.inFlight);
+    options.metrics?.watchSink(this.#options.name, () => this.#memory);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
@@ -100,6 +114,19 @@ export class EventSink {
     return this.#slots.full;
   }
 
+  /** Events held in memory: accepted by write() or spill() and not yet stored or spooled (and acknowledged). */
+  get memoryEvents(): number {
+    return this.#memory;
+  }
+
+  /**
+   * At least `maxMemoryEvents` wait in memory (the store is slow, not down): sources that can refuse (HTTP)
+   * refuse before reading more, and one that can neither pause nor refuse (UDP) spills to disk.
+   */
+  get overloaded(): boolean {
+    return this.#memory >= this.#options.maxMemoryEvents;
+  }
+
   /** While busy, resolves once no batch waits for a slot; undefined when not busy. */
   whenFree(): Promise<void> | undefined {
     return this.#slots.whenFree();
@@ -111,6 +138,7 @@ export class EventSink {
     return new Promise<SinkWriteOutcome>((done, failed) => {
       this.#buffer.push({ events: [...events], done, failed });
       this.#buffered += events.length;
+      this.#memory += events.length;
       if (this.#buffered >= this.#options.batchSize) void this.flush();
       // A free store slot takes what arrived in this turn of the event loop now, as rsyslog's queue does: waiting
       // for a full batch or the timer only adds latency. While every slot is busy, events gather into the next batch.
@@ -166,8 +194,77 @@ export class EventSink {
       (error: unknown) => {
         for (const pending of taken) pending.failed(error as Error);
       },
-    );
+    ).finally(() => {
+      this.#memory -= events.length;
+    });
     return this.#acked;
+  }
+
+  /**
+   * For a source that can neither pause nor refuse (UDP) while the sink is `overloaded`: the events go to the
+   * disk spool (in batches, one append at a time) instead of waiting in memory; the replay stores them once the
+   * store keeps up. They reach the observer when spooled, so possibly before earlier events still waiting for
+   * the store (as reordering on the network would). Resolves true once on disk; false when the spool is full
+   * too, and the caller counts them dropped.
+   */
+  spill(events: readonly ShouwangEvent[]): Promise<boolean> {
+    if (this.#closing) return Promise.reject(new Error('event sink is closed'));
+    if (events.length === 0) return Promise.resolve(true);
+    return new Promise<boolean>((done, failed) => {
+      this.#spillBuffer.push({ events: [...events], done, failed });
+      this.#spillBuffered += events.length;
+      this.#memory += events.length;
+      if (this.#spillBuffered >= this.#options.batchSize) void this.#flushSpill();
+      else this.#spillTimer ??= setTimeout(() => void this.#flushSpill(), this.#options.flushIntervalMs);
+    });
+  }
+
+  #flushSpill(): Promise<void> {
+    clearTimeout(this.#spillTimer);
+    this.#spillTimer = undefined;
+    if (this.#spillQueued || this.#spillBuffer.length === 0) return this.#spilling;
+    this.#spillQueued = true;
+    this.#spilling = this.#spilling.then(async () => {
+      // Taken when the previous append is done: what came meanwhile goes in one larger append, so the disk keeps up.
+      this.#spillQueued = false;
+      clearTimeout(this.#spillTimer);
+      this.#spillTimer = undefined;
+      const taken = this.#spillBuffer;
+      this.#spillBuffer = [];
+      this.#spillBuffered = 0;
+      const events = taken.flatMap((pending) => pending.events);
+      let held = events.length;
+      try {
+        const spooled = await this.#spool.append(events);
+        // On disk (or dropped): no longer held here, though the observer still reads them.
+        this.#memory -= held;
+        held = 0;
+        this.#spoolFull = !spooled;
+        this.#warnOnce(spooled ? 'store slower than arrivals: UDP events spilled to the disk spool' : 'spool full: UDP events dropped', events.length);
+        if (spooled) {
+          this.#countBySource('spilled', events);
+          try {
+            await this.#options.observe?.(events);
+          } catch (error) {
+            this.#options.logger?.error({ err: error }, 'event observer failed; the events are spooled');
+          }
+        }
+        for (const pending of taken) pending.done(spooled);
+      } catch (error) {
+        for (const pending of taken) pending.failed(error as Error);
+      } finally {
+        this.#memory -= held;
+      }
+    });
+    return this.#spilling;
+  }
+
+  /** At most one warning a minute: a spilling or dropping UDP flood must not flood the log too. */
+  #warnOnce(message: string, events: number): void {
+    const now = Date.now();
+    if (now - this.#warnedAt < 60_000) return;
+    this.#warnedAt = now;
+    this.#options.logger?.warn({ events, memoryEvents: this.#memory }, message);
   }
 
   /** Batches this store write could not place: the store is down, or a spooled backlog must go first. */
@@ -238,14 +335,21 @@ export class EventSink {
     this.#countBySource('spooled', batch);
   }
 
-  /** Offers the spooled backlog to the store, oldest segment first; stops at the first refusal. */
+  /**
+   * Offers the spooled backlog to the store, oldest segment first, through the store slots (a slow store gets as
+   * many bulks at once as without a backlog); stops at the first refusal. A segment is removed once all of it is
+   * stored; a part stored before a refusal is offered again with the rest (ids make that idempotent).
+   */
   replay(): Promise<void> {
     this.#replaying ??= (async () => {
       try {
         for (let segment = await this.#spool.oldest(); segment; segment = await this.#spool.oldest()) {
-          for (let i = 0; i < segment.events.length; i += this.#options.batchSize) {
-            if (!(await this.#tryStore(segment.events.slice(i, i + this.#options.batchSize)))) return;
-          }
+          const slices: ShouwangEvent[][] = [];
+          for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
+          // The first alone: a store still down is asked once, not once per slice.
+          if (slices.length && !(await this.#slots.run(() => this.#tryStore(slices[0]!)))) return;
+          const rest = await Promise.all(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
+          if (rest.includes(false)) return;
           await this.#spool.remove(segment.name);
           this.#countBySource('replayed', segment.events);
         }
@@ -285,7 +389,7 @@ export class EventSink {
   /** Delivers what is buffered (to the store or the spool), then stops the replay timer. Safe twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.flush();
+      await Promise.all([this.flush(), this.#flushSpill()]);
       clearInterval(this.#replayTimer);
       await this.#replaying;
     })();

@@ -11,11 +11,16 @@ export interface LineIngestOptions {
   source: string;
   format: ResolvedFormat;
   /** The same sink as `collect`: stored or spooled, dead letters for what the store refuses, analyzers after storing. */
-  sink: { write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome>; flush(): Promise<void> };
+  sink: { write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome>; flush(): Promise<void>; whenFree?(): Promise<void> | undefined };
   deadLetters: DeadLetterSink;
   metrics?: IngestMetrics;
   /** Events per write to the sink (default 500). */
   batchSize?: number;
+  /**
+   * Writes to the sink not yet acknowledged (default 1): with the sink's `inFlight` slots plus one, the store's slots
+   * stay busy while the next batch is decoded. Reading also pauses while the sink has a batch waiting for a slot.
+   */
+  inFlight?: number;
   /** The time of reading (default: now, per batch). */
   now?: Date;
 }
@@ -30,16 +35,16 @@ export interface LineIngestStats {
 }
 
 /**
- * Lines → the source's decode stage → the event sink, a batch at a time: reading waits for the sink
- * (one batch in flight), so a file of any size streams in bounded memory. A line too long to keep whole
- * is a dead letter with its first bytes.
+ * Lines → the source's decode stage → the event sink, a batch at a time: reading waits once `inFlight`
+ * batches are unacknowledged (or the sink is busy), so a file of any size streams in bounded memory. A line
+ * too long to keep whole is a dead letter with its first bytes.
  */
 export async function ingestLines(lines: AsyncIterable<FileLine> | Iterable<FileLine>, options: LineIngestOptions): Promise<LineIngestStats> {
   const batchSize = options.batchSize ?? 500;
   const stats: LineIngestStats = { lines: 0, events: 0, deadLettered: 0 };
   let events: ShouwangEvent[] = [];
   let letters: DeadLetter[] = [];
-  let inFlight: Promise<void> = Promise.resolve();
+  const unacked: Promise<void>[] = [];
   let now = options.now ?? new Date();
 
   const send = async () => {
@@ -48,7 +53,9 @@ export async function ingestLines(lines: AsyncIterable<FileLine> | Iterable<File
     events = [];
     letters = [];
     now = options.now ?? new Date();
-    await inFlight; // one batch at a time: back-pressure from the store (or the spool) reaches the reader
+    // Back-pressure from the store (or the spool) reaches the reader: a bounded number of writes unacknowledged.
+    while (unacked.length >= (options.inFlight ?? 1)) await unacked.shift();
+    await options.sink.whenFree?.();
     if (dead.length) {
       await options.deadLetters.write(dead);
       options.metrics?.lines.inc({ source: options.source, outcome: 'dead_letter' }, dead.length);
@@ -57,9 +64,11 @@ export async function ingestLines(lines: AsyncIterable<FileLine> | Iterable<File
     if (batch.length === 0) return;
     const written = options.sink.write(batch);
     void options.sink.flush(); // a full batch: do not wait for the sink's timer
-    inFlight = written.then((outcome) => {
+    const acked = written.then((outcome) => {
       stats.deadLettered += outcome.deadLettered.length;
     });
+    acked.catch(() => undefined); // awaited in order; a failure after the first one that stops the ingest is not unhandled
+    unacked.push(acked);
   };
 
   for await (const line of lines) {
@@ -78,7 +87,8 @@ export async function ingestLines(lines: AsyncIterable<FileLine> | Iterable<File
     if (events.length + letters.length >= batchSize) await send();
   }
   await send();
-  await inFlight;
+  // The sink acknowledges in arrival order; a failed write fails the ingest once the earlier ones are in.
+  for (const write of unacked) await write;
   return stats;
 }
 

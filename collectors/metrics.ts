@@ -36,7 +36,21 @@ export function createIngestMetrics(registry: Registry) {
       }
     },
   });
+  // Sinks whose memory is read at each scrape, by name.
+  const sinks = new Map<string, () => number>();
+  const sinkMemory = gauge<'sink'>(registry, {
+    name: 'ingest_sink_memory_events',
+    help: 'Events an event sink holds in memory (accepted, not yet stored or spooled); bounded by collect.maxMemoryEvents',
+    labelNames: ['sink'],
+    collect() {
+      for (const [sink, read] of sinks) sinkMemory.set({ sink }, read());
+    },
+  });
   return {
+    /** Reads an event sink's memory at each scrape. */
+    watchSink(name: string, memoryEvents: () => number): void {
+      sinks.set(name, memoryEvents);
+    },
     /** Reads a UDP listener's kernel counters at each scrape; returns the function that stops it. */
     watchUdpSocket(source: string, socket: { drops: () => number | undefined; bufferBytes: () => number | undefined }): () => void {
       const watched = { ...socket, counted: 0 };
@@ -63,13 +77,13 @@ export function createIngestMetrics(registry: Registry) {
     }),
     dropped: counter<'source'>(registry, {
       name: 'ingest_dropped_total',
-      help: 'Records dropped because the sink was saturated (only UDP syslog, which cannot pause)',
+      help: 'Records dropped because the disk spool was full (only UDP syslog, which can neither pause nor be refused)',
       labelNames: ['source'],
     }),
     /** What the sink did with events: the store's answer, or the spool while the store is down. */
     lines: counter<'source' | 'outcome'>(registry, {
       name: 'ingest_lines_total',
-      help: 'Events by source and outcome: written, duplicate, dead_letter, spooled (store down), replayed (from the spool)',
+      help: 'Events by source and outcome: written, duplicate, dead_letter, spooled (store down), spilled (UDP to the spool, store slow), replayed (from the spool)',
       labelNames: ['source', 'outcome'],
     }),
     sinkSeconds: histogram<'source'>(registry, {

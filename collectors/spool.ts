@@ -14,6 +14,7 @@ export class DiskSpool {
   #segments: { name: string; bytes: number }[] = [];
   #next = 1;
   #ready: Promise<void>;
+  #appending: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string, maxBytes: number) {
     this.#dir = dir;
@@ -40,7 +41,14 @@ export class DiskSpool {
   }
 
   /** False when the spool is full: the caller must hold the events (backpressure) or count them dropped. */
-  async append(events: readonly ShouwangEvent[]): Promise<boolean> {
+  append(events: readonly ShouwangEvent[]): Promise<boolean> {
+    // One append at a time: the sink spools from its acknowledgement chain and spills from UDP at once.
+    const appended = this.#appending.then(() => this.#append(events));
+    this.#appending = appended.catch(() => undefined);
+    return appended;
+  }
+
+  async #append(events: readonly ShouwangEvent[]): Promise<boolean> {
     await this.#ready;
     const text = events.map((event) => JSON.stringify(event)).join('\n') + '\n';
     const size = Buffer.byteLength(text);

@@ -53,7 +53,7 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
   const senders = new Map((options.senders ?? []).map((sender) => [plainAddress(sender.address), {
     decode: sender.encoding ? decoderFor(sender.encoding) : fallback.decode, ...(sender.utcOffset ? { utcOffset: sender.utcOffset } : {}),
   }]));
-  return async (message, peer, _transport, info) => {
+  return async (message, peer, transport, info) => {
     const sender = senders.get(plainAddress(peer.address)) ?? fallback;
     const { text, invalid } = sender.decode(message);
     const digest = createHash('sha256').update(message).digest('base64url');
@@ -67,7 +67,9 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
       // The size the sender sent (log.original_size, bytes); event.original keeps only the first maxMessageBytes.
       const size = cut !== undefined ? { original_size: cut } : undefined;
       if (size) event.log = { ...event.log, ...size };
-      await options.sink.write([event]);
+      // UDP cannot pause: while the store is slow and memory is at its bound, to disk (a full spool too: dropped, counted).
+      if (transport !== 'udp' || !options.sink.overloaded) await options.sink.write([event]);
+      else if (!(await options.sink.spill([event]))) options.metrics?.dropped.inc({ source: options.source }, 1);
     } else {
       const reason = [decoded.reason, ...(cut !== undefined ? [`truncated from ${cut} bytes`] : []), ...(invalid ? [ENCODING_INVALID_TAG] : [])];
       await options.deadLetters.write([deadLetter(options.source, `${peer.address}:${peer.port}`, reason.join('; '), text)]);

@@ -60,13 +60,42 @@ export const SAMPLE_EVENT_LIMIT = 20;
 /** Writers remembered per alert; the oldest goes first (a writer long gone). */
 export const ALERT_WRITER_LIMIT = 32;
 
+const YEAR_1000_MS = Date.UTC(1000, 0, 1);
+const YEAR_10000_MS = Date.UTC(10000, 0, 1);
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * A writer's time as epoch milliseconds, or undefined when it is not one: only an ISO 8601 time with a zone and a
+ * four-digit year (1000–9999) counts. Text order is not time order (`+08:00` against `Z`, `+010000-…` against `9999-…`),
+ * so the replay guard compares these numbers; a year outside 1000–9999 is no log time and is never recorded.
+ */
+export function writerTime(at: unknown): number | undefined {
+  if (typeof at !== 'string' || !ISO_TIME.test(at)) return undefined;
+  const ms = Date.parse(at);
+  return ms >= YEAR_1000_MS && ms < YEAR_10000_MS ? ms : undefined;
+}
+
 function mergeWriters(stored: Alert['writers'], repeat: Alert['writers']): Alert['writers'] {
   if (!repeat) return stored;
-  const merged = { ...stored };
-  for (const [writer, at] of Object.entries(repeat)) if (!merged[writer] || at > merged[writer]) merged[writer] = at;
-  const entries = Object.entries(merged);
-  if (entries.length <= ALERT_WRITER_LIMIT) return merged;
-  return Object.fromEntries(entries.sort((a, b) => (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0)).slice(0, ALERT_WRITER_LIMIT));
+  // A stored entry that is no time (an older build's text, a hand edit) gives way to a real one; a repeat's that is none is refused.
+  const merged = new Map<string, { at: string; ms: number }>();
+  for (const [writer, at] of Object.entries(stored ?? {})) merged.set(writer, { at, ms: writerTime(at) ?? -Infinity });
+  for (const [writer, at] of Object.entries(repeat)) {
+    const ms = writerTime(at);
+    const prior = merged.get(writer);
+    if (ms !== undefined && (!prior || ms > prior.ms)) merged.set(writer, { at, ms });
+  }
+  const entries = [...merged].sort((a, b) => b[1].ms - a[1].ms || (a[0] < b[0] ? -1 : 1));
+  const kept = merged.size <= ALERT_WRITER_LIMIT ? [...merged] : entries.slice(0, ALERT_WRITER_LIMIT);
+  return Object.fromEntries(kept.map(([writer, { at }]) => [writer, at]));
+}
+
+/** The later (or earlier) of two alert times, compared as times; a side that is no time loses. */
+function pickTime(a: string, b: string, later: boolean): string {
+  const [x, y] = [Date.parse(a), Date.parse(b)];
+  if (Number.isNaN(y)) return a;
+  if (Number.isNaN(x)) return b;
+  return (later ? y > x : y < x) ? b : a;
 }
 
 export function alertId(ruleId: string, groupKey: string, windowStart: string): string {
@@ -87,8 +116,8 @@ export function mergeAlert(stored: Alert, repeat: Alert): Alert {
   return {
     ...stored,
     count: stored.count + repeat.count,
-    firstSeen: repeat.firstSeen < stored.firstSeen ? repeat.firstSeen : stored.firstSeen,
-    lastSeen: repeat.lastSeen > stored.lastSeen ? repeat.lastSeen : stored.lastSeen,
+    firstSeen: pickTime(stored.firstSeen, repeat.firstSeen, false),
+    lastSeen: pickTime(stored.lastSeen, repeat.lastSeen, true),
     sampleEventIds: samples,
     ...(stored.writers || repeat.writers ? { writers: mergeWriters(stored.writers, repeat.writers) } : {}),
   };

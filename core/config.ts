@@ -307,6 +307,8 @@ export const ConfigSchema = z.strictObject({
       flushMs: z.number().int().min(10).default(1000),
       /** Elasticsearch: bulk requests of events in flight at once (acknowledged in order); the embedded store writes one at a time. */
       inFlightBatches: z.number().int().min(1).max(32).default(3),
+      /** Events waiting in memory for a slow store past which HTTP ingest answers 503 and UDP syslog spills to the spool. */
+      maxMemoryEvents: z.number().int().min(1).default(20_000),
       /** For timestamps that carry no zone (RFC 3164 syslog); unset: the offset of `timeZone` when the line arrives. */
       utcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, 'an offset such as +08:00').optional(),
     })

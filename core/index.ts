@@ -10,6 +10,7 @@ export { eventId } from './event.js';
 export type { ShouwangEvent, EventAssetTags } from './event.js';
 export {
   RULE_LEVELS, ALERT_STATUSES, ALERT_WRITER_LIMIT, SAMPLE_EVENT_LIMIT, alertId, alertPriority, mergeAlert, canTransition, applyAlertChange,
+  writerTime,
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';

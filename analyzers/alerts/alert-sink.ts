@@ -1,4 +1,4 @@
-import { mergeAlert, type Alert } from '../../core/index.js';
+import { mergeAlert, writerTime, type Alert } from '../../core/index.js';
 import type { AlertStore } from '../../store/index.js';
 import type { AlertContribution } from './alert-builder.js';
 
@@ -29,10 +29,13 @@ export interface AlertFlushResult {
 
 /** Up to when a writer's contributions are in the stored alert. */
 function floorOf(alert: Alert, writer: string | undefined): number {
+  const lastSeen = Date.parse(alert.lastSeen);
   // An alert written before writers were recorded (or by a sink without one): its lastSeen, as one writer.
-  if (writer === undefined || !alert.writers) return Date.parse(alert.lastSeen);
+  if (writer === undefined || !alert.writers) return Number.isNaN(lastSeen) ? -Infinity : lastSeen;
   const at = alert.writers[writer];
-  return at ? Date.parse(at) : -Infinity;
+  if (at === undefined) return -Infinity;
+  // An entry that is no time (see writerTime): as if this writer were the only one, rather than recount a replay.
+  return writerTime(at) ?? (Number.isNaN(lastSeen) ? -Infinity : lastSeen);
 }
 
 /** What the sink knows about one alert: enough to count each contribution once. */
@@ -143,9 +146,11 @@ export class AlertSink {
           continue;
         }
         const seen = folded.get(contribution.alert.id);
-        // Date's range: beyond it there is no time to record (the contribution still counts).
-        const alert = this.#writer === undefined || !(Math.abs(contribution.time) <= 8.64e15) ? contribution.alert
-          : { ...contribution.alert, writers: { [this.#writer]: new Date(contribution.time).toISOString() } };
+        // A time outside years 1000–9999 is recorded for no writer (the contribution still counts): it would
+        // otherwise become the writer's floor and hide its real contributions, or be no Date at all.
+        const at = this.#writer === undefined || !(Math.abs(contribution.time) <= 8.64e15) ? undefined : new Date(contribution.time).toISOString();
+        const alert = at === undefined || writerTime(at) === undefined ? contribution.alert
+          : { ...contribution.alert, writers: { [this.#writer!]: at } };
         folded.set(contribution.alert.id, seen ? mergeAlert(seen, alert) : alert);
       }
       const result = folded.size > 0 ? await this.#store.upsert([...folded.values()]) : { created: 0, updated: 0 };

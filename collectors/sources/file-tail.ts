@@ -40,6 +40,8 @@ export interface TailSink {
   write(events: readonly ShouwangEvent[]): Promise<unknown>;
   flush?(): Promise<void>;
   readonly saturated: boolean;
+  /** While every store slot is busy and a batch waits, when none waits (EventSink): reading pauses until then. */
+  whenFree?(): Promise<void> | undefined;
 }
 
 export interface FileTailerOptions {
@@ -56,6 +58,11 @@ export interface FileTailerOptions {
   timeZone?: string;
   /** Bytes read per step: one step's events are one write to the sink. */
   chunkBytes?: number;
+  /**
+   * Writes to the sink not yet acknowledged (default 1): several keep the sink's store slots busy while the next
+   * chunk is read. Checkpoints still move only in order, each once its write and every earlier one are acknowledged.
+   */
+  maxInFlight?: number;
 }
 
 const FINGERPRINT_BYTES = 256;
@@ -117,6 +124,11 @@ export class FileTailer {
   #polling = false;
   #savedAt = 0;
   #pollWaiters: { after: number; resolve: () => void }[] = [];
+  /** Writes handed to the sink, oldest first; each moves its file's checkpoint once it and all before it are acknowledged. */
+  #unacked: Promise<void>[] = [];
+  #acked: Promise<void> = Promise.resolve();
+  /** The first write the sink failed: later checkpoints are not moved past it, and reading stops until it is read again. */
+  #failure: Error | undefined;
 
   private constructor(options: FileTailerOptions) {
     this.#options = options;
@@ -140,6 +152,12 @@ export class FileTailer {
     tailer.#startAtApplies = tailer.#checkpoints.isFirstStart;
     tailer.#loop = tailer.#run();
     return tailer;
+  }
+
+  /** Where reading of each followed file stands, as acknowledged (what a restart resumes from). */
+  checkpoint(path: string): FileCheckpoint | undefined {
+    const file = [...this.#files.values()].find((candidate) => candidate.path === path);
+    return file ? this.#checkpoints.get(file.key) : undefined;
   }
 
   /** Resolves once a whole poll (scan + read to the end of every file) has finished after this call. */
@@ -194,6 +212,7 @@ export class FileTailer {
     for (const file of files) {
       if (this.#stopped) return;
       const grew = await this.#readToEnd(file);
+      // A file's writes are acknowledged before the next file is read, so a failure concerns this file alone.
       if (file.rotated && !grew && !this.#stopped) await this.#release(file);
     }
     await this.#persist();
@@ -285,8 +304,11 @@ export class FileTailer {
     try {
       const grew = await this.#readChunks(file, size);
       if (!grew && !this.#stopped) await this.#flushIdle(file);
+      await this.#drain();
       return grew;
     } catch (error) {
+      await this.#drain().catch(() => undefined);
+      this.#failure = undefined;
       this.#rewind(file); // the sink did not take them: read them again at the next poll
       throw error;
     }
@@ -399,15 +421,37 @@ export class FileTailer {
       events.push(event);
     }
     countIngest(this.#options.metrics, id, { received, decoded: events.length, failed: letters.length });
-    if (events.length) {
-      const written = this.#options.sink.write(events);
-      if (atEnd) void this.#options.sink.flush?.(); // nothing more is coming soon: do not wait for the batch timer
-      await written;
-    }
     if (letters.length) await this.#options.deadLetters.write(letters);
-    this.#saveCheckpoint(file);
-    // Each save is an fsync; while catching up, one a second is enough (a replay after a crash stores nothing twice).
-    if (Date.now() - this.#savedAt >= 1000) await this.#persist();
+    // The checkpoint this write earns, taken now: reading goes on before the sink answers.
+    const checkpoint = this.#checkpointOf(file);
+    const written = events.length ? this.#options.sink.write(events) : Promise.resolve();
+    if (events.length && atEnd) void this.#options.sink.flush?.(); // nothing more is coming soon: do not wait for the batch timer
+    written.catch(() => undefined); // handled in order below
+    // In order, whatever order the sink answers in: a checkpoint never passes a write not yet acknowledged.
+    const acked = this.#acked.then(async () => {
+      try {
+        await written;
+        if (this.#failure !== undefined) return;
+        this.#checkpoints.set(file.key, checkpoint);
+        // Each save is an fsync; while catching up, one a second is enough (a replay after a crash stores nothing twice).
+        if (Date.now() - this.#savedAt >= 1000) await this.#persist();
+      } catch (error) {
+        this.#failure ??= error as Error;
+      }
+    });
+    this.#acked = acked;
+    this.#unacked.push(acked);
+    void acked.then(() => this.#unacked.splice(this.#unacked.indexOf(acked), 1));
+    // Backpressure: at most maxInFlight writes unacknowledged, none while the sink has a batch waiting for a slot.
+    while (this.#unacked.length >= (this.#options.maxInFlight ?? 1)) await this.#unacked[0];
+    await this.#options.sink.whenFree?.();
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Waits for every write handed to the sink; throws the first that failed. */
+  async #drain(): Promise<void> {
+    await this.#acked;
+    if (this.#failure) throw this.#failure;
   }
 
   async #persist(): Promise<void> {
@@ -416,12 +460,15 @@ export class FileTailer {
   }
 
   /** The first byte not yet delivered: the start of a held record or of an unfinished line. */
-  #saveCheckpoint(file: TailedFile): void {
-    const checkpoint: FileCheckpoint = {
+  #checkpointOf(file: TailedFile): FileCheckpoint {
+    return {
       path: file.path, fingerprint: file.fingerprint ?? '', fingerprintBytes: file.fingerprintBytes,
       generation: file.generation, offset: file.joiner?.pending?.[0]?.start ?? file.partialStart,
     };
-    this.#checkpoints.set(file.key, checkpoint);
+  }
+
+  #saveCheckpoint(file: TailedFile): void {
+    this.#checkpoints.set(file.key, this.#checkpointOf(file));
   }
 
   /** The file's first bytes are still those we fingerprinted (copytruncate or a reused inode changes them). */
@@ -465,7 +512,15 @@ export class FileTailer {
       file.partial = Buffer.alloc(0);
       const held = file.joiner?.end();
       if (held) items.push(recordItem(held));
-      await this.#deliver(file, items, [], true);
+      try {
+        await this.#deliver(file, items, [], true);
+        await this.#drain();
+      } catch (error) {
+        await this.#drain().catch(() => undefined);
+        this.#failure = undefined;
+        this.#rewind(file); // kept open: the next poll reads its end again
+        throw error;
+      }
     }
     await file.handle.close().catch(() => undefined);
     this.#files.delete(file.key);

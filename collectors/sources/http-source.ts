@@ -47,12 +47,15 @@ export interface HttpSourceOptions {
   /** 0 picks a free port. */
   port: number;
   sources: readonly HttpSourceConfig[];
-  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'>;
+  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'> & Partial<Pick<EventSink, 'overloaded'>>;
   assets: AssetIndex;
   deadLetters: DeadLetterSink;
   /** Largest body in bytes (default 10 MiB); a bigger one gets 413. */
   bodyLimit?: number;
-  /** Records handed to the sink and not yet acknowledged; past it requests get 503 (default 100,000). */
+  /**
+   * Records of this source handed to the sink and not yet acknowledged; past it requests get 503 (default 100,000).
+   * The sink's own bound (`overloaded`, events of every source in memory) answers 503 the same way.
+   */
   maxPendingRecords?: number;
   /** Seconds a client is told to wait when it gets 503. */
   retryAfterSeconds?: number;
@@ -160,6 +163,10 @@ export class HttpSource {
       if (!source) throw HttpIngestErrors.unknownSource(id);
       const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim() ?? '';
       if (!timingSafeEqual(sha256(presented), source.tokenHash)) throw HttpIngestErrors.token(id);
+      // Also before the body: a sender refused while the store lags keeps its records and retries; none is taken then lost.
+      if (this.#options.sink.saturated) throw HttpIngestErrors.busy('spool full');
+      if (this.#options.sink.overloaded) throw HttpIngestErrors.busy('too many events waiting for the store');
+      if (this.#pending >= (this.#options.maxPendingRecords ?? 100_000)) throw HttpIngestErrors.busy('too many records waiting for the store');
     });
 
     app.post<{ Params: { source: string } }>('/ingest/:source', async (request, reply) => {
@@ -174,9 +181,6 @@ export class HttpSource {
 
   async #ingest(source: Source, body: Buffer, isJsonArray: boolean, peer: { address: string; port: number }): Promise<IngestResponse> {
     const { id } = source.config;
-    if (this.#options.sink.saturated) throw HttpIngestErrors.busy('spool full');
-    if (this.#pending >= (this.#options.maxPendingRecords ?? 100_000)) throw HttpIngestErrors.busy('too many records waiting for the store');
-
     const { text, invalid } = source.decodeText(body);
     const records = isJsonArray ? arrayRecords(text) : ndjsonRecords(text);
     const now = new Date();

@@ -142,6 +142,33 @@ describe('event sink with several store writes in flight', () => {
     await sink.close();
   });
 
+  it('replays a spooled backlog through the store slots, several bulks at once, and stores it once', async () => {
+    const { store, calls, stored } = gatedStore();
+    const sink = sinkOn(store, 'replay', [], 3);
+    const answered = new Set<(typeof calls)[number]>();
+    const answerAll = (outcome: 'stored' | 'down') => calls.filter((call) => !answered.has(call)).forEach((call) => (answered.add(call), call.answer(outcome)));
+    // The store is down for four batches: all spooled (the first alone in its segment, the others after it).
+    const writes = Promise.all([1, 2, 3, 4].map((n) => sink.write(batch(n))));
+    const down = setInterval(() => answerAll('down'), 5);
+    await writes;
+    clearInterval(down);
+    const spooledCalls = calls.length;
+    // Back: the replay asks once alone, then up to three at once.
+    let most = 0;
+    await eventually(() => {
+      const open = calls.filter((call) => !answered.has(call)).length;
+      most = Math.max(most, open);
+      if (open < 2) answerAll('stored');
+      expect(most).toBeGreaterThanOrEqual(2);
+    }, { interval: 5 });
+    const rest = setInterval(() => answerAll('stored'), 5);
+    await eventually(async () => expect(await sink.spooledBytes()).toBe(0));
+    clearInterval(rest);
+    expect(calls.length).toBeGreaterThan(spooledCalls);
+    expect([...stored].sort()).toEqual([1, 2, 3, 4].flatMap((n) => batch(n).map((event) => event.id)).sort());
+    await sink.close();
+  });
+
   it('with inFlight 1 offers one batch at a time', async () => {
     const { store, calls, callFor } = gatedStore();
     const sink = sinkOn(store, 'one', [], 1);
