@@ -142,7 +142,8 @@ export class EventSink {
       if (this.#buffered >= this.#options.batchSize) void this.flush();
       // A free store slot takes what arrived in this turn of the event loop now, as rsyslog's queue does: waiting
       // for a full batch or the timer only adds latency. While every slot is busy, events gather into the next batch.
-      else if (this.#slots.hasFree) this.#soon ??= setImmediate(() => void this.flush());
+      // With a backlog on disk every batch is spooled behind it: then the batch and the timer keep appends few.
+      else if (this.#slots.hasFree && this.#spool.idle) this.#soon ??= setImmediate(() => void this.flush());
       else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs);
     });
   }
@@ -167,7 +168,7 @@ export class EventSink {
     const offered = this.#slots.run(() => this.#offer(events, dead));
     // Its slot is free again: what gathered meanwhile goes out now rather than at the timer.
     offered.catch(() => undefined).finally(() => {
-      if (this.#buffered > 0 && this.#slots.hasFree && !this.#closing) this.#soon ??= setImmediate(() => void this.flush());
+      if (this.#buffered > 0 && this.#slots.hasFree && this.#spool.idle && !this.#closing) this.#soon ??= setImmediate(() => void this.flush());
     });
     // Spooling and observing run one batch at a time in arrival order. What the observer returns (the analyzers saving
     // their state) may take a disk sync: the next batch is observed meanwhile, and only the writers wait for it.
@@ -344,6 +345,11 @@ export class EventSink {
     this.#replaying ??= (async () => {
       try {
         for (let segment = await this.#spool.oldest(); segment; segment = await this.#spool.oldest()) {
+          // Lines that are not events any more (a torn last append, damage) become dead letters instead of blocking the spool.
+          if (segment.damaged.length) {
+            await this.#options.deadLetters.write(segment.damaged.map(({ line, reason }) => deadLetter(this.#options.name, `spool:${segment.name}`, reason, line)));
+            this.#count('dead_letter', this.#options.name, segment.damaged.length);
+          }
           const slices: ShouwangEvent[][] = [];
           for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
           // The first alone: a store still down is asked once, not once per slice.

@@ -1,12 +1,22 @@
-import { appendFile, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, type ShouwangEvent } from '../core/index.js';
 
 const SEGMENT_BYTES = 16 << 20;
 
+/** A spooled segment as replay reads it: its events, and the lines that are not one (kept for dead letters). */
+export interface SpoolSegment {
+  name: string;
+  events: ShouwangEvent[];
+  /** A last line a crash cut short (its append was never acknowledged), or a line damaged on disk. */
+  damaged: { line: string; reason: string }[];
+}
+
 /**
  * Events the store could not take yet, on disk in arrival order: NDJSON segments named by a rising
  * number. Replay reads the oldest segment and deletes it only after the store has taken all of it.
+ * An append is synced before it is acknowledged, and replay never reads a segment an append is writing:
+ * a new segment is listed only once written, and a read of the one being appended to waits for it.
  */
 export class DiskSpool {
   readonly #dir: string;
@@ -14,7 +24,10 @@ export class DiskSpool {
   #segments: { name: string; bytes: number }[] = [];
   #next = 1;
   #ready: Promise<void>;
+  #loaded = false;
   #appending: Promise<unknown> = Promise.resolve();
+  /** The segment an append is writing now, and when it is done. */
+  #writing: { name: string; done: Promise<unknown> } | undefined;
 
   constructor(dir: string, maxBytes: number) {
     this.#dir = dir;
@@ -28,6 +41,7 @@ export class DiskSpool {
     const names = (await readdir(this.#dir)).filter((name) => /^\d{12}\.ndjson$/.test(name)).sort();
     for (const name of names) this.#segments.push({ name, bytes: (await stat(join(this.#dir, name))).size });
     this.#next = names.length ? Number(names[names.length - 1]!.slice(0, 12)) + 1 : 1;
+    this.#loaded = true;
   }
 
   async bytes(): Promise<number> {
@@ -37,7 +51,12 @@ export class DiskSpool {
 
   async isEmpty(): Promise<boolean> {
     await this.#ready;
-    return this.#segments.length === 0;
+    return this.#segments.length === 0 && !this.#writing;
+  }
+
+  /** Nothing spooled and nothing being appended, as far as is known without waiting (false until loaded). */
+  get idle(): boolean {
+    return this.#loaded && this.#segments.length === 0 && !this.#writing;
   }
 
   /** False when the spool is full: the caller must hold the events (backpressure) or count them dropped. */
@@ -55,24 +74,62 @@ export class DiskSpool {
     if ((await this.bytes()) + size > this.#maxBytes) return false;
     let last = this.#segments[this.#segments.length - 1];
     // The oldest segment may be replaying; new events always go to a segment of their own after it.
-    if (!last || last.bytes + size > SEGMENT_BYTES || this.#segments.length === 1) {
+    const fresh = !last || last.bytes + size > SEGMENT_BYTES || this.#segments.length === 1;
+    if (fresh) {
       last = { name: `${String(this.#next).padStart(12, '0')}.ndjson`, bytes: 0 };
       this.#next += 1;
-      this.#segments.push(last);
     }
-    await appendFile(join(this.#dir, last.name), text, { mode: PRIVATE_FILE_MODE });
-    last.bytes += size;
+    const segment = last!;
+    const done = this.#write(segment.name, text);
+    this.#writing = { name: segment.name, done: done.catch(() => undefined) };
+    try {
+      await done;
+    } finally {
+      this.#writing = undefined;
+    }
+    segment.bytes += size;
+    if (fresh) this.#segments.push(segment); // listed only now: replay never sees a segment half written
     return true;
   }
 
-  /** The oldest segment's events, or undefined when the spool is empty. */
-  async oldest(): Promise<{ name: string; events: ShouwangEvent[] } | undefined> {
+  /** Appends and syncs: an acknowledged spool survives a power loss, not only a crash. */
+  async #write(name: string, text: string): Promise<void> {
+    const handle = await open(join(this.#dir, name), 'a', PRIVATE_FILE_MODE);
+    try {
+      await handle.writeFile(text);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * The oldest segment, or undefined when the spool is empty. A line that is not JSON does not stop the replay:
+   * a last line without its newline is an append a crash cut short (never acknowledged); any other is damage.
+   */
+  async oldest(): Promise<SpoolSegment | undefined> {
     await this.#ready;
-    const first = this.#segments[0];
+    let first = this.#segments[0];
+    // An append to it started before it became the oldest (replay removed the one before): read it whole.
+    while (first && first.name === this.#writing?.name) {
+      await this.#writing.done;
+      first = this.#segments[0];
+    }
     if (!first) return undefined;
     const text = await readFile(join(this.#dir, first.name), 'utf8');
-    const events = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ShouwangEvent);
-    return { name: first.name, events };
+    const lines = text.split('\n');
+    const events: ShouwangEvent[] = [];
+    const damaged: SpoolSegment['damaged'] = [];
+    lines.forEach((line, i) => {
+      if (!line) return;
+      try {
+        events.push(JSON.parse(line) as ShouwangEvent);
+      } catch {
+        const cut = i === lines.length - 1; // no newline after it: the append never finished
+        damaged.push({ line, reason: cut ? 'spool segment cut short by a crash (append never acknowledged)' : 'spool line damaged on disk (not JSON)' });
+      }
+    });
+    return { name: first.name, events, damaged };
   }
 
   async remove(name: string): Promise<void> {

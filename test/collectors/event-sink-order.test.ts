@@ -235,4 +235,27 @@ describe('event sink with several store writes in flight', () => {
     expect(acked).toEqual([1, 2]);
     await sink.close();
   });
+
+  it('with a backlog on disk and the store down, one-event writes gather into batches instead of one spool append each', async () => {
+    const { store, calls } = gatedStore();
+    const observed: number[] = [];
+    const sink = new EventSink({
+      store, spoolDir: join(dir, 'backlog', 'spool'), deadLetters: new FileDeadLetterSink(join(dir, 'backlog', 'dead')),
+      batchSize: 50, flushIntervalMs: 20, replayIntervalMs: 60_000, inFlight: 3,
+      observe: (events) => observed.push(events.length),
+    });
+    const first = sink.write(batch(0, 1));
+    await eventually(() => expect(calls).toHaveLength(1));
+    calls[0]!.answer('down');
+    await first; // spooled: the backlog every later batch queues behind
+    const writes: Promise<unknown>[] = [];
+    for (let n = 1; n <= 200; n += 1) {
+      writes.push(sink.write(batch(n, 1)));
+      await new Promise((resolve) => setImmediate(resolve)); // one event per turn, as a slow trickle of syslog
+    }
+    await Promise.all(writes);
+    expect(observed.slice(1).reduce((sum, n) => sum + n, 0)).toBe(200);
+    expect(observed.length - 1).toBeLessThanOrEqual(20); // a flush per batch of 50 or per 20 ms, not 200
+    await sink.close();
+  });
 });

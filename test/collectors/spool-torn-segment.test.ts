@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,5 +32,9 @@ describe('a spool segment torn by a crash (kill -9 in the middle of an append)',
     await eventually(() => expect([...stored].sort()).toEqual(['e1', 'e10', 'e2']));
     await eventually(async () => expect(await sink.spooledBytes()).toBe(0));
     await sink.close();
+    // The torn line is not dropped silently: it is a dead letter that says why.
+    const letters = readdirSync(join(dir, 'dead')).flatMap((name) => readFileSync(join(dir, 'dead', name), 'utf8').trim().split('\n'))
+      .map((line) => JSON.parse(line) as { reason: string; raw: string });
+    expect(letters).toEqual([expect.objectContaining({ reason: expect.stringContaining('cut short by a crash'), raw: JSON.stringify(event(3)).slice(0, 20) })]);
   });
 });
