@@ -16,7 +16,11 @@ export const RECORD_LIMITS = {
   maxStringChars: 1 << 20,
 } as const;
 
-/** Why a parsed record is past RECORD_LIMITS, or undefined. Stops at the first limit hit. */
+// Reused by every call (the check is synchronous): no allocation per value on the ingest hot path.
+const pendingValues: unknown[] = [];
+const pendingDepths: number[] = [];
+
+/** Why a parsed record is past RECORD_LIMITS, or undefined. Iterative, and stops at the first limit hit. */
 export function recordShapeProblem(doc: unknown): string | undefined {
   return recordShape(doc).problem;
 }
@@ -27,9 +31,12 @@ export function recordShapeProblem(doc: unknown): string | undefined {
  * serialises at once skips the copy for the usual record.
  */
 export function recordShape(doc: unknown): RecordShape {
-  const walk: Walk = { fields: 0, expands: false, problem: undefined };
-  walkShape(doc, 1, walk);
-  return walk.problem === undefined ? { problem: undefined, expands: walk.expands } : { problem: walk.problem, expands: false };
+  try {
+    return walkShape(doc);
+  } finally {
+    pendingValues.length = 0;
+    pendingDepths.length = 0;
+  }
 }
 
 export interface RecordShape {
@@ -37,61 +44,46 @@ export interface RecordShape {
   expands: boolean;
 }
 
-interface Walk {
-  fields: number;
-  expands: boolean;
-  problem: string | undefined;
-}
+const problem = (text: string): RecordShape => ({ problem: text, expands: false });
 
-/**
- * Recursion is bounded: an object or array deeper than maxDepth stops the walk before its values are visited,
- * so hostile nesting never reaches the stack limit. Visits in the order of the explicit stack it replaced (an
- * object's keys all counted first, then its values last key first), so the first problem found is the same.
- */
-function walkShape(value: unknown, depth: number, walk: Walk): void {
+function walkShape(doc: unknown): RecordShape {
   const { maxDepth, maxFields, maxStringChars } = RECORD_LIMITS;
-  if (typeof value === 'string') {
-    if (value.length > maxStringChars) walk.problem = `record too large: a string value is longer than ${maxStringChars} characters`;
-    return;
-  }
-  if (value === null || typeof value !== 'object') return;
-  if (depth > maxDepth) {
-    walk.problem = `record too deep: nested more than ${maxDepth} levels`;
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (let i = value.length - 1; i >= 0 && walk.problem === undefined; i -= 1) walkShape(value[i], depth + 1, walk);
-    return;
-  }
-  if (!walk.expands) {
-    const prototype: unknown = Object.getPrototypeOf(value);
-    walk.expands = prototype !== Object.prototype && prototype !== null;
-  }
-  const keys = Object.keys(value);
-  for (const key of keys) {
-    const parts = partsOf(key);
-    if (parts > 1) walk.expands = true;
-    walk.fields += parts;
-    if (walk.fields > maxFields) {
-      walk.problem = `record too large: more than ${maxFields} fields`;
-      return;
+  let fields = 0;
+  let expands = false;
+  pendingValues.push(doc);
+  pendingDepths.push(1);
+  while (pendingValues.length) {
+    const value = pendingValues.pop();
+    const depth = pendingDepths.pop()!;
+    if (typeof value === 'string') {
+      if (value.length > maxStringChars) return problem(`record too large: a string value is longer than ${maxStringChars} characters`);
+      continue;
     }
-    if (depth + parts - 1 > maxDepth) {
-      walk.problem = `record too deep: nested more than ${maxDepth} levels`;
-      return;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > maxDepth) return problem(`record too deep: nested more than ${maxDepth} levels`);
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        pendingValues.push(item);
+        pendingDepths.push(depth + 1);
+      }
+      continue;
+    }
+    if (!expands) {
+      const prototype: unknown = Object.getPrototypeOf(value);
+      expands = prototype !== Object.prototype && prototype !== null;
+    }
+    for (const key of Object.keys(value)) {
+      let parts = 1;
+      for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', dot + 1)) parts += 1;
+      if (parts > 1) expands = true;
+      fields += parts;
+      if (fields > maxFields) return problem(`record too large: more than ${maxFields} fields`);
+      if (depth + parts - 1 > maxDepth) return problem(`record too deep: nested more than ${maxDepth} levels`);
+      pendingValues.push((value as Record<string, unknown>)[key]);
+      pendingDepths.push(depth + parts);
     }
   }
-  for (let i = keys.length - 1; i >= 0 && walk.problem === undefined; i -= 1) {
-    const key = keys[i]!;
-    walkShape((value as Record<string, unknown>)[key], depth + partsOf(key), walk);
-  }
-}
-
-/** Levels a key makes: one per dotted part. */
-function partsOf(key: string): number {
-  let parts = 1;
-  for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', dot + 1)) parts += 1;
-  return parts;
+  return { problem: undefined, expands };
 }
 
 const KEYWORD_MAX_CHARS = 8191; // 32,766 UTF-8 bytes, Lucene's longest term, at 4 bytes a character
