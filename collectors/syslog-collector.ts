@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { AssetIndex } from '../core/index.js';
-import { deadLetter, type DeadLetterSink } from './dead-letter.js';
+import { hash } from 'node:crypto';
+import type { AssetIndex, ShouwangEvent } from '../core/index.js';
+import { deadLetter, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
 import { createTextDecoder, type SourceEncoding, type TextDecodeFn } from './decoders/text-encoding.js';
 import type { EventSink } from './event-sink.js';
-import { ENCODING_INVALID_TAG, resolveFormat } from './decoders/resolve-format.js';
+import { ENCODING_INVALID_TAG, resolveFormat, type LineContext } from './decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from './metrics.js';
-import type { MessageHandler } from './sources/syslog-server.js';
+import type { MessageHandler, Peer, ReceivedMessage } from './sources/syslog-server.js';
 
 /** A sender that differs from the listener's defaults (an old GBK device, a host logging in UTC). */
 export interface SyslogSender {
@@ -53,26 +53,45 @@ export function syslogHandler(options: SyslogCollectorOptions): MessageHandler {
   const senders = new Map((options.senders ?? []).map((sender) => [plainAddress(sender.address), {
     decode: sender.encoding ? decoderFor(sender.encoding) : fallback.decode, ...(sender.utcOffset ? { utcOffset: sender.utcOffset } : {}),
   }]));
-  return async (message, peer, transport, info) => {
+  // One sender, one read: the sender's decoder, the clock and the sink write are taken once for all its messages.
+  const batch = async (messages: readonly ReceivedMessage[], peer: Peer, transport: 'udp' | 'tcp' | 'tls'): Promise<void> => {
     const sender = senders.get(plainAddress(peer.address)) ?? fallback;
-    const { text, invalid } = sender.decode(message);
-    const digest = createHash('sha256').update(message).digest('base64url');
-    const line = { text, position: `${peer.address}#${digest}` };
-    const decoded = format.decode(line, { now: new Date(), peer, invalid, ...(sender.utcOffset ? { utcOffset: sender.utcOffset } : {}) });
-    countIngest(options.metrics, options.source, { received: 1, [decoded.ok ? 'decoded' : 'failed']: 1 });
-    const cut = info?.originalBytes;
-    if (decoded.ok) {
-      const { event } = decoded;
-      if (cut !== undefined) event.tags = [TRUNCATED_TAG, ...(Array.isArray(event.tags) ? (event.tags as string[]) : [])];
-      // The size the sender sent (log.original_size, bytes); event.original keeps only the first maxMessageBytes.
-      const size = cut !== undefined ? { original_size: cut } : undefined;
-      if (size) event.log = { ...event.log, ...size };
-      // UDP cannot pause: while the store is slow and memory is at its bound, to disk (a full spool too: dropped, counted).
-      if (transport !== 'udp' || !options.sink.overloaded) await options.sink.write([event]);
-      else if (!(await options.sink.spill([event]))) options.metrics?.dropped.inc({ source: options.source }, 1);
-    } else {
-      const reason = [decoded.reason, ...(cut !== undefined ? [`truncated from ${cut} bytes`] : []), ...(invalid ? [ENCODING_INVALID_TAG] : [])];
-      await options.deadLetters.write([deadLetter(options.source, `${peer.address}:${peer.port}`, reason.join('; '), text)]);
+    const now = new Date();
+    const events: ShouwangEvent[] = [];
+    const letters: DeadLetter[] = [];
+    for (const { message, originalBytes: cut } of messages) {
+      const { text, invalid } = sender.decode(message);
+      const digest = hash('sha256', message, 'base64url');
+      const line = { text, position: `${peer.address}#${digest}` };
+      const context: LineContext = { now, peer, invalid };
+      if (sender.utcOffset) context.utcOffset = sender.utcOffset;
+      const decoded = format.decode(line, context);
+      if (decoded.ok) {
+        const { event } = decoded;
+        if (cut !== undefined) {
+          event.tags = [TRUNCATED_TAG, ...(Array.isArray(event.tags) ? (event.tags as string[]) : [])];
+          // The size the sender sent (log.original_size, bytes); event.original keeps only the first maxMessageBytes.
+          const size = { original_size: cut };
+          event.log = { ...event.log, ...size };
+        }
+        events.push(event);
+      } else {
+        const reason = [decoded.reason, ...(cut !== undefined ? [`truncated from ${cut} bytes`] : []), ...(invalid ? [ENCODING_INVALID_TAG] : [])];
+        letters.push(deadLetter(options.source, `${peer.address}:${peer.port}`, reason.join('; '), text));
+      }
     }
+    countIngest(options.metrics, options.source, { received: messages.length, decoded: events.length, failed: letters.length });
+    await Promise.all([
+      events.length ? deliver(events, transport) : undefined,
+      letters.length ? options.deadLetters.write(letters) : undefined,
+    ]);
   };
+  // UDP cannot pause: while the store is slow and memory is at its bound, to disk (a full spool too: dropped, counted).
+  const deliver = async (events: ShouwangEvent[], transport: 'udp' | 'tcp' | 'tls'): Promise<void> => {
+    if (transport !== 'udp' || !options.sink.overloaded) await options.sink.write(events);
+    else if (!(await options.sink.spill(events))) options.metrics?.dropped.inc({ source: options.source }, events.length);
+  };
+  const handler: MessageHandler = (message, peer, transport, info) => batch([{ message, ...info }], peer, transport);
+  handler.batch = batch;
+  return handler;
 }

@@ -82,8 +82,17 @@ export function formatOffset(offsetMs: number): string {
 
 /** The zone's offset at `epochMs` as text, `+08:00`. */
 export function zoneOffset(zone: string, epochMs: number): string {
-  return formatOffset(zoneOffsetMs(zone, epochMs));
+  // Asked for every line a source reads without a stated zone: each offset is written once (there are a few dozen).
+  const offsetMs = zoneOffsetMs(zone, epochMs);
+  let text = OFFSET_TEXTS.get(offsetMs);
+  if (text === undefined) {
+    if (OFFSET_TEXTS.size >= 1024) OFFSET_TEXTS.clear();
+    OFFSET_TEXTS.set(offsetMs, (text = formatOffset(offsetMs)));
+  }
+  return text;
 }
+
+const OFFSET_TEXTS = new Map<number, string>();
 
 /**
  * The instant of a wall-clock time in the zone (`Date.UTC` arguments): in a repeated hour the first; in a skipped

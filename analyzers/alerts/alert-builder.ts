@@ -32,6 +32,7 @@ export class AlertBuilder {
   readonly #defaultSuppressMs: number;
   readonly #now: () => Date;
   readonly #actor: string;
+  readonly #mlpsMemo = new WeakMap<string[], Map<number | undefined, readonly string[]>>();
 
   constructor(options: AlertBuilderOptions = {}) {
     this.#policies = options.policies ?? new Map();
@@ -61,6 +62,19 @@ export class AlertBuilder {
     return this.#contribution(source, groupKey, hit.windowStart, hit.windowEnd, events, `hit@${hit.windowStart}-${hit.windowEnd}`, tags, policy);
   }
 
+  /**
+   * mlpsRefs, read once per rule and level: a rule's tags are one array for its life (a correlation's borrowed
+   * tags are a new array each time and simply miss). Other levels than 1–5 are not kept, so the memo stays small.
+   */
+  #mlpsRefs(tags: string[], mlpsLevel: number | undefined): string[] {
+    if (mlpsLevel !== undefined && !(Number.isInteger(mlpsLevel) && mlpsLevel >= 1 && mlpsLevel <= 5)) return mlpsRefs(tags, mlpsLevel);
+    let byLevel = this.#mlpsMemo.get(tags);
+    if (!byLevel) this.#mlpsMemo.set(tags, (byLevel = new Map()));
+    let refs = byLevel.get(mlpsLevel);
+    if (!refs) byLevel.set(mlpsLevel, (refs = mlpsRefs(tags, mlpsLevel)));
+    return [...refs];
+  }
+
   #contribution(
     signal: Signal, groupKey: string, from: number, to: number, events: string[], key: string, tags: string[], policy?: AlertPolicy,
   ): AlertContribution {
@@ -74,7 +88,7 @@ export class AlertBuilder {
     const alert: Alert = {
       id: alertId(rule.id, groupKey, new Date(windowStart).toISOString()),
       rule: { id: rule.id, title: rule.title, level: rule.level },
-      mlps: mlpsRefs(tags, mlpsLevel),
+      mlps: this.#mlpsRefs(tags, mlpsLevel),
       ...(department ? { department } : {}),
       ...(system ? { system } : {}),
       ...(mlpsLevel !== undefined ? { mlpsLevel } : {}),

@@ -14,8 +14,18 @@ export interface MessageInfo {
   originalBytes?: number;
 }
 
-/** Receives one message; resolves when it may be forgotten (stored or spooled). */
-export type MessageHandler = (message: Buffer, peer: Peer, transport: 'udp' | 'tcp' | 'tls', info?: MessageInfo) => Promise<void>;
+/** A message with what else is known of it, as a batch handler receives it. */
+export interface ReceivedMessage extends MessageInfo {
+  message: Buffer;
+}
+
+/**
+ * Receives one message; resolves when it may be forgotten (stored or spooled). `batch`, when the handler has one,
+ * takes the messages of one TCP/TLS read at once (one sink write and one promise for them all, not one per message).
+ */
+export type MessageHandler = ((message: Buffer, peer: Peer, transport: 'udp' | 'tcp' | 'tls', info?: MessageInfo) => Promise<void>) & {
+  batch?: (messages: readonly ReceivedMessage[], peer: Peer, transport: 'udp' | 'tcp' | 'tls') => Promise<void>;
+};
 
 export interface SyslogServerOptions {
   host?: string;
@@ -127,17 +137,26 @@ export class SyslogServer {
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const limit = this.#options.maxInFlight ?? 1000;
     let waiting = 0;
-    const deliver = ({ message, originalBytes }: SyslogFrame) => {
-      waiting += 1;
+    const { onMessage } = this.#options;
+    const deliver = (frames: SyslogFrame[]) => {
+      if (frames.length === 0) return;
+      waiting += frames.length;
       if (waiting >= limit) socket.pause(); // the sender's TCP window fills; it slows down, nothing is lost
-      const info = originalBytes === undefined ? undefined : { originalBytes };
-      this.#track(this.#options.onMessage(trimLineEnd(message), peer, transport, info).finally(() => {
-        waiting -= 1;
+      const settled = (count: number) => () => {
+        waiting -= count;
         if (waiting < limit / 2 && socket.isPaused() && !this.#heldBySink.has(socket)) socket.resume();
-      }));
+      };
+      for (const frame of frames) frame.message = trimLineEnd(frame.message);
+      if (onMessage.batch) {
+        this.#track(onMessage.batch(frames, peer, transport).finally(settled(frames.length)));
+        return;
+      }
+      for (const { message, originalBytes } of frames) {
+        this.#track(onMessage(message, peer, transport, originalBytes === undefined ? undefined : { originalBytes }).finally(settled(1)));
+      }
     };
     socket.on('data', (chunk: Buffer) => {
-      framer.push(chunk).forEach(deliver);
+      deliver(framer.push(chunk));
       const free = this.#options.whenSinkFree?.();
       if (free) {
         this.#heldBySink.set(socket, () => waiting < limit);
@@ -145,7 +164,7 @@ export class SyslogServer {
         void free.then(() => this.#releaseHeld());
       }
     });
-    socket.on('end', () => framer.end().forEach(deliver));
+    socket.on('end', () => deliver(framer.end()));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#sockets.delete(socket);

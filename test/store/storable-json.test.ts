@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { RECORD_LIMITS, seededRandom, type ShouwangEvent } from '../../core/index.js';
+import { expandDotted, RECORD_LIMITS, recordShapeProblem, seededRandom, typedFieldProblem, type ShouwangEvent } from '../../core/index.js';
 import { storableEvent } from '../../store/index.js';
-import { storableJson } from '../../store/paging.js';
+import { eventRejectReason, storableJson } from '../../store/paging.js';
 
-/** What the embedded store wrote before storableJson: the expanded copy, serialised. */
+/** What both stores wrote before the copy was skipped: the checks, then the expanded copy, serialised. */
 const before = (raw: ShouwangEvent) => {
-  const prepared = storableEvent(raw);
-  return 'reason' in prepared ? prepared : { json: JSON.stringify(prepared.event) };
+  const basic = eventRejectReason(raw) ?? recordShapeProblem(raw);
+  if (basic) return { reason: basic };
+  const event = expandDotted(raw);
+  const typed = typedFieldProblem(event);
+  return typed ? { reason: typed } : { json: JSON.stringify(event) };
 };
+/** storableJson (the embedded store) and storableEvent (Elasticsearch) must both agree with it. */
 const now = (raw: ShouwangEvent) => {
   const prepared = storableJson(raw);
+  const event = storableEvent(raw);
+  expect('reason' in event ? event : { json: JSON.stringify(event.event) }).toEqual('reason' in prepared ? prepared : { json: prepared.json });
   return 'reason' in prepared ? prepared : { json: prepared.json };
 };
 const base = { id: 'e1', '@timestamp': '2026-04-01T00:00:00.000Z' };

@@ -34,6 +34,20 @@ describe('MLPS references from tags', () => {
     expect(mlpsRefs(tags, 1)).toEqual([]);
     expect(mlpsRefs(tags)).toHaveLength(5);
   });
+
+  it('cites the clauses of each alert\'s own system level from one builder, and an alert changing its list changes no other', () => {
+    const builder = new AlertBuilder();
+    const tags = ['mlps.7.1.4.3', 'mlps.8.1.4.3', 'mlps.8.1.4.3.a'];
+    const at = (level: unknown, minute: number) => builder.fromSignal({ ...ssh(minute), rule: { ...ssh(0).rule, tags },
+      event: { shouwang: { system: `s${minute}`, mlps_level: level } } }).alert.mlps;
+    const first = at(3, 1);
+    expect(first).toEqual(['8.1.4.3', '8.1.4.3 a)']);
+    first.push('changed');
+    expect(at(3, 2)).toEqual(['8.1.4.3', '8.1.4.3 a)']);
+    expect(at(2, 3)).toEqual(['7.1.4.3']);
+    expect(at(2.5, 4)).toEqual(['7.1.4.3', '8.1.4.3', '8.1.4.3 a)']);
+    expect(at(undefined, 5)).toEqual(['7.1.4.3', '8.1.4.3', '8.1.4.3 a)']);
+  });
 });
 
 describe('alert policy', () => {
