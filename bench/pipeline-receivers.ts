@@ -93,8 +93,10 @@ export function elasticsearchCount(url: string, pattern: string): () => Promise<
   };
 }
 
-/** Pids of the cluster's nodes (all run on this machine in a bench), so their CPU can be read from /proc. */
+/** Pids of the cluster's nodes when they run on this machine (the test node does), so their CPU can be read from /proc. */
 export async function elasticsearchPids(url: string): Promise<number[]> {
+  // A node elsewhere (another host, a container) has pids of its own: its CPU cannot be read here, so none is shown.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return [];
   const response = await fetch(`${url}/_nodes/process?filter_path=nodes.*.process.id`);
   if (!response.ok) return [];
   const body = (await response.json()) as { nodes?: Record<string, { process?: { id?: number } }> };
