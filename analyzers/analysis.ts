@@ -166,6 +166,7 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     saving = stateFile.save(correlator.snapshot()).catch((error: unknown) => {
       savedVersion = -1;
       options.logger?.warn({ err: error, path: stateFile.path }, '关联状态未能保存，下次再试 / correlation state not saved; retrying at the next batch');
+      throw error; // the events it covers are not acknowledged: a file source reads them again
     });
     return saving;
   };
@@ -195,7 +196,8 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
         for (const [level, count] of byLevel) signals?.inc({ level }, count);
       }
     },
-    flush: () => Promise.all([sink.flush(), distributed?.persist()]).then(() => undefined),
+    // Logged where it failed; flush and close go on (the next batch, or the next start, tries again).
+    flush: () => Promise.all([sink.flush(), distributed?.persist().catch(() => undefined)]).then(() => undefined),
     persist,
     tick,
     close: () => (closing ??= (async () => {
@@ -204,7 +206,7 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
       if (!stateFile) return analyzer.flush().then(() => sink.close());
       // A live stream goes on after a restart: its windows stay open, on disk.
       tick();
-      await persist();
+      await persist().catch(() => undefined);
       await sink.close();
     })()),
   };

@@ -95,6 +95,7 @@ export async function startDistributedCorrelation(
     owner,
     persist: () => publisher.flush().catch((error: unknown) => {
       logger?.warn({ err: error }, '关联信号未能发送，下次再试 / correlation signals not sent to Redis; retrying at the next batch');
+      throw error; // the events they came from are not acknowledged: a file source reads them again
     }),
     close: () => (closing ??= (async () => {
       try {

@@ -31,7 +31,9 @@ export interface EventSinkOptions {
   name?: string;
   /**
    * Sees every event once it is stored or spooled, in arrival order: the stream matcher of the analyzers.
-   * Writers (and so the file checkpoints) wait for a returned promise: state it saves covers the events.
+   * Writers (and so the file checkpoints) wait for a returned promise: state it saves covers the events. When it
+   * rejects (that state could not be saved), the writers are refused: a file source rewinds and reads the lines
+   * again rather than checkpoint past events whose correlation state is lost. A throw is only logged.
    */
   observe?: (events: readonly ShouwangEvent[]) => unknown;
 }
@@ -179,10 +181,11 @@ export class EventSink {
       // a dead letter is not stored, so it is not analysed either.
       try {
         observed = Promise.resolve(this.#options.observe?.(dead.size ? events.filter((event) => !dead.has(event.id)) : events));
+        observed.catch(() => undefined); // handled below, once the earlier batches are answered
       } catch (error) {
-        observed = Promise.reject(error);
+        // An analyzer that throws must not stop ingestion: the events are stored.
+        this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored');
       }
-      observed = observed.catch((error: unknown) => this.#options.logger?.error({ err: error }, 'event observer failed; the events are stored'));
     });
     this.#handled = handled.catch(() => undefined);
     this.#acked = this.#acked.then(() => handled).then(() => observed).then(

@@ -139,6 +139,40 @@ describe('file source with several writes in flight', () => {
   });
 });
 
+describe('file source whose correlation state cannot be saved', () => {
+  it('keeps its checkpoint before the events whose state save failed, reads them again, and moves on once saves work', async () => {
+    const dir = mkdtempSync(join(root, 'unsaved-'));
+    const file = join(dir, 'app.log');
+    writeFileSync(file, LINES.map(line).join(''));
+    const stored = new Map<string, string>();
+    let diskFull = true;
+    const analysed: string[] = [];
+    // The analyzers' observer as bin/runtime.ts wires it: analyse, then save the state (here: a disk that is full, then not).
+    const sink = new EventSink({
+      store: gatedStore(stored, false).store, spoolDir: join(dir, 'spool'), deadLetters: new FileDeadLetterSink(join(dir, 'dead')),
+      batchSize: 2, flushIntervalMs: 10_000, inFlight: 3,
+      observe: (events) => {
+        analysed.push(...events.map((event) => String(event.message)));
+        return diskFull ? Promise.reject(new Error('ENOSPC: no space left on device')) : Promise.resolve();
+      },
+    });
+    const tailer = await FileTailer.start({
+      source: { id: 'unsaved', paths: [file], format: 'syslog', encoding: 'utf-8', startAt: 'beginning', pollMs: 20, maxLineBytes: 4096 },
+      sink, assets, deadLetters: new FileDeadLetterSink(join(dir, 'dead')), checkpointPath: join(dir, 'checkpoints.json'), chunkBytes: 2 * LINE, maxInFlight: 4,
+    });
+    try {
+      await eventually(() => expect(analysed.length).toBeGreaterThanOrEqual(8)); // read, stored and analysed, more than once
+      expect(tailer.checkpoint(file)?.offset ?? 0).toBe(0); // before: it moved on as if the state were on disk
+      diskFull = false;
+      await eventually(() => expect(tailer.checkpoint(file)?.offset).toBe(24 * LINE));
+      expect(stored.size).toBe(24); // read again, stored once (ids from the file and offset)
+    } finally {
+      await tailer.close();
+      await sink.close();
+    }
+  });
+});
+
 describe('shouwang ingest (ingestLines) with several writes in flight', () => {
   it('keeps three batches at the store, answers only once every batch is acknowledged, and stores each line once', async () => {
     const dir = mkdtempSync(join(root, 'ingest-'));

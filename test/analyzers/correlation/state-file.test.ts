@@ -118,6 +118,21 @@ describe('live analysis state', () => {
     expect(readFileSync(statePath, 'utf8')).not.toBe('marker');
     await analysis.close();
   });
+
+  it('rejects persist() while the state cannot be written (so no file checkpoint passes those events), and saves once it can', async () => {
+    const parent = join(dir, `blocked-${randomUUID()}`);
+    writeFileSync(parent, 'a file where the state folder should be'); // every save fails: ENOTDIR (root ignores permissions)
+    const { warnings, log } = logger();
+    const analysis = await startAnalysis({ rulesDir: rulesDir(), alerts: store.alerts, latenessMs: 300_000, statePath: join(parent, 'state.json'), logger: log });
+    analysis.analyze(failures('192.0.2.2', 0, 2));
+    await expect(analysis.persist()).rejects.toThrow();
+    await expect(analysis.persist()).rejects.toThrow(); // nothing new analysed: still not on disk, still refused
+    expect(warnings.some((message) => message.includes('correlation state not saved'))).toBe(true);
+    rmSync(parent);
+    await analysis.persist();
+    expect(JSON.parse(readFileSync(join(parent, 'state.json'), 'utf8'))).toBeTruthy();
+    await analysis.close();
+  });
 });
 
 describe('CorrelationStateFile', () => {
