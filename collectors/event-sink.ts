@@ -145,8 +145,7 @@ export class EventSink {
       // A free store slot takes what arrived in this turn of the event loop now, as rsyslog's queue does: waiting
       // for a full batch or the timer only adds latency. While every slot is busy, events gather into the next batch.
       // With a backlog on disk every batch is spooled behind it: then the batch and the timer keep appends few.
-      else if (this.#slots.hasFree && this.#spool.idle) this.#soon ??= setImmediate(() => void this.flush());
-      else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs);
+      else if (!this.#flushSoonIfFree()) this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs);
     });
   }
 
@@ -170,7 +169,7 @@ export class EventSink {
     const offered = this.#slots.run(() => this.#offer(events, dead));
     // Its slot is free again: what gathered meanwhile goes out now rather than at the timer.
     offered.catch(() => undefined).finally(() => {
-      if (this.#buffered > 0 && this.#slots.hasFree && this.#spool.idle && !this.#closing) this.#soon ??= setImmediate(() => void this.flush());
+      if (this.#buffered > 0 && !this.#closing) this.#flushSoonIfFree();
     });
     // Spooling and observing run one batch at a time in arrival order. What the observer returns (the analyzers saving
     // their state) may take a disk sync: the next batch is observed meanwhile, and only the writers wait for it.
@@ -202,6 +201,13 @@ export class EventSink {
       this.#memory -= events.length;
     });
     return this.#acked;
+  }
+
+  /** With a store slot free and no backlog on disk, flushes at the end of this turn of the event loop; false otherwise. */
+  #flushSoonIfFree(): boolean {
+    if (!this.#slots.hasFree || !this.#spool.idle) return false;
+    this.#soon ??= setImmediate(() => void this.flush());
+    return true;
   }
 
   /**
