@@ -60,6 +60,8 @@ export async function startCollection(options: {
     saturated: () => sink.saturated,
     // Every store slot busy and a batch waiting: TCP senders pause, so memory stays at a few batches.
     whenSinkFree: () => sink.whenFree(),
+    // The sink at collect.maxMemoryEvents (all sources counted): every connection pauses, however many there are.
+    overloaded: () => sink.overloaded,
     // One connection (a relay) may fill every slot and the batch after them.
     maxInFlight: Math.max(1000, config.collect.batchSize * (slots + 1)),
     onDrop: (n) => options.metrics.dropped.inc({ source: 'syslog' }, n),

@@ -129,6 +129,11 @@ export class EventSink {
     return this.#memory >= this.#options.maxMemoryEvents;
   }
 
+  /** The bound of `overloaded`: what HTTP ingest counts requests it admits against. */
+  get maxMemoryEvents(): number {
+    return this.#options.maxMemoryEvents;
+  }
+
   /** While busy, resolves once no batch waits for a slot; undefined when not busy. */
   whenFree(): Promise<void> | undefined {
     return this.#slots.whenFree();

@@ -9,6 +9,7 @@ import type { EventSink } from '../event-sink.js';
 import type { Decoded } from '../decoders/event-decode.js';
 import { resolveFormat, type ResolvedFormat } from '../decoders/resolve-format.js';
 import { countIngest, type IngestMetrics } from '../metrics.js';
+import { HttpAdmission, type Reservation } from './http-admission.js';
 
 export const HttpIngestErrors = {
   unknownSource: defineError('SW_ERR_INGEST_SOURCE', 404, (id: string) =>
@@ -47,14 +48,16 @@ export interface HttpSourceOptions {
   /** 0 picks a free port. */
   port: number;
   sources: readonly HttpSourceConfig[];
-  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'> & Partial<Pick<EventSink, 'overloaded'>>;
+  /** Without `maxMemoryEvents` (a plain fake), no memory bound is applied. */
+  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'> & Partial<Pick<EventSink, 'memoryEvents' | 'maxMemoryEvents'>>;
   assets: AssetIndex;
   deadLetters: DeadLetterSink;
   /** Largest body in bytes (default 10 MiB); a bigger one gets 413. */
   bodyLimit?: number;
   /**
    * Records of this source handed to the sink and not yet acknowledged; past it requests get 503 (default 100,000).
-   * The sink's own bound (`overloaded`, events of every source in memory) answers 503 the same way.
+   * The sink's own bound (`maxMemoryEvents`, events of every source in memory, with what requests being read may add)
+   * answers 503 the same way.
    */
   maxPendingRecords?: number;
   /** Seconds a client is told to wait when it gets 503. */
@@ -90,6 +93,7 @@ interface BodyRecord {
   problem?: string;
 }
 
+const DEFAULT_BODY_LIMIT = 10 << 20;
 const NDJSON_TYPES = ['application/x-ndjson', 'text/plain'];
 const JSON_TYPE = 'application/json';
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest();
@@ -103,6 +107,9 @@ export class HttpSource {
   readonly #options: HttpSourceOptions;
   readonly #sources = new Map<string, Source>();
   readonly #app: FastifyInstance;
+  readonly #admission: HttpAdmission;
+  /** Each admitted request's reservation, until its records are handed to the sink or it ends. */
+  readonly #reservations = new WeakMap<object, Reservation>();
   #pending = 0;
   #closing: Promise<void> | undefined;
 
@@ -116,7 +123,13 @@ export class HttpSource {
         format: sourceFormat(config, index, options.assets, options.utcOffset, options.timeZone),
       });
     }
+    this.#admission = new HttpAdmission(options.sink, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     this.#app = this.#build();
+  }
+
+  /** Records reserved by requests admitted and still being read (counted against the sink's bound). */
+  get reservedRecords(): number {
+    return this.#admission.reserved;
   }
 
   /** The bound port once started. */
@@ -136,7 +149,7 @@ export class HttpSource {
   }
 
   #build(): FastifyInstance {
-    const bodyLimit = this.#options.bodyLimit ?? 10 << 20;
+    const bodyLimit = this.#options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     // No Fastify request log: the Authorization header must never reach a log line; outcomes are metrics.
     const app = Fastify({ bodyLimit, logger: false });
     app.removeAllContentTypeParsers();
@@ -157,7 +170,7 @@ export class HttpSource {
     });
 
     // Before the body is read: an unknown or unauthenticated sender never makes us buffer 10 MiB.
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const id = sourceId(request);
       const source = this.#sources.get(id);
       if (!source) throw HttpIngestErrors.unknownSource(id);
@@ -165,21 +178,33 @@ export class HttpSource {
       if (!timingSafeEqual(sha256(presented), source.tokenHash)) throw HttpIngestErrors.token(id);
       // Also before the body: a sender refused while the store lags keeps its records and retries; none is taken then lost.
       if (this.#options.sink.saturated) throw HttpIngestErrors.busy('spool full');
-      if (this.#options.sink.overloaded) throw HttpIngestErrors.busy('too many events waiting for the store');
       if (this.#pending >= (this.#options.maxPendingRecords ?? 100_000)) throw HttpIngestErrors.busy('too many records waiting for the store');
+      // Counted with the requests read meanwhile: many admitted at once must not together pass the sink's bound.
+      const reservation = this.#admission.admit(request.headers['content-length']);
+      if (!reservation) throw HttpIngestErrors.busy('too many events waiting for the store');
+      this.#reservations.set(request.raw, reservation);
+      // Whatever ends the request (answered, refused, aborted mid-body) gives the reservation back.
+      reply.raw.once('close', () => reservation.release());
     });
 
     app.post<{ Params: { source: string } }>('/ingest/:source', async (request, reply) => {
       const source = this.#sources.get(request.params.source)!; // checked in onRequest
-      if (!Buffer.isBuffer(request.body)) throw HttpIngestErrors.mediaType(request.headers['content-type'] ?? '');
-      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const result = await this.#ingest(source, request.body, mediaType === JSON_TYPE, { address: request.ip, port: request.socket.remotePort ?? 0 });
-      return reply.status(result.failed.length ? 207 : 200).send(result);
+      const reservation = this.#reservations.get(request.raw)!; // made in onRequest
+      try {
+        if (!Buffer.isBuffer(request.body)) throw HttpIngestErrors.mediaType(request.headers['content-type'] ?? '');
+        const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const result = await this.#ingest(source, request.body, mediaType === JSON_TYPE, { address: request.ip, port: request.socket.remotePort ?? 0 }, reservation);
+        return reply.status(result.failed.length ? 207 : 200).send(result);
+      } finally {
+        reservation.release();
+      }
     });
     return app;
   }
 
-  async #ingest(source: Source, body: Buffer, isJsonArray: boolean, peer: { address: string; port: number }): Promise<IngestResponse> {
+  async #ingest(
+    source: Source, body: Buffer, isJsonArray: boolean, peer: { address: string; port: number }, reservation: Reservation,
+  ): Promise<IngestResponse> {
     const { id } = source.config;
     const { text, invalid } = source.decodeText(body);
     const records = isJsonArray ? arrayRecords(text) : ndjsonRecords(text);
@@ -208,16 +233,19 @@ export class HttpSource {
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
     }
+    // The sink reached its bound while this body was read: refused as before the body, nothing taken, nothing counted.
+    if (!this.#admission.take(reservation, events.length)) throw HttpIngestErrors.busy('too many events waiting for the store');
     countIngest(this.#options.metrics, id, { received: records.length, decoded: events.length, failed: failed.length });
 
     this.#pending += events.length;
     try {
-      await this.#options.deadLetters.write(letters);
+      // Handed to the sink in the turn of the check above, so no other request's records come in between.
       const written = this.#options.sink.write(events);
       // A request is already a batch: deliver it now rather than after the sink's flush interval.
       void this.#options.sink.flush();
+      const [outcome] = await Promise.all([written, this.#options.deadLetters.write(letters)]);
       // Records the store refused (a mapping conflict) are dead letters too: the answer counts them so.
-      for (const { id, reason } of (await written).deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
+      for (const { id, reason } of outcome.deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
     } catch (error) {
       this.#options.logger?.warn({ err: error, source: id }, 'http ingest: sink refused the events');
       throw HttpIngestErrors.busy('store error');

@@ -42,6 +42,12 @@ export interface SyslogServerOptions {
    * TCP/TLS connections pause until then. Undefined when it can take more.
    */
   whenSinkFree?: () => Promise<void> | undefined;
+  /**
+   * True while the sink holds its bound of events in memory (`collect.maxMemoryEvents`, every source counted):
+   * every TCP/TLS connection pauses until it is below again, so the total stays at the bound however many connect.
+   * Read right after each read is handed over, which must reach the sink at once (as syslogHandler does).
+   */
+  overloaded?: () => boolean;
   onDrop?: (count: number) => void;
   /** Unacknowledged messages per TCP connection before it is paused (backpressure). */
   maxInFlight?: number;
@@ -58,10 +64,14 @@ export class SyslogServer {
   #udpPort: number | undefined;
   #tcp: Server | undefined;
   #tls: Server | undefined;
-  readonly #sockets = new Set<Socket>();
+  /** Open connections, each with a check that its own unacknowledged messages are below its limit. */
+  readonly #sockets = new Map<Socket, () => boolean>();
   readonly #inFlight = new Set<Promise<void>>();
   /** Connections paused because the sink was busy, with a check of their own limit for when it is not. */
-  readonly #heldBySink = new Map<Socket, () => boolean>();
+  readonly #heldBySink = new Set<Socket>();
+  /** While set, every connection is paused: the sink is at its memory bound. Checked again until it is not. */
+  #memoryCheck: NodeJS.Timeout | undefined;
+  #memoryCheckSoon: NodeJS.Immediate | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SyslogServerOptions) {
@@ -70,7 +80,7 @@ export class SyslogServer {
 
   /** TCP/TLS connections paused for backpressure right now (their senders wait in the kernel's buffers). */
   get pausedConnections(): number {
-    return [...this.#sockets].filter((socket) => socket.isPaused()).length;
+    return [...this.#sockets.keys()].filter((socket) => socket.isPaused()).length;
   }
 
   get ports(): { udp?: number; tcp?: number; tls?: number } {
@@ -132,11 +142,11 @@ export class SyslogServer {
   }
 
   #accept(socket: Socket, transport: 'tcp' | 'tls'): void {
-    this.#sockets.add(socket);
     const framer = new SyslogFramer(this.#options.maxMessageBytes);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const limit = this.#options.maxInFlight ?? 1000;
     let waiting = 0;
+    this.#sockets.set(socket, () => waiting < limit);
     const { onMessage } = this.#options;
     const deliver = (frames: SyslogFrame[]) => {
       if (frames.length === 0) return;
@@ -144,7 +154,9 @@ export class SyslogServer {
       if (waiting >= limit) socket.pause(); // the sender's TCP window fills; it slows down, nothing is lost
       const settled = (count: number) => () => {
         waiting -= count;
-        if (waiting < limit / 2 && socket.isPaused() && !this.#heldBySink.has(socket)) socket.resume();
+        if (waiting < limit / 2 && socket.isPaused() && !this.#heldBySink.has(socket) && !this.#memoryCheck) socket.resume();
+        // Acknowledged events left the sink's memory (once this turn's promise callbacks have run): perhaps below its bound.
+        if (this.#memoryCheck) this.#memoryCheckSoon ??= setImmediate(() => this.#releaseForMemory());
       };
       for (const frame of frames) frame.message = trimLineEnd(frame.message);
       if (onMessage.batch) {
@@ -157,9 +169,11 @@ export class SyslogServer {
     };
     socket.on('data', (chunk: Buffer) => {
       deliver(framer.push(chunk));
+      // At the bound, no connection reads on: this read is the last to pass it, whatever the number of connections.
+      if (this.#options.overloaded?.()) this.#holdForMemory();
       const free = this.#options.whenSinkFree?.();
       if (free) {
-        this.#heldBySink.set(socket, () => waiting < limit);
+        this.#heldBySink.add(socket);
         socket.pause();
         void free.then(() => this.#releaseHeld());
       }
@@ -170,6 +184,7 @@ export class SyslogServer {
       this.#sockets.delete(socket);
       this.#heldBySink.delete(socket);
     });
+    if (this.#memoryCheck) socket.pause(); // a sender connecting while the sink is at its bound waits like the others
   }
 
   /** Resumes the connections held for the sink once it has no batch waiting for a slot. */
@@ -180,9 +195,32 @@ export class SyslogServer {
       void again.then(() => this.#releaseHeld());
       return;
     }
-    for (const [socket, underLimit] of this.#heldBySink) {
+    for (const socket of this.#heldBySink) {
       this.#heldBySink.delete(socket);
-      if (underLimit()) socket.resume();
+      if (this.#sockets.get(socket)?.() && !this.#memoryCheck) socket.resume();
+    }
+  }
+
+  /**
+   * Pauses every connection until the sink is below its memory bound. What resumes them: their own events acknowledged,
+   * else (the memory held by other sources, HTTP or files) a check every 50 ms; the sink drains by itself meanwhile.
+   */
+  #holdForMemory(): void {
+    if (!this.#memoryCheck) {
+      this.#memoryCheck = setInterval(() => this.#releaseForMemory(), 50);
+      this.#memoryCheck.unref();
+    }
+    for (const socket of this.#sockets.keys()) socket.pause();
+  }
+
+  #releaseForMemory(): void {
+    clearImmediate(this.#memoryCheckSoon);
+    this.#memoryCheckSoon = undefined;
+    if (!this.#memoryCheck || this.#options.overloaded?.()) return;
+    clearInterval(this.#memoryCheck);
+    this.#memoryCheck = undefined;
+    for (const [socket, underLimit] of this.#sockets) {
+      if (underLimit() && !this.#heldBySink.has(socket)) socket.resume();
     }
   }
 
@@ -196,9 +234,11 @@ export class SyslogServer {
     this.#closing ??= (async () => {
       const closeServer = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       const closing = [closeServer(this.#tcp), closeServer(this.#tls)];
-      for (const socket of this.#sockets) socket.end();
+      for (const socket of this.#sockets.keys()) socket.end();
       this.#udp?.close();
       await Promise.all([...closing, ...this.#inFlight]);
+      clearInterval(this.#memoryCheck);
+      clearImmediate(this.#memoryCheckSoon);
     })();
     return this.#closing;
   }
