@@ -93,13 +93,14 @@ export class EventSink {
   #spilling: Promise<void> = Promise.resolve();
   #spillQueued = false;
   #warnedAt = -Infinity;
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(options: EventSinkOptions) {
     this.#options = {
       maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, maxMemoryEvents: 20_000, name: 'sink', ...options,
     };
     this.#slots = new Slots(this.#options.inFlight);
-    options.metrics?.watchSink(this.#options.name, () => this.#memory);
+    this.#unwatch = options.metrics?.watchSink(this.#options.name, () => this.#memory);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
@@ -407,6 +408,7 @@ export class EventSink {
       await Promise.all([this.flush(), this.#flushSpill()]);
       clearInterval(this.#replayTimer);
       await this.#replaying;
+      this.#unwatch?.(); // a closed sink is neither held nor reported by the metrics
     })();
     return this.#closing;
   }

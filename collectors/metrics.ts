@@ -47,9 +47,15 @@ export function createIngestMetrics(registry: Registry) {
     },
   });
   return {
-    /** Reads an event sink's memory at each scrape. */
-    watchSink(name: string, memoryEvents: () => number): void {
+    /** Reads an event sink's memory at each scrape; returns the function that stops it (the sink's close). */
+    watchSink(name: string, memoryEvents: () => number): () => void {
       sinks.set(name, memoryEvents);
+      return () => {
+        // Only its own reader: a later sink of the same name (a restarted collector) stays watched.
+        if (sinks.get(name) !== memoryEvents) return;
+        sinks.delete(name);
+        sinkMemory.remove({ sink: name });
+      };
     },
     /** Reads a UDP listener's kernel counters at each scrape; returns the function that stops it. */
     watchUdpSocket(source: string, socket: { drops: () => number | undefined; bufferBytes: () => number | undefined }): () => void {
