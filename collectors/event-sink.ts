@@ -364,8 +364,11 @@ export class EventSink {
           for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
           // The first alone: a store still down is asked once, not once per slice.
           if (slices.length && !(await this.#slots.run(() => this.#tryStore(slices[0]!)))) return;
-          const rest = await Promise.all(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
-          if (rest.includes(false)) return;
+          // Settled, not Promise.all: a slice that rejects must not end this replay while the others are still in flight,
+          // or the next replay of the same segment would start beside them.
+          const rest = await Promise.allSettled(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
+          for (const result of rest) if (result.status === 'rejected') throw result.reason;
+          if (rest.some((result) => result.status === 'fulfilled' && !result.value)) return;
           await this.#spool.remove(segment.name);
           this.#countBySource('replayed', segment.events);
         }
