@@ -176,7 +176,8 @@ export class EventSink {
     // their state) may take a disk sync: the next batch is observed meanwhile, and only the writers wait for it.
     let observed: Promise<unknown> = Promise.resolve();
     const handled = this.#handled.then(async () => {
-      for (const batch of await offered) await this.#toSpool(batch);
+      // An event already dead-lettered (the store failed on it alone) is not spooled with the rest of its batch: replayed, it would be a second dead letter.
+      for (const batch of await offered) await this.#toSpool(dead.size ? batch.filter((event) => !dead.has(event.id)) : batch);
       // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
       // a dead letter is not stored, so it is not analysed either.
       try {
@@ -336,6 +337,7 @@ export class EventSink {
   }
 
   async #toSpool(batch: ShouwangEvent[]): Promise<void> {
+    if (batch.length === 0) return;
     // A full spool holds the writer here until replay frees room: that is the backpressure.
     while (!(await this.#spool.append(batch))) {
       this.#spoolFull = true;
@@ -349,7 +351,8 @@ export class EventSink {
   /**
    * Offers the spooled backlog to the store, oldest segment first, through the store slots (a slow store gets as
    * many bulks at once as without a backlog); stops at the first refusal. A segment is removed once all of it is
-   * stored; a part stored before a refusal is offered again with the rest (ids make that idempotent).
+   * stored or dead-lettered. After a refusal part-way it keeps only the rest: a retry sends the stored part again
+   * no more, and writes no second dead letter for an event (or a torn line) already dead-lettered.
    */
   replay(): Promise<void> {
     this.#replaying ??= (async () => {
@@ -362,15 +365,22 @@ export class EventSink {
           }
           const slices: ShouwangEvent[][] = [];
           for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
+          const dead = new Map<string, string>();
           // The first alone: a store still down is asked once, not once per slice.
-          if (slices.length && !(await this.#slots.run(() => this.#tryStore(slices[0]!)))) return;
-          // Settled, not Promise.all: a slice that rejects must not end this replay while the others are still in flight,
-          // or the next replay of the same segment would start beside them.
-          const rest = await Promise.allSettled(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
-          for (const result of rest) if (result.status === 'rejected') throw result.reason;
-          if (rest.some((result) => result.status === 'fulfilled' && !result.value)) return;
-          await this.#spool.remove(segment.name);
-          this.#countBySource('replayed', segment.events);
+          const stored = slices.length ? [await this.#slots.run(() => this.#tryStore(slices[0]!, dead))] : [];
+          if (stored[0]) {
+            // Settled, not Promise.all: a slice that rejects must not end this replay while the others are still in flight,
+            // or the next replay of the same segment would start beside them.
+            const rest = await Promise.allSettled(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice, dead))));
+            for (const result of rest) if (result.status === 'rejected') throw result.reason;
+            stored.push(...rest.map((result) => result.status === 'fulfilled' && result.value));
+          }
+          const left = slices.filter((_, i) => !stored[i]).flat().filter((event) => !dead.has(event.id));
+          if (left.length === segment.events.length && !segment.damaged.length) return; // the store is down: nothing to rewrite
+          await this.#spool.keep(segment.name, left);
+          const kept = new Set(left);
+          this.#countBySource('replayed', kept.size ? segment.events.filter((event) => !kept.has(event)) : segment.events);
+          if (left.length) return;
         }
       } catch (error) {
         this.#options.logger?.error({ err: error }, 'spool replay failed');
