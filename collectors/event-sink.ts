@@ -217,16 +217,24 @@ export class EventSink {
    * disk spool (in batches, one append at a time) instead of waiting in memory; the replay stores them once the
    * store keeps up. They reach the observer when spooled, so possibly before earlier events still waiting for
    * the store (as reordering on the network would). Resolves true once on disk; false when the spool is full
-   * too, and the caller counts them dropped.
+   * too, or when `maxMemoryEvents` already wait for the next append (the disk is slower than the flood), and the
+   * caller counts them dropped.
    */
   spill(events: readonly ShouwangEvent[]): Promise<boolean> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
     if (events.length === 0) return Promise.resolve(true);
+    const bound = this.#options.maxMemoryEvents;
+    // While an append runs, what waits for the next one is bounded too. Waiting is no choice for UDP (a datagram held
+    // is memory all the same): past the bound it is dropped and counted, as the kernel drops what we do not read.
+    if (this.#spillBuffered > 0 && this.#spillBuffered + events.length > bound) {
+      this.#warnOnce('disk slower than the UDP flood: UDP events dropped', events.length);
+      return Promise.resolve(false);
+    }
     return new Promise<boolean>((done, failed) => {
       this.#spillBuffer.push({ events: [...events], done, failed });
       this.#spillBuffered += events.length;
       this.#memory += events.length;
-      if (this.#spillBuffered >= this.#options.batchSize) void this.#flushSpill();
+      if (this.#spillBuffered >= Math.min(this.#options.batchSize, bound)) void this.#flushSpill();
       else this.#spillTimer ??= setTimeout(() => void this.#flushSpill(), this.#options.flushIntervalMs);
     });
   }
