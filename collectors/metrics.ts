@@ -83,7 +83,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     dropped: counter<'source'>(registry, {
       name: 'ingest_dropped_total',
-      help: 'Records dropped because the disk spool was full (only UDP syslog, which can neither pause nor be refused)',
+      help: 'Records dropped because the disk spool was full, or too many waited for a spill append still running (only UDP syslog, which can neither pause nor be refused)',
       labelNames: ['source'],
     }),
     /** What the sink did with events: the store's answer, or the spool while the store is down. */
