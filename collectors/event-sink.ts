@@ -94,6 +94,8 @@ export class EventSink {
   #spillTimer: NodeJS.Timeout | undefined;
   #spilling: Promise<void> = Promise.resolve();
   #spillQueued = false;
+  /** A spill append (and its observer) is running: what spill() takes meanwhile waits in #spillBuffer. */
+  #spillAppending = false;
   #warnedAt = -Infinity;
   readonly #unwatch: (() => void) | undefined;
 
@@ -228,7 +230,7 @@ export class EventSink {
     const bound = this.#options.maxMemoryEvents;
     // While an append runs, what waits for the next one is bounded too. Waiting is no choice for UDP (a datagram held
     // is memory all the same): past the bound it is dropped and counted, as the kernel drops what we do not read.
-    if (this.#spillBuffered > 0 && this.#spillBuffered + events.length > bound) {
+    if (this.#spillAppending && this.#spillBuffered > 0 && this.#spillBuffered + events.length > bound) {
       this.#warnOnce('disk slower than the UDP flood: UDP events dropped', events.length);
       return Promise.resolve(false);
     }
@@ -249,6 +251,7 @@ export class EventSink {
     this.#spilling = this.#spilling.then(async () => {
       // Taken when the previous append is done: what came meanwhile goes in one larger append, so the disk keeps up.
       this.#spillQueued = false;
+      this.#spillAppending = true;
       clearTimeout(this.#spillTimer);
       this.#spillTimer = undefined;
       const taken = this.#spillBuffer;
@@ -276,6 +279,7 @@ export class EventSink {
         for (const pending of taken) pending.failed(error as Error);
       } finally {
         this.#memory -= held;
+        this.#spillAppending = false;
       }
     });
     return this.#spilling;

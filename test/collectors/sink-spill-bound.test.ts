@@ -57,4 +57,25 @@ describe('UDP spill while a spool append is still running', () => {
       await dropTestIndices(url, prefix);
     }
   }, 120_000);
+
+  it('drops nothing while no append runs: a spill past the bound then goes to disk with what was waiting for the flush timer', async () => {
+    const prefix = `test-${randomUUID().slice(0, 8)}`;
+    const store = await ElasticsearchStore.open({ url, indexPrefix: prefix });
+    const sink = new EventSink({
+      store: store.events, spoolDir: join(dir, prefix, 'spool'), deadLetters: new FileDeadLetterSink(join(dir, prefix, 'dead')),
+      batchSize: 50, flushIntervalMs: 600_000, replayIntervalMs: 50, maxMemoryEvents: 20,
+    });
+    try {
+      const waiting = sink.spill(events(0, 5)); // below the batch: waits for the timer
+      expect(await sink.spill(events(5, 18))).toBe(true);
+      expect(await waiting).toBe(true);
+      await eventually(async () => expect(await sink.spooledBytes()).toBe(0));
+      await store.client.indices.refresh({ index: `${prefix}-*` });
+      expect((await store.events.search({}, { size: 100 })).total).toBe(23);
+    } finally {
+      await sink.close();
+      await store.close();
+      await dropTestIndices(url, prefix);
+    }
+  }, 120_000);
 });
