@@ -85,6 +85,8 @@ export class EventSink {
   #replaying: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #spoolFull = false;
+  /** The store's last answer was "down": a writer held by a full spool then retries less and less often. */
+  #storeRefusing = false;
   /** Events accepted by write() or spill() and not yet acknowledged: what the sink holds in memory. */
   #memory = 0;
   #spillBuffer: { events: ShouwangEvent[]; done: (spooled: boolean) => void; failed: (error: Error) => void }[] = [];
@@ -92,14 +94,17 @@ export class EventSink {
   #spillTimer: NodeJS.Timeout | undefined;
   #spilling: Promise<void> = Promise.resolve();
   #spillQueued = false;
+  /** A spill append (and its observer) is running: what spill() takes meanwhile waits in #spillBuffer. */
+  #spillAppending = false;
   #warnedAt = -Infinity;
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(options: EventSinkOptions) {
     this.#options = {
       maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, maxMemoryEvents: 20_000, name: 'sink', ...options,
     };
     this.#slots = new Slots(this.#options.inFlight);
-    options.metrics?.watchSink(this.#options.name, () => this.#memory);
+    this.#unwatch = options.metrics?.watchSink(this.#options.name, () => this.#memory);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
@@ -180,7 +185,8 @@ export class EventSink {
     // their state) may take a disk sync: the next batch is observed meanwhile, and only the writers wait for it.
     let observed: Promise<unknown> = Promise.resolve();
     const handled = this.#handled.then(async () => {
-      for (const batch of await offered) await this.#toSpool(batch);
+      // An event already dead-lettered (the store failed on it alone) is not spooled with the rest of its batch: replayed, it would be a second dead letter.
+      for (const batch of await offered) await this.#toSpool(dead.size ? batch.filter((event) => !dead.has(event.id)) : batch);
       // Only delivered events reach the analyzers: a batch that failed comes back as a retry, and must not count twice;
       // a dead letter is not stored, so it is not analysed either.
       try {
@@ -220,16 +226,24 @@ export class EventSink {
    * disk spool (in batches, one append at a time) instead of waiting in memory; the replay stores them once the
    * store keeps up. They reach the observer when spooled, so possibly before earlier events still waiting for
    * the store (as reordering on the network would). Resolves true once on disk; false when the spool is full
-   * too, and the caller counts them dropped.
+   * too, or when `maxMemoryEvents` already wait for the next append (the disk is slower than the flood), and the
+   * caller counts them dropped.
    */
   spill(events: readonly ShouwangEvent[]): Promise<boolean> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
     if (events.length === 0) return Promise.resolve(true);
+    const bound = this.#options.maxMemoryEvents;
+    // While an append runs, what waits for the next one is bounded too. Waiting is no choice for UDP (a datagram held
+    // is memory all the same): past the bound it is dropped and counted, as the kernel drops what we do not read.
+    if (this.#spillAppending && this.#spillBuffered > 0 && this.#spillBuffered + events.length > bound) {
+      this.#warnOnce('disk slower than the UDP flood: UDP events dropped', events.length);
+      return Promise.resolve(false);
+    }
     return new Promise<boolean>((done, failed) => {
       this.#spillBuffer.push({ events: [...events], done, failed });
       this.#spillBuffered += events.length;
       this.#memory += events.length;
-      if (this.#spillBuffered >= this.#options.batchSize) void this.#flushSpill();
+      if (this.#spillBuffered >= Math.min(this.#options.batchSize, bound)) void this.#flushSpill();
       else this.#spillTimer ??= setTimeout(() => void this.#flushSpill(), this.#options.flushIntervalMs);
     });
   }
@@ -242,6 +256,7 @@ export class EventSink {
     this.#spilling = this.#spilling.then(async () => {
       // Taken when the previous append is done: what came meanwhile goes in one larger append, so the disk keeps up.
       this.#spillQueued = false;
+      this.#spillAppending = true;
       clearTimeout(this.#spillTimer);
       this.#spillTimer = undefined;
       const taken = this.#spillBuffer;
@@ -269,6 +284,7 @@ export class EventSink {
         for (const pending of taken) pending.failed(error as Error);
       } finally {
         this.#memory -= held;
+        this.#spillAppending = false;
       }
     });
     return this.#spilling;
@@ -302,6 +318,7 @@ export class EventSink {
     const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
     try {
       const result = await this.#options.store.write(batch);
+      this.#storeRefusing = false;
       timer?.();
       this.#count('written', source, result.written);
       this.#count('duplicate', source, result.duplicates);
@@ -318,6 +335,7 @@ export class EventSink {
       return true;
     } catch (error) {
       if (isStoreDown(error)) {
+        this.#storeRefusing = true;
         this.#options.logger?.warn({ err: error }, 'store unavailable: spooling to disk');
         return false;
       }
@@ -340,11 +358,14 @@ export class EventSink {
   }
 
   async #toSpool(batch: ShouwangEvent[]): Promise<void> {
-    // A full spool holds the writer here until replay frees room: that is the backpressure.
-    while (!(await this.#spool.append(batch))) {
+    if (batch.length === 0) return;
+    // A full spool holds the writer here until replay frees room: that is the backpressure. Each try re-reads the oldest
+    // segment (up to 16 MiB): while the store keeps refusing, the pause doubles up to the replay interval.
+    for (let pause = 200; !(await this.#spool.append(batch));) {
       this.#spoolFull = true;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, pause));
       await this.replay();
+      pause = this.#storeRefusing ? Math.min(pause * 2, Math.max(200, this.#options.replayIntervalMs)) : 200;
     }
     this.#spoolFull = false;
     this.#countBySource('spooled', batch);
@@ -353,7 +374,8 @@ export class EventSink {
   /**
    * Offers the spooled backlog to the store, oldest segment first, through the store slots (a slow store gets as
    * many bulks at once as without a backlog); stops at the first refusal. A segment is removed once all of it is
-   * stored; a part stored before a refusal is offered again with the rest (ids make that idempotent).
+   * stored or dead-lettered. After a refusal part-way it keeps only the rest: a retry sends the stored part again
+   * no more, and writes no second dead letter for an event (or a torn line) already dead-lettered.
    */
   replay(): Promise<void> {
     this.#replaying ??= (async () => {
@@ -366,12 +388,22 @@ export class EventSink {
           }
           const slices: ShouwangEvent[][] = [];
           for (let i = 0; i < segment.events.length; i += this.#options.batchSize) slices.push(segment.events.slice(i, i + this.#options.batchSize));
+          const dead = new Map<string, string>();
           // The first alone: a store still down is asked once, not once per slice.
-          if (slices.length && !(await this.#slots.run(() => this.#tryStore(slices[0]!)))) return;
-          const rest = await Promise.all(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice))));
-          if (rest.includes(false)) return;
-          await this.#spool.remove(segment.name);
-          this.#countBySource('replayed', segment.events);
+          const stored = slices.length ? [await this.#slots.run(() => this.#tryStore(slices[0]!, dead))] : [];
+          if (stored[0]) {
+            // Settled, not Promise.all: a slice that rejects must not end this replay while the others are still in flight,
+            // or the next replay of the same segment would start beside them.
+            const rest = await Promise.allSettled(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice, dead))));
+            for (const result of rest) if (result.status === 'rejected') throw result.reason;
+            stored.push(...rest.map((result) => result.status === 'fulfilled' && result.value));
+          }
+          const left = slices.filter((_, i) => !stored[i]).flat().filter((event) => !dead.has(event.id));
+          if (left.length === segment.events.length && !segment.damaged.length) return; // the store is down: nothing to rewrite
+          await this.#spool.keep(segment.name, left);
+          const kept = new Set(left);
+          this.#countBySource('replayed', kept.size ? segment.events.filter((event) => !kept.has(event)) : segment.events);
+          if (left.length) return;
         }
       } catch (error) {
         this.#options.logger?.error({ err: error }, 'spool replay failed');
@@ -412,6 +444,7 @@ export class EventSink {
       await Promise.all([this.flush(), this.#flushSpill()]);
       clearInterval(this.#replayTimer);
       await this.#replaying;
+      this.#unwatch?.(); // a closed sink is neither held nor reported by the metrics
     })();
     return this.#closing;
   }

@@ -47,9 +47,15 @@ export function createIngestMetrics(registry: Registry) {
     },
   });
   return {
-    /** Reads an event sink's memory at each scrape. */
-    watchSink(name: string, memoryEvents: () => number): void {
+    /** Reads an event sink's memory at each scrape; returns the function that stops it (the sink's close). */
+    watchSink(name: string, memoryEvents: () => number): () => void {
       sinks.set(name, memoryEvents);
+      return () => {
+        // Only its own reader: a later sink of the same name (a restarted collector) stays watched.
+        if (sinks.get(name) !== memoryEvents) return;
+        sinks.delete(name);
+        sinkMemory.remove({ sink: name });
+      };
     },
     /** Reads a UDP listener's kernel counters at each scrape; returns the function that stops it. */
     watchUdpSocket(source: string, socket: { drops: () => number | undefined; bufferBytes: () => number | undefined }): () => void {
@@ -77,7 +83,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     dropped: counter<'source'>(registry, {
       name: 'ingest_dropped_total',
-      help: 'Records dropped because the disk spool was full (only UDP syslog, which can neither pause nor be refused)',
+      help: 'Records dropped because the disk spool was full, or too many waited for a spill append still running (only UDP syslog, which can neither pause nor be refused)',
       labelNames: ['source'],
     }),
     /** What the sink did with events: the store's answer, or the spool while the store is down. */

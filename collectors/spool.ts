@@ -1,6 +1,6 @@
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, PRIVATE_FILE_MODE, type ShouwangEvent } from '../core/index.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, writePrivateFileAtomically, type ShouwangEvent } from '../core/index.js';
 
 const SEGMENT_BYTES = 16 << 20;
 
@@ -38,7 +38,10 @@ export class DiskSpool {
   /** Picks up what an earlier process left, so a restart replays it. */
   async #load(): Promise<void> {
     await ensurePrivateDir(this.#dir);
-    const names = (await readdir(this.#dir)).filter((name) => /^\d{12}\.ndjson$/.test(name)).sort();
+    const files = await readdir(this.#dir);
+    // A segment rewrite a crash interrupted: the segment itself is whole (the rewrite renames over it).
+    for (const name of files.filter((file) => /^\d{12}\.ndjson\.tmp$/.test(file))) await rm(join(this.#dir, name), { force: true });
+    const names = files.filter((name) => /^\d{12}\.ndjson$/.test(name)).sort();
     for (const name of names) this.#segments.push({ name, bytes: (await stat(join(this.#dir, name))).size });
     this.#next = names.length ? Number(names[names.length - 1]!.slice(0, 12)) + 1 : 1;
     this.#loaded = true;
@@ -130,6 +133,20 @@ export class DiskSpool {
       }
     });
     return { name: first.name, events, damaged };
+  }
+
+  /**
+   * Replaces the segment being replayed by the events of it still to replay, once a replay stored or dead-lettered the
+   * rest: a retry then neither dead-letters an event twice nor offers the stored ones again. Atomic (written aside,
+   * synced, renamed over it); no append writes to the oldest segment, and replay is one at a time.
+   */
+  async keep(name: string, events: readonly ShouwangEvent[]): Promise<void> {
+    const segment = this.#segments.find((candidate) => candidate.name === name);
+    if (!segment) return;
+    if (events.length === 0) return this.remove(name);
+    const text = events.map((event) => JSON.stringify(event)).join('\n') + '\n';
+    await writePrivateFileAtomically(join(this.#dir, name), text);
+    segment.bytes = Buffer.byteLength(text);
   }
 
   async remove(name: string): Promise<void> {

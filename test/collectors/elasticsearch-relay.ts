@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  * either passed on first, its answer then lost (it landed: the replay meets it again), or never passed on.
  */
 export function relayTo(target: string) {
-  const held: { forward: () => void; drop: (landed: boolean) => void }[] = [];
+  const held: { body: string; forward: () => void; drop: (landed: boolean) => void }[] = [];
   const state = { hold: false, cut: false, bulks: 0 };
   const relay = (incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, loseAnswer: boolean) => {
     const upstream = request(new URL(incoming.url!, target), { method: incoming.method, headers: incoming.headers }, (answer) => {
@@ -32,6 +32,7 @@ export function relayTo(target: string) {
       if (bulk) state.bulks += 1;
       if (!bulk || !state.hold) return relay(incoming, outgoing, body, false);
       held.push({
+        body: body.toString(),
         forward: () => relay(incoming, outgoing, body, false),
         drop: (landed) => (landed ? relay(incoming, outgoing, body, true) : incoming.socket.destroy()),
       });
