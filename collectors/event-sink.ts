@@ -109,6 +109,10 @@ export class EventSink {
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
     void this.replay(); // a backlog left by an earlier process goes first
+    // Writes that came before the spool was read waited for it (a backlog goes first): with none, they go now.
+    void this.#spool.isEmpty().then(() => {
+      if (this.#buffered > 0 && !this.#closing) this.#flushSoonIfFree();
+    }, () => undefined);
   }
 
   /** True while the spool is full: UDP drops (and counts) instead of queueing without bound. */
