@@ -9,8 +9,8 @@ import { writePrivateFileAtomically } from '../../core/index.js';
 export class CorrelationStateFile {
   readonly #path: string;
   #saving: Promise<void> = Promise.resolve();
-  /** A save waiting for the one in progress: later states replace its text, so batches in a burst share one write. */
-  #queued: { text: string; done: Promise<void> } | undefined;
+  /** A save waiting for the one in progress: later calls share it, so batches in a burst share one write. */
+  #queued: { read: () => unknown; done: Promise<void> } | undefined;
 
   constructor(path: string) {
     this.#path = path;
@@ -33,19 +33,20 @@ export class CorrelationStateFile {
   }
 
   /**
-   * Writes after the save in progress (one at a time, in order); resolves once this state, or a
-   * newer one, is on disk. A failed save does not block the next.
+   * Writes after the save in progress (one at a time, in order); resolves once the state `read` gives, or a
+   * newer one, is on disk. `read` runs when the write starts, so calls made meanwhile share one snapshot and
+   * one write (a burst of batches serialised the whole state once each before). A failed save does not
+   * block the next.
    */
-  save(state: unknown): Promise<void> {
-    const text = JSON.stringify(state);
+  save(read: () => unknown): Promise<void> {
     if (this.#queued) {
-      this.#queued.text = text;
+      this.#queued.read = read;
       return this.#queued.done;
     }
-    const queued: { text: string; done: Promise<void> } = { text, done: Promise.resolve() };
+    const queued: { read: () => unknown; done: Promise<void> } = { read, done: Promise.resolve() };
     queued.done = this.#saving.catch(() => undefined).then(() => {
       this.#queued = undefined;
-      return writePrivateFileAtomically(this.#path, queued.text);
+      return writePrivateFileAtomically(this.#path, JSON.stringify(queued.read()));
     });
     this.#queued = queued;
     this.#saving = queued.done;

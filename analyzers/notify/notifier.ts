@@ -78,7 +78,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     ...(options.contactsOf ? { contactsOf: options.contactsOf } : {}), ...(options.usersOf ? { usersOf: options.usersOf } : {}),
     ...(options.timeZone ? { timeZone: options.timeZone } : {}), ...(state ? { state } : {}) });
   const persist = async () => {
-    if (stateFile && planner.dirty) await stateFile.save(planner.snapshot());
+    if (stateFile && planner.dirty) await stateFile.save(() => planner.snapshot());
   };
   const queueOptions = { redis: options.redis, ...(options.prefix ? { prefix: options.prefix } : {}) };
   const queue = new NotifyQueue({ ...queueOptions, attempts: config.attempts, backoffMs: config.backoffMs });

@@ -83,7 +83,9 @@ function build(rule: MessageRule, groups: Record<string, string | undefined> = {
     'event.type': [...rule.type],
     'event.outcome': rule.outcome,
   };
-  for (const [group, value] of Object.entries(groups)) {
+  // `groups` is a null-prototype object: for-in sees only its own keys, and allocates no entry arrays.
+  for (const group in groups) {
+    const value = groups[group];
     // Optional groups that did not take part are undefined; empty ones (`rhost=`) say nothing either.
     if (value !== undefined && value !== '') GROUPS[group]!(flat, value);
   }

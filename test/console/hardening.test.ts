@@ -406,7 +406,7 @@ describe('file modes: the data dir is 0700 and its secrets 0600, whatever the um
 
   it('correlation state, rule switches, the signing key folder and the local Redis folder', async () => {
     const base = join(dir, `more-${randomUUID()}`);
-    await new CorrelationStateFile(join(base, 'checkpoints', 'correlation.json')).save({ windows: [] });
+    await new CorrelationStateFile(join(base, 'checkpoints', 'correlation.json')).save(() => ({ windows: [] }));
     expect(mode(join(base, 'checkpoints'))).toBe(0o700);
     expect(mode(join(base, 'checkpoints', 'correlation.json'))).toBe(0o600);
 

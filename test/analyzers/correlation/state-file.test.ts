@@ -136,13 +136,16 @@ describe('live analysis state', () => {
 });
 
 describe('CorrelationStateFile', () => {
-  it('resolves every save of a burst once the newest state is on disk', async () => {
+  it('resolves every save of a burst once the newest state is on disk, reading the state once per write', async () => {
     const file = new CorrelationStateFile(join(dir, `burst-${randomUUID()}`, 'correlation.json'));
-    const saves = Array.from({ length: 20 }, (_, i) => file.save({ version: 1, n: i }));
+    const reads: number[] = [];
+    const saves = Array.from({ length: 20 }, (_, i) => file.save(() => (reads.push(i), { version: 1, n: i })));
     await Promise.all(saves);
     expect(await file.load()).toEqual({ version: 1, n: 19 });
+    // The write starts after this turn: the 20 saves share one snapshot, read then (each read its own before).
+    expect(reads).toEqual([19]);
     // After a burst, the next save writes again.
-    await file.save({ version: 1, n: 20 });
+    await file.save(() => ({ version: 1, n: 20 }));
     expect(await file.load()).toEqual({ version: 1, n: 20 });
   });
 });
