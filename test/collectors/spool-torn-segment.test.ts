@@ -12,6 +12,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const event = (n: number): ShouwangEvent => ({ id: `e${n}`, '@timestamp': '2026-11-26T10:00:00Z', message: `event ${n}` });
 
+/** A plain fake store (pure logic) that takes everything, noting the ids it got. */
+function takingStore(stored: Set<string>): EventStore {
+  return {
+    write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
+      batch.forEach((e) => stored.add(e.id));
+      return { written: batch.length, duplicates: 0, rejected: [] };
+    },
+  } as unknown as EventStore;
+}
+
 describe('a spool segment torn by a crash (kill -9 in the middle of an append)', () => {
   it('replays the whole lines it holds and the store gets new events again after the restart', async () => {
     // What an earlier process left: two whole lines and a third cut short (appendFile writes in 512 KiB chunks).
@@ -20,13 +30,7 @@ describe('a spool segment torn by a crash (kill -9 in the middle of an append)',
     const whole = [event(1), event(2)].map((e) => JSON.stringify(e)).join('\n');
     writeFileSync(join(spoolDir, '000000000001.ndjson'), `${whole}\n${JSON.stringify(event(3)).slice(0, 20)}`);
     const stored = new Set<string>();
-    // A plain fake store (pure logic) that takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const store = takingStore(stored);
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(join(dir, 'dead')), flushIntervalMs: 10, replayIntervalMs: 20 });
     await sink.write([event(10)]);
     await eventually(() => expect([...stored].sort()).toEqual(['e1', 'e10', 'e2']));
@@ -46,13 +50,7 @@ describe('a spool segment rewrite cut short by a crash (the replay keeps only wh
     writeFileSync(join(spoolDir, '000000000001.ndjson'), [event(1), event(2)].map((e) => `${JSON.stringify(e)}\n`).join(''));
     writeFileSync(join(spoolDir, '000000000001.ndjson.tmp'), JSON.stringify(event(2)).slice(0, 7));
     const stored = new Set<string>();
-    // A plain fake store (pure logic) that takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const store = takingStore(stored);
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(join(dir, 'rewrite', 'dead')), replayIntervalMs: 600_000 });
     await sink.replay();
     await sink.close();
