@@ -403,8 +403,11 @@ export class EventSink {
             stored.push(...rest.map((result) => result.status === 'fulfilled' && result.value));
           }
           const left = slices.filter((_, i) => !stored[i]).flat().filter((event) => !dead.has(event.id));
-          if (left.length === segment.events.length && !segment.damaged.length) return; // the store is down: nothing to rewrite
+          // The store is down: nothing to rewrite. (An empty segment, a crash between open and write, is removed below.)
+          if (segment.events.length && left.length === segment.events.length && !segment.damaged.length) return;
           await this.#spool.keep(segment.name, left);
+          // Room again: sources that stopped at a full spool (UDP drops, HTTP 503, file tailers) go on.
+          this.#spoolFull = false;
           const kept = new Set(left);
           this.#countBySource('replayed', kept.size ? segment.events.filter((event) => !kept.has(event)) : segment.events);
           if (left.length) return;

@@ -25,6 +25,11 @@ export class DiskSpool {
   #next = 1;
   #ready: Promise<void>;
   #loaded = false;
+  /**
+   * The newest segment may end in part of a line: one left by a crash (found at load) or by a failed append. Then the
+   * next append starts a segment of its own, or its first event would be glued to that part and lost as damage.
+   */
+  #tailMayBeTorn = true;
   #appending: Promise<unknown> = Promise.resolve();
   /** The segment an append is writing now, and when it is done. */
   #writing: { name: string; done: Promise<unknown> } | undefined;
@@ -77,7 +82,7 @@ export class DiskSpool {
     if ((await this.bytes()) + size > this.#maxBytes) return false;
     let last = this.#segments[this.#segments.length - 1];
     // The oldest segment may be replaying; new events always go to a segment of their own after it.
-    const fresh = !last || last.bytes + size > SEGMENT_BYTES || this.#segments.length === 1;
+    const fresh = !last || last.bytes + size > SEGMENT_BYTES || this.#segments.length === 1 || this.#tailMayBeTorn;
     if (fresh) {
       last = { name: `${String(this.#next).padStart(12, '0')}.ndjson`, bytes: 0 };
       this.#next += 1;
@@ -87,9 +92,14 @@ export class DiskSpool {
     this.#writing = { name: segment.name, done: done.catch(() => undefined) };
     try {
       await done;
+    } catch (error) {
+      // Part of the text may be on disk without its newline: the next append must not be glued to it.
+      this.#tailMayBeTorn = true;
+      throw error;
     } finally {
       this.#writing = undefined;
     }
+    this.#tailMayBeTorn = false;
     segment.bytes += size;
     if (fresh) this.#segments.push(segment); // listed only now: replay never sees a segment half written
     return true;
