@@ -238,6 +238,14 @@ export class HttpSource {
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
     }
+    // Dead letters first: when they cannot be written (disk full) the sender is told 503 and nothing is taken, which is
+    // then true. Written beside the sink write, a failure answered 503 for records already taken.
+    try {
+      await this.#options.deadLetters.write(letters);
+    } catch (error) {
+      this.#options.logger?.warn({ err: error, source: id }, 'http ingest: dead letters cannot be written');
+      throw HttpIngestErrors.busy('dead letters cannot be written');
+    }
     // The sink reached its bound while this body was read: refused as before the body, nothing taken, nothing counted.
     if (!this.#admission.take(reservation, events.length)) throw HttpIngestErrors.busy('too many events waiting for the store');
     countIngest(this.#options.metrics, id, { received: records.length, decoded: events.length, failed: failed.length });
@@ -248,7 +256,7 @@ export class HttpSource {
       const written = this.#options.sink.write(events);
       // A request is already a batch: deliver it now rather than after the sink's flush interval.
       void this.#options.sink.flush();
-      const [outcome] = await Promise.all([written, this.#options.deadLetters.write(letters)]);
+      const outcome = await written;
       // Records the store refused (a mapping conflict) are dead letters too: the answer counts them so.
       for (const { id, reason } of outcome.deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
     } catch (error) {
