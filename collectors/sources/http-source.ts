@@ -300,13 +300,14 @@ function arrayRecords(text: string, maxRecords: number): BodyRecord[] {
   });
 }
 
-/** Lines holding anything but a `\r` (those ndjsonRecords keeps, and whitespace-only ones), counted up to one past `stopAfter`. */
+/** The lines ndjsonRecords keeps (not blank), counted up to one past `stopAfter` without splitting the text. */
 function countLines(text: string, stopAfter: number): number {
   let count = 0;
   for (let start = 0; start < text.length && count <= stopAfter;) {
     const newline = text.indexOf('\n', start);
     const end = newline === -1 ? text.length : newline;
-    if (end - start > (text.charCodeAt(end - 1) === 13 ? 1 : 0)) count += 1;
+    // Most lines start with their record; only one starting with white space needs a closer look.
+    if (end > start && (!/\s/.test(text[start]!) || text.slice(start, end).trim() !== '')) count += 1;
     start = end + 1;
   }
   return count;

@@ -79,7 +79,7 @@ describe('an HTTP body of more records than collect.maxMemoryEvents', () => {
     const record = (n: number) => JSON.stringify({ '@timestamp': '2026-11-20T02:00:00Z', message: `r ${n}` });
     const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => record(from + i));
     try {
-      const exact = await env.post(`\n${lines(0, 100).join('\r\n\n')}\r\n\n`);
+      const exact = await env.post(`\n \t\r\n${lines(0, 100).join('\r\n\n')}\r\n  \n`);
       expect({ status: exact.status, accepted: exact.body.accepted }).toEqual({ status: 200, accepted: 100 });
       expect((await env.post(lines(100, 101).join('\n'))).status).toBe(413);
       expect((await env.post(JSON.stringify(lines(200, 101).map((line) => JSON.parse(line) as unknown)), 'application/json')).status).toBe(413);
