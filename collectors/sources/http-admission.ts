@@ -3,6 +3,13 @@ import type { EventSink } from '../event-sink.js';
 /** What a record is counted as before its body is read: a syslog line or a small JSON event is about this size. */
 export const ESTIMATED_RECORD_BYTES = 256;
 
+/**
+ * The most one request reserves, as a share of the bound: with the defaults a chunked body would reserve 40,960 records
+ * against a bound of 20,000, so one stalled upload alone would refuse every other request until it ended. The reservation
+ * is only the early refusal; the exact count checked once the body is parsed keeps the bound.
+ */
+export const MAX_RESERVATION_SHARE = 1 / 4;
+
 /** Records an admitted request may still add to the sink, until it hands them over or ends. Releasing twice is harmless. */
 export interface Reservation {
   release(): void;
@@ -11,8 +18,9 @@ export interface Reservation {
 /**
  * The sink's memory bound (`collect.maxMemoryEvents`) across HTTP requests read at once. Before its body is read, a
  * request is admitted only while the sink's events plus what the requests admitted before it may still add are below the
- * bound; it then reserves its own share, estimated from its size (Content-Length, or bodyLimit for a chunked body), so
- * many bodies read at once cannot all be taken. Once a body is parsed its exact count is checked again, in the same turn
+ * bound; it then reserves its own share, estimated from its size (Content-Length, or bodyLimit for a chunked body) and
+ * at most a quarter of the bound, so many bodies read at once cannot all be taken, and one slow upload alone never refuses
+ * the others. Once a body is parsed its exact count is checked again, in the same turn
  * as it is handed to the sink: the sink then passes its bound by at most one request, however many are read at once.
  */
 export class HttpAdmission {
@@ -35,7 +43,8 @@ export class HttpAdmission {
     if (this.#memory() + this.#reserved >= this.#bound()) return undefined;
     const declared = contentLength === undefined ? Number.NaN : Number(contentLength);
     const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, this.#bodyLimit) : this.#bodyLimit;
-    let records = Math.ceil(bytes / ESTIMATED_RECORD_BYTES);
+    const cap = Math.max(1, Math.floor(this.#bound() * MAX_RESERVATION_SHARE));
+    let records = Math.min(Math.ceil(bytes / ESTIMATED_RECORD_BYTES), cap);
     this.#reserved += records;
     return {
       release: () => {

@@ -18,8 +18,10 @@ export const HttpIngestErrors = {
     `令牌缺失或错误 / missing or wrong bearer token for source "${id}"`),
   mediaType: defineError('SW_ERR_INGEST_MEDIA_TYPE', 415, (got: string) =>
     `不支持的内容类型 / unsupported content type ${got || '(none)'}: send application/x-ndjson, text/plain or application/json`),
-  tooLarge: defineError('SW_ERR_INGEST_TOO_LARGE', 413, (limit: number) =>
-    `请求体过大 / request body larger than ${limit} bytes: split it into smaller requests`),
+  /** Past `bodyLimit` bytes, or past `collect.maxMemoryEvents` records (a body of tiny records). */
+  tooLarge: defineError('SW_ERR_INGEST_TOO_LARGE', 413, (limit: number, unit: 'bytes' | 'records' = 'bytes') => unit === 'bytes'
+    ? `请求体过大 / request body larger than ${limit} bytes: split it into smaller requests`
+    : `请求体记录过多（超过 ${limit} 条），请拆分为多个请求 / request body holds more than ${limit} records (collect.maxMemoryEvents): split it into smaller requests`),
   body: defineError('SW_ERR_INGEST_BODY', 400, (reason: string) =>
     `请求体无法解析 / request body cannot be read: ${reason}`),
   busy: defineError('SW_ERR_INGEST_BUSY', 503, (reason: string) =>
@@ -207,7 +209,10 @@ export class HttpSource {
   ): Promise<IngestResponse> {
     const { id } = source.config;
     const { text, invalid } = source.decodeText(body);
-    const records = isJsonArray ? arrayRecords(text) : ndjsonRecords(text);
+    // Counted before any record is decoded: 2 MiB of `{}` lines are 700,000 records, decoded in one synchronous loop
+    // and handed to the sink at once they would stall every source for seconds and pass the sink's bound many times.
+    const maxRecords = this.#options.sink.maxMemoryEvents ?? Number.POSITIVE_INFINITY;
+    const records = isJsonArray ? arrayRecords(text, maxRecords) : ndjsonRecords(text, maxRecords);
     const now = new Date();
     const events: ShouwangEvent[] = [];
     const failed: IngestResponse['failed'] = [];
@@ -233,6 +238,14 @@ export class HttpSource {
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
     }
+    // Dead letters first: when they cannot be written (disk full) the sender is told 503 and nothing is taken, which is
+    // then true. Written beside the sink write, a failure answered 503 for records already taken.
+    try {
+      await this.#options.deadLetters.write(letters);
+    } catch (error) {
+      this.#options.logger?.warn({ err: error, source: id }, 'http ingest: dead letters cannot be written');
+      throw HttpIngestErrors.busy('dead letters cannot be written');
+    }
     // The sink reached its bound while this body was read: refused as before the body, nothing taken, nothing counted.
     if (!this.#admission.take(reservation, events.length)) throw HttpIngestErrors.busy('too many events waiting for the store');
     countIngest(this.#options.metrics, id, { received: records.length, decoded: events.length, failed: failed.length });
@@ -243,7 +256,7 @@ export class HttpSource {
       const written = this.#options.sink.write(events);
       // A request is already a batch: deliver it now rather than after the sink's flush interval.
       void this.#options.sink.flush();
-      const [outcome] = await Promise.all([written, this.#options.deadLetters.write(letters)]);
+      const outcome = await written;
       // Records the store refused (a mapping conflict) are dead letters too: the answer counts them so.
       for (const { id, reason } of outcome.deadLettered) failed.push({ line: lineOf.get(id) ?? 0, reason });
     } catch (error) {
@@ -259,7 +272,8 @@ export class HttpSource {
 
 const sourceId = (request: FastifyRequest) => (request.params as { source?: string } | undefined)?.source ?? '';
 
-function ndjsonRecords(text: string): BodyRecord[] {
+function ndjsonRecords(text: string, maxRecords: number): BodyRecord[] {
+  if (countLines(text, maxRecords) > maxRecords) throw HttpIngestErrors.tooLarge(maxRecords, 'records');
   const records: BodyRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i += 1) {
@@ -269,7 +283,7 @@ function ndjsonRecords(text: string): BodyRecord[] {
   return records;
 }
 
-function arrayRecords(text: string): BodyRecord[] {
+function arrayRecords(text: string, maxRecords: number): BodyRecord[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -277,12 +291,26 @@ function arrayRecords(text: string): BodyRecord[] {
     throw HttpIngestErrors.body(`invalid JSON: ${(error as Error).message}`);
   }
   if (!Array.isArray(parsed)) throw HttpIngestErrors.body('application/json must be an array of records (或使用 NDJSON)');
+  if (parsed.length > maxRecords) throw HttpIngestErrors.tooLarge(maxRecords, 'records');
   return parsed.map((element, i) => {
     // Checked before it is serialized again for its id: a 100,000-deep element would overflow the stack.
     const problem = typeof element === 'string' ? undefined : recordShapeProblem(element);
     if (problem) return { number: i + 1, text: previewJson(element), problem };
     return { number: i + 1, text: typeof element === 'string' ? element : JSON.stringify(element), element };
   });
+}
+
+/** The lines ndjsonRecords keeps (not blank), counted up to one past `stopAfter` without splitting the text. */
+function countLines(text: string, stopAfter: number): number {
+  let count = 0;
+  for (let start = 0; start < text.length && count <= stopAfter;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    // Most lines start with their record; only one starting with white space needs a closer look.
+    if (end > start && (!/\s/.test(text[start]!) || text.slice(start, end).trim() !== '')) count += 1;
+    start = end + 1;
+  }
+  return count;
 }
 
 const PREVIEW_DEPTH = 40;

@@ -228,7 +228,7 @@ describe('the sink’s memory bound across concurrent HTTP requests', () => {
     }
   }, 180_000);
 
-  it('reserves by bodyLimit a chunked body being read, and releases every reservation: success, refusal, bad body, aborted upload', async () => {
+  it('reserves by bodyLimit a chunked body being read, at most a quarter of the bound per request, and releases every reservation: success, refusal, bad body, aborted upload', async () => {
     const prefix = `test-${randomUUID().slice(0, 8)}`;
     const store = await ElasticsearchStore.open({ url, indexPrefix: prefix });
     const deadLetters = new FileDeadLetterSink(join(dir, prefix, 'dead'));
@@ -255,15 +255,18 @@ describe('the sink’s memory bound across concurrent HTTP requests', () => {
     };
     const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
     try {
-      // A chunked upload declares no size: it is counted at bodyLimit while read, so nothing else is admitted meanwhile.
-      const chunked = upload('Transfer-Encoding: chunked\r\n', chunk(`${record(0)}\n`));
-      await eventually(() => expect(http.reservedRecords).toBeGreaterThanOrEqual(100));
+      // A chunked upload declares no size: it is counted at bodyLimit while read (256 records), but one request reserves
+      // at most a quarter of the bound (25), so one slow upload alone never refuses the others; four read at once do.
+      const first = upload('Transfer-Encoding: chunked\r\n', chunk(`${record(10)}\n`));
+      await eventually(() => expect(http.reservedRecords).toBe(25));
+      const chunked = [first, ...[11, 12, 13].map((n) => upload('Transfer-Encoding: chunked\r\n', chunk(`${record(n)}\n`)))];
+      await eventually(() => expect(http.reservedRecords).toBe(100));
       const meanwhile = await post(record(1));
       expect(meanwhile.status).toBe(503);
       expect(meanwhile.headers.get('retry-after')).toBe('5');
-      chunked.socket.write(`${chunk(`${record(2)}\n`)}0\r\n\r\n`);
-      await eventually(() => expect(chunked.answer()).toMatch(/^HTTP\/1\.1 200 /));
-      chunked.socket.destroy();
+      chunked.forEach((sender, k) => sender.socket.write(`${chunk(`${record(20 + k)}\n`)}0\r\n\r\n`));
+      await eventually(() => expect(chunked.map((sender) => sender.answer().slice(0, 13))).toEqual(chunked.map(() => 'HTTP/1.1 200 ')));
+      chunked.forEach((sender) => sender.socket.destroy());
       expect(http.reservedRecords).toBe(0);
 
       // Every other way a request ends gives its reservation back.
@@ -280,7 +283,7 @@ describe('the sink’s memory bound across concurrent HTTP requests', () => {
 
       await store.client.indices.refresh({ index: `${prefix}-*` });
       const found = await store.client.search<ShouwangEvent>({ index: `${prefix}-*`, size: 100, _source: ['message'] });
-      expect(found.hits.hits.map((hit) => hit._source?.message).sort()).toEqual(['r 0', 'r 2', 'r 3', 'r 6', 'r 7']);
+      expect(found.hits.hits.map((hit) => hit._source?.message).sort()).toEqual(['r 10', 'r 11', 'r 12', 'r 13', 'r 20', 'r 21', 'r 22', 'r 23', 'r 3', 'r 6', 'r 7']);
     } finally {
       sockets.forEach((socket) => socket.destroy());
       await http.close();
