@@ -71,12 +71,12 @@ describe('sources and a slow Elasticsearch (bulks held, the node up)', () => {
       });
 
       relay.state.hold = true; // Elasticsearch is up but takes no bulk until released
-      // 150 records: taken (the sink was empty), and held in memory while their bulk waits.
-      const first = post(150, 0);
+      // 100 records, the whole bound (a body of more is refused with 413): taken, and held in memory while their bulk waits.
+      const first = post(MAX_MEMORY, 0);
       await eventually(() => expect(relay.held.length).toBeGreaterThan(0));
 
       // HTTP: refused with Retry-After and a bilingual message…
-      const refused = await post(10, 150, AbortSignal.timeout(15_000));
+      const refused = await post(10, MAX_MEMORY, AbortSignal.timeout(15_000));
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('9');
       const answer = (await refused.json()) as { code: string; message: string };
@@ -98,14 +98,14 @@ describe('sources and a slow Elasticsearch (bulks held, the node up)', () => {
         peak = Math.max(peak, sink.memoryEvents);
       }
       // In memory: the held HTTP request and at most the burst being appended; the UDP events wait on disk.
-      expect(peak).toBeLessThanOrEqual(150 + 50);
-      expect(sink.memoryEvents).toBe(150);
+      expect(peak).toBeLessThanOrEqual(MAX_MEMORY + 50);
+      expect(sink.memoryEvents).toBe(MAX_MEMORY);
       expect(await sink.spooledBytes()).toBeGreaterThan(0);
       expect(sink.overloaded).toBe(true); // still: nothing was stored yet
       expect(relay.held.length).toBeLessThanOrEqual(2); // the replay too goes through the two slots
       const text = await registry.metrics();
       expect(text).toMatch(/^shouwang_ingest_lines_total\{source="syslog",outcome="spilled"\} 300$/m);
-      expect(text).toMatch(/^shouwang_ingest_sink_memory_events\{sink="sink"\} 150$/m);
+      expect(text).toMatch(/^shouwang_ingest_sink_memory_events\{sink="sink"\} 100$/m);
       expect(text).not.toMatch(/^shouwang_ingest_dropped_total\{[^}]*\} [1-9]/m);
 
       // Released: the first request is answered, the spool drains, and the sender's retry goes through.
@@ -113,17 +113,17 @@ describe('sources and a slow Elasticsearch (bulks held, the node up)', () => {
       relay.held.splice(0).forEach((request) => request.forward());
       expect((await first).status).toBe(200);
       await eventually(async () => expect(await sink.spooledBytes()).toBe(0), { timeout: 60_000, interval: 200 });
-      expect((await post(10, 150)).status).toBe(200);
+      expect((await post(10, MAX_MEMORY)).status).toBe(200);
       await sink.flush();
 
       await store.client.indices.refresh({ index: `${prefix}-*` });
       const stored = await store.events.search({}, { size: 1000 });
       const messages = stored.items.map((event) => String(event.message));
-      expect(stored.total).toBe(460);
-      expect(new Set(stored.items.map((event) => event.id)).size).toBe(460);
-      expect(messages.filter((message) => message.startsWith('http ')).sort()).toEqual(Array.from({ length: 160 }, (_, i) => `http ${i}`).sort());
+      expect(stored.total).toBe(410);
+      expect(new Set(stored.items.map((event) => event.id)).size).toBe(410);
+      expect(messages.filter((message) => message.startsWith('http ')).sort()).toEqual(Array.from({ length: 110 }, (_, i) => `http ${i}`).sort());
       expect(messages.filter((message) => message.startsWith('udp ')).sort()).toEqual(Array.from({ length: 300 }, (_, i) => `udp ${i}`).sort());
-      expect(observed.size).toBe(460); // the analyzers saw each event
+      expect(observed.size).toBe(410); // the analyzers saw each event
       expect(sink.memoryEvents).toBe(0);
     } finally {
       udp.close();
