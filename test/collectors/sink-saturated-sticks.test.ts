@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AssetIndex, loadInventory, type ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink, HttpSource } from '../../collectors/index.js';
-import { StoreErrors, type EventStore, type WriteResult } from '../../store/index.js';
 import { eventually } from '../support/eventually.js';
+import { fakeEventStore } from './fake-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spool-saturated-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,16 +19,7 @@ const event = (n: number): ShouwangEvent => ({ id: `e${n}`, '@timestamp': '2026-
 
 describe('a spool full once to a UDP spill', () => {
   it('is not saturated any more once the replay has emptied it, and HTTP is admitted again', async () => {
-    const stored = new Set<string>();
-    let down = true;
-    // A plain fake store (pure logic): down first, then takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        if (down) throw StoreErrors.unavailable('test: down');
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const { store, stored, state } = fakeEventStore(true);
     const deadLetters = new FileDeadLetterSink(join(dir, 'dead'));
     const sink = new EventSink({
       store, spoolDir: join(dir, 'spool'), deadLetters, batchSize: 1, flushIntervalMs: 5, replayIntervalMs: 20, maxMemoryEvents: 1, maxSpoolBytes: 400,
@@ -41,7 +32,7 @@ describe('a spool full once to a UDP spill', () => {
       for (let n = 0; n < 10; n += 1) answers.push(await sink.spill([event(n)]));
       expect(answers).toContain(false);
       expect(sink.saturated).toBe(true);
-      down = false; // the store is back: the replay timer empties the spool
+      state.down = false; // the store is back: the replay timer empties the spool
       await eventually(async () => expect(await sink.spooledBytes()).toBe(0));
       expect(stored.size).toBe(answers.filter(Boolean).length);
       const post = await fetch(`http://127.0.0.1:${http.port}/ingest/a`, {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink } from '../../collectors/index.js';
-import { StoreErrors, type EventStore, type WriteResult } from '../../store/index.js';
+import { fakeEventStore } from './fake-store.js';
 
 const mount = `/tmp/spool-enospc-${randomUUID().slice(0, 8)}`;
 let mounted = false;
@@ -29,16 +29,7 @@ describe.skipIf(!mounted)('a spool append that fails part-way (disk full)', () =
   it('does not glue the next acknowledged event to the partial line', async () => {
     const spoolDir = join(mount, 'spool');
     const deadDir = `/tmp/spool-enospc-dead-${randomUUID().slice(0, 8)}`; // dead letters on another disk
-    const stored = new Set<string>();
-    let down = true;
-    // A plain fake store (pure logic): down first, then takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        if (down) throw StoreErrors.unavailable('test: down');
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const { store, stored, state } = fakeEventStore(true);
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(deadDir), flushIntervalMs: 5, replayIntervalMs: 600_000 });
     try {
       await sink.write([event(1)]); // segment 1
@@ -51,7 +42,7 @@ describe.skipIf(!mounted)('a spool append that fails part-way (disk full)', () =
       expect(refused).toMatch(/ENOSPC/); // not acknowledged: the sender keeps it
       rmSync(filler); // room again
       await sink.write([event(5)]); // acknowledged: synced to the spool
-      down = false;
+      state.down = false;
       await sink.replay();
       await sink.replay();
       const letters = readdirSync(deadDir).flatMap((name) => readFileSync(join(deadDir, name), 'utf8').trim().split('\n'))

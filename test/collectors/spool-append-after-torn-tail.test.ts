@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink } from '../../collectors/index.js';
-import { StoreErrors, type EventStore, type WriteResult } from '../../store/index.js';
 import { eventually } from '../support/eventually.js';
+import { fakeEventStore } from './fake-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spool-torn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,21 +21,12 @@ describe('a torn tail on the newest of several segments', () => {
     writeFileSync(join(spoolDir, '000000000001.ndjson'), `${JSON.stringify(event(1))}\n`);
     // kill -9 during the append to the newest segment: its last line has no newline.
     writeFileSync(join(spoolDir, '000000000002.ndjson'), `${JSON.stringify(event(2))}\n${JSON.stringify(event(3)).slice(0, 20)}`);
-    const stored = new Set<string>();
-    let down = true;
-    // A plain fake store (pure logic): down first, then takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        if (down) throw StoreErrors.unavailable('test: down');
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const { store, stored, state } = fakeEventStore(true);
     const deadDir = join(dir, 'dead');
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(deadDir), flushIntervalMs: 10, replayIntervalMs: 600_000 });
     await sink.replay(); // the store is down: segment 1 stays, segment 2 is not read
     await sink.write([event(10)]); // acknowledged: on disk in the spool
-    down = false;
+    state.down = false;
     await sink.replay();
     await eventually(async () => expect(await sink.spooledBytes()).toBe(0));
     await sink.close();

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink } from '../../collectors/index.js';
-import type { EventStore, WriteResult } from '../../store/index.js';
 import { eventually } from '../support/eventually.js';
+import { fakeEventStore } from './fake-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spool-empty-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,14 +21,7 @@ describe('an empty spool segment left by a crash', () => {
     mkdirSync(spoolDir, { recursive: true });
     writeFileSync(join(spoolDir, '000000000001.ndjson'), '');
     writeFileSync(join(spoolDir, '000000000002.ndjson'), `${JSON.stringify(event(1))}\n${JSON.stringify(event(2))}\n`);
-    const stored = new Set<string>();
-    // A plain fake store (pure logic) that takes everything.
-    const store = {
-      write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-        batch.forEach((e) => stored.add(e.id));
-        return { written: batch.length, duplicates: 0, rejected: [] };
-      },
-    } as unknown as EventStore;
+    const { store, stored } = fakeEventStore();
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(join(dir, 'dead')), flushIntervalMs: 10, replayIntervalMs: 20 });
     try {
       const written = sink.write([event(3)]);

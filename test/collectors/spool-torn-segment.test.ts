@@ -4,23 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink } from '../../collectors/index.js';
-import type { EventStore, WriteResult } from '../../store/index.js';
 import { eventually } from '../support/eventually.js';
+import { fakeEventStore } from './fake-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-spool-torn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const event = (n: number): ShouwangEvent => ({ id: `e${n}`, '@timestamp': '2026-11-26T10:00:00Z', message: `event ${n}` });
-
-/** A plain fake store (pure logic) that takes everything, noting the ids it got. */
-function takingStore(stored: Set<string>): EventStore {
-  return {
-    write: async (batch: readonly ShouwangEvent[]): Promise<WriteResult> => {
-      batch.forEach((e) => stored.add(e.id));
-      return { written: batch.length, duplicates: 0, rejected: [] };
-    },
-  } as unknown as EventStore;
-}
 
 describe('a spool segment torn by a crash (kill -9 in the middle of an append)', () => {
   it('replays the whole lines it holds and the store gets new events again after the restart', async () => {
@@ -29,8 +19,7 @@ describe('a spool segment torn by a crash (kill -9 in the middle of an append)',
     mkdirSync(spoolDir, { recursive: true });
     const whole = [event(1), event(2)].map((e) => JSON.stringify(e)).join('\n');
     writeFileSync(join(spoolDir, '000000000001.ndjson'), `${whole}\n${JSON.stringify(event(3)).slice(0, 20)}`);
-    const stored = new Set<string>();
-    const store = takingStore(stored);
+    const { store, stored } = fakeEventStore();
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(join(dir, 'dead')), flushIntervalMs: 10, replayIntervalMs: 20 });
     await sink.write([event(10)]);
     await eventually(() => expect([...stored].sort()).toEqual(['e1', 'e10', 'e2']));
@@ -49,8 +38,7 @@ describe('a spool segment rewrite cut short by a crash (the replay keeps only wh
     mkdirSync(spoolDir, { recursive: true });
     writeFileSync(join(spoolDir, '000000000001.ndjson'), [event(1), event(2)].map((e) => `${JSON.stringify(e)}\n`).join(''));
     writeFileSync(join(spoolDir, '000000000001.ndjson.tmp'), JSON.stringify(event(2)).slice(0, 7));
-    const stored = new Set<string>();
-    const store = takingStore(stored);
+    const { store, stored } = fakeEventStore();
     const sink = new EventSink({ store, spoolDir, deadLetters: new FileDeadLetterSink(join(dir, 'rewrite', 'dead')), replayIntervalMs: 600_000 });
     await sink.replay();
     await sink.close();
