@@ -88,7 +88,7 @@ export class DiskSpool {
       this.#next += 1;
     }
     const segment = last!;
-    const done = this.#write(segment.name, text);
+    const done = this.#write(segment.name, text, fresh);
     this.#writing = { name: segment.name, done: done.catch(() => undefined) };
     try {
       await done;
@@ -106,13 +106,24 @@ export class DiskSpool {
   }
 
   /** Appends and syncs: an acknowledged spool survives a power loss, not only a crash. */
-  async #write(name: string, text: string): Promise<void> {
+  async #write(name: string, text: string, created: boolean): Promise<void> {
     const handle = await open(join(this.#dir, name), 'a', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(text);
       await handle.datasync();
     } finally {
       await handle.close();
+    }
+    // A new file's name is on disk only once its folder is synced: without it a power loss can drop the whole segment.
+    if (created) await this.#syncFolder();
+  }
+
+  async #syncFolder(): Promise<void> {
+    const folder = await open(this.#dir, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
     }
   }
 
@@ -156,6 +167,8 @@ export class DiskSpool {
     if (events.length === 0) return this.remove(name);
     const text = events.map((event) => JSON.stringify(event)).join('\n') + '\n';
     await writePrivateFileAtomically(join(this.#dir, name), text);
+    // The rename too: otherwise a power loss can bring the old segment back (stored events resent, dead letters repeated).
+    await this.#syncFolder();
     segment.bytes = Buffer.byteLength(text);
   }
 
