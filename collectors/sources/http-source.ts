@@ -64,6 +64,11 @@ export interface HttpSourceOptions {
   maxPendingRecords?: number;
   /** Seconds a client is told to wait when it gets 503. */
   retryAfterSeconds?: number;
+  /**
+   * A connection that sends nothing for this long is closed (default 60 s): a sender gone mid-body (no reset reaches
+   * us) would otherwise hold its share of the memory bound, and its socket, for ever. A slow upload that moves is kept.
+   */
+  idleTimeoutMs?: number;
   utcOffset?: string;
   /** `timeZone`: the zone of timestamps without one when no offset is stated. */
   timeZone?: string;
@@ -98,6 +103,7 @@ interface BodyRecord {
 const DEFAULT_BODY_LIMIT = 10 << 20;
 const NDJSON_TYPES = ['application/x-ndjson', 'text/plain'];
 const JSON_TYPE = 'application/json';
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest();
 
 /**
@@ -153,7 +159,8 @@ export class HttpSource {
   #build(): FastifyInstance {
     const bodyLimit = this.#options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     // No Fastify request log: the Authorization header must never reach a log line; outcomes are metrics.
-    const app = Fastify({ bodyLimit, logger: false });
+    // connectionTimeout is the socket's idle timeout (Node's server.timeout); Fastify's default is none.
+    const app = Fastify({ bodyLimit, logger: false, connectionTimeout: this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser([...NDJSON_TYPES, JSON_TYPE], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 

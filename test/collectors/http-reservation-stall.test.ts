@@ -1,6 +1,7 @@
 // An admitted request's reservation (bodyLimit/256 for a chunked body, Content-Length/256 otherwise) is counted against
 // collect.maxMemoryEvents until the request ends, and Fastify 5 sets no requestTimeout: a sender that stops mid-body (host
-// lost, link cut without RST) holds it for ever. Uncapped, with the defaults, it alone refused every other HTTP source.
+// lost, link cut without RST) held it for ever. Uncapped, with the defaults, it alone refused every other HTTP source; now
+// one request reserves at most a quarter of the bound, and a connection idle for idleTimeoutMs (60 s) is closed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,4 +54,27 @@ describe('HTTP admission with the default settings', () => {
       }
     });
   }
+
+  it('closes a connection that sends nothing for idleTimeoutMs mid-body, and gives its reservation back', async () => {
+    const embedded = new EmbeddedStore({ path: join(dir, 'idle.db') });
+    const deadLetters = new FileDeadLetterSink(join(dir, 'dead-idle'));
+    const sink = new EventSink({ store: embedded.events, spoolDir: join(dir, 'spool-idle'), deadLetters, flushIntervalMs: 20 });
+    const http = new HttpSource({ port: 0, sink, assets, deadLetters, idleTimeoutMs: 300, sources: [{ id: 'a', token: A, format: 'json' }] });
+    await http.start();
+    const socket = connect(http.port!, '127.0.0.1');
+    try {
+      socket.on('error', () => undefined);
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`POST /ingest/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n${record(0)}\n`);
+      await eventually(() => expect(http.reservedRecords).toBeGreaterThan(0));
+      // ... and then nothing: the server ends the connection (before, it waited for ever) and the reservation goes.
+      await closed;
+      await eventually(() => expect(http.reservedRecords).toBe(0));
+    } finally {
+      socket.destroy();
+      await http.close();
+      await sink.close();
+      await embedded.close();
+    }
+  });
 });
