@@ -109,10 +109,6 @@ export class EventSink {
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
     this.#replayTimer.unref();
     void this.replay(); // a backlog left by an earlier process goes first
-    // Writes that came before the spool was read waited for it (a backlog goes first): with none, they go now.
-    void this.#spool.isEmpty().then(() => {
-      if (this.#buffered > 0 && !this.#closing) this.#flushSoonIfFree();
-    }, () => undefined);
   }
 
   /** True while the spool is full: UDP drops (and counts) instead of queueing without bound. */
@@ -399,8 +395,10 @@ export class EventSink {
             // Settled, not Promise.all: a slice that rejects must not end this replay while the others are still in flight,
             // or the next replay of the same segment would start beside them.
             const rest = await Promise.allSettled(slices.slice(1).map((slice) => this.#slots.run(() => this.#tryStore(slice, dead))));
-            for (const result of rest) if (result.status === 'rejected') throw result.reason;
-            stored.push(...rest.map((result) => result.status === 'fulfilled' && result.value));
+            for (const result of rest) {
+              if (result.status === 'rejected') throw result.reason;
+              stored.push(result.value);
+            }
           }
           const left = slices.filter((_, i) => !stored[i]).flat().filter((event) => !dead.has(event.id));
           // The store is down: nothing to rewrite. (An empty segment, a crash between open and write, is removed below.)
@@ -416,6 +414,9 @@ export class EventSink {
         this.#options.logger?.error({ err: error }, 'spool replay failed');
       } finally {
         this.#replaying = undefined;
+        // Writes made while a backlog was on disk (or before the spool was read, at start) waited behind it: with the
+        // spool empty now, they go at once instead of at the flush timer.
+        if (this.#buffered > 0 && !this.#closing) this.#flushSoonIfFree();
       }
     })();
     return this.#replaying;
