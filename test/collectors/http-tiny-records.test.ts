@@ -1,10 +1,11 @@
 // One body within bodyLimit (10 MiB) can hold millions of tiny records (`{}` is 3 bytes a line): decoded in one
 // synchronous loop and handed to the sink at once, it stalled every source for seconds and held many times the sink's
-// bound. Such a body is refused (413, nothing taken) once counted, before any record is decoded.
+// bound. Such a body is refused (413, nothing taken) once counted, before any record is decoded (a JSON array before
+// it is parsed).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AssetIndex, loadInventory, type ShouwangEvent } from '../../core/index.js';
 import { EventSink, FileDeadLetterSink, HttpSource } from '../../collectors/index.js';
 import type { EventStore, WriteResult } from '../../store/index.js';
@@ -62,7 +63,7 @@ describe('an HTTP body of more records than collect.maxMemoryEvents', () => {
     }
   }, 60_000);
 
-  it('(a JSON array of 20,001 "{}") is refused with 413 once parsed, before any element is decoded', async () => {
+  it('(a JSON array of 20,001 "{}") is refused with 413 before any element is decoded', async () => {
     const env = await ingest('array');
     try {
       const answer = await env.post(JSON.stringify(Array.from({ length: 20_001 }, () => ({}))), 'application/json');
@@ -73,6 +74,36 @@ describe('an HTTP body of more records than collect.maxMemoryEvents', () => {
       await env.close();
     }
   }, 60_000);
+
+  it('(a JSON array of 20,001 elements) is counted before it is parsed: never handed to JSON.parse, refused with 413 even when truncated', async () => {
+    const env = await ingest('array-unparsed');
+    const body = `[${Array.from({ length: 20_001 }, (_, i) => `{"n":[${i},{"s":"],}"}]}`).join(',')}]`;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const text of [body, body.slice(0, -1)]) {
+        const answer = await env.post(text, 'application/json');
+        expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 413, code: 'SW_ERR_INGEST_TOO_LARGE' });
+      }
+      expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length >= body.length - 1)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+      await env.close();
+    }
+  }, 60_000);
+
+  it('counts an array element once whatever its strings and nested values hold: 100 such elements are taken at a bound of 100', async () => {
+    const env = await ingest('array-strings', 100);
+    const element = (n: number) => ({ '@timestamp': '2026-11-20T02:00:00Z', message: `r ${n} ,[{ "quoted" \\ ,] }`, tags: [1, [2, 3], { a: ',' }] });
+    try {
+      const taken = await env.post(` \n[ ${Array.from({ length: 100 }, (_, i) => JSON.stringify(element(i))).join(' ,\n ')} ]\n`, 'application/json');
+      expect({ status: taken.status, accepted: taken.body.accepted }).toEqual({ status: 200, accepted: 100 });
+      expect((await env.post(JSON.stringify(Array.from({ length: 101 }, (_, i) => element(i))), 'application/json')).status).toBe(413);
+      expect((await env.post('[]', 'application/json')).body.accepted).toBe(0);
+      expect((await env.post('{"not":"an array"}', 'application/json')).status).toBe(400);
+    } finally {
+      await env.close();
+    }
+  });
 
   it('takes a body of exactly the bound (blank lines not counted) and refuses one record more, in either form', async () => {
     const env = await ingest('edge', 100);
