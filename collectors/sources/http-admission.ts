@@ -60,6 +60,11 @@ export class HttpAdmission {
    */
   take(reservation: Reservation, records: number): boolean {
     reservation.release();
+    return this.mayTake(records);
+  }
+
+  /** Whether the sink may take `records` now, keeping the reservation (asked before work that a refusal would waste). */
+  mayTake(records: number): boolean {
     return records === 0 || this.#memory() < this.#bound();
   }
 

@@ -245,6 +245,9 @@ export class HttpSource {
         letters.push(deadLetter(id, `http:${peer.address}:line:${record.number}`, decoded.reason, record.text));
       }
     }
+    // Refused before the dead letters are written when the sink is already at its bound: the sender's retry then writes
+    // them once. Only a sink that fills during their write refuses after them (the check below).
+    if (!this.#admission.mayTake(events.length)) throw HttpIngestErrors.busy('too many events waiting for the store');
     // Dead letters first: when they cannot be written (disk full) the sender is told 503 and nothing is taken, which is
     // then true. Written beside the sink write, a failure answered 503 for records already taken.
     try {
