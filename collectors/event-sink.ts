@@ -85,8 +85,6 @@ export class EventSink {
   #replaying: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #spoolFull = false;
-  /** The store's last answer was "down": a writer held by a full spool then retries less and less often. */
-  #storeRefusing = false;
   /** Events accepted by write() or spill() and not yet acknowledged: what the sink holds in memory. */
   #memory = 0;
   #spillBuffer: { events: ShouwangEvent[]; done: (spooled: boolean) => void; failed: (error: Error) => void }[] = [];
@@ -318,7 +316,6 @@ export class EventSink {
     const timer = this.#options.metrics?.sinkSeconds.startTimer({ source });
     try {
       const result = await this.#options.store.write(batch);
-      this.#storeRefusing = false;
       timer?.();
       this.#count('written', source, result.written);
       this.#count('duplicate', source, result.duplicates);
@@ -335,7 +332,6 @@ export class EventSink {
       return true;
     } catch (error) {
       if (isStoreDown(error)) {
-        this.#storeRefusing = true;
         this.#options.logger?.warn({ err: error }, 'store unavailable: spooling to disk');
         return false;
       }
@@ -360,12 +356,13 @@ export class EventSink {
   async #toSpool(batch: ShouwangEvent[]): Promise<void> {
     if (batch.length === 0) return;
     // A full spool holds the writer here until replay frees room: that is the backpressure. Each try re-reads the oldest
-    // segment (up to 16 MiB): while the store keeps refusing, the pause doubles up to the replay interval.
+    // segment (up to 16 MiB): while a replay frees no room (the store refuses, or the replay fails, e.g. on a full
+    // dead-letter disk), the pause doubles up to the replay interval.
     for (let pause = 200; !(await this.#spool.append(batch));) {
       this.#spoolFull = true;
       await new Promise((resolve) => setTimeout(resolve, pause));
       await this.replay();
-      pause = this.#storeRefusing ? Math.min(pause * 2, Math.max(200, this.#options.replayIntervalMs)) : 200;
+      pause = this.#spoolFull ? Math.min(pause * 2, Math.max(200, this.#options.replayIntervalMs)) : 200;
     }
     this.#spoolFull = false;
     this.#countBySource('spooled', batch);
