@@ -3,11 +3,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorrelationStateFile } from '../../../analyzers/correlation/state-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'state-lazy-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.useRealTimers());
 
 describe('lazy correlation state save', () => {
   it('a resolved save means the state at its call (or newer) is on disk, across bursts', async () => {
@@ -41,5 +42,41 @@ describe('lazy correlation state save', () => {
     await expect(file.save(() => ({ big: 1n }))).rejects.toThrow();
     await file.save(() => ({ n: 4 }));
     expect(JSON.parse(readFileSync(join(sub, 'b.json'), 'utf8'))).toEqual({ n: 4 });
+  });
+});
+
+describe('a correlation state that is slow to serialise (a brute force fills the reorder buffer)', () => {
+  it('is read and written again only after four times its last serialisation; the calls made meanwhile share that write', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    // The clock the file measures with moves only while the state is read: each read "costs" 100 ms.
+    let clock = 0;
+    const reads: number[] = [];
+    const read = (n: number) => () => {
+      reads.push(n);
+      clock += 100;
+      return { n };
+    };
+    const file = new CorrelationStateFile(join(dir, 'slow.json'), { now: () => clock });
+    await file.save(read(1));
+    expect(reads).toEqual([1]);
+
+    const later = [file.save(read(2)), file.save(read(3)), file.save(read(4))];
+    let settled = 0;
+    later.forEach((save) => void save.then(() => (settled += 1)));
+    await vi.advanceTimersByTimeAsync(399);
+    clock += 399;
+    expect({ reads, settled }).toEqual({ reads: [1], settled: 0 });
+    await vi.advanceTimersByTimeAsync(1);
+    clock += 1;
+    await Promise.all(later);
+    expect(reads).toEqual([1, 4]);
+    expect(JSON.parse(readFileSync(join(dir, 'slow.json'), 'utf8'))).toEqual({ n: 4 });
+  });
+
+  it('writes a state that is quick to serialise again at once', async () => {
+    const file = new CorrelationStateFile(join(dir, 'quick.json'), { now: () => 0 });
+    const reads: number[] = [];
+    for (let n = 1; n <= 3; n += 1) await file.save(() => reads.push(n));
+    expect(reads).toEqual([1, 2, 3]);
   });
 });
