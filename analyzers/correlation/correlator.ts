@@ -1,5 +1,5 @@
 import { SAMPLE_EVENT_LIMIT, getField } from '../../core/index.js';
-import type { CorrelationHit, RuleProblem, Signal } from '../types.js';
+import type { CorrelationHit, RuleProblem, RuleRef, Signal } from '../types.js';
 import { fieldFor, linkCorrelations, type CompiledCorrelation } from './compile.js';
 
 /*
@@ -85,20 +85,20 @@ class CorrelationState {
 
   constructor(readonly correlation: CompiledCorrelation, readonly sampleLimit: number) {}
 
-  snapshot(): StateSnapshot {
+  snapshot(rules: RuleTable): StateSnapshot {
     return {
       rule: this.correlation.rule.id,
       shape: shapeOf(this.correlation),
       lastSweep: Number.isFinite(this.lastSweep) ? this.lastSweep : null,
       groups: [...this.groups.values()].map((group) => ({
-        key: group.key, entries: group.entries.slice(group.head), newest: group.newest, count: group.count, sum: group.sum,
+        key: group.key, entries: group.entries.slice(group.head).map((entry) => ({ ...entry, signal: rules.pack(entry.signal) })), newest: group.newest, count: group.count, sum: group.sum,
         distinct: [...group.distinct], latest: group.latest.map((signal) => signal ?? null),
         chains: group.chains.map((chain) => chain ?? null), closesAt: group.closesAt,
       })),
     };
   }
 
-  restore(saved: StateSnapshot): void {
+  restore(saved: StateSnapshot, rules: readonly unknown[] | undefined): void {
     const c = this.correlation;
     if (!Array.isArray(saved.groups)) throw new Error(`snapshot of ${c.rule.id}: groups is not a list`);
     this.lastSweep = saved.lastSweep ?? -Infinity;
@@ -113,7 +113,7 @@ class CorrelationState {
           if (!isObject(entry) || !Number.isFinite(entry.time) || !['number', 'string'].includes(typeof entry.value)) {
             throw new Error(`snapshot of ${c.rule.id}: an entry is malformed`);
           }
-          return { time: entry.time, value: entry.value, signal: checkSignal(entry.signal) };
+          return { time: entry.time, value: entry.value, signal: unpackSignal(entry.signal, rules) };
         }),
         distinct: c.type === 'value_count' ? new Map(g.distinct.map(([value, n]) => [String(value), Number(n)])) : EMPTY,
         latest: g.latest.map((signal) => (signal === null ? undefined : checkSignal(signal))),
@@ -449,14 +449,18 @@ export class Correlator {
   }
 
   #snapshotOf(only?: (state: CorrelationState) => boolean): CorrelatorSnapshot {
+    const rules = new RuleTable();
+    const buffer = this.#buffer.items().map((signal) => rules.pack(signal));
+    const correlations = this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot(rules));
     return {
-      version: 1,
+      version: 2,
       newest: Number.isFinite(this.#newest) ? this.#newest : null,
       dropped: this.#dropped,
-      buffer: this.#buffer.items(),
+      rules: rules.rules,
+      buffer,
       seen: [...this.#seen],
       early: [...this.#early],
-      correlations: this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot()),
+      correlations,
     };
   }
 
@@ -472,19 +476,22 @@ export class Correlator {
 
   #load(snapshot: unknown): void {
     const data = snapshot as CorrelatorSnapshot;
-    if (!isObject(data) || data.version !== 1 || !Array.isArray(data.buffer) || !Array.isArray(data.seen)
-      || !Array.isArray(data.early) || !Array.isArray(data.correlations)) throw new Error('not a correlation state snapshot (version 1)');
+    // Version 1 wrote each signal's rule whole; it is still read after an upgrade.
+    if (!isObject(data) || (data.version !== 1 && data.version !== 2) || !Array.isArray(data.buffer) || !Array.isArray(data.seen)
+      || !Array.isArray(data.early) || !Array.isArray(data.correlations) || (data.rules !== undefined && !Array.isArray(data.rules))) {
+      throw new Error('not a correlation state snapshot (version 1 or 2)');
+    }
     if (data.newest !== null && !Number.isFinite(data.newest)) throw new Error('snapshot: newest is not a time');
     this.#newest = data.newest ?? -Infinity;
     this.#dropped = Number.isFinite(data.dropped) ? data.dropped : 0;
     if (data.newest !== null) this.#anchor = { event: data.newest, wall: this.#now() };
-    for (const signal of data.buffer) this.#buffer.push(checkSignal(signal));
+    for (const signal of data.buffer) this.#buffer.push(unpackSignal(signal, data.rules));
     this.#seen = new Map(data.seen.map(([key, at]) => [String(key), Number(at)]));
     this.#early = new Map(data.early.map(([key, end]) => [String(key), Number(end)]));
     const byRule = new Map(data.correlations.map((state) => [state?.rule, state]));
     for (const state of this.#states) {
       const saved = byRule.get(state.correlation.rule.id);
-      if (saved && saved.shape === shapeOf(state.correlation)) state.restore(saved);
+      if (saved && saved.shape === shapeOf(state.correlation)) state.restore(saved, data.rules);
     }
     this.#version += 1;
   }
@@ -558,11 +565,13 @@ export function groupKeyOf(c: CompiledCorrelation, signal: Pick<Signal, 'rule' |
 
 /** What Correlator.snapshot() returns: plain data, JSON-safe. */
 export interface CorrelatorSnapshot {
-  version: 1;
+  version: 1 | 2;
   /** The newest event time seen (null: none yet). */
   newest: number | null;
   dropped: number;
-  buffer: Signal[];
+  /** Version 2: the rules of the signals below, each written once; a signal names its rule by its index here. */
+  rules?: RuleRef[];
+  buffer: SavedSignal[];
   seen: [string, number][];
   early: [string, number][];
   correlations: StateSnapshot[];
@@ -574,7 +583,7 @@ interface StateSnapshot {
   shape: string;
   lastSweep: number | null;
   groups: {
-    key: string; entries: Entry[]; newest: number; count: number; sum: number; distinct: [string, number][];
+    key: string; entries: (Omit<Entry, 'signal'> & { signal: SavedSignal })[]; newest: number; count: number; sum: number; distinct: [string, number][];
     latest: (Signal | null)[]; chains: (Signal[] | null)[]; closesAt: number;
   }[];
 }
@@ -593,6 +602,46 @@ function isObject(value: unknown): value is Record<string, never> {
 }
 
 /** A signal read back from a snapshot: the fields processing relies on must be there. */
+/** A signal as saved: its rule whole (version 1, and chained hits), or the index of its rule in the snapshot's rules. */
+type SavedSignal = Omit<Signal, 'rule'> & { rule: RuleRef | number };
+
+/**
+ * The rules of one snapshot, each written once. A brute force keeps minutes of signals of one rule in the reorder
+ * buffer: written whole, the rule's title and tags were over half of each signal on disk.
+ */
+class RuleTable {
+  readonly rules: RuleRef[] = [];
+  /** By identity (signals of a loaded rule share its ref), then by content (refs restored or built apart). */
+  readonly #byRef = new Map<RuleRef, number>();
+  readonly #byContent = new Map<string, number>();
+
+  pack(signal: Signal): SavedSignal {
+    if (signal.from) return signal;
+    let index = this.#byRef.get(signal.rule);
+    if (index === undefined) {
+      const content = JSON.stringify(signal.rule);
+      index = this.#byContent.get(content);
+      if (index === undefined) {
+        index = this.rules.length;
+        this.rules.push(signal.rule);
+        this.#byContent.set(content, index);
+      }
+      this.#byRef.set(signal.rule, index);
+    }
+    return { ...signal, rule: index };
+  }
+}
+
+function unpackSignal(value: unknown, rules: readonly unknown[] | undefined): Signal {
+  const saved = value as SavedSignal;
+  if (isObject(saved) && typeof saved.rule === 'number') {
+    const rule = rules?.[saved.rule];
+    if (rule === undefined) throw new Error('snapshot: a signal names a rule that is not listed');
+    return checkSignal({ ...saved, rule });
+  }
+  return checkSignal(saved);
+}
+
 function checkSignal(value: unknown): Signal {
   const signal = value as Signal;
   if (!isObject(signal) || typeof signal.eventId !== 'string' || !Number.isFinite(signal.time) || !isObject(signal.event)

@@ -101,7 +101,7 @@ describe('live analysis state', () => {
       await analysis.flush();
       expect(await bruteForce(ip)).toHaveLength(1);
       await analysis.close();
-      expect(JSON.parse(readFileSync(statePath, 'utf8'))).toMatchObject({ version: 1 });
+      expect(JSON.parse(readFileSync(statePath, 'utf8'))).toMatchObject({ version: 2 });
     }
   });
 

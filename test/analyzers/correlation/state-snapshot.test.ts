@@ -75,6 +75,33 @@ describe('correlation state snapshot', () => {
     expect(second.flush().filter((hit) => hit.rule.id === 'bf')).toEqual([]);
   });
 
+  it('writes each rule once however many signals hold it, and still reads a version 1 state (each signal with its rule whole)', () => {
+    const burst = Array.from({ length: 1000 }, (_, i) => fail(i / 2000, `10.0.${i >> 8}.${i & 255}`));
+    const first = new Correlator(RULES, { latenessMs: LATENESS });
+    burst.forEach((s) => first.push(s));
+    const saved = throughDisk(first) as { version: number; rules: { id: string }[]; buffer: { rule: unknown }[] };
+    expect({ version: saved.version, rules: saved.rules.map((rule) => rule.id), buffered: saved.buffer.length })
+      .toEqual({ version: 2, rules: ['ssh_fail'], buffered: 1000 });
+    expect(JSON.stringify(saved).split('"tags"').length - 1).toBe(1);
+    // The same state as version 1 wrote it: every signal (buffered, or held by a window) with its rule whole.
+    const whole = (signal: { rule: unknown }) => ({ ...signal, rule: saved.rules[signal.rule as number] });
+    const v1 = JSON.parse(JSON.stringify({ ...saved, version: 1, rules: undefined, buffer: saved.buffer.map(whole) })) as Record<string, unknown>;
+    // Each of the other 999 signals is its rule's length (less an index of up to 3 digits) shorter.
+    expect(JSON.stringify(v1).length - JSON.stringify(saved).length).toBeGreaterThan(999 * (JSON.stringify(saved.rules[0]).length - 3));
+    const rest = Array.from({ length: 20 }, (_, i) => fail(1 + i / 10, '10.0.0.1'));
+    const hitsOf = (state: unknown) => {
+      const correlator = new Correlator(RULES, { latenessMs: LATENESS });
+      correlator.restore(state);
+      return [...rest.flatMap((s) => correlator.push(s)), ...correlator.flush()];
+    };
+    const fromV2 = hitsOf(saved);
+    const fromV1 = hitsOf(v1);
+    expect(fromV2.length).toBeGreaterThan(0);
+    expect(summary(fromV1)).toEqual(summary(fromV2));
+    expect(fromV2.flatMap((hit) => hit.signals.map((s) => s.rule))).toEqual(fromV1.flatMap((hit) => hit.signals.map((s) => s.rule)));
+    expect(fromV2[0]!.signals[0]!.rule).toEqual(burst[0]!.rule);
+  });
+
   it('refuses malformed state without changing anything: random bytes, wrong shapes, bad signals', () => {
     const good = (() => {
       const c = new Correlator(RULES, { latenessMs: LATENESS });
@@ -86,7 +113,11 @@ describe('correlation state snapshot', () => {
     for (let i = 0; i < 5000; i += 1) at = (at.x = {}) as Record<string, unknown>;
     const bad: unknown[] = [
       null, 42, 'state', [], randomBytes(64).toString('latin1'), deep,
-      { ...good, version: 2 },
+      { ...good, version: 3 },
+      { ...good, rules: 'all' },
+      { ...good, buffer: [{ ...(good.buffer as Record<string, unknown>[])[0], rule: 7 }] },
+      { ...good, buffer: [{ ...(good.buffer as Record<string, unknown>[])[0], rule: -1 }] },
+      { ...good, rules: [42] },
       { ...good, newest: 'yesterday' },
       { ...good, buffer: [{ eventId: 'x', time: 'soon', event: {}, rule: { id: 'ssh_fail' } }] },
       { ...good, seen: [5] },
