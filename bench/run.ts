@@ -8,6 +8,7 @@ import { benchEvidence } from './evidence.js';
 import { benchFuzz } from './fuzz.js';
 import { benchNotify } from './notify.js';
 import { benchCorrelation } from './correlation.js';
+import { benchBruteForce } from './brute-force.js';
 import { benchPipeline, benchScale } from './pipeline.js';
 
 /** `npm run bench`: every benchmark, each printed next to its baseline from the same run. */
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   fuzz: benchFuzz,
   notify: benchNotify,
   correlation: benchCorrelation,
+  'brute-force': benchBruteForce,
   pipeline: benchPipeline,
   scale: benchScale,
 };
