@@ -26,7 +26,7 @@ export interface ControlRow {
 
 const RULES: Record<EvidencedControl, (facts: SystemFacts) => ControlVerdict> = {
   auditCoverage: (f) => auditCoverageVerdict(f.audit),
-  auditRecords: (f) => auditRecordsVerdict(f.audit),
+  auditRecords: (f) => auditRecordsVerdict(f.audit, f.system.mlpsLevel),
   auditProtection: (f) => auditProtectionVerdict(f.audit),
   auditRetention: (f) => retentionVerdict(f.audit),
   intrusion: (f) => intrusionVerdict(f.intrusion),

@@ -111,10 +111,14 @@ export function acknowledgeSeconds(alert: Alert): number | undefined {
 
 /** Handling of intrusion-rule alerts (x.1.10.12): other alerts (silent sources, backups) do not count. */
 export function handlingFacts(alerts: readonly Alert[]): HandlingFacts {
-  const handled = alerts.filter((a) => HANDLED.has(a.status)).length;
+  const closed = alerts.filter((a) => HANDLED.has(a.status));
+  const documented = closed.filter((a) => a.timeline.some((entry) => entry.comment?.trim())).length;
   const acks = alerts.map(acknowledgeSeconds).filter((s): s is number => s !== undefined);
   const median = medianOf(acks);
-  return { alerts: alerts.length, handled, open: alerts.length - handled, ...(median !== undefined ? { medianAckSeconds: median } : {}) };
+  return {
+    alerts: alerts.length, handled: closed.length, documented, open: alerts.length - closed.length,
+    ...(median !== undefined ? { medianAckSeconds: median } : {}),
+  };
 }
 
 /** A backup target as the report names its storage: no user names or ports. */

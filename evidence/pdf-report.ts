@@ -115,7 +115,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
     // Retention is x.1.5.4 d) (集中管控), which level 2 lacks.
     line(`审计事件 ${a.eventsInPeriod} 条；日志源上报 ${a.reportingSources}/${a.expectedSources}；抽样 ${a.records.sampled} 条，字段齐全 ${a.records.complete} 条`
       + `${evidencedClause('auditRetention', level) ? `；留存要求自 ${a.retention.requiredFrom} 起，缺失 ${a.retention.gapDays}/${a.retention.days} 天` : ''}`);
-    line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}，`
+    line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}（有处置记录 ${h.documented ?? 0}），`
       + `确认时间中位数 ${h.medianAckSeconds === undefined ? '—' : formatRoundedDuration(h.medianAckSeconds)}`);
     if (b.hasPolicy) {
       line(`备份策略 Policy：RPO 目标 ${formatRoundedDuration(b.rpoTargetSeconds ?? 0)}，RTO 目标 ${formatRoundedDuration(b.rtoTargetSeconds ?? 0)}`);

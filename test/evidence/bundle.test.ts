@@ -313,7 +313,7 @@ describe('report.pdf', () => {
     }
     expect(text).toContain('审计事件 170 条');
     expect(text).toContain('日志源上报 1/2');
-    expect(text).toContain('入侵告警 3 条，已处置 3，确认时间中位数 2.0h');
+    expect(text).toContain('入侵告警 3 条，已处置 3（有处置记录 3），确认时间中位数 2.0h');
     // Targets from the policy; the drill's time in +08:00.
     expect(text).toContain('RPO 目标 10min，RTO 目标 4.0h');
     expect(text).toContain('最近 2026-06-15 11:00:00 +08:00 pass，RTO 实际 30min');
