@@ -302,7 +302,11 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       }
     }
 
-    const alerts = await allPages((page) => store.alerts.search({ ...period, system: [system.id], ...scoped }, page));
+    // Every alert active in the period (first seen before its end, last seen after its start): the store's range is on
+    // lastSeen alone, so one raised in the period that kept firing after it would vanish from the period's evidence.
+    const periodTo = Date.parse(period.to);
+    const alerts = (await allPages((page) => store.alerts.search({ from: period.from, system: [system.id], ...scoped }, page)))
+      .filter((a) => Date.parse(a.firstSeen) < periodTo);
     const intrusionAlerts = alerts.filter((a) => intrusionIds.has(a.rule.id));
     const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e)).map((e) => e.event?.dataset ?? '—'))].sort();
     const jobs = (kind: string) => allPages((page) => store.jobResults.search({ ...period, kind, system: system.id, ...scoped }, page));

@@ -364,6 +364,23 @@ describe('time zone', () => {
   }, 120_000);
 });
 
+describe('period boundaries', () => {
+  // Runs last: it adds an alert to the silent system, which the tests above expect to have none.
+  it('keeps an alert raised in the period that went on firing after it, and leaves out one raised after the period', async () => {
+    const raised = '2026-06-30T15:00:00.000Z';
+    const base = (await fixture.store.alerts.search({ system: [GOOD] }, { size: 1 })).items[0]!;
+    const spanning = { ...base, id: 'alert-spanning', system: SILENT, firstSeen: raised, lastSeen: '2026-07-03T00:00:00.000Z', status: 'new' as const,
+      timeline: [{ at: raised, actor: 'shouwang', action: 'raised' as const }] };
+    const after = { ...spanning, id: 'alert-after', firstSeen: '2026-07-01T00:00:00.000Z', lastSeen: '2026-07-02T00:00:00.000Z' };
+    await fixture.store.alerts.upsert([spanning, after]);
+    const facts = await gatherFacts(fixture.store, { ...PERIOD, system: SILENT });
+    const silent = facts.systems[0]!;
+    expect(silent.alerts.map((a) => a.id)).toEqual(['alert-spanning']);
+    expect(silent.intrusion.matches).toBe(1);
+    expect(systemVerdicts(silent).incidentHandling.status).toBe('不符合');
+  });
+});
+
 describe('console audit extract anchoring', () => {
   it('carries the signed checkpoint covering its console audit extract, with the links to check it offline', async () => {
     const stop = await fixture.store.audit.anchorWith(key);
