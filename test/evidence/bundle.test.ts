@@ -237,7 +237,7 @@ describe('verify', () => {
     const path = await tampered('resigned.zip', (files) => {
       const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
       manifest.signature = { ...manifest.signature, publicKey: other.publicKey.export({ type: 'spki', format: 'pem' }) as string, fingerprint: fingerprintOf(other.publicKey) };
-      files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+      files.set('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       files.set('manifest.sig', Buffer.from(`${signManifest(manifest, other).toString('base64')}\n`));
     });
     const report = await verifyEvidenceBundle(path);
@@ -252,12 +252,30 @@ describe('verify', () => {
         files.set('report.pdf', bytes);
         const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
         manifest.files = manifest.files.map((f) => (f.path === 'report.pdf' ? digestsOf('report.pdf', bytes) : f));
-        files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+        files.set('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
         files.set('manifest.sig', Buffer.from(`${signManifest(manifest, key).toString('base64')}\n`));
       });
       const report = await verifyEvidenceBundle(path);
       expect(report).toMatchObject({ ok: false, changed: [], signatureValid: true, reportFingerprints: [] });
       expect(report.problems).toEqual([expect.stringContaining(`${EvidenceErrors.reportKey.code}: `)]);
+    }
+  });
+
+  it('fails a manifest.json or manifest.sig with one byte changed, even where the parsed manifest and signature stay the same', async () => {
+    const manifestText = entries.get('manifest.json')!.toString('utf8');
+    const signatureText = entries.get('manifest.sig')!.toString('utf8');
+    const edits: [string, string, string][] = [
+      ['manifest.json', 'manifest-space.zip', manifestText.replace('{\n  "', '{\n   "')],
+      ['manifest.json', 'manifest-no-newline.zip', manifestText.slice(0, -1)],
+      ['manifest.json', 'manifest-escaped.zip', manifestText.replace('"shouwang-evidence/1"', '"shouwang-evidence\\/1"')],
+      ['manifest.sig', 'sig-junk.zip', `*${signatureText}`],
+      ['manifest.sig', 'sig-space.zip', `${signatureText.trimEnd()} \n`],
+    ];
+    for (const [file, name, text] of edits) {
+      const path = await tampered(name, (files) => files.set(file, Buffer.from(text, 'utf8')));
+      const report = await verifyEvidenceBundle(path, { publicKey: key.publicKey });
+      expect(report.ok, name).toBe(false);
+      expect(report.problems.join('\n'), name).toContain(`${file} 的字节不是导出时写入的格式，已被修改 / its bytes are not as exported`);
     }
   });
 
