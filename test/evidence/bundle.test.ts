@@ -116,6 +116,12 @@ describe('status rules on constructed data', () => {
     expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',L2-CES1-19,');
     expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',部分符合,');
     expect(lines.some((l) => l.includes('7.1.4.9'))).toBe(false);
+    // zh-CN with English: the control, the requirement and the status in English beside the standard's Chinese.
+    expect(lines[0]).toContain('控制点（英文）Control (English),要求（英文）Requirement (English),状态（英文）Status (English)');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain(',Identification and authentication,');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain('Identify and authenticate users who log in');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain(',not assessed (manual review)');
+    expect(row(SILENT, '8.1.4.3 a)')).toMatch(/,non-compliant$/);
 
     const xlsxPath = join(fixture.dir, 'controls.xlsx');
     writeFileSync(xlsxPath, entries.get('controls.xlsx')!);
@@ -331,6 +337,7 @@ describe('report.pdf', () => {
     }
     expect(text).toContain('审计事件 170 条');
     expect(text).toContain('日志源上报 1/2');
+    expect(text).toContain('Rules: each item is decided on its own.');
     expect(text).toContain('入侵告警 3 条，已处置 3（有处置记录 3），确认时间中位数 2.0h');
     // Targets from the policy; the drill's time in +08:00.
     expect(text).toContain('RPO 目标 10min，RTO 目标 4.0h');
