@@ -243,6 +243,9 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const periodDays = Math.max(0, (periodEnd - Date.parse(period.from)) / DAY_MS);
   const intrusionRules = options.intrusionRules ?? await loadIntrusionRules();
   const intrusionIds = new Set(intrusionRules.rules.map((r) => r.id));
+  // Level 2 decides 7.1.3.3 (监视网络攻击行为 at key network nodes): only the boundary intrusion rules evidence it.
+  const networkRules = intrusionRules.rules.filter((r) => r.network);
+  const networkIds = new Set(networkRules.map((r) => r.id));
   const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED, settings.timeZone)).toISOString();
 
   const counts = new Map((await store.events.countBy({ ...period, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
@@ -308,7 +311,10 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
     const alerts = (await allPages((page) => store.alerts.search({ from: period.from, system: [system.id], ...scoped }, page)))
       .filter((a) => Date.parse(a.firstSeen) < periodTo);
     const intrusionAlerts = alerts.filter((a) => intrusionIds.has(a.rule.id));
-    const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e)).map((e) => e.event?.dataset ?? '—'))].sort();
+    const networkOnly = system.mlpsLevel === 2;
+    const levelRules = networkOnly ? networkRules : intrusionRules.rules;
+    const levelAlerts = networkOnly ? intrusionAlerts.filter((a) => networkIds.has(a.rule.id)) : intrusionAlerts;
+    const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e, networkOnly)).map((e) => e.event?.dataset ?? '—'))].sort();
     const jobs = (kind: string) => allPages((page) => store.jobResults.search({ ...period, kind, system: system.id, ...scoped }, page));
     const backupChecks = await jobs('backup-check');
     const drills = await jobs('restore-drill');
@@ -321,8 +327,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
         records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, buckets, settings.timeZone),
       },
       intrusion: {
-        eventsInPeriod, rules: intrusionRules.rules.length, rulesEnabled: intrusionRules.rules.filter((r) => r.enabled).length,
-        reachingDatasets: reaching, matches: intrusionAlerts.length,
+        eventsInPeriod, rules: levelRules.length, rulesEnabled: levelRules.filter((r) => r.enabled).length,
+        reachingDatasets: reaching, matches: levelAlerts.length,
       },
       handling: handlingFacts(intrusionAlerts),
       backup: backupFacts(system, backupChecks, drills),

@@ -95,7 +95,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   line('判定规则 Rules：每个条款单独判定。安全审计 a) 期间内无审计事件为不符合，全部声明的日志源上报为符合（未声明日志源不算全覆盖）；'
     + 'b) 抽样记录均含日期时间、用户、事件类型和结果为符合（第四级另要求客体标识，最高为部分符合）；c) 审计记录备份无自动证据，未测评；'
     + `集中管控 d) 自期间末起向前 ${RETENTION_MONTHS_REQUIRED} 个自然月（${settings.timeZone}）每天均有留存记录为符合。`
-    + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合。'
+    + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合；第二级（7.1.3.3）只计区域边界的网络入侵检测规则。'
     + '安全事件处置 c) — 仅统计入侵规则告警：处置率 ≥ 90%（均有书面处置记录）且确认时间中位数 ≤ 24 小时为符合，无告警为未测评。'
     + '数据备份恢复 a) 同城核查、最近一次同城恢复演练（无论成败）达到 RTO；b) 期间内须有异地核查，异地副本在 RPO 内，第三、四级策略 RPO 不超过实时上限，最近一次异地演练达到 RTO；无备份策略为不符合。'
     + '备份与恢复管理 a) 有备份策略为部分符合（识别清单需人工核查），b) 策略写明保存期为符合，c) 期间内两地均有核查且最近一次恢复演练通过为符合；无备份策略均为不符合。'
@@ -105,7 +105,8 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
     + '(no source declared is not full coverage); b) every sampled record with date/time, user, event type and outcome is compliant (level 4 also asks for the '
     + 'object identity: at most partially compliant); c) no automated evidence of the records\' backup: not assessed; centralised control d) stored records on '
     + `every day of the ${RETENTION_MONTHS_REQUIRED} calendar months before the period end (${settings.timeZone}) is compliant. Intrusion prevention: the system's logs reach enabled `
-    + 'intrusion rules and a rule matched in the period (test events count) is compliant; reaching without a match is partial: no alert is no evidence. '
+    + 'intrusion rules and a rule matched in the period (test events count) is compliant; reaching without a match is partial: no alert is no evidence; '
+    + 'at level 2 (7.1.3.3) only the boundary (network) intrusion rules count. '
     + 'Incident handling c): intrusion-rule alerts only; ≥ 90 % handled, each with a written record, and a median time to acknowledge ≤ 24 h is compliant; no alert is not assessed. '
     + 'Data backup a) same-city checks, the latest same-city drill (failed or not) met the RTO; b) an off-site check in the period, the off-site copy within the RPO, '
     + 'at levels 3–4 a policy RPO within the real-time bound, the latest off-site drill met the RTO; no backup policy is non-compliant. Backup management a) a policy is '

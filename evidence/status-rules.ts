@@ -19,6 +19,8 @@
  *   calendar months (in the configured timeZone) from the period end and no calendar day of that span lacks events;
  *   部分符合 when events exist but the span is short or has gaps; 不符合 when no event is stored.
  * 入侵防范 (x.1.4.4 f at levels 3–4, 7.1.3.3 at level 2): detection must be shown to run for the system.
+ *   At level 2 only the boundary intrusion rules (tagged x.1.3.3, network attacks at key network nodes)
+ *   count: a host-only detection rule evidences 8.1.4.4 f), which level 2 lacks.
  *   不符合 no event in the period, no enabled intrusion rule, or none of the system's events reaches one;
  *   符合 its events reach enabled intrusion rules AND an intrusion rule matched in the period (an alert,
  *   including one raised by a test event); 部分符合 reaching but no match: no alert is not evidence.

@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadMlpsCatalog } from '../../analyzers/index.js';
-import type { Alert, BusinessSystem } from '../../core/index.js';
+import { alertId, parseInventory, type Alert, type BusinessSystem, type ShouwangEvent } from '../../core/index.js';
 import {
-  DEFAULT_RULE_SETTINGS, backupFacts, controlRows, handlingFacts, incidentHandlingVerdict, retentionFacts, type SystemFacts,
+  DEFAULT_RULE_SETTINGS, backupFacts, controlRows, gatherFacts, handlingFacts, incidentHandlingVerdict, loadIntrusionRules, retentionFacts,
+  systemVerdicts, type SystemFacts,
 } from '../../evidence/index.js';
+import { EmbeddedStore } from '../../store/index.js';
 
 // Findings of the evidence fidelity review (session 10): each status a bundle signs must come from data
 // that shows the requirement as the level words it (GB/T 22239-2019).
@@ -70,5 +75,56 @@ describe('安全事件处置 c) needs the handling recorded', () => {
     expect(incidentHandlingVerdict(handlingFacts(noted)).status).toBe('符合');
     const eight = [...noted.slice(0, 8), closed('resolved'), closed('resolved')];
     expect(incidentHandlingVerdict(handlingFacts(eight)).status).toBe('部分符合');
+  });
+});
+
+describe('入侵防范 at level 2 is 7.1.3.3, network attacks at key network nodes', () => {
+  it('gives a level-2 system no 7.1.3.3 from host-only intrusion rules (auditd), which still evidence 8.1.4.4 f) at level 3', async () => {
+    const rules = await loadIntrusionRules();
+    const reverseShell = rules.rules.find((r) => r.title.startsWith('反弹 shell'))!;
+    expect(reverseShell.network).toBe(false);
+    expect(rules.rules.find((r) => r.title.startsWith('Web 请求中的 SQL 注入'))?.network).toBe(true);
+
+    const dir = mkdtempSync(join(tmpdir(), 'shouwang-review-'));
+    const store = new EmbeddedStore({ path: join(dir, 'store.db') });
+    try {
+      await store.assets.replaceInventory(parseInventory({
+        departments: [{ id: 'd', name: '部门' }],
+        systems: [2, 3].map((level) => ({ id: `l${level}`, name: `第${level}级`, department: 'd', mlpsLevel: level, zone: '政务外网', owner: { name: '张' }, hosts: [`h${level}`] })),
+      }, 'review'));
+      const events: ShouwangEvent[] = [];
+      const alerts: Alert[] = [];
+      for (const level of [2, 3]) {
+        for (let day = 1; day <= 30; day += 1) {
+          const at = new Date(Date.UTC(2026, 5, day, 2)).toISOString();
+          events.push({
+            id: `e${level}-${day}`, '@timestamp': at, message: 'type=EXECVE argc=3 a0="bash" a1="-i"',
+            event: { dataset: 'auditd.log', action: 'execve', outcome: 'success' }, host: { name: `h${level}` }, user: { name: 'root' },
+            shouwang: { department: 'd', system: `l${level}`, mlps_level: level },
+          });
+        }
+        const raised = '2026-06-10T02:00:00.000Z';
+        alerts.push({
+          id: alertId(reverseShell.id, `l${level}`, raised), rule: { id: reverseShell.id, title: reverseShell.title, level: 'high' }, mlps: [],
+          department: 'd', system: `l${level}`, mlpsLevel: level, priority: 4 * level, status: 'new',
+          timeline: [{ at: raised, actor: 'shouwang', action: 'raised' }], firstSeen: raised, lastSeen: raised, count: 1, sampleEventIds: [],
+        });
+      }
+      await store.events.write(events);
+      await store.alerts.upsert(alerts);
+      const facts = await gatherFacts(store, { from: '2026-06-01T00:00:00.000Z', to: '2026-07-01T00:00:00.000Z' }, undefined, { intrusionRules: rules });
+      const of = (id: string) => facts.systems.find((f) => f.system.id === id)!;
+      expect(of('l3').intrusion).toMatchObject({ reachingDatasets: ['auditd.log'], matches: 1 });
+      expect(systemVerdicts(of('l3')).intrusion.status).toBe('符合');
+      expect(of('l2').intrusion).toMatchObject({ reachingDatasets: [], matches: 0 });
+      expect(of('l2').intrusion.rules).toBe(rules.rules.filter((r) => r.network).length);
+      const level2 = controlRows(loadMlpsCatalog(), of('l2')).find((row) => row.clause === '7.1.3.3')!;
+      expect(level2.status).toBe('不符合');
+      // 安全事件处置 is not level-bound: the host alert still counts as an intrusion to handle.
+      expect(of('l2').handling.alerts).toBe(1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
