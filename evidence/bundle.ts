@@ -311,10 +311,19 @@ export async function verifyEvidenceBundle(path: string, options: { publicKey?: 
     report.problems.push(`签名密钥不符 / wrong key: the bundle was signed by ${report.bundleFingerprint}, expected ${report.fingerprint}`);
   }
   if (key && signatureBytes) {
-    report.signatureValid = verifyManifestSignature(manifest, Buffer.from(signatureBytes.toString('utf8').trim(), 'base64'), key);
+    const signature = Buffer.from(signatureBytes.toString('utf8').trim(), 'base64');
+    report.signatureValid = verifyManifestSignature(manifest, signature, key);
     if (!report.signatureValid && !report.wrongKey) {
       report.problems.push(`${MANIFEST_FILE} 签名不符，清单已被修改 / signature does not match: the manifest was edited (or manifest.sig replaced)`);
     }
+    // The signature covers the parsed manifest, and base64 decoding skips stray characters: byte edits that keep
+    // the meaning (white space, a key repeated, an escaped character, a junk byte in manifest.sig) would pass unseen.
+    if (!signatureBytes.equals(Buffer.from(`${signature.toString('base64')}\n`, 'utf8'))) {
+      report.problems.push(`${SIGNATURE_FILE} 的字节不是导出时写入的格式，已被修改 / its bytes are not as exported (base64 and one newline): it was edited`);
+    }
+  }
+  if (!manifestBytes.equals(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'))) {
+    report.problems.push(`${MANIFEST_FILE} 的字节不是导出时写入的格式，已被修改 / its bytes are not as exported (2-space JSON, one newline): it was edited`);
   }
 
   const listed = new Map<string, ManifestFile>(manifest.files.map((f) => [f.path, f]));

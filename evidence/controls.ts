@@ -19,6 +19,9 @@ export interface ControlRow {
   testUnit: string;
   control: string;
   requirement: string;
+  /** The English of control and requirement (ours; the Chinese is the standard's). */
+  controlEn: string;
+  requirementEn: string;
   status: ComplianceStatus;
   summary: string;
   rule: string;
@@ -26,7 +29,7 @@ export interface ControlRow {
 
 const RULES: Record<EvidencedControl, (facts: SystemFacts) => ControlVerdict> = {
   auditCoverage: (f) => auditCoverageVerdict(f.audit),
-  auditRecords: (f) => auditRecordsVerdict(f.audit),
+  auditRecords: (f) => auditRecordsVerdict(f.audit, f.system.mlpsLevel),
   auditProtection: (f) => auditProtectionVerdict(f.audit),
   auditRetention: (f) => retentionVerdict(f.audit),
   intrusion: (f) => intrusionVerdict(f.intrusion),
@@ -91,6 +94,7 @@ export function controlRows(catalog: MlpsCatalog, facts: SystemFacts): ControlRo
       return {
         system: system.id, systemName: system.name, department: facts.departmentName, mlpsLevel: system.mlpsLevel,
         clause: item.clause, testUnit: item.testUnit, control: item.control.zh, requirement: item.requirement.zh,
+        controlEn: item.control.en, requirementEn: item.requirement.en,
         status: verdict.status, summary: verdict.summary, rule: verdict.rule,
       };
     });

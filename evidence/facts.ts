@@ -111,10 +111,14 @@ export function acknowledgeSeconds(alert: Alert): number | undefined {
 
 /** Handling of intrusion-rule alerts (x.1.10.12): other alerts (silent sources, backups) do not count. */
 export function handlingFacts(alerts: readonly Alert[]): HandlingFacts {
-  const handled = alerts.filter((a) => HANDLED.has(a.status)).length;
+  const closed = alerts.filter((a) => HANDLED.has(a.status));
+  const documented = closed.filter((a) => a.timeline.some((entry) => entry.comment?.trim())).length;
   const acks = alerts.map(acknowledgeSeconds).filter((s): s is number => s !== undefined);
   const median = medianOf(acks);
-  return { alerts: alerts.length, handled, open: alerts.length - handled, ...(median !== undefined ? { medianAckSeconds: median } : {}) };
+  return {
+    alerts: alerts.length, handled: closed.length, documented, open: alerts.length - closed.length,
+    ...(median !== undefined ? { medianAckSeconds: median } : {}),
+  };
 }
 
 /** A backup target as the report names its storage: no user names or ports. */
@@ -239,6 +243,9 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
   const periodDays = Math.max(0, (periodEnd - Date.parse(period.from)) / DAY_MS);
   const intrusionRules = options.intrusionRules ?? await loadIntrusionRules();
   const intrusionIds = new Set(intrusionRules.rules.map((r) => r.id));
+  // Level 2 decides 7.1.3.3 (监视网络攻击行为 at key network nodes): only the boundary intrusion rules evidence it.
+  const networkRules = intrusionRules.rules.filter((r) => r.network);
+  const networkIds = new Set(networkRules.map((r) => r.id));
   const retentionFrom = new Date(calendarMonthsBefore(periodEnd, RETENTION_MONTHS_REQUIRED, settings.timeZone)).toISOString();
 
   const counts = new Map((await store.events.countBy({ ...period, ...scoped }, 'shouwang.system', 100_000)).map((b) => [b.key, b.count]));
@@ -298,9 +305,16 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
       }
     }
 
-    const alerts = await allPages((page) => store.alerts.search({ ...period, system: [system.id], ...scoped }, page));
+    // Every alert active in the period (first seen before its end, last seen after its start): the store's range is on
+    // lastSeen alone, so one raised in the period that kept firing after it would vanish from the period's evidence.
+    const periodTo = Date.parse(period.to);
+    const alerts = (await allPages((page) => store.alerts.search({ from: period.from, system: [system.id], ...scoped }, page)))
+      .filter((a) => Date.parse(a.firstSeen) < periodTo);
     const intrusionAlerts = alerts.filter((a) => intrusionIds.has(a.rule.id));
-    const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e)).map((e) => e.event?.dataset ?? '—'))].sort();
+    const networkOnly = system.mlpsLevel === 2;
+    const levelRules = networkOnly ? networkRules : intrusionRules.rules;
+    const levelAlerts = networkOnly ? intrusionAlerts.filter((a) => networkIds.has(a.rule.id)) : intrusionAlerts;
+    const reaching = [...new Set(samples.filter((e) => intrusionRules.reaches(e, networkOnly)).map((e) => e.event?.dataset ?? '—'))].sort();
     const jobs = (kind: string) => allPages((page) => store.jobResults.search({ ...period, kind, system: system.id, ...scoped }, page));
     const backupChecks = await jobs('backup-check');
     const drills = await jobs('restore-drill');
@@ -313,8 +327,8 @@ export async function gatherFacts(store: Store, selection: EvidenceSelection, sc
         records: recordFacts(samples), retention: retentionFacts(periodEnd, oldest, buckets, settings.timeZone),
       },
       intrusion: {
-        eventsInPeriod, rules: intrusionRules.rules.length, rulesEnabled: intrusionRules.rules.filter((r) => r.enabled).length,
-        reachingDatasets: reaching, matches: intrusionAlerts.length,
+        eventsInPeriod, rules: levelRules.length, rulesEnabled: levelRules.filter((r) => r.enabled).length,
+        reachingDatasets: reaching, matches: levelAlerts.length,
       },
       handling: handlingFacts(intrusionAlerts),
       backup: backupFacts(system, backupChecks, drills),

@@ -7,7 +7,7 @@ export { EvidenceErrors } from './errors.js';
 export {
   acknowledgeSeconds, backupFacts, gatherFacts, handlingFacts, missingRecordFields, recordFacts, retentionFacts, selectSystems, SAMPLE_PER_DATASET,
 } from './facts.js';
-export { isIntrusionRule, loadIntrusionRules, shippedRulesDir } from './intrusion-rules.js';
+export { isIntrusionRule, isNetworkIntrusionRule, loadIntrusionRules, shippedRulesDir } from './intrusion-rules.js';
 export type { IntrusionRule, IntrusionRuleOptions, IntrusionRules } from './intrusion-rules.js';
 export { calendarMonthsBefore, formatLocal, formatLocalIso, localDay } from './local-time.js';
 export type { EvidenceFacts, EvidenceSelection, SystemFacts } from './facts.js';

@@ -93,14 +93,26 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
   for (const control of EVIDENCED_CONTROLS) line(`${CONTROL_TITLES[control]}：${tally(control)}`, 10);
   doc.moveDown(0.4);
   line('判定规则 Rules：每个条款单独判定。安全审计 a) 期间内无审计事件为不符合，全部声明的日志源上报为符合（未声明日志源不算全覆盖）；'
-    + 'b) 抽样记录均含日期时间、用户、事件类型和结果为符合；c) 审计记录备份无自动证据，未测评；'
+    + 'b) 抽样记录均含日期时间、用户、事件类型和结果为符合（第四级另要求客体标识，最高为部分符合）；c) 审计记录备份无自动证据，未测评；'
     + `集中管控 d) 自期间末起向前 ${RETENTION_MONTHS_REQUIRED} 个自然月（${settings.timeZone}）每天均有留存记录为符合。`
-    + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合。'
-    + '安全事件处置 c) — 仅统计入侵规则告警：处置率 ≥ 90% 且确认时间中位数 ≤ 24 小时为符合，无告警为未测评。'
+    + '入侵防范 — 系统日志到达已启用的入侵检测规则且期间内有命中（含测试事件）为符合，仅到达而无命中为部分符合，无告警不等于符合；第二级（7.1.3.3）只计区域边界的网络入侵检测规则。'
+    + '安全事件处置 c) — 仅统计入侵规则告警：处置率 ≥ 90%（均有书面处置记录）且确认时间中位数 ≤ 24 小时为符合，无告警为未测评。'
     + '数据备份恢复 a) 同城核查、最近一次同城恢复演练（无论成败）达到 RTO；b) 期间内须有异地核查，异地副本在 RPO 内，第三、四级策略 RPO 不超过实时上限，最近一次异地演练达到 RTO；无备份策略为不符合。'
     + '备份与恢复管理 a) 有备份策略为部分符合（识别清单需人工核查），b) 策略写明保存期为符合，c) 期间内两地均有核查且最近一次恢复演练通过为符合；无备份策略均为不符合。'
     + '应急预案管理 培训与演练 — 期间内有恢复演练为部分符合（培训需人工核查），无演练为未测评。'
     + '其他条款本平台无法自动取证，标为未测评（需人工核查）；不适用仅在给出理由时使用。', 8);
+  line('Rules: each item is decided on its own. Security audit a) no audit event in the period is non-compliant, every declared log source reporting is compliant '
+    + '(no source declared is not full coverage); b) every sampled record with date/time, user, event type and outcome is compliant (level 4 also asks for the '
+    + 'object identity: at most partially compliant); c) no automated evidence of the records\' backup: not assessed; centralised control d) stored records on '
+    + `every day of the ${RETENTION_MONTHS_REQUIRED} calendar months before the period end (${settings.timeZone}) is compliant. Intrusion prevention: the system's logs reach enabled `
+    + 'intrusion rules and a rule matched in the period (test events count) is compliant; reaching without a match is partial: no alert is no evidence; '
+    + 'at level 2 (7.1.3.3) only the boundary (network) intrusion rules count. '
+    + 'Incident handling c): intrusion-rule alerts only; ≥ 90 % handled, each with a written record, and a median time to acknowledge ≤ 24 h is compliant; no alert is not assessed. '
+    + 'Data backup a) same-city checks, the latest same-city drill (failed or not) met the RTO; b) an off-site check in the period, the off-site copy within the RPO, '
+    + 'at levels 3–4 a policy RPO within the real-time bound, the latest off-site drill met the RTO; no backup policy is non-compliant. Backup management a) a policy is '
+    + 'partial (the list is a document), b) a stated retention is compliant, c) both copies checked and the latest restore drill passed is compliant; no policy: non-compliant. '
+    + 'Emergency plans, training and rehearsal: a restore drill in the period is partial (training needs manual review), none is not assessed. Every other item has no '
+    + 'automated evidence: not assessed (manual review); not applicable only with a stated reason.', 8);
 
   heading('系统摘要 Summary per system');
   for (const system of facts.systems) {
@@ -115,7 +127,7 @@ export function renderReport(input: ReportInput): Promise<Buffer> {
     // Retention is x.1.5.4 d) (集中管控), which level 2 lacks.
     line(`审计事件 ${a.eventsInPeriod} 条；日志源上报 ${a.reportingSources}/${a.expectedSources}；抽样 ${a.records.sampled} 条，字段齐全 ${a.records.complete} 条`
       + `${evidencedClause('auditRetention', level) ? `；留存要求自 ${a.retention.requiredFrom} 起，缺失 ${a.retention.gapDays}/${a.retention.days} 天` : ''}`);
-    line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}，`
+    line(`入侵检测规则启用 ${system.intrusion.rulesEnabled}/${system.intrusion.rules}；命中 ${system.intrusion.matches} 次；入侵告警 ${h.alerts} 条，已处置 ${h.handled}（有处置记录 ${h.documented ?? 0}），`
       + `确认时间中位数 ${h.medianAckSeconds === undefined ? '—' : formatRoundedDuration(h.medianAckSeconds)}`);
     if (b.hasPolicy) {
       line(`备份策略 Policy：RPO 目标 ${formatRoundedDuration(b.rpoTargetSeconds ?? 0)}，RTO 目标 ${formatRoundedDuration(b.rtoTargetSeconds ?? 0)}`);

@@ -11,18 +11,23 @@
  * 安全审计 b) record content (x.1.4.3 b): stored events are sampled (up to 100 per dataset) and each is
  *   checked for date/time (@timestamp), user (user.name), event type (event.action / type / category)
  *   and outcome (event.outcome). 不符合 no sample or none complete; 符合 every sample complete; else 部分符合.
+ *   Level 4 (9.1.4.3 b) also asks for 客体标识 (object identity), which no checked field shows: every
+ *   sample complete is 部分符合 there.
  * 安全审计 c) protection and backup of records (x.1.4.3 c): 未测评 — records are copied off the host
  *   into Shouwang's store (stated), but the backup of that store is not something Shouwang can observe.
  * 集中管控 d) retention (x.1.5.4 d, levels 3–4): 符合 when the system's stored events reach back six
  *   calendar months (in the configured timeZone) from the period end and no calendar day of that span lacks events;
  *   部分符合 when events exist but the span is short or has gaps; 不符合 when no event is stored.
  * 入侵防范 (x.1.4.4 f at levels 3–4, 7.1.3.3 at level 2): detection must be shown to run for the system.
+ *   At level 2 only the boundary intrusion rules (tagged x.1.3.3, network attacks at key network nodes)
+ *   count: a host-only detection rule evidences 8.1.4.4 f), which level 2 lacks.
  *   不符合 no event in the period, no enabled intrusion rule, or none of the system's events reaches one;
  *   符合 its events reach enabled intrusion rules AND an intrusion rule matched in the period (an alert,
  *   including one raised by a test event); 部分符合 reaching but no match: no alert is not evidence.
  * 安全事件处置 c) (x.1.10.12 c): only intrusion-rule alerts count. 未测评 without such alerts;
- *   不符合 alerts and none handled; 符合 ≥ 90 % handled (resolved / false positive) and the median time
- *   to acknowledge ≤ 24 h; 部分符合 otherwise.
+ *   不符合 alerts and none handled; 符合 ≥ 90 % handled (resolved / false positive) with a written note
+ *   on the alert's timeline (the requirement asks for the cause, evidence and handling to be recorded: a
+ *   bare status change records none) and the median time to acknowledge ≤ 24 h; 部分符合 otherwise.
  * 数据备份恢复 a) local (x.1.4.8/9 a): 不符合 no backup policy, no same-city check in the period, or
  *   every one failed; 符合 ≥ 90 % passed, the latest result of each same-city check passed, and the
  *   latest same-city restore drill (failed or not) met the RTO; 部分符合 otherwise.
@@ -145,6 +150,8 @@ export interface IntrusionFacts {
 export interface HandlingFacts {
   alerts: number;
   handled: number;
+  /** Handled alerts whose timeline carries a written note (the cause, evidence and handling recorded); absent in facts made before it was counted. */
+  documented?: number;
   open: number;
   medianAckSeconds?: number;
 }
@@ -221,13 +228,19 @@ export function auditCoverageVerdict(f: AuditFacts): ControlVerdict {
   return verdict('部分符合', summary, '部分日志源静默 → 部分符合 / some expected sources silent');
 }
 
-export function auditRecordsVerdict(f: AuditFacts): ControlVerdict {
+export function auditRecordsVerdict(f: AuditFacts, level = 3): ControlVerdict {
   const { sampled, complete, missing } = f.records;
   const gaps = RECORD_FIELDS.filter((field) => missing[field] > 0).map((field) => `${RECORD_FIELD_ZH[field]} ${field} 缺 ${missing[field]}`);
   const summary = `抽样 ${sampled} 条记录，字段齐全 ${complete} 条${gaps.length ? `（${gaps.join('，')}）` : ''}`
     + ` / ${sampled} records sampled, ${complete} with date/time, user, event type and outcome`;
   if (sampled === 0) return verdict('不符合', summary, '无可抽样的审计记录 → 不符合 / no stored record to sample');
   if (complete === 0) return verdict('不符合', summary, '抽样记录均缺少必备字段 → 不符合 / no sampled record has every field');
+  // 9.1.4.3 b) asks for 主体标识 and 客体标识 instead of 用户 and 事件是否成功: the records carry no field that
+  // names the object in general, so at level 4 complete samples are partial evidence, never 符合.
+  if (complete === sampled && level >= 4) {
+    return verdict('部分符合', summary, '抽样记录均含日期时间、主体（用户）、事件类型和结果；第四级另要求客体标识，记录无可核对的客体字段，需人工核查 → 部分符合'
+      + ' / every sampled record has date/time, subject (user), event type and outcome; level 4 also asks for the object identity, which the records do not show: manual review');
+  }
   if (complete === sampled) return verdict('符合', summary, '抽样记录均含日期时间、用户、事件类型和结果 → 符合 / every sampled record has every field');
   return verdict('部分符合', summary, '部分抽样记录缺少必备字段 → 部分符合 / some sampled records lack a field');
 }
@@ -265,16 +278,19 @@ export function intrusionVerdict(f: IntrusionFacts): ControlVerdict {
 
 export function incidentHandlingVerdict(f: HandlingFacts): ControlVerdict {
   const share = f.alerts ? f.handled / f.alerts : 0;
+  const documented = f.documented ?? 0;
   const ack = f.medianAckSeconds === undefined ? '—' : formatRoundedDuration(f.medianAckSeconds);
-  const summary = `入侵告警 ${f.alerts} 条，已处置 ${f.handled}（${pct(share)}），未结 ${f.open}；确认时间中位数 ${ack}`
-    + ` / ${f.alerts} intrusion alerts, ${f.handled} handled, ${f.open} open; median time to acknowledge ${ack}`;
+  const summary = `入侵告警 ${f.alerts} 条，已处置 ${f.handled}（${pct(share)}），其中有处置记录 ${documented}，未结 ${f.open}；确认时间中位数 ${ack}`
+    + ` / ${f.alerts} intrusion alerts, ${f.handled} handled (${documented} with a written record), ${f.open} open; median time to acknowledge ${ack}`;
   if (f.alerts === 0) return verdict('未测评', summary, '期间内无入侵告警，无处置记录可查 → 未测评（需人工核查） / no intrusion alert to show handling');
   if (f.handled === 0) return verdict('不符合', summary, '有告警但无一处置 → 不符合 / alerts raised, none handled');
   const ackOk = f.medianAckSeconds !== undefined && f.medianAckSeconds <= MEDIAN_ACK_LIMIT_SECONDS;
-  if (share >= HANDLED_SHARE_REQUIRED && ackOk) {
-    return verdict('符合', summary, '处置率 ≥ 90% 且确认中位数 ≤ 24h → 符合 / ≥ 90 % handled, median acknowledge ≤ 24 h');
+  // c) asks to analyse the cause, collect evidence and record the handling: a status change alone records none of it.
+  if (share >= HANDLED_SHARE_REQUIRED && documented / f.alerts >= HANDLED_SHARE_REQUIRED && ackOk) {
+    return verdict('符合', summary, '处置率 ≥ 90%（均有书面处置记录）且确认中位数 ≤ 24h → 符合 / ≥ 90 % handled with a written record, median acknowledge ≤ 24 h');
   }
-  return verdict('部分符合', summary, '处置率 < 90% 或确认中位数 > 24h → 部分符合 / < 90 % handled or median acknowledge > 24 h');
+  return verdict('部分符合', summary, '处置率 < 90%、已处置告警缺少书面处置记录或确认中位数 > 24h → 部分符合'
+    + ' / < 90 % handled, handled alerts without a written record, or median acknowledge > 24 h');
 }
 
 const drillText = (d: DrillFacts | undefined, zone: string) => d

@@ -1,6 +1,6 @@
 import yazl from 'yazl';
 import type { ControlRow } from './controls.js';
-import { STATUS_LABEL } from './status-rules.js';
+import { STATUS_EN, STATUS_LABEL } from './status-rules.js';
 
 /** The columns of the controls table, zh-CN with English, in CSV and XLSX alike. */
 export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => string | number }[] = [
@@ -14,6 +14,10 @@ export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => stri
   { header: '状态 Status', value: (r) => STATUS_LABEL[r.status] },
   { header: '证据摘要 Evidence summary', value: (r) => r.summary },
   { header: '判定规则 Rule', value: (r) => r.rule },
+  // The English of the Chinese columns above (the Chinese text is the standard's; the English is ours).
+  { header: '控制点（英文）Control (English)', value: (r) => r.controlEn },
+  { header: '要求（英文）Requirement (English)', value: (r) => r.requirementEn },
+  { header: '状态（英文）Status (English)', value: (r) => STATUS_EN[r.status] },
 ];
 
 const csvCell = (value: string | number) => {
@@ -54,7 +58,7 @@ export function controlsXlsx(rows: readonly ControlRow[]): Promise<Buffer> {
     `<row r="1">${CONTROL_COLUMNS.map((c, i) => cell(`${columnName(i)}1`, c.header, 1)).join('')}</row>`,
     ...rows.map((row, r) => `<row r="${r + 2}">${CONTROL_COLUMNS.map((c, i) => cell(`${columnName(i)}${r + 2}`, c.value(row))).join('')}</row>`),
   ];
-  const widths = [28, 18, 8, 12, 14, 14, 48, 10, 60, 48];
+  const widths = [28, 18, 8, 12, 14, 14, 48, 10, 60, 48, 24, 48, 24];
   const files: Record<string, string> = {
     '[Content_Types].xml': `${XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`
       + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'

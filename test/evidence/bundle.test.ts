@@ -116,6 +116,12 @@ describe('status rules on constructed data', () => {
     expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',L2-CES1-19,');
     expect(row(PARTIAL, '7.1.4.8 a)')).toContain(',部分符合,');
     expect(lines.some((l) => l.includes('7.1.4.9'))).toBe(false);
+    // zh-CN with English: the control, the requirement and the status in English beside the standard's Chinese.
+    expect(lines[0]).toContain('控制点（英文）Control (English),要求（英文）Requirement (English),状态（英文）Status (English)');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain(',Identification and authentication,');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain('Identify and authenticate users who log in');
+    expect(row(GOOD, '8.1.4.1 a)')).toContain(',not assessed (manual review)');
+    expect(row(SILENT, '8.1.4.3 a)')).toMatch(/,non-compliant$/);
 
     const xlsxPath = join(fixture.dir, 'controls.xlsx');
     writeFileSync(xlsxPath, entries.get('controls.xlsx')!);
@@ -237,7 +243,7 @@ describe('verify', () => {
     const path = await tampered('resigned.zip', (files) => {
       const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
       manifest.signature = { ...manifest.signature, publicKey: other.publicKey.export({ type: 'spki', format: 'pem' }) as string, fingerprint: fingerprintOf(other.publicKey) };
-      files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+      files.set('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       files.set('manifest.sig', Buffer.from(`${signManifest(manifest, other).toString('base64')}\n`));
     });
     const report = await verifyEvidenceBundle(path);
@@ -252,12 +258,30 @@ describe('verify', () => {
         files.set('report.pdf', bytes);
         const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as Manifest;
         manifest.files = manifest.files.map((f) => (f.path === 'report.pdf' ? digestsOf('report.pdf', bytes) : f));
-        files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+        files.set('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
         files.set('manifest.sig', Buffer.from(`${signManifest(manifest, key).toString('base64')}\n`));
       });
       const report = await verifyEvidenceBundle(path);
       expect(report).toMatchObject({ ok: false, changed: [], signatureValid: true, reportFingerprints: [] });
       expect(report.problems).toEqual([expect.stringContaining(`${EvidenceErrors.reportKey.code}: `)]);
+    }
+  });
+
+  it('fails a manifest.json or manifest.sig with one byte changed, even where the parsed manifest and signature stay the same', async () => {
+    const manifestText = entries.get('manifest.json')!.toString('utf8');
+    const signatureText = entries.get('manifest.sig')!.toString('utf8');
+    const edits: [string, string, string][] = [
+      ['manifest.json', 'manifest-space.zip', manifestText.replace('{\n  "', '{\n   "')],
+      ['manifest.json', 'manifest-no-newline.zip', manifestText.slice(0, -1)],
+      ['manifest.json', 'manifest-escaped.zip', manifestText.replace('"shouwang-evidence/1"', '"shouwang-evidence\\/1"')],
+      ['manifest.sig', 'sig-junk.zip', `*${signatureText}`],
+      ['manifest.sig', 'sig-space.zip', `${signatureText.trimEnd()} \n`],
+    ];
+    for (const [file, name, text] of edits) {
+      const path = await tampered(name, (files) => files.set(file, Buffer.from(text, 'utf8')));
+      const report = await verifyEvidenceBundle(path, { publicKey: key.publicKey });
+      expect(report.ok, name).toBe(false);
+      expect(report.problems.join('\n'), name).toContain(`${file} 的字节不是导出时写入的格式，已被修改 / its bytes are not as exported`);
     }
   });
 
@@ -313,7 +337,8 @@ describe('report.pdf', () => {
     }
     expect(text).toContain('审计事件 170 条');
     expect(text).toContain('日志源上报 1/2');
-    expect(text).toContain('入侵告警 3 条，已处置 3，确认时间中位数 2.0h');
+    expect(text).toContain('Rules: each item is decided on its own.');
+    expect(text).toContain('入侵告警 3 条，已处置 3（有处置记录 3），确认时间中位数 2.0h');
     // Targets from the policy; the drill's time in +08:00.
     expect(text).toContain('RPO 目标 10min，RTO 目标 4.0h');
     expect(text).toContain('最近 2026-06-15 11:00:00 +08:00 pass，RTO 实际 30min');
@@ -362,6 +387,23 @@ describe('time zone', () => {
     const good = ndjsonLines(files.get('evidence/system-facts.ndjson')).find((s) => s.system === GOOD)!;
     expect(good).toMatchObject({ settings: { timeZone: 'UTC' }, audit: { retention: { requiredFrom: '2026-01-01 00:00:00 +00:00' } } });
   }, 120_000);
+});
+
+describe('period boundaries', () => {
+  // Runs last: it adds an alert to the silent system, which the tests above expect to have none.
+  it('keeps an alert raised in the period that went on firing after it, and leaves out one raised after the period', async () => {
+    const raised = '2026-06-30T15:00:00.000Z';
+    const base = (await fixture.store.alerts.search({ system: [GOOD] }, { size: 1 })).items[0]!;
+    const spanning = { ...base, id: 'alert-spanning', system: SILENT, firstSeen: raised, lastSeen: '2026-07-03T00:00:00.000Z', status: 'new' as const,
+      timeline: [{ at: raised, actor: 'shouwang', action: 'raised' as const }] };
+    const after = { ...spanning, id: 'alert-after', firstSeen: '2026-07-01T00:00:00.000Z', lastSeen: '2026-07-02T00:00:00.000Z' };
+    await fixture.store.alerts.upsert([spanning, after]);
+    const facts = await gatherFacts(fixture.store, { ...PERIOD, system: SILENT });
+    const silent = facts.systems[0]!;
+    expect(silent.alerts.map((a) => a.id)).toEqual(['alert-spanning']);
+    expect(silent.intrusion.matches).toBe(1);
+    expect(systemVerdicts(silent).incidentHandling.status).toBe('不符合');
+  });
 });
 
 describe('console audit extract anchoring', () => {

@@ -35,7 +35,11 @@ function alert(system: string, department: string, level: number, raised: string
   const timeline: Alert['timeline'] = [{ at: raised, actor: 'shouwang', action: 'raised' }];
   if (ackMinutes !== undefined) {
     timeline.push({ at: at(raised, ackMinutes), actor: 'officer', action: 'status', from: 'new', to: 'acknowledged' });
-    if (status !== 'acknowledged') timeline.push({ at: at(raised, ackMinutes + 30), actor: 'officer', action: 'status', from: 'acknowledged', to: status });
+    if (status !== 'acknowledged') {
+      // Closed with the handling written down (x.1.10.12 c): a bare status change records no cause or evidence.
+      const note = status === 'resolved' || status === 'false_positive' ? { comment: '已核查来源并封禁 / source checked and blocked' } : {};
+      timeline.push({ at: at(raised, ackMinutes + 30), actor: 'officer', action: 'status', from: 'acknowledged', to: status, ...note });
+    }
   }
   return {
     id: alertId(INTRUSION_RULE, system, raised), rule: { id: INTRUSION_RULE, title: 'SSH 疑似入侵 / possible SSH break-in', level: 'high' },

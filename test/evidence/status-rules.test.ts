@@ -100,9 +100,9 @@ describe('status rules at their boundaries', () => {
   });
 
   it('安全事件处置 c): 90 % handled and 24 h median acknowledge decide; no alert is 未测评', () => {
-    const h = { alerts: 10, handled: 9, open: 1, medianAckSeconds: 24 * 3600 };
+    const h = { alerts: 10, handled: 9, documented: 9, open: 1, medianAckSeconds: 24 * 3600 };
     expect(incidentHandlingVerdict(h).status).toBe('符合');
-    expect(incidentHandlingVerdict({ ...h, handled: 8, open: 2 }).status).toBe('部分符合');
+    expect(incidentHandlingVerdict({ ...h, handled: 8, documented: 8, open: 2 }).status).toBe('部分符合');
     expect(incidentHandlingVerdict({ ...h, medianAckSeconds: 24 * 3600 + 1 }).status).toBe('部分符合');
     expect(incidentHandlingVerdict({ ...h, handled: 0, open: 10 }).status).toBe('不符合');
     expect(incidentHandlingVerdict({ alerts: 0, handled: 0, open: 0 }).status).toBe('未测评');
