@@ -16,7 +16,8 @@ export interface ApiOptions {
 
 /**
  * What an action was done to: an id, or an id with the departments of the object (an alert's, a
- * system's, an export's selection). A bare id is city-wide: shown to unscoped users only.
+ * system's, an export's selection). A bare id is city-wide: shown to unscoped users only; so is an
+ * entry whose departments include undefined (an object that has none).
  */
 export type AuditObject = string | { id?: string; departments: readonly (string | undefined)[] };
 
@@ -30,7 +31,10 @@ export function recordAction(
   actor = request.auth?.user.username ?? 'anonymous',
 ): Promise<ChainedAuditEntry> {
   const target = typeof object === 'string' ? object : object?.id;
-  const departments = typeof object === 'object' ? auditDepartments(object.departments) : undefined;
+  // One object without a department (an alert of an unknown asset) makes the entry city-wide: filed under the
+  // other objects' departments, their scoped reviewers would read its id and the change made to it.
+  const departments = typeof object === 'object' && object.departments.every((d) => d !== undefined && d !== '')
+    ? auditDepartments(object.departments) : undefined;
   return store.audit.append({
     at: new Date().toISOString(), actor, action, ip: request.ip,
     ...(target !== undefined ? { target } : {}),

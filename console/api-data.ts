@@ -67,6 +67,12 @@ export function histogramInterval(spanMs: number, buckets = 60): number {
   return ROUND_INTERVALS_MS.find((interval) => spanMs / interval <= buckets) ?? ROUND_INTERVALS_MS[ROUND_INTERVALS_MS.length - 1]!;
 }
 
+/** The round interval for `span`, or a multiple of the longest one when even that would make more than HISTOGRAM_BUCKETS. */
+export function fittingInterval(spanMs: number): number {
+  const interval = histogramInterval(spanMs);
+  return spanMs / interval <= HISTOGRAM_BUCKETS ? interval : Math.ceil(spanMs / HISTOGRAM_BUCKETS / interval) * interval;
+}
+
 /** Events, inventory and backup results, each read inside the caller's department scope. */
 export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes, timeZone }) => {
   routes.add(app, {
@@ -89,7 +95,9 @@ export const dataApi: FastifyPluginAsync<ApiOptions> = async (app, { store, rout
       const from = Date.parse(query.from ?? known?.oldest ?? new Date().toISOString());
       const to = Date.parse(query.to ?? known?.newest ?? new Date().toISOString()) + (query.to ? 0 : 1);
       const span = Math.max(to - from, 1000);
-      const interval = query.interval ?? histogramInterval(span);
+      // Only an interval the caller chose can be too fine; without one, data decades apart (a sender whose clock
+      // reset to 1970) still fits, in whole multiples of the longest round interval.
+      const interval = query.interval ?? fittingInterval(span);
       if (span / interval > HISTOGRAM_BUCKETS) {
         throw StoreErrors.invalidQuery(`时间范围内超过 ${HISTOGRAM_BUCKETS} 个区间 / more than ${HISTOGRAM_BUCKETS} intervals in the time range`);
       }

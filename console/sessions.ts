@@ -77,6 +77,8 @@ export class SessionManager {
   readonly #perUser: SlidingWindowLimiter;
   /** Failures per (username, address): full means that address is locked out of that account. */
   readonly #perPair: SlidingWindowLimiter;
+  /** Failure counts still being written, per username (lower case); see #countFailure. */
+  readonly #failureWrites = new Map<string, Promise<unknown>>();
 
   constructor(store: Store, options: SessionOptions) {
     this.#store = store;
@@ -111,7 +113,8 @@ export class SessionManager {
 
   /**
    * Checks the password and opens a session. Unknown user, disabled, locked or wrong password all
-   * answer the same, in about the same time, so the answer never tells whether a user exists.
+   * answer the same, in about the same time (the same work before the answer), so the answer never
+   * tells whether a user exists.
    */
   async login(username: string, password: string, ip: string): Promise<{ id: string; session: SessionRecord; user: UserRecord }> {
     // Every attempt is counted up front (concurrent guesses each count); a success gives its slots back below.
@@ -145,9 +148,11 @@ export class SessionManager {
       // For the users page: failures in a row, and until when some address is locked out.
       const lockedUntil = this.#perPair.count(pairKey, now) >= this.#options.lockAfter
         ? { lockedUntil: new Date(now + this.#options.lockMs).toISOString() } : {};
-      await this.#store.users.update(username, (stored) => ({ failedLogins: stored.failedLogins + 1, ...lockedUntil }));
+      this.#countFailure(username, userKey, lockedUntil);
       return failed();
     }
+    // A success resets the count: after the failures still being written, or one would land after the reset.
+    await this.#failureWrites.get(userKey);
     // Read again after the slow password check: the account may have been disabled meanwhile.
     const fresh = await this.#store.users.get(username);
     if (!fresh || fresh.disabled) return failed();
@@ -172,6 +177,21 @@ export class SessionManager {
     };
     await this.#store.sessions.create(session);
     return { id, session, user: current };
+  }
+
+  /**
+   * Writes a failed login's count without making the answer wait for it: only a known username has a
+   * count to write, so waiting (a store write, on Elasticsearch a refresh) would tell it from an unknown one
+   * by time. The count is for the users page only (the lock itself is #perPair), so a write that fails is dropped.
+   */
+  #countFailure(username: string, userKey: string, lockedUntil: { lockedUntil?: string }): void {
+    const write = (this.#failureWrites.get(userKey) ?? Promise.resolve())
+      .then(() => this.#store.users.update(username, (stored) => ({ failedLogins: stored.failedLogins + 1, ...lockedUntil })))
+      .catch(() => undefined);
+    this.#failureWrites.set(userKey, write);
+    void write.then(() => {
+      if (this.#failureWrites.get(userKey) === write) this.#failureWrites.delete(userKey);
+    });
   }
 
   /** The session behind the request's cookie, or undefined when absent, expired or revoked. */

@@ -6,10 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { EmbeddedStore } from '../../store/index.js';
 import { ensureFirstAdmin, verifyPassword } from '../../console/index.js';
+import { eventually } from '../support/eventually.js';
 import { login, PASSWORD, seedUser, testApp } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-console-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A property of `target`, methods bound to it (they use private fields, which a Proxy as `this` lacks). */
+function bound(target: object, key: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, key, target);
+  return typeof value === 'function' ? value.bind(target) : value;
+}
 
 const tryLogin = (app: FastifyInstance, username: string, password: string, ip = '10.0.0.1') =>
   app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, remoteAddress: ip });
@@ -138,7 +145,8 @@ describe('console sessions', () => {
 
   it('locks an account for one address after 5 failures from it: even the right password fails there until unlocked', async () => {
     for (let n = 0; n < 5; n += 1) expect((await tryLogin(app, 'erin', `wrong-${n}`)).statusCode).toBe(401);
-    expect((await store.users.get('erin'))?.lockedUntil).toBeDefined();
+    // Written after the answer (a known user's wait would tell it from an unknown one).
+    await eventually(async () => expect((await store.users.get('erin'))?.lockedUntil).toBeDefined());
     const locked = await tryLogin(app, 'erin', PASSWORD);
     expect(locked.statusCode).toBe(401);
     expect(locked.json()).toEqual((await tryLogin(app, 'nobody-at-all', PASSWORD)).json());
@@ -162,9 +170,33 @@ describe('console sessions', () => {
     await seedUser(store, 'frank', 'ops');
     const answers = await Promise.all(Array.from({ length: 5 }, (_, n) => tryLogin(app, 'frank', `wrong-${n}`)));
     expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
-    expect((await store.users.get('frank'))?.lockedUntil).toBeDefined();
+    await eventually(async () => expect((await store.users.get('frank'))?.lockedUntil).toBeDefined());
     expect((await tryLogin(app, 'frank', PASSWORD)).statusCode).toBe(401);
     expect((await tryLogin(app, 'frank', PASSWORD, '10.0.0.8')).statusCode).toBe(200);
+  });
+
+  it('a wrong password for a known user answers without waiting for its failure count to be written (no timing tell), and a success still resets the count', async () => {
+    await seedUser(store, 'gina', 'ops');
+    // The real store, with the users' writes held until released: the answer must not depend on them.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    const users = new Proxy(store.users, {
+      get: (target, key) => (key === 'update'
+        ? async (...args: Parameters<typeof target.update>) => { await held; return target.update(...args); }
+        : bound(target, key)),
+    });
+    const gated = new Proxy(store, {
+      get: (target, key) => (key === 'users' ? users : bound(target, key)),
+    });
+    const heldApp = await testApp(gated);
+    const wrong = await tryLogin(heldApp, 'gina', 'wrong', '10.7.7.1');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toEqual((await tryLogin(heldApp, 'nobody-gina', 'wrong', '10.7.7.1')).json());
+    release();
+    await eventually(async () => expect((await store.users.get('gina'))?.failedLogins).toBe(1));
+    expect((await tryLogin(heldApp, 'gina', PASSWORD, '10.7.7.2')).statusCode).toBe(200);
+    expect((await store.users.get('gina'))?.failedLogins).toBe(0);
+    await heldApp.close();
   });
 
   it('limits login attempts per address and per username with 429 and Retry-After', async () => {
