@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -16,6 +16,7 @@ import { dumpProblem } from '../checks/integrity.js';
 import { DrillErrors } from './errors.js';
 import { sqlDumpIncomplete } from './dump-completeness.js';
 import { sourceDatabaseOf } from './source-guard.js';
+import { drillWorkDir } from './work-dir.js';
 import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
 import { startThrowawayMariadbd, startThrowawayPostgres } from './throwaway-instance.js';
 import { judgeValidation, specName, specSql, type ValidationOutcome } from './validation.js';
@@ -39,6 +40,8 @@ export interface DrillOptions {
   /** Opens the site's target (default: a path or SFTP target as the policy says). */
   openTarget?: (spec: TargetSpec, sftp?: SftpOptions) => BackupTarget;
   sftp?: SftpOptions;
+  /** When the restored set's age is measured against the RPO (default: now). */
+  now?: Date;
   /** Monotonic milliseconds, for the measured RTO. */
   clock?: () => number;
   tmpDir?: string;
@@ -127,7 +130,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   let scratch: { server: DrillServer; name: string } | undefined;
   let status: RestoreDrillResult['status'] = 'fail';
   let summary: string;
-  const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
+  const workDir = await drillWorkDir(options.tmpDir ?? tmpdir(), runId, site);
   const target = (options.openTarget ?? openTarget)(site === 'off-site' ? policy.offSite : policy.sameCity, options.sftp);
   try {
     if (isDatabaseRepository(target)) {
@@ -269,6 +272,14 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   return result();
 
   function result(): RestoreDrillResult {
+    // A restorable set older than the RPO still loses more data than the policy allows: the drill did not prove the RPO.
+    const setAge = typeof detail.setTime === 'string' ? Math.round(((options.now ?? startedAt).getTime() - Date.parse(detail.setTime)) / 1000) : undefined;
+    if (setAge !== undefined && setAge > policy!.rpo) {
+      Object.assign(detail, { setAgeSeconds: setAge, rpoSeconds: policy!.rpo });
+      const stale = `恢复的备份集 ${String(detail.set)} 已过去 ${formatSeconds(setAge)}，超过 RPO ${formatSeconds(policy!.rpo)} / the restored set ${String(detail.set)} is ${formatSeconds(setAge)} old, beyond the RPO of ${formatSeconds(policy!.rpo)}`;
+      summary = status === 'fail' ? `${summary}; ${stale}` : `恢复演练未通过：${stale} — ${summary}`;
+      status = 'fail';
+    }
     // Recovered within the RTO only if it recovered at all: a failed drill never reads 达标 met.
     if (detail.rto) detail.rto.met = status !== 'fail' && detail.rto.achievedSeconds <= detail.rto.targetSeconds;
     return {

@@ -1,5 +1,7 @@
 // Hostile review of restore drills: corrupted, truncated and hostile dumps, and a drill server that is the source.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -58,6 +60,19 @@ describe('restore drill: PostgreSQL dumps that are not what they claim', () => {
     const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c2' });
     expect(result.status).toBe('fail');
     expect(result.summary).toMatch(/permits\.sql: 空文件 \/ empty file/);
+  });
+
+  it('fails a drill that restored a set older than the RPO, saying how old', async () => {
+    const root = join(dir, 'pg-stale');
+    const stale = setAgo(50);
+    writeSet(root, stale, { 'citizens.dump': goodDump });
+    const system = drillSystem(systemId('pg-stale'), root, { rpo: '1d', validationQueries: ['SELECT count(*) FROM citizens'] });
+    const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c4' });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toContain(`the restored set ${stale} is 2.1d old, beyond the RPO of 1.0d`);
+    expect(result.summary).toContain('超过 RPO');
+    expect(result.detail).toMatchObject({ set: stale, rpoSeconds: 86_400, rto: { met: false } });
+    expect(stepsOf(result.detail)).toContain('validate');
   });
 
   it('refuses to restore when the drill server is the system\'s own production database', async () => {
@@ -149,5 +164,41 @@ describe('restore drill: MariaDB dumps that are cut short or hostile', () => {
     const out: Buffer[] = [];
     for await (const chunk of Readable.from([Buffer.from(dump)]).pipe(new DropDatabaseSwitches())) out.push(chunk as Buffer);
     expect(Buffer.concat(out).toString('utf8')).toBe("INSERT INTO t VALUES ('use me\\nUSE x');\nSELECT 'connect';\n");
+  });
+});
+
+describe('restore drill: a try killed mid-drill', () => {
+  it('the next try of the same job removes what the killed one left: its restored files and its throwaway server', async () => {
+    const base = mkdtempSync(join(dir, 'tmp-'));
+    const root = join(dir, 'files-killed');
+    writeFileSync(join(dir, 'k.tar'), 'archive k');
+    writeSet(root, setAgo(2), { 'k.tar': join(dir, 'k.tar') });
+    const system = drillSystem(systemId('killed'), root);
+    // The directory a try of this job works in, seen while it restores.
+    let workDir = '';
+    const first = await runRestoreDrill(system, {
+      servers: {}, runId: 'job-k1', tmpDir: base,
+      onProgress: () => { workDir ||= readdirSync(base).map((name) => join(base, name))[0] ?? ''; },
+    });
+    expect(first.status).toBe('pass');
+    expect(workDir).not.toBe('');
+    expect(readdirSync(base)).toEqual([]);
+
+    // What a SIGKILLed worker leaves: a restored file and a server whose pid file lies in the directory.
+    mkdirSync(join(workDir, 'run'), { recursive: true });
+    mkdirSync(join(workDir, 'restore'), { recursive: true });
+    writeFileSync(join(workDir, 'restore', 'restored.bin'), Buffer.alloc(64 << 10));
+    const server = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', workDir], { stdio: 'ignore' });
+    const exited = once(server, 'exit');
+    writeFileSync(join(workDir, 'run', 'mariadb.pid'), `${server.pid}\n`);
+    try {
+      const retry = await runRestoreDrill(system, { servers: {}, runId: 'job-k1', tmpDir: base });
+      expect(retry.status).toBe('pass');
+      const [, signal] = await exited;
+      expect(signal).toBe('SIGKILL');
+      expect(readdirSync(base)).toEqual([]);
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 });
