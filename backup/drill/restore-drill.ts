@@ -252,6 +252,12 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
 
     steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
     ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
+    detail.checksumCompared = dump.expectedSha256 !== undefined;
+    if (status === 'pass' && !dump.expectedSha256) {
+      // It restores, but nothing says it is the dump the backup job wrote (a dump edited at the target restores too).
+      status = 'warn';
+      summary = `${summary}；但转储 ${dump.path} 不在备份集清单中，未核对校验和 / but the dump ${dump.path} is in no manifest of its set, so its checksum was not compared`;
+    }
   } catch (error) {
     if (options.signal?.aborted) throw error;
     summary = overdue.aborted

@@ -75,6 +75,17 @@ describe('restore drill: PostgreSQL dumps that are not what they claim', () => {
     expect(stepsOf(result.detail)).toContain('validate');
   });
 
+  it('does not pass a dump that no manifest lists: it restored, but its checksum was never compared', async () => {
+    const root = join(dir, 'pg-unlisted');
+    const set = writeSet(root, setAgo(2), { 'citizens.dump': goodDump });
+    writeFileSync(join(set, 'manifest.json'), JSON.stringify({ files: [] }));
+    const system = drillSystem(systemId('pg-unlisted'), root, { validationQueries: ['SELECT count(*) FROM citizens'] });
+    const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c5' });
+    expect(result.status).toBe('warn');
+    expect(result.summary).toContain('its checksum was not compared');
+    expect(result.detail).toMatchObject({ checksumCompared: false, rto: { met: true } });
+  });
+
   it('refuses to restore when the drill server is the system\'s own production database', async () => {
     const root = join(dir, 'pg-source');
     writeSet(root, setAgo(2), { 'citizens.dump': goodDump });
