@@ -17,6 +17,7 @@ import { DrillErrors } from './errors.js';
 import { sqlDumpIncomplete } from './dump-completeness.js';
 import { sourceDatabaseOf } from './source-guard.js';
 import { drillWorkDir } from './work-dir.js';
+import { wrongDatabase } from './dump-origin.js';
 import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
 import { startThrowawayMariadbd, startThrowawayPostgres } from './throwaway-instance.js';
 import { judgeValidation, specName, specSql, type ValidationOutcome } from './validation.js';
@@ -224,6 +225,11 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
     detail.sha256 = sha256;
     if (dump.expectedSha256 && dump.expectedSha256 !== sha256) {
       throw new Error(`转储文件校验和不符 / dump checksum mismatch: manifest ${dump.expectedSha256}, read ${sha256}`);
+    }
+    const wrong = await wrongDatabase(system, local, dump.engine);
+    if (wrong) {
+      steps[steps.length - 1]!.ok = false;
+      throw new Error(wrong);
     }
     if (dump.engine === 'mariadb') {
       const incomplete = await sqlDumpIncomplete(local);

@@ -26,11 +26,12 @@ const scratchLeft = async (server: DrillServer, system: string) =>
 describe('restore drill: PostgreSQL dumps that are not what they claim', () => {
   let postgres: DrillServer;
   let goodDump: string;
+  let source: string;
 
   beforeAll(async () => {
     postgres = postgresDrillServer(inject('postgresUrl'));
     goodDump = join(dir, 'citizens.dump');
-    await postgresSourceDump(inject('postgresUrl'), goodDump, 5);
+    ({ database: source } = await postgresSourceDump(inject('postgresUrl'), goodDump, 5));
   });
 
   it('fails when the newest set\'s dump is corrupted, instead of drilling an older set', async () => {
@@ -86,6 +87,19 @@ describe('restore drill: PostgreSQL dumps that are not what they claim', () => {
     expect(result.detail).toMatchObject({ checksumCompared: false, rto: { met: true } });
   });
 
+  it('fails a dump of another database than the system\'s, and passes one of its own', async () => {
+    const root = join(dir, 'pg-wrong-db');
+    writeSet(root, setAgo(2), { 'citizens.dump': goodDump });
+    const system = drillSystem(systemId('pg-wrong'), root, { validationQueries: ['SELECT count(*) FROM citizens'] });
+    system.databases = [{ engine: 'postgresql', name: 'hukou', host: '10.255.0.1', port: 5432 }];
+    const wrong = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c6' });
+    expect(wrong.status).toBe('fail');
+    expect(wrong.summary).toContain(`the dump is of database ${source}, not of this system's hukou`);
+    expect(stepsOf(wrong.detail)).not.toContain('create');
+    system.databases = [{ engine: 'postgresql', name: source, host: '10.255.0.1', port: 5432 }];
+    expect((await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c7' })).status).toBe('pass');
+  });
+
   it('refuses to restore when the drill server is the system\'s own production database', async () => {
     const root = join(dir, 'pg-source');
     writeSet(root, setAgo(2), { 'citizens.dump': goodDump });
@@ -130,6 +144,16 @@ describe('restore drill: MariaDB dumps that are cut short or hostile', () => {
     expect(result.summary).toContain('SQL 转储不完整');
     expect(result.summary).toContain('Dump completed');
     expect(await scratchLeft(mariadb, system.id)).toEqual([]);
+  });
+
+  it('fails a MariaDB dump of another database than the system\'s', async () => {
+    const root = join(dir, 'maria-wrong-db');
+    writeSet(root, setAgo(2), { 'permits.sql': dump });
+    const system = drillSystem(systemId('maria-wrong'), root, { validationQueries: ['SELECT count(*) FROM permits'] });
+    system.databases = [{ engine: 'mysql', name: 'permits_prod', host: '10.255.0.2', port: 3306 }];
+    const result = await runRestoreDrill(system, { servers: { mariadb }, runId: 'job-m4' });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toMatch(/the dump is of database drill_src_\w+, not of this system's permits_prod/);
   });
 
   it('does not run a shell command written into a dump', async () => {
