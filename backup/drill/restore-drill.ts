@@ -391,12 +391,15 @@ export async function locateLatestRestorable(target: BackupTarget): Promise<Loca
     return await locateLatestDump(target);
   } catch (error) {
     if (!(error instanceof NoDumpError)) throw error;
-    const sets = await target.listSets();
-    for (const set of [...sets].reverse()) {
-      const manifest = await readManifest(target, set.name).catch(() => undefined);
-      if (manifest?.files.length) return { set: set.name, setTime: set.time.toISOString(), files: manifest.files };
+    // The newest set or nothing: drilling an older one because the newest has no usable manifest would pass a backup never proven.
+    const newest = (await target.listSets()).at(-1);
+    if (!newest) throw error;
+    const manifest = await readManifest(target, newest.name).catch((failure: Error) => failure);
+    if (manifest instanceof Error || !manifest?.files.length) {
+      const reason = manifest instanceof Error ? manifest.message : manifest ? '清单为空 / the manifest lists no file' : '没有清单 / no manifest.json or SHA256SUMS';
+      throw new Error(`最新备份集 ${newest.name} 无法按清单恢复校验 / the newest set ${newest.name} cannot be restored against a manifest: ${reason}`);
     }
-    throw error;
+    return { set: newest.name, setTime: newest.time.toISOString(), files: manifest.files };
   }
 }
 

@@ -202,6 +202,20 @@ describe('restore drill: MariaDB dumps that are cut short or hostile', () => {
   });
 });
 
+describe('restore drill: file sets', () => {
+  it('fails when the newest set has no usable manifest, instead of drilling an older set', async () => {
+    const root = join(dir, 'files-bad-manifest');
+    writeFileSync(join(dir, 'f.tar'), 'archive f');
+    writeSet(root, setAgo(5), { 'f.tar': join(dir, 'f.tar') });
+    const newest = setAgo(1);
+    const set = writeSet(root, newest, { 'f.tar': join(dir, 'f.tar') });
+    writeFileSync(join(set, 'manifest.json'), '{"files": [');
+    const result = await runRestoreDrill(drillSystem(systemId('files-manifest'), root), { servers: {}, runId: 'job-f1' });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toContain(`the newest set ${newest} cannot be restored against a manifest`);
+  });
+});
+
 describe('restore drill: a try killed mid-drill', () => {
   it('the next try of the same job removes what the killed one left: its restored files and its throwaway server', async () => {
     const base = mkdtempSync(join(dir, 'tmp-'));
