@@ -20,6 +20,14 @@ export function checkCompleteness(snapshot: SiteSnapshot): CheckOutcome {
       detail: measured,
     };
   }
+  if (latest.dataBytes === 0) {
+    // Files that are all empty (a dump job that died at once) hash and list fine, and restore nothing.
+    return {
+      status: 'fail',
+      summary: `${zh}最新备份集 ${latest.name} 的 ${latest.dataFiles} 个文件都是空的（0 字节）/ every one of the ${latest.dataFiles} files of ${snapshot.site} latest set ${latest.name} is empty (0 bytes)`,
+      detail: measured,
+    };
+  }
   // An incremental is small by design: sets are compared only with earlier sets of their own kind.
   const history = latest.type === undefined ? snapshot.history : snapshot.history.filter((set) => set.type === latest.type);
   if (latest.type !== undefined) Object.assign(measured, { setType: latest.type });

@@ -54,7 +54,7 @@ export async function digestFile(
 }
 
 /** Dumps are restored by the drills; a header that is not a dump's means the backup job wrote junk. */
-function dumpProblem(path: string, head: Buffer): string | undefined {
+export function dumpProblem(path: string, head: Buffer): string | undefined {
   if (path.endsWith('.dump') && !head.subarray(0, 5).equals(Buffer.from('PGDMP'))) return 'PostgreSQL custom-format dump (PGDMP)';
   if (path.endsWith('.sql') && head.length && !/^(--|\/\*|SET |CREATE |INSERT |DROP |USE )/i.test(head.toString('latin1'))) {
     return 'SQL dump text';

@@ -19,6 +19,8 @@ export interface DrillServer {
   readonly engine: DrillEngine;
   /** host:port, never the password. */
   readonly description: string;
+  /** Where it listens, compared with the system's own databases so a drill never restores into its source. */
+  readonly endpoint: { host: string; port: number };
   createDatabase(name: string, signal?: AbortSignal): Promise<void>;
   dropDatabase(name: string): Promise<void>;
   restore(name: string, dumpFile: string, signal?: AbortSignal): Promise<void>;
@@ -115,6 +117,7 @@ export function postgresDrillServer(url: string): DrillServer {
   return {
     engine: 'postgresql',
     description,
+    endpoint: { host: env.PGHOST!, port: Number(env.PGPORT) },
     async createDatabase(name, signal) {
       assertScratch(name);
       await psql(maintenance, `CREATE DATABASE "${name}"`, signal);
@@ -171,6 +174,7 @@ export function mariadbDrillServer(url: string): DrillServer {
   return {
     engine: 'mariadb',
     description,
+    endpoint: { host, port: Number(port) },
     async createDatabase(name, signal) {
       assertScratch(name);
       await client(['-e', `CREATE DATABASE \`${name}\``], `create ${description}/${name}`, undefined, signal);
@@ -183,7 +187,8 @@ export function mariadbDrillServer(url: string): DrillServer {
       assertScratch(name);
       const file = createReadStream(dumpFile);
       const text = dumpFile.endsWith('.gz') ? file.pipe(createGunzip()) : file;
-      await client([name], `mariadb restore into ${description}/${name}`, text.pipe(new DropDatabaseSwitches()), signal);
+      // --sandbox: a dump is data from a backup target, and `\! cmd` in it would run a shell command here.
+      await client(['--sandbox', name], `mariadb restore into ${description}/${name}`, text.pipe(new DropDatabaseSwitches()), signal);
     },
     async query(name, sql, signal) {
       const out = await client(['--batch', '--skip-column-names', '-e', sql, name], `query ${description}/${name}`, undefined, signal);
@@ -233,7 +238,8 @@ export class DropDatabaseSwitches extends Transform {
 
 // `--add-drop-database` also writes `/*!40000 DROP DATABASE IF EXISTS `src`*/;`: that would drop the
 // source's namesake on the drill server, so it goes too.
-const SWITCH_LINE = /^(?:USE\s|CREATE DATABASE\s|(?:\/\*!\d+\s+)?DROP DATABASE\s)[^\n]*(?:\n|$)/gim;
+// A hostile dump may indent them, say SCHEMA for DATABASE, or use the client's own `\u db` / `connect db`.
+const SWITCH_LINE = /^[ \t]*(?:(?:USE|CONNECT)(?:[\s`;]|$)|\\[ur]|(?:\/\*M?!\d*\s*)?(?:CREATE|DROP)\s+(?:DATABASE|SCHEMA)(?:[\s`]|$))[^\n]*(?:\n|$)/gim;
 
 function dropSwitches(lines: Buffer): Buffer {
   // latin1 maps bytes 1:1, so the round trip leaves every other byte as it was.

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -12,7 +12,12 @@ import { readManifest, MANIFEST_FILES, type Manifest } from '../manifest.js';
 import { PgbackrestRepository, isDatabaseRepository, isRepositoryTarget, openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
 import { drillLatestSnapshot } from './repository-drill.js';
 import { backupClause, formatSeconds } from '../checks/outcome.js';
+import { dumpProblem } from '../checks/integrity.js';
 import { DrillErrors } from './errors.js';
+import { sqlDumpIncomplete } from './dump-completeness.js';
+import { sourceDatabaseOf } from './source-guard.js';
+import { drillWorkDir } from './work-dir.js';
+import { wrongDatabase } from './dump-origin.js';
 import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
 import { startThrowawayMariadbd, startThrowawayPostgres } from './throwaway-instance.js';
 import { judgeValidation, specName, specSql, type ValidationOutcome } from './validation.js';
@@ -36,6 +41,8 @@ export interface DrillOptions {
   /** Opens the site's target (default: a path or SFTP target as the policy says). */
   openTarget?: (spec: TargetSpec, sftp?: SftpOptions) => BackupTarget;
   sftp?: SftpOptions;
+  /** When the restored set's age is measured against the RPO (default: now). */
+  now?: Date;
   /** Monotonic milliseconds, for the measured RTO. */
   clock?: () => number;
   tmpDir?: string;
@@ -124,7 +131,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   let scratch: { server: DrillServer; name: string } | undefined;
   let status: RestoreDrillResult['status'] = 'fail';
   let summary: string;
-  const workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'shouwang-drill-'));
+  const workDir = await drillWorkDir(options.tmpDir ?? tmpdir(), runId, site);
   const target = (options.openTarget ?? openTarget)(site === 'off-site' ? policy.offSite : policy.sameCity, options.sftp);
   try {
     if (isDatabaseRepository(target)) {
@@ -208,12 +215,28 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
       throw DrillErrors.server(dump.engine, `set backup.drill.${dump.engine === 'postgresql' ? 'postgresUrl' : 'mariadbUrl'}`);
     }
     detail.drillServer = server.description;
+    const source = await sourceDatabaseOf(system, server);
+    if (source) {
+      throw DrillErrors.server(dump.engine, `演练服务器 ${server.description} 就是本系统的生产数据库 ${source}，拒绝在其上恢复 / the drill server is this system's own database ${source}; drills restore only into a separate drill server`);
+    }
 
     const local = join(workDir, basename(dump.path));
     const sha256 = await timed('fetch', () => fetchDump(target, dump, local, signal), (s) => `sha256 ${s}`);
     detail.sha256 = sha256;
     if (dump.expectedSha256 && dump.expectedSha256 !== sha256) {
       throw new Error(`转储文件校验和不符 / dump checksum mismatch: manifest ${dump.expectedSha256}, read ${sha256}`);
+    }
+    const wrong = await wrongDatabase(system, local, dump.engine);
+    if (wrong) {
+      steps[steps.length - 1]!.ok = false;
+      throw new Error(wrong);
+    }
+    if (dump.engine === 'mariadb') {
+      const incomplete = await sqlDumpIncomplete(local);
+      if (incomplete) {
+        steps[steps.length - 1]!.ok = false;
+        throw new Error(incomplete);
+      }
     }
 
     const name = scratchDatabaseName(system.id, runId);
@@ -235,6 +258,12 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
 
     steps[steps.length - 1]!.ok = validations.every((v) => v.ok);
     ({ status, summary } = judgeDatabaseDrill(validations, stats.tables, achieved, policy.rto));
+    detail.checksumCompared = dump.expectedSha256 !== undefined;
+    if (status === 'pass' && !dump.expectedSha256) {
+      // It restores, but nothing says it is the dump the backup job wrote (a dump edited at the target restores too).
+      status = 'warn';
+      summary = `${summary}；但转储 ${dump.path} 不在备份集清单中，未核对校验和 / but the dump ${dump.path} is in no manifest of its set, so its checksum was not compared`;
+    }
   } catch (error) {
     if (options.signal?.aborted) throw error;
     summary = overdue.aborted
@@ -255,6 +284,14 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   return result();
 
   function result(): RestoreDrillResult {
+    // A restorable set older than the RPO still loses more data than the policy allows: the drill did not prove the RPO.
+    const setAge = typeof detail.setTime === 'string' ? Math.round(((options.now ?? startedAt).getTime() - Date.parse(detail.setTime)) / 1000) : undefined;
+    if (setAge !== undefined && setAge > policy!.rpo) {
+      Object.assign(detail, { setAgeSeconds: setAge, rpoSeconds: policy!.rpo });
+      const stale = `恢复的备份集 ${String(detail.set)} 已过去 ${formatSeconds(setAge)}，超过 RPO ${formatSeconds(policy!.rpo)} / the restored set ${String(detail.set)} is ${formatSeconds(setAge)} old, beyond the RPO of ${formatSeconds(policy!.rpo)}`;
+      summary = status === 'fail' ? `${summary}; ${stale}` : `恢复演练未通过：${stale} — ${summary}`;
+      status = 'fail';
+    }
     // Recovered within the RTO only if it recovered at all: a failed drill never reads 达标 met.
     if (detail.rto) detail.rto.met = status !== 'fail' && detail.rto.achievedSeconds <= detail.rto.targetSeconds;
     return {
@@ -293,14 +330,39 @@ const clauseNumber = (clause: string) => /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] 
 
 const DUMP_NAME = /\.(dump|pgdump|backup|sql|sql\.gz)$/i;
 
-/** The newest set that holds a database dump, and which dump: PostgreSQL custom format or SQL. */
+/** Thrown when no set holds anything named like a dump: only then is the newest set drilled as files. */
+class NoDumpError extends Error {}
+
+/**
+ * What a file named like a dump should start with, when it does not (`undefined`: a dump, or a file that
+ * merely shares the extension, such as a plain-SQL schema script).
+ */
+function brokenDumpReason(path: string, size: number, head: Buffer): string | undefined {
+  if (size === 0) return '空文件 / empty file';
+  if (/\.(dump|pgdump)$/i.test(path)) return '文件头不是 PGDMP / header is not PGDMP (PostgreSQL custom format)';
+  if (/\.sql\.gz$/i.test(path)) return '不是 gzip 文件 / not a gzip file';
+  const expected = dumpProblem(path, head);
+  return expected ? `文件头不是 SQL 文本 / header is not ${expected}` : undefined;
+}
+
+/**
+ * The newest set holding a file named like a database dump, and which dump: PostgreSQL custom format or SQL.
+ * A dump in that set that is empty or has a broken header fails the drill; an older set is never drilled
+ * instead, or a corrupted newest dump would read as a passed drill of last week's.
+ */
 export async function locateLatestDump(target: BackupTarget): Promise<LocatedDump> {
   const sets = await target.listSets();
   for (const set of [...sets].reverse()) {
     const files = (await target.listFiles(set.name)).filter((f) => !MANIFEST_FILES.includes(f.path) && DUMP_NAME.test(f.path));
+    const broken: string[] = [];
     for (const file of files) {
-      const engine = await sniffEngine(target, set.name, file.path);
-      if (!engine) continue;
+      const head = await readHead(target, set.name, file.path, 512);
+      const engine = sniffEngine(file.path, head);
+      if (!engine) {
+        const reason = brokenDumpReason(file.path, file.size, head);
+        if (reason) broken.push(`${file.path}: ${reason}`);
+        continue;
+      }
       const manifest: Manifest | undefined = await readManifest(target, set.name);
       const entry = manifest?.files.find((f) => f.path === file.path);
       return {
@@ -308,8 +370,11 @@ export async function locateLatestDump(target: BackupTarget): Promise<LocatedDum
         ...(entry ? { expectedSha256: entry.sha256 } : {}),
       };
     }
+    if (broken.length) {
+      throw new Error(`最新含转储的备份集 ${set.name} 中的转储已损坏 / the dump in the newest set holding one, ${set.name}, is not restorable — ${broken.join('; ')}`);
+    }
   }
-  throw new Error(sets.length
+  throw new NoDumpError(sets.length
     ? `${target.description} 的 ${sets.length} 个备份集中没有数据库转储 / no database dump (.dump, .sql, .sql.gz) in ${sets.length} set(s) at ${target.description}`
     : `${target.description} 没有备份集 / no backup sets at ${target.description}`);
 }
@@ -320,17 +385,21 @@ interface LocatedFileSet {
   files: Manifest['files'];
 }
 
-/** The newest set holding a database dump, else the newest set with a manifest (restored as files). */
+/** The newest set holding a database dump, else (no dump anywhere) the newest set with a manifest, restored as files. */
 export async function locateLatestRestorable(target: BackupTarget): Promise<LocatedDump | LocatedFileSet> {
   try {
     return await locateLatestDump(target);
   } catch (error) {
-    const sets = await target.listSets();
-    for (const set of [...sets].reverse()) {
-      const manifest = await readManifest(target, set.name).catch(() => undefined);
-      if (manifest?.files.length) return { set: set.name, setTime: set.time.toISOString(), files: manifest.files };
+    if (!(error instanceof NoDumpError)) throw error;
+    // The newest set or nothing: drilling an older one because the newest has no usable manifest would pass a backup never proven.
+    const newest = (await target.listSets()).at(-1);
+    if (!newest) throw error;
+    const manifest = await readManifest(target, newest.name).catch((failure: Error) => failure);
+    if (manifest instanceof Error || !manifest?.files.length) {
+      const reason = manifest instanceof Error ? manifest.message : manifest ? '清单为空 / the manifest lists no file' : '没有清单 / no manifest.json or SHA256SUMS';
+      throw new Error(`最新备份集 ${newest.name} 无法按清单恢复校验 / the newest set ${newest.name} cannot be restored against a manifest: ${reason}`);
     }
-    throw error;
+    return { set: newest.name, setTime: newest.time.toISOString(), files: manifest.files };
   }
 }
 
@@ -351,8 +420,7 @@ async function restoreFileSet(target: BackupTarget, found: LocatedFileSet, dir: 
   return mismatches;
 }
 
-async function sniffEngine(target: BackupTarget, set: string, path: string): Promise<DrillEngine | undefined> {
-  const head = await readHead(target, set, path, 512);
+function sniffEngine(path: string, head: Buffer): DrillEngine | undefined {
   if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return 'postgresql';
   if (/\.sql\.gz$/i.test(path)) return head[0] === 0x1f && head[1] === 0x8b ? 'mariadb' : undefined;
   const text = head.toString('utf8');

@@ -126,6 +126,10 @@ export async function startThrowawayMariadbd(dataDir: string, workDir: string, d
   const mariadbd = await ensureExecutable({ command: 'mariadbd', debianPackage: 'mariadb-server' });
   const runDir = join(workDir, 'run');
   await mkdir(runDir, { recursive: true, mode: 0o700 });
+  // Without grant tables anyone on the host who reaches the port has every privilege: file reads and writes
+  // (INTO OUTFILE, LOAD_FILE, as the server's user, root when we are) stay inside the drill's own directory.
+  const filesDir = join(runDir, 'files');
+  await mkdir(filesDir, { mode: 0o700 });
   const logFile = join(runDir, 'mariadbd.log');
   const port = await freePort();
   const defaults = join(dataDir, 'backup-my.cnf');
@@ -137,7 +141,7 @@ export async function startThrowawayMariadbd(dataDir: string, workDir: string, d
       '--no-defaults', ...(existsSync(defaults) ? backupInnodbOptions(await readFile(defaults, 'utf8')) : []),
       `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(runDir, 'mariadb.sock')}`,
       `--pid-file=${join(runDir, 'mariadb.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--skip-name-resolve',
-      '--innodb-buffer-pool-size=64M', ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+      '--innodb-buffer-pool-size=64M', `--secure-file-priv=${filesDir}`, '--local-infile=0', ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ],
     logFile,
     ready: async () => (await server.query(database, 'SELECT 1'))[0]?.[0] === '1',

@@ -7,10 +7,14 @@ import {
   DRILL_STEP_LABEL, DropDatabaseSwitches, judgeValidation, mariadbDrillServer, postgresDrillServer, runRestoreDrill, SCRATCH_PREFIX,
   type DrillServer,
 } from '../../backup/drill/index.js';
+import { formatSetName } from '../../backup/index.js';
 import { inventoryFromYaml } from '../../core/index.js';
 import { drillSystem, mariadbSourceDump, postgresSourceDump, uniqueId, writeSet } from './fixtures/drill-sources.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-drill-test-'));
+// Sets named from now: a drill of a set older than the RPO (1d here) fails, whatever else it proves.
+const setAgo = (hours: number) => formatSetName(new Date(Date.now() - hours * 3_600_000));
+const [OLDER, NEWEST, OFF_SITE_SET, MARIA_SET] = [setAgo(30), setAgo(2), setAgo(3), setAgo(1)];
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const scratchLeft = async (server: DrillServer, system: string) =>
@@ -28,8 +32,8 @@ describe('restore drill: PostgreSQL custom-format dump', () => {
     ({ checksum } = await postgresSourceDump(inject('postgresUrl'), dumpFile, 250));
     // An older set without a dump, then the newest set with one.
     writeFileSync(join(dir, 'readme.txt'), 'no dump here');
-    writeSet(root, '20261120T020000Z', { 'readme.txt': join(dir, 'readme.txt') });
-    writeSet(root, '20261125T020000Z', { 'citizens.dump': dumpFile });
+    writeSet(root, OLDER, { 'readme.txt': join(dir, 'readme.txt') });
+    writeSet(root, NEWEST, { 'citizens.dump': dumpFile });
   });
 
   it('restores, validates row count and checksum, measures the RTO and drops the scratch database', async () => {
@@ -46,7 +50,7 @@ describe('restore drill: PostgreSQL custom-format dump', () => {
 
     expect(result).toMatchObject({ kind: 'restore-drill', status: 'pass', system: system.id, department: 'dept-drill', site: 'same-city' });
     expect(result.detail).toMatchObject({
-      engine: 'postgresql', set: '20261125T020000Z', dump: 'citizens.dump', tables: 1,
+      engine: 'postgresql', set: NEWEST, dump: 'citizens.dump', tables: 1,
       clause: expect.stringContaining('8.1.4.9'), mlps: ['8.1.4.9 a)'],
       rto: { targetSeconds: 4 * 3600, met: true },
     });
@@ -65,14 +69,14 @@ describe('restore drill: PostgreSQL custom-format dump', () => {
     const id = uniqueId('pg-off').replace(/_/g, '-');
     const sameCity = join(dir, `${id}-same`);
     // Only the off-site copy holds this set: a drill that read the same-city copy would find no dump.
-    writeSet(`${sameCity}-offsite`, '20261124T020000Z', { 'citizens.dump': join(dir, 'citizens.dump') });
+    writeSet(`${sameCity}-offsite`, OFF_SITE_SET, { 'citizens.dump': join(dir, 'citizens.dump') });
     const system = drillSystem(id, sameCity, {
       validationQueries: [{ name: '市民数 citizens', sql: 'SELECT count(*) FROM citizens', expect: { equals: 250 } }],
     });
     const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-off', site: 'off-site' });
     expect(result).toMatchObject({ kind: 'restore-drill', status: 'pass', site: 'off-site' });
     expect(result.detail).toMatchObject({
-      site: 'off-site', set: '20261124T020000Z', target: expect.stringContaining('-offsite'), mlps: ['8.1.4.9 b)'],
+      site: 'off-site', set: OFF_SITE_SET, target: expect.stringContaining('-offsite'), mlps: ['8.1.4.9 b)'],
       rto: { targetSeconds: 4 * 3600, met: true },
     });
     expect(result.detail.rto!.achievedSeconds).toBeGreaterThan(0);
@@ -116,8 +120,8 @@ describe('restore drill: PostgreSQL custom-format dump', () => {
 
   it('refuses a dump whose checksum does not match the manifest, before restoring anything', async () => {
     const tampered = join(dir, 'pg-tampered');
-    writeSet(tampered, '20261125T020000Z', { 'citizens.dump': join(dir, 'citizens.dump') });
-    const file = join(tampered, '20261125T020000Z', 'citizens.dump');
+    writeSet(tampered, NEWEST, { 'citizens.dump': join(dir, 'citizens.dump') });
+    const file = join(tampered, NEWEST, 'citizens.dump');
     const bytes = readFileSync(file);
     bytes[bytes.length - 10]! ^= 0xff;
     writeFileSync(file, bytes);
@@ -153,7 +157,7 @@ describe('restore drill: MariaDB SQL dump', () => {
     root = join(dir, 'maria-same-city');
     const dumpFile = join(dir, 'permits.sql');
     ({ database: source } = await mariadbSourceDump(inject('mariadbUrl'), dumpFile, 40));
-    writeSet(root, '20261125T030000Z', { 'permits.sql': dumpFile });
+    writeSet(root, MARIA_SET, { 'permits.sql': dumpFile });
   });
 
   it('restores into the scratch database (not the dump\'s own), validates and drops it', async () => {
@@ -184,10 +188,10 @@ describe('restore drill: file backups (no database dump)', () => {
     const root = join(dir, 'files-same-city');
     writeFileSync(join(dir, 'a.tar'), 'archive one');
     writeFileSync(join(dir, 'b.tar'), 'archive two');
-    writeSet(root, '20261120T020000Z', { 'a.tar': join(dir, 'a.tar') });
-    writeSet(root, '20261125T020000Z', { 'a.tar': join(dir, 'a.tar'), 'b.tar': join(dir, 'b.tar') });
+    writeSet(root, OLDER, { 'a.tar': join(dir, 'a.tar') });
+    writeSet(root, NEWEST, { 'a.tar': join(dir, 'a.tar'), 'b.tar': join(dir, 'b.tar') });
     const result = await runRestoreDrill(drillSystem('files-ok', root), { servers: {}, runId: 'job-f1' });
-    expect(result).toMatchObject({ status: 'pass', detail: { set: '20261125T020000Z', restoredFiles: 2, mismatches: [], rto: { met: true } } });
+    expect(result).toMatchObject({ status: 'pass', detail: { set: NEWEST, restoredFiles: 2, mismatches: [], rto: { met: true } } });
     expect(result.summary).toMatch(/file-set restore drill passed: 2/);
     expect((result.detail.steps as { step: string }[]).map((step) => step.step)).toEqual(['locate', 'restore']);
   });
@@ -195,7 +199,7 @@ describe('restore drill: file backups (no database dump)', () => {
   it('fails naming the file when a restored file differs from the manifest', async () => {
     const root = join(dir, 'files-corrupt');
     writeFileSync(join(dir, 'c.tar'), 'archive three');
-    const set = writeSet(root, '20261125T020000Z', { 'c.tar': join(dir, 'c.tar') });
+    const set = writeSet(root, NEWEST, { 'c.tar': join(dir, 'c.tar') });
     writeFileSync(join(set, 'c.tar'), 'archive three, changed after the manifest');
     const result = await runRestoreDrill(drillSystem('files-bad', root), { servers: {}, runId: 'job-f2' });
     expect(result.status).toBe('fail');

@@ -279,6 +279,37 @@ describe('backup jobs survive crashes', () => {
     expect(await resultsOf(id)).toHaveLength(1);
   });
 
+  it('a drill job whose worker is killed on every try ends with one failed drill result, not none', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const job = await queues.enqueueDrill(id);
+    // Two tries, each SIGKILLed mid-drill (BullMQ fails a job that stalls more than once).
+    for (let tries = 0; tries < 2; tries += 1) {
+      const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), DIST, inject('redisUrl'), prefix], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(async () => void child.kill('SIGKILL'));
+      for await (const line of createInterface({ input: child.stdout! })) if (line === `active ${job.id}`) break;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    const drills: string[] = [];
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem: () => system, drill: async () => { drills.push('ran'); throw new Error('not here'); } });
+    const results = await eventually(async () => {
+      const stored = await resultsOf(id);
+      expect(stored, 'the failed drill job recorded').toHaveLength(1);
+      return stored;
+    });
+    expect(results[0]).toMatchObject({ kind: 'restore-drill', status: 'fail', site: 'same-city', detail: { runId: job.id } });
+    expect(results[0]!.summary).toContain('stalled more than allowable limit');
+    expect(results[0]!.summary).toContain('恢复演练任务未能完成');
+    expect(drills).toEqual([]);
+    expect(await (await queues.drill.getJob(job.id!))!.getState()).toBe('failed');
+    // The drill rule raised its alert, once.
+    expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toContainEqual(['268498ad-97ff-5b1f-9c38-73cddcd1ac9b', 1]);
+  });
+
   it('carries on through a Redis restart: the running job completes and new jobs run', async () => {
     const redisDir = join(dir, `redis-${randomUUID()}`);
     let redis = await startLocalRedis({ dir: redisDir });

@@ -160,6 +160,15 @@ describe('mariabackup drill against a hostile backup-my.cnf', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('the throwaway mariadbd (no grant tables: every privilege to whoever reaches it) writes no file outside the drill', async () => {
+    const outside = join(dir, `outside-${randomUUID()}`);
+    mkdirSync(outside);
+    const validations = [{ name: 'outfile', sql: `SELECT 'owned' INTO OUTFILE '${join(outside, 'owned.txt')}'`, expect: { maxRows: 0 } }];
+    const result = await runRestoreDrill(system(backups(sameCity), backups(offSite), validations), { servers: {}, runId: `drill-${randomUUID()}`, site: 'same-city' });
+    expect(readdirSync(outside)).toEqual([]);
+    expect(result.summary).toContain('secure-file-priv');
+  });
+
   it('a symbolic link in the backup directory fails the drill instead of letting prepare write through it', async () => {
     const hostile = copyDir(sameCity);
     const outside = join(dir, `outside-${randomUUID()}`);
