@@ -124,5 +124,6 @@ export async function computePosture(
   return { at: now.toISOString(), departments, systems };
 }
 
-/** Riskiest first; ties by id so the order is stable. */
-export const byRisk = <T extends { score: number; id: string }>(a: T, b: T) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Riskiest first, those with no data last; ties by id so the order is stable. */
+export const byRisk = <T extends { score: number; id: string; noData?: boolean }>(a: T, b: T) =>
+  Number(a.noData ?? false) - Number(b.noData ?? false) || b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -78,6 +78,11 @@ export interface ScoreComponents {
 
 export interface Score {
   score: number;
+  /**
+   * Nothing is measured: no expected log source, no backup policy and no open alert (a system), or no
+   * measured system (a department). Its score 0 means "no data / 无数据", never "no risk".
+   */
+  noData?: boolean;
   components: ScoreComponents;
   /** Heaviest first. */
   reasons: Reason[];
@@ -160,13 +165,19 @@ export function systemScore(input: SystemProblems, now: Date): Score {
   const of = (...kinds: ReasonKind[]) => union(problems.filter((p) => kinds.includes(p.kind)).map((p) => p.weight));
   return {
     score: union(problems.map((p) => p.weight)),
+    noData: !input.backup.policy && input.sources.expected === 0 && input.alerts.length === 0,
     components: { alerts: of('alert'), backup: of('backup', 'drill'), coverage: of('coverage') },
     reasons: problems.map(toReason).sort(byPoints),
   };
 }
 
-/** A department's score from its systems' scores (see the formula above); reasons: the heaviest of all its systems. */
-export function departmentScore(systems: readonly Score[], reasonLimit = 10): Score {
+/**
+ * A department's score from its systems' scores (see the formula above); reasons: the heaviest of all its systems.
+ * Systems with no data are left out (they would pull the mean down as if they were safe); with none left the
+ * department has no data either.
+ */
+export function departmentScore(all: readonly Score[], reasonLimit = 10): Score {
+  const systems = all.filter((s) => !s.noData);
   const combine = (values: number[]) => {
     if (!values.length) return 0;
     const sorted = [...values].sort((a, b) => b - a);
@@ -177,6 +188,7 @@ export function departmentScore(systems: readonly Score[], reasonLimit = 10): Sc
   };
   return {
     score: combine(systems.map((s) => s.score)),
+    noData: systems.length === 0,
     components: {
       alerts: combine(systems.map((s) => s.components.alerts)),
       backup: combine(systems.map((s) => s.components.backup)),

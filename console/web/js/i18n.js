@@ -46,6 +46,8 @@ const TABLE = {
   columnScale: ['每列按本列最大值着色', 'each column coloured on its own scale'],
   reasons: ['评分原因', 'Why this score'],
   noProblems: ['无扣分项', 'No problems found'],
+  noData: ['无数据', 'No data'],
+  noDataWhy: ['未登记日志源、备份策略，也无告警：无从评估', 'No log source, backup policy or alert on record: nothing to assess'],
   eventsByDataset: ['24 小时事件（按数据集）', 'Events in 24 h by dataset'],
   department: ['部门', 'Department'],
   system: ['系统', 'System'],

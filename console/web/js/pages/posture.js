@@ -22,7 +22,11 @@ function disposeCharts() {
 window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
 
 const scoreClass = (score) => (score >= 60 ? 'risk-high' : score >= 30 ? 'risk-medium' : 'risk-low');
-const scoreCell = (item) => h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score));
+// No data is not a safe 0: it says so, in grey.
+const scoreCell = (item) => (item.noData ? h('span', { class: 'score no-data', title: t('noDataWhy') }, t('noData'))
+  : h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score)));
+/** Riskiest first, those with no data last, then by id: as the API ranks them. */
+const byRisk = (a, b) => Number(Boolean(a.noData)) - Number(Boolean(b.noData)) || b.score - a.score || a.id.localeCompare(b.id);
 const components = (item) => `${t('alertPoints')} ${item.components?.alerts ?? 0} · ${t('backupPoints')} ${item.components?.backup ?? 0} · ${t('coveragePoints')} ${item.components?.coverage ?? 0}`;
 
 /** Where a reason leads: the alerts of that rule, the backup page, or the system's events. */
@@ -37,7 +41,7 @@ const reasonText = (reason) => (getLang() === 'en' && reason.textEn ? localMessa
 /** The heaviest reasons as links, each with the points it alone would give. */
 function reasonList(item, departmentId, limit = 3) {
   const reasons = (item.reasons ?? []).slice(0, limit);
-  if (!reasons.length) return h('span', { class: 'muted' }, t('noProblems'));
+  if (!reasons.length) return h('span', { class: 'muted' }, t(item.noData ? 'noDataWhy' : 'noProblems'));
   return h('ul', { class: 'reasons' }, reasons.map((reason) => h('li', {},
     h('span', { class: `score ${scoreClass(reason.points)}` }, String(reason.points)), ' ',
     h('a', { href: reasonLink(reason, departmentId ?? item.department) }, reasonText(reason)))));
@@ -102,7 +106,7 @@ function renderOverview(main) {
 
 /** The ranking, its bar chart and heat map, and the table, drawn into `el` (again on each refresh). */
 function drawScores(el, posture) {
-  const departments = [...posture.departments].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  const departments = [...posture.departments].sort(byRisk);
   const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
   const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
   clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
@@ -126,7 +130,9 @@ function drawScores(el, posture) {
     grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
     xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
     // The value at each bar's end: a department at 0 shows "0", not an empty row that looks like missing data.
-    series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
+    series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => (d.noData
+      ? { value: 0, label: { formatter: t('noData'), color: '#888' } }
+      : { value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
   });
   const parts = ['alerts', 'backup', 'coverage'];
   const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
@@ -139,7 +145,7 @@ function drawScores(el, posture) {
     visualMap: { show: false, min: 0, max: 1, dimension: 2, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
     series: [{
       type: 'heatmap', label: { show: true, formatter: (p) => String(p.data[3]) },
-      data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0])),
+      data: shown.flatMap((d, y) => parts.map((p, x) => (d.noData ? [x, y, 0, '—'] : [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0]))),
     }],
   });
 }
@@ -171,7 +177,7 @@ function renderDepartment(main, ctx, departmentId) {
   load(main, async (el) => {
     const posture = await api.get('/api/posture');
     const department = posture.departments.find((d) => d.id === departmentId);
-    const systems = posture.systems.filter((s) => s.department === departmentId).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    const systems = posture.systems.filter((s) => s.department === departmentId).sort(byRisk);
     clear(el,
       h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
       h('h1', {}, `${t('department')}${t('colon')}${localName(department) ?? departmentId}`),
