@@ -226,6 +226,34 @@ function describeTriage(name: string, open: () => Promise<Store>, refresh: (stor
       expect(denied.statusCode).toBe(403);
       expect((await store.alerts.get(alerts.shell!.id))?.status).toBe('new');
     });
+
+    it('applies a status change once when two officers send it at the same time, loses neither officer\'s other change nor the analyzer\'s repeats, and audits only what was applied', async () => {
+      const race = seed('race', a.department, a.system, WEBSHELL, '疑似 WebShell 访问', 'critical', 4, 10 * HOUR, [`shell-${tag}`]);
+      await store.alerts.upsert([race]);
+      await refresh(store);
+      await seedUser(store, `officer2-${tag}`, 'security_officer', [a.department]);
+      const second = await login(app, `officer2-${tag}`);
+      const url = `/api/alerts/${encodeURIComponent(race.id)}`;
+      const acks = Array.from({ length: 6 }, (_, i) => (i % 2 ? officer : second).send('PATCH', url, { status: 'acknowledged', comment: `我来处理 ${i}` }));
+      const assign = second.send('PATCH', url, { assignee: `officer2-${tag}` });
+      const repeats = Array.from({ length: 4 }, () => store.alerts.upsert([{ ...race, count: 1 }]));
+      const [ackResponses, assigned] = await Promise.all([Promise.all(acks), assign, Promise.all(repeats)]);
+      expect(assigned.statusCode, assigned.body).toBe(200);
+      // One officer wins; every other one is told it was already done (409), never a second success.
+      expect(ackResponses.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409, 409, 409]);
+      for (const refused of ackResponses.filter((r) => r.statusCode === 409)) expect(refused.json().code).toBe('SW_ERR_ALERT_TRANSITION');
+      await refresh(store);
+      const stored = (await store.alerts.get(race.id))!;
+      expect(stored).toMatchObject({ status: 'acknowledged', assignee: `officer2-${tag}`, count: 1 + 4 });
+      expect(stored.timeline.filter((e) => e.action === 'status')).toHaveLength(1);
+      expect(stored.timeline.filter((e) => e.action === 'assign')).toHaveLength(1);
+      expect(stored.timeline.filter((e) => e.action === 'comment')).toHaveLength(0);
+      const audited = (await store.audit.list({}, { size: 500 })).items.filter((e) => e.action === 'alert.update' && e.target === race.id);
+      expect(audited.filter((e) => e.detail?.status === 'acknowledged')).toHaveLength(1);
+      expect(audited).toHaveLength(2);
+      // A later move on from there is a change again.
+      expect((await officer.send('PATCH', url, { status: 'resolved', comment: '已处置' })).statusCode).toBe(200);
+    });
   });
 }
 
