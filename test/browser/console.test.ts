@@ -106,6 +106,11 @@ describe('console in Debian chromium', () => {
       username: 'root', displayName: '管理员', role: 'admin', departments: [], passwordHash: await hashPassword(PASSWORD),
       disabled: false, failedLogins: 0, sessionEpoch: 0, createdAt: now, updatedAt: now,
     });
+    // The officer the triage form assigns an alert to: an assignee must be a user who sees the alert.
+    await store.users.create({
+      username: 'officer-zhao', displayName: '赵', role: 'security_officer', departments: [], passwordHash: await hashPassword(PASSWORD),
+      disabled: false, failedLogins: 0, sessionEpoch: 0, createdAt: now, updatedAt: now,
+    });
 
     const redisUrl = inject('redisUrl');
     queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 1 });

@@ -254,6 +254,31 @@ function describeTriage(name: string, open: () => Promise<Store>, refresh: (stor
       // A later move on from there is a change again.
       expect((await officer.send('PATCH', url, { status: 'resolved', comment: '已处置' })).statusCode).toBe(200);
     });
+
+    it('assigns an alert only to an enabled user who can read that department\'s alerts, alone or in bulk', async () => {
+      const target = seed('assign', a.department, a.system, SSH_BRUTE, 'SSH 暴力破解', 'high', 4, 11 * HOUR, [`login-${tag}`]);
+      await store.alerts.upsert([target]);
+      await refresh(store);
+      await seedUser(store, `b-viewer-${tag}`, 'department_viewer', [b.department]);
+      const gone = await seedUser(store, `gone-${tag}`, 'security_officer', [a.department]);
+      await store.users.update(gone.username, { disabled: true });
+      const url = `/api/alerts/${encodeURIComponent(target.id)}`;
+      for (const assignee of [`nobody-${tag}`, `b-viewer-${tag}`, `gone-${tag}`]) {
+        const refused = await officer.send('PATCH', url, { status: 'acknowledged', assignee });
+        expect(refused.statusCode, assignee).toBe(400);
+        expect(refused.json()).toMatchObject({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringContaining(assignee) });
+      }
+      const bulk = await officer.send('POST', '/api/alerts/bulk', { ids: [target.id], change: { assignee: `b-viewer-${tag}` } });
+      expect(bulk.json().results).toEqual([{ id: target.id, ok: false, code: 'SW_ERR_REQUEST_INVALID', message: expect.any(String) }]);
+      await refresh(store);
+      const untouched = (await store.alerts.get(target.id))!;
+      expect(untouched.status).toBe('new');
+      expect(untouched.assignee).toBeUndefined();
+      // Someone who sees department A (a viewer of it, an unscoped admin) can be assigned; null unassigns.
+      expect((await officer.send('PATCH', url, { assignee: `viewer-${tag}` })).statusCode).toBe(200);
+      expect((await officer.send('PATCH', url, { assignee: `root-${tag}` })).statusCode).toBe(200);
+      expect((await officer.send('PATCH', url, { assignee: null })).statusCode).toBe(200);
+    });
   });
 }
 
