@@ -71,6 +71,8 @@ export function backupState(system: BusinessSystem, backups: SystemBackups | und
     const run = backups?.sites[site];
     if (run) state.sites[site] = run.status;
   }
+  const crossSite = backups?.sites['cross-site'];
+  if (crossSite) state.crossSite = crossSite.status;
   if (backups?.drill) state.drill = backups.drill.status;
   return state;
 }

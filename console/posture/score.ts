@@ -10,6 +10,8 @@
  *                                         (priority = rule level × MLPS level, age = since its newest last seen)
  *   a backup site (同城, 异地)          w = 0.5 × L when its latest check run failed or none ran in
  *                                         BACKUP_LOOKBACK_DAYS; 0.15 × L when it warned
+ *   the sites' copies disagree           w = 0.5 × L when the latest cross-site check failed while neither
+ *                                         site is itself counted as failed (one problem, counted once)
  *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned
  *   silent log sources, one problem      w = 0.6 × L × silent / expected
  * Silent-source and backup-failure alerts are not counted again as alerts: the silent sources and
@@ -43,6 +45,8 @@ export interface BackupState {
   policy: boolean;
   /** Worst status of the latest check run per site; absent: no run within the look-back. */
   sites: { 'same-city'?: CheckStatus; 'off-site'?: CheckStatus };
+  /** Status of the latest cross-site agreement check (same-city and off-site copies hold the same sets). */
+  crossSite?: CheckStatus;
   drill?: CheckStatus;
 }
 
@@ -136,6 +140,15 @@ function problemsOf(input: SystemProblems, now: Date): Weighted[] {
       const [stateZh, stateEn] = status === undefined ? [`${BACKUP_LOOKBACK_DAYS} 天内未核验`, `not checked in ${BACKUP_LOOKBACK_DAYS} days`]
         : status === 'warn' ? ['核验告警', 'check warned'] : ['核验失败', 'check failed'];
       out.push({ kind: 'backup', system: input.system, ref: site, weight, text: `${zh}：${stateZh}`, textEn: `${en}: ${stateEn}` });
+    }
+    // Copies that disagree (checksums differ, off-site behind past the RPO) while each site passes on its own;
+    // a site already failed (no set there, say) is that problem, not a second one. A warning is a copy on its way.
+    const siteFailed = SITES.some((site) => input.backup.sites[site] === undefined || input.backup.sites[site] === 'fail');
+    if (input.backup.crossSite === 'fail' && !siteFailed) {
+      out.push({
+        kind: 'backup', system: input.system, ref: 'cross-site', weight: SITE_FAIL_WEIGHT * level,
+        text: '同城与异地备份不一致', textEn: 'Same-city and off-site copies disagree',
+      });
     }
     const drill = input.backup.drill;
     if (drill === 'fail' || drill === 'warn') {
