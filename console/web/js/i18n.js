@@ -56,6 +56,7 @@ const TABLE = {
   openAlerts: ['未关闭告警', 'Open alerts'],
   silentSources: ['静默数据源', 'Silent sources'],
   reason: ['原因', 'Reason'],
+  scoreComponents: ['评分构成', 'Score components'],
   allDepartments: ['全部部门', 'All departments'],
   backTo: ['返回：{0}', 'Back to {0}'],
   viewAlerts: ['查看告警', 'View alerts'],

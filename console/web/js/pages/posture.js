@@ -217,7 +217,7 @@ function renderSystem(main, ctx, departmentId, systemId) {
       h('h1', {}, `${t('system')}${t('colon')}${localName(system) ?? systemId}`),
       system ? h('dl', { class: 'facts' },
         h('dt', {}, t('score')), h('dd', {}, scoreCell(system)),
-        h('dt', {}, t('reason')), h('dd', {}, components(system)),
+        h('dt', {}, t('scoreComponents')), h('dd', {}, components(system)),
         h('dt', {}, t('reasons')), h('dd', {}, reasonList(system, departmentId, 10)),
         h('dt', {}, t('mlpsLevel')), h('dd', {}, String(system.mlpsLevel ?? '—')),
         h('dt', {}, t('openAlerts')), h('dd', {}, String(system.openAlerts ?? 0)),
