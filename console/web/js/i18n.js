@@ -55,7 +55,6 @@ const TABLE = {
   score: ['风险评分', 'Risk score'],
   openAlerts: ['未关闭告警', 'Open alerts'],
   silentSources: ['静默数据源', 'Silent sources'],
-  reason: ['原因', 'Reason'],
   scoreComponents: ['评分构成', 'Score components'],
   allDepartments: ['全部部门', 'All departments'],
   backTo: ['返回：{0}', 'Back to {0}'],
