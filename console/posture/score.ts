@@ -12,7 +12,8 @@
  *                                         BACKUP_LOOKBACK_DAYS; 0.15 × L when it warned
  *   the sites' copies disagree           w = 0.5 × L when the latest cross-site check failed while neither
  *                                         site is itself counted as failed (one problem, counted once)
- *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned
+ *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned or none within DRILL_LOOKBACK_DAYS
+ *                                         (a restore never tried is no proof it works)
  *   silent log sources, one problem      w = 0.6 × L × silent / expected
  * Silent-source and backup-failure alerts are not counted again as alerts: the silent sources and
  * the failed checks are those problems.
@@ -151,7 +152,12 @@ function problemsOf(input: SystemProblems, now: Date): Weighted[] {
       });
     }
     const drill = input.backup.drill;
-    if (drill === 'fail' || drill === 'warn') {
+    if (drill === undefined) {
+      out.push({
+        kind: 'drill', system: input.system, weight: DRILL_WARN_WEIGHT * level,
+        text: `${DRILL_LOOKBACK_DAYS} 天内未做恢复演练`, textEn: `No restore drill in ${DRILL_LOOKBACK_DAYS} days`,
+      });
+    } else if (drill === 'fail' || drill === 'warn') {
       out.push({
         kind: 'drill', system: input.system, weight: (drill === 'fail' ? DRILL_FAIL_WEIGHT : DRILL_WARN_WEIGHT) * level,
         text: drill === 'fail' ? '最近一次恢复演练失败' : '最近一次恢复演练告警',

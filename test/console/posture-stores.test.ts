@@ -101,24 +101,37 @@ function describePosture(name: string, open: () => Promise<Store>, refresh: (sto
         // the newest drill failed 0.3 × L; one of two hosts silent 0.6 × L × ½.
         { id: a1, score: 90, components: { alerts: 70, backup: 57, coverage: 23 }, noData: false,
           backup: { policy: true, sites: { 'same-city': 'pass', 'off-site': 'warn' }, crossSite: 'fail', drill: 'fail' }, openAlerts: 2 },
-        // b1 (L = 1): alert 0.8 × 20/20 × ½^(3/7); same-city not checked within 8 days 0.5 × L; its drill is past 120 days.
-        { id: b1, score: 80, components: { alerts: 59, backup: 50, coverage: 0 }, noData: false, backup: { policy: true, sites: { 'off-site': 'pass' }, crossSite: 'fail' }, openAlerts: 1 },
+        // b1 (L = 1): alert 0.8 × 20/20 × ½^(3/7); same-city not checked within 8 days 0.5 × L; its drill is past 120 days 0.1 × L.
+        { id: b1, score: 82, components: { alerts: 59, backup: 55, coverage: 0 }, noData: false, backup: { policy: true, sites: { 'off-site': 'pass' }, crossSite: 'fail' }, openAlerts: 1 },
         // a2: only a false positive, its source reports.
         { id: a2, score: 0, components: { alerts: 0, backup: 0, coverage: 0 }, noData: false, backup: { policy: false, sites: {} }, openAlerts: 0 },
       ]);
       expect(posture.departments.map((d: { id: string; score: number; noData?: boolean }) => [d.id, d.score, d.noData]))
-        .toEqual([[A, 90, false], [B, 80, false], [D, 50, false], [C, 0, true]]);
+        .toEqual([[A, 90, false], [B, 82, false], [D, 57, false], [C, 0, true]]);
     });
 
     it('counts same-city and off-site copies that disagree as a backup problem, once, while a copy on its way is none', async () => {
       const posture = (await admin.get('/api/posture')).json();
       const system = (id: string) => posture.systems.find((s: { id: string }) => s.id === id);
-      // L = 1: the disagreement weighs as a failed site, 0.5.
-      expect(system(d1)).toMatchObject({ score: 50, components: { alerts: 0, backup: 50, coverage: 0 } });
-      expect(system(d1).reasons).toEqual([{ kind: 'backup', system: d1, ref: 'cross-site', points: 50, text: expect.stringContaining('同城与异地'), textEn: expect.stringContaining('disagree') }]);
-      expect(system(d2)).toMatchObject({ score: 0 });
+      // L = 1: the disagreement weighs as a failed site, 0.5 (and neither system has had a drill, 0.1).
+      expect(system(d1)).toMatchObject({ score: 55, components: { alerts: 0, backup: 55, coverage: 0 } });
+      expect(system(d1).reasons.filter((r: { kind: string }) => r.kind === 'backup'))
+        .toEqual([{ kind: 'backup', system: d1, ref: 'cross-site', points: 50, text: expect.stringContaining('同城与异地'), textEn: expect.stringContaining('disagree') }]);
+      expect(system(d2)).toMatchObject({ score: 10 });
       // b1's same-city copy is not checked (failed): that is its problem, not a second one for the disagreement.
       expect(system(b1).reasons.filter((r: { ref?: string }) => r.ref === 'cross-site')).toEqual([]);
+    });
+
+    it('counts a system with a backup policy but no restore drill within 120 days as a drill problem (0.1 × L), not as a drill passed', async () => {
+      const posture = (await admin.get('/api/posture')).json();
+      const system = (id: string) => posture.systems.find((s: { id: string }) => s.id === id);
+      // b1 (L = 1): its only drill is 130 days old; d1 and d2 never had one.
+      for (const id of [b1, d1, d2]) {
+        expect(system(id).reasons.filter((r: { kind: string }) => r.kind === 'drill'), id)
+          .toEqual([{ kind: 'drill', system: id, points: 10, text: '120 天内未做恢复演练', textEn: 'No restore drill in 120 days' }]);
+      }
+      // a2 has no backup policy: nothing to drill.
+      expect(system(a2).reasons).toEqual([]);
     });
 
     it('trends the same days and risks on both stores, in a zone east of UTC', async () => {

@@ -103,8 +103,10 @@ describe('posture API', () => {
     expect(system(a1).sources).toEqual({ expected: 2, silent: [`${a1}-h2`] });
     // a2 (level 2, no backup policy, its database audit reports): one in-progress alert 0.8 × 6/20.
     expect(system(a2)).toMatchObject({ score: 24, components: { alerts: 24, backup: 0, coverage: 0 } });
-    // b1 (level 3): alert 0.8 × 20/20; no check run at either site 2 × 0.5 × L; its only source silent 0.6 × L.
-    expect(system(b1)).toMatchObject({ score: union([0.8, 0.375, 0.375, 0.45]), components: { alerts: 80, backup: union([0.375, 0.375]), coverage: 45 } });
+    // b1 (level 3): alert 0.8 × 20/20; no check run at either site 2 × 0.5 × L, no drill 0.1 × L; its only source silent 0.6 × L.
+    expect(system(b1)).toMatchObject({
+      score: union([0.8, 0.375, 0.375, 0.075, 0.45]), components: { alerts: 80, backup: union([0.375, 0.375, 0.075]), coverage: 45 },
+    });
     expect(system(b1).score).toBe(96);
     const department = (id: string) => posture.departments.find((d: { id: string }) => d.id === id);
     // A: its worst system 89, plus half the mean of the others (24) over the 11 points of headroom.
