@@ -19,7 +19,10 @@ const Change = z.strictObject({
   assignee: z.string().min(1).max(64).nullable().optional(),
   comment: z.string().min(1).max(2000).optional(),
 }).refine((c) => c.status !== undefined || c.assignee !== undefined || c.comment !== undefined,
-  '至少需要 status、assignee 或 comment 之一 / needs status, assignee or comment');
+  '至少需要 status、assignee 或 comment 之一 / needs status, assignee or comment')
+  // Closing is the decision a reviewer reads later: it says why (the timeline's status entry carries it).
+  .refine((c) => !(c.status === 'resolved' || c.status === 'false_positive') || c.comment !== undefined,
+    '关闭告警（resolved、false_positive）须在 comment 中写明原因 / closing an alert needs a comment saying why');
 
 const AlertFilters = {
   level: queryList(z.enum(RULE_LEVELS)).optional(),

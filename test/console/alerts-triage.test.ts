@@ -279,6 +279,29 @@ function describeTriage(name: string, open: () => Promise<Store>, refresh: (stor
       expect((await officer.send('PATCH', url, { assignee: `root-${tag}` })).statusCode).toBe(200);
       expect((await officer.send('PATCH', url, { assignee: null })).statusCode).toBe(200);
     });
+
+    it('closes an alert (resolved, false positive) only with a comment saying why, alone or in bulk', async () => {
+      const target = seed('close', a.department, a.system, SSH_BRUTE, 'SSH 暴力破解', 'high', 4, 12 * HOUR, [`login-${tag}`]);
+      await store.alerts.upsert([target]);
+      await refresh(store);
+      const url = `/api/alerts/${encodeURIComponent(target.id)}`;
+      for (const [method, path, body] of [
+        ['PATCH', url, { status: 'resolved' }],
+        ['PATCH', url, { status: 'false_positive', assignee: `officer-${tag}` }],
+        ['POST', '/api/alerts/bulk', { ids: [target.id], change: { status: 'false_positive' } }],
+      ] as const) {
+        const refused = await officer.send(method, path, body);
+        expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+        expect(refused.json()).toMatchObject({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringContaining('comment') });
+      }
+      await refresh(store);
+      expect((await store.alerts.get(target.id))?.status).toBe('new');
+      const closed = await officer.send('PATCH', url, { status: 'false_positive', comment: '运维巡检脚本 / the ops health check' });
+      expect(closed.statusCode).toBe(200);
+      expect(closed.json().timeline.at(-1)).toMatchObject({ action: 'status', to: 'false_positive', comment: '运维巡检脚本 / the ops health check' });
+      // Reopening needs no reason.
+      expect((await officer.send('PATCH', url, { status: 'in_progress' })).statusCode).toBe(200);
+    });
   });
 }
 
