@@ -194,6 +194,9 @@ describe('console in Debian chromium', () => {
     // A department with nothing measured says so, last, instead of a green 0.
     expect(shown.at(-1)).toBe('档案馆');
     expect(await rows.last().locator('td').nth(1).textContent()).toBe('无数据');
+    // A department's reasons come from several systems: each says whose it is.
+    const bigData = rows.filter({ hasText: '大数据中心' }).locator('.reasons li');
+    expect(await bigData.allTextContents()).toContainEqual(expect.stringContaining('证照库：同城备份：8 天内未核验'));
     await page.locator('#department-chart canvas').first().waitFor();
     await page.locator('#trend-chart canvas').first().waitFor();
     await page.locator('#top-risks li').first().waitFor();

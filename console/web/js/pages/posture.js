@@ -38,14 +38,17 @@ function reasonLink(reason, departmentId) {
 // An alert reason's English text still carries the bilingual rule title: keep its English half.
 const reasonText = (reason) => (getLang() === 'en' && reason.textEn ? localMessage(reason.textEn) : reason.text);
 
-/** The heaviest reasons as links, each with the points it alone would give. */
-function reasonList(item, departmentId, limit = 3) {
+/** The heaviest reasons as links, each with the points it alone would give; a department's say whose system (`names`: id → name). */
+function reasonList(item, departmentId, limit = 3, names = undefined) {
   const reasons = (item.reasons ?? []).slice(0, limit);
   if (!reasons.length) return h('span', { class: 'muted' }, t(item.noData ? 'noDataWhy' : 'noProblems'));
   return h('ul', { class: 'reasons' }, reasons.map((reason) => h('li', {},
     h('span', { class: `score ${scoreClass(reason.points)}` }, String(reason.points)), ' ',
+    names?.has(reason.system) ? h('span', { class: 'reason-system' }, `${names.get(reason.system)}${t('colon')}`) : null,
     h('a', { href: reasonLink(reason, departmentId ?? item.department) }, reasonText(reason)))));
 }
+
+const systemNames = (posture) => new Map(posture.systems.map((s) => [s.id, localName(s)]));
 
 const CHART_ROWS_MAX = 40;
 
@@ -107,6 +110,7 @@ function renderOverview(main) {
 /** The ranking, its bar chart and heat map, and the table, drawn into `el` (again on each refresh). */
 function drawScores(el, posture) {
   const departments = [...posture.departments].sort(byRisk);
+  const ofSystem = systemNames(posture);
   const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
   const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
   clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
@@ -116,7 +120,7 @@ function drawScores(el, posture) {
       { title: t('systems'), cell: (d) => String(d.systems) },
       { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
       { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
-      { title: t('reasons'), cell: (d) => reasonList(d, d.id) },
+      { title: t('reasons'), cell: (d) => reasonList(d, d.id, 3, ofSystem) },
     ], departments))] : empty());
   if (!departments.length) return;
   // Every department when they fit; otherwise the riskiest, and the chart says how many of how many.
@@ -182,7 +186,7 @@ function renderDepartment(main, ctx, departmentId) {
       h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
       h('h1', {}, `${t('department')}${t('colon')}${localName(department) ?? departmentId}`),
       department ? h('p', {}, t('score'), ' ', scoreCell(department), ' · ', components(department)) : null,
-      department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10)) : null,
+      department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10, systemNames(posture))) : null,
       h('h2', {}, t('systems')),
       systems.length ? h('div', { class: 'scroll' }, table([
         { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, localName(s)) },
