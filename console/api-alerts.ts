@@ -6,7 +6,8 @@ import { ALERT_STATUSES, getField, RULE_LEVELS, ShouwangError, type Alert, type 
 import { ALERT_SORT_FIELDS, type AlertQuery, type Scope, type Store } from '../store/index.js';
 import { RuleBook } from './alert-explain.js';
 import { found, recordAction, setFilters, type ApiOptions } from './api-context.js';
-import { scopeOf } from './roles.js';
+import { ConsoleErrors } from './errors.js';
+import { can, scopeOf } from './roles.js';
 import { AlertDetail, AlertPage, AlertView, RelatedAlerts } from './api-responses.js';
 import { isoTime, operationIdOf, pageOf, pageQuery, queryList } from './routes.js';
 
@@ -18,7 +19,10 @@ const Change = z.strictObject({
   assignee: z.string().min(1).max(64).nullable().optional(),
   comment: z.string().min(1).max(2000).optional(),
 }).refine((c) => c.status !== undefined || c.assignee !== undefined || c.comment !== undefined,
-  '至少需要 status、assignee 或 comment 之一 / needs status, assignee or comment');
+  '至少需要 status、assignee 或 comment 之一 / needs status, assignee or comment')
+  // Closing is the decision a reviewer reads later: it says why (the timeline's status entry carries it).
+  .refine((c) => !(c.status === 'resolved' || c.status === 'false_positive') || c.comment !== undefined,
+    '关闭告警（resolved、false_positive）须在 comment 中写明原因 / closing an alert needs a comment saying why');
 
 const AlertFilters = {
   level: queryList(z.enum(RULE_LEVELS)).optional(),
@@ -68,6 +72,22 @@ function toChange(change: z.output<typeof Change>, actor: string): AlertStatusCh
     ...(change.assignee !== undefined ? { assignee: change.assignee } : {}),
     ...(change.comment !== undefined ? { comment: change.comment } : {}),
   };
+}
+
+/**
+ * An assignee must be able to act on the alert: an enabled user who reads alerts and whose departments
+ * include the alert's. Anyone else (a typo, a disabled account, another department's viewer) would hold
+ * the alert where nobody works on it. Null (unassign) is always fine.
+ */
+async function checkAssignee(store: Store, change: AlertStatusChange, department: string | undefined): Promise<void> {
+  if (change.assignee === undefined || change.assignee === null) return;
+  const user = await store.users.get(change.assignee);
+  const scope = user ? scopeOf(user) : undefined;
+  const sees = user !== undefined && !user.disabled && can(user.role, 'alerts:read')
+    && (!scope?.departments || (department !== undefined && scope.departments.includes(department)));
+  if (!sees) {
+    throw ConsoleErrors.requestInvalid(`assignee: ${change.assignee} 不存在、已停用或看不到该部门的告警 / does not exist, is disabled or cannot see this department's alerts`);
+  }
 }
 
 /** The shipped MLPS catalog, read once: the alert detail resolves the clauses it cites to their texts. */
@@ -163,7 +183,9 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
     summary: '处置告警：状态、指派、备注 / triage: status, assignee, comment', params: AlertId, body: Change, response: AlertView,
     links: { GetAlert: { operationId: operationIdOf('GET', '/api/alerts/:id'), parameters: { id: '$response.body#/id' } } },
     handler: async ({ params, body, auth, request }) => {
-      const alert = await store.alerts.update(params.id, toChange(body, auth.user.username), scopeOf(auth.user));
+      const change = toChange(body, auth.user.username);
+      if (change.assignee) await checkAssignee(store, change, found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id).department);
+      const alert = await store.alerts.update(params.id, change, scopeOf(auth.user));
       await recordAction(store, request, 'alert.update', { id: params.id, departments: [alert.department] }, { ...body });
       return alert;
     },
@@ -182,6 +204,9 @@ export const alertsApi: FastifyPluginAsync<AlertsApiOptions> = async (app, { sto
       let outOfScope = 0;
       for (const id of new Set(body.ids)) {
         try {
+          // An alert out of scope or gone is left to update's "not found", as without an assignee.
+          const target = change.assignee ? await store.alerts.get(id, scope) : undefined;
+          if (target) await checkAssignee(store, change, target.department);
           const alert = await store.alerts.update(id, change, scope);
           results.push({ id, ok: true, status: alert.status });
           departments.add(alert.department);

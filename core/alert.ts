@@ -145,12 +145,16 @@ export interface AlertStatusChange {
   at?: string;
 }
 
-/** Applies a triage action; returns undefined when the status change is not allowed. */
+/**
+ * Applies a triage action; returns undefined when the status change is not allowed. Asking for the status
+ * the alert already has is refused too: another officer made that change first, and saying it succeeded
+ * would put it on the audit trail twice.
+ */
 export function applyAlertChange(alert: Alert, change: AlertStatusChange): Alert | undefined {
   const at = change.at ?? new Date().toISOString();
   const timeline = [...alert.timeline];
   let { status, assignee } = alert;
-  if (change.status && change.status !== alert.status) {
+  if (change.status) {
     if (!canTransition(alert.status, change.status)) return undefined;
     timeline.push({ at, actor: change.actor, action: 'status', from: alert.status, to: change.status, ...comment(change) });
     status = change.status;

@@ -71,6 +71,8 @@ export function backupState(system: BusinessSystem, backups: SystemBackups | und
     const run = backups?.sites[site];
     if (run) state.sites[site] = run.status;
   }
+  const crossSite = backups?.sites['cross-site'];
+  if (crossSite) state.crossSite = crossSite.status;
   if (backups?.drill) state.drill = backups.drill.status;
   return state;
 }
@@ -124,5 +126,6 @@ export async function computePosture(
   return { at: now.toISOString(), departments, systems };
 }
 
-/** Riskiest first; ties by id so the order is stable. */
-export const byRisk = <T extends { score: number; id: string }>(a: T, b: T) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Riskiest first, those with no data last; ties by id so the order is stable. */
+export const byRisk = <T extends { score: number; id: string; noData?: boolean }>(a: T, b: T) =>
+  Number(a.noData ?? false) - Number(b.noData ?? false) || b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -10,7 +10,10 @@
  *                                         (priority = rule level × MLPS level, age = since its newest last seen)
  *   a backup site (同城, 异地)          w = 0.5 × L when its latest check run failed or none ran in
  *                                         BACKUP_LOOKBACK_DAYS; 0.15 × L when it warned
- *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned
+ *   the sites' copies disagree           w = 0.5 × L when the latest cross-site check failed while neither
+ *                                         site is itself counted as failed (one problem, counted once)
+ *   the latest restore drill             w = 0.3 × L failed; 0.1 × L warned or none within DRILL_LOOKBACK_DAYS
+ *                                         (a restore never tried is no proof it works)
  *   silent log sources, one problem      w = 0.6 × L × silent / expected
  * Silent-source and backup-failure alerts are not counted again as alerts: the silent sources and
  * the failed checks are those problems.
@@ -43,6 +46,8 @@ export interface BackupState {
   policy: boolean;
   /** Worst status of the latest check run per site; absent: no run within the look-back. */
   sites: { 'same-city'?: CheckStatus; 'off-site'?: CheckStatus };
+  /** Status of the latest cross-site agreement check (same-city and off-site copies hold the same sets). */
+  crossSite?: CheckStatus;
   drill?: CheckStatus;
 }
 
@@ -78,6 +83,11 @@ export interface ScoreComponents {
 
 export interface Score {
   score: number;
+  /**
+   * Nothing is measured: no expected log source, no backup policy and no open alert (a system), or no
+   * measured system (a department). Its score 0 means "no data / 无数据", never "no risk".
+   */
+  noData?: boolean;
   components: ScoreComponents;
   /** Heaviest first. */
   reasons: Reason[];
@@ -132,8 +142,22 @@ function problemsOf(input: SystemProblems, now: Date): Weighted[] {
         : status === 'warn' ? ['核验告警', 'check warned'] : ['核验失败', 'check failed'];
       out.push({ kind: 'backup', system: input.system, ref: site, weight, text: `${zh}：${stateZh}`, textEn: `${en}: ${stateEn}` });
     }
+    // Copies that disagree (checksums differ, off-site behind past the RPO) while each site passes on its own;
+    // a site already failed (no set there, say) is that problem, not a second one. A warning is a copy on its way.
+    const siteFailed = SITES.some((site) => input.backup.sites[site] === undefined || input.backup.sites[site] === 'fail');
+    if (input.backup.crossSite === 'fail' && !siteFailed) {
+      out.push({
+        kind: 'backup', system: input.system, ref: 'cross-site', weight: SITE_FAIL_WEIGHT * level,
+        text: '同城与异地备份不一致', textEn: 'Same-city and off-site copies disagree',
+      });
+    }
     const drill = input.backup.drill;
-    if (drill === 'fail' || drill === 'warn') {
+    if (drill === undefined) {
+      out.push({
+        kind: 'drill', system: input.system, weight: DRILL_WARN_WEIGHT * level,
+        text: `${DRILL_LOOKBACK_DAYS} 天内未做恢复演练`, textEn: `No restore drill in ${DRILL_LOOKBACK_DAYS} days`,
+      });
+    } else if (drill === 'fail' || drill === 'warn') {
       out.push({
         kind: 'drill', system: input.system, weight: (drill === 'fail' ? DRILL_FAIL_WEIGHT : DRILL_WARN_WEIGHT) * level,
         text: drill === 'fail' ? '最近一次恢复演练失败' : '最近一次恢复演练告警',
@@ -160,13 +184,19 @@ export function systemScore(input: SystemProblems, now: Date): Score {
   const of = (...kinds: ReasonKind[]) => union(problems.filter((p) => kinds.includes(p.kind)).map((p) => p.weight));
   return {
     score: union(problems.map((p) => p.weight)),
+    noData: !input.backup.policy && input.sources.expected === 0 && input.alerts.length === 0,
     components: { alerts: of('alert'), backup: of('backup', 'drill'), coverage: of('coverage') },
     reasons: problems.map(toReason).sort(byPoints),
   };
 }
 
-/** A department's score from its systems' scores (see the formula above); reasons: the heaviest of all its systems. */
-export function departmentScore(systems: readonly Score[], reasonLimit = 10): Score {
+/**
+ * A department's score from its systems' scores (see the formula above); reasons: the heaviest of all its systems.
+ * Systems with no data are left out (they would pull the mean down as if they were safe); with none left the
+ * department has no data either.
+ */
+export function departmentScore(all: readonly Score[], reasonLimit = 10): Score {
+  const systems = all.filter((s) => !s.noData);
   const combine = (values: number[]) => {
     if (!values.length) return 0;
     const sorted = [...values].sort((a, b) => b - a);
@@ -177,6 +207,7 @@ export function departmentScore(systems: readonly Score[], reasonLimit = 10): Sc
   };
   return {
     score: combine(systems.map((s) => s.score)),
+    noData: systems.length === 0,
     components: {
       alerts: combine(systems.map((s) => s.components.alerts)),
       backup: combine(systems.map((s) => s.components.backup)),

@@ -18,7 +18,7 @@ const PASSWORD = 'browser test password 1';
 const tag = randomUUID().slice(0, 6);
 const ids = {
   tax: `tax-${tag}`, health: `health-${tag}`, drill: `drill-${tag}`,
-  portal: `tax-portal-${tag}`, his: `health-his-${tag}`, db: `drill-db-${tag}`,
+  portal: `tax-portal-${tag}`, his: `health-his-${tag}`, db: `drill-db-${tag}`, archives: `archives-${tag}`,
 };
 // 02:30 UTC is 10:30 in Asia/Shanghai; the browser runs in UTC, so a shown 10:30 proves the conversion.
 const SEEN_AT = '2026-11-20T02:30:00.000Z';
@@ -66,6 +66,8 @@ describe('console in Debian chromium', () => {
         { id: ids.tax, name: '税务局', nameEn: 'Tax Bureau' },
         { id: ids.health, name: '卫生健康委', nameEn: 'Health Commission' },
         { id: ids.drill, name: '大数据中心', nameEn: 'Big Data Center' },
+        // No systems yet: no data, not a perfect 0.
+        { id: ids.archives, name: '档案馆', nameEn: 'Archives' },
       ],
       systems: [
         { id: ids.portal, name: '电子税务门户', department: ids.tax, mlpsLevel: 3, zone: '互联网区', owner: { name: '李工' } },
@@ -104,6 +106,11 @@ describe('console in Debian chromium', () => {
     const now = new Date().toISOString();
     await store.users.create({
       username: 'root', displayName: '管理员', role: 'admin', departments: [], passwordHash: await hashPassword(PASSWORD),
+      disabled: false, failedLogins: 0, sessionEpoch: 0, createdAt: now, updatedAt: now,
+    });
+    // The officer the triage form assigns an alert to: an assignee must be a user who sees the alert.
+    await store.users.create({
+      username: 'officer-zhao', displayName: '赵', role: 'security_officer', departments: [], passwordHash: await hashPassword(PASSWORD),
       disabled: false, failedLogins: 0, sessionEpoch: 0, createdAt: now, updatedAt: now,
     });
 
@@ -184,6 +191,12 @@ describe('console in Debian chromium', () => {
     const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.firstElementChild?.textContent));
     expect(shown).toEqual(posture.departments.map((d) => d.name));
     expect(shown.indexOf('卫生健康委')).toBeLessThan(shown.indexOf('税务局'));
+    // A department with nothing measured says so, last, instead of a green 0.
+    expect(shown.at(-1)).toBe('档案馆');
+    expect(await rows.last().locator('td').nth(1).textContent()).toBe('无数据');
+    // A department's reasons come from several systems: each says whose it is.
+    const bigData = rows.filter({ hasText: '大数据中心' }).locator('.reasons li');
+    expect(await bigData.allTextContents()).toContainEqual(expect.stringContaining('证照库：同城备份：8 天内未核验'));
     await page.locator('#department-chart canvas').first().waitFor();
     await page.locator('#trend-chart canvas').first().waitFor();
     await page.locator('#top-risks li').first().waitFor();
@@ -199,6 +212,9 @@ describe('console in Debian chromium', () => {
     const reason = page.locator('dd .reasons a').first();
     expect(await reason.textContent()).toMatch(/^SSH 暴力破解 \/ SSH brute force（1 条，优先级 \d+）$/);
     expect(await reason.getAttribute('href')).toBe(`#/alerts?system=${ids.portal}&rule=rule-high-${tag}&status=new%2Cacknowledged%2Cin_progress`);
+    // The alert, backup and coverage points are the score's components, not "the reason" (that is the list above).
+    expect(await page.locator('dl.facts dt').allTextContents()).toContain('评分构成');
+    expect(await page.locator('dl.facts dt').allTextContents()).not.toContain('原因');
     await screenshot(page, '03-posture-system');
   });
 

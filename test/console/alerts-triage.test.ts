@@ -226,6 +226,82 @@ function describeTriage(name: string, open: () => Promise<Store>, refresh: (stor
       expect(denied.statusCode).toBe(403);
       expect((await store.alerts.get(alerts.shell!.id))?.status).toBe('new');
     });
+
+    it('applies a status change once when two officers send it at the same time, loses neither officer\'s other change nor the analyzer\'s repeats, and audits only what was applied', async () => {
+      const race = seed('race', a.department, a.system, WEBSHELL, '疑似 WebShell 访问', 'critical', 4, 10 * HOUR, [`shell-${tag}`]);
+      await store.alerts.upsert([race]);
+      await refresh(store);
+      await seedUser(store, `officer2-${tag}`, 'security_officer', [a.department]);
+      const second = await login(app, `officer2-${tag}`);
+      const url = `/api/alerts/${encodeURIComponent(race.id)}`;
+      const acks = Array.from({ length: 6 }, (_, i) => (i % 2 ? officer : second).send('PATCH', url, { status: 'acknowledged', comment: `我来处理 ${i}` }));
+      const assign = second.send('PATCH', url, { assignee: `officer2-${tag}` });
+      const repeats = Array.from({ length: 4 }, () => store.alerts.upsert([{ ...race, count: 1 }]));
+      const [ackResponses, assigned] = await Promise.all([Promise.all(acks), assign, Promise.all(repeats)]);
+      expect(assigned.statusCode, assigned.body).toBe(200);
+      // One officer wins; every other one is told it was already done (409), never a second success.
+      expect(ackResponses.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409, 409, 409]);
+      for (const refused of ackResponses.filter((r) => r.statusCode === 409)) expect(refused.json().code).toBe('SW_ERR_ALERT_TRANSITION');
+      await refresh(store);
+      const stored = (await store.alerts.get(race.id))!;
+      expect(stored).toMatchObject({ status: 'acknowledged', assignee: `officer2-${tag}`, count: 1 + 4 });
+      expect(stored.timeline.filter((e) => e.action === 'status')).toHaveLength(1);
+      expect(stored.timeline.filter((e) => e.action === 'assign')).toHaveLength(1);
+      expect(stored.timeline.filter((e) => e.action === 'comment')).toHaveLength(0);
+      const audited = (await store.audit.list({}, { size: 500 })).items.filter((e) => e.action === 'alert.update' && e.target === race.id);
+      expect(audited.filter((e) => e.detail?.status === 'acknowledged')).toHaveLength(1);
+      expect(audited).toHaveLength(2);
+      // A later move on from there is a change again.
+      expect((await officer.send('PATCH', url, { status: 'resolved', comment: '已处置' })).statusCode).toBe(200);
+    });
+
+    it('assigns an alert only to an enabled user who can read that department\'s alerts, alone or in bulk', async () => {
+      const target = seed('assign', a.department, a.system, SSH_BRUTE, 'SSH 暴力破解', 'high', 4, 11 * HOUR, [`login-${tag}`]);
+      await store.alerts.upsert([target]);
+      await refresh(store);
+      await seedUser(store, `b-viewer-${tag}`, 'department_viewer', [b.department]);
+      const gone = await seedUser(store, `gone-${tag}`, 'security_officer', [a.department]);
+      await store.users.update(gone.username, { disabled: true });
+      const url = `/api/alerts/${encodeURIComponent(target.id)}`;
+      for (const assignee of [`nobody-${tag}`, `b-viewer-${tag}`, `gone-${tag}`]) {
+        const refused = await officer.send('PATCH', url, { status: 'acknowledged', assignee });
+        expect(refused.statusCode, assignee).toBe(400);
+        expect(refused.json()).toMatchObject({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringContaining(assignee) });
+      }
+      const bulk = await officer.send('POST', '/api/alerts/bulk', { ids: [target.id], change: { assignee: `b-viewer-${tag}` } });
+      expect(bulk.json().results).toEqual([{ id: target.id, ok: false, code: 'SW_ERR_REQUEST_INVALID', message: expect.any(String) }]);
+      await refresh(store);
+      const untouched = (await store.alerts.get(target.id))!;
+      expect(untouched.status).toBe('new');
+      expect(untouched.assignee).toBeUndefined();
+      // Someone who sees department A (a viewer of it, an unscoped admin) can be assigned; null unassigns.
+      expect((await officer.send('PATCH', url, { assignee: `viewer-${tag}` })).statusCode).toBe(200);
+      expect((await officer.send('PATCH', url, { assignee: `root-${tag}` })).statusCode).toBe(200);
+      expect((await officer.send('PATCH', url, { assignee: null })).statusCode).toBe(200);
+    });
+
+    it('closes an alert (resolved, false positive) only with a comment saying why, alone or in bulk', async () => {
+      const target = seed('close', a.department, a.system, SSH_BRUTE, 'SSH 暴力破解', 'high', 4, 12 * HOUR, [`login-${tag}`]);
+      await store.alerts.upsert([target]);
+      await refresh(store);
+      const url = `/api/alerts/${encodeURIComponent(target.id)}`;
+      for (const [method, path, body] of [
+        ['PATCH', url, { status: 'resolved' }],
+        ['PATCH', url, { status: 'false_positive', assignee: `officer-${tag}` }],
+        ['POST', '/api/alerts/bulk', { ids: [target.id], change: { status: 'false_positive' } }],
+      ] as const) {
+        const refused = await officer.send(method, path, body);
+        expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+        expect(refused.json()).toMatchObject({ code: 'SW_ERR_REQUEST_INVALID', message: expect.stringContaining('comment') });
+      }
+      await refresh(store);
+      expect((await store.alerts.get(target.id))?.status).toBe('new');
+      const closed = await officer.send('PATCH', url, { status: 'false_positive', comment: '运维巡检脚本 / the ops health check' });
+      expect(closed.statusCode).toBe(200);
+      expect(closed.json().timeline.at(-1)).toMatchObject({ action: 'status', to: 'false_positive', comment: '运维巡检脚本 / the ops health check' });
+      // Reopening needs no reason.
+      expect((await officer.send('PATCH', url, { status: 'in_progress' })).statusCode).toBe(200);
+    });
   });
 }
 

@@ -63,7 +63,7 @@ describe('console API', () => {
       ['a triage change with nothing in it', () => admin.send('PATCH', `/api/alerts/${seeded.a.alert}`, {}), 400],
       ['an unknown status', () => admin.send('PATCH', `/api/alerts/${seeded.b.alert}`, { status: 'closed' }), 400],
       ['a bulk change without ids', () => admin.send('POST', '/api/alerts/bulk', { ids: [], change: { status: 'resolved' } }), 400],
-      ['an unknown alert', () => admin.send('PATCH', '/api/alerts/no-such-alert', { status: 'resolved' }), 404],
+      ['an unknown alert', () => admin.send('PATCH', '/api/alerts/no-such-alert', { status: 'resolved', comment: '已处置' }), 404],
     ];
     it.each(cases)('%s', async (_name, send, status) => {
       const response = await send();
@@ -99,7 +99,7 @@ describe('console API', () => {
     expect(await lastAudit()).toMatchObject({
       actor: 'officer', action: 'alert.update', target: seeded.a.alert, ip: '127.0.0.1', detail: { status: 'in_progress', assignee: 'officer' },
     });
-    const bulk = await officer.send('POST', '/api/alerts/bulk', { ids: [seeded.a.alert, 'missing'], change: { status: 'resolved' } });
+    const bulk = await officer.send('POST', '/api/alerts/bulk', { ids: [seeded.a.alert, 'missing'], change: { status: 'resolved', comment: '已处置' } });
     expect(bulk.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, false]);
     expect(await lastAudit()).toMatchObject({ action: 'alert.bulk_update', detail: { updated: [seeded.a.alert], failed: ['missing'] } });
     // The status of a resolved alert cannot go back to acknowledged: 409 from the store.
@@ -217,7 +217,7 @@ describe('bulk alert update audit', () => {
     expect(JSON.stringify(entry)).not.toContain(b);
     expect((await store.alerts.get(b))?.status).toBe('new');
     // A failed alert the caller can see (here a refused transition) files the entry under its department too.
-    expect((await officer.send('PATCH', `/api/alerts/${b}`, { status: 'resolved' })).statusCode).toBe(200);
+    expect((await officer.send('PATCH', `/api/alerts/${b}`, { status: 'resolved', comment: '已处置' })).statusCode).toBe(200);
     const a2 = await copy(seeded.a.alert, 'bulk2');
     const mixed = await officer.send('POST', '/api/alerts/bulk', { ids: [a2, b], change: { status: 'acknowledged' } });
     expect(mixed.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, false]);

@@ -103,8 +103,10 @@ describe('posture API', () => {
     expect(system(a1).sources).toEqual({ expected: 2, silent: [`${a1}-h2`] });
     // a2 (level 2, no backup policy, its database audit reports): one in-progress alert 0.8 × 6/20.
     expect(system(a2)).toMatchObject({ score: 24, components: { alerts: 24, backup: 0, coverage: 0 } });
-    // b1 (level 3): alert 0.8 × 20/20; no check run at either site 2 × 0.5 × L; its only source silent 0.6 × L.
-    expect(system(b1)).toMatchObject({ score: union([0.8, 0.375, 0.375, 0.45]), components: { alerts: 80, backup: union([0.375, 0.375]), coverage: 45 } });
+    // b1 (level 3): alert 0.8 × 20/20; no check run at either site 2 × 0.5 × L, no drill 0.1 × L; its only source silent 0.6 × L.
+    expect(system(b1)).toMatchObject({
+      score: union([0.8, 0.375, 0.375, 0.075, 0.45]), components: { alerts: 80, backup: union([0.375, 0.375, 0.075]), coverage: 45 },
+    });
     expect(system(b1).score).toBe(96);
     const department = (id: string) => posture.departments.find((d: { id: string }) => d.id === id);
     // A: its worst system 89, plus half the mean of the others (24) over the 11 points of headroom.
@@ -193,6 +195,49 @@ describe('posture API', () => {
       expect(response.json().message).toMatch(/\//);
     }
     expect((await app.inject({ method: 'GET', url: '/api/posture' })).statusCode).toBe(401);
+  });
+});
+
+describe('posture of departments and systems with nothing measured', () => {
+  const store = new EmbeddedStore({ path: join(dir, 'no-data.db') });
+  const E = `dept-empty-${tag}`;
+  const U = `dept-unwatched-${tag}`;
+  const M = `dept-mixed-${tag}`;
+  let app: FastifyInstance;
+  let admin: Client;
+
+  beforeAll(async () => {
+    await store.assets.replaceInventory(parseInventory({
+      departments: [{ id: E, name: '空局' }, { id: U, name: '无源局' }, { id: M, name: '混合局' }],
+      systems: [
+        // No hosts, no log sources, no backup policy: nothing about it is measured.
+        { id: `u1-${tag}`, name: '无源一', department: U, mlpsLevel: 3, zone: '政务外网', owner: { name: '王' } },
+        { id: `m1-${tag}`, name: '混一', department: M, mlpsLevel: 3, zone: '政务外网', owner: { name: '赵' }, hosts: [`m1-${tag}-h`] },
+        { id: `m2-${tag}`, name: '混二', department: M, mlpsLevel: 3, zone: '政务外网', owner: { name: '赵' } },
+      ],
+    }, 'test'));
+    // m1's only host is silent: 0.6 × 0.75 = 45 points.
+    await seedUser(store, `admin-${tag}`, 'admin');
+    app = await testApp(store);
+    admin = await login(app, `admin-${tag}`);
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  it('marks a department without systems, or whose systems report nothing, as no data instead of a perfect 0, and leaves such systems out of a department\'s mean', async () => {
+    const posture = (await admin.get('/api/posture')).json();
+    const department = (id: string) => posture.departments.find((d: { id: string }) => d.id === id);
+    const system = (id: string) => posture.systems.find((s: { id: string }) => s.id === id);
+    expect(department(E)).toMatchObject({ systems: 0, noData: true });
+    expect(department(U)).toMatchObject({ systems: 1, noData: true });
+    expect(system(`u1-${tag}`)).toMatchObject({ noData: true });
+    expect(system(`m1-${tag}`)).toMatchObject({ score: 45, noData: false });
+    // The unmeasured m2 would otherwise count as a safe 0 in the mean: M is m1 alone.
+    expect(department(M)).toMatchObject({ score: 45, noData: false });
+    // Ranked after every measured department, even one at 0.
+    expect(posture.departments.map((d: { id: string }) => d.id).slice(-2).sort()).toEqual([E, U].sort());
   });
 });
 

@@ -22,7 +22,11 @@ function disposeCharts() {
 window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
 
 const scoreClass = (score) => (score >= 60 ? 'risk-high' : score >= 30 ? 'risk-medium' : 'risk-low');
-const scoreCell = (item) => h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score));
+// No data is not a safe 0: it says so, in grey.
+const scoreCell = (item) => (item.noData ? h('span', { class: 'score no-data', title: t('noDataWhy') }, t('noData'))
+  : h('span', { class: `score ${scoreClass(item.score)}` }, String(item.score)));
+/** Riskiest first, those with no data last, then by id: as the API ranks them. */
+const byRisk = (a, b) => Number(Boolean(a.noData)) - Number(Boolean(b.noData)) || b.score - a.score || a.id.localeCompare(b.id);
 const components = (item) => `${t('alertPoints')} ${item.components?.alerts ?? 0} · ${t('backupPoints')} ${item.components?.backup ?? 0} · ${t('coveragePoints')} ${item.components?.coverage ?? 0}`;
 
 /** Where a reason leads: the alerts of that rule, the backup page, or the system's events. */
@@ -34,14 +38,17 @@ function reasonLink(reason, departmentId) {
 // An alert reason's English text still carries the bilingual rule title: keep its English half.
 const reasonText = (reason) => (getLang() === 'en' && reason.textEn ? localMessage(reason.textEn) : reason.text);
 
-/** The heaviest reasons as links, each with the points it alone would give. */
-function reasonList(item, departmentId, limit = 3) {
+/** The heaviest reasons as links, each with the points it alone would give; a department's say whose system (`names`: id → name). */
+function reasonList(item, departmentId, limit = 3, names = undefined) {
   const reasons = (item.reasons ?? []).slice(0, limit);
-  if (!reasons.length) return h('span', { class: 'muted' }, t('noProblems'));
+  if (!reasons.length) return h('span', { class: 'muted' }, t(item.noData ? 'noDataWhy' : 'noProblems'));
   return h('ul', { class: 'reasons' }, reasons.map((reason) => h('li', {},
     h('span', { class: `score ${scoreClass(reason.points)}` }, String(reason.points)), ' ',
+    names?.has(reason.system) ? h('span', { class: 'reason-system' }, `${names.get(reason.system)}${t('colon')}`) : null,
     h('a', { href: reasonLink(reason, departmentId ?? item.department) }, reasonText(reason)))));
 }
+
+const systemNames = (posture) => new Map(posture.systems.map((s) => [s.id, localName(s)]));
 
 const CHART_ROWS_MAX = 40;
 
@@ -102,7 +109,8 @@ function renderOverview(main) {
 
 /** The ranking, its bar chart and heat map, and the table, drawn into `el` (again on each refresh). */
 function drawScores(el, posture) {
-  const departments = [...posture.departments].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  const departments = [...posture.departments].sort(byRisk);
+  const ofSystem = systemNames(posture);
   const bar = h('div', { class: 'chart', id: 'department-chart', role: 'img', 'aria-label': t('riskByDepartment') });
   const heat = h('div', { class: 'chart', id: 'department-heat', role: 'img', 'aria-label': components({}) });
   clear(el, h('h2', { id: 'dept-h' }, t('riskByDepartment'), h('small', {}, ` · ${formatTime(posture.at)}`)),
@@ -112,7 +120,7 @@ function drawScores(el, posture) {
       { title: t('systems'), cell: (d) => String(d.systems) },
       { title: t('openAlerts'), cell: (d) => String(d.openAlerts) },
       { title: t('silentSources'), cell: (d) => `${d.sources?.silent ?? 0} / ${d.sources?.expected ?? 0}` },
-      { title: t('reasons'), cell: (d) => reasonList(d, d.id) },
+      { title: t('reasons'), cell: (d) => reasonList(d, d.id, 3, ofSystem) },
     ], departments))] : empty());
   if (!departments.length) return;
   // Every department when they fit; otherwise the riskiest, and the chart says how many of how many.
@@ -126,7 +134,9 @@ function drawScores(el, posture) {
     grid: { left: 150, right: 20, top: title ? 30 : 10, bottom: 24 }, tooltip: {},
     xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: names, axisLabel: { width: 140, overflow: 'truncate', interval: 0 } },
     // The value at each bar's end: a department at 0 shows "0", not an empty row that looks like missing data.
-    series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => ({ value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
+    series: [{ type: 'bar', label: { show: true, position: 'right' }, data: shown.map((d) => (d.noData
+      ? { value: 0, label: { formatter: t('noData'), color: '#888' } }
+      : { value: d.score, itemStyle: { color: d.score >= 60 ? '#c0392b' : d.score >= 30 ? '#e67e22' : '#27ae60' } })) }],
   });
   const parts = ['alerts', 'backup', 'coverage'];
   const partNames = [t('alertPoints'), t('backupPoints'), t('coveragePoints')];
@@ -139,7 +149,7 @@ function drawScores(el, posture) {
     visualMap: { show: false, min: 0, max: 1, dimension: 2, inRange: { color: ['#eef6ee', '#f5c542', '#c0392b'] } },
     series: [{
       type: 'heatmap', label: { show: true, formatter: (p) => String(p.data[3]) },
-      data: shown.flatMap((d, y) => parts.map((p, x) => [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0])),
+      data: shown.flatMap((d, y) => parts.map((p, x) => (d.noData ? [x, y, 0, '—'] : [x, y, (d.components?.[p] ?? 0) / maxOf[x], d.components?.[p] ?? 0]))),
     }],
   });
 }
@@ -171,12 +181,12 @@ function renderDepartment(main, ctx, departmentId) {
   load(main, async (el) => {
     const posture = await api.get('/api/posture');
     const department = posture.departments.find((d) => d.id === departmentId);
-    const systems = posture.systems.filter((s) => s.department === departmentId).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    const systems = posture.systems.filter((s) => s.department === departmentId).sort(byRisk);
     clear(el,
       h('p', {}, h('a', { href: '#/posture' }, t('backTo', t('posture')))),
       h('h1', {}, `${t('department')}${t('colon')}${localName(department) ?? departmentId}`),
       department ? h('p', {}, t('score'), ' ', scoreCell(department), ' · ', components(department)) : null,
-      department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10)) : null,
+      department ? h('section', { 'aria-label': t('reasons') }, h('h2', {}, t('reasons')), reasonList(department, departmentId, 10, systemNames(posture))) : null,
       h('h2', {}, t('systems')),
       systems.length ? h('div', { class: 'scroll' }, table([
         { title: t('system'), cell: (s) => h('a', { href: href('posture', departmentId, { system: s.id }) }, localName(s)) },
@@ -211,7 +221,7 @@ function renderSystem(main, ctx, departmentId, systemId) {
       h('h1', {}, `${t('system')}${t('colon')}${localName(system) ?? systemId}`),
       system ? h('dl', { class: 'facts' },
         h('dt', {}, t('score')), h('dd', {}, scoreCell(system)),
-        h('dt', {}, t('reason')), h('dd', {}, components(system)),
+        h('dt', {}, t('scoreComponents')), h('dd', {}, components(system)),
         h('dt', {}, t('reasons')), h('dd', {}, reasonList(system, departmentId, 10)),
         h('dt', {}, t('mlpsLevel')), h('dd', {}, String(system.mlpsLevel ?? '—')),
         h('dt', {}, t('openAlerts')), h('dd', {}, String(system.openAlerts ?? 0)),
