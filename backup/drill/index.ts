@@ -1,4 +1,4 @@
-export { runRestoreDrill, locateLatestDump, scratchDatabaseName, drillResultId, DRILL_KIND, DRILL_STEP_LABEL } from './restore-drill.js';
+export { runRestoreDrill, drillClauses, locateLatestDump, scratchDatabaseName, drillResultId, DRILL_KIND, DRILL_STEP_LABEL } from './restore-drill.js';
 export type { DrillOptions, DrillProgress, DrillStep } from './restore-drill.js';
 export { postgresDrillServer, mariadbDrillServer, DropDatabaseSwitches, SCRATCH_PREFIX } from './drill-server.js';
 export type { DrillServer, DrillEngine } from './drill-server.js';

@@ -11,7 +11,7 @@ import { BackupErrors } from '../errors.js';
 import { readManifest, MANIFEST_FILES, type Manifest } from '../manifest.js';
 import { PgbackrestRepository, isDatabaseRepository, isRepositoryTarget, openTarget, type BackupTarget, type SftpOptions, type TargetSpec } from '../targets/index.js';
 import { drillLatestSnapshot } from './repository-drill.js';
-import { backupClause, formatSeconds } from '../checks/outcome.js';
+import { backupClause, formatSeconds, type BackupSite } from '../checks/outcome.js';
 import { dumpProblem } from '../checks/integrity.js';
 import { DrillErrors } from './errors.js';
 import { sqlDumpIncomplete } from './dump-completeness.js';
@@ -106,8 +106,7 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
   const steps: DrillStep[] = [];
   const clause = backupClause(system.mlpsLevel);
   const site = options.site ?? 'same-city';
-  // a) local backup and recovery for the same-city copy; b) off-site backup for the off-site copy.
-  const detail: RestoreDrillDetail = { site, clause, mlps: [`${clauseNumber(clause)} ${site === 'off-site' ? 'b)' : 'a)'}`], steps, runId };
+  const detail: RestoreDrillDetail = { site, clause, mlps: drillClauses(system.mlpsLevel, site), steps, runId };
   const report = (step: string) => options.onProgress?.({ done: steps.length, total: STEPS.length, step: DRILL_STEP_LABEL[step] ?? step });
 
   // `met` is decided once, in result(), when the outcome is known.
@@ -327,6 +326,17 @@ function judgeDatabaseDrill(
 }
 
 const clauseNumber = (clause: string) => /\d+\.\d+\.\d+\.\d+/.exec(clause)?.[0] ?? clause;
+
+/**
+ * The 数据备份恢复 items a drill of this site evidences: a) local backup and recovery for the same-city copy,
+ * b) off-site backup for the off-site copy. Level 1 (6.1.4.7) is one item without letters, local only: an
+ * off-site drill evidences nothing there.
+ */
+export function drillClauses(mlpsLevel: number, site: BackupSite): string[] {
+  const number = clauseNumber(backupClause(mlpsLevel));
+  if (mlpsLevel === 1) return site === 'off-site' ? [] : [number];
+  return [`${number} ${site === 'off-site' ? 'b)' : 'a)'}`];
+}
 
 const DUMP_NAME = /\.(dump|pgdump|backup|sql|sql\.gz)$/i;
 
