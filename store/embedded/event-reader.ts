@@ -2,7 +2,7 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ShouwangError } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
-import { EVENT_READS, type EventReadArgs, type EventReadName, type EventReadResult, type EventReadRunner } from './events.js';
+import { EVENT_READS, interruptibleReads, type EventReadArgs, type EventReadName, type EventReadResult, type EventReadRunner } from './events.js';
 
 /**
  * The embedded store's console reads (search, counts, top values, histogram, one event) in worker threads,
@@ -55,6 +55,8 @@ export class EventReader implements EventReadRunner {
   readonly #timeoutMs: number;
   readonly #slots: Slot[] = Array.from({ length: READERS }, () => ({ worker: undefined, busy: false }));
   readonly #queue: Waiting[] = [];
+  /** Workers terminated past a deadline, until their thread has exited (close waits for them). */
+  readonly #retiring = new Set<Promise<unknown>>();
   #nextId = 0;
   #started = 0;
   #closed = false;
@@ -77,7 +79,7 @@ export class EventReader implements EventReadRunner {
     });
   }
 
-  /** Stops the workers; reads still waiting are refused. */
+  /** Stops the workers, and waits for those stopped past a deadline to exit; reads still waiting are refused. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const waiting of this.#queue.splice(0)) waiting.reject(StoreErrors.unavailable('closed'));
@@ -86,6 +88,7 @@ export class EventReader implements EventReadRunner {
       slot.worker = undefined;
       await worker?.terminate();
     }));
+    await Promise.all(this.#retiring);
   }
 
   #dispatch(): void {
@@ -94,11 +97,14 @@ export class EventReader implements EventReadRunner {
       const waiting = this.#queue.shift();
       if (!waiting) return;
       slot.busy = true;
-      void this.#runOn(slot, waiting).finally(() => {
-        slot.busy = false;
-        this.#dispatch();
-      });
+      void this.#runOn(slot, waiting);
     }
+  }
+
+  /** Frees the slot before its caller hears back, so the caller's next read goes to this warm worker. */
+  #free(slot: Slot): void {
+    slot.busy = false;
+    queueMicrotask(() => this.#dispatch());
   }
 
   async #runOn(slot: Slot, { job, resolve, reject }: Waiting): Promise<void> {
@@ -106,6 +112,7 @@ export class EventReader implements EventReadRunner {
     try {
       worker = await (slot.worker ??= this.#start(slot));
     } catch (error) {
+      this.#free(slot);
       reject(error);
       return;
     }
@@ -113,6 +120,7 @@ export class EventReader implements EventReadRunner {
       const settle = (finish: () => void) => {
         clearTimeout(timer);
         worker.off('message', onMessage).off('error', onError).off('exit', onExit).unref();
+        this.#free(slot);
         finish();
         done();
       };
@@ -128,9 +136,10 @@ export class EventReader implements EventReadRunner {
       const onExit = (code: number) => settle(() => lose(`exited (${code})`));
       // The deadline starts once the worker has the read: a cold start is not the query's fault.
       const timer = setTimeout(() => settle(() => {
-        // terminate interrupts the worker once SQLite hands control back; the next read gets a fresh one.
+        // The scan ends at its next call into JavaScript (interruptibleReads); the next read gets a fresh worker.
         slot.worker = undefined;
-        void worker.terminate();
+        const exited = worker.terminate().finally(() => this.#retiring.delete(exited));
+        this.#retiring.add(exited);
         reject(StoreErrors.queryTimeout(this.#timeoutMs));
       }), this.#timeoutMs);
       worker.on('message', onMessage).on('error', onError).on('exit', onExit).ref();
@@ -195,6 +204,7 @@ function serve(path: string): void {
     db = new Database(path, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536');
+    interruptibleReads(db);
   } catch (error) {
     port.postMessage(plain(error));
     return;

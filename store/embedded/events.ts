@@ -18,8 +18,25 @@ const jsonPath = (field: string) => `$${field.split('.').map((part) => `."${part
 // JSON booleans come out of json_each as 1 and 0.
 const sqlValue = (value: unknown) => (typeof value === 'boolean' ? Number(value) : value);
 
-function eventWhere(query: EventQuery): Where {
+/**
+ * A SQL function the reader worker defines on its connection (event-reader.ts). SQLite runs a statement in
+ * native code, where Worker.terminate cannot stop it; a call into JavaScript every READ_ALIVE_EVERY rows
+ * lets the termination of a read past its deadline end the scan there instead of at its last row.
+ */
+const READ_ALIVE = 'shouwang_read_alive';
+const READ_ALIVE_EVERY = 64;
+const interruptible = new WeakSet<Database>();
+
+/** Lets Worker.terminate stop this connection's event reads mid-scan (each costs a JavaScript call per READ_ALIVE_EVERY rows). */
+export function interruptibleReads(db: Database): void {
+  db.function(READ_ALIVE, { deterministic: false }, () => 1);
+  interruptible.add(db);
+}
+
+function eventWhere(query: EventQuery, db: Database): Where {
   const where = new Where();
+  // First, so SQLite evaluates it on every row it considers, before the terms that may scan.
+  if (interruptible.has(db)) where.add(`(seq % ${READ_ALIVE_EVERY} <> 0 OR ${READ_ALIVE}())`);
   if (query.from) where.add('ts >= ?', toMillis(query.from, 'from'));
   if (query.to) where.add('ts < ?', toMillis(query.to, 'to'));
   where.scope('department', query.scope);
@@ -175,12 +192,12 @@ export const EVENT_READS = {
 
   search(db: Database, query: EventQuery, page?: PageRequest): Page<ShouwangEvent> {
     return keysetPage(db, {
-      table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
+      table: 'events', timeColumn: 'ts', where: eventWhere(query, db), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
     });
   },
 
   countBy(db: Database, query: EventQuery, field: string, limit: number): Bucket[] {
-    const where = eventWhere(query);
+    const where = eventWhere(query, db);
     const column = COLUMNS[checkField(field)];
     const rows = column
       ? db
@@ -194,7 +211,7 @@ export const EVENT_READS = {
 
   histogram(db: Database, query: EventQuery, intervalMs: number): TimeBucket[] {
     if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
-    const where = eventWhere(query);
+    const where = eventWhere(query, db);
     const rows = db
       .prepare(`SELECT ts - (ts % ?) AS bucket, count(*) AS count FROM events ${where.sql} GROUP BY bucket ORDER BY bucket`)
       .all(intervalMs, ...where.params) as { bucket: number; count: number }[];

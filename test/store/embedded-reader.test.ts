@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShouwangError, type ShouwangEvent } from '../../core/index.js';
+import { EventReader } from '../../store/embedded/event-reader.js';
 import { EmbeddedEventStore } from '../../store/embedded/events.js';
 import { EmbeddedStore, parseQuery, type EventQuery } from '../../store/index.js';
 
@@ -15,16 +16,23 @@ const EVENTS = 6_000;
 /** Many leading-wildcard clauses: each parses every row's keyword values again, so SQLite scans for a while on few rows. */
 const SLOW: EventQuery = { match: parseQuery(Array.from({ length: 24 }, (_, i) => `*zz${i}*q*x`).concat('*root7*').join(' OR ')) };
 
-beforeAll(async () => {
-  const store = new EmbeddedStore({ path });
+async function fill(file: string, count: number): Promise<void> {
+  const store = new EmbeddedStore({ path: file });
   const users = ['root', 'admin', 'alice', 'bob'];
-  await store.events.write(Array.from({ length: EVENTS }, (_, i) => ({
+  await store.events.write(Array.from({ length: count }, (_, i) => ({
     id: `e-${i}`, '@timestamp': new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
     message: `Failed password for ${users[i % 4]} from 10.0.0.${i % 200}`,
     user: { name: `${users[i % 4]}${i % 13}` }, host: { name: `web-${i % 9}` }, process: { name: 'sshd' },
     shouwang: { department: `d${i % 3}`, system: 's1' },
   } as ShouwangEvent)));
   await store.close();
+}
+
+/** A third of the events: the same scan over it ends well before the full one. */
+const small = join(dir, 'small.db');
+beforeAll(async () => {
+  await fill(path, EVENTS);
+  await fill(small, EVENTS / 3);
 });
 
 /** The old path: the same reads on the caller's thread, on a connection of its own. */
@@ -127,6 +135,26 @@ describe('embedded event reads in a worker thread', () => {
       expect((await store.events.search({ filters: { 'user.name': 'alice2' } }, { size: 1 })).total).toBeGreaterThan(0);
     } finally {
       await store.close();
+    }
+  });
+
+  it('ends the scan of a read stopped past its deadline at once, not at its last row (SQLite runs it in native code)', async () => {
+    const slow = new EventReader(small, { timeoutMs: 60_000 });
+    const stopped = new EventReader(path, { timeoutMs: 30 });
+    try {
+      await Promise.all([slow.run('range'), stopped.run('range')]);
+      let slowAnswered = false;
+      // The same scan over a third of the rows, started first on a reader with time to finish it; the stopped
+      // one's thread exits before that, where it used to run its whole scan (three times as long) first.
+      const full = slow.run('search', SLOW, { size: 20 }).then(() => {
+        slowAnswered = true;
+      });
+      await expect(stopped.run('search', SLOW, { size: 20 })).rejects.toMatchObject({ code: 'SW_ERR_STORE_QUERY_TIMEOUT' });
+      await stopped.close(); // waits for the stopped worker's thread to exit
+      expect(slowAnswered).toBe(false);
+      await full;
+    } finally {
+      await Promise.all([slow.close(), stopped.close()]);
     }
   });
 
