@@ -12,7 +12,7 @@ import { EVENT_READS, interruptibleReads, type EventReadArgs, type EventReadName
  * worker (a fresh one starts for the next read) and answers SW_ERR_STORE_QUERY_TIMEOUT.
  */
 
-/** Worker threads reading at once; a read waits for a free one (the deadline starts when a worker takes it). */
+/** Worker threads reading at once; a read waits for a free one (the wait counts against its deadline). */
 const READERS = 2;
 
 interface ReadJob {
@@ -46,6 +46,8 @@ interface Slot {
 
 interface Waiting {
   job: ReadJob;
+  /** performance.now() when the read was asked for: waiting for a free worker counts against its deadline. */
+  since: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -74,7 +76,7 @@ export class EventReader implements EventReadRunner {
   run<K extends EventReadName>(name: K, ...args: EventReadArgs<K>): Promise<EventReadResult<K>> {
     if (this.#closed) return Promise.reject(StoreErrors.unavailable('closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { id: (this.#nextId += 1), name, args }, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ job: { id: (this.#nextId += 1), name, args }, since: performance.now(), resolve: resolve as (value: unknown) => void, reject });
       this.#dispatch();
     });
   }
@@ -107,13 +109,22 @@ export class EventReader implements EventReadRunner {
     queueMicrotask(() => this.#dispatch());
   }
 
-  async #runOn(slot: Slot, { job, resolve, reject }: Waiting): Promise<void> {
+  async #runOn(slot: Slot, { job, since, resolve, reject }: Waiting): Promise<void> {
     let worker: Worker;
+    const asked = performance.now();
     try {
       worker = await (slot.worker ??= this.#start(slot));
     } catch (error) {
       this.#free(slot);
       reject(error);
+      return;
+    }
+    // The deadline counts from the call, time spent waiting behind other reads included, but not a cold start
+    // (not the query's fault): reads pile up behind slow ones for at most the deadline, then are refused.
+    const left = this.#timeoutMs - (asked - since);
+    if (left <= 0) {
+      this.#free(slot);
+      reject(StoreErrors.queryTimeout(this.#timeoutMs));
       return;
     }
     await new Promise<void>((done) => {
@@ -134,14 +145,13 @@ export class EventReader implements EventReadRunner {
       };
       const onError = (error: Error) => settle(() => lose(`failed: ${error.message}`));
       const onExit = (code: number) => settle(() => lose(`exited (${code})`));
-      // The deadline starts once the worker has the read: a cold start is not the query's fault.
       const timer = setTimeout(() => settle(() => {
         // The scan ends at its next call into JavaScript (interruptibleReads); the next read gets a fresh worker.
         slot.worker = undefined;
         const exited = worker.terminate().finally(() => this.#retiring.delete(exited));
         this.#retiring.add(exited);
         reject(StoreErrors.queryTimeout(this.#timeoutMs));
-      }), this.#timeoutMs);
+      }), left);
       worker.on('message', onMessage).on('error', onError).on('exit', onExit).ref();
       try {
         worker.postMessage(job);

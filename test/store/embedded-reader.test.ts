@@ -158,6 +158,19 @@ describe('embedded event reads in a worker thread', () => {
     }
   });
 
+  it('counts the wait behind slow reads against the deadline: a read queued behind them is refused, not held on', async () => {
+    const reader = new EventReader(path, { timeoutMs: 100 });
+    try {
+      await Promise.all([reader.run('range'), reader.run('range')]); // both workers started
+      const slow = [reader.run('search', SLOW, { size: 20 }), reader.run('search', SLOW, { size: 20 })];
+      const queued = reader.run('range');
+      for (const read of [...slow, queued]) await expect(read).rejects.toMatchObject({ code: 'SW_ERR_STORE_QUERY_TIMEOUT' });
+      expect((await reader.run('range')).count).toBe(EVENTS);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('sees an event written through the store at once', async () => {
     const copy = join(dir, 'fresh.db');
     const store = new EmbeddedStore({ path: copy });
