@@ -14,6 +14,8 @@ import { EVENT_READS, interruptibleReads, type EventReadArgs, type EventReadName
 
 /** Worker threads reading at once; a read waits for a free one (the wait counts against its deadline). */
 const READERS = 2;
+/** A read left less than this by its wait is refused rather than started (timers may also fire a millisecond early). */
+const MIN_LEFT_MS = 10;
 
 interface ReadJob {
   id: number;
@@ -122,7 +124,7 @@ export class EventReader implements EventReadRunner {
     // The deadline counts from the call, time spent waiting behind other reads included, but not a cold start
     // (not the query's fault): reads pile up behind slow ones for at most the deadline, then are refused.
     const left = this.#timeoutMs - (asked - since);
-    if (left <= 0) {
+    if (left < MIN_LEFT_MS) {
       this.#free(slot);
       reject(StoreErrors.queryTimeout(this.#timeoutMs));
       return;

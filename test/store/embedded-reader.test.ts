@@ -171,6 +171,18 @@ describe('embedded event reads in a worker thread', () => {
     }
   });
 
+  it('answers "store unavailable" when its worker cannot open the file, and opens it on a later read once it exists', async () => {
+    const later = join(dir, 'later.db');
+    const reader = new EventReader(later, { timeoutMs: 10_000 });
+    try {
+      await expect(reader.run('range')).rejects.toMatchObject({ code: 'SW_ERR_STORE_UNAVAILABLE', statusCode: 503 });
+      await fill(later, 3);
+      expect(await reader.run('range')).toMatchObject({ count: 3 });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('sees an event written through the store at once', async () => {
     const copy = join(dir, 'fresh.db');
     const store = new EmbeddedStore({ path: copy });
