@@ -152,6 +152,8 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** SQLite file; defaults to `<dataDir>/shouwang.db`. */
       path: z.string().min(1).optional(),
+      /** A console read of events (search, counts, histogram) running longer is stopped (SW_ERR_STORE_QUERY_TIMEOUT). */
+      queryTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     })
     .prefault({}),
   elasticsearch: z

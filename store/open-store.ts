@@ -7,7 +7,7 @@ import type { Store } from './ports.js';
 /** Opens the store the config names. */
 export async function openStore(config: Config): Promise<Store> {
   if (config.store === 'embedded') {
-    return new EmbeddedStore({ path: config.embedded.path ?? join(config.dataDir, 'shouwang.db') });
+    return new EmbeddedStore({ path: config.embedded.path ?? join(config.dataDir, 'shouwang.db'), queryTimeoutMs: config.embedded.queryTimeoutMs });
   }
   const { url, nodes, sniff, shards, replicas, indexPrefix, username, password } = config.elasticsearch;
   if (!url && !nodes) {

@@ -6,6 +6,7 @@ import type { Store } from '../ports.js';
 import { EmbeddedAlertStore } from './alerts.js';
 import { EmbeddedAssetStore } from './assets.js';
 import { EmbeddedAuditTrailStore } from './audit-trail.js';
+import { EventReader } from './event-reader.js';
 import { EmbeddedEventStore, WAL_AUTOCHECKPOINT_PAGES } from './events.js';
 import { EmbeddedJobResultStore } from './job-results.js';
 import { migrate } from './migrations.js';
@@ -14,6 +15,8 @@ import { EmbeddedSessionStore, EmbeddedUserStore } from './users.js';
 export interface EmbeddedStoreOptions {
   /** A file path, or `:memory:` for tests that need no file. */
   path: string;
+  /** A console read of events past this many ms is stopped (SW_ERR_STORE_QUERY_TIMEOUT); default 10 s. */
+  queryTimeoutMs?: number;
 }
 
 /** The default store: one SQLite file in WAL mode, so one machine runs everything without a server. */
@@ -27,6 +30,7 @@ export class EmbeddedStore implements Store {
   readonly users: EmbeddedUserStore;
   readonly sessions: EmbeddedSessionStore;
   readonly #db: Database.Database;
+  readonly #reader: EventReader | undefined;
   #closed = false;
 
   constructor(options: EmbeddedStoreOptions) {
@@ -52,7 +56,9 @@ export class EmbeddedStore implements Store {
     // into the indexes read index pages from memory rather than the OS (bench store-write).
     this.#db.pragma('cache_size = -65536');
     migrate(this.#db);
-    this.events = new EmbeddedEventStore(this.#db);
+    // On a file, the console's event reads run in worker threads on read-only connections (event-reader.ts).
+    if (onDisk) this.#reader = new EventReader(options.path, { timeoutMs: options.queryTimeoutMs ?? 10_000 });
+    this.events = new EmbeddedEventStore(this.#db, this.#reader);
     this.alerts = new EmbeddedAlertStore(this.#db);
     this.assets = new EmbeddedAssetStore(this.#db);
     this.jobResults = new EmbeddedJobResultStore(this.#db);
@@ -71,6 +77,7 @@ export class EmbeddedStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      await this.#reader?.close();
       this.events.close();
     } finally {
       this.#db.close();

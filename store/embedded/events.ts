@@ -18,8 +18,25 @@ const jsonPath = (field: string) => `$${field.split('.').map((part) => `."${part
 // JSON booleans come out of json_each as 1 and 0.
 const sqlValue = (value: unknown) => (typeof value === 'boolean' ? Number(value) : value);
 
-function eventWhere(query: EventQuery): Where {
+/**
+ * A SQL function the reader worker defines on its connection (event-reader.ts). SQLite runs a statement in
+ * native code, where Worker.terminate cannot stop it; a call into JavaScript every READ_ALIVE_EVERY rows
+ * lets the termination of a read past its deadline end the scan there instead of at its last row.
+ */
+const READ_ALIVE = 'shouwang_read_alive';
+const READ_ALIVE_EVERY = 64;
+const interruptible = new WeakSet<Database>();
+
+/** Lets Worker.terminate stop this connection's event reads mid-scan (each costs a JavaScript call per READ_ALIVE_EVERY rows). */
+export function interruptibleReads(db: Database): void {
+  db.function(READ_ALIVE, { deterministic: false }, () => 1);
+  interruptible.add(db);
+}
+
+function eventWhere(query: EventQuery, db: Database): Where {
   const where = new Where();
+  // First, so SQLite evaluates it on every row it considers, before the terms that may scan.
+  if (interruptible.has(db)) where.add(`(seq % ${READ_ALIVE_EVERY} <> 0 OR ${READ_ALIVE}())`);
   if (query.from) where.add('ts >= ?', toMillis(query.from, 'from'));
   if (query.to) where.add('ts < ?', toMillis(query.to, 'to'));
   where.scope('department', query.scope);
@@ -162,6 +179,68 @@ function matchSql(node: QueryNode): Sql {
 }
 
 
+/**
+ * The console's event reads as plain functions of a connection: the store's own, or the read-only one of
+ * the reader worker (event-reader.ts), which runs them off the event loop. Arguments and results are plain data.
+ */
+export const EVENT_READS = {
+  get(db: Database, id: string, scope?: Scope): ShouwangEvent | undefined {
+    const where = new Where().add('id = ?', id).scope('department', scope);
+    const row = db.prepare(`SELECT doc FROM events ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as ShouwangEvent) : undefined;
+  },
+
+  search(db: Database, query: EventQuery, page?: PageRequest): Page<ShouwangEvent> {
+    return keysetPage(db, {
+      table: 'events', timeColumn: 'ts', where: eventWhere(query, db), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
+    });
+  },
+
+  countBy(db: Database, query: EventQuery, field: string, limit: number): Bucket[] {
+    const where = eventWhere(query, db);
+    const column = COLUMNS[checkField(field)];
+    const rows = column
+      ? db
+          .prepare(`SELECT ${column} AS k, count(*) AS count FROM events ${where.sql} ${where.parts.length ? 'AND' : 'WHERE'} ${column} IS NOT NULL GROUP BY k ORDER BY count DESC, k LIMIT ?`)
+          .all(...where.params, limit)
+      : db
+          .prepare(`SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END AS k, count(*) AS count FROM (SELECT doc FROM events ${where.sql}) e, json_each(e.doc, ?) j WHERE j.type NOT IN ('object', 'array', 'null') GROUP BY k ORDER BY count DESC, k LIMIT ?`)
+          .all(...where.params, jsonPath(field), limit);
+    return (rows as { k: unknown; count: number }[]).map((row) => ({ key: String(row.k), count: row.count }));
+  },
+
+  histogram(db: Database, query: EventQuery, intervalMs: number): TimeBucket[] {
+    if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
+    const where = eventWhere(query, db);
+    const rows = db
+      .prepare(`SELECT ts - (ts % ?) AS bucket, count(*) AS count FROM events ${where.sql} GROUP BY bucket ORDER BY bucket`)
+      .all(intervalMs, ...where.params) as { bucket: number; count: number }[];
+    return rows.map((row) => ({ start: new Date(row.bucket).toISOString(), count: row.count }));
+  },
+
+  range(db: Database, scope?: Scope): DataRange {
+    const where = new Where().scope('department', scope);
+    const row = db.prepare(`SELECT count(*) AS count, min(ts) AS oldest, max(ts) AS newest FROM events ${where.sql}`)
+      .get(...where.params) as { count: number; oldest: number | null; newest: number | null };
+    return {
+      count: row.count,
+      ...(row.oldest !== null ? { oldest: new Date(row.oldest).toISOString() } : {}),
+      ...(row.newest !== null ? { newest: new Date(row.newest).toISOString() } : {}),
+    };
+  },
+};
+
+type EventReads = typeof EVENT_READS;
+export type EventReadName = keyof EventReads;
+type Tail<T> = T extends [unknown, ...infer Rest] ? Rest : never;
+export type EventReadArgs<K extends EventReadName> = Tail<Parameters<EventReads[K]>>;
+export type EventReadResult<K extends EventReadName> = ReturnType<EventReads[K]>;
+
+/** Runs EVENT_READS elsewhere (event-reader.ts's worker thread). */
+export interface EventReadRunner {
+  run<K extends EventReadName>(name: K, ...args: EventReadArgs<K>): Promise<EventReadResult<K>>;
+}
+
 /** WAL pages after which a commit checkpoints (the file's setting); an event write leaves it to the next other commit. */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
@@ -188,9 +267,12 @@ export class EmbeddedEventStore implements EventStore {
   readonly #indexer: SearchIndexer;
   readonly #checkpointOff: Statement;
   readonly #checkpointOn: Statement;
+  readonly #reader: EventReadRunner | undefined;
 
-  constructor(db: Database) {
+  /** With a reader, the console's reads run through it; without (`:memory:`), on this connection. */
+  constructor(db: Database, reader?: EventReadRunner) {
     this.#db = db;
+    this.#reader = reader;
     this.#indexer = new SearchIndexer(db);
     // Appended to the staging table (one small index); SearchIndexer merges it into events within
     // SEARCH_INDEX_DELAY_MS, and every read here first merges or also reads what is staged.
@@ -272,58 +354,39 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {
-    const where = new Where().add('id = ?', id).scope('department', scope);
-    const read = () => this.#db.prepare(`SELECT doc FROM events ${where.sql}`).get(...where.params) as { doc: string } | undefined;
-    let row = read();
+    let event = await this.#read('get', id, scope);
     // Not merged yet, perhaps (the staging table has no id index): merge what is pending, then look again.
-    if (!row && this.#indexer.pending()) {
+    if (!event && this.#indexer.pending()) {
       await this.#indexer.catchUpYielding();
-      row = read();
+      event = await this.#read('get', id, scope);
     }
-    return row ? (JSON.parse(row.doc) as ShouwangEvent) : undefined;
+    return event;
   }
 
   async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
     await this.#indexer.catchUpYielding();
-    return keysetPage(this.#db, {
-      table: 'events', timeColumn: 'ts', where: eventWhere(query), page, decode: (doc) => JSON.parse(doc) as ShouwangEvent,
-    });
+    return this.#read('search', query, page);
   }
 
   async countBy(query: EventQuery, field: string, limit = 10): Promise<Bucket[]> {
     await this.#indexer.catchUpYielding();
-    const where = eventWhere(query);
-    const column = COLUMNS[checkField(field)];
-    const rows = column
-      ? this.#db
-          .prepare(`SELECT ${column} AS k, count(*) AS count FROM events ${where.sql} ${where.parts.length ? 'AND' : 'WHERE'} ${column} IS NOT NULL GROUP BY k ORDER BY count DESC, k LIMIT ?`)
-          .all(...where.params, limit)
-      : this.#db
-          .prepare(`SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END AS k, count(*) AS count FROM (SELECT doc FROM events ${where.sql}) e, json_each(e.doc, ?) j WHERE j.type NOT IN ('object', 'array', 'null') GROUP BY k ORDER BY count DESC, k LIMIT ?`)
-          .all(...where.params, jsonPath(field), limit);
-    return (rows as { k: unknown; count: number }[]).map((row) => ({ key: String(row.k), count: row.count }));
+    return this.#read('countBy', query, field, limit);
   }
 
   async histogram(query: EventQuery, intervalMs: number): Promise<TimeBucket[]> {
     await this.#indexer.catchUpYielding();
-    if (!Number.isInteger(intervalMs) || intervalMs < 1000) throw StoreErrors.invalidQuery(`interval must be ≥ 1000 ms, got ${intervalMs}`);
-    const where = eventWhere(query);
-    const rows = this.#db
-      .prepare(`SELECT ts - (ts % ?) AS bucket, count(*) AS count FROM events ${where.sql} GROUP BY bucket ORDER BY bucket`)
-      .all(intervalMs, ...where.params) as { bucket: number; count: number }[];
-    return rows.map((row) => ({ start: new Date(row.bucket).toISOString(), count: row.count }));
+    return this.#read('histogram', query, intervalMs);
   }
 
   async range(scope?: Scope): Promise<DataRange> {
     await this.#indexer.catchUpYielding();
-    const where = new Where().scope('department', scope);
-    const row = this.#db.prepare(`SELECT count(*) AS count, min(ts) AS oldest, max(ts) AS newest FROM events ${where.sql}`)
-      .get(...where.params) as { count: number; oldest: number | null; newest: number | null };
-    return {
-      count: row.count,
-      ...(row.oldest !== null ? { oldest: new Date(row.oldest).toISOString() } : {}),
-      ...(row.newest !== null ? { newest: new Date(row.newest).toISOString() } : {}),
-    };
+    return this.#read('range', scope);
+  }
+
+  /** A console read: in the reader's worker thread when there is one, else on this connection. */
+  #read<K extends EventReadName>(name: K, ...args: EventReadArgs<K>): Promise<EventReadResult<K>> {
+    if (this.#reader) return this.#reader.run(name, ...args);
+    return Promise.resolve((EVENT_READS[name] as (db: Database, ...rest: EventReadArgs<K>) => EventReadResult<K>)(this.#db, ...args));
   }
 
   async sourcesSeen(query: SourceQuery): Promise<SourceSeen[]> {
