@@ -85,7 +85,7 @@ class CorrelationState {
 
   constructor(readonly correlation: CompiledCorrelation, readonly sampleLimit: number) {}
 
-  snapshot(rules: RuleTable): StateSnapshot {
+  snapshot(rules: SignalPacker): StateSnapshot {
     return {
       rule: this.correlation.rule.id,
       shape: shapeOf(this.correlation),
@@ -434,7 +434,7 @@ export class Correlator {
     this.#speculated = this.#version;
     const probe = new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit });
     // Windowed correlations never hit without a close: the probe needs the eager ones only.
-    probe.#load({ ...this.#snapshotOf((state) => state.correlation.eager), seen: [] });
+    probe.#load({ ...this.#snapshotOf((state) => state.correlation.eager, KEEP_RULES), seen: [] });
     probe.#probe = true;
     const hits: CorrelationHit[] = [];
     while (probe.#buffer.size > 0) probe.#route(probe.#buffer.pop()!, hits);
@@ -448,15 +448,15 @@ export class Correlator {
     return this.#snapshotOf();
   }
 
-  #snapshotOf(only?: (state: CorrelationState) => boolean): CorrelatorSnapshot {
-    const rules = new RuleTable();
-    const buffer = this.#buffer.items().map((signal) => rules.pack(signal));
-    const correlations = this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot(rules));
+  /** `packer`: a rules table for a snapshot that is written out; the in-memory probe keeps the signals as they are. */
+  #snapshotOf(only?: (state: CorrelationState) => boolean, packer: SignalPacker = new RuleTable()): CorrelatorSnapshot {
+    const buffer = this.#buffer.items().map((signal) => packer.pack(signal));
+    const correlations = this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot(packer));
     return {
       version: 2,
       newest: Number.isFinite(this.#newest) ? this.#newest : null,
       dropped: this.#dropped,
-      rules: rules.rules,
+      ...(packer instanceof RuleTable ? { rules: packer.rules } : {}),
       buffer,
       seen: [...this.#seen],
       early: [...this.#early],
@@ -609,7 +609,14 @@ type SavedSignal = Omit<Signal, 'rule'> & { rule: RuleRef | number };
  * The rules of one snapshot, each written once. A brute force keeps minutes of signals of one rule in the reorder
  * buffer: written whole, the rule's title and tags were over half of each signal on disk.
  */
-class RuleTable {
+interface SignalPacker {
+  pack(signal: Signal): SavedSignal;
+}
+
+/** The probe's copy of the state stays in memory: its signals keep their rules. */
+const KEEP_RULES: SignalPacker = { pack: (signal) => signal };
+
+class RuleTable implements SignalPacker {
   readonly rules: RuleRef[] = [];
   /** By identity (signals of a loaded rule share its ref), then by content (refs restored or built apart). */
   readonly #byRef = new Map<RuleRef, number>();

@@ -66,7 +66,8 @@ export class CorrelationStateFile {
       try {
         text = JSON.stringify(queued.read());
       } finally {
-        this.#nextAt = this.#now() + (this.#now() - started) * SERIALISE_PAUSE_FACTOR;
+        const ended = this.#now();
+        this.#nextAt = ended + (ended - started) * SERIALISE_PAUSE_FACTOR;
       }
       return writePrivateFileAtomically(this.#path, text);
     });
