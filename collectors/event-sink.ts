@@ -45,6 +45,7 @@ export interface SinkWriteOutcome {
 
 interface Pending {
   events: ShouwangEvent[];
+  fromFile: boolean;
   done: (outcome: SinkWriteOutcome) => void;
   failed: (error: Error) => void;
 }
@@ -87,6 +88,10 @@ export class EventSink {
   #spoolFull = false;
   /** Events accepted by write() or spill() and not yet acknowledged: what the sink holds in memory. */
   #memory = 0;
+  /** Of #memory, the events of file sources; past #fileShare they wait (whenFileRoom) and count no more against the bound. */
+  #fileMemory = 0;
+  readonly #fileShare: number;
+  #fileRoom: { promise: Promise<void>; resolve: () => void } | undefined;
   #spillBuffer: { events: ShouwangEvent[]; done: (spooled: boolean) => void; failed: (error: Error) => void }[] = [];
   #spillBuffered = 0;
   #spillTimer: NodeJS.Timeout | undefined;
@@ -102,6 +107,7 @@ export class EventSink {
       maxSpoolBytes: 1 << 30, batchSize: 500, flushIntervalMs: 1000, replayIntervalMs: 5000, inFlight: 1, maxMemoryEvents: 20_000, name: 'sink', ...options,
     };
     this.#slots = new Slots(this.#options.inFlight);
+    this.#fileShare = Math.max(1, Math.floor(this.#options.maxMemoryEvents / 2));
     this.#unwatch = options.metrics?.watchSink(this.#options.name, () => this.#memory);
     this.#spool = new DiskSpool(options.spoolDir, this.#options.maxSpoolBytes);
     this.#replayTimer = setInterval(() => void this.replay(), this.#options.replayIntervalMs);
@@ -129,7 +135,30 @@ export class EventSink {
    * refuse before reading more, and one that can neither pause nor refuse (UDP) spills to disk.
    */
   get overloaded(): boolean {
-    return this.#memory >= this.#options.maxMemoryEvents;
+    return this.heldAgainstBound >= this.#options.maxMemoryEvents;
+  }
+
+  /**
+   * What counts against `maxMemoryEvents` for the network sources: file events count up to half of it. A log file
+   * waits on disk at no cost and a sender's buffers do not, so tailers catching up must not keep every TCP
+   * connection paused (they did, while their chunks held the sink at its bound).
+   */
+  get heldAgainstBound(): number {
+    return this.#memory - Math.max(0, this.#fileMemory - this.#fileShare);
+  }
+
+  /**
+   * While file sources hold their share (half of `maxMemoryEvents`), a promise of the moment they hold less; undefined
+   * when they may read on. A tailer waits for it before its next chunk.
+   */
+  whenFileRoom(): Promise<void> | undefined {
+    if (this.#fileMemory < this.#fileShare) return undefined;
+    if (!this.#fileRoom) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.#fileRoom = { promise, resolve };
+    }
+    return this.#fileRoom.promise;
   }
 
   /** The bound of `overloaded`: what HTTP ingest counts requests it admits against. */
@@ -142,13 +171,16 @@ export class EventSink {
     return this.#slots.whenFree();
   }
 
-  write(events: readonly ShouwangEvent[]): Promise<SinkWriteOutcome> {
+  /** `fromFile`: the events of a file source, which waits for `whenFileRoom` (see `heldAgainstBound`). */
+  write(events: readonly ShouwangEvent[], origin: { fromFile?: boolean } = {}): Promise<SinkWriteOutcome> {
     if (this.#closing) return Promise.reject(new Error('event sink is closed'));
     if (events.length === 0) return Promise.resolve({ deadLettered: [] });
     return new Promise<SinkWriteOutcome>((done, failed) => {
-      this.#buffer.push({ events: [...events], done, failed });
+      const fromFile = origin.fromFile === true;
+      this.#buffer.push({ events: [...events], fromFile, done, failed });
       this.#buffered += events.length;
       this.#memory += events.length;
+      if (fromFile) this.#fileMemory += events.length;
       if (this.#buffered >= this.#options.batchSize) void this.flush();
       // A free store slot takes what arrived in this turn of the event loop now, as rsyslog's queue does: waiting
       // for a full batch or the timer only adds latency. While every slot is busy, events gather into the next batch.
@@ -208,6 +240,11 @@ export class EventSink {
       },
     ).finally(() => {
       this.#memory -= events.length;
+      for (const pending of taken) if (pending.fromFile) this.#fileMemory -= pending.events.length;
+      if (this.#fileRoom && this.#fileMemory < this.#fileShare) {
+        this.#fileRoom.resolve();
+        this.#fileRoom = undefined;
+      }
     });
     return this.#acked;
   }

@@ -37,11 +37,13 @@ export interface FileSourceConfig {
 
 /** What the tailer needs from the sink: `write` resolves once the events are stored or spooled. */
 export interface TailSink {
-  write(events: readonly ShouwangEvent[]): Promise<unknown>;
+  write(events: readonly ShouwangEvent[], origin?: { fromFile?: boolean }): Promise<unknown>;
   flush?(): Promise<void>;
   readonly saturated: boolean;
   /** While every store slot is busy and a batch waits, when none waits (EventSink): reading pauses until then. */
   whenFree?(): Promise<void> | undefined;
+  /** While file sources hold their share of the sink's memory bound, when they hold less (EventSink). */
+  whenFileRoom?(): Promise<void> | undefined;
 }
 
 export interface FileTailerOptions {
@@ -424,7 +426,7 @@ export class FileTailer {
     if (letters.length) await this.#options.deadLetters.write(letters);
     // The checkpoint this write earns, taken now: reading goes on before the sink answers.
     const checkpoint = this.#checkpointOf(file);
-    const written = events.length ? this.#options.sink.write(events) : Promise.resolve();
+    const written = events.length ? this.#options.sink.write(events, { fromFile: true }) : Promise.resolve();
     if (events.length && atEnd) void this.#options.sink.flush?.(); // nothing more is coming soon: do not wait for the batch timer
     written.catch(() => undefined); // handled in order below
     // In order, whatever order the sink answers in: a checkpoint never passes a write not yet acknowledged.
@@ -445,6 +447,8 @@ export class FileTailer {
     // Backpressure: at most maxInFlight writes unacknowledged, none while the sink has a batch waiting for a slot.
     while (this.#unacked.length >= (this.#options.maxInFlight ?? 1)) await this.#unacked[0];
     await this.#options.sink.whenFree?.();
+    // The network sources keep at least half of the memory bound: a file waits on disk meanwhile.
+    await this.#options.sink.whenFileRoom?.();
     if (this.#failure) throw this.#failure;
   }
 

@@ -24,11 +24,11 @@ export interface Reservation {
  * as it is handed to the sink: the sink then passes its bound by at most one request, however many are read at once.
  */
 export class HttpAdmission {
-  readonly #sink: Partial<Pick<EventSink, 'memoryEvents' | 'maxMemoryEvents'>>;
+  readonly #sink: Partial<Pick<EventSink, 'memoryEvents' | 'heldAgainstBound' | 'maxMemoryEvents'>>;
   readonly #bodyLimit: number;
   #reserved = 0;
 
-  constructor(sink: Partial<Pick<EventSink, 'memoryEvents' | 'maxMemoryEvents'>>, bodyLimit: number) {
+  constructor(sink: Partial<Pick<EventSink, 'memoryEvents' | 'heldAgainstBound' | 'maxMemoryEvents'>>, bodyLimit: number) {
     this.#sink = sink;
     this.#bodyLimit = bodyLimit;
   }
@@ -69,7 +69,7 @@ export class HttpAdmission {
   }
 
   #memory(): number {
-    return this.#sink.memoryEvents ?? 0;
+    return this.#sink.heldAgainstBound ?? this.#sink.memoryEvents ?? 0;
   }
 
   #bound(): number {

@@ -51,7 +51,7 @@ export interface HttpSourceOptions {
   port: number;
   sources: readonly HttpSourceConfig[];
   /** Without `maxMemoryEvents` (a plain fake), no memory bound is applied. */
-  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'> & Partial<Pick<EventSink, 'memoryEvents' | 'maxMemoryEvents'>>;
+  sink: Pick<EventSink, 'write' | 'flush' | 'saturated'> & Partial<Pick<EventSink, 'memoryEvents' | 'heldAgainstBound' | 'maxMemoryEvents'>>;
   assets: AssetIndex;
   deadLetters: DeadLetterSink;
   /** Largest body in bytes (default 10 MiB); a bigger one gets 413. */
