@@ -81,6 +81,18 @@ interface ProbeRun {
   arrived: Signal[];
 }
 
+/**
+ * Changes to the reorder buffer, the seen ids and the early hits, in order, since takeChanges() last ran: the state
+ * file journals them instead of writing those lists whole (state-file.ts).
+ */
+export interface CorrelatorChanges {
+  /** A signal taken into the buffer, or the key (rule id U+001F event id) of one that left it. */
+  buffer: (Signal | string)[];
+  /** Set (the value), or deleted (null). */
+  seen: [string, number | null][];
+  early: [string, number | null][];
+}
+
 interface Entry {
   time: number;
   signal: Signal;
@@ -338,6 +350,8 @@ export class Correlator {
   /** How far behind the newest event time signals arrived since the last tick, and the settling margin from it. */
   #lag = 0;
   #slackMs = 0;
+  /** Kept from the first takeChanges() on; undefined again after a restore or a flush (the next save is whole). */
+  #changes: CorrelatorChanges | undefined;
   /** The event fields any correlation reads (group-by and measured fields, through aliases). */
   readonly #fields: string[];
 
@@ -418,6 +432,12 @@ export class Correlator {
       const held = signal.from ? signal : { ...signal, event: this.#slim(signal.event) };
       this.#buffer.push(held);
       this.#version += 1;
+      if (this.#changes) {
+        this.#changes.seen.push([seen, signal.time]);
+        this.#changes.buffer.push(held);
+        // Nobody takes them (no state file journals this correlator): forget them, the next save is whole.
+        if (this.#changes.buffer.length > 4 * (this.#buffer.size + this.#seen.size) + 100_000) this.#changes = undefined;
+      }
       const run = this.#run;
       if (run) {
         this.#lag = Math.max(this.#lag, this.#newest - signal.time);
@@ -457,6 +477,7 @@ export class Correlator {
     this.#closeBefore(Infinity, hits);
     this.#early.clear();
     this.#run = undefined;
+    this.#changes = undefined;
     this.#version += 1;
     return hits;
   }
@@ -468,17 +489,27 @@ export class Correlator {
     const before = this.#buffer.size;
     // Strictly older than the watermark: a signal at the watermark itself may still be joined by another.
     while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) {
-      this.#process(this.#buffer.pop()!, hits);
+      const signal = this.#buffer.pop()!;
+      this.#changes?.buffer.push(`${signal.rule.id}\u001f${signal.eventId}`);
+      this.#process(signal, hits);
       this.#released += 1;
     }
     const closed = this.#closeBefore(watermark, hits);
     if (before !== this.#buffer.size || closed) {
       this.#version += 1;
       // In-order processing has passed these: an early hit it did not find again is not due any more.
-      for (const [key, end] of this.#early) if (end < watermark) this.#early.delete(key);
+      for (const [key, end] of this.#early) {
+        if (end >= watermark) continue;
+        this.#early.delete(key);
+        this.#changes?.early.push([key, null]);
+      }
     }
     if (this.#seen.size > this.#seenPruneAt) {
-      for (const [key, at] of this.#seen) if (at < watermark) this.#seen.delete(key);
+      for (const [key, at] of this.#seen) {
+        if (at >= watermark) continue;
+        this.#seen.delete(key);
+        this.#changes?.seen.push([key, null]);
+      }
       this.#seenPruneAt = Math.max(1024, this.#seen.size * 2);
     }
     return hits;
@@ -502,8 +533,13 @@ export class Correlator {
     probe.#probe = true;
     const hits: CorrelationHit[] = [];
     while (probe.#buffer.size > 0) probe.#route(probe.#buffer.pop()!, hits);
-    for (const hit of hits) this.#early.set(hitKey(hit), hit.windowEnd);
+    for (const hit of hits) this.#setEarly(hitKey(hit), hit.windowEnd);
     return hits;
+  }
+
+  #setEarly(key: string, end: number): void {
+    this.#early.set(key, end);
+    this.#changes?.early.push([key, end]);
   }
 
   /** What #replayedHits returns, from the run kept between ticks (see ProbeRun). */
@@ -552,7 +588,7 @@ export class Correlator {
     };
     for (let i = run.hitsHead; i < run.hits.length; i += 1) consider(run.hits[i]!.key, run.hits[i]!.hit);
     for (const hit of tailHits) consider(hitKey(hit), hit);
-    for (const hit of hits) this.#early.set(hitKey(hit), hit.windowEnd);
+    for (const hit of hits) this.#setEarly(hitKey(hit), hit.windowEnd);
     return hits;
   }
 
@@ -576,9 +612,24 @@ export class Correlator {
     return this.#snapshotOf();
   }
 
+  /** snapshot() with the buffer, the seen ids and the early hits left empty: the state file journals those. */
+  snapshotHead(): CorrelatorSnapshot {
+    return this.#snapshotOf(undefined, new RuleTable(), false);
+  }
+
+  /**
+   * The changes to the buffer, the seen ids and the early hits since the last call; undefined when they were not
+   * kept (the first call, or after a restore or a flush): then only a whole snapshot, taken now, is a base for the next.
+   */
+  takeChanges(): CorrelatorChanges | undefined {
+    const changes = this.#changes;
+    this.#changes = { buffer: [], seen: [], early: [] };
+    return changes;
+  }
+
   /** `packer`: a rules table for a snapshot that is written out; the in-memory probe keeps the signals as they are. */
-  #snapshotOf(only?: (state: CorrelationState) => boolean, packer: SignalPacker = new RuleTable()): CorrelatorSnapshot {
-    const buffer = this.#buffer.items().map((signal) => packer.pack(signal));
+  #snapshotOf(only?: (state: CorrelationState) => boolean, packer: SignalPacker = new RuleTable(), lists = true): CorrelatorSnapshot {
+    const buffer = lists ? this.#buffer.items().map((signal) => packer.pack(signal)) : [];
     const correlations = this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot(packer));
     return {
       version: 2,
@@ -586,8 +637,8 @@ export class Correlator {
       dropped: this.#dropped,
       ...(packer instanceof RuleTable ? { rules: packer.rules } : {}),
       buffer,
-      seen: [...this.#seen],
-      early: [...this.#early],
+      seen: lists ? [...this.#seen] : [],
+      early: lists ? [...this.#early] : [],
       correlations,
     };
   }
@@ -611,6 +662,7 @@ export class Correlator {
     }
     if (data.newest !== null && !Number.isFinite(data.newest)) throw new Error('snapshot: newest is not a time');
     this.#run = undefined;
+    this.#changes = undefined;
     this.#newest = data.newest ?? -Infinity;
     this.#dropped = Number.isFinite(data.dropped) ? data.dropped : 0;
     if (data.newest !== null) this.#anchor = { event: data.newest, wall: this.#now() };
@@ -670,7 +722,9 @@ export class Correlator {
 
   #emit(hit: CorrelationHit, hits: CorrelationHit[], at = hit.windowEnd): void {
     // Returned early by tick() already; it still feeds the correlations chained to it.
-    if (this.#early.size === 0 || !this.#early.delete(hitKey(hit))) hits.push(hit);
+    const key = this.#early.size === 0 ? undefined : hitKey(hit);
+    if (key !== undefined && this.#early.delete(key)) this.#changes?.early.push([key, null]);
+    else hits.push(hit);
     if (!this.#routed(hit)) return;
     const derived: Signal = {
       rule: hit.rule,
