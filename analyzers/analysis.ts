@@ -163,7 +163,7 @@ export async function startAnalysis(options: AnalysisOptions): Promise<Analysis>
     if (distributed) return distributed.persist();
     if (!stateFile || correlator.version === savedVersion) return saving;
     savedVersion = correlator.version;
-    saving = stateFile.save(() => correlator.snapshot()).catch((error: unknown) => {
+    saving = stateFile.save(() => correlator).catch((error: unknown) => {
       savedVersion = -1;
       options.logger?.warn({ err: error, path: stateFile.path }, '关联状态未能保存，下次再试 / correlation state not saved; retrying at the next batch');
       throw error; // the events it covers are not acknowledged: a file source reads them again

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './measure.js';
@@ -32,8 +32,10 @@ async function run(lines: string[]): Promise<{ cpuMicros: number; stateBytes: nu
       await sendSyslog([collector.port], lines, 4);
       await waitForCount(embeddedCount(dir), lines.length, 'brute-force events stored');
       const cpuMicros = ((processCpuSeconds(collector.pid) - before) / lines.length) * 1e6;
-      const state = join(dir, 'checkpoints', 'correlation.json');
-      return { cpuMicros, stateBytes: existsSync(state) ? statSync(state).size : 0 };
+      // The state file and the journal of its reorder buffer beside it.
+      const checkpoints = join(dir, 'checkpoints');
+      const state = existsSync(checkpoints) ? readdirSync(checkpoints).filter((name) => name.startsWith('correlation.json')) : [];
+      return { cpuMicros, stateBytes: state.reduce((sum, name) => sum + statSync(join(checkpoints, name)).size, 0) };
     } finally {
       await collector.stop();
     }

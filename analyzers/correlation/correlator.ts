@@ -29,7 +29,9 @@ import { fieldFor, linkCorrelations, type CompiledCorrelation } from './compile.
  *   logs, keeps its own time). So a window needing its end closes `latenessMs` after the stream
  *   went quiet, with no later traffic.
  * - Eager correlations fire early: the buffered signals are run through a copy of the state (no
- *   window closes), and the hits found are returned at once. In-order processing finds the same
+ *   window closes), and the hits found are returned at once. The probe is kept between ticks
+ *   (ProbeRun): the buffer's older part runs once, only its newest part (where late signals still
+ *   land) at each tick; a signal arriving before what it settled starts it afresh. In-order processing finds the same
  *   hit later and does not return it again; only a signal arriving late, inside the lateness, can
  *   make the final hit differ from the early one (both are then returned).
  * Durability: snapshot()/restore() carry every open window, the reorder buffer and the ids of
@@ -48,6 +50,47 @@ export interface CorrelatorOptions {
   problems?: RuleProblem[];
   /** The wall clock for tick(), epoch ms. */
   now?: () => number;
+  /**
+   * How tick() finds early hits: `incremental` (default) keeps the probe between ticks; `replay` runs the whole
+   * reorder buffer through a copy of the state each time (what the incremental probe must equal; tests compare them).
+   */
+  earlyProbe?: 'incremental' | 'replay';
+}
+
+/**
+ * The early-hit probe kept between ticks. The replay it stands for runs the buffer, in processing order, through a
+ * copy of the eager state; here the buffer's older part ("settled") has run once through `base`, and only the newer
+ * part (`tail`, within `slack` of the newest event time, where late signals still land) runs on a copy at each tick.
+ * Positions count signals as #released counts those leaving the buffer: what left it is always a prefix of the
+ * processing order (a signal younger than the watermark is never taken before an older one), so `base` at position
+ * #released is the correlator's own eager state, and the settled hits from there on are the replay's first hits.
+ */
+interface ProbeRun {
+  /** Routes only (eager correlations, no buffer, no closing): the state after the settled signals. */
+  base: Correlator;
+  /** The last settled signal: a signal arriving before it (in processing order) rebuilds the run. */
+  last: Signal | undefined;
+  /** The position of the next settled signal. */
+  next: number;
+  /** Hits of the settled signals, with the position of the signal that made each; `hitsHead`: the first still buffered. */
+  hits: { at: number; key: string; hit: CorrelationHit }[];
+  hitsHead: number;
+  /** Buffered signals after `last`, in processing order. */
+  tail: Signal[];
+  /** Signals taken since the last tick (merged into `tail` then). */
+  arrived: Signal[];
+}
+
+/**
+ * Changes to the reorder buffer, the seen ids and the early hits, in order, since takeChanges() last ran: the state
+ * file journals them instead of writing those lists whole (state-file.ts).
+ */
+export interface CorrelatorChanges {
+  /** A signal taken into the buffer, or the key (rule id U+001F event id) of one that left it. */
+  buffer: (Signal | string)[];
+  /** Set (the value), or deleted (null). */
+  seen: [string, number | null][];
+  early: [string, number | null][];
 }
 
 interface Entry {
@@ -298,6 +341,17 @@ export class Correlator {
   #speculated = -1;
   /** A probe for early hits: processes signals without closing windows. */
   #probe = false;
+  /** A probe that routes to eager correlations only (the incremental probe's; see ProbeRun). */
+  #eagerOnly = false;
+  readonly #replayProbe: boolean;
+  #run: ProbeRun | undefined;
+  /** Signals taken out of the buffer by in-order processing (not flush), since the start. */
+  #released = 0;
+  /** How far behind the newest event time signals arrived since the last tick, and the settling margin from it. */
+  #lag = 0;
+  #slackMs = 0;
+  /** Kept from the first takeChanges() on; undefined again after a restore or a flush (the next save is whole). */
+  #changes: CorrelatorChanges | undefined;
   /** The event fields any correlation reads (group-by and measured fields, through aliases). */
   readonly #fields: string[];
 
@@ -322,6 +376,10 @@ export class Correlator {
       for (const name of [...c.groupBy, ...c.fields]) [name, ...Object.values(c.aliases[name] ?? {})].forEach((field) => fields.add(field));
     }
     this.#fields = [...fields];
+    // A windowed temporal correlation (the parser refuses one today) hits inside add(): in the replay it starts empty at each tick, which a
+    // probe kept between ticks cannot reproduce, so such a rule set keeps the replay.
+    const windowedTemporal = this.#states.some(({ correlation: c }) => !c.eager && (c.type === 'temporal' || c.type === 'temporal_ordered'));
+    this.#replayProbe = options.earlyProbe === 'replay' || windowedTemporal;
   }
 
   /**
@@ -371,8 +429,22 @@ export class Correlator {
       // Replayed by a source resuming from its checkpoint: already counted (or waiting in the buffer).
       if (this.#seen.has(seen)) return [];
       this.#seen.set(seen, signal.time);
-      this.#buffer.push(signal.from ? signal : { ...signal, event: this.#slim(signal.event) });
+      const held = signal.from ? signal : { ...signal, event: this.#slim(signal.event) };
+      this.#buffer.push(held);
       this.#version += 1;
+      if (this.#changes) {
+        this.#changes.seen.push([seen, signal.time]);
+        this.#changes.buffer.push(held);
+        // Nobody takes them (no state file journals this correlator): forget them, the next save is whole.
+        if (this.#changes.buffer.length > 4 * (this.#buffer.size + this.#seen.size) + 100_000) this.#changes = undefined;
+      }
+      const run = this.#run;
+      if (run) {
+        this.#lag = Math.max(this.#lag, this.#newest - signal.time);
+        run.arrived.push(held);
+        // No tick for long (a replay of files, a stalled timer): the next tick starts afresh rather than hold more.
+        if (run.arrived.length > 2 * this.#buffer.size + 4096) this.#run = undefined;
+      }
     } else if (routed) {
       this.#dropped += 1;
       this.#onLate?.(signal);
@@ -404,6 +476,8 @@ export class Correlator {
     while (this.#buffer.size > 0) this.#process(this.#buffer.pop()!, hits);
     this.#closeBefore(Infinity, hits);
     this.#early.clear();
+    this.#run = undefined;
+    this.#changes = undefined;
     this.#version += 1;
     return hits;
   }
@@ -414,33 +488,123 @@ export class Correlator {
     const hits: CorrelationHit[] = [];
     const before = this.#buffer.size;
     // Strictly older than the watermark: a signal at the watermark itself may still be joined by another.
-    while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) this.#process(this.#buffer.pop()!, hits);
+    while (this.#buffer.size > 0 && this.#buffer.peek()!.time < watermark) {
+      const signal = this.#buffer.pop()!;
+      this.#changes?.buffer.push(`${signal.rule.id}\u001f${signal.eventId}`);
+      this.#process(signal, hits);
+      this.#released += 1;
+    }
     const closed = this.#closeBefore(watermark, hits);
     if (before !== this.#buffer.size || closed) {
       this.#version += 1;
       // In-order processing has passed these: an early hit it did not find again is not due any more.
-      for (const [key, end] of this.#early) if (end < watermark) this.#early.delete(key);
+      for (const [key, end] of this.#early) {
+        if (end >= watermark) continue;
+        this.#early.delete(key);
+        this.#changes?.early.push([key, null]);
+      }
     }
     if (this.#seen.size > this.#seenPruneAt) {
-      for (const [key, at] of this.#seen) if (at < watermark) this.#seen.delete(key);
+      for (const [key, at] of this.#seen) {
+        if (at >= watermark) continue;
+        this.#seen.delete(key);
+        this.#changes?.seen.push([key, null]);
+      }
       this.#seenPruneAt = Math.max(1024, this.#seen.size * 2);
     }
     return hits;
   }
 
-  /** Runs the buffered signals through a copy of the state (no window closes): the eager hits they make. */
+  /** The eager hits the buffered signals make, each returned once (see "Live streams" above). */
   #earlyHits(): CorrelationHit[] {
+    if (this.#buffer.size === 0) this.#run = undefined;
     if (this.#buffer.size === 0 || this.#speculated === this.#version) return [];
     this.#speculated = this.#version;
+    const hits = this.#replayProbe ? this.#replayedHits() : this.#incrementalHits();
+    if (hits.length > 0) this.#version += 1;
+    return hits;
+  }
+
+  /** Runs the buffered signals through a copy of the state (no window closes). */
+  #replayedHits(): CorrelationHit[] {
     const probe = new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit });
     // Windowed correlations never hit without a close: the probe needs the eager ones only.
     probe.#load({ ...this.#snapshotOf((state) => state.correlation.eager, KEEP_RULES), seen: [] });
     probe.#probe = true;
     const hits: CorrelationHit[] = [];
     while (probe.#buffer.size > 0) probe.#route(probe.#buffer.pop()!, hits);
-    for (const hit of hits) this.#early.set(hitKey(hit), hit.windowEnd);
-    if (hits.length > 0) this.#version += 1;
+    for (const hit of hits) this.#setEarly(hitKey(hit), hit.windowEnd);
     return hits;
+  }
+
+  #setEarly(key: string, end: number): void {
+    this.#early.set(key, end);
+    this.#changes?.early.push([key, end]);
+  }
+
+  /** What #replayedHits returns, from the run kept between ticks (see ProbeRun). */
+  #incrementalHits(): CorrelationHit[] {
+    this.#slackMs = Math.min(this.#latenessMs, Math.max(this.#slackMs * 0.99, 2 * this.#lag + 1));
+    this.#lag = 0;
+    let run = this.#run;
+    if (run) {
+      const arrived = run.arrived.sort(processingOrder);
+      run.arrived = [];
+      // Arrived before a settled signal: the settled state is not the replay's any more.
+      if (run.last && arrived.length > 0 && !before(run.last, arrived[0]!)) run = undefined;
+      else run.tail = mergeSorted(run.tail, arrived);
+    }
+    if (!run) run = this.#startRun();
+    this.#run = run;
+    // Settle the signals older than the margin, and any in-order processing has taken (base must pass them).
+    const horizon = this.#newest - this.#slackMs;
+    let settled = 0;
+    for (const signal of run.tail) {
+      if (signal.time >= horizon && run.next >= this.#released) break;
+      const found: CorrelationHit[] = [];
+      run.base.#route(signal, found);
+      for (const hit of found) run.hits.push({ at: run.next, key: hitKey(hit), hit });
+      run.last = signal;
+      run.next += 1;
+      settled += 1;
+    }
+    if (settled > 0) run.tail = run.tail.slice(settled);
+    while (run.hitsHead < run.hits.length && run.hits[run.hitsHead]!.at < this.#released) run.hitsHead += 1;
+    if (run.hitsHead > 1024 && run.hitsHead * 2 > run.hits.length) {
+      run.hits.splice(0, run.hitsHead);
+      run.hitsHead = 0;
+    }
+    const tailHits: CorrelationHit[] = [];
+    if (run.tail.length > 0) {
+      const copy = run.base.#copyEager();
+      for (const signal of run.tail) copy.#route(signal, tailHits);
+    }
+    // As the replay's copy of #early: a hit returned early already is skipped once.
+    const skipped = new Set<string>();
+    const hits: CorrelationHit[] = [];
+    const consider = (key: string, hit: CorrelationHit) => {
+      if (this.#early.has(key) && !skipped.has(key)) skipped.add(key);
+      else hits.push(hit);
+    };
+    for (let i = run.hitsHead; i < run.hits.length; i += 1) consider(run.hits[i]!.key, run.hits[i]!.hit);
+    for (const hit of tailHits) consider(hitKey(hit), hit);
+    for (const hit of hits) this.#setEarly(hitKey(hit), hit.windowEnd);
+    return hits;
+  }
+
+  /** A new run: the eager state as it is, nothing settled, the whole buffer as the tail. */
+  #startRun(): ProbeRun {
+    const base = this.#copyEager();
+    return { base, last: undefined, next: this.#released, hits: [], hitsHead: 0, tail: this.#buffer.items().sort(processingOrder), arrived: [] };
+  }
+
+  /** A correlator for probing: a copy of the eager correlations' state, routing only to them, buffering nothing. */
+  #copyEager(): Correlator {
+    const copy = new Correlator(this.#correlations, { latenessMs: this.#latenessMs, sampleLimit: this.#sampleLimit });
+    copy.#load({ ...this.#snapshotOf((state) => state.correlation.eager, KEEP_RULES), buffer: [], seen: [], early: [] });
+    copy.#probe = true;
+    copy.#eagerOnly = true;
+    return copy;
   }
 
   /** The state as plain data (JSON-safe): open windows, the reorder buffer, the signals seen. */
@@ -448,9 +612,24 @@ export class Correlator {
     return this.#snapshotOf();
   }
 
+  /** snapshot() with the buffer, the seen ids and the early hits left empty: the state file journals those. */
+  snapshotHead(): CorrelatorSnapshot {
+    return this.#snapshotOf(undefined, new RuleTable(), false);
+  }
+
+  /**
+   * The changes to the buffer, the seen ids and the early hits since the last call; undefined when they were not
+   * kept (the first call, or after a restore or a flush): then only a whole snapshot, taken now, is a base for the next.
+   */
+  takeChanges(): CorrelatorChanges | undefined {
+    const changes = this.#changes;
+    this.#changes = { buffer: [], seen: [], early: [] };
+    return changes;
+  }
+
   /** `packer`: a rules table for a snapshot that is written out; the in-memory probe keeps the signals as they are. */
-  #snapshotOf(only?: (state: CorrelationState) => boolean, packer: SignalPacker = new RuleTable()): CorrelatorSnapshot {
-    const buffer = this.#buffer.items().map((signal) => packer.pack(signal));
+  #snapshotOf(only?: (state: CorrelationState) => boolean, packer: SignalPacker = new RuleTable(), lists = true): CorrelatorSnapshot {
+    const buffer = lists ? this.#buffer.items().map((signal) => packer.pack(signal)) : [];
     const correlations = this.#states.filter((state) => !only || only(state)).map((state) => state.snapshot(packer));
     return {
       version: 2,
@@ -458,8 +637,8 @@ export class Correlator {
       dropped: this.#dropped,
       ...(packer instanceof RuleTable ? { rules: packer.rules } : {}),
       buffer,
-      seen: [...this.#seen],
-      early: [...this.#early],
+      seen: lists ? [...this.#seen] : [],
+      early: lists ? [...this.#early] : [],
       correlations,
     };
   }
@@ -482,6 +661,8 @@ export class Correlator {
       throw new Error('not a correlation state snapshot (version 1 or 2)');
     }
     if (data.newest !== null && !Number.isFinite(data.newest)) throw new Error('snapshot: newest is not a time');
+    this.#run = undefined;
+    this.#changes = undefined;
     this.#newest = data.newest ?? -Infinity;
     this.#dropped = Number.isFinite(data.dropped) ? data.dropped : 0;
     if (data.newest !== null) this.#anchor = { event: data.newest, wall: this.#now() };
@@ -511,6 +692,7 @@ export class Correlator {
     for (const routes of [byId, byName]) {
       if (!routes) continue;
       for (const { state, index } of routes) {
+        if (this.#eagerOnly && !state.correlation.eager) continue;
         const hit = state.add(signal, index);
         if (hit) this.#emit(hit, hits);
       }
@@ -531,13 +713,18 @@ export class Correlator {
       if (!first) return closed;
       closed = true;
       const hit = first.closeNext();
-      if (hit) this.#emit(hit, hits, firstAt);
+      if (!hit) continue;
+      this.#emit(hit, hits, firstAt);
+      // A windowed hit feeding another correlation: the eager state moved in a way the probe run did not follow.
+      if (this.#routed(hit)) this.#run = undefined;
     }
   }
 
   #emit(hit: CorrelationHit, hits: CorrelationHit[], at = hit.windowEnd): void {
     // Returned early by tick() already; it still feeds the correlations chained to it.
-    if (!this.#early.delete(hitKey(hit))) hits.push(hit);
+    const key = this.#early.size === 0 ? undefined : hitKey(hit);
+    if (key !== undefined && this.#early.delete(key)) this.#changes?.early.push([key, null]);
+    else hits.push(hit);
     if (!this.#routed(hit)) return;
     const derived: Signal = {
       rule: hit.rule,
@@ -705,6 +892,23 @@ class SignalHeap {
     }
     return top;
   }
+}
+
+function processingOrder(a: Signal, b: Signal): number {
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/** Two lists in processing order, as one. */
+function mergeSorted(a: Signal[], b: Signal[]): Signal[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const merged: Signal[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) merged.push(before(b[j]!, a[i]!) ? b[j++]! : a[i++]!);
+  while (i < a.length) merged.push(a[i++]!);
+  while (j < b.length) merged.push(b[j++]!);
+  return merged;
 }
 
 function before(a: Signal, b: Signal): boolean {
