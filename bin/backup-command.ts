@@ -80,7 +80,7 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
         : [await runRestoreDrill(system, {
-          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config),
+          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config), systems: inventory.systems,
           ...(values.site ? { site: values.site as BackupSite } : {}),
         })];
     } finally {

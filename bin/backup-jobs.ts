@@ -53,7 +53,7 @@ export async function startBackupJobs(
   for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
   const workers = startBackupWorkers({
     redis, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
-    findSystem: (id) => inventory().systems.find((s) => s.id === id),
+    findSystem: (id) => inventory().systems.find((s) => s.id === id), listSystems: () => inventory().systems,
     drillServers: drillServers(config), sftp: sftpOptions(config),
     concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
   });

@@ -5,6 +5,12 @@ import type { DrillServer } from './drill-server.js';
 const DEFAULT_PORT = { postgresql: 5432, mariadb: 3306 } as const;
 const ENGINES = { postgresql: ['postgresql'], mariadb: ['mariadb', 'mysql'] } as const;
 
+/** A production database a drill server turned out to be, and the system it belongs to. */
+export interface ProductionMatch {
+  system: string;
+  database: string;
+}
+
 /** Every address a host name stands for (the name itself when it does not resolve), loopback names as one. */
 async function addresses(host: string): Promise<Set<string>> {
   const name = host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
@@ -16,16 +22,24 @@ async function addresses(host: string): Promise<Set<string>> {
 }
 
 /**
- * The system's own database (its source) the drill server is, if it is one: restoring there would run
- * the dump's statements next to production data. A drill server must be a separate instance.
+ * The production database (of `system` first, then of any other system in the inventory) the drill server is, if
+ * it is one: restoring there would run the dump's statements next to that system's data. A drill server must be a
+ * separate instance.
  */
-export async function sourceDatabaseOf(system: BusinessSystem, server: DrillServer): Promise<string | undefined> {
+export async function productionDatabaseOf(
+  system: BusinessSystem, others: readonly BusinessSystem[], server: DrillServer,
+): Promise<ProductionMatch | undefined> {
   const engines: readonly string[] = ENGINES[server.engine];
   const mine = await addresses(server.endpoint.host);
-  for (const database of system.databases) {
-    if (!engines.includes(database.engine) || (database.port ?? DEFAULT_PORT[server.engine]) !== server.endpoint.port) continue;
-    const theirs = await addresses(database.host);
-    if ([...theirs].some((address) => mine.has(address))) return `${database.engine}:${database.name}@${database.host}:${database.port ?? DEFAULT_PORT[server.engine]}`;
+  for (const candidate of [system, ...others.filter((other) => other.id !== system.id)]) {
+    for (const database of candidate.databases) {
+      const port = database.port ?? DEFAULT_PORT[server.engine];
+      if (!engines.includes(database.engine) || port !== server.endpoint.port) continue;
+      const theirs = await addresses(database.host);
+      if ([...theirs].some((address) => mine.has(address))) {
+        return { system: candidate.id, database: `${database.engine}:${database.name}@${database.host}:${port}` };
+      }
+    }
   }
   return undefined;
 }

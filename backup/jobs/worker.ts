@@ -41,6 +41,8 @@ export interface BackupWorkerOptions {
   analyze?: BackupEventSink;
   /** Looks a job's system up in the current inventory. */
   findSystem: (id: string) => BusinessSystem | undefined;
+  /** Every system of the current inventory: a drill never restores onto any one's production database. */
+  listSystems?: () => readonly BusinessSystem[];
   drillServers?: Partial<Record<DrillEngine, DrillServer>>;
   sftp?: SftpOptions;
   /** Verification jobs at once in this process (`backup.concurrency`). */
@@ -170,6 +172,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     const result = await drill(system, {
       runId: job.id!,
       ...(job.data.site ? { site: job.data.site } : {}),
+      ...(options.listSystems ? { systems: options.listSystems() } : {}),
       onProgress: progressReporter(job, options.logger),
       ...(signal ? { signal } : {}),
       ...(options.sftp ? { sftp: options.sftp } : {}),
