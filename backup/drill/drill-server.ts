@@ -89,12 +89,16 @@ function parseUrl(url: string, engine: DrillEngine): URL {
 const postgresTool = (command: string) =>
   ensureExecutable({ command, debianPackage: 'postgresql-client', extraDirs: () => versionedDirs('/usr/lib/postgresql', 'bin') });
 
-/** `backup.drill.postgresUrl`: the password goes to PGPASSWORD, never onto a command line. */
+/**
+ * `backup.drill.postgresUrl`: the password goes to PGPASSWORD, never onto a command line. As in libpq, `?host=/dir`
+ * names a unix socket directory instead of the URL's host.
+ */
 export function postgresDrillServer(url: string): DrillServer {
   const parsed = parseUrl(url, 'postgresql');
+  const socketDir = parsed.searchParams.get('host');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PGHOST: parsed.hostname.replace(/^\[|\]$/g, ''),
+    PGHOST: socketDir?.startsWith('/') ? socketDir : parsed.hostname.replace(/^\[|\]$/g, ''),
     PGPORT: parsed.port || '5432',
     PGUSER: decodeURIComponent(parsed.username) || 'postgres',
     PGCONNECT_TIMEOUT: '10',

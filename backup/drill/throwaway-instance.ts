@@ -1,4 +1,4 @@
-import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -10,7 +10,7 @@ import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './dri
 
 const run = promisify(execFile);
 
-/** A database server started on a restored data directory, reachable only on loopback and a socket in the drill's temp dir. */
+/** A database server started on a restored data directory (a copy of production data), reachable only by the drill. */
 export interface ThrowawayInstance {
   server: DrillServer;
   stop(): Promise<void>;
@@ -44,9 +44,10 @@ async function postgresBinary(dataDir: string): Promise<string> {
 }
 
 /**
- * Starts PostgreSQL on a data directory `pgbackrest restore` wrote: our own config file and pg_hba (trust on loopback
- * and the socket only), archiving off (a drill must never push WAL into the real repository), WAL fetched from the
+ * Starts PostgreSQL on a data directory `pgbackrest restore` wrote: our own config file and pg_hba, archiving off (a drill must never push WAL into the real repository), WAL fetched from the
  * repository until its end, and ready only once recovery has finished and the server was promoted.
+ * The restored copy holds production data: no TCP listener (any local user reaches 127.0.0.1), only a socket in the
+ * drill's 0700 run directory, so trust there admits the server's own user and root (the drill) and nobody else.
  */
 export async function startThrowawayPostgres(
   target: PgbackrestRepository, dataDir: string, workDir: string, database: string, readyTimeoutMs: number,
@@ -56,10 +57,11 @@ export async function startThrowawayPostgres(
   await ownTablespaces(dataDir, user);
   const runDir = join(workDir, 'run');
   await mkdir(join(runDir, 'lock'), { recursive: true, mode: 0o700 });
+  await chmod(runDir, 0o700);
   const hba = join(runDir, 'pg_hba.conf');
   const ident = join(runDir, 'pg_ident.conf');
   const conf = join(runDir, 'postgresql.conf');
-  await writeFile(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+  await writeFile(hba, 'local all all trust\n');
   await writeFile(ident, '');
   await writeFile(conf, `data_directory = '${dataDir}'\nhba_file = '${hba}'\nident_file = '${ident}'\n`);
   const logFile = join(runDir, 'postgres.log');
@@ -67,14 +69,15 @@ export async function startThrowawayPostgres(
   if (user) {
     for (const path of [workDir, runDir, join(runDir, 'lock'), hba, ident, conf, logFile]) await chown(path, user.uid, user.gid);
   }
-  const port = await freePort();
+  // The socket's name only: nothing listens on a TCP port, and the directory is the drill's own.
+  const port = 5432;
   // Command-line settings win over the restored postgresql.auto.conf, whose port, sockets and archive_command are the source's.
   const settings: Record<string, string> = {
-    config_file: conf, listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: runDir,
+    config_file: conf, listen_addresses: '', port: String(port), unix_socket_directories: runDir,
     archive_mode: 'off', restore_command: target.restoreCommand(dataDir, join(runDir, 'lock')), hot_standby: 'on',
     logging_collector: 'off',
   };
-  const server = postgresDrillServer(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  const server = postgresDrillServer(`postgres://postgres@localhost:${port}/postgres?host=${encodeURIComponent(runDir)}`);
   const service = await ChildService.start({
     name: 'postgres (drill)',
     command: postgres,
