@@ -237,6 +237,39 @@ describe('backup jobs on BullMQ', () => {
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toEqual([['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]]);
   });
 
+  it('a verify job that fails on every try ends with one failed result per site it checked, naming the last error without its password', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    let calls = 0;
+    workersFor({
+      redis: inject('redisUrl'), prefix, findSystem: () => system,
+      verify: async () => {
+        calls += 1;
+        throw new Error(`connect ECONNREFUSED sftp://backup:hunter2@192.0.2.7:22/sets?password=s3cret try ${calls}`);
+      },
+    });
+    const job = await queues.enqueueVerify(id, { sites: ['off-site'] });
+    const failed = await finished(queues, job.id!);
+    expect(failed.attemptsMade).toBe(3);
+    const results = await eventually(async () => {
+      const stored = await resultsOf(id);
+      expect(stored, 'the failed verify job recorded').toHaveLength(1);
+      return stored;
+    });
+    expect(results[0]).toMatchObject({
+      id: checkResultId(job.id!, id, 'off-site', 'presence'), kind: 'backup-check', status: 'fail', site: 'off-site',
+      detail: { check: 'presence', site: 'off-site', runId: job.id },
+    });
+    expect(results[0]!.summary).toContain('备份核验任务未能完成');
+    expect(results[0]!.summary).toContain('try 3');
+    expect(JSON.stringify(results[0])).not.toMatch(/hunter2|s3cret/);
+    expect(calls).toBe(3);
+    // The check-failure rule raised its alert, once.
+    expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count]))
+      .toContainEqual(['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]);
+  });
+
   it('fails a job for an unknown system at once instead of retrying', async () => {
     const { queues, prefix } = queuesFor(inject('redisUrl'));
     workersFor({ redis: inject('redisUrl'), prefix, findSystem: () => undefined });
@@ -308,6 +341,33 @@ describe('backup jobs survive crashes', () => {
     expect(await (await queues.drill.getJob(job.id!))!.getState()).toBe('failed');
     // The drill rule raised its alert, once.
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toContainEqual(['268498ad-97ff-5b1f-9c38-73cddcd1ac9b', 1]);
+  });
+
+  it('a verify job whose worker is killed on every try ends with failed results for both sites, not none', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const job = await queues.enqueueVerify(id);
+    for (let tries = 0; tries < 2; tries += 1) {
+      const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), DIST, inject('redisUrl'), prefix], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(async () => void child.kill('SIGKILL'));
+      for await (const line of createInterface({ input: child.stdout! })) if (line === `active ${job.id}`) break;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    const runs: string[] = [];
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem: () => system, verify: async () => { runs.push('ran'); throw new Error('not here'); } });
+    const results = await eventually(async () => {
+      const stored = await resultsOf(id);
+      expect(stored, 'the failed verify job recorded').toHaveLength(2);
+      return stored;
+    });
+    expect(results.map((r) => [r.site, r.status]).sort()).toEqual([['off-site', 'fail'], ['same-city', 'fail']]);
+    expect(results[0]!.summary).toContain('stalled more than allowable limit');
+    expect(runs).toEqual([]);
+    expect(await (await queues.verify.getJob(job.id!))!.getState()).toBe('failed');
   });
 
   it('carries on through a Redis restart: the running job completes and new jobs run', async () => {
