@@ -40,7 +40,7 @@ export function analysisSink(analysis: Analysis | (() => Analysis | undefined)):
 export function backupQueues(config: Config, redis: RedisTarget): BackupQueues {
   return new BackupQueues({
     redis, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-    timezone: config.backup.timezone ?? config.timeZone,
+    timezone: config.backup.timezone ?? config.timeZone, maxQueuedDrills: config.backup.drill.maxQueued,
   });
 }
 

@@ -34,8 +34,8 @@ afterAll(async () => {
 
 const systemId = () => `jobs-${randomUUID().slice(0, 8)}`;
 
-function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100) {
-  const queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 3, backoffMs });
+function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100, maxQueuedDrills?: number) {
+  const queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 3, backoffMs, ...(maxQueuedDrills ? { maxQueuedDrills } : {}) });
   cleanups.push(async () => {
     await queues.verify.obliterate({ force: true }).catch(() => undefined);
     await queues.drill.obliterate({ force: true }).catch(() => undefined);
@@ -214,6 +214,49 @@ describe('backup jobs on BullMQ', () => {
     expect((await resultsOf(id)).map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
   });
 
+  it('refuses a second pending drill of the same system and site, also when both arrive at once, until the first has finished', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const twice = await Promise.allSettled([queues.enqueueDrill(id), queues.enqueueDrill(id)]);
+    expect(twice.map((t) => t.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const first = (twice.find((t) => t.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<BackupQueues['enqueueDrill']>>>).value;
+    const refusal = (twice.find((t) => t.status === 'rejected') as PromiseRejectedResult).reason as { code: string; statusCode: number; message: string };
+    expect(refusal).toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING', statusCode: 409 });
+    expect(refusal.message).toContain(`已有一个待执行的`);
+    expect(refusal.message).toContain(`a same-city restore drill of system ${id} is already queued or running (job ${first.id})`);
+    await expect(queues.enqueueDrill(id, { site: 'same-city' })).rejects.toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING' });
+    // Another copy of the same system, and another system, are drills of their own.
+    const offSite = await queues.enqueueDrill(id, { site: 'off-site' });
+    const other = await queues.enqueueDrill(systemId());
+    expect(new Set([first.id, offSite.id, other.id]).size).toBe(3);
+    expect(await queues.drill.getJobCounts('waiting')).toEqual({ waiting: 3 });
+    // Once the first has run, the system may be drilled again (a finished job does not block).
+    workersFor({
+      redis: inject('redisUrl'), prefix, findSystem: (s) => (s === id ? system : undefined),
+      drill: async (s, options) => {
+        const at = new Date().toISOString();
+        const site = options.site ?? 'same-city';
+        return { id: `drill-${options.runId}`, kind: 'restore-drill', status: 'pass', system: s.id, department: s.department, site, startedAt: at, finishedAt: at, summary: 'ok', detail: { site } };
+      },
+    });
+    await eventually(async () => expect((await queues.drill.getJob(first.id!))?.finishedOn, 'first drill finished').toBeTruthy());
+    const again = await queues.enqueueDrill(id);
+    expect(again.id).not.toBe(first.id);
+  });
+
+  it('refuses a drill beyond the city-wide cap of queued drills, naming the cap', async () => {
+    const { queues } = queuesFor(inject('redisUrl'), undefined, 100, 2);
+    await queues.enqueueDrill(systemId());
+    await queues.enqueueDrill(systemId());
+    await expect(queues.enqueueDrill(systemId())).rejects.toMatchObject({
+      code: 'SW_ERR_JOBS_DRILL_QUEUE_FULL', statusCode: 409,
+      message: expect.stringContaining('the restore drill queue is full: 2 drills are queued or running, at most 2 (backup.drill.maxQueued)'),
+    });
+    // Verification jobs are not drills: the cap does not count or refuse them.
+    await queues.enqueueVerify(systemId());
+  });
+
   it('retries a job that could not finish, with backoff, and leaves one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));
@@ -339,6 +382,8 @@ describe('backup jobs survive crashes', () => {
     expect(results[0]!.summary).toContain('恢复演练任务未能完成');
     expect(drills).toEqual([]);
     expect(await (await queues.drill.getJob(job.id!))!.getState()).toBe('failed');
+    // The failed job no longer holds the system's place: a new drill is accepted.
+    expect((await queues.enqueueDrill(id)).id).not.toBe(job.id);
     // The drill rule raised its alert, once.
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toContainEqual(['268498ad-97ff-5b1f-9c38-73cddcd1ac9b', 1]);
   });
