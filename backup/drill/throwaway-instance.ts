@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
+import { ChildService, ensureExecutable } from '../../core/index.js';
 import { restoredTablespaces, type PgbackrestRepository } from '../targets/pgbackrest-repository.js';
 import { DrillErrors } from './errors.js';
 import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './drill-server.js';
@@ -122,27 +122,29 @@ export function backupInnodbOptions(text: string): string[] {
 }
 
 /**
- * Starts mariadbd on a prepared backup with the backup's own InnoDB layout (see `backupInnodbOptions`), loopback only, a socket
- * in the drill's temp dir, no binary log and no grant tables (the restored accounts' passwords are not ours to know).
+ * Starts mariadbd on a prepared backup with the backup's own InnoDB layout (see `backupInnodbOptions`), no binary log and no
+ * grant tables (the restored accounts' passwords are not ours to know). Without grant tables whoever connects has every
+ * privilege on a production copy: no TCP listener, only a socket in the drill's 0700 run directory.
  */
 export async function startThrowawayMariadbd(dataDir: string, workDir: string, database: string, readyTimeoutMs: number): Promise<ThrowawayInstance> {
   const mariadbd = await ensureExecutable({ command: 'mariadbd', debianPackage: 'mariadb-server' });
   const runDir = join(workDir, 'run');
   await mkdir(runDir, { recursive: true, mode: 0o700 });
-  // Without grant tables anyone on the host who reaches the port has every privilege: file reads and writes
-  // (INTO OUTFILE, LOAD_FILE, as the server's user, root when we are) stay inside the drill's own directory.
+  await chmod(runDir, 0o700);
+  // The drill's own queries have every privilege too: file reads and writes (INTO OUTFILE, LOAD_FILE, as the
+  // server's user, root when we are) stay inside the drill's own directory.
   const filesDir = join(runDir, 'files');
   await mkdir(filesDir, { mode: 0o700 });
   const logFile = join(runDir, 'mariadbd.log');
-  const port = await freePort();
+  const socket = join(runDir, 'mariadb.sock');
   const defaults = join(dataDir, 'backup-my.cnf');
-  const server = mariadbDrillServer(`mysql://root@127.0.0.1:${port}/${database}`);
+  const server = mariadbDrillServer(`mysql://root@localhost/${database}?socket=${encodeURIComponent(socket)}`);
   const service = await ChildService.start({
     name: 'mariadbd (drill)',
     command: mariadbd,
     args: [
       '--no-defaults', ...(existsSync(defaults) ? backupInnodbOptions(await readFile(defaults, 'utf8')) : []),
-      `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(runDir, 'mariadb.sock')}`,
+      `--datadir=${dataDir}`, '--skip-networking', `--socket=${socket}`,
       `--pid-file=${join(runDir, 'mariadb.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--skip-name-resolve',
       '--innodb-buffer-pool-size=64M', `--secure-file-priv=${filesDir}`, '--local-infile=0', ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ],
