@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type ConnectionOptions, type JobsOptions, type JobType } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
 import { redisOptions, type Inventory, type RedisTarget } from '../../core/index.js';
 import type { BackupSite } from '../checks/index.js';
 import { JobErrors } from './errors.js';
@@ -28,6 +28,8 @@ export interface BackupQueueOptions {
   timezone?: string;
   /** Drills queued or running city-wide beyond which a new request is refused (`backup.drill.maxQueued`). */
   maxQueuedDrills?: number;
+  /** A one-off command's look at the queues: a command fails when Redis does not answer, instead of waiting for it. */
+  failFast?: boolean;
 }
 
 /** States of a drill job that has not finished: it holds its system's place and counts against the cap. */
@@ -49,6 +51,9 @@ export function redisConnection(target: RedisTarget): ConnectionOptions {
   return { ...redisOptions(target), maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 }
 
+const drillOf = (system: string, site: BackupSite) => (job: Job<BackupJobData>) =>
+  job.data.system === system && (job.data.site ?? 'same-city') === site;
+
 /** The two backup queues: add jobs, keep the policies' schedules in Redis. */
 export class BackupQueues {
   readonly verify: Queue<BackupJobData>;
@@ -59,7 +64,9 @@ export class BackupQueues {
   #closing: Promise<void> | undefined;
 
   constructor(options: BackupQueueOptions) {
-    const connection = redisConnection(options.redis);
+    const connection = options.failFast
+      ? { ...redisOptions(options.redis), maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 }
+      : redisConnection(options.redis);
     const prefix = options.prefix ?? 'shouwang';
     this.verify = new Queue<BackupJobData>(VERIFY_QUEUE, { connection, prefix });
     this.drill = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix });
@@ -89,7 +96,7 @@ export class BackupQueues {
   async enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
     const site = options.site ?? 'same-city';
     const pending = await this.drill.getJobs(PENDING);
-    const same = pending.find((job) => job.data.system === system && (job.data.site ?? 'same-city') === site);
+    const same = pending.find(drillOf(system, site));
     if (same) throw JobErrors.drillPending(system, site, same.id ?? '?');
     if (pending.length >= this.#maxQueuedDrills) throw JobErrors.drillQueueFull(pending.length, this.#maxQueuedDrills);
     const data: BackupJobData = { system, ...(options.site ? { site: options.site } : {}) };
@@ -99,6 +106,11 @@ export class BackupQueues {
     // A deduplicated add answers with the job that holds the key.
     if (job.id !== jobId) throw JobErrors.drillPending(system, site, job.id ?? '?');
     return job;
+  }
+
+  /** The drill of this system and copy that waits or runs (a scheduled one too), if any. */
+  async pendingDrill(system: string, site: BackupSite = 'same-city') {
+    return (await this.drill.getJobs(PENDING)).find(drillOf(system, site));
   }
 
   /**
