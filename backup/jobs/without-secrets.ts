@@ -8,6 +8,7 @@ const MAX_REASON = 1000;
 export function withoutSecrets(message: string): string {
   const masked = message
     .replace(/(\/\/[^\s/:@]*:)[^\s/@]*@/g, '$1***@')
-    .replace(/\b(pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key)(["']?\s*[=:]\s*["']?)[^\s&"',;]+/gi, '$1$2***');
+    // No word boundary: PGPASSWORD= and X-Api-Key: count too, and the scan stays linear.
+    .replace(/(pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key)(["']?\s*[=:]\s*["']?)[^\s&"',;]+/gi, '$1$2***');
   return masked.length > MAX_REASON ? `${masked.slice(0, MAX_REASON)}…` : masked;
 }
