@@ -30,16 +30,13 @@ export async function productionDatabaseOf(
   system: BusinessSystem, others: readonly BusinessSystem[], server: DrillServer,
 ): Promise<ProductionMatch | undefined> {
   const engines: readonly string[] = ENGINES[server.engine];
-  const mine = await addresses(server.endpoint.host);
-  for (const candidate of [system, ...others.filter((other) => other.id !== system.id)]) {
-    for (const database of candidate.databases) {
-      const port = database.port ?? DEFAULT_PORT[server.engine];
-      if (!engines.includes(database.engine) || port !== server.endpoint.port) continue;
-      const theirs = await addresses(database.host);
-      if ([...theirs].some((address) => mine.has(address))) {
-        return { system: candidate.id, database: `${database.engine}:${database.name}@${database.host}:${port}` };
-      }
-    }
-  }
-  return undefined;
+  const candidates = [system, ...others.filter((other) => other.id !== system.id)].flatMap((candidate) => candidate.databases
+    .map((database) => ({ candidate, database, port: database.port ?? DEFAULT_PORT[server.engine] }))
+    .filter(({ database, port }) => engines.includes(database.engine) && port === server.endpoint.port));
+  // A city's inventory names many hosts: each is looked up once, all at the same time.
+  const lookups = new Map<string, Promise<Set<string>>>();
+  const resolve = (host: string) => lookups.get(host) ?? lookups.set(host, addresses(host)).get(host)!;
+  const [mine, ...theirs] = await Promise.all([addresses(server.endpoint.host), ...candidates.map(({ database }) => resolve(database.host))]);
+  const match = candidates.find((_, index) => [...theirs[index]!].some((address) => mine!.has(address)));
+  return match && { system: match.candidate.id, database: `${match.database.engine}:${match.database.name}@${match.database.host}:${match.port}` };
 }
