@@ -10,6 +10,8 @@ import { startAnalysis, type Analysis } from '../../analyzers/index.js';
 import { alertPriority, createMetricsRegistry, sleep, startLocalRedis, type BusinessSystem, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { checkResultId, formatSetName } from '../../backup/index.js';
+import { latestBackups } from '../../console/posture/index.js';
+import { backupFacts } from '../../evidence/index.js';
 import { BackupQueues, startBackupWorkers, type BackupWorkers, type VerifyRunner } from '../../backup/jobs/index.js';
 import { drillSystem, writeSet } from './fixtures/drill-sources.js';
 import { DIST } from '../harness/built.js';
@@ -308,6 +310,9 @@ describe('backup jobs on BullMQ', () => {
     expect(results[0]!.summary).toContain('try 3');
     expect(JSON.stringify(results[0])).not.toMatch(/hunter2|s3cret/);
     expect(calls).toBe(3);
+    // The console's matrix and the evidence see a failed verification of that copy, not nothing.
+    expect((await latestBackups(store.jobResults, undefined, new Date(), [id])).get(id)?.sites['off-site']).toMatchObject({ status: 'fail', runId: job.id });
+    expect(backupFacts(system, results, []).offSite).toMatchObject({ checks: 1, failed: 1, latest: { presence: 'fail' } });
     // The check-failure rule raised its alert, once.
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count]))
       .toContainEqual(['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]);
