@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import {
-  createLogger, loadConfig, loadInventory, type BusinessSystem, type Config, type JobResult, type Logger,
+  createLogger, loadConfig, loadInventory, redisTarget, type BusinessSystem, type Config, type JobResult, type Logger,
 } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
-  JobErrors, recordBackupResults, runRestoreDrill, storedFingerprints, verifyBackups, type BackupSite, type DrillStep, type ValidationOutcome,
+  BackupQueues, JobErrors, recordBackupResults, runRestoreDrill, storedFingerprints, verifyBackups, type BackupSite, type DrillStep, type ValidationOutcome,
 } from '../backup/index.js';
 import { startAnalysis, type Analysis } from '../analyzers/index.js';
 import { RuleSwitches, ruleSwitchesFile } from '../console/index.js';
@@ -68,6 +68,7 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
   const inventory = loadInventory(config.inventory.path);
   const system = inventory.systems.find((s) => s.id === systemId);
   if (!system) throw JobErrors.unknownSystem(systemId);
+  if (action === 'drill') await refuseQueuedDrill(config, system.id, (values.site as BackupSite | undefined) ?? 'same-city', io);
   const store = await openStore(config);
   try {
     const runId = `cli-${new Date().toISOString()}`;
@@ -80,7 +81,7 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
           ...(values.site ? { sites: [values.site as BackupSite] } : {}),
         })
         : [await runRestoreDrill(system, {
-          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config),
+          runId, servers: drillServers(config), onProgress: progress.update, sftp: sftpOptions(config), systems: inventory.systems,
           ...(values.site ? { site: values.site as BackupSite } : {}),
         })];
     } finally {
@@ -98,6 +99,26 @@ export async function runBackupCommand(args: string[], io: BackupCommandIo = { o
     return results.some((r) => r.status === 'fail') ? 1 : 0;
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * A drill of the same system and copy already queued or running for the backup workers is not started a second time
+ * from here (SW_ERR_JOBS_DRILL_PENDING, exit 1). Only an external Redis (`redis.url` / `sentinels`) holds a queue this
+ * command can see; when it does not answer, the drill runs anyway, saying so.
+ */
+async function refuseQueuedDrill(config: Config, system: string, site: BackupSite, io: BackupCommandIo): Promise<void> {
+  const redis = redisTarget(config.redis);
+  if (!redis) return;
+  const queues = new BackupQueues({ redis, prefix: config.backup.queuePrefix, failFast: true });
+  try {
+    const pending = await queues.pendingDrill(system, site).catch((error: Error) => {
+      io.err.write(`shouwang backup: 无法读取演练队列，照常演练 / cannot read the drill queue, drilling anyway: ${error.message}\n`);
+      return undefined;
+    });
+    if (pending) throw JobErrors.drillPending(system, site, pending.id ?? '?');
+  } finally {
+    await queues.close();
   }
 }
 

@@ -40,7 +40,7 @@ export function analysisSink(analysis: Analysis | (() => Analysis | undefined)):
 export function backupQueues(config: Config, redis: RedisTarget): BackupQueues {
   return new BackupQueues({
     redis, prefix: config.backup.queuePrefix, attempts: config.backup.attempts, backoffMs: config.backup.backoffMs,
-    timezone: config.backup.timezone ?? config.timeZone,
+    timezone: config.backup.timezone ?? config.timeZone, maxQueuedDrills: config.backup.drill.maxQueued,
   });
 }
 
@@ -53,7 +53,7 @@ export async function startBackupJobs(
   for (const bad of schedules.invalid) logger.error({ schedule: bad }, 'invalid backup schedule; the previous one stays');
   const workers = startBackupWorkers({
     redis, prefix: config.backup.queuePrefix, store, logger, ...(registry ? { registry } : {}), ...(analyze ? { analyze } : {}),
-    findSystem: (id) => inventory().systems.find((s) => s.id === id),
+    findSystem: (id) => inventory().systems.find((s) => s.id === id), listSystems: () => inventory().systems,
     drillServers: drillServers(config), sftp: sftpOptions(config),
     concurrency: config.backup.concurrency, drillConcurrency: config.backup.drill.concurrency,
   });

@@ -372,6 +372,8 @@ export const ConfigSchema = z.strictObject({
           mariadbUrl: z.string().regex(/^(mysql|mariadb):\/\//, 'a mysql:// or mariadb:// URL').optional(),
           /** Restore drills one worker process runs at a time. */
           concurrency: z.number().int().min(1).max(16).default(1),
+          /** Drills queued or running city-wide beyond which "drill now" is refused (one per system and copy besides). */
+          maxQueued: z.number().int().min(1).max(10_000).default(20),
         })
         .prefault({}),
       /** Key and pinned host keys for SFTP targets. */

@@ -89,12 +89,16 @@ function parseUrl(url: string, engine: DrillEngine): URL {
 const postgresTool = (command: string) =>
   ensureExecutable({ command, debianPackage: 'postgresql-client', extraDirs: () => versionedDirs('/usr/lib/postgresql', 'bin') });
 
-/** `backup.drill.postgresUrl`: the password goes to PGPASSWORD, never onto a command line. */
+/**
+ * `backup.drill.postgresUrl`: the password goes to PGPASSWORD, never onto a command line. As in libpq, `?host=/dir`
+ * names a unix socket directory instead of the URL's host.
+ */
 export function postgresDrillServer(url: string): DrillServer {
   const parsed = parseUrl(url, 'postgresql');
+  const socketDir = parsed.searchParams.get('host');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PGHOST: parsed.hostname.replace(/^\[|\]$/g, ''),
+    PGHOST: socketDir?.startsWith('/') ? socketDir : parsed.hostname.replace(/^\[|\]$/g, ''),
     PGPORT: parsed.port || '5432',
     PGUSER: decodeURIComponent(parsed.username) || 'postgres',
     PGCONNECT_TIMEOUT: '10',
@@ -157,16 +161,17 @@ const mariadbClient = async () => {
   }
 };
 
-/** `backup.drill.mariadbUrl` (mysql:// or mariadb://): the password goes to MYSQL_PWD. */
+/** `backup.drill.mariadbUrl` (mysql:// or mariadb://): the password goes to MYSQL_PWD. `?socket=/path` connects through a unix socket. */
 export function mariadbDrillServer(url: string): DrillServer {
   const parsed = parseUrl(url, 'mariadb');
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const socket = parsed.searchParams.get('socket');
+  const host = socket?.startsWith('/') ? socket : parsed.hostname.replace(/^\[|\]$/g, '');
   const port = parsed.port || '3306';
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (parsed.password) env.MYSQL_PWD = decodeURIComponent(parsed.password);
-  const base = ['--no-defaults', '--protocol=TCP', '-h', host, '-P', port, '-u', decodeURIComponent(parsed.username) || 'root',
-    '--connect-timeout=10'];
-  const description = `mariadb://${host}:${port}`;
+  const where = host === socket ? ['--protocol=SOCKET', `--socket=${socket}`] : ['--protocol=TCP', '-h', host, '-P', port];
+  const base = ['--no-defaults', ...where, '-u', decodeURIComponent(parsed.username) || 'root', '--connect-timeout=10'];
+  const description = host === socket ? `mariadb://${socket}` : `mariadb://${host}:${port}`;
 
   const client = async (args: string[], what: string, stdin?: Readable, signal?: AbortSignal) =>
     runTool({ command: await mariadbClient(), args: [...base, ...args], env, what, ...(stdin ? { stdin } : {}), ...(signal ? { signal } : {}) });

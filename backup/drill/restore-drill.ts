@@ -15,7 +15,7 @@ import { backupClause, formatSeconds, type BackupSite } from '../checks/outcome.
 import { dumpProblem } from '../checks/integrity.js';
 import { DrillErrors } from './errors.js';
 import { sqlDumpIncomplete } from './dump-completeness.js';
-import { sourceDatabaseOf } from './source-guard.js';
+import { productionDatabaseOf } from './source-guard.js';
 import { drillWorkDir } from './work-dir.js';
 import { wrongDatabase } from './dump-origin.js';
 import { SCRATCH_PREFIX, type DrillEngine, type DrillServer } from './drill-server.js';
@@ -46,6 +46,8 @@ export interface DrillOptions {
   /** Monotonic milliseconds, for the measured RTO. */
   clock?: () => number;
   tmpDir?: string;
+  /** Every system of the inventory: a drill server that is any one's production database is refused. */
+  systems?: readonly BusinessSystem[];
 }
 
 export interface DrillStep {
@@ -214,9 +216,12 @@ export async function runRestoreDrill(system: BusinessSystem, options: DrillOpti
       throw DrillErrors.server(dump.engine, `set backup.drill.${dump.engine === 'postgresql' ? 'postgresUrl' : 'mariadbUrl'}`);
     }
     detail.drillServer = server.description;
-    const source = await sourceDatabaseOf(system, server);
-    if (source) {
-      throw DrillErrors.server(dump.engine, `演练服务器 ${server.description} 就是本系统的生产数据库 ${source}，拒绝在其上恢复 / the drill server is this system's own database ${source}; drills restore only into a separate drill server`);
+    const production = await productionDatabaseOf(system, options.systems ?? [], server);
+    if (production?.system === system.id) {
+      throw DrillErrors.server(dump.engine, `演练服务器 ${server.description} 就是本系统的生产数据库 ${production.database}，拒绝在其上恢复 / the drill server is this system's own database ${production.database}; drills restore only into a separate drill server`);
+    }
+    if (production) {
+      throw DrillErrors.server(dump.engine, `演练服务器 ${server.description} 是系统 ${production.system} 的生产数据库 ${production.database}，拒绝在其上恢复 / the drill server is the production database of system ${production.system}: ${production.database}; drills restore only into a separate drill server`);
     }
 
     const local = join(workDir, basename(dump.path));

@@ -1,16 +1,16 @@
-import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ChildService, ensureExecutable, freePort } from '../../core/index.js';
+import { ChildService, ensureExecutable } from '../../core/index.js';
 import { restoredTablespaces, type PgbackrestRepository } from '../targets/pgbackrest-repository.js';
 import { DrillErrors } from './errors.js';
 import { mariadbDrillServer, postgresDrillServer, type DrillServer } from './drill-server.js';
 
 const run = promisify(execFile);
 
-/** A database server started on a restored data directory, reachable only on loopback and a socket in the drill's temp dir. */
+/** A database server started on a restored data directory (a copy of production data), reachable only by the drill. */
 export interface ThrowawayInstance {
   server: DrillServer;
   stop(): Promise<void>;
@@ -44,9 +44,10 @@ async function postgresBinary(dataDir: string): Promise<string> {
 }
 
 /**
- * Starts PostgreSQL on a data directory `pgbackrest restore` wrote: our own config file and pg_hba (trust on loopback
- * and the socket only), archiving off (a drill must never push WAL into the real repository), WAL fetched from the
+ * Starts PostgreSQL on a data directory `pgbackrest restore` wrote: our own config file and pg_hba, archiving off (a drill must never push WAL into the real repository), WAL fetched from the
  * repository until its end, and ready only once recovery has finished and the server was promoted.
+ * The restored copy holds production data: no TCP listener (any local user reaches 127.0.0.1), only a socket in the
+ * drill's 0700 run directory, so trust there admits the server's own user and root (the drill) and nobody else.
  */
 export async function startThrowawayPostgres(
   target: PgbackrestRepository, dataDir: string, workDir: string, database: string, readyTimeoutMs: number,
@@ -56,10 +57,11 @@ export async function startThrowawayPostgres(
   await ownTablespaces(dataDir, user);
   const runDir = join(workDir, 'run');
   await mkdir(join(runDir, 'lock'), { recursive: true, mode: 0o700 });
+  await chmod(runDir, 0o700);
   const hba = join(runDir, 'pg_hba.conf');
   const ident = join(runDir, 'pg_ident.conf');
   const conf = join(runDir, 'postgresql.conf');
-  await writeFile(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+  await writeFile(hba, 'local all all trust\n');
   await writeFile(ident, '');
   await writeFile(conf, `data_directory = '${dataDir}'\nhba_file = '${hba}'\nident_file = '${ident}'\n`);
   const logFile = join(runDir, 'postgres.log');
@@ -67,14 +69,15 @@ export async function startThrowawayPostgres(
   if (user) {
     for (const path of [workDir, runDir, join(runDir, 'lock'), hba, ident, conf, logFile]) await chown(path, user.uid, user.gid);
   }
-  const port = await freePort();
+  // The socket's name only: nothing listens on a TCP port, and the directory is the drill's own.
+  const port = 5432;
   // Command-line settings win over the restored postgresql.auto.conf, whose port, sockets and archive_command are the source's.
   const settings: Record<string, string> = {
-    config_file: conf, listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: runDir,
+    config_file: conf, listen_addresses: '', port: String(port), unix_socket_directories: runDir,
     archive_mode: 'off', restore_command: target.restoreCommand(dataDir, join(runDir, 'lock')), hot_standby: 'on',
     logging_collector: 'off',
   };
-  const server = postgresDrillServer(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  const server = postgresDrillServer(`postgres://postgres@localhost:${port}/postgres?host=${encodeURIComponent(runDir)}`);
   const service = await ChildService.start({
     name: 'postgres (drill)',
     command: postgres,
@@ -119,27 +122,29 @@ export function backupInnodbOptions(text: string): string[] {
 }
 
 /**
- * Starts mariadbd on a prepared backup with the backup's own InnoDB layout (see `backupInnodbOptions`), loopback only, a socket
- * in the drill's temp dir, no binary log and no grant tables (the restored accounts' passwords are not ours to know).
+ * Starts mariadbd on a prepared backup with the backup's own InnoDB layout (see `backupInnodbOptions`), no binary log and no
+ * grant tables (the restored accounts' passwords are not ours to know). Without grant tables whoever connects has every
+ * privilege on a production copy: no TCP listener, only a socket in the drill's 0700 run directory.
  */
 export async function startThrowawayMariadbd(dataDir: string, workDir: string, database: string, readyTimeoutMs: number): Promise<ThrowawayInstance> {
   const mariadbd = await ensureExecutable({ command: 'mariadbd', debianPackage: 'mariadb-server' });
   const runDir = join(workDir, 'run');
   await mkdir(runDir, { recursive: true, mode: 0o700 });
-  // Without grant tables anyone on the host who reaches the port has every privilege: file reads and writes
-  // (INTO OUTFILE, LOAD_FILE, as the server's user, root when we are) stay inside the drill's own directory.
+  await chmod(runDir, 0o700);
+  // The drill's own queries have every privilege too: file reads and writes (INTO OUTFILE, LOAD_FILE, as the
+  // server's user, root when we are) stay inside the drill's own directory.
   const filesDir = join(runDir, 'files');
   await mkdir(filesDir, { mode: 0o700 });
   const logFile = join(runDir, 'mariadbd.log');
-  const port = await freePort();
+  const socket = join(runDir, 'mariadb.sock');
   const defaults = join(dataDir, 'backup-my.cnf');
-  const server = mariadbDrillServer(`mysql://root@127.0.0.1:${port}/${database}`);
+  const server = mariadbDrillServer(`mysql://root@localhost/${database}?socket=${encodeURIComponent(socket)}`);
   const service = await ChildService.start({
     name: 'mariadbd (drill)',
     command: mariadbd,
     args: [
       '--no-defaults', ...(existsSync(defaults) ? backupInnodbOptions(await readFile(defaults, 'utf8')) : []),
-      `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(runDir, 'mariadb.sock')}`,
+      `--datadir=${dataDir}`, '--skip-networking', `--socket=${socket}`,
       `--pid-file=${join(runDir, 'mariadb.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--skip-name-resolve',
       '--innodb-buffer-pool-size=64M', `--secure-file-priv=${filesDir}`, '--local-infile=0', ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ],

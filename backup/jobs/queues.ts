@@ -1,6 +1,8 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
 import { redisOptions, type Inventory, type RedisTarget } from '../../core/index.js';
 import type { BackupSite } from '../checks/index.js';
+import { JobErrors } from './errors.js';
 
 export const VERIFY_QUEUE = 'shouwang-backup-verify';
 export const DRILL_QUEUE = 'shouwang-restore-drill';
@@ -24,7 +26,14 @@ export interface BackupQueueOptions {
   backoffMs?: number;
   /** Zone of the cron patterns (`backup.timezone`). */
   timezone?: string;
+  /** Drills queued or running city-wide beyond which a new request is refused (`backup.drill.maxQueued`). */
+  maxQueuedDrills?: number;
+  /** A one-off command's look at the queues: a command fails when Redis does not answer, instead of waiting for it. */
+  failFast?: boolean;
 }
+
+/** States of a drill job that has not finished: it holds its system's place and counts against the cap. */
+const PENDING: JobType[] = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'];
 
 export interface ScheduleSummary {
   /** Scheduler ids now in place, e.g. `verify:gov-portal`. */
@@ -42,21 +51,28 @@ export function redisConnection(target: RedisTarget): ConnectionOptions {
   return { ...redisOptions(target), maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 }
 
+const drillOf = (system: string, site: BackupSite) => (job: Job<BackupJobData>) =>
+  job.data.system === system && (job.data.site ?? 'same-city') === site;
+
 /** The two backup queues: add jobs, keep the policies' schedules in Redis. */
 export class BackupQueues {
   readonly verify: Queue<BackupJobData>;
   readonly drill: Queue<BackupJobData>;
   readonly jobOptions: JobsOptions;
   readonly #timezone: string;
+  readonly #maxQueuedDrills: number;
   #closing: Promise<void> | undefined;
 
   constructor(options: BackupQueueOptions) {
-    const connection = redisConnection(options.redis);
+    const connection = options.failFast
+      ? { ...redisOptions(options.redis), maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 }
+      : redisConnection(options.redis);
     const prefix = options.prefix ?? 'shouwang';
     this.verify = new Queue<BackupJobData>(VERIFY_QUEUE, { connection, prefix });
     this.drill = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix });
     for (const queue of [this.verify, this.drill]) queue.on('error', () => undefined); // reconnects on its own
     this.#timezone = options.timezone ?? 'Asia/Shanghai';
+    this.#maxQueuedDrills = options.maxQueuedDrills ?? 20;
     this.jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
@@ -72,9 +88,29 @@ export class BackupQueues {
     return this.verify.add('verify', data, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
   }
 
-  enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+  /**
+   * A drill now. At most one drill per system and copy waits or runs (a repeated click or script would otherwise
+   * stack restores of the same data), and at most `maxQueuedDrills` city-wide; both refusals are 409s.
+   * The scan also sees scheduled drills; the deduplication key makes two requests at the same moment add one job.
+   */
+  async enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+    const site = options.site ?? 'same-city';
+    const pending = await this.drill.getJobs(PENDING);
+    const same = pending.find(drillOf(system, site));
+    if (same) throw JobErrors.drillPending(system, site, same.id ?? '?');
+    if (pending.length >= this.#maxQueuedDrills) throw JobErrors.drillQueueFull(pending.length, this.#maxQueuedDrills);
     const data: BackupJobData = { system, ...(options.site ? { site: options.site } : {}) };
-    return this.drill.add('drill', data, { ...this.jobOptions, ...(options.jobId ? { jobId: options.jobId } : {}) });
+    const jobId = options.jobId ?? `drill-${randomUUID()}`;
+    // Simple-mode deduplication: the key is held until the job completes or fails for good.
+    const job = await this.drill.add('drill', data, { ...this.jobOptions, jobId, deduplication: { id: JSON.stringify([system, site]) } });
+    // A deduplicated add answers with the job that holds the key.
+    if (job.id !== jobId) throw JobErrors.drillPending(system, site, job.id ?? '?');
+    return job;
+  }
+
+  /** The drill of this system and copy that waits or runs (a scheduled one too), if any. */
+  async pendingDrill(system: string, site: BackupSite = 'same-city') {
+    return (await this.drill.getJobs(PENDING)).find(drillOf(system, site));
   }
 
   /**

@@ -5,7 +5,8 @@ import type { EventStore, JobResultStore } from '../../store/index.js';
 import { storedFingerprints, verifyBackups, type VerifyOptions } from '../checks/index.js';
 import type { SftpOptions } from '../targets/index.js';
 import { DRILL_KIND, drillResultId, runRestoreDrill, type DrillOptions } from '../drill/index.js';
-import { backupClause } from '../checks/index.js';
+import { BACKUP_SITES, backupClause, checkResultId } from '../checks/index.js';
+import { withoutSecrets } from './without-secrets.js';
 import type { DrillEngine, DrillServer } from '../drill/index.js';
 import { JobErrors } from './errors.js';
 import { backupResultEvent } from './backup-events.js';
@@ -41,6 +42,8 @@ export interface BackupWorkerOptions {
   analyze?: BackupEventSink;
   /** Looks a job's system up in the current inventory. */
   findSystem: (id: string) => BusinessSystem | undefined;
+  /** Every system of the current inventory: a drill never restores onto any one's production database. */
+  listSystems?: () => readonly BusinessSystem[];
   drillServers?: Partial<Record<DrillEngine, DrillServer>>;
   sftp?: SftpOptions;
   /** Verification jobs at once in this process (`backup.concurrency`). */
@@ -170,6 +173,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     const result = await drill(system, {
       runId: job.id!,
       ...(job.data.site ? { site: job.data.site } : {}),
+      ...(options.listSystems ? { systems: options.listSystems() } : {}),
       onProgress: progressReporter(job, options.logger),
       ...(signal ? { signal } : {}),
       ...(options.sftp ? { sftp: options.sftp } : {}),
@@ -183,27 +187,43 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     worker.on('failed', (job, error) =>
       options.logger?.warn({ err: error, queue: worker.name, job: job?.id, attempt: job?.attemptsMade }, 'backup job failed'));
   }
-  // A drill job that failed for good (its worker killed on every try, as a restore that eats the memory does) ran
-  // no drill to report: without a result the console and the evidence would go on showing the previous drill.
-  // BullMQ emits `failed` once, on the worker that failed it; the result's id is the job's, so a repeat replaces it.
-  drillWorker.on('failed', (job, error) => {
-    if (!job) return;
-    void recordUnfinishedDrill(job, error).catch((failure: Error) =>
-      options.logger?.warn({ err: failure, job: job.id }, 'could not record the failed drill job'));
-  });
-  const recordUnfinishedDrill = async (job: Job<BackupJobData>, error: Error) => {
+  // A job that failed for good (its last try threw, or its worker was killed on every try, as a restore that eats the
+  // memory does) ran no check or drill to report: without a result the console and the evidence would see nothing,
+  // or go on showing the previous run. BullMQ emits `failed` on the worker that failed it (for a stalled job, the one
+  // whose stalled check did); the results' ids are the job's, so a repeat replaces them.
+  for (const worker of [verifyWorker, drillWorker]) {
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      void recordUnfinishedJob(job, error).catch((failure: Error) =>
+        options.logger?.warn({ err: failure, job: job.id }, 'could not record the failed backup job'));
+    });
+  }
+  const recordUnfinishedJob = async (job: Job<BackupJobData>, error: Error) => {
     const system = options.findSystem(job.data.system);
     if (!system?.backup || (await job.getState()) !== 'failed') return;
-    const site = job.data.site ?? 'same-city';
-    const at = new Date(job.finishedOn ?? Date.now()).toISOString();
-    const result: JobResult = {
-      id: drillResultId(system.id, job.id!, site), kind: DRILL_KIND, status: 'fail', system: system.id, department: system.department, site,
-      startedAt: new Date(job.processedOn ?? job.timestamp).toISOString(), finishedAt: at,
-      summary: `恢复演练任务未能完成（${job.attemptsStarted} 次尝试）/ the restore drill job could not finish after ${job.attemptsStarted} tries: ${error.message}`,
-      detail: { site, clause: backupClause(system.mlpsLevel), runId: job.id!, steps: [], error: error.message },
-    };
-    await recordBackupResults(options.store, system, [result], options.analyze);
-    jobsTotal?.inc({ queue: DRILL_QUEUE, status: 'fail' });
+    const startedAt = new Date(job.processedOn ?? job.timestamp).toISOString();
+    const finishedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
+    const reason = withoutSecrets(error.message);
+    const clause = backupClause(system.mlpsLevel);
+    const common = { status: 'fail' as const, system: system.id, department: system.department, startedAt, finishedAt };
+    let results: JobResult[];
+    if (job.queueName === DRILL_QUEUE) {
+      const site = job.data.site ?? 'same-city';
+      results = [{
+        ...common, id: drillResultId(system.id, job.id!, site), kind: DRILL_KIND, site,
+        summary: `恢复演练任务未能完成（${job.attemptsStarted} 次尝试）/ the restore drill job could not finish after ${job.attemptsStarted} tries: ${reason}`,
+        detail: { site, clause, runId: job.id!, steps: [], error: reason },
+      }];
+    } else {
+      // A verification that never finished proved no copy readable: each site it was to check fails presence.
+      results = (job.data.sites ?? BACKUP_SITES).map((site) => ({
+        ...common, id: checkResultId(job.id!, system.id, site, 'presence'), kind: 'backup-check' as const, site,
+        summary: `备份核验任务未能完成（${job.attemptsStarted} 次尝试）/ the backup verification job could not finish after ${job.attemptsStarted} tries: ${reason}`,
+        detail: { check: 'presence' as const, site, clause, mlpsLevel: system.mlpsLevel, runId: job.id!, error: reason, jobFailed: true },
+      }));
+    }
+    await recordBackupResults(options.store, system, results, options.analyze);
+    jobsTotal?.inc({ queue: job.queueName, status: 'fail' });
   };
 
   let closing: Promise<void> | undefined;

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { EmbeddedStore } from '../../store/index.js';
-import { formatSetName } from '../../backup/index.js';
+import { BackupQueues, formatSetName } from '../../backup/index.js';
 import { runBackupCommand, type CommandOutput } from '../../bin/backup-command.js';
 import { postgresSourceDump, writeSet } from './fixtures/drill-sources.js';
 import { spawnCli } from '../harness/built.js';
@@ -12,6 +14,7 @@ import { spawnCli } from '../harness/built.js';
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-backup-cli-'));
 const configFile = join(dir, 'shouwang.yaml');
 const dbPath = join(dir, 'shouwang.db');
+const prefix = `test-${randomUUID()}`;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function capture(isTTY = false): CommandOutput & { text: () => string } {
@@ -64,7 +67,7 @@ beforeAll(async () => {
   }));
   writeFileSync(configFile, stringify({
     dataDir: dir, embedded: { path: dbPath }, inventory: { path: join(dir, 'inventory.yaml') }, log: { level: 'silent' },
-    backup: { drill: { postgresUrl: inject('postgresUrl') } },
+    redis: { url: inject('redisUrl') }, backup: { queuePrefix: prefix, drill: { postgresUrl: inject('postgresUrl') } },
   }));
 });
 
@@ -143,6 +146,33 @@ describe('shouwang backup drill', () => {
 });
 
 describe('the compiled shouwang command', () => {
+  it('refuses to drill a system whose drill of the same copy is queued for the backup workers, naming the job', async () => {
+    const queues = new BackupQueues({ redis: inject('redisUrl'), prefix });
+    try {
+      const queued = await queues.enqueueDrill('cli-ok');
+      await expect(cli(['drill', 'cli-ok'])).rejects.toMatchObject({
+        code: 'SW_ERR_JOBS_DRILL_PENDING', message: expect.stringContaining(`is already queued or running (job ${queued.id})`),
+      });
+    } finally {
+      await queues.drill.obliterate({ force: true });
+      await queues.close();
+    }
+    expect((await cli(['drill', 'cli-ok'])).code).toBe(0);
+  });
+
+  it('drills anyway, saying so, when the configured Redis does not answer', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const deadConfig = join(dir, 'dead-redis.yaml');
+    writeFileSync(deadConfig, readFileSync(configFile, 'utf8').replace(inject('redisUrl'), `redis://127.0.0.1:${port}`));
+    const out = capture();
+    const err = capture();
+    expect(await runBackupCommand(['drill', 'cli-ok', '--config', deadConfig], { out, err })).toBe(0);
+    expect(err.text()).toContain('cannot read the drill queue, drilling anyway');
+  });
+
   it('runs `shouwang backup drill` end to end and exits 1 when the drill fails', async () => {
     const cli = spawnCli(['backup', 'drill', 'cli-bad', '--config', configFile]);
     const code = await cli.exited;

@@ -114,6 +114,23 @@ describe('restore drill: PostgreSQL dumps that are not what they claim', () => {
     expect(stepsOf(result.detail)).not.toContain('create');
     expect(await scratchLeft(postgres, system.id)).toEqual([]);
   });
+
+  it('refuses to restore when the drill server is another inventory system\'s production database', async () => {
+    const root = join(dir, 'pg-other-source');
+    writeSet(root, setAgo(2), { 'citizens.dump': goodDump });
+    const url = new URL(inject('postgresUrl'));
+    const host = url.hostname === '127.0.0.1' ? 'localhost' : url.hostname;
+    const system = drillSystem(systemId('pg-drilled'), root, { validationQueries: ['SELECT count(*) FROM citizens'] });
+    system.databases = [{ engine: 'postgresql', name: source, host: '192.0.2.10', port: 5432 }];
+    const other = drillSystem(systemId('pg-other'), join(dir, 'pg-other-root'));
+    other.databases = [{ engine: 'postgresql', name: 'claims', host, port: Number(url.port) }];
+    const result = await runRestoreDrill(system, { servers: { postgresql: postgres }, runId: 'job-c3b', systems: [system, other] });
+    expect(result.status).toBe('fail');
+    expect(result.summary).toContain(`系统 ${other.id} 的生产数据库`);
+    expect(result.summary).toContain(`the drill server is the production database of system ${other.id}: postgresql:claims@`);
+    expect(stepsOf(result.detail)).not.toContain('create');
+    expect(await scratchLeft(postgres, system.id)).toEqual([]);
+  });
 });
 
 describe('restore drill: MariaDB dumps that are cut short or hostile', () => {

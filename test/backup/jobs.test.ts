@@ -10,6 +10,8 @@ import { startAnalysis, type Analysis } from '../../analyzers/index.js';
 import { alertPriority, createMetricsRegistry, sleep, startLocalRedis, type BusinessSystem, type JobResult } from '../../core/index.js';
 import { EmbeddedStore } from '../../store/index.js';
 import { checkResultId, formatSetName } from '../../backup/index.js';
+import { latestBackups } from '../../console/posture/index.js';
+import { backupFacts } from '../../evidence/index.js';
 import { BackupQueues, startBackupWorkers, type BackupWorkers, type VerifyRunner } from '../../backup/jobs/index.js';
 import { drillSystem, writeSet } from './fixtures/drill-sources.js';
 import { DIST } from '../harness/built.js';
@@ -34,8 +36,8 @@ afterAll(async () => {
 
 const systemId = () => `jobs-${randomUUID().slice(0, 8)}`;
 
-function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100) {
-  const queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 3, backoffMs });
+function queuesFor(redisUrl: string, prefix = `test-${randomUUID()}`, backoffMs = 100, maxQueuedDrills?: number) {
+  const queues = new BackupQueues({ redis: redisUrl, prefix, attempts: 3, backoffMs, ...(maxQueuedDrills ? { maxQueuedDrills } : {}) });
   cleanups.push(async () => {
     await queues.verify.obliterate({ force: true }).catch(() => undefined);
     await queues.drill.obliterate({ force: true }).catch(() => undefined);
@@ -214,6 +216,49 @@ describe('backup jobs on BullMQ', () => {
     expect((await resultsOf(id)).map((r) => r.site).sort()).toEqual(['off-site', 'same-city']);
   });
 
+  it('refuses a second pending drill of the same system and site, also when both arrive at once, until the first has finished', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const twice = await Promise.allSettled([queues.enqueueDrill(id), queues.enqueueDrill(id)]);
+    expect(twice.map((t) => t.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const first = (twice.find((t) => t.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<BackupQueues['enqueueDrill']>>>).value;
+    const refusal = (twice.find((t) => t.status === 'rejected') as PromiseRejectedResult).reason as { code: string; statusCode: number; message: string };
+    expect(refusal).toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING', statusCode: 409 });
+    expect(refusal.message).toContain(`已有一个待执行的`);
+    expect(refusal.message).toContain(`a same-city restore drill of system ${id} is already queued or running (job ${first.id})`);
+    await expect(queues.enqueueDrill(id, { site: 'same-city' })).rejects.toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING' });
+    // Another copy of the same system, and another system, are drills of their own.
+    const offSite = await queues.enqueueDrill(id, { site: 'off-site' });
+    const other = await queues.enqueueDrill(systemId());
+    expect(new Set([first.id, offSite.id, other.id]).size).toBe(3);
+    expect(await queues.drill.getJobCounts('waiting')).toEqual({ waiting: 3 });
+    // Once the first has run, the system may be drilled again (a finished job does not block).
+    workersFor({
+      redis: inject('redisUrl'), prefix, findSystem: (s) => (s === id ? system : undefined),
+      drill: async (s, options) => {
+        const at = new Date().toISOString();
+        const site = options.site ?? 'same-city';
+        return { id: `drill-${options.runId}`, kind: 'restore-drill', status: 'pass', system: s.id, department: s.department, site, startedAt: at, finishedAt: at, summary: 'ok', detail: { site } };
+      },
+    });
+    await eventually(async () => expect((await queues.drill.getJob(first.id!))?.finishedOn, 'first drill finished').toBeTruthy());
+    const again = await queues.enqueueDrill(id);
+    expect(again.id).not.toBe(first.id);
+  });
+
+  it('refuses a drill beyond the city-wide cap of queued drills, naming the cap', async () => {
+    const { queues } = queuesFor(inject('redisUrl'), undefined, 100, 2);
+    await queues.enqueueDrill(systemId());
+    await queues.enqueueDrill(systemId());
+    await expect(queues.enqueueDrill(systemId())).rejects.toMatchObject({
+      code: 'SW_ERR_JOBS_DRILL_QUEUE_FULL', statusCode: 409,
+      message: expect.stringContaining('the restore drill queue is full: 2 drills are queued or running, at most 2 (backup.drill.maxQueued)'),
+    });
+    // Verification jobs are not drills: the cap does not count or refuse them.
+    await queues.enqueueVerify(systemId());
+  });
+
   it('retries a job that could not finish, with backoff, and leaves one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));
@@ -235,6 +280,42 @@ describe('backup jobs on BullMQ', () => {
     expect(done.returnvalue.events).toHaveLength(1);
     // One failed check, one alert of the check-failure rule, counted once despite the retry.
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toEqual([['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]]);
+  });
+
+  it('a verify job that fails on every try ends with one failed result per site it checked, naming the last error without its password', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    let calls = 0;
+    workersFor({
+      redis: inject('redisUrl'), prefix, findSystem: () => system,
+      verify: async () => {
+        calls += 1;
+        throw new Error(`connect ECONNREFUSED sftp://backup:hunter2@192.0.2.7:22/sets?password=s3cret try ${calls}`);
+      },
+    });
+    const job = await queues.enqueueVerify(id, { sites: ['off-site'] });
+    const failed = await finished(queues, job.id!);
+    expect(failed.attemptsMade).toBe(3);
+    const results = await eventually(async () => {
+      const stored = await resultsOf(id);
+      expect(stored, 'the failed verify job recorded').toHaveLength(1);
+      return stored;
+    });
+    expect(results[0]).toMatchObject({
+      id: checkResultId(job.id!, id, 'off-site', 'presence'), kind: 'backup-check', status: 'fail', site: 'off-site',
+      detail: { check: 'presence', site: 'off-site', runId: job.id },
+    });
+    expect(results[0]!.summary).toContain('备份核验任务未能完成');
+    expect(results[0]!.summary).toContain('try 3');
+    expect(JSON.stringify(results[0])).not.toMatch(/hunter2|s3cret/);
+    expect(calls).toBe(3);
+    // The console's matrix and the evidence see a failed verification of that copy, not nothing.
+    expect((await latestBackups(store.jobResults, undefined, new Date(), [id])).get(id)?.sites['off-site']).toMatchObject({ status: 'fail', runId: job.id });
+    expect(backupFacts(system, results, []).offSite).toMatchObject({ checks: 1, failed: 1, latest: { presence: 'fail' } });
+    // The check-failure rule raised its alert, once.
+    expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count]))
+      .toContainEqual(['5fd4a0c0-9eac-5134-a7da-ee5ba969e8ce', 1]);
   });
 
   it('fails a job for an unknown system at once instead of retrying', async () => {
@@ -306,8 +387,37 @@ describe('backup jobs survive crashes', () => {
     expect(results[0]!.summary).toContain('恢复演练任务未能完成');
     expect(drills).toEqual([]);
     expect(await (await queues.drill.getJob(job.id!))!.getState()).toBe('failed');
+    // The failed job no longer holds the system's place: a new drill is accepted.
+    expect((await queues.enqueueDrill(id)).id).not.toBe(job.id);
     // The drill rule raised its alert, once.
     expect((await store.alerts.search({ system: [id] }, { size: 10 })).items.map((a) => [a.rule.id, a.count])).toContainEqual(['268498ad-97ff-5b1f-9c38-73cddcd1ac9b', 1]);
+  });
+
+  it('a verify job whose worker is killed on every try ends with failed results for both sites, not none', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const job = await queues.enqueueVerify(id);
+    for (let tries = 0; tries < 2; tries += 1) {
+      const child = spawn(process.execPath, [resolve('test/backup/fixtures/held-worker.mjs'), DIST, inject('redisUrl'), prefix], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(async () => void child.kill('SIGKILL'));
+      for await (const line of createInterface({ input: child.stdout! })) if (line === `active ${job.id}`) break;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    const runs: string[] = [];
+    workersFor({ redis: inject('redisUrl'), prefix, findSystem: () => system, verify: async () => { runs.push('ran'); throw new Error('not here'); } });
+    const results = await eventually(async () => {
+      const stored = await resultsOf(id);
+      expect(stored, 'the failed verify job recorded').toHaveLength(2);
+      return stored;
+    });
+    expect(results.map((r) => [r.site, r.status]).sort()).toEqual([['off-site', 'fail'], ['same-city', 'fail']]);
+    expect(results[0]!.summary).toContain('stalled more than allowable limit');
+    expect(runs).toEqual([]);
+    expect(await (await queues.verify.getJob(job.id!))!.getState()).toBe('failed');
   });
 
   it('carries on through a Redis restart: the running job completes and new jobs run', async () => {

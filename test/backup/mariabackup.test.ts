@@ -1,11 +1,14 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { cpSync, mkdirSync, statSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { MariabackupDirectory, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { MariabackupDirectory, mariadbDrillServer, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { startThrowawayMariadbd } from '../../backup/drill/throwaway-instance.js';
 import { startMariadb, type MariadbHandle } from '../harness/mariadb.js';
 import { ensureMariabackup, mariabackup } from '../harness/mariabackup.js';
 
@@ -145,6 +148,33 @@ describe('mariabackup restore drill', () => {
     const checkpoints = readFileSync(join(sameCity, 'full-1', 'xtrabackup_checkpoints'), 'utf8');
     expect(checkpoints).toMatch(/backup_type = full-backuped/);
   });
+});
+
+describe('mariabackup drill: the throwaway server holds a production copy without grant tables', () => {
+  it('answers only the drill: no TCP listener, and another local user cannot reach its socket, while the drill\'s own queries work', async () => {
+    const target = new MariabackupDirectory(backups(sameCity));
+    const work = join(dir, `throwaway-${randomUUID()}`);
+    mkdirSync(work, { mode: 0o700 });
+    await target.restore((await target.listSets()).at(-1)!.name, join(work, 'data'));
+    const instance = await startThrowawayMariadbd(join(work, 'data'), work, 'permits', 120_000);
+    try {
+      const show = async (variable: string) => (await instance.server.query('permits', `SELECT @@${variable}`))[0]?.[0] ?? '';
+      expect(await instance.server.query('permits', 'SELECT count(*) FROM permit')).toEqual([[String(ROWS)]]);
+      // Whoever reaches 127.0.0.1 (any user on the host) would have every privilege: nothing may listen there.
+      const port = await show('port');
+      await expect(mariadbDrillServer(`mysql://root@127.0.0.1:${port}/permits`).query('permits', 'SELECT 1')).rejects.toThrow();
+      expect(await show('skip_networking')).toBe('1');
+      const socket = await show('socket');
+      const socketDir = join(socket, '..');
+      expect(statSync(socketDir).mode & 0o077).toBe(0);
+      if (process.getuid?.() === 0) {
+        await expect(promisify(execFile)('runuser', ['-u', 'nobody', '--', 'mariadb', '--no-defaults', `--socket=${socket}`, '-u', 'root', '-e', 'SELECT 1']))
+          .rejects.toThrow(/Permission denied|Can't connect/);
+      }
+    } finally {
+      await instance.stop();
+    }
+  }, 180_000);
 });
 
 describe('mariabackup drill against a hostile backup-my.cnf', () => {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemSchema, parseInventory, type BusinessSystem, type JobResult } from '../../core/index.js';
-import { PgbackrestRepository, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { PgbackrestRepository, postgresDrillServer, runRestoreDrill, verifyBackups } from '../../backup/index.js';
+import { startThrowawayPostgres } from '../../backup/drill/throwaway-instance.js';
 import { startPgbackrestCluster, type PgbackrestCluster } from '../harness/pgbackrest.js';
 
 const DAY = 86_400_000;
@@ -179,6 +181,33 @@ describe('pgBackRest restore drill', () => {
     expect(result.summary).toMatch(/validation\(s\) failed/);
     expect((result.detail.steps as { step: string; ok: boolean }[]).at(-1)).toMatchObject({ step: 'stop', ok: true });
   });
+});
+
+describe('pgBackRest drill: the throwaway server holds a production copy', () => {
+  it('answers only the drill: no TCP listener, and another local user cannot reach its socket, while the drill\'s own queries work', async () => {
+    const target = new PgbackrestRepository(repo(cluster.repo));
+    const work = join(dir, `throwaway-${randomUUID()}`);
+    mkdirSync(work, { mode: 0o700 });
+    await target.restore((await target.listSets()).at(-1)!.name, join(work, 'data'));
+    const instance = await startThrowawayPostgres(target, join(work, 'data'), work, 'postgres', 120_000);
+    try {
+      const show = async (setting: string) => (await instance.server.query('postgres', `SHOW ${setting}`))[0]?.[0] ?? '';
+      expect(await instance.server.query('postgres', 'SELECT count(*) FROM claims')).toEqual([[String(ROWS)]]);
+      const port = await show('port');
+      // Whoever reaches 127.0.0.1 (any user on the host) gets no connection.
+      await expect(postgresDrillServer(`postgres://postgres@127.0.0.1:${port}/postgres`).query('postgres', 'SELECT 1')).rejects.toThrow();
+      expect(await show('listen_addresses')).toBe('');
+      // The socket's directory is private to the server's user: another local user cannot connect through it.
+      const socketDir = await show('unix_socket_directories');
+      expect(statSync(socketDir).mode & 0o077).toBe(0);
+      if (process.getuid?.() === 0) {
+        await expect(promisify(execFile)('runuser', ['-u', 'nobody', '--', 'psql', '-X', '-h', socketDir, '-p', port, '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT 1']))
+          .rejects.toThrow(/Permission denied|No such file/);
+      }
+    } finally {
+      await instance.stop();
+    }
+  }, 180_000);
 });
 
 describe('pgBackRest drill of a damaged repository', () => {

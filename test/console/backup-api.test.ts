@@ -158,6 +158,25 @@ describe('backup API on BullMQ and the embedded store', () => {
     await untilFinished(ops, job);
   });
 
+  it('refuses a second drill of a system while one is queued, with 409 and a message in both languages', async () => {
+    await workers.drill.pause();
+    try {
+      const first = await ops.send('POST', '/api/backup/drill', { system: S });
+      expect(first.statusCode).toBe(202);
+      const second = await ops.send('POST', '/api/backup/drill', { system: S });
+      expect(second.statusCode).toBe(409);
+      expect(second.json()).toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING' });
+      expect(second.json().message).toContain('已有一个待执行的同城恢复演练');
+      expect(second.json().message).toContain(`is already queued or running (job ${first.json().job})`);
+      // The other copy is a drill of its own.
+      expect((await ops.send('POST', '/api/backup/drill', { system: S, site: 'off-site' })).statusCode).toBe(202);
+      workers.drill.resume();
+      await untilFinished(ops, first.json().job);
+    } finally {
+      workers.drill.resume();
+    }
+  });
+
   it('answers bad and forbidden requests with 4xx, and 503 without queues', async () => {
     const cases: [string, Promise<{ statusCode: number; json(): { message: string } }>, number][] = [
       ['viewer may not run', viewer.send('POST', '/api/backup/verify', { system: S }), 403],
