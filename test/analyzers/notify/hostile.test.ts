@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alertPriority, ConfigSchema, type Alert } from '../../../core/index.js';
+import { NotifyPlanner, resolveChannels, sendDispatch, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
+
+/* A hostile review of notifications: receivers and event values an attacker controls. */
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function alert(extra: Partial<Alert> = {}): Alert {
+  const at = '2026-12-07T02:00:00.000Z';
+  return {
+    id: `a-${randomUUID()}`, rule: { id: 'db-brute', title: '数据库暴力破解 DB brute force', level: 'critical' }, mlps: ['8.1.4.3 a)'], department: '市大数据局',
+    system: 'gov-portal', mlpsLevel: 3, priority: alertPriority('critical', 3), status: 'new', timeline: [], firstSeen: at, lastSeen: at, count: 1,
+    sampleEventIds: [], groupKey: 'user.name=root', ...extra,
+  };
+}
+
+function dispatchFor(channelId: string, a: Alert = alert()): Dispatch {
+  const config = ConfigSchema.parse({ notify: { channels: [{ id: channelId, type: 'webhook', url: 'http://x' }], routes: [{ id: 'r', channels: [channelId] }] } }).notify;
+  return new NotifyPlanner({ config, now: () => Date.parse(a.firstSeen) }).accept(a)[0]!;
+}
+
+function channel(raw: Record<string, unknown>): ResolvedChannel {
+  const config = ConfigSchema.parse({ notify: { channels: [raw] } }).notify;
+  return resolveChannels(config).get(raw.id as string)!;
+}
+
+describe('a hostile webhook receiver', () => {
+  it('cannot make the sender read an endless answer into memory', async () => {
+    let written = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) written += chunk.length;
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        res.on('close', () => res.removeAllListeners('drain'));
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`;
+    const robot = channel({ id: 'flood', type: 'wecom', url: `${url}?key=k` });
+    const error = await sendDispatch(robot, dispatchFor('flood'), { timeoutMs: 3000 }).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
+    // The reply is read up to a small cap, then the connection is dropped (not read on until the timeout).
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+});
