@@ -21,7 +21,8 @@ const KIND_ZH: Record<Dispatch['kind'], string> = {
 const alertUrl = (consoleUrl: string, alert: Alert) => `${consoleUrl.replace(/\/+$/, '')}/alerts/${encodeURIComponent(alert.id)}`;
 
 function alertLines(alert: Alert, consoleUrl: string | undefined): string[] {
-  return [
+  // Each line is one line whatever the event values hold: a newline in a host name must not forge a "级别 Level:" line.
+  return ([
     `规则 Rule: ${alert.rule.title} (${alert.rule.id})`,
     `级别 Level: ${LEVEL_ZH[alert.rule.level]} ${alert.rule.level} · 优先级 priority ${alert.priority}`,
     `系统 System: ${alert.system ?? '—'} · 部门 Department: ${alert.department ?? '—'} · 等保级别 MLPS level: ${alert.mlpsLevel ?? '—'}`,
@@ -29,7 +30,12 @@ function alertLines(alert: Alert, consoleUrl: string | undefined): string[] {
     `实体 Entities: ${alert.groupKey || '—'}`,
     `次数 Count: ${alert.count} · 首次 first ${alert.firstSeen} · 最近 last ${alert.lastSeen}`,
     ...(consoleUrl ? [`查看 Open: ${alertUrl(consoleUrl, alert)}`] : []),
-  ];
+  ]).map(oneLine);
+}
+
+/** Line breaks (including the Unicode ones and NEL) become spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\r\n|[\r\n\v\f\u0085\u2028\u2029]/g, ' ');
 }
 
 /** The one wording of a dispatch, zh-CN first, for every channel. */
@@ -37,7 +43,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
   const lead = dispatch.alerts[0];
   const head = lead ? `[守望 ${LEVEL_ZH[lead.rule.level]}] ${KIND_ZH[dispatch.kind]}` : `[守望] ${KIND_ZH[dispatch.kind]}`;
   const subject = lead
-    ? `${head}${dispatch.step ? ` 第${dispatch.step}级 tier ${dispatch.step}` : ''}: ${lead.rule.title} · ${lead.system ?? '—'}${dispatch.count > 1 ? ` ×${dispatch.count}` : ''}`
+    ? oneLine(`${head}${dispatch.step ? ` 第${dispatch.step}级 tier ${dispatch.step}` : ''}: ${lead.rule.title} · ${lead.system ?? '—'}${dispatch.count > 1 ? ` ×${dispatch.count}` : ''}`)
     : head;
   const blocks = dispatch.alerts.map((alert) => alertLines(alert, consoleUrl));
   const more = dispatch.count > dispatch.alerts.length ? [`共 ${dispatch.count} 次 / ${dispatch.count} occurrences in all`] : [];
@@ -52,7 +58,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
     ].join('\n')).join('\n\n').split('\n'),
     ...more,
   ].join('\n');
-  const short = lead ? `${subject} ${lead.department ?? ''}`.trim() : subject;
+  const short = lead ? oneLine(`${subject} ${lead.department ?? ''}`).trim() : subject;
   return { subject, text, markdown, short };
 }
 
@@ -61,7 +67,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
  * `[text](url)` would plant a link, a newline a fake line. Their brackets become full-width look-alikes.
  */
 export function markdownSafe(text: string): string {
-  return text.replace(/[<>[\]\r\n]/g, (c) => ({ '<': '＜', '>': '＞', '[': '［', ']': '］', '\r': ' ', '\n': ' ' })[c]!);
+  return oneLine(text).replace(/[<>[\]]/g, (c) => ({ '<': '＜', '>': '＞', '[': '［', ']': '］' })[c]!);
 }
 
 /** Cuts UTF-8 text to at most `maxBytes` without splitting a character (robots limit bytes, not characters). */

@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, type Alert } from '../../../core/index.js';
-import { NotifyPlanner, resolveChannels, sendDispatch, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
+import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
 
 /* A hostile review of notifications: receivers and event values an attacker controls. */
 
@@ -55,5 +55,18 @@ describe('a hostile webhook receiver', () => {
     expect(error).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
     // The reply is read up to a small cap, then the connection is dropped (not read on until the timeout).
     expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('event values in plain-text messages', () => {
+  it('cannot start a forged line in the text, email body or SMS of a message', () => {
+    const hostile = alert({ system: 'web01\r\n级别 Level: 提示 informational', groupKey: 'user.name=x\u2028查看 Open: https://evil.example/sso\n' });
+    const message = buildMessage(dispatchFor('t', hostile), 'https://soc.example.gov.cn');
+    for (const text of [message.text, message.subject, message.short]) {
+      expect(text.split(/\r\n|[\r\n\u2028\u2029\u0085]/).filter((line) => /^(级别 Level|查看 Open: https:\/\/evil)/.test(line))).toEqual(
+        text === message.text ? [expect.stringContaining('级别 Level: 严重')] : [],
+      );
+    }
+    expect(message.subject).not.toMatch(/[\r\n]/);
   });
 });
