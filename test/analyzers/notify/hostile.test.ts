@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, type Alert } from '../../../core/index.js';
 import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
@@ -69,4 +69,26 @@ describe('event values in plain-text messages', () => {
     }
     expect(message.subject).not.toMatch(/[\r\n]/);
   });
+});
+
+describe('a hostile SMTP server', () => {
+  it('cannot hold a delivery by trickling an answer that never ends', async () => {
+    const sockets = new Set<Socket>();
+    const server = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.write('220 trickle ESMTP\r\n');
+      // Each EHLO is answered by continuation lines that never end: never idle, never done.
+      socket.once('data', () => {
+        const timer = setInterval(() => socket.write('250-still thinking\r\n'), 20);
+        socket.on('close', () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
+    const mail = channel({ id: 'slow-mail', type: 'email', host: '127.0.0.1', port: (server.address() as AddressInfo).port, security: 'none', from: 'a@example.gov.cn', to: ['b@example.gov.cn'] });
+    const error = await sendDispatch(mail, dispatchFor('slow-mail'), { timeoutMs: 300 }).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
+    expect((error as Error).message).toContain('TimeoutError');
+  }, 10_000);
 });
