@@ -92,3 +92,35 @@ describe('a hostile SMTP server', () => {
     expect((error as Error).message).toContain('TimeoutError');
   }, 10_000);
 });
+
+describe('channel addresses', () => {
+  it('refuses a cloud metadata or link-local address at start, naming the field and not the URL', () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data?token=SECRET', 'http://100.100.100.200/latest/meta-data?token=SECRET', 'http://[fe80::1]/x?token=SECRET']) {
+      const config = ConfigSchema.parse({ notify: { channels: [{ id: 'meta', type: 'webhook', url }] } }).notify;
+      let error: Error | undefined;
+      try {
+        resolveChannels(config);
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error).toMatchObject({ code: 'SW_ERR_NOTIFY_CONFIG' });
+      expect(error!.message).toContain('notify.channels.meta.url');
+      expect(error!.message).not.toContain('SECRET');
+    }
+  });
+
+  it('refuses a robot URL that is not an absolute http(s) URL at start, so the key never reaches a request error or a log', () => {
+    for (const url of ['oapi.dingtalk.com/robot/send?access_token=SECRET', 'file:///etc/passwd?access_token=SECRET']) {
+      const config = ConfigSchema.parse({ notify: { channels: [{ id: 'ding', type: 'dingtalk', url, secret: 's' }] } }).notify;
+      let error: Error | undefined;
+      try {
+        resolveChannels(config);
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error).toMatchObject({ code: 'SW_ERR_NOTIFY_CONFIG' });
+      expect(error!.message).toContain('notify.channels.ding.url');
+      expect(JSON.stringify({ ...error, message: error!.message })).not.toContain('SECRET');
+    }
+  });
+});
