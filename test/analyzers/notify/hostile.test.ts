@@ -124,3 +124,29 @@ describe('channel addresses', () => {
     }
   });
 });
+
+describe('department contacts on held messages', () => {
+  const contacts = (department: string | undefined) => ({ emails: department ? [`sec@${department}.gov.cn`] : [], phones: [] });
+  const at = Date.parse('2026-12-07T15:00:00Z'); // 23:00 in Beijing: quiet hours
+
+  it('keeps the contacts of each department on what waited out quiet hours, never mixing two departments in one message', () => {
+    const config = ConfigSchema.parse({
+      notify: {
+        channels: [{ id: 'mail', type: 'webhook', url: 'http://127.0.0.1:1/m' }],
+        routes: [{ id: 'dept', channels: ['mail'], toDepartment: true }],
+        quietHours: { from: '22:00', to: '07:00', utcOffset: '+08:00' },
+      },
+    }).notify;
+    let now = at;
+    const planner = new NotifyPlanner({ config, now: () => now, contactsOf: contacts });
+    const a = alert({ rule: { id: 'r1', title: 't', level: 'high' }, department: 'dept-a', system: 'sys-a', firstSeen: new Date(at).toISOString() });
+    const b = alert({ rule: { id: 'r2', title: 't', level: 'high' }, department: 'dept-b', system: 'sys-b', firstSeen: new Date(at).toISOString() });
+    expect([...planner.accept(a), ...planner.accept(b)]).toEqual([]);
+    now = Date.parse('2026-12-07T23:30:00Z'); // 07:30 next morning
+    const held = planner.tick().filter((d) => d.kind === 'held');
+    expect(held.map((d) => [d.alerts.map((x) => x.department), d.recipients?.emails]).sort()).toEqual([
+      [['dept-a'], ['sec@dept-a.gov.cn']], [['dept-b'], ['sec@dept-b.gov.cn']],
+    ]);
+    expect(new Set(held.map((d) => d.key)).size).toBe(2);
+  });
+});
