@@ -150,3 +150,15 @@ describe('department contacts on held messages', () => {
     expect(new Set(held.map((d) => d.key)).size).toBe(2);
   });
 });
+
+describe('event values as links', () => {
+  it('cannot plant a bare link that chat clients and mail readers turn clickable: a URL in an event value loses its "://"', () => {
+    const hostile = alert({ system: 'http://evil.example/a', groupKey: 'user.name=请登录 https://evil.example/sso?x=1 重置' });
+    const { markdown, text } = buildMessage(dispatchFor('t', hostile), 'https://soc.example.gov.cn');
+    expect(markdown).not.toMatch(/[a-z]+:\/\/evil/i);
+    expect(markdown).toContain('evil.example/sso'); // still readable
+    expect(markdown.match(/https:\/\//g)).toHaveLength(2); // the console link, as text and as its target
+    expect(text).not.toMatch(/[a-z]+:\/\/evil/i);
+    expect(text.match(/https:\/\//g)).toHaveLength(1);
+  });
+});
