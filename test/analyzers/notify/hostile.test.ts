@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, type Alert } from '../../../core/index.js';
-import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
+import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, userRecipients, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
 
 /* A hostile review of notifications: receivers and event values an attacker controls. */
 
@@ -160,5 +160,14 @@ describe('event values as links', () => {
     expect(markdown.match(/https:\/\//g)).toHaveLength(2); // the console link, as text and as its target
     expect(text).not.toMatch(/[a-z]+:\/\/evil/i);
     expect(text.match(/https:\/\//g)).toHaveLength(1);
+  });
+});
+
+describe('subscribers and department scope', () => {
+  it('never sends alerts to a department viewer without departments, whom the console shows nothing', () => {
+    const notifications = { email: 'viewer@example.gov.cn', minLevel: 'low' as const, optOut: false };
+    const viewer = { username: 'v', role: 'department_viewer', departments: [], disabled: false, notifications };
+    const officer = { username: 'o', role: 'security_officer', departments: [], disabled: false, notifications: { ...notifications, email: 'soc@example.gov.cn' } };
+    expect(userRecipients([viewer, officer], alert()).emails).toEqual(['soc@example.gov.cn']);
   });
 });
