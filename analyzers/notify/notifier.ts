@@ -109,6 +109,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         await notify([alert]);
       },
       statusOf: async (id) => (await options.alerts.get(id))?.status,
+      recipientsOf: (dispatch) => {
+        const route = config.routes.find((r) => r.id === dispatch.routeId);
+        return route && dispatch.alerts[0] ? routeRecipients(route, dispatch.alerts[0], now(), options.contactsOf, options.usersOf) : undefined;
+      },
       ...(logger ? { logger } : {}), ...(options.registry ? { registry: options.registry } : {}),
     });
   }
