@@ -7,7 +7,7 @@ import { sendDispatch, type SendOptions } from './channels/send.js';
 import { shouldEscalate } from './escalation.js';
 import { NotifyErrors } from './errors.js';
 import type { ResolvedChannel } from './secrets.js';
-import type { Dispatch } from './types.js';
+import type { Dispatch, Recipients } from './types.js';
 
 export const NOTIFY_QUEUE = 'shouwang-notify';
 
@@ -71,6 +71,11 @@ export interface NotifyWorkerOptions {
   onGiveUp?: (attempt: DeliveryAttempt) => Promise<void> | void;
   /** The alert's current status, for escalation tiers (acknowledged: nothing is sent). */
   statusOf?: (alertId: string) => Promise<AlertStatus | undefined>;
+  /**
+   * The recipients an escalation tier has when it is due (a tier waits minutes to hours: a user disabled or moved
+   * meanwhile must not get it, whoever is on call then does); they replace those computed when it was queued.
+   */
+  recipientsOf?: (dispatch: Dispatch) => Recipients | undefined;
   lockDuration?: number;
   stalledInterval?: number;
   logger?: Logger;
@@ -133,7 +138,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     const channel = options.channels.get(dispatch.channelId);
     try {
       if (!channel) throw NotifyErrors.unknownChannel(dispatch.channelId);
-      await send(channel, dispatch, sendOptions);
+      await send(channel, dispatch.kind === 'escalation' ? currentRecipients(dispatch, options.recipientsOf) : dispatch, sendOptions);
     } catch (error) {
       const attempt = record('failed', (error as Error).message.slice(0, 300));
       await Promise.resolve(options.onAttempt?.(attempt)).catch((e: Error) => options.logger?.warn({ err: e }, 'notification attempt not recorded'));
@@ -162,6 +167,13 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       return closing;
     },
   };
+}
+
+function currentRecipients(dispatch: Dispatch, recipientsOf: NotifyWorkerOptions['recipientsOf']): Dispatch {
+  if (!recipientsOf) return dispatch;
+  const { recipients: _queued, ...rest } = dispatch;
+  const now = recipientsOf(dispatch);
+  return now && (now.emails.length || now.phones.length) ? { ...rest, recipients: now } : rest;
 }
 
 function deliveryMetrics(registry: Registry) {

@@ -22,14 +22,28 @@ const alertUrl = (consoleUrl: string, alert: Alert) => `${consoleUrl.replace(/\/
 
 function alertLines(alert: Alert, consoleUrl: string | undefined): string[] {
   return [
-    `规则 Rule: ${alert.rule.title} (${alert.rule.id})`,
+    `规则 Rule: ${value(alert.rule.title)} (${value(alert.rule.id)})`,
     `级别 Level: ${LEVEL_ZH[alert.rule.level]} ${alert.rule.level} · 优先级 priority ${alert.priority}`,
-    `系统 System: ${alert.system ?? '—'} · 部门 Department: ${alert.department ?? '—'} · 等保级别 MLPS level: ${alert.mlpsLevel ?? '—'}`,
-    `等保条款 MLPS clause: ${alert.mlps.join('; ') || '—'}`,
-    `实体 Entities: ${alert.groupKey || '—'}`,
+    `系统 System: ${value(alert.system ?? '—')} · 部门 Department: ${value(alert.department ?? '—')} · 等保级别 MLPS level: ${alert.mlpsLevel ?? '—'}`,
+    `等保条款 MLPS clause: ${value(alert.mlps.join('; ') || '—')}`,
+    `实体 Entities: ${value(alert.groupKey || '—')}`,
     `次数 Count: ${alert.count} · 首次 first ${alert.firstSeen} · 最近 last ${alert.lastSeen}`,
     ...(consoleUrl ? [`查看 Open: ${alertUrl(consoleUrl, alert)}`] : []),
   ];
+}
+
+/**
+ * An event value as message text. One line whatever it holds: a newline in a host name must not forge a
+ * "级别 Level:" line. No live link: chat clients and mail readers make a bare `https://…` clickable, so an
+ * attacker's URL in a user name would be a link in an official alert; its "://" becomes "：//" (still readable).
+ */
+function value(text: string): string {
+  return oneLine(text).replace(/:\/\//g, '：//');
+}
+
+/** Line breaks (including the Unicode ones and NEL) become spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\r\n|[\r\n\v\f\u0085\u2028\u2029]/g, ' ');
 }
 
 /** The one wording of a dispatch, zh-CN first, for every channel. */
@@ -37,7 +51,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
   const lead = dispatch.alerts[0];
   const head = lead ? `[守望 ${LEVEL_ZH[lead.rule.level]}] ${KIND_ZH[dispatch.kind]}` : `[守望] ${KIND_ZH[dispatch.kind]}`;
   const subject = lead
-    ? `${head}${dispatch.step ? ` 第${dispatch.step}级 tier ${dispatch.step}` : ''}: ${lead.rule.title} · ${lead.system ?? '—'}${dispatch.count > 1 ? ` ×${dispatch.count}` : ''}`
+    ? `${head}${dispatch.step ? ` 第${dispatch.step}级 tier ${dispatch.step}` : ''}: ${value(lead.rule.title)} · ${value(lead.system ?? '—')}${dispatch.count > 1 ? ` ×${dispatch.count}` : ''}`
     : head;
   const blocks = dispatch.alerts.map((alert) => alertLines(alert, consoleUrl));
   const more = dispatch.count > dispatch.alerts.length ? [`共 ${dispatch.count} 次 / ${dispatch.count} occurrences in all`] : [];
@@ -52,7 +66,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
     ].join('\n')).join('\n\n').split('\n'),
     ...more,
   ].join('\n');
-  const short = lead ? `${subject} ${lead.department ?? ''}`.trim() : subject;
+  const short = lead ? `${subject} ${value(lead.department ?? '')}`.trim() : subject;
   return { subject, text, markdown, short };
 }
 
@@ -61,7 +75,7 @@ export function buildMessage(dispatch: Dispatch, consoleUrl?: string): NotifyMes
  * `[text](url)` would plant a link, a newline a fake line. Their brackets become full-width look-alikes.
  */
 export function markdownSafe(text: string): string {
-  return text.replace(/[<>[\]\r\n]/g, (c) => ({ '<': '＜', '>': '＞', '[': '［', ']': '］', '\r': ' ', '\n': ' ' })[c]!);
+  return oneLine(text).replace(/[<>[\]]/g, (c) => ({ '<': '＜', '>': '＞', '[': '［', ']': '］' })[c]!);
 }
 
 /** Cuts UTF-8 text to at most `maxBytes` without splitting a character (robots limit bytes, not characters). */

@@ -15,6 +15,10 @@ import { routeRecipients, type Subscriber } from './user-recipients.js';
 /** The system alert raised when a message could not be delivered after its last try. */
 export const NOTIFY_FAILED_RULE = { id: 'shouwang-notify-failed', title: '告警通知发送失败 / Alert notification failed', level: 'high' as RuleLevel };
 
+/** Test messages per channel and minute ("send test message" in the console). */
+export const TESTS_PER_WINDOW = 3;
+const TEST_WINDOW_MS = 60_000;
+
 export interface NotifierOptions {
   config: NotifyConfig;
   /** Where Redis is (`redis.url` or `redis.sentinels`). */
@@ -105,6 +109,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         await notify([alert]);
       },
       statusOf: async (id) => (await options.alerts.get(id))?.status,
+      recipientsOf: (dispatch) => {
+        const route = config.routes.find((r) => r.id === dispatch.routeId);
+        return route && dispatch.alerts[0] ? routeRecipients(route, dispatch.alerts[0], now(), options.contactsOf, options.usersOf) : undefined;
+      },
       ...(logger ? { logger } : {}), ...(options.registry ? { registry: options.registry } : {}),
     });
   }
@@ -144,6 +152,15 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     }
   };
   const timer = setInterval(() => void tick(), options.tickMs ?? 1000);
+  // Test messages skip the planner's rate limit; unbounded, clicks would use up a robot's quota (钉钉: 20 a minute,
+  // then silenced for 10 minutes) and real alerts would be refused.
+  const tests = new Map<string, number[]>();
+  const testSlot = (channelId: string) => {
+    const at = now();
+    const recent = (tests.get(channelId) ?? []).filter((t) => t > at - TEST_WINDOW_MS);
+    if (recent.length >= TESTS_PER_WINDOW) throw NotifyErrors.testRate(Math.ceil((recent[0]! + TEST_WINDOW_MS - at) / 1000), channelId);
+    tests.set(channelId, [...recent, at]);
+  };
   timer.unref();
 
   let closing: Promise<void> | undefined;
@@ -153,6 +170,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     async sendTest(channelId, actor) {
       const channel = channels.get(channelId);
       if (!channel) throw NotifyErrors.unknownChannel(channelId);
+      testSlot(channelId);
       const started = performance.now();
       const dispatch: Dispatch = { key: randomUUID(), kind: 'test', routeId: `test:${actor}`, channelId, step: 0, alerts: [], count: 0 };
       await sendDispatch(channel, dispatch, sendOptions);

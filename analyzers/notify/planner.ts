@@ -32,7 +32,14 @@ export interface PlannerState {
 }
 
 /** Alerts waiting for one later message (quiet hours, rate limit, digest). */
-interface Bucket { routeId: string; channelId: string; alerts: Alert[]; count: number }
+interface Bucket {
+  routeId: string; channelId: string; alerts: Alert[]; count: number;
+  /** On routes that add recipients (toDepartment, toUsers): the alerts' department ('' none), one bucket each, so the message keeps them. */
+  party?: string;
+}
+
+const bucketKey = (b: { routeId: string; channelId: string; party?: string | undefined }) =>
+  `${b.routeId}\u0000${b.channelId}${b.party === undefined ? '' : `\u0000${b.party}`}`;
 
 interface Group { routeId: string; channels: readonly string[]; openedAt: number; lead: Alert; repeats: Alert[]; count: number; toDepartment?: boolean; toUsers?: boolean }
 
@@ -99,7 +106,7 @@ export class NotifyPlanner {
     this.#lastDigest = Math.max(this.#lastDigest, state.lastDigest);
     for (const [key, group] of state.groups) if (known.has(group.routeId)) this.#groups.set(key, group);
     const put = (target: Map<string, Bucket>, buckets: Bucket[]) => {
-      for (const b of buckets) if (known.has(b.routeId)) target.set(`${b.routeId}\u0000${b.channelId}`, b);
+      for (const b of buckets) if (known.has(b.routeId)) target.set(bucketKey(b), b);
     };
     put(this.#quiet, state.quiet);
     put(this.#digest, state.digest);
@@ -126,11 +133,11 @@ export class NotifyPlanner {
       const repeat = this.#announced.has(seenKey);
       this.#announced.set(seenKey, now);
       if (this.#config.digestLevels.includes(alert.rule.level)) {
-        for (const channelId of route.channels) hold(this.#digest, route.id, channelId, alert, repeat);
+        for (const channelId of route.channels) hold(this.#digest, route.id, channelId, alert, repeat, this.#partyOf(route.id, alert));
         continue;
       }
       if (alert.rule.level !== 'critical' && this.#inQuietHours(now)) {
-        for (const channelId of route.channels) hold(this.#quiet, route.id, channelId, alert, repeat);
+        for (const channelId of route.channels) hold(this.#quiet, route.id, channelId, alert, repeat, this.#partyOf(route.id, alert));
         continue;
       }
       const groupKey = `${route.id}\u0000${alert.rule.id}\u0000${alert.system ?? '-'}`;
@@ -174,7 +181,7 @@ export class NotifyPlanner {
       if (!this.#hasToken(bucket.channelId, now)) continue;
       this.#limited.delete(key);
       this.#take(bucket.channelId, now);
-      out.push(dispatchOf('held', bucket.routeId, bucket.channelId, bucket.alerts, bucket.count, 0, 'limited', now));
+      out.push(this.#bucketDispatch(bucket, 'held', 'limited', now));
     }
     if (out.length) this.#dirty = true;
     // Announced ids are kept a day: a repeat after that is announced again (a new episode).
@@ -186,10 +193,25 @@ export class NotifyPlanner {
     return routeRecipients(route, alert, now, this.#contactsOf, this.#usersOf);
   }
 
+  /** Only routes that add recipients split their waiting alerts by department. */
+  #partyOf(routeId: string, alert: Alert | undefined): string | undefined {
+    const route = this.#config.routes.find((r) => r.id === routeId);
+    return route?.toDepartment || route?.toUsers ? (alert?.department ?? '') : undefined;
+  }
+
+  /** One message for a bucket, with its department's recipients at `at` (whoever is on call when it goes). */
+  #bucketDispatch(bucket: Bucket, kind: DispatchKind, keyPart: string, at: number): Dispatch {
+    const dispatch = dispatchOf(kind, bucket.routeId, bucket.channelId, bucket.alerts, bucket.count, 0, keyPart, at, ...(bucket.party === undefined ? [] : [bucket.party]));
+    const route = this.#config.routes.find((r) => r.id === bucket.routeId);
+    if (bucket.party === undefined || !route) return dispatch;
+    const each = bucket.alerts.map((alert) => this.#recipients(route, alert, at)).filter((r) => r !== undefined);
+    return withRecipients(dispatch, { emails: [...new Set(each.flatMap((r) => r.emails))], phones: [...new Set(each.flatMap((r) => r.phones))] });
+  }
+
   #flush(buckets: Map<string, Bucket>, kind: DispatchKind, at: number, limited: boolean): Dispatch[] {
     const out: Dispatch[] = [];
     for (const bucket of buckets.values()) {
-      const dispatch = dispatchOf(kind, bucket.routeId, bucket.channelId, bucket.alerts, bucket.count, 0, kind, at);
+      const dispatch = this.#bucketDispatch(bucket, kind, kind, at);
       out.push(...(limited ? this.#limit(at, dispatch) : [dispatch]));
     }
     buckets.clear();
@@ -198,12 +220,13 @@ export class NotifyPlanner {
 
   /** Passes the message if its channel has room this minute, else keeps it for one `held` message. */
   #limit(now: number, dispatch: Dispatch): Dispatch[] {
-    if (this.#hasToken(dispatch.channelId, now) && !this.#limited.has(`${dispatch.routeId}\u0000${dispatch.channelId}`)) {
+    const party = this.#partyOf(dispatch.routeId, dispatch.alerts[0]);
+    const key = bucketKey({ ...dispatch, party });
+    if (this.#hasToken(dispatch.channelId, now) && !this.#limited.has(key)) {
       this.#take(dispatch.channelId, now);
       return [dispatch];
     }
-    const key = `${dispatch.routeId}\u0000${dispatch.channelId}`;
-    const bucket = this.#limited.get(key) ?? { routeId: dispatch.routeId, channelId: dispatch.channelId, alerts: [], count: 0 };
+    const bucket = this.#limited.get(key) ?? { routeId: dispatch.routeId, channelId: dispatch.channelId, alerts: [], count: 0, ...(party === undefined ? {} : { party }) };
     for (const alert of dispatch.alerts) if (bucket.alerts.length < DISPATCH_ALERT_LIMIT) bucket.alerts.push(alert);
     bucket.count += dispatch.count;
     this.#limited.set(key, bucket);
@@ -237,9 +260,9 @@ function isPlannerState(value: unknown): value is PlannerState {
     && [state.groups, state.quiet, state.digest, state.limited].every(Array.isArray);
 }
 
-function hold(buckets: Map<string, Bucket>, routeId: string, channelId: string, alert: Alert, repeat: boolean): void {
-  const key = `${routeId}\u0000${channelId}`;
-  const bucket = buckets.get(key) ?? { routeId, channelId, alerts: [], count: 0 };
+function hold(buckets: Map<string, Bucket>, routeId: string, channelId: string, alert: Alert, repeat: boolean, party: string | undefined): void {
+  const key = bucketKey({ routeId, channelId, party });
+  const bucket = buckets.get(key) ?? { routeId, channelId, alerts: [], count: 0, ...(party === undefined ? {} : { party }) };
   bucket.count += alert.count;
   if (!repeat && bucket.alerts.length < DISPATCH_ALERT_LIMIT) bucket.alerts.push(alert);
   buckets.set(key, bucket);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { NotifyErrors } from './errors.js';
+import { isRefusedHost, REFUSED_ADDRESS, urlProblem } from './targets.js';
 import type { ChannelConfig, NotifyConfig } from './types.js';
 
 type Secret = string | { file: string } | { env: string };
@@ -34,6 +35,10 @@ export function resolveChannels(config: Pick<NotifyConfig, 'channels' | 'routes'
       const value = (channel as Record<string, unknown>)[field] as Secret | undefined;
       if (value !== undefined) resolved[field] = resolveSecret(value, `notify.channels.${channel.id}.${field}`, env);
     }
+    // Checked once read (a URL from a file or variable too), so a bad one stops the start, not each send.
+    const problem = typeof resolved.url === 'string' ? urlProblem(resolved.url) : undefined;
+    if (problem) throw NotifyErrors.config(`notify.channels.${channel.id}.url ${problem}`);
+    if (channel.type === 'email' && isRefusedHost(channel.host)) throw NotifyErrors.config(`notify.channels.${channel.id}.host ${REFUSED_ADDRESS}`);
     channels.set(channel.id, resolved as ResolvedChannel);
   }
   for (const route of config.routes) {

@@ -4,7 +4,10 @@ import { levelRank } from './routing.js';
 import type { Recipients } from './types.js';
 
 /** What routing needs of a user: scope, state and preferences (no password hash travels further). */
-export type Subscriber = Pick<UserRecord, 'username' | 'departments' | 'disabled' | 'notifications'>;
+export type Subscriber = Pick<UserRecord, 'username' | 'departments' | 'disabled' | 'notifications'> & Partial<Pick<UserRecord, 'role'>>;
+
+/** The console's scope rule (console/roles.ts scopeOf): a department viewer is scoped even with no department (it sees nothing). */
+const isScoped = (user: Subscriber) => user.role === 'department_viewer' || user.departments.length > 0;
 
 /**
  * The users who asked for this alert: preferences set, not opted out, not disabled, the alert at or above
@@ -18,7 +21,7 @@ export function userRecipients(users: readonly Subscriber[], alert: Alert): Reci
     const prefs = user.notifications;
     if (!prefs || prefs.optOut || user.disabled) continue;
     if (levelRank(alert.rule.level) < levelRank(prefs.minLevel)) continue;
-    if (user.departments.length > 0 && !(alert.department && user.departments.includes(alert.department))) continue;
+    if (isScoped(user) && !(alert.department && user.departments.includes(alert.department))) continue;
     if (prefs.email) emails.add(prefs.email);
     if (prefs.phone) phones.add(prefs.phone);
   }
@@ -47,7 +50,7 @@ export async function watchSubscribers(list: () => Promise<readonly Subscriber[]
   const read = async () => {
     try {
       current = (await list()).filter((user) => user.notifications && !user.notifications.optOut)
-        .map(({ username, departments, disabled, notifications }) => ({ username, departments, disabled, notifications }));
+        .map(({ username, role, departments, disabled, notifications }) => ({ username, role, departments, disabled, notifications }));
     } catch (error) {
       onError(error); // the last list stays in use
     }

@@ -88,4 +88,16 @@ describe('notify API', () => {
     const audit = (await store.audit.list({})).items.filter((e) => e.action === 'notify.test');
     expect(audit.map((e) => [e.target, e.actor])).toEqual(expect.arrayContaining([['wecom', `admin-${tag}`], ['hook', `admin-${tag}`]]));
   });
+
+  it('refuses test messages past a few a minute per channel, so clicks cannot use up a robot\'s quota', async () => {
+    const before = receiver.requests.length;
+    const answers: number[] = [];
+    for (let i = 0; i < 6; i += 1) answers.push((await admin.send('POST', '/api/notify/channels/wecom/test')).statusCode);
+    const refused = await admin.send('POST', '/api/notify/channels/wecom/test');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('SW_ERR_NOTIFY_TEST_RATE');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(receiver.requests.length - before).toBeLessThanOrEqual(3);
+    expect(answers.filter((code) => code === 200).length).toBeLessThanOrEqual(3);
+  });
 });

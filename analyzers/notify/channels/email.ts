@@ -24,6 +24,8 @@ export function emailTransport(channel: EmailChannel, timeoutMs: number) {
 
 export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, message: NotifyMessage, timeoutMs: number): Promise<void> {
   const transport = emailTransport(channel, timeoutMs);
+  // The socket timeouts are idle times: a server trickling an endless answer is never idle. This one bounds the attempt.
+  const deadline = AbortSignal.timeout(timeoutMs);
   try {
     // nodemailer encodes the zh-CN subject as RFC 2047 words and the body as UTF-8 quoted-printable/base64.
     await transport.sendMail({
@@ -31,9 +33,11 @@ export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, messa
       headers: { 'X-Shouwang-Key': dispatch.key, ...(dispatch.alerts[0] ? { 'X-Shouwang-Alert': dispatch.alerts[0].id } : {}) },
       // The same message id for every retry of one dispatch: a mail server can drop the duplicate.
       messageId: `<${dispatch.key}@shouwang>`,
-    });
+      signal: deadline,
+    } as Parameters<typeof transport.sendMail>[0]);
   } catch (error) {
     const e = error as Error & { code?: string; responseCode?: number };
+    if (deadline.aborted) throw NotifyErrors.send(channel.id, 'TimeoutError');
     throw NotifyErrors.send(channel.id, `${e.code ?? 'SMTP'}${e.responseCode ? ` ${e.responseCode}` : ''}: ${e.message.slice(0, 200)}`);
   } finally {
     transport.close();

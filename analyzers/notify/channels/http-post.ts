@@ -12,9 +12,31 @@ export async function postJson(channelId: string, url: string, body: string, hea
   } catch (error) {
     throw NotifyErrors.send(channelId, `request failed (${failureReason(error as Error)})`);
   }
-  const text = (await response.text().catch(() => '')).slice(0, 2000);
+  const text = (await readCapped(response, REPLY_MAX_BYTES).catch(() => '')).slice(0, 2000);
   if (response.status < 200 || response.status > 299) throw NotifyErrors.send(channelId, `HTTP ${response.status}`);
   return { status: response.status, body: text };
+}
+
+/** A robot's reply is a few dozen bytes; more is read no further (an endless answer must not fill memory). */
+export const REPLY_MAX_BYTES = 64 * 1024;
+
+/** The answer's first `maxBytes` as text; the rest is not read and the connection is dropped. */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    if (size >= maxBytes) await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }
 
 /** The robots answer HTTP 200 with `{ errcode, errmsg }`; anything but errcode 0 is a failure. */

@@ -28,12 +28,12 @@ function alert(level: RuleLevel = 'critical', ruleId = 'rule-a'): Alert {
 const waitFor = <T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeout = 30_000) =>
   eventuallyValue(read, ok, what, { timeout });
 
-async function setup(notify: Record<string, unknown>) {
+async function setup(notify: Record<string, unknown>, more: Partial<Parameters<typeof startNotifier>[0]> = {}) {
   const store = new EmbeddedStore({ path: join(dir, `${randomUUID()}.db`) });
   cleanups.push(() => store.close());
   const config = ConfigSchema.parse({ notify }).notify;
   const notifier: Notifier = await startNotifier({
-    config, redis: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, tickMs: 50,
+    config, redis: inject('redisUrl'), prefix: `test-${randomUUID()}`, alerts: store.alerts, tickMs: 50, ...more,
   });
   cleanups.push(() => notifier.close());
   return { store, notifier, alerts: notifyingAlerts(store.alerts, () => notifier) };
@@ -81,6 +81,26 @@ describe('notifier wired to the alert store', () => {
     const notified = async () => (await store.alerts.get(ignored.id))!.timeline.filter((e) => e.action === 'notify');
     expect((await waitFor(notified, (t) => t.length === 2, 'the tier on the timeline')).map((e) => [e.notification!.channel, e.notification!.step, e.notification!.outcome]))
       .toEqual([['duty', 0, 'delivered'], ['chief', 1, 'delivered']]);
+  });
+
+  it('sends an escalation tier to the subscribers of when it is due: a user disabled meanwhile gets nothing', async () => {
+    const hook = await startReceiver(() => ({ status: 200 }));
+    const sms = await startReceiver(() => ({ status: 200 }));
+    cleanups.push(hook.close, sms.close);
+    const users = [
+      { username: 'leaver', role: 'security_officer', departments: ['dept-a'], disabled: false, notifications: { phone: '13900000001', minLevel: 'high' as const, optOut: false } },
+      { username: 'stays', role: 'security_officer', departments: ['dept-a'], disabled: false, notifications: { phone: '13900000002', minLevel: 'high' as const, optOut: false } },
+    ];
+    const { alerts } = await setup({
+      channels: [{ id: 'duty', type: 'webhook', url: `${hook.url}/h` }, { id: 'sms', type: 'sms', url: `${sms.url}/sms`, phones: ['13800000000'] }],
+      routes: [{ id: 'r', channels: ['duty'], toUsers: true, escalation: [{ channels: ['sms'] }] }],
+      escalateAfterMinutes: { critical: 0.02 }, // 1.2 s
+    }, { usersOf: () => users });
+    await alerts.upsert([alert('critical', 'rule-z')]);
+    await waitFor(() => hook.requests.length, (n) => n === 1, 'the first notice');
+    users[0]!.disabled = true; // left the office before the tier was due
+    await waitFor(() => sms.requests.length, (n) => n === 1, 'the escalation');
+    expect(JSON.parse(sms.requests[0]!.body).phones).toEqual(['13800000000', '13900000002']);
   });
 
   it('raises a system alert when a channel still fails after the last retry, and records every failed attempt', async () => {

@@ -1,0 +1,37 @@
+import { BlockList, isIP } from 'node:net';
+
+/*
+ * Addresses no notification has a reason to reach: link-local (where every cloud keeps its instance metadata
+ * and credentials: AWS, Azure, GCP, 华为云 169.254.169.254, 腾讯云 169.254.0.23), 阿里云's metadata at
+ * 100.100.100.200, AWS's IPv6 metadata, and the unspecified address (which reaches this host). Loopback and
+ * private networks stay allowed: a local SMTP relay or webhook forwarder is a documented set-up.
+ */
+const REFUSED = new BlockList();
+REFUSED.addSubnet('169.254.0.0', 16, 'ipv4');
+REFUSED.addAddress('100.100.100.200', 'ipv4');
+REFUSED.addAddress('0.0.0.0', 'ipv4');
+REFUSED.addSubnet('fe80::', 10, 'ipv6');
+REFUSED.addAddress('fd00:ec2::254', 'ipv6');
+REFUSED.addAddress('::', 'ipv6');
+
+export const REFUSED_ADDRESS = 'points at a link-local or cloud metadata address / 指向链路本地或云元数据地址';
+
+/** Whether a host name or IP literal (IPv6 with or without brackets) is one of the refused addresses. */
+export function isRefusedHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const family = isIP(bare);
+  return family !== 0 && REFUSED.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Why a channel URL is refused, or undefined; never quotes the URL (it may carry a key). */
+export function urlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not an absolute URL / 不是完整的网址';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'is not an http(s) URL / 不是 http(s) 网址';
+  if (isRefusedHost(parsed.hostname)) return REFUSED_ADDRESS;
+  return undefined;
+}
