@@ -13,6 +13,7 @@ import { rulesApi, type RulesDeps } from './api-rules.js';
 import { notifyApi, type NotifyDeps } from './api-notify.js';
 import { meNotificationsApi } from './api-me-notifications.js';
 import { sessionApi } from './api-session.js';
+import { suppressionsApi } from './api-suppressions.js';
 import { processFingerprintKey } from './login-fingerprint.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionApi, { ...api, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), fingerprintKey: deps.fingerprintKey ?? processFingerprintKey() });
   await app.register(usersApi, api);
   await app.register(alertsApi, api);
+  await app.register(suppressionsApi, api);
   await app.register(dataApi, api);
   await app.register(postureApi, {
     ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),

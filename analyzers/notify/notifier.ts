@@ -170,13 +170,16 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   };
 }
 
-/** The alert store as the analysis writes to it, telling the notifier about every alert written. */
+/** The alert store as the analysis writes to it, telling the notifier about every alert written that no suppression covers. */
 export function notifyingAlerts<S extends Pick<AlertStore, 'upsert' | 'get'>>(alerts: S, notifier: () => Notifier | undefined): Pick<AlertStore, 'upsert' | 'get'> {
   return {
     get: (id, scope) => alerts.get(id, scope),
     async upsert(batch) {
       const result = await alerts.upsert(batch);
-      await notifier()?.notify(batch);
+      // Alerts a triage suppression covers are stored and counted, never sent.
+      const quiet = new Set(result.suppressed ?? []);
+      const loud = quiet.size ? batch.filter((alert) => !quiet.has(alert.id)) : batch;
+      if (loud.length) await notifier()?.notify(loud);
       return result;
     },
   };
