@@ -101,8 +101,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       onGiveUp: async (attempt) => {
         logger?.error({ channel: attempt.channel, route: attempt.route, key: attempt.key, error: attempt.error }, 'notification failed after the last try');
         const alert = notifyFailedAlert(attempt, new Date(now()));
-        await options.alerts.upsert([alert]);
-        await notify([alert]);
+        const { suppressed } = await options.alerts.upsert([alert]);
+        // A triage suppression of the failed channel's alert: stored and marked, not sent.
+        if (!suppressed?.includes(alert.id)) await notify([alert]);
       },
       statusOf: async (id) => (await options.alerts.get(id))?.status,
       ...(logger ? { logger } : {}), ...(options.registry ? { registry: options.registry } : {}),

@@ -126,6 +126,30 @@ describe('notifier wired to the alert store', () => {
     expect(failed[0]!.notification!.error).toMatch(/HTTP 500/);
   });
 
+  it('does not send the system alert of a failed channel while a suppression covers it, but stores it marked', async () => {
+    const broken = await startReceiver(() => ({ status: 500 }));
+    const hook = await startReceiver(() => ({ status: 200 }));
+    cleanups.push(broken.close, hook.close);
+    const { store, alerts } = await setup({
+      channels: [{ id: 'broken', type: 'webhook', url: `${broken.url}/h` }, { id: 'hook', type: 'webhook', url: `${hook.url}/h` }],
+      routes: [{ id: 'r', match: { rules: ['rule-z'] }, channels: ['broken'] }, { id: 'ops', match: { rules: [NOTIFY_FAILED_RULE.id, 'rule-later'] }, channels: ['hook'] }],
+      attempts: 1, backoffMs: 20,
+    });
+    const at = new Date();
+    // The system alert has no department: a city-wide suppression of it (an unscoped officer's).
+    await store.alerts.createSuppression({
+      id: `sup-${randomUUID()}`, ruleId: NOTIFY_FAILED_RULE.id, groupKey: 'channel=broken', reason: 'channel being replaced', createdBy: 'officer',
+      createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + 86_400_000).toISOString(),
+    });
+    await alerts.upsert([alert('high', 'rule-z')]);
+    const page = await waitFor(() => store.alerts.search({ ruleId: [NOTIFY_FAILED_RULE.id] }), (p) => p.items.length === 1, 'the system alert');
+    expect(page.items[0]!.suppressed).toBeDefined();
+    const later = { ...alert('high', 'rule-later'), department: undefined };
+    await alerts.upsert([later]);
+    await waitFor(async () => (await store.alerts.get(later.id))?.timeline ?? [], (t) => t.some((e) => e.action === 'notify'), 'the later alert sent');
+    expect(hook.requests.map((r) => r.body).join('\n')).not.toContain(page.items[0]!.id);
+  });
+
   it('sends a test message to a channel and refuses an unknown one', async () => {
     const receiver = await startReceiver(() => ({ status: 200 }));
     cleanups.push(receiver.close);
