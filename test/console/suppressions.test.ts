@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import type { Alert } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
-import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { onBothStores, twoDepartmentConsole, type Client, type TwoDepartments } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-suppress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,28 +20,18 @@ const repeatOf = (department: string, system: string, groupKey: string, at: stri
 onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
   describe(`alert suppression: ${name}`, () => {
     let store: Store;
-    let app: FastifyInstance;
-    let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+    let seeded: TwoDepartments;
     let officerA: Client;
     let viewerA: Client;
     let admin: Client;
-    const tag = randomUUID().slice(0, 6);
-
-    beforeAll(async () => {
-      store = await open();
-      seeded = await seedTwoDepartments(store);
-      await seedUser(store, `officer-a-${tag}`, 'security_officer', [seeded.a.department]);
-      await seedUser(store, `viewer-a-${tag}`, 'department_viewer', [seeded.a.department]);
-      await seedUser(store, `admin-${tag}`, 'admin');
-      await refresh(store);
-      app = await testApp(store);
-      officerA = await login(app, `officer-a-${tag}`);
-      viewerA = await login(app, `viewer-a-${tag}`);
-      admin = await login(app, `admin-${tag}`);
+    let officerName: string;
+    const fixture = twoDepartmentConsole(open, refresh, {
+      officerA: { role: 'security_officer', scopedToA: true }, viewerA: { role: 'department_viewer', scopedToA: true }, admin: { role: 'admin' },
     });
-    afterAll(async () => {
-      await app?.close();
-      await store?.close();
+    beforeAll(() => {
+      ({ store, seeded } = fixture);
+      ({ officerA, viewerA, admin } = fixture.clients);
+      officerName = fixture.usernames.officerA;
     });
 
     it('suppresses an alert group: later alerts of it are stored, marked and reported as suppressed; the list hides them unless asked', async () => {
@@ -54,7 +43,7 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       const created = await officerA.send('POST', `/api/alerts/${first.id}/suppress`, { reason: '已知漏洞扫描器 known scanner', days: 30 });
       expect(created.statusCode, created.body).toBe(201);
       const suppression = created.json();
-      expect(suppression).toMatchObject({ ruleId: 'rule-ssh-brute', groupKey: 'source.ip=10.9.9.9', department: seeded.a.department, createdBy: `officer-a-${tag}` });
+      expect(suppression).toMatchObject({ ruleId: 'rule-ssh-brute', groupKey: 'source.ip=10.9.9.9', department: seeded.a.department, createdBy: officerName });
       expect(Date.parse(suppression.expiresAt) - Date.parse(suppression.createdAt)).toBe(30 * 86_400_000);
 
       const same = repeatOf(seeded.a.department, seeded.a.system, 'source.ip=10.9.9.9', now);
@@ -90,9 +79,9 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       expect((await store.alerts.upsert([later])).suppressed).toEqual([]);
       const trail = (await store.audit.list({}, { size: 1000 })).items;
       expect(trail.find((e) => e.action === 'alert.suppress' && e.target === suppression.id)).toMatchObject({
-        actor: `officer-a-${tag}`, departments: [seeded.a.department], detail: { alert: first.id, reason: '已知漏洞扫描器 known scanner', days: 30 },
+        actor: officerName, departments: [seeded.a.department], detail: { alert: first.id, reason: '已知漏洞扫描器 known scanner', days: 30 },
       });
-      expect(trail.find((e) => e.action === 'alert.unsuppress' && e.target === suppression.id)).toMatchObject({ actor: `officer-a-${tag}` });
+      expect(trail.find((e) => e.action === 'alert.unsuppress' && e.target === suppression.id)).toMatchObject({ actor: officerName });
     });
 
     it('needs a reason and a bounded expiry, the triage permission, and the alert in the caller\'s departments', async () => {
