@@ -162,7 +162,7 @@ export class ElasticsearchAlertStore implements AlertStore {
   }
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {
-    this.#suppressionIndex ??= this.#prepareSuppressions().catch((error: unknown) => {
+    this.#suppressionIndex ??= call(() => this.#prepareSuppressions()).catch((error: unknown) => {
       this.#suppressionIndex = undefined;
       throw error;
     });
