@@ -195,7 +195,7 @@ export interface AlertStore {
    * the zone has them); `day` is that midnight's instant. `open` counts those with a status in `openStatuses`.
    */
   daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]>;
-  /** Triage suppressions: upsert marks the alerts an active one covers and answers their ids (not notified). */
+  /** Triage suppressions: upsert marks the alerts an active one covers and answers their ids in `suppressed` (absent: none), not to be notified. */
   createSuppression(suppression: AlertSuppression): Promise<void>;
   /** The suppressions not yet expired at `now`, in scope (a scoped caller sees only its departments'), newest first. */
   activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]>;

@@ -104,7 +104,7 @@ export class ElasticsearchAlertStore implements AlertStore {
     this.#suppressions = `${names.prefix}-alert-suppressions`;
   }
 
-  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed: string[] }> {
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }> {
     // Repeats inside one batch fold together first, so each id is written once.
     const folded = new Map<string, Alert>();
     for (const alert of alerts) {
@@ -158,7 +158,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       });
       pending = retry;
     }
-    return { created, updated, suppressed };
+    return { created, updated, ...(suppressed.length ? { suppressed } : {}) };
   }
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {

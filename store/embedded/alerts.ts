@@ -54,7 +54,7 @@ export class EmbeddedAlertStore implements AlertStore {
   readonly #select: Statement;
   readonly #save: Statement;
   readonly #sample: Statement;
-  readonly #upsertBatch: Transaction<(alerts: readonly Alert[]) => { created: number; updated: number; suppressed: string[] }>;
+  readonly #upsertBatch: Transaction<(alerts: readonly Alert[]) => { created: number; updated: number; suppressed?: string[] }>;
   readonly #activeSuppressions: Statement;
 
   constructor(db: Database) {
@@ -81,7 +81,7 @@ export class EmbeddedAlertStore implements AlertStore {
         if (stored) updated += 1;
         else created += 1;
       }
-      return { created, updated, suppressed };
+      return { created, updated, ...(suppressed.length ? { suppressed } : {}) };
     });
   }
 
@@ -102,7 +102,7 @@ export class EmbeddedAlertStore implements AlertStore {
     for (const eventId of alert.sampleEventIds) this.#sample.run(eventId, alert.id);
   }
 
-  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed: string[] }> {
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }> {
     // BEGIN IMMEDIATE: the write lock before the read, so processes sharing the file merge one after another (waiting
     // up to busy_timeout) instead of failing with SQLITE_BUSY when another wrote between this one's read and write.
     return writeOrUnavailable(() => this.#upsertBatch.immediate(alerts));
