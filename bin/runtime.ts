@@ -25,7 +25,7 @@ import { departmentRecipients, notifyingAlerts, startNotifier, watchSubscribers,
 import type { AlertStore } from '../store/index.js';
 import type { BackupQueues, ScheduleSummary } from '../backup/index.js';
 import {
-  buildApp, checkListenOptions, ConsoleErrors, ensureFirstAdmin, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
+  buildApp, checkListenOptions, ConsoleErrors, ensureFirstAdmin, fingerprintKeyFrom, isLoopbackHost, listen, RuleSwitches, ruleSwitchesFile, type SessionOptions,
 } from '../console/index.js';
 import { ensureSigningKey, EvidenceQueue, startEvidenceWorker } from '../evidence/index.js';
 
@@ -145,6 +145,8 @@ export async function startRuntime(
         trustProxy: config.http.trustProxy ?? false,
         silentAfterSeconds: config.analyze.silentAfter,
         timeZone: config.timeZone,
+        // Failed logins with an unknown username: fingerprints that still match after a restart.
+        fingerprintKey: fingerprintKeyFrom(instanceKey!.privateKey),
         backupQueues: {
           enqueueVerify: (...args) => queuesReady().enqueueVerify(...args),
           enqueueDrill: (...args) => queuesReady().enqueueDrill(...args),

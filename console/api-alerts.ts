@@ -35,6 +35,8 @@ const AlertFilters = {
   assignee: z.string().max(64).optional(),
   from: isoTime.optional(),
   to: isoTime.optional(),
+  /** Alerts a suppression marked: hidden by default, `show` lists them too, `only` alone. */
+  suppressed: z.enum(['hide', 'show', 'only']).default('hide'),
 };
 const AlertListQuery = z.strictObject({
   ...AlertFilters,
@@ -49,6 +51,7 @@ function filtersOf(query: z.output<z.ZodObject<typeof AlertFilters>>, scope: Sco
   return setFilters({
     level: query.level, status: query.status, department: query.department, system: query.system, ruleId: query.rule,
     mlps: query.mlps, mlpsLevel: query.mlpsLevel, assignee: query.assignee, from: query.from, to: query.to, scope,
+    suppressed: query.suppressed === 'show' ? undefined : query.suppressed === 'only',
   });
 }
 

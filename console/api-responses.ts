@@ -34,6 +34,7 @@ export const AlertView = z.strictObject({
   firstSeen: z.string(),
   lastSeen: z.string(),
   count: z.number().int(),
+  suppressed: z.strictObject({ id: z.string(), until: z.string() }).optional(),
   sampleEventIds: z.array(z.string()),
   groupKey: z.string().optional(),
   /** Per writer (a collector process, a correlation partition): the newest contribution it counted in. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { recordAction, publicUser, type ApiOptions } from './api-context.js';
+import { UNKNOWN_USER, unknownUserLabel } from './login-fingerprint.js';
 import { DEFAULT_TIME_ZONE, ShouwangError } from '../core/index.js';
 
 const UserView = z.object({
@@ -11,7 +12,9 @@ const UserView = z.object({
 const SessionView = z.object({ user: UserView, csrfToken: z.string(), expiresAt: z.string(), timeZone: z.string() });
 
 /** Login, logout, logout everywhere, who am I, and the API document. */
-export const sessionApi: FastifyPluginAsync<ApiOptions & { timeZone?: string }> = async (app, { store, routes, sessions, timeZone = DEFAULT_TIME_ZONE }) => {
+export const sessionApi: FastifyPluginAsync<ApiOptions & { timeZone?: string; fingerprintKey: Buffer }> = async (
+  app, { store, routes, sessions, timeZone = DEFAULT_TIME_ZONE, fingerprintKey },
+) => {
   routes.add(app, {
     method: 'POST', url: '/api/session', tag: 'session', access: 'public',
     summary: '登录 / log in: sets the sw_session cookie and returns the CSRF token',
@@ -25,7 +28,10 @@ export const sessionApi: FastifyPluginAsync<ApiOptions & { timeZone?: string }> 
         return { user: publicUser(user), csrfToken: session.csrfToken, expiresAt: session.expiresAt, timeZone };
       } catch (error) {
         if (error instanceof ShouwangError && error.statusCode === 401) {
-          await recordAction(store, request, 'session.login_failed', body.username, undefined, body.username);
+          // A name no user has may be a password typed in the wrong field: only a keyed fingerprint of it is kept.
+          const known = (await store.users.get(body.username)) !== undefined;
+          const who = known ? body.username : unknownUserLabel(fingerprintKey, body.username);
+          await recordAction(store, request, 'session.login_failed', who, undefined, known ? body.username : UNKNOWN_USER);
         }
         throw error;
       }

@@ -13,6 +13,8 @@ import { rulesApi, type RulesDeps } from './api-rules.js';
 import { notifyApi, type NotifyDeps } from './api-notify.js';
 import { meNotificationsApi } from './api-me-notifications.js';
 import { sessionApi } from './api-session.js';
+import { suppressionsApi } from './api-suppressions.js';
+import { processFingerprintKey } from './login-fingerprint.js';
 import { usersApi } from './api-users.js';
 import { ConsoleErrors } from './errors.js';
 import { evidenceApi, type EvidenceApiOptions } from './api-evidence.js';
@@ -56,6 +58,8 @@ export interface AppDeps {
   coverage?: CoverageSource;
   /** Evidence export jobs and where their bundles land; without them the evidence routes are absent. */
   evidence?: { queue: EvidenceApiOptions['evidence']; dataDir: string; publicKey?: KeyObject };
+  /** Keys the fingerprint a failed login with an unknown username leaves in the audit trail; default one random key per process. */
+  fingerprintKey?: Buffer;
   /** Notification channels and "send test message" (admins); without it those routes are absent. */
   notify?: NotifyDeps;
 }
@@ -135,9 +139,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const api: ApiOptions = { store: deps.store, routes: new RouteRegistry(sessions.authenticate), sessions, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
-  await app.register(sessionApi, { ...api, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+  await app.register(sessionApi, { ...api, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), fingerprintKey: deps.fingerprintKey ?? processFingerprintKey() });
   await app.register(usersApi, api);
   await app.register(alertsApi, api);
+  await app.register(suppressionsApi, api);
   await app.register(dataApi, api);
   await app.register(postureApi, {
     ...api, coverage: deps.coverage ?? cachedCoverage(deps.store.events, deps.silentAfterSeconds ?? 3600), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),

@@ -9,6 +9,7 @@ export type { Role, Permission } from './roles.js';
 export { DEFAULT_SESSION_OPTIONS, SESSION_COOKIE, CSRF_HEADER } from './sessions.js';
 export type { SessionOptions } from './sessions.js';
 export { hashPassword, verifyPassword } from './password.js';
+export { fingerprintKeyFrom, UNKNOWN_USER } from './login-fingerprint.js';
 export { RuleSwitches, ruleSwitchesFile } from './rule-switches.js';
 export type { RulesDeps } from './api-rules.js';
 export { cachedCoverage, computePosture, departmentScore, postureTrend, systemScore, union } from './posture/index.js';

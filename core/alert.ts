@@ -54,6 +54,8 @@ export interface Alert {
    * that restarts and replays skips what it counted before, without skipping what other writers counted since.
    */
   writers?: Record<string, string>;
+  /** Set while a triage suppression covers the alert (core/alert-suppression.ts): stored and counted, not notified. */
+  suppressed?: { id: string; until: string };
 }
 
 export const SAMPLE_EVENT_LIMIT = 20;

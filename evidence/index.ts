@@ -29,4 +29,5 @@ export type {
   SiteBackupFacts,
 } from './status-rules.js';
 export { controlsCsv, controlsXlsx } from './tables.js';
+export { csvCell } from './csv-cell.js';
 

@@ -1,5 +1,6 @@
 import yazl from 'yazl';
 import type { ControlRow } from './controls.js';
+import { csvCell } from './csv-cell.js';
 import { STATUS_EN, STATUS_LABEL } from './status-rules.js';
 
 /** The columns of the controls table, zh-CN with English, in CSV and XLSX alike. */
@@ -20,12 +21,7 @@ export const CONTROL_COLUMNS: { header: string; value: (row: ControlRow) => stri
   { header: '状态（英文）Status (English)', value: (r) => STATUS_EN[r.status] },
 ];
 
-const csvCell = (value: string | number) => {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
-/** RFC 4180 CSV, UTF-8 with a BOM so Excel reads the Chinese text correctly. */
+/** RFC 4180 CSV, UTF-8 with a BOM so Excel reads the Chinese text correctly; formula-like cells neutralised (csvCell). */
 export function controlsCsv(rows: readonly ControlRow[]): Buffer {
   const lines = [CONTROL_COLUMNS.map((c) => csvCell(c.header)).join(',')];
   for (const row of rows) lines.push(CONTROL_COLUMNS.map((c) => csvCell(c.value(row))).join(','));

@@ -1,6 +1,6 @@
 import type { QueryNode } from './query-language.js';
 import type {
-  Alert, AlertStatus, AlertStatusChange, AuditCheckpoint, AuditEntry, AuditKey, AuditLink, AuditVerification, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
+  Alert, AlertStatus, AlertStatusChange, AlertSuppression, AuditCheckpoint, AuditEntry, AuditKey, AuditLink, AuditVerification, ChainedAuditEntry, Inventory, JobResult, RuleLevel, ShouwangEvent,
 } from '../core/index.js';
 
 /** Which departments a caller may see; absent means all. Adapters apply it inside every query. */
@@ -122,6 +122,8 @@ export interface AlertQuery extends TimeRange {
   assignee?: string;
   /** Alerts that sampled any of these events (related alerts). */
   eventIds?: readonly string[];
+  /** false: only alerts no suppression marked (the triage list's default); true: only marked ones; absent: all. */
+  suppressed?: boolean;
   scope?: Scope;
 }
 
@@ -176,7 +178,7 @@ export interface AlertDayGroup {
 
 export interface AlertStore {
   /** New ids are inserted; known ids fold the repeat in (count, last seen, samples). */
-  upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }>;
+  upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }>;
   get(id: string, scope?: Scope): Promise<Alert | undefined>;
   /** Triage: status, assignee, comment; each change lands on the timeline. */
   update(id: string, change: AlertStatusChange, scope?: Scope): Promise<Alert>;
@@ -193,6 +195,12 @@ export interface AlertStore {
    * the zone has them); `day` is that midnight's instant. `open` counts those with a status in `openStatuses`.
    */
   daily(query: AlertQuery, options: { timeZone: string; openStatuses: readonly AlertStatus[] }): Promise<AlertDayGroup[]>;
+  /** Triage suppressions: upsert marks the alerts an active one covers and answers their ids in `suppressed` (absent: none), not to be notified. */
+  createSuppression(suppression: AlertSuppression): Promise<void>;
+  /** The suppressions not yet expired at `now`, in scope (a scoped caller sees only its departments'), newest first. */
+  activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]>;
+  /** Deletes one early; undefined when absent or out of scope. */
+  deleteSuppression(id: string, scope?: Scope): Promise<AlertSuppression | undefined>;
 }
 
 export interface AssetStore {

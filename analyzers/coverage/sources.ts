@@ -159,7 +159,10 @@ export function silentSourceAlert(status: SourceStatus, now: Date): Alert {
   };
 }
 
-/** Raises an alert for each newly silent source; an episode already alerted is left as the officers left it. */
+/**
+ * Raises an alert for each newly silent source; an episode already alerted is left as the officers left it.
+ * Answers the alerts to notify: one a triage suppression covers is stored (marked), not answered.
+ */
 export async function raiseSilentSourceAlerts(alerts: AlertStore, statuses: readonly SourceStatus[], now: Date): Promise<Alert[]> {
   const raised: Alert[] = [];
   for (const status of statuses) {
@@ -168,6 +171,7 @@ export async function raiseSilentSourceAlerts(alerts: AlertStore, statuses: read
     if (await alerts.get(alert.id)) continue;
     raised.push(alert);
   }
-  if (raised.length) await alerts.upsert(raised);
-  return raised;
+  if (!raised.length) return raised;
+  const quiet = new Set((await alerts.upsert(raised)).suppressed ?? []);
+  return raised.filter((alert) => !quiet.has(alert.id));
 }

@@ -105,8 +105,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       onGiveUp: async (attempt) => {
         logger?.error({ channel: attempt.channel, route: attempt.route, key: attempt.key, error: attempt.error }, 'notification failed after the last try');
         const alert = notifyFailedAlert(attempt, new Date(now()));
-        await options.alerts.upsert([alert]);
-        await notify([alert]);
+        const { suppressed } = await options.alerts.upsert([alert]);
+        // A triage suppression of the failed channel's alert: stored and marked, not sent.
+        if (!suppressed?.includes(alert.id)) await notify([alert]);
       },
       statusOf: async (id) => (await options.alerts.get(id))?.status,
       recipientsOf: (dispatch) => {
@@ -188,13 +189,16 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   };
 }
 
-/** The alert store as the analysis writes to it, telling the notifier about every alert written. */
+/** The alert store as the analysis writes to it, telling the notifier about every alert written that no suppression covers. */
 export function notifyingAlerts<S extends Pick<AlertStore, 'upsert' | 'get'>>(alerts: S, notifier: () => Notifier | undefined): Pick<AlertStore, 'upsert' | 'get'> {
   return {
     get: (id, scope) => alerts.get(id, scope),
     async upsert(batch) {
       const result = await alerts.upsert(batch);
-      await notifier()?.notify(batch);
+      // Alerts a triage suppression covers are stored and counted, never sent.
+      const quiet = new Set(result.suppressed ?? []);
+      const loud = quiet.size ? batch.filter((alert) => !quiet.has(alert.id)) : batch;
+      if (loud.length) await notifier()?.notify(loud);
       return result;
     },
   };

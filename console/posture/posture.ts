@@ -40,24 +40,31 @@ export type CoverageSource = (inventory: Inventory, scope: Scope | undefined, no
  * Source status changes on the scale of `silentAfter` (an hour by default), so it is computed at most
  * once per `ttlMs` per scope. Past the ttl the last answer is still served while a fresh one is
  * computed in the background; past `maxStaleMs` (after a quiet night, or while refreshes fail) the
- * request waits for a fresh one, so an answer is never older than that.
+ * request waits for a fresh one, so an answer is never older than that. An answer is for one set of
+ * expected sources: after an inventory change (a system or log source added or removed, through the
+ * console, the file or another process) the next request computes a fresh one.
  */
 export function cachedCoverage(events: Store['events'], silentAfterSeconds: number, ttlMs = 60_000, maxStaleMs = 5 * ttlMs): CoverageSource {
-  const cache = new Map<string, { at: number; statuses: Promise<SourceStatus[]>; refreshing?: boolean }>();
+  const cache = new Map<string, { at: number; sources: string; statuses: Promise<SourceStatus[]>; refreshing?: boolean }>();
   return (inventory, scope, now) => {
     const key = scope?.departments ? [...scope.departments].sort().join('\u0000') : '*';
-    const compute = () => sourceStatuses(events, expectedSources(inventory, silentAfterSeconds), now, scope);
+    const expected = expectedSources(inventory, silentAfterSeconds);
+    // The store reads an equal copy of the inventory on each request: compared by content, not identity.
+    const sources = JSON.stringify(expected);
+    const compute = () => sourceStatuses(events, expected, now, scope);
     const hit = cache.get(key);
-    if (!hit || now.getTime() - hit.at >= maxStaleMs) {
+    if (!hit || hit.sources !== sources || now.getTime() - hit.at >= maxStaleMs) {
       const statuses = compute();
-      cache.set(key, { at: now.getTime(), statuses });
-      statuses.catch(() => cache.delete(key));
+      const entry = { at: now.getTime(), sources, statuses };
+      cache.set(key, entry);
+      statuses.catch(() => { if (cache.get(key) === entry) cache.delete(key); });
       return statuses;
     }
     if (now.getTime() - hit.at >= ttlMs && !hit.refreshing) {
       hit.refreshing = true;
       compute().then(
-        (statuses) => cache.set(key, { at: now.getTime(), statuses: Promise.resolve(statuses) }),
+        // A refresh started before an inventory change must not put the old sources' answer back.
+        (statuses) => { if (cache.get(key) === hit) cache.set(key, { at: now.getTime(), sources, statuses: Promise.resolve(statuses) }); },
         () => { hit.refreshing = false; },
       );
     }

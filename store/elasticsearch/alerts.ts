@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
+import {
+  applyAlertChange, markSuppressed, mergeAlert, suppresses, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
+} from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
 import { dayZone } from '../day-zone.js';
@@ -39,6 +41,8 @@ function alertQuery(query: AlertQuery): Clause {
     ...(query.mlps !== undefined ? [{ term: { mlps: query.mlps } }] : []),
     ...termsClause('mlpsLevel', query.mlpsLevel),
     ...termsClause('sampleEventIds', query.eventIds),
+    ...(query.suppressed === undefined ? [] : [query.suppressed
+      ? { exists: { field: 'suppressed.id' } } : { bool: { must_not: [{ exists: { field: 'suppressed.id' } }] } }]),
     ...scopeClause('department', query.scope),
   ]);
 }
@@ -80,22 +84,37 @@ const SORTS: Record<Exclude<AlertSortField, 'lastSeen'>, (order: Order) => estyp
 const inScope = (alert: Alert, scope: Scope | undefined) =>
   !scope?.departments || (alert.department !== undefined && scope.departments.includes(alert.department));
 
+const keyword = { type: 'keyword' } as const;
+// Made on the first suppression (the alerts index is dynamic: false; adding a field is allowed): until then no alert is marked.
+const SUPPRESSED_MAPPING = { suppressed: { properties: { id: keyword, until: { type: 'date' } } } } as const;
+const SUPPRESSION_MAPPINGS = {
+  dynamic: false,
+  properties: { id: keyword, ruleId: keyword, groupKey: keyword, department: keyword, expiresAt: { type: 'date' }, createdAt: { type: 'date' } },
+} as const;
+
 export class ElasticsearchAlertStore implements AlertStore {
   readonly #client: Client;
   readonly #index: string;
+  readonly #suppressions: string;
+  #suppressionIndex: Promise<void> | undefined;
 
   constructor(client: Client, names: IndexNames) {
     this.#client = client;
     this.#index = names.alerts;
+    this.#suppressions = `${names.prefix}-alert-suppressions`;
   }
 
-  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }> {
     // Repeats inside one batch fold together first, so each id is written once.
     const folded = new Map<string, Alert>();
     for (const alert of alerts) {
       const seen = folded.get(alert.id);
       folded.set(alert.id, seen ? mergeAlert(seen, alert) : alert);
     }
+    const now = Date.now();
+    const active = await this.activeSuppressions(new Date(now));
+    // Folded alerts carry the rule, department and group key of the stored one (the same id): the mark is decided here.
+    const suppressed = [...folded.values()].filter((alert) => active.some((s) => suppresses(s, alert, now))).map((alert) => alert.id);
     let pending = [...folded.values()];
     let created = 0;
     let updated = 0;
@@ -118,10 +137,10 @@ export class ElasticsearchAlertStore implements AlertStore {
         writing.push(alert);
         if (stored?.found && stored._source) {
           operations.push({ index: { _index: this.#index, _id: alert.id, if_seq_no: stored._seq_no, if_primary_term: stored._primary_term } });
-          operations.push({ ...mergeAlert(alertOf(stored._source), alert), writes: [...(stored._source.writes ?? []), token].slice(-WRITE_TOKENS) });
+          operations.push({ ...markSuppressed(mergeAlert(alertOf(stored._source), alert), active, now), writes: [...(stored._source.writes ?? []), token].slice(-WRITE_TOKENS) });
           kinds.push('updated');
         } else {
-          operations.push({ create: { _index: this.#index, _id: alert.id } }, { ...alert, writes: [token] });
+          operations.push({ create: { _index: this.#index, _id: alert.id } }, { ...markSuppressed(alert, active, now), writes: [token] });
           kinds.push('created');
         }
         tried.set(alert.id, kinds[kinds.length - 1]!);
@@ -139,7 +158,50 @@ export class ElasticsearchAlertStore implements AlertStore {
       });
       pending = retry;
     }
-    return { created, updated };
+    return { created, updated, ...(suppressed.length ? { suppressed } : {}) };
+  }
+
+  async createSuppression(suppression: AlertSuppression): Promise<void> {
+    this.#suppressionIndex ??= call(() => this.#prepareSuppressions()).catch((error: unknown) => {
+      this.#suppressionIndex = undefined;
+      throw error;
+    });
+    await this.#suppressionIndex;
+    await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: 'wait_for' }, SEND_ONCE));
+  }
+
+  async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
+    const response = await call(() => this.#client.search<AlertSuppression>({
+      index: this.#suppressions, ignore_unavailable: true, allow_no_indices: true, size: 1000,
+      query: bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]),
+      sort: [{ createdAt: { order: 'desc' } }, { id: { order: 'asc' } }],
+    }));
+    return response.hits.hits.map((hit) => hit._source!);
+  }
+
+  async deleteSuppression(id: string, scope?: Scope): Promise<AlertSuppression | undefined> {
+    const response = await call(() => this.#client.get<AlertSuppression>({ index: this.#suppressions, id }).catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404) return undefined;
+      throw error;
+    }));
+    const suppression = response?.found ? response._source : undefined;
+    // Out of scope reads as absent, as for alerts.
+    if (!suppression || (scope?.departments && (suppression.department === undefined || !scope.departments.includes(suppression.department)))) return undefined;
+    await call(() => this.#client.delete({ index: this.#suppressions, id, refresh: 'wait_for' }).catch((error: { statusCode?: number }) => {
+      if (error.statusCode !== 404) throw error;
+    }));
+    return suppression;
+  }
+
+  /** The suppressions index and the alerts' `suppressed` field, before the first suppression is stored. */
+  async #prepareSuppressions(): Promise<void> {
+    await this.#client.indices.putMapping({ index: this.#index, properties: SUPPRESSED_MAPPING as never });
+    if (await this.#client.indices.exists({ index: this.#suppressions })) return;
+    await this.#client.indices.create({ index: this.#suppressions, settings: { number_of_shards: 1 }, mappings: SUPPRESSION_MAPPINGS as never })
+      .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+        // Another process created it first.
+        if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
+      });
   }
 
   async get(id: string, scope?: Scope): Promise<Alert | undefined> {

@@ -1,5 +1,7 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import { applyAlertChange, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange } from '../../core/index.js';
+import {
+  applyAlertChange, markSuppressed, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
+} from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
 import { dayBounds, dayZone } from '../day-zone.js';
@@ -27,6 +29,7 @@ function alertWhere(query: AlertQuery): Where {
   if (query.assignee !== undefined) where.add('assignee = ?', query.assignee);
   if (query.mlps !== undefined) where.add('EXISTS (SELECT 1 FROM json_each(mlps) WHERE value = ?)', query.mlps);
   where.in('mlps_level', query.mlpsLevel);
+  if (query.suppressed !== undefined) where.add(query.suppressed ? 'suppressed IS NOT NULL' : 'suppressed IS NULL');
   if (query.eventIds !== undefined) {
     if (query.eventIds.length === 0) where.add('0');
     else {
@@ -51,26 +54,34 @@ export class EmbeddedAlertStore implements AlertStore {
   readonly #select: Statement;
   readonly #save: Statement;
   readonly #sample: Statement;
-  readonly #upsertBatch: Transaction<(alerts: readonly Alert[]) => { created: number; updated: number }>;
+  readonly #upsertBatch: Transaction<(alerts: readonly Alert[]) => { created: number; updated: number; suppressed?: string[] }>;
+  readonly #activeSuppressions: Statement;
 
   constructor(db: Database) {
     this.#db = db;
     this.#select = db.prepare('SELECT doc FROM alerts WHERE id = ?');
     this.#save = db.prepare(`INSERT OR REPLACE INTO alerts
-      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, doc)
+      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, suppressed, doc)
       VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @count, @mlpsLevel,
-        @title, @doc)`);
+        @title, @suppressed, @doc)`);
+    this.#activeSuppressions = db.prepare('SELECT doc FROM alert_suppressions WHERE expires_at > ? ORDER BY created_at DESC, id');
     this.#sample = db.prepare('INSERT OR IGNORE INTO alert_samples (event_id, alert_id) VALUES (?, ?)');
     this.#upsertBatch = db.transaction((alerts: readonly Alert[]) => {
       let created = 0;
       let updated = 0;
+      const suppressed: string[] = [];
+      // Read in the write transaction: a suppression created before this batch covers all of it.
+      const now = Date.now();
+      const active = (this.#activeSuppressions.all(now) as { doc: string }[]).map((row) => JSON.parse(row.doc) as AlertSuppression);
       for (const alert of alerts) {
         const stored = this.#load(alert.id);
-        this.#write(stored ? mergeAlert(stored, alert) : alert);
+        const next = markSuppressed(stored ? mergeAlert(stored, alert) : alert, active, now);
+        this.#write(next);
+        if (next.suppressed) suppressed.push(alert.id);
         if (stored) updated += 1;
         else created += 1;
       }
-      return { created, updated };
+      return { created, updated, ...(suppressed.length ? { suppressed } : {}) };
     });
   }
 
@@ -84,16 +95,39 @@ export class EmbeddedAlertStore implements AlertStore {
       id: alert.id, ruleId: alert.rule.id, level: alert.rule.level, status: alert.status,
       department: alert.department ?? null, system: alert.system ?? null, assignee: alert.assignee ?? null,
       mlps: JSON.stringify(alert.mlps), firstSeen: Date.parse(alert.firstSeen), lastSeen: Date.parse(alert.lastSeen),
-      priority: alert.priority ?? 0, count: alert.count, mlpsLevel: alert.mlpsLevel ?? null, title: alert.rule.title, doc: JSON.stringify(alert),
+      priority: alert.priority ?? 0, count: alert.count, mlpsLevel: alert.mlpsLevel ?? null, title: alert.rule.title,
+      suppressed: alert.suppressed?.id ?? null, doc: JSON.stringify(alert),
     });
     // Samples only grow (mergeAlert keeps the stored ones), so adding is enough.
     for (const eventId of alert.sampleEventIds) this.#sample.run(eventId, alert.id);
   }
 
-  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number }> {
+  async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }> {
     // BEGIN IMMEDIATE: the write lock before the read, so processes sharing the file merge one after another (waiting
     // up to busy_timeout) instead of failing with SQLITE_BUSY when another wrote between this one's read and write.
     return writeOrUnavailable(() => this.#upsertBatch.immediate(alerts));
+  }
+
+  async createSuppression(suppression: AlertSuppression): Promise<void> {
+    writeOrUnavailable(() => this.#db.prepare('INSERT INTO alert_suppressions (id, department, expires_at, created_at, doc) VALUES (?, ?, ?, ?, ?)')
+      .run(suppression.id, suppression.department ?? null, Date.parse(suppression.expiresAt), Date.parse(suppression.createdAt), JSON.stringify(suppression)));
+  }
+
+  async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
+    const where = new Where().add('expires_at > ?', now.getTime()).scope('department', scope);
+    const rows = this.#db.prepare(`SELECT doc FROM alert_suppressions ${where.sql} ORDER BY created_at DESC, id`).all(...where.params) as { doc: string }[];
+    return rows.map((row) => JSON.parse(row.doc) as AlertSuppression);
+  }
+
+  async deleteSuppression(id: string, scope?: Scope): Promise<AlertSuppression | undefined> {
+    return writeOrUnavailable(() => this.#db.transaction(() => {
+      // Out of scope reads as absent, as for alerts.
+      const where = new Where().add('id = ?', id).scope('department', scope);
+      const row = this.#db.prepare(`SELECT doc FROM alert_suppressions ${where.sql}`).get(...where.params) as { doc: string } | undefined;
+      if (!row) return undefined;
+      this.#db.prepare('DELETE FROM alert_suppressions WHERE id = ?').run(id);
+      return JSON.parse(row.doc) as AlertSuppression;
+    }).immediate());
   }
 
   async get(id: string, scope?: Scope): Promise<Alert | undefined> {

@@ -201,6 +201,15 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 9,
+    name: 'triage suppressions, and which alerts one marked',
+    sql: `
+      CREATE TABLE alert_suppressions (id TEXT PRIMARY KEY, department TEXT, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, doc TEXT NOT NULL);
+      -- the id of the suppression that marked the alert; NULL: not suppressed (the triage list's default)
+      ALTER TABLE alerts ADD COLUMN suppressed TEXT;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
-  coverageBySystem, expectedSources, raiseSilentSourceAlerts, sourceStatuses,
+  coverageBySystem, expectedSources, raiseSilentSourceAlerts, SILENT_SOURCE_RULE, sourceStatuses,
 } from '../../analyzers/coverage/index.js';
 import { parseInventory, type ShouwangEvent } from '../../core/index.js';
 import { ElasticsearchStore, EmbeddedStore, type Store } from '../../store/index.js';
@@ -92,6 +92,24 @@ function describeCoverage(name: string, open: () => Promise<Store>, refresh: (st
       const again = await raiseSilentSourceAlerts(store.alerts, await sourceStatuses(store.events, expected, muchLater), muchLater);
       expect(again.map((a) => a.groupKey)).toContain('jwzh|gaj-app02|*');
       expect(again.find((a) => a.groupKey === 'jwzh|gaj-app02|*')!.id).not.toBe(first.find((a) => a.groupKey === 'jwzh|gaj-app02|*')!.id);
+      await store.close();
+    });
+
+    it('stores the alert of a silent source a triage suppression covers, but does not return it to be notified', async () => {
+      const store = await open();
+      const expected = expectedSources(inventory, 3600).filter((s) => s.system === 'shbx');
+      const at = new Date();
+      await store.alerts.createSuppression({
+        id: `sup-${at.getTime()}`, ruleId: SILENT_SOURCE_RULE.id, groupKey: 'shbx|*|mariadb.audit', department: 'rsj', reason: '迁移中 / being moved',
+        createdBy: 'officer', createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + 86_400_000).toISOString(),
+      });
+      const statuses = await sourceStatuses(store.events, expected, now);
+      expect(statuses.filter((s) => s.silent).length).toBeGreaterThan(0);
+      expect(await raiseSilentSourceAlerts(store.alerts, statuses, now)).toEqual([]);
+      await refresh(store);
+      const stored = (await store.alerts.search({ system: ['shbx'] })).items;
+      expect(stored.length).toBeGreaterThan(0);
+      expect(stored.every((a) => a.suppressed !== undefined)).toBe(true);
       await store.close();
     });
 

@@ -368,6 +368,29 @@ describe('console in Debian chromium', () => {
     expect(await page.locator('form.bulk .count').textContent()).toBe('已选 0 条');
   });
 
+  it('suppresses a noisy alert from its detail: repeats are stored but hidden from the list unless asked, and the suppression ends early', async () => {
+    const noisy = bulkAlerts[0]!;
+    await page.goto(`${base}/#/alerts/${noisy.id}`);
+    await page.locator('#suppress-days').fill('14');
+    await page.locator('#suppress-reason').fill('已知漏洞扫描器 / known scanner');
+    await page.locator('#suppress-submit').click();
+    await expect.poll(() => page.locator('form.suppress .form-status').textContent()).toMatch(/^已屏蔽，至 /);
+    const [suppression] = await store.alerts.activeSuppressions(new Date());
+    expect(suppression).toMatchObject({ ruleId: noisy.rule.id, department: ids.drill, reason: '已知漏洞扫描器 / known scanner', createdBy: 'root' });
+    // The scanner keeps going: the repeat is counted and marked, and the list hides it by default.
+    expect((await store.alerts.upsert([{ ...noisy, timeline: [] }])).suppressed).toEqual([noisy.id]);
+    await page.goto(`${base}/#/alerts?system=${ids.db}`);
+    const rows = page.locator('#alert-results table tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.locator('#filter-suppressed').selectOption('only');
+    await page.locator('form.filters').getByRole('button', { name: '查询' }).click();
+    await expect.poll(() => page.locator('#alert-results table tbody tr .badge-suppressed').count()).toBe(1);
+    await screenshot(page, '04e-alerts-suppressed');
+    await page.locator(`#suppressions button[data-id="${suppression!.id}"]`).click();
+    await expect.poll(async () => (await store.alerts.activeSuppressions(new Date())).length).toBe(0);
+    expect((await store.audit.list({}, { size: 20 })).items.map((e) => e.action)).toEqual(expect.arrayContaining(['alert.suppress', 'alert.unsuppress']));
+  });
+
   it('searches events with a query and a field filter', async () => {
     await page.goto(`${base}/#/events?q=password&filter=host.name:${ids.his}-host`);
     const rows = page.locator('table tbody tr');

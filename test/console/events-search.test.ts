@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import type { ShouwangEvent } from '../../core/index.js';
 import { QUERY_LIMITS, type Store } from '../../store/index.js';
 import { histogramInterval } from '../../console/api-data.js';
-import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { onBothStores, twoDepartmentConsole, type Client, type TwoDepartments } from './support.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-04-02T00:00:00.000Z');
@@ -18,16 +16,11 @@ const BASE = Date.parse('2026-04-02T00:00:00.000Z');
  */
 function describeEventSearch(name: string, open: () => Promise<Store>, refresh: (store: Store) => Promise<void> = async () => {}) {
   describe(`event search API: ${name}`, () => {
-    let store: Store;
-    let app: FastifyInstance;
-    let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+    let seeded: TwoDepartments;
     let viewer: Client;
     let admin: Client;
 
-    beforeAll(async () => {
-      store = await open();
-      seeded = await seedTwoDepartments(store);
-      const { a, b } = seeded;
+    const fixture = twoDepartmentConsole(open, refresh, { viewer: { role: 'department_viewer', scopedToA: true }, admin: { role: 'admin' } }, async (store, { a, b }) => {
       const events: ShouwangEvent[] = [a, b].flatMap((d) => [0, 1, 2, 3, 4, 5].map((n) => ({
         id: `${d.department}-s${n}`, '@timestamp': new Date(BASE + n * HOUR).toISOString(),
         message: n < 3 ? `pam_unix(sudo:session): session opened for user root by admin ${d.department}` : `Failed password for invalid user ${d.department}`,
@@ -36,17 +29,10 @@ function describeEventSearch(name: string, open: () => Promise<Store>, refresh: 
         shouwang: { department: d.department, system: d.system },
       })));
       await store.events.write(events);
-      const tag = randomUUID().slice(0, 6);
-      await seedUser(store, `viewer-${tag}`, 'department_viewer', [a.department]);
-      await seedUser(store, `admin-${tag}`, 'admin');
-      await refresh(store);
-      app = await testApp(store);
-      viewer = await login(app, `viewer-${tag}`);
-      admin = await login(app, `admin-${tag}`);
     });
-    afterAll(async () => {
-      await app?.close();
-      await store?.close();
+    beforeAll(() => {
+      ({ seeded } = fixture);
+      ({ viewer, admin } = fixture.clients);
     });
 
     const search = (client: Client, q: string, extra = '') => client.get(`/api/events?q=${encodeURIComponent(q)}&size=100${extra}`);

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { type Store } from '../../store/index.js';
-import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { onBothStores, twoDepartmentConsole, type Client, type TwoDepartments } from './support.js';
 
 /** A well-formed cursor holding what the caller likes: the store must not take it further than a 400. */
 const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -44,26 +43,15 @@ const HOSTILE_GETS = [
  */
 function describeHostileInput(name: string, open: () => Promise<Store>, refresh: (store: Store) => Promise<void> = async () => {}) {
   describe(`hostile input: ${name}`, () => {
-    let store: Store;
     let app: FastifyInstance;
-    let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+    let seeded: TwoDepartments;
     let viewer: Client;
     let admin: Client;
 
-    beforeAll(async () => {
-      store = await open();
-      seeded = await seedTwoDepartments(store);
-      const tag = randomUUID().slice(0, 6);
-      await seedUser(store, `viewer-${tag}`, 'department_viewer', [seeded.a.department]);
-      await seedUser(store, `admin-${tag}`, 'admin');
-      await refresh(store);
-      app = await testApp(store);
-      viewer = await login(app, `viewer-${tag}`);
-      admin = await login(app, `admin-${tag}`);
-    });
-    afterAll(async () => {
-      await app?.close();
-      await store?.close();
+    const fixture = twoDepartmentConsole(open, refresh, { viewer: { role: 'department_viewer', scopedToA: true }, admin: { role: 'admin' } });
+    beforeAll(() => {
+      ({ app, seeded } = fixture);
+      ({ viewer, admin } = fixture.clients);
     });
 
     const serverErrors = (answers: [string, LightMyRequestResponse][]) =>

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { type Store } from '../../store/index.js';
-import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { onBothStores, twoDepartmentConsole, type Client, type TwoDepartments } from './support.js';
 
 /**
  * A department_viewer of A, and a security officer scoped to A, ask for B's data through every
@@ -14,29 +12,17 @@ import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client
 function describeIsolation(name: string, open: () => Promise<Store>, refresh: (store: Store) => Promise<void> = async () => {}) {
   describe(`department isolation: ${name}`, () => {
     let store: Store;
-    let app: FastifyInstance;
-    let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+    let seeded: TwoDepartments;
     let viewer: Client;
     let officer: Client;
     let admin: Client;
 
-    beforeAll(async () => {
-      store = await open();
-      seeded = await seedTwoDepartments(store);
-      const tag = randomUUID().slice(0, 6);
-      await seedUser(store, `viewer-${tag}`, 'department_viewer', [seeded.a.department]);
-      await seedUser(store, `officer-${tag}`, 'security_officer', [seeded.a.department]);
-      await seedUser(store, `admin-${tag}`, 'admin');
-      await refresh(store);
-      app = await testApp(store);
-      // One after another: the Elasticsearch audit trail retries concurrent appends only a few times.
-      viewer = await login(app, `viewer-${tag}`);
-      officer = await login(app, `officer-${tag}`);
-      admin = await login(app, `admin-${tag}`);
+    const fixture = twoDepartmentConsole(open, refresh, {
+      viewer: { role: 'department_viewer', scopedToA: true }, officer: { role: 'security_officer', scopedToA: true }, admin: { role: 'admin' },
     });
-    afterAll(async () => {
-      await app?.close();
-      await store?.close();
+    beforeAll(() => {
+      ({ store, seeded } = fixture);
+      ({ viewer, officer, admin } = fixture.clients);
     });
 
     const ids = (response: { json(): unknown }) => (response.json() as { items: { id: string }[] }).items.map((item) => item.id);

@@ -268,4 +268,47 @@ describe('source statuses behind the posture', () => {
     expect(await lastSeen(400_000)).toBe(new Date(at + 100_000).toISOString());
     await store.close();
   });
+
+  it('follow an inventory change at once (a system or log source added or removed), and stay cached while the inventory is the same', async () => {
+    const store = new EmbeddedStore({ path: join(dir, `coverage-change-${tag}.db`) });
+    const system = (id: string, hosts: string[]) => ({ id, name: id, department: 'd', mlpsLevel: 3, zone: '政务外网', owner: { name: '运维' }, hosts });
+    const inventoryOf = (...systems: ReturnType<typeof system>[]) => parseInventory({ departments: [{ id: 'd', name: '部门' }], systems }, 'test');
+    const at = Date.parse('2026-11-26T10:00:00.000Z');
+    const write = (id: string, host: string, system: string) => store.events.write([{
+      id, '@timestamp': new Date(at - 1000).toISOString(), message: 'm', host: { name: host }, shouwang: { department: 'd', system },
+    }]);
+    const coverage = cachedCoverage(store.events, 3600, 60_000);
+    const names = async (inventory: ReturnType<typeof inventoryOf>, offsetMs: number) =>
+      (await coverage(inventory, undefined, new Date(at + offsetMs))).map((s) => `${s.system}/${s.name}:${s.lastSeen ? 'seen' : 'silent'}`).sort();
+
+    await write('e1', 'h1', 's1');
+    await write('e2', 'h2', 's2');
+    const before = inventoryOf(system('s1', ['h1']));
+    expect(await names(before, 0)).toEqual(['s1/h1:seen']);
+    // A system registered a second later: its sources are there at once, not a minute later.
+    expect(await names(inventoryOf(system('s1', ['h1'])), 1000)).toEqual(['s1/h1:seen']);
+    expect(await names(inventoryOf(system('s1', ['h1']), system('s2', ['h2'])), 1000)).toEqual(['s1/h1:seen', 's2/h2:seen']);
+    // A log source added to a system, then removed.
+    expect(await names(inventoryOf(system('s1', ['h1', 'h3']), system('s2', ['h2'])), 2000)).toEqual(['s1/h1:seen', 's1/h3:silent', 's2/h2:seen']);
+    expect(await names(inventoryOf(system('s1', ['h1'])), 3000)).toEqual(['s1/h1:seen']);
+    // The same inventory (an equal copy each time, as the store reads it) is still read once per minute.
+    let reads = 0;
+    const counted = new Proxy(store.events, {
+      get: (target, key) => {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          reads += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const counting = cachedCoverage(counted, 3600, 60_000);
+    await counting(inventoryOf(system('s1', ['h1'])), undefined, new Date(at));
+    expect(reads).toBeGreaterThan(0);
+    reads = 0;
+    for (let i = 1; i <= 5; i += 1) await counting(inventoryOf(system('s1', ['h1'])), undefined, new Date(at + i * 1000));
+    expect(reads).toBe(0);
+    await store.close();
+  });
 });

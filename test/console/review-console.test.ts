@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { alertId, type Alert } from '../../core/index.js';
 import { type Store } from '../../store/index.js';
-import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client } from './support.js';
+import { onBothStores, twoDepartmentConsole, type Client, type TwoDepartments } from './support.js';
 
 /**
  * Findings of the hostile console review (session 10), each on both stores: a scoped user must not
@@ -15,8 +14,7 @@ import { login, onBothStores, seedTwoDepartments, seedUser, testApp, type Client
 function describeReview(name: string, open: () => Promise<Store>, refresh: (store: Store) => Promise<void> = async () => {}) {
   describe(`console review: ${name}`, () => {
     let store: Store;
-    let app: FastifyInstance;
-    let seeded: Awaited<ReturnType<typeof seedTwoDepartments>>;
+    let seeded: TwoDepartments;
     let admin: Client;
     let reviewer: Client;
     let viewer: Client;
@@ -24,9 +22,9 @@ function describeReview(name: string, open: () => Promise<Store>, refresh: (stor
     const unknownAlert = alertId('rule-ssh-brute', `unknown-${randomUUID()}`, '2026-04-01T08:00:00.000Z');
     const secret = `city-wide-${randomUUID()}`;
 
-    beforeAll(async () => {
-      store = await open();
-      seeded = await seedTwoDepartments(store);
+    const fixture = twoDepartmentConsole(open, refresh, {
+      admin: { role: 'admin' }, reviewer: { role: 'compliance_reviewer', scopedToA: true }, viewer: { role: 'department_viewer', scopedToA: true },
+    }, async (store, seeded) => {
       const at = '2026-04-01T08:00:00.000Z';
       const alert: Alert = {
         id: unknownAlert, rule: { id: 'rule-ssh-brute', title: 'SSH 暴力破解 / SSH brute force', level: 'high' }, mlps: [], priority: 10,
@@ -38,19 +36,10 @@ function describeReview(name: string, open: () => Promise<Store>, refresh: (stor
         id: `${seeded.a.department}-epoch`, '@timestamp': '1970-01-01T00:00:05.000Z', message: 'clock reset',
         shouwang: { department: seeded.a.department, system: seeded.a.system, mlps_level: 3 },
       }]);
-      const tag = randomUUID().slice(0, 6);
-      await seedUser(store, `admin-${tag}`, 'admin');
-      await seedUser(store, `reviewer-${tag}`, 'compliance_reviewer', [seeded.a.department]);
-      await seedUser(store, `viewer-${tag}`, 'department_viewer', [seeded.a.department]);
-      await refresh(store);
-      app = await testApp(store);
-      admin = await login(app, `admin-${tag}`);
-      reviewer = await login(app, `reviewer-${tag}`);
-      viewer = await login(app, `viewer-${tag}`);
     });
-    afterAll(async () => {
-      await app?.close();
-      await store?.close();
+    beforeAll(() => {
+      ({ store, seeded } = fixture);
+      ({ admin, reviewer, viewer } = fixture.clients);
     });
 
     it('a bulk change that touches an alert without a department is city-wide in the audit trail, never shown to a scoped reviewer', async () => {

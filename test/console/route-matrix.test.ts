@@ -58,10 +58,13 @@ beforeAll(async () => {
   const evidenceJob = (await root.send('POST', '/api/evidence', { department: seeded.b.department, from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' })).json().job as string;
   expect(backupJob).toBeTruthy();
   expect(evidenceJob).toBeTruthy();
+  const suppressionOfB = (await root.send('POST', `/api/alerts/${seeded.b.alert}/suppress`, { reason: 'B 的扫描器 / B\'s scanner', days: 1 })).json().id as string;
+  expect(suppressionOfB).toBeTruthy();
   idsOfB = {
     '/api/alerts/:id': seeded.b.alert, '/api/events/:id': seeded.b.event, '/api/backup/results/:id': seeded.b.result,
     '/api/backup/jobs/:id': backupJob, '/api/posture/systems/:id': seeded.b.system, '/api/evidence/:job': evidenceJob,
     '/api/evidence/:job/download': evidenceJob, '/api/evidence/:job/verify': evidenceJob, '/api/users/:username': `viewer-b-${tag}`,
+    '/api/alerts/:id/suppress': seeded.b.alert, '/api/suppressions/:id': suppressionOfB,
   };
   docs = (await root.get('/api/docs')).json();
   for (const role of ROLES) {
@@ -169,6 +172,8 @@ describe('route × role × scope matrix', () => {
       'PATCH /api/users/:username': { displayName: 'taken over' },
       'DELETE /api/users/:username': undefined,
       'PATCH /api/rules/:id': null,
+      'POST /api/alerts/:id/suppress': { reason: '越权 / out of scope', days: 1 },
+      'DELETE /api/suppressions/:id': undefined,
     };
     const changing = routesOf(app).filter((r) => !['GET', 'HEAD'].includes(r.method) && r.url.includes(':'));
     for (const { method, url } of changing) expect(`${method} ${url}` in bodies, `${method} ${url} needs a case here`).toBe(true);
@@ -183,6 +188,7 @@ describe('route × role × scope matrix', () => {
       }
     }
     expect(await store.alerts.get(seeded.b.alert)).toMatchObject({ status: 'new' });
+    expect((await store.alerts.activeSuppressions(new Date())).map((s) => s.id)).toEqual([idsOfB['/api/suppressions/:id']]);
     expect(await store.users.get(`viewer-b-${tag}`)).toMatchObject({ displayName: `viewer-b-${tag}`, disabled: false });
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { alertId, createLogger, createMetricsRegistry, parseInventory, type Alert, type Inventory } from '../../core/index.js';
 import { join } from 'node:path';
-import { afterAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { ElasticsearchStore, EmbeddedStore, type Store, type UserRecord } from '../../store/index.js';
 import { buildApp, hashPassword, type AppDeps } from '../../console/index.js';
 
@@ -118,4 +118,52 @@ export function onBothStores(dir: string, file: string, suite: (name: string, op
     await cleanup.client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
     await cleanup.close();
   });
+}
+
+export type TwoDepartments = Awaited<ReturnType<typeof seedTwoDepartments>>;
+
+/** A user of a two-department console: its role, and whether it is scoped to department A. */
+export interface ConsoleUser {
+  role: string;
+  scopedToA?: boolean;
+}
+
+export interface TwoDepartmentConsole<U extends string> {
+  store: Store;
+  app: FastifyInstance;
+  seeded: TwoDepartments;
+  /** One logged-in client per user, by the name given (the username is `<name>-<random tag>`). */
+  clients: Record<U, Client>;
+  usernames: Record<U, string>;
+}
+
+/**
+ * The both-stores setup of the console review tests, as hooks of the calling describe: opens the store, seeds two
+ * departments, runs `seed` (more data), creates the users, refreshes, builds the app and logs each user in one
+ * after another (the Elasticsearch audit trail retries concurrent appends only a few times); closes app and store after.
+ * The answer's fields are set once the suite's beforeAll ran.
+ */
+export function twoDepartmentConsole<U extends string>(
+  open: OpenStore, refresh: RefreshStore, users: Record<U, ConsoleUser>, seed?: (store: Store, seeded: TwoDepartments) => Promise<void>,
+): TwoDepartmentConsole<U> {
+  const fixture = { clients: {}, usernames: {} } as TwoDepartmentConsole<U>;
+  beforeAll(async () => {
+    fixture.store = await open();
+    fixture.seeded = await seedTwoDepartments(fixture.store);
+    await seed?.(fixture.store, fixture.seeded);
+    const tag = randomUUID().slice(0, 6);
+    const names = Object.keys(users) as U[];
+    for (const name of names) {
+      fixture.usernames[name] = `${name}-${tag}`;
+      await seedUser(fixture.store, fixture.usernames[name], users[name].role, users[name].scopedToA ? [fixture.seeded.a.department] : []);
+    }
+    await refresh(fixture.store);
+    fixture.app = await testApp(fixture.store);
+    for (const name of names) fixture.clients[name] = await login(fixture.app, fixture.usernames[name]);
+  });
+  afterAll(async () => {
+    await fixture.app?.close();
+    await fixture.store?.close();
+  });
+  return fixture;
 }

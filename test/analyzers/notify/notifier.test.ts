@@ -61,6 +61,32 @@ describe('notifier wired to the alert store', () => {
     expect((await store.alerts.get(quiet.id))!.timeline.map((e) => e.action)).toEqual(['raised']);
   });
 
+  it('does not send an alert a triage suppression covers, but stores it marked', async () => {
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    cleanups.push(receiver.close);
+    const { store, alerts } = await setup({
+      channels: [{ id: 'hook', type: 'webhook', url: `${receiver.url}/h` }],
+      routes: [{ id: 'all', channels: ['hook'] }],
+    });
+    const at = new Date();
+    await store.alerts.createSuppression({
+      id: `sup-${randomUUID()}`, ruleId: 'rule-scanner', department: 'dept-a', reason: 'known scanner', createdBy: 'officer',
+      createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + 86_400_000).toISOString(),
+    });
+    const scanner = alert('critical', 'rule-scanner');
+    const loud = alert('critical', 'rule-other');
+    await alerts.upsert([scanner, loud]);
+    await waitFor(async () => (await store.alerts.get(loud.id))?.timeline ?? [], (t) => t.some((e) => e.action === 'notify'), 'the loud alert sent');
+    await alerts.upsert([{ ...scanner, count: 1 }]);
+    // Sent in order through one queue: a message about the scanner would be there by the time a later one is.
+    const later = alert('critical', 'rule-later');
+    await alerts.upsert([later]);
+    await waitFor(async () => (await store.alerts.get(later.id))?.timeline ?? [], (t) => t.some((e) => e.action === 'notify'), 'the later alert sent');
+    expect(receiver.requests.map((r) => r.body).join('\n')).not.toContain(scanner.id);
+    expect(await store.alerts.get(scanner.id)).toMatchObject({ count: 2, suppressed: { id: expect.stringMatching(/^sup-/) } });
+    expect((await store.alerts.get(scanner.id))!.timeline.map((e) => e.action)).toEqual(['raised']);
+  });
+
   it('escalates an unacknowledged alert to the next tier and stops for an acknowledged one', async () => {
     const first = await startReceiver(() => ({ status: 200 }));
     const second = await startReceiver(() => ({ status: 200 }));
@@ -118,6 +144,30 @@ describe('notifier wired to the alert store', () => {
     const failed = (await store.alerts.get(a.id))!.timeline.filter((e) => e.action === 'notify');
     expect(failed.map((e) => [e.notification!.attempt, e.notification!.outcome])).toEqual([[1, 'failed'], [2, 'failed']]);
     expect(failed[0]!.notification!.error).toMatch(/HTTP 500/);
+  });
+
+  it('does not send the system alert of a failed channel while a suppression covers it, but stores it marked', async () => {
+    const broken = await startReceiver(() => ({ status: 500 }));
+    const hook = await startReceiver(() => ({ status: 200 }));
+    cleanups.push(broken.close, hook.close);
+    const { store, alerts } = await setup({
+      channels: [{ id: 'broken', type: 'webhook', url: `${broken.url}/h` }, { id: 'hook', type: 'webhook', url: `${hook.url}/h` }],
+      routes: [{ id: 'r', match: { rules: ['rule-z'] }, channels: ['broken'] }, { id: 'ops', match: { rules: [NOTIFY_FAILED_RULE.id, 'rule-later'] }, channels: ['hook'] }],
+      attempts: 1, backoffMs: 20,
+    });
+    const at = new Date();
+    // The system alert has no department: a city-wide suppression of it (an unscoped officer's).
+    await store.alerts.createSuppression({
+      id: `sup-${randomUUID()}`, ruleId: NOTIFY_FAILED_RULE.id, groupKey: 'channel=broken', reason: 'channel being replaced', createdBy: 'officer',
+      createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + 86_400_000).toISOString(),
+    });
+    await alerts.upsert([alert('high', 'rule-z')]);
+    const page = await waitFor(() => store.alerts.search({ ruleId: [NOTIFY_FAILED_RULE.id] }), (p) => p.items.length === 1, 'the system alert');
+    expect(page.items[0]!.suppressed).toBeDefined();
+    const later = { ...alert('high', 'rule-later'), department: undefined };
+    await alerts.upsert([later]);
+    await waitFor(async () => (await store.alerts.get(later.id))?.timeline ?? [], (t) => t.some((e) => e.action === 'notify'), 'the later alert sent');
+    expect(hook.requests.map((r) => r.body).join('\n')).not.toContain(page.items[0]!.id);
   });
 
   it('sends a test message to a channel and refuses an unknown one', async () => {

@@ -6,7 +6,9 @@ import { h, clear, load, empty, field, select, badge, table, pager, errorBox } f
 const LEVELS = ['critical', 'high', 'medium', 'low', 'informational'];
 const STATUSES = ['new', 'acknowledged', 'in_progress', 'resolved', 'false_positive'];
 const MLPS_LEVELS = ['4', '3', '2', '1'];
-const FILTERS = ['level', 'status', 'mlpsLevel', 'department', 'system', 'rule', 'mlps', 'from', 'to'];
+const FILTERS = ['level', 'status', 'mlpsLevel', 'department', 'system', 'rule', 'mlps', 'from', 'to', 'suppressed'];
+/** Suppressed alerts: hidden unless asked for (the API's default too). */
+const SUPPRESSED = [['', 'suppressedHide'], ['show', 'suppressedShow'], ['only', 'suppressedOnly']];
 /** Hash parameters that shape the view but are not filters; they survive "apply" and "reset" keeps none. */
 const VIEW = ['sort', 'order', 'group', 'size'];
 const PAGE_SIZES = ['25', '50', '100'];
@@ -42,6 +44,7 @@ function filterForm(inv, rules, params, ctx) {
     mlps: h('input', { name: 'mlps', value: params.get('mlps') ?? '', size: 10, placeholder: '8.1.4.3' }),
     from: h('input', { name: 'from', type: 'datetime-local', value: params.get('from') ?? '' }),
     to: h('input', { name: 'to', type: 'datetime-local', value: params.get('to') ?? '' }),
+    suppressed: select('suppressed', SUPPRESSED.map(([v, key]) => [v, t(key)]), params.get('suppressed') ?? '', { id: 'filter-suppressed' }),
   };
   const view = Object.fromEntries(VIEW.filter((name) => params.get(name)).map((name) => [name, params.get(name)]));
   return h('form', { class: 'filters', 'aria-label': t('filters'), onsubmit: (event) => {
@@ -72,7 +75,7 @@ function checkGroup(name, values, current, labeller) {
 
 function listQuery(params) {
   const query = {};
-  for (const name of ['level', 'status', 'mlpsLevel', 'department', 'system', 'rule', 'mlps']) if (params.get(name)) query[name] = params.get(name);
+  for (const name of ['level', 'status', 'mlpsLevel', 'department', 'system', 'rule', 'mlps', 'suppressed']) if (params.get(name)) query[name] = params.get(name);
   for (const name of ['from', 'to']) if (params.get(name)) query[name] = localToIso(params.get(name));
   return query;
 }
@@ -133,6 +136,36 @@ function renderList(main, ctx, params) {
   const bar = ctx.can('alerts:triage') ? bulkBar(selected, () => show(current.cursors, current.after)) : undefined;
   clear(results, bar?.form, tableBox);
   show([], undefined);
+  // Below the list, apart from it: only when some are active.
+  const suppressions = h('section', { 'aria-labelledby': 'suppressions-h', id: 'suppressions' });
+  main.append(suppressions);
+  showSuppressions(suppressions, ctx);
+}
+
+/** The active suppressions in the caller's departments; officers end one early here. */
+function showSuppressions(el, ctx) {
+  return load(el, async (target) => {
+    const [{ items }, inv] = await Promise.all([api.get('/api/suppressions'), ctx.inventory()]);
+    if (!items.length) { clear(target); return; }
+    const end = (s) => h('button', { type: 'button', class: 'end-suppression', 'data-id': s.id, onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        await api.delete(`/api/suppressions/${encodeURIComponent(s.id)}`);
+        await showSuppressions(el, ctx);
+      } catch (error) {
+        event.target.replaceWith(errorBox(error));
+      }
+    } }, t('endSuppression'));
+    clear(target, h('h2', { id: 'suppressions-h' }, t('suppressions')), h('div', { class: 'scroll short' }, table([
+      { title: t('rule'), cell: (s) => h('code', {}, s.ruleId) },
+      { title: t('groupKey'), cell: (s) => (s.groupKey ? h('code', {}, s.groupKey) : t('any')) },
+      { title: t('department'), cell: (s) => ctx.name('department', s.department, inv) },
+      { title: t('reason'), cell: (s) => s.reason },
+      { title: t('createdBy'), cell: (s) => s.createdBy },
+      { title: t('expiresAt'), cell: (s) => h('span', { class: 'nowrap' }, formatTime(s.expiresAt)) },
+      ...(ctx.can('alerts:triage') ? [{ title: '', cell: end }] : []),
+    ], items)));
+  });
 }
 
 function groupTable(groups, by, params, inv, ctx) {
@@ -188,7 +221,8 @@ function alertTable(alerts, inv, ctx, params, sort, selected, changed) {
     { title: all, cell: checkbox },
     { title: s('priority', t('priority')), cell: (a) => h('span', { class: `prio ${priorityClass(a.priority)}` }, String(a.priority)) },
     { title: s('level', t('level')), cell: (a) => badge(a.rule.level) },
-    { title: t('title'), cell: (a) => h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)) },
+    { title: t('title'), cell: (a) => [h('a', { href: href('alerts', a.id) }, localTitle(a.rule.title)),
+      a.suppressed ? [' ', h('span', { class: 'badge badge-suppressed', title: t('suppressedUntil', formatTime(a.suppressed.until)) }, t('suppressed'))] : null] },
     { title: s('department', t('department')), cell: (a) => ctx.name('department', a.department, inv) },
     { title: s('system', t('system')), cell: (a) => ctx.name('system', a.system, inv) },
     { title: s('mlpsLevel', t('mlpsLevel')), cell: (a) => (a.mlpsLevel ? t('mlpsLevelN', a.mlpsLevel) : '—') },
@@ -266,6 +300,7 @@ function renderDetail(main, ctx, id) {
       [t('priority'), h('span', { class: `prio ${priorityClass(alert.priority)}` }, String(alert.priority))],
       [t('assignee'), alert.assignee ?? '—'], [t('count'), String(alert.count)],
       [t('firstSeen'), formatTime(alert.firstSeen)], [t('lastSeen'), formatTime(alert.lastSeen)],
+      ...(alert.suppressed ? [[t('suppressed'), t('suppressedUntil', formatTime(alert.suppressed.until))]] : []),
     ];
     const related = h('section', { 'aria-labelledby': 'related-h', id: 'related' });
     const samples = h('section', { 'aria-labelledby': 'samples-h' });
@@ -277,6 +312,7 @@ function renderDetail(main, ctx, id) {
       h('div', { class: 'row' },
         h('div', {},
           ctx.can('alerts:triage') ? triageForm(alert) : null,
+          ctx.can('alerts:triage') ? suppressForm(alert) : null,
           h('section', { 'aria-labelledby': 'response-h', class: 'panel response', id: 'response' }, h('h2', { id: 'response-h' }, t('recommendedResponse')),
             response ? h('p', {}, response) : h('p', { class: 'muted' }, t('noResponse'))),
           h('section', { 'aria-labelledby': 'timeline-h' }, h('h2', { id: 'timeline-h' }, t('timeline')),
@@ -383,6 +419,30 @@ function triageForm(alert) {
   } },
   h('h2', {}, t('triage')), field(t('status'), status), field(t('assignee'), assignee), field(t('comment'), comment),
   h('button', { type: 'submit', class: 'primary', id: 'triage-submit' }, t('submit')), result);
+}
+
+/** 屏蔽: this alert's group (or its whole rule) in its department, with a reason, for 1–90 days. */
+function suppressForm(alert) {
+  const match = select('match', [
+    ...(alert.groupKey ? [['group', t('suppressGroup', alert.groupKey)]] : []), ['rule', t('suppressRule')],
+  ], alert.groupKey ? 'group' : 'rule', { id: 'suppress-match' });
+  const days = h('input', { name: 'days', id: 'suppress-days', type: 'number', min: 1, max: 90, value: 7, required: true, size: 4 });
+  const reason = h('input', { name: 'reason', id: 'suppress-reason', required: true, maxlength: 500, size: 30 });
+  const result = h('p', { class: 'form-status', role: 'status' });
+  return h('form', { class: 'triage suppress', 'aria-label': t('suppress'), onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api.post(`/api/alerts/${encodeURIComponent(alert.id)}/suppress`, { match: match.value, days: Number(days.value), reason: reason.value.trim() });
+      result.className = 'form-status ok';
+      result.textContent = t('suppressDone', formatTime(made.expiresAt));
+    } catch (error) {
+      result.className = 'form-status error';
+      result.textContent = localMessage(error.message);
+    }
+  } },
+  h('h2', {}, t('suppress')), h('p', { class: 'hint' }, t('suppressHint')),
+  field(t('suppressMatch'), match), field(t('suppressDays'), days), field(t('suppressReason'), reason),
+  h('button', { type: 'submit', id: 'suppress-submit' }, t('suppress')), result);
 }
 
 async function showSamples(el, alert, ctx) {

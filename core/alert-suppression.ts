@@ -1,0 +1,45 @@
+import type { Alert } from './alert.js';
+
+/** The longest a suppression may last: a noisy source is fixed or looked at again within a quarter. */
+export const SUPPRESSION_MAX_DAYS = 90;
+
+/**
+ * A triage suppression: alerts of one rule (and, when set, one group key) in one department are still
+ * stored and counted, but marked suppressed and not notified, until `expiresAt`.
+ */
+export interface AlertSuppression {
+  id: string;
+  ruleId: string;
+  /** The alert's group key (e.g. `source.ip=10.1.2.3`): only that group; absent: every alert of the rule. */
+  groupKey?: string;
+  /** The department it applies to; absent only for alerts with no department (an unknown asset). */
+  department?: string;
+  reason: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** What a suppressed alert carries: which suppression, until when. */
+export interface AlertSuppressedMark {
+  id: string;
+  until: string;
+}
+
+/** Whether the suppression covers the alert at `now` (epoch ms). */
+export function suppresses(suppression: AlertSuppression, alert: Alert, now: number): boolean {
+  return Date.parse(suppression.expiresAt) > now
+    && suppression.ruleId === alert.rule.id
+    && suppression.department === alert.department
+    && (suppression.groupKey === undefined || suppression.groupKey === alert.groupKey);
+}
+
+/**
+ * The alert as the store writes it: marked by the first active suppression that covers it, the mark dropped
+ * when none does (a suppression ended or was deleted: the noise is visible again).
+ */
+export function markSuppressed(alert: Alert, suppressions: readonly AlertSuppression[], now: number): Alert {
+  const by = suppressions.find((s) => suppresses(s, alert, now));
+  const { suppressed: _old, ...rest } = alert;
+  return by ? { ...rest, suppressed: { id: by.id, until: by.expiresAt } } : rest;
+}
