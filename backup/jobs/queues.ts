@@ -33,7 +33,7 @@ export interface BackupQueueOptions {
 }
 
 /** States of a drill job that has not finished: it holds its system's place and counts against the cap. */
-const PENDING: JobType[] = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'];
+const NOW: JobType[] = ['waiting', 'active', 'prioritized', 'waiting-children'];
 
 export interface ScheduleSummary {
   /** Scheduler ids now in place, e.g. `verify:gov-portal`. */
@@ -91,11 +91,11 @@ export class BackupQueues {
   /**
    * A drill now. At most one drill per system and copy waits or runs (a repeated click or script would otherwise
    * stack restores of the same data), and at most `maxQueuedDrills` city-wide; both refusals are 409s.
-   * The scan also sees scheduled drills; the deduplication key makes two requests at the same moment add one job.
+   * The scan sees scheduled drills once due; the deduplication key makes two requests at the same moment add one job.
    */
   async enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
     const site = options.site ?? 'same-city';
-    const pending = await this.drill.getJobs(PENDING);
+    const pending = await this.#pendingDrills();
     const same = pending.find(drillOf(system, site));
     if (same) throw JobErrors.drillPending(system, site, same.id ?? '?');
     if (pending.length >= this.#maxQueuedDrills) throw JobErrors.drillQueueFull(pending.length, this.#maxQueuedDrills);
@@ -108,9 +108,18 @@ export class BackupQueues {
     return job;
   }
 
-  /** The drill of this system and copy that waits or runs (a scheduled one too), if any. */
+  /** The drill of this system and copy that waits or runs (a scheduled one once due), if any. */
   async pendingDrill(system: string, site: BackupSite = 'same-city') {
-    return (await this.drill.getJobs(PENDING)).find(drillOf(system, site));
+    return (await this.#pendingDrills()).find(drillOf(system, site));
+  }
+
+  /**
+   * Drills waiting, retrying or running. Not a scheduler's next drill: it waits as a delayed job until its time (next
+   * Sunday), and counting it refused every drill asked now of a scheduled system, and filled the city-wide cap.
+   */
+  async #pendingDrills() {
+    const [now, delayed] = await Promise.all([this.drill.getJobs(NOW), this.drill.getJobs(['delayed'])]);
+    return [...now, ...delayed.filter((job) => job.repeatJobKey === undefined)];
   }
 
   /**

@@ -247,6 +247,22 @@ describe('backup jobs on BullMQ', () => {
     expect(again.id).not.toBe(first.id);
   });
 
+  it('takes a drill now of a system whose schedule already holds its next drill, and does not count scheduled ones against the cap', async () => {
+    const systems = [systemId(), systemId(), systemId()].map((id) => drillSystem(id, join(dir, id), { drillSchedule: '0 3 * * 0' }));
+    const { queues } = queuesFor(inject('redisUrl'), undefined, 100, 2);
+    await queues.syncSchedules({ departments: [{ id: 'dept-drill', name: '演练局' }], systems });
+    // Each scheduler keeps its next drill (Sunday 03:00) as a delayed job.
+    await eventually(async () => expect(await queues.drill.getDelayedCount()).toBe(3));
+    // An ops engineer drills the first system now: the drill next Sunday is not a drill waiting to run.
+    const now = await queues.enqueueDrill(systems[0]!.id);
+    expect(now.data).toEqual({ system: systems[0]!.id });
+    // The cap counts drills queued now, not the three scheduled: a second system's drill is the second of 2.
+    await queues.enqueueDrill(systems[1]!.id);
+    await expect(queues.enqueueDrill(systems[2]!.id)).rejects.toMatchObject({ code: 'SW_ERR_JOBS_DRILL_QUEUE_FULL' });
+    // The drill asked now still blocks a second one of the same system.
+    await expect(queues.enqueueDrill(systems[0]!.id)).rejects.toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING' });
+  });
+
   it('refuses a drill beyond the city-wide cap of queued drills, naming the cap', async () => {
     const { queues } = queuesFor(inject('redisUrl'), undefined, 100, 2);
     await queues.enqueueDrill(systemId());
