@@ -84,24 +84,15 @@ const SORTS: Record<Exclude<AlertSortField, 'lastSeen'>, (order: Order) => estyp
 const inScope = (alert: Alert, scope: Scope | undefined) =>
   !scope?.departments || (alert.department !== undefined && scope.departments.includes(alert.department));
 
-const keyword = { type: 'keyword' } as const;
-// Made on the first suppression (the alerts index is dynamic: false; adding a field is allowed): until then no alert is marked.
-const SUPPRESSED_MAPPING = { suppressed: { properties: { id: keyword, until: { type: 'date' } } } } as const;
-const SUPPRESSION_MAPPINGS = {
-  dynamic: false,
-  properties: { id: keyword, ruleId: keyword, groupKey: keyword, department: keyword, expiresAt: { type: 'date' }, createdAt: { type: 'date' } },
-} as const;
-
 export class ElasticsearchAlertStore implements AlertStore {
   readonly #client: Client;
   readonly #index: string;
   readonly #suppressions: string;
-  #suppressionIndex: Promise<void> | undefined;
 
   constructor(client: Client, names: IndexNames) {
     this.#client = client;
     this.#index = names.alerts;
-    this.#suppressions = `${names.prefix}-alert-suppressions`;
+    this.#suppressions = names.alertSuppressions;
   }
 
   async upsert(alerts: readonly Alert[]): Promise<{ created: number; updated: number; suppressed?: string[] }> {
@@ -162,11 +153,6 @@ export class ElasticsearchAlertStore implements AlertStore {
   }
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {
-    this.#suppressionIndex ??= call(() => this.#prepareSuppressions()).catch((error: unknown) => {
-      this.#suppressionIndex = undefined;
-      throw error;
-    });
-    await this.#suppressionIndex;
     await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: 'wait_for' }, SEND_ONCE));
   }
 
@@ -191,17 +177,6 @@ export class ElasticsearchAlertStore implements AlertStore {
       if (error.statusCode !== 404) throw error;
     }));
     return suppression;
-  }
-
-  /** The suppressions index and the alerts' `suppressed` field, before the first suppression is stored. */
-  async #prepareSuppressions(): Promise<void> {
-    await this.#client.indices.putMapping({ index: this.#index, properties: SUPPRESSED_MAPPING as never });
-    if (await this.#client.indices.exists({ index: this.#suppressions })) return;
-    await this.#client.indices.create({ index: this.#suppressions, settings: { number_of_shards: 1 }, mappings: SUPPRESSION_MAPPINGS as never })
-      .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
-        // Another process created it first.
-        if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
-      });
   }
 
   async get(id: string, scope?: Scope): Promise<Alert | undefined> {

@@ -21,6 +21,10 @@ export class IndexNames {
     return `${this.prefix}-alerts`;
   }
 
+  get alertSuppressions() {
+    return `${this.prefix}-alert-suppressions`;
+  }
+
   get assets() {
     return `${this.prefix}-assets`;
   }
@@ -49,6 +53,8 @@ export class IndexNames {
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 const opaque = { type: 'object', enabled: false } as const;
+/** The triage suppression that marked an alert (core/alert-suppression.ts). */
+const SUPPRESSED_MARK = { properties: { id: keyword, until: date } } as const;
 
 /** Shards and replicas; see docs/guides/deployment.md for a real cluster. */
 export interface IndexLayout {
@@ -106,7 +112,12 @@ const FIXED_INDICES = (names: IndexNames) => ({
       sampleEventIds: keyword, groupKey: keyword, mlpsLevel: { type: 'byte' }, priority: { type: 'short' }, count: { type: 'long' },
       firstSeen: date, lastSeen: date, timeline: opaque,
       rule: { properties: { id: keyword, level: keyword, title: { type: 'text', fields: { raw: keyword } } } },
+      suppressed: SUPPRESSED_MARK,
     },
+  },
+  [names.alertSuppressions]: {
+    dynamic: false,
+    properties: { id: keyword, ruleId: keyword, groupKey: keyword, department: keyword, expiresAt: date, createdAt: date },
   },
   [names.assets]: {
     dynamic: false,
@@ -169,6 +180,8 @@ export async function ensureIndices(client: Client, names: IndexNames, layout: I
   }
   // An audit index made before entries carried departments gets the field (adding a field is allowed).
   await client.indices.putMapping({ index: names.audit, properties: { departments: keyword, departmentCount: { type: 'integer' } } });
+  // And an alerts index made before triage suppressions gets their mark.
+  await client.indices.putMapping({ index: names.alerts, properties: { suppressed: SUPPRESSED_MARK } as never });
   if (layout.replicas !== undefined) {
     await client.indices.putSettings({
       index: [names.eventsPattern, ...Object.keys(FIXED_INDICES(names))], settings: { index: replicas }, allow_no_indices: true,
