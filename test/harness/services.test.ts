@@ -52,4 +52,20 @@ describe('real services from the harness', () => {
       await connection.end();
     }
   });
+
+  // Serial GC keeps old-generation garbage until a full collection, and Elasticsearch nudges only G1 to collect before
+  // its real-memory breaker trips: with that check on, the node answered bulks 429 with no live data left (1,175 trips
+  // in one pipeline bench; rsyslog dropped those events). A node on Serial GC must count reservations, not heap.
+  it('Elasticsearch on Serial GC does not trip its parent breaker on uncollected garbage', async () => {
+    const url = inject('elasticsearchUrl');
+    const read = async <T>(path: string) => (await (await fetch(`${url}${path}`)).json()) as { nodes: Record<string, T> };
+    const jvm = await read<{ jvm: { gc_collectors: string[] } }>('/_nodes/jvm?filter_path=nodes.*.jvm.gc_collectors');
+    const settings = await read<{ settings?: { indices?: { breaker?: { total?: { use_real_memory?: string } } } } }>(
+      '/_nodes/settings?filter_path=nodes.*.settings.indices.breaker');
+    for (const [id, node] of Object.entries(jvm.nodes)) {
+      if (!node.jvm.gc_collectors.includes('MarkSweepCompact')) continue; // not Serial GC: the default check suits it
+      expect(settings.nodes[id]?.settings?.indices?.breaker?.total?.use_real_memory, `node ${id}`).toBe('false');
+    }
+    expect(Object.keys(jvm.nodes).length).toBeGreaterThan(0);
+  });
 });
