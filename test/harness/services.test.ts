@@ -58,14 +58,15 @@ describe('real services from the harness', () => {
   // in one pipeline bench; rsyslog dropped those events). A node on Serial GC must count reservations, not heap.
   it('Elasticsearch on Serial GC does not trip its parent breaker on uncollected garbage', async () => {
     const url = inject('elasticsearchUrl');
-    const read = async <T>(path: string) => (await (await fetch(`${url}${path}`)).json()) as { nodes: Record<string, T> };
+    const read = async <T>(path: string) => ((await (await fetch(`${url}${path}`)).json()) as { nodes?: Record<string, T> }).nodes ?? {};
     const jvm = await read<{ jvm: { gc_collectors: string[] } }>('/_nodes/jvm?filter_path=nodes.*.jvm.gc_collectors');
+    // A node without the setting drops out of the filtered answer (an answer of {} when none has it).
     const settings = await read<{ settings?: { indices?: { breaker?: { total?: { use_real_memory?: string } } } } }>(
       '/_nodes/settings?filter_path=nodes.*.settings.indices.breaker');
-    for (const [id, node] of Object.entries(jvm.nodes)) {
+    for (const [id, node] of Object.entries(jvm)) {
       if (!node.jvm.gc_collectors.includes('MarkSweepCompact')) continue; // not Serial GC: the default check suits it
-      expect(settings.nodes[id]?.settings?.indices?.breaker?.total?.use_real_memory, `node ${id}`).toBe('false');
+      expect(settings[id]?.settings?.indices?.breaker?.total?.use_real_memory, `node ${id}`).toBe('false');
     }
-    expect(Object.keys(jvm.nodes).length).toBeGreaterThan(0);
+    expect(Object.keys(jvm).length).toBeGreaterThan(0);
   });
 });
