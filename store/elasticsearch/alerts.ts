@@ -20,6 +20,8 @@ const GROUP_FIELDS: Record<AlertGroupField, string> = {
 };
 /** Optimistic concurrency: a write that lost a race re-reads and tries again. */
 const MAX_ATTEMPTS = 8;
+/** Active suppressions read per search (the index's max_result_window is 10,000; pages go on past it). */
+const SUPPRESSION_PAGE = 1000;
 /**
  * The last upserts that wrote an alert, by token. A write can land and still come back as a 409: Elasticsearch
  * re-sends a bulk item to a new primary after a node dies, and the item meets its own first copy. Only the token tells
@@ -156,13 +158,24 @@ export class ElasticsearchAlertStore implements AlertStore {
     await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: 'wait_for' }, SEND_ONCE));
   }
 
+  /**
+   * Every active suppression, a page at a time: one left out would let its alerts be notified and unmarked (a single
+   * search stopped at 1,000). search_after on (createdAt, id) skips none when one is created or deleted meanwhile.
+   */
   async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
-    const response = await call(() => this.#client.search<AlertSuppression>({
-      index: this.#suppressions, ignore_unavailable: true, allow_no_indices: true, size: 1000,
-      query: bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]),
-      sort: [{ createdAt: { order: 'desc' } }, { id: { order: 'asc' } }],
-    }));
-    return response.hits.hits.map((hit) => hit._source!);
+    const found: AlertSuppression[] = [];
+    for (let after: estypes.SortResults | undefined; ;) {
+      const response = await call(() => this.#client.search<AlertSuppression>({
+        index: this.#suppressions, ignore_unavailable: true, allow_no_indices: true, size: SUPPRESSION_PAGE,
+        query: bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]),
+        sort: [{ createdAt: { order: 'desc' } }, { id: { order: 'asc' } }],
+        ...(after ? { search_after: after } : {}),
+      }));
+      const hits = response.hits.hits;
+      found.push(...hits.map((hit) => hit._source!));
+      if (hits.length < SUPPRESSION_PAGE) return found;
+      after = hits[hits.length - 1]!.sort;
+    }
   }
 
   async deleteSuppression(id: string, scope?: Scope): Promise<AlertSuppression | undefined> {

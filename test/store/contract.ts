@@ -465,6 +465,25 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.alerts.search({ scope })).total).toBe(1);
       });
 
+      it('reads every active suppression past a page of 1,000: the alert of the oldest is still marked', async () => {
+        const { department, scope } = tenant();
+        const now = Date.now();
+        const suppressions = Array.from({ length: 1_001 }, (_, i) => ({
+          id: `${department}-s${i}`, ruleId: `rule-${i + 1}`, department, reason: '已知噪声 known noise', createdBy: 'officer-li',
+          createdAt: new Date(now - (1_001 - i) * 1000).toISOString(), expiresAt: new Date(now + 24 * HOUR).toISOString(),
+        }));
+        for (let i = 0; i < suppressions.length; i += 200) await Promise.all(suppressions.slice(i, i + 200).map((s) => store.alerts.createSuppression(s)));
+        await refresh(store);
+        expect((await store.alerts.activeSuppressions(new Date(), scope)).map((s) => s.id).sort()).toEqual(suppressions.map((s) => s.id).sort());
+        // Newest first: the oldest (rule-1) is the 1,001st.
+        const covered = alert(department, 1);
+        expect(await store.alerts.upsert([covered])).toEqual({ created: 1, updated: 0, suppressed: [covered.id] });
+        await refresh(store);
+        expect((await store.alerts.get(covered.id, scope))?.suppressed).toEqual({ id: `${department}-s0`, until: suppressions[0]!.expiresAt });
+        // The other tests' upserts read every active suppression: these go.
+        for (let i = 0; i < suppressions.length; i += 200) await Promise.all(suppressions.slice(i, i + 200).map((s) => store.alerts.deleteSuppression(s.id, scope)));
+      });
+
       it('changes status along allowed transitions, records who and why, and refuses the rest', async () => {
         const { department, scope } = tenant();
         const a = alert(department, 1);
