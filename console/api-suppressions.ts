@@ -8,7 +8,7 @@ import { scopeOf } from './roles.js';
 const DAY_MS = 86_400_000;
 
 export const SuppressionView = z.strictObject({
-  id: z.string(), ruleId: z.string(), groupKey: z.string().optional(), department: z.string().optional(),
+  id: z.string(), ruleId: z.string(), ruleTitle: z.string().optional(), groupKey: z.string().optional(), department: z.string().optional(),
   reason: z.string(), createdBy: z.string(), createdAt: z.string(), expiresAt: z.string(),
 });
 
@@ -35,7 +35,7 @@ export const suppressionsApi: FastifyPluginAsync<ApiOptions> = async (app, { sto
       const alert = found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id);
       const now = Date.now();
       const suppression: AlertSuppression = {
-        id: randomUUID(), ruleId: alert.rule.id,
+        id: randomUUID(), ruleId: alert.rule.id, ruleTitle: alert.rule.title,
         ...(body.match === 'group' && alert.groupKey !== undefined ? { groupKey: alert.groupKey } : {}),
         ...(alert.department !== undefined ? { department: alert.department } : {}),
         reason: body.reason, createdBy: auth.user.username,

@@ -10,6 +10,8 @@ export const SUPPRESSION_MAX_DAYS = 90;
 export interface AlertSuppression {
   id: string;
   ruleId: string;
+  /** The rule's title when the suppression was made: what the list shows beside the id (absent on older ones). */
+  ruleTitle?: string;
   /** The alert's group key (e.g. `source.ip=10.1.2.3`): only that group; absent: every alert of the rule. */
   groupKey?: string;
   /** The department it applies to; absent only for alerts with no department (an unknown asset). */

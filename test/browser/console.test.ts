@@ -385,6 +385,9 @@ describe('console in Debian chromium', () => {
     await page.locator('#filter-suppressed').selectOption('only');
     await page.locator('form.filters').getByRole('button', { name: '查询' }).click();
     await expect.poll(() => page.locator('#alert-results table tbody tr .badge-suppressed').count()).toBe(1);
+    // The list names the rule by its title, not only its id.
+    await expect.poll(() => page.locator('#suppressions table tbody').textContent()).toContain(noisy.rule.id);
+    expect(await page.locator('#suppressions table tbody').textContent()).toContain(noisy.rule.title); // zh-CN keeps "中文 / English"
     await screenshot(page, '04e-alerts-suppressed');
     await page.locator(`#suppressions button[data-id="${suppression!.id}"]`).click();
     await expect.poll(async () => (await store.alerts.activeSuppressions(new Date())).length).toBe(0);

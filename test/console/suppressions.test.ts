@@ -43,7 +43,7 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       const created = await officerA.send('POST', `/api/alerts/${first.id}/suppress`, { reason: '已知漏洞扫描器 known scanner', days: 30 });
       expect(created.statusCode, created.body).toBe(201);
       const suppression = created.json();
-      expect(suppression).toMatchObject({ ruleId: 'rule-ssh-brute', groupKey: 'source.ip=10.9.9.9', department: seeded.a.department, createdBy: officerName });
+      expect(suppression).toMatchObject({ ruleId: 'rule-ssh-brute', ruleTitle: first.rule.title, groupKey: 'source.ip=10.9.9.9', department: seeded.a.department, createdBy: officerName });
       expect(Date.parse(suppression.expiresAt) - Date.parse(suppression.createdAt)).toBe(30 * 86_400_000);
 
       const same = repeatOf(seeded.a.department, seeded.a.system, 'source.ip=10.9.9.9', now);

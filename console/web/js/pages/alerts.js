@@ -157,7 +157,7 @@ function showSuppressions(el, ctx) {
       }
     } }, t('endSuppression'));
     clear(target, h('h2', { id: 'suppressions-h' }, t('suppressions')), h('div', { class: 'scroll short' }, table([
-      { title: t('rule'), cell: (s) => h('code', {}, s.ruleId) },
+      { title: t('rule'), cell: (s) => [s.ruleTitle ? `${localTitle(s.ruleTitle)} ` : '', h('code', {}, s.ruleId)] },
       { title: t('groupKey'), cell: (s) => (s.groupKey ? h('code', {}, s.groupKey) : t('any')) },
       { title: t('department'), cell: (s) => ctx.name('department', s.department, inv) },
       { title: t('reason'), cell: (s) => s.reason },
