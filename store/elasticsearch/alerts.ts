@@ -163,13 +163,12 @@ export class ElasticsearchAlertStore implements AlertStore {
    * search stopped at 1,000). search_after on (createdAt, id) skips none when one is created or deleted meanwhile.
    */
   async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
+    const query = bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]);
     const found: AlertSuppression[] = [];
     for (let after: estypes.SortResults | undefined; ;) {
       const response = await call(() => this.#client.search<AlertSuppression>({
-        index: this.#suppressions, ignore_unavailable: true, allow_no_indices: true, size: SUPPRESSION_PAGE,
-        query: bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]),
-        sort: [{ createdAt: { order: 'desc' } }, { id: { order: 'asc' } }],
-        ...(after ? { search_after: after } : {}),
+        index: this.#suppressions, ignore_unavailable: true, allow_no_indices: true, size: SUPPRESSION_PAGE, query,
+        sort: [{ createdAt: { order: 'desc' } }, { id: { order: 'asc' } }], ...(after ? { search_after: after } : {}),
       }));
       const hits = response.hits.hits;
       found.push(...hits.map((hit) => hit._source!));

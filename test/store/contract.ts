@@ -472,7 +472,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
           id: `${department}-s${i}`, ruleId: `rule-${i + 1}`, department, reason: '已知噪声 known noise', createdBy: 'officer-li',
           createdAt: new Date(now - (1_001 - i) * 1000).toISOString(), expiresAt: new Date(now + 24 * HOUR).toISOString(),
         }));
-        for (let i = 0; i < suppressions.length; i += 200) await Promise.all(suppressions.slice(i, i + 200).map((s) => store.alerts.createSuppression(s)));
+        // 200 at a time: each waits for a refresh on Elasticsearch, one by one that is 1,001 of them.
+        const eachInGroups = async (work: (s: (typeof suppressions)[number]) => Promise<unknown>) => {
+          for (let i = 0; i < suppressions.length; i += 200) await Promise.all(suppressions.slice(i, i + 200).map(work));
+        };
+        await eachInGroups((s) => store.alerts.createSuppression(s));
         await refresh(store);
         expect((await store.alerts.activeSuppressions(new Date(), scope)).map((s) => s.id).sort()).toEqual(suppressions.map((s) => s.id).sort());
         // Newest first: the oldest (rule-1) is the 1,001st.
@@ -481,7 +485,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await refresh(store);
         expect((await store.alerts.get(covered.id, scope))?.suppressed).toEqual({ id: `${department}-s0`, until: suppressions[0]!.expiresAt });
         // The other tests' upserts read every active suppression: these go.
-        for (let i = 0; i < suppressions.length; i += 200) await Promise.all(suppressions.slice(i, i + 200).map((s) => store.alerts.deleteSuppression(s.id, scope)));
+        await eachInGroups((s) => store.alerts.deleteSuppression(s.id, scope));
       });
 
       it('changes status along allowed transitions, records who and why, and refuses the rest', async () => {
