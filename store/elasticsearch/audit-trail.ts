@@ -68,7 +68,8 @@ export class ElasticsearchAuditTrailStore implements AuditTrailStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const chained = chainEntry(last, entry);
       try {
-        await this.#client.create({ index: this.#index, id: String(chained.seq), document: stored(chained), refresh: 'wait_for' }, SEND_ONCE);
+        // Appends go one at a time: waiting for the scheduled refresh ('wait_for') held each login for up to a second.
+        await this.#client.create({ index: this.#index, id: String(chained.seq), document: stored(chained), refresh: true }, SEND_ONCE);
         this.#tail = chained;
         return chained;
       } catch (error) {

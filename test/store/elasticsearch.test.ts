@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ElasticsearchStore, type Store } from '../../store/index.js';
-import type { ChainedAuditEntry } from '../../core/index.js';
+import type { Alert, ChainedAuditEntry } from '../../core/index.js';
 import { describeAuditTamper } from './audit-tamper.js';
 import { describeStoreContract } from './contract.js';
 import { eventually } from '../support/eventually.js';
@@ -116,6 +116,32 @@ describe('elasticsearch store specifics', () => {
     await other.close();
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 12, firstSeq: 1, lastSeq: 12 });
+  });
+
+  // The rules' alert sink and the console's audit trail write one batch (one entry) at a time: waiting for the index's next
+  // scheduled refresh made each wait up to refresh_interval. A collector's alerts trailed a burst by ~17 s and its
+  // shutdown outlasted the stop timeout. Without a schedule at all (-1, as during a bulk re-index) they never returned.
+  it('returns from alert upserts and audit appends searchable, without waiting for a scheduled refresh', async () => {
+    const own = await openTestStore();
+    const { names } = own;
+    await own.audit.append({ at: '2026-12-07T10:00:00Z', actor: 'u0', action: 'session.login' });
+    await own.client.indices.putSettings({ index: [names.alerts, names.audit], settings: { index: { refresh_interval: '-1' } } });
+    try {
+      const department = `d-${randomUUID().slice(0, 8)}`;
+      const raised: Alert = {
+        id: `alert-${department}`, rule: { id: 'rule-x', title: 'Rule x', level: 'high' }, mlps: ['8.1.4.3 a)'], department,
+        system: `${department}-sys`, mlpsLevel: 3, priority: 12, status: 'new', timeline: [{ at: '2026-12-07T10:00:00Z', actor: 'analyzer', action: 'raised' }],
+        firstSeen: '2026-12-07T10:00:00Z', lastSeen: '2026-12-07T10:00:00Z', count: 1, sampleEventIds: [`${department}-e1`],
+      };
+      expect(await own.alerts.upsert([raised])).toMatchObject({ created: 1 });
+      expect(await own.alerts.upsert([{ ...raised, count: 2, lastSeen: '2026-12-07T10:01:00Z' }])).toMatchObject({ updated: 1 });
+      const listed = await own.alerts.search({ department: [department] });
+      expect(listed.items.map((alert) => [alert.id, alert.count])).toEqual([[raised.id, 3]]);
+      const second = await own.audit.append({ at: '2026-12-07T10:02:00Z', actor: 'u1', action: 'session.login' });
+      expect((await own.audit.list({})).items.map((entry) => entry.seq)).toEqual([second.seq, 1]);
+    } finally {
+      await own.close(); // its indices go with the file's others
+    }
   });
 
   it('turns a query Elasticsearch refuses into SW_ERR_STORE_INVALID_QUERY', async () => {
