@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /*
  * Addresses no notification has a reason to reach: link-local (where every cloud keeps its instance metadata
@@ -20,7 +21,40 @@ export const REFUSED_ADDRESS = 'points at a link-local or cloud metadata address
 export function isRefusedHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
   const family = isIP(bare);
+  // BlockList matches an IPv4-mapped IPv6 address (::ffff:a9fe:a9fe) against the IPv4 rules too.
   return family !== 0 && REFUSED.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The code of the error a guarded lookup fails with; failureReason shows REFUSED_ADDRESS for it. */
+export const REFUSED_CODE = 'SW_REFUSED_ADDRESS';
+
+export type ResolveAll = (hostname: string, options: LookupAllOptions, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+/**
+ * A socket lookup that refuses a name resolving to a refused address. The check at start sees only the name: a DNS
+ * answer (or a rebinding one, changed after start) can still point it at the metadata service. Checked here, on the
+ * addresses the socket then connects to, nothing can come between the check and the connection.
+ */
+export function guardedLookup(resolve: ResolveAll = dnsLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (error, addresses) => {
+      const done = callback as (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+      if (error) return done(error, '', 0);
+      if (addresses.length === 0 || addresses.some(({ address }) => isRefusedHost(address))) {
+        return done(Object.assign(new Error(`${hostname}: ${REFUSED_ADDRESS}`), { code: REFUSED_CODE }), '', 0);
+      }
+      if (options.all) return done(null, addresses);
+      return done(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
+/** The addresses of `host` a connection may use, through guardedLookup; rejects (code REFUSED_CODE) otherwise. */
+export function allowedAddresses(host: string, resolve?: ResolveAll): Promise<LookupAddress[]> {
+  return new Promise((done, failed) => {
+    guardedLookup(resolve)(host, { all: true }, ((error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) =>
+      (error ? failed(error) : done(addresses))) as never);
+  });
 }
 
 /** Why a channel URL is refused, or undefined; never quotes the URL (it may carry a key). */

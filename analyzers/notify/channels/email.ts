@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { NotifyErrors } from '../errors.js';
 import type { NotifyMessage } from '../message.js';
+import { allowedAddresses, REFUSED_ADDRESS, REFUSED_CODE } from '../targets.js';
 import type { Dispatch } from '../types.js';
 
 export interface EmailChannel {
@@ -9,10 +10,14 @@ export interface EmailChannel {
   user?: string | undefined; password?: string | undefined; from: string; to: string[]; caFile?: string | undefined;
 }
 
-/** One transport per channel; `starttls` refuses a server that does not offer it (no silent plain text). */
-export function emailTransport(channel: EmailChannel, timeoutMs: number) {
+/**
+ * One transport per channel; `starttls` refuses a server that does not offer it (no silent plain text). `address`: the
+ * server's address, resolved and checked (allowedAddresses), so the connection goes where the check looked; the
+ * certificate is still checked against the host name.
+ */
+export function emailTransport(channel: EmailChannel, timeoutMs: number, address = channel.host) {
   return nodemailer.createTransport({
-    host: channel.host, port: channel.port,
+    host: address, port: channel.port, ...(address !== channel.host ? { servername: channel.host } : {}),
     secure: channel.security === 'tls',
     requireTLS: channel.security === 'starttls',
     ignoreTLS: channel.security === 'none',
@@ -23,7 +28,14 @@ export function emailTransport(channel: EmailChannel, timeoutMs: number) {
 }
 
 export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, message: NotifyMessage, timeoutMs: number): Promise<void> {
-  const transport = emailTransport(channel, timeoutMs);
+  let address: string;
+  try {
+    address = (await allowedAddresses(channel.host))[0]!.address;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw NotifyErrors.send(channel.id, code === REFUSED_CODE ? REFUSED_ADDRESS : `DNS ${code ?? (error as Error).message}`);
+  }
+  const transport = emailTransport(channel, timeoutMs, address);
   // The socket timeouts are idle times: a server trickling an endless answer is never idle. This one bounds the attempt.
   const deadline = AbortSignal.timeout(timeoutMs);
   try {

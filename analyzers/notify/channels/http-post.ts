@@ -1,13 +1,25 @@
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { NotifyErrors } from '../errors.js';
+import { guardedLookup, REFUSED_ADDRESS, REFUSED_CODE } from '../targets.js';
 
 export interface PostResult { status: number; body: string }
 
+/** Connections whose host name resolves to a refused address fail (targets.ts, guardedLookup). */
+export function guardedAgent(...args: Parameters<typeof guardedLookup>): Agent {
+  return new Agent({ connect: { lookup: guardedLookup(...args) } });
+}
+
+const AGENT = guardedAgent();
+
 /** POSTs JSON and fails on a non-2xx answer; the error names the channel, never its URL (it may carry a key). */
-export async function postJson(channelId: string, url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostResult> {
+export async function postJson(
+  channelId: string, url: string, body: string, headers: Record<string, string>, timeoutMs: number, dispatcher: Dispatcher = AGENT,
+): Promise<PostResult> {
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST', body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'error',
+      dispatcher,
     });
   } catch (error) {
     throw NotifyErrors.send(channelId, `request failed (${failureReason(error as Error)})`);
@@ -57,6 +69,7 @@ export function checkRobotReply(channelId: string, reply: PostResult): void {
  */
 export function failureReason(error: Error): string {
   const cause = (error as Error & { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause?.code === REFUSED_CODE) return REFUSED_ADDRESS;
   if (typeof cause?.code === 'string') return cause.code;
   const message = typeof cause?.message === 'string' ? cause.message : '';
   if (message && !message.includes('://')) return message.slice(0, 120);

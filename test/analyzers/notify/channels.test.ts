@@ -87,6 +87,14 @@ describe('email over SMTP', () => {
     }
   });
 
+  it('connects to a server named by host name at the address it checked, and still verifies the certificate against the name', async () => {
+    const { port, mails, certFile } = await smtp();
+    const named = channel({ id: 'mail', type: 'email', host: 'localhost', port, security: 'starttls', user: 'alerts', password: 'pa55-word', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'], caFile: certFile });
+    await sendDispatch(named, dispatchFor('mail'), options);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.secure).toBe(true);
+  });
+
   it('adds the department recipients of a toDepartment route to the channel\'s own', async () => {
     const { port, mails, certFile } = await smtp();
     const mail = channel({ id: 'mail', type: 'email', host: '127.0.0.1', port, security: 'starttls', user: 'alerts', password: 'pa55-word', from: 'soc@example.gov.cn', to: ['duty@example.gov.cn'], caFile: certFile });
@@ -139,6 +147,14 @@ describe('webhook', () => {
     const body = JSON.parse(got!.body) as { key: string; alerts: Alert[]; subject: string };
     expect(body.key).toBe(dispatch.key);
     expect(body.alerts[0]!.id).toBe(dispatch.alerts[0]!.id);
+  });
+
+  it('delivers to a receiver named by host name (resolved and checked at send time)', async () => {
+    const receiver = await startReceiver(() => ({ status: 204 }));
+    cleanups.push(receiver.close);
+    const hook = channel({ id: 'hook', type: 'webhook', url: `${receiver.url.replace('127.0.0.1', 'localhost')}/in` });
+    await sendDispatch(hook, dispatchFor('hook'), options);
+    expect(receiver.requests).toHaveLength(1);
   });
 
   it('fails on a non-2xx answer and on a dead port, naming the channel but not its URL', async () => {

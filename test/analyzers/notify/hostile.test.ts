@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTcpServer, isIP, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertPriority, ConfigSchema, type Alert } from '../../../core/index.js';
 import { buildMessage, NotifyPlanner, resolveChannels, sendDispatch, userRecipients, type Dispatch, type ResolvedChannel } from '../../../analyzers/notify/index.js';
+import { guardedAgent, postJson } from '../../../analyzers/notify/channels/http-post.js';
+import { allowedAddresses, type ResolveAll } from '../../../analyzers/notify/targets.js';
 
 /* A hostile review of notifications: receivers and event values an attacker controls. */
 
@@ -94,6 +96,36 @@ describe('a hostile SMTP server', () => {
 });
 
 describe('channel addresses', () => {
+  /** A DNS answer for any name: what a hostile or rebinding resolver could hand the sender after the start-up check. */
+  const resolvesTo = (...addresses: string[]): ResolveAll => (_host, _options, callback) =>
+    callback(null, addresses.map((address) => ({ address, family: isIP(address) })));
+
+  it('refuses at send time a host name that resolves to a metadata address, naming why and not the URL', async () => {
+    let reached = 0;
+    const server = createHttpServer((req, res) => {
+      reached += 1;
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://hook.example.gov.cn:${(server.address() as AddressInfo).port}/in?token=SECRET`;
+    // The name passes the start-up check (it is no address); only its answer is hostile. One refused address in an
+    // answer refuses it all: the socket could try any of them.
+    for (const answer of [['169.254.169.254'], ['127.0.0.1', '169.254.169.254'], ['::ffff:169.254.169.254'], ['100.100.100.200'], ['fe80::1']]) {
+      const error = await postJson('hook', url, '{}', {}, 5000, guardedAgent(resolvesTo(...answer))).catch((e: Error) => e);
+      expect(error, answer.join(',')).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
+      expect((error as Error).message).toContain('request failed (points at a link-local or cloud metadata address');
+      expect((error as Error).message).not.toContain('SECRET');
+    }
+    expect(reached).toBe(0);
+    await postJson('hook', url, '{}', {}, 5000, guardedAgent(resolvesTo('127.0.0.1')));
+    expect(reached).toBe(1);
+    // An SMTP server's name is resolved through the same check before nodemailer connects to the address it passed.
+    await expect(allowedAddresses('smtp.example.gov.cn', resolvesTo('169.254.169.254'))).rejects.toMatchObject({ code: 'SW_REFUSED_ADDRESS' });
+    expect(await allowedAddresses('smtp.example.gov.cn', resolvesTo('10.1.2.3'))).toEqual([{ address: '10.1.2.3', family: 4 }]);
+  });
+
   it('refuses a cloud metadata or link-local address at start, naming the field and not the URL', () => {
     for (const url of ['http://169.254.169.254/latest/meta-data?token=SECRET', 'http://100.100.100.200/latest/meta-data?token=SECRET', 'http://[fe80::1]/x?token=SECRET']) {
       const config = ConfigSchema.parse({ notify: { channels: [{ id: 'meta', type: 'webhook', url }] } }).notify;
