@@ -29,7 +29,7 @@ const Suppress = z.strictObject({
 export const suppressionsApi: FastifyPluginAsync<ApiOptions> = async (app, { store, routes }) => {
   routes.add(app, {
     method: 'POST', url: '/api/alerts/:id/suppress', tag: 'alerts', access: 'alerts:triage', status: 201,
-    summary: `从告警创建屏蔽：同规则（可限本分组）、本部门，须写原因，最长 ${SUPPRESSION_MAX_DAYS} 天；匹配的新告警照常保存并计入证据，但标记为已屏蔽且不发通知 / suppress from an alert: its rule (optionally its group only) in its department, with a reason, for at most ${SUPPRESSION_MAX_DAYS} days; matching alerts are still stored and counted, but marked and not notified`,
+    summary: `从告警创建屏蔽：同规则（可限本分组）、本部门，须写原因，最长 ${SUPPRESSION_MAX_DAYS} 天；已有的和新来的匹配告警照常保存并计入证据，但立即标记为已屏蔽、默认不列出且不发通知 / suppress from an alert: its rule (optionally its group only) in its department, with a reason, for at most ${SUPPRESSION_MAX_DAYS} days; matching alerts, stored ones at once and new ones as they come, are still stored and counted, but marked, left out of the default list and not notified`,
     params: z.strictObject({ id: z.string().min(1).max(200) }), body: Suppress, response: SuppressionView,
     handler: async ({ params, body, auth, request }) => {
       const alert = found(await store.alerts.get(params.id, scopeOf(auth.user)), 'alert', params.id);
@@ -59,7 +59,7 @@ export const suppressionsApi: FastifyPluginAsync<ApiOptions> = async (app, { sto
 
   routes.add(app, {
     method: 'DELETE', url: '/api/suppressions/:id', tag: 'alerts', access: 'alerts:triage', status: 204,
-    summary: '提前结束屏蔽 / end a suppression early', params: z.strictObject({ id: z.string().min(1).max(200) }),
+    summary: '提前结束屏蔽：它标记的告警立即重新列出 / end a suppression early: the alerts it marked are listed again at once', params: z.strictObject({ id: z.string().min(1).max(200) }),
     handler: async ({ params, auth, request }) => {
       const deleted = found(await store.alerts.deleteSuppression(params.id, scopeOf(auth.user)), 'suppression', params.id);
       await recordAction(store, request, 'alert.unsuppress', { id: deleted.id, departments: [deleted.department] }, {

@@ -43,11 +43,13 @@ function alertQuery(query: AlertQuery): Clause {
     ...(query.mlps !== undefined ? [{ term: { mlps: query.mlps } }] : []),
     ...termsClause('mlpsLevel', query.mlpsLevel),
     ...termsClause('sampleEventIds', query.eventIds),
-    ...(query.suppressed === undefined ? [] : [query.suppressed
-      ? { exists: { field: 'suppressed.id' } } : { bool: { must_not: [{ exists: { field: 'suppressed.id' } }] } }]),
+    // A mark counts until its suppression's expiry: an alert with no repeat since is listed again once it ends.
+    ...(query.suppressed === undefined ? [] : [query.suppressed ? MARK_IN_FORCE : { bool: { must_not: [MARK_IN_FORCE] } }]),
     ...scopeClause('department', query.scope),
   ]);
 }
+
+const MARK_IN_FORCE = { range: { 'suppressed.until': { gt: 'now' } } };
 
 type Order = 'asc' | 'desc';
 /**
@@ -158,6 +160,35 @@ export class ElasticsearchAlertStore implements AlertStore {
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {
     await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: 'wait_for' }, SEND_ONCE));
+    await this.#remark(suppression);
+  }
+
+  /**
+   * Marks (or unmarks) the stored alerts of a suppression's rule and department as markSuppressed decides with the active
+   * suppressions now, as upsert does for a repeat: a suppression made hides its alerts at once, one ended shows them
+   * again, without waiting for their next repeat. A write that meets a concurrent one (409) leaves the alert to it.
+   */
+  async #remark({ ruleId, department }: Pick<AlertSuppression, 'ruleId' | 'department'>): Promise<void> {
+    const now = Date.now();
+    const inDepartment = department === undefined ? { bool: { must_not: [{ exists: { field: 'department' } }] } } : { term: { department } };
+    // Only a suppression of the same rule and department can cover these alerts.
+    const active = await this.#active(new Date(now), [{ term: { ruleId } }, inDepartment]);
+    const query = bool([{ term: { 'rule.id': ruleId } }, inDepartment]);
+    for (let after: estypes.SortResults | undefined; ;) {
+      const response = await call(() => this.#client.search<StoredAlert>({
+        index: this.#index, size: SUPPRESSION_PAGE, query, sort: [{ id: 'asc' }], seq_no_primary_term: true, ...(after ? { search_after: after } : {}),
+      }));
+      const hits = response.hits.hits;
+      const operations = hits.flatMap((hit) => {
+        const stored = hit._source!;
+        const next = markSuppressed(alertOf(stored), active, now);
+        if (next.suppressed?.id === stored.suppressed?.id && next.suppressed?.until === stored.suppressed?.until) return [];
+        return [{ index: { _index: this.#index, _id: hit._id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, { ...next, writes: stored.writes ?? [] }];
+      });
+      if (operations.length) await call(() => this.#client.bulk({ operations, refresh: true }));
+      if (hits.length < SUPPRESSION_PAGE) return;
+      after = hits[hits.length - 1]!.sort;
+    }
   }
 
   /**
@@ -165,7 +196,11 @@ export class ElasticsearchAlertStore implements AlertStore {
    * search stopped at 1,000). search_after on (createdAt, id) skips none when one is created or deleted meanwhile.
    */
   async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
-    const query = bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...scopeClause('department', scope)]);
+    return this.#active(now, scopeClause('department', scope));
+  }
+
+  async #active(now: Date, clauses: Clause[]): Promise<AlertSuppression[]> {
+    const query = bool([{ range: { expiresAt: { gt: now.getTime(), format: 'epoch_millis' } } }, ...clauses]);
     const found: AlertSuppression[] = [];
     for (let after: estypes.SortResults | undefined; ;) {
       const response = await call(() => this.#client.search<AlertSuppression>({
@@ -190,6 +225,7 @@ export class ElasticsearchAlertStore implements AlertStore {
     await call(() => this.#client.delete({ index: this.#suppressions, id, refresh: 'wait_for' }).catch((error: { statusCode?: number }) => {
       if (error.statusCode !== 404) throw error;
     }));
+    await this.#remark(suppression);
     return suppression;
   }
 

@@ -29,7 +29,10 @@ function alertWhere(query: AlertQuery): Where {
   if (query.assignee !== undefined) where.add('assignee = ?', query.assignee);
   if (query.mlps !== undefined) where.add('EXISTS (SELECT 1 FROM json_each(mlps) WHERE value = ?)', query.mlps);
   where.in('mlps_level', query.mlpsLevel);
-  if (query.suppressed !== undefined) where.add(query.suppressed ? 'suppressed IS NOT NULL' : 'suppressed IS NULL');
+  // A mark counts until its suppression's expiry: an alert with no repeat since is listed again once it ends.
+  if (query.suppressed !== undefined) {
+    where.add(query.suppressed ? 'suppressed_until > ?' : '(suppressed_until IS NULL OR suppressed_until <= ?)', Date.now());
+  }
   if (query.eventIds !== undefined) {
     if (query.eventIds.length === 0) where.add('0');
     else {
@@ -61,9 +64,10 @@ export class EmbeddedAlertStore implements AlertStore {
     this.#db = db;
     this.#select = db.prepare('SELECT doc FROM alerts WHERE id = ?');
     this.#save = db.prepare(`INSERT OR REPLACE INTO alerts
-      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, suppressed, doc)
+      (id, rule_id, level, status, department, system, assignee, mlps, first_seen, last_seen, priority, count, mlps_level, title, suppressed,
+        suppressed_until, doc)
       VALUES (@id, @ruleId, @level, @status, @department, @system, @assignee, @mlps, @firstSeen, @lastSeen, @priority, @count, @mlpsLevel,
-        @title, @suppressed, @doc)`);
+        @title, @suppressed, @suppressedUntil, @doc)`);
     this.#activeSuppressions = db.prepare('SELECT doc FROM alert_suppressions WHERE expires_at > ? ORDER BY created_at DESC, id');
     this.#sample = db.prepare('INSERT OR IGNORE INTO alert_samples (event_id, alert_id) VALUES (?, ?)');
     this.#upsertBatch = db.transaction((alerts: readonly Alert[]) => {
@@ -96,7 +100,7 @@ export class EmbeddedAlertStore implements AlertStore {
       department: alert.department ?? null, system: alert.system ?? null, assignee: alert.assignee ?? null,
       mlps: JSON.stringify(alert.mlps), firstSeen: Date.parse(alert.firstSeen), lastSeen: Date.parse(alert.lastSeen),
       priority: alert.priority ?? 0, count: alert.count, mlpsLevel: alert.mlpsLevel ?? null, title: alert.rule.title,
-      suppressed: alert.suppressed?.id ?? null, doc: JSON.stringify(alert),
+      suppressed: alert.suppressed?.id ?? null, suppressedUntil: alert.suppressed ? Date.parse(alert.suppressed.until) : null, doc: JSON.stringify(alert),
     });
     // Samples only grow (mergeAlert keeps the stored ones), so adding is enough.
     for (const eventId of alert.sampleEventIds) this.#sample.run(eventId, alert.id);
@@ -109,8 +113,27 @@ export class EmbeddedAlertStore implements AlertStore {
   }
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {
-    writeOrUnavailable(() => this.#db.prepare('INSERT INTO alert_suppressions (id, department, expires_at, created_at, doc) VALUES (?, ?, ?, ?, ?)')
-      .run(suppression.id, suppression.department ?? null, Date.parse(suppression.expiresAt), Date.parse(suppression.createdAt), JSON.stringify(suppression)));
+    writeOrUnavailable(() => this.#db.transaction(() => {
+      this.#db.prepare('INSERT INTO alert_suppressions (id, department, expires_at, created_at, doc) VALUES (?, ?, ?, ?, ?)')
+        .run(suppression.id, suppression.department ?? null, Date.parse(suppression.expiresAt), Date.parse(suppression.createdAt), JSON.stringify(suppression));
+      this.#remark(suppression);
+    }).immediate());
+  }
+
+  /**
+   * Marks (or unmarks) the stored alerts of a suppression's rule and department as markSuppressed decides with the active
+   * suppressions now, as upsert does for a repeat: a suppression made hides its alerts at once, one ended shows them
+   * again, without waiting for their next repeat. Runs in the caller's write transaction.
+   */
+  #remark({ ruleId, department }: Pick<AlertSuppression, 'ruleId' | 'department'>): void {
+    const now = Date.now();
+    const active = (this.#activeSuppressions.all(now) as { doc: string }[]).map((row) => JSON.parse(row.doc) as AlertSuppression);
+    const rows = this.#db.prepare('SELECT doc FROM alerts WHERE rule_id = ? AND department IS ?').all(ruleId, department ?? null) as { doc: string }[];
+    for (const { doc } of rows) {
+      const stored = JSON.parse(doc) as Alert;
+      const next = markSuppressed(stored, active, now);
+      if (next.suppressed?.id !== stored.suppressed?.id || next.suppressed?.until !== stored.suppressed?.until) this.#write(next);
+    }
   }
 
   async activeSuppressions(now: Date, scope?: Scope): Promise<AlertSuppression[]> {
@@ -126,7 +149,9 @@ export class EmbeddedAlertStore implements AlertStore {
       const row = this.#db.prepare(`SELECT doc FROM alert_suppressions ${where.sql}`).get(...where.params) as { doc: string } | undefined;
       if (!row) return undefined;
       this.#db.prepare('DELETE FROM alert_suppressions WHERE id = ?').run(id);
-      return JSON.parse(row.doc) as AlertSuppression;
+      const suppression = JSON.parse(row.doc) as AlertSuppression;
+      this.#remark(suppression);
+      return suppression;
     }).immediate());
   }
 

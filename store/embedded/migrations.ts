@@ -210,6 +210,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE alerts ADD COLUMN suppressed TEXT;
     `,
   },
+  {
+    version: 10,
+    name: 'when an alert\'s suppression mark ends',
+    sql: `
+      -- epoch ms of the mark's until: past it the alert is listed as not suppressed again, repeat or not
+      ALTER TABLE alerts ADD COLUMN suppressed_until INTEGER;
+      UPDATE alerts SET suppressed_until = CAST(unixepoch(json_extract(doc, '$.suppressed.until'), 'subsec') * 1000 AS INTEGER)
+        WHERE suppressed IS NOT NULL;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number[] {

@@ -45,6 +45,11 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       const suppression = created.json();
       expect(suppression).toMatchObject({ ruleId: 'rule-ssh-brute', ruleTitle: first.rule.title, groupKey: 'source.ip=10.9.9.9', department: seeded.a.department, createdBy: officerName });
       expect(Date.parse(suppression.expiresAt) - Date.parse(suppression.createdAt)).toBe(30 * 86_400_000);
+      // The alert it was made from leaves the triage list at once, before any repeat.
+      const ids = async (query: string) => (await viewerA.get(`/api/alerts?size=100${query}`)).json().items.map((a: Alert) => a.id);
+      await refresh(store);
+      expect(await ids('')).not.toContain(first.id);
+      expect(await ids('&suppressed=only')).toContain(first.id);
 
       const same = repeatOf(seeded.a.department, seeded.a.system, 'source.ip=10.9.9.9', now);
       const otherHost = repeatOf(seeded.a.department, seeded.a.system, 'source.ip=10.1.1.1', now);
@@ -56,11 +61,10 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       expect(await store.alerts.get(same.id)).toMatchObject({ count: 1, suppressed: { id: suppression.id, until: suppression.expiresAt } });
       expect((await store.alerts.get(otherHost.id))?.suppressed).toBeUndefined();
       expect((await store.alerts.get(otherDepartment.id))?.suppressed).toBeUndefined();
-      // The alert it was made from is marked at its next repeat.
+      // A repeat of it stays marked.
       expect((await store.alerts.upsert([first])).suppressed).toEqual([first.id]);
       await refresh(store);
 
-      const ids = async (query: string) => (await viewerA.get(`/api/alerts?size=100${query}`)).json().items.map((a: Alert) => a.id);
       expect(await ids('')).not.toContain(same.id);
       expect(await ids('')).toContain(otherHost.id);
       expect(await ids('&suppressed=show')).toEqual(expect.arrayContaining([same.id, otherHost.id]));
@@ -70,11 +74,14 @@ onBothStores(dir, 'suppress.db', (name, open, refresh = async () => {}) => {
       expect((await store.alerts.search({ ruleId: ['rule-ssh-brute'], scope: { departments: [seeded.a.department] } }, { size: 100 })).items.map((a) => a.id))
         .toEqual(expect.arrayContaining([same.id, first.id, otherHost.id]));
 
-      // Listed in scope, audited, deleted early; later alerts are no longer marked.
+      // Listed in scope, audited, deleted early; its alerts are listed again and later ones are no longer marked.
       expect((await officerA.get('/api/suppressions')).json().items.map((s: { id: string }) => s.id)).toContain(suppression.id);
       expect((await admin.get('/api/suppressions')).json().items.map((s: { id: string }) => s.id)).toContain(suppression.id);
       expect((await officerA.send('DELETE', `/api/suppressions/${suppression.id}`)).statusCode).toBe(204);
       expect((await officerA.get('/api/suppressions')).json().items.map((s: { id: string }) => s.id)).not.toContain(suppression.id);
+      // Its alerts are back in the triage list at once, with no repeat.
+      await refresh(store);
+      expect(await ids('')).toEqual(expect.arrayContaining([same.id, first.id]));
       const later = repeatOf(seeded.a.department, seeded.a.system, 'source.ip=10.9.9.9', now);
       expect((await store.alerts.upsert([later])).suppressed).toBeUndefined();
       const trail = (await store.audit.list({}, { size: 1000 })).items;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertId, type Alert, type Inventory, type JobResult, type ShouwangEvent } from '../../core/index.js';
 import { ALERT_SORT_FIELDS, parseQuery, TOTAL_COUNT_LIMIT, type Store, type UserRecord } from '../../store/index.js';
+import { eventually } from '../support/eventually.js';
 
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
@@ -486,6 +487,48 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.alerts.get(covered.id, scope))?.suppressed).toEqual({ id: `${department}-s0`, until: suppressions[0]!.expiresAt });
         // The other tests' upserts read every active suppression: these go.
         await eachInGroups((s) => store.alerts.deleteSuppression(s.id, scope));
+      });
+
+      describe('triage suppressions mark the stored alerts they cover, not only repeats', () => {
+        const suppressionOf = (department: string, expiresInMs: number) => {
+          const now = Date.now();
+          return {
+            id: `${department}-s`, ruleId: 'rule-2', groupKey: 'source.ip=10.9.9.9', department, reason: '已知扫描器 known scanner', createdBy: 'officer-li',
+            createdAt: new Date(now).toISOString(), expiresAt: new Date(now + expiresInMs).toISOString(),
+          };
+        };
+        const listed = async (scope: { departments: string[] }, suppressed: boolean) =>
+          (await store.alerts.search({ scope, suppressed }, { size: 100 })).items.map((a) => a.id).sort();
+
+        it('hides the covered alerts when it is made and lists them again when it is ended early, with no repeat', async () => {
+          const { department, scope } = tenant();
+          const covered = alert(department, 2, { groupKey: 'source.ip=10.9.9.9' });
+          const otherGroup = alert(department, 2, { id: `${department}-other-group`, groupKey: 'source.ip=10.1.1.1' });
+          const otherRule = alert(department, 3, { groupKey: 'source.ip=10.9.9.9' });
+          await store.alerts.upsert([covered, otherGroup, otherRule]);
+          const suppression = suppressionOf(department, 24 * HOUR);
+          await store.alerts.createSuppression(suppression);
+          await refresh(store);
+          expect(await listed(scope, true)).toEqual([covered.id]);
+          expect(await listed(scope, false)).toEqual([otherGroup.id, otherRule.id].sort());
+          expect((await store.alerts.get(covered.id, scope))?.suppressed).toEqual({ id: suppression.id, until: suppression.expiresAt });
+          expect(await store.alerts.deleteSuppression(suppression.id, scope)).toMatchObject({ id: suppression.id });
+          await refresh(store);
+          expect(await listed(scope, true)).toEqual([]);
+          expect((await store.alerts.get(covered.id, scope))?.suppressed).toBeUndefined();
+          expect((await store.alerts.get(covered.id, scope))?.count).toBe(1); // marked and unmarked, never counted again
+        });
+
+        it('lists an alert as not suppressed once its suppression has expired, with no repeat since', async () => {
+          const { department, scope } = tenant();
+          const covered = alert(department, 2, { groupKey: 'source.ip=10.9.9.9' });
+          await store.alerts.createSuppression(suppressionOf(department, 3000));
+          expect((await store.alerts.upsert([covered])).suppressed).toEqual([covered.id]);
+          await refresh(store);
+          expect(await listed(scope, true)).toEqual([covered.id]);
+          await eventually(async () => expect(await listed(scope, false)).toEqual([covered.id]));
+          expect(await listed(scope, true)).toEqual([]);
+        });
       });
 
       it('changes status along allowed transitions, records who and why, and refuses the rest', async () => {
