@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
-import { redisOptions, type Inventory, type RedisTarget } from '../../core/index.js';
+import type { Redis, RedisOptions } from 'ioredis';
+import { connectRedis, redisOptions, sleep, type Inventory, type RedisTarget } from '../../core/index.js';
 import type { BackupSite } from '../checks/index.js';
 import { JobErrors } from './errors.js';
 
@@ -51,6 +52,11 @@ export function redisConnection(target: RedisTarget): ConnectionOptions {
   return { ...redisOptions(target), maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 }
 
+/** How long the drill enqueue lock lives: a process that dies holding it blocks the others no longer than this. */
+const ENQUEUE_LOCK_MS = 10_000;
+/** Deletes the lock only while it is still the caller's (it may have expired and been taken by another). */
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
 const drillOf = (system: string, site: BackupSite) => (job: Job<BackupJobData>) =>
   job.data.system === system && (job.data.site ?? 'same-city') === site;
 
@@ -61,6 +67,10 @@ export class BackupQueues {
   readonly jobOptions: JobsOptions;
   readonly #timezone: string;
   readonly #maxQueuedDrills: number;
+  readonly #enqueueLock: string;
+  readonly #redis: RedisTarget;
+  readonly #lockOptions: RedisOptions;
+  #lockClient: Redis | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: BackupQueueOptions) {
@@ -73,6 +83,10 @@ export class BackupQueues {
     for (const queue of [this.verify, this.drill]) queue.on('error', () => undefined); // reconnects on its own
     this.#timezone = options.timezone ?? 'Asia/Shanghai';
     this.#maxQueuedDrills = options.maxQueuedDrills ?? 20;
+    this.#enqueueLock = `${prefix}:${DRILL_QUEUE}:enqueue-lock`;
+    this.#redis = options.redis;
+    // As the queues': a one-off command fails fast, a service waits through a Redis restart.
+    this.#lockOptions = options.failFast ? { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 } : { retryStrategy: (times: number) => Math.min(times * 100, 2000) };
     this.jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
@@ -93,7 +107,13 @@ export class BackupQueues {
    * stack restores of the same data), and at most `maxQueuedDrills` city-wide; both refusals are 409s.
    * The scan sees scheduled drills once due; the deduplication key makes two requests at the same moment add one job.
    */
-  async enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+  enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+    // The cap is a count read before the add: requests at the same moment (two console processes, a script) each read
+    // room for one more and all added, past it. One enqueue at a time, city-wide, through a lock in Redis.
+    return this.#oneAtATime(() => this.#enqueueDrill(system, options));
+  }
+
+  async #enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite }) {
     const site = options.site ?? 'same-city';
     const pending = await this.#pendingDrills();
     const same = pending.find(drillOf(system, site));
@@ -106,6 +126,20 @@ export class BackupQueues {
     // A deduplicated add answers with the job that holds the key.
     if (job.id !== jobId) throw JobErrors.drillPending(system, site, job.id ?? '?');
     return job;
+  }
+
+  async #oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    // Its own connection, made at the first drill asked: most processes that hold queues never ask for one.
+    const redis = (this.#lockClient ??= connectRedis(this.#redis, this.#lockOptions));
+    const token = randomUUID();
+    for (let pause = 5; (await redis.set(this.#enqueueLock, token, 'PX', ENQUEUE_LOCK_MS, 'NX')) !== 'OK'; pause = Math.min(pause * 2, 100)) {
+      await sleep(pause);
+    }
+    try {
+      return await work();
+    } finally {
+      await redis.eval(RELEASE_LOCK, 1, this.#enqueueLock, token).catch(() => undefined); // it expires on its own
+    }
   }
 
   /** The drill of this system and copy that waits or runs (a scheduled one once due), if any. */
@@ -159,7 +193,7 @@ export class BackupQueues {
 
   /** Safe to call twice. */
   close(): Promise<void> {
-    this.#closing ??= Promise.all([this.verify.close(), this.drill.close()]).then(() => undefined);
+    this.#closing ??= Promise.all([this.verify.close(), this.drill.close(), this.#lockClient?.quit().catch(() => undefined)]).then(() => undefined);
     return this.#closing;
   }
 }

@@ -275,6 +275,18 @@ describe('backup jobs on BullMQ', () => {
     await queues.enqueueVerify(systemId());
   });
 
+  it('holds the city-wide cap under drills asked at the same moment, from two console processes', async () => {
+    const { queues, prefix } = queuesFor(inject('redisUrl'), undefined, 100, 3);
+    const other = new BackupQueues({ redis: inject('redisUrl'), prefix, maxQueuedDrills: 3 });
+    cleanups.push(() => other.close());
+    const asked = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : queues).enqueueDrill(systemId())));
+    expect(asked.filter((a) => a.status === 'fulfilled')).toHaveLength(3);
+    for (const refused of asked.filter((a) => a.status === 'rejected')) {
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'SW_ERR_JOBS_DRILL_QUEUE_FULL', statusCode: 409 });
+    }
+    expect(await queues.drill.getJobCounts('wait', 'prioritized', 'delayed', 'active')).toMatchObject({ wait: 3 });
+  });
+
   it('retries a job that could not finish, with backoff, and leaves one result', async () => {
     const id = systemId();
     const system = drillSystem(id, join(dir, id));
