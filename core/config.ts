@@ -81,7 +81,9 @@ const notifyChannelSchema = z.discriminatedUnion('type', [
   z.strictObject({
     id: notifyId, type: z.literal('sms'), url: secretSchema, phones: z.array(z.string().min(3)).min(1),
     /** JSON body with {{text}}, {{phones}} and {{phone}} placeholders (strings, JSON-escaped when filled). */
-    template: z.string().min(2).default('{"phones":{{phones}},"text":{{text}}}'),
+    // A gateway's API key often sits in the body: the template may come from a file or variable, as other secrets.
+    template: z.union([z.string().min(2), z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().min(1) })])
+      .default('{"phones":{{phones}},"text":{{text}}}'),
     secret: secretSchema.optional(),
   }),
 ]);

@@ -16,13 +16,15 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  // Notification channels: robot URLs carry their access key, and signing secrets.
+  // Notification channels: robot URLs carry their access key, SMS templates often a gateway's, and signing secrets.
   'channel.url',
   'channel.secret',
   'channel.password',
+  'channel.template',
   'notify.channels[*].url',
   'notify.channels[*].secret',
   'notify.channels[*].password',
+  'notify.channels[*].template',
 ];
 
 export function createLogger(

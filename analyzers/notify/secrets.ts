@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fillSmsTemplate } from './channels/sms.js';
 import { NotifyErrors } from './errors.js';
 import { isRefusedHost, REFUSED_ADDRESS, urlProblem } from './targets.js';
 import type { ChannelConfig, NotifyConfig } from './types.js';
@@ -20,7 +21,7 @@ export function resolveSecret(secret: Secret, where: string, env: NodeJS.Process
   return value;
 }
 
-type SecretField = 'url' | 'secret' | 'password';
+type SecretField = 'url' | 'secret' | 'password' | 'template';
 type Resolve<C> = Omit<C, SecretField> & { [F in Extract<keyof C, SecretField>]: undefined extends C[F] ? string | undefined : string };
 /** A channel with every secret read: `{ file }` / `{ env }` replaced by the value. */
 export type ResolvedChannel = ChannelConfig extends infer C ? (C extends unknown ? Resolve<C> : never) : never;
@@ -31,7 +32,7 @@ export function resolveChannels(config: Pick<NotifyConfig, 'channels' | 'routes'
   for (const channel of config.channels) {
     if (channels.has(channel.id)) throw NotifyErrors.config(`channel id ${channel.id} appears twice`);
     const resolved: Record<string, unknown> = { ...channel };
-    for (const field of ['url', 'secret', 'password'] as const) {
+    for (const field of ['url', 'secret', 'password', 'template'] as const) {
       const value = (channel as Record<string, unknown>)[field] as Secret | undefined;
       if (value !== undefined) resolved[field] = resolveSecret(value, `notify.channels.${channel.id}.${field}`, env);
     }
@@ -39,6 +40,8 @@ export function resolveChannels(config: Pick<NotifyConfig, 'channels' | 'routes'
     const problem = typeof resolved.url === 'string' ? urlProblem(resolved.url) : undefined;
     if (problem) throw NotifyErrors.config(`notify.channels.${channel.id}.url ${problem}`);
     if (channel.type === 'email' && isRefusedHost(channel.host)) throw NotifyErrors.config(`notify.channels.${channel.id}.host ${REFUSED_ADDRESS}`);
+    // A template that cannot give JSON stops the start, not each alert's text message.
+    if (channel.type === 'sms') fillSmsTemplate(resolved.template as string, { subject: '', text: '', markdown: '', short: 'x' }, ['1'], channel.id);
     channels.set(channel.id, resolved as ResolvedChannel);
   }
   for (const route of config.routes) {

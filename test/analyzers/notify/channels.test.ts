@@ -282,6 +282,11 @@ describe('SMS gateway template', () => {
   it('rejects a template that is not JSON once filled', () => {
     expect(() => fillSmsTemplate('{"msg": {{text}', { subject: '', text: '', markdown: '', short: 'x' }, ['1'], 'sms')).toThrow(/SW_ERR|template/);
   });
+
+  it('refuses at start a template that is not JSON once filled, naming the field', () => {
+    const config = ConfigSchema.parse({ notify: { channels: [{ id: 'gw', type: 'sms', url: 'https://sms.example.gov.cn/send', phones: ['13800000000'], template: '{"msg": {{text}' }] } }).notify;
+    expect(() => resolveChannels(config)).toThrow(/notify\.channels\.gw\.template/);
+  });
 });
 
 describe('secrets', () => {
@@ -293,15 +298,23 @@ describe('secrets', () => {
         channels: [
           { id: 'ding', type: 'dingtalk', url: { env: 'TEST_DING_URL' }, secret: { env: 'TEST_DING_SECRET' } },
           { id: 'mail', type: 'email', host: 'h', user: 'u', password: 'MAIL-PASSWORD-1', from: 'a@b.c', to: ['d@e.f'] },
+          // An SMS gateway that wants its API key in the body: the template comes from a variable.
+          { id: 'sms', type: 'sms', url: 'https://sms.example.gov.cn/send', phones: ['13800000000'], template: { env: 'TEST_SMS_TEMPLATE' } },
         ],
       },
     }).notify;
-    const channels = resolveChannels(config, { TEST_DING_URL: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-1', TEST_DING_SECRET: 'SEC-SECRET-1' });
+    const env = {
+      TEST_DING_URL: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-1', TEST_DING_SECRET: 'SEC-SECRET-1',
+      TEST_SMS_TEMPLATE: '{"apiKey":"SMS-KEY-1","to":{{phones}},"msg":{{text}}}',
+    };
+    const channels = resolveChannels(config, env);
     expect(channels.get('ding')).toMatchObject({ url: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-1', secret: 'SEC-SECRET-1' });
+    expect(channels.get('sms')).toMatchObject({ template: env.TEST_SMS_TEMPLATE });
     logger.info({ channel: channels.get('ding') }, 'sent');
     logger.info({ channel: channels.get('mail') }, 'sent');
+    logger.info({ channel: channels.get('sms') }, 'sent');
     logger.info({ notify: { channels: [...channels.values()] } }, 'config');
-    expect(lines.join('')).not.toMatch(/TOKEN-1|SEC-SECRET-1|MAIL-PASSWORD-1/);
+    expect(lines.join('')).not.toMatch(/TOKEN-1|SEC-SECRET-1|MAIL-PASSWORD-1|SMS-KEY-1/);
     expect(() => resolveChannels(config, {})).toThrow(/TEST_DING_URL/);
   });
 
