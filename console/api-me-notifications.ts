@@ -1,14 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { RULE_LEVELS } from '../core/index.js';
+import { emailAddress, phoneNumber, RULE_LEVELS } from '../core/index.js';
 import type { NotificationPrefs } from '../store/index.js';
 import { recordAction, type ApiOptions } from './api-context.js';
 import { ConsoleErrors } from './errors.js';
 
 const Prefs = z.strictObject({
-  // RFC 5321 limits: a local part over 64 characters is no deliverable address (found by Schemathesis).
-  email: z.email().max(254).refine((email) => email.indexOf('@') <= 64, '邮箱用户名最多 64 个字符 / the part before @ has at most 64 characters').optional(),
-  phone: z.string().regex(/^\+?\d[\d -]{2,30}$/, '电话号码格式不对 / digits, spaces and -, optionally a leading +').optional(),
+  email: emailAddress.optional(),
+  phone: phoneNumber.optional(),
   /** Alerts below this level are not sent to the user. */
   minLevel: z.enum(RULE_LEVELS).default('high'),
   /** Keeps the addresses, sends nothing. */

@@ -1,5 +1,6 @@
 export { ShouwangError, defineError, CoreErrors } from './errors.js';
 export { formatIssues, formatPath } from './validation.js';
+export { emailAddress, phoneNumber } from './contact-schemas.js';
 export { ConfigSchema, ENV_VARIABLES, loadConfig } from './config.js';
 export type { Config, LoadConfigOptions, LoadedConfig } from './config.js';
 export { createLogger, REDACTED_PATHS } from './logger.js';

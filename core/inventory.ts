@@ -7,6 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { CoreErrors } from './errors.js';
 import { formatDuration, inventoryDurationSchema } from './duration.js';
 import { formatIssues, formatPath } from './validation.js';
+import { emailAddress, phoneNumber } from './contact-schemas.js';
 
 export const NETWORK_ZONES = ['政务外网', '政务内网', '互联网区', '专网'] as const;
 export const NETWORK_ZONE_EN: Record<(typeof NETWORK_ZONES)[number], string> = {
@@ -168,10 +169,10 @@ export const DepartmentSchema = z.strictObject({
   name: z.string().min(1),
   nameEn: z.string().min(1).optional(),
   /** Who hears about this department's alerts on routes with `toDepartment` (email and SMS channels). */
-  contacts: z.strictObject({ emails: z.array(z.string().min(3)).optional(), phones: z.array(z.string().min(3)).optional() }).optional(),
+  contacts: z.strictObject({ emails: z.array(emailAddress).optional(), phones: z.array(phoneNumber).optional() }).optional(),
   /** On-call duty by local time of day (a range past midnight wraps), added to the contacts while on duty. */
   onCall: z.array(z.strictObject({
-    name: z.string().min(1), email: z.string().min(3).optional(), phone: z.string().min(3).optional(), from: clockTime, to: clockTime,
+    name: z.string().min(1), email: emailAddress.optional(), phone: phoneNumber.optional(), from: clockTime, to: clockTime,
   })).optional(),
 });
 

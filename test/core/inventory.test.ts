@@ -161,6 +161,20 @@ describe('inventory', () => {
     expect(() => parseInventory({ ...inventory, systems: [{ ...system, backup: { ...system.backup!, rpo: -5 } }] }, 'test')).toThrow(/rpo/);
   });
 
+  it('takes one address per contact: a second recipient or a header hidden in an email or phone fails the load, naming the field', () => {
+    const inventory = loadInventory('config/inventory.demo.yaml');
+    const [first, ...rest] = inventory.departments;
+    const withContacts = (contacts: unknown, onCall?: unknown) =>
+      ({ ...inventory, departments: [{ ...first!, contacts, ...(onCall ? { onCall } : {}) }, ...rest] });
+    const good = parseInventory(withContacts({ emails: ['sec@dsj.gov.cn'], phones: ['+86 138-0000-0000', '0571-88888888'] }), 'test');
+    expect(good.departments[0]!.contacts).toEqual({ emails: ['sec@dsj.gov.cn'], phones: ['+86 138-0000-0000', '0571-88888888'] });
+    expect(() => parseInventory(withContacts({ emails: ['sec@dsj.gov.cn, attacker@example.com'] }), 'test')).toThrow(/departments\[0\]\.contacts\.emails\[0\]/);
+    expect(() => parseInventory(withContacts({ emails: ['sec@dsj.gov.cn\r\nBcc: attacker@example.com'] }), 'test')).toThrow(/contacts\.emails\[0\]/);
+    expect(() => parseInventory(withContacts({ phones: ['13800000000,13900000000'] }), 'test')).toThrow(/contacts\.phones\[0\]/);
+    expect(() => parseInventory(withContacts(undefined, [{ name: '值班', email: 'a@b.gov.cn;c@d.com', from: '08:00', to: '18:00' }]), 'test'))
+      .toThrow(/departments\[0\]\.onCall\[0\]\.email/);
+  });
+
   it('reports a file it cannot read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shouwang-inv-'));
     expect(errorOf(() => loadInventory(join(dir, 'none.yaml'))).code).toBe('SW_ERR_INVENTORY_READ');
