@@ -37,11 +37,17 @@ export function suppresses(suppression: AlertSuppression, alert: Alert, now: num
 }
 
 /**
- * The alert as the store writes it: marked by the first active suppression that covers it, the mark dropped
- * when none does (a suppression ended or was deleted: the noise is visible again).
+ * The alert as the store writes it: marked by the active suppression that covers it longest (ties: the smallest id),
+ * the mark dropped when none does (a suppression ended or was deleted: the noise is visible again). The longest: the
+ * mark's until is when the list shows the alert again, and a short suppression made later must not end a longer one's.
  */
 export function markSuppressed(alert: Alert, suppressions: readonly AlertSuppression[], now: number): Alert {
-  const by = suppressions.find((s) => suppresses(s, alert, now));
+  let by: AlertSuppression | undefined;
+  for (const s of suppressions) {
+    if (!suppresses(s, alert, now)) continue;
+    const longer = by === undefined || Date.parse(s.expiresAt) > Date.parse(by.expiresAt) || (s.expiresAt === by.expiresAt && s.id < by.id);
+    if (longer) by = s;
+  }
   const { suppressed: _old, ...rest } = alert;
   return by ? { ...rest, suppressed: { id: by.id, until: by.expiresAt } } : rest;
 }

@@ -14,6 +14,11 @@ REFUSED.addAddress('0.0.0.0', 'ipv4');
 REFUSED.addSubnet('fe80::', 10, 'ipv6');
 REFUSED.addAddress('fd00:ec2::254', 'ipv6');
 REFUSED.addAddress('::', 'ipv6');
+// The same IPv4 addresses reached through NAT64 (64:ff9b::/96) or 6to4 (2002::/16), on an IPv6-only network.
+REFUSED.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6');
+REFUSED.addAddress('64:ff9b::6464:64c8', 'ipv6');
+REFUSED.addSubnet('2002:a9fe::', 32, 'ipv6');
+REFUSED.addSubnet('2002:6464:64c8::', 48, 'ipv6');
 
 export const REFUSED_ADDRESS = 'points at a link-local or cloud metadata address / 指向链路本地或云元数据地址';
 

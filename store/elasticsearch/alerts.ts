@@ -106,10 +106,8 @@ export class ElasticsearchAlertStore implements AlertStore {
       const seen = folded.get(alert.id);
       folded.set(alert.id, seen ? mergeAlert(seen, alert) : alert);
     }
-    const now = Date.now();
-    const active = await this.activeSuppressions(new Date(now));
-    // Folded alerts carry the rule, department and group key of the stored one (the same id): the mark is decided here.
-    const suppressed = [...folded.values()].filter((alert) => active.some((s) => suppresses(s, alert, now))).map((alert) => alert.id);
+    let now = Date.now();
+    let active: AlertSuppression[] = [];
     let pending = [...folded.values()];
     let created = 0;
     let updated = 0;
@@ -118,6 +116,10 @@ export class ElasticsearchAlertStore implements AlertStore {
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       if (attempt >= MAX_ATTEMPTS) throw StoreErrors.unavailable(`alert upsert kept conflicting for ${pending.length} alerts`);
       const { docs } = await call(() => this.#client.mget<StoredAlert>({ index: this.#index, ids: pending.map((a) => a.id) }));
+      // Read after the alerts, on every try: a try that lost to a suppression's re-marking (409) must not write back a
+      // list from before the suppression was made or ended.
+      now = Date.now();
+      active = await this.activeSuppressions(new Date(now));
       const operations: unknown[] = [];
       const kinds: ('created' | 'updated')[] = [];
       const writing: Alert[] = [];
@@ -155,25 +157,41 @@ export class ElasticsearchAlertStore implements AlertStore {
       });
       pending = retry;
     }
+    // Folded alerts carry the rule, department and group key of the stored one (the same id): the mark is decided here.
+    const suppressed = [...folded.values()].filter((alert) => active.some((s) => suppresses(s, alert, now))).map((alert) => alert.id);
     return { created, updated, ...(suppressed.length ? { suppressed } : {}) };
   }
 
   async createSuppression(suppression: AlertSuppression): Promise<void> {
-    await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: 'wait_for' }, SEND_ONCE));
-    await this.#remark(suppression);
+    await call(() => this.#client.index({ index: this.#suppressions, id: suppression.id, document: suppression, op_type: 'create', refresh: true }, SEND_ONCE));
+    await this.#remarkOrLeave(suppression);
+  }
+
+  /**
+   * The suppression is stored (made or ended) whatever happens here: a remark that fails leaves the stored alerts to be
+   * marked at their next repeat, as before remarking existed, rather than failing a request whose change was made.
+   */
+  async #remarkOrLeave(suppression: Pick<AlertSuppression, 'ruleId' | 'department'>): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const conflicts = await this.#remark(suppression).catch(() => 0);
+      if (conflicts === 0) return;
+    }
   }
 
   /**
    * Marks (or unmarks) the stored alerts of a suppression's rule and department as markSuppressed decides with the active
    * suppressions now, as upsert does for a repeat: a suppression made hides its alerts at once, one ended shows them
-   * again, without waiting for their next repeat. A write that meets a concurrent one (409) leaves the alert to it.
+   * again, without waiting for their next repeat. Answers how many writes met a concurrent one (409): the caller runs
+   * it again, on what that write left. Any other refused item throws.
    */
-  async #remark({ ruleId, department }: Pick<AlertSuppression, 'ruleId' | 'department'>): Promise<void> {
+  async #remark({ ruleId, department }: Pick<AlertSuppression, 'ruleId' | 'department'>): Promise<number> {
     const now = Date.now();
     const inDepartment = department === undefined ? { bool: { must_not: [{ exists: { field: 'department' } }] } } : { term: { department } };
     // Only a suppression of the same rule and department can cover these alerts.
     const active = await this.#active(new Date(now), [{ term: { ruleId } }, inDepartment]);
     const query = bool([{ term: { 'rule.id': ruleId } }, inDepartment]);
+    let conflicts = 0;
+    let wrote = false;
     for (let after: estypes.SortResults | undefined; ;) {
       const response = await call(() => this.#client.search<StoredAlert>({
         index: this.#index, size: SUPPRESSION_PAGE, query, sort: [{ id: 'asc' }], seq_no_primary_term: true, ...(after ? { search_after: after } : {}),
@@ -185,10 +203,21 @@ export class ElasticsearchAlertStore implements AlertStore {
         if (next.suppressed?.id === stored.suppressed?.id && next.suppressed?.until === stored.suppressed?.until) return [];
         return [{ index: { _index: this.#index, _id: hit._id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, { ...next, writes: stored.writes ?? [] }];
       });
-      if (operations.length) await call(() => this.#client.bulk({ operations, refresh: true }));
-      if (hits.length < SUPPRESSION_PAGE) return;
+      if (operations.length) {
+        const response = await call(() => this.#client.bulk({ operations }));
+        for (const item of response.items) {
+          const outcome = item.index!;
+          if (outcome.status === 409) conflicts += 1;
+          else if (outcome.error) throw StoreErrors.unavailable(`alert ${outcome._id}: ${outcome.error.reason}`);
+        }
+        wrote = true;
+      }
+      if (hits.length < SUPPRESSION_PAGE) break;
       after = hits[hits.length - 1]!.sort;
     }
+    // One refresh for every page: the list shows the change when the request returns.
+    if (wrote) await call(() => this.#client.indices.refresh({ index: this.#index }));
+    return conflicts;
   }
 
   /**
@@ -222,10 +251,10 @@ export class ElasticsearchAlertStore implements AlertStore {
     const suppression = response?.found ? response._source : undefined;
     // Out of scope reads as absent, as for alerts.
     if (!suppression || (scope?.departments && (suppression.department === undefined || !scope.departments.includes(suppression.department)))) return undefined;
-    await call(() => this.#client.delete({ index: this.#suppressions, id, refresh: 'wait_for' }).catch((error: { statusCode?: number }) => {
+    await call(() => this.#client.delete({ index: this.#suppressions, id, refresh: true }).catch((error: { statusCode?: number }) => {
       if (error.statusCode !== 404) throw error;
     }));
-    await this.#remark(suppression);
+    await this.#remarkOrLeave(suppression);
     return suppression;
   }
 
@@ -243,7 +272,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       if (!next) throw StoreErrors.transition(found.alert.status, change.status ?? found.alert.status);
       try {
         await this.#client.index({
-          index: this.#index, id, document: next, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm, refresh: 'wait_for',
+          index: this.#index, id, document: next, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm, refresh: true,
         }, SEND_ONCE);
         return next;
       } catch (error) {

@@ -218,6 +218,11 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE alerts ADD COLUMN suppressed_until INTEGER;
       UPDATE alerts SET suppressed_until = CAST(unixepoch(json_extract(doc, '$.suppressed.until'), 'subsec') * 1000 AS INTEGER)
         WHERE suppressed IS NOT NULL;
+      -- a mark whose suppression was deleted before stored alerts were unmarked with it: nothing is left to end it early
+      UPDATE alerts SET suppressed = NULL, suppressed_until = NULL, doc = json_remove(doc, '$.suppressed')
+        WHERE suppressed IS NOT NULL AND suppressed NOT IN (SELECT id FROM alert_suppressions);
+      -- a suppression re-marks the stored alerts of its rule and department
+      CREATE INDEX alerts_rule_department ON alerts (rule_id, department);
     `,
   },
 ];

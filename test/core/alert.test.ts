@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALERT_WRITER_LIMIT, alertId, alertPriority, applyAlertChange, mergeAlert, SAMPLE_EVENT_LIMIT, type Alert } from '../../core/index.js';
+import { ALERT_WRITER_LIMIT, alertId, alertPriority, applyAlertChange, markSuppressed, mergeAlert, SAMPLE_EVENT_LIMIT, type Alert, type AlertSuppression } from '../../core/index.js';
 
 const base: Alert = {
   id: 'a1', rule: { id: 'r1', title: 'SSH brute force', level: 'high' }, mlps: ['8.1.3.5 b)'], status: 'new', priority: 12,
@@ -17,6 +17,22 @@ describe('alerts', () => {
     expect(alertPriority('critical', 4)).toBe(20);
     expect(alertPriority('high', 3)).toBe(12);
     expect(alertPriority('informational', undefined)).toBe(1);
+  });
+
+  it('marks an alert with the covering suppression that lasts longest, so a short one made later cannot end a longer one early', () => {
+    const now = Date.parse('2026-01-01T00:00:00.000Z');
+    const alert = { ...base, department: 'dsj', groupKey: 'source.ip=10.9.9.9' };
+    const suppression = (id: string, expiresInMs: number, extra: Partial<AlertSuppression> = {}): AlertSuppression => ({
+      id, ruleId: 'r1', department: 'dsj', reason: 'known noise', createdBy: 'officer-li', createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + expiresInMs).toISOString(), ...extra,
+    });
+    const wholeRule = suppression('s1', 3_600_000, { createdAt: new Date(now - 60_000).toISOString() });
+    const groupOnly = suppression('s2', 1500, { groupKey: 'source.ip=10.9.9.9' });
+    // Newest first, as the stores list them.
+    expect(markSuppressed(alert, [groupOnly, wholeRule], now).suppressed).toEqual({ id: 's1', until: wholeRule.expiresAt });
+    expect(markSuppressed(alert, [suppression('s4', 1500), suppression('s3', 1500)], now).suppressed?.id).toBe('s3');
+    expect(markSuppressed(alert, [suppression('other-department', 3_600_000, { department: 'gaj' })], now).suppressed).toBeUndefined();
+    expect(markSuppressed({ ...alert, suppressed: { id: 'gone', until: wholeRule.expiresAt } }, [], now).suppressed).toBeUndefined();
   });
 
   it('caps the samples a repeat adds and never repeats one', () => {

@@ -28,16 +28,35 @@ export function emailTransport(channel: EmailChannel, timeoutMs: number, address
 }
 
 export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, message: NotifyMessage, timeoutMs: number): Promise<void> {
-  let address: string;
+  // The socket timeouts are idle times: a server trickling an endless answer is never idle. This one bounds the attempt,
+  // the name's resolution included.
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let addresses: string[];
   try {
-    address = (await allowedAddresses(channel.host))[0]!.address;
+    addresses = (await Promise.race([allowedAddresses(channel.host), aborted(deadline)])).map(({ address }) => address);
   } catch (error) {
+    if (deadline.aborted) throw NotifyErrors.send(channel.id, 'TimeoutError');
     const code = (error as NodeJS.ErrnoException).code;
     throw NotifyErrors.send(channel.id, code === REFUSED_CODE ? REFUSED_ADDRESS : `DNS ${code ?? (error as Error).message}`);
   }
+  // Each address in turn while none could be connected to (a broken IPv6 route, one host of several down), as
+  // nodemailer does for a name; an answer from a server ends it, so a message is never sent twice.
+  for (const [i, address] of addresses.entries()) {
+    try {
+      return await sendTo(channel, address, dispatch, message, timeoutMs, deadline);
+    } catch (error) {
+      if (i === addresses.length - 1 || (error as { connectFailed?: boolean }).connectFailed !== true) throw error;
+    }
+  }
+}
+
+/** Rejects when the signal aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+}
+
+async function sendTo(channel: EmailChannel, address: string, dispatch: Dispatch, message: NotifyMessage, timeoutMs: number, deadline: AbortSignal): Promise<void> {
   const transport = emailTransport(channel, timeoutMs, address);
-  // The socket timeouts are idle times: a server trickling an endless answer is never idle. This one bounds the attempt.
-  const deadline = AbortSignal.timeout(timeoutMs);
   try {
     // nodemailer encodes the zh-CN subject as RFC 2047 words and the body as UTF-8 quoted-printable/base64.
     await transport.sendMail({
@@ -50,7 +69,9 @@ export async function sendEmail(channel: EmailChannel, dispatch: Dispatch, messa
   } catch (error) {
     const e = error as Error & { code?: string; responseCode?: number };
     if (deadline.aborted) throw NotifyErrors.send(channel.id, 'TimeoutError');
-    throw NotifyErrors.send(channel.id, `${e.code ?? 'SMTP'}${e.responseCode ? ` ${e.responseCode}` : ''}: ${e.message.slice(0, 200)}`);
+    const failure = NotifyErrors.send(channel.id, `${e.code ?? 'SMTP'}${e.responseCode ? ` ${e.responseCode}` : ''}: ${e.message.slice(0, 200)}`);
+    // ECONNECTION: no connection was made to this address, so nothing was sent through it.
+    throw Object.assign(failure, { connectFailed: e.code === 'ECONNECTION' });
   } finally {
     transport.close();
   }

@@ -112,7 +112,7 @@ describe('channel addresses', () => {
     const url = `http://hook.example.gov.cn:${(server.address() as AddressInfo).port}/in?token=SECRET`;
     // The name passes the start-up check (it is no address); only its answer is hostile. One refused address in an
     // answer refuses it all: the socket could try any of them.
-    for (const answer of [['169.254.169.254'], ['127.0.0.1', '169.254.169.254'], ['::ffff:169.254.169.254'], ['100.100.100.200'], ['fe80::1']]) {
+    for (const answer of [['169.254.169.254'], ['127.0.0.1', '169.254.169.254'], ['::ffff:169.254.169.254'], ['100.100.100.200'], ['fe80::1'], ['64:ff9b::a9fe:a9fe'], ['2002:a9fe:a9fe::1'], ['64:ff9b::6464:64c8']]) {
       const error = await postJson('hook', url, '{}', {}, 5000, guardedAgent(resolvesTo(...answer))).catch((e: Error) => e);
       expect(error, answer.join(',')).toMatchObject({ code: 'SW_ERR_NOTIFY_SEND' });
       expect((error as Error).message).toContain('request failed (points at a link-local or cloud metadata address');
