@@ -68,7 +68,7 @@ export const postureApi: FastifyPluginAsync<PostureOptions> = async (app, { stor
       const eventRange = { from: range.from ?? new Date(now.getTime() - DAY_MS).toISOString(), ...(range.to ? { to: range.to } : {}) };
       const withScope = scope ? { scope } : {};
       const [groups, recent, datasets, backups, statuses] = await Promise.all([
-        store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], system: [system.id], ...range, ...withScope }),
+        store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], suppressed: false, system: [system.id], ...range, ...withScope }),
         store.alerts.search({ system: [system.id], ...range, ...withScope }, { size: 20 }),
         store.events.countBy({ filters: { 'shouwang.system': system.id }, ...eventRange, ...withScope }, 'event.dataset', 50),
         latestBackups(store.jobResults, scope, now, [system.id]),

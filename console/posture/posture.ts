@@ -110,7 +110,8 @@ export async function computePosture(
 ): Promise<Posture> {
   const inventory = await store.assets.getInventory(scope);
   const [problems, backups, statuses] = await Promise.all([
-    store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], ...range, ...(scope ? { scope } : {}) }),
+    // As the triage list: an alert a suppression marks is triaged noise until it ends (stored and in the evidence still).
+    store.alerts.problems({ status: [...OPEN_ALERT_STATUSES], suppressed: false, ...range, ...(scope ? { scope } : {}) }),
     latestBackups(store.jobResults, scope, now, inventory.systems.map((s) => s.id)),
     coverage(inventory, scope, now),
   ]);

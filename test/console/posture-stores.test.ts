@@ -141,6 +141,28 @@ function describePosture(name: string, open: () => Promise<Store>, refresh: (sto
       // Alerts last seen now (a1 rule-1, rule-3 resolved, a2 false positive), 3 days ago (b1) and 7 days ago (a1 rule-2).
       expect(rows.sort()).toEqual([[A, 1, 1], [A, 3, 1], [B, 1, 1]].sort());
     });
+
+    it('leaves an alert a triage suppression marks out of the score and the open count, as the triage list does, until it ends', async () => {
+      const a1Now = async () => (await admin.get('/api/posture')).json().systems.find((s: { id: string }) => s.id === a1);
+      const before = await a1Now();
+      const suppression = {
+        id: `${tag}-s`, ruleId: 'rule-1', department: A, reason: '已知扫描器 known scanner', createdBy: `admin-${tag}`,
+        createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + DAY).toISOString(),
+      };
+      await store.alerts.createSuppression(suppression);
+      await refresh(store);
+      try {
+        const during = await a1Now();
+        expect(during.openAlerts).toBe(before.openAlerts - 1);
+        expect(during.components.alerts).toBeLessThan(before.components.alerts);
+        expect(during.reasons.map((r: { ref?: string }) => r.ref)).not.toContain('rule-1');
+        expect((await admin.get(`/api/posture/systems/${a1}`)).json().openAlerts).toBe(before.openAlerts - 1);
+      } finally {
+        await store.alerts.deleteSuppression(suppression.id);
+        await refresh(store);
+      }
+      expect(await a1Now()).toMatchObject({ openAlerts: before.openAlerts, components: before.components });
+    });
   });
 }
 
