@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { counter, gauge, type BusinessSystem, type JobResult, type Logger, type RedisTarget, type ShouwangEvent } from '../../core/index.js';
 import type { EventStore, JobResultStore } from '../../store/index.js';
@@ -50,6 +50,8 @@ export interface BackupWorkerOptions {
   concurrency?: number;
   /** Drills at once in this process (`backup.drill.concurrency`). */
   drillConcurrency?: number;
+  /** How long a drill waits before looking again when one of the same system and copy is running (default 60 s). */
+  drillWaitMs?: number;
   /** A worker that stops renewing its lock this long is presumed dead and its job runs again. */
   lockDuration?: number;
   stalledInterval?: number;
@@ -168,8 +170,26 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     return finish(job, system, results);
   }, { ...common, concurrency: options.concurrency ?? 4 });
 
-  const drillWorker = new Worker<BackupJobData, BackupJobOutcome>(DRILL_QUEUE, async (job, _token, signal) => {
+  // Read-only here: which drills run now, in any process.
+  const drillQueue = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix: common.prefix });
+  drillQueue.on('error', () => undefined); // reconnects on its own
+  const site = (job: Job<BackupJobData>) => job.data.site ?? 'same-city';
+  /**
+   * An older drill of the same system and copy is running. The console's deduplication key covers drills asked now; a
+   * scheduler's drill comes due outside it, and two restores of the same data at once would only compete. The younger
+   * one waits (two that start together do not both wait).
+   */
+  const olderDrillRunning = async (job: Job<BackupJobData>) => (await drillQueue.getJobs(['active'])).some((other) =>
+    other.id !== job.id && other.data.system === job.data.system && site(other) === site(job)
+    && (other.timestamp < job.timestamp || (other.timestamp === job.timestamp && other.id! < job.id!)));
+
+  const drillWorker = new Worker<BackupJobData, BackupJobOutcome>(DRILL_QUEUE, async (job, token, signal) => {
     const system = systemOf(job);
+    if (token && (await olderDrillRunning(job))) {
+      // Not a failed try: the job waits, with its attempts untouched, and looks again.
+      await job.moveToDelayed(Date.now() + (options.drillWaitMs ?? 60_000), token);
+      throw new DelayedError();
+    }
     const result = await drill(system, {
       runId: job.id!,
       ...(job.data.site ? { site: job.data.site } : {}),
@@ -231,7 +251,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     verify: verifyWorker,
     drill: drillWorker,
     close() {
-      closing ??= Promise.all([verifyWorker.close(), drillWorker.close()]).then(() => undefined);
+      closing ??= Promise.all([verifyWorker.close(), drillWorker.close()]).then(() => drillQueue.close());
       return closing;
     },
   };

@@ -275,6 +275,36 @@ describe('backup jobs on BullMQ', () => {
     await queues.enqueueVerify(systemId());
   });
 
+  it('runs a scheduled drill that comes due during a console drill of the same system and copy after it, not beside it', async () => {
+    const id = systemId();
+    const system = drillSystem(id, join(dir, id));
+    const { queues, prefix } = queuesFor(inject('redisUrl'));
+    const started: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    workersFor({
+      redis: inject('redisUrl'), prefix, findSystem: () => system, drillConcurrency: 2, drillWaitMs: 200,
+      drill: async (s, options) => {
+        started.push(options.runId!);
+        if (started.length === 1) await held; // the console drill restores for a while
+        const at = new Date().toISOString();
+        const site = options.site ?? 'same-city';
+        return { id: `drill-${options.runId}`, kind: 'restore-drill', status: 'pass', system: s.id, department: s.department, site, startedAt: at, finishedAt: at, summary: 'ok', detail: { site } };
+      },
+    });
+    cleanups.push(async () => release()); // before the workers close (cleanups run newest first), should the test fail
+    const asked = await queues.enqueueDrill(id);
+    await eventually(() => expect(started).toEqual([asked.id]));
+    // What a scheduler adds when the drill comes due: a job of its own, outside the console's deduplication key.
+    const scheduled = await queues.drill.add('drill', { system: id }, { ...queues.jobOptions, jobId: `scheduled-drill-${id}` });
+    // A free slot takes it, and it waits for the running drill: no second restore of the same data beside the first.
+    await eventually(async () => expect(await scheduled.getState()).toBe('delayed'));
+    expect(started).toEqual([asked.id]);
+    release();
+    await eventually(async () => expect((await queues.drill.getJob(scheduled.id!))?.finishedOn, 'scheduled drill finished').toBeTruthy());
+    expect(started).toEqual([asked.id, scheduled.id]);
+  });
+
   it('holds the city-wide cap under drills asked at the same moment, from two console processes', async () => {
     const { queues, prefix } = queuesFor(inject('redisUrl'), undefined, 100, 3);
     const other = new BackupQueues({ redis: inject('redisUrl'), prefix, maxQueuedDrills: 3 });
