@@ -25,6 +25,11 @@ export const REDACTED_PATHS = [
   'notify.channels[*].secret',
   'notify.channels[*].password',
   'notify.channels[*].template',
+  // The whole configuration logged under a key of its own.
+  '*.notify.channels[*].url',
+  '*.notify.channels[*].secret',
+  '*.notify.channels[*].password',
+  '*.notify.channels[*].template',
 ];
 
 export function createLogger(

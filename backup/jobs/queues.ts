@@ -86,7 +86,9 @@ export class BackupQueues {
     this.#enqueueLock = `${prefix}:${DRILL_QUEUE}:enqueue-lock`;
     this.#redis = options.redis;
     // As the queues': a one-off command fails fast, a service waits through a Redis restart.
-    this.#lockOptions = options.failFast ? { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 } : { retryStrategy: (times: number) => Math.min(times * 100, 2000) };
+    this.#lockOptions = options.failFast
+      ? { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 }
+      : { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
     this.jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
@@ -108,6 +110,7 @@ export class BackupQueues {
    * The scan sees scheduled drills once due; the deduplication key makes two requests at the same moment add one job.
    */
   enqueueDrill(system: string, options: { jobId?: string; site?: BackupSite } = {}) {
+    if (this.#closing) return Promise.reject(new Error('backup queues are closed'));
     // The cap is a count read before the add: requests at the same moment (two console processes, a script) each read
     // room for one more and all added, past it. One enqueue at a time, city-wide, through a lock in Redis.
     return this.#oneAtATime(() => this.#enqueueDrill(system, options));
@@ -153,7 +156,8 @@ export class BackupQueues {
    */
   async #pendingDrills() {
     const [now, delayed] = await Promise.all([this.drill.getJobs(NOW), this.drill.getJobs(['delayed'])]);
-    return [...now, ...delayed.filter((job) => job.repeatJobKey === undefined)];
+    // A scheduler's job that has started (and waits for a running drill of its system, see the worker) is one.
+    return [...now, ...delayed.filter((job) => job.repeatJobKey === undefined || (job.attemptsStarted ?? 0) > 0)];
   }
 
   /**

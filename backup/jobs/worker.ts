@@ -175,17 +175,20 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
   drillQueue.on('error', () => undefined); // reconnects on its own
   const site = (job: Job<BackupJobData>) => job.data.site ?? 'same-city';
   /**
-   * An older drill of the same system and copy is running. The console's deduplication key covers drills asked now; a
-   * scheduler's drill comes due outside it, and two restores of the same data at once would only compete. The younger
-   * one waits (two that start together do not both wait).
+   * A drill of the same system and copy started before this one and runs. The console's deduplication key covers drills
+   * asked now; a scheduler's drill comes due outside it, and two restores of the same data at once would only compete.
+   * Ordered by when each try started (processedOn), not by when the job was made: a scheduler makes its next job up to
+   * a week ahead, and a retry is an old job. The later one waits; two that start together do not both wait.
    */
-  const olderDrillRunning = async (job: Job<BackupJobData>) => (await drillQueue.getJobs(['active'])).some((other) =>
-    other.id !== job.id && other.data.system === job.data.system && site(other) === site(job)
-    && (other.timestamp < job.timestamp || (other.timestamp === job.timestamp && other.id! < job.id!)));
+  const earlierDrillRunning = async (job: Job<BackupJobData>) => (await drillQueue.getJobs(['active'])).some((other) => {
+    if (other.id === job.id || other.data.system !== job.data.system || site(other) !== site(job)) return false;
+    const [mine, theirs] = [job.processedOn ?? Date.now(), other.processedOn ?? Date.now()];
+    return theirs < mine || (theirs === mine && other.id! < job.id!);
+  });
 
   const drillWorker = new Worker<BackupJobData, BackupJobOutcome>(DRILL_QUEUE, async (job, token, signal) => {
     const system = systemOf(job);
-    if (token && (await olderDrillRunning(job))) {
+    if (token && (await earlierDrillRunning(job))) {
       // Not a failed try: the job waits, with its attempts untouched, and looks again.
       await job.moveToDelayed(Date.now() + (options.drillWaitMs ?? 60_000), token);
       throw new DelayedError();

@@ -66,7 +66,8 @@ export async function postureTrend(
   const options = { timeZone, openStatuses: OPEN_ALERT_STATUSES };
   // Counts take every alert; risk only the open ones, as the posture score does (a false positive is no risk).
   const [groups, openGroups] = await Promise.all([
-    store.alerts.daily(range, options), store.alerts.daily({ ...range, status: [...OPEN_ALERT_STATUSES] }, options),
+    // Open as the posture counts them: not marked by an active suppression (triaged noise).
+    store.alerts.daily(range, options), store.alerts.daily({ ...range, status: [...OPEN_ALERT_STATUSES], suppressed: false }, options),
   ]);
   const byDay = groupByDay(groups);
   const openByDay = groupByDay(openGroups);

@@ -295,8 +295,14 @@ describe('backup jobs on BullMQ', () => {
     cleanups.push(async () => release()); // before the workers close (cleanups run newest first), should the test fail
     const asked = await queues.enqueueDrill(id);
     await eventually(() => expect(started).toEqual([asked.id]));
-    // What a scheduler adds when the drill comes due: a job of its own, outside the console's deduplication key.
-    const scheduled = await queues.drill.add('drill', { system: id }, { ...queues.jobOptions, jobId: `scheduled-drill-${id}` });
+    // What a scheduler adds when the drill comes due: a job of its own, outside the console's deduplication key, made
+    // when the previous one ran (a week ago), so older than the console's.
+    const scheduled = await queues.drill.add('drill', { system: id }, {
+      ...queues.jobOptions, jobId: `scheduled-drill-${id}`, timestamp: Date.now() - 7 * 86_400_000,
+    });
+    // While it waits, it is a drill of the system that waits: no third one is taken.
+    await eventually(async () => expect(await scheduled.getState()).toBe('delayed'));
+    await expect(queues.enqueueDrill(id)).rejects.toMatchObject({ code: 'SW_ERR_JOBS_DRILL_PENDING' });
     // A free slot takes it, and it waits for the running drill: no second restore of the same data beside the first.
     await eventually(async () => expect(await scheduled.getState()).toBe('delayed'));
     expect(started).toEqual([asked.id]);

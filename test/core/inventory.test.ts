@@ -166,8 +166,12 @@ describe('inventory', () => {
     const [first, ...rest] = inventory.departments;
     const withContacts = (contacts: unknown, onCall?: unknown) =>
       ({ ...inventory, departments: [{ ...first!, contacts, ...(onCall ? { onCall } : {}) }, ...rest] });
-    const good = parseInventory(withContacts({ emails: ['sec@dsj.gov.cn'], phones: ['+86 138-0000-0000', '0571-88888888'] }), 'test');
-    expect(good.departments[0]!.contacts).toEqual({ emails: ['sec@dsj.gov.cn'], phones: ['+86 138-0000-0000', '0571-88888888'] });
+    // As real inventories write them: area codes in brackets, extensions, a punycode government domain, capitals.
+    const contacts = {
+      emails: ['sec@dsj.gov.cn', 'Duty.Officer@DSJ.gov.cn', 'sec@dsj.xn--zfr164b'],
+      phones: ['+86 138-0000-0000', '0571-88888888', '(0571)88888888', '0571-8888 8888转123', '+86 (571) 8888 8888', '0571-88888888 ext 12'],
+    };
+    expect(parseInventory(withContacts(contacts), 'test').departments[0]!.contacts).toEqual(contacts);
     expect(() => parseInventory(withContacts({ emails: ['sec@dsj.gov.cn, attacker@example.com'] }), 'test')).toThrow(/departments\[0\]\.contacts\.emails\[0\]/);
     expect(() => parseInventory(withContacts({ emails: ['sec@dsj.gov.cn\r\nBcc: attacker@example.com'] }), 'test')).toThrow(/contacts\.emails\[0\]/);
     expect(() => parseInventory(withContacts({ phones: ['13800000000,13900000000'] }), 'test')).toThrow(/contacts\.phones\[0\]/);

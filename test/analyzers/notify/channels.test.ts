@@ -314,6 +314,7 @@ describe('secrets', () => {
     logger.info({ channel: channels.get('mail') }, 'sent');
     logger.info({ channel: channels.get('sms') }, 'sent');
     logger.info({ notify: { channels: [...channels.values()] } }, 'config');
+    logger.info({ config: { notify: { channels: [...channels.values()] } } }, 'config');
     expect(lines.join('')).not.toMatch(/TOKEN-1|SEC-SECRET-1|MAIL-PASSWORD-1|SMS-KEY-1/);
     expect(() => resolveChannels(config, {})).toThrow(/TEST_DING_URL/);
   });
