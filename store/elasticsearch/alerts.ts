@@ -28,6 +28,11 @@ const SUPPRESSION_PAGE = 1000;
  * that apart from another writer's change, which must be merged; without it the contribution would count twice.
  */
 const WRITE_TOKENS = 8;
+/**
+ * How long an alert write waits for an unavailable primary shard before Elasticsearch refuses it (its default is a
+ * minute): well inside the client's request timeout, so a write the caller gave up on cannot land later.
+ */
+const PRIMARY_WAIT = '2s';
 type StoredAlert = Alert & { writes?: string[] };
 const alertOf = ({ writes: _writes, ...alert }: StoredAlert): Alert => alert;
 
@@ -146,7 +151,9 @@ export class ElasticsearchAlertStore implements AlertStore {
       if (pending.length === 0) break;
       // Searchable on return by refreshing the one small shard now: 'wait_for' waited for the next scheduled refresh, up
       // to refresh_interval for every batch of the rules' alert sink, so alerts trailed a burst of events by seconds.
-      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: true }, SEND_ONCE));
+      // PRIMARY_WAIT: a bulk that waits for a dead primary outlives the client's timeout, then lands; the alert sink has
+      // retried meanwhile and counts the batch twice (cluster test, one node killed). Refused in time, it lands never.
+      const response = await call(() => this.#client.bulk({ operations: operations as never, refresh: true, timeout: PRIMARY_WAIT }, SEND_ONCE));
       const retry: Alert[] = [];
       response.items.forEach((item, i) => {
         const outcome = (item.index ?? item.create)!;
@@ -204,7 +211,7 @@ export class ElasticsearchAlertStore implements AlertStore {
         return [{ index: { _index: this.#index, _id: hit._id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, { ...next, writes: stored.writes ?? [] }];
       });
       if (operations.length) {
-        const response = await call(() => this.#client.bulk({ operations }));
+        const response = await call(() => this.#client.bulk({ operations, timeout: PRIMARY_WAIT }));
         for (const item of response.items) {
           const outcome = item.index!;
           if (outcome.status === 409) conflicts += 1;
