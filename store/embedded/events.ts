@@ -354,13 +354,13 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async get(id: string, scope?: Scope): Promise<ShouwangEvent | undefined> {
-    let event = await this.#read('get', id, scope);
-    // Not merged yet, perhaps (the staging table has no id index): merge what is pending, then look again.
-    if (!event && this.#indexer.pending()) {
-      await this.#indexer.catchUpYielding();
-      event = await this.#read('get', id, scope);
-    }
-    return event;
+    const event = await this.#read('get', id, scope);
+    if (event) return event;
+    // Not merged yet, perhaps (the staging table has no id index): merge what is pending, then look again. Again even
+    // when nothing is pending now: the background merge may have taken the row in while the first read awaited
+    // (a stored event's get answered undefined, CI).
+    await this.#indexer.catchUpYielding();
+    return this.#read('get', id, scope);
   }
 
   async search(query: EventQuery, page?: PageRequest): Promise<Page<ShouwangEvent>> {
