@@ -51,3 +51,8 @@ export function markSuppressed(alert: Alert, suppressions: readonly AlertSuppres
   const { suppressed: _old, ...rest } = alert;
   return by ? { ...rest, suppressed: { id: by.id, until: by.expiresAt } } : rest;
 }
+
+/** Whether two versions of an alert carry the same suppression mark (a remark writes only the alerts whose mark moves). */
+export function sameMark(a: Alert, b: Alert): boolean {
+  return a.suppressed?.id === b.suppressed?.id && a.suppressed?.until === b.suppressed?.until;
+}

@@ -14,7 +14,7 @@ export {
   writerTime,
 } from './alert.js';
 export type { Alert, AlertStatus, AlertNotification, AlertStatusChange, AlertTimelineEntry, RuleLevel } from './alert.js';
-export { markSuppressed, suppresses, SUPPRESSION_MAX_DAYS } from './alert-suppression.js';
+export { markSuppressed, sameMark, suppresses, SUPPRESSION_MAX_DAYS } from './alert-suppression.js';
 export type { AlertSuppression, AlertSuppressedMark } from './alert-suppression.js';
 export { parseDuration, formatDuration, durationSchema } from './duration.js';
 export { canonicalTimeZone, zoneDayBounds } from './time-zone.js';

@@ -48,9 +48,16 @@ export interface ScheduleSummary {
  * ioredis settings for BullMQ: commands wait through a Redis restart or a Sentinel failover instead of failing
  * (`maxRetriesPerRequest: null`, which BullMQ workers require), and reconnect attempts back off up to 2 s.
  */
+const WAIT_THROUGH_RESTARTS = { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
+/** A one-off command's settings: it fails when Redis does not answer, instead of waiting for it. */
+const FAIL_FAST = { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 };
+
 export function redisConnection(target: RedisTarget): ConnectionOptions {
-  return { ...redisOptions(target), maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
+  return { ...redisOptions(target), ...WAIT_THROUGH_RESTARTS };
 }
+
+/** The copy a drill restores from: same-city when the job names none (scheduled drills). */
+export const drillSite = (job: Job<BackupJobData>): BackupSite => job.data.site ?? 'same-city';
 
 /** How long the drill enqueue lock lives: a process that dies holding it blocks the others no longer than this. */
 const ENQUEUE_LOCK_MS = 10_000;
@@ -58,7 +65,7 @@ const ENQUEUE_LOCK_MS = 10_000;
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 const drillOf = (system: string, site: BackupSite) => (job: Job<BackupJobData>) =>
-  job.data.system === system && (job.data.site ?? 'same-city') === site;
+  job.data.system === system && drillSite(job) === site;
 
 /** The two backup queues: add jobs, keep the policies' schedules in Redis. */
 export class BackupQueues {
@@ -74,9 +81,10 @@ export class BackupQueues {
   #closing: Promise<void> | undefined;
 
   constructor(options: BackupQueueOptions) {
-    const connection = options.failFast
-      ? { ...redisOptions(options.redis), maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 }
-      : redisConnection(options.redis);
+    // As the queues': a one-off command fails fast, a service waits through a Redis restart.
+    const settings = options.failFast ? FAIL_FAST : WAIT_THROUGH_RESTARTS;
+    this.#lockOptions = settings;
+    const connection: ConnectionOptions = { ...redisOptions(options.redis), ...settings };
     const prefix = options.prefix ?? 'shouwang';
     this.verify = new Queue<BackupJobData>(VERIFY_QUEUE, { connection, prefix });
     this.drill = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix });
@@ -85,10 +93,6 @@ export class BackupQueues {
     this.#maxQueuedDrills = options.maxQueuedDrills ?? 20;
     this.#enqueueLock = `${prefix}:${DRILL_QUEUE}:enqueue-lock`;
     this.#redis = options.redis;
-    // As the queues': a one-off command fails fast, a service waits through a Redis restart.
-    this.#lockOptions = options.failFast
-      ? { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 }
-      : { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
     this.jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },

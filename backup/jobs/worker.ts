@@ -10,7 +10,7 @@ import { withoutSecrets } from './without-secrets.js';
 import type { DrillEngine, DrillServer } from '../drill/index.js';
 import { JobErrors } from './errors.js';
 import { backupResultEvent } from './backup-events.js';
-import { DRILL_QUEUE, VERIFY_QUEUE, redisConnection, type BackupJobData } from './queues.js';
+import { DRILL_QUEUE, VERIFY_QUEUE, drillSite, redisConnection, type BackupJobData } from './queues.js';
 
 export interface JobProgress {
   done: number;
@@ -173,7 +173,6 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
   // Read-only here: which drills run now, in any process.
   const drillQueue = new Queue<BackupJobData>(DRILL_QUEUE, { connection, prefix: common.prefix });
   drillQueue.on('error', () => undefined); // reconnects on its own
-  const site = (job: Job<BackupJobData>) => job.data.site ?? 'same-city';
   /**
    * A drill of the same system and copy started before this one and runs. The console's deduplication key covers drills
    * asked now; a scheduler's drill comes due outside it, and two restores of the same data at once would only compete.
@@ -181,7 +180,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
    * a week ahead, and a retry is an old job. The later one waits; two that start together do not both wait.
    */
   const earlierDrillRunning = async (job: Job<BackupJobData>) => (await drillQueue.getJobs(['active'])).some((other) => {
-    if (other.id === job.id || other.data.system !== job.data.system || site(other) !== site(job)) return false;
+    if (other.id === job.id || other.data.system !== job.data.system || drillSite(other) !== drillSite(job)) return false;
     const [mine, theirs] = [job.processedOn ?? Date.now(), other.processedOn ?? Date.now()];
     return theirs < mine || (theirs === mine && other.id! < job.id!);
   });
@@ -231,7 +230,7 @@ export function startBackupWorkers(options: BackupWorkerOptions): BackupWorkers 
     const common = { status: 'fail' as const, system: system.id, department: system.department, startedAt, finishedAt };
     let results: JobResult[];
     if (job.queueName === DRILL_QUEUE) {
-      const site = job.data.site ?? 'same-city';
+      const site = drillSite(job);
       results = [{
         ...common, id: drillResultId(system.id, job.id!, site), kind: DRILL_KIND, site,
         summary: `恢复演练任务未能完成（${job.attemptsStarted} 次尝试）/ the restore drill job could not finish after ${job.attemptsStarted} tries: ${reason}`,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import {
-  applyAlertChange, markSuppressed, mergeAlert, suppresses, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
+  applyAlertChange, markSuppressed, mergeAlert, sameMark, suppresses, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
 } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
@@ -207,7 +207,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       const operations = hits.flatMap((hit) => {
         const stored = hit._source!;
         const next = markSuppressed(alertOf(stored), active, now);
-        if (next.suppressed?.id === stored.suppressed?.id && next.suppressed?.until === stored.suppressed?.until) return [];
+        if (sameMark(next, alertOf(stored))) return [];
         return [{ index: { _index: this.#index, _id: hit._id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, { ...next, writes: stored.writes ?? [] }];
       });
       if (operations.length) {

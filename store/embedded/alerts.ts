@@ -1,6 +1,6 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import {
-  applyAlertChange, markSuppressed, mergeAlert, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
+  applyAlertChange, markSuppressed, mergeAlert, sameMark, type Alert, type AlertStatus, type AlertStatusChange, type AlertSuppression,
 } from '../../core/index.js';
 import { StoreErrors } from '../errors.js';
 import { alertSortField, decodeAlertCursor, encodeAlertCursor, LEVEL_RANKS, STATUS_RANKS } from '../alert-sort.js';
@@ -132,7 +132,7 @@ export class EmbeddedAlertStore implements AlertStore {
     for (const { doc } of rows) {
       const stored = JSON.parse(doc) as Alert;
       const next = markSuppressed(stored, active, now);
-      if (next.suppressed?.id !== stored.suppressed?.id || next.suppressed?.until !== stored.suppressed?.until) this.#write(next);
+      if (!sameMark(next, stored)) this.#write(next);
     }
   }
 
