@@ -24,6 +24,16 @@ export type StoreTarget = { kind: 'embedded'; dir: string } | { kind: 'elasticse
  * data dir. `extraEnv` is the hook for the scale-out topology: Redis-shared correlation and a cluster URL
  * go there once they exist (see bench/pipeline.ts).
  */
+function collectEnv(): Record<string, string> {
+  const text = process.env.SHOUWANG_BENCH_COLLECT_ENV;
+  if (!text) return {};
+  const env: unknown = JSON.parse(text);
+  if (!env || typeof env !== 'object' || Array.isArray(env) || Object.values(env).some((value) => typeof value !== 'string')) {
+    throw new Error('SHOUWANG_BENCH_COLLECT_ENV: a JSON object of strings, e.g. {"SHOUWANG_COLLECT_BATCH_SIZE":"2000"}');
+  }
+  return env as Record<string, string>;
+}
+
 export async function startShouwangCollect(dir: string, store: StoreTarget, extraEnv: Record<string, string> = {}): Promise<Receiver> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -36,6 +46,8 @@ export async function startShouwangCollect(dir: string, store: StoreTarget, extr
       ? { SHOUWANG_STORE: 'embedded' }
       : { SHOUWANG_STORE: 'elasticsearch', SHOUWANG_ELASTICSEARCH_URL: store.url, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: store.indexPrefix }),
     ...extraEnv,
+    // SHOUWANG_BENCH_COLLECT_ENV='{"SHOUWANG_COLLECT_BATCH_SIZE":"2000"}': settings to try on the collectors.
+    ...collectEnv(),
   };
   const service = await ChildService.start({
     name: 'shouwang collect', command: process.execPath,

@@ -4,7 +4,7 @@ import type { AlertContribution } from './alert-builder.js';
 
 export interface AlertSinkOptions {
   store: Pick<AlertStore, 'upsert' | 'get'>;
-  /** Contributions per store write; a full batch is written at once. */
+  /** Contributions per store write; a full batch is written at once (default 5,000). */
   batchSize?: number;
   /** The longest a contribution waits for its batch. */
   flushMs?: number;
@@ -76,7 +76,10 @@ export class AlertSink {
 
   constructor(options: AlertSinkOptions) {
     this.#store = options.store;
-    this.#batchSize = options.batchSize ?? 200;
+    // Large: a burst folds into a few alerts per write, and each write costs the store a read, a suppression lookup and a
+    // refresh. Batches of 200 wrote about every 200 matching events, and cost Elasticsearch a third of its CPU in the
+    // pipeline bench (docs/reference/benchmarks.md); alerts still reach the store within flushMs.
+    this.#batchSize = options.batchSize ?? 5_000;
     this.#flushMs = options.flushMs ?? 1_000;
     this.#latenessMs = options.latenessMs ?? 300_000;
     this.#onError = options.onError ?? (() => undefined);

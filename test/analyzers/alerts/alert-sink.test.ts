@@ -138,6 +138,28 @@ function describeReplay(name: string, open: () => Promise<Store>) {
       await two.close();
     });
 
+    it('writes a burst of matching events in one store call, not one per few hundred', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      const writes: number[] = [];
+      const counting = {
+        get: store.alerts.get.bind(store.alerts),
+        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
+          const result = await store.alerts.upsert(alerts);
+          writes.push(alerts.length);
+          return result;
+        },
+      };
+      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 50 });
+      // 2,000 events of one brute force within an hour: one alert, written once.
+      const burst = Array.from({ length: 2_000 }, (_, i) => ({ ...signals(system, 1)[0]!, eventId: `${system}-b${i}`, time: T0 + i }));
+      for (const signal of burst) sink.add(builder.fromSignal(signal));
+      await vi.waitFor(() => expect(writes).toEqual([1]), { timeout: 10_000, interval: 20 });
+      expect((await store.alerts.get(builder.fromSignal(burst[0]!).alert.id))?.count).toBe(2_000);
+      await sink.close();
+      await store.close();
+    });
+
     it('retries a timed flush that failed, on its own', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;
