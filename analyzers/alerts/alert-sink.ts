@@ -77,8 +77,8 @@ export class AlertSink {
   constructor(options: AlertSinkOptions) {
     this.#store = options.store;
     // Large: a burst folds into a few alerts per write, and each write costs the store a read, a suppression lookup and a
-    // refresh. Batches of 200 wrote about every 200 matching events, and cost Elasticsearch a third of its CPU in the
-    // pipeline bench (docs/reference/benchmarks.md); alerts still reach the store within flushMs.
+    // refresh. Batches of 200 wrote about every 200 matching events: 8-10% more Elasticsearch CPU per event in the
+    // pipeline bench (docs/reference/benchmarks.md). Alerts still reach the store within flushMs.
     this.#batchSize = options.batchSize ?? 5_000;
     this.#flushMs = options.flushMs ?? 1_000;
     this.#latenessMs = options.latenessMs ?? 300_000;
