@@ -27,6 +27,9 @@ export interface AlertFlushResult {
   skipped: number;
 }
 
+/** Stored alerts read at once, for the alerts of a batch this process has not counted into yet. */
+const CONCURRENT_READS = 100;
+
 /** Up to when a writer's contributions are in the stored alert. */
 function floorOf(alert: Alert, writer: string | undefined): number {
   const lastSeen = Date.parse(alert.lastSeen);
@@ -171,7 +174,13 @@ export class AlertSink {
   async #loadUnknown(batch: AlertContribution[]): Promise<void> {
     const unknown = new Map<string, number>();
     for (const { alert, windowEnd } of batch) if (!this.#ledger.has(alert.id)) unknown.set(alert.id, windowEnd);
-    const stored = await Promise.all([...unknown.keys()].map((id) => this.#store.get(id)));
+    // A slice at a time: a batch may hold thousands of alerts (a scan from as many addresses), and as many reads at
+    // once filled Elasticsearch's search queue (429) and failed the batch.
+    const ids = [...unknown.keys()];
+    const stored: (Alert | undefined)[] = [];
+    for (let i = 0; i < ids.length; i += CONCURRENT_READS) {
+      stored.push(...await Promise.all(ids.slice(i, i + CONCURRENT_READS).map((id) => this.#store.get(id))));
+    }
     [...unknown].forEach(([id, windowEnd], i) => {
       const alert = stored[i];
       this.#ledger.set(id, {

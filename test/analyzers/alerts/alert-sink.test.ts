@@ -160,6 +160,31 @@ function describeReplay(name: string, open: () => Promise<Store>) {
       await store.close();
     });
 
+    it('reads the stored state of a batch of many new alerts a hundred at a time, not all at once', async () => {
+      const store = await open();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      let reading = 0;
+      let most = 0;
+      const counting = {
+        get: async (id: string) => {
+          most = Math.max(most, (reading += 1));
+          try {
+            return await store.alerts.get(id);
+          } finally {
+            reading -= 1;
+          }
+        },
+        upsert: store.alerts.upsert.bind(store.alerts),
+      };
+      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 600_000 });
+      // 1,000 systems hit at once: 1,000 alerts this process has not seen.
+      for (let i = 0; i < 1_000; i += 1) sink.add(builder.fromSignal(signals(`${system}-${i}`, 1)[0]!));
+      expect(await sink.flush()).toEqual({ created: 1_000, updated: 0, skipped: 0 });
+      expect(most).toBe(100);
+      await sink.close();
+      await store.close();
+    });
+
     it('retries a timed flush that failed, on its own', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;
