@@ -19,21 +19,27 @@ export interface Receiver {
 
 export type StoreTarget = { kind: 'embedded'; dir: string } | { kind: 'elasticsearch'; url: string; indexPrefix: string };
 
-/**
- * The real `shouwang collect` of dist/ (syslog TCP listener → decode → enrich → rules → store), with its own
- * data dir. `extraEnv` is the hook for the scale-out topology: Redis-shared correlation and a cluster URL
- * go there once they exist (see bench/pipeline.ts).
- */
+/** SHOUWANG_BENCH_COLLECT_ENV='{"SHOUWANG_COLLECT_BATCH_SIZE":"2000"}': settings to try on the collectors. */
 function collectEnv(): Record<string, string> {
   const text = process.env.SHOUWANG_BENCH_COLLECT_ENV;
   if (!text) return {};
-  const env: unknown = JSON.parse(text);
+  let env: unknown;
+  try {
+    env = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`SHOUWANG_BENCH_COLLECT_ENV: not JSON (${(error as Error).message})`);
+  }
   if (!env || typeof env !== 'object' || Array.isArray(env) || Object.values(env).some((value) => typeof value !== 'string')) {
     throw new Error('SHOUWANG_BENCH_COLLECT_ENV: a JSON object of strings, e.g. {"SHOUWANG_COLLECT_BATCH_SIZE":"2000"}');
   }
   return env as Record<string, string>;
 }
 
+/**
+ * The real `shouwang collect` of dist/ (syslog TCP listener → decode → enrich → rules → store), with its own
+ * data dir. `extraEnv` is the hook for the scale-out topology: Redis-shared correlation and a cluster URL
+ * go there once they exist (see bench/pipeline.ts).
+ */
 export async function startShouwangCollect(dir: string, store: StoreTarget, extraEnv: Record<string, string> = {}): Promise<Receiver> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -46,7 +52,6 @@ export async function startShouwangCollect(dir: string, store: StoreTarget, extr
       ? { SHOUWANG_STORE: 'embedded' }
       : { SHOUWANG_STORE: 'elasticsearch', SHOUWANG_ELASTICSEARCH_URL: store.url, SHOUWANG_ELASTICSEARCH_INDEX_PREFIX: store.indexPrefix }),
     ...extraEnv,
-    // SHOUWANG_BENCH_COLLECT_ENV='{"SHOUWANG_COLLECT_BATCH_SIZE":"2000"}': settings to try on the collectors.
     ...collectEnv(),
   };
   const service = await ChildService.start({
