@@ -6,6 +6,11 @@ export interface AlertSinkOptions {
   store: Pick<AlertStore, 'upsert' | 'get'>;
   /** Contributions per store write; a full batch is written at once (default 5,000). */
   batchSize?: number;
+  /**
+   * Distinct alerts per store write (default 200): each is read and written whole, with its timeline, in one request
+   * or transaction; a scan from thousands of addresses makes that many alerts.
+   */
+  maxAlerts?: number;
   /** The longest a contribution waits for its batch. */
   flushMs?: number;
   /** How late (event time) a repeat may come and still be counted, as the correlator's lateness. */
@@ -66,12 +71,17 @@ interface LedgerEntry {
 export class AlertSink {
   readonly #store: Pick<AlertStore, 'upsert' | 'get'>;
   readonly #batchSize: number;
+  readonly #maxAlerts: number;
   readonly #flushMs: number;
   readonly #latenessMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #writer: string | undefined;
   readonly #ledger = new Map<string, LedgerEntry>();
   #pending: AlertContribution[] = [];
+  /** Pending contributions per alert id. */
+  readonly #pendingAlerts = new Map<string, number>();
+  /** After a failed write, no new one starts before this (epoch ms), however full the batch. */
+  #retryAfter = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<AlertFlushResult> | undefined;
   #closing: Promise<void> | undefined;
@@ -79,10 +89,12 @@ export class AlertSink {
 
   constructor(options: AlertSinkOptions) {
     this.#store = options.store;
-    // Large: a burst folds into a few alerts per write, and each write costs the store a read, a suppression lookup and a
-    // refresh. Batches of 200 wrote about every 200 matching events: 8-10% more Elasticsearch CPU per event in the
-    // pipeline bench (docs/reference/benchmarks.md). Alerts still reach the store within flushMs.
+    // Many contributions, few alerts: a burst folds into a few alerts per write, and each write costs the store a read,
+    // a suppression lookup and a refresh. Batches of 200 contributions wrote about every 200 matching events: 8-10% more
+    // Elasticsearch CPU per event in the pipeline bench (docs/reference/benchmarks.md). A write still holds at most 200
+    // alerts, as before. Alerts still reach the store within flushMs.
     this.#batchSize = options.batchSize ?? 5_000;
+    this.#maxAlerts = options.maxAlerts ?? 200;
     this.#flushMs = options.flushMs ?? 1_000;
     this.#latenessMs = options.latenessMs ?? 300_000;
     this.#onError = options.onError ?? (() => undefined);
@@ -96,7 +108,8 @@ export class AlertSink {
   add(contribution: AlertContribution): void {
     if (this.#closing) throw new Error('AlertSink is closed');
     this.#pending.push(contribution);
-    if (this.#pending.length >= this.#batchSize) this.#flushSoon(0);
+    this.#tally([contribution], 1);
+    if (this.#pending.length >= this.#batchSize || this.#pendingAlerts.size >= this.#maxAlerts) this.#flushSoon(0);
     else this.#flushSoon(this.#flushMs);
   }
 
@@ -105,7 +118,7 @@ export class AlertSink {
     const total: AlertFlushResult = { created: 0, updated: 0, skipped: 0 };
     while (this.#flushing) await this.#flushing.catch(() => undefined);
     while (this.#pending.length > 0) {
-      this.#flushing = this.#write(this.#pending.splice(0, this.#batchSize));
+      this.#flushing = this.#write(this.#takeBatch());
       try {
         const result = await this.#flushing;
         total.created += result.created;
@@ -127,7 +140,32 @@ export class AlertSink {
     return this.#closing;
   }
 
-  #flushSoon(delayMs: number): void {
+  /** The oldest pending contributions, up to batchSize of them and maxAlerts distinct alerts. */
+  #takeBatch(): AlertContribution[] {
+    const alerts = new Set<string>();
+    let end = 0;
+    for (; end < this.#pending.length && end < this.#batchSize; end += 1) {
+      const id = this.#pending[end]!.alert.id;
+      if (alerts.has(id)) continue;
+      if (alerts.size === this.#maxAlerts) break;
+      alerts.add(id);
+    }
+    const batch = this.#pending.splice(0, end);
+    this.#tally(batch, -1);
+    return batch;
+  }
+
+  #tally(contributions: readonly AlertContribution[], delta: 1 | -1): void {
+    for (const { alert } of contributions) {
+      const left = (this.#pendingAlerts.get(alert.id) ?? 0) + delta;
+      if (left > 0) this.#pendingAlerts.set(alert.id, left);
+      else this.#pendingAlerts.delete(alert.id);
+    }
+  }
+
+  #flushSoon(wantedMs: number): void {
+    // A full batch after a failed write waits like any other retry: the store is likely down or overloaded.
+    const delayMs = Math.max(wantedMs, this.#retryAfter - Date.now());
     if (this.#timer && delayMs > 0) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
@@ -166,6 +204,8 @@ export class AlertSink {
       // Part of the batch may have landed: forget these alerts so the retry re-reads what the store has.
       for (const contribution of batch) this.#ledger.delete(contribution.alert.id);
       this.#pending.unshift(...batch);
+      this.#tally(batch, 1);
+      this.#retryAfter = Date.now() + this.#flushMs;
       throw error;
     }
   }

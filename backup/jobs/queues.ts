@@ -44,14 +44,15 @@ export interface ScheduleSummary {
   invalid: { system: string; schedule: 'checkSchedule' | 'drillSchedule'; pattern: string; reason: string }[];
 }
 
-/**
- * ioredis settings for BullMQ: commands wait through a Redis restart or a Sentinel failover instead of failing
- * (`maxRetriesPerRequest: null`, which BullMQ workers require), and reconnect attempts back off up to 2 s.
- */
+/** A service's settings: commands wait through a Redis restart or a Sentinel failover, reconnects back off up to 2 s. */
 const WAIT_THROUGH_RESTARTS = { maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 /** A one-off command's settings: it fails when Redis does not answer, instead of waiting for it. */
 const FAIL_FAST = { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5000 };
 
+/**
+ * ioredis settings for BullMQ: commands wait through a Redis restart or a Sentinel failover instead of failing
+ * (`maxRetriesPerRequest: null`, which BullMQ workers require), and reconnect attempts back off up to 2 s.
+ */
 export function redisConnection(target: RedisTarget): ConnectionOptions {
   return { ...redisOptions(target), ...WAIT_THROUGH_RESTARTS };
 }

@@ -150,21 +150,23 @@ function describeReplay(name: string, open: () => Promise<Store>) {
           return result;
         },
       };
-      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 50 });
+      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 600_000 });
       // 2,000 events of one brute force within an hour: one alert, written once.
       const burst = Array.from({ length: 2_000 }, (_, i) => ({ ...signals(system, 1)[0]!, eventId: `${system}-b${i}`, time: T0 + i }));
       for (const signal of burst) sink.add(builder.fromSignal(signal));
-      await vi.waitFor(() => expect(writes).toEqual([1]), { timeout: 10_000, interval: 20 });
+      await sink.flush();
+      expect(writes).toEqual([1]);
       expect((await store.alerts.get(builder.fromSignal(burst[0]!).alert.id))?.count).toBe(2_000);
       await sink.close();
       await store.close();
     });
 
-    it('reads the stored state of a batch of many new alerts a hundred at a time, not all at once', async () => {
+    it('writes many new alerts 200 to a write, reading their stored state a hundred at a time', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;
       let reading = 0;
       let most = 0;
+      const written: number[] = [];
       const counting = {
         get: async (id: string) => {
           most = Math.max(most, (reading += 1));
@@ -174,13 +176,17 @@ function describeReplay(name: string, open: () => Promise<Store>) {
             reading -= 1;
           }
         },
-        upsert: store.alerts.upsert.bind(store.alerts),
+        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
+          written.push(alerts.length);
+          return store.alerts.upsert(alerts);
+        },
       };
       const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 600_000 });
-      // 1,000 systems hit at once: 1,000 alerts this process has not seen.
+      // 1,000 systems hit at once: 1,000 alerts this process has not seen, written 200 to a request or transaction.
       for (let i = 0; i < 1_000; i += 1) sink.add(builder.fromSignal(signals(`${system}-${i}`, 1)[0]!));
       expect(await sink.flush()).toEqual({ created: 1_000, updated: 0, skipped: 0 });
       expect(most).toBe(100);
+      expect(written).toEqual([200, 200, 200, 200, 200]);
       await sink.close();
       await store.close();
     });
@@ -208,6 +214,33 @@ function describeReplay(name: string, open: () => Promise<Store>) {
     });
   });
 }
+
+describe('AlertSink after a failed write', () => {
+  it('waits flushMs before the next try, however many contributions fill the batch meanwhile', async () => {
+    vi.useFakeTimers();
+    try {
+      let tries = 0;
+      const down = { get: async () => undefined, upsert: async () => { tries += 1; throw new Error('store down'); } };
+      const sink = new AlertSink({ store: down, batchSize: 5, flushMs: 10_000 });
+      const batch = signals('sys-down', 30);
+      for (const signal of batch.slice(0, 5)) sink.add(builder.fromSignal(signal));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(tries).toBe(1);
+      // Each of these fills a batch again: before, each one started a new try at once.
+      for (const signal of batch.slice(5)) {
+        sink.add(builder.fromSignal(signal));
+        await vi.advanceTimersByTimeAsync(1);
+      }
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(tries).toBe(1);
+      await vi.advanceTimersByTimeAsync(5_100);
+      expect(tries).toBe(2);
+      expect(sink.pending).toBe(30);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'shouwang-alerts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
