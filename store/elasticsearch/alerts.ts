@@ -207,7 +207,7 @@ export class ElasticsearchAlertStore implements AlertStore {
       const operations = hits.flatMap((hit) => {
         const stored = hit._source!;
         const next = markSuppressed(alertOf(stored), active, now);
-        if (sameMark(next, alertOf(stored))) return [];
+        if (sameMark(next, stored)) return [];
         return [{ index: { _index: this.#index, _id: hit._id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, { ...next, writes: stored.writes ?? [] }];
       });
       if (operations.length) {

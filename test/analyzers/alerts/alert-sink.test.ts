@@ -28,6 +28,28 @@ async function deliver(store: Store, batch: Signal[], options: { batchSize?: num
   return result;
 }
 
+/** The store's alerts, with the size of each write (once done) and the most reads at once kept. */
+function watched(store: Store) {
+  const seen = { writes: [] as number[], mostReads: 0 };
+  let reading = 0;
+  const alerts = {
+    get: async (id: string) => {
+      seen.mostReads = Math.max(seen.mostReads, (reading += 1));
+      try {
+        return await store.alerts.get(id);
+      } finally {
+        reading -= 1;
+      }
+    },
+    upsert: async (batch: Parameters<Store['alerts']['upsert']>[0]) => {
+      const result = await store.alerts.upsert(batch);
+      seen.writes.push(batch.length);
+      return result;
+    },
+  };
+  return { alerts, seen };
+}
+
 function describeReplay(name: string, open: () => Promise<Store>) {
   describe(`AlertSink on the ${name} store`, () => {
     it('folds repeats into one alert per window and counts each event once under replay', async () => {
@@ -141,21 +163,13 @@ function describeReplay(name: string, open: () => Promise<Store>) {
     it('writes a burst of matching events in one store call, not one per few hundred', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;
-      const writes: number[] = [];
-      const counting = {
-        get: store.alerts.get.bind(store.alerts),
-        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
-          const result = await store.alerts.upsert(alerts);
-          writes.push(alerts.length);
-          return result;
-        },
-      };
-      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 600_000 });
+      const { alerts, seen } = watched(store);
+      const sink = new AlertSink({ store: alerts, latenessMs: 3_600_000, flushMs: 600_000 });
       // 2,000 events of one brute force within an hour: one alert, written once.
       const burst = Array.from({ length: 2_000 }, (_, i) => ({ ...signals(system, 1)[0]!, eventId: `${system}-b${i}`, time: T0 + i }));
       for (const signal of burst) sink.add(builder.fromSignal(signal));
       await sink.flush();
-      expect(writes).toEqual([1]);
+      expect(seen.writes).toEqual([1]);
       expect((await store.alerts.get(builder.fromSignal(burst[0]!).alert.id))?.count).toBe(2_000);
       await sink.close();
       await store.close();
@@ -164,29 +178,13 @@ function describeReplay(name: string, open: () => Promise<Store>) {
     it('writes many new alerts 200 to a write, reading their stored state a hundred at a time', async () => {
       const store = await open();
       const system = `sys-${randomUUID().slice(0, 8)}`;
-      let reading = 0;
-      let most = 0;
-      const written: number[] = [];
-      const counting = {
-        get: async (id: string) => {
-          most = Math.max(most, (reading += 1));
-          try {
-            return await store.alerts.get(id);
-          } finally {
-            reading -= 1;
-          }
-        },
-        upsert: async (alerts: Parameters<Store['alerts']['upsert']>[0]) => {
-          written.push(alerts.length);
-          return store.alerts.upsert(alerts);
-        },
-      };
-      const sink = new AlertSink({ store: counting, latenessMs: 3_600_000, flushMs: 600_000 });
+      const { alerts, seen } = watched(store);
+      const sink = new AlertSink({ store: alerts, latenessMs: 3_600_000, flushMs: 600_000 });
       // 1,000 systems hit at once: 1,000 alerts this process has not seen, written 200 to a request or transaction.
       for (let i = 0; i < 1_000; i += 1) sink.add(builder.fromSignal(signals(`${system}-${i}`, 1)[0]!));
       expect(await sink.flush()).toEqual({ created: 1_000, updated: 0, skipped: 0 });
-      expect(most).toBe(100);
-      expect(written).toEqual([200, 200, 200, 200, 200]);
+      expect(seen.mostReads).toBe(100);
+      expect(seen.writes).toEqual([200, 200, 200, 200, 200]);
       await sink.close();
       await store.close();
     });
